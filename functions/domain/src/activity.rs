@@ -1,0 +1,78 @@
+//! The follow-up log: every call, visit, message or note a rep records.
+
+use crate::Timestamp;
+use crate::access::Actor;
+use crate::error::DomainError;
+use crate::id::{ActivityId, LeadId, TenantId, UserId};
+use crate::lead::{Lead, snake_enum};
+use chrono::Duration;
+use serde::{Deserialize, Serialize};
+
+snake_enum!(/// What kind of touch it was. Notes are internal and do not count as contact.
+    ActivityKind, "kind" {
+    Call => "call",
+    Visit => "visit",
+    Message => "message",
+    Note => "note",
+});
+
+/// What a client sends to log an activity.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct NewActivity {
+    pub kind: ActivityKind,
+    pub summary: String,
+    /// When it happened; defaults to now. Reps often log a visit after the fact.
+    pub occurred_at: Option<Timestamp>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Activity {
+    pub id: ActivityId,
+    pub tenant: TenantId,
+    pub lead: LeadId,
+    pub kind: ActivityKind,
+    pub summary: String,
+    pub occurred_at: Timestamp,
+    pub author: UserId,
+    pub recorded_at: Timestamp,
+}
+
+const MAX_SUMMARY_CHARS: usize = 2000;
+/// Phones' clocks drift; anything further ahead than this is a typo, not skew.
+const FUTURE_TOLERANCE_MINUTES: i64 = 5;
+
+impl Activity {
+    pub(crate) fn record(
+        input: &NewActivity,
+        id: ActivityId,
+        lead: &Lead,
+        actor: &Actor,
+        now: Timestamp,
+    ) -> Result<Activity, DomainError> {
+        let summary = input.summary.trim();
+        let chars = summary.chars().count();
+        if chars == 0 {
+            return Err(DomainError::invalid("summary", "must not be empty"));
+        }
+        if chars > MAX_SUMMARY_CHARS {
+            return Err(DomainError::invalid("summary", format!("must be at most {MAX_SUMMARY_CHARS} characters")));
+        }
+        let occurred_at = input.occurred_at.unwrap_or(now);
+        if occurred_at > now + Duration::minutes(FUTURE_TOLERANCE_MINUTES) {
+            return Err(DomainError::invalid("occurred_at", "must not be in the future"));
+        }
+        Ok(Activity {
+            id,
+            tenant: lead.tenant.clone(),
+            lead: lead.id,
+            kind: input.kind,
+            summary: summary.to_owned(),
+            occurred_at,
+            author: actor.user,
+            recorded_at: now,
+        })
+    }
+}

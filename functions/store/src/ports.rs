@@ -1,0 +1,233 @@
+//! The storage ports. Every call takes the tenant explicitly, so no query can forget it.
+
+use crate::error::StoreResult;
+use async_trait::async_trait;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use fieldline_domain::{
+    Activity, DomainEvent, Lead, LeadId, LeadScope, LeadStatus, Priority, Team, Tenant, TenantId,
+    Timestamp, User, UserId,
+};
+use serde::{Deserialize, Serialize};
+
+/// A client-chosen key that makes a create safe to retry (phones retry on flaky networks).
+/// 1–128 visible ASCII characters.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct IdempotencyKey(String);
+
+impl IdempotencyKey {
+    pub fn parse(raw: &str) -> Option<Self> {
+        let ok = (1..=128).contains(&raw.len()) && raw.bytes().all(|b| b.is_ascii_graphic());
+        ok.then(|| Self(raw.to_owned()))
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// The key plus who used it and a fingerprint of the request it stood for.
+#[derive(Debug, Clone)]
+pub struct IdempotencyRecord {
+    pub key: IdempotencyKey,
+    pub user: UserId,
+    /// sha256 of the canonical request; a replay with another body is refused.
+    pub fingerprint: String,
+}
+
+/// The outcome of a create-if-absent.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Created<T> {
+    New(T),
+    /// The same idempotency key and request were seen before; this is the original result.
+    Replayed(T),
+}
+
+impl<T> Created<T> {
+    pub fn into_inner(self) -> T {
+        match self {
+            Created::New(t) | Created::Replayed(t) => t,
+        }
+    }
+}
+
+/// An opaque position in a listing, ordered by (updated_at, id) descending.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Cursor {
+    pub updated_at_ms: i64,
+    pub id: LeadId,
+}
+
+impl Cursor {
+    pub fn encode(&self) -> String {
+        URL_SAFE_NO_PAD.encode(format!("{}|{}", self.updated_at_ms, self.id))
+    }
+    pub fn decode(raw: &str) -> Option<Self> {
+        let bytes = URL_SAFE_NO_PAD.decode(raw).ok()?;
+        let text = String::from_utf8(bytes).ok()?;
+        let (ms, id) = text.split_once('|')?;
+        Some(Cursor {
+            updated_at_ms: ms.parse().ok()?,
+            id: id.parse().ok()?,
+        })
+    }
+}
+
+/// A filtered, paginated listing. `scope` comes from the caller's role, never from the client.
+#[derive(Debug, Clone)]
+pub struct LeadQuery {
+    pub scope: LeadScope,
+    pub owner: Option<UserId>,
+    pub status: Option<LeadStatus>,
+    pub priority: Option<Priority>,
+    pub updated_before: Option<Timestamp>,
+    pub limit: u32,
+    pub after: Option<Cursor>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next: Option<Cursor>,
+}
+
+/// Leads and their follow-up log. Each write stores the change and its events atomically.
+#[async_trait]
+pub trait LeadStore: Send + Sync {
+    /// Inserts `lead` unless `idempotency` names a request already served.
+    async fn create_lead(
+        &self,
+        lead: &Lead,
+        events: &[DomainEvent],
+        idempotency: Option<&IdempotencyRecord>,
+    ) -> StoreResult<Created<Lead>>;
+
+    async fn get_lead(&self, tenant: &TenantId, id: LeadId) -> StoreResult<Option<Lead>>;
+
+    /// Replaces the lead if its stored version is still `expected_version`.
+    async fn update_lead(
+        &self,
+        lead: &Lead,
+        expected_version: u64,
+        events: &[DomainEvent],
+    ) -> StoreResult<()>;
+
+    /// Appends an activity and saves the lead it changed, under the same version check.
+    async fn record_activity(
+        &self,
+        lead: &Lead,
+        expected_version: u64,
+        activity: &Activity,
+        events: &[DomainEvent],
+    ) -> StoreResult<()>;
+
+    async fn list_leads(&self, tenant: &TenantId, query: &LeadQuery) -> StoreResult<Page<Lead>>;
+
+    /// Newest first.
+    async fn list_activities(
+        &self,
+        tenant: &TenantId,
+        lead: LeadId,
+        limit: u32,
+    ) -> StoreResult<Vec<Activity>>;
+}
+
+/// Tenants, teams and users: read on every request, written rarely.
+#[async_trait]
+pub trait DirectoryStore: Send + Sync {
+    /// Creates the tenant; returns false if it already existed (left unchanged).
+    async fn create_tenant(&self, tenant: &Tenant) -> StoreResult<bool>;
+    async fn get_tenant(&self, id: &TenantId) -> StoreResult<Option<Tenant>>;
+    async fn create_team(&self, team: &Team) -> StoreResult<()>;
+    async fn list_teams(&self, tenant: &TenantId) -> StoreResult<Vec<Team>>;
+    async fn create_user(&self, user: &User) -> StoreResult<()>;
+    async fn get_user(&self, tenant: &TenantId, id: UserId) -> StoreResult<Option<User>>;
+    async fn find_user_by_email(&self, tenant: &TenantId, email: &str) -> StoreResult<Option<User>>;
+    async fn list_users(&self, tenant: &TenantId) -> StoreResult<Vec<User>>;
+}
+
+/// An event as kept in the outbox, with its position in the global order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredEvent {
+    pub seq: i64,
+    pub event: DomainEvent,
+}
+
+/// The outbox, read by named consumers that each keep their own position.
+#[async_trait]
+pub trait EventLog: Send + Sync {
+    /// Events after the consumer's acknowledged position, oldest first.
+    async fn read_events(&self, consumer: &str, limit: u32) -> StoreResult<Vec<StoredEvent>>;
+    /// Moves the consumer's position forward to `seq` (never backwards).
+    async fn ack_events(&self, consumer: &str, seq: i64) -> StoreResult<()>;
+}
+
+/// A blob's address: tenant plus a relative path of safe segments (`leads/<id>/quote.pdf`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlobKey {
+    pub tenant: TenantId,
+    path: String,
+}
+
+impl BlobKey {
+    pub fn parse(tenant: TenantId, path: &str) -> Option<Self> {
+        let segment_ok = |s: &str| {
+            !s.is_empty()
+                && s != "."
+                && s != ".."
+                && s.len() <= 128
+                && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+        };
+        let ok = path.len() <= 512 && path.split('/').all(segment_ok);
+        ok.then(|| BlobKey { tenant, path: path.to_owned() })
+    }
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BlobMeta {
+    pub size: u64,
+    pub sha256: String,
+    pub content_type: String,
+}
+
+/// Attachments (quotes, photos, voice notes).
+#[async_trait]
+pub trait BlobStore: Send + Sync {
+    /// Writes atomically: readers see the old blob or the new one, never a torn file.
+    async fn put(&self, key: &BlobKey, bytes: Vec<u8>, content_type: &str) -> StoreResult<BlobMeta>;
+    async fn get(&self, key: &BlobKey) -> StoreResult<Option<(Vec<u8>, BlobMeta)>>;
+    async fn delete(&self, key: &BlobKey) -> StoreResult<bool>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursor_round_trips_and_rejects_garbage() {
+        let c = Cursor { updated_at_ms: 1_700_000_000_123, id: LeadId::new() };
+        assert_eq!(Cursor::decode(&c.encode()), Some(c));
+        for bad in ["", "!!!", "MTIz", &URL_SAFE_NO_PAD.encode("x|y")] {
+            assert_eq!(Cursor::decode(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn blob_keys_cannot_escape() {
+        let t = TenantId::parse("acme").unwrap();
+        assert!(BlobKey::parse(t.clone(), "leads/abc/quote.pdf").is_some());
+        for bad in ["../etc/passwd", "a//b", "/abs", "a/../b", "sp ace", "", "a/"] {
+            assert!(BlobKey::parse(t.clone(), bad).is_none(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn idempotency_keys_are_bounded() {
+        assert!(IdempotencyKey::parse("0b7c-42").is_some());
+        assert!(IdempotencyKey::parse("").is_none());
+        assert!(IdempotencyKey::parse("has space").is_none());
+        assert!(IdempotencyKey::parse(&"k".repeat(129)).is_none());
+    }
+}

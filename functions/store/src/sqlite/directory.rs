@@ -1,0 +1,103 @@
+use super::{SqliteStore, query_bodies, query_body, to_json};
+use crate::error::{StoreError, StoreResult};
+use crate::ports::DirectoryStore;
+use async_trait::async_trait;
+use fieldline_domain::{Team, Tenant, TenantId, User, UserId};
+use rusqlite::params;
+
+#[async_trait]
+impl DirectoryStore for SqliteStore {
+    async fn create_tenant(&self, tenant: &Tenant) -> StoreResult<bool> {
+        let tenant = tenant.clone();
+        self.write(move |tx| {
+            let inserted = tx.execute(
+                "INSERT INTO tenants (id, body) VALUES (?1, ?2) ON CONFLICT (id) DO NOTHING",
+                params![tenant.id.as_str(), to_json(&tenant)?],
+            )?;
+            Ok(inserted == 1)
+        })
+        .await
+    }
+
+    async fn get_tenant(&self, id: &TenantId) -> StoreResult<Option<Tenant>> {
+        let id = id.clone();
+        self.read(move |conn| query_body(conn, "SELECT body FROM tenants WHERE id = ?1", params![id.as_str()]))
+            .await
+    }
+
+    async fn create_team(&self, team: &Team) -> StoreResult<()> {
+        let team = team.clone();
+        self.write(move |tx| {
+            tx.execute(
+                "INSERT INTO teams (tenant_id, id, body) VALUES (?1, ?2, ?3)",
+                params![team.tenant.as_str(), team.id.to_string(), to_json(&team)?],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn list_teams(&self, tenant: &TenantId) -> StoreResult<Vec<Team>> {
+        let tenant = tenant.clone();
+        self.read(move |conn| {
+            query_bodies(conn, "SELECT body FROM teams WHERE tenant_id = ?1 ORDER BY id", params![tenant.as_str()])
+        })
+        .await
+    }
+
+    async fn create_user(&self, user: &User) -> StoreResult<()> {
+        user.validate().map_err(|e| StoreError::Backend(e.to_string()))?;
+        let user = user.clone();
+        self.write(move |tx| {
+            tx.execute(
+                "INSERT INTO users (tenant_id, id, email, team_id, body) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![
+                    user.tenant.as_str(),
+                    user.id.to_string(),
+                    user.email.as_str().to_lowercase(),
+                    user.team.map(|t| t.to_string()),
+                    to_json(&user)?,
+                ],
+            )
+            .map_err(|e| match StoreError::from(e) {
+                StoreError::AlreadyExists(_) => StoreError::AlreadyExists(format!("user {}", user.email.as_str())),
+                other => other,
+            })?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn get_user(&self, tenant: &TenantId, id: UserId) -> StoreResult<Option<User>> {
+        let tenant = tenant.clone();
+        self.read(move |conn| {
+            query_body(
+                conn,
+                "SELECT body FROM users WHERE tenant_id = ?1 AND id = ?2",
+                params![tenant.as_str(), id.to_string()],
+            )
+        })
+        .await
+    }
+
+    async fn find_user_by_email(&self, tenant: &TenantId, email: &str) -> StoreResult<Option<User>> {
+        let tenant = tenant.clone();
+        let email = email.trim().to_lowercase();
+        self.read(move |conn| {
+            query_body(
+                conn,
+                "SELECT body FROM users WHERE tenant_id = ?1 AND email = ?2",
+                params![tenant.as_str(), email],
+            )
+        })
+        .await
+    }
+
+    async fn list_users(&self, tenant: &TenantId) -> StoreResult<Vec<User>> {
+        let tenant = tenant.clone();
+        self.read(move |conn| {
+            query_bodies(conn, "SELECT body FROM users WHERE tenant_id = ?1 ORDER BY email", params![tenant.as_str()])
+        })
+        .await
+    }
+}

@@ -1,0 +1,234 @@
+use super::events::insert_events;
+use super::{SqliteStore, query_bodies, query_body, to_json};
+use crate::error::{StoreError, StoreResult};
+use crate::ports::{Created, Cursor, IdempotencyRecord, LeadQuery, LeadStore, Page};
+use async_trait::async_trait;
+use fieldline_domain::{Activity, DomainEvent, Lead, LeadId, LeadScope, TenantId};
+use rusqlite::types::Value;
+use rusqlite::{OptionalExtension, Transaction, params, params_from_iter};
+
+const CREATE_SCOPE: &str = "lead.create";
+const MAX_PAGE: u32 = 200;
+
+fn insert_lead(tx: &Transaction<'_>, lead: &Lead) -> StoreResult<()> {
+    tx.execute(
+        "INSERT INTO leads (tenant_id, id, owner_id, team_id, status, priority, created_at, updated_at, version, body)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+        params![
+            lead.tenant.as_str(),
+            lead.id.to_string(),
+            lead.owner.map(|o| o.to_string()),
+            lead.team.map(|t| t.to_string()),
+            lead.status.as_str(),
+            lead.priority.as_str(),
+            lead.created_at.timestamp_millis(),
+            lead.updated_at.timestamp_millis(),
+            lead.version as i64,
+            to_json(lead)?,
+        ],
+    )?;
+    Ok(())
+}
+
+/// Compare-and-swap on `version`; tells a missing lead from a stale write.
+fn replace_lead(tx: &Transaction<'_>, lead: &Lead, expected_version: u64) -> StoreResult<()> {
+    if lead.version <= expected_version {
+        return Err(StoreError::Backend(format!(
+            "new version {} must exceed expected {expected_version}",
+            lead.version
+        )));
+    }
+    let changed = tx.execute(
+        "UPDATE leads SET owner_id = ?1, team_id = ?2, status = ?3, priority = ?4, updated_at = ?5,
+                          version = ?6, body = ?7
+         WHERE tenant_id = ?8 AND id = ?9 AND version = ?10",
+        params![
+            lead.owner.map(|o| o.to_string()),
+            lead.team.map(|t| t.to_string()),
+            lead.status.as_str(),
+            lead.priority.as_str(),
+            lead.updated_at.timestamp_millis(),
+            lead.version as i64,
+            to_json(lead)?,
+            lead.tenant.as_str(),
+            lead.id.to_string(),
+            expected_version as i64,
+        ],
+    )?;
+    if changed == 1 {
+        return Ok(());
+    }
+    let actual: Option<i64> = tx
+        .query_row(
+            "SELECT version FROM leads WHERE tenant_id = ?1 AND id = ?2",
+            params![lead.tenant.as_str(), lead.id.to_string()],
+            |r| r.get(0),
+        )
+        .optional()?;
+    match actual {
+        None => Err(StoreError::NotFound),
+        Some(actual) => Err(StoreError::VersionConflict { expected: expected_version, actual: actual as u64 }),
+    }
+}
+
+fn select_lead(conn: &rusqlite::Connection, tenant: &TenantId, id: &str) -> StoreResult<Option<Lead>> {
+    query_body(
+        conn,
+        "SELECT body FROM leads WHERE tenant_id = ?1 AND id = ?2",
+        params![tenant.as_str(), id],
+    )
+}
+
+#[async_trait]
+impl LeadStore for SqliteStore {
+    async fn create_lead(
+        &self,
+        lead: &Lead,
+        events: &[DomainEvent],
+        idempotency: Option<&IdempotencyRecord>,
+    ) -> StoreResult<Created<Lead>> {
+        let lead = lead.clone();
+        let events = events.to_vec();
+        let idempotency = idempotency.cloned();
+        self.write(move |tx| {
+            if let Some(rec) = &idempotency {
+                let seen: Option<(String, String)> = tx
+                    .query_row(
+                        "SELECT fingerprint, resource_id FROM idempotency_keys
+                         WHERE tenant_id = ?1 AND user_id = ?2 AND scope = ?3 AND key = ?4",
+                        params![lead.tenant.as_str(), rec.user.to_string(), CREATE_SCOPE, rec.key.as_str()],
+                        |r| Ok((r.get(0)?, r.get(1)?)),
+                    )
+                    .optional()?;
+                if let Some((fingerprint, resource_id)) = seen {
+                    if fingerprint != rec.fingerprint {
+                        return Err(StoreError::IdempotencyMismatch);
+                    }
+                    let original = select_lead(tx, &lead.tenant, &resource_id)?
+                        .ok_or_else(|| StoreError::Corrupt(format!("idempotency key points at missing lead {resource_id}")))?;
+                    return Ok(Created::Replayed(original));
+                }
+                tx.execute(
+                    "INSERT INTO idempotency_keys (tenant_id, user_id, scope, key, fingerprint, resource_id, created_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                    params![
+                        lead.tenant.as_str(),
+                        rec.user.to_string(),
+                        CREATE_SCOPE,
+                        rec.key.as_str(),
+                        rec.fingerprint,
+                        lead.id.to_string(),
+                        lead.created_at.timestamp_millis(),
+                    ],
+                )?;
+            }
+            insert_lead(tx, &lead)?;
+            insert_events(tx, &events)?;
+            Ok(Created::New(lead))
+        })
+        .await
+    }
+
+    async fn get_lead(&self, tenant: &TenantId, id: LeadId) -> StoreResult<Option<Lead>> {
+        let tenant = tenant.clone();
+        self.read(move |conn| select_lead(conn, &tenant, &id.to_string())).await
+    }
+
+    async fn update_lead(&self, lead: &Lead, expected_version: u64, events: &[DomainEvent]) -> StoreResult<()> {
+        let lead = lead.clone();
+        let events = events.to_vec();
+        self.write(move |tx| {
+            replace_lead(tx, &lead, expected_version)?;
+            insert_events(tx, &events)
+        })
+        .await
+    }
+
+    async fn record_activity(
+        &self,
+        lead: &Lead,
+        expected_version: u64,
+        activity: &Activity,
+        events: &[DomainEvent],
+    ) -> StoreResult<()> {
+        let lead = lead.clone();
+        let activity = activity.clone();
+        let events = events.to_vec();
+        self.write(move |tx| {
+            replace_lead(tx, &lead, expected_version)?;
+            tx.execute(
+                "INSERT INTO activities (tenant_id, id, lead_id, occurred_at, body) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![
+                    activity.tenant.as_str(),
+                    activity.id.to_string(),
+                    activity.lead.to_string(),
+                    activity.occurred_at.timestamp_millis(),
+                    to_json(&activity)?,
+                ],
+            )?;
+            insert_events(tx, &events)
+        })
+        .await
+    }
+
+    async fn list_leads(&self, tenant: &TenantId, query: &LeadQuery) -> StoreResult<Page<Lead>> {
+        let mut sql = String::from("SELECT body FROM leads WHERE tenant_id = ?");
+        let mut args: Vec<Value> = vec![Value::Text(tenant.as_str().to_owned())];
+        let mut filter = |clause: &str, value: Value| {
+            sql.push_str(clause);
+            args.push(value);
+        };
+        match &query.scope {
+            LeadScope::Tenant => {}
+            LeadScope::Team(team) => filter(" AND team_id = ?", Value::Text(team.to_string())),
+            LeadScope::Owner(user) => filter(" AND owner_id = ?", Value::Text(user.to_string())),
+        }
+        if let Some(owner) = query.owner {
+            filter(" AND owner_id = ?", Value::Text(owner.to_string()));
+        }
+        if let Some(status) = query.status {
+            filter(" AND status = ?", Value::Text(status.as_str().to_owned()));
+        }
+        if let Some(priority) = query.priority {
+            filter(" AND priority = ?", Value::Text(priority.as_str().to_owned()));
+        }
+        if let Some(before) = query.updated_before {
+            filter(" AND updated_at < ?", Value::Integer(before.timestamp_millis()));
+        }
+        if let Some(after) = &query.after {
+            sql.push_str(" AND (updated_at < ? OR (updated_at = ? AND id < ?))");
+            args.push(Value::Integer(after.updated_at_ms));
+            args.push(Value::Integer(after.updated_at_ms));
+            args.push(Value::Text(after.id.to_string()));
+        }
+        let limit = query.limit.clamp(1, MAX_PAGE);
+        sql.push_str(" ORDER BY updated_at DESC, id DESC LIMIT ?");
+        // One extra row tells whether there is a next page without a COUNT.
+        args.push(Value::Integer(i64::from(limit) + 1));
+        self.read(move |conn| {
+            let mut items: Vec<Lead> = query_bodies(conn, &sql, params_from_iter(args))?;
+            let next = if items.len() > limit as usize {
+                items.truncate(limit as usize);
+                items.last().map(|l| Cursor { updated_at_ms: l.updated_at.timestamp_millis(), id: l.id })
+            } else {
+                None
+            };
+            Ok(Page { items, next })
+        })
+        .await
+    }
+
+    async fn list_activities(&self, tenant: &TenantId, lead: LeadId, limit: u32) -> StoreResult<Vec<Activity>> {
+        let tenant = tenant.clone();
+        self.read(move |conn| {
+            query_bodies(
+                conn,
+                "SELECT body FROM activities WHERE tenant_id = ?1 AND lead_id = ?2
+                 ORDER BY occurred_at DESC, id DESC LIMIT ?3",
+                params![tenant.as_str(), lead.to_string(), i64::from(limit.clamp(1, MAX_PAGE))],
+            )
+        })
+        .await
+    }
+}
+

@@ -1,0 +1,146 @@
+//! The embedded adapter: one SQLite file in WAL mode. Readers never block the writer; writes
+//! take the write lock up front (`BEGIN IMMEDIATE`) so concurrent writers queue instead of
+//! failing half-way.
+
+mod directory;
+mod events;
+mod leads;
+mod schema;
+
+use crate::error::{StoreError, StoreResult};
+use r2d2::Pool;
+use r2d2_sqlite::SqliteConnectionManager;
+use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use std::path::Path;
+use std::time::Duration;
+
+/// The embedded store: implements every port on one SQLite database.
+#[derive(Clone)]
+pub struct SqliteStore {
+    pool: Pool<SqliteConnectionManager>,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database at `path` and brings its schema up to date.
+    pub fn open(path: &Path) -> StoreResult<Self> {
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent)
+                .map_err(|e| StoreError::Backend(format!("create {}: {e}", parent.display())))?;
+        }
+        let manager = SqliteConnectionManager::file(path).with_init(|conn| {
+            conn.busy_timeout(Duration::from_secs(10))?;
+            conn.pragma_update(None, "synchronous", "NORMAL")?;
+            conn.pragma_update(None, "foreign_keys", "ON")?;
+            Ok(())
+        });
+        let pool = Pool::builder()
+            .max_size(8)
+            .build(manager)
+            .map_err(|e| StoreError::Backend(format!("open {}: {e}", path.display())))?;
+        let mut conn = pool.get().map_err(backend)?;
+        // WAL is a property of the database file, so setting it once persists it.
+        let mode: String = conn
+            .pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))
+            .map_err(backend)?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            return Err(StoreError::Backend(format!("journal_mode is {mode}, expected wal")));
+        }
+        schema::migrations()
+            .to_latest(&mut conn)
+            .map_err(|e| StoreError::Backend(format!("migrate: {e}")))?;
+        Ok(SqliteStore { pool })
+    }
+
+    /// The schema version the database is at (the number of applied migrations).
+    pub async fn schema_version(&self) -> StoreResult<i64> {
+        self.read(|conn| Ok(conn.pragma_query_value(None, "user_version", |r| r.get(0))?)).await
+    }
+
+    /// The journal mode, for health checks and tests.
+    pub async fn journal_mode(&self) -> StoreResult<String> {
+        self.read(|conn| Ok(conn.pragma_query_value(None, "journal_mode", |r| r.get(0))?)).await
+    }
+
+    async fn read<T, F>(&self, f: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
+    {
+        let pool = self.pool.clone();
+        tokio::task::spawn_blocking(move || {
+            let conn = pool.get().map_err(backend)?;
+            f(&conn)
+        })
+        .await
+        .map_err(|e| StoreError::Backend(format!("blocking task: {e}")))?
+    }
+
+    /// Runs `f` in one write transaction; it commits only if `f` returns `Ok`.
+    async fn write<T, F>(&self, f: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Transaction<'_>) -> StoreResult<T> + Send + 'static,
+    {
+        let pool = self.pool.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut conn = pool.get().map_err(backend)?;
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(backend)?;
+            let value = f(&tx)?;
+            tx.commit().map_err(backend)?;
+            Ok(value)
+        })
+        .await
+        .map_err(|e| StoreError::Backend(format!("blocking task: {e}")))?
+    }
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        match &e {
+            rusqlite::Error::SqliteFailure(f, _)
+                if f.code == rusqlite::ErrorCode::ConstraintViolation =>
+            {
+                StoreError::AlreadyExists(e.to_string())
+            }
+            _ => StoreError::Backend(e.to_string()),
+        }
+    }
+}
+
+fn backend(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Backend(e.to_string())
+}
+
+fn to_json<T: Serialize>(value: &T) -> StoreResult<String> {
+    serde_json::to_string(value).map_err(|e| StoreError::Backend(format!("encode: {e}")))
+}
+
+fn from_json<T: DeserializeOwned>(body: &str) -> StoreResult<T> {
+    serde_json::from_str(body).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+/// Runs a query expected to return at most one JSON body and decodes it.
+fn query_body<T: DeserializeOwned>(
+    conn: &Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+) -> StoreResult<Option<T>> {
+    let body: Option<String> = conn.query_row(sql, params, |r| r.get(0)).optional()?;
+    body.map(|b| from_json(&b)).transpose()
+}
+
+fn query_bodies<T: DeserializeOwned>(
+    conn: &Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+) -> StoreResult<Vec<T>> {
+    let mut stmt = conn.prepare_cached(sql)?;
+    let bodies = stmt
+        .query_map(params, |r| r.get::<_, String>(0))?
+        .collect::<Result<Vec<_>, _>>()?;
+    bodies.iter().map(|b| from_json(b)).collect()
+}

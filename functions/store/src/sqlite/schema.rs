@@ -1,0 +1,99 @@
+//! Versioned schema. Append new migrations; never edit one that has shipped.
+
+use rusqlite_migration::{M, Migrations};
+
+const V1_FOUNDATION: &str = r#"
+CREATE TABLE tenants (
+    id          TEXT PRIMARY KEY,
+    body        TEXT NOT NULL
+) STRICT;
+
+CREATE TABLE teams (
+    tenant_id   TEXT NOT NULL REFERENCES tenants(id),
+    id          TEXT NOT NULL,
+    body        TEXT NOT NULL,
+    PRIMARY KEY (tenant_id, id)
+) STRICT;
+
+CREATE TABLE users (
+    tenant_id   TEXT NOT NULL REFERENCES tenants(id),
+    id          TEXT NOT NULL,
+    email       TEXT NOT NULL,
+    team_id     TEXT,
+    body        TEXT NOT NULL,
+    PRIMARY KEY (tenant_id, id),
+    UNIQUE (tenant_id, email)
+) STRICT;
+
+-- Queried columns are real columns; the whole entity is kept as JSON in `body`.
+CREATE TABLE leads (
+    tenant_id   TEXT NOT NULL REFERENCES tenants(id),
+    id          TEXT NOT NULL,
+    owner_id    TEXT,
+    team_id     TEXT,
+    status      TEXT NOT NULL,
+    priority    TEXT NOT NULL,
+    created_at  INTEGER NOT NULL,
+    updated_at  INTEGER NOT NULL,
+    version     INTEGER NOT NULL,
+    body        TEXT NOT NULL,
+    PRIMARY KEY (tenant_id, id)
+) STRICT;
+CREATE INDEX leads_by_updated  ON leads (tenant_id, updated_at DESC, id DESC);
+CREATE INDEX leads_by_owner    ON leads (tenant_id, owner_id, updated_at DESC, id DESC);
+CREATE INDEX leads_by_team     ON leads (tenant_id, team_id, updated_at DESC, id DESC);
+CREATE INDEX leads_by_status   ON leads (tenant_id, status, updated_at DESC, id DESC);
+CREATE INDEX leads_by_priority ON leads (tenant_id, priority, updated_at DESC, id DESC);
+
+CREATE TABLE activities (
+    tenant_id   TEXT NOT NULL,
+    id          TEXT NOT NULL,
+    lead_id     TEXT NOT NULL,
+    occurred_at INTEGER NOT NULL,
+    body        TEXT NOT NULL,
+    PRIMARY KEY (tenant_id, id),
+    FOREIGN KEY (tenant_id, lead_id) REFERENCES leads(tenant_id, id)
+) STRICT;
+CREATE INDEX activities_by_lead ON activities (tenant_id, lead_id, occurred_at DESC);
+
+CREATE TABLE idempotency_keys (
+    tenant_id   TEXT NOT NULL,
+    user_id     TEXT NOT NULL,
+    scope       TEXT NOT NULL,
+    key         TEXT NOT NULL,
+    fingerprint TEXT NOT NULL,
+    resource_id TEXT NOT NULL,
+    created_at  INTEGER NOT NULL,
+    PRIMARY KEY (tenant_id, user_id, scope, key)
+) STRICT;
+
+-- The outbox: written in the same transaction as the change that produced each event.
+CREATE TABLE events (
+    seq            INTEGER PRIMARY KEY AUTOINCREMENT,
+    id             TEXT NOT NULL UNIQUE,
+    tenant_id      TEXT NOT NULL,
+    aggregate_type TEXT NOT NULL,
+    aggregate_id   TEXT NOT NULL,
+    kind           TEXT NOT NULL,
+    occurred_at    INTEGER NOT NULL,
+    body           TEXT NOT NULL
+) STRICT;
+CREATE INDEX events_by_aggregate ON events (tenant_id, aggregate_id, seq);
+
+CREATE TABLE consumer_offsets (
+    consumer    TEXT PRIMARY KEY,
+    last_seq    INTEGER NOT NULL
+) STRICT;
+"#;
+
+pub fn migrations() -> Migrations<'static> {
+    Migrations::new(vec![M::up(V1_FOUNDATION)])
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn migrations_are_valid() {
+        super::migrations().validate().unwrap();
+    }
+}
