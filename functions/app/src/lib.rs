@@ -1,1 +1,21 @@
+//! Fieldline's application layer: use cases, the HTTP API and the wiring shared by the local
+//! server and every Lambda function. Domain rules live in `fieldline-domain`; storage behind
+//! the ports of `fieldline-store`.
 
+pub mod admin;
+pub mod application;
+pub mod auth;
+pub mod config;
+pub mod demo;
+pub mod error;
+pub mod extract;
+pub mod http;
+pub mod leads;
+pub mod scheduler;
+pub mod state;
+pub mod telemetry;
+
+pub use application::Application;
+pub use config::Config;
+pub use error::ApiError;
+pub use state::AppState;

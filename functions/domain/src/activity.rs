@@ -1,11 +1,11 @@
 //! The follow-up log: every call, visit, message or note a rep records.
 
-use crate::Timestamp;
 use crate::access::Actor;
 use crate::error::DomainError;
 use crate::id::{ActivityId, LeadId, TenantId, UserId};
 use crate::lead::{Lead, snake_enum};
 use chrono::Duration;
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 snake_enum!(/// What kind of touch it was. Notes are internal and do not count as contact.
@@ -24,7 +24,7 @@ pub struct NewActivity {
     pub kind: ActivityKind,
     pub summary: String,
     /// When it happened; defaults to now. Reps often log a visit after the fact.
-    pub occurred_at: Option<Timestamp>,
+    pub occurred_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -35,9 +35,9 @@ pub struct Activity {
     pub lead: LeadId,
     pub kind: ActivityKind,
     pub summary: String,
-    pub occurred_at: Timestamp,
+    pub occurred_at: DateTime<Utc>,
     pub author: UserId,
-    pub recorded_at: Timestamp,
+    pub recorded_at: DateTime<Utc>,
 }
 
 const MAX_SUMMARY_CHARS: usize = 2000;
@@ -50,7 +50,7 @@ impl Activity {
         id: ActivityId,
         lead: &Lead,
         actor: &Actor,
-        now: Timestamp,
+        now: DateTime<Utc>,
     ) -> Result<Activity, DomainError> {
         let summary = input.summary.trim();
         let chars = summary.chars().count();

@@ -1,9 +1,9 @@
 //! Customers and the people at them. Grading and health scores build on these in later slices.
 
-use crate::Timestamp;
 use crate::contact::{EmailAddress, PersonName, PhoneNumber};
 use crate::id::{ContactId, CustomerId, LeadId, TeamId, TenantId, UserId};
 use crate::lead::snake_enum;
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 snake_enum!(/// A person's part in the buying decision; decision-chain coverage is graded on it.
@@ -26,7 +26,7 @@ pub struct Customer {
     pub team: Option<TeamId>,
     /// The lead it was converted from, when it was.
     pub origin_lead: Option<LeadId>,
-    pub created_at: Timestamp,
+    pub created_at: DateTime<Utc>,
     pub version: u64,
 }
 

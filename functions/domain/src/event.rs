@@ -6,6 +6,7 @@ use crate::activity::ActivityKind;
 use crate::id::{ActivityId, EventId, TeamId, TenantId, UserId};
 use crate::lead::{Lead, LeadSource, LeadStatus};
 use crate::scoring::{Priority, ScoreBreakdown};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -37,13 +38,13 @@ pub enum EventPayload {
         team: Option<TeamId>,
     },
     LeadFirstContacted {
-        at: Timestamp,
+        at: DateTime<Utc>,
         response_seconds: i64,
     },
     ActivityLogged {
         activity: ActivityId,
         kind: ActivityKind,
-        occurred_at: Timestamp,
+        occurred_at: DateTime<Utc>,
     },
 }
 
@@ -74,7 +75,7 @@ pub struct DomainEvent {
     pub aggregate_version: u64,
     /// The user whose request caused it; `None` for automatic actions.
     pub actor: Option<UserId>,
-    pub occurred_at: Timestamp,
+    pub occurred_at: DateTime<Utc>,
     pub payload: EventPayload,
 }
 

@@ -11,6 +11,7 @@ use crate::event::{DomainEvent, EventPayload};
 use crate::id::{ActivityId, LeadId, TeamId, TenantId, UserId};
 use crate::scoring::{Priority, ScoreBreakdown, ScoringPolicy};
 use crate::user::User;
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Deserializer, Serialize};
 
 macro_rules! snake_enum {
@@ -268,10 +269,10 @@ pub struct Lead {
     pub team: Option<TeamId>,
     pub status: LeadStatus,
     pub created_by: UserId,
-    pub created_at: Timestamp,
-    pub updated_at: Timestamp,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
     /// When a rep first called, visited or messaged; drives the 24 h response SLA.
-    pub first_contact_at: Option<Timestamp>,
+    pub first_contact_at: Option<DateTime<Utc>>,
     /// Bumped by every change; writers must present the version they read.
     pub version: u64,
 }
@@ -282,7 +283,7 @@ pub struct CreateContext<'a> {
     pub actor: &'a Actor,
     /// The resolved owner, already checked against `Actor::check_can_assign_to` by the caller.
     pub owner: Option<&'a User>,
-    pub now: Timestamp,
+    pub now: DateTime<Utc>,
     pub region: Region,
     pub policy: &'a ScoringPolicy,
 }
@@ -340,7 +341,7 @@ impl Lead {
         &mut self,
         patch: &LeadPatch,
         actor: &Actor,
-        now: Timestamp,
+        now: DateTime<Utc>,
         region: Region,
         policy: &ScoringPolicy,
     ) -> Result<Vec<DomainEvent>, DomainError> {
@@ -425,7 +426,7 @@ impl Lead {
         input: &NewActivity,
         id: ActivityId,
         actor: &Actor,
-        now: Timestamp,
+        now: DateTime<Utc>,
     ) -> Result<(Activity, Vec<DomainEvent>), DomainError> {
         if self.status == LeadStatus::Converted {
             return Err(DomainError::InvalidTransition {

@@ -112,13 +112,15 @@ pub trait LeadStore: Send + Sync {
     ) -> StoreResult<()>;
 
     /// Appends an activity and saves the lead it changed, under the same version check.
+    /// With an idempotency record, a retried request returns the activity it first created.
     async fn record_activity(
         &self,
         lead: &Lead,
         expected_version: u64,
         activity: &Activity,
         events: &[DomainEvent],
-    ) -> StoreResult<()>;
+        idempotency: Option<&IdempotencyRecord>,
+    ) -> StoreResult<Created<Activity>>;
 
     async fn list_leads(&self, tenant: &TenantId, query: &LeadQuery) -> StoreResult<Page<Lead>>;
 

@@ -184,7 +184,7 @@ async fn stale_writes_are_refused_and_leave_nothing_behind() {
     let (activity, ev_c) = c
         .log_activity(&NewActivity { kind: ActivityKind::Call, summary: "hi".into(), occurred_at: None }, ActivityId::new(), &actor, t0())
         .unwrap();
-    assert!(f.store.record_activity(&c, 1, &activity, &ev_c).await.is_err());
+    assert!(f.store.record_activity(&c, 1, &activity, &ev_c, None).await.is_err());
     assert!(f.store.list_activities(&f.tenant, lead.id, 10).await.unwrap().is_empty());
 
     let mut ghost = lead.clone();
@@ -318,4 +318,28 @@ async fn blobs_are_written_atomically_and_read_back() {
     assert!(!blobs.delete(&key).await.unwrap());
     let leftovers: Vec<_> = std::fs::read_dir(dir.path().join("acme/leads/1")).unwrap().collect();
     assert!(leftovers.is_empty(), "no temporary files left behind");
+}
+
+#[tokio::test]
+async fn retried_activity_is_recorded_once() {
+    let f = fixture().await;
+    let (lead, events) = new_lead(&f.rep, t0());
+    f.store.create_lead(&lead, &events, None).await.unwrap();
+    let actor = actor_of(&f.rep);
+    let rec = IdempotencyRecord { key: IdempotencyKey::parse("act-1").unwrap(), user: f.rep.id, fingerprint: "x".into() };
+    let input = NewActivity { kind: ActivityKind::Visit, summary: "拜访".into(), occurred_at: None };
+
+    let mut first = lead.clone();
+    let (activity, ev) = first.log_activity(&input, ActivityId::new(), &actor, t0()).unwrap();
+    let created = f.store.record_activity(&first, 1, &activity, &ev, Some(&rec)).await.unwrap();
+    assert!(matches!(created, Created::New(_)));
+
+    // The phone never saw the answer and sends again, from the version it had.
+    let mut retry = lead.clone();
+    let (again, ev2) = retry.log_activity(&input, ActivityId::new(), &actor, t0()).unwrap();
+    match f.store.record_activity(&retry, 1, &again, &ev2, Some(&rec)).await.unwrap() {
+        Created::Replayed(a) => assert_eq!(a.id, activity.id),
+        other => panic!("expected replay, got {other:?}"),
+    }
+    assert_eq!(f.store.list_activities(&f.tenant, lead.id, 10).await.unwrap().len(), 1);
 }

@@ -3,11 +3,51 @@ use super::{SqliteStore, query_bodies, query_body, to_json};
 use crate::error::{StoreError, StoreResult};
 use crate::ports::{Created, Cursor, IdempotencyRecord, LeadQuery, LeadStore, Page};
 use async_trait::async_trait;
-use fieldline_domain::{Activity, DomainEvent, Lead, LeadId, LeadScope, TenantId};
+use fieldline_domain::{Activity, DomainEvent, Lead, LeadId, LeadScope, TenantId, Timestamp};
 use rusqlite::types::Value;
 use rusqlite::{OptionalExtension, Transaction, params, params_from_iter};
 
 const CREATE_SCOPE: &str = "lead.create";
+const ACTIVITY_SCOPE: &str = "lead.activity";
+
+/// The resource a request with this key already produced; a different request under the same
+/// key is refused rather than silently answered with the wrong record.
+fn seen_request(
+    tx: &Transaction<'_>,
+    tenant: &TenantId,
+    rec: &IdempotencyRecord,
+    scope: &str,
+) -> StoreResult<Option<String>> {
+    let seen: Option<(String, String)> = tx
+        .query_row(
+            "SELECT fingerprint, resource_id FROM idempotency_keys
+             WHERE tenant_id = ?1 AND user_id = ?2 AND scope = ?3 AND key = ?4",
+            params![tenant.as_str(), rec.user.to_string(), scope, rec.key.as_str()],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+    match seen {
+        Some((fingerprint, _)) if fingerprint != rec.fingerprint => Err(StoreError::IdempotencyMismatch),
+        Some((_, resource_id)) => Ok(Some(resource_id)),
+        None => Ok(None),
+    }
+}
+
+fn remember_request(
+    tx: &Transaction<'_>,
+    tenant: &TenantId,
+    rec: &IdempotencyRecord,
+    scope: &str,
+    resource_id: &str,
+    at: Timestamp,
+) -> StoreResult<()> {
+    tx.execute(
+        "INSERT INTO idempotency_keys (tenant_id, user_id, scope, key, fingerprint, resource_id, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        params![tenant.as_str(), rec.user.to_string(), scope, rec.key.as_str(), rec.fingerprint, resource_id, at.timestamp_millis()],
+    )?;
+    Ok(())
+}
 const MAX_PAGE: u32 = 200;
 
 fn insert_lead(tx: &Transaction<'_>, lead: &Lead) -> StoreResult<()> {
@@ -92,35 +132,13 @@ impl LeadStore for SqliteStore {
         let idempotency = idempotency.cloned();
         self.write(move |tx| {
             if let Some(rec) = &idempotency {
-                let seen: Option<(String, String)> = tx
-                    .query_row(
-                        "SELECT fingerprint, resource_id FROM idempotency_keys
-                         WHERE tenant_id = ?1 AND user_id = ?2 AND scope = ?3 AND key = ?4",
-                        params![lead.tenant.as_str(), rec.user.to_string(), CREATE_SCOPE, rec.key.as_str()],
-                        |r| Ok((r.get(0)?, r.get(1)?)),
-                    )
-                    .optional()?;
-                if let Some((fingerprint, resource_id)) = seen {
-                    if fingerprint != rec.fingerprint {
-                        return Err(StoreError::IdempotencyMismatch);
-                    }
-                    let original = select_lead(tx, &lead.tenant, &resource_id)?
-                        .ok_or_else(|| StoreError::Corrupt(format!("idempotency key points at missing lead {resource_id}")))?;
+                if let Some(resource_id) = seen_request(tx, &lead.tenant, rec, CREATE_SCOPE)? {
+                    let original = select_lead(tx, &lead.tenant, &resource_id)?.ok_or_else(|| {
+                        StoreError::Corrupt(format!("idempotency key points at missing lead {resource_id}"))
+                    })?;
                     return Ok(Created::Replayed(original));
                 }
-                tx.execute(
-                    "INSERT INTO idempotency_keys (tenant_id, user_id, scope, key, fingerprint, resource_id, created_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                    params![
-                        lead.tenant.as_str(),
-                        rec.user.to_string(),
-                        CREATE_SCOPE,
-                        rec.key.as_str(),
-                        rec.fingerprint,
-                        lead.id.to_string(),
-                        lead.created_at.timestamp_millis(),
-                    ],
-                )?;
+                remember_request(tx, &lead.tenant, rec, CREATE_SCOPE, &lead.id.to_string(), lead.created_at)?;
             }
             insert_lead(tx, &lead)?;
             insert_events(tx, &events)?;
@@ -150,11 +168,25 @@ impl LeadStore for SqliteStore {
         expected_version: u64,
         activity: &Activity,
         events: &[DomainEvent],
-    ) -> StoreResult<()> {
+        idempotency: Option<&IdempotencyRecord>,
+    ) -> StoreResult<Created<Activity>> {
         let lead = lead.clone();
         let activity = activity.clone();
         let events = events.to_vec();
+        let idempotency = idempotency.cloned();
         self.write(move |tx| {
+            if let Some(rec) = &idempotency {
+                if let Some(resource_id) = seen_request(tx, &lead.tenant, rec, ACTIVITY_SCOPE)? {
+                    let original: Activity = query_body(
+                        tx,
+                        "SELECT body FROM activities WHERE tenant_id = ?1 AND id = ?2",
+                        params![lead.tenant.as_str(), resource_id],
+                    )?
+                    .ok_or_else(|| StoreError::Corrupt(format!("idempotency key points at missing activity {resource_id}")))?;
+                    return Ok(Created::Replayed(original));
+                }
+                remember_request(tx, &lead.tenant, rec, ACTIVITY_SCOPE, &activity.id.to_string(), activity.recorded_at)?;
+            }
             replace_lead(tx, &lead, expected_version)?;
             tx.execute(
                 "INSERT INTO activities (tenant_id, id, lead_id, occurred_at, body) VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -166,7 +198,8 @@ impl LeadStore for SqliteStore {
                     to_json(&activity)?,
                 ],
             )?;
-            insert_events(tx, &events)
+            insert_events(tx, &events)?;
+            Ok(Created::New(activity))
         })
         .await
     }

@@ -1,0 +1,79 @@
+//! `Application::build` wires configuration to a running system: store, keys, router, jobs.
+//! Every entry point (local server, Lambda, tests, benchmarks) builds through here.
+
+use crate::auth::TokenKeys;
+use crate::config::Config;
+use crate::scheduler::{EventJournal, OutboxRelay, Scheduler};
+use crate::state::{AppState, Clock, SystemClock};
+use axum::Router;
+use fieldline_store::{LocalBlobStore, SqliteStore};
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+pub struct Application {
+    config: Config,
+    state: AppState,
+}
+
+impl Application {
+    /// Opens (or creates) the embedded store under `data_dir` and migrates it.
+    pub fn build(config: Config) -> anyhow::Result<Application> {
+        Self::build_with_clock(config, Arc::new(SystemClock))
+    }
+
+    pub fn build_with_clock(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Application> {
+        config.validate()?;
+        let store = Arc::new(SqliteStore::open(&config.database_path())?);
+        let secret = TokenKeys::load_or_create_secret(config.auth.jwt_secret.as_deref(), &config.data_dir)?;
+        let tokens = TokenKeys::new(&secret, &config.auth.issuer, config.auth.token_ttl_hours)?;
+        let state = AppState {
+            leads: store.clone(),
+            directory: store.clone(),
+            events: store,
+            blobs: Arc::new(LocalBlobStore::new(config.blob_dir())),
+            tokens: Arc::new(tokens),
+            policy: Arc::new(config.scoring.clone()),
+            clock,
+            backend: "sqlite",
+        };
+        Ok(Application { config, state })
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    pub fn router(&self) -> Router {
+        crate::http::router(self.state.clone(), self.config.limits.max_body_bytes)
+    }
+
+    /// The in-process jobs of the embedded server.
+    pub fn scheduler(&self) -> Scheduler {
+        Scheduler::new(Duration::from_millis(self.config.scheduler.tick_ms), self.state.clock.clone())
+            .with_job(Arc::new(OutboxRelay::new(self.state.events.clone(), Arc::new(EventJournal))))
+    }
+
+    /// Serves HTTP and runs the scheduler until `shutdown` resolves, then drains in-flight
+    /// requests and lets the current scheduler tick finish.
+    pub async fn serve(self, listener: TcpListener, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let scheduler = tokio::spawn(self.scheduler().run_until(stop_rx));
+        let router = self.router();
+        tracing::info!(addr = %listener.local_addr()?, data_dir = %self.config.data_dir.display(), "fieldline listening");
+        axum::serve(listener, router)
+            .with_graceful_shutdown(async move {
+                shutdown.await;
+                let _ = stop_tx.send(true);
+            })
+            .await?;
+        scheduler.await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,176 @@
+//! Configuration: defaults, then `fieldline.toml` (or `--config`), then `FIELDLINE_*` env vars
+//! (`FIELDLINE_LISTEN`, `FIELDLINE_AUTH__JWT_SECRET`, ...). One struct for every entry point.
+
+use fieldline_domain::ScoringPolicy;
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Database, attachments and the generated signing secret live here.
+    pub data_dir: PathBuf,
+    pub listen: SocketAddr,
+    pub auth: AuthConfig,
+    pub limits: Limits,
+    pub log: LogConfig,
+    pub scoring: ScoringPolicy,
+    pub scheduler: SchedulerConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuthConfig {
+    /// HS256 secret (at least 32 bytes). When unset, the embedded server generates one in
+    /// `<data_dir>/jwt-secret` on first start and reuses it after.
+    pub jwt_secret: Option<String>,
+    pub token_ttl_hours: u32,
+    pub issuer: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Limits {
+    /// Largest accepted JSON body; larger requests get 413.
+    pub max_body_bytes: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LogFormat {
+    /// JSON inside AWS Lambda (CloudWatch parses it), human-readable elsewhere.
+    Auto,
+    Pretty,
+    Json,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LogConfig {
+    pub format: LogFormat,
+    /// `tracing` filter directives, e.g. `info,fieldline_app=debug`. `RUST_LOG` wins if set.
+    pub filter: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SchedulerConfig {
+    /// How often in-process jobs (outbox relay, timers) run, in milliseconds.
+    pub tick_ms: u64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            data_dir: PathBuf::from("data"),
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            auth: AuthConfig::default(),
+            limits: Limits::default(),
+            log: LogConfig::default(),
+            scoring: ScoringPolicy::default(),
+            scheduler: SchedulerConfig::default(),
+        }
+    }
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        Self { jwt_secret: None, token_ttl_hours: 12, issuer: "fieldline".into() }
+    }
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self { max_body_bytes: 256 * 1024 }
+    }
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        Self { format: LogFormat::Auto, filter: "info".into() }
+    }
+}
+
+impl Default for SchedulerConfig {
+    fn default() -> Self {
+        Self { tick_ms: 1000 }
+    }
+}
+
+impl Config {
+    /// Loads defaults < config file < environment. A missing default file is fine; a missing
+    /// file named explicitly is an error.
+    pub fn load(file: Option<&Path>) -> anyhow::Result<Config> {
+        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        match file {
+            Some(path) => {
+                anyhow::ensure!(path.exists(), "config file {} does not exist", path.display());
+                figment = figment.merge(Toml::file(path));
+            }
+            None => figment = figment.merge(Toml::file("fieldline.toml")),
+        }
+        let config: Config = figment.merge(Env::prefixed("FIELDLINE_").split("__")).extract()?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    pub fn validate(&self) -> anyhow::Result<()> {
+        self.scoring.validate().map_err(|e| anyhow::anyhow!("invalid scoring policy: {e}"))?;
+        anyhow::ensure!(self.limits.max_body_bytes >= 1024, "limits.max_body_bytes must be at least 1024");
+        anyhow::ensure!(self.auth.token_ttl_hours >= 1, "auth.token_ttl_hours must be at least 1");
+        anyhow::ensure!(self.scheduler.tick_ms >= 10, "scheduler.tick_ms must be at least 10");
+        Ok(())
+    }
+
+    pub fn database_path(&self) -> PathBuf {
+        self.data_dir.join("fieldline.db")
+    }
+
+    pub fn blob_dir(&self) -> PathBuf {
+        self.data_dir.join("blobs")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_then_env_override_defaults() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "fieldline.toml",
+                r#"
+                listen = "127.0.0.1:9000"
+                [scoring.thresholds]
+                s = 80
+                a = 60
+                b = 40
+                "#,
+            )?;
+            jail.set_env("FIELDLINE_AUTH__TOKEN_TTL_HOURS", "2");
+            let c = Config::load(None).map_err(|e| e.to_string())?;
+            assert_eq!(c.listen.port(), 9000);
+            assert_eq!(c.scoring.thresholds.s, 80);
+            assert_eq!(c.auth.token_ttl_hours, 2);
+            assert_eq!(c.data_dir, PathBuf::from("data"));
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn bad_config_is_refused_with_a_reason() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("fieldline.toml", "[scoring.thresholds]\ns = 10\na = 60\nb = 40\n")?;
+            let err = Config::load(None).unwrap_err().to_string();
+            assert!(err.contains("scoring"), "{err}");
+            jail.create_file("fieldline.toml", "lisen = \"x\"\n")?;
+            assert!(Config::load(None).is_err(), "typos are not silently ignored");
+            assert!(Config::load(Some(Path::new("/nonexistent.toml"))).is_err());
+            Ok(())
+        });
+    }
+}

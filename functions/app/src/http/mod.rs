@@ -1,0 +1,106 @@
+//! The HTTP API under `/v1`, its OpenAPI document, and the middleware every request passes:
+//! request ids, tracing, body limits, panic safety, JSON errors for unknown routes.
+
+mod health;
+mod leads;
+
+use crate::auth::Authenticated;
+use crate::error::{ApiError, ErrorBody};
+use crate::extract::BodyLimit;
+use crate::state::AppState;
+use axum::extract::{DefaultBodyLimit, Request};
+use axum::http::HeaderName;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Extension, Json, Router};
+use std::sync::Arc;
+use tower::ServiceBuilder;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use tracing::Level;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+pub use leads::{AssignRequest, LeadPage, LoggedActivity, UpdateLeadRequest};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Fieldline API",
+        description = "Leads, follow-ups and assignment for field sales teams. Every route except /health needs `Authorization: Bearer <token>`.",
+    ),
+    modifiers(&BearerAuth),
+    components(schemas(ErrorBody)),
+    tags((name = "leads", description = "Leads from capture to conversion"), (name = "system"))
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").build()),
+        );
+    }
+}
+
+/// The OpenAPI document, generated from the handlers' annotations.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    api_routes().split_for_parts().1
+}
+
+fn api_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(leads::create_lead, leads::list_leads))
+        .routes(routes!(leads::get_lead, leads::update_lead))
+        .routes(routes!(leads::assign_lead))
+        .routes(routes!(leads::log_activity, leads::list_activities))
+        .routes(routes!(health::me))
+        .routes(routes!(health::health))
+}
+
+/// The whole HTTP application, as served locally and wrapped by every Lambda function.
+pub fn router(state: AppState, max_body_bytes: usize) -> Router {
+    let (routes, api) = api_routes().split_for_parts();
+    let api = Arc::new(api);
+    let x_request_id = HeaderName::from_static("x-request-id");
+    routes
+        .route(
+            "/v1/openapi.json",
+            get(move |_: Authenticated| {
+                let api = api.clone();
+                async move { Json(api.as_ref().clone()) }
+            }),
+        )
+        .fallback(|| async { ApiError::NotFound("no such route".into()) })
+        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
+        .with_state(state)
+        .layer(DefaultBodyLimit::max(max_body_bytes))
+        .layer(Extension(BodyLimit(max_body_bytes)))
+        .layer(
+            ServiceBuilder::new()
+                .layer(SetRequestIdLayer::new(x_request_id.clone(), MakeRequestUuid))
+                .layer(
+                    TraceLayer::new_for_http()
+                        .make_span_with(|req: &Request| {
+                            let request_id = req
+                                .headers()
+                                .get("x-request-id")
+                                .and_then(|v| v.to_str().ok())
+                                .unwrap_or("-");
+                            tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id)
+                        })
+                        .on_response(DefaultOnResponse::new().level(Level::INFO)),
+                )
+                .layer(PropagateRequestIdLayer::new(x_request_id))
+                .layer(CatchPanicLayer::custom(|_| -> Response {
+                    ApiError::Internal("handler panicked".into()).into_response()
+                })),
+        )
+}

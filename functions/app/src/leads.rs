@@ -1,0 +1,207 @@
+//! Lead use cases: load, check the caller's right, apply the domain change, store it with its
+//! events. Handlers and Lambda functions call these; they never touch storage directly.
+
+use crate::error::ApiError;
+use crate::state::AppState;
+use fieldline_domain::lead::CreateContext;
+use fieldline_domain::{
+    Activity, ActivityId, Actor, Lead, LeadId, LeadPatch, LeadStatus, NewActivity, NewLead,
+    Priority, Region, Role, Timestamp, User, UserId,
+};
+use fieldline_store::{Created, Cursor, IdempotencyKey, IdempotencyRecord, LeadQuery, Page, StoreError};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+/// How often an append (activity) is retried when a concurrent edit bumped the version.
+const APPEND_RETRIES: usize = 5;
+
+/// Filters a client may put on a listing; the scope is added from the caller's role.
+#[derive(Debug, Clone, Default)]
+pub struct ListFilter {
+    pub owner: Option<UserId>,
+    pub status: Option<LeadStatus>,
+    pub priority: Option<Priority>,
+    pub updated_before: Option<Timestamp>,
+    pub limit: Option<u32>,
+    pub cursor: Option<String>,
+}
+
+pub const DEFAULT_PAGE: u32 = 50;
+pub const MAX_PAGE: u32 = 200;
+
+/// Whether a create made something new or answered a retry.
+pub type Outcome<T> = Created<T>;
+
+fn fingerprint<T: Serialize>(scope: &str, input: &T) -> String {
+    let mut hasher = Sha256::new();
+    hasher.update(scope.as_bytes());
+    hasher.update(serde_json::to_vec(input).unwrap_or_default());
+    hex::encode(hasher.finalize())
+}
+
+async fn tenant_region(state: &AppState, actor: &Actor) -> Result<Region, ApiError> {
+    let tenant = state
+        .directory
+        .get_tenant(&actor.tenant)
+        .await?
+        .ok_or_else(|| ApiError::Unauthenticated("tenant no longer exists".into()))?;
+    Region::parse(&tenant.phone_region).map_err(|e| ApiError::Internal(format!("tenant {}: {e}", tenant.id)))
+}
+
+async fn assignee(state: &AppState, actor: &Actor, id: UserId) -> Result<User, ApiError> {
+    let user = state
+        .directory
+        .get_user(&actor.tenant, id)
+        .await?
+        .ok_or_else(|| ApiError::InvalidField { field: "owner".into(), message: "no such user".into() })?;
+    actor.check_can_assign_to(&user)?;
+    Ok(user)
+}
+
+/// Loads a lead the caller may act on: 404 outside their tenant, 403 outside their scope.
+async fn load_accessible(state: &AppState, actor: &Actor, id: LeadId) -> Result<Lead, ApiError> {
+    let lead = state
+        .leads
+        .get_lead(&actor.tenant, id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("lead {id} not found")))?;
+    if !actor.can_access_lead(&lead) {
+        return Err(ApiError::Forbidden("this lead belongs to someone outside your scope".into()));
+    }
+    Ok(lead)
+}
+
+fn idempotency(actor: &Actor, key: Option<IdempotencyKey>, scope: &str, input: &impl Serialize) -> Option<IdempotencyRecord> {
+    key.map(|key| IdempotencyRecord { key, user: actor.user, fingerprint: fingerprint(scope, input) })
+}
+
+pub async fn create_lead(
+    state: &AppState,
+    actor: &Actor,
+    me: &User,
+    input: NewLead,
+    key: Option<IdempotencyKey>,
+) -> Result<Outcome<Lead>, ApiError> {
+    let owner = match (actor.role, input.owner) {
+        (Role::Rep, Some(other)) if other != actor.user => {
+            return Err(ApiError::Forbidden("reps cannot assign leads to others".into()));
+        }
+        (Role::Rep, _) => Some(me.clone()),
+        (_, Some(id)) => Some(assignee(state, actor, id).await?),
+        (_, None) => None,
+    };
+    let region = tenant_region(state, actor).await?;
+    let (lead, events) = Lead::create(&input, CreateContext {
+        id: LeadId::new(),
+        actor,
+        owner: owner.as_ref(),
+        now: state.clock.now(),
+        region,
+        policy: &state.policy,
+    })?;
+    let record = idempotency(actor, key, "lead.create", &input);
+    Ok(state.leads.create_lead(&lead, &events, record.as_ref()).await?)
+}
+
+pub async fn get_lead(state: &AppState, actor: &Actor, id: LeadId) -> Result<Lead, ApiError> {
+    load_accessible(state, actor, id).await
+}
+
+pub async fn list_leads(state: &AppState, actor: &Actor, filter: ListFilter) -> Result<Page<Lead>, ApiError> {
+    let after = filter
+        .cursor
+        .as_deref()
+        .map(|c| Cursor::decode(c).ok_or_else(|| ApiError::bad_request("invalid_cursor", "cursor is not one this API issued")))
+        .transpose()?;
+    let limit = filter.limit.unwrap_or(DEFAULT_PAGE);
+    if !(1..=MAX_PAGE).contains(&limit) {
+        return Err(ApiError::bad_request("invalid_query", format!("limit must be between 1 and {MAX_PAGE}")));
+    }
+    let query = LeadQuery {
+        scope: actor.lead_scope(),
+        owner: filter.owner,
+        status: filter.status,
+        priority: filter.priority,
+        updated_before: filter.updated_before,
+        limit,
+        after,
+    };
+    Ok(state.leads.list_leads(&actor.tenant, &query).await?)
+}
+
+fn check_version(lead: &Lead, expected: u64) -> Result<(), ApiError> {
+    if lead.version != expected {
+        return Err(ApiError::VersionConflict { expected, actual: lead.version });
+    }
+    Ok(())
+}
+
+pub async fn update_lead(
+    state: &AppState,
+    actor: &Actor,
+    id: LeadId,
+    expected_version: u64,
+    patch: LeadPatch,
+) -> Result<Lead, ApiError> {
+    let mut lead = load_accessible(state, actor, id).await?;
+    check_version(&lead, expected_version)?;
+    let region = tenant_region(state, actor).await?;
+    let events = lead.apply_patch(&patch, actor, state.clock.now(), region, &state.policy)?;
+    if !events.is_empty() {
+        state.leads.update_lead(&lead, expected_version, &events).await?;
+    }
+    Ok(lead)
+}
+
+pub async fn assign_lead(
+    state: &AppState,
+    actor: &Actor,
+    id: LeadId,
+    expected_version: u64,
+    owner: UserId,
+) -> Result<Lead, ApiError> {
+    if actor.role == Role::Rep {
+        return Err(ApiError::Forbidden("reps cannot assign leads".into()));
+    }
+    let mut lead = load_accessible(state, actor, id).await?;
+    check_version(&lead, expected_version)?;
+    let owner = assignee(state, actor, owner).await?;
+    let events = lead.assign(&owner, actor, state.clock.now());
+    if !events.is_empty() {
+        state.leads.update_lead(&lead, expected_version, &events).await?;
+    }
+    Ok(lead)
+}
+
+/// Appends to the follow-up log. Activities commute with other edits, so a version clash
+/// is retried on fresh data instead of being pushed back to the rep.
+pub async fn log_activity(
+    state: &AppState,
+    actor: &Actor,
+    id: LeadId,
+    input: NewActivity,
+    key: Option<IdempotencyKey>,
+) -> Result<(Outcome<Activity>, Lead), ApiError> {
+    let record = idempotency(actor, key, "lead.activity", &input);
+    let activity_id = ActivityId::new();
+    for _ in 0..APPEND_RETRIES {
+        let mut lead = load_accessible(state, actor, id).await?;
+        let read_version = lead.version;
+        let (activity, events) = lead.log_activity(&input, activity_id, actor, state.clock.now())?;
+        match state.leads.record_activity(&lead, read_version, &activity, &events, record.as_ref()).await {
+            Ok(Created::Replayed(original)) => {
+                let current = load_accessible(state, actor, id).await?;
+                return Ok((Created::Replayed(original), current));
+            }
+            Ok(created) => return Ok((created, lead)),
+            Err(StoreError::VersionConflict { .. }) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(ApiError::Conflict("the lead is being changed too often right now; try again".into()))
+}
+
+pub async fn list_activities(state: &AppState, actor: &Actor, id: LeadId, limit: u32) -> Result<Vec<Activity>, ApiError> {
+    load_accessible(state, actor, id).await?;
+    Ok(state.leads.list_activities(&actor.tenant, id, limit.clamp(1, MAX_PAGE)).await?)
+}

@@ -1,0 +1,33 @@
+//! What every handler and job shares: the storage ports (whatever backend is behind them),
+//! token keys, the scoring policy and the clock.
+
+use crate::auth::TokenKeys;
+use fieldline_domain::{ScoringPolicy, Timestamp};
+use fieldline_store::{BlobStore, DirectoryStore, EventLog, LeadStore};
+use std::sync::Arc;
+
+/// Time, injectable so tests and the demo seed can run in the past.
+pub trait Clock: Send + Sync {
+    fn now(&self) -> Timestamp;
+}
+
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> Timestamp {
+        chrono::Utc::now()
+    }
+}
+
+#[derive(Clone)]
+pub struct AppState {
+    pub leads: Arc<dyn LeadStore>,
+    pub directory: Arc<dyn DirectoryStore>,
+    pub events: Arc<dyn EventLog>,
+    pub blobs: Arc<dyn BlobStore>,
+    pub tokens: Arc<TokenKeys>,
+    pub policy: Arc<ScoringPolicy>,
+    pub clock: Arc<dyn Clock>,
+    /// Which storage backend is wired in, for the health endpoint.
+    pub backend: &'static str,
+}
