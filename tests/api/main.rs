@@ -1,1 +1,11 @@
+//! Black-box tests: one binary, a real server per test on a random port.
 
+mod access;
+mod auth;
+mod demo;
+mod events;
+mod input;
+mod lambda;
+mod leads;
+mod openapi;
+mod restart;

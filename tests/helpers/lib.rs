@@ -1,1 +1,218 @@
+//! Test helpers: a real Fieldline server on 127.0.0.1 with a random port and a temporary data
+//! directory, a fixture of two tenants, and a small HTTP client.
 
+use fieldline_app::{AppState, Application, Config, admin};
+use fieldline_domain::{Role, TenantId, User};
+use reqwest::{Method, StatusCode, header::HeaderMap};
+use serde_json::Value;
+use std::sync::Arc;
+use tempfile::TempDir;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+pub use serde_json::json;
+
+/// A JWT secret for tests; long enough for HS256.
+pub const TEST_SECRET: &str = "test-secret-test-secret-test-secret-0123";
+
+pub fn test_config(dir: &std::path::Path) -> Config {
+    let mut config = Config::default();
+    config.data_dir = dir.to_path_buf();
+    config.listen = "127.0.0.1:0".parse().unwrap();
+    config.auth.jwt_secret = Some(TEST_SECRET.into());
+    config.limits.max_body_bytes = 64 * 1024;
+    config.scheduler.tick_ms = 50;
+    config
+}
+
+pub struct TestApp {
+    pub base: String,
+    pub client: reqwest::Client,
+    pub state: AppState,
+    pub dir: Arc<TempDir>,
+    shutdown: Option<oneshot::Sender<()>>,
+    handle: Option<JoinHandle<anyhow::Result<()>>>,
+}
+
+impl TestApp {
+    pub async fn spawn() -> TestApp {
+        Self::spawn_in(Arc::new(tempfile::tempdir().unwrap())).await
+    }
+
+    /// Starts a server on an existing data directory (a restart).
+    pub async fn spawn_in(dir: Arc<TempDir>) -> TestApp {
+        let config = test_config(dir.path());
+        let app = Application::build(config).expect("application builds");
+        let state = app.state().clone();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let (tx, rx) = oneshot::channel::<()>();
+        let handle = tokio::spawn(app.serve(listener, async {
+            let _ = rx.await;
+        }));
+        TestApp { base, client: reqwest::Client::new(), state, dir, shutdown: Some(tx), handle: Some(handle) }
+    }
+
+    /// Stops gracefully and hands back the data directory.
+    pub async fn stop(mut self) -> Arc<TempDir> {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(h) = self.handle.take() {
+            h.await.unwrap().unwrap();
+        }
+        self.dir.clone()
+    }
+
+    pub fn token(&self, user: &User) -> String {
+        self.state.tokens.issue(user, chrono::Utc::now())
+    }
+
+    /// Sends a request; returns status, JSON body (Null when empty) and headers.
+    pub async fn send(&self, method: Method, path: &str, token: Option<&str>, body: Option<&Value>) -> Reply {
+        self.send_with(method, path, token, body, &[]).await
+    }
+
+    pub async fn send_with(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&Value>,
+        headers: &[(&str, &str)],
+    ) -> Reply {
+        let mut req = self.client.request(method, format!("{}{}", self.base, path));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            req = req.json(b);
+        }
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        Reply::from(req.send().await.expect("request sent")).await
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> Reply {
+        self.send(Method::GET, path, Some(token), None).await
+    }
+
+    pub async fn post(&self, path: &str, token: &str, body: &Value) -> Reply {
+        self.send(Method::POST, path, Some(token), Some(body)).await
+    }
+
+    pub async fn patch(&self, path: &str, token: &str, body: &Value) -> Reply {
+        self.send(Method::PATCH, path, Some(token), Some(body)).await
+    }
+
+    pub async fn raw(&self, method: Method, path: &str, token: &str, content_type: &str, body: Vec<u8>) -> Reply {
+        let req = self
+            .client
+            .request(method, format!("{}{}", self.base, path))
+            .bearer_auth(token)
+            .header("content-type", content_type)
+            .body(body);
+        Reply::from(req.send().await.expect("request sent")).await
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+#[derive(Debug)]
+pub struct Reply {
+    pub status: StatusCode,
+    pub body: Value,
+    pub headers: HeaderMap,
+}
+
+impl Reply {
+    async fn from(resp: reqwest::Response) -> Reply {
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let bytes = resp.bytes().await.unwrap();
+        let body = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()))
+        };
+        Reply { status, body, headers }
+    }
+
+    /// The stable error code of an error reply.
+    pub fn code(&self) -> &str {
+        self.body["code"].as_str().unwrap_or("")
+    }
+
+    #[track_caller]
+    pub fn expect(self, status: u16) -> Reply {
+        assert_eq!(self.status.as_u16(), status, "unexpected reply: {:#}", self.body);
+        self
+    }
+}
+
+/// Two tenants. In `acme`: team East (manager + two reps), team South (manager + one rep), an
+/// admin. In `globex`: an admin and a rep.
+pub struct Fixture {
+    pub acme: TenantId,
+    pub admin: User,
+    pub east_manager: User,
+    pub east_rep: User,
+    pub east_rep2: User,
+    pub south_manager: User,
+    pub south_rep: User,
+    pub globex_admin: User,
+    pub globex_rep: User,
+}
+
+pub async fn fixture(state: &AppState) -> Fixture {
+    admin::add_tenant(state, "acme", "Acme 机电", "Asia/Shanghai", "CN").await.unwrap();
+    admin::add_tenant(state, "globex", "Globex", "America/New_York", "US").await.unwrap();
+    let acme = TenantId::parse("acme").unwrap();
+    let globex = TenantId::parse("globex").unwrap();
+    admin::add_team(state, &acme, "East").await.unwrap();
+    admin::add_team(state, &acme, "South").await.unwrap();
+    admin::add_team(state, &globex, "Sales").await.unwrap();
+    let user = |t: &TenantId, email: &str, role: Role, team: Option<&str>| {
+        let t = t.clone();
+        let email = email.to_owned();
+        let team = team.map(str::to_owned);
+        async move { admin::add_user(state, &t, &email, "测试 User", role, team.as_deref()).await.unwrap() }
+    };
+    Fixture {
+        admin: user(&acme, "admin@acme.cn", Role::Admin, None).await,
+        east_manager: user(&acme, "em@acme.cn", Role::Manager, Some("East")).await,
+        east_rep: user(&acme, "er1@acme.cn", Role::Rep, Some("East")).await,
+        east_rep2: user(&acme, "er2@acme.cn", Role::Rep, Some("East")).await,
+        south_manager: user(&acme, "sm@acme.cn", Role::Manager, Some("South")).await,
+        south_rep: user(&acme, "sr1@acme.cn", Role::Rep, Some("South")).await,
+        globex_admin: user(&globex, "admin@globex.com", Role::Admin, None).await,
+        globex_rep: user(&globex, "rep@globex.com", Role::Rep, Some("Sales")).await,
+        acme,
+    }
+}
+
+/// A valid lead body; `n` varies the contact so leads are distinguishable.
+pub fn lead_body(n: u32) -> Value {
+    json!({
+        "source": "trade_show",
+        "contact": {
+            "name": format!("王建国{n}"),
+            "phone": format!("139 {:04} {:04}", n / 10_000 % 10_000, n % 10_000),
+            "company": "苏州精密机械有限公司",
+            "title": "采购经理"
+        },
+        "prescreen": {
+            "current_brand": "ABB",
+            "purchase_urgency": "within_month",
+            "decision_role": "decision_maker",
+            "budget": {"min": 100000, "max": 300000, "currency": "CNY"}
+        }
+    })
+}

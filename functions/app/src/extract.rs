@@ -1,13 +1,17 @@
 //! Extractors that turn axum's rejections into our error shape with stable codes.
 
 use crate::error::ApiError;
-use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
+use bytes::Bytes;
 use serde::de::DeserializeOwned;
 
-/// A JSON body: 400 for broken JSON, 422 for wrong types or missing fields, 413 when too big,
-/// 415 without a JSON content type.
+/// A JSON body: 400 for broken JSON, 422 for wrong types or missing fields (naming the field),
+/// 413 when too big, 415 without a JSON content type.
+///
+/// Parsing happens in two steps because serde_json reports some type errors (a number where an
+/// enum is expected) as syntax errors; going through `Value` keeps the two classes apart.
 pub struct ApiJson<T>(pub T);
 
 impl<S, T> FromRequest<S> for ApiJson<T>
@@ -19,32 +23,43 @@ where
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         let limit = req.extensions().get::<BodyLimit>().map(|l| l.0).unwrap_or(0);
-        match axum::Json::<T>::from_request(req, state).await {
-            Ok(axum::Json(value)) => Ok(ApiJson(value)),
-            Err(JsonRejection::JsonDataError(e)) => Err(ApiError::InvalidField {
-                field: data_error_path(&e.body_text()),
-                message: e.body_text().replace("Failed to deserialize the JSON body into the target type: ", ""),
-            }),
-            Err(JsonRejection::JsonSyntaxError(e)) => Err(ApiError::MalformedJson(e.body_text().replace(
-                "Failed to parse the request body as JSON: ",
-                "",
-            ))),
-            Err(JsonRejection::MissingJsonContentType(_)) => Err(ApiError::UnsupportedMediaType),
-            Err(JsonRejection::BytesRejection(e)) if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE => {
-                Err(ApiError::PayloadTooLarge { limit })
-            }
-            Err(other) => Err(ApiError::bad_request("unreadable_body", other.body_text())),
+        if !is_json(req.headers()) {
+            return Err(ApiError::UnsupportedMediaType);
         }
+        let body = Bytes::from_request(req, state).await.map_err(|e| {
+            if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::PayloadTooLarge { limit }
+            } else {
+                ApiError::bad_request("unreadable_body", e.body_text())
+            }
+        })?;
+        parse_json(&body).map(ApiJson)
     }
 }
 
-/// serde reports `contact.phone: invalid type ...`; the path before the colon names the field.
-fn data_error_path(text: &str) -> String {
-    let text = text.replace("Failed to deserialize the JSON body into the target type: ", "");
-    match text.split_once(": ") {
-        Some((path, _)) if !path.contains(' ') => path.to_owned(),
-        _ => "body".to_owned(),
-    }
+fn is_json(headers: &axum::http::HeaderMap) -> bool {
+    headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|mime| {
+            let mime = mime.trim().to_ascii_lowercase();
+            mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json"))
+        })
+        .unwrap_or(false)
+}
+
+/// Bytes to `T`, with the error classes of the API.
+pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    let value: serde_json::Value =
+        serde_json::from_slice(body).map_err(|e| ApiError::MalformedJson(e.to_string()))?;
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let path = e.path().to_string();
+        ApiError::InvalidField {
+            field: if path == "." { "body".into() } else { path },
+            message: e.inner().to_string(),
+        }
+    })
 }
 
 /// The configured body limit, made visible to `ApiJson` for its 413 message.
@@ -90,13 +105,30 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+    use fieldline_domain::NewLead;
+
+    fn field_of(body: &str) -> (u16, String) {
+        match parse_json::<NewLead>(body.as_bytes()) {
+            Ok(_) => (200, String::new()),
+            Err(e) => {
+                let field = match &e {
+                    ApiError::InvalidField { field, .. } => field.clone(),
+                    _ => String::new(),
+                };
+                (e.status().as_u16(), field)
+            }
+        }
+    }
 
     #[test]
-    fn field_paths_are_pulled_from_serde_messages() {
-        assert_eq!(
-            data_error_path("Failed to deserialize the JSON body into the target type: contact.name: invalid type: integer `5`, expected a string at line 1 column 30"),
-            "contact.name"
-        );
-        assert_eq!(data_error_path("missing field `source` at line 1 column 2"), "body");
+    fn syntax_errors_are_400_and_shape_errors_are_422_with_the_field() {
+        assert_eq!(field_of(r#"{"source":"#).0, 400);
+        assert_eq!(field_of("not json").0, 400);
+        assert_eq!(field_of(r#"{"source": 5, "contact": {"name": "x"}}"#), (422, "source".into()));
+        assert_eq!(field_of(r#"{"source": "fax", "contact": {"name": "x"}}"#), (422, "source".into()));
+        assert_eq!(field_of(r#"{"source": "referral", "contact": {"name": 7}}"#), (422, "contact.name".into()));
+        assert_eq!(field_of(r#"{"source": "referral"}"#).0, 422);
+        assert_eq!(field_of(r#"[1, 2]"#).0, 422);
+        assert_eq!(field_of(r#"{"source": "referral", "contact": {"name": "x"}}"#).0, 200);
     }
 }

@@ -113,7 +113,8 @@ impl Job for OutboxRelay {
     }
 }
 
-/// Writes every event to the log: the audit trail of automatic and manual changes.
+/// Writes every event to the debug log (`RUST_LOG=fieldline_app=debug`), so an operator can
+/// follow what the system did; rules and timers will be further handlers of the same relay.
 pub struct EventJournal;
 
 #[async_trait]
@@ -124,7 +125,7 @@ impl EventHandler for EventJournal {
 
     async fn handle(&self, stored: &StoredEvent) -> anyhow::Result<()> {
         let e = &stored.event;
-        tracing::info!(
+        tracing::debug!(
             seq = stored.seq,
             event = e.payload.kind(),
             tenant = %e.tenant,
