@@ -3,7 +3,10 @@
 use fieldline_tests::*;
 
 async fn lead_of(app: &TestApp, token: &str, n: u32) -> serde_json::Value {
-    app.post("/v1/leads", token, &lead_body(n)).await.expect(201).body
+    app.post("/v1/leads", token, &lead_body(n))
+        .await
+        .expect(201)
+        .body
 }
 
 #[tokio::test]
@@ -13,19 +16,38 @@ async fn another_tenants_lead_is_404_for_every_verb() {
     let lead = lead_of(&app, &app.token(&f.east_rep), 1).await;
     let id = lead["id"].as_str().unwrap();
     for token in [app.token(&f.globex_admin), app.token(&f.globex_rep)] {
-        assert_eq!(app.get(&format!("/v1/leads/{id}"), &token).await.expect(404).code(), "not_found");
-        app.patch(&format!("/v1/leads/{id}"), &token, &json!({"expected_version": 1, "changes": {"notes": "x"}}))
+        assert_eq!(
+            app.get(&format!("/v1/leads/{id}"), &token)
+                .await
+                .expect(404)
+                .code(),
+            "not_found"
+        );
+        app.patch(
+            &format!("/v1/leads/{id}"),
+            &token,
+            &json!({"expected_version": 1, "changes": {"notes": "x"}}),
+        )
+        .await
+        .expect(404);
+        app.post(
+            &format!("/v1/leads/{id}/activities"),
+            &token,
+            &json!({"kind": "call", "summary": "x"}),
+        )
+        .await
+        .expect(404);
+        app.get(&format!("/v1/leads/{id}/activities"), &token)
             .await
             .expect(404);
-        app.post(&format!("/v1/leads/{id}/activities"), &token, &json!({"kind": "call", "summary": "x"}))
-            .await
-            .expect(404);
-        app.get(&format!("/v1/leads/{id}/activities"), &token).await.expect(404);
         let list = app.get("/v1/leads", &token).await.expect(200);
         assert!(list.body["items"].as_array().unwrap().is_empty());
     }
     // Untouched by all of that.
-    let after = app.get(&format!("/v1/leads/{id}"), &app.token(&f.east_rep)).await.expect(200);
+    let after = app
+        .get(&format!("/v1/leads/{id}"), &app.token(&f.east_rep))
+        .await
+        .expect(200);
     assert_eq!(after.body["version"], 1);
 }
 
@@ -38,15 +60,29 @@ async fn reps_see_and_change_only_their_own_leads() {
     let lead = lead_of(&app, &rep, 1).await;
     let id = lead["id"].as_str().unwrap();
 
-    assert_eq!(app.get(&format!("/v1/leads/{id}"), &teammate).await.expect(403).code(), "forbidden");
+    assert_eq!(
+        app.get(&format!("/v1/leads/{id}"), &teammate)
+            .await
+            .expect(403)
+            .code(),
+        "forbidden"
+    );
     let r = app
-        .patch(&format!("/v1/leads/{id}"), &teammate, &json!({"expected_version": 1, "changes": {"notes": "mine now"}}))
+        .patch(
+            &format!("/v1/leads/{id}"),
+            &teammate,
+            &json!({"expected_version": 1, "changes": {"notes": "mine now"}}),
+        )
         .await
         .expect(403);
     assert_eq!(r.code(), "forbidden");
-    app.post(&format!("/v1/leads/{id}/activities"), &teammate, &json!({"kind": "call", "summary": "x"}))
-        .await
-        .expect(403);
+    app.post(
+        &format!("/v1/leads/{id}/activities"),
+        &teammate,
+        &json!({"kind": "call", "summary": "x"}),
+    )
+    .await
+    .expect(403);
     let list = app.get("/v1/leads", &teammate).await.expect(200);
     assert!(list.body["items"].as_array().unwrap().is_empty());
 
@@ -54,9 +90,13 @@ async fn reps_see_and_change_only_their_own_leads() {
     let mut body = lead_body(2);
     body["owner"] = json!(f.east_rep2.id);
     app.post("/v1/leads", &rep, &body).await.expect(403);
-    app.post(&format!("/v1/leads/{id}/assign"), &rep, &json!({"owner": f.east_rep2.id, "expected_version": 1}))
-        .await
-        .expect(403);
+    app.post(
+        &format!("/v1/leads/{id}/assign"),
+        &rep,
+        &json!({"owner": f.east_rep2.id, "expected_version": 1}),
+    )
+    .await
+    .expect(403);
 
     let stored = app.get(&format!("/v1/leads/{id}"), &rep).await.expect(200);
     assert_eq!(stored.body["version"], 1);
@@ -75,20 +115,32 @@ async fn managers_see_their_team_and_admins_the_tenant() {
     assert!(pool["owner"].is_null());
 
     let ids = |reply: &Reply| {
-        let mut v: Vec<String> =
-            reply.body["items"].as_array().unwrap().iter().map(|l| l["id"].as_str().unwrap().to_owned()).collect();
+        let mut v: Vec<String> = reply.body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| l["id"].as_str().unwrap().to_owned())
+            .collect();
         v.sort();
         v
     };
     let sorted = |mut v: Vec<&serde_json::Value>| {
-        let mut out: Vec<String> = v.drain(..).map(|l| l["id"].as_str().unwrap().to_owned()).collect();
+        let mut out: Vec<String> = v
+            .drain(..)
+            .map(|l| l["id"].as_str().unwrap().to_owned())
+            .collect();
         out.sort();
         out
     };
 
     let em = app.token(&f.east_manager);
-    assert_eq!(ids(&app.get("/v1/leads", &em).await.expect(200)), sorted(vec![&east, &east2, &pool]));
-    app.get(&format!("/v1/leads/{}", south["id"].as_str().unwrap()), &em).await.expect(403);
+    assert_eq!(
+        ids(&app.get("/v1/leads", &em).await.expect(200)),
+        sorted(vec![&east, &east2, &pool])
+    );
+    app.get(&format!("/v1/leads/{}", south["id"].as_str().unwrap()), &em)
+        .await
+        .expect(403);
     app.patch(
         &format!("/v1/leads/{}", east["id"].as_str().unwrap()),
         &em,
@@ -98,11 +150,28 @@ async fn managers_see_their_team_and_admins_the_tenant() {
     .expect(200);
 
     let admin = app.token(&f.admin);
-    assert_eq!(ids(&app.get("/v1/leads", &admin).await.expect(200)), sorted(vec![&east, &east2, &south, &pool]));
-    app.get(&format!("/v1/leads/{}", south["id"].as_str().unwrap()), &admin).await.expect(200);
+    assert_eq!(
+        ids(&app.get("/v1/leads", &admin).await.expect(200)),
+        sorted(vec![&east, &east2, &south, &pool])
+    );
+    app.get(
+        &format!("/v1/leads/{}", south["id"].as_str().unwrap()),
+        &admin,
+    )
+    .await
+    .expect(200);
 
-    let rep_list = app.get(&format!("/v1/leads?owner={}", f.east_rep2.id), &app.token(&f.east_rep)).await.expect(200);
-    assert!(rep_list.body["items"].as_array().unwrap().is_empty(), "owner filter cannot widen a rep's scope");
+    let rep_list = app
+        .get(
+            &format!("/v1/leads?owner={}", f.east_rep2.id),
+            &app.token(&f.east_rep),
+        )
+        .await
+        .expect(200);
+    assert!(
+        rep_list.body["items"].as_array().unwrap().is_empty(),
+        "owner filter cannot widen a rep's scope"
+    );
 }
 
 #[tokio::test]
@@ -114,22 +183,68 @@ async fn assignment_follows_team_lines() {
     let id = lead["id"].as_str().unwrap();
     let path = format!("/v1/leads/{id}/assign");
 
-    let r = app.post(&path, &em, &json!({"owner": f.south_rep.id, "expected_version": 1})).await.expect(403);
+    let r = app
+        .post(
+            &path,
+            &em,
+            &json!({"owner": f.south_rep.id, "expected_version": 1}),
+        )
+        .await
+        .expect(403);
     assert_eq!(r.code(), "forbidden");
-    let r = app.post(&path, &em, &json!({"owner": fieldline_domain::UserId::new(), "expected_version": 1})).await.expect(422);
+    let r = app
+        .post(
+            &path,
+            &em,
+            &json!({"owner": fieldline_domain::UserId::new(), "expected_version": 1}),
+        )
+        .await
+        .expect(422);
     assert_eq!(r.body["details"]["field"], "owner");
-    app.post(&path, &em, &json!({"owner": f.globex_rep.id, "expected_version": 1})).await.expect(422);
+    app.post(
+        &path,
+        &em,
+        &json!({"owner": f.globex_rep.id, "expected_version": 1}),
+    )
+    .await
+    .expect(422);
 
-    let assigned = app.post(&path, &em, &json!({"owner": f.east_rep.id, "expected_version": 1})).await.expect(200);
+    let assigned = app
+        .post(
+            &path,
+            &em,
+            &json!({"owner": f.east_rep.id, "expected_version": 1}),
+        )
+        .await
+        .expect(200);
     assert_eq!(assigned.body["owner"], json!(f.east_rep.id));
     assert_eq!(assigned.body["version"], 2);
-    app.get(&format!("/v1/leads/{id}"), &app.token(&f.east_rep)).await.expect(200);
-    let stale = app.post(&path, &em, &json!({"owner": f.east_rep2.id, "expected_version": 1})).await.expect(409);
+    app.get(&format!("/v1/leads/{id}"), &app.token(&f.east_rep))
+        .await
+        .expect(200);
+    let stale = app
+        .post(
+            &path,
+            &em,
+            &json!({"owner": f.east_rep2.id, "expected_version": 1}),
+        )
+        .await
+        .expect(409);
     assert_eq!(stale.code(), "version_conflict");
 
     // Admin moves it across teams; the old team's manager loses sight of it.
-    app.post(&path, &app.token(&f.admin), &json!({"owner": f.south_rep.id, "expected_version": 2})).await.expect(200);
+    app.post(
+        &path,
+        &app.token(&f.admin),
+        &json!({"owner": f.south_rep.id, "expected_version": 2}),
+    )
+    .await
+    .expect(200);
     app.get(&format!("/v1/leads/{id}"), &em).await.expect(403);
-    app.get(&format!("/v1/leads/{id}"), &app.token(&f.south_manager)).await.expect(200);
-    app.get(&format!("/v1/leads/{id}"), &app.token(&f.east_rep)).await.expect(403);
+    app.get(&format!("/v1/leads/{id}"), &app.token(&f.south_manager))
+        .await
+        .expect(200);
+    app.get(&format!("/v1/leads/{id}"), &app.token(&f.east_rep))
+        .await
+        .expect(403);
 }

@@ -4,14 +4,20 @@ use reqwest::Method;
 #[tokio::test]
 async fn health_is_the_only_route_without_a_token() {
     let app = TestApp::spawn().await;
-    let health = app.send(Method::GET, "/health", None, None).await.expect(200);
+    let health = app
+        .send(Method::GET, "/health", None, None)
+        .await
+        .expect(200);
     assert_eq!(health.body["status"], "ok");
     for (method, path) in [
         (Method::GET, "/v1/leads"),
         (Method::POST, "/v1/leads"),
         (Method::GET, "/v1/me"),
         (Method::GET, "/v1/openapi.json"),
-        (Method::GET, "/v1/leads/01a209cf-b1b1-7423-ac1c-3b100b15ad4b"),
+        (
+            Method::GET,
+            "/v1/leads/01a209cf-b1b1-7423-ac1c-3b100b15ad4b",
+        ),
     ] {
         let reply = app.send(method.clone(), path, None, None).await.expect(401);
         assert_eq!(reply.code(), "unauthenticated", "{method} {path}");
@@ -33,7 +39,12 @@ async fn expired_forged_and_malformed_tokens_are_401() {
     let r = app.get("/v1/me", &expired).await.expect(401);
     assert_eq!(r.body["message"], "token expired");
 
-    let other_keys = fieldline_app::auth::TokenKeys::new(b"another-secret-another-secret-0123456", "fieldline", 1).unwrap();
+    let other_keys = fieldline_app::auth::TokenKeys::new(
+        b"another-secret-another-secret-0123456",
+        "fieldline",
+        1,
+    )
+    .unwrap();
     let forged = other_keys.issue(&f.east_rep, chrono::Utc::now());
     app.get("/v1/me", &forged).await.expect(401);
 
@@ -42,18 +53,32 @@ async fn expired_forged_and_malformed_tokens_are_401() {
     use base64::engine::general_purpose::URL_SAFE_NO_PAD;
     let good = app.token(&f.east_rep);
     let parts: Vec<&str> = good.split('.').collect();
-    let mut claims: serde_json::Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[1]).unwrap()).unwrap();
+    let mut claims: serde_json::Value =
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[1]).unwrap()).unwrap();
     assert_eq!(claims["role"], "rep");
     claims["role"] = json!("admin");
     let forged_payload = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&claims).unwrap());
     let tampered = format!("{}.{}.{}", parts[0], forged_payload, parts[2]);
-    assert_eq!(app.get("/v1/me", &tampered).await.expect(401).body["message"], "token signature is invalid");
+    assert_eq!(
+        app.get("/v1/me", &tampered).await.expect(401).body["message"],
+        "token signature is invalid"
+    );
     // An unsigned token ("alg": "none") is refused outright.
     let none_header = URL_SAFE_NO_PAD.encode(br#"{"alg":"none","typ":"JWT"}"#);
-    app.get("/v1/me", &format!("{none_header}.{forged_payload}.")).await.expect(401);
+    app.get("/v1/me", &format!("{none_header}.{forged_payload}."))
+        .await
+        .expect(401);
 
     app.get("/v1/me", "").await.expect(401);
-    app.send_with(Method::GET, "/v1/me", None, None, &[("authorization", "Basic dTpw")]).await.expect(401);
+    app.send_with(
+        Method::GET,
+        "/v1/me",
+        None,
+        None,
+        &[("authorization", "Basic dTpw")],
+    )
+    .await
+    .expect(401);
 }
 
 #[tokio::test]
@@ -73,7 +98,10 @@ async fn token_for_a_user_that_does_not_exist_is_401() {
 async fn me_reports_role_and_team() {
     let app = TestApp::spawn().await;
     let f = fixture(&app.state).await;
-    let me = app.get("/v1/me", &app.token(&f.east_manager)).await.expect(200);
+    let me = app
+        .get("/v1/me", &app.token(&f.east_manager))
+        .await
+        .expect(200);
     assert_eq!(me.body["role"], "manager");
     assert_eq!(me.body["email"], "em@acme.cn");
 }

@@ -16,9 +16,11 @@ pub use serde_json::json;
 pub const TEST_SECRET: &str = "test-secret-test-secret-test-secret-0123";
 
 pub fn test_config(dir: &std::path::Path) -> Config {
-    let mut config = Config::default();
-    config.data_dir = dir.to_path_buf();
-    config.listen = "127.0.0.1:0".parse().unwrap();
+    let mut config = Config {
+        data_dir: dir.to_path_buf(),
+        listen: "127.0.0.1:0".parse().unwrap(),
+        ..Default::default()
+    };
     config.auth.jwt_secret = Some(TEST_SECRET.into());
     config.limits.max_body_bytes = 64 * 1024;
     config.scheduler.tick_ms = 50;
@@ -50,7 +52,14 @@ impl TestApp {
         let handle = tokio::spawn(app.serve(listener, async {
             let _ = rx.await;
         }));
-        TestApp { base, client: reqwest::Client::new(), state, dir, shutdown: Some(tx), handle: Some(handle) }
+        TestApp {
+            base,
+            client: reqwest::Client::new(),
+            state,
+            dir,
+            shutdown: Some(tx),
+            handle: Some(handle),
+        }
     }
 
     /// Stops gracefully and hands back the data directory.
@@ -69,7 +78,13 @@ impl TestApp {
     }
 
     /// Sends a request; returns status, JSON body (Null when empty) and headers.
-    pub async fn send(&self, method: Method, path: &str, token: Option<&str>, body: Option<&Value>) -> Reply {
+    pub async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&Value>,
+    ) -> Reply {
         self.send_with(method, path, token, body, &[]).await
     }
 
@@ -81,7 +96,9 @@ impl TestApp {
         body: Option<&Value>,
         headers: &[(&str, &str)],
     ) -> Reply {
-        let mut req = self.client.request(method, format!("{}{}", self.base, path));
+        let mut req = self
+            .client
+            .request(method, format!("{}{}", self.base, path));
         if let Some(t) = token {
             req = req.bearer_auth(t);
         }
@@ -103,10 +120,18 @@ impl TestApp {
     }
 
     pub async fn patch(&self, path: &str, token: &str, body: &Value) -> Reply {
-        self.send(Method::PATCH, path, Some(token), Some(body)).await
+        self.send(Method::PATCH, path, Some(token), Some(body))
+            .await
     }
 
-    pub async fn raw(&self, method: Method, path: &str, token: &str, content_type: &str, body: Vec<u8>) -> Reply {
+    pub async fn raw(
+        &self,
+        method: Method,
+        path: &str,
+        token: &str,
+        content_type: &str,
+        body: Vec<u8>,
+    ) -> Reply {
         let req = self
             .client
             .request(method, format!("{}{}", self.base, path))
@@ -140,9 +165,14 @@ impl Reply {
         let body = if bytes.is_empty() {
             Value::Null
         } else {
-            serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()))
+            serde_json::from_slice(&bytes)
+                .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()))
         };
-        Reply { status, body, headers }
+        Reply {
+            status,
+            body,
+            headers,
+        }
     }
 
     /// The stable error code of an error reply.
@@ -152,7 +182,12 @@ impl Reply {
 
     #[track_caller]
     pub fn expect(self, status: u16) -> Reply {
-        assert_eq!(self.status.as_u16(), status, "unexpected reply: {:#}", self.body);
+        assert_eq!(
+            self.status.as_u16(),
+            status,
+            "unexpected reply: {:#}",
+            self.body
+        );
         self
     }
 }
@@ -172,8 +207,12 @@ pub struct Fixture {
 }
 
 pub async fn fixture(state: &AppState) -> Fixture {
-    admin::add_tenant(state, "acme", "Acme 机电", "Asia/Shanghai", "CN").await.unwrap();
-    admin::add_tenant(state, "globex", "Globex", "America/New_York", "US").await.unwrap();
+    admin::add_tenant(state, "acme", "Acme 机电", "Asia/Shanghai", "CN")
+        .await
+        .unwrap();
+    admin::add_tenant(state, "globex", "Globex", "America/New_York", "US")
+        .await
+        .unwrap();
     let acme = TenantId::parse("acme").unwrap();
     let globex = TenantId::parse("globex").unwrap();
     admin::add_team(state, &acme, "East").await.unwrap();
@@ -183,7 +222,11 @@ pub async fn fixture(state: &AppState) -> Fixture {
         let t = t.clone();
         let email = email.to_owned();
         let team = team.map(str::to_owned);
-        async move { admin::add_user(state, &t, &email, "测试 User", role, team.as_deref()).await.unwrap() }
+        async move {
+            admin::add_user(state, &t, &email, "测试 User", role, team.as_deref())
+                .await
+                .unwrap()
+        }
     };
     Fixture {
         admin: user(&acme, "admin@acme.cn", Role::Admin, None).await,

@@ -3,9 +3,17 @@
 
 use crate::state::AppState;
 use anyhow::{Context, bail};
-use fieldline_domain::{EmailAddress, PersonName, Region, Role, Team, TeamId, Tenant, TenantId, User, UserId};
+use fieldline_domain::{
+    EmailAddress, PersonName, Region, Role, Team, TeamId, Tenant, TenantId, User, UserId,
+};
 
-pub async fn add_tenant(state: &AppState, id: &str, name: &str, time_zone: &str, region: &str) -> anyhow::Result<Tenant> {
+pub async fn add_tenant(
+    state: &AppState,
+    id: &str,
+    name: &str,
+    time_zone: &str,
+    region: &str,
+) -> anyhow::Result<Tenant> {
     Region::parse(region)?;
     let tenant = Tenant {
         id: TenantId::parse(id)?,
@@ -21,7 +29,12 @@ pub async fn add_tenant(state: &AppState, id: &str, name: &str, time_zone: &str,
 
 pub async fn add_team(state: &AppState, tenant: &TenantId, name: &str) -> anyhow::Result<Team> {
     require_tenant(state, tenant).await?;
-    let team = Team { id: TeamId::new(), tenant: tenant.clone(), name: PersonName::parse_field(name, "name")?, manager: None };
+    let team = Team {
+        id: TeamId::new(),
+        tenant: tenant.clone(),
+        name: PersonName::parse_field(name, "name")?,
+        manager: None,
+    };
     state.directory.create_team(&team).await?;
     Ok(team)
 }
@@ -71,7 +84,11 @@ async fn require_tenant(state: &AppState, tenant: &TenantId) -> anyhow::Result<(
 }
 
 /// A signed token for the user with this e-mail, valid for the configured lifetime.
-pub async fn issue_token(state: &AppState, tenant: &TenantId, email: &str) -> anyhow::Result<String> {
+pub async fn issue_token(
+    state: &AppState,
+    tenant: &TenantId,
+    email: &str,
+) -> anyhow::Result<String> {
     let user = state
         .directory
         .find_user_by_email(tenant, email)

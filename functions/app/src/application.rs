@@ -27,7 +27,8 @@ impl Application {
     pub fn build_with_clock(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Application> {
         config.validate()?;
         let store = Arc::new(SqliteStore::open(&config.database_path())?);
-        let secret = TokenKeys::load_or_create_secret(config.auth.jwt_secret.as_deref(), &config.data_dir)?;
+        let secret =
+            TokenKeys::load_or_create_secret(config.auth.jwt_secret.as_deref(), &config.data_dir)?;
         let tokens = TokenKeys::new(&secret, &config.auth.issuer, config.auth.token_ttl_hours)?;
         let state = AppState {
             leads: store.clone(),
@@ -56,13 +57,23 @@ impl Application {
 
     /// The in-process jobs of the embedded server.
     pub fn scheduler(&self) -> Scheduler {
-        Scheduler::new(Duration::from_millis(self.config.scheduler.tick_ms), self.state.clock.clone())
-            .with_job(Arc::new(OutboxRelay::new(self.state.events.clone(), Arc::new(EventJournal))))
+        Scheduler::new(
+            Duration::from_millis(self.config.scheduler.tick_ms),
+            self.state.clock.clone(),
+        )
+        .with_job(Arc::new(OutboxRelay::new(
+            self.state.events.clone(),
+            Arc::new(EventJournal),
+        )))
     }
 
     /// Serves HTTP and runs the scheduler until `shutdown` resolves, then drains in-flight
     /// requests and lets the current scheduler tick finish.
-    pub async fn serve(self, listener: TcpListener, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+    pub async fn serve(
+        self,
+        listener: TcpListener,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
         let (stop_tx, stop_rx) = watch::channel(false);
         let scheduler = tokio::spawn(self.scheduler().run_until(stop_rx));
         let router = self.router();

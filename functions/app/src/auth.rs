@@ -56,7 +56,10 @@ impl TokenKeys {
 
     /// The configured secret, or the one kept in `<data_dir>/jwt-secret` (created on first use,
     /// readable by the owner only) so `serve` and `token` agree without any set-up.
-    pub fn load_or_create_secret(configured: Option<&str>, data_dir: &Path) -> anyhow::Result<Vec<u8>> {
+    pub fn load_or_create_secret(
+        configured: Option<&str>,
+        data_dir: &Path,
+    ) -> anyhow::Result<Vec<u8>> {
         if let Some(secret) = configured {
             return Ok(secret.as_bytes().to_vec());
         }
@@ -116,7 +119,9 @@ impl TokenKeys {
             .map_err(|e| {
                 let reason = match e.kind() {
                     jsonwebtoken::errors::ErrorKind::ExpiredSignature => "token expired",
-                    jsonwebtoken::errors::ErrorKind::InvalidSignature => "token signature is invalid",
+                    jsonwebtoken::errors::ErrorKind::InvalidSignature => {
+                        "token signature is invalid"
+                    }
                     _ => "token is invalid",
                 };
                 ApiError::Unauthenticated(reason.into())
@@ -134,18 +139,28 @@ pub struct Authenticated {
 impl FromRequestParts<AppState> for Authenticated {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let header = parts
             .headers
             .get(axum::http::header::AUTHORIZATION)
-            .ok_or_else(|| ApiError::Unauthenticated("missing Authorization: Bearer <token>".into()))?;
+            .ok_or_else(|| {
+                ApiError::Unauthenticated("missing Authorization: Bearer <token>".into())
+            })?;
         let token = header
             .to_str()
             .ok()
-            .and_then(|h| h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer ")))
+            .and_then(|h| {
+                h.strip_prefix("Bearer ")
+                    .or_else(|| h.strip_prefix("bearer "))
+            })
             .map(str::trim)
             .filter(|t| !t.is_empty())
-            .ok_or_else(|| ApiError::Unauthenticated("expected Authorization: Bearer <token>".into()))?;
+            .ok_or_else(|| {
+                ApiError::Unauthenticated("expected Authorization: Bearer <token>".into())
+            })?;
         let claims = state.tokens.verify(token)?;
         let user = state
             .directory
@@ -156,7 +171,12 @@ impl FromRequestParts<AppState> for Authenticated {
         if claims.tenant != user.tenant {
             return Err(ApiError::Unauthenticated("token is invalid".into()));
         }
-        let actor = Actor { user: user.id, tenant: user.tenant.clone(), role: user.role, team: user.team };
+        let actor = Actor {
+            user: user.id,
+            tenant: user.tenant.clone(),
+            role: user.role,
+            team: user.team,
+        };
         Ok(Authenticated { actor, user })
     }
 }
@@ -186,7 +206,9 @@ mod tests {
         let claims = keys.verify(&keys.issue(&u, Utc::now())).unwrap();
         assert_eq!(claims.sub, u.id);
         let old = keys.issue_with_ttl(&u, Utc::now() - Duration::hours(2), Duration::hours(1));
-        assert!(matches!(keys.verify(&old), Err(ApiError::Unauthenticated(m)) if m == "token expired"));
+        assert!(
+            matches!(keys.verify(&old), Err(ApiError::Unauthenticated(m)) if m == "token expired")
+        );
     }
 
     #[test]
@@ -211,9 +233,17 @@ mod tests {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(dir.path().join("jwt-secret")).unwrap().permissions().mode();
+            let mode = std::fs::metadata(dir.path().join("jwt-secret"))
+                .unwrap()
+                .permissions()
+                .mode();
             assert_eq!(mode & 0o777, 0o600);
         }
-        assert_eq!(TokenKeys::load_or_create_secret(Some("x".repeat(40).as_str()), dir.path()).unwrap().len(), 40);
+        assert_eq!(
+            TokenKeys::load_or_create_secret(Some("x".repeat(40).as_str()), dir.path())
+                .unwrap()
+                .len(),
+            40
+        );
     }
 }

@@ -78,19 +78,28 @@ impl Default for Config {
 
 impl Default for AuthConfig {
     fn default() -> Self {
-        Self { jwt_secret: None, token_ttl_hours: 12, issuer: "fieldline".into() }
+        Self {
+            jwt_secret: None,
+            token_ttl_hours: 12,
+            issuer: "fieldline".into(),
+        }
     }
 }
 
 impl Default for Limits {
     fn default() -> Self {
-        Self { max_body_bytes: 256 * 1024 }
+        Self {
+            max_body_bytes: 256 * 1024,
+        }
     }
 }
 
 impl Default for LogConfig {
     fn default() -> Self {
-        Self { format: LogFormat::Auto, filter: "info".into() }
+        Self {
+            format: LogFormat::Auto,
+            filter: "info".into(),
+        }
     }
 }
 
@@ -107,21 +116,38 @@ impl Config {
         let mut figment = Figment::from(Serialized::defaults(Config::default()));
         match file {
             Some(path) => {
-                anyhow::ensure!(path.exists(), "config file {} does not exist", path.display());
+                anyhow::ensure!(
+                    path.exists(),
+                    "config file {} does not exist",
+                    path.display()
+                );
                 figment = figment.merge(Toml::file(path));
             }
             None => figment = figment.merge(Toml::file("fieldline.toml")),
         }
-        let config: Config = figment.merge(Env::prefixed("FIELDLINE_").split("__")).extract()?;
+        let config: Config = figment
+            .merge(Env::prefixed("FIELDLINE_").split("__"))
+            .extract()?;
         config.validate()?;
         Ok(config)
     }
 
     pub fn validate(&self) -> anyhow::Result<()> {
-        self.scoring.validate().map_err(|e| anyhow::anyhow!("invalid scoring policy: {e}"))?;
-        anyhow::ensure!(self.limits.max_body_bytes >= 1024, "limits.max_body_bytes must be at least 1024");
-        anyhow::ensure!(self.auth.token_ttl_hours >= 1, "auth.token_ttl_hours must be at least 1");
-        anyhow::ensure!(self.scheduler.tick_ms >= 10, "scheduler.tick_ms must be at least 10");
+        self.scoring
+            .validate()
+            .map_err(|e| anyhow::anyhow!("invalid scoring policy: {e}"))?;
+        anyhow::ensure!(
+            self.limits.max_body_bytes >= 1024,
+            "limits.max_body_bytes must be at least 1024"
+        );
+        anyhow::ensure!(
+            self.auth.token_ttl_hours >= 1,
+            "auth.token_ttl_hours must be at least 1"
+        );
+        anyhow::ensure!(
+            self.scheduler.tick_ms >= 10,
+            "scheduler.tick_ms must be at least 10"
+        );
         Ok(())
     }
 
@@ -135,6 +161,7 @@ impl Config {
 }
 
 #[cfg(test)]
+#[allow(clippy::result_large_err)] // figment's Jail API fixes the error type
 mod tests {
     use super::*;
 
@@ -164,11 +191,17 @@ mod tests {
     #[test]
     fn bad_config_is_refused_with_a_reason() {
         figment::Jail::expect_with(|jail| {
-            jail.create_file("fieldline.toml", "[scoring.thresholds]\ns = 10\na = 60\nb = 40\n")?;
+            jail.create_file(
+                "fieldline.toml",
+                "[scoring.thresholds]\ns = 10\na = 60\nb = 40\n",
+            )?;
             let err = Config::load(None).unwrap_err().to_string();
             assert!(err.contains("scoring"), "{err}");
             jail.create_file("fieldline.toml", "lisen = \"x\"\n")?;
-            assert!(Config::load(None).is_err(), "typos are not silently ignored");
+            assert!(
+                Config::load(None).is_err(),
+                "typos are not silently ignored"
+            );
             assert!(Config::load(Some(Path::new("/nonexistent.toml"))).is_err());
             Ok(())
         });

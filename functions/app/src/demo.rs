@@ -7,8 +7,9 @@ use crate::state::AppState;
 use chrono::{Duration, Timelike};
 use fieldline_domain::lead::{ContactInput, CreateContext};
 use fieldline_domain::{
-    ActivityId, ActivityKind, Actor, BudgetRange, DecisionRole, Lead, LeadId, LeadPatch, LeadSource,
-    LeadStatus, NewActivity, NewLead, PreScreen, PurchaseUrgency, Region, Role, TenantId, Timestamp, User,
+    ActivityId, ActivityKind, Actor, BudgetRange, DecisionRole, Lead, LeadId, LeadPatch,
+    LeadSource, LeadStatus, NewActivity, NewLead, PreScreen, PurchaseUrgency, Region, Role,
+    TenantId, Timestamp, User,
 };
 use rand::rngs::StdRng;
 use rand::seq::IndexedRandom;
@@ -28,31 +29,116 @@ pub struct DemoSummary {
     pub created: bool,
 }
 
-const SURNAMES: &[&str] = &["王", "李", "张", "刘", "陈", "杨", "黄", "赵", "吴", "周", "徐", "孙", "马", "朱", "胡", "郭", "何", "高", "林", "罗"];
-const GIVEN: &[&str] = &["伟", "芳", "娜", "敏", "静", "磊", "强", "洋", "艳", "勇", "军", "杰", "娟", "涛", "明", "超", "秀英", "建国", "晓明", "海燕", "志强", "丽华"];
-const FIRST: &[&str] = &["James", "Emily", "Michael", "Sarah", "David", "Olivia", "Daniel", "Grace", "Kevin", "Linda", "Ryan", "Chloe"];
-const LAST: &[&str] = &["Smith", "Johnson", "Brown", "Lee", "Wong", "Chan", "Taylor", "Miller", "Nguyen", "Garcia"];
-const CITIES: &[&str] = &["上海", "苏州", "杭州", "宁波", "深圳", "广州", "东莞", "佛山", "南京", "无锡"];
-const TRADES: &[&str] = &["机电", "精密", "化工", "包装", "电子", "五金", "食品", "医疗器械", "物流", "建材"];
+const SURNAMES: &[&str] = &[
+    "王", "李", "张", "刘", "陈", "杨", "黄", "赵", "吴", "周", "徐", "孙", "马", "朱", "胡", "郭",
+    "何", "高", "林", "罗",
+];
+const GIVEN: &[&str] = &[
+    "伟", "芳", "娜", "敏", "静", "磊", "强", "洋", "艳", "勇", "军", "杰", "娟", "涛", "明", "超",
+    "秀英", "建国", "晓明", "海燕", "志强", "丽华",
+];
+const FIRST: &[&str] = &[
+    "James", "Emily", "Michael", "Sarah", "David", "Olivia", "Daniel", "Grace", "Kevin", "Linda",
+    "Ryan", "Chloe",
+];
+const LAST: &[&str] = &[
+    "Smith", "Johnson", "Brown", "Lee", "Wong", "Chan", "Taylor", "Miller", "Nguyen", "Garcia",
+];
+const CITIES: &[&str] = &[
+    "上海", "苏州", "杭州", "宁波", "深圳", "广州", "东莞", "佛山", "南京", "无锡",
+];
+const TRADES: &[&str] = &[
+    "机电",
+    "精密",
+    "化工",
+    "包装",
+    "电子",
+    "五金",
+    "食品",
+    "医疗器械",
+    "物流",
+    "建材",
+];
 const SUFFIXES: &[&str] = &["有限公司", "科技有限公司", "实业有限公司", "贸易有限公司"];
-const EN_PREFIX: &[&str] = &["Pacific", "Harbor", "Summit", "Golden Bridge", "Evergreen", "Silverline", "Orient"];
-const EN_NOUN: &[&str] = &["Precision", "Packaging", "Automation", "Foods", "Logistics", "Electronics", "Materials"];
-const TITLES_ZH: &[&str] = &["采购经理", "总经理", "技术总监", "设备工程师", "厂长", "采购专员", "生产主管"];
-const TITLES_EN: &[&str] = &["Procurement Manager", "Plant Manager", "CTO", "Buyer", "Operations Director"];
-const BRANDS: &[&str] = &["ABB", "Siemens", "Schneider", "汇川", "正泰", "Omron", "Mitsubishi"];
-const MOBILE_PREFIXES: &[&str] = &["135", "136", "137", "138", "139", "150", "151", "152", "158", "159", "186", "187", "188", "189"];
-const CALL_NOTES: &[&str] = &["电话沟通需求，对方在比较三家供应商", "Discussed lead times; wants a quote by Friday", "约了下周二上门拜访", "客户关心售后响应时间", "Sent catalogue by WeChat", "对价格敏感，要求阶梯报价"];
+const EN_PREFIX: &[&str] = &[
+    "Pacific",
+    "Harbor",
+    "Summit",
+    "Golden Bridge",
+    "Evergreen",
+    "Silverline",
+    "Orient",
+];
+const EN_NOUN: &[&str] = &[
+    "Precision",
+    "Packaging",
+    "Automation",
+    "Foods",
+    "Logistics",
+    "Electronics",
+    "Materials",
+];
+const TITLES_ZH: &[&str] = &[
+    "采购经理",
+    "总经理",
+    "技术总监",
+    "设备工程师",
+    "厂长",
+    "采购专员",
+    "生产主管",
+];
+const TITLES_EN: &[&str] = &[
+    "Procurement Manager",
+    "Plant Manager",
+    "CTO",
+    "Buyer",
+    "Operations Director",
+];
+const BRANDS: &[&str] = &[
+    "ABB",
+    "Siemens",
+    "Schneider",
+    "汇川",
+    "正泰",
+    "Omron",
+    "Mitsubishi",
+];
+const MOBILE_PREFIXES: &[&str] = &[
+    "135", "136", "137", "138", "139", "150", "151", "152", "158", "159", "186", "187", "188",
+    "189",
+];
+const CALL_NOTES: &[&str] = &[
+    "电话沟通需求，对方在比较三家供应商",
+    "Discussed lead times; wants a quote by Friday",
+    "约了下周二上门拜访",
+    "客户关心售后响应时间",
+    "Sent catalogue by WeChat",
+    "对价格敏感，要求阶梯报价",
+];
 
 fn chinese_name(rng: &mut StdRng) -> String {
-    format!("{}{}", SURNAMES.choose(rng).unwrap(), GIVEN.choose(rng).unwrap())
+    format!(
+        "{}{}",
+        SURNAMES.choose(rng).unwrap(),
+        GIVEN.choose(rng).unwrap()
+    )
 }
 
 fn english_name(rng: &mut StdRng) -> String {
-    format!("{} {}", FIRST.choose(rng).unwrap(), LAST.choose(rng).unwrap())
+    format!(
+        "{} {}",
+        FIRST.choose(rng).unwrap(),
+        LAST.choose(rng).unwrap()
+    )
 }
 
 fn mobile(rng: &mut StdRng) -> String {
-    format!("{} {:04} {:04}", MOBILE_PREFIXES.choose(rng).unwrap(), rng.random_range(0..10_000), rng.random_range(0..10_000))
+    format!(
+        "{} {:04} {:04}",
+        MOBILE_PREFIXES.choose(rng).unwrap(),
+        rng.random_range(0..10_000),
+        rng.random_range(0..10_000)
+    )
 }
 
 fn random_lead(rng: &mut StdRng) -> NewLead {
@@ -60,26 +146,49 @@ fn random_lead(rng: &mut StdRng) -> NewLead {
     let (name, company, title) = if english {
         (
             english_name(rng),
-            format!("{} {} Ltd", EN_PREFIX.choose(rng).unwrap(), EN_NOUN.choose(rng).unwrap()),
+            format!(
+                "{} {} Ltd",
+                EN_PREFIX.choose(rng).unwrap(),
+                EN_NOUN.choose(rng).unwrap()
+            ),
             TITLES_EN.choose(rng).unwrap().to_string(),
         )
     } else {
         (
             chinese_name(rng),
-            format!("{}{}{}", CITIES.choose(rng).unwrap(), TRADES.choose(rng).unwrap(), SUFFIXES.choose(rng).unwrap()),
+            format!(
+                "{}{}{}",
+                CITIES.choose(rng).unwrap(),
+                TRADES.choose(rng).unwrap(),
+                SUFFIXES.choose(rng).unwrap()
+            ),
             TITLES_ZH.choose(rng).unwrap().to_string(),
         )
     };
     let has_phone = rng.random_bool(0.85);
-    let email = (!has_phone || rng.random_bool(0.4)).then(|| format!("contact{}@example.com", rng.random_range(1000..99999)));
+    let email = (!has_phone || rng.random_bool(0.4))
+        .then(|| format!("contact{}@example.com", rng.random_range(1000..99999)));
     let budget = rng.random_bool(0.6).then(|| {
-        let max = [30_000u64, 80_000, 150_000, 400_000, 1_200_000].choose(rng).copied().unwrap();
-        BudgetRange { min: Some(max / 2), max: Some(max), currency: "CNY".into() }
+        let max = [30_000u64, 80_000, 150_000, 400_000, 1_200_000]
+            .choose(rng)
+            .copied()
+            .unwrap();
+        BudgetRange {
+            min: Some(max / 2),
+            max: Some(max),
+            currency: "CNY".into(),
+        }
     });
     NewLead {
         source: *[
-            LeadSource::WebForm, LeadSource::WebForm, LeadSource::TradeShow, LeadSource::Referral,
-            LeadSource::ColdCall, LeadSource::Partner, LeadSource::Advertising, LeadSource::Import,
+            LeadSource::WebForm,
+            LeadSource::WebForm,
+            LeadSource::TradeShow,
+            LeadSource::Referral,
+            LeadSource::ColdCall,
+            LeadSource::Partner,
+            LeadSource::Advertising,
+            LeadSource::Import,
         ]
         .choose(rng)
         .unwrap(),
@@ -91,15 +200,23 @@ fn random_lead(rng: &mut StdRng) -> NewLead {
             title: Some(title),
         },
         prescreen: PreScreen {
-            current_brand: rng.random_bool(0.5).then(|| BRANDS.choose(rng).unwrap().to_string()),
+            current_brand: rng
+                .random_bool(0.5)
+                .then(|| BRANDS.choose(rng).unwrap().to_string()),
             purchase_urgency: *[
-                PurchaseUrgency::Immediate, PurchaseUrgency::WithinMonth, PurchaseUrgency::WithinQuarter,
-                PurchaseUrgency::Later, PurchaseUrgency::Unknown,
+                PurchaseUrgency::Immediate,
+                PurchaseUrgency::WithinMonth,
+                PurchaseUrgency::WithinQuarter,
+                PurchaseUrgency::Later,
+                PurchaseUrgency::Unknown,
             ]
             .choose(rng)
             .unwrap(),
             decision_role: *[
-                DecisionRole::DecisionMaker, DecisionRole::Influencer, DecisionRole::User, DecisionRole::Gatekeeper,
+                DecisionRole::DecisionMaker,
+                DecisionRole::Influencer,
+                DecisionRole::User,
+                DecisionRole::Gatekeeper,
                 DecisionRole::Unknown,
             ]
             .choose(rng)
@@ -112,7 +229,12 @@ fn random_lead(rng: &mut StdRng) -> NewLead {
 }
 
 fn actor_of(user: &User) -> Actor {
-    Actor { user: user.id, tenant: user.tenant.clone(), role: user.role, team: user.team }
+    Actor {
+        user: user.id,
+        tenant: user.tenant.clone(),
+        role: user.role,
+        team: user.team,
+    }
 }
 
 /// Seeds the demo tenant unless it exists. Deterministic for a given `seed`.
@@ -122,8 +244,23 @@ pub async fn seed(state: &AppState, lead_count: usize, seed: u64) -> anyhow::Res
         return existing(state, tenant).await;
     }
     let mut rng = StdRng::seed_from_u64(seed);
-    admin::add_tenant(state, DEMO_TENANT, "华东工业品贸易 East China Industrial Supply", "Asia/Shanghai", "CN").await?;
-    let admin_user = admin::add_user(state, &tenant, "admin@demo.fieldline.dev", "Admin 管理员", Role::Admin, None).await?;
+    admin::add_tenant(
+        state,
+        DEMO_TENANT,
+        "华东工业品贸易 East China Industrial Supply",
+        "Asia/Shanghai",
+        "CN",
+    )
+    .await?;
+    let admin_user = admin::add_user(
+        state,
+        &tenant,
+        "admin@demo.fieldline.dev",
+        "Admin 管理员",
+        Role::Admin,
+        None,
+    )
+    .await?;
     let team_names = ["华东大区 East", "华南大区 South", "大客户部 Key Accounts"];
     let mut managers = Vec::new();
     let mut reps = Vec::new();
@@ -131,14 +268,35 @@ pub async fn seed(state: &AppState, lead_count: usize, seed: u64) -> anyhow::Res
         admin::add_team(state, &tenant, team_name).await?;
         let manager_name = chinese_name(&mut rng);
         managers.push(
-            admin::add_user(state, &tenant, &format!("manager{}@demo.fieldline.dev", t + 1), &manager_name, Role::Manager, Some(team_name))
-                .await?,
+            admin::add_user(
+                state,
+                &tenant,
+                &format!("manager{}@demo.fieldline.dev", t + 1),
+                &manager_name,
+                Role::Manager,
+                Some(team_name),
+            )
+            .await?,
         );
         let rep_count = if t == 2 { 6 } else { 7 };
         for _ in 0..rep_count {
             let n = reps.len() + 1;
-            let name = if n % 4 == 0 { english_name(&mut rng) } else { chinese_name(&mut rng) };
-            reps.push(admin::add_user(state, &tenant, &format!("rep{n}@demo.fieldline.dev"), &name, Role::Rep, Some(team_name)).await?);
+            let name = if n % 4 == 0 {
+                english_name(&mut rng)
+            } else {
+                chinese_name(&mut rng)
+            };
+            reps.push(
+                admin::add_user(
+                    state,
+                    &tenant,
+                    &format!("rep{n}@demo.fieldline.dev"),
+                    &name,
+                    Role::Rep,
+                    Some(team_name),
+                )
+                .await?,
+            );
         }
     }
 
@@ -149,7 +307,10 @@ pub async fn seed(state: &AppState, lead_count: usize, seed: u64) -> anyhow::Res
         // Business hours in Shanghai (UTC+8): 01:00-10:00 UTC.
         let age = Duration::minutes(rng.random_range(0..90 * 24 * 60));
         let mut created = now - age;
-        created = created.with_hour(rng.random_range(1..10)).unwrap_or(created).min(now);
+        created = created
+            .with_hour(rng.random_range(1..10))
+            .unwrap_or(created)
+            .min(now);
         let unassigned = rng.random_bool(0.12);
         let (creator, owner) = if unassigned {
             (managers.choose(&mut rng).unwrap().clone(), None)
@@ -159,20 +320,30 @@ pub async fn seed(state: &AppState, lead_count: usize, seed: u64) -> anyhow::Res
         };
         let actor = actor_of(&creator);
         let input = random_lead(&mut rng);
-        let (mut lead, events) = Lead::create(&input, CreateContext {
-            id: LeadId::new(),
-            actor: &actor,
-            owner: owner.as_ref(),
-            now: created,
-            region,
-            policy: &state.policy,
-        })?;
+        let (mut lead, events) = Lead::create(
+            &input,
+            CreateContext {
+                id: LeadId::new(),
+                actor: &actor,
+                owner: owner.as_ref(),
+                now: created,
+                region,
+                policy: &state.policy,
+            },
+        )?;
         state.leads.create_lead(&lead, &events, None).await?;
         written += 1;
         let Some(owner) = owner else { continue };
         progress(state, &mut rng, &mut lead, &actor_of(&owner), now, region).await?;
     }
-    Ok(DemoSummary { tenant, admin: admin_user, managers, reps, leads: written, created: true })
+    Ok(DemoSummary {
+        tenant,
+        admin: admin_user,
+        managers,
+        reps,
+        leads: written,
+        created: true,
+    })
 }
 
 /// Most leads get a first call (some late, some never), then a share qualify, convert or drop.
@@ -192,7 +363,12 @@ async fn progress(
     if at >= now {
         return Ok(());
     }
-    let kinds = [ActivityKind::Call, ActivityKind::Call, ActivityKind::Message, ActivityKind::Visit];
+    let kinds = [
+        ActivityKind::Call,
+        ActivityKind::Call,
+        ActivityKind::Message,
+        ActivityKind::Visit,
+    ];
     let touches = rng.random_range(1..4);
     for _ in 0..touches {
         let input = NewActivity {
@@ -202,7 +378,10 @@ async fn progress(
         };
         let before = lead.version;
         let (activity, events) = lead.log_activity(&input, ActivityId::new(), rep, at)?;
-        state.leads.record_activity(lead, before, &activity, &events, None).await?;
+        state
+            .leads
+            .record_activity(lead, before, &activity, &events, None)
+            .await?;
         at += Duration::hours(rng.random_range(20..120));
         if at >= now {
             return Ok(());
@@ -217,7 +396,10 @@ async fn progress(
     };
     for status in path {
         let before = lead.version;
-        let patch = LeadPatch { status: Some(*status), ..Default::default() };
+        let patch = LeadPatch {
+            status: Some(*status),
+            ..Default::default()
+        };
         let events = lead.apply_patch(&patch, rep, at, region, &state.policy)?;
         state.leads.update_lead(lead, before, &events).await?;
         at += Duration::days(rng.random_range(2..10));
@@ -230,9 +412,32 @@ async fn progress(
 
 async fn existing(state: &AppState, tenant: TenantId) -> anyhow::Result<DemoSummary> {
     let users = state.directory.list_users(&tenant).await?;
-    let by_role = |role: Role| users.iter().filter(|u| u.role == role).cloned().collect::<Vec<_>>();
-    let admin = by_role(Role::Admin).into_iter().next().ok_or_else(|| anyhow::anyhow!("demo tenant has no admin"))?;
+    let by_role = |role: Role| {
+        users
+            .iter()
+            .filter(|u| u.role == role)
+            .cloned()
+            .collect::<Vec<_>>()
+    };
+    let admin = by_role(Role::Admin)
+        .into_iter()
+        .next()
+        .ok_or_else(|| anyhow::anyhow!("demo tenant has no admin"))?;
     let mut reps = by_role(Role::Rep);
-    reps.sort_by_key(|u| u.email.as_str().trim_start_matches("rep").split('@').next().and_then(|n| n.parse::<u32>().ok()));
-    Ok(DemoSummary { tenant, admin, managers: by_role(Role::Manager), reps, leads: 0, created: false })
+    reps.sort_by_key(|u| {
+        u.email
+            .as_str()
+            .trim_start_matches("rep")
+            .split('@')
+            .next()
+            .and_then(|n| n.parse::<u32>().ok())
+    });
+    Ok(DemoSummary {
+        tenant,
+        admin,
+        managers: by_role(Role::Manager),
+        reps,
+        leads: 0,
+        created: false,
+    })
 }

@@ -62,9 +62,9 @@ impl ApiError {
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            ApiError::VersionConflict { .. } | ApiError::IdempotencyKeyReused | ApiError::Conflict(_) => {
-                StatusCode::CONFLICT
-            }
+            ApiError::VersionConflict { .. }
+            | ApiError::IdempotencyKeyReused
+            | ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::InvalidField { .. } | ApiError::InvalidTransition { .. } => {
@@ -97,14 +97,19 @@ impl ApiError {
         match self {
             ApiError::InvalidField { field, .. } => json!({ "field": field }),
             ApiError::InvalidTransition { from, to } => json!({ "from": from, "to": to }),
-            ApiError::VersionConflict { expected, actual } => json!({ "expected": expected, "actual": actual }),
+            ApiError::VersionConflict { expected, actual } => {
+                json!({ "expected": expected, "actual": actual })
+            }
             ApiError::PayloadTooLarge { limit } => json!({ "limit_bytes": limit }),
             _ => json!({}),
         }
     }
 
     pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
-        ApiError::BadRequest { code, message: message.into() }
+        ApiError::BadRequest {
+            code,
+            message: message.into(),
+        }
     }
 }
 
@@ -115,12 +120,17 @@ impl IntoResponse for ApiError {
             // The client gets a bare "internal error"; the operator gets the cause.
             tracing::error!(error = %detail, "request failed");
         }
-        let body = ErrorBody { code: self.code().into(), message: self.to_string(), details: self.details() };
+        let body = ErrorBody {
+            code: self.code().into(),
+            message: self.to_string(),
+            details: self.details(),
+        };
         let mut response = (status, Json(body)).into_response();
         if status == StatusCode::UNAUTHORIZED {
-            response
-                .headers_mut()
-                .insert("www-authenticate", axum::http::HeaderValue::from_static("Bearer"));
+            response.headers_mut().insert(
+                "www-authenticate",
+                axum::http::HeaderValue::from_static("Bearer"),
+            );
         }
         response
     }
@@ -129,7 +139,9 @@ impl IntoResponse for ApiError {
 impl From<DomainError> for ApiError {
     fn from(e: DomainError) -> Self {
         match e {
-            DomainError::InvalidField { field, message } => ApiError::InvalidField { field, message },
+            DomainError::InvalidField { field, message } => {
+                ApiError::InvalidField { field, message }
+            }
             DomainError::InvalidTransition { from, to } => ApiError::InvalidTransition { from, to },
             DomainError::Forbidden(m) => ApiError::Forbidden(m),
         }
@@ -140,10 +152,16 @@ impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::NotFound => ApiError::NotFound("not found".into()),
-            StoreError::VersionConflict { expected, actual } => ApiError::VersionConflict { expected, actual },
+            StoreError::VersionConflict { expected, actual } => {
+                ApiError::VersionConflict { expected, actual }
+            }
             StoreError::IdempotencyMismatch => ApiError::IdempotencyKeyReused,
-            StoreError::AlreadyExists(what) => ApiError::Conflict(format!("already exists: {what}")),
-            other @ (StoreError::Corrupt(_) | StoreError::Backend(_)) => ApiError::Internal(other.to_string()),
+            StoreError::AlreadyExists(what) => {
+                ApiError::Conflict(format!("already exists: {what}"))
+            }
+            other @ (StoreError::Corrupt(_) | StoreError::Backend(_)) => {
+                ApiError::Internal(other.to_string())
+            }
         }
     }
 }

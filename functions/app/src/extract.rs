@@ -22,7 +22,11 @@ where
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let limit = req.extensions().get::<BodyLimit>().map(|l| l.0).unwrap_or(0);
+        let limit = req
+            .extensions()
+            .get::<BodyLimit>()
+            .map(|l| l.0)
+            .unwrap_or(0);
         if !is_json(req.headers()) {
             return Err(ApiError::UnsupportedMediaType);
         }
@@ -44,7 +48,8 @@ fn is_json(headers: &axum::http::HeaderMap) -> bool {
         .and_then(|v| v.split(';').next())
         .map(|mime| {
             let mime = mime.trim().to_ascii_lowercase();
-            mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json"))
+            mime == "application/json"
+                || (mime.starts_with("application/") && mime.ends_with("+json"))
         })
         .unwrap_or(false)
 }
@@ -98,7 +103,9 @@ where
         axum::extract::Path::<T>::from_request_parts(parts, state)
             .await
             .map(|p| ApiPath(p.0))
-            .map_err(|e: PathRejection| ApiError::NotFound(format!("no such resource ({})", e.body_text())))
+            .map_err(|e: PathRejection| {
+                ApiError::NotFound(format!("no such resource ({})", e.body_text()))
+            })
     }
 }
 
@@ -124,11 +131,23 @@ mod tests {
     fn syntax_errors_are_400_and_shape_errors_are_422_with_the_field() {
         assert_eq!(field_of(r#"{"source":"#).0, 400);
         assert_eq!(field_of("not json").0, 400);
-        assert_eq!(field_of(r#"{"source": 5, "contact": {"name": "x"}}"#), (422, "source".into()));
-        assert_eq!(field_of(r#"{"source": "fax", "contact": {"name": "x"}}"#), (422, "source".into()));
-        assert_eq!(field_of(r#"{"source": "referral", "contact": {"name": 7}}"#), (422, "contact.name".into()));
+        assert_eq!(
+            field_of(r#"{"source": 5, "contact": {"name": "x"}}"#),
+            (422, "source".into())
+        );
+        assert_eq!(
+            field_of(r#"{"source": "fax", "contact": {"name": "x"}}"#),
+            (422, "source".into())
+        );
+        assert_eq!(
+            field_of(r#"{"source": "referral", "contact": {"name": 7}}"#),
+            (422, "contact.name".into())
+        );
         assert_eq!(field_of(r#"{"source": "referral"}"#).0, 422);
         assert_eq!(field_of(r#"[1, 2]"#).0, 422);
-        assert_eq!(field_of(r#"{"source": "referral", "contact": {"name": "x"}}"#).0, 200);
+        assert_eq!(
+            field_of(r#"{"source": "referral", "contact": {"name": "x"}}"#).0,
+            200
+        );
     }
 }

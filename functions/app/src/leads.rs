@@ -8,7 +8,9 @@ use fieldline_domain::{
     Activity, ActivityId, Actor, Lead, LeadId, LeadPatch, LeadStatus, NewActivity, NewLead,
     Priority, Region, Role, Timestamp, User, UserId,
 };
-use fieldline_store::{Created, Cursor, IdempotencyKey, IdempotencyRecord, LeadQuery, Page, StoreError};
+use fieldline_store::{
+    Created, Cursor, IdempotencyKey, IdempotencyRecord, LeadQuery, Page, StoreError,
+};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
@@ -45,7 +47,8 @@ async fn tenant_region(state: &AppState, actor: &Actor) -> Result<Region, ApiErr
         .get_tenant(&actor.tenant)
         .await?
         .ok_or_else(|| ApiError::Unauthenticated("tenant no longer exists".into()))?;
-    Region::parse(&tenant.phone_region).map_err(|e| ApiError::Internal(format!("tenant {}: {e}", tenant.id)))
+    Region::parse(&tenant.phone_region)
+        .map_err(|e| ApiError::Internal(format!("tenant {}: {e}", tenant.id)))
 }
 
 async fn assignee(state: &AppState, actor: &Actor, id: UserId) -> Result<User, ApiError> {
@@ -53,7 +56,10 @@ async fn assignee(state: &AppState, actor: &Actor, id: UserId) -> Result<User, A
         .directory
         .get_user(&actor.tenant, id)
         .await?
-        .ok_or_else(|| ApiError::InvalidField { field: "owner".into(), message: "no such user".into() })?;
+        .ok_or_else(|| ApiError::InvalidField {
+            field: "owner".into(),
+            message: "no such user".into(),
+        })?;
     actor.check_can_assign_to(&user)?;
     Ok(user)
 }
@@ -66,13 +72,24 @@ async fn load_accessible(state: &AppState, actor: &Actor, id: LeadId) -> Result<
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("lead {id} not found")))?;
     if !actor.can_access_lead(&lead) {
-        return Err(ApiError::Forbidden("this lead belongs to someone outside your scope".into()));
+        return Err(ApiError::Forbidden(
+            "this lead belongs to someone outside your scope".into(),
+        ));
     }
     Ok(lead)
 }
 
-fn idempotency(actor: &Actor, key: Option<IdempotencyKey>, scope: &str, input: &impl Serialize) -> Option<IdempotencyRecord> {
-    key.map(|key| IdempotencyRecord { key, user: actor.user, fingerprint: fingerprint(scope, input) })
+fn idempotency(
+    actor: &Actor,
+    key: Option<IdempotencyKey>,
+    scope: &str,
+    input: &impl Serialize,
+) -> Option<IdempotencyRecord> {
+    key.map(|key| IdempotencyRecord {
+        key,
+        user: actor.user,
+        fingerprint: fingerprint(scope, input),
+    })
 }
 
 pub async fn create_lead(
@@ -84,38 +101,57 @@ pub async fn create_lead(
 ) -> Result<Outcome<Lead>, ApiError> {
     let owner = match (actor.role, input.owner) {
         (Role::Rep, Some(other)) if other != actor.user => {
-            return Err(ApiError::Forbidden("reps cannot assign leads to others".into()));
+            return Err(ApiError::Forbidden(
+                "reps cannot assign leads to others".into(),
+            ));
         }
         (Role::Rep, _) => Some(me.clone()),
         (_, Some(id)) => Some(assignee(state, actor, id).await?),
         (_, None) => None,
     };
     let region = tenant_region(state, actor).await?;
-    let (lead, events) = Lead::create(&input, CreateContext {
-        id: LeadId::new(),
-        actor,
-        owner: owner.as_ref(),
-        now: state.clock.now(),
-        region,
-        policy: &state.policy,
-    })?;
+    let (lead, events) = Lead::create(
+        &input,
+        CreateContext {
+            id: LeadId::new(),
+            actor,
+            owner: owner.as_ref(),
+            now: state.clock.now(),
+            region,
+            policy: &state.policy,
+        },
+    )?;
     let record = idempotency(actor, key, "lead.create", &input);
-    Ok(state.leads.create_lead(&lead, &events, record.as_ref()).await?)
+    Ok(state
+        .leads
+        .create_lead(&lead, &events, record.as_ref())
+        .await?)
 }
 
 pub async fn get_lead(state: &AppState, actor: &Actor, id: LeadId) -> Result<Lead, ApiError> {
     load_accessible(state, actor, id).await
 }
 
-pub async fn list_leads(state: &AppState, actor: &Actor, filter: ListFilter) -> Result<Page<Lead>, ApiError> {
+pub async fn list_leads(
+    state: &AppState,
+    actor: &Actor,
+    filter: ListFilter,
+) -> Result<Page<Lead>, ApiError> {
     let after = filter
         .cursor
         .as_deref()
-        .map(|c| Cursor::decode(c).ok_or_else(|| ApiError::bad_request("invalid_cursor", "cursor is not one this API issued")))
+        .map(|c| {
+            Cursor::decode(c).ok_or_else(|| {
+                ApiError::bad_request("invalid_cursor", "cursor is not one this API issued")
+            })
+        })
         .transpose()?;
     let limit = filter.limit.unwrap_or(DEFAULT_PAGE);
     if !(1..=MAX_PAGE).contains(&limit) {
-        return Err(ApiError::bad_request("invalid_query", format!("limit must be between 1 and {MAX_PAGE}")));
+        return Err(ApiError::bad_request(
+            "invalid_query",
+            format!("limit must be between 1 and {MAX_PAGE}"),
+        ));
     }
     let query = LeadQuery {
         scope: actor.lead_scope(),
@@ -131,7 +167,10 @@ pub async fn list_leads(state: &AppState, actor: &Actor, filter: ListFilter) -> 
 
 fn check_version(lead: &Lead, expected: u64) -> Result<(), ApiError> {
     if lead.version != expected {
-        return Err(ApiError::VersionConflict { expected, actual: lead.version });
+        return Err(ApiError::VersionConflict {
+            expected,
+            actual: lead.version,
+        });
     }
     Ok(())
 }
@@ -148,7 +187,10 @@ pub async fn update_lead(
     let region = tenant_region(state, actor).await?;
     let events = lead.apply_patch(&patch, actor, state.clock.now(), region, &state.policy)?;
     if !events.is_empty() {
-        state.leads.update_lead(&lead, expected_version, &events).await?;
+        state
+            .leads
+            .update_lead(&lead, expected_version, &events)
+            .await?;
     }
     Ok(lead)
 }
@@ -168,7 +210,10 @@ pub async fn assign_lead(
     let owner = assignee(state, actor, owner).await?;
     let events = lead.assign(&owner, actor, state.clock.now());
     if !events.is_empty() {
-        state.leads.update_lead(&lead, expected_version, &events).await?;
+        state
+            .leads
+            .update_lead(&lead, expected_version, &events)
+            .await?;
     }
     Ok(lead)
 }
@@ -187,8 +232,13 @@ pub async fn log_activity(
     for _ in 0..APPEND_RETRIES {
         let mut lead = load_accessible(state, actor, id).await?;
         let read_version = lead.version;
-        let (activity, events) = lead.log_activity(&input, activity_id, actor, state.clock.now())?;
-        match state.leads.record_activity(&lead, read_version, &activity, &events, record.as_ref()).await {
+        let (activity, events) =
+            lead.log_activity(&input, activity_id, actor, state.clock.now())?;
+        match state
+            .leads
+            .record_activity(&lead, read_version, &activity, &events, record.as_ref())
+            .await
+        {
             Ok(Created::Replayed(original)) => {
                 let current = load_accessible(state, actor, id).await?;
                 return Ok((Created::Replayed(original), current));
@@ -198,10 +248,20 @@ pub async fn log_activity(
             Err(e) => return Err(e.into()),
         }
     }
-    Err(ApiError::Conflict("the lead is being changed too often right now; try again".into()))
+    Err(ApiError::Conflict(
+        "the lead is being changed too often right now; try again".into(),
+    ))
 }
 
-pub async fn list_activities(state: &AppState, actor: &Actor, id: LeadId, limit: u32) -> Result<Vec<Activity>, ApiError> {
+pub async fn list_activities(
+    state: &AppState,
+    actor: &Actor,
+    id: LeadId,
+    limit: u32,
+) -> Result<Vec<Activity>, ApiError> {
     load_accessible(state, actor, id).await?;
-    Ok(state.leads.list_activities(&actor.tenant, id, limit.clamp(1, MAX_PAGE)).await?)
+    Ok(state
+        .leads
+        .list_activities(&actor.tenant, id, limit.clamp(1, MAX_PAGE))
+        .await?)
 }

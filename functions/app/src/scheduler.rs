@@ -25,7 +25,11 @@ pub struct Scheduler {
 
 impl Scheduler {
     pub fn new(tick: Duration, clock: Arc<dyn Clock>) -> Self {
-        Self { jobs: Vec::new(), tick, clock }
+        Self {
+            jobs: Vec::new(),
+            tick,
+            clock,
+        }
     }
 
     pub fn with_job(mut self, job: Arc<dyn Job>) -> Self {
@@ -81,7 +85,11 @@ pub struct OutboxRelay {
 
 impl OutboxRelay {
     pub fn new(events: Arc<dyn EventLog>, handler: Arc<dyn EventHandler>) -> Self {
-        Self { events, handler, batch: 200 }
+        Self {
+            events,
+            handler,
+            batch: 200,
+        }
     }
 }
 
@@ -95,14 +103,20 @@ impl Job for OutboxRelay {
         let consumer = self.handler.name();
         loop {
             let batch = self.events.read_events(consumer, self.batch).await?;
-            let Some(last) = batch.last().map(|e| e.seq) else { return Ok(()) };
+            let Some(last) = batch.last().map(|e| e.seq) else {
+                return Ok(());
+            };
             for event in &batch {
                 if let Err(e) = self.handler.handle(event).await {
                     // Keep what succeeded; the failed event comes back next tick.
                     if let Some(done) = event.seq.checked_sub(1).filter(|s| *s > 0) {
                         self.events.ack_events(consumer, done).await?;
                     }
-                    return Err(e.context(format!("event {} ({})", event.event.id, event.event.payload.kind())));
+                    return Err(e.context(format!(
+                        "event {} ({})",
+                        event.event.id,
+                        event.event.payload.kind()
+                    )));
                 }
             }
             self.events.ack_events(consumer, last).await?;

@@ -57,7 +57,10 @@ impl Actor {
             return Err(DomainError::invalid("owner", "user is deactivated"));
         }
         if assignee.role == Role::Admin {
-            return Err(DomainError::invalid("owner", "leads are owned by reps or managers"));
+            return Err(DomainError::invalid(
+                "owner",
+                "leads are owned by reps or managers",
+            ));
         }
         match self.role {
             Role::Admin => Ok(()),
@@ -101,7 +104,10 @@ mod tests {
         let team = TeamId::new();
         let rep = actor(Role::Rep, Some(team));
         assert_eq!(rep.lead_scope(), LeadScope::Owner(rep.user));
-        assert_eq!(actor(Role::Manager, Some(team)).lead_scope(), LeadScope::Team(team));
+        assert_eq!(
+            actor(Role::Manager, Some(team)).lead_scope(),
+            LeadScope::Team(team)
+        );
         assert_eq!(actor(Role::Admin, None).lead_scope(), LeadScope::Tenant);
     }
 
@@ -110,15 +116,26 @@ mod tests {
         let team = TeamId::new();
         let other = TeamId::new();
         let manager = actor(Role::Manager, Some(team));
-        assert!(manager.check_can_assign_to(&user(Role::Rep, Some(team))).is_ok());
+        assert!(
+            manager
+                .check_can_assign_to(&user(Role::Rep, Some(team)))
+                .is_ok()
+        );
         assert!(matches!(
             manager.check_can_assign_to(&user(Role::Rep, Some(other))),
             Err(DomainError::Forbidden(_))
         ));
         let rep = actor(Role::Rep, Some(team));
-        assert!(rep.check_can_assign_to(&user(Role::Rep, Some(team))).is_err());
+        assert!(
+            rep.check_can_assign_to(&user(Role::Rep, Some(team)))
+                .is_err()
+        );
         let admin = actor(Role::Admin, None);
-        assert!(admin.check_can_assign_to(&user(Role::Rep, Some(other))).is_ok());
+        assert!(
+            admin
+                .check_can_assign_to(&user(Role::Rep, Some(other)))
+                .is_ok()
+        );
         assert!(admin.check_can_assign_to(&user(Role::Admin, None)).is_err());
         let mut gone = user(Role::Rep, Some(team));
         gone.active = false;

@@ -58,11 +58,17 @@ impl Activity {
             return Err(DomainError::invalid("summary", "must not be empty"));
         }
         if chars > MAX_SUMMARY_CHARS {
-            return Err(DomainError::invalid("summary", format!("must be at most {MAX_SUMMARY_CHARS} characters")));
+            return Err(DomainError::invalid(
+                "summary",
+                format!("must be at most {MAX_SUMMARY_CHARS} characters"),
+            ));
         }
         let occurred_at = input.occurred_at.unwrap_or(now);
         if occurred_at > now + Duration::minutes(FUTURE_TOLERANCE_MINUTES) {
-            return Err(DomainError::invalid("occurred_at", "must not be in the future"));
+            return Err(DomainError::invalid(
+                "occurred_at",
+                "must not be in the future",
+            ));
         }
         Ok(Activity {
             id,

@@ -119,10 +119,16 @@ impl PersonName {
             return Err(DomainError::invalid(field, "must not be empty"));
         }
         if chars > 100 {
-            return Err(DomainError::invalid(field, "must be at most 100 characters"));
+            return Err(DomainError::invalid(
+                field,
+                "must be at most 100 characters",
+            ));
         }
         if trimmed.chars().any(char::is_control) {
-            return Err(DomainError::invalid(field, "must not contain control characters"));
+            return Err(DomainError::invalid(
+                field,
+                "must not contain control characters",
+            ));
         }
         Ok(PersonName(trimmed.to_owned()))
     }

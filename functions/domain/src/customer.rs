@@ -48,7 +48,11 @@ impl Customer {
     /// Share of the decision chain we have a contact in (decision maker, influencer, user),
     /// the third grading dimension. 0.0 to 1.0.
     pub fn decision_chain_coverage(contacts: &[Contact]) -> f64 {
-        let roles = [DecisionRole::DecisionMaker, DecisionRole::Influencer, DecisionRole::User];
+        let roles = [
+            DecisionRole::DecisionMaker,
+            DecisionRole::Influencer,
+            DecisionRole::User,
+        ];
         let covered = roles
             .iter()
             .filter(|r| contacts.iter().any(|c| c.decision_role == **r))

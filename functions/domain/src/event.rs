@@ -80,14 +80,23 @@ pub struct DomainEvent {
 }
 
 impl DomainEvent {
-    pub(crate) fn for_lead(lead: &Lead, actor: Option<UserId>, now: Timestamp, payload: EventPayload) -> Self {
+    pub(crate) fn for_lead(
+        lead: &Lead,
+        actor: Option<UserId>,
+        now: Timestamp,
+        payload: EventPayload,
+    ) -> Self {
         DomainEvent {
             id: EventId::new(),
             tenant: lead.tenant.clone(),
             aggregate_type: "lead".into(),
             aggregate_id: lead.id.as_uuid(),
             // Events are built before `touch`; creation is version 1 already.
-            aggregate_version: if matches!(payload, EventPayload::LeadCreated { .. }) { lead.version } else { lead.version + 1 },
+            aggregate_version: if matches!(payload, EventPayload::LeadCreated { .. }) {
+                lead.version
+            } else {
+                lead.version + 1
+            },
             actor,
             occurred_at: now,
             payload,

@@ -122,7 +122,16 @@ mod tests {
     fn tenant_slugs_are_validated() {
         assert!(TenantId::parse("acme").is_ok());
         assert!(TenantId::parse("huadong-trading-2").is_ok());
-        for bad in ["", "a", "Acme", "-acme", "acme-", "ac me", "华东", &"x".repeat(41)] {
+        for bad in [
+            "",
+            "a",
+            "Acme",
+            "-acme",
+            "acme-",
+            "ac me",
+            "华东",
+            &"x".repeat(41),
+        ] {
             assert!(TenantId::parse(bad).is_err(), "{bad:?} should be refused");
         }
     }
@@ -131,7 +140,9 @@ mod tests {
     fn tenant_id_deserialization_validates() {
         assert!(serde_json::from_str::<TenantId>("\"ACME\"").is_err());
         assert_eq!(
-            serde_json::from_str::<TenantId>("\"acme\"").unwrap().as_str(),
+            serde_json::from_str::<TenantId>("\"acme\"")
+                .unwrap()
+                .as_str(),
             "acme"
         );
     }

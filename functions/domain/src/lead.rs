@@ -107,13 +107,17 @@ impl BudgetRange {
     pub fn validate(&self) -> Result<(), DomainError> {
         let c = &self.currency;
         if c.len() != 3 || !c.bytes().all(|b| b.is_ascii_uppercase()) {
-            return Err(DomainError::invalid("prescreen.budget.currency", "must be an ISO 4217 code such as CNY"));
+            return Err(DomainError::invalid(
+                "prescreen.budget.currency",
+                "must be an ISO 4217 code such as CNY",
+            ));
         }
         match (self.min, self.max) {
             (None, None) => Err(DomainError::invalid("prescreen.budget", "needs min or max")),
-            (Some(lo), Some(hi)) if lo > hi => {
-                Err(DomainError::invalid("prescreen.budget", "min must not exceed max"))
-            }
+            (Some(lo), Some(hi)) if lo > hi => Err(DomainError::invalid(
+                "prescreen.budget",
+                "min must not exceed max",
+            )),
             _ => Ok(()),
         }
     }
@@ -289,7 +293,10 @@ pub struct CreateContext<'a> {
 }
 
 impl Lead {
-    pub fn create(input: &NewLead, ctx: CreateContext<'_>) -> Result<(Lead, Vec<DomainEvent>), DomainError> {
+    pub fn create(
+        input: &NewLead,
+        ctx: CreateContext<'_>,
+    ) -> Result<(Lead, Vec<DomainEvent>), DomainError> {
         let contact = input.contact.parse(ctx.region)?;
         input.prescreen.validate()?;
         let notes = validate_notes(&input.notes)?;
@@ -297,7 +304,12 @@ impl Lead {
         let (owner, team) = match ctx.owner {
             Some(user) => (Some(user.id), user.team),
             // Unassigned leads stay visible to the creating manager's team.
-            None => (None, ctx.actor.team.filter(|_| ctx.actor.role != crate::Role::Rep)),
+            None => (
+                None,
+                ctx.actor
+                    .team
+                    .filter(|_| ctx.actor.role != crate::Role::Rep),
+            ),
         };
         let lead = Lead {
             id: ctx.id,
@@ -317,12 +329,16 @@ impl Lead {
             first_contact_at: None,
             version: 1,
         };
-        let event = lead.event(ctx.actor, ctx.now, EventPayload::LeadCreated {
-            source: lead.source,
-            priority,
-            score,
-            owner,
-        });
+        let event = lead.event(
+            ctx.actor,
+            ctx.now,
+            EventPayload::LeadCreated {
+                source: lead.source,
+                priority,
+                score,
+                owner,
+            },
+        );
         Ok((lead, vec![event]))
     }
 
@@ -379,20 +395,38 @@ impl Lead {
                 });
             }
             next.status = status;
-            events.push(self.event(actor, now, EventPayload::LeadStatusChanged { from: self.status, to: status }));
+            events.push(self.event(
+                actor,
+                now,
+                EventPayload::LeadStatusChanged {
+                    from: self.status,
+                    to: status,
+                },
+            ));
         }
         if !changed.is_empty() {
-            events.insert(0, self.event(actor, now, EventPayload::LeadUpdated {
-                changed: changed.iter().map(|s| s.to_string()).collect(),
-            }));
+            events.insert(
+                0,
+                self.event(
+                    actor,
+                    now,
+                    EventPayload::LeadUpdated {
+                        changed: changed.iter().map(|s| s.to_string()).collect(),
+                    },
+                ),
+            );
         }
         let (priority, score) = policy.score(next.source, &next.prescreen);
         if priority != self.priority {
-            events.push(self.event(actor, now, EventPayload::LeadPriorityChanged {
-                from: self.priority,
-                to: priority,
-                score: score.clone(),
-            }));
+            events.push(self.event(
+                actor,
+                now,
+                EventPayload::LeadPriorityChanged {
+                    from: self.priority,
+                    to: priority,
+                    score: score.clone(),
+                },
+            ));
         }
         next.priority = priority;
         next.score = score;
@@ -408,11 +442,15 @@ impl Lead {
         if self.owner == Some(owner.id) && self.team == owner.team {
             return Vec::new();
         }
-        let event = self.event(actor, now, EventPayload::LeadAssigned {
-            from: self.owner,
-            to: owner.id,
-            team: owner.team,
-        });
+        let event = self.event(
+            actor,
+            now,
+            EventPayload::LeadAssigned {
+                from: self.owner,
+                to: owner.id,
+                team: owner.team,
+            },
+        );
         self.owner = Some(owner.id);
         self.team = owner.team;
         self.touch(now);
@@ -435,21 +473,36 @@ impl Lead {
             });
         }
         let activity = Activity::record(input, id, self, actor, now)?;
-        let mut events = vec![self.event(actor, now, EventPayload::ActivityLogged {
-            activity: activity.id,
-            kind: activity.kind,
-            occurred_at: activity.occurred_at,
-        })];
+        let mut events = vec![self.event(
+            actor,
+            now,
+            EventPayload::ActivityLogged {
+                activity: activity.id,
+                kind: activity.kind,
+                occurred_at: activity.occurred_at,
+            },
+        )];
         if activity.kind != ActivityKind::Note && self.first_contact_at.is_none() {
             let at = activity.occurred_at;
             self.first_contact_at = Some(at);
             let response_seconds = (at - self.created_at).num_seconds().max(0);
-            events.push(self.event(actor, now, EventPayload::LeadFirstContacted { at, response_seconds }));
+            events.push(self.event(
+                actor,
+                now,
+                EventPayload::LeadFirstContacted {
+                    at,
+                    response_seconds,
+                },
+            ));
             if self.status == LeadStatus::New {
-                events.push(self.event(actor, now, EventPayload::LeadStatusChanged {
-                    from: LeadStatus::New,
-                    to: LeadStatus::Contacted,
-                }));
+                events.push(self.event(
+                    actor,
+                    now,
+                    EventPayload::LeadStatusChanged {
+                        from: LeadStatus::New,
+                        to: LeadStatus::Contacted,
+                    },
+                ));
                 self.status = LeadStatus::Contacted;
             }
         }
@@ -479,7 +532,12 @@ mod tests {
             team: Some(team),
             active: true,
         };
-        let actor = Actor { user: user.id, tenant: user.tenant.clone(), role: Role::Rep, team: Some(team) };
+        let actor = Actor {
+            user: user.id,
+            tenant: user.tenant.clone(),
+            role: Role::Rep,
+            team: Some(team),
+        };
         (actor, user)
     }
 
@@ -497,7 +555,11 @@ mod tests {
                 current_brand: Some("ABB".into()),
                 purchase_urgency: PurchaseUrgency::WithinMonth,
                 decision_role: DecisionRole::DecisionMaker,
-                budget: Some(BudgetRange { min: Some(100_000), max: Some(300_000), currency: "CNY".into() }),
+                budget: Some(BudgetRange {
+                    min: Some(100_000),
+                    max: Some(300_000),
+                    currency: "CNY".into(),
+                }),
             },
             notes: None,
             owner: None,
@@ -506,14 +568,17 @@ mod tests {
 
     fn create(actor: &Actor, owner: &User) -> (Lead, Vec<DomainEvent>) {
         let policy = ScoringPolicy::default();
-        Lead::create(&input(), CreateContext {
-            id: LeadId::new(),
-            actor,
-            owner: Some(owner),
-            now: t0(),
-            region: Region::china(),
-            policy: &policy,
-        })
+        Lead::create(
+            &input(),
+            CreateContext {
+                id: LeadId::new(),
+                actor,
+                owner: Some(owner),
+                now: t0(),
+                region: Region::china(),
+                policy: &policy,
+            },
+        )
         .unwrap()
     }
 
@@ -521,7 +586,10 @@ mod tests {
     fn creation_scores_normalises_and_emits() {
         let (actor, user) = rep();
         let (lead, events) = create(&actor, &user);
-        assert_eq!(lead.contact.phone.as_ref().unwrap().e164(), "+8613912345678");
+        assert_eq!(
+            lead.contact.phone.as_ref().unwrap().e164(),
+            "+8613912345678"
+        );
         // 25 + 25 + 18 + 8 + 5 = 81
         assert_eq!(lead.score.total, 81);
         assert_eq!(lead.priority, Priority::S);
@@ -529,7 +597,10 @@ mod tests {
         assert_eq!(lead.team, user.team);
         assert_eq!(lead.version, 1);
         assert_eq!(events.len(), 1);
-        assert!(matches!(events[0].payload, EventPayload::LeadCreated { .. }));
+        assert!(matches!(
+            events[0].payload,
+            EventPayload::LeadCreated { .. }
+        ));
     }
 
     #[test]
@@ -538,38 +609,79 @@ mod tests {
         let mut bad = input();
         bad.contact.phone = Some("   ".into());
         let policy = ScoringPolicy::default();
-        let err = Lead::create(&bad, CreateContext {
-            id: LeadId::new(), actor: &actor, owner: Some(&user), now: t0(), region: Region::china(), policy: &policy,
-        })
+        let err = Lead::create(
+            &bad,
+            CreateContext {
+                id: LeadId::new(),
+                actor: &actor,
+                owner: Some(&user),
+                now: t0(),
+                region: Region::china(),
+                policy: &policy,
+            },
+        )
         .unwrap_err();
-        assert_eq!(err, DomainError::invalid("contact", "needs a phone number or an e-mail address"));
+        assert_eq!(
+            err,
+            DomainError::invalid("contact", "needs a phone number or an e-mail address")
+        );
         bad.contact.phone = Some("12345".into());
-        let err = Lead::create(&bad, CreateContext {
-            id: LeadId::new(), actor: &actor, owner: Some(&user), now: t0(), region: Region::china(), policy: &policy,
-        })
+        let err = Lead::create(
+            &bad,
+            CreateContext {
+                id: LeadId::new(),
+                actor: &actor,
+                owner: Some(&user),
+                now: t0(),
+                region: Region::china(),
+                policy: &policy,
+            },
+        )
         .unwrap_err();
-        assert!(matches!(err, DomainError::InvalidField { ref field, .. } if field == "contact.phone"));
+        assert!(
+            matches!(err, DomainError::InvalidField { ref field, .. } if field == "contact.phone")
+        );
     }
 
     #[test]
     fn first_contact_stamps_sla_and_moves_status() {
         let (actor, user) = rep();
         let (mut lead, _) = create(&actor, &user);
-        let note = NewActivity { kind: ActivityKind::Note, summary: "看了官网".into(), occurred_at: None };
-        let (_, events) = lead.log_activity(&note, ActivityId::new(), &actor, t0() + Duration::hours(1)).unwrap();
+        let note = NewActivity {
+            kind: ActivityKind::Note,
+            summary: "看了官网".into(),
+            occurred_at: None,
+        };
+        let (_, events) = lead
+            .log_activity(&note, ActivityId::new(), &actor, t0() + Duration::hours(1))
+            .unwrap();
         assert_eq!(events.len(), 1, "a note is not a contact");
         assert_eq!(lead.first_contact_at, None);
 
-        let call = NewActivity { kind: ActivityKind::Call, summary: "约了周四拜访".into(), occurred_at: None };
+        let call = NewActivity {
+            kind: ActivityKind::Call,
+            summary: "约了周四拜访".into(),
+            occurred_at: None,
+        };
         let at = t0() + Duration::hours(3);
-        let (activity, events) = lead.log_activity(&call, ActivityId::new(), &actor, at).unwrap();
+        let (activity, events) = lead
+            .log_activity(&call, ActivityId::new(), &actor, at)
+            .unwrap();
         assert_eq!(activity.occurred_at, at);
         assert_eq!(lead.first_contact_at, Some(at));
         assert_eq!(lead.status, LeadStatus::Contacted);
         assert_eq!(lead.version, 3);
-        assert!(events.iter().any(|e| matches!(e.payload, EventPayload::LeadFirstContacted { response_seconds: 10800, .. })));
+        assert!(events.iter().any(|e| matches!(
+            e.payload,
+            EventPayload::LeadFirstContacted {
+                response_seconds: 10800,
+                ..
+            }
+        )));
 
-        let (_, events) = lead.log_activity(&call, ActivityId::new(), &actor, at + Duration::hours(1)).unwrap();
+        let (_, events) = lead
+            .log_activity(&call, ActivityId::new(), &actor, at + Duration::hours(1))
+            .unwrap();
         assert_eq!(events.len(), 1, "only the first contact stops the clock");
         assert_eq!(lead.first_contact_at, Some(at));
     }
@@ -579,14 +691,46 @@ mod tests {
         let (actor, user) = rep();
         let (mut lead, _) = create(&actor, &user);
         let policy = ScoringPolicy::default();
-        let to = |s| LeadPatch { status: Some(s), ..Default::default() };
-        let err = lead.apply_patch(&to(LeadStatus::Converted), &actor, t0(), Region::china(), &policy).unwrap_err();
+        let to = |s| LeadPatch {
+            status: Some(s),
+            ..Default::default()
+        };
+        let err = lead
+            .apply_patch(
+                &to(LeadStatus::Converted),
+                &actor,
+                t0(),
+                Region::china(),
+                &policy,
+            )
+            .unwrap_err();
         assert!(matches!(err, DomainError::InvalidTransition { .. }));
-        assert_eq!(lead.version, 1, "a refused change leaves the lead untouched");
-        lead.apply_patch(&to(LeadStatus::Qualified), &actor, t0(), Region::china(), &policy).unwrap();
-        lead.apply_patch(&to(LeadStatus::Converted), &actor, t0(), Region::china(), &policy).unwrap();
+        assert_eq!(
+            lead.version, 1,
+            "a refused change leaves the lead untouched"
+        );
+        lead.apply_patch(
+            &to(LeadStatus::Qualified),
+            &actor,
+            t0(),
+            Region::china(),
+            &policy,
+        )
+        .unwrap();
+        lead.apply_patch(
+            &to(LeadStatus::Converted),
+            &actor,
+            t0(),
+            Region::china(),
+            &policy,
+        )
+        .unwrap();
         assert_eq!(lead.status, LeadStatus::Converted);
-        for s in [LeadStatus::New, LeadStatus::Contacted, LeadStatus::Disqualified] {
+        for s in [
+            LeadStatus::New,
+            LeadStatus::Contacted,
+            LeadStatus::Disqualified,
+        ] {
             assert!(!LeadStatus::Converted.can_move_to(s));
         }
     }
@@ -596,22 +740,49 @@ mod tests {
         let (actor, user) = rep();
         let (mut lead, _) = create(&actor, &user);
         let policy = ScoringPolicy::default();
-        let none = lead.apply_patch(&LeadPatch::default(), &actor, t0(), Region::china(), &policy).unwrap();
+        let none = lead
+            .apply_patch(
+                &LeadPatch::default(),
+                &actor,
+                t0(),
+                Region::china(),
+                &policy,
+            )
+            .unwrap();
         assert!(none.is_empty());
         assert_eq!(lead.version, 1);
 
         let mut pre = lead.prescreen.clone();
         pre.purchase_urgency = PurchaseUrgency::Later;
         pre.budget = None;
-        let patch = LeadPatch { prescreen: Some(pre), notes: Some(Some("预算冻结".into())), ..Default::default() };
-        let events = lead.apply_patch(&patch, &actor, t0(), Region::china(), &policy).unwrap();
+        let patch = LeadPatch {
+            prescreen: Some(pre),
+            notes: Some(Some("预算冻结".into())),
+            ..Default::default()
+        };
+        let events = lead
+            .apply_patch(&patch, &actor, t0(), Region::china(), &policy)
+            .unwrap();
         assert_eq!(lead.priority, Priority::B); // 5 + 25 + 0 + 8 + 5 = 43
-        assert!(matches!(&events[0].payload, EventPayload::LeadUpdated { changed } if changed == &["prescreen", "notes"]));
-        assert!(events.iter().any(|e| matches!(e.payload, EventPayload::LeadPriorityChanged { from: Priority::S, to: Priority::B, .. })));
+        assert!(
+            matches!(&events[0].payload, EventPayload::LeadUpdated { changed } if changed == &["prescreen", "notes"])
+        );
+        assert!(events.iter().any(|e| matches!(
+            e.payload,
+            EventPayload::LeadPriorityChanged {
+                from: Priority::S,
+                to: Priority::B,
+                ..
+            }
+        )));
         assert_eq!(lead.version, 2);
 
-        let clear = LeadPatch { notes: Some(None), ..Default::default() };
-        lead.apply_patch(&clear, &actor, t0(), Region::china(), &policy).unwrap();
+        let clear = LeadPatch {
+            notes: Some(None),
+            ..Default::default()
+        };
+        lead.apply_patch(&clear, &actor, t0(), Region::china(), &policy)
+            .unwrap();
         assert_eq!(lead.notes, None);
     }
 
@@ -632,6 +803,9 @@ mod tests {
         let (_, other) = rep();
         assert_eq!(lead.assign(&other, &actor, t0()).len(), 1);
         assert_eq!(lead.team, other.team);
-        assert!(lead.assign(&other, &actor, t0()).is_empty(), "re-assigning to the same owner is a no-op");
+        assert!(
+            lead.assign(&other, &actor, t0()).is_empty(),
+            "re-assigning to the same owner is a no-op"
+        );
     }
 }

@@ -13,9 +13,9 @@
 //!
 //! Tags: S ≥ 75, A ≥ 55, B ≥ 35, otherwise C. Unknown answers score 0, never a guess.
 
+use crate::customer::DecisionRole;
 use crate::error::DomainError;
 use crate::lead::{LeadSource, PreScreen, PurchaseUrgency};
-use crate::customer::DecisionRole;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
@@ -71,7 +71,12 @@ pub struct UrgencyPoints {
 
 impl Default for UrgencyPoints {
     fn default() -> Self {
-        Self { immediate: 35, within_month: 25, within_quarter: 15, later: 5 }
+        Self {
+            immediate: 35,
+            within_month: 25,
+            within_quarter: 15,
+            later: 5,
+        }
     }
 }
 
@@ -86,7 +91,12 @@ pub struct RolePoints {
 
 impl Default for RolePoints {
     fn default() -> Self {
-        Self { decision_maker: 25, influencer: 15, user: 8, gatekeeper: 3 }
+        Self {
+            decision_maker: 25,
+            influencer: 15,
+            user: 8,
+            gatekeeper: 3,
+        }
     }
 }
 
@@ -137,7 +147,11 @@ pub struct Thresholds {
 
 impl Default for Thresholds {
     fn default() -> Self {
-        Self { s: 75, a: 55, b: 35 }
+        Self {
+            s: 75,
+            a: 55,
+            b: 35,
+        }
     }
 }
 
@@ -161,10 +175,22 @@ impl Default for ScoringPolicy {
             decision_role: RolePoints::default(),
             source: SourcePoints::default(),
             budget_bands: vec![
-                BudgetBand { min_amount: 1_000_000, points: 25 },
-                BudgetBand { min_amount: 200_000, points: 18 },
-                BudgetBand { min_amount: 50_000, points: 10 },
-                BudgetBand { min_amount: 0, points: 4 },
+                BudgetBand {
+                    min_amount: 1_000_000,
+                    points: 25,
+                },
+                BudgetBand {
+                    min_amount: 200_000,
+                    points: 18,
+                },
+                BudgetBand {
+                    min_amount: 50_000,
+                    points: 10,
+                },
+                BudgetBand {
+                    min_amount: 0,
+                    points: 4,
+                },
             ],
             current_brand_known: 5,
             thresholds: Thresholds::default(),
@@ -198,7 +224,11 @@ impl ScoringPolicy {
         if self.max_score() < u32::from(t.s) {
             return Err(DomainError::invalid(
                 "scoring",
-                format!("the best possible lead scores {} (< s threshold {})", self.max_score(), t.s),
+                format!(
+                    "the best possible lead scores {} (< s threshold {})",
+                    self.max_score(),
+                    t.s
+                ),
             ));
         }
         Ok(())
@@ -211,8 +241,22 @@ impl ScoringPolicy {
         let max = |xs: &[u8]| xs.iter().copied().max().unwrap_or(0) as u32;
         max(&[u.immediate, u.within_month, u.within_quarter, u.later])
             + max(&[r.decision_maker, r.influencer, r.user, r.gatekeeper])
-            + max(&[s.referral, s.trade_show, s.partner, s.web_form, s.advertising, s.cold_call, s.import, s.other])
-            + self.budget_bands.iter().map(|b| b.points as u32).max().unwrap_or(0)
+            + max(&[
+                s.referral,
+                s.trade_show,
+                s.partner,
+                s.web_form,
+                s.advertising,
+                s.cold_call,
+                s.import,
+                s.other,
+            ])
+            + self
+                .budget_bands
+                .iter()
+                .map(|b| b.points as u32)
+                .max()
+                .unwrap_or(0)
             + self.current_brand_known as u32
     }
 
@@ -255,8 +299,16 @@ impl ScoringPolicy {
             LeadSource::Import => s.import,
             LeadSource::Other => s.other,
         };
-        let current_brand = if pre.current_brand.is_some() { self.current_brand_known } else { 0 };
-        let total_wide = urgency as u32 + decision_role as u32 + budget as u32 + source as u32 + current_brand as u32;
+        let current_brand = if pre.current_brand.is_some() {
+            self.current_brand_known
+        } else {
+            0
+        };
+        let total_wide = urgency as u32
+            + decision_role as u32
+            + budget as u32
+            + source as u32
+            + current_brand as u32;
         let total = total_wide.min(100) as u8;
         let t = &self.thresholds;
         let priority = if total >= t.s {
@@ -270,7 +322,14 @@ impl ScoringPolicy {
         };
         (
             priority,
-            ScoreBreakdown { urgency, decision_role, budget, source, current_brand, total },
+            ScoreBreakdown {
+                urgency,
+                decision_role,
+                budget,
+                source,
+                current_brand,
+                total,
+            },
         )
     }
 }
@@ -285,7 +344,11 @@ mod tests {
             current_brand: brand.then(|| "Siemens".to_string()),
             purchase_urgency: u,
             decision_role: r,
-            budget: budget.map(|max| BudgetRange { min: None, max: Some(max), currency: "CNY".into() }),
+            budget: budget.map(|max| BudgetRange {
+                min: None,
+                max: Some(max),
+                currency: "CNY".into(),
+            }),
         }
     }
 
@@ -294,7 +357,12 @@ mod tests {
         let p = ScoringPolicy::default();
         let (tag, b) = p.score(
             LeadSource::Referral,
-            &pre(PurchaseUrgency::Immediate, DecisionRole::DecisionMaker, Some(2_000_000), true),
+            &pre(
+                PurchaseUrgency::Immediate,
+                DecisionRole::DecisionMaker,
+                Some(2_000_000),
+                true,
+            ),
         );
         assert_eq!(tag, Priority::S);
         assert_eq!(b.total, 100);
@@ -312,14 +380,24 @@ mod tests {
         // 25 (month) + 25 (decision maker) + 4 (small budget) + 6 (web) = 60 → A (>= 55)
         let (tag, b) = p.score(
             LeadSource::WebForm,
-            &pre(PurchaseUrgency::WithinMonth, DecisionRole::DecisionMaker, Some(10_000), false),
+            &pre(
+                PurchaseUrgency::WithinMonth,
+                DecisionRole::DecisionMaker,
+                Some(10_000),
+                false,
+            ),
         );
         assert_eq!(b.total, 60);
         assert_eq!(tag, Priority::A);
         // 15 + 15 + 0 + 5 = 35 → B exactly at the threshold
         let (tag, b) = p.score(
             LeadSource::Advertising,
-            &pre(PurchaseUrgency::WithinQuarter, DecisionRole::Influencer, None, false),
+            &pre(
+                PurchaseUrgency::WithinQuarter,
+                DecisionRole::Influencer,
+                None,
+                false,
+            ),
         );
         assert_eq!(b.total, 35);
         assert_eq!(tag, Priority::B);
@@ -331,7 +409,12 @@ mod tests {
         p.budget_bands.reverse();
         let (_, b) = p.score(
             LeadSource::Other,
-            &pre(PurchaseUrgency::Unknown, DecisionRole::Unknown, Some(300_000), false),
+            &pre(
+                PurchaseUrgency::Unknown,
+                DecisionRole::Unknown,
+                Some(300_000),
+                false,
+            ),
         );
         assert_eq!(b.budget, 18);
     }
@@ -341,7 +424,10 @@ mod tests {
         let p: ScoringPolicy =
             serde_json::from_str(r#"{"thresholds": {"s": 90, "a": 60, "b": 30}}"#).unwrap();
         assert_eq!(p.thresholds.s, 90);
-        assert_eq!(p.urgency.immediate, 35, "unspecified parts keep their defaults");
+        assert_eq!(
+            p.urgency.immediate, 35,
+            "unspecified parts keep their defaults"
+        );
         assert!(p.validate().is_ok());
         let bad: ScoringPolicy =
             serde_json::from_str(r#"{"thresholds": {"s": 50, "a": 60, "b": 30}}"#).unwrap();
@@ -351,8 +437,15 @@ mod tests {
 
     #[test]
     fn unreachable_s_threshold_is_refused() {
-        let mut p = ScoringPolicy::default();
-        p.urgency = UrgencyPoints { immediate: 1, within_month: 1, within_quarter: 1, later: 1 };
+        let p = ScoringPolicy {
+            urgency: UrgencyPoints {
+                immediate: 1,
+                within_month: 1,
+                within_quarter: 1,
+                later: 1,
+            },
+            ..Default::default()
+        };
         assert!(p.validate().is_err());
     }
 }

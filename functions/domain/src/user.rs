@@ -51,7 +51,10 @@ impl FromStr for Role {
             "rep" => Ok(Role::Rep),
             "manager" => Ok(Role::Manager),
             "admin" => Ok(Role::Admin),
-            _ => Err(DomainError::invalid("role", "must be rep, manager or admin")),
+            _ => Err(DomainError::invalid(
+                "role",
+                "must be rep, manager or admin",
+            )),
         }
     }
 }
@@ -82,7 +85,10 @@ impl User {
     /// Reps and managers must be in a team, or nobody could see or assign their leads.
     pub fn validate(&self) -> Result<(), DomainError> {
         if self.role != Role::Admin && self.team.is_none() {
-            return Err(DomainError::invalid("team", "reps and managers need a team"));
+            return Err(DomainError::invalid(
+                "team",
+                "reps and managers need a team",
+            ));
         }
         Ok(())
     }

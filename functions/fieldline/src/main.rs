@@ -7,7 +7,11 @@ use fieldline_domain::{Role, TenantId};
 use std::path::PathBuf;
 
 #[derive(Parser)]
-#[command(name = "fieldline", version, about = "Fieldline sales management: embedded server and admin CLI")]
+#[command(
+    name = "fieldline",
+    version,
+    about = "Fieldline sales management: embedded server and admin CLI"
+)]
 struct Cli {
     /// Config file (TOML). Defaults to ./fieldline.toml when present; FIELDLINE_* env vars override.
     #[arg(long, global = true, env = "FIELDLINE_CONFIG")]
@@ -92,19 +96,29 @@ async fn main() -> anyhow::Result<()> {
             let listener = tokio::net::TcpListener::bind(config.listen)
                 .await
                 .with_context(|| format!("binding {}", config.listen))?;
-            eprintln!("Fieldline is serving on http://{} (data in {})", listener.local_addr()?, config.data_dir.display());
+            eprintln!(
+                "Fieldline is serving on http://{} (data in {})",
+                listener.local_addr()?,
+                config.data_dir.display()
+            );
             app.serve(listener, shutdown_signal()).await?;
         }
         Command::Seed { leads } => {
             let summary = demo::seed(&state, leads, 20261123).await?;
             if summary.created {
-                println!("seeded tenant {} with {} leads", summary.tenant, summary.leads);
+                println!(
+                    "seeded tenant {} with {} leads",
+                    summary.tenant, summary.leads
+                );
             } else {
                 println!("tenant {} already exists; nothing written", summary.tenant);
             }
         }
         Command::Token { tenant, email } => {
-            println!("{}", admin::issue_token(&state, &TenantId::parse(&tenant)?, &email).await?);
+            println!(
+                "{}",
+                admin::issue_token(&state, &TenantId::parse(&tenant)?, &email).await?
+            );
         }
         Command::Users { tenant } => {
             let tenant = TenantId::parse(&tenant)?;
@@ -115,10 +129,22 @@ async fn main() -> anyhow::Result<()> {
                     .and_then(|id| teams.iter().find(|t| t.id == id))
                     .map(|t| t.name.as_str().to_owned())
                     .unwrap_or_else(|| "-".into());
-                println!("{}\t{}\t{}\t{}\t{}", user.email.as_str(), user.role, team, user.name.as_str(), user.id);
+                println!(
+                    "{}\t{}\t{}\t{}\t{}",
+                    user.email.as_str(),
+                    user.role,
+                    team,
+                    user.name.as_str(),
+                    user.id
+                );
             }
         }
-        Command::AddTenant { id, name, time_zone, region } => {
+        Command::AddTenant {
+            id,
+            name,
+            time_zone,
+            region,
+        } => {
             let tenant = admin::add_tenant(&state, &id, &name, &time_zone, &region).await?;
             println!("created tenant {}", tenant.id);
         }
@@ -126,10 +152,29 @@ async fn main() -> anyhow::Result<()> {
             let team = admin::add_team(&state, &TenantId::parse(&tenant)?, &name).await?;
             println!("created team {} ({})", team.name.as_str(), team.id);
         }
-        Command::AddUser { tenant, email, name, role, team } => {
+        Command::AddUser {
+            tenant,
+            email,
+            name,
+            role,
+            team,
+        } => {
             let role: Role = role.parse()?;
-            let user = admin::add_user(&state, &TenantId::parse(&tenant)?, &email, &name, role, team.as_deref()).await?;
-            println!("created {} {} ({})", user.role, user.email.as_str(), user.id);
+            let user = admin::add_user(
+                &state,
+                &TenantId::parse(&tenant)?,
+                &email,
+                &name,
+                role,
+                team.as_deref(),
+            )
+            .await?;
+            println!(
+                "created {} {} ({})",
+                user.role,
+                user.email.as_str(),
+                user.id
+            );
         }
     }
     Ok(())
@@ -138,7 +183,10 @@ async fn main() -> anyhow::Result<()> {
 async fn print_demo_tokens(app: &Application, summary: &demo::DemoSummary) -> anyhow::Result<()> {
     let state = app.state();
     if summary.created {
-        eprintln!("Seeded demo tenant '{}' with {} leads.", summary.tenant, summary.leads);
+        eprintln!(
+            "Seeded demo tenant '{}' with {} leads.",
+            summary.tenant, summary.leads
+        );
     }
     let mut who = vec![("admin", &summary.admin)];
     if let Some(m) = summary.managers.first() {
@@ -147,7 +195,10 @@ async fn print_demo_tokens(app: &Application, summary: &demo::DemoSummary) -> an
     if let Some(r) = summary.reps.first() {
         who.push(("rep", r));
     }
-    eprintln!("Demo tokens (valid {} h; more with `fieldline token --email ...`):", app.config().auth.token_ttl_hours);
+    eprintln!(
+        "Demo tokens (valid {} h; more with `fieldline token --email ...`):",
+        app.config().auth.token_ttl_hours
+    );
     for (label, user) in who {
         let token = state.tokens.issue(user, state.clock.now());
         eprintln!("  {label:8} {:32} {token}", user.email.as_str());

@@ -34,7 +34,9 @@ fn content_type_path(path: &Path) -> PathBuf {
 }
 
 fn write_atomically(path: &Path, bytes: &[u8]) -> StoreResult<()> {
-    let dir = path.parent().ok_or_else(|| StoreError::Backend("blob path has no parent".into()))?;
+    let dir = path
+        .parent()
+        .ok_or_else(|| StoreError::Backend("blob path has no parent".into()))?;
     std::fs::create_dir_all(dir).map_err(io(dir))?;
     let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(io(dir))?;
     tmp.write_all(bytes).map_err(io(path))?;
@@ -53,7 +55,12 @@ fn meta_of(bytes: &[u8], content_type: String) -> BlobMeta {
 
 #[async_trait]
 impl BlobStore for LocalBlobStore {
-    async fn put(&self, key: &BlobKey, bytes: Vec<u8>, content_type: &str) -> StoreResult<BlobMeta> {
+    async fn put(
+        &self,
+        key: &BlobKey,
+        bytes: Vec<u8>,
+        content_type: &str,
+    ) -> StoreResult<BlobMeta> {
         let path = self.locate(key);
         let content_type = content_type.to_owned();
         tokio::task::spawn_blocking(move || {

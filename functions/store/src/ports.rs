@@ -143,7 +143,8 @@ pub trait DirectoryStore: Send + Sync {
     async fn list_teams(&self, tenant: &TenantId) -> StoreResult<Vec<Team>>;
     async fn create_user(&self, user: &User) -> StoreResult<()>;
     async fn get_user(&self, tenant: &TenantId, id: UserId) -> StoreResult<Option<User>>;
-    async fn find_user_by_email(&self, tenant: &TenantId, email: &str) -> StoreResult<Option<User>>;
+    async fn find_user_by_email(&self, tenant: &TenantId, email: &str)
+    -> StoreResult<Option<User>>;
     async fn list_users(&self, tenant: &TenantId) -> StoreResult<Vec<User>>;
 }
 
@@ -177,10 +178,14 @@ impl BlobKey {
                 && s != "."
                 && s != ".."
                 && s.len() <= 128
-                && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+                && s.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
         };
         let ok = path.len() <= 512 && path.split('/').all(segment_ok);
-        ok.then(|| BlobKey { tenant, path: path.to_owned() })
+        ok.then(|| BlobKey {
+            tenant,
+            path: path.to_owned(),
+        })
     }
     pub fn path(&self) -> &str {
         &self.path
@@ -198,7 +203,8 @@ pub struct BlobMeta {
 #[async_trait]
 pub trait BlobStore: Send + Sync {
     /// Writes atomically: readers see the old blob or the new one, never a torn file.
-    async fn put(&self, key: &BlobKey, bytes: Vec<u8>, content_type: &str) -> StoreResult<BlobMeta>;
+    async fn put(&self, key: &BlobKey, bytes: Vec<u8>, content_type: &str)
+    -> StoreResult<BlobMeta>;
     async fn get(&self, key: &BlobKey) -> StoreResult<Option<(Vec<u8>, BlobMeta)>>;
     async fn delete(&self, key: &BlobKey) -> StoreResult<bool>;
 }
@@ -209,7 +215,10 @@ mod tests {
 
     #[test]
     fn cursor_round_trips_and_rejects_garbage() {
-        let c = Cursor { updated_at_ms: 1_700_000_000_123, id: LeadId::new() };
+        let c = Cursor {
+            updated_at_ms: 1_700_000_000_123,
+            id: LeadId::new(),
+        };
         assert_eq!(Cursor::decode(&c.encode()), Some(c));
         for bad in ["", "!!!", "MTIz", &URL_SAFE_NO_PAD.encode("x|y")] {
             assert_eq!(Cursor::decode(bad), None, "{bad:?}");
@@ -220,7 +229,15 @@ mod tests {
     fn blob_keys_cannot_escape() {
         let t = TenantId::parse("acme").unwrap();
         assert!(BlobKey::parse(t.clone(), "leads/abc/quote.pdf").is_some());
-        for bad in ["../etc/passwd", "a//b", "/abs", "a/../b", "sp ace", "", "a/"] {
+        for bad in [
+            "../etc/passwd",
+            "a//b",
+            "/abs",
+            "a/../b",
+            "sp ace",
+            "",
+            "a/",
+        ] {
             assert!(BlobKey::parse(t.clone(), bad).is_none(), "{bad:?}");
         }
     }

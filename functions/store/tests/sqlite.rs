@@ -27,12 +27,24 @@ async fn fixture() -> Fixture {
     store.create_tenant(&tenant_row(&tenant)).await.unwrap();
     let team = TeamId::new();
     store
-        .create_team(&Team { id: team, tenant: tenant.clone(), name: PersonName::parse("华东").unwrap(), manager: None })
+        .create_team(&Team {
+            id: team,
+            tenant: tenant.clone(),
+            name: PersonName::parse("华东").unwrap(),
+            manager: None,
+        })
         .await
         .unwrap();
     let rep = user(&tenant, Some(team), "rep1@acme.cn");
     store.create_user(&rep).await.unwrap();
-    Fixture { _dir: dir, path, store, tenant, team, rep }
+    Fixture {
+        _dir: dir,
+        path,
+        store,
+        tenant,
+        team,
+        rep,
+    }
 }
 
 fn tenant_row(id: &TenantId) -> Tenant {
@@ -57,26 +69,38 @@ fn user(tenant: &TenantId, team: Option<TeamId>, email: &str) -> User {
 }
 
 fn actor_of(u: &User) -> Actor {
-    Actor { user: u.id, tenant: u.tenant.clone(), role: u.role, team: u.team }
+    Actor {
+        user: u.id,
+        tenant: u.tenant.clone(),
+        role: u.role,
+        team: u.team,
+    }
 }
 
 fn new_lead(owner: &User, now: Timestamp) -> (Lead, Vec<DomainEvent>) {
     let input = NewLead {
         source: LeadSource::WebForm,
-        contact: ContactInput { name: "Chen Jie".into(), email: Some("chen@example.com".into()), ..Default::default() },
+        contact: ContactInput {
+            name: "Chen Jie".into(),
+            email: Some("chen@example.com".into()),
+            ..Default::default()
+        },
         prescreen: PreScreen::default(),
         notes: None,
         owner: None,
     };
     let policy = ScoringPolicy::default();
-    Lead::create(&input, CreateContext {
-        id: LeadId::new(),
-        actor: &actor_of(owner),
-        owner: Some(owner),
-        now,
-        region: Region::china(),
-        policy: &policy,
-    })
+    Lead::create(
+        &input,
+        CreateContext {
+            id: LeadId::new(),
+            actor: &actor_of(owner),
+            owner: Some(owner),
+            now,
+            region: Region::china(),
+            policy: &policy,
+        },
+    )
     .unwrap()
 }
 
@@ -93,31 +117,61 @@ async fn database_is_wal_and_migrated_and_survives_reopen() {
     f.store.create_lead(&lead, &events, None).await.unwrap();
     drop(f.store);
     let reopened = SqliteStore::open(&f.path).unwrap();
-    assert_eq!(reopened.get_lead(&f.tenant, lead.id).await.unwrap(), Some(lead));
-    assert_eq!(reopened.schema_version().await.unwrap(), 1, "re-opening does not re-run migrations");
+    assert_eq!(
+        reopened.get_lead(&f.tenant, lead.id).await.unwrap(),
+        Some(lead)
+    );
+    assert_eq!(
+        reopened.schema_version().await.unwrap(),
+        1,
+        "re-opening does not re-run migrations"
+    );
 }
 
 #[tokio::test]
 async fn idempotent_create_replays_and_refuses_a_different_request() {
     let f = fixture().await;
     let key = IdempotencyKey::parse("phone-retry-1").unwrap();
-    let rec = IdempotencyRecord { key: key.clone(), user: f.rep.id, fingerprint: "aaa".into() };
+    let rec = IdempotencyRecord {
+        key: key.clone(),
+        user: f.rep.id,
+        fingerprint: "aaa".into(),
+    };
     let (first, events) = new_lead(&f.rep, t0());
-    assert!(matches!(f.store.create_lead(&first, &events, Some(&rec)).await.unwrap(), Created::New(_)));
+    assert!(matches!(
+        f.store
+            .create_lead(&first, &events, Some(&rec))
+            .await
+            .unwrap(),
+        Created::New(_)
+    ));
 
     let (second, events2) = new_lead(&f.rep, t0());
-    match f.store.create_lead(&second, &events2, Some(&rec)).await.unwrap() {
+    match f
+        .store
+        .create_lead(&second, &events2, Some(&rec))
+        .await
+        .unwrap()
+    {
         Created::Replayed(l) => assert_eq!(l.id, first.id),
         other => panic!("expected a replay, got {other:?}"),
     }
     assert_eq!(f.store.get_lead(&f.tenant, second.id).await.unwrap(), None);
 
-    let other = IdempotencyRecord { key, user: f.rep.id, fingerprint: "bbb".into() };
+    let other = IdempotencyRecord {
+        key,
+        user: f.rep.id,
+        fingerprint: "bbb".into(),
+    };
     assert!(matches!(
         f.store.create_lead(&second, &events2, Some(&other)).await,
         Err(StoreError::IdempotencyMismatch)
     ));
-    assert_eq!(count(&f.store, "t").await, 1, "only the first create wrote an event");
+    assert_eq!(
+        count(&f.store, "t").await,
+        1,
+        "only the first create wrote an event"
+    );
 }
 
 #[tokio::test]
@@ -135,7 +189,12 @@ async fn concurrent_retries_with_one_key_create_one_lead() {
                 fingerprint: "fp".into(),
             };
             let (lead, events) = new_lead(&rep, t0());
-            store.create_lead(&lead, &events, Some(&rec)).await.unwrap().into_inner().id
+            store
+                .create_lead(&lead, &events, Some(&rec))
+                .await
+                .unwrap()
+                .into_inner()
+                .id
         }));
     }
     let mut ids = Vec::new();
@@ -144,11 +203,20 @@ async fn concurrent_retries_with_one_key_create_one_lead() {
     }
     ids.dedup();
     assert_eq!(ids.len(), 1, "every retry sees the same lead");
-    let page = f.store
-        .list_leads(&f.tenant, &LeadQuery {
-            scope: LeadScope::Tenant, owner: None, status: None, priority: None,
-            updated_before: None, limit: 100, after: None,
-        })
+    let page = f
+        .store
+        .list_leads(
+            &f.tenant,
+            &LeadQuery {
+                scope: LeadScope::Tenant,
+                owner: None,
+                status: None,
+                priority: None,
+                updated_before: None,
+                limit: 100,
+                after: None,
+            },
+        )
         .await
         .unwrap();
     assert_eq!(page.items.len(), 1);
@@ -165,32 +233,86 @@ async fn stale_writes_are_refused_and_leave_nothing_behind() {
 
     let mut a = lead.clone();
     let ev_a = a
-        .apply_patch(&LeadPatch { notes: Some(Some("A".into())), ..Default::default() }, &actor, t0(), Region::china(), &policy)
+        .apply_patch(
+            &LeadPatch {
+                notes: Some(Some("A".into())),
+                ..Default::default()
+            },
+            &actor,
+            t0(),
+            Region::china(),
+            &policy,
+        )
         .unwrap();
     let mut b = lead.clone();
     let ev_b = b
-        .apply_patch(&LeadPatch { notes: Some(Some("B".into())), ..Default::default() }, &actor, t0(), Region::china(), &policy)
+        .apply_patch(
+            &LeadPatch {
+                notes: Some(Some("B".into())),
+                ..Default::default()
+            },
+            &actor,
+            t0(),
+            Region::china(),
+            &policy,
+        )
         .unwrap();
 
     f.store.update_lead(&a, 1, &ev_a).await.unwrap();
     let err = f.store.update_lead(&b, 1, &ev_b).await.unwrap_err();
-    assert!(matches!(err, StoreError::VersionConflict { expected: 1, actual: 2 }), "{err:?}");
+    assert!(
+        matches!(
+            err,
+            StoreError::VersionConflict {
+                expected: 1,
+                actual: 2
+            }
+        ),
+        "{err:?}"
+    );
     let stored = f.store.get_lead(&f.tenant, lead.id).await.unwrap().unwrap();
     assert_eq!(stored.notes.as_deref(), Some("A"));
-    assert_eq!(count(&f.store, "t").await, 2, "the refused write added no event");
+    assert_eq!(
+        count(&f.store, "t").await,
+        2,
+        "the refused write added no event"
+    );
 
     // An activity recorded against a stale version is refused as a whole too.
     let mut c = lead.clone();
     let (activity, ev_c) = c
-        .log_activity(&NewActivity { kind: ActivityKind::Call, summary: "hi".into(), occurred_at: None }, ActivityId::new(), &actor, t0())
+        .log_activity(
+            &NewActivity {
+                kind: ActivityKind::Call,
+                summary: "hi".into(),
+                occurred_at: None,
+            },
+            ActivityId::new(),
+            &actor,
+            t0(),
+        )
         .unwrap();
-    assert!(f.store.record_activity(&c, 1, &activity, &ev_c, None).await.is_err());
-    assert!(f.store.list_activities(&f.tenant, lead.id, 10).await.unwrap().is_empty());
+    assert!(
+        f.store
+            .record_activity(&c, 1, &activity, &ev_c, None)
+            .await
+            .is_err()
+    );
+    assert!(
+        f.store
+            .list_activities(&f.tenant, lead.id, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 
     let mut ghost = lead.clone();
     ghost.id = LeadId::new();
     ghost.version = 2;
-    assert!(matches!(f.store.update_lead(&ghost, 1, &[]).await, Err(StoreError::NotFound)));
+    assert!(matches!(
+        f.store.update_lead(&ghost, 1, &[]).await,
+        Err(StoreError::NotFound)
+    ));
 }
 
 #[tokio::test]
@@ -209,8 +331,13 @@ async fn listing_is_scoped_filtered_and_paginated() {
         }
     }
     let mut query = LeadQuery {
-        scope: LeadScope::Owner(f.rep.id), owner: None, status: None, priority: None,
-        updated_before: None, limit: 7, after: None,
+        scope: LeadScope::Owner(f.rep.id),
+        owner: None,
+        status: None,
+        priority: None,
+        updated_before: None,
+        limit: 7,
+        after: None,
     };
     let mut seen = Vec::new();
     let mut last_key = None;
@@ -234,23 +361,47 @@ async fn listing_is_scoped_filtered_and_paginated() {
     mine.sort();
     assert_eq!(seen, mine, "every lead exactly once");
 
-    let team_page = f.store
-        .list_leads(&f.tenant, &LeadQuery { scope: LeadScope::Team(f.team), limit: 100, after: None, ..query.clone() })
+    let team_page = f
+        .store
+        .list_leads(
+            &f.tenant,
+            &LeadQuery {
+                scope: LeadScope::Team(f.team),
+                limit: 100,
+                after: None,
+                ..query.clone()
+            },
+        )
         .await
         .unwrap();
     assert_eq!(team_page.items.len(), 25);
-    let early = f.store
-        .list_leads(&f.tenant, &LeadQuery {
-            scope: LeadScope::Tenant, limit: 100, after: None,
-            updated_before: Some(t0() + Duration::minutes(2)), ..query.clone()
-        })
+    let early = f
+        .store
+        .list_leads(
+            &f.tenant,
+            &LeadQuery {
+                scope: LeadScope::Tenant,
+                limit: 100,
+                after: None,
+                updated_before: Some(t0() + Duration::minutes(2)),
+                ..query.clone()
+            },
+        )
         .await
         .unwrap();
     assert_eq!(early.items.len(), 6, "minutes 0 and 1, three leads each");
-    let none = f.store
-        .list_leads(&f.tenant, &LeadQuery {
-            scope: LeadScope::Tenant, limit: 100, after: None, status: Some(LeadStatus::Qualified), ..query.clone()
-        })
+    let none = f
+        .store
+        .list_leads(
+            &f.tenant,
+            &LeadQuery {
+                scope: LeadScope::Tenant,
+                limit: 100,
+                after: None,
+                status: Some(LeadStatus::Qualified),
+                ..query.clone()
+            },
+        )
         .await
         .unwrap();
     assert!(none.items.is_empty());
@@ -264,19 +415,45 @@ async fn tenants_are_isolated() {
     let (lead, events) = new_lead(&f.rep, t0());
     f.store.create_lead(&lead, &events, None).await.unwrap();
     assert_eq!(f.store.get_lead(&globex, lead.id).await.unwrap(), None);
-    let page = f.store
-        .list_leads(&globex, &LeadQuery {
-            scope: LeadScope::Tenant, owner: None, status: None, priority: None,
-            updated_before: None, limit: 50, after: None,
-        })
+    let page = f
+        .store
+        .list_leads(
+            &globex,
+            &LeadQuery {
+                scope: LeadScope::Tenant,
+                owner: None,
+                status: None,
+                priority: None,
+                updated_before: None,
+                limit: 50,
+                after: None,
+            },
+        )
         .await
         .unwrap();
     assert!(page.items.is_empty());
-    assert!(f.store.find_user_by_email(&globex, "rep1@acme.cn").await.unwrap().is_none());
-    assert!(f.store.find_user_by_email(&f.tenant, "REP1@acme.cn").await.unwrap().is_some());
-    assert!(!f.store.create_tenant(&tenant_row(&globex)).await.unwrap(), "create-if-absent");
+    assert!(
+        f.store
+            .find_user_by_email(&globex, "rep1@acme.cn")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        f.store
+            .find_user_by_email(&f.tenant, "REP1@acme.cn")
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert!(
+        !f.store.create_tenant(&tenant_row(&globex)).await.unwrap(),
+        "create-if-absent"
+    );
     assert!(matches!(
-        f.store.create_user(&user(&f.tenant, Some(f.team), "rep1@acme.cn")).await,
+        f.store
+            .create_user(&user(&f.tenant, Some(f.team), "rep1@acme.cn"))
+            .await,
         Err(StoreError::AlreadyExists(_))
     ));
 }
@@ -296,9 +473,16 @@ async fn outbox_consumers_keep_independent_positions() {
     assert_eq!(rest.len(), 1);
     assert!(rest[0].seq > batch[1].seq);
     f.store.ack_events("timers", batch[0].seq).await.unwrap();
-    assert_eq!(f.store.read_events("timers", 10).await.unwrap().len(), 1, "acks never move back");
+    assert_eq!(
+        f.store.read_events("timers", 10).await.unwrap().len(),
+        1,
+        "acks never move back"
+    );
     assert_eq!(f.store.read_events("webhooks", 10).await.unwrap().len(), 3);
-    assert!(matches!(rest[0].event.payload, EventPayload::LeadCreated { .. }));
+    assert!(matches!(
+        rest[0].event.payload,
+        EventPayload::LeadCreated { .. }
+    ));
 }
 
 #[tokio::test]
@@ -306,17 +490,25 @@ async fn blobs_are_written_atomically_and_read_back() {
     let dir = tempfile::tempdir().unwrap();
     let blobs = LocalBlobStore::new(dir.path());
     let key = BlobKey::parse(TenantId::parse("acme").unwrap(), "leads/1/quote.pdf").unwrap();
-    let meta = blobs.put(&key, b"%PDF-1.7 fake".to_vec(), "application/pdf").await.unwrap();
+    let meta = blobs
+        .put(&key, b"%PDF-1.7 fake".to_vec(), "application/pdf")
+        .await
+        .unwrap();
     assert_eq!(meta.size, 13);
     let (bytes, read_meta) = blobs.get(&key).await.unwrap().unwrap();
     assert_eq!(bytes, b"%PDF-1.7 fake");
     assert_eq!(read_meta, meta);
-    blobs.put(&key, b"v2".to_vec(), "application/pdf").await.unwrap();
+    blobs
+        .put(&key, b"v2".to_vec(), "application/pdf")
+        .await
+        .unwrap();
     assert_eq!(blobs.get(&key).await.unwrap().unwrap().0, b"v2");
     assert!(blobs.delete(&key).await.unwrap());
     assert!(blobs.get(&key).await.unwrap().is_none());
     assert!(!blobs.delete(&key).await.unwrap());
-    let leftovers: Vec<_> = std::fs::read_dir(dir.path().join("acme/leads/1")).unwrap().collect();
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path().join("acme/leads/1"))
+        .unwrap()
+        .collect();
     assert!(leftovers.is_empty(), "no temporary files left behind");
 }
 
@@ -326,20 +518,48 @@ async fn retried_activity_is_recorded_once() {
     let (lead, events) = new_lead(&f.rep, t0());
     f.store.create_lead(&lead, &events, None).await.unwrap();
     let actor = actor_of(&f.rep);
-    let rec = IdempotencyRecord { key: IdempotencyKey::parse("act-1").unwrap(), user: f.rep.id, fingerprint: "x".into() };
-    let input = NewActivity { kind: ActivityKind::Visit, summary: "拜访".into(), occurred_at: None };
+    let rec = IdempotencyRecord {
+        key: IdempotencyKey::parse("act-1").unwrap(),
+        user: f.rep.id,
+        fingerprint: "x".into(),
+    };
+    let input = NewActivity {
+        kind: ActivityKind::Visit,
+        summary: "拜访".into(),
+        occurred_at: None,
+    };
 
     let mut first = lead.clone();
-    let (activity, ev) = first.log_activity(&input, ActivityId::new(), &actor, t0()).unwrap();
-    let created = f.store.record_activity(&first, 1, &activity, &ev, Some(&rec)).await.unwrap();
+    let (activity, ev) = first
+        .log_activity(&input, ActivityId::new(), &actor, t0())
+        .unwrap();
+    let created = f
+        .store
+        .record_activity(&first, 1, &activity, &ev, Some(&rec))
+        .await
+        .unwrap();
     assert!(matches!(created, Created::New(_)));
 
     // The phone never saw the answer and sends again, from the version it had.
     let mut retry = lead.clone();
-    let (again, ev2) = retry.log_activity(&input, ActivityId::new(), &actor, t0()).unwrap();
-    match f.store.record_activity(&retry, 1, &again, &ev2, Some(&rec)).await.unwrap() {
+    let (again, ev2) = retry
+        .log_activity(&input, ActivityId::new(), &actor, t0())
+        .unwrap();
+    match f
+        .store
+        .record_activity(&retry, 1, &again, &ev2, Some(&rec))
+        .await
+        .unwrap()
+    {
         Created::Replayed(a) => assert_eq!(a.id, activity.id),
         other => panic!("expected replay, got {other:?}"),
     }
-    assert_eq!(f.store.list_activities(&f.tenant, lead.id, 10).await.unwrap().len(), 1);
+    assert_eq!(
+        f.store
+            .list_activities(&f.tenant, lead.id, 10)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
 }

@@ -20,7 +20,11 @@ pub struct Health {
 pub async fn health(State(state): State<AppState>) -> Result<Json<Health>, ApiError> {
     let probe = TenantId::parse("health-probe").expect("valid slug");
     state.directory.get_tenant(&probe).await?;
-    Ok(Json(Health { status: "ok", backend: state.backend, version: env!("CARGO_PKG_VERSION") }))
+    Ok(Json(Health {
+        status: "ok",
+        backend: state.backend,
+        version: env!("CARGO_PKG_VERSION"),
+    }))
 }
 
 /// Who the token belongs to, with role and team as the server sees them now.

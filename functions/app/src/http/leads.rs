@@ -11,7 +11,9 @@ use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
-use fieldline_domain::{Activity, Lead, LeadId, LeadPatch, LeadStatus, NewActivity, NewLead, Priority, UserId};
+use fieldline_domain::{
+    Activity, Lead, LeadId, LeadPatch, LeadStatus, NewActivity, NewLead, Priority, UserId,
+};
 use fieldline_store::{Created, IdempotencyKey};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -31,7 +33,10 @@ impl<S: Send + Sync> FromRequestParts<S> for IdempotencyHeader {
                 .and_then(IdempotencyKey::parse)
                 .map(|k| IdempotencyHeader(Some(k)))
                 .ok_or_else(|| {
-                    ApiError::bad_request("invalid_idempotency_key", "Idempotency-Key must be 1-128 visible ASCII characters")
+                    ApiError::bad_request(
+                        "invalid_idempotency_key",
+                        "Idempotency-Key must be 1-128 visible ASCII characters",
+                    )
                 }),
         }
     }
@@ -48,7 +53,9 @@ fn created<T: Serialize>(outcome: Created<T>, location: Option<String>) -> Respo
         }
         Created::Replayed(body) => {
             let mut response = (StatusCode::OK, Json(body)).into_response();
-            response.headers_mut().insert("idempotent-replayed", HeaderValue::from_static("true"));
+            response
+                .headers_mut()
+                .insert("idempotent-replayed", HeaderValue::from_static("true"));
             response
         }
     }
@@ -121,7 +128,10 @@ pub async fn list_leads(
         cursor: params.cursor,
     };
     let page = usecase::list_leads(&state, &auth.actor, filter).await?;
-    Ok(Json(LeadPage { items: page.items, next_cursor: page.next.map(|c| c.encode()) }))
+    Ok(Json(LeadPage {
+        items: page.items,
+        next_cursor: page.next.map(|c| c.encode()),
+    }))
 }
 
 #[utoipa::path(get, path = "/v1/leads/{id}", tag = "leads", security(("bearer" = [])),
@@ -154,7 +164,9 @@ pub async fn update_lead(
     ApiPath(id): ApiPath<LeadId>,
     ApiJson(req): ApiJson<UpdateLeadRequest>,
 ) -> Result<Json<Lead>, ApiError> {
-    Ok(Json(usecase::update_lead(&state, &auth.actor, id, req.expected_version, req.changes).await?))
+    Ok(Json(
+        usecase::update_lead(&state, &auth.actor, id, req.expected_version, req.changes).await?,
+    ))
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -175,7 +187,9 @@ pub async fn assign_lead(
     ApiPath(id): ApiPath<LeadId>,
     ApiJson(req): ApiJson<AssignRequest>,
 ) -> Result<Json<Lead>, ApiError> {
-    Ok(Json(usecase::assign_lead(&state, &auth.actor, id, req.expected_version, req.owner).await?))
+    Ok(Json(
+        usecase::assign_lead(&state, &auth.actor, id, req.expected_version, req.owner).await?,
+    ))
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -225,5 +239,7 @@ pub async fn list_activities(
     ApiQuery(params): ApiQuery<ActivityParams>,
 ) -> Result<Json<Vec<Activity>>, ApiError> {
     let limit = params.limit.unwrap_or(usecase::DEFAULT_PAGE);
-    Ok(Json(usecase::list_activities(&state, &auth.actor, id, limit).await?))
+    Ok(Json(
+        usecase::list_activities(&state, &auth.actor, id, limit).await?,
+    ))
 }

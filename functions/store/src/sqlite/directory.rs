@@ -21,8 +21,14 @@ impl DirectoryStore for SqliteStore {
 
     async fn get_tenant(&self, id: &TenantId) -> StoreResult<Option<Tenant>> {
         let id = id.clone();
-        self.read(move |conn| query_body(conn, "SELECT body FROM tenants WHERE id = ?1", params![id.as_str()]))
-            .await
+        self.read(move |conn| {
+            query_body(
+                conn,
+                "SELECT body FROM tenants WHERE id = ?1",
+                params![id.as_str()],
+            )
+        })
+        .await
     }
 
     async fn create_team(&self, team: &Team) -> StoreResult<()> {
@@ -40,13 +46,18 @@ impl DirectoryStore for SqliteStore {
     async fn list_teams(&self, tenant: &TenantId) -> StoreResult<Vec<Team>> {
         let tenant = tenant.clone();
         self.read(move |conn| {
-            query_bodies(conn, "SELECT body FROM teams WHERE tenant_id = ?1 ORDER BY id", params![tenant.as_str()])
+            query_bodies(
+                conn,
+                "SELECT body FROM teams WHERE tenant_id = ?1 ORDER BY id",
+                params![tenant.as_str()],
+            )
         })
         .await
     }
 
     async fn create_user(&self, user: &User) -> StoreResult<()> {
-        user.validate().map_err(|e| StoreError::Backend(e.to_string()))?;
+        user.validate()
+            .map_err(|e| StoreError::Backend(e.to_string()))?;
         let user = user.clone();
         self.write(move |tx| {
             tx.execute(
@@ -80,7 +91,11 @@ impl DirectoryStore for SqliteStore {
         .await
     }
 
-    async fn find_user_by_email(&self, tenant: &TenantId, email: &str) -> StoreResult<Option<User>> {
+    async fn find_user_by_email(
+        &self,
+        tenant: &TenantId,
+        email: &str,
+    ) -> StoreResult<Option<User>> {
         let tenant = tenant.clone();
         let email = email.trim().to_lowercase();
         self.read(move |conn| {
@@ -96,7 +111,11 @@ impl DirectoryStore for SqliteStore {
     async fn list_users(&self, tenant: &TenantId) -> StoreResult<Vec<User>> {
         let tenant = tenant.clone();
         self.read(move |conn| {
-            query_bodies(conn, "SELECT body FROM users WHERE tenant_id = ?1 ORDER BY email", params![tenant.as_str()])
+            query_bodies(
+                conn,
+                "SELECT body FROM users WHERE tenant_id = ?1 ORDER BY email",
+                params![tenant.as_str()],
+            )
         })
         .await
     }

@@ -22,12 +22,19 @@ fn seen_request(
         .query_row(
             "SELECT fingerprint, resource_id FROM idempotency_keys
              WHERE tenant_id = ?1 AND user_id = ?2 AND scope = ?3 AND key = ?4",
-            params![tenant.as_str(), rec.user.to_string(), scope, rec.key.as_str()],
+            params![
+                tenant.as_str(),
+                rec.user.to_string(),
+                scope,
+                rec.key.as_str()
+            ],
             |r| Ok((r.get(0)?, r.get(1)?)),
         )
         .optional()?;
     match seen {
-        Some((fingerprint, _)) if fingerprint != rec.fingerprint => Err(StoreError::IdempotencyMismatch),
+        Some((fingerprint, _)) if fingerprint != rec.fingerprint => {
+            Err(StoreError::IdempotencyMismatch)
+        }
         Some((_, resource_id)) => Ok(Some(resource_id)),
         None => Ok(None),
     }
@@ -107,11 +114,18 @@ fn replace_lead(tx: &Transaction<'_>, lead: &Lead, expected_version: u64) -> Sto
         .optional()?;
     match actual {
         None => Err(StoreError::NotFound),
-        Some(actual) => Err(StoreError::VersionConflict { expected: expected_version, actual: actual as u64 }),
+        Some(actual) => Err(StoreError::VersionConflict {
+            expected: expected_version,
+            actual: actual as u64,
+        }),
     }
 }
 
-fn select_lead(conn: &rusqlite::Connection, tenant: &TenantId, id: &str) -> StoreResult<Option<Lead>> {
+fn select_lead(
+    conn: &rusqlite::Connection,
+    tenant: &TenantId,
+    id: &str,
+) -> StoreResult<Option<Lead>> {
     query_body(
         conn,
         "SELECT body FROM leads WHERE tenant_id = ?1 AND id = ?2",
@@ -133,12 +147,22 @@ impl LeadStore for SqliteStore {
         self.write(move |tx| {
             if let Some(rec) = &idempotency {
                 if let Some(resource_id) = seen_request(tx, &lead.tenant, rec, CREATE_SCOPE)? {
-                    let original = select_lead(tx, &lead.tenant, &resource_id)?.ok_or_else(|| {
-                        StoreError::Corrupt(format!("idempotency key points at missing lead {resource_id}"))
-                    })?;
+                    let original =
+                        select_lead(tx, &lead.tenant, &resource_id)?.ok_or_else(|| {
+                            StoreError::Corrupt(format!(
+                                "idempotency key points at missing lead {resource_id}"
+                            ))
+                        })?;
                     return Ok(Created::Replayed(original));
                 }
-                remember_request(tx, &lead.tenant, rec, CREATE_SCOPE, &lead.id.to_string(), lead.created_at)?;
+                remember_request(
+                    tx,
+                    &lead.tenant,
+                    rec,
+                    CREATE_SCOPE,
+                    &lead.id.to_string(),
+                    lead.created_at,
+                )?;
             }
             insert_lead(tx, &lead)?;
             insert_events(tx, &events)?;
@@ -149,10 +173,16 @@ impl LeadStore for SqliteStore {
 
     async fn get_lead(&self, tenant: &TenantId, id: LeadId) -> StoreResult<Option<Lead>> {
         let tenant = tenant.clone();
-        self.read(move |conn| select_lead(conn, &tenant, &id.to_string())).await
+        self.read(move |conn| select_lead(conn, &tenant, &id.to_string()))
+            .await
     }
 
-    async fn update_lead(&self, lead: &Lead, expected_version: u64, events: &[DomainEvent]) -> StoreResult<()> {
+    async fn update_lead(
+        &self,
+        lead: &Lead,
+        expected_version: u64,
+        events: &[DomainEvent],
+    ) -> StoreResult<()> {
         let lead = lead.clone();
         let events = events.to_vec();
         self.write(move |tx| {
@@ -223,10 +253,16 @@ impl LeadStore for SqliteStore {
             filter(" AND status = ?", Value::Text(status.as_str().to_owned()));
         }
         if let Some(priority) = query.priority {
-            filter(" AND priority = ?", Value::Text(priority.as_str().to_owned()));
+            filter(
+                " AND priority = ?",
+                Value::Text(priority.as_str().to_owned()),
+            );
         }
         if let Some(before) = query.updated_before {
-            filter(" AND updated_at < ?", Value::Integer(before.timestamp_millis()));
+            filter(
+                " AND updated_at < ?",
+                Value::Integer(before.timestamp_millis()),
+            );
         }
         if let Some(after) = &query.after {
             sql.push_str(" AND (updated_at < ? OR (updated_at = ? AND id < ?))");
@@ -242,7 +278,10 @@ impl LeadStore for SqliteStore {
             let mut items: Vec<Lead> = query_bodies(conn, &sql, params_from_iter(args))?;
             let next = if items.len() > limit as usize {
                 items.truncate(limit as usize);
-                items.last().map(|l| Cursor { updated_at_ms: l.updated_at.timestamp_millis(), id: l.id })
+                items.last().map(|l| Cursor {
+                    updated_at_ms: l.updated_at.timestamp_millis(),
+                    id: l.id,
+                })
             } else {
                 None
             };
@@ -251,17 +290,25 @@ impl LeadStore for SqliteStore {
         .await
     }
 
-    async fn list_activities(&self, tenant: &TenantId, lead: LeadId, limit: u32) -> StoreResult<Vec<Activity>> {
+    async fn list_activities(
+        &self,
+        tenant: &TenantId,
+        lead: LeadId,
+        limit: u32,
+    ) -> StoreResult<Vec<Activity>> {
         let tenant = tenant.clone();
         self.read(move |conn| {
             query_bodies(
                 conn,
                 "SELECT body FROM activities WHERE tenant_id = ?1 AND lead_id = ?2
                  ORDER BY occurred_at DESC, id DESC LIMIT ?3",
-                params![tenant.as_str(), lead.to_string(), i64::from(limit.clamp(1, MAX_PAGE))],
+                params![
+                    tenant.as_str(),
+                    lead.to_string(),
+                    i64::from(limit.clamp(1, MAX_PAGE))
+                ],
             )
         })
         .await
     }
 }
-

@@ -45,7 +45,9 @@ impl SqliteStore {
             .pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))
             .map_err(backend)?;
         if !mode.eq_ignore_ascii_case("wal") {
-            return Err(StoreError::Backend(format!("journal_mode is {mode}, expected wal")));
+            return Err(StoreError::Backend(format!(
+                "journal_mode is {mode}, expected wal"
+            )));
         }
         schema::migrations()
             .to_latest(&mut conn)
@@ -55,12 +57,14 @@ impl SqliteStore {
 
     /// The schema version the database is at (the number of applied migrations).
     pub async fn schema_version(&self) -> StoreResult<i64> {
-        self.read(|conn| Ok(conn.pragma_query_value(None, "user_version", |r| r.get(0))?)).await
+        self.read(|conn| Ok(conn.pragma_query_value(None, "user_version", |r| r.get(0))?))
+            .await
     }
 
     /// The journal mode, for health checks and tests.
     pub async fn journal_mode(&self) -> StoreResult<String> {
-        self.read(|conn| Ok(conn.pragma_query_value(None, "journal_mode", |r| r.get(0))?)).await
+        self.read(|conn| Ok(conn.pragma_query_value(None, "journal_mode", |r| r.get(0))?))
+            .await
     }
 
     async fn read<T, F>(&self, f: F) -> StoreResult<T>
