@@ -1,8 +1,10 @@
 //! AWS Lambda entry point for the leads API: the same router as the local server, behind
 //! API Gateway (REST or HTTP API). The client and keys are built once per container.
 //!
-//! Storage today is the embedded adapter on `FIELDLINE_DATA_DIR` (an EFS mount in AWS); the
-//! DynamoDB + S3 adapters plug in behind the same ports without touching this file's shape.
+//! Storage is whatever `Application::build` wires. Today that is only the embedded SQLite
+//! adapter, which is not fit for Lambda (ephemeral /tmp, and WAL is unsafe on EFS/NFS): this
+//! binary proves the wiring and the API Gateway event shapes (see `tests/api/lambda.rs`) until
+//! the DynamoDB + S3 adapters land behind the same ports.
 
 use fieldline_app::{Application, Config, telemetry};
 
