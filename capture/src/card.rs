@@ -1,0 +1,389 @@
+//! From OCR lines to a contact: labels ("手机:", "Tel", "E-mail") and patterns find phones,
+//! e-mails, websites and addresses; keyword lists find company, department and title; the name
+//! is the largest remaining line that looks like a person's name. Nothing is guessed: a field
+//! with no evidence stays empty.
+
+use crate::ocr::TextLine;
+use once_cell::sync::Lazy;
+use regex::Regex;
+use serde::Serialize;
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Phone {
+    /// mobile, work, fax, whatsapp or other.
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    /// E.164 when the number parses, else the digits as printed.
+    pub number: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct CardFields {
+    pub name: Option<String>,
+    pub title: Option<String>,
+    pub department: Option<String>,
+    pub company: Option<String>,
+    pub phones: Vec<Phone>,
+    pub emails: Vec<String>,
+    pub websites: Vec<String>,
+    pub address: Option<String>,
+}
+
+static EMAIL: Lazy<Regex> = Lazy::new(|| {
+    Regex::new(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}").unwrap()
+});
+static WEBSITE: Lazy<Regex> = Lazy::new(|| {
+    Regex::new(r"(?i)\b(?:https?://)?(?:www\.)?[a-z0-9][a-z0-9\-]*(?:\.[a-z0-9\-]+)*\.(?:com|cn|net|org|io|co|de|fr|es|it|jp|hk|sg|uk|vn|info|biz|tech|ai)(?:\.[a-z]{2})?(?:/[^\s]*)?").unwrap()
+});
+/// A run of phone-like characters with at least 7 digits.
+static PHONE_RUN: Lazy<Regex> = Lazy::new(|| Regex::new(r"\+?\(?\d[\d\s\-().]{5,}\d").unwrap());
+/// Labels that say what kind of number follows.
+static PHONE_LABEL: Lazy<Regex> = Lazy::new(|| {
+    Regex::new(r"(?i)(手机|移动电话|移动|电话|座机|总机|直线|传真|whatsapp|mobile|mob|cell|tel|phone|office|direct|fax|\bhp\b|\bm\b|\bt\b|\bf\b|\bp\b|\bw\b|\bo\b|\bd\b)\s*[.:：]?").unwrap()
+});
+static ADDRESS_LABEL: Lazy<Regex> = Lazy::new(|| {
+    Regex::new(r"(?i)^\s*(地址|地 址|add(?:ress)?|adresse|dirección|direccion|indirizzo|anschrift)\s*[.:：]?\s*").unwrap()
+});
+static FIELD_LABEL: Lazy<Regex> = Lazy::new(|| {
+    Regex::new(r"(?i)^\s*(邮箱|电邮|e-?mail|mail|网址|网站|web(?:site)?|url|www)\s*[.:：]\s*")
+        .unwrap()
+});
+static CN_ADDRESS: Lazy<Regex> = Lazy::new(|| {
+    Regex::new(r"(省|市|区|县|镇|路|街|道|号|大厦|大楼|广场|园区|楼|室|弄|巷)").unwrap()
+});
+static LATIN_ADDRESS: Lazy<Regex> = Lazy::new(|| {
+    Regex::new(r"(?i)\b(road|rd|street|st|avenue|ave|boulevard|blvd|lane|ln|drive|dr|way|floor|fl|suite|ste|building|bldg|tower|plaza|district|park|straße|strasse|str|platz|weg|rue|avenue|calle|avenida|via|piazza|po box|p\.o\. box)\b\.?").unwrap()
+});
+static COMPANY: Lazy<Regex> = Lazy::new(|| {
+    Regex::new(r"(?i)(有限公司|有限责任公司|股份|集团|公司|工作室|事务所|研究院|研究所|银行|商行|厂|\bltd\b|\blimited\b|\binc\b|\bcorp\b|corporation|\bco\.|\bcompany\b|\bgmbh\b|\bllc\b|\bllp\b|\bs\.a\.|\bsas\b|\bsarl\b|\bs\.l\.|\bag\b|\bkg\b|\bs\.p\.a\.|\bsrl\b|\bgroup\b|holdings|technologies|technology|solutions|industries|industrial|trading|\bpte\b|\bplc\b|\bbv\b|\bjsc\b|\bco\.,)").unwrap()
+});
+static DEPARTMENT: Lazy<Regex> = Lazy::new(|| {
+    Regex::new(r"(?i)(事业部|部门|部$|中心$|办公室$|\bdepartment\b|\bdept\b|\bdivision\b|\babteilung\b|\bservice\b|\bdépartement\b|\bdepartamento\b)").unwrap()
+});
+static TITLE: Lazy<Regex> = Lazy::new(|| {
+    Regex::new(r"(?i)(总经理|副总|经理|总监|主管|总裁|董事|工程师|主任|专员|助理|顾问|代表|设计师|会计|部长|院长|厂长|店长|经理人|合伙人|创始人|ceo|cto|cfo|coo|cmo|\bpresident\b|\bdirector\b|\bmanager\b|\bengineer\b|\bofficer\b|\bhead\b|\blead\b|\bconsultant\b|\bspecialist\b|\brepresentative\b|\bexecutive\b|\bpartner\b|\bfounder\b|\bchairman\b|\bvp\b|\bvice\b|\banalyst\b|\barchitect\b|\bcoordinator\b|\bassistant\b|\bsupervisor\b|\bbuyer\b|geschäftsführer|geschaftsfuhrer|\bleiter(in)?\b|\bdirecteur\b|\bdirectrice\b|\bresponsable\b|\bgerente\b|\bjefe\b|\bingeniero\b|\bingénieur\b|\bdirettore\b|\bcommerciale?\b|\bverkauf\b|\bvertrieb\b)").unwrap()
+});
+static HAN: Lazy<Regex> = Lazy::new(|| Regex::new(r"^\p{Han}{2,4}$").unwrap());
+static LATIN_NAME: Lazy<Regex> = Lazy::new(|| {
+    Regex::new(
+        r"^(?:(?:Dr|Mr|Mrs|Ms|Prof)\.?\s+)?\p{Lu}[\p{L}'\-]*\.?(?:\s+\p{Lu}[\p{L}'\-]*\.?){1,3}$",
+    )
+    .unwrap()
+});
+
+/// Full-width punctuation to ASCII and collapsed spaces.
+fn normalise(text: &str) -> String {
+    let mapped: String = text
+        .chars()
+        .map(|c| match c {
+            '：' => ':',
+            '（' => '(',
+            '）' => ')',
+            '，' => ',',
+            '＋' => '+',
+            '－' | '—' | '–' => '-',
+            '　' => ' ',
+            c if ('！'..='～').contains(&c) => char::from_u32(c as u32 - 0xFEE0).unwrap_or(c),
+            c => c,
+        })
+        .collect();
+    mapped.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+fn phone_kind(label: Option<&str>) -> Option<&'static str> {
+    let l = label?
+        .trim()
+        .trim_end_matches([':', '.', '：'])
+        .trim()
+        .to_lowercase();
+    Some(match l.as_str() {
+        "手机" | "移动电话" | "移动" | "mobile" | "mob" | "cell" | "m" | "hp" => "mobile",
+        "传真" | "fax" | "f" => "fax",
+        "whatsapp" | "w" => "whatsapp",
+        _ => "work",
+    })
+}
+
+/// Every phone number in a line, each typed by the nearest label before it, else by its
+/// number plan (a Chinese 1xx number is a mobile).
+fn phones_in(line: &str) -> Vec<Phone> {
+    let mut out = Vec::new();
+    for m in PHONE_RUN.find_iter(line) {
+        let raw = m.as_str().trim();
+        let digits: String = raw.chars().filter(char::is_ascii_digit).collect();
+        if !(7..=16).contains(&digits.len()) {
+            continue;
+        }
+        // Years, postcodes inside addresses are filtered by the caller; here only the label.
+        let before = &line[..m.start()];
+        let label = PHONE_LABEL
+            .find_iter(before)
+            .last()
+            .filter(|l| before[l.end()..].trim().len() <= 2)
+            .map(|l| l.as_str());
+        let parsed = phonenumber::parse(Some(phonenumber::country::Id::CN), raw.replace("(0)", ""))
+            .ok()
+            .filter(phonenumber::is_valid);
+        let by_plan =
+            parsed
+                .as_ref()
+                .map(|p| match p.number_type(&phonenumber::metadata::DATABASE) {
+                    phonenumber::Type::Mobile => "mobile",
+                    _ => "work",
+                });
+        let kind = phone_kind(label).or(by_plan).unwrap_or("other");
+        let number = match parsed {
+            Some(p) => p.format().mode(phonenumber::Mode::E164).to_string(),
+            None => raw.to_owned(),
+        };
+        if !out.iter().any(|p: &Phone| p.number == number) {
+            out.push(Phone { kind, number });
+        }
+    }
+    out
+}
+
+fn is_contact_line(text: &str) -> bool {
+    EMAIL.is_match(text)
+        || PHONE_LABEL.is_match(text) && PHONE_RUN.is_match(text)
+        || FIELD_LABEL.is_match(text)
+}
+
+fn looks_like_address(text: &str) -> bool {
+    if ADDRESS_LABEL.is_match(text) {
+        return true;
+    }
+    let has_digit = text.chars().any(|c| c.is_ascii_digit());
+    let han = text
+        .chars()
+        .filter(|c| ('\u{4e00}'..='\u{9fff}').contains(c))
+        .count();
+    (han >= 6 && CN_ADDRESS.find_iter(text).count() >= 2 && has_digit)
+        || (has_digit && LATIN_ADDRESS.is_match(text))
+}
+
+/// Splits "采购部 采购经理" / "Sales Dept | Sales Manager" into department and title.
+fn split_department_title(text: &str) -> Option<(String, String)> {
+    for sep in [" | ", "|", " / ", " · ", "·", " - "] {
+        if let Some((a, b)) = text.split_once(sep) {
+            let (a, b) = (a.trim(), b.trim());
+            if DEPARTMENT.is_match(a) && TITLE.is_match(b) {
+                return Some((a.to_owned(), b.to_owned()));
+            }
+            if TITLE.is_match(a) && DEPARTMENT.is_match(b) {
+                return Some((b.to_owned(), a.to_owned()));
+            }
+        }
+    }
+    // Chinese without a separator: the department ends at 部 / 中心 and a title follows.
+    static CN: Lazy<Regex> =
+        Lazy::new(|| Regex::new(r"^(\p{Han}{1,10}?(?:事业部|部|中心))\s*(\p{Han}{2,8})$").unwrap());
+    let caps = CN.captures(text)?;
+    let title = caps[2].to_owned();
+    TITLE.is_match(&title).then(|| (caps[1].to_owned(), title))
+}
+
+pub fn extract(lines: &[TextLine]) -> CardFields {
+    let mut fields = CardFields::default();
+    let mut leftovers: Vec<(usize, String)> = Vec::new();
+    for (i, line) in lines.iter().enumerate() {
+        let text = normalise(&line.text);
+        if text.is_empty() {
+            continue;
+        }
+        let mut consumed = false;
+        for m in EMAIL.find_iter(&text) {
+            let e = m.as_str().trim_matches('.').to_owned();
+            if !fields
+                .emails
+                .iter()
+                .any(|x: &String| x.eq_ignore_ascii_case(&e))
+            {
+                fields.emails.push(e);
+            }
+            consumed = true;
+        }
+        let without_emails = EMAIL.replace_all(&text, " ");
+        for m in WEBSITE.find_iter(&without_emails) {
+            let site = m.as_str().trim_end_matches(['.', ',']).to_owned();
+            let explicit =
+                site.contains("www.") || site.contains("://") || FIELD_LABEL.is_match(&text);
+            if explicit && !fields.websites.contains(&site) {
+                fields.websites.push(site);
+                consumed = true;
+            }
+        }
+        if looks_like_address(&text) {
+            let address = ADDRESS_LABEL.replace(&text, "").trim().to_owned();
+            match &mut fields.address {
+                None => fields.address = Some(address),
+                Some(a) => {
+                    a.push(' ');
+                    a.push_str(&address);
+                }
+            }
+            continue;
+        }
+        let phones = phones_in(&without_emails);
+        if !phones.is_empty()
+            && (PHONE_LABEL.is_match(&text)
+                || text.chars().filter(char::is_ascii_digit).count() * 2 >= text.chars().count())
+        {
+            for p in phones {
+                if !fields.phones.contains(&p) {
+                    fields.phones.push(p);
+                }
+            }
+            consumed = true;
+        }
+        if consumed || is_contact_line(&text) {
+            continue;
+        }
+        leftovers.push((i, text));
+    }
+
+    // Company, department, title by keywords; the name from what is left.
+    let mut names: Vec<(usize, String)> = Vec::new();
+    for (i, text) in leftovers {
+        if let Some((dept, title)) = split_department_title(&text) {
+            fields.department.get_or_insert(dept);
+            fields.title.get_or_insert(title);
+        } else if COMPANY.is_match(&text) && fields.company.is_none() {
+            fields.company = Some(text);
+        } else if TITLE.is_match(&text) && !HAN.is_match(&text.replace(' ', ""))
+            || TITLE.is_match(&text) && text.chars().count() > 3
+        {
+            if fields.title.is_none() {
+                fields.title = Some(text);
+            }
+        } else if DEPARTMENT.is_match(&text) {
+            fields.department.get_or_insert(text);
+        } else if HAN.is_match(&text.replace(' ', "")) || LATIN_NAME.is_match(&text) {
+            names.push((i, text));
+        }
+    }
+    // The name is printed largest.
+    fields.name = names
+        .into_iter()
+        .max_by(|a, b| {
+            lines[a.0]
+                .height()
+                .total_cmp(&lines[b.0].height())
+                .then(b.0.cmp(&a.0))
+        })
+        .map(|(_, text)| {
+            if HAN.is_match(&text.replace(' ', "")) {
+                text.replace(' ', "")
+            } else {
+                text
+            }
+        });
+    fields
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lines(specs: &[(&str, f32)]) -> Vec<TextLine> {
+        let mut y = 0.0;
+        specs
+            .iter()
+            .map(|(t, h)| {
+                y += h + 10.0;
+                TextLine {
+                    text: t.to_string(),
+                    confidence: 0.99,
+                    bbox: [10.0, y, 300.0, y + h],
+                }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn chinese_card() {
+        let f = extract(&lines(&[
+            ("苏州精密机械有限公司", 40.0),
+            ("王建国", 64.0),
+            ("采购部采购经理", 34.0),
+            ("手机：13912345678", 30.0),
+            ("电话：0512-67881234", 30.0),
+            ("传真：0512-67881235", 30.0),
+            ("邮箱:wangjg@szjm.com.cn", 30.0),
+            ("网址：www.szjm.com.cn", 30.0),
+            ("地址：江苏省苏州市工业园区星湖街328号", 30.0),
+        ]));
+        assert_eq!(f.company.as_deref(), Some("苏州精密机械有限公司"));
+        assert_eq!(f.name.as_deref(), Some("王建国"));
+        assert_eq!(f.department.as_deref(), Some("采购部"));
+        assert_eq!(f.title.as_deref(), Some("采购经理"));
+        assert_eq!(
+            f.phones,
+            vec![
+                Phone {
+                    kind: "mobile",
+                    number: "+8613912345678".into()
+                },
+                Phone {
+                    kind: "work",
+                    number: "+8651267881234".into()
+                },
+                Phone {
+                    kind: "fax",
+                    number: "+8651267881235".into()
+                },
+            ]
+        );
+        assert_eq!(f.emails, ["wangjg@szjm.com.cn"]);
+        assert_eq!(f.websites, ["www.szjm.com.cn"]);
+        assert_eq!(
+            f.address.as_deref(),
+            Some("江苏省苏州市工业园区星湖街328号")
+        );
+    }
+
+    #[test]
+    fn english_card_with_several_numbers_on_a_line() {
+        let f = extract(&lines(&[
+            ("Emily Chan", 50.0),
+            ("Regional Sales Manager", 28.0),
+            ("Harbor Packaging Ltd", 30.0),
+            ("T +852 2123 4567  M +852 9123 4567", 24.0),
+            ("emily.chan@harborpack.com", 24.0),
+            ("18/F Tower 2, 8 Harbour Road, Wan Chai, Hong Kong", 24.0),
+        ]));
+        assert_eq!(f.name.as_deref(), Some("Emily Chan"));
+        assert_eq!(f.title.as_deref(), Some("Regional Sales Manager"));
+        assert_eq!(f.company.as_deref(), Some("Harbor Packaging Ltd"));
+        assert_eq!(f.phones.len(), 2);
+        assert_eq!(
+            f.phones[0],
+            Phone {
+                kind: "work",
+                number: "+85221234567".into()
+            }
+        );
+        assert_eq!(f.phones[1].kind, "mobile");
+        assert_eq!(
+            f.address.as_deref(),
+            Some("18/F Tower 2, 8 Harbour Road, Wan Chai, Hong Kong")
+        );
+        assert!(f.department.is_none() && f.websites.is_empty());
+    }
+
+    #[test]
+    fn nothing_is_invented_from_noise() {
+        let f = extract(&lines(&[
+            ("~~~", 20.0),
+            ("2024", 20.0),
+            ("Thank you", 20.0),
+        ]));
+        assert_eq!(f, CardFields::default());
+        assert_eq!(extract(&[]), CardFields::default());
+    }
+
+    #[test]
+    fn full_width_and_spacing_are_normalised() {
+        assert_eq!(normalise("ＴＥＬ：０２１　１２３４"), "TEL:021 1234");
+    }
+}
