@@ -51,17 +51,11 @@ static FIELD_LABEL: Lazy<Regex> = Lazy::new(|| {
 static CN_ADDRESS: Lazy<Regex> = Lazy::new(|| {
     Regex::new(r"(省|市|区|县|镇|路|街|道|号|大厦|大楼|广场|园区|楼|室|弄|巷)").unwrap()
 });
-static LATIN_ADDRESS: Lazy<Regex> = Lazy::new(|| {
-    Regex::new(r"(?i)\b(road|rd|street|st|avenue|ave|boulevard|blvd|lane|ln|drive|dr|way|floor|fl|suite|ste|building|bldg|tower|plaza|district|park|straße|strasse|str|platz|weg|rue|avenue|calle|avenida|via|piazza|po box|p\.o\. box)\b\.?").unwrap()
-});
 static COMPANY: Lazy<Regex> = Lazy::new(|| {
     Regex::new(r"(?i)(有限公司|有限责任公司|股份|集团|公司|工作室|事务所|研究院|研究所|银行|商行|厂|\bltd\b|\blimited\b|\binc\b|\bcorp\b|corporation|\bco\.|\bcompany\b|\bgmbh\b|\bllc\b|\bllp\b|\bs\.a\.|\bsas\b|\bsarl\b|\bs\.l\.|\bag\b|\bkg\b|\bs\.p\.a\.|\bsrl\b|\bgroup\b|holdings|technologies|technology|solutions|industries|industrial|trading|\bpte\b|\bplc\b|\bbv\b|\bjsc\b|\bco\.,)").unwrap()
 });
 static DEPARTMENT: Lazy<Regex> = Lazy::new(|| {
     Regex::new(r"(?i)(事业部|部门|部$|中心$|办公室$|\bdepartment\b|\bdept\b|\bdivision\b|\babteilung\b|\bservice\b|\bdépartement\b|\bdepartamento\b)").unwrap()
-});
-static TITLE: Lazy<Regex> = Lazy::new(|| {
-    Regex::new(r"(?i)(总经理|副总|经理|总监|主管|总裁|董事|工程师|主任|专员|助理|顾问|代表|设计师|会计|部长|院长|厂长|店长|经理人|合伙人|创始人|ceo|cto|cfo|coo|cmo|\bpresident\b|\bdirector\b|\bmanager\b|\bengineer\b|\bofficer\b|\bhead\b|\blead\b|\bconsultant\b|\bspecialist\b|\brepresentative\b|\bexecutive\b|\bpartner\b|\bfounder\b|\bchairman\b|\bvp\b|\bvice\b|\banalyst\b|\barchitect\b|\bcoordinator\b|\bassistant\b|\bsupervisor\b|\bbuyer\b|geschäftsführer|geschaftsfuhrer|\bleiter(in)?\b|\bdirecteur\b|\bdirectrice\b|\bresponsable\b|\bgerente\b|\bjefe\b|\bingeniero\b|\bingénieur\b|\bdirettore\b|\bcommerciale?\b|\bverkauf\b|\bvertrieb\b)").unwrap()
 });
 static HAN: Lazy<Regex> = Lazy::new(|| Regex::new(r"^\p{Han}{2,4}$").unwrap());
 static LATIN_NAME: Lazy<Regex> = Lazy::new(|| {
@@ -87,8 +81,137 @@ fn normalise(text: &str) -> String {
             c => c,
         })
         .collect();
-    mapped.split_whitespace().collect::<Vec<_>>().join(" ")
+    let spaced = restore_spaces(&mapped);
+    spaced.split_whitespace().collect::<Vec<_>>().join(" ")
 }
+
+/// The recogniser often drops spaces in Latin text ("OliviaWalker", "124BakerStreet,London").
+/// Word boundaries come back at lower→upper case changes, digit→word changes and after commas.
+fn restore_spaces(text: &str) -> String {
+    static CAMEL: Lazy<Regex> = Lazy::new(|| Regex::new(r"(\p{Ll})(\p{Lu})").unwrap());
+    static DIGIT_WORD: Lazy<Regex> = Lazy::new(|| Regex::new(r"(\d)(\p{Lu}\p{Ll})").unwrap());
+    static COMMA: Lazy<Regex> = Lazy::new(|| Regex::new(r",(\p{L})").unwrap());
+    if EMAIL.is_match(text) || text.contains("www.") || text.contains("://") {
+        return text.to_owned();
+    }
+    let t = CAMEL.replace_all(text, "$1 $2");
+    let t = DIGIT_WORD.replace_all(&t, "$1 $2");
+    COMMA.replace_all(&t, ", $1").into_owned()
+}
+
+/// Lower case with everything but letters and digits removed, for keyword search in text
+/// whose spaces the recogniser lost ("GerentedeVentas").
+fn folded(text: &str) -> String {
+    text.chars()
+        .filter(|c| c.is_alphanumeric())
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+/// Long keywords are safe to find inside run-together words; short ones need word boundaries.
+fn has_keyword(text: &str, long: &[&str], short: &Regex) -> bool {
+    let f = folded(text);
+    long.iter().any(|k| f.contains(k)) || short.is_match(text)
+}
+
+const TITLE_WORDS: &[&str] = &[
+    "总经理",
+    "副总",
+    "经理",
+    "总监",
+    "主管",
+    "总裁",
+    "董事",
+    "工程师",
+    "主任",
+    "专员",
+    "助理",
+    "顾问",
+    "代表",
+    "设计师",
+    "会计",
+    "部长",
+    "院长",
+    "厂长",
+    "店长",
+    "合伙人",
+    "创始人",
+    "president",
+    "director",
+    "manager",
+    "engineer",
+    "officer",
+    "consultant",
+    "specialist",
+    "representative",
+    "executive",
+    "partner",
+    "founder",
+    "chairman",
+    "analyst",
+    "architect",
+    "coordinator",
+    "assistant",
+    "supervisor",
+    "geschäftsführer",
+    "geschaftsfuhrer",
+    "leiter",
+    "directeur",
+    "directrice",
+    "responsable",
+    "gerente",
+    "ingeniero",
+    "ingénieur",
+    "ingenieur",
+    "direttore",
+    "commercial",
+    "vertrieb",
+    "verkauf",
+];
+static TITLE_SHORT: Lazy<Regex> =
+    Lazy::new(|| Regex::new(r"(?i)\b(ceo|cto|cfo|coo|cmo|vp|head|lead|buyer|jefe)\b").unwrap());
+const ADDRESS_WORDS: &[&str] = &[
+    "street",
+    "road",
+    "avenue",
+    "boulevard",
+    "floor",
+    "suite",
+    "building",
+    "tower",
+    "plaza",
+    "district",
+    "place",
+    "straße",
+    "strasse",
+    "strabe",
+    "platz",
+    "allee",
+    "calle",
+    "avenida",
+    "piazza",
+    "pobox",
+];
+static ADDRESS_SHORT: Lazy<Regex> = Lazy::new(|| {
+    Regex::new(
+        r"(?i)\b(rd|st|ave|blvd|ln|dr|way|fl|ste|bldg|str|weg|rue|via|unit|#\d+-\d+|\d+/f)\b",
+    )
+    .unwrap()
+});
+const COMPANY_SUFFIXES: &[&str] = &[
+    "有限公司",
+    "有限责任公司",
+    "股份",
+    "集团",
+    "公司",
+    "事务所",
+    "研究院",
+    "研究所",
+    "银行",
+];
+static COMPANY_STRONG: Lazy<Regex> = Lazy::new(|| {
+    Regex::new(r"(?i)\b(ltd|limited|inc|corp|corporation|co\.|company|gmbh|llc|llp|sas|sarl|s\.?l|s\.?a|ag|kg|s\.p\.a|srl|pte|plc|bv|jsc)\b\.?\s*$").unwrap()
+});
 
 fn phone_kind(label: Option<&str>) -> Option<&'static str> {
     let l = label?
@@ -159,7 +282,15 @@ fn looks_like_address(text: &str) -> bool {
         .filter(|c| ('\u{4e00}'..='\u{9fff}').contains(c))
         .count();
     (han >= 6 && CN_ADDRESS.find_iter(text).count() >= 2 && has_digit)
-        || (has_digit && LATIN_ADDRESS.is_match(text))
+        || (han == 0 && has_digit && has_keyword(text, ADDRESS_WORDS, &ADDRESS_SHORT))
+}
+
+fn is_company(text: &str) -> bool {
+    COMPANY_SUFFIXES.iter().any(|k| text.contains(k)) || COMPANY_STRONG.is_match(text)
+}
+
+fn is_title(text: &str) -> bool {
+    has_keyword(text, TITLE_WORDS, &TITLE_SHORT)
 }
 
 /// Splits "采购部 采购经理" / "Sales Dept | Sales Manager" into department and title.
@@ -167,10 +298,10 @@ fn split_department_title(text: &str) -> Option<(String, String)> {
     for sep in [" | ", "|", " / ", " · ", "·", " - "] {
         if let Some((a, b)) = text.split_once(sep) {
             let (a, b) = (a.trim(), b.trim());
-            if DEPARTMENT.is_match(a) && TITLE.is_match(b) {
+            if DEPARTMENT.is_match(a) && is_title(b) {
                 return Some((a.to_owned(), b.to_owned()));
             }
-            if TITLE.is_match(a) && DEPARTMENT.is_match(b) {
+            if is_title(a) && DEPARTMENT.is_match(b) {
                 return Some((b.to_owned(), a.to_owned()));
             }
         }
@@ -180,7 +311,7 @@ fn split_department_title(text: &str) -> Option<(String, String)> {
         Lazy::new(|| Regex::new(r"^(\p{Han}{1,10}?(?:事业部|部|中心))\s*(\p{Han}{2,8})$").unwrap());
     let caps = CN.captures(text)?;
     let title = caps[2].to_owned();
-    TITLE.is_match(&title).then(|| (caps[1].to_owned(), title))
+    is_title(&title).then(|| (caps[1].to_owned(), title))
 }
 
 pub fn extract(lines: &[TextLine]) -> CardFields {
@@ -193,7 +324,16 @@ pub fn extract(lines: &[TextLine]) -> CardFields {
         }
         let mut consumed = false;
         for m in EMAIL.find_iter(&text) {
-            let e = m.as_str().trim_matches('.').to_owned();
+            let mut e = m.as_str().trim_matches('.').to_owned();
+            // A printed "E" label glued to the address ("Eolivia.walker@..."): addresses are
+            // lower case in practice, so a leading capital E before a lower-case letter is the label.
+            let mut chars = e.chars();
+            if m.start() == 0
+                && chars.next() == Some('E')
+                && chars.next().is_some_and(|c| c.is_lowercase())
+            {
+                e.remove(0);
+            }
             if !fields
                 .emails
                 .iter()
@@ -248,14 +388,13 @@ pub fn extract(lines: &[TextLine]) -> CardFields {
         if let Some((dept, title)) = split_department_title(&text) {
             fields.department.get_or_insert(dept);
             fields.title.get_or_insert(title);
-        } else if COMPANY.is_match(&text) && fields.company.is_none() {
+        } else if is_company(&text) && fields.company.is_none() {
             fields.company = Some(text);
-        } else if TITLE.is_match(&text) && !HAN.is_match(&text.replace(' ', ""))
-            || TITLE.is_match(&text) && text.chars().count() > 3
-        {
-            if fields.title.is_none() {
-                fields.title = Some(text);
-            }
+        } else if is_title(&text) && !DEPARTMENT.is_match(&text) {
+            fields.title.get_or_insert(text);
+        } else if COMPANY.is_match(&text) && fields.company.is_none() {
+            // Weaker evidence ("Group", "Technologies") only once the title had its chance.
+            fields.company = Some(text);
         } else if DEPARTMENT.is_match(&text) {
             fields.department.get_or_insert(text);
         } else if HAN.is_match(&text.replace(' ', "")) || LATIN_NAME.is_match(&text) {

@@ -1,1 +1,128 @@
+//! The JSON objects the capture tool writes, in the formats fixed by `../shared/eval`
+//! (extra keys — OCR lines, timings — are allowed there and kept for debugging).
 
+use crate::card::{self, Phone};
+use crate::image_input::{self, ImageError};
+use crate::ocr::{OcrEngine, TextLine};
+use serde::Serialize;
+use std::path::Path;
+use std::time::Instant;
+
+#[derive(Debug, Serialize)]
+pub struct Timings {
+    pub decode_ms: f64,
+    pub ocr_ms: f64,
+    pub extract_ms: f64,
+}
+
+/// One business card read.
+#[derive(Debug, Serialize)]
+pub struct CardRecord {
+    pub file: String,
+    pub name: Option<String>,
+    pub title: Option<String>,
+    pub department: Option<String>,
+    pub company: Option<String>,
+    pub phones: Vec<Phone>,
+    pub emails: Vec<String>,
+    pub websites: Vec<String>,
+    pub address: Option<String>,
+    pub engine: &'static str,
+    pub width: u32,
+    pub height: u32,
+    pub lines: Vec<TextLine>,
+    pub timings: Timings,
+}
+
+/// What a bad input produces instead of a record, so a batch can go on.
+#[derive(Debug, Serialize)]
+pub struct ErrorRecord {
+    pub file: String,
+    pub error: ErrorDetail,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ErrorDetail {
+    pub code: &'static str,
+    pub message: String,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+pub enum Output {
+    Card(Box<CardRecord>),
+    Error(ErrorRecord),
+}
+
+fn ms(since: Instant) -> f64 {
+    (since.elapsed().as_secs_f64() * 1e5).round() / 100.0
+}
+
+pub fn base_name(path: &Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| path.display().to_string())
+}
+
+fn error(file: String, code: &'static str, message: String) -> Output {
+    Output::Error(ErrorRecord {
+        file,
+        error: ErrorDetail { code, message },
+    })
+}
+
+/// Reads one card image; every failure becomes an error object, never a panic or an abort.
+pub fn read_card(engine: &mut dyn OcrEngine, file: String, bytes: &[u8]) -> Output {
+    let start = Instant::now();
+    let image = match image_input::decode_image(bytes) {
+        Ok(img) => img,
+        Err(e) => return error(file, e.code(), e.to_string()),
+    };
+    let decode_ms = ms(start);
+    let start = Instant::now();
+    let lines = match engine.read_lines(&image) {
+        Ok(lines) => lines,
+        Err(e) => return error(file, "ocr_failed", format!("{e:#}")),
+    };
+    let ocr_ms = ms(start);
+    let start = Instant::now();
+    let f = card::extract(&lines);
+    let extract_ms = ms(start);
+    Output::Card(Box::new(CardRecord {
+        file,
+        name: f.name,
+        title: f.title,
+        department: f.department,
+        company: f.company,
+        phones: f.phones,
+        emails: f.emails,
+        websites: f.websites,
+        address: f.address,
+        engine: engine.name(),
+        width: image.width(),
+        height: image.height(),
+        lines,
+        timings: Timings {
+            decode_ms,
+            ocr_ms,
+            extract_ms,
+        },
+    }))
+}
+
+/// Reads a file with the upload size limit applied before the bytes are loaded.
+pub fn read_card_file(engine: &mut dyn OcrEngine, path: &Path) -> Output {
+    let file = base_name(path);
+    match std::fs::metadata(path) {
+        Err(e) => return error(file, "unreadable_file", format!("{}: {e}", path.display())),
+        Ok(m) if m.len() as usize > image_input::MAX_BYTES => {
+            let e = ImageError::TooLarge(m.len() as usize);
+            return error(file, e.code(), e.to_string());
+        }
+        Ok(_) => {}
+    }
+    match std::fs::read(path) {
+        Ok(bytes) => read_card(engine, file, &bytes),
+        Err(e) => error(file, "unreadable_file", format!("{}: {e}", path.display())),
+    }
+}

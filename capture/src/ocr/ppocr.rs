@@ -87,7 +87,8 @@ impl PpOcr {
         self.dictionary.len()
     }
 
-    fn detect(&mut self, image: &RgbImage) -> anyhow::Result<Vec<[f32; 4]>> {
+    /// Text lines as oriented quadrilaterals in image pixels, `[tl, tr, br, bl]`.
+    fn detect(&mut self, image: &RgbImage) -> anyhow::Result<Vec<[(f32, f32); 4]>> {
         let (w, h) = image.dimensions();
         let mut scale = 1.0f32;
         if w.min(h) < DET_MIN_SIDE {
@@ -106,14 +107,7 @@ impl PpOcr {
         let (sx, sy) = (w as f32 / mw as f32, h as f32 / mh as f32);
         Ok(regions(prob, mw, mh, &self.params)
             .into_iter()
-            .map(|r| {
-                [
-                    r.x1 * sx,
-                    r.y1 * sy,
-                    (r.x2 * sx).min(w as f32),
-                    (r.y2 * sy).min(h as f32),
-                ]
-            })
+            .map(|r| r.corners.map(|(x, y)| (x * sx, y * sy)))
             .collect())
     }
 
@@ -177,31 +171,36 @@ impl OcrEngine for PpOcr {
     }
 
     fn read_lines(&mut self, image: &RgbImage) -> anyhow::Result<Vec<TextLine>> {
-        let boxes = self.detect(image)?;
-        let mut crops: Vec<RgbImage> = boxes
+        let quads = self.detect(image)?;
+        let mut crops: Vec<RgbImage> = quads
             .iter()
-            .map(|b| {
-                let (x, y) = (b[0].floor() as u32, b[1].floor() as u32);
-                let (w, h) = (
-                    (b[2] - b[0]).ceil().max(1.0) as u32,
-                    (b[3] - b[1]).ceil().max(1.0) as u32,
-                );
-                let crop = imageops::crop_imm(image, x, y, w, h).to_image();
+            .map(|q| {
+                let crop = rectify(image, q);
                 // Vertical boxes are read as rotated horizontal text.
-                if h as f32 > 1.5 * w as f32 {
+                if crop.height() as f32 > 1.5 * crop.width() as f32 {
                     imageops::rotate270(&crop)
                 } else {
                     crop
                 }
             })
             .collect();
+        let (iw, ih) = (image.width() as f32, image.height() as f32);
+        let boxes = quads.iter().map(|q| {
+            let xs = q.map(|c| c.0);
+            let ys = q.map(|c| c.1);
+            [
+                xs.iter().copied().fold(f32::MAX, f32::min).max(0.0),
+                ys.iter().copied().fold(f32::MAX, f32::min).max(0.0),
+                xs.iter().copied().fold(f32::MIN, f32::max).min(iw),
+                ys.iter().copied().fold(f32::MIN, f32::max).min(ih),
+            ]
+        });
         if crops.is_empty() {
             return Ok(Vec::new());
         }
         self.orient(&mut crops)?;
         let texts = self.recognize(&crops)?;
         let mut lines: Vec<TextLine> = boxes
-            .into_iter()
             .zip(texts)
             .filter(|(_, (text, conf))| !text.trim().is_empty() && *conf >= TEXT_SCORE)
             .map(|(bbox, (text, confidence))| TextLine {
@@ -213,6 +212,48 @@ impl OcrEngine for PpOcr {
         reading_order(&mut lines);
         Ok(lines)
     }
+}
+
+/// Samples the quadrilateral `[tl, tr, br, bl]` into an upright image (bilinear), so a slanted
+/// or foreshortened line reaches the recogniser level.
+fn rectify(image: &RgbImage, q: &[(f32, f32); 4]) -> RgbImage {
+    let dist = |a: (f32, f32), b: (f32, f32)| ((a.0 - b.0).powi(2) + (a.1 - b.1).powi(2)).sqrt();
+    let w = ((dist(q[0], q[1]) + dist(q[3], q[2])) / 2.0)
+        .round()
+        .max(1.0) as u32;
+    let h = ((dist(q[0], q[3]) + dist(q[1], q[2])) / 2.0)
+        .round()
+        .max(1.0) as u32;
+    let (iw, ih) = (image.width() as f32, image.height() as f32);
+    let mut out = RgbImage::new(w, h);
+    for (x, y, px) in out.enumerate_pixels_mut() {
+        let (u, v) = ((x as f32 + 0.5) / w as f32, (y as f32 + 0.5) / h as f32);
+        // Bilinear interpolation of the four corners: handles mild perspective too.
+        let top = (
+            q[0].0 + (q[1].0 - q[0].0) * u,
+            q[0].1 + (q[1].1 - q[0].1) * u,
+        );
+        let bottom = (
+            q[3].0 + (q[2].0 - q[3].0) * u,
+            q[3].1 + (q[2].1 - q[3].1) * u,
+        );
+        let sx = (top.0 + (bottom.0 - top.0) * v - 0.5).clamp(0.0, iw - 1.0);
+        let sy = (top.1 + (bottom.1 - top.1) * v - 0.5).clamp(0.0, ih - 1.0);
+        let (x0, y0) = (sx.floor() as u32, sy.floor() as u32);
+        let (x1, y1) = (
+            (x0 + 1).min(image.width() - 1),
+            (y0 + 1).min(image.height() - 1),
+        );
+        let (fx, fy) = (sx - x0 as f32, sy - y0 as f32);
+        let p = |xx, yy| image.get_pixel(xx, yy).0;
+        let (a, b, c, d) = (p(x0, y0), p(x1, y0), p(x0, y1), p(x1, y1));
+        for ch in 0..3 {
+            let top = a[ch] as f32 * (1.0 - fx) + b[ch] as f32 * fx;
+            let bottom = c[ch] as f32 * (1.0 - fx) + d[ch] as f32 * fx;
+            px.0[ch] = (top * (1.0 - fy) + bottom * fy).round() as u8;
+        }
+    }
+    out
 }
 
 fn aspect(img: &RgbImage) -> f32 {
