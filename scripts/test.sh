@@ -6,6 +6,8 @@ cd "$(dirname "$0")/.."
 
 # Toolchain parts the checks use (present on a machine of this kind; cheap no-ops then).
 rustup component add rustfmt clippy >/dev/null 2>&1 || true
+# The capture tests run the real OCR models: install them (idempotent, checksummed).
+bash scripts/setup-models.sh
 
 echo "== format"
 cargo fmt --all -- --check

@@ -345,7 +345,11 @@ pub fn extract(lines: &[TextLine]) -> CardFields {
         }
         let without_emails = EMAIL.replace_all(&text, " ");
         for m in WEBSITE.find_iter(&without_emails) {
-            let site = m.as_str().trim_end_matches(['.', ',']).to_owned();
+            let mut site = m.as_str().trim_end_matches(['.', ',']).to_owned();
+            // A website starts at its "www." (a glued "W" label reads as "Wwww.").
+            if let Some(pos) = site.to_ascii_lowercase().find("www.") {
+                site.drain(..pos);
+            }
             let explicit =
                 site.contains("www.") || site.contains("://") || FIELD_LABEL.is_match(&text);
             if explicit && !fields.websites.contains(&site) {
@@ -450,6 +454,7 @@ mod tests {
             ("传真：0512-67881235", 30.0),
             ("邮箱:wangjg@szjm.com.cn", 30.0),
             ("网址：www.szjm.com.cn", 30.0),
+            ("Wwww.szjm.com", 30.0),
             ("地址：江苏省苏州市工业园区星湖街328号", 30.0),
         ]));
         assert_eq!(f.company.as_deref(), Some("苏州精密机械有限公司"));
@@ -474,7 +479,7 @@ mod tests {
             ]
         );
         assert_eq!(f.emails, ["wangjg@szjm.com.cn"]);
-        assert_eq!(f.websites, ["www.szjm.com.cn"]);
+        assert_eq!(f.websites, ["www.szjm.com.cn", "www.szjm.com"]);
         assert_eq!(
             f.address.as_deref(),
             Some("江苏省苏州市工业园区星湖街328号")

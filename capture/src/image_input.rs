@@ -46,8 +46,14 @@ pub fn decode_image(bytes: &[u8]) -> Result<RgbImage, ImageError> {
     let mut reader = ImageReader::new(Cursor::new(bytes))
         .with_guessed_format()
         .map_err(|_| ImageError::Unsupported)?;
-    if reader.format().is_none() {
-        return Err(ImageError::Unsupported);
+    match reader.format() {
+        None => return Err(ImageError::Unsupported),
+        Some(image::ImageFormat::Jpeg) if !jpeg_is_complete(bytes) => {
+            return Err(ImageError::Corrupt(
+                "the JPEG ends before its last scan does (an interrupted upload?)".into(),
+            ));
+        }
+        Some(_) => {}
     }
     let mut limits = Limits::default();
     limits.max_image_width = Some(MAX_SIDE);
@@ -65,6 +71,16 @@ pub fn decode_image(bytes: &[u8]) -> Result<RgbImage, ImageError> {
         return Err(ImageError::BadDimensions(w, h));
     }
     Ok(img.to_rgb8())
+}
+
+/// JPEG decoders pad a cut-off scan with grey instead of failing, so a truncated upload would
+/// pass as an image with its lower part missing. In the entropy-coded data 0xFF is always
+/// stuffed, so an end-of-image marker after the last start-of-scan means the scan is whole.
+fn jpeg_is_complete(bytes: &[u8]) -> bool {
+    let Some(last_scan) = bytes.windows(2).rposition(|w| w == [0xFF, 0xDA]) else {
+        return false;
+    };
+    bytes[last_scan..].windows(2).any(|w| w == [0xFF, 0xD9])
 }
 
 fn classify(e: image::ImageError) -> ImageError {
