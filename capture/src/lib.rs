@@ -7,6 +7,7 @@ pub mod image_input;
 pub mod models;
 pub mod ocr;
 pub mod record;
+pub mod serve;
 
 pub use card::CardFields;
 pub use image_input::{ImageError, decode_image};

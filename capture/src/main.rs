@@ -4,6 +4,7 @@ use clap::{Parser, Subcommand};
 use fieldline_capture::ModelDir;
 use fieldline_capture::ocr::ppocr::PpOcr;
 use fieldline_capture::record::{Output, base_name, read_card_file};
+use fieldline_capture::serve::{SidecarState, router};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::Write;
 use std::path::PathBuf;
@@ -39,12 +40,50 @@ enum Command {
         #[arg(long)]
         out_dir: Option<PathBuf>,
     },
+    /// Run the HTTP sidecar (POST /v1/cards, GET /health).
+    Serve {
+        #[arg(
+            long,
+            default_value = "127.0.0.1:8090",
+            env = "FIELDLINE_CAPTURE_LISTEN"
+        )]
+        listen: std::net::SocketAddr,
+        /// Bearer token clients must send (at least 16 characters).
+        #[arg(long, env = "FIELDLINE_CAPTURE_TOKEN", hide_env_values = true)]
+        token: String,
+    },
 }
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let models = ModelDir::locate(cli.models.as_deref());
     match cli.command {
+        Command::Serve { listen, token } => {
+            tracing_subscriber::fmt()
+                .with_writer(std::io::stderr)
+                .init();
+            let started = std::time::Instant::now();
+            let engine = PpOcr::load(&models, cli.threads)?;
+            let state = SidecarState::new(Box::new(engine), &token)?;
+            tracing::info!(
+                load_ms = started.elapsed().as_millis() as u64,
+                "models loaded"
+            );
+            let runtime = tokio::runtime::Runtime::new()?;
+            runtime.block_on(async move {
+                let listener = tokio::net::TcpListener::bind(listen).await?;
+                eprintln!(
+                    "fieldline-capture sidecar on http://{}",
+                    listener.local_addr()?
+                );
+                axum::serve(listener, router(state))
+                    .with_graceful_shutdown(async {
+                        let _ = tokio::signal::ctrl_c().await;
+                    })
+                    .await?;
+                anyhow::Ok(())
+            })?;
+        }
         Command::Card {
             files,
             jsonl,
