@@ -8,6 +8,7 @@ pub mod models;
 pub mod ocr;
 pub mod record;
 pub mod serve;
+pub mod shelf;
 
 pub use card::CardFields;
 pub use image_input::{ImageError, decode_image};

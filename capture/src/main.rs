@@ -1,9 +1,10 @@
-//! `fieldline-capture`: read business cards on the device or in batch. Only wiring lives here.
+//! `fieldline-capture`: read business cards and shelf photos on the device, in batch, or as an
+//! HTTP sidecar. Only wiring lives here.
 
 use clap::{Parser, Subcommand};
 use fieldline_capture::ModelDir;
 use fieldline_capture::ocr::ppocr::PpOcr;
-use fieldline_capture::record::{Output, base_name, read_card_file};
+use fieldline_capture::record::{Kind, Output, base_name, read_image_file};
 use fieldline_capture::serve::{SidecarState, router};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::Write;
@@ -26,21 +27,27 @@ struct Cli {
     command: Command,
 }
 
+/// Where a batch writes its objects.
+#[derive(clap::Args)]
+struct Batch {
+    /// Image files (JPEG, PNG, WebP, BMP, TIFF).
+    #[arg(required = true)]
+    files: Vec<PathBuf>,
+    /// Write JSON lines to stdout (one object per line).
+    #[arg(long, conflicts_with = "out_dir")]
+    jsonl: bool,
+    /// Write <input name>.json files into this folder instead of stdout.
+    #[arg(long)]
+    out_dir: Option<PathBuf>,
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Business-card photos to contacts: one JSON object per input.
-    Card {
-        /// Image files (JPEG, PNG, WebP, BMP, TIFF).
-        #[arg(required = true)]
-        files: Vec<PathBuf>,
-        /// Write JSON lines to stdout (one object per line).
-        #[arg(long, conflicts_with = "out_dir")]
-        jsonl: bool,
-        /// Write <input name>.json files into this folder instead of stdout.
-        #[arg(long)]
-        out_dir: Option<PathBuf>,
-    },
-    /// Run the HTTP sidecar (POST /v1/cards, GET /health).
+    Card(Batch),
+    /// Shelf photos to price tags and an out-of-stock flag: one JSON object per input.
+    Shelf(Batch),
+    /// Run the HTTP sidecar (POST /v1/cards, POST /v1/shelves, GET /health).
     Serve {
         #[arg(
             long,
@@ -58,69 +65,82 @@ fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let models = ModelDir::locate(cli.models.as_deref());
     match cli.command {
-        Command::Serve { listen, token } => {
-            tracing_subscriber::fmt()
-                .with_writer(std::io::stderr)
-                .init();
-            let started = std::time::Instant::now();
-            let engine = PpOcr::load(&models, cli.threads)?;
-            let state = SidecarState::new(Box::new(engine), &token)?;
-            tracing::info!(
-                load_ms = started.elapsed().as_millis() as u64,
-                "models loaded"
-            );
-            let runtime = tokio::runtime::Runtime::new()?;
-            runtime.block_on(async move {
-                let listener = tokio::net::TcpListener::bind(listen).await?;
-                eprintln!(
-                    "fieldline-capture sidecar on http://{}",
-                    listener.local_addr()?
-                );
-                axum::serve(listener, router(state))
-                    .with_graceful_shutdown(async {
-                        let _ = tokio::signal::ctrl_c().await;
-                    })
-                    .await?;
-                anyhow::Ok(())
-            })?;
-        }
-        Command::Card {
-            files,
-            jsonl,
-            out_dir,
-        } => {
-            let mut engine = PpOcr::load(&models, cli.threads)?;
-            if let Some(dir) = &out_dir {
-                std::fs::create_dir_all(dir)?;
-            }
-            let progress = ProgressBar::new(files.len() as u64);
-            progress.set_style(ProgressStyle::with_template(
-                "{bar:30} {pos}/{len} {wide_msg}",
-            )?);
-            let mut stdout = std::io::stdout().lock();
-            let mut failed = 0;
-            for path in &files {
-                progress.set_message(base_name(path));
-                let output = read_card_file(&mut engine, path);
-                if let Output::Error(e) = &output {
-                    failed += 1;
-                    progress.suspend(|| eprintln!("{}: {}", e.file, e.error.message));
-                }
-                match (&out_dir, jsonl) {
-                    (Some(dir), _) => {
-                        let target = dir.join(format!("{}.json", base_name(path)));
-                        std::fs::write(target, serde_json::to_string_pretty(&output)?)?;
-                    }
-                    (None, true) => writeln!(stdout, "{}", serde_json::to_string(&output)?)?,
-                    (None, false) => {
-                        writeln!(stdout, "{}", serde_json::to_string_pretty(&output)?)?
-                    }
-                }
-                progress.inc(1);
-            }
-            progress.finish_and_clear();
-            eprintln!("{} cards read, {} failed", files.len() - failed, failed);
-        }
+        Command::Card(batch) => run_batch(&models, cli.threads, Kind::Card, batch),
+        Command::Shelf(batch) => run_batch(&models, cli.threads, Kind::Shelf, batch),
+        Command::Serve { listen, token } => serve(&models, cli.threads, listen, &token),
     }
+}
+
+/// Reads every input in turn, writing one object each; a bad file gets an error object and
+/// the batch goes on.
+fn run_batch(models: &ModelDir, threads: usize, kind: Kind, batch: Batch) -> anyhow::Result<()> {
+    let mut engine = PpOcr::load(models, threads)?;
+    if let Some(dir) = &batch.out_dir {
+        std::fs::create_dir_all(dir)?;
+    }
+    let progress = ProgressBar::new(batch.files.len() as u64);
+    progress.set_style(ProgressStyle::with_template(
+        "{bar:30} {pos}/{len} {wide_msg}",
+    )?);
+    let mut stdout = std::io::stdout().lock();
+    let mut failed = 0;
+    for path in &batch.files {
+        progress.set_message(base_name(path));
+        let output = read_image_file(&mut engine, kind, path);
+        if let Output::Error(e) = &output {
+            failed += 1;
+            progress.suspend(|| eprintln!("{}: {}", e.file, e.error.message));
+        }
+        match (&batch.out_dir, batch.jsonl) {
+            (Some(dir), _) => {
+                let target = dir.join(format!("{}.json", base_name(path)));
+                std::fs::write(target, serde_json::to_string_pretty(&output)?)?;
+            }
+            (None, true) => writeln!(stdout, "{}", serde_json::to_string(&output)?)?,
+            (None, false) => writeln!(stdout, "{}", serde_json::to_string_pretty(&output)?)?,
+        }
+        progress.inc(1);
+    }
+    progress.finish_and_clear();
+    let noun = if kind == Kind::Card {
+        "cards"
+    } else {
+        "shelves"
+    };
+    eprintln!(
+        "{} {noun} read, {failed} failed",
+        batch.files.len() - failed
+    );
     Ok(())
+}
+
+fn serve(
+    models: &ModelDir,
+    threads: usize,
+    listen: std::net::SocketAddr,
+    token: &str,
+) -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .init();
+    let started = std::time::Instant::now();
+    let engine = PpOcr::load(models, threads)?;
+    let state = SidecarState::new(Box::new(engine), token)?;
+    tracing::info!(
+        load_ms = started.elapsed().as_millis() as u64,
+        "models loaded"
+    );
+    tokio::runtime::Runtime::new()?.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(listen).await?;
+        eprintln!(
+            "fieldline-capture sidecar on http://{}",
+            listener.local_addr()?
+        );
+        axum::serve(listener, router(state))
+            .with_graceful_shutdown(async {
+                let _ = tokio::signal::ctrl_c().await;
+            })
+            .await?;
+        anyhow::Ok(())
+    })
 }

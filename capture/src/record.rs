@@ -47,11 +47,33 @@ pub struct ErrorDetail {
     pub message: String,
 }
 
+/// One shelf photo audited.
+#[derive(Debug, Serialize)]
+pub struct ShelfRecord {
+    pub file: String,
+    pub price_tags: Vec<crate::shelf::PriceTag>,
+    pub out_of_stock: bool,
+    pub gaps: Vec<[f32; 4]>,
+    pub engine: &'static str,
+    pub width: u32,
+    pub height: u32,
+    pub lines: Vec<TextLine>,
+    pub timings: Timings,
+}
+
 #[derive(Debug, Serialize)]
 #[serde(untagged)]
 pub enum Output {
     Card(Box<CardRecord>),
+    Shelf(Box<ShelfRecord>),
     Error(ErrorRecord),
+}
+
+/// What to read an image as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Card,
+    Shelf,
 }
 
 fn ms(since: Instant) -> f64 {
@@ -71,8 +93,8 @@ fn error(file: String, code: &'static str, message: String) -> Output {
     })
 }
 
-/// Reads one card image; every failure becomes an error object, never a panic or an abort.
-pub fn read_card(engine: &mut dyn OcrEngine, file: String, bytes: &[u8]) -> Output {
+/// Reads one image; every failure becomes an error object, never a panic or an abort.
+pub fn read_image(engine: &mut dyn OcrEngine, kind: Kind, file: String, bytes: &[u8]) -> Output {
     let start = Instant::now();
     let image = match image_input::decode_image(bytes) {
         Ok(img) => img,
@@ -86,32 +108,66 @@ pub fn read_card(engine: &mut dyn OcrEngine, file: String, bytes: &[u8]) -> Outp
     };
     let ocr_ms = ms(start);
     let start = Instant::now();
-    let f = card::extract(&lines);
-    let extract_ms = ms(start);
-    Output::Card(Box::new(CardRecord {
-        file,
-        name: f.name,
-        title: f.title,
-        department: f.department,
-        company: f.company,
-        phones: f.phones,
-        emails: f.emails,
-        websites: f.websites,
-        address: f.address,
-        engine: engine.name(),
-        width: image.width(),
-        height: image.height(),
-        lines,
-        timings: Timings {
-            decode_ms,
-            ocr_ms,
-            extract_ms,
-        },
-    }))
+    let (width, height, engine) = (image.width(), image.height(), engine.name());
+    match kind {
+        Kind::Card => {
+            let f = card::extract(&lines);
+            let timings = Timings {
+                decode_ms,
+                ocr_ms,
+                extract_ms: ms(start),
+            };
+            Output::Card(Box::new(CardRecord {
+                file,
+                name: f.name,
+                title: f.title,
+                department: f.department,
+                company: f.company,
+                phones: f.phones,
+                emails: f.emails,
+                websites: f.websites,
+                address: f.address,
+                engine,
+                width,
+                height,
+                lines,
+                timings,
+            }))
+        }
+        Kind::Shelf => {
+            let audit = crate::shelf::audit(&image, &lines);
+            let timings = Timings {
+                decode_ms,
+                ocr_ms,
+                extract_ms: ms(start),
+            };
+            Output::Shelf(Box::new(ShelfRecord {
+                file,
+                price_tags: audit.price_tags,
+                out_of_stock: audit.out_of_stock,
+                gaps: audit.gaps,
+                engine,
+                width,
+                height,
+                lines,
+                timings,
+            }))
+        }
+    }
+}
+
+/// Reads one card image.
+pub fn read_card(engine: &mut dyn OcrEngine, file: String, bytes: &[u8]) -> Output {
+    read_image(engine, Kind::Card, file, bytes)
+}
+
+/// Reads a card image file.
+pub fn read_card_file(engine: &mut dyn OcrEngine, path: &Path) -> Output {
+    read_image_file(engine, Kind::Card, path)
 }
 
 /// Reads a file with the upload size limit applied before the bytes are loaded.
-pub fn read_card_file(engine: &mut dyn OcrEngine, path: &Path) -> Output {
+pub fn read_image_file(engine: &mut dyn OcrEngine, kind: Kind, path: &Path) -> Output {
     let file = base_name(path);
     match std::fs::metadata(path) {
         Err(e) => return error(file, "unreadable_file", format!("{}: {e}", path.display())),
@@ -122,7 +178,7 @@ pub fn read_card_file(engine: &mut dyn OcrEngine, path: &Path) -> Output {
         Ok(_) => {}
     }
     match std::fs::read(path) {
-        Ok(bytes) => read_card(engine, file, &bytes),
+        Ok(bytes) => read_image(engine, kind, file, &bytes),
         Err(e) => error(file, "unreadable_file", format!("{}: {e}", path.display())),
     }
 }

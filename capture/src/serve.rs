@@ -1,10 +1,10 @@
 //! The HTTP sidecar: the same readers as the command line, models loaded once per process.
-//! `POST /v1/cards` takes the image as the raw request body; `GET /health` says which models
+//! `POST /v1/cards` and `POST /v1/shelves` take the image as the raw request body; `GET /health` says which models
 //! are loaded. Every route but health needs `Authorization: Bearer <FIELDLINE_CAPTURE_TOKEN>`.
 
 use crate::image_input::MAX_BYTES;
 use crate::ocr::OcrEngine;
-use crate::record::{Output, read_card};
+use crate::record::{Kind, Output, read_image};
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -64,11 +64,19 @@ async fn health(State(state): State<SidecarState>) -> Json<serde_json::Value> {
     Json(json!({
         "status": "ok",
         "models": {"ocr": {"engine": state.ocr_name, "files": ["ppocr/det.onnx", "ppocr/cls.onnx", "ppocr/rec.onnx"], "loaded": true}},
-        "routes": ["/v1/cards"],
+        "routes": ["/v1/cards", "/v1/shelves"],
     }))
 }
 
 async fn cards(State(state): State<SidecarState>, headers: HeaderMap, body: Bytes) -> Response {
+    read(state, Kind::Card, headers, body).await
+}
+
+async fn shelves(State(state): State<SidecarState>, headers: HeaderMap, body: Bytes) -> Response {
+    read(state, Kind::Shelf, headers, body).await
+}
+
+async fn read(state: SidecarState, kind: Kind, headers: HeaderMap, body: Bytes) -> Response {
     if !authorised(&headers, &state.token) {
         return problem(
             StatusCode::UNAUTHORIZED,
@@ -85,11 +93,12 @@ async fn cards(State(state): State<SidecarState>, headers: HeaderMap, body: Byte
     let ocr = state.ocr.clone();
     let result = tokio::task::spawn_blocking(move || {
         let mut engine = ocr.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        read_card(engine.as_mut(), file, &body)
+        read_image(engine.as_mut(), kind, file, &body)
     })
     .await;
     match result {
         Ok(Output::Card(card)) => Json(card).into_response(),
+        Ok(Output::Shelf(shelf)) => Json(shelf).into_response(),
         Ok(Output::Error(e)) => {
             let status = match e.error.code {
                 "ocr_failed" => StatusCode::INTERNAL_SERVER_ERROR,
@@ -111,6 +120,7 @@ pub fn router(state: SidecarState) -> Router {
     Router::new()
         .route("/health", get(health))
         .route("/v1/cards", post(cards))
+        .route("/v1/shelves", post(shelves))
         .fallback(too_large_or_unknown)
         .with_state(state)
         // A little headroom over the image limit, so the image check reports the real size.

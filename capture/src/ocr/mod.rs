@@ -32,14 +32,59 @@ pub trait OcrEngine: Send {
     fn read_lines(&mut self, image: &RgbImage) -> anyhow::Result<Vec<TextLine>>;
 }
 
-/// Top-to-bottom, then left-to-right for boxes on the same line.
-pub fn reading_order(lines: &mut [TextLine]) {
-    lines.sort_by(|a, b| {
-        let same_row = (a.center_y() - b.center_y()).abs() < 0.5 * a.height().min(b.height());
-        if same_row {
-            a.bbox[0].total_cmp(&b.bbox[0])
-        } else {
-            a.center_y().total_cmp(&b.center_y())
+/// Top-to-bottom, then left-to-right within a row. Rows are formed first (a line joins the
+/// current row when its centre lies within half a line height of the row's first line), so
+/// the order is a total order whatever the boxes look like.
+pub fn reading_order(lines: &mut Vec<TextLine>) {
+    lines.sort_by(|a, b| a.center_y().total_cmp(&b.center_y()));
+    let mut ordered = Vec::with_capacity(lines.len());
+    let mut row: Vec<TextLine> = Vec::new();
+    for line in lines.drain(..) {
+        if let Some(first) = row.first()
+            && (line.center_y() - first.center_y()).abs() >= 0.5 * first.height().min(line.height())
+        {
+            row.sort_by(|a, b| a.bbox[0].total_cmp(&b.bbox[0]));
+            ordered.append(&mut row);
         }
-    });
+        row.push(line);
+    }
+    row.sort_by(|a, b| a.bbox[0].total_cmp(&b.bbox[0]));
+    ordered.append(&mut row);
+    *lines = ordered;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn line(x: f32, y: f32, h: f32) -> TextLine {
+        TextLine {
+            text: format!("{x},{y}"),
+            confidence: 1.0,
+            bbox: [x, y, x + 50.0, y + h],
+        }
+    }
+
+    #[test]
+    fn rows_read_left_to_right() {
+        let mut lines = vec![
+            line(200.0, 12.0, 20.0),
+            line(10.0, 100.0, 20.0),
+            line(10.0, 10.0, 20.0),
+        ];
+        reading_order(&mut lines);
+        let xs: Vec<(f32, f32)> = lines.iter().map(|l| (l.bbox[0], l.bbox[1])).collect();
+        assert_eq!(xs, [(10.0, 10.0), (200.0, 12.0), (10.0, 100.0)]);
+    }
+
+    proptest! {
+        #[test]
+        fn any_boxes_are_ordered_without_panicking(boxes in proptest::collection::vec((0f32..2000.0, 0f32..2000.0, 1f32..80.0), 0..60)) {
+            let mut lines: Vec<TextLine> = boxes.iter().map(|(x, y, h)| line(*x, *y, *h)).collect();
+            let n = lines.len();
+            reading_order(&mut lines);
+            prop_assert_eq!(lines.len(), n);
+        }
+    }
 }
