@@ -112,7 +112,7 @@ async fn read(state: SidecarState, kind: Kind, headers: HeaderMap, body: Bytes) 
     }
 }
 
-async fn too_large_or_unknown() -> Response {
+async fn unknown_route() -> Response {
     problem(StatusCode::NOT_FOUND, "not_found", "no such route")
 }
 
@@ -121,7 +121,14 @@ pub fn router(state: SidecarState) -> Router {
         .route("/health", get(health))
         .route("/v1/cards", post(cards))
         .route("/v1/shelves", post(shelves))
-        .fallback(too_large_or_unknown)
+        .fallback(unknown_route)
+        .method_not_allowed_fallback(|| async {
+            problem(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                "method not allowed",
+            )
+        })
         .with_state(state)
         // A little headroom over the image limit, so the image check reports the real size.
         .layer(DefaultBodyLimit::max(MAX_BYTES + 1024))

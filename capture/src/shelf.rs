@@ -2,7 +2,7 @@
 //! and empty facings. No shelf detector ships in any registry, so this combines the OCR
 //! engine's text lines with image analysis: a price line is grown to the tag card around it by
 //! colour, and a facing is empty where the product zone above a tag row shows bare wall
-//! (flat, unsaturated, bright) over at least most of a facing's width.
+//! (flat, unsaturated, bright) over most of a facing's width, right above a price tag.
 
 use crate::ocr::TextLine;
 use image::RgbImage;
@@ -58,35 +58,28 @@ fn close(a: &image::Rgb<u8>, b: [f32; 3], tolerance: f32) -> bool {
     (0..3).all(|c| (a.0[c] as f32 - b[c]).abs() <= tolerance)
 }
 
-/// The tag's paper colour: the median of a ring just outside the price text.
+/// The tag's paper colour. Price tags are light paper with darker print, and the detector's
+/// box around the price is mostly paper: the median of the brighter half of its pixels.
 fn paper_colour(image: &RgbImage, b: [f32; 4]) -> [f32; 3] {
-    let (w, h) = (image.width() as i64, image.height() as i64);
-    let pad = ((b[3] - b[1]) * 0.25).max(2.0) as i64;
-    let (x1, y1, x2, y2) = (
-        b[0] as i64 - pad,
-        b[1] as i64 - pad,
-        b[2] as i64 + pad,
-        b[3] as i64 + pad,
+    let (w, h) = (image.width(), image.height());
+    let (x1, y1) = (
+        (b[0].max(0.0) as u32).min(w - 1),
+        (b[1].max(0.0) as u32).min(h - 1),
     );
-    let mut samples: [Vec<u8>; 3] = Default::default();
-    let mut take = |x: i64, y: i64| {
-        if x >= 0 && y >= 0 && x < w && y < h {
-            let p = image.get_pixel(x as u32, y as u32);
-            for c in 0..3 {
-                samples[c].push(p.0[c]);
-            }
-        }
-    };
-    for y in y1..=y2 {
-        take(x1, y);
-        take(x2, y);
-    }
-    for x in x1..=x2 {
-        take(x, y2);
-    }
-    samples.map(|mut s| {
-        s.sort_unstable();
-        s.get(s.len() / 2).copied().unwrap_or(255) as f32
+    let (x2, y2) = (
+        (b[2] as u32).clamp(x1 + 1, w),
+        (b[3] as u32).clamp(y1 + 1, h),
+    );
+    let mut pixels: Vec<[u8; 3]> = (y1..y2)
+        .flat_map(|y| (x1..x2).map(move |x| (x, y)))
+        .map(|(x, y)| image.get_pixel(x, y).0)
+        .collect();
+    pixels.sort_by(|a, b| luma(&image::Rgb(*a)).total_cmp(&luma(&image::Rgb(*b))));
+    let bright = &pixels[pixels.len() / 2..];
+    [0, 1, 2].map(|c| {
+        let mut channel: Vec<u8> = bright.iter().map(|p| p[c]).collect();
+        channel.sort_unstable();
+        channel.get(channel.len() / 2).copied().unwrap_or(255) as f32
     })
 }
 
@@ -224,8 +217,15 @@ fn find_gaps(image: &RgbImage, tags: &[PriceTag]) -> Vec<[f32; 4]> {
             while x < empty.len() && empty[x] {
                 x += 1;
             }
-            if (x - start) as f32 >= 0.8 * facing {
-                gaps.push([start as f32, y1 as f32, x as f32, y2 as f32]);
+            // An out-of-stock facing still has its tag: bare wall with no tag below is the end
+            // of a shelf or a passage, not a missing product.
+            let (gx1, gx2) = (start as f32, x as f32);
+            let above_a_tag = row.iter().any(|i| {
+                let t = &tags[*i].bbox;
+                (gx2.min(t[2]) - gx1.max(t[0])).max(0.0) >= 0.5 * (t[2] - t[0])
+            });
+            if (x - start) as f32 >= 0.8 * facing && above_a_tag {
+                gaps.push([gx1, y1 as f32, gx2, y2 as f32]);
             }
         }
     }

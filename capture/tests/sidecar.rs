@@ -106,9 +106,33 @@ async fn sidecar_reads_cards_and_refuses_bad_requests() {
         (a.unwrap().status().as_u16(), b.unwrap().status().as_u16()),
         (200, 200)
     );
+    let shelf =
+        std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("devset/shelves/shelf-000.jpg"))
+            .unwrap();
+    let r = client
+        .post(format!("{base}/v1/shelves"))
+        .bearer_auth(TOKEN)
+        .body(shelf)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let audit: serde_json::Value = r.json().await.unwrap();
+    assert!(audit["price_tags"].as_array().unwrap().len() >= 10);
+    assert!(audit["out_of_stock"].is_boolean());
+    let r = client
+        .get(format!("{base}/v1/shelves"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 405);
+    assert_eq!(
+        r.json::<serde_json::Value>().await.unwrap()["code"],
+        "method_not_allowed"
+    );
     assert_eq!(
         client
-            .get(format!("{base}/v1/shelves"))
+            .get(format!("{base}/v1/voice"))
             .send()
             .await
             .unwrap()
