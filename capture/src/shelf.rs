@@ -121,7 +121,7 @@ fn grow_to_tag(image: &RgbImage, text: [f32; 4]) -> [f32; 4] {
     let share = 0.5;
     loop {
         let mut grew = false;
-        if y1 > 0 && y1 - 1 >= limits[1] && paper_share_row(y1 - 1, x1, x2) > share {
+        if y1 > 0 && y1 > limits[1] && paper_share_row(y1 - 1, x1, x2) > share {
             y1 -= 1;
             grew = true;
         }
@@ -129,7 +129,7 @@ fn grow_to_tag(image: &RgbImage, text: [f32; 4]) -> [f32; 4] {
             y2 += 1;
             grew = true;
         }
-        if x1 > 0 && x1 - 1 >= limits[0] && paper_share_col(x1 - 1, y1, y2) > share {
+        if x1 > 0 && x1 > limits[0] && paper_share_col(x1 - 1, y1, y2) > share {
             x1 -= 1;
             grew = true;
         }
