@@ -526,6 +526,27 @@ mod tests {
         assert_eq!(extract(&[]), CardFields::default());
     }
 
+    proptest::proptest! {
+        /// Any OCR output, however garbled, yields a record and never a panic.
+        #[test]
+        fn arbitrary_lines_never_panic(texts in proptest::collection::vec("\\PC{0,60}", 0..12), heights in proptest::collection::vec(1f32..90.0, 12)) {
+            let lines: Vec<TextLine> = texts
+                .iter()
+                .zip(&heights)
+                .enumerate()
+                .map(|(i, (t, h))| TextLine { text: t.clone(), confidence: 0.9, bbox: [0.0, i as f32 * 100.0, 300.0, i as f32 * 100.0 + h] })
+                .collect();
+            let f = extract(&lines);
+            // Whatever was extracted came from the input text.
+            let all: String = texts.concat();
+            for e in &f.emails {
+                let local = e.split('@').next().unwrap_or("");
+                let glued = format!("E{}", local);
+                proptest::prop_assert!(all.contains(local) || all.contains(&glued), "{} not in input", e);
+            }
+        }
+    }
+
     #[test]
     fn full_width_and_spacing_are_normalised() {
         assert_eq!(normalise("ＴＥＬ：０２１　１２３４"), "TEL:021 1234");

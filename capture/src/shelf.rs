@@ -351,6 +351,25 @@ mod tests {
         assert!(audit.gaps.iter().all(|g| g[0] >= 255.0), "{:?}", audit.gaps);
     }
 
+    proptest::proptest! {
+        #[test]
+        fn arbitrary_lines_and_boxes_never_panic(
+            texts in proptest::collection::vec("[¥$Y0-9., 元a-z]{0,12}", 0..10),
+            boxes in proptest::collection::vec((-50f32..700.0, -50f32..500.0, 0f32..300.0, 0f32..120.0), 10),
+        ) {
+            let img = RgbImage::from_fn(640, 480, |x, y| Rgb([(x % 256) as u8, (y % 256) as u8, 200]));
+            let lines: Vec<TextLine> = texts
+                .iter()
+                .zip(&boxes)
+                .map(|(t, (x, y, w, h))| TextLine { text: t.clone(), confidence: 0.9, bbox: [*x, *y, x + w, y + h] })
+                .collect();
+            let audit = audit(&img, &lines);
+            for t in &audit.price_tags {
+                proptest::prop_assert!(t.bbox[0] >= 0.0 && t.bbox[2] <= 640.0 && t.bbox[1] >= 0.0 && t.bbox[3] <= 480.0);
+            }
+        }
+    }
+
     #[test]
     fn text_at_the_image_edge_does_not_panic() {
         let img = RgbImage::from_pixel(100, 50, Rgb([250, 250, 250]));
