@@ -1,7 +1,7 @@
 //! The JSON objects the capture tool writes, in the formats fixed by `../shared/eval`
 //! (extra keys — OCR lines, timings — are allowed there and kept for debugging).
 
-use crate::card::{self, Phone};
+use crate::card;
 use crate::image_input::{self, ImageError};
 use crate::ocr::{OcrEngine, TextLine};
 use serde::Serialize;
@@ -15,23 +15,34 @@ pub struct Timings {
     pub extract_ms: f64,
 }
 
-/// One business card read.
+/// What every reading reports besides its result: engine, image size, OCR lines, timings.
 #[derive(Debug, Serialize)]
-pub struct CardRecord {
-    pub file: String,
-    pub name: Option<String>,
-    pub title: Option<String>,
-    pub department: Option<String>,
-    pub company: Option<String>,
-    pub phones: Vec<Phone>,
-    pub emails: Vec<String>,
-    pub websites: Vec<String>,
-    pub address: Option<String>,
+pub struct Reading {
     pub engine: &'static str,
     pub width: u32,
     pub height: u32,
     pub lines: Vec<TextLine>,
     pub timings: Timings,
+}
+
+/// One business card read.
+#[derive(Debug, Serialize)]
+pub struct CardRecord {
+    pub file: String,
+    #[serde(flatten)]
+    pub fields: card::CardFields,
+    #[serde(flatten)]
+    pub reading: Reading,
+}
+
+/// One shelf photo audited.
+#[derive(Debug, Serialize)]
+pub struct ShelfRecord {
+    pub file: String,
+    #[serde(flatten)]
+    pub audit: crate::shelf::ShelfAudit,
+    #[serde(flatten)]
+    pub reading: Reading,
 }
 
 /// What a bad input produces instead of a record, so a batch can go on.
@@ -45,20 +56,6 @@ pub struct ErrorRecord {
 pub struct ErrorDetail {
     pub code: &'static str,
     pub message: String,
-}
-
-/// One shelf photo audited.
-#[derive(Debug, Serialize)]
-pub struct ShelfRecord {
-    pub file: String,
-    pub price_tags: Vec<crate::shelf::PriceTag>,
-    pub out_of_stock: bool,
-    pub gaps: Vec<[f32; 4]>,
-    pub engine: &'static str,
-    pub width: u32,
-    pub height: u32,
-    pub lines: Vec<TextLine>,
-    pub timings: Timings,
 }
 
 #[derive(Debug, Serialize)]
@@ -108,49 +105,32 @@ pub fn read_image(engine: &mut dyn OcrEngine, kind: Kind, file: String, bytes: &
     };
     let ocr_ms = ms(start);
     let start = Instant::now();
-    let (width, height, engine) = (image.width(), image.height(), engine.name());
+    let reading = |extract_ms| Reading {
+        engine: engine.name(),
+        width: image.width(),
+        height: image.height(),
+        lines: lines.clone(),
+        timings: Timings {
+            decode_ms,
+            ocr_ms,
+            extract_ms,
+        },
+    };
     match kind {
         Kind::Card => {
-            let f = card::extract(&lines);
-            let timings = Timings {
-                decode_ms,
-                ocr_ms,
-                extract_ms: ms(start),
-            };
+            let fields = card::extract(&lines);
             Output::Card(Box::new(CardRecord {
                 file,
-                name: f.name,
-                title: f.title,
-                department: f.department,
-                company: f.company,
-                phones: f.phones,
-                emails: f.emails,
-                websites: f.websites,
-                address: f.address,
-                engine,
-                width,
-                height,
-                lines,
-                timings,
+                fields,
+                reading: reading(ms(start)),
             }))
         }
         Kind::Shelf => {
             let audit = crate::shelf::audit(&image, &lines);
-            let timings = Timings {
-                decode_ms,
-                ocr_ms,
-                extract_ms: ms(start),
-            };
             Output::Shelf(Box::new(ShelfRecord {
                 file,
-                price_tags: audit.price_tags,
-                out_of_stock: audit.out_of_stock,
-                gaps: audit.gaps,
-                engine,
-                width,
-                height,
-                lines,
-                timings,
+                audit,
+                reading: reading(ms(start)),
             }))
         }
     }

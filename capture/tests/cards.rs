@@ -57,23 +57,29 @@ fn chinese_and_latin_cards_read_into_their_labels() {
             let want = digits(phone["number"].as_str().unwrap());
             let tail = &want[want.len() - 7..];
             assert!(
-                card.phones
+                card.fields
+                    .phones
                     .iter()
                     .any(|p| digits(&p.number).ends_with(tail)),
                 "{file}: {want} not among {:?}",
-                card.phones
+                card.fields.phones
             );
         }
         let email = label["emails"][0].as_str().unwrap();
-        if card.emails.iter().any(|e| e.eq_ignore_ascii_case(email)) {
+        if card
+            .fields
+            .emails
+            .iter()
+            .any(|e| e.eq_ignore_ascii_case(email))
+        {
             checked += 1;
         }
         assert!(
-            card.lines.len() >= 5,
+            card.reading.lines.len() >= 5,
             "{file}: only {} lines",
-            card.lines.len()
+            card.reading.lines.len()
         );
-        assert!(card.timings.ocr_ms > 0.0);
+        assert!(card.reading.timings.ocr_ms > 0.0);
     }
     assert!(checked >= 10, "e-mails right on only {checked} of 12 cards");
 }
@@ -89,12 +95,12 @@ fn a_blank_image_yields_an_empty_card_not_an_invented_one() {
     let Output::Card(card) = read_card_file(&mut *engine, &path) else {
         panic!("blank image failed")
     };
-    assert!(card.lines.is_empty());
+    assert!(card.reading.lines.is_empty());
     assert!(
-        card.name.is_none()
-            && card.company.is_none()
-            && card.phones.is_empty()
-            && card.emails.is_empty()
+        card.fields.name.is_none()
+            && card.fields.company.is_none()
+            && card.fields.phones.is_empty()
+            && card.fields.emails.is_empty()
     );
 }
 

@@ -42,6 +42,7 @@ fn tags_prices_and_gaps_match_the_labels() {
                 .map(|v| v.as_f64().unwrap())
                 .collect();
             let hit = shelf
+                .audit
                 .price_tags
                 .iter()
                 .find(|t| iou(&t.bbox.map(f64::from), &want) >= 0.5);
@@ -53,10 +54,10 @@ fn tags_prices_and_gaps_match_the_labels() {
                 }
             }
         }
-        if shelf.out_of_stock == label["hand_labels"]["gaps_visible"].as_bool().unwrap() {
+        if shelf.audit.out_of_stock == label["hand_labels"]["gaps_visible"].as_bool().unwrap() {
             flags += 1;
         }
-        assert!(shelf.timings.ocr_ms > 0.0);
+        assert!(shelf.reading.timings.ocr_ms > 0.0);
     }
     assert!(
         found as f64 >= 0.9 * total as f64,
@@ -81,5 +82,9 @@ fn a_photo_without_tags_reports_none_and_no_gap() {
     let Output::Shelf(shelf) = read_image_file(&mut engine, Kind::Shelf, &path) else {
         panic!("failed")
     };
-    assert!(shelf.price_tags.is_empty() && !shelf.out_of_stock && shelf.gaps.is_empty());
+    assert!(
+        shelf.audit.price_tags.is_empty()
+            && !shelf.audit.out_of_stock
+            && shelf.audit.gaps.is_empty()
+    );
 }

@@ -338,7 +338,7 @@ async fn concurrent_activities_on_one_lead_are_all_kept() {
         .unwrap()
         .to_owned();
     let mut tasks = Vec::new();
-    for n in 0..8 {
+    for n in 0..16 {
         let client = app.client.clone();
         let url = format!("{}/v1/leads/{id}/activities", app.base);
         let rep = rep.clone();
@@ -354,16 +354,17 @@ async fn concurrent_activities_on_one_lead_are_all_kept() {
         }));
     }
     for t in tasks {
-        assert!(t.await.unwrap().is_success());
+        let status = t.await.unwrap();
+        assert!(status.is_success(), "{status}");
     }
     let log = app
-        .get(&format!("/v1/leads/{id}/activities"), &rep)
+        .get(&format!("/v1/leads/{id}/activities?limit=50"), &rep)
         .await
         .expect(200);
-    assert_eq!(log.body.as_array().unwrap().len(), 8);
+    assert_eq!(log.body.as_array().unwrap().len(), 16);
     let lead = app.get(&format!("/v1/leads/{id}"), &rep).await.expect(200);
     assert_eq!(
-        lead.body["version"], 9,
+        lead.body["version"], 17,
         "one version per activity, none lost"
     );
 }

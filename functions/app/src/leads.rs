@@ -14,8 +14,9 @@ use fieldline_store::{
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-/// How often an append (activity) is retried when a concurrent edit bumped the version.
-const APPEND_RETRIES: usize = 5;
+/// How often an append (activity) is retried when a concurrent edit bumped the version. Every
+/// round has a winner, so a burst of N appends on one lead completes within N rounds.
+const APPEND_RETRIES: u32 = 20;
 
 /// Filters a client may put on a listing; the scope is added from the caller's role.
 #[derive(Debug, Clone, Default)]
@@ -229,7 +230,15 @@ pub async fn log_activity(
 ) -> Result<(Outcome<Activity>, Lead), ApiError> {
     let record = idempotency(actor, key, "lead.activity", &input);
     let activity_id = ActivityId::new();
-    for _ in 0..APPEND_RETRIES {
+    for attempt in 0..APPEND_RETRIES {
+        if attempt > 0 {
+            // Jitter, so the writers that lost a round do not collide again in lockstep.
+            let ceiling = 1u64 << attempt.min(5);
+            tokio::time::sleep(std::time::Duration::from_millis(rand::random_range(
+                0..=ceiling,
+            )))
+            .await;
+        }
         let mut lead = load_accessible(state, actor, id).await?;
         let read_version = lead.version;
         let (activity, events) =
