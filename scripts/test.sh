@@ -6,7 +6,9 @@ cd "$(dirname "$0")/.."
 
 # Toolchain parts the checks use (present on a machine of this kind; cheap no-ops then).
 rustup component add rustfmt clippy >/dev/null 2>&1 || true
-# The capture tests run the real OCR models: install them (idempotent, checksummed).
+# The capture crate builds against libtesseract and its tests run the real OCR models:
+# install both (idempotent; models checksummed).
+bash scripts/setup-system.sh
 bash scripts/setup-models.sh
 
 echo "== format"

@@ -3,7 +3,9 @@
 
 use clap::{Parser, Subcommand};
 use fieldline_capture::ModelDir;
+use fieldline_capture::OcrEngine;
 use fieldline_capture::ocr::ppocr::PpOcr;
+use fieldline_capture::ocr::tesseract::{DEFAULT_LANGUAGES, TesseractOcr};
 use fieldline_capture::record::{Kind, Output, base_name, read_image_file};
 use fieldline_capture::serve::{SidecarState, router};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -23,8 +25,28 @@ struct Cli {
     /// Threads per model.
     #[arg(long, global = true, default_value_t = 2)]
     threads: usize,
+    /// OCR engine: ppocr (PP-OCRv4 on ONNX Runtime) or tesseract (libtesseract).
+    #[arg(long, global = true, value_enum, default_value_t = Engine::Ppocr)]
+    engine: Engine,
     #[command(subcommand)]
     command: Command,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum Engine {
+    Ppocr,
+    Tesseract,
+}
+
+fn load_engine(
+    engine: Engine,
+    models: &ModelDir,
+    threads: usize,
+) -> anyhow::Result<Box<dyn OcrEngine>> {
+    Ok(match engine {
+        Engine::Ppocr => Box::new(PpOcr::load(models, threads)?),
+        Engine::Tesseract => Box::new(TesseractOcr::load(DEFAULT_LANGUAGES)?),
+    })
 }
 
 /// Where a batch writes its objects.
@@ -65,16 +87,23 @@ fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let models = ModelDir::locate(cli.models.as_deref());
     match cli.command {
-        Command::Card(batch) => run_batch(&models, cli.threads, Kind::Card, batch),
-        Command::Shelf(batch) => run_batch(&models, cli.threads, Kind::Shelf, batch),
-        Command::Serve { listen, token } => serve(&models, cli.threads, listen, &token),
+        Command::Card(batch) => run_batch(
+            load_engine(cli.engine, &models, cli.threads)?,
+            Kind::Card,
+            batch,
+        ),
+        Command::Shelf(batch) => run_batch(
+            load_engine(cli.engine, &models, cli.threads)?,
+            Kind::Shelf,
+            batch,
+        ),
+        Command::Serve { listen, token } => serve(cli.engine, &models, cli.threads, listen, &token),
     }
 }
 
 /// Reads every input in turn, writing one object each; a bad file gets an error object and
 /// the batch goes on.
-fn run_batch(models: &ModelDir, threads: usize, kind: Kind, batch: Batch) -> anyhow::Result<()> {
-    let mut engine = PpOcr::load(models, threads)?;
+fn run_batch(mut engine: Box<dyn OcrEngine>, kind: Kind, batch: Batch) -> anyhow::Result<()> {
     if let Some(dir) = &batch.out_dir {
         std::fs::create_dir_all(dir)?;
     }
@@ -86,7 +115,7 @@ fn run_batch(models: &ModelDir, threads: usize, kind: Kind, batch: Batch) -> any
     let mut failed = 0;
     for path in &batch.files {
         progress.set_message(base_name(path));
-        let output = read_image_file(&mut engine, kind, path);
+        let output = read_image_file(engine.as_mut(), kind, path);
         if let Output::Error(e) = &output {
             failed += 1;
             progress.suspend(|| eprintln!("{}: {}", e.file, e.error.message));
@@ -115,6 +144,7 @@ fn run_batch(models: &ModelDir, threads: usize, kind: Kind, batch: Batch) -> any
 }
 
 fn serve(
+    engine: Engine,
     models: &ModelDir,
     threads: usize,
     listen: std::net::SocketAddr,
@@ -124,8 +154,7 @@ fn serve(
         .with_writer(std::io::stderr)
         .init();
     let started = std::time::Instant::now();
-    let engine = PpOcr::load(models, threads)?;
-    let state = SidecarState::new(Box::new(engine), token)?;
+    let state = SidecarState::new(load_engine(engine, models, threads)?, token)?;
     tracing::info!(
         load_ms = started.elapsed().as_millis() as u64,
         "models loaded"

@@ -63,7 +63,7 @@ fn authorised(headers: &HeaderMap, token: &str) -> bool {
 async fn health(State(state): State<SidecarState>) -> Json<serde_json::Value> {
     Json(json!({
         "status": "ok",
-        "models": {"ocr": {"engine": state.ocr_name, "files": ["ppocr/det.onnx", "ppocr/cls.onnx", "ppocr/rec.onnx"], "loaded": true}},
+        "models": {"ocr": {"engine": state.ocr_name, "loaded": true}},
         "routes": ["/v1/cards", "/v1/shelves"],
     }))
 }

@@ -198,3 +198,32 @@ fn missing_models_name_the_file_and_the_install_command() {
         "{stderr}"
     );
 }
+
+#[test]
+fn tesseract_engine_reads_the_same_card_through_the_same_trait() {
+    use fieldline_capture::ocr::tesseract::{DEFAULT_LANGUAGES, TesseractOcr};
+    let mut tess = TesseractOcr::load(DEFAULT_LANGUAGES)
+        .unwrap_or_else(|e| panic!("{e:#} (run scripts/setup-system.sh)"));
+    assert_eq!(tess.name(), "tesseract-5");
+    let labels = labels();
+    // card-003 is a Latin-script card: Tesseract's stronger side.
+    let label = labels["cards"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["file"] == "card-003.jpg")
+        .unwrap();
+    let Output::Card(card) = read_card_file(&mut tess, &devset("card-003.jpg")) else {
+        panic!("failed")
+    };
+    assert!(card.reading.lines.len() >= 5);
+    let want = label["emails"][0].as_str().unwrap();
+    assert!(
+        card.fields
+            .emails
+            .iter()
+            .any(|e| e.eq_ignore_ascii_case(want)),
+        "{:?} vs {want}",
+        card.fields.emails
+    );
+}

@@ -2,6 +2,7 @@
 
 pub mod detect;
 pub mod ppocr;
+pub mod tesseract;
 
 use image::RgbImage;
 use serde::Serialize;

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Debian packages the capture crate builds and tests against: libtesseract + leptonica (the
+# Tesseract engine, through bindgen, hence libclang) and Tesseract's language packs.
+# Idempotent: installs only what is missing. Needs root (or sudo) on a Debian machine.
+set -euo pipefail
+packages=(libtesseract-dev libleptonica-dev libclang-dev
+          tesseract-ocr-eng tesseract-ocr-chi-sim tesseract-ocr-deu tesseract-ocr-fra tesseract-ocr-spa)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "system packages ok"
+  exit 0
+fi
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -q
+$sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
+echo "installed: ${missing[*]}"
