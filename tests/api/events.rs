@@ -46,14 +46,7 @@ async fn events_reach_a_consumer_exactly_once_in_order_even_after_a_failure() {
     let app = TestApp::spawn().await;
     let f = fixture(&app.state).await;
     let rep = app.token(&f.east_rep);
-    let id = app
-        .post("/v1/leads", &rep, &lead_body(1))
-        .await
-        .expect(201)
-        .body["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = app.create_lead(&rep, 1).await;
     app.post(
         &format!("/v1/leads/{id}/activities"),
         &rep,

@@ -194,14 +194,7 @@ async fn updates_need_the_current_version_and_fail_whole() {
     let app = TestApp::spawn().await;
     let f = fixture(&app.state).await;
     let rep = app.token(&f.east_rep);
-    let id = app
-        .post("/v1/leads", &rep, &lead_body(1))
-        .await
-        .expect(201)
-        .body["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = app.create_lead(&rep, 1).await;
     let path = format!("/v1/leads/{id}");
 
     let r = app
@@ -268,14 +261,7 @@ async fn first_contact_stops_the_clock_and_retries_do_not_duplicate() {
     let app = TestApp::spawn().await;
     let f = fixture(&app.state).await;
     let rep = app.token(&f.east_rep);
-    let id = app
-        .post("/v1/leads", &rep, &lead_body(1))
-        .await
-        .expect(201)
-        .body["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = app.create_lead(&rep, 1).await;
     let path = format!("/v1/leads/{id}/activities");
 
     app.post(&path, &rep, &json!({"kind": "note", "summary": "看了官网"}))
@@ -329,14 +315,7 @@ async fn concurrent_activities_on_one_lead_are_all_kept() {
     let app = TestApp::spawn().await;
     let f = fixture(&app.state).await;
     let rep = app.token(&f.east_rep);
-    let id = app
-        .post("/v1/leads", &rep, &lead_body(1))
-        .await
-        .expect(201)
-        .body["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = app.create_lead(&rep, 1).await;
     let mut tasks = Vec::new();
     for n in 0..16 {
         let client = app.client.clone();

@@ -124,6 +124,15 @@ impl TestApp {
             .await
     }
 
+    /// Creates a lead from `lead_body(n)` and returns its id.
+    pub async fn create_lead(&self, token: &str, n: u32) -> String {
+        let reply = self
+            .post("/v1/leads", token, &lead_body(n))
+            .await
+            .expect(201);
+        reply.body["id"].as_str().expect("lead id").to_owned()
+    }
+
     pub async fn raw(
         &self,
         method: Method,

@@ -5,8 +5,8 @@ use crate::error::ApiError;
 use crate::state::AppState;
 use fieldline_domain::lead::CreateContext;
 use fieldline_domain::{
-    Activity, ActivityId, Actor, Lead, LeadId, LeadPatch, LeadStatus, NewActivity, NewLead,
-    Priority, Region, Role, Timestamp, User, UserId,
+    Activity, ActivityId, Actor, DomainEvent, Lead, LeadId, LeadPatch, LeadStatus, NewActivity,
+    NewLead, Priority, Region, Role, Timestamp, User, UserId,
 };
 use fieldline_store::{
     Created, Cursor, IdempotencyKey, IdempotencyRecord, LeadQuery, Page, StoreError,
@@ -166,14 +166,37 @@ pub async fn list_leads(
     Ok(state.leads.list_leads(&actor.tenant, &query).await?)
 }
 
-fn check_version(lead: &Lead, expected: u64) -> Result<(), ApiError> {
+/// Loads a lead for a change the client based on `expected` (409 if it moved on since).
+async fn load_for_change(
+    state: &AppState,
+    actor: &Actor,
+    id: LeadId,
+    expected: u64,
+) -> Result<Lead, ApiError> {
+    let lead = load_accessible(state, actor, id).await?;
     if lead.version != expected {
         return Err(ApiError::VersionConflict {
             expected,
             actual: lead.version,
         });
     }
-    Ok(())
+    Ok(lead)
+}
+
+/// Stores a changed lead with its events; a change without events changed nothing.
+async fn save(
+    state: &AppState,
+    lead: Lead,
+    expected_version: u64,
+    events: &[DomainEvent],
+) -> Result<Lead, ApiError> {
+    if !events.is_empty() {
+        state
+            .leads
+            .update_lead(&lead, expected_version, events)
+            .await?;
+    }
+    Ok(lead)
 }
 
 pub async fn update_lead(
@@ -183,17 +206,10 @@ pub async fn update_lead(
     expected_version: u64,
     patch: LeadPatch,
 ) -> Result<Lead, ApiError> {
-    let mut lead = load_accessible(state, actor, id).await?;
-    check_version(&lead, expected_version)?;
+    let mut lead = load_for_change(state, actor, id, expected_version).await?;
     let region = tenant_region(state, actor).await?;
     let events = lead.apply_patch(&patch, actor, state.clock.now(), region, &state.policy)?;
-    if !events.is_empty() {
-        state
-            .leads
-            .update_lead(&lead, expected_version, &events)
-            .await?;
-    }
-    Ok(lead)
+    save(state, lead, expected_version, &events).await
 }
 
 pub async fn assign_lead(
@@ -206,17 +222,10 @@ pub async fn assign_lead(
     if actor.role == Role::Rep {
         return Err(ApiError::Forbidden("reps cannot assign leads".into()));
     }
-    let mut lead = load_accessible(state, actor, id).await?;
-    check_version(&lead, expected_version)?;
+    let mut lead = load_for_change(state, actor, id, expected_version).await?;
     let owner = assignee(state, actor, owner).await?;
     let events = lead.assign(&owner, actor, state.clock.now());
-    if !events.is_empty() {
-        state
-            .leads
-            .update_lead(&lead, expected_version, &events)
-            .await?;
-    }
-    Ok(lead)
+    save(state, lead, expected_version, &events).await
 }
 
 /// Appends to the follow-up log. Activities commute with other edits, so a version clash
