@@ -3,6 +3,7 @@
 //! `card` turns lines into a contact.
 
 pub mod card;
+pub mod followup;
 pub mod image_input;
 pub mod models;
 pub mod ocr;
