@@ -105,11 +105,11 @@ pub fn read_image(engine: &mut dyn OcrEngine, kind: Kind, file: String, bytes: &
     };
     let ocr_ms = ms(start);
     let start = Instant::now();
-    let reading = |extract_ms| Reading {
+    let reading = |lines, extract_ms| Reading {
         engine: engine.name(),
         width: image.width(),
         height: image.height(),
-        lines: lines.clone(),
+        lines,
         timings: Timings {
             decode_ms,
             ocr_ms,
@@ -119,18 +119,20 @@ pub fn read_image(engine: &mut dyn OcrEngine, kind: Kind, file: String, bytes: &
     match kind {
         Kind::Card => {
             let fields = card::extract(&lines);
+            let reading = reading(lines, ms(start));
             Output::Card(Box::new(CardRecord {
                 file,
                 fields,
-                reading: reading(ms(start)),
+                reading,
             }))
         }
         Kind::Shelf => {
             let audit = crate::shelf::audit(&image, &lines);
+            let reading = reading(lines, ms(start));
             Output::Shelf(Box::new(ShelfRecord {
                 file,
                 audit,
-                reading: reading(ms(start)),
+                reading,
             }))
         }
     }

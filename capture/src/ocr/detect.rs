@@ -6,13 +6,17 @@
 /// card are rarely level), with its mean probability.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Region {
-    pub x1: f32,
-    pub y1: f32,
-    pub x2: f32,
-    pub y2: f32,
     /// Corners clockwise from the text's top-left: `[tl, tr, br, bl]`, each `(x, y)`.
     pub corners: [(f32, f32); 4],
     pub score: f32,
+}
+
+/// The upright box `[x1, y1, x2, y2]` around a quadrilateral.
+pub fn quad_bounds(q: &[(f32, f32); 4]) -> [f32; 4] {
+    q.iter()
+        .fold([f32::MAX, f32::MAX, f32::MIN, f32::MIN], |b, &(x, y)| {
+            [b[0].min(x), b[1].min(y), b[2].max(x), b[3].max(y)]
+        })
 }
 
 /// Lines shorter than this aspect ratio have no reliable direction of their own.
@@ -193,16 +197,7 @@ pub fn regions(prob: &[f32], width: usize, height: usize, p: &DetectParams) -> V
             (dominant.cos(), dominant.sin())
         };
         let (corners, _, _) = oriented_rect(&points, centre, axis, p.unclip_ratio);
-        let clamp_x = |v: f32| v.clamp(0.0, width as f32);
-        let clamp_y = |v: f32| v.clamp(0.0, height as f32);
-        out.push(Region {
-            x1: clamp_x(corners.iter().map(|c| c.0).fold(f32::MAX, f32::min)),
-            y1: clamp_y(corners.iter().map(|c| c.1).fold(f32::MAX, f32::min)),
-            x2: clamp_x(corners.iter().map(|c| c.0).fold(f32::MIN, f32::max)),
-            y2: clamp_y(corners.iter().map(|c| c.1).fold(f32::MIN, f32::max)),
-            corners,
-            score,
-        });
+        out.push(Region { corners, score });
     }
     out
 }
@@ -245,11 +240,8 @@ mod tests {
         let m = map(100, 40, &[(10, 5, 60, 10, 0.9), (10, 25, 80, 32, 0.8)]);
         let r = regions(&m, 100, 40, &DetectParams::default());
         assert_eq!(r.len(), 2);
-        assert!(
-            r[0].x1 < 10.0 && r[0].x2 > 61.0 && r[0].y1 < 5.0,
-            "{:?}",
-            r[0]
-        );
+        let b = quad_bounds(&r[0].corners);
+        assert!(b[0] < 10.0 && b[2] > 61.0 && b[1] < 5.0, "{:?}", r[0]);
         assert!((r[1].score - 0.8).abs() < 0.01);
     }
 
@@ -270,7 +262,8 @@ mod tests {
         let angle = (tr.1 - tl.1).atan2(tr.0 - tl.0).to_degrees();
         assert!((angle + 5.7).abs() < 1.0, "angle {angle}");
         let thickness = ((bl.0 - tl.0).powi(2) + (bl.1 - tl.1).powi(2)).sqrt();
-        let upright_height = r[0].y2 - r[0].y1;
+        let upright = quad_bounds(&r[0].corners);
+        let upright_height = upright[3] - upright[1];
         assert!(
             thickness + 8.0 < upright_height,
             "oriented thickness {thickness} vs axis-aligned {upright_height}: the box follows the line"

@@ -2,7 +2,7 @@
 //! recognition, the models shipped in the `rapidocr-onnxruntime` wheel. The runtime library is
 //! loaded dynamically from the `onnxruntime` wheel, so nothing is downloaded at build time.
 
-use super::detect::{DetectParams, regions};
+use super::detect::{DetectParams, quad_bounds, regions};
 use super::{OcrEngine, TextLine, reading_order};
 use crate::models::ModelDir;
 use anyhow::{Context, anyhow, bail};
@@ -186,14 +186,8 @@ impl OcrEngine for PpOcr {
             .collect();
         let (iw, ih) = (image.width() as f32, image.height() as f32);
         let boxes = quads.iter().map(|q| {
-            let xs = q.map(|c| c.0);
-            let ys = q.map(|c| c.1);
-            [
-                xs.iter().copied().fold(f32::MAX, f32::min).max(0.0),
-                ys.iter().copied().fold(f32::MAX, f32::min).max(0.0),
-                xs.iter().copied().fold(f32::MIN, f32::max).min(iw),
-                ys.iter().copied().fold(f32::MIN, f32::max).min(ih),
-            ]
+            let b = quad_bounds(q);
+            [b[0].max(0.0), b[1].max(0.0), b[2].min(iw), b[3].min(ih)]
         });
         if crops.is_empty() {
             return Ok(Vec::new());

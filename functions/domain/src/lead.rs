@@ -566,10 +566,14 @@ mod tests {
         }
     }
 
-    fn create(actor: &Actor, owner: &User) -> (Lead, Vec<DomainEvent>) {
+    fn create_from(
+        input: &NewLead,
+        actor: &Actor,
+        owner: &User,
+    ) -> Result<(Lead, Vec<DomainEvent>), DomainError> {
         let policy = ScoringPolicy::default();
         Lead::create(
-            &input(),
+            input,
             CreateContext {
                 id: LeadId::new(),
                 actor,
@@ -579,7 +583,10 @@ mod tests {
                 policy: &policy,
             },
         )
-        .unwrap()
+    }
+
+    fn create(actor: &Actor, owner: &User) -> (Lead, Vec<DomainEvent>) {
+        create_from(&input(), actor, owner).unwrap()
     }
 
     #[test]
@@ -608,36 +615,13 @@ mod tests {
         let (actor, user) = rep();
         let mut bad = input();
         bad.contact.phone = Some("   ".into());
-        let policy = ScoringPolicy::default();
-        let err = Lead::create(
-            &bad,
-            CreateContext {
-                id: LeadId::new(),
-                actor: &actor,
-                owner: Some(&user),
-                now: t0(),
-                region: Region::china(),
-                policy: &policy,
-            },
-        )
-        .unwrap_err();
+        let err = create_from(&bad, &actor, &user).unwrap_err();
         assert_eq!(
             err,
             DomainError::invalid("contact", "needs a phone number or an e-mail address")
         );
         bad.contact.phone = Some("12345".into());
-        let err = Lead::create(
-            &bad,
-            CreateContext {
-                id: LeadId::new(),
-                actor: &actor,
-                owner: Some(&user),
-                now: t0(),
-                region: Region::china(),
-                policy: &policy,
-            },
-        )
-        .unwrap_err();
+        let err = create_from(&bad, &actor, &user).unwrap_err();
         assert!(
             matches!(err, DomainError::InvalidField { ref field, .. } if field == "contact.phone")
         );
