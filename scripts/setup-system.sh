@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Debian packages the capture crate builds and tests against: libtesseract + leptonica (the
-# Tesseract engine, through bindgen, hence libclang) and Tesseract's language packs.
+# Tesseract engine, through bindgen, hence libclang), Tesseract's language packs, cmake (whisper-rs
+# builds whisper.cpp with it) and libopus (Opus voice notes from chat apps).
 # Idempotent: installs only what is missing. Needs root (or sudo) on a Debian machine.
 set -euo pipefail
-packages=(libtesseract-dev libleptonica-dev libclang-dev
+packages=(libtesseract-dev libleptonica-dev libclang-dev cmake libopus-dev pkg-config
           tesseract-ocr-eng tesseract-ocr-chi-sim tesseract-ocr-deu tesseract-ocr-fra tesseract-ocr-spa)
 missing=()
 for p in "${packages[@]}"; do

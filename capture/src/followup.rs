@@ -50,6 +50,34 @@ pub struct Catalogue {
     pub competitors: Vec<(String, Vec<String>)>,
 }
 
+impl Catalogue {
+    /// Reads `{"products": {"Name": ["alias", ...]}, "competitors": {...}}`, the file a
+    /// tenant exports (mentions are reported in name order).
+    pub fn from_json(text: &str) -> Result<Catalogue, serde_json::Error> {
+        #[derive(serde::Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct File {
+            #[serde(default)]
+            products: serde_json::Map<String, serde_json::Value>,
+            #[serde(default)]
+            competitors: serde_json::Map<String, serde_json::Value>,
+        }
+        let file: File = serde_json::from_str(text)?;
+        let entries = |map: serde_json::Map<String, serde_json::Value>| {
+            map.into_iter()
+                .map(|(name, aliases)| {
+                    let aliases: Vec<String> = serde_json::from_value(aliases)?;
+                    Ok((name, aliases))
+                })
+                .collect::<Result<Vec<_>, serde_json::Error>>()
+        };
+        Ok(Catalogue {
+            products: entries(file.products)?,
+            competitors: entries(file.competitors)?,
+        })
+    }
+}
+
 /// Chinese numerals up to the thousands ("三", "十二", "两百五十") and plain digits.
 pub fn chinese_number(s: &str) -> Option<f64> {
     if let Ok(v) = s.parse::<f64>() {
@@ -182,6 +210,17 @@ fn next_contact_zh(text: &str, now: DateTime<Tz>) -> Option<NextContact> {
         let phrase = caps.get(0)?.as_str();
         if caps.get(1).is_none() && caps.get(6).is_none() {
             continue; // needs a day, or at least a clock time
+        }
+        if caps.get(1).is_none() && caps.get(5).is_none() && !["钟", "半", "刻", "分"].iter().any(|m| phrase.contains(m)) {
+            continue; // a bare "一点" is usually "a little" (低一点), not one o'clock
+        }
+        let end = caps.get(0)?.end();
+        let clause = text[end..]
+            .split(['，', '。', ',', '.', '；', ';', '！', '!', '？', '?'])
+            .next()
+            .unwrap_or("");
+        if matches!(caps.get(1).map(|m| m.as_str()), None | Some("今天")) && clause.contains('了') {
+            continue; // "今天见了李经理": what happened, not what comes next
         }
         let date = match caps.get(1).map(|m| m.as_str()) {
             None => today,
@@ -463,6 +502,29 @@ mod tests {
         extract(text, monday(), &Catalogue::default())
             .next_contact
             .map(|n| (n.at, n.precision))
+    }
+
+    #[test]
+    fn catalogue_reads_from_json_and_rejects_wrong_shapes() {
+        let c = Catalogue::from_json(
+            r#"{"products": {"Fieldline Pro": ["pro", "专业版"]}, "competitors": {"Contoso": []}}"#,
+        )
+        .unwrap();
+        assert_eq!(c.products[0].1, vec!["pro", "专业版"]);
+        assert_eq!(c.competitors[0].0, "Contoso");
+        assert!(Catalogue::from_json(r#"{"products": {"X": "not a list"}}"#).is_err());
+        assert!(Catalogue::from_json(r#"{"prodcts": {}}"#).is_err());
+    }
+
+    #[test]
+    fn chinese_phrases_that_are_not_appointments_are_left_alone() {
+        assert_eq!(when("竞争对手的价格比我们低一点。"), None);
+        assert_eq!(when("今天见了李经理，聊得很好。"), None);
+        // A clock time with minutes or 钟 still counts without a day.
+        assert_eq!(
+            when("三点半再打给他").map(|w| w.1),
+            Some("time")
+        );
     }
 
     #[test]

@@ -1,6 +1,7 @@
-//! Fieldline capture: turns what a rep photographs into records, offline on CPU, so reps stop
-//! typing. This slice reads business cards: PP-OCR (ONNX Runtime) finds and reads the text,
-//! `card` turns lines into a contact.
+//! Fieldline capture: turns what a rep photographs or says into records, offline on CPU, so
+//! reps stop typing. Business cards become contacts and shelf photos price and stock reports
+//! (PP-OCR on ONNX Runtime, or Tesseract, behind `OcrEngine`); voice notes become transcripts
+//! and follow-ups (Whisper through whisper.cpp).
 
 pub mod card;
 pub mod followup;
@@ -10,6 +11,7 @@ pub mod ocr;
 pub mod record;
 pub mod serve;
 pub mod shelf;
+pub mod voice;
 
 pub use card::CardFields;
 pub use image_input::{ImageError, decode_image};

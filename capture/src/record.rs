@@ -63,6 +63,7 @@ pub struct ErrorDetail {
 pub enum Output {
     Card(Box<CardRecord>),
     Shelf(Box<ShelfRecord>),
+    Voice(Box<crate::voice::VoiceRecord>),
     Error(ErrorRecord),
 }
 
@@ -71,6 +72,16 @@ pub enum Output {
 pub enum Kind {
     Card,
     Shelf,
+}
+
+impl Kind {
+    /// The plural the CLI reports counts in.
+    pub fn plural(self) -> &'static str {
+        match self {
+            Kind::Card => "cards",
+            Kind::Shelf => "shelves",
+        }
+    }
 }
 
 fn ms(since: Instant) -> f64 {

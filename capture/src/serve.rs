@@ -1,12 +1,16 @@
 //! The HTTP sidecar: the same readers as the command line, models loaded once per process.
-//! `POST /v1/cards` and `POST /v1/shelves` take the image as the raw request body; `GET /health` says which models
-//! are loaded. Every route but health needs `Authorization: Bearer <FIELDLINE_CAPTURE_TOKEN>`.
+//! `POST /v1/cards`, `/v1/shelves` and `/v1/voice` take the photo or recording as the raw
+//! request body (`X-File-Name` names it); voice takes `?language=zh&recorded_at=RFC3339&tz=Asia/Shanghai`.
+//! `GET /health` says which models are loaded. Every route but health needs
+//! `Authorization: Bearer <FIELDLINE_CAPTURE_TOKEN>`.
 
 use crate::image_input::MAX_BYTES;
 use crate::ocr::OcrEngine;
 use crate::record::{Kind, Output, read_image};
+use crate::voice::asr::{Language, WhisperAsr};
+use crate::voice::{VoiceOptions, read_voice};
 use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, State};
+use axum::extract::{DefaultBodyLimit, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -21,11 +25,19 @@ pub const MIN_TOKEN_LEN: usize = 16;
 pub struct SidecarState {
     ocr: Arc<Mutex<Box<dyn OcrEngine>>>,
     ocr_name: &'static str,
+    /// `None` when the sidecar runs without speech (`/v1/voice` then answers 503).
+    asr: Option<Arc<Mutex<WhisperAsr>>>,
+    voice_defaults: Arc<VoiceOptions>,
     token: Arc<str>,
 }
 
 impl SidecarState {
-    pub fn new(ocr: Box<dyn OcrEngine>, token: &str) -> anyhow::Result<Self> {
+    pub fn new(
+        ocr: Box<dyn OcrEngine>,
+        asr: Option<WhisperAsr>,
+        voice_defaults: VoiceOptions,
+        token: &str,
+    ) -> anyhow::Result<Self> {
         anyhow::ensure!(
             token.len() >= MIN_TOKEN_LEN,
             "the sidecar token must be at least {MIN_TOKEN_LEN} characters"
@@ -34,6 +46,8 @@ impl SidecarState {
         Ok(Self {
             ocr: Arc::new(Mutex::new(ocr)),
             ocr_name,
+            asr: asr.map(|a| Arc::new(Mutex::new(a))),
+            voice_defaults: Arc::new(voice_defaults),
             token: token.into(),
         })
     }
@@ -63,8 +77,11 @@ fn authorised(headers: &HeaderMap, token: &str) -> bool {
 async fn health(State(state): State<SidecarState>) -> Json<serde_json::Value> {
     Json(json!({
         "status": "ok",
-        "models": {"ocr": {"engine": state.ocr_name, "loaded": true}},
-        "routes": ["/v1/cards", "/v1/shelves"],
+        "models": {
+            "ocr": {"engine": state.ocr_name, "loaded": true},
+            "speech": {"engine": "whisper-base", "loaded": state.asr.is_some()},
+        },
+        "routes": ["/v1/cards", "/v1/shelves", "/v1/voice"],
     }))
 }
 
@@ -76,32 +93,129 @@ async fn shelves(State(state): State<SidecarState>, headers: HeaderMap, body: By
     read(state, Kind::Shelf, headers, body).await
 }
 
-async fn read(state: SidecarState, kind: Kind, headers: HeaderMap, body: Bytes) -> Response {
-    if !authorised(&headers, &state.token) {
-        return problem(
-            StatusCode::UNAUTHORIZED,
-            "unauthenticated",
-            "expected Authorization: Bearer <token>",
-        );
-    }
-    let file = headers
+fn unauthenticated() -> Response {
+    problem(
+        StatusCode::UNAUTHORIZED,
+        "unauthenticated",
+        "expected Authorization: Bearer <token>",
+    )
+}
+
+fn file_name(headers: &HeaderMap, fallback: &str) -> String {
+    headers
         .get("x-file-name")
         .and_then(|v| v.to_str().ok())
         .filter(|s| !s.is_empty() && s.len() <= 255)
-        .unwrap_or("upload")
-        .to_owned();
+        .unwrap_or(fallback)
+        .to_owned()
+}
+
+async fn read(state: SidecarState, kind: Kind, headers: HeaderMap, body: Bytes) -> Response {
+    if !authorised(&headers, &state.token) {
+        return unauthenticated();
+    }
+    let file = file_name(&headers, "upload");
     let ocr = state.ocr.clone();
-    let result = tokio::task::spawn_blocking(move || {
-        let mut engine = ocr.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        read_image(engine.as_mut(), kind, file, &body)
-    })
-    .await;
+    respond(
+        tokio::task::spawn_blocking(move || {
+            let mut engine = ocr.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            read_image(engine.as_mut(), kind, file, &body)
+        })
+        .await,
+    )
+}
+
+/// Per-request voice options; absent ones fall back to the sidecar's defaults.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct VoiceQuery {
+    language: Option<String>,
+    recorded_at: Option<String>,
+    tz: Option<String>,
+}
+
+/// The extension the audio probe should try, from the upload's content type.
+fn extension_for(content_type: Option<&str>) -> &'static str {
+    match content_type.map(|c| c.split(';').next().unwrap_or("").trim()) {
+        Some("audio/mpeg" | "audio/mp3") => "mp3",
+        Some("audio/mp4" | "audio/x-m4a" | "audio/aac" | "audio/m4a") => "m4a",
+        Some("audio/ogg" | "audio/opus") => "ogg",
+        Some("audio/flac" | "audio/x-flac") => "flac",
+        Some("audio/webm") => "webm",
+        _ => "wav",
+    }
+}
+
+async fn voice(
+    State(state): State<SidecarState>,
+    headers: HeaderMap,
+    query: Result<Query<VoiceQuery>, axum::extract::rejection::QueryRejection>,
+    body: Bytes,
+) -> Response {
+    if !authorised(&headers, &state.token) {
+        return unauthenticated();
+    }
+    let Some(asr) = state.asr.clone() else {
+        return problem(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "speech_not_loaded",
+            "this sidecar runs without the speech model",
+        );
+    };
+    let Query(query) = match query {
+        Ok(q) => q,
+        Err(e) => return problem(StatusCode::BAD_REQUEST, "bad_query", e.body_text()),
+    };
+    let mut options = (*state.voice_defaults).clone();
+    if let Some(language) = query.language.filter(|l| l != "auto") {
+        options.language = Language::Fixed(language);
+    }
+    if let Some(at) = query.recorded_at {
+        match chrono::DateTime::parse_from_rfc3339(&at) {
+            Ok(at) => options.recorded_at = Some(at.to_utc()),
+            Err(e) => {
+                return problem(
+                    StatusCode::BAD_REQUEST,
+                    "bad_recorded_at",
+                    format!("recorded_at must be RFC 3339 with an offset: {e}"),
+                );
+            }
+        }
+    }
+    if let Some(tz) = query.tz {
+        match tz.parse::<chrono_tz::Tz>() {
+            Ok(tz) => options.time_zone = tz,
+            Err(_) => {
+                return problem(
+                    StatusCode::BAD_REQUEST,
+                    "bad_time_zone",
+                    format!("unknown IANA time zone {tz:?}"),
+                );
+            }
+        }
+    }
+    let content_type = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok());
+    let fallback = format!("upload.{}", extension_for(content_type));
+    let file = file_name(&headers, &fallback);
+    respond(
+        tokio::task::spawn_blocking(move || {
+            let mut asr = asr.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            read_voice(&mut asr, file, &body, &options)
+        })
+        .await,
+    )
+}
+
+fn respond(result: Result<Output, tokio::task::JoinError>) -> Response {
     match result {
         Ok(Output::Card(card)) => Json(card).into_response(),
         Ok(Output::Shelf(shelf)) => Json(shelf).into_response(),
+        Ok(Output::Voice(voice)) => Json(voice).into_response(),
         Ok(Output::Error(e)) => {
             let status = match e.error.code {
-                "ocr_failed" => StatusCode::INTERNAL_SERVER_ERROR,
+                "ocr_failed" | "asr_failed" => StatusCode::INTERNAL_SERVER_ERROR,
                 "input_too_large" => StatusCode::PAYLOAD_TOO_LARGE,
                 _ => StatusCode::UNPROCESSABLE_ENTITY,
             };
@@ -121,6 +235,7 @@ pub fn router(state: SidecarState) -> Router {
         .route("/health", get(health))
         .route("/v1/cards", post(cards))
         .route("/v1/shelves", post(shelves))
+        .route("/v1/voice", post(voice))
         .fallback(unknown_route)
         .method_not_allowed_fallback(|| async {
             problem(

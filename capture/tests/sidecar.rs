@@ -3,13 +3,14 @@
 use fieldline_capture::ModelDir;
 use fieldline_capture::ocr::ppocr::PpOcr;
 use fieldline_capture::serve::{SidecarState, router};
+use fieldline_capture::voice::VoiceOptions;
 use std::path::Path;
 
 const TOKEN: &str = "sidecar-test-token-0123456789";
 
 async fn spawn() -> String {
     let engine = PpOcr::load(&ModelDir::locate(None), 2).unwrap_or_else(|e| panic!("{e:#}"));
-    let state = SidecarState::new(Box::new(engine), TOKEN).unwrap();
+    let state = SidecarState::new(Box::new(engine), None, VoiceOptions::default(), TOKEN).unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, router(state)).await.unwrap() });
@@ -144,5 +145,5 @@ async fn sidecar_reads_cards_and_refuses_bad_requests() {
 #[test]
 fn weak_tokens_are_refused_at_start() {
     let engine = PpOcr::load(&ModelDir::locate(None), 1).unwrap_or_else(|e| panic!("{e:#}"));
-    assert!(SidecarState::new(Box::new(engine), "short").is_err());
+    assert!(SidecarState::new(Box::new(engine), None, VoiceOptions::default(), "short").is_err());
 }
