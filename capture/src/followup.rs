@@ -211,7 +211,10 @@ fn next_contact_zh(text: &str, now: DateTime<Tz>) -> Option<NextContact> {
         if caps.get(1).is_none() && caps.get(6).is_none() {
             continue; // needs a day, or at least a clock time
         }
-        if caps.get(1).is_none() && caps.get(5).is_none() && !["钟", "半", "刻", "分"].iter().any(|m| phrase.contains(m)) {
+        if caps.get(1).is_none()
+            && caps.get(5).is_none()
+            && !["钟", "半", "刻", "分"].iter().any(|m| phrase.contains(m))
+        {
             continue; // a bare "一点" is usually "a little" (低一点), not one o'clock
         }
         let end = caps.get(0)?.end();
@@ -219,7 +222,8 @@ fn next_contact_zh(text: &str, now: DateTime<Tz>) -> Option<NextContact> {
             .split(['，', '。', ',', '.', '；', ';', '！', '!', '？', '?'])
             .next()
             .unwrap_or("");
-        if matches!(caps.get(1).map(|m| m.as_str()), None | Some("今天")) && clause.contains('了') {
+        if matches!(caps.get(1).map(|m| m.as_str()), None | Some("今天")) && clause.contains('了')
+        {
             continue; // "今天见了李经理": what happened, not what comes next
         }
         let date = match caps.get(1).map(|m| m.as_str()) {
@@ -521,10 +525,7 @@ mod tests {
         assert_eq!(when("竞争对手的价格比我们低一点。"), None);
         assert_eq!(when("今天见了李经理，聊得很好。"), None);
         // A clock time with minutes or 钟 still counts without a day.
-        assert_eq!(
-            when("三点半再打给他").map(|w| w.1),
-            Some("time")
-        );
+        assert_eq!(when("三点半再打给他").map(|w| w.1), Some("time"));
     }
 
     #[test]

@@ -4,12 +4,12 @@
 use clap::{Parser, Subcommand};
 use fieldline_capture::ModelDir;
 use fieldline_capture::OcrEngine;
+use fieldline_capture::followup::Catalogue;
 use fieldline_capture::ocr::ppocr::PpOcr;
 use fieldline_capture::ocr::tesseract::{DEFAULT_LANGUAGES, TesseractOcr};
 use fieldline_capture::record::{Kind, Output, base_name, read_image_file};
-use fieldline_capture::followup::Catalogue;
 use fieldline_capture::serve::{SidecarState, router};
-use fieldline_capture::voice::asr::{Language, Window, WhisperAsr};
+use fieldline_capture::voice::asr::{Language, WhisperAsr, Window};
 use fieldline_capture::voice::{VoiceOptions, read_voice_file};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::Write;

@@ -7,7 +7,7 @@ use fieldline_capture::followup::Catalogue;
 use fieldline_capture::ocr::ppocr::PpOcr;
 use fieldline_capture::record::Output;
 use fieldline_capture::serve::{SidecarState, router};
-use fieldline_capture::voice::asr::{Language, Window, WhisperAsr};
+use fieldline_capture::voice::asr::{Language, WhisperAsr, Window};
 use fieldline_capture::voice::audio::decode_audio;
 use fieldline_capture::voice::{VoiceOptions, VoiceRecord, read_voice};
 use std::path::{Path, PathBuf};
@@ -107,7 +107,11 @@ fn english_note_becomes_a_transcript_and_a_dated_follow_up() {
 fn mandarin_note_is_simplified_and_resolves_tomorrow_three_pm() {
     let note = read("voice-zh-neural", "neural_00_zh.wav", &options());
     assert_eq!(note.language.as_deref(), Some("zh"));
-    assert!(note.transcript.contains("明天下午三点"), "{}", note.transcript);
+    assert!(
+        note.transcript.contains("明天下午三点"),
+        "{}",
+        note.transcript
+    );
     assert!(note.transcript.contains("报价单"), "{}", note.transcript);
     let next = note.followup.next_contact.as_ref().expect("next contact");
     assert_eq!(next.at, "2026-11-24T15:00:00+08:00");
@@ -121,10 +125,9 @@ fn budgets_and_catalogue_mentions_are_extracted_from_speech() {
     assert_eq!(budget.followup.amounts[0].value, 500_000.0);
 
     let mut with_catalogue = options();
-    with_catalogue.catalogue = Catalogue::from_json(
-        r#"{"competitors": {"Contoso": ["contoso"]}, "products": {}}"#,
-    )
-    .unwrap();
+    with_catalogue.catalogue =
+        Catalogue::from_json(r#"{"competitors": {"Contoso": ["contoso"]}, "products": {}}"#)
+            .unwrap();
     let rival = read("voice", "note_05_en.wav", &with_catalogue);
     assert!(
         rival
@@ -204,7 +207,12 @@ fn batch_keeps_going_past_bad_recordings_with_stable_codes() {
     std::fs::write(&truncated, &flac[..40]).unwrap();
 
     let out = Command::new(env!("CARGO_BIN_EXE_fieldline-capture"))
-        .args(["voice", "--jsonl", "--recorded-at", "2026-11-23T10:00:00+08:00"])
+        .args([
+            "voice",
+            "--jsonl",
+            "--recorded-at",
+            "2026-11-23T10:00:00+08:00",
+        ])
         .arg(devset("voice", "note_07_en.mp3"))
         .args([&empty, &text, &truncated])
         .output()
@@ -287,7 +295,10 @@ async fn sidecar_transcribes_voice_notes_with_per_request_options() {
     let note: serde_json::Value = r.json().await.unwrap();
     assert_eq!(note["file"], "upload.ogg");
     assert_eq!(note["language"], "zh");
-    assert!(note["transcript"].as_str().unwrap().contains("讨论"), "{note}");
+    assert!(
+        note["transcript"].as_str().unwrap().contains("讨论"),
+        "{note}"
+    );
     assert_eq!(note["recorded_at"], "2026-11-23T10:00:00+08:00");
 
     let r = post("", clip.clone(), None).await.unwrap();

@@ -61,10 +61,7 @@ impl Language {
             Language::Fixed(code) => std::slice::from_ref(code),
             Language::Detect(codes) => codes,
         };
-        match codes
-            .iter()
-            .find(|c| whisper_rs::get_lang_id(c).is_none())
-        {
+        match codes.iter().find(|c| whisper_rs::get_lang_id(c).is_none()) {
             Some(bad) => Err(AsrError::UnknownLanguage(bad.clone())),
             None => Ok(()),
         }

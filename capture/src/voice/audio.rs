@@ -189,25 +189,26 @@ fn decode_symphonia(
     let mut rate = params.sample_rate.unwrap_or(0);
     let mut channels = params.channels.map(|c| c.count()).unwrap_or(0);
     let mut buffer: Option<SampleBuffer<f32>> = None;
-    for_each_packet(format, track_id, |_, packet| {
-        match decoder.decode(packet) {
-            Ok(decoded) => {
-                let spec = *decoded.spec();
-                rate = spec.rate;
-                channels = spec.channels.count();
-                let needed = decoded.capacity() as u64 * channels as u64;
-                if buffer.as_ref().is_none_or(|b| (b.capacity() as u64) < needed) {
-                    buffer = Some(SampleBuffer::new(decoded.capacity() as u64, spec));
-                }
-                let buf = buffer.as_mut().expect("allocated above");
-                buf.copy_interleaved_ref(decoded);
-                push_mono(&mut mono, buf.samples(), channels, rate)?;
-                Ok(true)
+    for_each_packet(format, track_id, |_, packet| match decoder.decode(packet) {
+        Ok(decoded) => {
+            let spec = *decoded.spec();
+            rate = spec.rate;
+            channels = spec.channels.count();
+            let needed = decoded.capacity() as u64 * channels as u64;
+            if buffer
+                .as_ref()
+                .is_none_or(|b| (b.capacity() as u64) < needed)
+            {
+                buffer = Some(SampleBuffer::new(decoded.capacity() as u64, spec));
             }
-            Err(SymphoniaError::DecodeError(_)) => Ok(false),
-            Err(SymphoniaError::IoError(_)) => Ok(false),
-            Err(e) => Err(AudioError::Corrupt(e.to_string())),
+            let buf = buffer.as_mut().expect("allocated above");
+            buf.copy_interleaved_ref(decoded);
+            push_mono(&mut mono, buf.samples(), channels, rate)?;
+            Ok(true)
         }
+        Err(SymphoniaError::DecodeError(_)) => Ok(false),
+        Err(SymphoniaError::IoError(_)) => Ok(false),
+        Err(e) => Err(AudioError::Corrupt(e.to_string())),
     })?;
     if rate == 0 {
         return Err(AudioError::NoSamples);

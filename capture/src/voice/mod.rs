@@ -6,7 +6,7 @@ pub mod audio;
 
 use crate::followup::{self, Catalogue, FollowUp};
 use crate::record::{ErrorDetail, ErrorRecord, Output, base_name};
-use asr::{Language, Segment, Window, WhisperAsr};
+use asr::{Language, Segment, WhisperAsr, Window};
 use audio::AudioError;
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
@@ -78,7 +78,12 @@ fn error(file: String, code: &'static str, message: String) -> Output {
 }
 
 /// Reads one note; every failure becomes an error object.
-pub fn read_voice(asr: &mut WhisperAsr, file: String, bytes: &[u8], options: &VoiceOptions) -> Output {
+pub fn read_voice(
+    asr: &mut WhisperAsr,
+    file: String,
+    bytes: &[u8],
+    options: &VoiceOptions,
+) -> Output {
     let started = Instant::now();
     let extension = Path::new(&file)
         .extension()
