@@ -131,9 +131,19 @@ async fn sidecar_reads_cards_and_refuses_bad_requests() {
         r.json::<serde_json::Value>().await.unwrap()["code"],
         "method_not_allowed"
     );
+    // Voice is a POST route like the others; an unknown route is a JSON 404.
     assert_eq!(
         client
             .get(format!("{base}/v1/voice"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        405
+    );
+    assert_eq!(
+        client
+            .get(format!("{base}/v1/receipts"))
             .send()
             .await
             .unwrap()
