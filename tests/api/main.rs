@@ -2,6 +2,7 @@
 
 mod access;
 mod auth;
+mod automation;
 mod demo;
 mod events;
 mod input;

@@ -1,6 +1,7 @@
 //! Test helpers: a real Fieldline server on 127.0.0.1 with a random port and a temporary data
 //! directory, a fixture of two tenants, and a small HTTP client.
 
+use fieldline_app::state::Clock;
 use fieldline_app::{AppState, Application, Config, admin};
 use fieldline_domain::{Role, TenantId, User};
 use reqwest::{Method, StatusCode, header::HeaderMap};
@@ -27,6 +28,40 @@ pub fn test_config(dir: &std::path::Path) -> Config {
     config
 }
 
+/// A clock tests move by hand, so "nobody acts for 24 hours" takes no time.
+pub struct ManualClock(std::sync::Mutex<fieldline_domain::Timestamp>);
+
+impl ManualClock {
+    pub fn at(start: fieldline_domain::Timestamp) -> Arc<ManualClock> {
+        Arc::new(ManualClock(std::sync::Mutex::new(start)))
+    }
+    pub fn advance_hours(&self, hours: f64) {
+        let mut now = self.0.lock().unwrap();
+        *now += chrono::Duration::milliseconds((hours * 3_600_000.0) as i64);
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> fieldline_domain::Timestamp {
+        *self.0.lock().unwrap()
+    }
+}
+
+/// Polls `check` until it returns `Some` (the scheduler ticks every 50 ms), for at most 10 s.
+pub async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    for _ in 0..200 {
+        if let Some(v) = check().await {
+            return v;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("timed out waiting for {what}");
+}
+
 pub struct TestApp {
     pub base: String,
     pub client: reqwest::Client,
@@ -41,10 +76,22 @@ impl TestApp {
         Self::spawn_in(Arc::new(tempfile::tempdir().unwrap())).await
     }
 
+    /// Starts a server whose clock the test moves.
+    pub async fn spawn_with_clock(clock: Arc<ManualClock>) -> TestApp {
+        let dir = Arc::new(tempfile::tempdir().unwrap());
+        let config = test_config(dir.path());
+        let app = Application::build_with_clock(config, clock).expect("application builds");
+        Self::serve(app, dir).await
+    }
+
     /// Starts a server on an existing data directory (a restart).
     pub async fn spawn_in(dir: Arc<TempDir>) -> TestApp {
         let config = test_config(dir.path());
         let app = Application::build(config).expect("application builds");
+        Self::serve(app, dir).await
+    }
+
+    async fn serve(app: Application, dir: Arc<TempDir>) -> TestApp {
         let state = app.state().clone();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
@@ -122,6 +169,30 @@ impl TestApp {
     pub async fn patch(&self, path: &str, token: &str, body: &Value) -> Reply {
         self.send(Method::PATCH, path, Some(token), Some(body))
             .await
+    }
+
+    /// Switches an automation rule off through the API (for tests that assign by hand).
+    pub async fn disable_rule(&self, token: &str, id: &str) {
+        let mut rule = self
+            .get(&format!("/v1/rules/{id}"), token)
+            .await
+            .expect(200)
+            .body;
+        let version = rule["version"].clone();
+        let draft = rule.as_object_mut().unwrap();
+        for key in ["id", "tenant", "version", "changed_by", "changed_at"] {
+            draft.remove(key);
+        }
+        draft.insert("enabled".into(), Value::Bool(false));
+        let body = json!({"expected_version": version, "rule": draft});
+        self.send(
+            Method::PUT,
+            &format!("/v1/rules/{id}"),
+            Some(token),
+            Some(&body),
+        )
+        .await
+        .expect(200);
     }
 
     /// Creates a lead from `lead_body(n)` and returns its id.

@@ -20,10 +20,12 @@ pub async fn add_tenant(
         name: PersonName::parse_field(name, "name")?,
         time_zone: time_zone.to_owned(),
         phone_region: region.to_ascii_uppercase(),
+        calendar: None,
     };
     if !state.directory.create_tenant(&tenant).await? {
         bail!("tenant {id} already exists");
     }
+    crate::automation::install_default_rules(state, &tenant.id).await?;
     Ok(tenant)
 }
 

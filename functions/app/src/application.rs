@@ -2,6 +2,7 @@
 //! Every entry point (local server, Lambda, tests, benchmarks) builds through here.
 
 use crate::auth::TokenKeys;
+use crate::automation::{RuleEngine, TimerSweeper};
 use crate::config::Config;
 use crate::scheduler::{EventJournal, OutboxRelay, Scheduler};
 use crate::state::{AppState, Clock, SystemClock};
@@ -33,6 +34,7 @@ impl Application {
         let state = AppState {
             leads: store.clone(),
             directory: store.clone(),
+            automation: store.clone(),
             events: store,
             blobs: Arc::new(LocalBlobStore::new(config.blob_dir())),
             tokens: Arc::new(tokens),
@@ -61,9 +63,14 @@ impl Application {
             Duration::from_millis(self.config.scheduler.tick_ms),
             self.state.clock.clone(),
         )
+        .with_job(Arc::new(TimerSweeper::new(self.state.clone())))
         .with_job(Arc::new(OutboxRelay::new(
             self.state.events.clone(),
             Arc::new(EventJournal),
+        )))
+        .with_job(Arc::new(OutboxRelay::new(
+            self.state.events.clone(),
+            Arc::new(RuleEngine::new(self.state.clone())),
         )))
     }
 

@@ -5,8 +5,8 @@ use crate::error::ApiError;
 use crate::state::AppState;
 use fieldline_domain::lead::CreateContext;
 use fieldline_domain::{
-    Activity, ActivityId, Actor, DomainEvent, Lead, LeadId, LeadPatch, LeadStatus, NewActivity,
-    NewLead, Priority, Region, Role, Timestamp, User, UserId,
+    Activity, ActivityId, Actor, DomainEvent, Lead, LeadId, LeadPatch, LeadScope, LeadStatus,
+    NewActivity, NewLead, Priority, Region, Role, Timestamp, User, UserId,
 };
 use fieldline_store::{
     Created, Cursor, IdempotencyKey, IdempotencyRecord, LeadQuery, Page, StoreError,
@@ -27,6 +27,8 @@ pub struct ListFilter {
     pub updated_before: Option<Timestamp>,
     pub limit: Option<u32>,
     pub cursor: Option<String>,
+    /// List the tenant's public pool instead of the caller's own scope.
+    pub pool: bool,
 }
 
 pub const DEFAULT_PAGE: u32 = 50;
@@ -66,7 +68,11 @@ async fn assignee(state: &AppState, actor: &Actor, id: UserId) -> Result<User, A
 }
 
 /// Loads a lead the caller may act on: 404 outside their tenant, 403 outside their scope.
-async fn load_accessible(state: &AppState, actor: &Actor, id: LeadId) -> Result<Lead, ApiError> {
+pub(crate) async fn load_accessible(
+    state: &AppState,
+    actor: &Actor,
+    id: LeadId,
+) -> Result<Lead, ApiError> {
     let lead = state
         .leads
         .get_lead(&actor.tenant, id)
@@ -155,7 +161,11 @@ pub async fn list_leads(
         ));
     }
     let query = LeadQuery {
-        scope: actor.lead_scope(),
+        scope: if filter.pool {
+            LeadScope::Pool
+        } else {
+            actor.lead_scope()
+        },
         owner: filter.owner,
         status: filter.status,
         priority: filter.priority,
@@ -282,4 +292,23 @@ pub async fn list_activities(
         .leads
         .list_activities(&actor.tenant, id, limit.clamp(1, MAX_PAGE))
         .await?)
+}
+
+/// Takes a lead from the tenant's pool. The version check makes the first claim win; the
+/// others get 409 `already_claimed`.
+pub async fn claim_lead(state: &AppState, actor: &Actor, id: LeadId) -> Result<Lead, ApiError> {
+    let mut lead = state
+        .leads
+        .get_lead(&actor.tenant, id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("lead {id} not found")))?;
+    let expected = lead.version;
+    let events = lead.claim(actor, state.clock.now())?;
+    match state.leads.update_lead(&lead, expected, &events).await {
+        Ok(()) => Ok(lead),
+        Err(StoreError::VersionConflict { .. }) => Err(ApiError::Conflict(
+            "someone else claimed or changed this lead first".into(),
+        )),
+        Err(e) => Err(e.into()),
+    }
 }

@@ -5,12 +5,14 @@
 pub mod admin;
 pub mod application;
 pub mod auth;
+pub mod automation;
 pub mod config;
 pub mod demo;
 pub mod error;
 pub mod extract;
 pub mod http;
 pub mod leads;
+pub mod rules;
 pub mod scheduler;
 pub mod state;
 pub mod telemetry;

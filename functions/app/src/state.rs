@@ -3,7 +3,7 @@
 
 use crate::auth::TokenKeys;
 use fieldline_domain::{ScoringPolicy, Timestamp};
-use fieldline_store::{BlobStore, DirectoryStore, EventLog, LeadStore};
+use fieldline_store::{AutomationStore, BlobStore, DirectoryStore, EventLog, LeadStore};
 use std::sync::Arc;
 
 /// Time, injectable so tests and the demo seed can run in the past.
@@ -24,6 +24,7 @@ pub struct AppState {
     pub leads: Arc<dyn LeadStore>,
     pub directory: Arc<dyn DirectoryStore>,
     pub events: Arc<dyn EventLog>,
+    pub automation: Arc<dyn AutomationStore>,
     pub blobs: Arc<dyn BlobStore>,
     pub tokens: Arc<TokenKeys>,
     pub policy: Arc<ScoringPolicy>,

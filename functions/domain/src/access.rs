@@ -22,6 +22,8 @@ pub enum LeadScope {
     Tenant,
     Team(TeamId),
     Owner(UserId),
+    /// The tenant's public pool: unowned leads any rep may claim.
+    Pool,
 }
 
 impl Actor {
@@ -40,10 +42,15 @@ impl Actor {
         if lead.tenant != self.tenant {
             return false;
         }
+        // The public pool is visible to everyone in the tenant.
+        if lead.in_pool {
+            return true;
+        }
         match self.lead_scope() {
             LeadScope::Tenant => true,
             LeadScope::Team(team) => lead.team == Some(team),
             LeadScope::Owner(user) => lead.owner == Some(user),
+            LeadScope::Pool => false,
         }
     }
 

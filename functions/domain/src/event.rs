@@ -3,7 +3,7 @@
 
 use crate::Timestamp;
 use crate::activity::ActivityKind;
-use crate::id::{ActivityId, EventId, TeamId, TenantId, UserId};
+use crate::id::{ActivityId, EventId, TeamId, TenantId, TimerId, UserId};
 use crate::lead::{Lead, LeadSource, LeadStatus};
 use crate::scoring::{Priority, ScoreBreakdown};
 use chrono::{DateTime, Utc};
@@ -46,6 +46,22 @@ pub enum EventPayload {
         kind: ActivityKind,
         occurred_at: DateTime<Utc>,
     },
+    /// A durable timer came due (an SLA clock, a stale-lead check).
+    TimerFired {
+        timer: TimerId,
+        name: String,
+        due_at: DateTime<Utc>,
+    },
+    /// The lead left its owner for the tenant's pool.
+    LeadReturnedToPool {
+        from: Option<UserId>,
+        reason: String,
+    },
+    /// A rep took a lead from the pool.
+    LeadClaimed {
+        by: UserId,
+        team: Option<TeamId>,
+    },
 }
 
 impl EventPayload {
@@ -59,6 +75,9 @@ impl EventPayload {
             EventPayload::LeadAssigned { .. } => "lead_assigned",
             EventPayload::LeadFirstContacted { .. } => "lead_first_contacted",
             EventPayload::ActivityLogged { .. } => "activity_logged",
+            EventPayload::TimerFired { .. } => "timer_fired",
+            EventPayload::LeadReturnedToPool { .. } => "lead_returned_to_pool",
+            EventPayload::LeadClaimed { .. } => "lead_claimed",
         }
     }
 }
@@ -77,12 +96,27 @@ pub struct DomainEvent {
     pub actor: Option<UserId>,
     pub occurred_at: DateTime<Utc>,
     pub payload: EventPayload,
+    /// Set when an automation rule caused the event: which rule, and how deep in a chain of
+    /// rule-caused events it sits (the loop guard).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cause: Option<Cause>,
+}
+
+/// The rule behind an automatic change.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Cause {
+    pub rule: String,
+    pub rule_version: u32,
+    /// 1 for a rule reacting to a person's change; each further rule-caused step adds one.
+    pub depth: u8,
 }
 
 impl DomainEvent {
     pub(crate) fn for_lead(
         lead: &Lead,
         actor: Option<UserId>,
+        cause: Option<Cause>,
         now: Timestamp,
         payload: EventPayload,
     ) -> Self {
@@ -100,6 +134,7 @@ impl DomainEvent {
             actor,
             occurred_at: now,
             payload,
+            cause,
         }
     }
 }

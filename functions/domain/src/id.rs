@@ -65,6 +65,10 @@ uuid_id!(/// A person at a customer.
     ContactId, "contact_id");
 uuid_id!(/// A domain event; consumers deduplicate on it.
     EventId, "event_id");
+uuid_id!(/// A durable timer (SLA clock, stale-lead check).
+    TimerId, "timer_id");
+uuid_id!(/// An in-app notification.
+    NotificationId, "notification_id");
 
 /// A tenant's slug: 2–40 lowercase ASCII letters, digits or inner hyphens (`acme`, `huadong-trading`).
 /// Slugs appear in tokens and logs, so they are kept short and unambiguous.

@@ -7,10 +7,10 @@ use crate::activity::{Activity, ActivityKind, NewActivity};
 use crate::contact::{ContactInfo, EmailAddress, PersonName, PhoneNumber, Region};
 use crate::customer::DecisionRole;
 use crate::error::DomainError;
-use crate::event::{DomainEvent, EventPayload};
+use crate::event::{Cause, DomainEvent, EventPayload};
 use crate::id::{ActivityId, LeadId, TeamId, TenantId, UserId};
 use crate::scoring::{Priority, ScoreBreakdown, ScoringPolicy};
-use crate::user::User;
+use crate::user::{Role, User};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Deserializer, Serialize};
 
@@ -279,6 +279,9 @@ pub struct Lead {
     pub first_contact_at: Option<DateTime<Utc>>,
     /// Bumped by every change; writers must present the version they read.
     pub version: u64,
+    /// In the tenant's public pool (no owner; any rep may claim it).
+    #[serde(default)]
+    pub in_pool: bool,
 }
 
 /// Everything `Lead::create` needs besides the client's input.
@@ -328,6 +331,7 @@ impl Lead {
             updated_at: ctx.now,
             first_contact_at: None,
             version: 1,
+            in_pool: false,
         };
         let event = lead.event(
             ctx.actor,
@@ -343,7 +347,126 @@ impl Lead {
     }
 
     fn event(&self, actor: &Actor, now: Timestamp, payload: EventPayload) -> DomainEvent {
-        DomainEvent::for_lead(self, Some(actor.user), now, payload)
+        DomainEvent::for_lead(self, Some(actor.user), None, now, payload)
+    }
+
+    fn automatic_event(&self, cause: &Cause, now: Timestamp, payload: EventPayload) -> DomainEvent {
+        DomainEvent::for_lead(self, None, Some(cause.clone()), now, payload)
+    }
+
+    /// A rule hands the lead to `owner` (an active rep or manager the engine picked).
+    pub fn assign_automatically(
+        &mut self,
+        owner: &User,
+        cause: &Cause,
+        now: Timestamp,
+    ) -> Vec<DomainEvent> {
+        if self.owner == Some(owner.id) && self.team == owner.team {
+            return Vec::new();
+        }
+        let event = self.automatic_event(
+            cause,
+            now,
+            EventPayload::LeadAssigned {
+                from: self.owner,
+                to: owner.id,
+                team: owner.team,
+            },
+        );
+        self.owner = Some(owner.id);
+        self.team = owner.team;
+        self.in_pool = false;
+        self.touch(now);
+        vec![event]
+    }
+
+    /// A rule changes the priority (a manager's override of the score).
+    pub fn set_priority_automatically(
+        &mut self,
+        priority: Priority,
+        cause: &Cause,
+        now: Timestamp,
+    ) -> Vec<DomainEvent> {
+        if self.priority == priority {
+            return Vec::new();
+        }
+        let event = self.automatic_event(
+            cause,
+            now,
+            EventPayload::LeadPriorityChanged {
+                from: self.priority,
+                to: priority,
+                score: self.score.clone(),
+            },
+        );
+        self.priority = priority;
+        self.touch(now);
+        vec![event]
+    }
+
+    /// Takes the lead from its owner into the pool. Converted and lost leads stay put.
+    pub fn return_to_pool(
+        &mut self,
+        reason: &str,
+        cause: &Cause,
+        now: Timestamp,
+    ) -> Result<Vec<DomainEvent>, DomainError> {
+        if self.in_pool {
+            return Ok(Vec::new());
+        }
+        if matches!(
+            self.status,
+            LeadStatus::Converted | LeadStatus::Disqualified
+        ) {
+            return Err(DomainError::InvalidTransition {
+                from: format!("{:?}", self.status).to_lowercase(),
+                to: "the pool".into(),
+            });
+        }
+        let event = self.automatic_event(
+            cause,
+            now,
+            EventPayload::LeadReturnedToPool {
+                from: self.owner,
+                reason: reason.to_owned(),
+            },
+        );
+        self.owner = None;
+        self.in_pool = true;
+        self.touch(now);
+        Ok(vec![event])
+    }
+
+    /// A rep takes a pooled lead. The store's version check makes the first claim win.
+    pub fn claim(
+        &mut self,
+        actor: &Actor,
+        now: Timestamp,
+    ) -> Result<Vec<DomainEvent>, DomainError> {
+        if !self.in_pool {
+            return Err(DomainError::InvalidTransition {
+                from: "owned".into(),
+                to: "claimed (only pooled leads can be claimed)".into(),
+            });
+        }
+        if actor.tenant != self.tenant || actor.role == Role::Admin {
+            return Err(DomainError::Forbidden(
+                "pooled leads are claimed by reps and managers".into(),
+            ));
+        }
+        let event = self.event(
+            actor,
+            now,
+            EventPayload::LeadClaimed {
+                by: actor.user,
+                team: actor.team,
+            },
+        );
+        self.owner = Some(actor.user);
+        self.team = actor.team;
+        self.in_pool = false;
+        self.touch(now);
+        Ok(vec![event])
     }
 
     fn touch(&mut self, now: Timestamp) {

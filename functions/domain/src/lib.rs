@@ -5,26 +5,37 @@
 
 pub mod access;
 pub mod activity;
+pub mod calendar;
 pub mod contact;
 pub mod customer;
 pub mod error;
 pub mod event;
 pub mod id;
 pub mod lead;
+pub mod notification;
+pub mod rule;
 pub mod scoring;
+pub mod timer;
 pub mod user;
 
 pub use access::{Actor, LeadScope};
 pub use activity::{Activity, ActivityKind, NewActivity};
+pub use calendar::BusinessCalendar;
 pub use contact::{ContactInfo, EmailAddress, PersonName, PhoneNumber, Region};
 pub use customer::{Contact, Customer, DecisionRole};
 pub use error::DomainError;
-pub use event::{DomainEvent, EventPayload};
-pub use id::{ActivityId, ContactId, CustomerId, EventId, LeadId, TeamId, TenantId, UserId};
+pub use event::{Cause, DomainEvent, EventPayload};
+pub use id::{
+    ActivityId, ContactId, CustomerId, EventId, LeadId, NotificationId, TeamId, TenantId, TimerId,
+    UserId,
+};
 pub use lead::{
     BudgetRange, Lead, LeadPatch, LeadSource, LeadStatus, NewLead, PreScreen, PurchaseUrgency,
 };
+pub use notification::Notification;
+pub use rule::{Action, Condition, Decision, Evidence, Rule, RuleDraft, RuleId};
 pub use scoring::{Priority, ScoreBreakdown, ScoringPolicy};
+pub use timer::{Timer, TimerState};
 pub use user::{Role, Team, Tenant, User};
 
 /// Timestamps everywhere are UTC; local time zones are a presentation concern.

@@ -16,6 +16,22 @@ pub struct Tenant {
     pub time_zone: String,
     /// Region for phone numbers written without a country code.
     pub phone_region: String,
+    /// Working days and hours for business-hour SLA clocks; default Mon-Fri 09:00-18:00 in
+    /// `time_zone`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub calendar: Option<crate::BusinessCalendar>,
+}
+
+impl Tenant {
+    /// The calendar SLA clocks count in.
+    pub fn calendar(&self) -> crate::BusinessCalendar {
+        self.calendar
+            .clone()
+            .unwrap_or_else(|| crate::BusinessCalendar {
+                time_zone: self.time_zone.parse().unwrap_or(chrono_tz::Asia::Shanghai),
+                ..crate::BusinessCalendar::default()
+            })
+    }
 }
 
 /// What a user may see and change: their own leads, their team's, or the whole tenant's.

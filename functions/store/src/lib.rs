@@ -10,7 +10,7 @@ pub mod sqlite;
 pub use blob::LocalBlobStore;
 pub use error::StoreError;
 pub use ports::{
-    BlobKey, BlobMeta, BlobStore, Created, Cursor, DirectoryStore, EventLog, IdempotencyKey,
-    IdempotencyRecord, LeadQuery, LeadStore, Page, StoredEvent,
+    AutomationStore, BlobKey, BlobMeta, BlobStore, Created, Cursor, DirectoryStore, EventLog,
+    IdempotencyKey, IdempotencyRecord, LeadQuery, LeadStore, Page, StoredEvent,
 };
 pub use sqlite::SqliteStore;

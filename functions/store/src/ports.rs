@@ -5,8 +5,8 @@ use async_trait::async_trait;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use fieldline_domain::{
-    Activity, DomainEvent, Lead, LeadId, LeadScope, LeadStatus, Priority, Team, Tenant, TenantId,
-    Timestamp, User, UserId,
+    Activity, Decision, DomainEvent, Lead, LeadId, LeadScope, LeadStatus, Notification, Priority,
+    Rule, RuleId, Team, TeamId, Tenant, TenantId, Timer, Timestamp, User, UserId,
 };
 use serde::{Deserialize, Serialize};
 
@@ -88,6 +88,70 @@ pub struct LeadQuery {
 pub struct Page<T> {
     pub items: Vec<T>,
     pub next: Option<Cursor>,
+}
+
+/// What automation needs: versioned rules, durable timers, the decision log, assignment
+/// rotation and the in-app inbox.
+#[async_trait]
+pub trait AutomationStore: Send + Sync {
+    /// Stores a new version of a rule. `expected_version` is `None` for a new rule (an existing
+    /// id is `AlreadyExists`) or the version the change was based on (else `VersionConflict`).
+    async fn save_rule(&self, rule: &Rule, expected_version: Option<u32>) -> StoreResult<()>;
+    /// The current version of every rule of the tenant, enabled or not, by id.
+    async fn list_rules(&self, tenant: &TenantId) -> StoreResult<Vec<Rule>>;
+    async fn get_rule(&self, tenant: &TenantId, id: &RuleId) -> StoreResult<Option<Rule>>;
+    /// Every version of one rule, oldest first.
+    async fn rule_versions(&self, tenant: &TenantId, id: &RuleId) -> StoreResult<Vec<Rule>>;
+
+    /// Starts a timer. With `restart` a pending timer of the same lead and name is replaced;
+    /// without, it is kept and `false` returned.
+    async fn start_timer(&self, timer: &Timer, restart: bool) -> StoreResult<bool>;
+    /// Cancels the lead's pending timers with these names; returns how many.
+    async fn cancel_timers(
+        &self,
+        tenant: &TenantId,
+        lead: LeadId,
+        names: &[String],
+    ) -> StoreResult<u32>;
+    /// Fires up to `limit` timers due at `now`, oldest first: each becomes a `timer_fired`
+    /// event in the same transaction, so a timer fires exactly once however many sweepers run.
+    /// Costs time in the number due, not the number pending.
+    async fn fire_due_timers(&self, now: Timestamp, limit: u32) -> StoreResult<Vec<Timer>>;
+    async fn pending_timers(&self, tenant: &TenantId, lead: LeadId) -> StoreResult<Vec<Timer>>;
+
+    /// Appends to the decision log; `false` when this (event, rule, action) is already there,
+    /// which is how a redelivered event is recognised.
+    async fn record_decision(&self, decision: &Decision) -> StoreResult<bool>;
+    async fn list_decisions(
+        &self,
+        tenant: &TenantId,
+        lead: Option<LeadId>,
+        limit: u32,
+    ) -> StoreResult<Vec<Decision>>;
+
+    /// The next of `members` after the one this rotation handed out last, atomically, so
+    /// concurrent assignments never pick the same rep twice in a row.
+    async fn next_in_rotation(
+        &self,
+        tenant: &TenantId,
+        rotation: &str,
+        members: &[UserId],
+    ) -> StoreResult<Option<UserId>>;
+    /// Open (not converted or disqualified) leads per owner, for least-loaded assignment.
+    async fn open_lead_counts(
+        &self,
+        tenant: &TenantId,
+        team: TeamId,
+    ) -> StoreResult<Vec<(UserId, u64)>>;
+
+    /// Adds to a user's inbox; `false` when the dedupe key was seen for that user.
+    async fn add_notification(&self, notification: &Notification) -> StoreResult<bool>;
+    async fn list_notifications(
+        &self,
+        tenant: &TenantId,
+        user: UserId,
+        limit: u32,
+    ) -> StoreResult<Vec<Notification>>;
 }
 
 /// Leads and their follow-up log. Each write stores the change and its events atomically.

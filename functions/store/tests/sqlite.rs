@@ -53,6 +53,7 @@ fn tenant_row(id: &TenantId) -> Tenant {
         name: PersonName::parse("Acme").unwrap(),
         time_zone: "Asia/Shanghai".into(),
         phone_region: "CN".into(),
+        calendar: None,
     }
 }
 
@@ -112,7 +113,7 @@ async fn count(store: &SqliteStore, consumer: &str) -> usize {
 async fn database_is_wal_and_migrated_and_survives_reopen() {
     let f = fixture().await;
     assert_eq!(f.store.journal_mode().await.unwrap(), "wal");
-    assert_eq!(f.store.schema_version().await.unwrap(), 1);
+    assert_eq!(f.store.schema_version().await.unwrap(), 2);
     let (lead, events) = new_lead(&f.rep, t0());
     f.store.create_lead(&lead, &events, None).await.unwrap();
     drop(f.store);
@@ -123,7 +124,7 @@ async fn database_is_wal_and_migrated_and_survives_reopen() {
     );
     assert_eq!(
         reopened.schema_version().await.unwrap(),
-        1,
+        2,
         "re-opening does not re-run migrations"
     );
 }
@@ -561,5 +562,181 @@ async fn retried_activity_is_recorded_once() {
             .unwrap()
             .len(),
         1
+    );
+}
+
+fn timer(f: &Fixture, lead: LeadId, name: &str, due: Timestamp) -> Timer {
+    Timer {
+        id: TimerId::new(),
+        tenant: f.tenant.clone(),
+        lead,
+        name: name.into(),
+        due_at: due,
+        created_at: t0(),
+        cause: None,
+    }
+}
+
+#[tokio::test]
+async fn timers_fire_once_even_when_sweepers_overlap() {
+    let f = fixture().await;
+    let (lead, events) = new_lead(&f.rep, t0());
+    f.store.create_lead(&lead, &events, None).await.unwrap();
+    for i in 0..200 {
+        let due = t0() + Duration::minutes(i);
+        assert!(
+            f.store
+                .start_timer(&timer(&f, lead.id, &format!("t{i}"), due), false)
+                .await
+                .unwrap()
+        );
+    }
+    // Not yet due ones stay; a second start of the same name is refused unless restarted.
+    assert!(
+        !f.store
+            .start_timer(&timer(&f, lead.id, "t0", t0()), false)
+            .await
+            .unwrap()
+    );
+    let before = count(&f.store, "fresh").await;
+    let store = Arc::new(f.store.clone());
+    let sweeps: Vec<_> = (0..4)
+        .map(|_| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let mut fired = 0;
+                loop {
+                    let n = store
+                        .fire_due_timers(t0() + Duration::minutes(150), 7)
+                        .await
+                        .unwrap()
+                        .len();
+                    fired += n;
+                    if n == 0 {
+                        return fired;
+                    }
+                }
+            })
+        })
+        .collect();
+    let mut total = 0;
+    for s in sweeps {
+        total += s.await.unwrap();
+    }
+    assert_eq!(
+        total, 151,
+        "minutes 0..=150 are due, each fired by exactly one sweeper"
+    );
+    assert_eq!(
+        count(&f.store, "fresh").await - before,
+        151,
+        "one timer_fired event each"
+    );
+    assert_eq!(
+        f.store
+            .pending_timers(&f.tenant, lead.id)
+            .await
+            .unwrap()
+            .len(),
+        49
+    );
+    // Cancelling and restarting.
+    let names: Vec<String> = (151..160).map(|i| format!("t{i}")).collect();
+    assert_eq!(
+        f.store
+            .cancel_timers(&f.tenant, lead.id, &names)
+            .await
+            .unwrap(),
+        9
+    );
+    assert!(
+        f.store
+            .start_timer(&timer(&f, lead.id, "t199", t0()), true)
+            .await
+            .unwrap()
+    );
+    let pending = f.store.pending_timers(&f.tenant, lead.id).await.unwrap();
+    assert_eq!(pending.len(), 40);
+    assert_eq!(pending[0].name, "t199", "restarted with the new due time");
+}
+
+#[tokio::test]
+async fn rotation_hands_out_each_member_in_turn_under_concurrency() {
+    let f = fixture().await;
+    let members: Vec<UserId> = (0..4).map(|_| UserId::new()).collect();
+    let store = Arc::new(f.store.clone());
+    let picks: Vec<_> = (0..40)
+        .map(|_| {
+            let (store, members, tenant) = (store.clone(), members.clone(), f.tenant.clone());
+            tokio::spawn(async move {
+                store
+                    .next_in_rotation(&tenant, "team:x", &members)
+                    .await
+                    .unwrap()
+                    .unwrap()
+            })
+        })
+        .collect();
+    let mut counts = std::collections::HashMap::new();
+    for p in picks {
+        *counts.entry(p.await.unwrap()).or_insert(0) += 1;
+    }
+    assert_eq!(counts.len(), 4);
+    assert!(counts.values().all(|n| *n == 10), "{counts:?}");
+    assert_eq!(
+        f.store
+            .next_in_rotation(&f.tenant, "empty", &[])
+            .await
+            .unwrap(),
+        None
+    );
+}
+
+#[tokio::test]
+async fn rule_versions_are_kept_and_stale_changes_refused() {
+    let f = fixture().await;
+    let draft: RuleDraft = serde_json::from_value(serde_json::json!({
+        "name": "x", "trigger": "lead_created", "actions": [{"do": "escalate", "message": "m"}]
+    }))
+    .unwrap();
+    let rule = |version| Rule {
+        id: RuleId::parse("esc").unwrap(),
+        tenant: f.tenant.clone(),
+        version,
+        draft: draft.clone(),
+        changed_by: None,
+        changed_at: t0(),
+    };
+    f.store.save_rule(&rule(1), None).await.unwrap();
+    assert!(matches!(
+        f.store.save_rule(&rule(1), None).await,
+        Err(StoreError::AlreadyExists(_))
+    ));
+    f.store.save_rule(&rule(2), Some(1)).await.unwrap();
+    assert!(matches!(
+        f.store.save_rule(&rule(2), Some(1)).await,
+        Err(StoreError::VersionConflict {
+            expected: 1,
+            actual: 2
+        })
+    ));
+    let id = RuleId::parse("esc").unwrap();
+    assert_eq!(
+        f.store
+            .get_rule(&f.tenant, &id)
+            .await
+            .unwrap()
+            .unwrap()
+            .version,
+        2
+    );
+    assert_eq!(
+        f.store.rule_versions(&f.tenant, &id).await.unwrap().len(),
+        2
+    );
+    let other = TenantId::parse("globex").unwrap();
+    assert!(
+        f.store.get_rule(&other, &id).await.unwrap().is_none(),
+        "rules are per tenant"
     );
 }

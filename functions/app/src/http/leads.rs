@@ -100,6 +100,8 @@ pub struct ListParams {
     limit: Option<u32>,
     /// `next_cursor` from the previous page.
     cursor: Option<String>,
+    /// `true`: the tenant's public pool (unowned leads anyone may claim) instead of your own.
+    pool: Option<bool>,
 }
 
 /// One page of leads, newest change first.
@@ -126,6 +128,7 @@ pub async fn list_leads(
         updated_before: params.updated_before,
         limit: params.limit,
         cursor: params.cursor,
+        pool: params.pool.unwrap_or(false),
     };
     let page = usecase::list_leads(&state, &auth.actor, filter).await?;
     Ok(Json(LeadPage {

@@ -1,6 +1,7 @@
 //! The HTTP API under `/v1`, its OpenAPI document, and the middleware every request passes:
 //! request ids, tracing, body limits, panic safety, JSON errors for unknown routes.
 
+mod automation;
 mod health;
 mod leads;
 
@@ -34,7 +35,9 @@ pub use leads::{AssignRequest, LeadPage, LoggedActivity, UpdateLeadRequest};
     ),
     modifiers(&BearerAuth),
     components(schemas(ErrorBody)),
-    tags((name = "leads", description = "Leads from capture to conversion"), (name = "system"))
+    tags((name = "leads", description = "Leads from capture to conversion"),
+        (name = "automation", description = "Rules, SLA timers, the decision log and the inbox"),
+        (name = "system"))
 )]
 struct ApiDoc;
 
@@ -66,6 +69,14 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(leads::get_lead, leads::update_lead))
         .routes(routes!(leads::assign_lead))
         .routes(routes!(leads::log_activity, leads::list_activities))
+        .routes(routes!(automation::claim_lead))
+        .routes(routes!(automation::list_rules, automation::create_rule))
+        .routes(routes!(automation::get_rule, automation::update_rule))
+        .routes(routes!(automation::rule_versions))
+        .routes(routes!(automation::rollback_rule))
+        .routes(routes!(automation::lead_decisions))
+        .routes(routes!(automation::recent_decisions))
+        .routes(routes!(automation::my_notifications))
         .routes(routes!(health::me))
         .routes(routes!(health::health))
 }

@@ -245,6 +245,10 @@ impl LeadStore for SqliteStore {
             LeadScope::Tenant => {}
             LeadScope::Team(team) => filter(" AND team_id = ?", Value::Text(team.to_string())),
             LeadScope::Owner(user) => filter(" AND owner_id = ?", Value::Text(user.to_string())),
+            LeadScope::Pool => filter(
+                " AND owner_id IS NULL AND json_extract(body, '$.in_pool') = ?",
+                Value::Integer(1),
+            ),
         }
         if let Some(owner) = query.owner {
             filter(" AND owner_id = ?", Value::Text(owner.to_string()));

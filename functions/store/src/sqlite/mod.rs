@@ -2,6 +2,7 @@
 //! take the write lock up front (`BEGIN IMMEDIATE`) so concurrent writers queue instead of
 //! failing half-way.
 
+mod automation;
 mod directory;
 mod events;
 mod leads;

@@ -86,8 +86,69 @@ CREATE TABLE consumer_offsets (
 ) STRICT;
 "#;
 
+const V2_AUTOMATION: &str = r#"
+-- Every version of every rule; `rules` points at the current one.
+CREATE TABLE rule_versions (
+    tenant_id   TEXT NOT NULL REFERENCES tenants(id),
+    rule_id     TEXT NOT NULL,
+    version     INTEGER NOT NULL,
+    body        TEXT NOT NULL,
+    PRIMARY KEY (tenant_id, rule_id, version)
+) STRICT;
+CREATE TABLE rules (
+    tenant_id   TEXT NOT NULL,
+    rule_id     TEXT NOT NULL,
+    version     INTEGER NOT NULL,
+    PRIMARY KEY (tenant_id, rule_id),
+    FOREIGN KEY (tenant_id, rule_id, version) REFERENCES rule_versions(tenant_id, rule_id, version)
+) STRICT;
+
+-- Pending timers are indexed by due time only, so a sweep reads just what is due.
+CREATE TABLE timers (
+    id          TEXT PRIMARY KEY,
+    tenant_id   TEXT NOT NULL,
+    lead_id     TEXT NOT NULL,
+    name        TEXT NOT NULL,
+    state       TEXT NOT NULL CHECK (state IN ('pending', 'fired', 'cancelled')),
+    due_at      INTEGER NOT NULL,
+    body        TEXT NOT NULL
+) STRICT;
+CREATE INDEX timers_due ON timers (due_at) WHERE state = 'pending';
+CREATE UNIQUE INDEX timers_one_pending ON timers (tenant_id, lead_id, name) WHERE state = 'pending';
+
+CREATE TABLE decisions (
+    seq          INTEGER PRIMARY KEY AUTOINCREMENT,
+    tenant_id    TEXT NOT NULL,
+    lead_id      TEXT NOT NULL,
+    event_id     TEXT NOT NULL,
+    rule_id      TEXT NOT NULL,
+    action_index INTEGER NOT NULL,
+    body         TEXT NOT NULL,
+    UNIQUE (event_id, rule_id, action_index)
+) STRICT;
+CREATE INDEX decisions_by_lead ON decisions (tenant_id, lead_id, seq);
+CREATE INDEX decisions_by_tenant ON decisions (tenant_id, seq);
+
+CREATE TABLE rotations (
+    tenant_id   TEXT NOT NULL,
+    rotation    TEXT NOT NULL,
+    last_user   TEXT NOT NULL,
+    PRIMARY KEY (tenant_id, rotation)
+) STRICT;
+
+CREATE TABLE notifications (
+    seq         INTEGER PRIMARY KEY AUTOINCREMENT,
+    tenant_id   TEXT NOT NULL,
+    user_id     TEXT NOT NULL,
+    dedupe_key  TEXT NOT NULL,
+    body        TEXT NOT NULL,
+    UNIQUE (tenant_id, user_id, dedupe_key)
+) STRICT;
+CREATE INDEX notifications_by_user ON notifications (tenant_id, user_id, seq DESC);
+"#;
+
 pub fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(V1_FOUNDATION)])
+    Migrations::new(vec![M::up(V1_FOUNDATION), M::up(V2_AUTOMATION)])
 }
 
 #[cfg(test)]

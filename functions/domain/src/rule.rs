@@ -1,0 +1,663 @@
+//! "When X then Y" automation kept as data: a rule names the event that triggers it, the
+//! conditions over that event and its lead, and the actions to take. Managers edit rules
+//! through the API; every change is a new version, so the decision log can always say which
+//! version acted. Evaluation here is pure: it returns whether the rule matched and the
+//! evidence (the field values that made it true); the application carries out the actions.
+
+use crate::error::DomainError;
+use crate::scoring::Priority;
+use crate::{TeamId, TenantId, Timestamp, UserId};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// Longest chain of rule-caused events: a rule reacting to an event another rule caused is
+/// fine (assign, then start a timer), but past this depth the engine stops and logs a loop.
+pub const MAX_RULE_CHAIN: u8 = 4;
+
+/// The events a rule can react to (`EventPayload::kind`).
+pub const TRIGGERS: &[&str] = &[
+    "lead_created",
+    "lead_updated",
+    "lead_priority_changed",
+    "lead_status_changed",
+    "lead_assigned",
+    "lead_first_contacted",
+    "lead_returned_to_pool",
+    "lead_claimed",
+    "activity_logged",
+    "timer_fired",
+];
+
+/// A rule's id: a short slug a manager can read in the decision log (`first-contact-sla`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(value_type = String))]
+pub struct RuleId(String);
+
+impl RuleId {
+    pub fn parse(raw: &str) -> Result<Self, DomainError> {
+        let ok = (2..=64).contains(&raw.len())
+            && raw
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+            && !raw.starts_with('-')
+            && !raw.ends_with('-');
+        if ok {
+            Ok(RuleId(raw.to_owned()))
+        } else {
+            Err(DomainError::invalid(
+                "id",
+                "2-64 lower-case letters, digits and inner hyphens",
+            ))
+        }
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for RuleId {
+    type Error = DomainError;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        RuleId::parse(&s)
+    }
+}
+
+impl From<RuleId> for String {
+    fn from(id: RuleId) -> String {
+        id.0
+    }
+}
+
+impl std::fmt::Display for RuleId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Comparison operators of a field test.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub enum Op {
+    Eq,
+    Ne,
+    In,
+    NotIn,
+    Gt,
+    Gte,
+    Lt,
+    Lte,
+    /// `value` is `[low, high]`, both inclusive.
+    Between,
+    Present,
+    Missing,
+    /// The field is a timestamp at least `value` hours before now.
+    OlderThanHours,
+    /// The field is a timestamp less than `value` hours before now.
+    NewerThanHours,
+}
+
+/// A condition tree. JSON: `{"all": [...]}`, `{"any": [...]}`, `{"not": {...}}`, or a test
+/// `{"field": "lead.prescreen.purchase_urgency", "op": "eq", "value": "within_month"}`.
+/// Fields are dotted paths into `{"event": ..., "lead": ...}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Condition {
+    All {
+        all: Vec<Condition>,
+    },
+    Any {
+        any: Vec<Condition>,
+    },
+    Not {
+        not: Box<Condition>,
+    },
+    Test {
+        field: String,
+        op: Op,
+        #[serde(default, skip_serializing_if = "Value::is_null")]
+        value: Value,
+    },
+}
+
+impl Default for Condition {
+    /// No conditions: the trigger alone decides.
+    fn default() -> Self {
+        Condition::All { all: Vec::new() }
+    }
+}
+
+/// Whom an assignment picks from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub enum AssignStrategy {
+    /// The team's active reps in turn.
+    RoundRobin,
+    /// The team's active rep with the fewest open leads.
+    LeastLoaded,
+    /// One named user.
+    User,
+}
+
+/// Who a notification goes to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub enum Recipient {
+    Owner,
+    /// The managers of the owner's team (or of the lead's team when unowned).
+    Manager,
+}
+
+/// What a rule does when it matches. JSON is tagged by `do`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "do", rename_all = "snake_case", deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub enum Action {
+    Assign {
+        strategy: AssignStrategy,
+        /// The team to pick from; default the lead's team.
+        #[serde(default)]
+        team: Option<TeamId>,
+        #[serde(default)]
+        user: Option<UserId>,
+        /// Leave a lead that already has an owner alone ("who develops the customer owns it").
+        #[serde(default = "yes")]
+        only_if_unowned: bool,
+    },
+    SetPriority {
+        priority: Priority,
+    },
+    /// A durable timer on the lead; a running timer of the same name is left as it is.
+    StartTimer {
+        timer: String,
+        after_hours: f64,
+        /// Count only the tenant's working hours.
+        #[serde(default)]
+        business_hours: bool,
+        /// Replace a running timer of the same name (restart the clock).
+        #[serde(default)]
+        restart: bool,
+    },
+    CancelTimers {
+        timers: Vec<String>,
+    },
+    Notify {
+        to: Recipient,
+        message: String,
+    },
+    /// Tell the owner's manager, marked as an escalation.
+    Escalate {
+        message: String,
+    },
+    /// Take the lead from its owner into the tenant's pool, where reps may claim it.
+    ReturnToPool {
+        reason: String,
+    },
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl Action {
+    /// The event kinds this action can cause, for the static loop check.
+    pub fn emits(&self) -> &'static [&'static str] {
+        match self {
+            Action::Assign { .. } => &["lead_assigned"],
+            Action::SetPriority { .. } => &["lead_priority_changed"],
+            Action::ReturnToPool { .. } => &["lead_returned_to_pool"],
+            Action::StartTimer { .. } => &["timer_fired"],
+            Action::CancelTimers { .. } | Action::Notify { .. } | Action::Escalate { .. } => &[],
+        }
+    }
+
+    pub fn name(&self) -> &'static str {
+        match self {
+            Action::Assign { .. } => "assign",
+            Action::SetPriority { .. } => "set_priority",
+            Action::StartTimer { .. } => "start_timer",
+            Action::CancelTimers { .. } => "cancel_timers",
+            Action::Notify { .. } => "notify",
+            Action::Escalate { .. } => "escalate",
+            Action::ReturnToPool { .. } => "return_to_pool",
+        }
+    }
+}
+
+/// What a manager sends to create or change a rule.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RuleDraft {
+    pub name: String,
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    /// The event kind that triggers the rule (see `TRIGGERS`).
+    pub trigger: String,
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub conditions: Condition,
+    pub actions: Vec<Action>,
+}
+
+/// A stored rule version.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Rule {
+    pub id: RuleId,
+    pub tenant: TenantId,
+    /// 1 for the first version; every change adds one.
+    pub version: u32,
+    #[serde(flatten)]
+    pub draft: RuleDraft,
+    /// `None` for the shipped defaults.
+    pub changed_by: Option<UserId>,
+    pub changed_at: chrono::DateTime<chrono::Utc>,
+}
+
+impl RuleDraft {
+    /// Checks what serde cannot: known trigger, sane numbers, sane paths, and no rule that
+    /// re-triggers itself (`lead_assigned` → assign).
+    pub fn validate(&self) -> Result<(), DomainError> {
+        if self.name.trim().is_empty() || self.name.len() > 200 {
+            return Err(DomainError::invalid("name", "1-200 characters"));
+        }
+        if !TRIGGERS.contains(&self.trigger.as_str()) {
+            return Err(DomainError::invalid(
+                "trigger",
+                format!("one of {}", TRIGGERS.join(", ")),
+            ));
+        }
+        if self.actions.is_empty() || self.actions.len() > 20 {
+            return Err(DomainError::invalid("actions", "1-20 actions"));
+        }
+        validate_condition(&self.conditions, 0)?;
+        for action in &self.actions {
+            match action {
+                Action::StartTimer {
+                    timer, after_hours, ..
+                } => {
+                    timer_name(timer)?;
+                    if !(after_hours.is_finite()
+                        && *after_hours > 0.0
+                        && *after_hours <= 24.0 * 366.0)
+                    {
+                        return Err(DomainError::invalid(
+                            "actions.after_hours",
+                            "more than 0 and at most a year",
+                        ));
+                    }
+                }
+                Action::CancelTimers { timers } => {
+                    for t in timers {
+                        timer_name(t)?;
+                    }
+                }
+                Action::Assign { strategy, user, .. } => {
+                    if (*strategy == AssignStrategy::User) != user.is_some() {
+                        return Err(DomainError::invalid(
+                            "actions.user",
+                            "required with strategy user, and only then",
+                        ));
+                    }
+                }
+                Action::Notify { message, .. }
+                | Action::Escalate { message }
+                | Action::ReturnToPool { reason: message } => {
+                    if message.trim().is_empty() || message.len() > 1000 {
+                        return Err(DomainError::invalid("actions.message", "1-1000 characters"));
+                    }
+                }
+                Action::SetPriority { .. } => {}
+            }
+            if action.emits().contains(&self.trigger.as_str())
+                && !matches!(action, Action::StartTimer { .. })
+            {
+                return Err(DomainError::invalid(
+                    "actions",
+                    format!(
+                        "{} would trigger this rule again ({}): a loop",
+                        action.name(),
+                        self.trigger
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Timer names are short slugs (`first_contact`).
+pub fn timer_name(raw: &str) -> Result<&str, DomainError> {
+    let ok = (1..=40).contains(&raw.len())
+        && raw
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    if ok {
+        Ok(raw)
+    } else {
+        Err(DomainError::invalid(
+            "timer",
+            "1-40 lower-case letters, digits and underscores",
+        ))
+    }
+}
+
+fn validate_condition(c: &Condition, depth: usize) -> Result<(), DomainError> {
+    if depth > 8 {
+        return Err(DomainError::invalid(
+            "conditions",
+            "nested more than 8 deep",
+        ));
+    }
+    match c {
+        Condition::All { all: list } | Condition::Any { any: list } => {
+            if list.len() > 50 {
+                return Err(DomainError::invalid("conditions", "at most 50 per group"));
+            }
+            list.iter()
+                .try_for_each(|c| validate_condition(c, depth + 1))
+        }
+        Condition::Not { not } => validate_condition(not, depth + 1),
+        Condition::Test { field, op, value } => {
+            let root = field.split('.').next().unwrap_or("");
+            if !matches!(root, "event" | "lead") || field.split('.').any(str::is_empty) {
+                return Err(DomainError::invalid(
+                    "conditions.field",
+                    format!("{field:?}: a dotted path under event. or lead."),
+                ));
+            }
+            let ok = match op {
+                Op::Present | Op::Missing => true,
+                Op::In | Op::NotIn => value.is_array(),
+                Op::Between => value
+                    .as_array()
+                    .is_some_and(|a| a.len() == 2 && a.iter().all(Value::is_number)),
+                Op::OlderThanHours | Op::NewerThanHours | Op::Gt | Op::Gte | Op::Lt | Op::Lte => {
+                    value.is_number() || value.is_string()
+                }
+                Op::Eq | Op::Ne => !value.is_null(),
+            };
+            if ok {
+                Ok(())
+            } else {
+                Err(DomainError::invalid(
+                    "conditions.value",
+                    format!("{field:?}: the value does not suit {op:?}"),
+                ))
+            }
+        }
+    }
+}
+
+/// One field value that took part in a match: the decision log's evidence.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Evidence {
+    pub field: String,
+    pub op: Op,
+    #[serde(default, skip_serializing_if = "Value::is_null")]
+    pub expected: Value,
+    /// What the field held (null when absent).
+    pub actual: Value,
+}
+
+/// One automatic action and why it was taken: the answer to "who moved my lead?".
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Decision {
+    pub tenant: TenantId,
+    pub rule: RuleId,
+    pub rule_version: u32,
+    /// The event that triggered the rule, and its kind.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Uuid))]
+    pub event: crate::EventId,
+    pub trigger: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Uuid))]
+    pub lead: crate::LeadId,
+    /// Position of the action in the rule (one entry per action).
+    pub action_index: u32,
+    /// The action as configured; `null` for a loop stop.
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub action: Value,
+    pub evidence: Vec<Evidence>,
+    /// `done`, `skipped` (nothing to do, with why), `failed`, or `loop_stopped`.
+    pub outcome: String,
+    pub detail: String,
+    pub at: chrono::DateTime<chrono::Utc>,
+}
+
+fn lookup<'a>(context: &'a Value, path: &str) -> Option<&'a Value> {
+    path.split('.')
+        .try_fold(context, |v, key| v.get(key))
+        .filter(|v| !v.is_null())
+}
+
+fn as_time(v: &Value) -> Option<Timestamp> {
+    v.as_str()
+        .and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok())
+        .map(|t| t.to_utc())
+}
+
+fn compare(a: &Value, b: &Value) -> Option<std::cmp::Ordering> {
+    match (a, b) {
+        (Value::Number(x), Value::Number(y)) => x.as_f64()?.partial_cmp(&y.as_f64()?),
+        (Value::String(x), Value::String(y)) => match (as_time(a), as_time(b)) {
+            (Some(s), Some(t)) => Some(s.cmp(&t)),
+            _ => Some(x.cmp(y)),
+        },
+        _ => None,
+    }
+}
+
+/// Whether `condition` holds in `context` at `now`, and if so the evidence. A test on a missing
+/// field is false (except `missing`), never an error: rules must not break on sparse leads.
+pub fn evaluate(condition: &Condition, context: &Value, now: Timestamp) -> Option<Vec<Evidence>> {
+    match condition {
+        Condition::All { all } => {
+            let mut evidence = Vec::new();
+            for c in all {
+                evidence.extend(evaluate(c, context, now)?);
+            }
+            Some(evidence)
+        }
+        Condition::Any { any } => any.iter().find_map(|c| evaluate(c, context, now)),
+        Condition::Not { not } => match evaluate(not, context, now) {
+            Some(_) => None,
+            None => Some(Vec::new()),
+        },
+        Condition::Test { field, op, value } => {
+            let actual = lookup(context, field);
+            let hours_since = || {
+                actual
+                    .and_then(as_time)
+                    .map(|t| (now - t).num_seconds() as f64 / 3600.0)
+            };
+            let holds = match op {
+                Op::Present => actual.is_some(),
+                Op::Missing => actual.is_none(),
+                Op::Eq => actual == Some(value),
+                Op::Ne => actual != Some(value),
+                Op::In => value
+                    .as_array()
+                    .is_some_and(|list| actual.is_some_and(|a| list.contains(a))),
+                Op::NotIn => value
+                    .as_array()
+                    .is_some_and(|list| !actual.is_some_and(|a| list.contains(a))),
+                Op::Gt | Op::Gte | Op::Lt | Op::Lte => actual
+                    .and_then(|a| compare(a, value))
+                    .is_some_and(|o| match op {
+                        Op::Gt => o.is_gt(),
+                        Op::Gte => o.is_ge(),
+                        Op::Lt => o.is_lt(),
+                        _ => o.is_le(),
+                    }),
+                Op::Between => value.as_array().is_some_and(|b| {
+                    actual.is_some_and(|a| {
+                        compare(a, &b[0]).is_some_and(|o| o.is_ge())
+                            && compare(a, &b[1]).is_some_and(|o| o.is_le())
+                    })
+                }),
+                Op::OlderThanHours => value
+                    .as_f64()
+                    .zip(hours_since())
+                    .is_some_and(|(limit, h)| h >= limit),
+                Op::NewerThanHours => value
+                    .as_f64()
+                    .zip(hours_since())
+                    .is_some_and(|(limit, h)| h < limit),
+            };
+            holds.then(|| {
+                vec![Evidence {
+                    field: field.clone(),
+                    op: *op,
+                    expected: value.clone(),
+                    actual: actual.cloned().unwrap_or(Value::Null),
+                }]
+            })
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn now() -> Timestamp {
+        "2026-11-23T10:00:00Z".parse().unwrap()
+    }
+
+    fn context() -> Value {
+        json!({
+            "event": {"type": "lead_created", "priority": "S"},
+            "lead": {
+                "status": "new",
+                "owner": null,
+                "prescreen": {"purchase_urgency": "within_month", "current_brand": "ABB",
+                              "budget": {"min": 100000, "max": 300000}},
+                "updated_at": "2026-11-15T09:00:00Z"
+            }
+        })
+    }
+
+    fn condition(v: Value) -> Condition {
+        serde_json::from_value(v).unwrap()
+    }
+
+    #[test]
+    fn nested_conditions_hold_and_report_their_evidence() {
+        let c = condition(json!({"all": [
+            {"field": "lead.prescreen.purchase_urgency", "op": "eq", "value": "within_month"},
+            {"not": {"field": "lead.prescreen.current_brand", "op": "in", "value": ["Fieldline", "我们"]}},
+            {"any": [
+                {"field": "lead.prescreen.budget.max", "op": "gte", "value": 500000},
+                {"field": "event.priority", "op": "in", "value": ["S", "A"]}
+            ]},
+            {"field": "lead.owner", "op": "missing"},
+            {"field": "lead.updated_at", "op": "older_than_hours", "value": 168}
+        ]}));
+        let evidence = evaluate(&c, &context(), now()).expect("matches");
+        let fields: Vec<&str> = evidence.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(
+            fields,
+            [
+                "lead.prescreen.purchase_urgency",
+                "event.priority",
+                "lead.owner",
+                "lead.updated_at"
+            ]
+        );
+        assert_eq!(evidence[1].actual, json!("S"));
+    }
+
+    #[test]
+    fn failing_and_missing_fields_do_not_match() {
+        let ctx = context();
+        for c in [
+            json!({"field": "lead.prescreen.budget.max", "op": "between", "value": [1, 1000]}),
+            json!({"field": "lead.nope", "op": "eq", "value": 1}),
+            json!({"field": "lead.nope", "op": "gt", "value": 1}),
+            json!({"field": "lead.updated_at", "op": "newer_than_hours", "value": 24}),
+            json!({"field": "lead.status", "op": "not_in", "value": ["new"]}),
+        ] {
+            assert!(
+                evaluate(&condition(c.clone()), &ctx, now()).is_none(),
+                "{c}"
+            );
+        }
+        assert!(
+            evaluate(&Condition::default(), &ctx, now()).is_some(),
+            "no conditions: the trigger decides"
+        );
+    }
+
+    fn draft(trigger: &str, actions: Value) -> RuleDraft {
+        serde_json::from_value(json!({
+            "name": "test", "trigger": trigger, "actions": actions
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn validation_refuses_self_loops_unknown_triggers_and_bad_values() {
+        let loop_rule = draft(
+            "lead_assigned",
+            json!([{"do": "assign", "strategy": "round_robin", "only_if_unowned": false}]),
+        );
+        let err = loop_rule.validate().unwrap_err().to_string();
+        assert!(err.contains("loop"), "{err}");
+        assert!(
+            draft("lead_exploded", json!([{"do": "escalate", "message": "x"}]))
+                .validate()
+                .is_err()
+        );
+        assert!(
+            draft(
+                "lead_created",
+                json!([{"do": "start_timer", "timer": "First Contact", "after_hours": 24}])
+            )
+            .validate()
+            .is_err()
+        );
+        assert!(
+            draft(
+                "lead_created",
+                json!([{"do": "start_timer", "timer": "first_contact", "after_hours": -1}])
+            )
+            .validate()
+            .is_err()
+        );
+        assert!(draft(
+            "lead_created",
+            json!([{"do": "start_timer", "timer": "first_contact", "after_hours": 24, "business_hours": true}])
+        )
+        .validate()
+        .is_ok());
+        // Unknown action keys are refused rather than ignored.
+        assert!(
+            serde_json::from_value::<Action>(
+                json!({"do": "escalate", "message": "x", "to": "ceo"})
+            )
+            .is_err()
+        );
+        let bad_path: RuleDraft = serde_json::from_value(json!({
+            "name": "x", "trigger": "lead_created",
+            "conditions": {"field": "password", "op": "present"},
+            "actions": [{"do": "escalate", "message": "x"}]
+        }))
+        .unwrap();
+        assert!(bad_path.validate().is_err());
+    }
+
+    #[test]
+    fn rule_ids_are_slugs() {
+        assert!(RuleId::parse("first-contact-sla").is_ok());
+        for bad in ["", "A", "-x", "x-", "has space", "很好"] {
+            assert!(RuleId::parse(bad).is_err(), "{bad}");
+        }
+    }
+}

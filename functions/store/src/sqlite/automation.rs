@@ -1,0 +1,347 @@
+use super::events::insert_events;
+use super::{SqliteStore, from_json, query_bodies, query_body, to_json};
+use crate::error::{StoreError, StoreResult};
+use crate::ports::AutomationStore;
+use async_trait::async_trait;
+use fieldline_domain::{
+    Decision, DomainEvent, EventId, EventPayload, LeadId, Notification, Rule, RuleId, TeamId,
+    TenantId, Timer, Timestamp, UserId,
+};
+use rusqlite::{OptionalExtension, params};
+
+#[async_trait]
+impl AutomationStore for SqliteStore {
+    async fn save_rule(&self, rule: &Rule, expected_version: Option<u32>) -> StoreResult<()> {
+        let rule = rule.clone();
+        self.write(move |tx| {
+            let current: Option<u32> = tx
+                .query_row(
+                    "SELECT version FROM rules WHERE tenant_id = ?1 AND rule_id = ?2",
+                    params![rule.tenant.as_str(), rule.id.as_str()],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            match (current, expected_version) {
+                (Some(_), None) => {
+                    return Err(StoreError::AlreadyExists(format!("rule {}", rule.id)));
+                }
+                (None, Some(_)) => return Err(StoreError::NotFound),
+                (Some(actual), Some(expected)) if actual != expected => {
+                    return Err(StoreError::VersionConflict {
+                        expected: expected.into(),
+                        actual: actual.into(),
+                    });
+                }
+                _ => {}
+            }
+            tx.execute(
+                "INSERT INTO rule_versions (tenant_id, rule_id, version, body) VALUES (?1, ?2, ?3, ?4)",
+                params![rule.tenant.as_str(), rule.id.as_str(), rule.version, to_json(&rule)?],
+            )?;
+            tx.execute(
+                "INSERT INTO rules (tenant_id, rule_id, version) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (tenant_id, rule_id) DO UPDATE SET version = excluded.version",
+                params![rule.tenant.as_str(), rule.id.as_str(), rule.version],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn list_rules(&self, tenant: &TenantId) -> StoreResult<Vec<Rule>> {
+        let tenant = tenant.clone();
+        self.read(move |conn| {
+            query_bodies(
+                conn,
+                "SELECT v.body FROM rules r JOIN rule_versions v
+                   ON v.tenant_id = r.tenant_id AND v.rule_id = r.rule_id AND v.version = r.version
+                 WHERE r.tenant_id = ?1 ORDER BY r.rule_id",
+                params![tenant.as_str()],
+            )
+        })
+        .await
+    }
+
+    async fn get_rule(&self, tenant: &TenantId, id: &RuleId) -> StoreResult<Option<Rule>> {
+        let (tenant, id) = (tenant.clone(), id.clone());
+        self.read(move |conn| {
+            query_body(
+                conn,
+                "SELECT v.body FROM rules r JOIN rule_versions v
+                   ON v.tenant_id = r.tenant_id AND v.rule_id = r.rule_id AND v.version = r.version
+                 WHERE r.tenant_id = ?1 AND r.rule_id = ?2",
+                params![tenant.as_str(), id.as_str()],
+            )
+        })
+        .await
+    }
+
+    async fn rule_versions(&self, tenant: &TenantId, id: &RuleId) -> StoreResult<Vec<Rule>> {
+        let (tenant, id) = (tenant.clone(), id.clone());
+        self.read(move |conn| {
+            query_bodies(
+                conn,
+                "SELECT body FROM rule_versions WHERE tenant_id = ?1 AND rule_id = ?2 ORDER BY version",
+                params![tenant.as_str(), id.as_str()],
+            )
+        })
+        .await
+    }
+
+    async fn start_timer(&self, timer: &Timer, restart: bool) -> StoreResult<bool> {
+        let timer = timer.clone();
+        self.write(move |tx| {
+            if restart {
+                tx.execute(
+                    "UPDATE timers SET state = 'cancelled'
+                     WHERE tenant_id = ?1 AND lead_id = ?2 AND name = ?3 AND state = 'pending'",
+                    params![timer.tenant.as_str(), timer.lead.to_string(), timer.name],
+                )?;
+            }
+            let inserted = tx.execute(
+                "INSERT INTO timers (id, tenant_id, lead_id, name, state, due_at, body)
+                 VALUES (?1, ?2, ?3, ?4, 'pending', ?5, ?6)
+                 ON CONFLICT DO NOTHING",
+                params![
+                    timer.id.to_string(),
+                    timer.tenant.as_str(),
+                    timer.lead.to_string(),
+                    timer.name,
+                    timer.due_at.timestamp_millis(),
+                    to_json(&timer)?
+                ],
+            )?;
+            Ok(inserted == 1)
+        })
+        .await
+    }
+
+    async fn cancel_timers(
+        &self,
+        tenant: &TenantId,
+        lead: LeadId,
+        names: &[String],
+    ) -> StoreResult<u32> {
+        let (tenant, names) = (tenant.clone(), names.to_vec());
+        self.write(move |tx| {
+            let mut stmt = tx.prepare_cached(
+                "UPDATE timers SET state = 'cancelled'
+                 WHERE tenant_id = ?1 AND lead_id = ?2 AND name = ?3 AND state = 'pending'",
+            )?;
+            let mut n = 0;
+            for name in &names {
+                n += stmt.execute(params![tenant.as_str(), lead.to_string(), name])? as u32;
+            }
+            Ok(n)
+        })
+        .await
+    }
+
+    async fn fire_due_timers(&self, now: Timestamp, limit: u32) -> StoreResult<Vec<Timer>> {
+        self.write(move |tx| {
+            let timers: Vec<Timer> = query_bodies(
+                tx,
+                "SELECT body FROM timers WHERE state = 'pending' AND due_at <= ?1
+                 ORDER BY due_at LIMIT ?2",
+                params![now.timestamp_millis(), limit.max(1)],
+            )?;
+            let mut fired = Vec::with_capacity(timers.len());
+            let mut events = Vec::with_capacity(timers.len());
+            for timer in timers {
+                let changed = tx.execute(
+                    "UPDATE timers SET state = 'fired' WHERE id = ?1 AND state = 'pending'",
+                    params![timer.id.to_string()],
+                )?;
+                if changed == 0 {
+                    continue;
+                }
+                let version: Option<i64> = tx
+                    .query_row(
+                        "SELECT version FROM leads WHERE tenant_id = ?1 AND id = ?2",
+                        params![timer.tenant.as_str(), timer.lead.to_string()],
+                        |r| r.get(0),
+                    )
+                    .optional()?;
+                // A timer on a lead that no longer exists is spent without an event.
+                if let Some(version) = version {
+                    events.push(DomainEvent {
+                        id: EventId::new(),
+                        tenant: timer.tenant.clone(),
+                        aggregate_type: "lead".into(),
+                        aggregate_id: timer.lead.as_uuid(),
+                        aggregate_version: version as u64,
+                        actor: None,
+                        occurred_at: now,
+                        payload: EventPayload::TimerFired {
+                            timer: timer.id,
+                            name: timer.name.clone(),
+                            due_at: timer.due_at,
+                        },
+                        cause: timer.cause.clone(),
+                    });
+                }
+                fired.push(timer);
+            }
+            insert_events(tx, &events)?;
+            Ok(fired)
+        })
+        .await
+    }
+
+    async fn pending_timers(&self, tenant: &TenantId, lead: LeadId) -> StoreResult<Vec<Timer>> {
+        let tenant = tenant.clone();
+        self.read(move |conn| {
+            query_bodies(
+                conn,
+                "SELECT body FROM timers WHERE tenant_id = ?1 AND lead_id = ?2 AND state = 'pending'
+                 ORDER BY due_at",
+                params![tenant.as_str(), lead.to_string()],
+            )
+        })
+        .await
+    }
+
+    async fn record_decision(&self, decision: &Decision) -> StoreResult<bool> {
+        let d = decision.clone();
+        self.write(move |tx| {
+            let n = tx.execute(
+                "INSERT INTO decisions (tenant_id, lead_id, event_id, rule_id, action_index, body)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT DO NOTHING",
+                params![
+                    d.tenant.as_str(),
+                    d.lead.to_string(),
+                    d.event.to_string(),
+                    d.rule.as_str(),
+                    d.action_index,
+                    to_json(&d)?
+                ],
+            )?;
+            Ok(n == 1)
+        })
+        .await
+    }
+
+    async fn list_decisions(
+        &self,
+        tenant: &TenantId,
+        lead: Option<LeadId>,
+        limit: u32,
+    ) -> StoreResult<Vec<Decision>> {
+        let tenant = tenant.clone();
+        self.read(move |conn| match lead {
+            Some(lead) => query_bodies(
+                conn,
+                "SELECT body FROM decisions WHERE tenant_id = ?1 AND lead_id = ?2 ORDER BY seq LIMIT ?3",
+                params![tenant.as_str(), lead.to_string(), limit],
+            ),
+            None => query_bodies(
+                conn,
+                "SELECT body FROM decisions WHERE tenant_id = ?1 ORDER BY seq DESC LIMIT ?2",
+                params![tenant.as_str(), limit],
+            ),
+        })
+        .await
+    }
+
+    async fn next_in_rotation(
+        &self,
+        tenant: &TenantId,
+        rotation: &str,
+        members: &[UserId],
+    ) -> StoreResult<Option<UserId>> {
+        let (tenant, rotation) = (tenant.clone(), rotation.to_owned());
+        let mut members = members.to_vec();
+        members.sort();
+        self.write(move |tx| {
+            if members.is_empty() {
+                return Ok(None);
+            }
+            let last: Option<String> = tx
+                .query_row(
+                    "SELECT last_user FROM rotations WHERE tenant_id = ?1 AND rotation = ?2",
+                    params![tenant.as_str(), rotation],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            // The first member after the last one handed out, in a stable order; membership
+            // changes between calls simply continue from the right place.
+            let next = last
+                .and_then(|l| l.parse::<UserId>().ok())
+                .and_then(|l| members.iter().find(|m| **m > l).copied())
+                .unwrap_or(members[0]);
+            tx.execute(
+                "INSERT INTO rotations (tenant_id, rotation, last_user) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (tenant_id, rotation) DO UPDATE SET last_user = excluded.last_user",
+                params![tenant.as_str(), rotation, next.to_string()],
+            )?;
+            Ok(Some(next))
+        })
+        .await
+    }
+
+    async fn open_lead_counts(
+        &self,
+        tenant: &TenantId,
+        team: TeamId,
+    ) -> StoreResult<Vec<(UserId, u64)>> {
+        let tenant = tenant.clone();
+        self.read(move |conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT owner_id, count(*) FROM leads
+                 WHERE tenant_id = ?1 AND team_id = ?2 AND owner_id IS NOT NULL
+                   AND status NOT IN ('converted', 'disqualified')
+                 GROUP BY owner_id",
+            )?;
+            let rows = stmt
+                .query_map(params![tenant.as_str(), team.to_string()], |r| {
+                    Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
+                })?
+                .collect::<Result<Vec<_>, _>>()?;
+            rows.into_iter()
+                .map(|(id, n)| {
+                    Ok((
+                        id.parse()
+                            .map_err(|_| StoreError::Corrupt(format!("owner id {id}")))?,
+                        n as u64,
+                    ))
+                })
+                .collect()
+        })
+        .await
+    }
+
+    async fn add_notification(&self, n: &Notification) -> StoreResult<bool> {
+        let n = n.clone();
+        self.write(move |tx| {
+            let inserted = tx.execute(
+                "INSERT INTO notifications (tenant_id, user_id, dedupe_key, body) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT DO NOTHING",
+                params![n.tenant.as_str(), n.user.to_string(), n.dedupe_key, to_json(&n)?],
+            )?;
+            Ok(inserted == 1)
+        })
+        .await
+    }
+
+    async fn list_notifications(
+        &self,
+        tenant: &TenantId,
+        user: UserId,
+        limit: u32,
+    ) -> StoreResult<Vec<Notification>> {
+        let tenant = tenant.clone();
+        self.read(move |conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT body FROM notifications WHERE tenant_id = ?1 AND user_id = ?2
+                 ORDER BY seq DESC LIMIT ?3",
+            )?;
+            let bodies = stmt
+                .query_map(params![tenant.as_str(), user.to_string(), limit], |r| {
+                    r.get::<_, String>(0)
+                })?
+                .collect::<Result<Vec<_>, _>>()?;
+            bodies.iter().map(|b| from_json(b)).collect()
+        })
+        .await
+    }
+}

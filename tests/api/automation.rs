@@ -1,0 +1,441 @@
+//! Lead automation end to end on the embedded server, with a clock the test moves: the default
+//! rules start the SLA clocks, escalate a broken promise, stop a clock when the rep acts, route
+//! unowned leads fairly, send stale leads back to the pool, and explain every step in the
+//! decision log. Managers change rules through the API without a restart.
+
+use fieldline_domain::{LeadId, TimerState};
+use fieldline_tests::*;
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+async fn start() -> (TestApp, Fixture, std::sync::Arc<ManualClock>) {
+    let clock = ManualClock::at(chrono::Utc::now());
+    let app = TestApp::spawn_with_clock(clock.clone()).await;
+    let fx = fixture(&app.state).await;
+    (app, fx, clock)
+}
+
+fn lead_id(raw: &str) -> LeadId {
+    raw.parse().unwrap()
+}
+
+async fn pending_timers(app: &TestApp, fx: &Fixture, lead: &str) -> Vec<String> {
+    app.state
+        .automation
+        .pending_timers(&fx.acme, lead_id(lead))
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|t| t.name)
+        .collect()
+}
+
+/// Decisions on a lead as (rule, outcome) once `rule` has logged `count` actions.
+async fn decisions_of(
+    app: &TestApp,
+    token: &str,
+    lead: &str,
+    rule: &str,
+    count: usize,
+) -> Vec<Value> {
+    eventually(&format!("{count} decisions of {rule}"), || async {
+        let all = app
+            .get(&format!("/v1/leads/{lead}/decisions"), token)
+            .await
+            .expect(200)
+            .body;
+        let of_rule: Vec<Value> = all
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|d| d["rule"] == rule)
+            .cloned()
+            .collect();
+        (of_rule.len() >= count).then_some(of_rule)
+    })
+    .await
+}
+
+async fn inbox(app: &TestApp, token: &str) -> Vec<Value> {
+    app.get("/v1/me/notifications", token)
+        .await
+        .expect(200)
+        .body
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+#[tokio::test]
+async fn a_lead_nobody_contacts_escalates_and_a_call_stops_the_activation_clock() {
+    let (app, fx, clock) = start().await;
+    let rep = app.token(&fx.east_rep);
+    let manager = app.token(&fx.east_manager);
+    let lead = app.create_lead(&rep, 1).await;
+
+    // Intake: five clocks start, each logged with the rule version that started it.
+    let started = decisions_of(&app, &rep, &lead, "intake-sla-clocks", 5).await;
+    assert!(
+        started
+            .iter()
+            .all(|d| d["outcome"] == "done" && d["rule_version"] == 1)
+    );
+    let mut timers = pending_timers(&app, &fx, &lead).await;
+    timers.sort();
+    assert_eq!(
+        timers,
+        [
+            "activation",
+            "first_contact",
+            "no_progress",
+            "stale",
+            "welcome"
+        ]
+    );
+
+    // Nobody acts for 25 hours: the welcome reminder and the 24 h breach fire.
+    clock.advance_hours(25.0);
+    let breach = decisions_of(&app, &rep, &lead, "first-contact-breach", 2).await;
+    assert_eq!(breach[0]["trigger"], "timer_fired");
+    assert_eq!(breach[0]["evidence"][0]["field"], "event.name");
+    assert_eq!(breach[0]["evidence"][0]["actual"], "first_contact");
+    assert!(breach[0]["detail"].as_str().unwrap().contains("em@acme.cn"));
+    let manager_inbox = inbox(&app, &manager).await;
+    assert!(
+        manager_inbox
+            .iter()
+            .any(|n| n["kind"] == "escalation" && n["rule"] == "first-contact-breach"),
+        "{manager_inbox:?}"
+    );
+    let rep_inbox = inbox(&app, &rep).await;
+    assert!(rep_inbox.iter().any(|n| n["rule"] == "welcome-overdue"));
+    // The other team's manager hears nothing.
+    assert!(inbox(&app, &app.token(&fx.south_manager)).await.is_empty());
+
+    // The rep finally calls: the activation clock stops, the stale clock restarts.
+    app.post(
+        &format!("/v1/leads/{lead}/activities"),
+        &rep,
+        &json!({"kind": "call", "summary": "谈了需求，下周报价"}),
+    )
+    .await
+    .expect(201);
+    decisions_of(&app, &rep, &lead, "conversation-stops-activation-clock", 1).await;
+    let timers = pending_timers(&app, &fx, &lead).await;
+    assert!(!timers.contains(&"activation".to_string()), "{timers:?}");
+    assert!(timers.contains(&"stale".to_string()));
+
+    // Past 72 h: no activation escalation, because the clock was cancelled.
+    clock.advance_hours(50.0);
+    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    let all = app
+        .get(&format!("/v1/leads/{lead}/decisions"), &rep)
+        .await
+        .expect(200)
+        .body;
+    assert!(
+        !all.as_array()
+            .unwrap()
+            .iter()
+            .any(|d| d["rule"] == "activation-breach"),
+        "activation escalated although the rep called"
+    );
+    // Each timer fired at most once.
+    let fired = app
+        .state
+        .automation
+        .pending_timers(&fx.acme, lead_id(&lead))
+        .await
+        .unwrap();
+    assert!(fired.iter().all(|t| t.name != "first_contact"));
+    let _ = TimerState::Fired;
+}
+
+#[tokio::test]
+async fn unowned_leads_are_spread_round_robin_even_when_they_arrive_together() {
+    let (app, fx, _clock) = start().await;
+    let admin = app.token(&fx.admin);
+    let creates = (0..9).map(|n| {
+        let app = &app;
+        let admin = admin.clone();
+        async move {
+            let mut body = lead_body(100 + n);
+            body["owner"] = Value::Null;
+            app.post("/v1/leads", &admin, &body).await.expect(201).body["id"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        }
+    });
+    let leads = futures_join_all(creates).await;
+    let owners = eventually("all nine leads assigned", || async {
+        let mut owners = BTreeMap::new();
+        for id in &leads {
+            let lead = app
+                .get(&format!("/v1/leads/{id}"), &admin)
+                .await
+                .expect(200)
+                .body;
+            let owner = lead["owner"].as_str()?.to_owned();
+            *owners.entry(owner).or_insert(0) += 1;
+        }
+        Some(owners)
+    })
+    .await;
+    // Three active reps in acme (two in East, one in South): three leads each.
+    assert_eq!(owners.len(), 3, "{owners:?}");
+    assert!(owners.values().all(|n| *n == 3), "{owners:?}");
+    assert!(!owners.contains_key(&fx.east_manager.id.to_string()));
+}
+
+async fn futures_join_all<F: std::future::Future>(
+    futures: impl Iterator<Item = F>,
+) -> Vec<F::Output> {
+    let handles: Vec<_> = futures.collect();
+    let mut out = Vec::with_capacity(handles.len());
+    // Polled together: the requests are in flight at the same time.
+    let joined = futures_util_join(handles).await;
+    out.extend(joined);
+    out
+}
+
+async fn futures_util_join<F: std::future::Future>(futures: Vec<F>) -> Vec<F::Output> {
+    let mut pinned: Vec<_> = futures.into_iter().map(Box::pin).collect();
+    let mut results: Vec<Option<F::Output>> = (0..pinned.len()).map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        let mut pending = false;
+        for (i, f) in pinned.iter_mut().enumerate() {
+            if results[i].is_none() {
+                match f.as_mut().poll(cx) {
+                    std::task::Poll::Ready(v) => results[i] = Some(v),
+                    std::task::Poll::Pending => pending = true,
+                }
+            }
+        }
+        if pending {
+            std::task::Poll::Pending
+        } else {
+            std::task::Poll::Ready(())
+        }
+    })
+    .await;
+    results.into_iter().map(|r| r.unwrap()).collect()
+}
+
+#[tokio::test]
+async fn a_stale_lead_goes_back_to_the_pool_and_the_first_claim_wins() {
+    let (app, fx, clock) = start().await;
+    let rep = app.token(&fx.east_rep);
+    let lead = app.create_lead(&rep, 7).await;
+    decisions_of(&app, &rep, &lead, "intake-sla-clocks", 5).await;
+    // Nothing logged for 7 days: owner and manager are warned, the grace clock starts.
+    clock.advance_hours(169.0);
+    let warned = decisions_of(&app, &rep, &lead, "stale-warning", 3).await;
+    assert!(warned.iter().all(|d| d["outcome"] == "done"), "{warned:?}");
+    // Two more days: back to the pool.
+    clock.advance_hours(49.0);
+    let pooled = decisions_of(&app, &rep, &lead, "return-stale-to-pool", 1).await;
+    assert_eq!(pooled[0]["outcome"], "done", "{pooled:?}");
+    let admin = app.token(&fx.admin);
+    let body = app
+        .get(&format!("/v1/leads/{lead}"), &admin)
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(body["in_pool"], true);
+    assert!(body["owner"].is_null());
+
+    // Every rep sees the pool; two claim at once and exactly one wins.
+    let pool = app
+        .get("/v1/leads?pool=true", &app.token(&fx.south_rep))
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(pool["items"][0]["id"], lead.as_str());
+    let (a, b) = (app.token(&fx.east_rep2), app.token(&fx.south_rep));
+    let path = format!("/v1/leads/{lead}/claim");
+    let empty = json!({});
+    let (ra, rb) = tokio::join!(app.post(&path, &a, &empty), app.post(&path, &b, &empty));
+    let mut statuses = [ra.status.as_u16(), rb.status.as_u16()];
+    statuses.sort();
+    assert!(
+        statuses == [200, 409] || statuses == [200, 422],
+        "one claim wins, the other is refused: {statuses:?}"
+    );
+    let after = app
+        .get(&format!("/v1/leads/{lead}"), &admin)
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(after["in_pool"], false);
+    let winner = after["owner"].as_str().unwrap();
+    assert!(
+        [fx.east_rep2.id.to_string(), fx.south_rep.id.to_string()].contains(&winner.to_string())
+    );
+    // Claiming an owned lead is refused with a stable code.
+    let again = app.post(&path, &a, &json!({})).await;
+    assert!(
+        matches!(again.status.as_u16(), 403 | 422),
+        "{}",
+        again.status
+    );
+}
+
+#[tokio::test]
+async fn managers_change_rules_through_the_api_and_every_version_is_kept() {
+    let (app, fx, clock) = start().await;
+    let manager = app.token(&fx.east_manager);
+    let rep = app.token(&fx.east_rep);
+
+    let rules = app.get("/v1/rules", &rep).await.expect(200).body;
+    assert!(
+        rules.as_array().unwrap().len() >= 10,
+        "the default rule set is installed"
+    );
+    let breach = app
+        .get("/v1/rules/first-contact-breach", &manager)
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(breach["version"], 1);
+
+    // Reps read rules but cannot change them (the same change as `TestApp::disable_rule`).
+    let mut draft = breach.clone();
+    for key in ["id", "tenant", "version", "changed_by", "changed_at"] {
+        draft.as_object_mut().unwrap().remove(key);
+    }
+    draft["enabled"] = json!(false);
+    let put = json!({"expected_version": 1, "rule": draft});
+    assert_eq!(
+        app.send(
+            reqwest::Method::PUT,
+            "/v1/rules/first-contact-breach",
+            Some(&rep),
+            Some(&put)
+        )
+        .await
+        .status,
+        403
+    );
+    // The manager switches the escalation off: no restart needed.
+    let v2 = app
+        .send(
+            reqwest::Method::PUT,
+            "/v1/rules/first-contact-breach",
+            Some(&manager),
+            Some(&put),
+        )
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(v2["version"], 2);
+    assert_eq!(v2["enabled"], false);
+    // A stale version is a conflict.
+    assert_eq!(
+        app.send(
+            reqwest::Method::PUT,
+            "/v1/rules/first-contact-breach",
+            Some(&manager),
+            Some(&put)
+        )
+        .await
+        .status,
+        409
+    );
+
+    let lead = app.create_lead(&rep, 3).await;
+    decisions_of(&app, &rep, &lead, "intake-sla-clocks", 5).await;
+    clock.advance_hours(25.0);
+    decisions_of(&app, &rep, &lead, "welcome-overdue", 1).await;
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(
+        inbox(&app, &manager)
+            .await
+            .iter()
+            .all(|n| n["rule"] != "first-contact-breach"),
+        "a disabled rule must not act"
+    );
+
+    // Roll back to version 1: a new version 3 with the old content.
+    let v3 = app
+        .post(
+            "/v1/rules/first-contact-breach/rollback",
+            &manager,
+            &json!({"to_version": 1, "expected_version": 2}),
+        )
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(v3["version"], 3);
+    assert_eq!(v3["enabled"], true);
+    let versions = app
+        .get("/v1/rules/first-contact-breach/versions", &rep)
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(versions.as_array().unwrap().len(), 3);
+    assert_eq!(versions[1]["changed_by"], fx.east_manager.id.to_string());
+
+    // Bad rules are refused with stable codes, and nothing is stored.
+    let looping = json!({"id": "ping-pong", "rule": {
+        "name": "re-assign on assignment", "trigger": "lead_assigned",
+        "actions": [{"do": "assign", "strategy": "round_robin", "only_if_unowned": false}]}});
+    let reply = app.post("/v1/rules", &manager, &looping).await.expect(422);
+    assert!(reply.body["message"].as_str().unwrap().contains("loop"));
+    let unknown = json!({"id": "x-rule", "rule": {"name": "x", "trigger": "lead_exploded", "actions": [{"do": "escalate", "message": "x"}]}});
+    app.post("/v1/rules", &manager, &unknown).await.expect(422);
+    let wrong_type = json!({"id": "x-rule", "rule": {"name": "x", "trigger": "lead_created", "actions": [{"do": "start_timer", "timer": "t", "after_hours": "soon"}]}});
+    app.post("/v1/rules", &manager, &wrong_type)
+        .await
+        .expect(422);
+    app.get("/v1/rules/ping-pong", &manager).await.expect(404);
+}
+
+#[tokio::test]
+async fn a_rule_chain_that_keeps_retriggering_itself_is_stopped_and_logged() {
+    let (app, fx, clock) = start().await;
+    let manager = app.token(&fx.east_manager);
+    let rep = app.token(&fx.east_rep);
+    // Each timer firing starts the same timer again: statically legal, dynamically a loop.
+    app.post(
+        "/v1/rules",
+        &manager,
+        &json!({"id": "ping-start", "rule": {
+        "name": "start ping", "trigger": "lead_created",
+        "actions": [{"do": "start_timer", "timer": "ping", "after_hours": 1}]}}),
+    )
+    .await
+    .expect(201);
+    app.post(
+        "/v1/rules",
+        &manager,
+        &json!({"id": "ping-again", "rule": {
+        "name": "ping again", "trigger": "timer_fired",
+        "conditions": {"field": "event.name", "op": "eq", "value": "ping"},
+        "actions": [{"do": "start_timer", "timer": "ping", "after_hours": 1}]}}),
+    )
+    .await
+    .expect(201);
+    let lead = app.create_lead(&rep, 5).await;
+    decisions_of(&app, &rep, &lead, "ping-start", 1).await;
+    let mut stopped = Vec::new();
+    for hour in 1..=8 {
+        clock.advance_hours(1.1);
+        let seen = decisions_of(&app, &rep, &lead, "ping-again", hour.min(4)).await;
+        stopped = seen
+            .into_iter()
+            .filter(|d| d["outcome"] == "loop_stopped")
+            .collect();
+        if !stopped.is_empty() {
+            break;
+        }
+    }
+    assert_eq!(stopped.len(), 1, "the chain is cut once, at the limit");
+    assert!(stopped[0]["detail"].as_str().unwrap().contains("limit"));
+    // Nothing keeps ticking after the stop.
+    assert!(
+        !pending_timers(&app, &fx, &lead)
+            .await
+            .contains(&"ping".to_string())
+    );
+}
