@@ -439,3 +439,105 @@ async fn a_rule_chain_that_keeps_retriggering_itself_is_stopped_and_logged() {
             .contains(&"ping".to_string())
     );
 }
+
+/// Hand-computed: see the table in the comments. Rules are switched off so nothing moves.
+#[tokio::test]
+async fn lead_metrics_match_a_hand_computed_fixture() {
+    let t0 = chrono::Utc::now() + chrono::Duration::hours(200);
+    let clock = ManualClock::at(t0 - chrono::Duration::hours(200));
+    let app = TestApp::spawn_with_clock(clock.clone()).await;
+    let fx = fixture(&app.state).await;
+    let admin = app.token(&fx.admin);
+    let rules = app.get("/v1/rules", &admin).await.expect(200).body;
+    for rule in rules.as_array().unwrap() {
+        app.disable_rule(&admin, rule["id"].as_str().unwrap()).await;
+    }
+    let a = app.token(&fx.east_rep);
+    let b = app.token(&fx.east_rep2);
+    let log = |lead: String, kind: &'static str, token: String| {
+        let app = &app;
+        async move {
+            let body = json!({"kind": kind, "summary": "follow-up"});
+            app.post(&format!("/v1/leads/{lead}/activities"), &token, &body)
+                .await
+                .expect(201);
+        }
+    };
+    // L0 (rep A): 200 h before t0, never touched: outside the period, but stale.
+    let _l0 = app.create_lead(&a, 10).await;
+    clock.advance_hours(200.0); // t0
+    let l1 = app.create_lead(&a, 11).await;
+    let l2 = app.create_lead(&a, 12).await;
+    let _l3 = app.create_lead(&a, 13).await;
+    let l5 = app.create_lead(&b, 15).await;
+    clock.advance_hours(2.0);
+    log(l1, "call", a.clone()).await; // L1: contacted and activated at 2 h
+    clock.advance_hours(8.0);
+    log(l5, "visit", b.clone()).await; // L5: contacted and activated at 10 h
+    clock.advance_hours(20.0);
+    log(l2, "message", a.clone()).await; // L2: contacted at 30 h (late), never activated
+    clock.advance_hours(60.0);
+    let _l4 = app.create_lead(&b, 14).await; // L4: at 90 h, its windows still open at 100 h
+    clock.advance_hours(10.0); // as of t0 + 100 h
+
+    let from = (t0 - chrono::Duration::hours(1)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let to = (t0 + chrono::Duration::hours(240)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let path = format!("/v1/metrics/leads?from={from}&to={to}");
+    let report = app.get(&path, &admin).await.expect(200).body;
+    // Cohort L1, L2, L3, L5, L4. Due for 24 h: L1, L2, L3, L5 (L4's window is open).
+    // Answered in 24 h: L1, L5. Activated in 72 h: L1, L5. Breaches: L2 and L3, twice each.
+    // First contact hours: 2, 10, 30 -> median 10. Stale: L0 only.
+    let total = &report["total"];
+    assert_eq!(total["leads"], 5, "{report}");
+    assert_eq!(total["response_due"], 4);
+    assert_eq!(total["responded_24h"], 2);
+    assert_eq!(total["response_rate_24h"], 0.5);
+    assert_eq!(total["activation_due"], 4);
+    assert_eq!(total["activated_72h"], 2);
+    assert_eq!(total["sla_breaches"], 4);
+    assert_eq!(total["median_first_contact_hours"], 10.0);
+    assert_eq!(total["stale"], 1);
+    assert_eq!(report["pool_size"], 0);
+
+    let rep = |email: &str| {
+        report["reps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["email"] == email)
+            .cloned()
+            .unwrap()
+    };
+    // Rep A: L1, L2, L3 -> 1 of 3 answered, median of 2 h and 30 h = 16 h, L0 stale.
+    let ra = rep("er1@acme.cn");
+    assert_eq!(ra["leads"], 3);
+    assert_eq!(ra["response_rate_24h"], 0.333);
+    assert_eq!(ra["sla_breaches"], 4);
+    assert_eq!(ra["median_first_contact_hours"], 16.0);
+    assert_eq!(ra["stale"], 1);
+    // Rep B: L5 answered; L4 not yet due.
+    let rb = rep("er2@acme.cn");
+    assert_eq!(rb["leads"], 2);
+    assert_eq!(rb["response_due"], 1);
+    assert_eq!(rb["response_rate_24h"], 1.0);
+    assert_eq!(rb["sla_breaches"], 0);
+    // Team South has no leads: rates are null, not zero.
+    let south = report["teams"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "South")
+        .cloned()
+        .unwrap();
+    assert_eq!(south["leads"], 0);
+    assert!(south["response_rate_24h"].is_null());
+
+    // A rep sees only their own figures; a bad period is a 400.
+    let own = app.get(&path, &b).await.expect(200).body;
+    assert_eq!(own["total"]["leads"], 2);
+    assert_eq!(own["reps"].as_array().unwrap().len(), 1);
+    assert!(own["teams"].as_array().unwrap().is_empty());
+    app.get(&format!("/v1/metrics/leads?from={to}&to={from}"), &admin)
+        .await
+        .expect(400);
+}

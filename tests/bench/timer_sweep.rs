@@ -110,7 +110,8 @@ async fn main() -> anyhow::Result<()> {
                 let due_at = if i < due {
                     t0 + Duration::seconds((i % 3600) as i64)
                 } else {
-                    t0 + Duration::hours(2) + Duration::seconds(((i * 7919) % (365 * 86_400)) as i64)
+                    t0 + Duration::hours(2)
+                        + Duration::seconds(((i * 7919) % (365 * 86_400)) as i64)
                 };
                 let timer = Timer {
                     id: TimerId::new(),
@@ -148,7 +149,9 @@ async fn main() -> anyhow::Result<()> {
     let idle_runs = 200;
     let started = Instant::now();
     for _ in 0..idle_runs {
-        let fired = store.fire_due_timers(t0 - Duration::hours(1), BATCH).await?;
+        let fired = store
+            .fire_due_timers(t0 - Duration::hours(1), BATCH)
+            .await?;
         assert!(fired.is_empty());
     }
     let idle_ms = started.elapsed().as_secs_f64() * 1000.0 / idle_runs as f64;
@@ -180,8 +183,10 @@ async fn main() -> anyhow::Result<()> {
             .query_map(params![now.timestamp_millis(), BATCH], |r| r.get(0))?
             .collect::<Result<_, _>>()?;
         for id in &ids {
-            conn.prepare_cached("UPDATE timers SET state = 'fired' WHERE id = ?1 AND state = 'pending'")?
-                .execute(params![id])?;
+            conn.prepare_cached(
+                "UPDATE timers SET state = 'fired' WHERE id = ?1 AND state = 'pending'",
+            )?
+            .execute(params![id])?;
         }
         conn.execute_batch("COMMIT")?;
         raw_fired += ids.len();
@@ -192,7 +197,10 @@ async fn main() -> anyhow::Result<()> {
     let raw = started.elapsed().as_secs_f64();
     assert_eq!(raw_fired, due);
 
-    println!("{:<44} {:>10} {:>12} {:>8}", "operation", "time", "timers/s", "ratio");
+    println!(
+        "{:<44} {:>10} {:>12} {:>8}",
+        "operation", "time", "timers/s", "ratio"
+    );
     println!(
         "{:<44} {:>8.0}ms {:>12.0} {:>8.2}",
         "fire due timers -> outbox (fire_due_timers)",
@@ -207,6 +215,9 @@ async fn main() -> anyhow::Result<()> {
         due as f64 / raw,
         1.0
     );
-    println!("{:<44} {:>8.2}ms   (per sweep call with {total} pending)", "sweep with nothing due", idle_ms);
+    println!(
+        "{:<44} {:>8.2}ms   (per sweep call with {total} pending)",
+        "sweep with nothing due", idle_ms
+    );
     Ok(())
 }

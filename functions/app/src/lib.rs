@@ -12,6 +12,7 @@ pub mod error;
 pub mod extract;
 pub mod http;
 pub mod leads;
+pub mod metrics;
 pub mod rules;
 pub mod scheduler;
 pub mod state;

@@ -12,6 +12,7 @@ pub mod error;
 pub mod event;
 pub mod id;
 pub mod lead;
+pub mod metrics;
 pub mod notification;
 pub mod rule;
 pub mod scoring;

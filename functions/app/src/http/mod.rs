@@ -77,6 +77,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(automation::lead_decisions))
         .routes(routes!(automation::recent_decisions))
         .routes(routes!(automation::my_notifications))
+        .routes(routes!(automation::lead_metrics))
         .routes(routes!(health::me))
         .routes(routes!(health::health))
 }

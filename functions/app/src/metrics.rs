@@ -1,0 +1,168 @@
+//! The process-health report: the lead figures of `fieldline_domain::metrics` for the caller's
+//! scope, per rep, per team and in total, plus the pool size.
+
+use crate::error::ApiError;
+use crate::state::AppState;
+use fieldline_domain::metrics::{LeadFacts, LeadMetrics, lead_metrics};
+use fieldline_domain::{Activity, Actor, Lead, LeadScope, TeamId, Timestamp, UserId};
+use fieldline_store::LeadQuery;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use utoipa::ToSchema;
+
+/// Default "stale" threshold, as in the default rules: 7 days without a follow-up.
+pub const STALE_AFTER_HOURS: i64 = 168;
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RepMetrics {
+    pub user: UserId,
+    pub email: String,
+    pub team: Option<TeamId>,
+    #[serde(flatten)]
+    pub metrics: LeadMetrics,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TeamMetrics {
+    pub team: TeamId,
+    pub name: String,
+    #[serde(flatten)]
+    pub metrics: LeadMetrics,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MetricsReport {
+    pub from: chrono::DateTime<chrono::Utc>,
+    pub to: chrono::DateTime<chrono::Utc>,
+    pub as_of: chrono::DateTime<chrono::Utc>,
+    /// Everything the caller may see (the tenant for admins, the team for managers).
+    pub total: LeadMetrics,
+    pub teams: Vec<TeamMetrics>,
+    pub reps: Vec<RepMetrics>,
+    /// Leads waiting in the tenant's public pool now.
+    pub pool_size: u64,
+}
+
+async fn all_leads(
+    state: &AppState,
+    actor: &Actor,
+    scope: LeadScope,
+) -> Result<Vec<Lead>, ApiError> {
+    let mut leads = Vec::new();
+    let mut after = None;
+    loop {
+        let page = state
+            .leads
+            .list_leads(
+                &actor.tenant,
+                &LeadQuery {
+                    scope: scope.clone(),
+                    owner: None,
+                    status: None,
+                    priority: None,
+                    updated_before: None,
+                    limit: 200,
+                    after,
+                },
+            )
+            .await?;
+        leads.extend(page.items);
+        match page.next {
+            Some(next) => after = Some(next),
+            None => return Ok(leads),
+        }
+    }
+}
+
+/// Computes the report for `[from, to)`. Reps get their own figures, managers their team's
+/// and its reps', admins the tenant's.
+pub async fn lead_report(
+    state: &AppState,
+    actor: &Actor,
+    from: Timestamp,
+    to: Timestamp,
+) -> Result<MetricsReport, ApiError> {
+    if from >= to {
+        return Err(ApiError::bad_request(
+            "invalid_query",
+            "from must be before to",
+        ));
+    }
+    let now = state.clock.now();
+    let leads = all_leads(state, actor, actor.lead_scope()).await?;
+    let mut activities: Vec<Vec<Activity>> = Vec::with_capacity(leads.len());
+    for lead in &leads {
+        activities.push(
+            state
+                .leads
+                .list_activities(&actor.tenant, lead.id, 200)
+                .await?,
+        );
+    }
+    let facts: Vec<LeadFacts<'_>> = leads
+        .iter()
+        .zip(&activities)
+        .map(|(lead, activities)| LeadFacts { lead, activities })
+        .collect();
+    let figures = |keep: &dyn Fn(&Lead) -> bool| {
+        let subset: Vec<LeadFacts<'_>> = facts
+            .iter()
+            .filter(|f| keep(f.lead))
+            .map(|f| LeadFacts {
+                lead: f.lead,
+                activities: f.activities,
+            })
+            .collect();
+        lead_metrics(&subset, from, to, now, STALE_AFTER_HOURS)
+    };
+
+    let users = state.directory.list_users(&actor.tenant).await?;
+    let teams = state.directory.list_teams(&actor.tenant).await?;
+    let mut reps = Vec::new();
+    let mut owners: BTreeMap<UserId, ()> = BTreeMap::new();
+    for lead in &leads {
+        if let Some(owner) = lead.owner {
+            owners.insert(owner, ());
+        }
+    }
+    for user in users.iter().filter(|u| {
+        owners.contains_key(&u.id)
+            || (u.role != fieldline_domain::Role::Admin
+                && match actor.lead_scope() {
+                    LeadScope::Tenant => true,
+                    LeadScope::Team(t) => u.team == Some(t),
+                    LeadScope::Owner(me) => u.id == me,
+                    LeadScope::Pool => false,
+                })
+    }) {
+        reps.push(RepMetrics {
+            user: user.id,
+            email: user.email.as_str().to_owned(),
+            team: user.team,
+            metrics: figures(&|l: &Lead| l.owner == Some(user.id)),
+        });
+    }
+    let visible_teams: Vec<_> = teams
+        .iter()
+        .filter(|t| match actor.lead_scope() {
+            LeadScope::Tenant => true,
+            LeadScope::Team(team) => t.id == team,
+            LeadScope::Owner(_) | LeadScope::Pool => false,
+        })
+        .map(|t| TeamMetrics {
+            team: t.id,
+            name: t.name.as_str().to_owned(),
+            metrics: figures(&|l: &Lead| l.team == Some(t.id)),
+        })
+        .collect();
+    let pool_size = all_leads(state, actor, LeadScope::Pool).await?.len() as u64;
+    Ok(MetricsReport {
+        from,
+        to,
+        as_of: now,
+        total: figures(&|_| true),
+        teams: visible_teams,
+        reps,
+        pool_size,
+    })
+}
