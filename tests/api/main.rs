@@ -3,6 +3,7 @@
 mod access;
 mod auth;
 mod automation;
+mod channels;
 mod demo;
 mod events;
 mod input;

@@ -3,6 +3,7 @@
 
 use crate::auth::TokenKeys;
 use crate::automation::{RuleEngine, TimerSweeper};
+use crate::channels::Notifier;
 use crate::config::Config;
 use crate::scheduler::{EventJournal, OutboxRelay, Scheduler};
 use crate::state::{AppState, Clock, SystemClock};
@@ -72,6 +73,7 @@ impl Application {
             self.state.events.clone(),
             Arc::new(RuleEngine::new(self.state.clone())),
         )))
+        .with_job(Arc::new(Notifier::new(self.state.clone())))
     }
 
     /// Serves HTTP and runs the scheduler until `shutdown` resolves, then drains in-flight

@@ -6,6 +6,7 @@ pub mod admin;
 pub mod application;
 pub mod auth;
 pub mod automation;
+pub mod channels;
 pub mod config;
 pub mod demo;
 pub mod error;

@@ -33,7 +33,7 @@ pub use id::{
 pub use lead::{
     BudgetRange, Lead, LeadPatch, LeadSource, LeadStatus, NewLead, PreScreen, PurchaseUrgency,
 };
-pub use notification::Notification;
+pub use notification::{Channel, ChannelKind, Delivery, DeliveryResult, Notification};
 pub use rule::{Action, Condition, Decision, Evidence, Rule, RuleDraft, RuleId};
 pub use scoring::{Priority, ScoreBreakdown, ScoringPolicy};
 pub use timer::{Timer, TimerState};

@@ -20,3 +20,80 @@ pub struct Notification {
     pub dedupe_key: String,
     pub created_at: chrono::DateTime<chrono::Utc>,
 }
+
+/// Where notifications go besides the inbox.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub enum ChannelKind {
+    /// Any HTTP endpoint: the notification as JSON, HMAC-signed when a secret is set.
+    Webhook,
+    /// WeCom (企业微信) group robot.
+    Wecom,
+    /// DingTalk (钉钉) custom robot, signed when a secret is set.
+    Dingtalk,
+    /// Feishu / Lark (飞书) custom bot, signed when a secret is set.
+    Feishu,
+}
+
+impl ChannelKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChannelKind::Webhook => "webhook",
+            ChannelKind::Wecom => "wecom",
+            ChannelKind::Dingtalk => "dingtalk",
+            ChannelKind::Feishu => "feishu",
+        }
+    }
+}
+
+/// A tenant's outbound channel. The secret is never sent back to clients.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Channel {
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Uuid))]
+    pub id: uuid::Uuid,
+    pub tenant: TenantId,
+    pub kind: ChannelKind,
+    pub url: String,
+    #[serde(skip_serializing, default)]
+    pub secret: Option<String>,
+    /// Notification kinds forwarded; empty means all.
+    pub kinds: Vec<String>,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+}
+
+impl Channel {
+    pub fn forwards(&self, kind: &str) -> bool {
+        self.kinds.is_empty() || self.kinds.iter().any(|k| k == kind)
+    }
+}
+
+/// One notification on its way to one channel.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Delivery {
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Uuid))]
+    pub id: uuid::Uuid,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Uuid))]
+    pub channel: uuid::Uuid,
+    pub notification: Notification,
+    /// `pending`, `sending`, `sent` or `dead`.
+    pub state: String,
+    pub attempts: u32,
+    pub next_attempt_at: chrono::DateTime<chrono::Utc>,
+    pub last_error: Option<String>,
+}
+
+/// How a delivery attempt ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DeliveryResult {
+    Sent,
+    Retry {
+        at: chrono::DateTime<chrono::Utc>,
+        error: String,
+    },
+    Dead {
+        error: String,
+    },
+}

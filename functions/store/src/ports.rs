@@ -5,8 +5,9 @@ use async_trait::async_trait;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use fieldline_domain::{
-    Activity, Decision, DomainEvent, Lead, LeadId, LeadScope, LeadStatus, Notification, Priority,
-    Rule, RuleId, Team, TeamId, Tenant, TenantId, Timer, Timestamp, User, UserId,
+    Activity, Channel, Decision, Delivery, DeliveryResult, DomainEvent, Lead, LeadId, LeadScope,
+    LeadStatus, Notification, Priority, Rule, RuleId, Team, TeamId, Tenant, TenantId, Timer,
+    Timestamp, User, UserId,
 };
 use serde::{Deserialize, Serialize};
 
@@ -144,8 +145,26 @@ pub trait AutomationStore: Send + Sync {
         team: TeamId,
     ) -> StoreResult<Vec<(UserId, u64)>>;
 
-    /// Adds to a user's inbox; `false` when the dedupe key was seen for that user.
+    /// Adds to a user's inbox and, in the same transaction, queues a delivery to each of the
+    /// tenant's channels that forwards its kind; `false` when the dedupe key was seen for
+    /// that user (nothing is queued twice).
     async fn add_notification(&self, notification: &Notification) -> StoreResult<bool>;
+
+    async fn save_channel(&self, channel: &Channel) -> StoreResult<()>;
+    async fn list_channels(&self, tenant: &TenantId) -> StoreResult<Vec<Channel>>;
+    /// Removes a channel; its queued deliveries are dropped.
+    async fn delete_channel(&self, tenant: &TenantId, id: uuid::Uuid) -> StoreResult<bool>;
+    /// Reserves up to `limit` deliveries due at `now` (pending, or sending with an expired
+    /// lease after a crash) until `lease_until`, and returns them with their channels.
+    async fn claim_deliveries(
+        &self,
+        now: Timestamp,
+        lease_until: Timestamp,
+        limit: u32,
+    ) -> StoreResult<Vec<(Delivery, Channel)>>;
+    async fn finish_delivery(&self, id: uuid::Uuid, result: &DeliveryResult) -> StoreResult<()>;
+    /// Deliveries that gave up, newest first.
+    async fn dead_deliveries(&self, tenant: &TenantId, limit: u32) -> StoreResult<Vec<Delivery>>;
     async fn list_notifications(
         &self,
         tenant: &TenantId,

@@ -78,6 +78,9 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(automation::recent_decisions))
         .routes(routes!(automation::my_notifications))
         .routes(routes!(automation::lead_metrics))
+        .routes(routes!(automation::add_channel, automation::list_channels))
+        .routes(routes!(automation::delete_channel))
+        .routes(routes!(automation::dead_letters))
         .routes(routes!(health::me))
         .routes(routes!(health::health))
 }

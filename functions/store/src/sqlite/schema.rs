@@ -145,6 +145,31 @@ CREATE TABLE notifications (
     UNIQUE (tenant_id, user_id, dedupe_key)
 ) STRICT;
 CREATE INDEX notifications_by_user ON notifications (tenant_id, user_id, seq DESC);
+
+CREATE TABLE channels (
+    id          TEXT PRIMARY KEY,
+    tenant_id   TEXT NOT NULL,
+    kind        TEXT NOT NULL,
+    url         TEXT NOT NULL,
+    secret      TEXT,
+    kinds       TEXT NOT NULL,
+    created_at  INTEGER NOT NULL
+) STRICT;
+CREATE INDEX channels_by_tenant ON channels (tenant_id);
+
+CREATE TABLE deliveries (
+    id              TEXT PRIMARY KEY,
+    tenant_id       TEXT NOT NULL,
+    channel_id      TEXT NOT NULL REFERENCES channels(id) ON DELETE CASCADE,
+    notification_id TEXT NOT NULL,
+    state           TEXT NOT NULL CHECK (state IN ('pending', 'sending', 'sent', 'dead')),
+    attempts        INTEGER NOT NULL,
+    next_attempt_at INTEGER NOT NULL,
+    body            TEXT NOT NULL,
+    UNIQUE (notification_id, channel_id)
+) STRICT;
+CREATE INDEX deliveries_due ON deliveries (next_attempt_at) WHERE state IN ('pending', 'sending');
+CREATE INDEX deliveries_dead ON deliveries (tenant_id, next_attempt_at) WHERE state = 'dead';
 "#;
 
 pub fn migrations() -> Migrations<'static> {

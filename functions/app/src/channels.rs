@@ -1,0 +1,357 @@
+//! Notification channels: the in-app inbox is always on; a tenant may add a generic JSON
+//! webhook, a WeCom (企业微信) group robot, a DingTalk (钉钉) robot with its signature, or a
+//! Feishu (飞书) bot. Each notification is queued for every matching channel in the same
+//! transaction that adds it to the inbox, then delivered by the `Notifier` job with retries
+//! and backoff; what keeps failing lands in a dead-letter list admins can read.
+
+use crate::error::ApiError;
+use crate::scheduler::Job;
+use crate::state::AppState;
+use async_trait::async_trait;
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use fieldline_domain::{Actor, Channel, ChannelKind, Delivery, DeliveryResult, Role, Timestamp};
+use hmac::{Hmac, Mac};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use sha2::Sha256;
+use std::time::Duration;
+use utoipa::ToSchema;
+
+/// Attempts before a delivery is dead-lettered.
+pub const MAX_ATTEMPTS: u32 = 6;
+/// How long a claimed delivery is reserved for one sender before another may retry it.
+const LEASE: Duration = Duration::from_secs(60);
+
+fn hmac_sha256(key: &[u8], message: &[u8]) -> Vec<u8> {
+    let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes any key length");
+    mac.update(message);
+    mac.finalize().into_bytes().to_vec()
+}
+
+/// DingTalk robot signature: base64(HMAC-SHA256(key = secret, "{timestamp_ms}\n{secret}")).
+pub fn dingtalk_sign(secret: &str, timestamp_ms: i64) -> String {
+    BASE64.encode(hmac_sha256(
+        secret.as_bytes(),
+        format!("{timestamp_ms}\n{secret}").as_bytes(),
+    ))
+}
+
+/// Feishu bot signature: base64(HMAC-SHA256(key = "{timestamp_s}\n{secret}", empty message)).
+pub fn feishu_sign(secret: &str, timestamp_s: i64) -> String {
+    BASE64.encode(hmac_sha256(
+        format!("{timestamp_s}\n{secret}").as_bytes(),
+        b"",
+    ))
+}
+
+/// The request a delivery makes: URL (with DingTalk's signature in the query) and JSON body in
+/// the service's documented format.
+pub fn render(channel: &Channel, delivery: &Delivery, now: Timestamp) -> (String, Value) {
+    let n = &delivery.notification;
+    let text = match n.kind.as_str() {
+        "escalation" => format!("【升级 Escalation】{}", n.message),
+        _ => format!("【Fieldline】{}", n.message),
+    };
+    let text = match n.lead {
+        Some(lead) => format!("{text}\nlead: {lead}"),
+        None => text,
+    };
+    match channel.kind {
+        ChannelKind::Webhook => (
+            channel.url.clone(),
+            json!({
+                "delivery": delivery.id,
+                "notification": n.id,
+                "tenant": n.tenant,
+                "user": n.user,
+                "lead": n.lead,
+                "kind": n.kind,
+                "message": n.message,
+                "rule": n.rule,
+                "created_at": n.created_at,
+            }),
+        ),
+        ChannelKind::Wecom => (
+            channel.url.clone(),
+            json!({"msgtype": "text", "text": {"content": text}}),
+        ),
+        ChannelKind::Dingtalk => {
+            let mut url = channel.url.clone();
+            if let Some(secret) = &channel.secret {
+                let ts = now.timestamp_millis();
+                let sign = dingtalk_sign(secret, ts);
+                let mut parsed = reqwest::Url::parse(&url).expect("validated when saved");
+                parsed
+                    .query_pairs_mut()
+                    .append_pair("timestamp", &ts.to_string())
+                    .append_pair("sign", &sign);
+                url = parsed.to_string();
+            }
+            (url, json!({"msgtype": "text", "text": {"content": text}}))
+        }
+        ChannelKind::Feishu => {
+            let mut body = json!({"msg_type": "text", "content": {"text": text}});
+            if let Some(secret) = &channel.secret {
+                let ts = now.timestamp();
+                body["timestamp"] = json!(ts.to_string());
+                body["sign"] = json!(feishu_sign(secret, ts));
+            }
+            (channel.url.clone(), body)
+        }
+    }
+}
+
+/// Whether the service accepted the message: HTTP 2xx, and for the robots their own
+/// `errcode` / `code` of 0 (they answer 200 with an error code on a bad signature).
+fn accepted(kind: ChannelKind, status: u16, body: &Value) -> Result<(), String> {
+    if !(200..300).contains(&status) {
+        return Err(format!("HTTP {status}"));
+    }
+    let code = match kind {
+        ChannelKind::Webhook => return Ok(()),
+        ChannelKind::Wecom | ChannelKind::Dingtalk => body.get("errcode"),
+        ChannelKind::Feishu => body.get("code").or_else(|| body.get("StatusCode")),
+    };
+    match code.and_then(Value::as_i64) {
+        Some(0) => Ok(()),
+        Some(c) => Err(format!("service error {c}: {}", body)),
+        None => Err(format!("unexpected reply: {body}")),
+    }
+}
+
+/// Exponential backoff: 30 s, 1 min, 2 min, ... capped at 1 h.
+pub fn backoff(attempts: u32) -> chrono::Duration {
+    let seconds = 30i64.saturating_mul(1i64 << attempts.min(10));
+    chrono::Duration::seconds(seconds.min(3600))
+}
+
+/// Delivers queued notifications; runs on every scheduler tick.
+pub struct Notifier {
+    state: AppState,
+    http: reqwest::Client,
+}
+
+impl Notifier {
+    pub fn new(state: AppState) -> Self {
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(10))
+            .build()
+            .expect("HTTP client builds");
+        Self { state, http }
+    }
+
+    async fn send(
+        &self,
+        channel: &Channel,
+        delivery: &Delivery,
+        now: Timestamp,
+    ) -> Result<(), String> {
+        let (url, body) = render(channel, delivery, now);
+        let mut request = self
+            .http
+            .post(url)
+            .header("x-fieldline-delivery", delivery.id.to_string());
+        if channel.kind == ChannelKind::Webhook
+            && let Some(secret) = &channel.secret
+        {
+            let bytes = serde_json::to_vec(&body).unwrap_or_default();
+            let signature = hex::encode(hmac_sha256(secret.as_bytes(), &bytes));
+            request = request
+                .header("x-fieldline-signature", format!("sha256={signature}"))
+                .header("content-type", "application/json")
+                .body(bytes);
+        } else {
+            request = request.json(&body);
+        }
+        let response = request.send().await.map_err(|e| e.to_string())?;
+        let status = response.status().as_u16();
+        let reply: Value = response.json().await.unwrap_or(Value::Null);
+        accepted(channel.kind, status, &reply)
+    }
+}
+
+#[async_trait]
+impl Job for Notifier {
+    fn name(&self) -> &str {
+        "notifier"
+    }
+
+    async fn run(&self, now: Timestamp) -> anyhow::Result<()> {
+        let lease_until = now + chrono::Duration::from_std(LEASE)?;
+        let due = self
+            .state
+            .automation
+            .claim_deliveries(now, lease_until, 50)
+            .await?;
+        for (delivery, channel) in due {
+            let result = match self.send(&channel, &delivery, now).await {
+                Ok(()) => DeliveryResult::Sent,
+                Err(error) if delivery.attempts + 1 >= MAX_ATTEMPTS => {
+                    DeliveryResult::Dead { error }
+                }
+                Err(error) => DeliveryResult::Retry {
+                    at: now + backoff(delivery.attempts),
+                    error,
+                },
+            };
+            if let DeliveryResult::Dead { error } = &result {
+                tracing::warn!(delivery = %delivery.id, channel = %channel.id, %error, "notification dead-lettered");
+            }
+            self.state
+                .automation
+                .finish_delivery(delivery.id, &result)
+                .await?;
+        }
+        Ok(())
+    }
+}
+
+/// A channel as an admin configures it.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChannelRequest {
+    pub kind: ChannelKind,
+    /// The webhook or robot URL (http or https).
+    pub url: String,
+    /// DingTalk / Feishu signing secret, or the HMAC key of the generic webhook.
+    pub secret: Option<String>,
+    /// Notification kinds to forward (`notice`, `escalation`); empty means all.
+    #[serde(default)]
+    pub kinds: Vec<String>,
+}
+
+fn require_admin(actor: &Actor) -> Result<(), ApiError> {
+    if actor.role != Role::Admin {
+        return Err(ApiError::Forbidden(
+            "only admins configure notification channels".into(),
+        ));
+    }
+    Ok(())
+}
+
+pub async fn add_channel(
+    state: &AppState,
+    actor: &Actor,
+    req: ChannelRequest,
+) -> Result<Channel, ApiError> {
+    require_admin(actor)?;
+    let url = reqwest::Url::parse(&req.url).map_err(|e| ApiError::InvalidField {
+        field: "url".into(),
+        message: e.to_string(),
+    })?;
+    if !matches!(url.scheme(), "http" | "https") || req.url.len() > 2000 {
+        return Err(ApiError::InvalidField {
+            field: "url".into(),
+            message: "an http or https URL of at most 2000 characters".into(),
+        });
+    }
+    if req
+        .secret
+        .as_ref()
+        .is_some_and(|s| s.is_empty() || s.len() > 500)
+    {
+        return Err(ApiError::InvalidField {
+            field: "secret".into(),
+            message: "1-500 characters".into(),
+        });
+    }
+    if let Some(bad) = req
+        .kinds
+        .iter()
+        .find(|k| !matches!(k.as_str(), "notice" | "escalation"))
+    {
+        return Err(ApiError::InvalidField {
+            field: "kinds".into(),
+            message: format!("{bad:?}: notice or escalation"),
+        });
+    }
+    let channel = Channel {
+        id: uuid::Uuid::now_v7(),
+        tenant: actor.tenant.clone(),
+        kind: req.kind,
+        url: req.url,
+        secret: req.secret,
+        kinds: req.kinds,
+        created_at: state.clock.now(),
+    };
+    state.automation.save_channel(&channel).await?;
+    Ok(channel)
+}
+
+pub async fn list_channels(state: &AppState, actor: &Actor) -> Result<Vec<Channel>, ApiError> {
+    require_admin(actor)?;
+    Ok(state.automation.list_channels(&actor.tenant).await?)
+}
+
+pub async fn delete_channel(
+    state: &AppState,
+    actor: &Actor,
+    id: uuid::Uuid,
+) -> Result<(), ApiError> {
+    require_admin(actor)?;
+    if state.automation.delete_channel(&actor.tenant, id).await? {
+        Ok(())
+    } else {
+        Err(ApiError::NotFound(format!("channel {id} not found")))
+    }
+}
+
+pub async fn dead_letters(state: &AppState, actor: &Actor) -> Result<Vec<Delivery>, ApiError> {
+    require_admin(actor)?;
+    Ok(state.automation.dead_deliveries(&actor.tenant, 200).await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dingtalk_and_feishu_signatures_follow_their_recipes() {
+        // Recomputed independently: HMAC-SHA256 then base64.
+        let ding = dingtalk_sign("SEC123", 1_700_000_000_000);
+        let expected = BASE64.encode(hmac_sha256(b"SEC123", b"1700000000000\nSEC123"));
+        assert_eq!(ding, expected);
+        let feishu = feishu_sign("abc", 1_700_000_000);
+        assert_eq!(feishu, BASE64.encode(hmac_sha256(b"1700000000\nabc", b"")));
+        assert_ne!(ding, dingtalk_sign("SEC124", 1_700_000_000_000));
+    }
+
+    #[test]
+    fn robots_answering_200_with_an_error_code_are_failures() {
+        assert!(
+            accepted(
+                ChannelKind::Wecom,
+                200,
+                &json!({"errcode": 0, "errmsg": "ok"})
+            )
+            .is_ok()
+        );
+        assert!(
+            accepted(
+                ChannelKind::Dingtalk,
+                200,
+                &json!({"errcode": 310000, "errmsg": "sign not match"})
+            )
+            .is_err()
+        );
+        assert!(
+            accepted(
+                ChannelKind::Feishu,
+                200,
+                &json!({"code": 19021, "msg": "sign match fail"})
+            )
+            .is_err()
+        );
+        assert!(accepted(ChannelKind::Feishu, 200, &json!({"StatusCode": 0})).is_ok());
+        assert!(accepted(ChannelKind::Webhook, 204, &Value::Null).is_ok());
+        assert!(accepted(ChannelKind::Webhook, 500, &Value::Null).is_err());
+    }
+
+    #[test]
+    fn backoff_grows_and_is_capped() {
+        assert_eq!(backoff(0).num_seconds(), 30);
+        assert_eq!(backoff(1).num_seconds(), 60);
+        assert_eq!(backoff(20).num_seconds(), 3600);
+    }
+}
