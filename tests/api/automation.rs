@@ -541,3 +541,174 @@ async fn lead_metrics_match_a_hand_computed_fixture() {
         .await
         .expect(400);
 }
+
+fn urgent_competitor_lead(n: u32) -> Value {
+    let mut body = lead_body(n);
+    body["owner"] = Value::Null;
+    body["prescreen"]["purchase_urgency"] = json!("within_month");
+    body["prescreen"]["current_brand"] = json!("ABB");
+    body
+}
+
+#[tokio::test]
+async fn a_dry_run_reports_matches_without_acting_and_a_routing_rule_beats_the_default() {
+    let (app, fx, _clock) = start().await;
+    let admin = app.token(&fx.admin);
+    let rep = app.token(&fx.east_rep);
+    // History: two urgent competitor leads and one ordinary lead.
+    app.post("/v1/leads", &admin, &urgent_competitor_lead(1))
+        .await
+        .expect(201);
+    app.post("/v1/leads", &admin, &urgent_competitor_lead(2))
+        .await
+        .expect(201);
+    let mut ordinary = lead_body(3);
+    ordinary["prescreen"]["purchase_urgency"] = json!("within_quarter");
+    app.post("/v1/leads", &rep, &ordinary).await.expect(201);
+    let senior = json!({
+        "name": "Urgent leads using a competitor's brand go to the senior group (South)",
+        "trigger": "lead_created",
+        "order": 10,
+        "conditions": {"all": [
+            {"field": "lead.prescreen.purchase_urgency", "op": "eq", "value": "within_month"},
+            {"field": "lead.prescreen.current_brand", "op": "present"},
+            {"field": "lead.prescreen.current_brand", "op": "not_in", "value": ["Fieldline"]}
+        ]},
+        "actions": [{"do": "assign", "strategy": "round_robin", "team": fx.south_rep.team}]
+    });
+    let report = app
+        .post(
+            "/v1/rules/dry-run",
+            &admin,
+            &json!({"rule": senior, "days": 7}),
+        )
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(report["events_examined"], 3, "{report}");
+    assert_eq!(report["matched"], 2, "{report:#}");
+    assert_eq!(report["matches"][0]["would_do"][0]["do"], "assign");
+    assert_eq!(
+        report["matches"][0]["evidence"][0]["actual"],
+        "within_month"
+    );
+    assert!(
+        app.get("/v1/decisions", &admin)
+            .await
+            .expect(200)
+            .body
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|d| d["rule"] != "senior-routing"),
+        "a dry run acts on nothing"
+    );
+    app.post(
+        "/v1/rules/dry-run",
+        &rep,
+        &json!({"rule": senior, "days": 7}),
+    )
+    .await
+    .expect(403);
+    app.post(
+        "/v1/rules/dry-run",
+        &admin,
+        &json!({"rule": senior, "days": 365}),
+    )
+    .await
+    .expect(422);
+
+    // Now for real: the routing rule (order 10) runs before the catch-all (order 100).
+    app.post(
+        "/v1/rules",
+        &admin,
+        &json!({"id": "senior-routing", "rule": senior}),
+    )
+    .await
+    .expect(201);
+    let id = app
+        .post("/v1/leads", &admin, &urgent_competitor_lead(4))
+        .await
+        .expect(201)
+        .body["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let owner = eventually("routed", || async {
+        let lead = app
+            .get(&format!("/v1/leads/{id}"), &admin)
+            .await
+            .expect(200)
+            .body;
+        lead["owner"].as_str().map(str::to_owned)
+    })
+    .await;
+    assert_eq!(owner, fx.south_rep.id.to_string());
+    let catch_all = decisions_of(&app, &admin, &id, "route-unowned-leads", 1).await;
+    assert_eq!(catch_all[0]["outcome"], "skipped");
+}
+
+#[tokio::test]
+async fn business_hour_clocks_follow_the_tenant_calendar() {
+    // Friday 27 November 2026, 17:00 in Shanghai.
+    let friday = chrono::DateTime::parse_from_rfc3339("2026-11-27T17:00:00+08:00")
+        .unwrap()
+        .to_utc();
+    let clock = ManualClock::at(friday);
+    let app = TestApp::spawn_with_clock(clock).await;
+    let fx = fixture(&app.state).await;
+    let admin = app.token(&fx.admin);
+    let calendar = json!({
+        "time_zone": "Asia/Shanghai", "working_days": [1, 2, 3, 4, 5],
+        "day_start": "09:00:00", "day_end": "18:00:00", "holidays": ["2026-11-30"]
+    });
+    app.send(
+        reqwest::Method::PUT,
+        "/v1/settings/calendar",
+        Some(&app.token(&fx.east_manager)),
+        Some(&calendar),
+    )
+    .await
+    .expect(403);
+    app.send(
+        reqwest::Method::PUT,
+        "/v1/settings/calendar",
+        Some(&admin),
+        Some(&calendar),
+    )
+    .await
+    .expect(200);
+    let bad = json!({"time_zone": "Asia/Shanghai", "working_days": [8], "day_start": "09:00:00", "day_end": "18:00:00"});
+    app.send(
+        reqwest::Method::PUT,
+        "/v1/settings/calendar",
+        Some(&admin),
+        Some(&bad),
+    )
+    .await
+    .expect(422);
+    app.post("/v1/rules", &admin, &json!({"id": "callback-8h", "rule": {
+        "name": "call back within 8 working hours", "trigger": "lead_created",
+        "actions": [{"do": "start_timer", "timer": "callback", "after_hours": 8, "business_hours": true}]}}))
+        .await
+        .expect(201);
+    let lead = app.create_lead(&app.token(&fx.east_rep), 1).await;
+    // 1 h on Friday; Monday 30 November is a holiday; 7 h on Tuesday -> Tuesday 16:00.
+    let due = eventually("callback timer", || async {
+        app.state
+            .automation
+            .pending_timers(&fx.acme, lead.parse().unwrap())
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|t| t.name == "callback")
+            .map(|t| t.due_at)
+    })
+    .await;
+    assert_eq!(
+        due,
+        chrono::DateTime::parse_from_rfc3339("2026-12-01T16:00:00+08:00")
+            .unwrap()
+            .to_utc()
+    );
+}

@@ -75,7 +75,7 @@ impl EventHandler for RuleEngine {
             return Ok(());
         }
         let trigger = event.payload.kind();
-        let rules: Vec<Rule> = self
+        let mut rules: Vec<Rule> = self
             .state
             .automation
             .list_rules(&event.tenant)
@@ -83,6 +83,7 @@ impl EventHandler for RuleEngine {
             .into_iter()
             .filter(|r| r.draft.enabled && r.draft.trigger == trigger)
             .collect();
+        rules.sort_by(|a, b| (a.draft.order, &a.id).cmp(&(b.draft.order, &b.id)));
         if rules.is_empty() {
             return Ok(());
         }

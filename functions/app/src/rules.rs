@@ -4,8 +4,13 @@
 use crate::error::ApiError;
 use crate::leads::load_accessible;
 use crate::state::AppState;
-use fieldline_domain::{Actor, Decision, LeadId, Notification, Role, Rule, RuleDraft, RuleId};
+use fieldline_domain::rule::evaluate;
+use fieldline_domain::{
+    Action, Actor, Decision, EventId, Evidence, LeadId, Notification, Role, Rule, RuleDraft, RuleId,
+};
 use fieldline_store::StoreError;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 fn require_manager(actor: &Actor) -> Result<(), ApiError> {
     if actor.role == Role::Rep {
@@ -17,6 +22,12 @@ fn require_manager(actor: &Actor) -> Result<(), ApiError> {
 }
 
 fn rule_id(raw: &str) -> Result<RuleId, ApiError> {
+    if raw == "dry-run" {
+        return Err(ApiError::InvalidField {
+            field: "id".into(),
+            message: "dry-run is a reserved word".into(),
+        });
+    }
     Ok(RuleId::parse(raw)?)
 }
 
@@ -171,4 +182,137 @@ pub async fn my_notifications(
         .automation
         .list_notifications(&actor.tenant, actor.user, 200)
         .await?)
+}
+
+/// A rule to try out against recent history, without acting.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DryRunRequest {
+    pub rule: RuleDraft,
+    /// How far back to look, 1-90 days.
+    pub days: u32,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DryRunMatch {
+    #[schema(value_type = String, format = Uuid)]
+    pub event: EventId,
+    pub occurred_at: chrono::DateTime<chrono::Utc>,
+    #[schema(value_type = String, format = Uuid)]
+    pub lead: LeadId,
+    pub evidence: Vec<Evidence>,
+    pub would_do: Vec<Action>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DryRunReport {
+    /// Events of the rule's trigger in the window (on leads you may see).
+    pub events_examined: u64,
+    pub matched: u64,
+    /// The first 500 matches.
+    pub matches: Vec<DryRunMatch>,
+    /// How the run was done, so nobody over-reads it.
+    pub note: &'static str,
+}
+
+/// Evaluates `rule` against the tenant's events of the last `days` days and reports what it
+/// would have done. Nothing is stored and no action runs.
+pub async fn dry_run(
+    state: &AppState,
+    actor: &Actor,
+    req: DryRunRequest,
+) -> Result<DryRunReport, ApiError> {
+    require_manager(actor)?;
+    req.rule.validate()?;
+    if !(1..=90).contains(&req.days) {
+        return Err(ApiError::InvalidField {
+            field: "days".into(),
+            message: "1-90".into(),
+        });
+    }
+    let now = state.clock.now();
+    let since = now - chrono::Duration::days(req.days.into());
+    let events = state
+        .events
+        .tenant_events_since(&actor.tenant, since, 100_000)
+        .await?;
+    let mut report = DryRunReport {
+        events_examined: 0,
+        matched: 0,
+        matches: Vec::new(),
+        note: "conditions on lead fields are evaluated against each lead as it is now, not as it was when the event happened",
+    };
+    for stored in events {
+        let event = &stored.event;
+        if event.aggregate_type != "lead" || event.payload.kind() != req.rule.trigger {
+            continue;
+        }
+        let lead_id = LeadId::from_uuid(event.aggregate_id);
+        let Some(lead) = state.leads.get_lead(&actor.tenant, lead_id).await? else {
+            continue;
+        };
+        if !actor.can_access_lead(&lead) {
+            continue;
+        }
+        report.events_examined += 1;
+        let context = crate::automation::rule_context(event, &lead);
+        if let Some(evidence) = evaluate(&req.rule.conditions, &context, event.occurred_at) {
+            report.matched += 1;
+            if report.matches.len() < 500 {
+                report.matches.push(DryRunMatch {
+                    event: event.id,
+                    occurred_at: event.occurred_at,
+                    lead: lead_id,
+                    evidence,
+                    would_do: req.rule.actions.clone(),
+                });
+            }
+        }
+    }
+    Ok(report)
+}
+
+/// A tenant's working calendar (time zone, days, hours, holidays) for business-hour clocks.
+pub async fn get_calendar(
+    state: &AppState,
+    actor: &Actor,
+) -> Result<fieldline_domain::BusinessCalendar, ApiError> {
+    let tenant = state
+        .directory
+        .get_tenant(&actor.tenant)
+        .await?
+        .ok_or_else(|| ApiError::NotFound("tenant not found".into()))?;
+    Ok(tenant.calendar())
+}
+
+pub async fn set_calendar(
+    state: &AppState,
+    actor: &Actor,
+    calendar: fieldline_domain::BusinessCalendar,
+) -> Result<fieldline_domain::BusinessCalendar, ApiError> {
+    if actor.role != Role::Admin {
+        return Err(ApiError::Forbidden(
+            "only admins change the calendar".into(),
+        ));
+    }
+    if calendar.day_start >= calendar.day_end
+        || calendar.working_days.is_empty()
+        || calendar.working_days.iter().any(|d| !(1..=7).contains(d))
+        || calendar.holidays.len() + calendar.extra_working_days.len() > 1000
+    {
+        return Err(ApiError::InvalidField {
+            field: "calendar".into(),
+            message: "working_days 1-7 (Monday = 1), day_start before day_end, at most 1000 dates"
+                .into(),
+        });
+    }
+    let mut tenant = state
+        .directory
+        .get_tenant(&actor.tenant)
+        .await?
+        .ok_or_else(|| ApiError::NotFound("tenant not found".into()))?;
+    tenant.time_zone = calendar.time_zone.name().to_owned();
+    tenant.calendar = Some(calendar.clone());
+    state.directory.update_tenant(&tenant).await?;
+    Ok(calendar)
 }

@@ -202,6 +202,10 @@ fn yes() -> bool {
     true
 }
 
+fn default_order() -> u16 {
+    100
+}
+
 impl Action {
     /// The event kinds this action can cause, for the static loop check.
     pub fn emits(&self) -> &'static [&'static str] {
@@ -235,6 +239,10 @@ pub struct RuleDraft {
     pub name: String,
     #[serde(default = "yes")]
     pub enabled: bool,
+    /// Rules triggered by the same event run in ascending order (then by id): a specific
+    /// routing rule at 10 runs before the catch-all default at 100.
+    #[serde(default = "default_order")]
+    pub order: u16,
     /// The event kind that triggers the rule (see `TRIGGERS`).
     pub trigger: String,
     #[serde(default)]

@@ -222,6 +222,8 @@ pub trait DirectoryStore: Send + Sync {
     /// Creates the tenant; returns false if it already existed (left unchanged).
     async fn create_tenant(&self, tenant: &Tenant) -> StoreResult<bool>;
     async fn get_tenant(&self, id: &TenantId) -> StoreResult<Option<Tenant>>;
+    /// Replaces a tenant's settings (name, time zone, calendar).
+    async fn update_tenant(&self, tenant: &Tenant) -> StoreResult<()>;
     async fn create_team(&self, team: &Team) -> StoreResult<()>;
     async fn list_teams(&self, tenant: &TenantId) -> StoreResult<Vec<Team>>;
     async fn create_user(&self, user: &User) -> StoreResult<()>;
@@ -245,6 +247,13 @@ pub trait EventLog: Send + Sync {
     async fn read_events(&self, consumer: &str, limit: u32) -> StoreResult<Vec<StoredEvent>>;
     /// Moves the consumer's position forward to `seq` (never backwards).
     async fn ack_events(&self, consumer: &str, seq: i64) -> StoreResult<()>;
+    /// A tenant's events since `since`, oldest first, at most `limit` (rule dry runs).
+    async fn tenant_events_since(
+        &self,
+        tenant: &TenantId,
+        since: Timestamp,
+        limit: u32,
+    ) -> StoreResult<Vec<StoredEvent>>;
 }
 
 /// A blob's address: tenant plus a relative path of safe segments (`leads/<id>/quote.pdf`).

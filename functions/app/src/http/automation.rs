@@ -259,3 +259,38 @@ pub async fn dead_letters(
         crate::channels::dead_letters(&state, &auth.actor).await?,
     ))
 }
+
+/// Tries a rule against the last days of events and reports what it would have done.
+#[utoipa::path(post, path = "/v1/rules/dry-run", tag = "automation", security(("bearer" = [])),
+    request_body = crate::rules::DryRunRequest,
+    responses((status = 200, body = crate::rules::DryRunReport), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn dry_run(
+    State(state): State<AppState>,
+    auth: Authenticated,
+    ApiJson(req): ApiJson<crate::rules::DryRunRequest>,
+) -> Result<Json<crate::rules::DryRunReport>, ApiError> {
+    Ok(Json(usecase::dry_run(&state, &auth.actor, req).await?))
+}
+
+/// The tenant's working calendar for business-hour SLA clocks.
+#[utoipa::path(get, path = "/v1/settings/calendar", tag = "automation", security(("bearer" = [])),
+    responses((status = 200, body = fieldline_domain::BusinessCalendar)))]
+pub async fn get_calendar(
+    State(state): State<AppState>,
+    auth: Authenticated,
+) -> Result<Json<fieldline_domain::BusinessCalendar>, ApiError> {
+    Ok(Json(usecase::get_calendar(&state, &auth.actor).await?))
+}
+
+#[utoipa::path(put, path = "/v1/settings/calendar", tag = "automation", security(("bearer" = [])),
+    request_body = fieldline_domain::BusinessCalendar,
+    responses((status = 200, body = fieldline_domain::BusinessCalendar), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn set_calendar(
+    State(state): State<AppState>,
+    auth: Authenticated,
+    ApiJson(calendar): ApiJson<fieldline_domain::BusinessCalendar>,
+) -> Result<Json<fieldline_domain::BusinessCalendar>, ApiError> {
+    Ok(Json(
+        usecase::set_calendar(&state, &auth.actor, calendar).await?,
+    ))
+}

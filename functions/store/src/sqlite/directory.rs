@@ -19,6 +19,21 @@ impl DirectoryStore for SqliteStore {
         .await
     }
 
+    async fn update_tenant(&self, tenant: &Tenant) -> StoreResult<()> {
+        let tenant = tenant.clone();
+        self.write(move |tx| {
+            let n = tx.execute(
+                "UPDATE tenants SET body = ?2 WHERE id = ?1",
+                params![tenant.id.as_str(), to_json(&tenant)?],
+            )?;
+            if n == 0 {
+                return Err(crate::error::StoreError::NotFound);
+            }
+            Ok(())
+        })
+        .await
+    }
+
     async fn get_tenant(&self, id: &TenantId) -> StoreResult<Option<Tenant>> {
         let id = id.clone();
         self.read(move |conn| {

@@ -2,7 +2,7 @@ use super::{SqliteStore, from_json, to_json};
 use crate::error::StoreResult;
 use crate::ports::{EventLog, StoredEvent};
 use async_trait::async_trait;
-use fieldline_domain::DomainEvent;
+use fieldline_domain::{DomainEvent, TenantId, Timestamp};
 use rusqlite::{Transaction, params};
 
 /// Appends events to the outbox inside the caller's transaction.
@@ -42,6 +42,36 @@ impl EventLog for SqliteStore {
                 .collect::<Result<Vec<_>, _>>()?;
             rows.into_iter()
                 .map(|(seq, body)| Ok(StoredEvent { seq, event: from_json(&body)? }))
+                .collect()
+        })
+        .await
+    }
+
+    async fn tenant_events_since(
+        &self,
+        tenant: &TenantId,
+        since: Timestamp,
+        limit: u32,
+    ) -> StoreResult<Vec<StoredEvent>> {
+        let tenant = tenant.clone();
+        self.read(move |conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT seq, body FROM events WHERE tenant_id = ?1 AND occurred_at >= ?2
+                 ORDER BY seq LIMIT ?3",
+            )?;
+            let rows = stmt
+                .query_map(
+                    params![tenant.as_str(), since.timestamp_millis(), limit.max(1)],
+                    |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)),
+                )?
+                .collect::<Result<Vec<_>, _>>()?;
+            rows.into_iter()
+                .map(|(seq, body)| {
+                    Ok(StoredEvent {
+                        seq,
+                        event: from_json(&body)?,
+                    })
+                })
                 .collect()
         })
         .await

@@ -87,6 +87,9 @@ CREATE TABLE consumer_offsets (
 "#;
 
 const V2_AUTOMATION: &str = r#"
+-- Rule dry runs read a tenant's recent events.
+CREATE INDEX events_by_tenant_time ON events (tenant_id, occurred_at);
+
 -- Every version of every rule; `rules` points at the current one.
 CREATE TABLE rule_versions (
     tenant_id   TEXT NOT NULL REFERENCES tenants(id),
