@@ -712,3 +712,58 @@ async fn business_hour_clocks_follow_the_tenant_calendar() {
             .to_utc()
     );
 }
+
+#[tokio::test]
+async fn rules_tag_hot_leads_and_give_the_owner_a_task_after_a_visit() {
+    let (app, fx, _clock) = start().await;
+    let rep = app.token(&fx.east_rep);
+    // Tagging is not a default (it would bump every new lead's version); a manager adds it.
+    let hot = json!({"id": "tag-hot-leads", "rule": {
+        "name": "Label S-priority leads as hot", "trigger": "lead_created",
+        "conditions": {"field": "lead.priority", "op": "eq", "value": "S"},
+        "actions": [{"do": "add_tag", "tag": "hot"}]}});
+    app.post("/v1/rules", &app.token(&fx.east_manager), &hot)
+        .await
+        .expect(201);
+    // lead_body is an S lead (urgent decision maker with budget).
+    let lead = app.create_lead(&rep, 1).await;
+    let tagged = eventually("hot tag", || async {
+        let body = app
+            .get(&format!("/v1/leads/{lead}"), &rep)
+            .await
+            .expect(200)
+            .body;
+        (body["tags"] == json!(["hot"])).then_some(body)
+    })
+    .await;
+    assert_eq!(tagged["priority"], "S");
+
+    app.post(
+        &format!("/v1/leads/{lead}/activities"),
+        &rep,
+        &json!({"kind": "visit", "summary": "上门拜访，客户要报价"}),
+    )
+    .await
+    .expect(201);
+    let tasks = eventually("quote task", || async {
+        let body = app.get("/v1/me/tasks", &rep).await.expect(200).body;
+        (!body.as_array().unwrap().is_empty()).then_some(body)
+    })
+    .await;
+    assert_eq!(tasks.as_array().unwrap().len(), 1);
+    let task = &tasks[0];
+    assert_eq!(task["lead"], lead.as_str());
+    assert_eq!(task["rule"], "visit-quote-task");
+    assert!(task["done_at"].is_null());
+    let path = format!("/v1/tasks/{}/complete", task["id"].as_str().unwrap());
+    app.post(&path, &app.token(&fx.east_rep2), &json!({}))
+        .await
+        .expect(403);
+    let done = app.post(&path, &rep, &json!({})).await.expect(200).body;
+    assert!(done["done_at"].is_string());
+    let again = app.post(&path, &rep, &json!({})).await.expect(200).body;
+    assert_eq!(
+        again["done_at"], done["done_at"],
+        "completing twice changes nothing"
+    );
+}

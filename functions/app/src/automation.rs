@@ -12,8 +12,8 @@ use async_trait::async_trait;
 use fieldline_domain::rule::{self, AssignStrategy, MAX_RULE_CHAIN, Recipient};
 use fieldline_domain::{
     Action, BusinessCalendar, Cause, Decision, DomainEvent, Lead, LeadId, Notification,
-    NotificationId, Role, Rule, RuleDraft, RuleId, TenantId, Timer, TimerId, Timestamp, User,
-    UserId,
+    NotificationId, Role, Rule, RuleDraft, RuleId, Task, TaskId, TenantId, Timer, TimerId,
+    Timestamp, User, UserId,
 };
 use fieldline_store::{StoreError, StoredEvent};
 use serde_json::{Value, json};
@@ -217,8 +217,44 @@ impl RuleEngine {
                 )
                 .await
             }
-            Action::Assign { .. } | Action::SetPriority { .. } | Action::ReturnToPool { .. } => {
-                self.change_lead(tenant, lead_id, action, cause, now).await
+            Action::Assign { .. }
+            | Action::SetPriority { .. }
+            | Action::ReturnToPool { .. }
+            | Action::AddTag { .. } => self.change_lead(tenant, lead_id, action, cause, now).await,
+            Action::CreateTask {
+                title,
+                due_in_hours,
+                business_hours,
+            } => {
+                let Some(lead) = self.state.leads.get_lead(tenant, lead_id).await? else {
+                    return Ok(skipped("the lead no longer exists"));
+                };
+                let due_at = if *business_hours {
+                    self.calendar(tenant)
+                        .await?
+                        .add_business_hours(now, *due_in_hours)
+                } else {
+                    now + chrono::Duration::milliseconds((due_in_hours * 3_600_000.0) as i64)
+                };
+                let added = store
+                    .add_task(&Task {
+                        id: TaskId::new(),
+                        tenant: tenant.clone(),
+                        lead: lead_id,
+                        assignee: lead.owner,
+                        title: title.clone(),
+                        due_at,
+                        done_at: None,
+                        created_at: now,
+                        rule: Some(cause.rule.clone()),
+                        dedupe_key: format!("{}:{}:{index}", event.id, cause.rule),
+                    })
+                    .await?;
+                Ok(if added {
+                    done(format!("task \"{title}\" due {}", due_at.to_rfc3339()))
+                } else {
+                    skipped("task already created")
+                })
             }
         }
     }
@@ -265,6 +301,10 @@ impl RuleEngine {
                 Action::SetPriority { priority } => {
                     let events = lead.set_priority_automatically(*priority, cause, now);
                     (done(format!("priority {priority:?}")), events)
+                }
+                Action::AddTag { tag } => {
+                    let events = lead.add_tag_automatically(tag, cause, now);
+                    (done(format!("tagged {tag}")), events)
                 }
                 Action::ReturnToPool { reason } => {
                     let from = lead.owner;
@@ -528,6 +568,15 @@ pub fn default_rules() -> Vec<(&'static str, Value)> {
                 "name": "A lead claimed from the pool gets a fresh stale clock",
                 "trigger": "lead_claimed",
                 "actions": [{"do": "start_timer", "timer": "stale", "after_hours": 168, "restart": true}]
+            }),
+        ),
+        (
+            "visit-quote-task",
+            json!({
+                "name": "After a visit, the owner sends the quote within 48 h",
+                "trigger": "activity_logged",
+                "conditions": {"field": "event.kind", "op": "eq", "value": "visit"},
+                "actions": [{"do": "create_task", "title": "拜访后发送报价 / Send the quote after the visit", "due_in_hours": 48}]
             }),
         ),
         (

@@ -316,3 +316,35 @@ pub async fn set_calendar(
     state.directory.update_tenant(&tenant).await?;
     Ok(calendar)
 }
+
+/// Your tasks: open ones by due time, then done ones.
+pub async fn my_tasks(
+    state: &AppState,
+    actor: &Actor,
+) -> Result<Vec<fieldline_domain::Task>, ApiError> {
+    Ok(state
+        .automation
+        .list_tasks(&actor.tenant, actor.user, 500)
+        .await?)
+}
+
+/// Marks one of your tasks done (completing it twice changes nothing).
+pub async fn complete_task(
+    state: &AppState,
+    actor: &Actor,
+    id: fieldline_domain::TaskId,
+) -> Result<fieldline_domain::Task, ApiError> {
+    let mut task = state
+        .automation
+        .get_task(&actor.tenant, id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("task {id} not found")))?;
+    if task.assignee != Some(actor.user) {
+        return Err(ApiError::Forbidden("this task is someone else's".into()));
+    }
+    if task.done_at.is_none() {
+        task.done_at = Some(state.clock.now());
+        state.automation.update_task(&task).await?;
+    }
+    Ok(task)
+}

@@ -69,6 +69,8 @@ uuid_id!(/// A durable timer (SLA clock, stale-lead check).
     TimerId, "timer_id");
 uuid_id!(/// An in-app notification.
     NotificationId, "notification_id");
+uuid_id!(/// A task for a rep.
+    TaskId, "task_id");
 
 /// A tenant's slug: 2–40 lowercase ASCII letters, digits or inner hyphens (`acme`, `huadong-trading`).
 /// Slugs appear in tokens and logs, so they are kept short and unambiguous.

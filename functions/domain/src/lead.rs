@@ -282,6 +282,9 @@ pub struct Lead {
     /// In the tenant's public pool (no owner; any rep may claim it).
     #[serde(default)]
     pub in_pool: bool,
+    /// Labels set by rules (`hot`, `competitor-abb`), for lists and filters.
+    #[serde(default)]
+    pub tags: Vec<String>,
 }
 
 /// Everything `Lead::create` needs besides the client's input.
@@ -332,6 +335,7 @@ impl Lead {
             first_contact_at: None,
             version: 1,
             in_pool: false,
+            tags: Vec::new(),
         };
         let event = lead.event(
             ctx.actor,
@@ -400,6 +404,28 @@ impl Lead {
             },
         );
         self.priority = priority;
+        self.touch(now);
+        vec![event]
+    }
+
+    /// A rule labels the lead; a tag it already has changes nothing.
+    pub fn add_tag_automatically(
+        &mut self,
+        tag: &str,
+        cause: &Cause,
+        now: Timestamp,
+    ) -> Vec<DomainEvent> {
+        if self.tags.iter().any(|t| t == tag) {
+            return Vec::new();
+        }
+        let event = self.automatic_event(
+            cause,
+            now,
+            EventPayload::LeadUpdated {
+                changed: vec!["tags".into()],
+            },
+        );
+        self.tags.push(tag.to_owned());
         self.touch(now);
         vec![event]
     }

@@ -16,6 +16,7 @@ pub mod metrics;
 pub mod notification;
 pub mod rule;
 pub mod scoring;
+pub mod task;
 pub mod timer;
 pub mod user;
 
@@ -27,8 +28,8 @@ pub use customer::{Contact, Customer, DecisionRole};
 pub use error::DomainError;
 pub use event::{Cause, DomainEvent, EventPayload};
 pub use id::{
-    ActivityId, ContactId, CustomerId, EventId, LeadId, NotificationId, TeamId, TenantId, TimerId,
-    UserId,
+    ActivityId, ContactId, CustomerId, EventId, LeadId, NotificationId, TaskId, TeamId, TenantId,
+    TimerId, UserId,
 };
 pub use lead::{
     BudgetRange, Lead, LeadPatch, LeadSource, LeadStatus, NewLead, PreScreen, PurchaseUrgency,
@@ -36,6 +37,7 @@ pub use lead::{
 pub use notification::{Channel, ChannelKind, Delivery, DeliveryResult, Notification};
 pub use rule::{Action, Condition, Decision, Evidence, Rule, RuleDraft, RuleId};
 pub use scoring::{Priority, ScoreBreakdown, ScoringPolicy};
+pub use task::Task;
 pub use timer::{Timer, TimerState};
 pub use user::{Role, Team, Tenant, User};
 

@@ -170,6 +170,17 @@ pub enum Action {
     SetPriority {
         priority: Priority,
     },
+    /// Labels the lead (`hot`, `competitor-abb`).
+    AddTag {
+        tag: String,
+    },
+    /// A to-do for the lead's owner with a due time (e.g. "send the quote" 48 h after a visit).
+    CreateTask {
+        title: String,
+        due_in_hours: f64,
+        #[serde(default)]
+        business_hours: bool,
+    },
     /// A durable timer on the lead; a running timer of the same name is left as it is.
     StartTimer {
         timer: String,
@@ -212,9 +223,13 @@ impl Action {
         match self {
             Action::Assign { .. } => &["lead_assigned"],
             Action::SetPriority { .. } => &["lead_priority_changed"],
+            Action::AddTag { .. } => &["lead_updated"],
             Action::ReturnToPool { .. } => &["lead_returned_to_pool"],
             Action::StartTimer { .. } => &["timer_fired"],
-            Action::CancelTimers { .. } | Action::Notify { .. } | Action::Escalate { .. } => &[],
+            Action::CancelTimers { .. }
+            | Action::Notify { .. }
+            | Action::Escalate { .. }
+            | Action::CreateTask { .. } => &[],
         }
     }
 
@@ -222,6 +237,8 @@ impl Action {
         match self {
             Action::Assign { .. } => "assign",
             Action::SetPriority { .. } => "set_priority",
+            Action::AddTag { .. } => "add_tag",
+            Action::CreateTask { .. } => "create_task",
             Action::StartTimer { .. } => "start_timer",
             Action::CancelTimers { .. } => "cancel_timers",
             Action::Notify { .. } => "notify",
@@ -317,6 +334,33 @@ impl RuleDraft {
                 | Action::ReturnToPool { reason: message } => {
                     if message.trim().is_empty() || message.len() > 1000 {
                         return Err(DomainError::invalid("actions.message", "1-1000 characters"));
+                    }
+                }
+                Action::AddTag { tag } => {
+                    let ok = (1..=40).contains(&tag.chars().count())
+                        && tag
+                            .chars()
+                            .all(|c| c.is_alphanumeric() || c == '-' || c == '_');
+                    if !ok {
+                        return Err(DomainError::invalid(
+                            "actions.tag",
+                            "1-40 letters, digits, hyphens or underscores",
+                        ));
+                    }
+                }
+                Action::CreateTask {
+                    title,
+                    due_in_hours,
+                    ..
+                } => {
+                    if title.trim().is_empty() || title.len() > 500 {
+                        return Err(DomainError::invalid("actions.title", "1-500 characters"));
+                    }
+                    if !(due_in_hours.is_finite()
+                        && *due_in_hours >= 0.0
+                        && *due_in_hours <= 24.0 * 366.0)
+                    {
+                        return Err(DomainError::invalid("actions.due_in_hours", "0 to a year"));
                     }
                 }
                 Action::SetPriority { .. } => {}

@@ -6,8 +6,8 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use fieldline_domain::{
     Activity, Channel, Decision, Delivery, DeliveryResult, DomainEvent, Lead, LeadId, LeadScope,
-    LeadStatus, Notification, Priority, Rule, RuleId, Team, TeamId, Tenant, TenantId, Timer,
-    Timestamp, User, UserId,
+    LeadStatus, Notification, Priority, Rule, RuleId, Task, TaskId, Team, TeamId, Tenant, TenantId,
+    Timer, Timestamp, User, UserId,
 };
 use serde::{Deserialize, Serialize};
 
@@ -149,6 +149,19 @@ pub trait AutomationStore: Send + Sync {
     /// tenant's channels that forwards its kind; `false` when the dedupe key was seen for
     /// that user (nothing is queued twice).
     async fn add_notification(&self, notification: &Notification) -> StoreResult<bool>;
+
+    /// Adds a task; `false` when its dedupe key was seen (a redelivered event).
+    async fn add_task(&self, task: &Task) -> StoreResult<bool>;
+    /// A user's tasks, open ones first by due time, then done ones.
+    async fn list_tasks(
+        &self,
+        tenant: &TenantId,
+        assignee: UserId,
+        limit: u32,
+    ) -> StoreResult<Vec<Task>>;
+    async fn get_task(&self, tenant: &TenantId, id: TaskId) -> StoreResult<Option<Task>>;
+    /// Stores a task's new state (completion).
+    async fn update_task(&self, task: &Task) -> StoreResult<()>;
 
     async fn save_channel(&self, channel: &Channel) -> StoreResult<()>;
     async fn list_channels(&self, tenant: &TenantId) -> StoreResult<Vec<Channel>>;

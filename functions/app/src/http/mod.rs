@@ -82,6 +82,8 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(automation::delete_channel))
         .routes(routes!(automation::dead_letters))
         .routes(routes!(automation::dry_run))
+        .routes(routes!(automation::my_tasks))
+        .routes(routes!(automation::complete_task))
         .routes(routes!(automation::get_calendar, automation::set_calendar))
         .routes(routes!(health::me))
         .routes(routes!(health::health))

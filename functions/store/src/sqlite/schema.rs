@@ -149,6 +149,18 @@ CREATE TABLE notifications (
 ) STRICT;
 CREATE INDEX notifications_by_user ON notifications (tenant_id, user_id, seq DESC);
 
+CREATE TABLE tasks (
+    id          TEXT PRIMARY KEY,
+    tenant_id   TEXT NOT NULL,
+    assignee    TEXT,
+    done        INTEGER NOT NULL,
+    due_at      INTEGER NOT NULL,
+    dedupe_key  TEXT NOT NULL,
+    body        TEXT NOT NULL,
+    UNIQUE (tenant_id, dedupe_key)
+) STRICT;
+CREATE INDEX tasks_by_assignee ON tasks (tenant_id, assignee, done, due_at);
+
 CREATE TABLE channels (
     id          TEXT PRIMARY KEY,
     tenant_id   TEXT NOT NULL,
