@@ -8,6 +8,9 @@
 //!
 //! `cargo bench -p fieldline-capture --bench voice_latency`   env: CAPTURE_THREADS (default 2)
 
+mod common;
+
+use common::{peak_rss_mib, summary};
 use fieldline_capture::ModelDir;
 use fieldline_capture::followup::Catalogue;
 use fieldline_capture::record::Output;
@@ -16,23 +19,6 @@ use fieldline_capture::voice::{VoiceOptions, read_voice_file};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
-
-fn summary(mut v: Vec<f64>) -> (f64, f64) {
-    v.sort_by(f64::total_cmp);
-    let at = |p: f64| v[(((v.len() - 1) as f64) * p).round() as usize];
-    (at(0.5), at(0.95))
-}
-
-fn peak_rss_mib() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
-        })
-        .map_or(f64::NAN, |kb| kb / 1024.0)
-}
 
 /// (file, labelled language, duration) of every note in a dev-set folder.
 fn notes(dir: &Path) -> Vec<(PathBuf, String, f64)> {

@@ -12,7 +12,7 @@ use async_trait::async_trait;
 use fieldline_domain::rule::{self, AssignStrategy, MAX_RULE_CHAIN, Recipient};
 use fieldline_domain::{
     Action, BusinessCalendar, Cause, Decision, DomainEvent, Lead, LeadId, Notification,
-    NotificationId, Role, Rule, RuleDraft, RuleId, Task, TaskId, TenantId, Timer, TimerId,
+    NotificationId, Role, Rule, RuleDraft, RuleId, Task, TaskId, TeamId, TenantId, Timer, TimerId,
     Timestamp, User, UserId,
 };
 use fieldline_store::{StoreError, StoredEvent};
@@ -337,7 +337,7 @@ impl RuleEngine {
     async fn candidates(
         &self,
         tenant: &TenantId,
-        team: Option<fieldline_domain::TeamId>,
+        team: Option<TeamId>,
     ) -> anyhow::Result<Vec<User>> {
         let users = self.state.directory.list_users(tenant).await?;
         Ok(users
@@ -351,7 +351,7 @@ impl RuleEngine {
         &self,
         lead: &Lead,
         strategy: AssignStrategy,
-        team: Option<fieldline_domain::TeamId>,
+        team: Option<TeamId>,
         user: Option<UserId>,
     ) -> anyhow::Result<Option<User>> {
         let tenant = &lead.tenant;

@@ -7,7 +7,7 @@ use fieldline_domain::metrics::{LeadFacts, LeadMetrics, lead_metrics};
 use fieldline_domain::{Activity, Actor, Lead, LeadScope, TeamId, Timestamp, UserId};
 use fieldline_store::LeadQuery;
 use serde::Serialize;
-use std::collections::BTreeMap;
+use std::collections::BTreeSet;
 use utoipa::ToSchema;
 
 /// Default "stale" threshold, as in the default rules: 7 days without a follow-up.
@@ -119,14 +119,9 @@ pub async fn lead_report(
     let users = state.directory.list_users(&actor.tenant).await?;
     let teams = state.directory.list_teams(&actor.tenant).await?;
     let mut reps = Vec::new();
-    let mut owners: BTreeMap<UserId, ()> = BTreeMap::new();
-    for lead in &leads {
-        if let Some(owner) = lead.owner {
-            owners.insert(owner, ());
-        }
-    }
+    let owners: BTreeSet<UserId> = leads.iter().filter_map(|l| l.owner).collect();
     for user in users.iter().filter(|u| {
-        owners.contains_key(&u.id)
+        owners.contains(&u.id)
             || (u.role != fieldline_domain::Role::Admin
                 && match actor.lead_scope() {
                     LeadScope::Tenant => true,

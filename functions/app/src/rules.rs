@@ -72,20 +72,31 @@ pub async fn create_rule(
     id: &str,
     draft: RuleDraft,
 ) -> Result<Rule, ApiError> {
+    save_version(state, actor, id, None, draft).await
+}
+
+/// Validates and stores a rule version: the first when `expected_version` is `None`.
+async fn save_version(
+    state: &AppState,
+    actor: &Actor,
+    id: &str,
+    expected_version: Option<u32>,
+    draft: RuleDraft,
+) -> Result<Rule, ApiError> {
     require_manager(actor)?;
     let id = rule_id(id)?;
     draft.validate()?;
     let rule = Rule {
         id: id.clone(),
         tenant: actor.tenant.clone(),
-        version: 1,
+        version: expected_version.map_or(1, |v| v + 1),
         draft,
         changed_by: Some(actor.user),
         changed_at: state.clock.now(),
     };
     state
         .automation
-        .save_rule(&rule, None)
+        .save_rule(&rule, expected_version)
         .await
         .map_err(|e| store_error(e, &id))?;
     Ok(rule)
@@ -99,23 +110,7 @@ pub async fn update_rule(
     expected_version: u32,
     draft: RuleDraft,
 ) -> Result<Rule, ApiError> {
-    require_manager(actor)?;
-    let id = rule_id(id)?;
-    draft.validate()?;
-    let rule = Rule {
-        id: id.clone(),
-        tenant: actor.tenant.clone(),
-        version: expected_version + 1,
-        draft,
-        changed_by: Some(actor.user),
-        changed_at: state.clock.now(),
-    };
-    state
-        .automation
-        .save_rule(&rule, Some(expected_version))
-        .await
-        .map_err(|e| store_error(e, &id))?;
-    Ok(rule)
+    save_version(state, actor, id, Some(expected_version), draft).await
 }
 
 /// Brings back an earlier version's content as a new version (history is never rewritten).

@@ -365,10 +365,23 @@ impl Lead {
         cause: &Cause,
         now: Timestamp,
     ) -> Vec<DomainEvent> {
-        if self.owner == Some(owner.id) && self.team == owner.team {
+        self.hand_to(owner, None, Some(cause.clone()), now)
+    }
+
+    /// Moves ownership (and the team with it) and emits `LeadAssigned`; nothing when unchanged.
+    fn hand_to(
+        &mut self,
+        owner: &User,
+        actor: Option<&Actor>,
+        cause: Option<Cause>,
+        now: Timestamp,
+    ) -> Vec<DomainEvent> {
+        if self.owner == Some(owner.id) && self.team == owner.team && !self.in_pool {
             return Vec::new();
         }
-        let event = self.automatic_event(
+        let event = DomainEvent::for_lead(
+            self,
+            actor.map(|a| a.user),
             cause,
             now,
             EventPayload::LeadAssigned {
@@ -588,22 +601,7 @@ impl Lead {
 
     /// Hands the lead to `owner` (checked by the caller with `Actor::check_can_assign_to`).
     pub fn assign(&mut self, owner: &User, actor: &Actor, now: Timestamp) -> Vec<DomainEvent> {
-        if self.owner == Some(owner.id) && self.team == owner.team {
-            return Vec::new();
-        }
-        let event = self.event(
-            actor,
-            now,
-            EventPayload::LeadAssigned {
-                from: self.owner,
-                to: owner.id,
-                team: owner.team,
-            },
-        );
-        self.owner = Some(owner.id);
-        self.team = owner.team;
-        self.touch(now);
-        vec![event]
+        self.hand_to(owner, Some(actor), None, now)
     }
 
     /// Records a follow-up. The first call, visit or message stamps `first_contact_at`
