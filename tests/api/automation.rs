@@ -767,3 +767,53 @@ async fn rules_tag_hot_leads_and_give_the_owner_a_task_after_a_visit() {
         "completing twice changes nothing"
     );
 }
+
+#[tokio::test]
+async fn least_loaded_assignment_picks_the_rep_with_the_fewest_open_leads() {
+    let (app, fx, _clock) = start().await;
+    let admin = app.token(&fx.admin);
+    app.disable_rule(&admin, "route-unowned-leads").await;
+    // er1 already works two leads, er2 none.
+    let rep1 = app.token(&fx.east_rep);
+    app.create_lead(&rep1, 1).await;
+    app.create_lead(&rep1, 2).await;
+    let team = fx.east_rep.team.unwrap();
+    app.post(
+        "/v1/rules",
+        &admin,
+        &json!({"id": "east-least-loaded", "rule": {
+        "name": "unowned leads to the least-loaded East rep", "trigger": "lead_created",
+        "conditions": {"field": "lead.owner", "op": "missing"},
+        "actions": [{"do": "assign", "strategy": "least_loaded", "team": team}]}}),
+    )
+    .await
+    .expect(201);
+    let mut owners = Vec::new();
+    for n in 10..13 {
+        let mut body = lead_body(n);
+        body["owner"] = Value::Null;
+        let id = app.post("/v1/leads", &admin, &body).await.expect(201).body["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let owner = eventually("assigned", || async {
+            let lead = app
+                .get(&format!("/v1/leads/{id}"), &admin)
+                .await
+                .expect(200)
+                .body;
+            lead["owner"].as_str().map(str::to_owned)
+        })
+        .await;
+        owners.push(owner);
+    }
+    // er2 takes the first two (0 -> 1 -> 2), then they are level and the tie goes by id.
+    let er2 = fx.east_rep2.id.to_string();
+    assert_eq!(owners[0], er2);
+    assert_eq!(owners[1], er2);
+    assert!(
+        owners
+            .iter()
+            .all(|o| *o == er2 || *o == fx.east_rep.id.to_string())
+    );
+}
