@@ -184,24 +184,33 @@ impl Job for Notifier {
             .automation
             .claim_deliveries(now, lease_until, 50)
             .await?;
+        // Sent side by side, so one slow robot does not hold up the others (or the rules
+        // engine, which runs on the same scheduler).
+        let mut sends = tokio::task::JoinSet::new();
         for (delivery, channel) in due {
-            let result = match self.send(&channel, &delivery, now).await {
-                Ok(()) => DeliveryResult::Sent,
-                Err(error) if delivery.attempts + 1 >= MAX_ATTEMPTS => {
-                    DeliveryResult::Dead { error }
-                }
-                Err(error) => DeliveryResult::Retry {
-                    at: now + backoff(delivery.attempts),
-                    error,
-                },
-            };
-            if let DeliveryResult::Dead { error } = &result {
-                tracing::warn!(delivery = %delivery.id, channel = %channel.id, %error, "notification dead-lettered");
-            }
-            self.state
-                .automation
-                .finish_delivery(delivery.id, &result)
-                .await?;
+            let (http, state) = (self.http.clone(), self.state.clone());
+            sends.spawn(async move {
+                let notifier = Notifier { state, http };
+                let result = match notifier.send(&channel, &delivery, now).await {
+                    Ok(()) => DeliveryResult::Sent,
+                    Err(error) if delivery.attempts + 1 >= MAX_ATTEMPTS => {
+                        tracing::warn!(delivery = %delivery.id, channel = %channel.id, %error, "notification dead-lettered");
+                        DeliveryResult::Dead { error }
+                    }
+                    Err(error) => DeliveryResult::Retry {
+                        at: now + backoff(delivery.attempts),
+                        error,
+                    },
+                };
+                notifier
+                    .state
+                    .automation
+                    .finish_delivery(delivery.id, &result)
+                    .await
+            });
+        }
+        while let Some(done) = sends.join_next().await {
+            done??;
         }
         Ok(())
     }
