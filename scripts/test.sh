@@ -16,4 +16,8 @@ cargo fmt --all -- --check
 echo "== lint"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 echo "== tests"
+# The AWS adapters are tested against a real DynamoDB-protocol server on 127.0.0.1 (moto).
+FIELDLINE_DYNAMODB_ENDPOINT="$(bash scripts/moto.sh start "${FIELDLINE_MOTO_PORT:-5005}")"
+export FIELDLINE_DYNAMODB_ENDPOINT
+trap 'bash scripts/moto.sh stop' EXIT
 cargo test --workspace --locked

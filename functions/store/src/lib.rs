@@ -6,6 +6,8 @@ pub mod blob;
 pub mod error;
 pub mod ports;
 pub mod sqlite;
+#[cfg(feature = "testkit")]
+pub mod testkit;
 
 pub use blob::LocalBlobStore;
 pub use error::StoreError;

@@ -740,3 +740,10 @@ async fn rule_versions_are_kept_and_stale_changes_refused() {
         "rules are per tenant"
     );
 }
+
+#[tokio::test]
+async fn directory_meets_the_port_contract() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(&dir.path().join("contract.db")).unwrap();
+    fieldline_store::testkit::directory_contract(&store).await;
+}
