@@ -17,7 +17,8 @@ echo "== lint"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 echo "== tests"
 # The AWS adapters are tested against a real DynamoDB-protocol server on 127.0.0.1 (moto).
-FIELDLINE_DYNAMODB_ENDPOINT="$(bash scripts/moto.sh start "${FIELDLINE_MOTO_PORT:-5005}")"
-export FIELDLINE_DYNAMODB_ENDPOINT
+# AWS_ENDPOINT_URL_DYNAMODB is the AWS SDKs' own setting for a custom endpoint.
+AWS_ENDPOINT_URL_DYNAMODB="$(bash scripts/moto.sh start "${FIELDLINE_MOTO_PORT:-5005}")"
+export AWS_ENDPOINT_URL_DYNAMODB
 trap 'bash scripts/moto.sh stop' EXIT
 cargo test --workspace --locked

@@ -109,6 +109,17 @@ impl Default for SchedulerConfig {
     }
 }
 
+/// The top-level keys `FIELDLINE_*` variables may set.
+const SERVER_KEYS: &[&str] = &[
+    "data_dir",
+    "listen",
+    "auth",
+    "limits",
+    "log",
+    "scoring",
+    "scheduler",
+];
+
 impl Config {
     /// Loads defaults < config file < environment. A missing default file is fine; a missing
     /// file named explicitly is an error.
@@ -125,9 +136,13 @@ impl Config {
             }
             None => figment = figment.merge(Toml::file("fieldline.toml")),
         }
-        let config: Config = figment
-            .merge(Env::prefixed("FIELDLINE_").split("__"))
-            .extract()?;
+        // Only the server's own keys: other tools share the prefix (FIELDLINE_CAPTURE_TOKEN,
+        // FIELDLINE_MODELS_DIR) and must not make the server refuse to start.
+        let env = Env::prefixed("FIELDLINE_").split("__").filter(|key| {
+            let top = key.as_str().split('.').next().unwrap_or("");
+            SERVER_KEYS.iter().any(|k| k.eq_ignore_ascii_case(top))
+        });
+        let config: Config = figment.merge(env).extract()?;
         config.validate()?;
         Ok(config)
     }
@@ -164,6 +179,18 @@ impl Config {
 #[allow(clippy::result_large_err)] // figment's Jail API fixes the error type
 mod tests {
     use super::*;
+
+    #[test]
+    fn other_tools_fieldline_variables_are_ignored() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("FIELDLINE_CAPTURE_TOKEN", "sidecar-token-0123456789");
+            jail.set_env("FIELDLINE_MODELS_DIR", "/opt/models");
+            jail.set_env("FIELDLINE_LISTEN", "127.0.0.1:9100");
+            let config = Config::load(None).map_err(|e| e.to_string())?;
+            assert_eq!(config.listen.port(), 9100);
+            Ok(())
+        });
+    }
 
     #[test]
     fn file_then_env_override_defaults() {

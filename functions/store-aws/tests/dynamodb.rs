@@ -5,8 +5,8 @@ use fieldline_store_aws::DynamoStore;
 
 /// A fresh table per test, so tests never see each other's items.
 async fn store() -> DynamoStore {
-    let endpoint = std::env::var("FIELDLINE_DYNAMODB_ENDPOINT").expect(
-        "FIELDLINE_DYNAMODB_ENDPOINT is not set: run `bash scripts/test.sh`, which starts moto \
+    let endpoint = std::env::var("AWS_ENDPOINT_URL_DYNAMODB").expect(
+        "AWS_ENDPOINT_URL_DYNAMODB is not set: run `bash scripts/test.sh`, which starts moto \
          (or `bash scripts/moto.sh start` and export the printed URL)",
     );
     let table = format!("fieldline-test-{}", uuid::Uuid::now_v7().simple());
