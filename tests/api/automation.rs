@@ -56,6 +56,19 @@ async fn decisions_of(
     .await
 }
 
+/// The owner a rule gives a lead, once it has one.
+async fn assigned_owner(app: &TestApp, token: &str, id: &str) -> String {
+    eventually("assigned", || async {
+        let lead = app
+            .get(&format!("/v1/leads/{id}"), token)
+            .await
+            .expect(200)
+            .body;
+        lead["owner"].as_str().map(str::to_owned)
+    })
+    .await
+}
+
 async fn inbox(app: &TestApp, token: &str) -> Vec<Value> {
     app.get("/v1/me/notifications", token)
         .await
@@ -635,15 +648,7 @@ async fn a_dry_run_reports_matches_without_acting_and_a_routing_rule_beats_the_d
         .as_str()
         .unwrap()
         .to_owned();
-    let owner = eventually("routed", || async {
-        let lead = app
-            .get(&format!("/v1/leads/{id}"), &admin)
-            .await
-            .expect(200)
-            .body;
-        lead["owner"].as_str().map(str::to_owned)
-    })
-    .await;
+    let owner = assigned_owner(&app, &admin, &id).await;
     assert_eq!(owner, fx.south_rep.id.to_string());
     let catch_all = decisions_of(&app, &admin, &id, "route-unowned-leads", 1).await;
     assert_eq!(catch_all[0]["outcome"], "skipped");
@@ -797,16 +802,7 @@ async fn least_loaded_assignment_picks_the_rep_with_the_fewest_open_leads() {
             .as_str()
             .unwrap()
             .to_owned();
-        let owner = eventually("assigned", || async {
-            let lead = app
-                .get(&format!("/v1/leads/{id}"), &admin)
-                .await
-                .expect(200)
-                .body;
-            lead["owner"].as_str().map(str::to_owned)
-        })
-        .await;
-        owners.push(owner);
+        owners.push(assigned_owner(&app, &admin, &id).await);
     }
     // er2 takes the first two (0 -> 1 -> 2), then they are level and the tie goes by id.
     let er2 = fx.east_rep2.id.to_string();

@@ -82,6 +82,28 @@ impl DynamoStore {
         out.item().map(body).transpose()
     }
 
+    /// Writes the tenant item if `condition` holds; `false` when it does not.
+    async fn put_if(&self, tenant: &Tenant, condition: &str) -> StoreResult<bool> {
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item(tenant_pk(&tenant.id), "TENANT".into(), tenant)?))
+            .condition_expression(condition)
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(backend(e)),
+        }
+    }
+
     /// Every item of a partition whose sort key starts with `prefix`, across pages.
     async fn query_prefix<T: DeserializeOwned>(
         &self,
@@ -116,24 +138,7 @@ impl DynamoStore {
 #[async_trait]
 impl DirectoryStore for DynamoStore {
     async fn create_tenant(&self, tenant: &Tenant) -> StoreResult<bool> {
-        let result = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item(tenant_pk(&tenant.id), "TENANT".into(), tenant)?))
-            .condition_expression("attribute_not_exists(pk)")
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
-            {
-                Ok(false)
-            }
-            Err(e) => Err(backend(e)),
-        }
+        self.put_if(tenant, "attribute_not_exists(pk)").await
     }
 
     async fn get_tenant(&self, id: &TenantId) -> StoreResult<Option<Tenant>> {
@@ -141,23 +146,10 @@ impl DirectoryStore for DynamoStore {
     }
 
     async fn update_tenant(&self, tenant: &Tenant) -> StoreResult<()> {
-        let result = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item(tenant_pk(&tenant.id), "TENANT".into(), tenant)?))
-            .condition_expression("attribute_exists(pk)")
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
-            {
-                Err(StoreError::NotFound)
-            }
-            Err(e) => Err(backend(e)),
+        if self.put_if(tenant, "attribute_exists(pk)").await? {
+            Ok(())
+        } else {
+            Err(StoreError::NotFound)
         }
     }
 
