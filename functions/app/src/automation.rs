@@ -11,9 +11,8 @@ use crate::state::AppState;
 use async_trait::async_trait;
 use fieldline_domain::rule::{self, AssignStrategy, MAX_RULE_CHAIN, Recipient};
 use fieldline_domain::{
-    Action, BusinessCalendar, Cause, Decision, DomainEvent, Lead, LeadId, Notification,
-    NotificationId, Role, Rule, RuleDraft, RuleId, Task, TaskId, TeamId, TenantId, Timer, TimerId,
-    Timestamp, User, UserId,
+    Action, Cause, Decision, DomainEvent, Lead, LeadId, Notification, NotificationId, Role, Rule,
+    RuleDraft, RuleId, Task, TaskId, TeamId, TenantId, Timer, TimerId, Timestamp, User, UserId,
 };
 use fieldline_store::{StoreError, StoredEvent};
 use serde_json::{Value, json};
@@ -166,13 +165,9 @@ impl RuleEngine {
                 business_hours,
                 restart,
             } => {
-                let due_at = if *business_hours {
-                    self.calendar(tenant)
-                        .await?
-                        .add_business_hours(now, *after_hours)
-                } else {
-                    now + chrono::Duration::milliseconds((after_hours * 3_600_000.0) as i64)
-                };
+                let due_at = self
+                    .due_after(tenant, now, *after_hours, *business_hours)
+                    .await?;
                 let started = store
                     .start_timer(
                         &Timer {
@@ -229,13 +224,9 @@ impl RuleEngine {
                 let Some(lead) = self.state.leads.get_lead(tenant, lead_id).await? else {
                     return Ok(skipped("the lead no longer exists"));
                 };
-                let due_at = if *business_hours {
-                    self.calendar(tenant)
-                        .await?
-                        .add_business_hours(now, *due_in_hours)
-                } else {
-                    now + chrono::Duration::milliseconds((due_in_hours * 3_600_000.0) as i64)
-                };
+                let due_at = self
+                    .due_after(tenant, now, *due_in_hours, *business_hours)
+                    .await?;
                 let added = store
                     .add_task(&Task {
                         id: TaskId::new(),
@@ -259,9 +250,20 @@ impl RuleEngine {
         }
     }
 
-    async fn calendar(&self, tenant: &TenantId) -> anyhow::Result<BusinessCalendar> {
+    /// `hours` after `now`, counting only the tenant's working time when `business_hours`.
+    async fn due_after(
+        &self,
+        tenant: &TenantId,
+        now: Timestamp,
+        hours: f64,
+        business_hours: bool,
+    ) -> anyhow::Result<Timestamp> {
+        if !business_hours {
+            return Ok(now + chrono::Duration::milliseconds((hours * 3_600_000.0) as i64));
+        }
         let tenant = self.state.directory.get_tenant(tenant).await?;
-        Ok(tenant.map(|t| t.calendar()).unwrap_or_default())
+        let calendar = tenant.map(|t| t.calendar()).unwrap_or_default();
+        Ok(calendar.add_business_hours(now, hours))
     }
 
     /// Loads the lead, applies a lead-changing action, and stores it with its events; retried
