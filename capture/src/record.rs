@@ -84,7 +84,7 @@ impl Kind {
     }
 }
 
-fn ms(since: Instant) -> f64 {
+pub(crate) fn ms(since: Instant) -> f64 {
     (since.elapsed().as_secs_f64() * 1e5).round() / 100.0
 }
 
@@ -94,7 +94,7 @@ pub fn base_name(path: &Path) -> String {
         .unwrap_or_else(|| path.display().to_string())
 }
 
-fn error(file: String, code: &'static str, message: String) -> Output {
+pub(crate) fn error(file: String, code: &'static str, message: String) -> Output {
     Output::Error(ErrorRecord {
         file,
         error: ErrorDetail { code, message },
@@ -159,19 +159,38 @@ pub fn read_card_file(engine: &mut dyn OcrEngine, path: &Path) -> Output {
     read_image_file(engine, Kind::Card, path)
 }
 
-/// Reads a file with the upload size limit applied before the bytes are loaded.
-pub fn read_image_file(engine: &mut dyn OcrEngine, kind: Kind, path: &Path) -> Output {
+/// Reads an input file with the upload size limit checked before the bytes are loaded;
+/// a missing, unreadable or oversized file becomes its error object.
+pub(crate) fn read_upload(path: &Path) -> Result<(String, Vec<u8>, std::fs::Metadata), Output> {
     let file = base_name(path);
-    match std::fs::metadata(path) {
-        Err(e) => return error(file, "unreadable_file", format!("{}: {e}", path.display())),
+    let metadata = match std::fs::metadata(path) {
+        Err(e) => {
+            return Err(error(
+                file,
+                "unreadable_file",
+                format!("{}: {e}", path.display()),
+            ));
+        }
         Ok(m) if m.len() as usize > image_input::MAX_BYTES => {
             let e = ImageError::TooLarge(m.len() as usize);
-            return error(file, e.code(), e.to_string());
+            return Err(error(file, e.code(), e.to_string()));
         }
-        Ok(_) => {}
-    }
+        Ok(m) => m,
+    };
     match std::fs::read(path) {
-        Ok(bytes) => read_image(engine, kind, file, &bytes),
-        Err(e) => error(file, "unreadable_file", format!("{}: {e}", path.display())),
+        Ok(bytes) => Ok((file, bytes, metadata)),
+        Err(e) => Err(error(
+            file,
+            "unreadable_file",
+            format!("{}: {e}", path.display()),
+        )),
+    }
+}
+
+/// Reads an image file.
+pub fn read_image_file(engine: &mut dyn OcrEngine, kind: Kind, path: &Path) -> Output {
+    match read_upload(path) {
+        Ok((file, bytes, _)) => read_image(engine, kind, file, &bytes),
+        Err(output) => output,
     }
 }

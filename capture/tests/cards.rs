@@ -1,6 +1,8 @@
 //! Business cards through the real models and the real binary. Models come from
 //! `scripts/setup-models.sh`; without them these tests fail and say so.
 
+mod common;
+
 use fieldline_capture::ocr::ppocr::PpOcr;
 use fieldline_capture::record::{Output, read_card_file};
 use fieldline_capture::{ModelDir, OcrEngine};
@@ -126,16 +128,8 @@ fn batch_keeps_going_past_bad_files_with_clear_errors() {
         .args([&empty, &text, &truncated, &missing])
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let objects: Vec<serde_json::Value> = String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    let objects = common::jsonl_objects(out);
     assert_eq!(objects.len(), 5, "one object per input, in order");
     assert_eq!(objects[0]["file"], "card-000.jpg");
     assert!(objects[0]["name"].is_string());
@@ -149,7 +143,7 @@ fn batch_keeps_going_past_bad_files_with_clear_errors() {
     );
     assert_eq!(codes[3], "unreadable_file");
     assert_eq!(objects[2]["file"], "notes.jpg");
-    assert!(String::from_utf8_lossy(&out.stderr).contains("1 cards read, 4 failed"));
+    assert!(stderr.contains("1 cards read, 4 failed"), "{stderr}");
 }
 
 #[test]

@@ -1,20 +1,20 @@
 //! The HTTP sidecar with the real models, on 127.0.0.1 with a random port.
 
+mod common;
+
+use common::TOKEN;
 use fieldline_capture::ModelDir;
 use fieldline_capture::ocr::ppocr::PpOcr;
-use fieldline_capture::serve::{SidecarState, router};
+use fieldline_capture::serve::SidecarState;
 use fieldline_capture::voice::VoiceOptions;
 use std::path::Path;
 
-const TOKEN: &str = "sidecar-test-token-0123456789";
-
 async fn spawn() -> String {
     let engine = PpOcr::load(&ModelDir::locate(None), 2).unwrap_or_else(|e| panic!("{e:#}"));
-    let state = SidecarState::new(Box::new(engine), None, VoiceOptions::default(), TOKEN).unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, router(state)).await.unwrap() });
-    base
+    common::serve(
+        SidecarState::new(Box::new(engine), None, VoiceOptions::default(), TOKEN).unwrap(),
+    )
+    .await
 }
 
 fn card_bytes(file: &str) -> Vec<u8> {
@@ -31,14 +31,7 @@ async fn sidecar_reads_cards_and_refuses_bad_requests() {
     let base = spawn().await;
     let client = reqwest::Client::new();
 
-    let health: serde_json::Value = client
-        .get(format!("{base}/health"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let health = common::health(&base).await;
     assert_eq!(health["status"], "ok");
     assert_eq!(health["models"]["ocr"]["engine"], "ppocr-v4");
 

@@ -1,12 +1,15 @@
 //! Voice notes with the real Whisper model: decoding every container phones send, transcripts,
 //! follow-ups resolved against the recording time, bad input, the CLI batch and the sidecar.
 
+mod common;
+
 use chrono::{DateTime, TimeZone, Utc};
+use common::TOKEN;
 use fieldline_capture::ModelDir;
 use fieldline_capture::followup::Catalogue;
 use fieldline_capture::ocr::ppocr::PpOcr;
 use fieldline_capture::record::Output;
-use fieldline_capture::serve::{SidecarState, router};
+use fieldline_capture::serve::SidecarState;
 use fieldline_capture::voice::asr::{Language, WhisperAsr, Window};
 use fieldline_capture::voice::audio::decode_audio;
 use fieldline_capture::voice::{VoiceOptions, VoiceRecord, read_voice};
@@ -217,16 +220,8 @@ fn batch_keeps_going_past_bad_recordings_with_stable_codes() {
         .args([&empty, &text, &truncated])
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let objects: Vec<serde_json::Value> = String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    let objects = common::jsonl_objects(out);
     assert_eq!(objects.len(), 4, "one object per input");
     assert!(
         objects[0]["transcript"]
@@ -245,10 +240,8 @@ fn batch_keeps_going_past_bad_recordings_with_stable_codes() {
         ["corrupt_audio", "unsupported_format", "no_audio"].contains(&cut),
         "{cut}"
     );
-    assert!(String::from_utf8_lossy(&out.stderr).contains("1 voice notes read, 3 failed"));
+    assert!(stderr.contains("1 voice notes read, 3 failed"), "{stderr}");
 }
-
-const TOKEN: &str = "sidecar-test-token-0123456789";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sidecar_transcribes_voice_notes_with_per_request_options() {
@@ -257,19 +250,9 @@ async fn sidecar_transcribes_voice_notes_with_per_request_options() {
     let speech = WhisperAsr::load(&models, 2, Window::Fit).unwrap_or_else(|e| panic!("{e:#}"));
     let state =
         SidecarState::new(Box::new(ocr), Some(speech), VoiceOptions::default(), TOKEN).unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, router(state)).await.unwrap() });
+    let base = common::serve(state).await;
     let client = reqwest::Client::new();
-
-    let health: serde_json::Value = client
-        .get(format!("{base}/health"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let health = common::health(&base).await;
     assert_eq!(health["models"]["speech"]["loaded"], true);
 
     let post = |query: &str, body: Vec<u8>, token: Option<&str>| {

@@ -5,9 +5,8 @@ pub mod asr;
 pub mod audio;
 
 use crate::followup::{self, Catalogue, FollowUp};
-use crate::record::{ErrorDetail, ErrorRecord, Output, base_name};
+use crate::record::{Output, error, ms, read_upload};
 use asr::{Language, Segment, WhisperAsr, Window};
-use audio::AudioError;
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use serde::Serialize;
@@ -64,17 +63,6 @@ pub struct VoiceRecord {
     pub timings: VoiceTimings,
     /// Processing time over audio duration (decode + recognition + extraction).
     pub real_time_factor: f64,
-}
-
-fn ms(since: Instant) -> f64 {
-    (since.elapsed().as_secs_f64() * 1e5).round() / 100.0
-}
-
-fn error(file: String, code: &'static str, message: String) -> Output {
-    Output::Error(ErrorRecord {
-        file,
-        error: ErrorDetail { code, message },
-    })
 }
 
 /// Reads one note; every failure becomes an error object.
@@ -145,21 +133,13 @@ pub fn read_voice(
 /// Reads a note file. Without an explicit recording time, the file's modification time is
 /// used (phones keep it when they share a recording).
 pub fn read_voice_file(asr: &mut WhisperAsr, path: &Path, options: &VoiceOptions) -> Output {
-    let file = base_name(path);
-    let metadata = match std::fs::metadata(path) {
-        Err(e) => return error(file, "unreadable_file", format!("{}: {e}", path.display())),
-        Ok(m) if m.len() as usize > audio::MAX_BYTES => {
-            let e = AudioError::TooLarge(m.len() as usize);
-            return error(file, e.code(), e.to_string());
-        }
-        Ok(m) => m,
+    let (file, bytes, metadata) = match read_upload(path) {
+        Ok(read) => read,
+        Err(output) => return output,
     };
     let mut options = options.clone();
     if options.recorded_at.is_none() {
         options.recorded_at = metadata.modified().ok().map(DateTime::<Utc>::from);
     }
-    match std::fs::read(path) {
-        Ok(bytes) => read_voice(asr, file, &bytes, &options),
-        Err(e) => error(file, "unreadable_file", format!("{}: {e}", path.display())),
-    }
+    read_voice(asr, file, &bytes, &options)
 }
