@@ -26,7 +26,8 @@ case "${1:-}" in
       echo "http://127.0.0.1:$(cat "$STATE/port")"
       exit 0
     fi
-    "$VENV/bin/moto_server" -H 127.0.0.1 -p "$port" >"$STATE/log" 2>&1 &
+    # One request at a time: see moto_serial.py for why.
+    "$VENV/bin/python" "$(dirname "$0")/moto_serial.py" "$port" >"$STATE/log" 2>&1 &
     echo $! >"$STATE/pid"
     echo "$port" >"$STATE/port"
     for _ in $(seq 1 100); do

@@ -205,7 +205,7 @@ impl Job for Notifier {
                 notifier
                     .state
                     .automation
-                    .finish_delivery(delivery.id, &result)
+                    .finish_delivery(&delivery.notification.tenant, delivery.id, &result)
                     .await
             });
         }

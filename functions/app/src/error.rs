@@ -38,6 +38,9 @@ pub enum ApiError {
     InvalidTransition { from: String, to: String },
     #[error("method not allowed")]
     MethodNotAllowed,
+    /// Storage is overloaded; retrying after a short wait is expected to work.
+    #[error("storage is busy, retry shortly")]
+    Busy(String),
     #[error("internal error")]
     Internal(String),
 }
@@ -70,6 +73,7 @@ impl ApiError {
             ApiError::InvalidField { .. } | ApiError::InvalidTransition { .. } => {
                 StatusCode::UNPROCESSABLE_ENTITY
             }
+            ApiError::Busy(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -89,6 +93,7 @@ impl ApiError {
             ApiError::UnsupportedMediaType => "unsupported_media_type",
             ApiError::InvalidField { .. } => "invalid_field",
             ApiError::InvalidTransition { .. } => "invalid_transition",
+            ApiError::Busy(_) => "storage_busy",
             ApiError::Internal(_) => "internal",
         }
     }
@@ -116,9 +121,11 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status();
-        if let ApiError::Internal(detail) = &self {
+        match &self {
             // The client gets a bare "internal error"; the operator gets the cause.
-            tracing::error!(error = %detail, "request failed");
+            ApiError::Internal(detail) => tracing::error!(error = %detail, "request failed"),
+            ApiError::Busy(detail) => tracing::warn!(error = %detail, "storage busy"),
+            _ => {}
         }
         let body = ErrorBody {
             code: self.code().into(),
@@ -126,6 +133,11 @@ impl IntoResponse for ApiError {
             details: self.details(),
         };
         let mut response = (status, Json(body)).into_response();
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            response
+                .headers_mut()
+                .insert("retry-after", axum::http::HeaderValue::from_static("1"));
+        }
         if status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(
                 "www-authenticate",
@@ -159,9 +171,10 @@ impl From<StoreError> for ApiError {
             StoreError::AlreadyExists(what) => {
                 ApiError::Conflict(format!("already exists: {what}"))
             }
-            other @ (StoreError::Corrupt(_) | StoreError::Backend(_)) => {
-                ApiError::Internal(other.to_string())
-            }
+            StoreError::Busy(detail) => ApiError::Busy(detail),
+            other @ (StoreError::Corrupt(_)
+            | StoreError::Backend(_)
+            | StoreError::Unsupported(_)) => ApiError::Internal(other.to_string()),
         }
     }
 }

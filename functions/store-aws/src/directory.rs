@@ -3,150 +3,60 @@
 //! `EMAIL#{address}` guard item per user that makes e-mail addresses unique per tenant
 //! (written in the same transaction as the user).
 
-use crate::{DynamoStore, PK, SK, backend, body, item};
+use crate::DynamoStore;
+use crate::table::{ItemBuilder, Query, TxError, body, check, key, put_new, s, string_attr};
 use async_trait::async_trait;
-use aws_sdk_dynamodb::error::SdkError;
-use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Put, TransactWriteItem};
+use aws_sdk_dynamodb::types::TransactWriteItem;
 use fieldline_domain::{Team, Tenant, TenantId, User, UserId};
 use fieldline_store::error::StoreResult;
 use fieldline_store::{DirectoryStore, StoreError};
 use serde::de::DeserializeOwned;
-use std::collections::HashMap;
 
-fn tenant_pk(tenant: &TenantId) -> String {
+pub(crate) fn tenant_pk(tenant: &TenantId) -> String {
     format!("TENANT#{}", tenant.as_str())
 }
 
-fn key(pk: String, sk: String) -> HashMap<String, AttributeValue> {
-    HashMap::from([
-        (PK.to_owned(), AttributeValue::S(pk)),
-        (SK.to_owned(), AttributeValue::S(sk)),
-    ])
-}
-
 fn tenant_exists(tenant: &TenantId, table: &str) -> TransactWriteItem {
-    TransactWriteItem::builder()
-        .condition_check(
-            ConditionCheck::builder()
-                .table_name(table)
-                .set_key(Some(key(tenant_pk(tenant), "TENANT".into())))
-                .condition_expression("attribute_exists(pk)")
-                .build()
-                .expect("condition check is complete"),
-        )
-        .build()
-}
-
-fn put_new(table: &str, item: HashMap<String, AttributeValue>) -> TransactWriteItem {
-    TransactWriteItem::builder()
-        .put(
-            Put::builder()
-                .table_name(table)
-                .set_item(Some(item))
-                .condition_expression("attribute_not_exists(pk)")
-                .build()
-                .expect("put is complete"),
-        )
-        .build()
-}
-
-/// Which transaction items failed their condition (DynamoDB reports one reason per item).
-fn failed_conditions(e: &SdkError<TransactWriteItemsError>) -> Option<Vec<bool>> {
-    match e.as_service_error()? {
-        TransactWriteItemsError::TransactionCanceledException(c) => Some(
-            c.cancellation_reasons()
-                .iter()
-                .map(|r| r.code() == Some("ConditionalCheckFailed"))
-                .collect(),
-        ),
-        _ => None,
-    }
+    check(
+        table,
+        key(tenant_pk(tenant), "TENANT"),
+        "attribute_exists(pk)",
+        &[],
+    )
 }
 
 impl DynamoStore {
-    async fn get_body<T: DeserializeOwned>(
-        &self,
-        pk: String,
-        sk: String,
-    ) -> StoreResult<Option<T>> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(key(pk, sk)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(backend)?;
-        out.item().map(body).transpose()
-    }
-
-    /// Writes the tenant item if `condition` holds; `false` when it does not.
-    async fn put_if(&self, tenant: &Tenant, condition: &str) -> StoreResult<bool> {
-        let result = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item(tenant_pk(&tenant.id), "TENANT".into(), tenant)?))
-            .condition_expression(condition)
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
-            {
-                Ok(false)
-            }
-            Err(e) => Err(backend(e)),
-        }
+    async fn put_tenant_if(&self, tenant: &Tenant, condition: &str) -> StoreResult<bool> {
+        let item = ItemBuilder::new(tenant_pk(&tenant.id), "TENANT")
+            .body(tenant)?
+            .build();
+        self.put_if(item, Some(condition), &[]).await
     }
 
     /// Every item of a partition whose sort key starts with `prefix`, across pages.
-    async fn query_prefix<T: DeserializeOwned>(
+    pub(crate) async fn query_prefix<T: DeserializeOwned>(
         &self,
         pk: String,
         prefix: &str,
     ) -> StoreResult<Vec<T>> {
-        let mut out = Vec::new();
-        let mut start = None;
-        loop {
-            let page = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
-                .expression_attribute_values(":pk", AttributeValue::S(pk.clone()))
-                .expression_attribute_values(":prefix", AttributeValue::S(prefix.to_owned()))
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(backend)?;
-            for item in page.items() {
-                out.push(body(item)?);
-            }
-            match page.last_evaluated_key() {
-                Some(k) if !k.is_empty() => start = Some(k.clone()),
-                _ => return Ok(out),
-            }
-        }
+        let values = [(":pk", s(pk)), (":prefix", s(prefix))];
+        let q = Query::table("pk = :pk AND begins_with(sk, :prefix)", &values);
+        self.query(q, usize::MAX).await?.iter().map(body).collect()
     }
 }
 
 #[async_trait]
 impl DirectoryStore for DynamoStore {
     async fn create_tenant(&self, tenant: &Tenant) -> StoreResult<bool> {
-        self.put_if(tenant, "attribute_not_exists(pk)").await
+        self.put_tenant_if(tenant, "attribute_not_exists(pk)").await
     }
 
     async fn get_tenant(&self, id: &TenantId) -> StoreResult<Option<Tenant>> {
-        self.get_body(tenant_pk(id), "TENANT".into()).await
+        self.get_body(tenant_pk(id), "TENANT").await
     }
 
     async fn update_tenant(&self, tenant: &Tenant) -> StoreResult<()> {
-        if self.put_if(tenant, "attribute_exists(pk)").await? {
+        if self.put_tenant_if(tenant, "attribute_exists(pk)").await? {
             Ok(())
         } else {
             Err(StoreError::NotFound)
@@ -154,23 +64,22 @@ impl DirectoryStore for DynamoStore {
     }
 
     async fn create_team(&self, team: &Team) -> StoreResult<()> {
+        let team_item = ItemBuilder::new(tenant_pk(&team.tenant), format!("TEAM#{}", team.id))
+            .body(team)?
+            .build();
         let result = self
-            .client
-            .transact_write_items()
-            .transact_items(tenant_exists(&team.tenant, &self.table))
-            .transact_items(put_new(
-                &self.table,
-                item(tenant_pk(&team.tenant), format!("TEAM#{}", team.id), team)?,
-            ))
-            .send()
+            .transact(vec![
+                tenant_exists(&team.tenant, self.table()),
+                put_new(self.table(), team_item),
+            ])
             .await;
         match result {
-            Ok(_) => Ok(()),
-            Err(e) => match failed_conditions(&e).as_deref() {
-                Some([true, ..]) => Err(StoreError::NotFound),
-                Some([_, true]) => Err(StoreError::AlreadyExists(format!("team {}", team.id))),
-                _ => Err(backend(e)),
+            Ok(()) => Ok(()),
+            Err(TxError::Cancelled(flags)) => match flags.as_slice() {
+                [true, ..] => Err(StoreError::NotFound),
+                _ => Err(StoreError::AlreadyExists(format!("team {}", team.id))),
             },
+            Err(e) => Err(e.into()),
         }
     }
 
@@ -179,36 +88,33 @@ impl DirectoryStore for DynamoStore {
     }
 
     async fn create_user(&self, user: &User) -> StoreResult<()> {
-        let email_guard = HashMap::from([
-            (PK.to_owned(), AttributeValue::S(tenant_pk(&user.tenant))),
-            (
-                SK.to_owned(),
-                AttributeValue::S(format!("EMAIL#{}", user.email.as_str())),
-            ),
-            ("user".to_owned(), AttributeValue::S(user.id.to_string())),
-        ]);
+        let email_guard = ItemBuilder::new(
+            tenant_pk(&user.tenant),
+            format!("EMAIL#{}", user.email.as_str().to_lowercase()),
+        )
+        .s("user", user.id.to_string())
+        .build();
+        let user_item = ItemBuilder::new(tenant_pk(&user.tenant), format!("USER#{}", user.id))
+            .body(user)?
+            .build();
         let result = self
-            .client
-            .transact_write_items()
-            .transact_items(tenant_exists(&user.tenant, &self.table))
-            .transact_items(put_new(
-                &self.table,
-                item(tenant_pk(&user.tenant), format!("USER#{}", user.id), user)?,
-            ))
-            .transact_items(put_new(&self.table, email_guard))
-            .send()
+            .transact(vec![
+                tenant_exists(&user.tenant, self.table()),
+                put_new(self.table(), user_item),
+                put_new(self.table(), email_guard),
+            ])
             .await;
         match result {
-            Ok(_) => Ok(()),
-            Err(e) => match failed_conditions(&e).as_deref() {
-                Some([true, ..]) => Err(StoreError::NotFound),
-                Some([_, _, true]) => Err(StoreError::AlreadyExists(format!(
+            Ok(()) => Ok(()),
+            Err(TxError::Cancelled(flags)) => match flags.as_slice() {
+                [true, ..] => Err(StoreError::NotFound),
+                [_, _, true] => Err(StoreError::AlreadyExists(format!(
                     "user {}",
                     user.email.as_str()
                 ))),
-                Some([_, true, _]) => Err(StoreError::AlreadyExists(format!("user {}", user.id))),
-                _ => Err(backend(e)),
+                _ => Err(StoreError::AlreadyExists(format!("user {}", user.id))),
             },
+            Err(e) => Err(e.into()),
         }
     }
 
@@ -221,20 +127,13 @@ impl DirectoryStore for DynamoStore {
         tenant: &TenantId,
         email: &str,
     ) -> StoreResult<Option<User>> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(key(tenant_pk(tenant), format!("EMAIL#{email}"))))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(backend)?;
-        let Some(id) = out
-            .item()
-            .and_then(|i| i.get("user"))
-            .and_then(|v| v.as_s().ok())
-        else {
+        let guard = self
+            .get(key(
+                tenant_pk(tenant),
+                format!("EMAIL#{}", email.trim().to_lowercase()),
+            ))
+            .await?;
+        let Some(id) = guard.as_ref().and_then(|g| string_attr(g, "user")) else {
             return Ok(None);
         };
         let id: UserId = id

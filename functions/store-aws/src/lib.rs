@@ -2,21 +2,27 @@
 //! (single-table design, `docs/dynamodb.md`); the tenant id leads every partition key, so a
 //! query for one tenant can never read another's items, and no request path scans.
 //!
-//! This slice implements the directory (tenants, teams, users). The lead, event, automation
-//! and blob ports follow the same patterns (see the plan in `docs/dynamodb.md`).
+//! Keys, indexes and access patterns are documented in `docs/dynamodb.md`; blobs live in S3
+//! (`blob.rs`) with presigned URLs so large bodies never pass through a Lambda function.
 
+mod automation;
+mod blob;
 mod directory;
+mod events;
+mod leads;
+mod table;
+
+pub use blob::S3BlobStore;
+pub use events::{EVENT_ENTITY, event_from_image};
 
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, GlobalSecondaryIndex, KeySchemaElement,
-    KeyType, Projection, ProjectionType, ScalarAttributeType,
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
+    ProjectionType, ScalarAttributeType, StreamSpecification, StreamViewType,
+    TimeToLiveSpecification,
 };
 use fieldline_store::StoreError;
-use serde::Serialize;
-use serde::de::DeserializeOwned;
-use std::collections::HashMap;
+use table::backend;
 
 /// Partition and sort key attribute names, and the one general-purpose index.
 pub const PK: &str = "pk";
@@ -24,6 +30,18 @@ pub const SK: &str = "sk";
 pub const GSI1: &str = "gsi1";
 pub const GSI1_PK: &str = "gsi1pk";
 pub const GSI1_SK: &str = "gsi1sk";
+/// Leads by owner (or the public pool), newest change first.
+pub const GSI2: &str = "gsi2";
+pub const GSI2_PK: &str = "gsi2pk";
+pub const GSI2_SK: &str = "gsi2sk";
+/// Leads by team, newest change first.
+pub const GSI3: &str = "gsi3";
+pub const GSI3_PK: &str = "gsi3pk";
+pub const GSI3_SK: &str = "gsi3sk";
+/// Epoch seconds after which DynamoDB's TTL deletes the item (idempotency keys).
+pub const EXPIRES_AT: &str = "expires_at";
+/// What kind of entity an item is, so stream consumers can filter (`event`, `lead`, ...).
+pub const ENTITY: &str = "entity";
 /// The entity as JSON, so the domain types stay the single source of their shape.
 const BODY: &str = "body";
 
@@ -67,7 +85,7 @@ impl DynamoStore {
         Self::new(Client::new(&config), table)
     }
 
-    /// Creates the table with its index (on-demand). Production tables come from the SAM
+    /// Creates the table with its indexes, stream and TTL (on-demand). Production tables come from the SAM
     /// template; this is for tests and local runs.
     pub async fn create_table(&self) -> Result<(), StoreError> {
         let key = |name: &str, kind: KeyType| {
@@ -84,58 +102,53 @@ impl DynamoStore {
                 .build()
                 .expect("attribute definition is complete")
         };
-        let gsi = GlobalSecondaryIndex::builder()
-            .index_name(GSI1)
-            .key_schema(key(GSI1_PK, KeyType::Hash))
-            .key_schema(key(GSI1_SK, KeyType::Range))
-            .projection(
-                Projection::builder()
-                    .projection_type(ProjectionType::All)
-                    .build(),
-            )
-            .build()
-            .map_err(|e| StoreError::Backend(e.to_string()))?;
-        self.client
+        let gsi = |name: &str, pk: &str, sk: &str| {
+            GlobalSecondaryIndex::builder()
+                .index_name(name)
+                .key_schema(key(pk, KeyType::Hash))
+                .key_schema(key(sk, KeyType::Range))
+                .projection(
+                    Projection::builder()
+                        .projection_type(ProjectionType::All)
+                        .build(),
+                )
+                .build()
+                .map_err(|e| StoreError::Backend(e.to_string()))
+        };
+        let mut create = self
+            .client
             .create_table()
             .table_name(&self.table)
             .billing_mode(BillingMode::PayPerRequest)
             .key_schema(key(PK, KeyType::Hash))
             .key_schema(key(SK, KeyType::Range))
-            .attribute_definitions(attribute(PK))
-            .attribute_definitions(attribute(SK))
-            .attribute_definitions(attribute(GSI1_PK))
-            .attribute_definitions(attribute(GSI1_SK))
-            .global_secondary_indexes(gsi)
+            .stream_specification(
+                StreamSpecification::builder()
+                    .stream_enabled(true)
+                    .stream_view_type(StreamViewType::NewImage)
+                    .build()
+                    .map_err(|e| StoreError::Backend(e.to_string()))?,
+            )
+            .global_secondary_indexes(gsi(GSI1, GSI1_PK, GSI1_SK)?)
+            .global_secondary_indexes(gsi(GSI2, GSI2_PK, GSI2_SK)?)
+            .global_secondary_indexes(gsi(GSI3, GSI3_PK, GSI3_SK)?);
+        for name in [PK, SK, GSI1_PK, GSI1_SK, GSI2_PK, GSI2_SK, GSI3_PK, GSI3_SK] {
+            create = create.attribute_definitions(attribute(name));
+        }
+        create.send().await.map_err(backend)?;
+        self.client
+            .update_time_to_live()
+            .table_name(&self.table)
+            .time_to_live_specification(
+                TimeToLiveSpecification::builder()
+                    .enabled(true)
+                    .attribute_name(EXPIRES_AT)
+                    .build()
+                    .map_err(|e| StoreError::Backend(e.to_string()))?,
+            )
             .send()
             .await
             .map_err(backend)?;
         Ok(())
     }
-}
-
-/// An item: keys plus the JSON body.
-fn item<T: Serialize>(
-    pk: String,
-    sk: String,
-    body: &T,
-) -> Result<HashMap<String, AttributeValue>, StoreError> {
-    let json =
-        serde_json::to_string(body).map_err(|e| StoreError::Backend(format!("encode: {e}")))?;
-    Ok(HashMap::from([
-        (PK.to_owned(), AttributeValue::S(pk)),
-        (SK.to_owned(), AttributeValue::S(sk)),
-        (BODY.to_owned(), AttributeValue::S(json)),
-    ]))
-}
-
-fn body<T: DeserializeOwned>(item: &HashMap<String, AttributeValue>) -> Result<T, StoreError> {
-    let raw = item
-        .get(BODY)
-        .and_then(|v| v.as_s().ok())
-        .ok_or_else(|| StoreError::Corrupt("item without a body".into()))?;
-    serde_json::from_str(raw).map_err(|e| StoreError::Corrupt(e.to_string()))
-}
-
-fn backend<E: std::fmt::Debug>(e: SdkError<E>) -> StoreError {
-    StoreError::Backend(format!("{e:?}"))
 }

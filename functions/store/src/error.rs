@@ -17,6 +17,14 @@ pub enum StoreError {
     /// Stored data no longer decodes: a bug or manual tampering, never user input.
     #[error("corrupt record: {0}")]
     Corrupt(String),
+    /// The backend kept refusing under load (throttling, transaction conflicts) after
+    /// retries with backoff; the caller may try again later.
+    #[error("storage busy: {0}")]
+    Busy(String),
+    /// The backend does not offer this operation (e.g. polling the outbox where a stream
+    /// delivers events instead).
+    #[error("not supported by this backend: {0}")]
+    Unsupported(&'static str),
     #[error("storage backend: {0}")]
     Backend(String),
 }

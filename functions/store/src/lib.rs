@@ -13,6 +13,6 @@ pub use blob::LocalBlobStore;
 pub use error::StoreError;
 pub use ports::{
     AutomationStore, BlobKey, BlobMeta, BlobStore, Created, Cursor, DirectoryStore, EventLog,
-    IdempotencyKey, IdempotencyRecord, LeadQuery, LeadStore, Page, StoredEvent,
+    IdempotencyKey, IdempotencyRecord, LeadQuery, LeadStore, Page, PresignedRequest, StoredEvent,
 };
 pub use sqlite::SqliteStore;

@@ -175,7 +175,12 @@ pub trait AutomationStore: Send + Sync {
         lease_until: Timestamp,
         limit: u32,
     ) -> StoreResult<Vec<(Delivery, Channel)>>;
-    async fn finish_delivery(&self, id: uuid::Uuid, result: &DeliveryResult) -> StoreResult<()>;
+    async fn finish_delivery(
+        &self,
+        tenant: &TenantId,
+        id: uuid::Uuid,
+        result: &DeliveryResult,
+    ) -> StoreResult<()>;
     /// Deliveries that gave up, newest first.
     async fn dead_deliveries(&self, tenant: &TenantId, limit: u32) -> StoreResult<Vec<Delivery>>;
     async fn list_notifications(
@@ -312,6 +317,36 @@ pub trait BlobStore: Send + Sync {
     -> StoreResult<BlobMeta>;
     async fn get(&self, key: &BlobKey) -> StoreResult<Option<(Vec<u8>, BlobMeta)>>;
     async fn delete(&self, key: &BlobKey) -> StoreResult<bool>;
+    /// A URL a phone can PUT exactly `size` bytes of `content_type` to, straight into the
+    /// store (S3), so large bodies never pass through the API. `None` where the store has no
+    /// such URLs and uploads go through the API instead (the embedded default).
+    async fn presign_put(
+        &self,
+        _key: &BlobKey,
+        _content_type: &str,
+        _size: u64,
+        _expires_in: std::time::Duration,
+    ) -> StoreResult<Option<PresignedRequest>> {
+        Ok(None)
+    }
+    /// A short-lived download URL; `None` where downloads go through the API.
+    async fn presign_get(
+        &self,
+        _key: &BlobKey,
+        _expires_in: std::time::Duration,
+    ) -> StoreResult<Option<PresignedRequest>> {
+        Ok(None)
+    }
+}
+
+/// A signed request the client makes itself: it must send exactly these headers, which the
+/// signature covers (content type and length for uploads).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PresignedRequest {
+    pub method: String,
+    pub url: String,
+    pub headers: Vec<(String, String)>,
+    pub expires_at: Timestamp,
 }
 
 #[cfg(test)]

@@ -1,8 +1,23 @@
 //! The port-level contract, written once and run against every backend (SQLite in this crate's
 //! tests, DynamoDB in fieldline-store-aws's), so the adapters cannot drift apart.
 
-use crate::{DirectoryStore, StoreError};
+mod contract;
+
+pub use contract::*;
+
+use crate::{AutomationStore, DirectoryStore, EventLog, LeadStore, StoreError};
 use fieldline_domain::*;
+
+/// Everything a full backend offers; the contracts take one and exercise every port.
+pub trait Backend:
+    LeadStore + DirectoryStore + EventLog + AutomationStore + Clone + Send + Sync + 'static
+{
+}
+
+impl<T> Backend for T where
+    T: LeadStore + DirectoryStore + EventLog + AutomationStore + Clone + Send + Sync + 'static
+{
+}
 
 fn tenant(id: &str) -> Tenant {
     Tenant {
@@ -14,7 +29,7 @@ fn tenant(id: &str) -> Tenant {
     }
 }
 
-fn user(tenant: &TenantId, team: TeamId, email: &str) -> User {
+fn directory_user(tenant: &TenantId, team: TeamId, email: &str) -> User {
     User {
         id: UserId::new(),
         tenant: tenant.clone(),
@@ -74,16 +89,16 @@ pub async fn directory_contract(store: &dyn DirectoryStore) {
         "a team needs its tenant"
     );
 
-    let li = user(&acme.id, team.id, "li@acme.cn");
+    let li = directory_user(&acme.id, team.id, "li@acme.cn");
     store.create_user(&li).await.unwrap();
-    let twin = user(&acme.id, team.id, "li@acme.cn");
+    let twin = directory_user(&acme.id, team.id, "li@acme.cn");
     assert!(matches!(
         store.create_user(&twin).await,
         Err(StoreError::AlreadyExists(_))
     ));
     // The same address in another tenant is another person.
     store
-        .create_user(&user(&globex.id, TeamId::new(), "li@acme.cn"))
+        .create_user(&directory_user(&globex.id, TeamId::new(), "li@acme.cn"))
         .await
         .unwrap();
     assert_eq!(
@@ -107,7 +122,11 @@ pub async fn directory_contract(store: &dyn DirectoryStore) {
     );
     for n in 0..30 {
         store
-            .create_user(&user(&acme.id, team.id, &format!("rep{n}@acme.cn")))
+            .create_user(&directory_user(
+                &acme.id,
+                team.id,
+                &format!("rep{n}@acme.cn"),
+            ))
             .await
             .unwrap();
     }

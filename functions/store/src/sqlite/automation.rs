@@ -504,13 +504,19 @@ impl AutomationStore for SqliteStore {
         .await
     }
 
-    async fn finish_delivery(&self, id: uuid::Uuid, result: &DeliveryResult) -> StoreResult<()> {
+    async fn finish_delivery(
+        &self,
+        tenant: &TenantId,
+        id: uuid::Uuid,
+        result: &DeliveryResult,
+    ) -> StoreResult<()> {
         let result = result.clone();
+        let tenant = tenant.clone();
         self.write(move |tx| {
             let body: Option<String> = tx
                 .query_row(
-                    "SELECT body FROM deliveries WHERE id = ?1",
-                    params![id.to_string()],
+                    "SELECT body FROM deliveries WHERE id = ?1 AND tenant_id = ?2",
+                    params![id.to_string(), tenant.as_str()],
                     |r| r.get(0),
                 )
                 .optional()?;

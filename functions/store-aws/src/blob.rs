@@ -1,0 +1,228 @@
+//! Attachments in S3 under a per-tenant prefix (`t/{tenant}/{path}`). Phones upload and
+//! download through presigned URLs the API hands out; the signature covers the content type
+//! and the exact length, so a URL issued for a 2 MB JPEG cannot carry 2 GB of anything else.
+
+use crate::table::backend;
+use async_trait::async_trait;
+use aws_sdk_s3::Client;
+use aws_sdk_s3::presigning::PresigningConfig;
+use aws_sdk_s3::primitives::ByteStream;
+use fieldline_store::error::StoreResult;
+use fieldline_store::{BlobKey, BlobMeta, BlobStore, PresignedRequest, StoreError};
+use sha2::{Digest, Sha256};
+use std::time::Duration;
+
+/// Presigned URLs live at most this long, whatever the caller asks for.
+pub const MAX_PRESIGN: Duration = Duration::from_secs(15 * 60);
+
+#[derive(Clone)]
+pub struct S3BlobStore {
+    client: Client,
+    bucket: String,
+}
+
+impl S3BlobStore {
+    pub fn new(client: Client, bucket: impl Into<String>) -> Self {
+        Self {
+            client,
+            bucket: bucket.into(),
+        }
+    }
+
+    /// The environment's AWS configuration, optionally pointed at another endpoint.
+    pub async fn connect(endpoint: Option<&str>, bucket: &str) -> Self {
+        let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+        if let Some(url) = endpoint {
+            loader = loader.endpoint_url(url);
+        }
+        let config = loader.load().await;
+        let s3 = aws_sdk_s3::config::Builder::from(&config)
+            .force_path_style(endpoint.is_some())
+            .build();
+        Self::new(Client::from_conf(s3), bucket)
+    }
+
+    /// A client for a local S3-protocol server (moto in the tests) with dummy credentials.
+    pub async fn connect_local(endpoint: &str, bucket: &str) -> Self {
+        let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .endpoint_url(endpoint)
+            .region(aws_config::Region::new("us-east-1"))
+            .credentials_provider(aws_sdk_s3::config::Credentials::new(
+                "test", "test", None, None, "local",
+            ))
+            .load()
+            .await;
+        let s3 = aws_sdk_s3::config::Builder::from(&config)
+            .force_path_style(true)
+            .build();
+        Self::new(Client::from_conf(s3), bucket)
+    }
+
+    /// Creates the bucket (tests and local runs; production buckets come from the template).
+    pub async fn create_bucket(&self) -> StoreResult<()> {
+        self.client
+            .create_bucket()
+            .bucket(&self.bucket)
+            .send()
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
+
+    pub fn bucket(&self) -> &str {
+        &self.bucket
+    }
+
+    fn object_key(key: &BlobKey) -> String {
+        object_key(key)
+    }
+
+    fn presigning(expires_in: Duration) -> StoreResult<PresigningConfig> {
+        PresigningConfig::expires_in(expires_in.min(MAX_PRESIGN))
+            .map_err(|e| StoreError::Backend(e.to_string()))
+    }
+}
+
+/// Where a blob lives in the bucket: the tenant leads, so IAM conditions and lifecycle
+/// rules can be written per tenant prefix.
+pub fn object_key(key: &BlobKey) -> String {
+    format!("t/{}/{}", key.tenant.as_str(), key.path())
+}
+
+fn request(
+    req: aws_sdk_s3::presigning::PresignedRequest,
+    expires_in: Duration,
+) -> PresignedRequest {
+    let expires_in = expires_in.min(MAX_PRESIGN);
+    PresignedRequest {
+        method: req.method().to_owned(),
+        url: req.uri().to_owned(),
+        headers: req
+            .headers()
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect(),
+        expires_at: chrono::Utc::now() + chrono::Duration::from_std(expires_in).unwrap_or_default(),
+    }
+}
+
+#[async_trait]
+impl BlobStore for S3BlobStore {
+    /// One PutObject: S3 makes the object visible only when it is complete.
+    async fn put(
+        &self,
+        key: &BlobKey,
+        bytes: Vec<u8>,
+        content_type: &str,
+    ) -> StoreResult<BlobMeta> {
+        let meta = BlobMeta {
+            size: bytes.len() as u64,
+            sha256: hex::encode(Sha256::digest(&bytes)),
+            content_type: content_type.to_owned(),
+        };
+        self.client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(Self::object_key(key))
+            .content_type(content_type)
+            .metadata("sha256", &meta.sha256)
+            .body(ByteStream::from(bytes))
+            .send()
+            .await
+            .map_err(backend)?;
+        Ok(meta)
+    }
+
+    async fn get(&self, key: &BlobKey) -> StoreResult<Option<(Vec<u8>, BlobMeta)>> {
+        let out = match self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(Self::object_key(key))
+            .send()
+            .await
+        {
+            Ok(out) => out,
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => return Ok(None),
+            Err(e) => return Err(backend(e)),
+        };
+        let content_type = out
+            .content_type()
+            .unwrap_or("application/octet-stream")
+            .to_owned();
+        let stored_hash = out.metadata().and_then(|m| m.get("sha256")).cloned();
+        let bytes = out
+            .body
+            .collect()
+            .await
+            .map_err(|e| StoreError::Backend(e.to_string()))?
+            .to_vec();
+        // Objects uploaded by phones through presigned URLs carry no hash yet.
+        let sha256 = stored_hash.unwrap_or_else(|| hex::encode(Sha256::digest(&bytes)));
+        let meta = BlobMeta {
+            size: bytes.len() as u64,
+            sha256,
+            content_type,
+        };
+        Ok(Some((bytes, meta)))
+    }
+
+    async fn delete(&self, key: &BlobKey) -> StoreResult<bool> {
+        let head = self
+            .client
+            .head_object()
+            .bucket(&self.bucket)
+            .key(Self::object_key(key))
+            .send()
+            .await;
+        match head {
+            Ok(_) => {}
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_not_found()) => return Ok(false),
+            Err(e) => return Err(backend(e)),
+        }
+        self.client
+            .delete_object()
+            .bucket(&self.bucket)
+            .key(Self::object_key(key))
+            .send()
+            .await
+            .map_err(backend)?;
+        Ok(true)
+    }
+
+    async fn presign_put(
+        &self,
+        key: &BlobKey,
+        content_type: &str,
+        size: u64,
+        expires_in: Duration,
+    ) -> StoreResult<Option<PresignedRequest>> {
+        let size = i64::try_from(size).map_err(|_| StoreError::Backend("size".into()))?;
+        let signed = self
+            .client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(Self::object_key(key))
+            .content_type(content_type)
+            .content_length(size)
+            .presigned(Self::presigning(expires_in)?)
+            .await
+            .map_err(backend)?;
+        Ok(Some(request(signed, expires_in)))
+    }
+
+    async fn presign_get(
+        &self,
+        key: &BlobKey,
+        expires_in: Duration,
+    ) -> StoreResult<Option<PresignedRequest>> {
+        let signed = self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(Self::object_key(key))
+            .presigned(Self::presigning(expires_in)?)
+            .await
+            .map_err(backend)?;
+        Ok(Some(request(signed, expires_in)))
+    }
+}
