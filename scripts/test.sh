@@ -16,9 +16,11 @@ cargo fmt --all -- --check
 echo "== lint"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 echo "== tests"
-# The AWS adapters are tested against a real DynamoDB-protocol server on 127.0.0.1 (moto).
+# The AWS adapters are tested against a real DynamoDB + S3 wire-protocol server on 127.0.0.1
+# (moto; one port speaks both).
 # AWS_ENDPOINT_URL_DYNAMODB is the AWS SDKs' own setting for a custom endpoint.
 AWS_ENDPOINT_URL_DYNAMODB="$(bash scripts/moto.sh start "${FIELDLINE_MOTO_PORT:-5005}")"
 export AWS_ENDPOINT_URL_DYNAMODB
+export AWS_ENDPOINT_URL_S3="$AWS_ENDPOINT_URL_DYNAMODB"
 trap 'bash scripts/moto.sh stop' EXIT
 cargo test --workspace --locked

@@ -5,7 +5,7 @@ mod contract;
 
 pub use contract::*;
 
-use crate::{AutomationStore, DirectoryStore, EventLog, LeadStore, StoreError};
+use crate::{AutomationStore, BlobKey, BlobStore, DirectoryStore, EventLog, LeadStore, StoreError};
 use fieldline_domain::*;
 
 /// Everything a full backend offers; the contracts take one and exercise every port.
@@ -132,4 +132,33 @@ pub async fn directory_contract(store: &dyn DirectoryStore) {
     }
     assert_eq!(store.list_users(&acme.id).await.unwrap().len(), 31);
     assert_eq!(store.list_users(&globex.id).await.unwrap().len(), 1);
+}
+
+/// Blobs: written whole, read back with their metadata, replaced, deleted, and kept apart
+/// per tenant even under the same path.
+pub async fn blob_contract(store: &dyn BlobStore) {
+    let acme = TenantId::parse("acme").unwrap();
+    let globex = TenantId::parse("globex").unwrap();
+    let key = BlobKey::parse(acme.clone(), "leads/1/quote.pdf").unwrap();
+    let meta = store
+        .put(&key, b"%PDF-1.7 quote".to_vec(), "application/pdf")
+        .await
+        .unwrap();
+    assert_eq!(meta.size, 14);
+    let (bytes, read_meta) = store.get(&key).await.unwrap().unwrap();
+    assert_eq!(bytes, b"%PDF-1.7 quote");
+    assert_eq!(read_meta, meta);
+    let theirs = BlobKey::parse(globex, "leads/1/quote.pdf").unwrap();
+    assert!(
+        store.get(&theirs).await.unwrap().is_none(),
+        "same path, other tenant"
+    );
+    store
+        .put(&key, b"v2".to_vec(), "application/pdf")
+        .await
+        .unwrap();
+    assert_eq!(store.get(&key).await.unwrap().unwrap().0, b"v2");
+    assert!(store.delete(&key).await.unwrap());
+    assert!(store.get(&key).await.unwrap().is_none());
+    assert!(!store.delete(&key).await.unwrap());
 }

@@ -93,6 +93,12 @@ async fn outbox_consumers_keep_independent_positions() {
 }
 
 #[tokio::test]
+async fn local_blobs_meet_the_port_contract() {
+    let dir = tempfile::tempdir().unwrap();
+    testkit::blob_contract(&LocalBlobStore::new(dir.path())).await;
+}
+
+#[tokio::test]
 async fn blobs_are_written_atomically_and_read_back() {
     let dir = tempfile::tempdir().unwrap();
     let blobs = LocalBlobStore::new(dir.path());
