@@ -9,7 +9,6 @@ async fn lead_of(app: &TestApp, token: &str, n: u32) -> serde_json::Value {
         .body
 }
 
-#[tokio::test]
 async fn another_tenants_lead_is_404_for_every_verb() {
     let app = TestApp::spawn().await;
     let f = fixture(&app.state).await;
@@ -51,7 +50,6 @@ async fn another_tenants_lead_is_404_for_every_verb() {
     assert_eq!(after.body["version"], 1);
 }
 
-#[tokio::test]
 async fn reps_see_and_change_only_their_own_leads() {
     let app = TestApp::spawn().await;
     let f = fixture(&app.state).await;
@@ -103,7 +101,6 @@ async fn reps_see_and_change_only_their_own_leads() {
     assert!(stored.body["notes"].is_null());
 }
 
-#[tokio::test]
 async fn managers_see_their_team_and_admins_the_tenant() {
     let app = TestApp::spawn().await;
     let f = fixture(&app.state).await;
@@ -174,7 +171,6 @@ async fn managers_see_their_team_and_admins_the_tenant() {
     );
 }
 
-#[tokio::test]
 async fn assignment_follows_team_lines() {
     let app = TestApp::spawn().await;
     let f = fixture(&app.state).await;
@@ -251,3 +247,10 @@ async fn assignment_follows_team_lines() {
         .await
         .expect(403);
 }
+
+fieldline_tests::on_both_backends!(
+    another_tenants_lead_is_404_for_every_verb,
+    reps_see_and_change_only_their_own_leads,
+    managers_see_their_team_and_admins_the_tenant,
+    assignment_follows_team_lines,
+);

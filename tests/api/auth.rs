@@ -1,7 +1,6 @@
 use fieldline_tests::*;
 use reqwest::Method;
 
-#[tokio::test]
 async fn health_is_the_only_route_without_a_token() {
     let app = TestApp::spawn().await;
     let health = app
@@ -25,7 +24,6 @@ async fn health_is_the_only_route_without_a_token() {
     }
 }
 
-#[tokio::test]
 async fn expired_forged_and_malformed_tokens_are_401() {
     let app = TestApp::spawn().await;
     let f = fixture(&app.state).await;
@@ -81,7 +79,6 @@ async fn expired_forged_and_malformed_tokens_are_401() {
     .expect(401);
 }
 
-#[tokio::test]
 async fn token_for_a_user_that_does_not_exist_is_401() {
     let app = TestApp::spawn().await;
     let f = fixture(&app.state).await;
@@ -94,7 +91,6 @@ async fn token_for_a_user_that_does_not_exist_is_401() {
     app.get("/v1/me", &app.token(&cross)).await.expect(401);
 }
 
-#[tokio::test]
 async fn me_reports_role_and_team() {
     let app = TestApp::spawn().await;
     let f = fixture(&app.state).await;
@@ -105,3 +101,10 @@ async fn me_reports_role_and_team() {
     assert_eq!(me.body["role"], "manager");
     assert_eq!(me.body["email"], "em@acme.cn");
 }
+
+fieldline_tests::on_both_backends!(
+    health_is_the_only_route_without_a_token,
+    expired_forged_and_malformed_tokens_are_401,
+    token_for_a_user_that_does_not_exist_is_401,
+    me_reports_role_and_team,
+);

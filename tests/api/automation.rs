@@ -79,7 +79,6 @@ async fn inbox(app: &TestApp, token: &str) -> Vec<Value> {
         .clone()
 }
 
-#[tokio::test]
 async fn a_lead_nobody_contacts_escalates_and_a_call_stops_the_activation_clock() {
     let (app, fx, clock) = start().await;
     let rep = app.token(&fx.east_rep);
@@ -165,7 +164,6 @@ async fn a_lead_nobody_contacts_escalates_and_a_call_stops_the_activation_clock(
     assert!(!pending.contains(&"first_contact".to_string()));
 }
 
-#[tokio::test]
 async fn unowned_leads_are_spread_round_robin_even_when_they_arrive_together() {
     let (app, fx, _clock) = start().await;
     let admin = app.token(&fx.admin);
@@ -236,7 +234,6 @@ async fn futures_util_join<F: std::future::Future>(futures: Vec<F>) -> Vec<F::Ou
     results.into_iter().map(|r| r.unwrap()).collect()
 }
 
-#[tokio::test]
 async fn a_stale_lead_goes_back_to_the_pool_and_the_first_claim_wins() {
     let (app, fx, clock) = start().await;
     let rep = app.token(&fx.east_rep);
@@ -295,7 +292,6 @@ async fn a_stale_lead_goes_back_to_the_pool_and_the_first_claim_wins() {
     );
 }
 
-#[tokio::test]
 async fn managers_change_rules_through_the_api_and_every_version_is_kept() {
     let (app, fx, clock) = start().await;
     let manager = app.token(&fx.east_manager);
@@ -405,7 +401,6 @@ async fn managers_change_rules_through_the_api_and_every_version_is_kept() {
     app.get("/v1/rules/ping-pong", &manager).await.expect(404);
 }
 
-#[tokio::test]
 async fn a_rule_chain_that_keeps_retriggering_itself_is_stopped_and_logged() {
     let (app, fx, clock) = start().await;
     let manager = app.token(&fx.east_manager);
@@ -455,7 +450,6 @@ async fn a_rule_chain_that_keeps_retriggering_itself_is_stopped_and_logged() {
 }
 
 /// Hand-computed: see the table in the comments. Rules are switched off so nothing moves.
-#[tokio::test]
 async fn lead_metrics_match_a_hand_computed_fixture() {
     let t0 = chrono::Utc::now() + chrono::Duration::hours(200);
     let clock = ManualClock::at(t0 - chrono::Duration::hours(200));
@@ -564,7 +558,6 @@ fn urgent_competitor_lead(n: u32) -> Value {
     body
 }
 
-#[tokio::test]
 async fn a_dry_run_reports_matches_without_acting_and_a_routing_rule_beats_the_default() {
     let (app, fx, _clock) = start().await;
     let admin = app.token(&fx.admin);
@@ -654,7 +647,6 @@ async fn a_dry_run_reports_matches_without_acting_and_a_routing_rule_beats_the_d
     assert_eq!(catch_all[0]["outcome"], "skipped");
 }
 
-#[tokio::test]
 async fn business_hour_clocks_follow_the_tenant_calendar() {
     // Friday 27 November 2026, 17:00 in Shanghai.
     let friday = chrono::DateTime::parse_from_rfc3339("2026-11-27T17:00:00+08:00")
@@ -719,7 +711,6 @@ async fn business_hour_clocks_follow_the_tenant_calendar() {
     );
 }
 
-#[tokio::test]
 async fn rules_tag_hot_leads_and_give_the_owner_a_task_after_a_visit() {
     let (app, fx, _clock) = start().await;
     let rep = app.token(&fx.east_rep);
@@ -774,7 +765,6 @@ async fn rules_tag_hot_leads_and_give_the_owner_a_task_after_a_visit() {
     );
 }
 
-#[tokio::test]
 async fn least_loaded_assignment_picks_the_rep_with_the_fewest_open_leads() {
     let (app, fx, _clock) = start().await;
     let admin = app.token(&fx.admin);
@@ -814,3 +804,16 @@ async fn least_loaded_assignment_picks_the_rep_with_the_fewest_open_leads() {
             .all(|o| *o == er2 || *o == fx.east_rep.id.to_string())
     );
 }
+
+fieldline_tests::on_both_backends!(
+    a_lead_nobody_contacts_escalates_and_a_call_stops_the_activation_clock,
+    unowned_leads_are_spread_round_robin_even_when_they_arrive_together,
+    a_stale_lead_goes_back_to_the_pool_and_the_first_claim_wins,
+    managers_change_rules_through_the_api_and_every_version_is_kept,
+    a_rule_chain_that_keeps_retriggering_itself_is_stopped_and_logged,
+    lead_metrics_match_a_hand_computed_fixture,
+    a_dry_run_reports_matches_without_acting_and_a_routing_rule_beats_the_default,
+    business_hour_clocks_follow_the_tenant_calendar,
+    rules_tag_hot_leads_and_give_the_owner_a_task_after_a_visit,
+    least_loaded_assignment_picks_the_rep_with_the_fewest_open_leads,
+);

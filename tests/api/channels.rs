@@ -117,7 +117,6 @@ async fn spawn_receiver() -> (String, Arc<Receiver>) {
     (base, rx)
 }
 
-#[tokio::test]
 async fn escalations_reach_every_channel_in_its_format_once_with_retries_and_dead_letters() {
     let (hooks, rx) = spawn_receiver().await;
     let clock = ManualClock::at(chrono::Utc::now());
@@ -241,3 +240,7 @@ async fn escalations_reach_every_channel_in_its_format_once_with_retries_and_dea
     assert_eq!(hook["kind"], "escalation");
     assert_eq!(hook["lead"], lead.as_str());
 }
+
+fieldline_tests::on_both_backends!(
+    escalations_reach_every_channel_in_its_format_once_with_retries_and_dead_letters,
+);

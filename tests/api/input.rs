@@ -3,7 +3,6 @@
 use fieldline_tests::*;
 use reqwest::Method;
 
-#[tokio::test]
 async fn malformed_wrong_typed_oversized_and_unknown_input() {
     let app = TestApp::spawn().await;
     let f = fixture(&app.state).await;
@@ -148,7 +147,6 @@ async fn malformed_wrong_typed_oversized_and_unknown_input() {
     );
 }
 
-#[tokio::test]
 async fn every_error_has_the_same_shape() {
     let app = TestApp::spawn().await;
     let f = fixture(&app.state).await;
@@ -195,3 +193,8 @@ async fn request_ids_are_issued_or_propagated() {
         .expect(200);
     assert_eq!(r.headers["x-request-id"].len(), 36);
 }
+
+fieldline_tests::on_both_backends!(
+    malformed_wrong_typed_oversized_and_unknown_input,
+    every_error_has_the_same_shape,
+);

@@ -4,7 +4,6 @@ use fieldline_tests::*;
 use reqwest::Method;
 use std::collections::HashSet;
 
-#[tokio::test]
 async fn create_scores_normalises_and_owns() {
     let app = TestApp::spawn().await;
     let f = fixture(&app.state).await;
@@ -32,7 +31,6 @@ async fn create_scores_normalises_and_owns() {
     assert_eq!(r.body["contact"]["phone"], "+14155552671");
 }
 
-#[tokio::test]
 async fn retried_creates_return_the_original_and_reused_keys_are_refused() {
     let app = TestApp::spawn().await;
     let f = fixture(&app.state).await;
@@ -85,7 +83,6 @@ async fn retried_creates_return_the_original_and_reused_keys_are_refused() {
     assert_eq!(list.body["items"].as_array().unwrap().len(), 1);
 }
 
-#[tokio::test]
 async fn concurrent_retries_from_a_phone_create_one_lead() {
     let app = TestApp::spawn().await;
     let f = fixture(&app.state).await;
@@ -120,7 +117,6 @@ async fn concurrent_retries_from_a_phone_create_one_lead() {
     assert_eq!(list.body["items"].as_array().unwrap().len(), 1);
 }
 
-#[tokio::test]
 async fn listing_paginates_filters_and_validates() {
     let app = TestApp::spawn().await;
     let f = fixture(&app.state).await;
@@ -189,7 +185,6 @@ async fn listing_paginates_filters_and_validates() {
     }
 }
 
-#[tokio::test]
 async fn updates_need_the_current_version_and_fail_whole() {
     let app = TestApp::spawn().await;
     let f = fixture(&app.state).await;
@@ -256,7 +251,6 @@ async fn updates_need_the_current_version_and_fail_whole() {
     assert_eq!(cleared.body["version"], 3);
 }
 
-#[tokio::test]
 async fn first_contact_stops_the_clock_and_retries_do_not_duplicate() {
     let app = TestApp::spawn().await;
     let f = fixture(&app.state).await;
@@ -310,7 +304,6 @@ async fn first_contact_stops_the_clock_and_retries_do_not_duplicate() {
         .expect(422);
 }
 
-#[tokio::test]
 async fn concurrent_activities_on_one_lead_are_all_kept() {
     let app = TestApp::spawn().await;
     let f = fixture(&app.state).await;
@@ -347,3 +340,13 @@ async fn concurrent_activities_on_one_lead_are_all_kept() {
         "one version per activity, none lost"
     );
 }
+
+fieldline_tests::on_both_backends!(
+    create_scores_normalises_and_owns,
+    retried_creates_return_the_original_and_reused_keys_are_refused,
+    concurrent_retries_from_a_phone_create_one_lead,
+    listing_paginates_filters_and_validates,
+    updates_need_the_current_version_and_fail_whole,
+    first_contact_stops_the_clock_and_retries_do_not_duplicate,
+    concurrent_activities_on_one_lead_are_all_kept,
+);

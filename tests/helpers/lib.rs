@@ -1,9 +1,13 @@
 //! Test helpers: a real Fieldline server on 127.0.0.1 with a random port and a temporary data
 //! directory, a fixture of two tenants, and a small HTTP client.
 
+use fieldline_app::http::ApiSurface;
 use fieldline_app::state::Clock;
-use fieldline_app::{AppState, Application, Config, admin};
+use fieldline_app::{AppState, Application, Config, Stores, admin};
 use fieldline_domain::{Role, TenantId, User};
+use fieldline_lambda::Functions;
+use fieldline_lambda::local::{self, StreamRunner};
+use fieldline_store_aws::{DynamoStore, S3BlobStore};
 use reqwest::{Method, StatusCode, header::HeaderMap};
 use serde_json::Value;
 use std::sync::Arc;
@@ -47,19 +51,62 @@ impl Clock for ManualClock {
     }
 }
 
-/// Polls `check` until it returns `Some` (the scheduler ticks every 50 ms), for at most 10 s.
+/// Polls `check` until it returns `Some` (the scheduler ticks every 50 ms), for at most 30 s
+/// (the AWS deployment's stream and schedule take a few polls of a shared local server).
 pub async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Option<T>>,
 {
-    for _ in 0..200 {
+    for _ in 0..600 {
         if let Some(v) = check().await {
             return v;
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     panic!("timed out waiting for {what}");
+}
+
+tokio::task_local! {
+    /// Set by [`on_aws`]: the scenario's servers are the Lambda functions on DynamoDB + S3.
+    static AWS_MODE: bool;
+}
+
+/// Runs a black-box scenario against the AWS deployment instead of the embedded server:
+/// every `TestApp::spawn*` inside it wires the Lambda functions' handlers to a fresh table
+/// and bucket on the local DynamoDB/S3-protocol server (moto), serves the API routers over
+/// HTTP, runs the scheduled function, and delivers the table's stream to the stream handler.
+pub async fn on_aws<F: std::future::Future>(scenario: F) -> F::Output {
+    AWS_MODE.scope(true, scenario).await
+}
+
+fn aws_mode() -> bool {
+    AWS_MODE.try_with(|on| *on).unwrap_or(false)
+}
+
+/// Generates, for each named scenario of the calling module, one test on the embedded
+/// server (`embedded::name`) and one on the AWS functions (`aws::name`), so the two
+/// deployments cannot drift apart.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod embedded {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name().await
+                }
+            )*
+        }
+        mod aws {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    $crate::on_aws(super::$name()).await
+                }
+            )*
+        }
+    };
 }
 
 pub struct TestApp {
@@ -73,11 +120,17 @@ pub struct TestApp {
 
 impl TestApp {
     pub async fn spawn() -> TestApp {
+        if aws_mode() {
+            return Self::spawn_aws(Arc::new(fieldline_app::state::SystemClock)).await;
+        }
         Self::spawn_in(Arc::new(tempfile::tempdir().unwrap())).await
     }
 
     /// Starts a server whose clock the test moves.
     pub async fn spawn_with_clock(clock: Arc<ManualClock>) -> TestApp {
+        if aws_mode() {
+            return Self::spawn_aws(clock).await;
+        }
         let dir = Arc::new(tempfile::tempdir().unwrap());
         let config = test_config(dir.path());
         let app = Application::build_with_clock(config, clock).expect("application builds");
@@ -89,6 +142,64 @@ impl TestApp {
         let config = test_config(dir.path());
         let app = Application::build(config).expect("application builds");
         Self::serve(app, dir).await
+    }
+
+    /// The AWS deployment on the local DynamoDB/S3 server (see [`on_aws`]).
+    async fn spawn_aws(clock: Arc<dyn Clock>) -> TestApp {
+        let endpoint = std::env::var("AWS_ENDPOINT_URL_DYNAMODB").expect(
+            "AWS_ENDPOINT_URL_DYNAMODB is not set: run `bash scripts/test.sh`, which starts moto",
+        );
+        let dir = Arc::new(tempfile::tempdir().unwrap());
+        let name = format!("fieldline-e2e-{}", uuid::Uuid::now_v7().simple());
+        let dynamo = Arc::new(DynamoStore::connect_local(&endpoint, &name).await);
+        dynamo.create_table().await.expect("table created");
+        let s3 = S3BlobStore::connect_local(&endpoint, &name).await;
+        s3.create_bucket().await.expect("bucket created");
+        let stores = Stores {
+            leads: dynamo.clone(),
+            directory: dynamo.clone(),
+            automation: dynamo.clone(),
+            events: dynamo,
+            blobs: Arc::new(s3.clone()),
+            backend: "dynamodb",
+        };
+        let mut config = test_config(dir.path());
+        config.storage.backend = fieldline_app::config::StorageBackend::Aws;
+        config.storage.table = name.clone();
+        config.storage.bucket = name.clone();
+        let functions = Functions::from_parts(config, stores, s3, clock).expect("functions build");
+        let state = functions.application().state().clone();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let (tx, rx) = oneshot::channel::<()>();
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let tick = std::time::Duration::from_millis(50);
+        let stream = StreamRunner::new(functions.clone(), &endpoint, &name);
+        let jobs = [
+            tokio::spawn(stream.run(tick, stop_rx.clone())),
+            tokio::spawn(local::run_schedule(functions.clone(), tick, stop_rx)),
+        ];
+        let router = functions.router(ApiSurface::All);
+        let handle = tokio::spawn(async move {
+            axum::serve(listener, router)
+                .with_graceful_shutdown(async move {
+                    let _ = rx.await;
+                    let _ = stop_tx.send(true);
+                })
+                .await?;
+            for job in jobs {
+                job.await?;
+            }
+            Ok(())
+        });
+        TestApp {
+            base,
+            client: reqwest::Client::new(),
+            state,
+            dir,
+            shutdown: Some(tx),
+            handle: Some(handle),
+        }
     }
 
     async fn serve(app: Application, dir: Arc<TempDir>) -> TestApp {

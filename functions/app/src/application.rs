@@ -8,7 +8,9 @@ use crate::config::Config;
 use crate::scheduler::{EventJournal, OutboxRelay, Scheduler};
 use crate::state::{AppState, Clock, SystemClock};
 use axum::Router;
-use fieldline_store::{LocalBlobStore, SqliteStore};
+use fieldline_store::{
+    AutomationStore, BlobStore, DirectoryStore, EventLog, LeadStore, LocalBlobStore, SqliteStore,
+};
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
@@ -20,6 +22,34 @@ pub struct Application {
     state: AppState,
 }
 
+/// The storage ports, whatever backend is behind them. The embedded one is built here; the
+/// AWS one by `fieldline-lambda` (DynamoDB + S3), so this crate never links the AWS SDK.
+#[derive(Clone)]
+pub struct Stores {
+    pub leads: Arc<dyn LeadStore>,
+    pub directory: Arc<dyn DirectoryStore>,
+    pub events: Arc<dyn EventLog>,
+    pub automation: Arc<dyn AutomationStore>,
+    pub blobs: Arc<dyn BlobStore>,
+    /// For the health endpoint: `sqlite` or `dynamodb`.
+    pub backend: &'static str,
+}
+
+impl Stores {
+    /// SQLite under `data_dir` (created and migrated) and attachments as local files.
+    pub fn embedded(config: &Config) -> anyhow::Result<Stores> {
+        let store = Arc::new(SqliteStore::open(&config.database_path())?);
+        Ok(Stores {
+            leads: store.clone(),
+            directory: store.clone(),
+            automation: store.clone(),
+            events: store,
+            blobs: Arc::new(LocalBlobStore::new(config.blob_dir())),
+            backend: "sqlite",
+        })
+    }
+}
+
 impl Application {
     /// Opens (or creates) the embedded store under `data_dir` and migrates it.
     pub fn build(config: Config) -> anyhow::Result<Application> {
@@ -28,20 +58,30 @@ impl Application {
 
     pub fn build_with_clock(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Application> {
         config.validate()?;
-        let store = Arc::new(SqliteStore::open(&config.database_path())?);
+        let stores = Stores::embedded(&config)?;
+        Self::from_parts(config, stores, clock)
+    }
+
+    /// Wires any set of stores to the keys, policy and router: every entry point ends here.
+    pub fn from_parts(
+        config: Config,
+        stores: Stores,
+        clock: Arc<dyn Clock>,
+    ) -> anyhow::Result<Application> {
+        config.validate()?;
         let secret =
             TokenKeys::load_or_create_secret(config.auth.jwt_secret.as_deref(), &config.data_dir)?;
         let tokens = TokenKeys::new(&secret, &config.auth.issuer, config.auth.token_ttl_hours)?;
         let state = AppState {
-            leads: store.clone(),
-            directory: store.clone(),
-            automation: store.clone(),
-            events: store,
-            blobs: Arc::new(LocalBlobStore::new(config.blob_dir())),
+            leads: stores.leads,
+            directory: stores.directory,
+            automation: stores.automation,
+            events: stores.events,
+            blobs: stores.blobs,
             tokens: Arc::new(tokens),
             policy: Arc::new(config.scoring.clone()),
             clock,
-            backend: "sqlite",
+            backend: stores.backend,
         };
         Ok(Application { config, state })
     }

@@ -19,6 +19,39 @@ pub struct Config {
     pub log: LogConfig,
     pub scoring: ScoringPolicy,
     pub scheduler: SchedulerConfig,
+    pub storage: StorageConfig,
+}
+
+/// Where data lives: the embedded database and files under `data_dir` (default), or
+/// DynamoDB and S3 when a company outgrows one machine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StorageBackend {
+    Embedded,
+    Aws,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StorageConfig {
+    pub backend: StorageBackend,
+    /// DynamoDB table (AWS backend).
+    pub table: String,
+    /// S3 bucket for attachments and uploads (AWS backend).
+    pub bucket: String,
+    /// A DynamoDB/S3-compatible endpoint instead of AWS's (local runs and tests only).
+    pub endpoint: Option<String>,
+}
+
+impl Default for StorageConfig {
+    fn default() -> Self {
+        Self {
+            backend: StorageBackend::Embedded,
+            table: "fieldline".into(),
+            bucket: "fieldline-media".into(),
+            endpoint: None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -72,6 +105,7 @@ impl Default for Config {
             log: LogConfig::default(),
             scoring: ScoringPolicy::default(),
             scheduler: SchedulerConfig::default(),
+            storage: StorageConfig::default(),
         }
     }
 }
@@ -118,6 +152,7 @@ const SERVER_KEYS: &[&str] = &[
     "log",
     "scoring",
     "scheduler",
+    "storage",
 ];
 
 impl Config {
@@ -163,6 +198,17 @@ impl Config {
             self.scheduler.tick_ms >= 10,
             "scheduler.tick_ms must be at least 10"
         );
+        if self.storage.backend == StorageBackend::Aws {
+            // Functions have no disk that outlives them to keep a generated secret on.
+            anyhow::ensure!(
+                self.auth.jwt_secret.is_some(),
+                "storage.backend = \"aws\" needs auth.jwt_secret (FIELDLINE_AUTH__JWT_SECRET)"
+            );
+            anyhow::ensure!(
+                !self.storage.table.is_empty() && !self.storage.bucket.is_empty(),
+                "storage.table and storage.bucket must be set for the AWS backend"
+            );
+        }
         Ok(())
     }
 

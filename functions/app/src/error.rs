@@ -38,6 +38,9 @@ pub enum ApiError {
     InvalidTransition { from: String, to: String },
     #[error("method not allowed")]
     MethodNotAllowed,
+    /// This deployment does not offer the feature (e.g. direct uploads on the embedded store).
+    #[error("{0}")]
+    NotImplemented(String),
     /// Storage is overloaded; retrying after a short wait is expected to work.
     #[error("storage is busy, retry shortly")]
     Busy(String),
@@ -74,6 +77,7 @@ impl ApiError {
                 StatusCode::UNPROCESSABLE_ENTITY
             }
             ApiError::Busy(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::NotImplemented(_) => StatusCode::NOT_IMPLEMENTED,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -94,6 +98,7 @@ impl ApiError {
             ApiError::InvalidField { .. } => "invalid_field",
             ApiError::InvalidTransition { .. } => "invalid_transition",
             ApiError::Busy(_) => "storage_busy",
+            ApiError::NotImplemented(_) => "not_implemented",
             ApiError::Internal(_) => "internal",
         }
     }

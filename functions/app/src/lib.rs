@@ -18,8 +18,9 @@ pub mod rules;
 pub mod scheduler;
 pub mod state;
 pub mod telemetry;
+pub mod uploads;
 
-pub use application::Application;
+pub use application::{Application, Stores};
 pub use config::Config;
 pub use error::ApiError;
 pub use state::AppState;

@@ -7,6 +7,7 @@ use async_trait::async_trait;
 use aws_sdk_s3::Client;
 use aws_sdk_s3::presigning::PresigningConfig;
 use aws_sdk_s3::primitives::ByteStream;
+use fieldline_domain::TenantId;
 use fieldline_store::error::StoreResult;
 use fieldline_store::{BlobKey, BlobMeta, BlobStore, PresignedRequest, StoreError};
 use sha2::{Digest, Sha256};
@@ -77,10 +78,69 @@ impl S3BlobStore {
         object_key(key)
     }
 
+    /// The blob key of an object key (`t/{tenant}/{path}`); `None` outside that layout.
+    pub fn blob_key_of(object_key: &str) -> Option<BlobKey> {
+        let rest = object_key.strip_prefix("t/")?;
+        let (tenant, path) = rest.split_once('/')?;
+        BlobKey::parse(TenantId::parse(tenant).ok()?, path)
+    }
+
+    /// Size, content type, ETag and the first `head_len` bytes of an object, without
+    /// downloading the rest (the upload check needs only the magic bytes).
+    pub async fn inspect(
+        &self,
+        key: &BlobKey,
+        head_len: usize,
+    ) -> StoreResult<Option<ObjectSummary>> {
+        let out = match self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(Self::object_key(key))
+            .range(format!("bytes=0-{}", head_len.max(1) - 1))
+            .send()
+            .await
+        {
+            Ok(out) => out,
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => return Ok(None),
+            Err(e) => return Err(backend(e)),
+        };
+        // With a range, Content-Range carries the whole object's size: "bytes 0-15/20480".
+        let size = out
+            .content_range()
+            .and_then(|r| r.rsplit('/').next())
+            .and_then(|total| total.parse().ok())
+            .or(out.content_length().map(|n| n as u64))
+            .unwrap_or_default();
+        let content_type = out.content_type().unwrap_or_default().to_owned();
+        let etag = out.e_tag().unwrap_or_default().trim_matches('"').to_owned();
+        let head = out
+            .body
+            .collect()
+            .await
+            .map_err(|e| StoreError::Backend(e.to_string()))?
+            .to_vec();
+        Ok(Some(ObjectSummary {
+            size,
+            content_type,
+            etag,
+            head,
+        }))
+    }
+
     fn presigning(expires_in: Duration) -> StoreResult<PresigningConfig> {
         PresigningConfig::expires_in(expires_in.min(MAX_PRESIGN))
             .map_err(|e| StoreError::Backend(e.to_string()))
     }
+}
+
+/// What `inspect` learns about an object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectSummary {
+    pub size: u64,
+    pub content_type: String,
+    pub etag: String,
+    pub head: Vec<u8>,
 }
 
 /// Where a blob lives in the bucket: the tenant leads, so IAM conditions and lifecycle

@@ -12,7 +12,7 @@ mod events;
 mod leads;
 mod table;
 
-pub use blob::S3BlobStore;
+pub use blob::{ObjectSummary, S3BlobStore, object_key};
 pub use events::{EVENT_ENTITY, event_from_image};
 
 use aws_sdk_dynamodb::Client;

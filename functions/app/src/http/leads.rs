@@ -5,6 +5,7 @@ use crate::error::{ApiError, ErrorBody};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::leads::{self as usecase, ListFilter};
 use crate::state::AppState;
+use crate::uploads::{UploadRequest, UploadTicket};
 use axum::Json;
 use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
@@ -245,4 +246,22 @@ pub async fn list_activities(
     Ok(Json(
         usecase::list_activities(&state, &auth.actor, id, limit).await?,
     ))
+}
+
+/// Ask for an upload URL for a photo, voice note or quote on this lead. The phone then PUTs
+/// the bytes to `url` with exactly `headers`; the attachment appears on the lead once the
+/// upload function has checked it.
+#[utoipa::path(post, path = "/v1/leads/{id}/uploads", tag = "leads", security(("bearer" = [])),
+    params(("id" = LeadId, Path)),
+    request_body = UploadRequest,
+    responses((status = 201, body = UploadTicket), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 422, body = ErrorBody), (status = 501, description = "The embedded store takes no direct uploads", body = ErrorBody)))]
+pub async fn request_upload(
+    State(state): State<AppState>,
+    auth: Authenticated,
+    ApiPath(id): ApiPath<LeadId>,
+    ApiJson(req): ApiJson<UploadRequest>,
+) -> Result<(StatusCode, Json<UploadTicket>), ApiError> {
+    let ticket = crate::uploads::request_upload(&state, &auth.actor, id, req).await?;
+    Ok((StatusCode::CREATED, Json(ticket)))
 }

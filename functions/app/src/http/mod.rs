@@ -60,21 +60,39 @@ impl Modify for BearerAuth {
 
 /// The OpenAPI document, generated from the handlers' annotations.
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    api_routes().split_for_parts().1
+    api_routes(ApiSurface::All).split_for_parts().1
 }
 
-fn api_routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::with_openapi(ApiDoc::openapi())
+/// Which routes a router serves. On AWS the API is split by domain into one function per
+/// surface behind one HTTP API; locally one router serves everything.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ApiSurface {
+    All,
+    /// `/v1/leads/**`, `/v1/me`, `/health`, `/v1/openapi.json`.
+    Leads,
+    /// Rules, decisions, inbox, tasks, channels, metrics and settings.
+    Automation,
+}
+
+fn lead_routes(router: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
+    router
         .routes(routes!(leads::create_lead, leads::list_leads))
         .routes(routes!(leads::get_lead, leads::update_lead))
         .routes(routes!(leads::assign_lead))
         .routes(routes!(leads::log_activity, leads::list_activities))
+        .routes(routes!(leads::request_upload))
         .routes(routes!(automation::claim_lead))
+        .routes(routes!(automation::lead_decisions))
+        .routes(routes!(health::me))
+        .routes(routes!(health::health))
+}
+
+fn automation_routes(router: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
+    router
         .routes(routes!(automation::list_rules, automation::create_rule))
         .routes(routes!(automation::get_rule, automation::update_rule))
         .routes(routes!(automation::rule_versions))
         .routes(routes!(automation::rollback_rule))
-        .routes(routes!(automation::lead_decisions))
         .routes(routes!(automation::recent_decisions))
         .routes(routes!(automation::my_notifications))
         .routes(routes!(automation::lead_metrics))
@@ -85,13 +103,26 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(automation::my_tasks))
         .routes(routes!(automation::complete_task))
         .routes(routes!(automation::get_calendar, automation::set_calendar))
-        .routes(routes!(health::me))
-        .routes(routes!(health::health))
 }
 
-/// The whole HTTP application, as served locally and wrapped by every Lambda function.
+fn api_routes(surface: ApiSurface) -> OpenApiRouter<AppState> {
+    let base = OpenApiRouter::with_openapi(ApiDoc::openapi());
+    match surface {
+        ApiSurface::All => automation_routes(lead_routes(base)),
+        ApiSurface::Leads => lead_routes(base),
+        ApiSurface::Automation => automation_routes(base),
+    }
+}
+
+/// The whole HTTP application, as served locally.
 pub fn router(state: AppState, max_body_bytes: usize) -> Router {
-    let (routes, api) = api_routes().split_for_parts();
+    router_for(ApiSurface::All, state, max_body_bytes)
+}
+
+/// One surface of the API with every layer (ids, tracing, limits, JSON errors): what each
+/// API function wraps.
+pub fn router_for(surface: ApiSurface, state: AppState, max_body_bytes: usize) -> Router {
+    let (routes, api) = api_routes(surface).split_for_parts();
     let api = Arc::new(api);
     let x_request_id = HeaderName::from_static("x-request-id");
     routes

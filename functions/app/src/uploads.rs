@@ -1,0 +1,244 @@
+//! Attachments from phones. The API hands out a presigned upload URL bound to one lead, one
+//! uploader, one content type and one exact size; the phone sends the bytes straight to the
+//! blob store; the store's "object created" event (S3 → the upload function) checks what
+//! arrived and records it on the lead. Large bodies never pass through the API.
+
+use crate::error::ApiError;
+use crate::leads::{self, load_accessible};
+use crate::state::AppState;
+use fieldline_domain::{ActivityKind, Actor, LeadId, NewActivity, TenantId, UserId};
+use fieldline_store::{BlobKey, IdempotencyKey, PresignedRequest};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::time::Duration;
+use utoipa::ToSchema;
+
+/// Photos, voice notes and quotes; big enough for a 10-minute voice note.
+pub const MAX_UPLOAD_BYTES: u64 = 25 * 1024 * 1024;
+/// Upload URLs expire quickly: a phone uses one at once or asks again.
+pub const UPLOAD_URL_TTL: Duration = Duration::from_secs(10 * 60);
+
+/// Accepted content types and the leading bytes each must start with.
+const ACCEPTED: &[(&str, &[&[u8]])] = &[
+    ("image/jpeg", &[b"\xFF\xD8\xFF"]),
+    ("image/png", &[b"\x89PNG\r\n\x1a\n"]),
+    ("image/webp", &[b"RIFF"]),
+    ("application/pdf", &[b"%PDF-"]),
+    ("audio/mp4", &[b"\0\0\0"]),
+    ("audio/m4a", &[b"\0\0\0"]),
+    (
+        "audio/mpeg",
+        &[b"ID3", b"\xFF\xFB", b"\xFF\xF3", b"\xFF\xF2"],
+    ),
+    ("audio/ogg", &[b"OggS"]),
+    ("audio/wav", &[b"RIFF"]),
+    ("audio/webm", &[b"\x1A\x45\xDF\xA3"]),
+];
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UploadRequest {
+    /// The name on the phone; kept (sanitised) in the stored name.
+    pub file_name: String,
+    pub content_type: String,
+    /// Exact size in bytes; the URL only accepts this many.
+    pub size: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct UploadTicket {
+    /// Where the attachment will live, relative to the tenant.
+    pub key: String,
+    pub method: String,
+    pub url: String,
+    /// Headers the upload must carry exactly (they are covered by the signature).
+    pub headers: Vec<(String, String)>,
+    pub expires_at: chrono::DateTime<chrono::Utc>,
+}
+
+fn invalid(field: &str, message: impl Into<String>) -> ApiError {
+    ApiError::InvalidField {
+        field: field.into(),
+        message: message.into(),
+    }
+}
+
+/// Keeps letters, digits, dots, dashes and underscores, so the name is one safe key segment.
+fn safe_name(raw: &str) -> Option<String> {
+    let cleaned: String = raw
+        .rsplit(['/', '\\'])
+        .next()
+        .unwrap_or("")
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "-_.".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .take(80)
+        .collect();
+    let trimmed = cleaned.trim_start_matches('.');
+    (!trimmed.is_empty()).then(|| trimmed.to_owned())
+}
+
+/// A presigned upload for an attachment on a lead the caller may act on.
+pub async fn request_upload(
+    state: &AppState,
+    actor: &Actor,
+    lead: LeadId,
+    req: UploadRequest,
+) -> Result<UploadTicket, ApiError> {
+    load_accessible(state, actor, lead).await?;
+    let content_type = req.content_type.trim().to_ascii_lowercase();
+    if !ACCEPTED.iter().any(|(t, _)| *t == content_type) {
+        let accepted: Vec<&str> = ACCEPTED.iter().map(|(t, _)| *t).collect();
+        return Err(invalid(
+            "content_type",
+            format!("not accepted; use one of {}", accepted.join(", ")),
+        ));
+    }
+    if req.size == 0 || req.size > MAX_UPLOAD_BYTES {
+        return Err(invalid(
+            "size",
+            format!("must be 1 to {MAX_UPLOAD_BYTES} bytes"),
+        ));
+    }
+    let name = safe_name(&req.file_name).ok_or_else(|| invalid("file_name", "is empty"))?;
+    let path = format!(
+        "leads/{lead}/uploads/{}/{}-{name}",
+        actor.user,
+        uuid::Uuid::now_v7().simple()
+    );
+    let key = BlobKey::parse(actor.tenant.clone(), &path)
+        .ok_or_else(|| invalid("file_name", "cannot be stored"))?;
+    let signed: PresignedRequest = state
+        .blobs
+        .presign_put(&key, &content_type, req.size, UPLOAD_URL_TTL)
+        .await?
+        .ok_or_else(|| {
+            ApiError::NotImplemented(
+                "this deployment stores attachments without direct uploads".into(),
+            )
+        })?;
+    Ok(UploadTicket {
+        key: path,
+        method: signed.method,
+        url: signed.url,
+        headers: signed.headers,
+        expires_at: signed.expires_at,
+    })
+}
+
+/// What an uploaded object turned out to be.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum UploadOutcome {
+    /// Recorded on the lead (a replayed event records nothing twice).
+    Recorded { lead: LeadId, activity: String },
+    /// Refused and to be deleted: `code` says why.
+    Rejected { code: &'static str, detail: String },
+    /// Not an attachment upload (another prefix); left alone.
+    Ignored,
+}
+
+/// The parts of an upload key: `leads/{lead}/uploads/{user}/{name}`.
+fn parse_upload_path(path: &str) -> Option<(LeadId, UserId, &str)> {
+    let mut parts = path.split('/');
+    match (
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+    ) {
+        (Some("leads"), Some(lead), Some("uploads"), Some(user), Some(name), None) => {
+            Some((lead.parse().ok()?, user.parse().ok()?, name))
+        }
+        _ => None,
+    }
+}
+
+/// Checks an object that arrived through an upload URL and records it on its lead as the
+/// uploader. `head` is the object's first bytes; `version` distinguishes re-uploads of the
+/// same key (the ETag), so a redelivered event is recognised by its idempotency key.
+pub async fn accept_upload(
+    state: &AppState,
+    tenant: &TenantId,
+    path: &str,
+    size: u64,
+    content_type: &str,
+    head: &[u8],
+    version: &str,
+) -> Result<UploadOutcome, ApiError> {
+    let Some((lead, uploader, name)) = parse_upload_path(path) else {
+        return Ok(UploadOutcome::Ignored);
+    };
+    let reject = |code, detail: String| Ok(UploadOutcome::Rejected { code, detail });
+    if size == 0 || size > MAX_UPLOAD_BYTES {
+        return reject("upload_size", format!("{size} bytes"));
+    }
+    let Some((_, magics)) = ACCEPTED.iter().find(|(t, _)| *t == content_type) else {
+        return reject("upload_content_type", content_type.to_owned());
+    };
+    if !magics.iter().any(|m| head.starts_with(m)) {
+        return reject(
+            "upload_content_mismatch",
+            format!("the bytes are not {content_type}"),
+        );
+    }
+    let Some(user) = state.directory.get_user(tenant, uploader).await? else {
+        return reject("upload_unknown_user", uploader.to_string());
+    };
+    if !user.active {
+        return reject("upload_inactive_user", uploader.to_string());
+    }
+    let actor = Actor {
+        user: user.id,
+        tenant: user.tenant.clone(),
+        role: user.role,
+        team: user.team,
+    };
+    let digest = hex::encode(Sha256::digest(format!("{path}|{version}")));
+    let key = IdempotencyKey::parse(&format!("upload-{}", &digest[..48]))
+        .expect("hex is a valid idempotency key");
+    let note = NewActivity {
+        kind: ActivityKind::Note,
+        summary: format!("Attachment: {name} ({content_type}, {size} bytes) · {path}"),
+        occurred_at: None,
+    };
+    match leads::log_activity(state, &actor, lead, note, Some(key)).await {
+        Ok((outcome, _)) => Ok(UploadOutcome::Recorded {
+            lead,
+            activity: outcome.into_inner().id.to_string(),
+        }),
+        Err(ApiError::NotFound(_)) => reject("upload_unknown_lead", lead.to_string()),
+        Err(ApiError::Forbidden(_)) => reject("upload_forbidden", lead.to_string()),
+        Err(e) => Err(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_names_become_one_safe_segment() {
+        assert_eq!(safe_name("名片 2026.jpg").as_deref(), Some("___2026.jpg"));
+        assert_eq!(safe_name("../../etc/passwd").as_deref(), Some("passwd"));
+        assert_eq!(safe_name("..").as_deref(), None);
+        assert_eq!(safe_name("").as_deref(), None);
+    }
+
+    #[test]
+    fn upload_paths_name_lead_and_uploader() {
+        let lead = LeadId::new();
+        let user = UserId::new();
+        let path = format!("leads/{lead}/uploads/{user}/abc-card.jpg");
+        assert_eq!(parse_upload_path(&path), Some((lead, user, "abc-card.jpg")));
+        assert_eq!(parse_upload_path("captures/x.jpg"), None);
+        assert_eq!(parse_upload_path(&format!("{path}/extra")), None);
+    }
+}

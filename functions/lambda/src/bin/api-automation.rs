@@ -1,0 +1,11 @@
+//! Lambda: the automation surface of the HTTP API (rules, decisions, inbox, tasks,
+//! channels, metrics, settings) behind API Gateway.
+
+use fieldline_app::http::ApiSurface;
+use fieldline_lambda::Functions;
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    let functions = Functions::from_env().await?;
+    lambda_http::run(functions.router(ApiSurface::Automation)).await
+}

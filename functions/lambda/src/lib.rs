@@ -1,0 +1,213 @@
+//! Fieldline on AWS. Each binary in `src/bin` is one Lambda function: `main` only builds a
+//! [`Functions`] once per cold start (clients, keys, config) and hands events to the
+//! matching method here. Tests and the local runner call the same methods directly.
+
+pub mod local;
+
+use anyhow::Context;
+use aws_lambda_events::event::dynamodb::Event as DynamoDbEvent;
+use aws_lambda_events::event::s3::S3Event;
+use aws_lambda_events::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
+use fieldline_app::automation::{RuleEngine, TimerSweeper};
+use fieldline_app::channels::Notifier;
+use fieldline_app::config::StorageBackend;
+use fieldline_app::http::ApiSurface;
+use fieldline_app::scheduler::{EventHandler, Job};
+use fieldline_app::state::{Clock, SystemClock};
+use fieldline_app::uploads::{self, UploadOutcome};
+use fieldline_app::{Application, Config, Stores};
+use fieldline_store::{BlobStore, StoredEvent};
+use fieldline_store_aws::{DynamoStore, S3BlobStore, event_from_image};
+use serde::Serialize;
+use std::sync::Arc;
+
+/// How many leading bytes the upload check reads (magic numbers).
+const UPLOAD_HEAD_BYTES: usize = 16;
+
+/// The DynamoDB + S3 stores for `config.storage`.
+pub async fn aws_stores(config: &Config) -> anyhow::Result<(Stores, S3BlobStore)> {
+    anyhow::ensure!(
+        config.storage.backend == StorageBackend::Aws,
+        "storage.backend must be \"aws\" for the Lambda functions"
+    );
+    let endpoint = config.storage.endpoint.as_deref();
+    let dynamo = Arc::new(DynamoStore::connect(endpoint, &config.storage.table).await);
+    let s3 = S3BlobStore::connect(endpoint, &config.storage.bucket).await;
+    let stores = Stores {
+        leads: dynamo.clone(),
+        directory: dynamo.clone(),
+        automation: dynamo.clone(),
+        events: dynamo,
+        blobs: Arc::new(s3.clone()),
+        backend: "dynamodb",
+    };
+    Ok((stores, s3))
+}
+
+/// Everything a function needs, built once per cold start and shared by every invocation.
+#[derive(Clone)]
+pub struct Functions {
+    app: Arc<Application>,
+    s3: S3BlobStore,
+    rules: Arc<RuleEngine>,
+    sweeper: Arc<TimerSweeper>,
+    notifier: Arc<Notifier>,
+}
+
+/// What one scheduled run did.
+#[derive(Debug, Default, Clone, PartialEq, Eq, Serialize)]
+pub struct SweepReport {
+    pub timers_fired: usize,
+}
+
+/// What one S3 event did, per object.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct UploadReport {
+    pub key: String,
+    #[serde(flatten)]
+    pub outcome: UploadOutcome,
+}
+
+impl Functions {
+    /// Configuration from the environment (`FIELDLINE_*`), the system clock.
+    pub async fn from_env() -> anyhow::Result<Functions> {
+        let config = Config::load(None)?;
+        fieldline_app::telemetry::init(&config.log);
+        Self::build(config, Arc::new(SystemClock)).await
+    }
+
+    pub async fn build(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Functions> {
+        let (stores, s3) = aws_stores(&config).await?;
+        Self::from_parts(config, stores, s3, clock)
+    }
+
+    pub fn from_parts(
+        config: Config,
+        stores: Stores,
+        s3: S3BlobStore,
+        clock: Arc<dyn Clock>,
+    ) -> anyhow::Result<Functions> {
+        let app = Application::from_parts(config, stores, clock)?;
+        let state = app.state().clone();
+        Ok(Functions {
+            rules: Arc::new(RuleEngine::new(state.clone())),
+            sweeper: Arc::new(TimerSweeper::new(state.clone())),
+            notifier: Arc::new(Notifier::new(state)),
+            app: Arc::new(app),
+            s3,
+        })
+    }
+
+    pub fn application(&self) -> &Application {
+        &self.app
+    }
+
+    /// The HTTP router of one API function.
+    pub fn router(&self, surface: ApiSurface) -> axum::Router {
+        fieldline_app::http::router_for(
+            surface,
+            self.app.state().clone(),
+            self.app.config().limits.max_body_bytes,
+        )
+    }
+
+    /// The EventBridge schedule: fire due timers (into the outbox, so the stream takes them
+    /// to the rules), then send due notification deliveries.
+    pub async fn on_schedule(&self) -> anyhow::Result<SweepReport> {
+        let now = self.app.state().clock.now();
+        let timers_fired = self.sweeper.sweep(now).await?;
+        self.notifier.run(now).await?;
+        Ok(SweepReport { timers_fired })
+    }
+
+    /// The table's stream: every new outbox item goes to the rules engine. A record that
+    /// fails is reported by its sequence number, so Lambda retries from there instead of
+    /// replaying the whole batch; records after it are not attempted (order per lead holds).
+    pub async fn on_stream(&self, event: DynamoDbEvent) -> DynamoDbEventResponse {
+        let mut response = DynamoDbEventResponse::default();
+        for record in event.records {
+            if record.event_name != "INSERT" {
+                continue;
+            }
+            let image = serde_json::to_value(&record.change.new_image).unwrap_or_default();
+            let text = |name: &str| {
+                image
+                    .get(name)
+                    .and_then(|v| v.get("S"))
+                    .and_then(|v| v.as_str())
+            };
+            let Some(decoded) = event_from_image(text("entity"), text("body")) else {
+                continue;
+            };
+            let result = match decoded {
+                Ok(event) => {
+                    let seq = event.occurred_at.timestamp_millis();
+                    self.rules.handle(&StoredEvent { seq, event }).await
+                }
+                // A record that can never decode is logged and skipped, not retried forever.
+                Err(e) => {
+                    tracing::error!(error = %e, event_id = %record.event_id, "undecodable outbox record skipped");
+                    Ok(())
+                }
+            };
+            if let Err(e) = result {
+                tracing::warn!(error = %e, event_id = %record.event_id, "outbox record failed; Lambda retries from it");
+                let mut failure = DynamoDbBatchItemFailure::default();
+                failure.item_identifier = record.change.sequence_number.clone();
+                response.batch_item_failures.push(failure);
+                break;
+            }
+        }
+        response
+    }
+
+    /// S3 "object created": check each upload and record it on its lead; refused uploads
+    /// are deleted so nothing unchecked stays in the bucket.
+    pub async fn on_upload(&self, event: S3Event) -> anyhow::Result<Vec<UploadReport>> {
+        let mut reports = Vec::new();
+        for record in event.records {
+            let Some(raw_key) = record.s3.object.key.as_deref() else {
+                continue;
+            };
+            // S3 event keys are URL-encoded, with '+' for spaces.
+            let object_key = percent_encoding::percent_decode_str(&raw_key.replace('+', " "))
+                .decode_utf8()
+                .context("object key is not UTF-8")?
+                .into_owned();
+            let outcome = self.check_upload(&object_key).await?;
+            if let UploadOutcome::Rejected { code, detail } = &outcome {
+                tracing::warn!(key = %object_key, code, detail, "upload rejected and deleted");
+            }
+            reports.push(UploadReport {
+                key: object_key,
+                outcome,
+            });
+        }
+        Ok(reports)
+    }
+
+    async fn check_upload(&self, object_key: &str) -> anyhow::Result<UploadOutcome> {
+        let Some(key) = S3BlobStore::blob_key_of(object_key) else {
+            return Ok(UploadOutcome::Ignored);
+        };
+        let Some(object) = self.s3.inspect(&key, UPLOAD_HEAD_BYTES).await? else {
+            // Deleted since the event was sent (e.g. a replay after a rejection).
+            return Ok(UploadOutcome::Ignored);
+        };
+        let outcome = uploads::accept_upload(
+            self.app.state(),
+            &key.tenant,
+            key.path(),
+            object.size,
+            &object.content_type,
+            &object.head,
+            &object.etag,
+        )
+        .await
+        .map_err(|e| anyhow::anyhow!("{}: {e}", e.code()))?;
+        if matches!(outcome, UploadOutcome::Rejected { .. }) {
+            self.s3.delete(&key).await?;
+        }
+        Ok(outcome)
+    }
+}
