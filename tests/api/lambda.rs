@@ -51,3 +51,237 @@ async fn api_gateway_events_drive_the_shared_router() {
         (401, Some("unauthenticated"))
     );
 }
+
+fn sample(name: &str, fill: &[(&str, &str)]) -> String {
+    let path = format!("{}/../events/{name}", env!("CARGO_MANIFEST_DIR"));
+    let mut text = std::fs::read_to_string(&path).unwrap();
+    for (placeholder, value) in fill {
+        text = text.replace(placeholder, value);
+    }
+    text
+}
+
+#[tokio::test]
+async fn the_embedded_store_refuses_direct_upload_urls_with_a_stable_code() {
+    let app = TestApp::spawn().await;
+    let f = fixture(&app.state).await;
+    let rep = app.token(&f.east_rep);
+    let lead = app.create_lead(&rep, 1).await;
+    let ask = json!({"file_name": "card.jpg", "content_type": "image/jpeg", "size": 1000});
+    let reply = app
+        .post(&format!("/v1/leads/{lead}/uploads"), &rep, &ask)
+        .await
+        .expect(501);
+    assert_eq!(reply.code(), "not_implemented");
+}
+
+/// Each AWS function's handler on its sample event, wired to DynamoDB and S3 on the local
+/// server: the API split by domain, the schedule, S3 uploads (good, bad, replayed) and the
+/// stream (redelivered events, undecodable and foreign records, partial batch failures).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn aws_functions_handle_their_sample_events() {
+    on_aws(async {
+        let app = TestApp::spawn().await;
+        let functions = app.functions.clone().expect("an AWS-mode app");
+        let f = fixture(&app.state).await;
+        let rep = app.token(&f.east_rep);
+
+        // The API is split by domain: each function answers only its own routes.
+        let leads_api = functions.router(fieldline_app::http::ApiSurface::Leads);
+        let automation_api = functions.router(fieldline_app::http::ApiSurface::Automation);
+        let (status, lead) = call(
+            leads_api.clone(),
+            event("apigw-http-create-lead.json", &rep),
+        )
+        .await;
+        assert_eq!(status, 201, "{lead:#}");
+        let (status, _) = call(
+            leads_api.clone(),
+            event("apigw-http-create-lead.json", &rep),
+        )
+        .await;
+        assert_eq!(status, 200, "an API Gateway retry replays");
+        let (status, rules) = call(
+            automation_api.clone(),
+            event("apigw-http-list-rules.json", &rep),
+        )
+        .await;
+        assert_eq!(status, 200);
+        assert!(rules.as_array().unwrap().len() >= 10);
+        let (status, _) = call(leads_api, event("apigw-http-list-rules.json", &rep)).await;
+        assert_eq!(status, 404, "rules are not the leads function's routes");
+        let (status, _) = call(automation_api, event("apigw-http-create-lead.json", &rep)).await;
+        assert_eq!(status, 404);
+        let lead_id = lead["id"].as_str().unwrap().to_owned();
+
+        // The schedule's payload decodes and the run reports what it did.
+        let schedule: aws_lambda_events::event::eventbridge::EventBridgeEvent<serde_json::Value> =
+            serde_json::from_str(&sample("eventbridge-schedule.json", &[])).unwrap();
+        assert_eq!(schedule.detail_type, "Scheduled Event");
+        functions.on_schedule().await.expect("a scheduled run");
+
+        // A phone uploads a business-card photo through the URL the API hands out.
+        let photo: Vec<u8> = [&b"\xFF\xD8\xFF\xE0\0\x10JFIF"[..], &[7u8; 2000][..]].concat();
+        let ask =
+            json!({"file_name": "名片.jpg", "content_type": "image/jpeg", "size": photo.len()});
+        let ticket = app
+            .post(&format!("/v1/leads/{lead_id}/uploads"), &rep, &ask)
+            .await
+            .expect(201)
+            .body;
+        let put = |url: &str, bytes: Vec<u8>, headers: &serde_json::Value| {
+            let mut req = app.client.put(url).body(bytes);
+            for pair in headers.as_array().unwrap() {
+                req = req.header(pair[0].as_str().unwrap(), pair[1].as_str().unwrap());
+            }
+            req.header("content-type", "image/jpeg").send()
+        };
+        let sent = put(
+            ticket["url"].as_str().unwrap(),
+            photo.clone(),
+            &ticket["headers"],
+        )
+        .await
+        .unwrap();
+        assert!(sent.status().is_success());
+        let object_key = format!("t/acme/{}", ticket["key"].as_str().unwrap());
+        let bucket_name = ticket["url"]
+            .as_str()
+            .unwrap()
+            .split('/')
+            .nth(3)
+            .unwrap()
+            .to_owned();
+        let s3_event = |key: &str| {
+            serde_json::from_str::<aws_lambda_events::event::s3::S3Event>(&sample(
+                "s3-object-created-upload.json",
+                &[("{{BUCKET}}", &bucket_name), ("{{KEY}}", key)],
+            ))
+            .unwrap()
+        };
+        let first = functions.on_upload(s3_event(&object_key)).await.unwrap();
+        let again = functions.on_upload(s3_event(&object_key)).await.unwrap();
+        assert_eq!(
+            first, again,
+            "S3 delivers at least once; the second delivery changes nothing"
+        );
+        let recorded = serde_json::to_value(&first[0]).unwrap();
+        assert_eq!(recorded["outcome"], "recorded", "{recorded:#}");
+        let notes = app
+            .get(&format!("/v1/leads/{lead_id}/activities"), &rep)
+            .await
+            .expect(200)
+            .body;
+        let attachments: Vec<_> = notes
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|a| a["summary"].as_str().unwrap().starts_with("Attachment: "))
+            .collect();
+        assert_eq!(attachments.len(), 1, "{notes:#}");
+        assert!(
+            attachments[0]["summary"]
+                .as_str()
+                .unwrap()
+                .contains("2010 bytes")
+        );
+
+        // Bytes that are not what the URL was issued for are refused and deleted.
+        let ask = json!({"file_name": "quote.jpg", "content_type": "image/jpeg", "size": 12});
+        let ticket = app
+            .post(&format!("/v1/leads/{lead_id}/uploads"), &rep, &ask)
+            .await
+            .expect(201)
+            .body;
+        put(
+            ticket["url"].as_str().unwrap(),
+            b"MZ\x90\0 not jpeg".to_vec(),
+            &ticket["headers"],
+        )
+        .await
+        .unwrap();
+        let bad_key = format!("t/acme/{}", ticket["key"].as_str().unwrap());
+        let rejected = functions.on_upload(s3_event(&bad_key)).await.unwrap();
+        let rejected = serde_json::to_value(&rejected[0]).unwrap();
+        assert_eq!(rejected["outcome"], "rejected");
+        assert_eq!(rejected["code"], "upload_content_mismatch");
+        let blob = fieldline_store::BlobKey::parse(f.acme.clone(), ticket["key"].as_str().unwrap())
+            .unwrap();
+        assert!(
+            app.state.blobs.get(&blob).await.unwrap().is_none(),
+            "deleted"
+        );
+        // Keys outside the upload layout are left alone.
+        let foreign = functions
+            .on_upload(s3_event("exports%2Freport.csv"))
+            .await
+            .unwrap();
+        assert_eq!(
+            serde_json::to_value(&foreign[0]).unwrap()["outcome"],
+            "ignored"
+        );
+
+        // The stream: the lead's creation event, delivered again as Lambda may.
+        let created = app
+            .state
+            .events
+            .tenant_events_since(&f.acme, chrono::DateTime::UNIX_EPOCH, 1000)
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|e| {
+                e.event.aggregate_id.to_string() == lead_id
+                    && e.event.payload.kind() == "lead_created"
+            })
+            .expect("the creation event")
+            .event;
+        let decisions = || async {
+            app.get(&format!("/v1/leads/{lead_id}/decisions"), &rep)
+                .await
+                .expect(200)
+                .body
+        };
+        let before = eventually("the stream to run the intake rule", || async {
+            let d = decisions().await;
+            (d.as_array().unwrap().len() >= 5).then_some(d)
+        })
+        .await;
+        let event_json = serde_json::to_string(&serde_json::to_string(&created).unwrap()).unwrap();
+        let batch = sample(
+            "dynamodb-stream-batch.json",
+            &[
+                ("{{LEAD}}", &lead_id),
+                ("{{EVENT}}", &created.id.to_string()),
+                ("\"{{EVENT_JSON}}\"", &event_json),
+            ],
+        );
+        let batch: aws_lambda_events::event::dynamodb::Event =
+            serde_json::from_str(&batch).unwrap();
+        let response = functions.on_stream(batch.clone()).await;
+        assert!(response.batch_item_failures.is_empty());
+        assert_eq!(
+            decisions().await,
+            before,
+            "a redelivered event decides nothing twice"
+        );
+
+        // A function whose table is unreachable reports the first event record it could not
+        // handle, so Lambda retries from there instead of replaying or skipping the batch.
+        let broken = aws_functions(
+            "fieldline-missing-table",
+            app.dir.path(),
+            std::sync::Arc::new(fieldline_app::state::SystemClock),
+            false,
+        )
+        .await;
+        let response = broken.on_stream(batch).await;
+        let failed: Vec<_> = response
+            .batch_item_failures
+            .iter()
+            .map(|f| f.item_identifier.clone().unwrap())
+            .collect();
+        assert_eq!(failed, ["111000000000000000002"]);
+        app.stop().await;
+    })
+    .await
+}

@@ -109,11 +109,50 @@ macro_rules! on_both_backends {
     };
 }
 
+/// The local DynamoDB/S3 server the test script started.
+pub fn moto_endpoint() -> String {
+    std::env::var("AWS_ENDPOINT_URL_DYNAMODB").expect(
+        "AWS_ENDPOINT_URL_DYNAMODB is not set: run `bash scripts/test.sh`, which starts moto",
+    )
+}
+
+/// The Lambda functions' wiring on table and bucket `name` of the local server; `create`
+/// makes both first (without, calls fail as they would against a missing table).
+pub async fn aws_functions(
+    name: &str,
+    data_dir: &std::path::Path,
+    clock: Arc<dyn Clock>,
+    create: bool,
+) -> Functions {
+    let endpoint = moto_endpoint();
+    let dynamo = Arc::new(DynamoStore::connect_local(&endpoint, name).await);
+    let s3 = S3BlobStore::connect_local(&endpoint, name).await;
+    if create {
+        dynamo.create_table().await.expect("table created");
+        s3.create_bucket().await.expect("bucket created");
+    }
+    let stores = Stores {
+        leads: dynamo.clone(),
+        directory: dynamo.clone(),
+        automation: dynamo.clone(),
+        events: dynamo,
+        blobs: Arc::new(s3.clone()),
+        backend: "dynamodb",
+    };
+    let mut config = test_config(data_dir);
+    config.storage.backend = fieldline_app::config::StorageBackend::Aws;
+    config.storage.table = name.to_owned();
+    config.storage.bucket = name.to_owned();
+    Functions::from_parts(config, stores, s3, clock).expect("functions build")
+}
+
 pub struct TestApp {
     pub base: String,
     pub client: reqwest::Client,
     pub state: AppState,
     pub dir: Arc<TempDir>,
+    /// The Lambda handlers behind an AWS-mode app (`None` on the embedded server).
+    pub functions: Option<Functions>,
     shutdown: Option<oneshot::Sender<()>>,
     handle: Option<JoinHandle<anyhow::Result<()>>>,
 }
@@ -146,28 +185,10 @@ impl TestApp {
 
     /// The AWS deployment on the local DynamoDB/S3 server (see [`on_aws`]).
     async fn spawn_aws(clock: Arc<dyn Clock>) -> TestApp {
-        let endpoint = std::env::var("AWS_ENDPOINT_URL_DYNAMODB").expect(
-            "AWS_ENDPOINT_URL_DYNAMODB is not set: run `bash scripts/test.sh`, which starts moto",
-        );
+        let endpoint = moto_endpoint();
         let dir = Arc::new(tempfile::tempdir().unwrap());
         let name = format!("fieldline-e2e-{}", uuid::Uuid::now_v7().simple());
-        let dynamo = Arc::new(DynamoStore::connect_local(&endpoint, &name).await);
-        dynamo.create_table().await.expect("table created");
-        let s3 = S3BlobStore::connect_local(&endpoint, &name).await;
-        s3.create_bucket().await.expect("bucket created");
-        let stores = Stores {
-            leads: dynamo.clone(),
-            directory: dynamo.clone(),
-            automation: dynamo.clone(),
-            events: dynamo,
-            blobs: Arc::new(s3.clone()),
-            backend: "dynamodb",
-        };
-        let mut config = test_config(dir.path());
-        config.storage.backend = fieldline_app::config::StorageBackend::Aws;
-        config.storage.table = name.clone();
-        config.storage.bucket = name.clone();
-        let functions = Functions::from_parts(config, stores, s3, clock).expect("functions build");
+        let functions = aws_functions(&name, dir.path(), clock, true).await;
         let state = functions.application().state().clone();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
@@ -197,6 +218,7 @@ impl TestApp {
             client: reqwest::Client::new(),
             state,
             dir,
+            functions: Some(functions),
             shutdown: Some(tx),
             handle: Some(handle),
         }
@@ -215,6 +237,7 @@ impl TestApp {
             client: reqwest::Client::new(),
             state,
             dir,
+            functions: None,
             shutdown: Some(tx),
             handle: Some(handle),
         }
