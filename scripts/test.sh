@@ -15,6 +15,8 @@ echo "== format"
 cargo fmt --all -- --check
 echo "== lint"
 cargo clippy --workspace --all-targets --locked -- -D warnings
+echo "== infrastructure template"
+bash scripts/lint-infra.sh
 echo "== tests"
 # The AWS adapters are tested against a real DynamoDB + S3 wire-protocol server on 127.0.0.1
 # (moto; one port speaks both).

@@ -272,6 +272,7 @@ async fn aws_functions_handle_their_sample_events() {
             app.dir.path(),
             std::sync::Arc::new(fieldline_app::state::SystemClock),
             false,
+            |_| {},
         )
         .await;
         let response = broken.on_stream(batch).await;
@@ -281,6 +282,61 @@ async fn aws_functions_handle_their_sample_events() {
             .map(|f| f.item_identifier.clone().unwrap())
             .collect();
         assert_eq!(failed, ["111000000000000000002"]);
+        app.stop().await;
+    })
+    .await
+}
+
+/// Behind API Gateway's JWT authorizer the caller is the verified Cognito identity: its
+/// e-mail in its tenant, re-read on every request; unverified or unknown identities and
+/// requests without claims get 401.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gateway_verified_identities_are_the_callers() {
+    on_aws(async {
+        let app = TestApp::spawn().await;
+        let f = fixture(&app.state).await;
+        let name = format!("fieldline-claims-{}", uuid::Uuid::now_v7().simple());
+        let functions = aws_functions(
+            &name,
+            app.dir.path(),
+            std::sync::Arc::new(fieldline_app::state::SystemClock),
+            true,
+            |config| config.auth.gateway_claims = true,
+        )
+        .await;
+        let g = fixture(functions.application().state()).await;
+        let router = functions.router(fieldline_app::http::ApiSurface::Leads);
+        let me = |email: &str, tenant: &str, verified: &str| {
+            let text = std::fs::read_to_string(format!(
+                "{}/../events/apigw-http-me-cognito.json",
+                env!("CARGO_MANIFEST_DIR")
+            ))
+            .unwrap()
+            .replace("{{EMAIL}}", email)
+            .replace("{{TENANT}}", tenant)
+            .replace(
+                "\"email_verified\": \"true\"",
+                &format!("\"email_verified\": \"{verified}\""),
+            );
+            lambda_http::request::from_str(&text).expect("a valid API Gateway event")
+        };
+        let (status, body) = call(router.clone(), me("er1@acme.cn", "acme", "true")).await;
+        assert_eq!(status, 200, "{body:#}");
+        assert_eq!(body["id"], g.east_rep.id.to_string());
+        assert_eq!(body["role"], "rep");
+        let (status, _) = call(router.clone(), me("er1@acme.cn", "acme", "false")).await;
+        assert_eq!(status, 401, "unverified e-mail");
+        let (status, _) = call(router.clone(), me("er1@acme.cn", "globex", "true")).await;
+        assert_eq!(status, 401, "the address is not a user of that tenant");
+        let (status, _) = call(router.clone(), me("nobody@acme.cn", "acme", "true")).await;
+        assert_eq!(status, 401);
+        // Without the gateway's claims only a Fieldline token counts.
+        let other_keys = app.token(&f.east_rep);
+        let (status, _) = call(router, event("apigw-http-list-leads.json", &other_keys)).await;
+        assert_eq!(
+            status, 401,
+            "a token for a user this deployment does not know"
+        );
         app.stop().await;
     })
     .await

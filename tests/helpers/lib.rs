@@ -123,6 +123,7 @@ pub async fn aws_functions(
     data_dir: &std::path::Path,
     clock: Arc<dyn Clock>,
     create: bool,
+    adjust: impl FnOnce(&mut Config),
 ) -> Functions {
     let endpoint = moto_endpoint();
     let dynamo = Arc::new(DynamoStore::connect_local(&endpoint, name).await);
@@ -143,6 +144,7 @@ pub async fn aws_functions(
     config.storage.backend = fieldline_app::config::StorageBackend::Aws;
     config.storage.table = name.to_owned();
     config.storage.bucket = name.to_owned();
+    adjust(&mut config);
     Functions::from_parts(config, stores, s3, clock).expect("functions build")
 }
 
@@ -188,7 +190,7 @@ impl TestApp {
         let endpoint = moto_endpoint();
         let dir = Arc::new(tempfile::tempdir().unwrap());
         let name = format!("fieldline-e2e-{}", uuid::Uuid::now_v7().simple());
-        let functions = aws_functions(&name, dir.path(), clock, true).await;
+        let functions = aws_functions(&name, dir.path(), clock, true, |_| {}).await;
         let state = functions.application().state().clone();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());

@@ -129,6 +129,30 @@ impl TokenKeys {
     }
 }
 
+/// An identity that API Gateway's JWT authorizer has already verified (a Cognito ID token's
+/// `email` and `custom:fieldline_tenant`). Only server-side code can put it in a request's
+/// extensions (the Lambda adapter, when `auth.gateway_claims` is on); nothing a client sends
+/// becomes one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GatewayIdentity {
+    pub tenant: String,
+    pub email: String,
+}
+
+impl GatewayIdentity {
+    /// The Fieldline user behind a verified identity: known, active, in that tenant.
+    async fn resolve(&self, state: &AppState) -> Result<User, ApiError> {
+        let unknown = || ApiError::Unauthenticated("user is unknown or deactivated".into());
+        let tenant = TenantId::parse(&self.tenant).map_err(|_| unknown())?;
+        state
+            .directory
+            .find_user_by_email(&tenant, &self.email)
+            .await?
+            .filter(|u| u.active)
+            .ok_or_else(unknown)
+    }
+}
+
 /// The caller of an authenticated route. Extracting it is what makes a route authenticated.
 #[derive(Debug, Clone)]
 pub struct Authenticated {
@@ -143,6 +167,18 @@ impl FromRequestParts<AppState> for Authenticated {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
+        if let Some(identity) = parts.extensions.get::<GatewayIdentity>() {
+            let user = identity.resolve(state).await?;
+            return Ok(Authenticated {
+                actor: Actor {
+                    user: user.id,
+                    tenant: user.tenant.clone(),
+                    role: user.role,
+                    team: user.team,
+                },
+                user,
+            });
+        }
         let header = parts
             .headers
             .get(axum::http::header::AUTHORIZATION)

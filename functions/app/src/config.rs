@@ -62,6 +62,9 @@ pub struct AuthConfig {
     pub jwt_secret: Option<String>,
     pub token_ttl_hours: u32,
     pub issuer: String,
+    /// Behind API Gateway with a JWT authorizer (AWS): take the caller from the claims the
+    /// gateway verified (`email`, `custom:fieldline_tenant`) instead of a Fieldline token.
+    pub gateway_claims: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -116,6 +119,7 @@ impl Default for AuthConfig {
             jwt_secret: None,
             token_ttl_hours: 12,
             issuer: "fieldline".into(),
+            gateway_claims: false,
         }
     }
 }

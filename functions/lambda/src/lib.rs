@@ -8,6 +8,7 @@ use anyhow::Context;
 use aws_lambda_events::event::dynamodb::Event as DynamoDbEvent;
 use aws_lambda_events::event::s3::S3Event;
 use aws_lambda_events::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
+use fieldline_app::auth::GatewayIdentity;
 use fieldline_app::automation::{RuleEngine, TimerSweeper};
 use fieldline_app::channels::Notifier;
 use fieldline_app::config::StorageBackend;
@@ -18,6 +19,7 @@ use fieldline_app::uploads::{self, UploadOutcome};
 use fieldline_app::{Application, Config, Stores};
 use fieldline_store::{BlobStore, StoredEvent};
 use fieldline_store_aws::{DynamoStore, S3BlobStore, event_from_image};
+use lambda_http::request::RequestContext;
 use serde::Serialize;
 use std::sync::Arc;
 
@@ -68,6 +70,35 @@ pub struct UploadReport {
     pub outcome: UploadOutcome,
 }
 
+/// Copies the claims API Gateway's JWT authorizer verified into the request, where the
+/// app's `Authenticated` extractor finds them. Requests without them (direct invokes) fall
+/// back to Fieldline's own bearer tokens.
+async fn attach_gateway_identity(mut req: axum::extract::Request) -> axum::extract::Request {
+    let claims = match req.extensions().get::<RequestContext>() {
+        Some(RequestContext::ApiGatewayV2(ctx)) => ctx
+            .authorizer
+            .as_ref()
+            .and_then(|a| a.jwt.as_ref())
+            .map(|jwt| jwt.claims.clone()),
+        _ => None,
+    };
+    if let Some(claims) = claims {
+        let verified = claims.get("email_verified").map(String::as_str) == Some("true");
+        if let (true, Some(tenant), Some(email)) = (
+            verified,
+            claims.get("custom:fieldline_tenant"),
+            claims.get("email"),
+        ) {
+            let identity = GatewayIdentity {
+                tenant: tenant.clone(),
+                email: email.clone(),
+            };
+            req.extensions_mut().insert(identity);
+        }
+    }
+    req
+}
+
 impl Functions {
     /// Configuration from the environment (`FIELDLINE_*`), the system clock.
     pub async fn from_env() -> anyhow::Result<Functions> {
@@ -102,13 +133,19 @@ impl Functions {
         &self.app
     }
 
-    /// The HTTP router of one API function.
+    /// The HTTP router of one API function. With `auth.gateway_claims`, callers are the
+    /// identities API Gateway's JWT authorizer verified.
     pub fn router(&self, surface: ApiSurface) -> axum::Router {
-        fieldline_app::http::router_for(
+        let router = fieldline_app::http::router_for(
             surface,
             self.app.state().clone(),
             self.app.config().limits.max_body_bytes,
-        )
+        );
+        if self.app.config().auth.gateway_claims {
+            router.layer(axum::middleware::map_request(attach_gateway_identity))
+        } else {
+            router
+        }
     }
 
     /// The EventBridge schedule: fire due timers (into the outbox, so the stream takes them
