@@ -4,7 +4,7 @@
 use crate::auth::TokenKeys;
 use crate::automation::{RuleEngine, TimerSweeper};
 use crate::channels::Notifier;
-use crate::config::Config;
+use crate::config::{Config, StorageBackend};
 use crate::scheduler::{EventJournal, OutboxRelay, Scheduler};
 use crate::state::{AppState, Clock, SystemClock};
 use axum::Router;
@@ -58,6 +58,11 @@ impl Application {
 
     pub fn build_with_clock(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Application> {
         config.validate()?;
+        anyhow::ensure!(
+            config.storage.backend == StorageBackend::Embedded,
+            "storage.backend = \"aws\": build the stores with fieldline_lambda::aws_stores \
+             and use Application::from_parts"
+        );
         let stores = Stores::embedded(&config)?;
         Self::from_parts(config, stores, clock)
     }

@@ -2,9 +2,12 @@
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use fieldline_app::config::StorageBackend;
+use fieldline_app::state::SystemClock;
 use fieldline_app::{Application, Config, admin, demo, telemetry};
 use fieldline_domain::{Role, TenantId};
 use std::path::PathBuf;
+use std::sync::Arc;
 
 #[derive(Parser)]
 #[command(
@@ -85,9 +88,23 @@ async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let config = Config::load(cli.config.as_deref()).context("loading configuration")?;
     telemetry::init(&config.log);
-    let app = Application::build(config.clone())?;
+    // The admin commands work on either backend; serving is the embedded server's job (on
+    // AWS the Lambda functions serve).
+    let app = match config.storage.backend {
+        StorageBackend::Embedded => Application::build(config.clone())?,
+        StorageBackend::Aws => {
+            let (stores, _) = fieldline_lambda::aws_stores(&config).await?;
+            Application::from_parts(config.clone(), stores, Arc::new(SystemClock))?
+        }
+    };
     let state = app.state().clone();
     match cli.command {
+        Command::Serve { .. } if config.storage.backend == StorageBackend::Aws => {
+            anyhow::bail!(
+                "`serve` runs the embedded store; with storage.backend = \"aws\" the Lambda \
+                 functions serve (docs/deploy.md)"
+            );
+        }
         Command::Serve { demo } => {
             if demo {
                 let summary = demo::seed(&state, 300, 20261123).await?;

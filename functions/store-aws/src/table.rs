@@ -436,8 +436,11 @@ impl<'a> Query<'a> {
             ..Self::table(key_condition, values)
         }
     }
+    /// A filter applies after DynamoDB read the page, so filtered queries read big pages
+    /// (up to DynamoDB's 1 MB) rather than as many items as are wanted.
     pub fn filter(mut self, filter: &'a str) -> Self {
         self.filter = Some(filter);
+        self.page_size.get_or_insert(1000);
         self
     }
     pub fn newest_first(mut self) -> Self {
@@ -452,4 +455,47 @@ pub(crate) fn s(value: impl Into<String>) -> AttributeValue {
 
 pub(crate) fn n(value: i64) -> AttributeValue {
     AttributeValue::N(value.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_dynamodb::operation::get_item::GetItemError;
+
+    #[tokio::test(start_paused = true)]
+    async fn persistent_timeouts_are_retried_then_reported_busy() {
+        let mut attempts = 0;
+        let result: Result<(), SdkError<GetItemError>> = with_retries("get_item", || {
+            attempts += 1;
+            async { Err(SdkError::timeout_error("no answer")) }
+        })
+        .await;
+        assert_eq!(attempts, MAX_ATTEMPTS);
+        let error = store_error(result.unwrap_err());
+        assert!(matches!(error, StoreError::Busy(_)), "{error:?}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_transient_failure_then_success_is_a_success() {
+        let mut attempts = 0;
+        let result: Result<u32, SdkError<GetItemError>> = with_retries("get_item", || {
+            attempts += 1;
+            let outcome = if attempts < 3 {
+                Err(SdkError::timeout_error("slow"))
+            } else {
+                Ok(7)
+            };
+            async move { outcome }
+        })
+        .await;
+        assert_eq!(result.unwrap(), 7);
+        assert_eq!(attempts, 3);
+    }
+
+    #[test]
+    fn milliseconds_sort_as_strings() {
+        assert!(ms_key(999) < ms_key(1_000));
+        assert!(ms_key(1_795_428_000_000) < ms_key(1_795_428_000_001));
+        assert_eq!(ms_key(-5), "0000000000000");
+    }
 }
