@@ -120,6 +120,85 @@ async fn measure<S: Backend>(store: S, n: usize) -> Vec<(&'static str, Figures)>
     out
 }
 
+/// The same server's cost for the bare calls the adapter's operations boil down to, with
+/// items of the same size: the floor the adapter's figures are compared with.
+async fn raw_calls(store: &DynamoStore, table: &str, n: usize) -> Vec<(&'static str, Figures)> {
+    use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
+    let client = store.client();
+    let f = fixture(store.clone()).await;
+    let (lead, events) = new_lead(&f.rep, t0());
+    let lead_json = serde_json::to_string(&lead).unwrap();
+    let event_json = serde_json::to_string(&events[0]).unwrap();
+    let item = |pk: String, sk: &str, body: &str| {
+        std::collections::HashMap::from([
+            ("pk".to_owned(), AttributeValue::S(pk)),
+            ("sk".to_owned(), AttributeValue::S(sk.to_owned())),
+            ("body".to_owned(), AttributeValue::S(body.to_owned())),
+        ])
+    };
+    let put = |i: Item| {
+        TransactWriteItem::builder()
+            .put(
+                Put::builder()
+                    .table_name(table)
+                    .set_item(Some(i))
+                    .build()
+                    .unwrap(),
+            )
+            .build()
+    };
+    type Item = std::collections::HashMap<String, AttributeValue>;
+    let mut out = Vec::new();
+    let transact = timed(n, |i| {
+        let items = vec![
+            put(item(format!("RAW#{i}"), "LEAD", &lead_json)),
+            put(item(format!("RAWIDEM#{i}"), "IDEM", "x")),
+            put(item(format!("RAWEVT#{i}"), "EVT", &event_json)),
+        ];
+        async move {
+            client
+                .transact_write_items()
+                .set_transact_items(Some(items))
+                .send()
+                .await
+                .unwrap();
+        }
+    })
+    .await;
+    out.push(("TransactWriteItems, 3 puts (create's shape)", transact));
+    let get = timed(n, |i| {
+        let key = item(format!("RAW#{i}"), "LEAD", "");
+        let key: Item = key.into_iter().filter(|(k, _)| k != "body").collect();
+        async move {
+            client
+                .get_item()
+                .table_name(table)
+                .set_key(Some(key))
+                .consistent_read(true)
+                .send()
+                .await
+                .unwrap();
+        }
+    })
+    .await;
+    out.push(("GetItem, consistent", get));
+    let single = timed(n, |i| {
+        let it = item(format!("RAW#{i}"), "LEAD", &lead_json);
+        async move {
+            client
+                .put_item()
+                .table_name(table)
+                .set_item(Some(it))
+                .send()
+                .await
+                .unwrap();
+        }
+    })
+    .await;
+    out.push(("PutItem", single));
+    out
+}
+
 /// Creates per second with 8 writers at once.
 async fn throughput<S: Backend>(store: S, n: usize) -> f64 {
     let f = fixture(store).await;
@@ -175,6 +254,15 @@ async fn main() -> anyhow::Result<()> {
             d.p99_ms,
             d.p50_ms / s.p50_ms
         );
+    }
+    let table = format!("fieldline-bench-raw-{}", uuid::Uuid::now_v7().simple());
+    let raw_store = DynamoStore::connect_local(&endpoint, &table).await;
+    raw_store.create_table().await.expect("table");
+    println!("\nThe same server, bare SDK calls with items of the same size (same run):\n");
+    println!("| call | p50 | p99 |");
+    println!("|---|---|---|");
+    for (name, r) in raw_calls(&raw_store, &table, n).await {
+        println!("| {name} | {:.2} ms | {:.2} ms |", r.p50_ms, r.p99_ms);
     }
     let s = throughput(SqliteStore::open(&dir.path().join("b.db"))?, n * 2).await;
     let d = throughput(dynamo().await, n * 2).await;

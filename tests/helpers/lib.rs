@@ -3,7 +3,7 @@
 
 use fieldline_app::http::ApiSurface;
 use fieldline_app::state::Clock;
-use fieldline_app::{AppState, Application, Config, Stores, admin};
+use fieldline_app::{AppState, Application, Config, admin};
 use fieldline_domain::{Role, TenantId, User};
 use fieldline_lambda::Functions;
 use fieldline_lambda::local::{self, StreamRunner};
@@ -126,20 +126,13 @@ pub async fn aws_functions(
     adjust: impl FnOnce(&mut Config),
 ) -> Functions {
     let endpoint = moto_endpoint();
-    let dynamo = Arc::new(DynamoStore::connect_local(&endpoint, name).await);
+    let dynamo = DynamoStore::connect_local(&endpoint, name).await;
     let s3 = S3BlobStore::connect_local(&endpoint, name).await;
     if create {
         dynamo.create_table().await.expect("table created");
         s3.create_bucket().await.expect("bucket created");
     }
-    let stores = Stores {
-        leads: dynamo.clone(),
-        directory: dynamo.clone(),
-        automation: dynamo.clone(),
-        events: dynamo,
-        blobs: Arc::new(s3.clone()),
-        backend: "dynamodb",
-    };
+    let stores = fieldline_lambda::stores_of(dynamo, s3.clone());
     let mut config = test_config(data_dir);
     config.storage.backend = fieldline_app::config::StorageBackend::Aws;
     config.storage.table = name.to_owned();

@@ -85,6 +85,28 @@ pub struct Delivery {
     pub last_error: Option<String>,
 }
 
+impl Delivery {
+    /// Records how an attempt ended: sent, due again at a later time, or given up.
+    pub fn finish(&mut self, result: &DeliveryResult) {
+        self.attempts += 1;
+        match result {
+            DeliveryResult::Sent => {
+                self.state = "sent".into();
+                self.last_error = None;
+            }
+            DeliveryResult::Retry { at, error } => {
+                self.state = "pending".into();
+                self.next_attempt_at = *at;
+                self.last_error = Some(error.clone());
+            }
+            DeliveryResult::Dead { error } => {
+                self.state = "dead".into();
+                self.last_error = Some(error.clone());
+            }
+        }
+    }
+}
+
 /// How a delivery attempt ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DeliveryResult {

@@ -33,17 +33,22 @@ pub async fn aws_stores(config: &Config) -> anyhow::Result<(Stores, S3BlobStore)
         "storage.backend must be \"aws\" for the Lambda functions"
     );
     let endpoint = config.storage.endpoint.as_deref();
-    let dynamo = Arc::new(DynamoStore::connect(endpoint, &config.storage.table).await);
+    let dynamo = DynamoStore::connect(endpoint, &config.storage.table).await;
     let s3 = S3BlobStore::connect(endpoint, &config.storage.bucket).await;
-    let stores = Stores {
+    Ok((stores_of(dynamo, s3.clone()), s3))
+}
+
+/// Every port on DynamoDB, blobs on S3.
+pub fn stores_of(dynamo: DynamoStore, s3: S3BlobStore) -> Stores {
+    let dynamo = Arc::new(dynamo);
+    Stores {
         leads: dynamo.clone(),
         directory: dynamo.clone(),
         automation: dynamo.clone(),
         events: dynamo,
-        blobs: Arc::new(s3.clone()),
+        blobs: Arc::new(s3),
         backend: "dynamodb",
-    };
-    Ok((stores, s3))
+    }
 }
 
 /// Everything a function needs, built once per cold start and shared by every invocation.

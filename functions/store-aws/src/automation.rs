@@ -305,11 +305,7 @@ impl AutomationStore for DynamoStore {
             None => {
                 let values = [(":p", s(format!("{}#DECISIONS", tenant_pk(tenant))))];
                 let q = Query::index(GSI1, "gsi1pk = :p", &values).newest_first();
-                self.query(q, limit.max(1) as usize)
-                    .await?
-                    .iter()
-                    .map(body)
-                    .collect()
+                self.query_bodies(q, limit.max(1) as usize).await
             }
         }
     }
@@ -453,11 +449,7 @@ impl AutomationStore for DynamoStore {
             s(format!("{}#ASSIGNEE#{assignee}", tenant_pk(tenant))),
         )];
         let q = Query::index(GSI1, "gsi1pk = :p", &values);
-        self.query(q, limit.max(1) as usize)
-            .await?
-            .iter()
-            .map(body)
-            .collect()
+        self.query_bodies(q, limit.max(1) as usize).await
     }
 
     async fn get_task(&self, tenant: &TenantId, id: TaskId) -> StoreResult<Option<Task>> {
@@ -560,22 +552,7 @@ impl AutomationStore for DynamoStore {
         else {
             return Ok(());
         };
-        d.attempts += 1;
-        match result {
-            DeliveryResult::Sent => {
-                d.state = "sent".into();
-                d.last_error = None;
-            }
-            DeliveryResult::Retry { at, error } => {
-                d.state = "pending".into();
-                d.next_attempt_at = *at;
-                d.last_error = Some(error.clone());
-            }
-            DeliveryResult::Dead { error } => {
-                d.state = "dead".into();
-                d.last_error = Some(error.clone());
-            }
-        }
+        d.finish(result);
         self.put_if(delivery_item(&d)?, Some("attribute_exists(pk)"), &[])
             .await?;
         Ok(())
@@ -584,11 +561,7 @@ impl AutomationStore for DynamoStore {
     async fn dead_deliveries(&self, tenant: &TenantId, limit: u32) -> StoreResult<Vec<Delivery>> {
         let values = [(":p", s(format!("{}#DEAD", tenant_pk(tenant))))];
         let q = Query::index(GSI1, "gsi1pk = :p", &values).newest_first();
-        self.query(q, limit.max(1) as usize)
-            .await?
-            .iter()
-            .map(body)
-            .collect()
+        self.query_bodies(q, limit.max(1) as usize).await
     }
 
     async fn list_notifications(
@@ -602,10 +575,6 @@ impl AutomationStore for DynamoStore {
             (":n", s("N#")),
         ];
         let q = Query::table("pk = :pk AND begins_with(sk, :n)", &values).newest_first();
-        self.query(q, limit.max(1) as usize)
-            .await?
-            .iter()
-            .map(body)
-            .collect()
+        self.query_bodies(q, limit.max(1) as usize).await
     }
 }

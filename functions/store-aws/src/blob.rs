@@ -32,11 +32,7 @@ impl S3BlobStore {
 
     /// The environment's AWS configuration, optionally pointed at another endpoint.
     pub async fn connect(endpoint: Option<&str>, bucket: &str) -> Self {
-        let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
-        if let Some(url) = endpoint {
-            loader = loader.endpoint_url(url);
-        }
-        let config = loader.load().await;
+        let config = crate::sdk_config(endpoint).await;
         let s3 = aws_sdk_s3::config::Builder::from(&config)
             .force_path_style(endpoint.is_some())
             .build();
@@ -45,14 +41,7 @@ impl S3BlobStore {
 
     /// A client for a local S3-protocol server (moto in the tests) with dummy credentials.
     pub async fn connect_local(endpoint: &str, bucket: &str) -> Self {
-        let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .endpoint_url(endpoint)
-            .region(aws_config::Region::new("us-east-1"))
-            .credentials_provider(aws_sdk_s3::config::Credentials::new(
-                "test", "test", None, None, "local",
-            ))
-            .load()
-            .await;
+        let config = crate::local_sdk_config(endpoint).await;
         let s3 = aws_sdk_s3::config::Builder::from(&config)
             .force_path_style(true)
             .build();

@@ -4,7 +4,7 @@
 //! (written in the same transaction as the user).
 
 use crate::DynamoStore;
-use crate::table::{ItemBuilder, Query, TxError, body, check, key, put_new, s, string_attr};
+use crate::table::{ItemBuilder, Query, TxError, check, key, put_new, s, string_attr};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::TransactWriteItem;
 use fieldline_domain::{Team, Tenant, TenantId, User, UserId};
@@ -41,7 +41,7 @@ impl DynamoStore {
     ) -> StoreResult<Vec<T>> {
         let values = [(":pk", s(pk)), (":prefix", s(prefix))];
         let q = Query::table("pk = :pk AND begins_with(sk, :prefix)", &values);
-        self.query(q, usize::MAX).await?.iter().map(body).collect()
+        self.query_bodies(q, usize::MAX).await
     }
 }
 

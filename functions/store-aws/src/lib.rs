@@ -45,6 +45,28 @@ pub const ENTITY: &str = "entity";
 /// The entity as JSON, so the domain types stay the single source of their shape.
 const BODY: &str = "body";
 
+/// The environment's AWS configuration (role credentials inside Lambda), optionally with
+/// another endpoint.
+pub(crate) async fn sdk_config(endpoint: Option<&str>) -> aws_config::SdkConfig {
+    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+    if let Some(url) = endpoint {
+        loader = loader.endpoint_url(url);
+    }
+    loader.load().await
+}
+
+/// A local server's configuration: its endpoint, a fixed region and dummy credentials.
+pub(crate) async fn local_sdk_config(endpoint: &str) -> aws_config::SdkConfig {
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
+            "test", "test", None, None, "local",
+        ))
+        .load()
+        .await
+}
+
 /// The DynamoDB adapter: a client (built once per cold start) and the table name.
 #[derive(Clone)]
 pub struct DynamoStore {
@@ -63,26 +85,18 @@ impl DynamoStore {
     /// A client for `endpoint` (a local test server) or, with `None`, the environment's
     /// AWS configuration.
     pub async fn connect(endpoint: Option<&str>, table: &str) -> Self {
-        let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
-        if let Some(url) = endpoint {
-            loader = loader.endpoint_url(url);
-        }
-        let config = loader.load().await;
-        Self::new(Client::new(&config), table)
+        Self::new(Client::new(&sdk_config(endpoint).await), table)
     }
 
     /// A client for a local DynamoDB-protocol server (moto in the tests) with dummy
     /// credentials; never for AWS itself.
     pub async fn connect_local(endpoint: &str, table: &str) -> Self {
-        let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .endpoint_url(endpoint)
-            .region(aws_config::Region::new("us-east-1"))
-            .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
-                "test", "test", None, None, "local",
-            ))
-            .load()
-            .await;
-        Self::new(Client::new(&config), table)
+        Self::new(Client::new(&local_sdk_config(endpoint).await), table)
+    }
+
+    /// The SDK client, for callers that measure the adapter against raw calls.
+    pub fn client(&self) -> &Client {
+        &self.client
     }
 
     /// Creates the table with its indexes, stream and TTL (on-demand). Production tables come from the SAM

@@ -368,6 +368,15 @@ impl DynamoStore {
         Ok(out.attributes.is_some_and(|a| !a.is_empty()))
     }
 
+    /// `query`, each item's body decoded.
+    pub(crate) async fn query_bodies<T: DeserializeOwned>(
+        &self,
+        q: Query<'_>,
+        want: usize,
+    ) -> StoreResult<Vec<T>> {
+        self.query(q, want).await?.iter().map(body).collect()
+    }
+
     /// Runs a query across pages until `want` items passed its filter or the key range
     /// ends: a filtered page may come back short or empty, and a page stops at 1 MB.
     pub(crate) async fn query(&self, q: Query<'_>, want: usize) -> StoreResult<Vec<Item>> {

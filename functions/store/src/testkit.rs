@@ -8,6 +8,36 @@ pub use contract::*;
 use crate::{AutomationStore, BlobKey, BlobStore, DirectoryStore, EventLog, LeadStore, StoreError};
 use fieldline_domain::*;
 
+/// One test per contract scenario for a backend. `$open` is an async fn returning
+/// `(guard, store)`: the guard (e.g. a temporary directory) lives as long as the test.
+#[macro_export]
+macro_rules! backend_contract_tests {
+    ($open:path) => {
+        $crate::backend_contract_tests!(@each $open;
+            idempotent_create_replays_and_refuses_a_different_request,
+            concurrent_retries_with_one_key_create_one_lead,
+            stale_writes_are_refused_and_leave_nothing_behind,
+            listing_is_scoped_filtered_and_paginated,
+            tenants_are_isolated,
+            retried_activity_is_recorded_once,
+            timers_fire_once_even_when_sweepers_overlap,
+            rotation_hands_out_each_member_in_turn_under_concurrency,
+            rule_versions_are_kept_and_stale_changes_refused,
+            listing_follows_pages_past_one_megabyte,
+            decisions_and_open_lead_counts,
+            inbox_and_deliveries,
+            tasks_are_deduplicated_and_ordered,
+        );
+    };
+    (@each $open:path; $($name:ident),* $(,)?) => {$(
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn $name() {
+            let (_guard, store) = $open().await;
+            $crate::testkit::$name(store).await;
+        }
+    )*};
+}
+
 /// Everything a full backend offers; the contracts take one and exercise every port.
 pub trait Backend:
     LeadStore + DirectoryStore + EventLog + AutomationStore + Clone + Send + Sync + 'static

@@ -12,36 +12,12 @@ fn temp_db() -> (tempfile::TempDir, std::path::PathBuf) {
 }
 
 /// A fresh database file per contract.
-fn store() -> (tempfile::TempDir, SqliteStore) {
+async fn store() -> (tempfile::TempDir, SqliteStore) {
     let (dir, path) = temp_db();
     (dir, SqliteStore::open(&path).unwrap())
 }
 
-macro_rules! contracts {
-    ($($name:ident),* $(,)?) => {$(
-        #[tokio::test]
-        async fn $name() {
-            let (_dir, store) = store();
-            testkit::$name(store).await;
-        }
-    )*};
-}
-
-contracts!(
-    idempotent_create_replays_and_refuses_a_different_request,
-    concurrent_retries_with_one_key_create_one_lead,
-    stale_writes_are_refused_and_leave_nothing_behind,
-    listing_is_scoped_filtered_and_paginated,
-    tenants_are_isolated,
-    retried_activity_is_recorded_once,
-    timers_fire_once_even_when_sweepers_overlap,
-    rotation_hands_out_each_member_in_turn_under_concurrency,
-    rule_versions_are_kept_and_stale_changes_refused,
-    listing_follows_pages_past_one_megabyte,
-    decisions_and_open_lead_counts,
-    inbox_and_deliveries,
-    tasks_are_deduplicated_and_ordered,
-);
+fieldline_store::backend_contract_tests!(store);
 
 #[tokio::test]
 async fn database_is_wal_and_migrated_and_survives_reopen() {

@@ -522,22 +522,7 @@ impl AutomationStore for SqliteStore {
                 .optional()?;
             let Some(body) = body else { return Ok(()) };
             let mut d: Delivery = from_json(&body)?;
-            d.attempts += 1;
-            match &result {
-                DeliveryResult::Sent => {
-                    d.state = "sent".into();
-                    d.last_error = None;
-                }
-                DeliveryResult::Retry { at, error } => {
-                    d.state = "pending".into();
-                    d.next_attempt_at = *at;
-                    d.last_error = Some(error.clone());
-                }
-                DeliveryResult::Dead { error } => {
-                    d.state = "dead".into();
-                    d.last_error = Some(error.clone());
-                }
-            }
+            d.finish(&result);
             tx.execute(
                 "UPDATE deliveries SET state = ?2, attempts = ?3, next_attempt_at = ?4, body = ?5 WHERE id = ?1",
                 params![
