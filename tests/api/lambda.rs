@@ -61,18 +61,129 @@ fn sample(name: &str, fill: &[(&str, &str)]) -> String {
     text
 }
 
+/// The embedded server's upload URLs: a signed ticket for `PUT /v1/uploads/{ticket}` that
+/// takes exactly the declared bytes, runs the same check as the S3 upload function, records
+/// the attachment once however often the phone retries, and refuses everything else.
 #[tokio::test]
-async fn the_embedded_store_refuses_direct_upload_urls_with_a_stable_code() {
+async fn the_embedded_server_takes_uploads_through_signed_tickets() {
     let app = TestApp::spawn().await;
     let f = fixture(&app.state).await;
     let rep = app.token(&f.east_rep);
     let lead = app.create_lead(&rep, 1).await;
-    let ask = json!({"file_name": "card.jpg", "content_type": "image/jpeg", "size": 1000});
-    let reply = app
-        .post(&format!("/v1/leads/{lead}/uploads"), &rep, &ask)
+    let uploads = format!("/v1/leads/{lead}/uploads");
+    let photo: Vec<u8> = [&b"\xFF\xD8\xFF\xE0\0\x10JFIF"[..], &[9u8; 500][..]].concat();
+    let ask =
+        |ct: &str, size: usize| json!({"file_name": "card.jpg", "content_type": ct, "size": size});
+
+    let other_rep = app.token(&f.east_rep2);
+    app.post(&uploads, &other_rep, &ask("image/jpeg", 10))
         .await
-        .expect(501);
-    assert_eq!(reply.code(), "not_implemented");
+        .expect(403);
+    let too_big = app
+        .post(&uploads, &rep, &ask("image/jpeg", 26 << 20))
+        .await
+        .expect(422);
+    assert_eq!(too_big.body["details"]["field"], "size");
+    app.post(&uploads, &rep, &ask("application/x-msdownload", 10))
+        .await
+        .expect(422);
+
+    let ticket = app
+        .post(&uploads, &rep, &ask("image/jpeg", photo.len()))
+        .await
+        .expect(201)
+        .body;
+    let url = ticket["url"].as_str().unwrap().to_owned();
+    assert!(url.starts_with("/v1/uploads/"), "{url}");
+    assert_eq!(ticket["headers"][0], json!(["content-type", "image/jpeg"]));
+    let put = |url: String, ct: &'static str, bytes: Vec<u8>| {
+        let client = app.client.clone();
+        let target = format!("{}{url}", app.base);
+        async move {
+            let resp = client
+                .put(target)
+                .header("content-type", ct)
+                .body(bytes)
+                .send()
+                .await
+                .unwrap();
+            let status = resp.status().as_u16();
+            (
+                status,
+                resp.json::<serde_json::Value>().await.unwrap_or_default(),
+            )
+        }
+    };
+    let (status, body) = put(url.clone(), "image/png", photo.clone()).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (400, Some("upload_mismatch"))
+    );
+    let (status, body) = put(url.clone(), "image/jpeg", photo[..100].to_vec()).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (400, Some("upload_mismatch"))
+    );
+    let (status, first) = put(url.clone(), "image/jpeg", photo.clone()).await;
+    assert_eq!(status, 201, "{first:#}");
+    assert_eq!(first["outcome"], "recorded");
+    let (status, again) = put(url.clone(), "image/jpeg", photo.clone()).await;
+    assert_eq!(
+        (status, &again),
+        (201, &first),
+        "a retried upload records nothing twice"
+    );
+    let notes = app
+        .get(&format!("/v1/leads/{lead}/activities"), &rep)
+        .await
+        .expect(200)
+        .body;
+    let attachments = notes
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["summary"].as_str().unwrap().starts_with("Attachment: "))
+        .count();
+    assert_eq!(attachments, 1);
+    let key =
+        fieldline_store::BlobKey::parse(f.acme.clone(), ticket["key"].as_str().unwrap()).unwrap();
+    assert_eq!(app.state.blobs.get(&key).await.unwrap().unwrap().0, photo);
+
+    // Bytes that are not the declared type are refused and not kept.
+    let not_jpeg = b"MZ\x90\0 not jpeg".to_vec();
+    let ticket = app
+        .post(&uploads, &rep, &ask("image/jpeg", not_jpeg.len()))
+        .await
+        .expect(201)
+        .body;
+    let (status, body) = put(
+        ticket["url"].as_str().unwrap().to_owned(),
+        "image/jpeg",
+        not_jpeg,
+    )
+    .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (422, Some("upload_content_mismatch"))
+    );
+    let key =
+        fieldline_store::BlobKey::parse(f.acme.clone(), ticket["key"].as_str().unwrap()).unwrap();
+    assert!(app.state.blobs.get(&key).await.unwrap().is_none());
+
+    // Tickets and bearer tokens do not stand in for each other; tampering is caught.
+    let ticket_token = url.trim_start_matches("/v1/uploads/");
+    app.get("/v1/me", ticket_token).await.expect(401);
+    let (status, _) = put(format!("/v1/uploads/{rep}"), "image/jpeg", photo.clone()).await;
+    assert_eq!(status, 401);
+    let mut forged = ticket_token.to_owned();
+    forged.pop();
+    forged.push(if ticket_token.ends_with('A') {
+        'B'
+    } else {
+        'A'
+    });
+    let (status, _) = put(format!("/v1/uploads/{forged}"), "image/jpeg", photo).await;
+    assert_eq!(status, 401);
 }
 
 /// Each AWS function's handler on its sample event, wired to DynamoDB and S3 on the local
@@ -187,7 +298,7 @@ async fn aws_functions_handle_their_sample_events() {
         );
 
         // Bytes that are not what the URL was issued for are refused and deleted.
-        let ask = json!({"file_name": "quote.jpg", "content_type": "image/jpeg", "size": 12});
+        let ask = json!({"file_name": "quote.jpg", "content_type": "image/jpeg", "size": 13});
         let ticket = app
             .post(&format!("/v1/leads/{lead_id}/uploads"), &rep, &ask)
             .await

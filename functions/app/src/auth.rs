@@ -129,6 +129,43 @@ impl TokenKeys {
     }
 }
 
+/// What an upload ticket allows: one PUT of exactly `size` bytes of `content_type` to `path`
+/// in `tenant`, by `sub`, before `exp`. The embedded server's counterpart of a presigned URL.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UploadClaims {
+    pub aud: String,
+    pub iss: String,
+    pub exp: i64,
+    pub sub: UserId,
+    pub tenant: TenantId,
+    pub path: String,
+    pub content_type: String,
+    pub size: u64,
+}
+
+/// The audience of upload tickets; bearer tokens have none, so neither passes for the other.
+pub const UPLOAD_AUDIENCE: &str = "fieldline-upload";
+
+impl TokenKeys {
+    pub fn issue_upload(&self, claims: &UploadClaims) -> String {
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), claims, &self.encoding)
+            .expect("HS256 signing with a valid key cannot fail")
+    }
+
+    pub fn issuer(&self) -> &str {
+        &self.issuer
+    }
+
+    pub fn verify_upload(&self, ticket: &str) -> Result<UploadClaims, ApiError> {
+        let mut validation = self.validation.clone();
+        validation.set_audience(&[UPLOAD_AUDIENCE]);
+        validation.set_required_spec_claims(&["exp", "iss", "sub", "aud"]);
+        jsonwebtoken::decode::<UploadClaims>(ticket, &self.decoding, &validation)
+            .map(|data| data.claims)
+            .map_err(|_| ApiError::Unauthenticated("upload ticket is invalid or expired".into()))
+    }
+}
+
 /// An identity that API Gateway's JWT authorizer has already verified (a Cognito ID token's
 /// `email` and `custom:fieldline_tenant`). Only server-side code can put it in a request's
 /// extensions (the Lambda adapter, when `auth.gateway_claims` is on); nothing a client sends

@@ -3,6 +3,7 @@
 //! blob store; the store's "object created" event (S3 → the upload function) checks what
 //! arrived and records it on the lead. Large bodies never pass through the API.
 
+use crate::auth::{UPLOAD_AUDIENCE, UploadClaims};
 use crate::error::ApiError;
 use crate::leads::{self, load_accessible};
 use crate::state::AppState;
@@ -113,15 +114,15 @@ pub async fn request_upload(
     );
     let key = BlobKey::parse(actor.tenant.clone(), &path)
         .ok_or_else(|| invalid("file_name", "cannot be stored"))?;
-    let signed: PresignedRequest = state
+    let signed: PresignedRequest = match state
         .blobs
         .presign_put(&key, &content_type, req.size, UPLOAD_URL_TTL)
         .await?
-        .ok_or_else(|| {
-            ApiError::NotImplemented(
-                "this deployment stores attachments without direct uploads".into(),
-            )
-        })?;
+    {
+        Some(signed) => signed,
+        // The embedded store has no URLs of its own: the server takes the PUT itself.
+        None => local_ticket(state, actor, path.clone(), content_type, req.size),
+    };
     Ok(UploadTicket {
         key: path,
         method: signed.method,
@@ -129,6 +130,77 @@ pub async fn request_upload(
         headers: signed.headers,
         expires_at: signed.expires_at,
     })
+}
+
+/// A signed upload URL on this server (`PUT /v1/uploads/{ticket}`), relative to the API.
+fn local_ticket(
+    state: &AppState,
+    actor: &Actor,
+    path: String,
+    content_type: String,
+    size: u64,
+) -> PresignedRequest {
+    let expires_at =
+        state.clock.now() + chrono::Duration::from_std(UPLOAD_URL_TTL).expect("a short duration");
+    let ticket = state.tokens.issue_upload(&UploadClaims {
+        aud: UPLOAD_AUDIENCE.into(),
+        iss: state.tokens.issuer().to_owned(),
+        exp: expires_at.timestamp(),
+        sub: actor.user,
+        tenant: actor.tenant.clone(),
+        path,
+        content_type: content_type.clone(),
+        size,
+    });
+    PresignedRequest {
+        method: "PUT".into(),
+        url: format!("/v1/uploads/{ticket}"),
+        headers: vec![("content-type".into(), content_type)],
+        expires_at,
+    }
+}
+
+/// Takes an upload through the embedded server: checks the ticket and that the bytes are
+/// what it was issued for, stores them, and runs the same check as the S3 upload function.
+pub async fn receive_upload(
+    state: &AppState,
+    ticket: &str,
+    content_type: Option<&str>,
+    bytes: Vec<u8>,
+) -> Result<UploadOutcome, ApiError> {
+    let claims = state.tokens.verify_upload(ticket)?;
+    if content_type.map(|t| t.trim().to_ascii_lowercase()) != Some(claims.content_type.clone()) {
+        return Err(ApiError::bad_request(
+            "upload_mismatch",
+            format!("the ticket is for Content-Type: {}", claims.content_type),
+        ));
+    }
+    if bytes.len() as u64 != claims.size {
+        return Err(ApiError::bad_request(
+            "upload_mismatch",
+            format!("the ticket is for exactly {} bytes", claims.size),
+        ));
+    }
+    let key = BlobKey::parse(claims.tenant.clone(), &claims.path)
+        .ok_or_else(|| ApiError::Unauthenticated("upload ticket is invalid".into()))?;
+    let version = hex::encode(Sha256::digest(&bytes));
+    let head: Vec<u8> = bytes.iter().take(16).copied().collect();
+    let size = bytes.len() as u64;
+    state.blobs.put(&key, bytes, &claims.content_type).await?;
+    let outcome = accept_upload(
+        state,
+        &claims.tenant,
+        &claims.path,
+        size,
+        &claims.content_type,
+        &head,
+        &version,
+    )
+    .await?;
+    if matches!(outcome, UploadOutcome::Rejected { .. }) {
+        state.blobs.delete(&key).await?;
+    }
+    Ok(outcome)
 }
 
 /// What an uploaded object turned out to be.

@@ -265,3 +265,29 @@ pub async fn request_upload(
     let ticket = crate::uploads::request_upload(&state, &auth.actor, id, req).await?;
     Ok((StatusCode::CREATED, Json(ticket)))
 }
+
+/// Upload the bytes for a ticket from `POST /v1/leads/{id}/uploads` (embedded server). The
+/// ticket is the authority, like a presigned URL: no bearer token.
+#[utoipa::path(put, path = "/v1/uploads/{ticket}", tag = "leads",
+    params(("ticket" = String, Path)),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream"),
+    responses((status = 201, description = "Stored and recorded on the lead"),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 413, body = ErrorBody),
+        (status = 422, description = "Refused (wrong bytes for the type, ...) and not kept", body = ErrorBody)))]
+pub async fn receive_upload(
+    State(state): State<AppState>,
+    axum::extract::Path(ticket): axum::extract::Path<String>,
+    headers: axum::http::HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<Response, ApiError> {
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok());
+    match crate::uploads::receive_upload(&state, &ticket, content_type, body.to_vec()).await? {
+        crate::uploads::UploadOutcome::Rejected { code, detail } => Err(ApiError::Unprocessable {
+            code,
+            message: detail,
+        }),
+        outcome => Ok((StatusCode::CREATED, Json(outcome)).into_response()),
+    }
+}

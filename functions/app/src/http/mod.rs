@@ -22,7 +22,7 @@ use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
-use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};
 use utoipa_axum::routes;
 
 pub use leads::{AssignRequest, LeadPage, LoggedActivity, UpdateLeadRequest};
@@ -81,6 +81,9 @@ fn lead_routes(router: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
         .routes(routes!(leads::assign_lead))
         .routes(routes!(leads::log_activity, leads::list_activities))
         .routes(routes!(leads::request_upload))
+        .routes(routes!(leads::receive_upload).layer(DefaultBodyLimit::max(
+            crate::uploads::MAX_UPLOAD_BYTES as usize + 1,
+        )))
         .routes(routes!(automation::claim_lead))
         .routes(routes!(automation::lead_decisions))
         .routes(routes!(health::me))
