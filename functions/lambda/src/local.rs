@@ -99,17 +99,13 @@ impl StreamRunner {
     async fn poll_shard(&mut self, arn: &str, shard: &str) -> anyhow::Result<usize> {
         // A fresh iterator from the checkpoint each time: iterators expire on AWS, and a
         // long-lived one would pin the consumer to an old view of the shard.
-        let position = match self.checkpoints.get(shard) {
-            Some(seq) => {
-                json!({"ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "SequenceNumber": seq})
+        let request = match self.checkpoints.get(shard) {
+            Some(seq) => json!({"StreamArn": arn, "ShardId": shard,
+                "ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "SequenceNumber": seq}),
+            None => {
+                json!({"StreamArn": arn, "ShardId": shard, "ShardIteratorType": "TRIM_HORIZON"})
             }
-            None => json!({"ShardIteratorType": "TRIM_HORIZON"}),
         };
-        let mut request = json!({"StreamArn": arn, "ShardId": shard});
-        request
-            .as_object_mut()
-            .expect("an object")
-            .extend(position.as_object().expect("an object").clone());
         let iterator = self
             .client
             .call("DynamoDBStreams_20120810.GetShardIterator", request)
