@@ -244,3 +244,37 @@ async fn escalations_reach_every_channel_in_its_format_once_with_retries_and_dea
 fieldline_tests::on_both_backends!(
     escalations_reach_every_channel_in_its_format_once_with_retries_and_dead_letters,
 );
+
+/// With the default configuration a tenant admin cannot point a channel into the server's own
+/// network (SSRF): loopback, private, link-local (cloud metadata) and `localhost` URLs are
+/// refused with 422, public ones accepted.
+#[tokio::test]
+async fn channels_cannot_point_into_the_servers_network_by_default() {
+    let app = TestApp::spawn_configured(|c| c.channels.allow_private_networks = false).await;
+    let f = fixture(&app.state).await;
+    let admin = app.token(&f.admin);
+    for url in [
+        "http://127.0.0.1:9000/hook",
+        "http://169.254.169.254/latest/meta-data/",
+        "http://10.0.0.8/hook",
+        "http://[::1]:8080/hook",
+        "http://localhost/hook",
+    ] {
+        let reply = app
+            .post(
+                "/v1/channels",
+                &admin,
+                &json!({"kind": "webhook", "url": url}),
+            )
+            .await
+            .expect(422);
+        assert_eq!(reply.body["details"]["field"], "url", "{url}");
+    }
+    app.post(
+        "/v1/channels",
+        &admin,
+        &json!({"kind": "dingtalk", "url": "https://oapi.dingtalk.com/robot/send?access_token=x"}),
+    )
+    .await
+    .expect(201);
+}

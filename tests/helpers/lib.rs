@@ -29,6 +29,8 @@ pub fn test_config(dir: &std::path::Path) -> Config {
     config.auth.jwt_secret = Some(TEST_SECRET.into());
     config.limits.max_body_bytes = 64 * 1024;
     config.scheduler.tick_ms = 50;
+    // The channel tests' receivers listen on 127.0.0.1.
+    config.channels.allow_private_networks = true;
     config
 }
 
@@ -168,6 +170,15 @@ impl TestApp {
         let dir = Arc::new(tempfile::tempdir().unwrap());
         let config = test_config(dir.path());
         let app = Application::build_with_clock(config, clock).expect("application builds");
+        Self::serve(app, dir).await
+    }
+
+    /// Starts a server with the test configuration changed by `adjust`.
+    pub async fn spawn_configured(adjust: impl FnOnce(&mut Config)) -> TestApp {
+        let dir = Arc::new(tempfile::tempdir().unwrap());
+        let mut config = test_config(dir.path());
+        adjust(&mut config);
+        let app = Application::build(config).expect("application builds");
         Self::serve(app, dir).await
     }
 

@@ -87,6 +87,7 @@ impl Application {
             policy: Arc::new(config.scoring.clone()),
             clock,
             backend: stores.backend,
+            allow_private_egress: config.channels.allow_private_networks,
         };
         Ok(Application { config, state })
     }

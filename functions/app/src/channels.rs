@@ -4,6 +4,7 @@
 //! transaction that adds it to the inbox, then delivered by the `Notifier` job with retries
 //! and backoff; what keeps failing lands in a dead-letter list admins can read.
 
+use crate::egress::{PublicOnlyResolver, check_url};
 use crate::error::ApiError;
 use crate::scheduler::Job;
 use crate::state::AppState;
@@ -134,10 +135,14 @@ pub struct Notifier {
 
 impl Notifier {
     pub fn new(state: AppState) -> Self {
-        let http = reqwest::Client::builder()
+        let mut http = reqwest::Client::builder()
             .timeout(Duration::from_secs(10))
-            .build()
-            .expect("HTTP client builds");
+            // A redirect could point anywhere; robots and webhooks answer directly.
+            .redirect(reqwest::redirect::Policy::none());
+        if !state.allow_private_egress {
+            http = http.dns_resolver(std::sync::Arc::new(PublicOnlyResolver));
+        }
+        let http = http.build().expect("HTTP client builds");
         Self { state, http }
     }
 
@@ -148,6 +153,8 @@ impl Notifier {
         now: Timestamp,
     ) -> Result<(), String> {
         let (url, body) = render(channel, delivery, now);
+        let parsed = reqwest::Url::parse(&url).map_err(|e| e.to_string())?;
+        check_url(&parsed, self.state.allow_private_egress)?;
         let mut request = self
             .http
             .post(url)
@@ -255,6 +262,10 @@ pub async fn add_channel(
             message: "an http or https URL of at most 2000 characters".into(),
         });
     }
+    check_url(&url, state.allow_private_egress).map_err(|message| ApiError::InvalidField {
+        field: "url".into(),
+        message: format!("{message}; channels reach public addresses only"),
+    })?;
     if req
         .secret
         .as_ref()

@@ -20,6 +20,17 @@ pub struct Config {
     pub scoring: ScoringPolicy,
     pub scheduler: SchedulerConfig,
     pub storage: StorageConfig,
+    pub channels: ChannelsConfig,
+}
+
+/// Notification channels (webhooks and chat robots) that tenant admins configure.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ChannelsConfig {
+    /// Let channels reach loopback, private and link-local addresses (an on-premises webhook
+    /// receiver). Off by default: tenant admins must not be able to make the server call
+    /// into its own network.
+    pub allow_private_networks: bool,
 }
 
 /// Where data lives: the embedded database and files under `data_dir` (default), or
@@ -109,6 +120,7 @@ impl Default for Config {
             scoring: ScoringPolicy::default(),
             scheduler: SchedulerConfig::default(),
             storage: StorageConfig::default(),
+            channels: ChannelsConfig::default(),
         }
     }
 }
@@ -157,6 +169,7 @@ const SERVER_KEYS: &[&str] = &[
     "scoring",
     "scheduler",
     "storage",
+    "channels",
 ];
 
 impl Config {

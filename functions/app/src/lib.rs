@@ -9,6 +9,7 @@ pub mod automation;
 pub mod channels;
 pub mod config;
 pub mod demo;
+pub mod egress;
 pub mod error;
 pub mod extract;
 pub mod http;

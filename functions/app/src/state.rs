@@ -29,6 +29,8 @@ pub struct AppState {
     pub tokens: Arc<TokenKeys>,
     pub policy: Arc<ScoringPolicy>,
     pub clock: Arc<dyn Clock>,
+    /// Whether notification channels may reach private networks (`channels` config).
+    pub allow_private_egress: bool,
     /// Which storage backend is wired in, for the health endpoint.
     pub backend: &'static str,
 }
