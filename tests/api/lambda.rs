@@ -452,3 +452,67 @@ async fn gateway_verified_identities_are_the_callers() {
     })
     .await
 }
+
+/// On AWS the token key comes from Secrets Manager at cold start (`auth.jwt_secret_arn`),
+/// read from the local server here; tokens signed with it are accepted and others are not.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_token_key_is_read_from_secrets_manager() {
+    let endpoint = moto_endpoint();
+    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(&endpoint)
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_secretsmanager::config::Credentials::new(
+            "test", "test", None, None, "local",
+        ))
+        .load()
+        .await;
+    let secrets = aws_sdk_secretsmanager::Client::new(&sdk);
+    let name = format!("fieldline/jwt-{}", uuid::Uuid::now_v7().simple());
+    let key = "a-key-from-secrets-manager-0123456789abcdef";
+    let created = secrets
+        .create_secret()
+        .name(&name)
+        .secret_string(key)
+        .send()
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = test_config(dir.path());
+    config.auth.jwt_secret = None;
+    config.auth.jwt_secret_arn = created.arn().map(str::to_owned);
+    fieldline_lambda::resolve_jwt_secret(&mut config, &secrets)
+        .await
+        .unwrap();
+    assert_eq!(config.auth.jwt_secret.as_deref(), Some(key));
+
+    let mut missing = test_config(dir.path());
+    missing.auth.jwt_secret_arn = Some(format!("{name}-absent"));
+    let err = fieldline_lambda::resolve_jwt_secret(&mut missing, &secrets)
+        .await
+        .unwrap_err();
+    assert!(format!("{err:#}").contains("-absent"), "{err:#}");
+
+    let table = format!("fieldline-secret-{}", uuid::Uuid::now_v7().simple());
+    let functions = aws_functions(
+        &table,
+        dir.path(),
+        std::sync::Arc::new(fieldline_app::state::SystemClock),
+        true,
+        |c| c.auth.jwt_secret = Some(key.to_owned()),
+    )
+    .await;
+    let f = fixture(functions.application().state()).await;
+    let router = functions.router(fieldline_app::http::ApiSurface::Leads);
+    let good = functions
+        .application()
+        .state()
+        .tokens
+        .issue(&f.east_rep, chrono::Utc::now());
+    let (status, _) = call(router.clone(), event("apigw-http-list-leads.json", &good)).await;
+    assert_eq!(status, 200);
+    let other = fieldline_app::auth::TokenKeys::new(TEST_SECRET.as_bytes(), "fieldline", 1)
+        .unwrap()
+        .issue(&f.east_rep, chrono::Utc::now());
+    let (status, _) = call(router, event("apigw-http-list-leads.json", &other)).await;
+    assert_eq!(status, 401, "a token signed with another key");
+}

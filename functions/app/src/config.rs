@@ -71,6 +71,9 @@ pub struct AuthConfig {
     /// HS256 secret (at least 32 bytes). When unset, the embedded server generates one in
     /// `<data_dir>/jwt-secret` on first start and reuses it after.
     pub jwt_secret: Option<String>,
+    /// AWS: the Secrets Manager secret holding the HS256 key, read once per cold start so the
+    /// key never sits in the functions' configuration. Takes the place of `jwt_secret`.
+    pub jwt_secret_arn: Option<String>,
     pub token_ttl_hours: u32,
     pub issuer: String,
     /// Behind API Gateway with a JWT authorizer (AWS): take the caller from the claims the
@@ -129,6 +132,7 @@ impl Default for AuthConfig {
     fn default() -> Self {
         Self {
             jwt_secret: None,
+            jwt_secret_arn: None,
             token_ttl_hours: 12,
             issuer: "fieldline".into(),
             gateway_claims: false,
@@ -218,8 +222,9 @@ impl Config {
         if self.storage.backend == StorageBackend::Aws {
             // Functions have no disk that outlives them to keep a generated secret on.
             anyhow::ensure!(
-                self.auth.jwt_secret.is_some(),
-                "storage.backend = \"aws\" needs auth.jwt_secret (FIELDLINE_AUTH__JWT_SECRET)"
+                self.auth.jwt_secret.is_some() || self.auth.jwt_secret_arn.is_some(),
+                "storage.backend = \"aws\" needs auth.jwt_secret_arn \
+                 (FIELDLINE_AUTH__JWT_SECRET_ARN) or auth.jwt_secret"
             );
             anyhow::ensure!(
                 !self.storage.table.is_empty() && !self.storage.bucket.is_empty(),

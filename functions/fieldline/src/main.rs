@@ -93,8 +93,14 @@ async fn main() -> anyhow::Result<()> {
     let app = match config.storage.backend {
         StorageBackend::Embedded => Application::build(config.clone())?,
         StorageBackend::Aws => {
+            let mut config = config.clone();
+            if config.auth.jwt_secret_arn.is_some() {
+                let endpoint = config.storage.endpoint.clone();
+                let secrets = fieldline_lambda::secrets_client(endpoint.as_deref()).await;
+                fieldline_lambda::resolve_jwt_secret(&mut config, &secrets).await?;
+            }
             let (stores, _) = fieldline_lambda::aws_stores(&config).await?;
-            Application::from_parts(config.clone(), stores, Arc::new(SystemClock))?
+            Application::from_parts(config, stores, Arc::new(SystemClock))?
         }
     };
     let state = app.state().clone();

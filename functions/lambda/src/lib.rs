@@ -51,6 +51,37 @@ pub fn stores_of(dynamo: DynamoStore, s3: S3BlobStore) -> Stores {
     }
 }
 
+/// Reads the token key from Secrets Manager when `auth.jwt_secret_arn` names it (once per
+/// cold start), so the key is never part of the functions' configuration.
+pub async fn resolve_jwt_secret(
+    config: &mut Config,
+    secrets: &aws_sdk_secretsmanager::Client,
+) -> anyhow::Result<()> {
+    let Some(arn) = config.auth.jwt_secret_arn.clone() else {
+        return Ok(());
+    };
+    let secret = secrets
+        .get_secret_value()
+        .secret_id(&arn)
+        .send()
+        .await
+        .with_context(|| format!("reading the token key from {arn}"))?;
+    let value = secret
+        .secret_string()
+        .with_context(|| format!("{arn} holds no string"))?;
+    config.auth.jwt_secret = Some(value.trim().to_owned());
+    Ok(())
+}
+
+/// A Secrets Manager client from the environment (the function's role on Lambda).
+pub async fn secrets_client(endpoint: Option<&str>) -> aws_sdk_secretsmanager::Client {
+    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+    if let Some(url) = endpoint {
+        loader = loader.endpoint_url(url);
+    }
+    aws_sdk_secretsmanager::Client::new(&loader.load().await)
+}
+
 /// Everything a function needs, built once per cold start and shared by every invocation.
 #[derive(Clone)]
 pub struct Functions {
@@ -112,7 +143,11 @@ impl Functions {
         Self::build(config, Arc::new(SystemClock)).await
     }
 
-    pub async fn build(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Functions> {
+    pub async fn build(mut config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Functions> {
+        if config.auth.jwt_secret_arn.is_some() {
+            let secrets = secrets_client(config.storage.endpoint.as_deref()).await;
+            resolve_jwt_secret(&mut config, &secrets).await?;
+        }
         let (stores, s3) = aws_stores(&config).await?;
         Self::from_parts(config, stores, s3, clock)
     }
