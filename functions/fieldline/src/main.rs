@@ -94,12 +94,10 @@ async fn main() -> anyhow::Result<()> {
         StorageBackend::Embedded => Application::build(config.clone())?,
         StorageBackend::Aws => {
             let mut config = config.clone();
-            if config.auth.jwt_secret_arn.is_some() {
-                let endpoint = config.storage.endpoint.clone();
-                let secrets = fieldline_lambda::secrets_client(endpoint.as_deref()).await;
-                fieldline_lambda::resolve_jwt_secret(&mut config, &secrets).await?;
-            }
-            let (stores, _) = fieldline_lambda::aws_stores(&config).await?;
+            let sdk = fieldline_lambda::load_sdk_config(&config).await;
+            let secrets = fieldline_lambda::secrets_client(&sdk);
+            fieldline_lambda::resolve_jwt_secret(&mut config, &secrets).await?;
+            let (stores, _) = fieldline_lambda::aws_stores(&config, &sdk)?;
             Application::from_parts(config, stores, Arc::new(SystemClock))?
         }
     };

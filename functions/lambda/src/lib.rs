@@ -18,7 +18,7 @@ use fieldline_app::state::{Clock, SystemClock};
 use fieldline_app::uploads::{self, UploadOutcome};
 use fieldline_app::{Application, Config, Stores};
 use fieldline_store::{BlobStore, StoredEvent};
-use fieldline_store_aws::{DynamoStore, S3BlobStore, event_from_image};
+use fieldline_store_aws::{DynamoStore, S3BlobStore, SdkConfig, event_from_image, sdk_config};
 use lambda_http::request::RequestContext;
 use serde::Serialize;
 use std::sync::Arc;
@@ -26,16 +26,22 @@ use std::sync::Arc;
 /// How many leading bytes the upload check reads (magic numbers).
 const UPLOAD_HEAD_BYTES: usize = 16;
 
-/// The DynamoDB + S3 stores for `config.storage`.
-pub async fn aws_stores(config: &Config) -> anyhow::Result<(Stores, S3BlobStore)> {
+/// The DynamoDB + S3 stores for `config.storage`, with clients built from `sdk`.
+pub fn aws_stores(config: &Config, sdk: &SdkConfig) -> anyhow::Result<(Stores, S3BlobStore)> {
     anyhow::ensure!(
         config.storage.backend == StorageBackend::Aws,
         "storage.backend must be \"aws\" for the Lambda functions"
     );
-    let endpoint = config.storage.endpoint.as_deref();
-    let dynamo = DynamoStore::connect(endpoint, &config.storage.table).await;
-    let s3 = S3BlobStore::connect(endpoint, &config.storage.bucket).await;
+    let dynamo = DynamoStore::from_config(sdk, &config.storage.table);
+    let path_style = config.storage.endpoint.is_some();
+    let s3 = S3BlobStore::from_config(sdk, &config.storage.bucket, path_style);
     Ok((stores_of(dynamo, s3.clone()), s3))
+}
+
+/// The AWS configuration for `config.storage` (its endpoint, if any), loaded once per
+/// process: credentials, region and retry settings every client shares.
+pub async fn load_sdk_config(config: &Config) -> SdkConfig {
+    sdk_config(config.storage.endpoint.as_deref()).await
 }
 
 /// Every port on DynamoDB, blobs on S3.
@@ -73,13 +79,9 @@ pub async fn resolve_jwt_secret(
     Ok(())
 }
 
-/// A Secrets Manager client from the environment (the function's role on Lambda).
-pub async fn secrets_client(endpoint: Option<&str>) -> aws_sdk_secretsmanager::Client {
-    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
-    if let Some(url) = endpoint {
-        loader = loader.endpoint_url(url);
-    }
-    aws_sdk_secretsmanager::Client::new(&loader.load().await)
+/// A Secrets Manager client sharing the process's AWS configuration.
+pub fn secrets_client(sdk: &SdkConfig) -> aws_sdk_secretsmanager::Client {
+    aws_sdk_secretsmanager::Client::new(sdk)
 }
 
 /// Everything a function needs, built once per cold start and shared by every invocation.
@@ -144,11 +146,9 @@ impl Functions {
     }
 
     pub async fn build(mut config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Functions> {
-        if config.auth.jwt_secret_arn.is_some() {
-            let secrets = secrets_client(config.storage.endpoint.as_deref()).await;
-            resolve_jwt_secret(&mut config, &secrets).await?;
-        }
-        let (stores, s3) = aws_stores(&config).await?;
+        let sdk = load_sdk_config(&config).await;
+        resolve_jwt_secret(&mut config, &secrets_client(&sdk)).await?;
+        let (stores, s3) = aws_stores(&config, &sdk)?;
         Self::from_parts(config, stores, s3, clock)
     }
 

@@ -22,7 +22,7 @@ use fieldline_domain::{
     UserId,
 };
 use fieldline_store::error::StoreResult;
-use fieldline_store::{AutomationStore, StoreError};
+use fieldline_store::{AutomationStore, StoreError, next_in_turn};
 use std::collections::HashMap;
 
 /// Write shards of the due-work queues.
@@ -318,9 +318,9 @@ impl AutomationStore for DynamoStore {
     ) -> StoreResult<Option<UserId>> {
         let mut members = members.to_vec();
         members.sort();
-        let Some(first) = members.first().copied() else {
+        if members.is_empty() {
             return Ok(None);
-        };
+        }
         let rotation_key = || key(tenant_pk(tenant), format!("ROTATION#{rotation}"));
         // Compare-and-set on the last member handed out; a lost race reads again.
         for _ in 0..50 {
@@ -328,11 +328,7 @@ impl AutomationStore for DynamoStore {
                 .get(rotation_key())
                 .await?
                 .and_then(|item| string_attr(&item, "last_user").map(str::to_owned));
-            let next = last
-                .as_deref()
-                .and_then(|l| l.parse::<UserId>().ok())
-                .and_then(|l| members.iter().find(|m| **m > l).copied())
-                .unwrap_or(first);
+            let next = next_in_turn(&members, last.as_deref()).expect("members is not empty");
             let mut item = rotation_key();
             item.insert("last_user".into(), s(next.to_string()));
             let stored = match &last {

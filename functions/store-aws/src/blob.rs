@@ -10,7 +10,6 @@ use aws_sdk_s3::primitives::ByteStream;
 use fieldline_domain::TenantId;
 use fieldline_store::error::StoreResult;
 use fieldline_store::{BlobKey, BlobMeta, BlobStore, PresignedRequest, StoreError};
-use sha2::{Digest, Sha256};
 use std::time::Duration;
 
 /// Presigned URLs live at most this long, whatever the caller asks for.
@@ -30,22 +29,18 @@ impl S3BlobStore {
         }
     }
 
-    /// The environment's AWS configuration, optionally pointed at another endpoint.
-    pub async fn connect(endpoint: Option<&str>, bucket: &str) -> Self {
-        let config = crate::sdk_config(endpoint).await;
-        let s3 = aws_sdk_s3::config::Builder::from(&config)
-            .force_path_style(endpoint.is_some())
+    /// A client from an already loaded configuration (see [`crate::sdk_config`]).
+    /// `path_style` addresses the bucket in the path, as local servers need.
+    pub fn from_config(config: &aws_config::SdkConfig, bucket: &str, path_style: bool) -> Self {
+        let s3 = aws_sdk_s3::config::Builder::from(config)
+            .force_path_style(path_style)
             .build();
         Self::new(Client::from_conf(s3), bucket)
     }
 
     /// A client for a local S3-protocol server (moto in the tests) with dummy credentials.
     pub async fn connect_local(endpoint: &str, bucket: &str) -> Self {
-        let config = crate::local_sdk_config(endpoint).await;
-        let s3 = aws_sdk_s3::config::Builder::from(&config)
-            .force_path_style(true)
-            .build();
-        Self::new(Client::from_conf(s3), bucket)
+        Self::from_config(&crate::local_sdk_config(endpoint).await, bucket, true)
     }
 
     /// Creates the bucket (tests and local runs; production buckets come from the template).
@@ -163,11 +158,7 @@ impl BlobStore for S3BlobStore {
         bytes: Vec<u8>,
         content_type: &str,
     ) -> StoreResult<BlobMeta> {
-        let meta = BlobMeta {
-            size: bytes.len() as u64,
-            sha256: hex::encode(Sha256::digest(&bytes)),
-            content_type: content_type.to_owned(),
-        };
+        let meta = BlobMeta::of(&bytes, content_type);
         self.client
             .put_object()
             .bucket(&self.bucket)
@@ -205,12 +196,15 @@ impl BlobStore for S3BlobStore {
             .await
             .map_err(|e| StoreError::Backend(e.to_string()))?
             .to_vec();
-        // Objects uploaded by phones through presigned URLs carry no hash yet.
-        let sha256 = stored_hash.unwrap_or_else(|| hex::encode(Sha256::digest(&bytes)));
-        let meta = BlobMeta {
-            size: bytes.len() as u64,
-            sha256,
-            content_type,
+        // Objects uploaded by phones through presigned URLs carry no stored hash; only those
+        // are hashed here.
+        let meta = match stored_hash {
+            Some(sha256) => BlobMeta {
+                size: bytes.len() as u64,
+                sha256,
+                content_type,
+            },
+            None => BlobMeta::of(&bytes, &content_type),
         };
         Ok(Some((bytes, meta)))
     }

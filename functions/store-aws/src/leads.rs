@@ -16,9 +16,10 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
 use fieldline_domain::{Activity, DomainEvent, Lead, LeadId, LeadScope, TenantId, Timestamp};
 use fieldline_store::error::StoreResult;
-use fieldline_store::{Created, Cursor, IdempotencyRecord, LeadQuery, LeadStore, Page, StoreError};
+use fieldline_store::{
+    Created, IdempotencyRecord, LeadQuery, LeadStore, Page, StoreError, page_limit,
+};
 
-const MAX_PAGE: u32 = 200;
 /// Idempotency keys outlive any phone's retry window by far, then DynamoDB's TTL drops them.
 const IDEMPOTENCY_TTL_SECS: i64 = 7 * 24 * 3600;
 
@@ -313,24 +314,15 @@ impl LeadStore for DynamoStore {
             values.push((":priority", s(priority.as_str())));
         }
         let filter = filters.join(" AND ");
-        let limit = query.limit.clamp(1, MAX_PAGE) as usize;
+        let limit = page_limit(query.limit) as usize;
         let mut q = Query::index(index, &key_condition, &values).newest_first();
         if !filter.is_empty() {
             q = q.filter(&filter);
         }
         // One extra item tells whether there is a next page.
         let items = self.query(q, limit + 1).await?;
-        let mut leads: Vec<Lead> = items.iter().map(body).collect::<StoreResult<_>>()?;
-        let next = if leads.len() > limit {
-            leads.truncate(limit);
-            leads.last().map(|l| Cursor {
-                updated_at_ms: l.updated_at.timestamp_millis(),
-                id: l.id,
-            })
-        } else {
-            None
-        };
-        Ok(Page { items: leads, next })
+        let leads: Vec<Lead> = items.iter().map(body).collect::<StoreResult<_>>()?;
+        Ok(Page::from_overfetched(leads, limit))
     }
 
     async fn list_activities(
@@ -341,7 +333,7 @@ impl LeadStore for DynamoStore {
     ) -> StoreResult<Vec<Activity>> {
         let values = [(":pk", s(lead_pk(tenant, lead))), (":act", s("ACT#"))];
         let q = Query::table("pk = :pk AND begins_with(sk, :act)", &values).newest_first();
-        let items = self.query(q, limit.clamp(1, MAX_PAGE) as usize).await?;
+        let items = self.query(q, page_limit(limit) as usize).await?;
         items.iter().map(body).collect()
     }
 }

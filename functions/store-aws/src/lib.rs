@@ -12,6 +12,7 @@ mod events;
 mod leads;
 mod table;
 
+pub use aws_config::SdkConfig;
 pub use blob::{ObjectSummary, S3BlobStore, object_key};
 pub use events::{EVENT_ENTITY, event_from_image};
 
@@ -46,8 +47,8 @@ pub const ENTITY: &str = "entity";
 const BODY: &str = "body";
 
 /// The environment's AWS configuration (role credentials inside Lambda), optionally with
-/// another endpoint.
-pub(crate) async fn sdk_config(endpoint: Option<&str>) -> aws_config::SdkConfig {
+/// another endpoint. Load it once per process and build every client from it.
+pub async fn sdk_config(endpoint: Option<&str>) -> aws_config::SdkConfig {
     let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
     if let Some(url) = endpoint {
         loader = loader.endpoint_url(url);
@@ -56,7 +57,7 @@ pub(crate) async fn sdk_config(endpoint: Option<&str>) -> aws_config::SdkConfig 
 }
 
 /// A local server's configuration: its endpoint, a fixed region and dummy credentials.
-pub(crate) async fn local_sdk_config(endpoint: &str) -> aws_config::SdkConfig {
+pub async fn local_sdk_config(endpoint: &str) -> aws_config::SdkConfig {
     aws_config::defaults(aws_config::BehaviorVersion::latest())
         .endpoint_url(endpoint)
         .region(aws_config::Region::new("us-east-1"))
@@ -82,16 +83,15 @@ impl DynamoStore {
         }
     }
 
-    /// A client for `endpoint` (a local test server) or, with `None`, the environment's
-    /// AWS configuration.
-    pub async fn connect(endpoint: Option<&str>, table: &str) -> Self {
-        Self::new(Client::new(&sdk_config(endpoint).await), table)
+    /// A client from an already loaded configuration (see [`sdk_config`]).
+    pub fn from_config(config: &aws_config::SdkConfig, table: &str) -> Self {
+        Self::new(Client::new(config), table)
     }
 
     /// A client for a local DynamoDB-protocol server (moto in the tests) with dummy
     /// credentials; never for AWS itself.
     pub async fn connect_local(endpoint: &str, table: &str) -> Self {
-        Self::new(Client::new(&local_sdk_config(endpoint).await), table)
+        Self::from_config(&local_sdk_config(endpoint).await, table)
     }
 
     /// The SDK client, for callers that measure the adapter against raw calls.

@@ -4,7 +4,6 @@
 use crate::error::{StoreError, StoreResult};
 use crate::ports::{BlobKey, BlobMeta, BlobStore};
 use async_trait::async_trait;
-use sha2::{Digest, Sha256};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -45,14 +44,6 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> StoreResult<()> {
     Ok(())
 }
 
-fn meta_of(bytes: &[u8], content_type: String) -> BlobMeta {
-    BlobMeta {
-        size: bytes.len() as u64,
-        sha256: hex::encode(Sha256::digest(bytes)),
-        content_type,
-    }
-}
-
 #[async_trait]
 impl BlobStore for LocalBlobStore {
     async fn put(
@@ -66,7 +57,7 @@ impl BlobStore for LocalBlobStore {
         tokio::task::spawn_blocking(move || {
             write_atomically(&content_type_path(&path), content_type.as_bytes())?;
             write_atomically(&path, &bytes)?;
-            Ok(meta_of(&bytes, content_type))
+            Ok(BlobMeta::of(&bytes, &content_type))
         })
         .await
         .map_err(|e| StoreError::Backend(e.to_string()))?
@@ -82,7 +73,7 @@ impl BlobStore for LocalBlobStore {
             };
             let content_type = std::fs::read_to_string(content_type_path(&path))
                 .unwrap_or_else(|_| "application/octet-stream".into());
-            let meta = meta_of(&bytes, content_type);
+            let meta = BlobMeta::of(&bytes, &content_type);
             Ok(Some((bytes, meta)))
         })
         .await

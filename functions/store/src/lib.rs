@@ -1,5 +1,5 @@
 //! Where Fieldline keeps its data. `ports` defines what the application needs, shaped by its
-//! access patterns; each adapter (embedded SQLite + local files today, DynamoDB + S3 next)
+//! access patterns; each adapter (embedded SQLite + local files here, DynamoDB + S3 in fieldline-store-aws)
 //! implements those ports and is tested against the real engine.
 
 pub mod blob;
@@ -13,6 +13,7 @@ pub use blob::LocalBlobStore;
 pub use error::StoreError;
 pub use ports::{
     AutomationStore, BlobKey, BlobMeta, BlobStore, Created, Cursor, DirectoryStore, EventLog,
-    IdempotencyKey, IdempotencyRecord, LeadQuery, LeadStore, Page, PresignedRequest, StoredEvent,
+    IdempotencyKey, IdempotencyRecord, LeadQuery, LeadStore, MAX_PAGE, Page, PresignedRequest,
+    StoredEvent, next_in_turn, page_limit,
 };
 pub use sqlite::SqliteStore;

@@ -91,6 +91,42 @@ pub struct Page<T> {
     pub next: Option<Cursor>,
 }
 
+/// The largest page any listing returns, whatever the caller asks for.
+pub const MAX_PAGE: u32 = 200;
+
+/// A requested page size, bounded to 1..=MAX_PAGE.
+pub fn page_limit(requested: u32) -> u32 {
+    requested.clamp(1, MAX_PAGE)
+}
+
+impl Page<Lead> {
+    /// A page from a listing that read one item more than `limit`: the extra item only says
+    /// that there is a next page, which starts after the last item kept.
+    pub fn from_overfetched(mut items: Vec<Lead>, limit: usize) -> Self {
+        let next = if items.len() > limit {
+            items.truncate(limit);
+            items.last().map(|l| Cursor {
+                updated_at_ms: l.updated_at.timestamp_millis(),
+                id: l.id,
+            })
+        } else {
+            None
+        };
+        Page { items, next }
+    }
+}
+
+/// Round-robin: the first of `members` (sorted) after the one handed out last, wrapping
+/// around. Membership changes between calls simply continue from the right place.
+pub fn next_in_turn(members: &[UserId], last: Option<&str>) -> Option<UserId> {
+    let first = *members.first()?;
+    Some(
+        last.and_then(|l| l.parse::<UserId>().ok())
+            .and_then(|l| members.iter().find(|m| **m > l).copied())
+            .unwrap_or(first),
+    )
+}
+
 /// What automation needs: versioned rules, durable timers, the decision log, assignment
 /// rotation and the in-app inbox.
 #[async_trait]
@@ -307,6 +343,18 @@ pub struct BlobMeta {
     pub size: u64,
     pub sha256: String,
     pub content_type: String,
+}
+
+impl BlobMeta {
+    /// The metadata of `bytes` stored as `content_type`.
+    pub fn of(bytes: &[u8], content_type: &str) -> Self {
+        use sha2::{Digest, Sha256};
+        BlobMeta {
+            size: bytes.len() as u64,
+            sha256: hex::encode(Sha256::digest(bytes)),
+            content_type: content_type.to_owned(),
+        }
+    }
 }
 
 /// Attachments (quotes, photos, voice notes).

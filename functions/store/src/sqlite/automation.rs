@@ -1,7 +1,7 @@
 use super::events::insert_events;
 use super::{SqliteStore, from_json, query_bodies, query_body, to_json};
 use crate::error::{StoreError, StoreResult};
-use crate::ports::AutomationStore;
+use crate::ports::{AutomationStore, next_in_turn};
 use async_trait::async_trait;
 use fieldline_domain::{
     Channel, Decision, Delivery, DeliveryResult, DomainEvent, EventId, EventPayload, LeadId,
@@ -253,9 +253,6 @@ impl AutomationStore for SqliteStore {
         let mut members = members.to_vec();
         members.sort();
         self.write(move |tx| {
-            if members.is_empty() {
-                return Ok(None);
-            }
             let last: Option<String> = tx
                 .query_row(
                     "SELECT last_user FROM rotations WHERE tenant_id = ?1 AND rotation = ?2",
@@ -263,12 +260,9 @@ impl AutomationStore for SqliteStore {
                     |r| r.get(0),
                 )
                 .optional()?;
-            // The first member after the last one handed out, in a stable order; membership
-            // changes between calls simply continue from the right place.
-            let next = last
-                .and_then(|l| l.parse::<UserId>().ok())
-                .and_then(|l| members.iter().find(|m| **m > l).copied())
-                .unwrap_or(members[0]);
+            let Some(next) = next_in_turn(&members, last.as_deref()) else {
+                return Ok(None);
+            };
             tx.execute(
                 "INSERT INTO rotations (tenant_id, rotation, last_user) VALUES (?1, ?2, ?3)
                  ON CONFLICT (tenant_id, rotation) DO UPDATE SET last_user = excluded.last_user",

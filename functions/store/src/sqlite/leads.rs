@@ -1,7 +1,7 @@
 use super::events::insert_events;
 use super::{SqliteStore, query_bodies, query_body, to_json};
 use crate::error::{StoreError, StoreResult};
-use crate::ports::{Created, Cursor, IdempotencyRecord, LeadQuery, LeadStore, Page};
+use crate::ports::{Created, IdempotencyRecord, LeadQuery, LeadStore, Page, page_limit};
 use async_trait::async_trait;
 use fieldline_domain::{Activity, DomainEvent, Lead, LeadId, LeadScope, TenantId, Timestamp};
 use rusqlite::types::Value;
@@ -55,7 +55,6 @@ fn remember_request(
     )?;
     Ok(())
 }
-const MAX_PAGE: u32 = 200;
 
 fn insert_lead(tx: &Transaction<'_>, lead: &Lead) -> StoreResult<()> {
     tx.execute(
@@ -274,22 +273,13 @@ impl LeadStore for SqliteStore {
             args.push(Value::Integer(after.updated_at_ms));
             args.push(Value::Text(after.id.to_string()));
         }
-        let limit = query.limit.clamp(1, MAX_PAGE);
+        let limit = page_limit(query.limit);
         sql.push_str(" ORDER BY updated_at DESC, id DESC LIMIT ?");
         // One extra row tells whether there is a next page without a COUNT.
         args.push(Value::Integer(i64::from(limit) + 1));
         self.read(move |conn| {
-            let mut items: Vec<Lead> = query_bodies(conn, &sql, params_from_iter(args))?;
-            let next = if items.len() > limit as usize {
-                items.truncate(limit as usize);
-                items.last().map(|l| Cursor {
-                    updated_at_ms: l.updated_at.timestamp_millis(),
-                    id: l.id,
-                })
-            } else {
-                None
-            };
-            Ok(Page { items, next })
+            let items: Vec<Lead> = query_bodies(conn, &sql, params_from_iter(args))?;
+            Ok(Page::from_overfetched(items, limit as usize))
         })
         .await
     }
@@ -309,7 +299,7 @@ impl LeadStore for SqliteStore {
                 params![
                     tenant.as_str(),
                     lead.to_string(),
-                    i64::from(limit.clamp(1, MAX_PAGE))
+                    i64::from(page_limit(limit))
                 ],
             )
         })
