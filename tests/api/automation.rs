@@ -21,8 +21,8 @@ fn lead_id(raw: &str) -> LeadId {
 
 async fn pending_timers(app: &TestApp, fx: &Fixture, lead: &str) -> Vec<String> {
     app.state
-        .automation
-        .pending_timers(&fx.acme, lead_id(lead))
+        .timers
+        .pending_timers(&fx.acme, lead_id(lead).into())
         .await
         .unwrap()
         .into_iter()
@@ -694,8 +694,11 @@ async fn business_hour_clocks_follow_the_tenant_calendar() {
     // 1 h on Friday; Monday 30 November is a holiday; 7 h on Tuesday -> Tuesday 16:00.
     let due = eventually("callback timer", || async {
         app.state
-            .automation
-            .pending_timers(&fx.acme, lead.parse().unwrap())
+            .timers
+            .pending_timers(
+                &fx.acme,
+                fieldline_domain::Subject::Lead(lead.parse().unwrap()),
+            )
             .await
             .unwrap()
             .into_iter()

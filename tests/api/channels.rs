@@ -170,8 +170,11 @@ async fn escalations_reach_every_channel_in_its_format_once_with_retries_and_dea
     let lead = app.create_lead(&rep, 1).await;
     eventually("intake timers", || async {
         (app.state
-            .automation
-            .pending_timers(&fx.acme, lead.parse().unwrap())
+            .timers
+            .pending_timers(
+                &fx.acme,
+                fieldline_domain::Subject::Lead(lead.parse().unwrap()),
+            )
             .await
             .unwrap()
             .len()

@@ -28,8 +28,8 @@ impl EventHandler for Recorder {
         }
         self.seen.lock().unwrap().push((
             e.event.id.to_string(),
-            e.event.aggregate_id.to_string(),
-            e.event.payload.kind().to_owned(),
+            e.event.subject.id().to_string(),
+            e.event.payload.kind().as_str().to_owned(),
         ));
         Ok(())
     }

@@ -341,8 +341,8 @@ async fn aws_functions_handle_their_sample_events() {
             .unwrap()
             .into_iter()
             .find(|e| {
-                e.event.aggregate_id.to_string() == lead_id
-                    && e.event.payload.kind() == "lead_created"
+                e.event.subject.id().to_string() == lead_id
+                    && e.event.payload.kind().as_str() == "lead_created"
             })
             .expect("the creation event")
             .event;

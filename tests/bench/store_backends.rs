@@ -104,7 +104,7 @@ async fn measure<S: Backend>(store: S, n: usize) -> Vec<(&'static str, Figures)>
         let timer = Timer {
             id: TimerId::new(),
             tenant: f.tenant.clone(),
-            lead: leads[i].id,
+            subject: leads[i].id.into(),
             name: "first_contact".into(),
             due_at: t0() + Duration::hours(24),
             created_at: t0(),

@@ -9,7 +9,7 @@
 use chrono::{Duration, TimeZone, Utc};
 use fieldline_domain::lead::{ContactInput, CreateContext};
 use fieldline_domain::*;
-use fieldline_store::{AutomationStore, DirectoryStore, LeadStore, SqliteStore};
+use fieldline_store::{DirectoryStore, LeadStore, SqliteStore, TimerStore};
 use rusqlite::params;
 use std::time::Instant;
 
@@ -103,7 +103,7 @@ async fn main() -> anyhow::Result<()> {
         let tx = conn.transaction()?;
         {
             let mut insert = tx.prepare(
-                "INSERT INTO timers (id, tenant_id, lead_id, name, state, due_at, body)
+                "INSERT INTO timers (id, tenant_id, subject_id, name, state, due_at, body)
                  VALUES (?1, ?2, ?3, ?4, 'pending', ?5, ?6)",
             )?;
             for i in 0..total {
@@ -116,7 +116,7 @@ async fn main() -> anyhow::Result<()> {
                 let timer = Timer {
                     id: TimerId::new(),
                     tenant: tenant.clone(),
-                    lead: leads[i % LEADS],
+                    subject: leads[i % LEADS].into(),
                     name: format!("t{i}"),
                     due_at,
                     created_at: t0,
@@ -125,7 +125,7 @@ async fn main() -> anyhow::Result<()> {
                 insert.execute(params![
                     timer.id.to_string(),
                     tenant.as_str(),
-                    timer.lead.to_string(),
+                    timer.subject.id().to_string(),
                     timer.name,
                     due_at.timestamp_millis(),
                     serde_json::to_string(&timer)?

@@ -9,7 +9,8 @@ use crate::scheduler::{EventJournal, OutboxRelay, Scheduler};
 use crate::state::{AppState, Clock, SystemClock};
 use axum::Router;
 use fieldline_store::{
-    AutomationStore, BlobStore, DirectoryStore, EventLog, LeadStore, LocalBlobStore, SqliteStore,
+    AssignmentStore, BlobStore, DecisionLog, DirectoryStore, EventLog, InboxStore, LeadStore,
+    LocalBlobStore, RuleStore, SqliteStore, TaskStore, TimerStore, UploadStore,
 };
 use std::future::Future;
 use std::sync::Arc;
@@ -27,26 +28,82 @@ pub struct Application {
 #[derive(Clone)]
 pub struct Stores {
     pub leads: Arc<dyn LeadStore>,
+    pub uploads: Arc<dyn UploadStore>,
     pub directory: Arc<dyn DirectoryStore>,
     pub events: Arc<dyn EventLog>,
-    pub automation: Arc<dyn AutomationStore>,
+    pub rules: Arc<dyn RuleStore>,
+    pub timers: Arc<dyn TimerStore>,
+    pub decisions: Arc<dyn DecisionLog>,
+    pub assignment: Arc<dyn AssignmentStore>,
+    pub tasks: Arc<dyn TaskStore>,
+    pub inbox: Arc<dyn InboxStore>,
     pub blobs: Arc<dyn BlobStore>,
     /// For the health endpoint: `sqlite` or `dynamodb`.
     pub backend: &'static str,
 }
 
+/// A backend that implements every record port (SQLite, DynamoDB).
+pub trait FullBackend:
+    LeadStore
+    + UploadStore
+    + DirectoryStore
+    + EventLog
+    + RuleStore
+    + TimerStore
+    + DecisionLog
+    + AssignmentStore
+    + TaskStore
+    + InboxStore
+    + 'static
+{
+}
+
+impl<T> FullBackend for T where
+    T: LeadStore
+        + UploadStore
+        + DirectoryStore
+        + EventLog
+        + RuleStore
+        + TimerStore
+        + DecisionLog
+        + AssignmentStore
+        + TaskStore
+        + InboxStore
+        + 'static
+{
+}
+
 impl Stores {
+    /// Every port on one backend, blobs on another.
+    pub fn single<S: FullBackend>(
+        store: Arc<S>,
+        blobs: Arc<dyn BlobStore>,
+        backend: &'static str,
+    ) -> Stores {
+        Stores {
+            leads: store.clone(),
+            uploads: store.clone(),
+            directory: store.clone(),
+            rules: store.clone(),
+            timers: store.clone(),
+            decisions: store.clone(),
+            assignment: store.clone(),
+            tasks: store.clone(),
+            inbox: store.clone(),
+            events: store,
+            blobs,
+            backend,
+        }
+    }
+
     /// SQLite under `data_dir` (created and migrated) and attachments as local files.
     pub fn embedded(config: &Config) -> anyhow::Result<Stores> {
         let store = Arc::new(SqliteStore::open(&config.database_path())?);
-        Ok(Stores {
-            leads: store.clone(),
-            directory: store.clone(),
-            automation: store.clone(),
-            events: store,
-            blobs: Arc::new(LocalBlobStore::new(config.blob_dir())),
-            backend: "sqlite",
-        })
+        Ok(Stores::single(
+            store,
+            Arc::new(LocalBlobStore::new(config.blob_dir())),
+            "sqlite",
+        ))
     }
 }
 
@@ -79,8 +136,14 @@ impl Application {
         let tokens = TokenKeys::new(&secret, &config.auth.issuer, config.auth.token_ttl_hours)?;
         let state = AppState {
             leads: stores.leads,
+            uploads: stores.uploads,
             directory: stores.directory,
-            automation: stores.automation,
+            rules: stores.rules,
+            timers: stores.timers,
+            decisions: stores.decisions,
+            assignment: stores.assignment,
+            tasks: stores.tasks,
+            inbox: stores.inbox,
             events: stores.events,
             blobs: stores.blobs,
             tokens: Arc::new(tokens),

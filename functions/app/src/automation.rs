@@ -11,8 +11,9 @@ use crate::state::AppState;
 use async_trait::async_trait;
 use fieldline_domain::rule::{self, AssignStrategy, MAX_RULE_CHAIN, Recipient};
 use fieldline_domain::{
-    Action, Cause, Decision, DomainEvent, Lead, LeadId, Notification, NotificationId, Role, Rule,
-    RuleDraft, RuleId, Task, TaskId, TeamId, TenantId, Timer, TimerId, Timestamp, User, UserId,
+    Action, Cause, Decision, DecisionOutcome, DomainEvent, Lead, LeadId, Notification,
+    NotificationId, Role, Rule, RuleDraft, RuleId, Subject, SubjectKind, Task, TaskId, TeamId,
+    TenantId, Timer, TimerId, Timestamp, User, UserId,
 };
 use fieldline_store::{StoreError, StoredEvent};
 use serde_json::{Value, json};
@@ -33,33 +34,75 @@ impl RuleEngine {
 
 /// What one action came to, for the decision log.
 struct Outcome {
-    outcome: &'static str,
+    outcome: DecisionOutcome,
     detail: String,
 }
 
 fn done(detail: impl Into<String>) -> Outcome {
     Outcome {
-        outcome: "done",
+        outcome: DecisionOutcome::Done,
         detail: detail.into(),
     }
 }
 
 fn skipped(detail: impl Into<String>) -> Outcome {
     Outcome {
-        outcome: "skipped",
+        outcome: DecisionOutcome::Skipped,
         detail: detail.into(),
     }
 }
 
-/// The JSON rules look at: the event (its payload plus type, actor and time) and the lead.
-pub fn rule_context(event: &DomainEvent, lead: &Lead) -> Value {
+/// What the engine needs of the record an event is about: its fields for conditions, and
+/// whose it is (for tasks and messages).
+pub struct SubjectView {
+    pub fields: Value,
+    pub owner: Option<UserId>,
+    pub team: Option<TeamId>,
+}
+
+/// Loads the subject as rules see it; `None` when it no longer exists (or its kind has no
+/// store yet). Each record type adds its arm here.
+pub async fn load_subject(
+    state: &AppState,
+    tenant: &TenantId,
+    subject: Subject,
+) -> anyhow::Result<Option<SubjectView>> {
+    Ok(match subject {
+        Subject::Lead(id) => state
+            .leads
+            .get_lead(tenant, id)
+            .await?
+            .map(|lead| SubjectView {
+                owner: lead.owner,
+                team: lead.team,
+                fields: serde_json::to_value(&lead).unwrap_or(Value::Null),
+            }),
+        Subject::Upload(id) => state
+            .uploads
+            .get_upload(tenant, id)
+            .await?
+            .map(|up| SubjectView {
+                owner: Some(up.created_by),
+                team: None,
+                fields: serde_json::to_value(&up).unwrap_or(Value::Null),
+            }),
+        Subject::Deal(_) | Subject::Customer(_) | Subject::Visit(_) | Subject::Order(_) => None,
+    })
+}
+
+/// The JSON rules look at: the event (its payload plus type, actor and time) and the subject
+/// under its kind's name (`{"event": …, "lead": …}`).
+pub fn rule_context(event: &DomainEvent, subject: &Value) -> Value {
     let mut payload = serde_json::to_value(&event.payload).unwrap_or(Value::Null);
     if let Value::Object(map) = &mut payload {
         map.insert("actor".into(), json!(event.actor));
         map.insert("occurred_at".into(), json!(event.occurred_at));
         map.insert("automatic".into(), json!(event.cause.is_some()));
     }
-    json!({"event": payload, "lead": lead})
+    let mut context = serde_json::Map::new();
+    context.insert("event".into(), payload);
+    context.insert(event.subject.kind().as_str().into(), subject.clone());
+    Value::Object(context)
 }
 
 #[async_trait]
@@ -68,31 +111,31 @@ impl EventHandler for RuleEngine {
         "rules"
     }
 
+    #[tracing::instrument(name = "rules", skip_all, fields(event = %stored.event.id, subject = %stored.event.subject))]
     async fn handle(&self, stored: &StoredEvent) -> anyhow::Result<()> {
         let event = &stored.event;
-        if event.aggregate_type != "lead" {
-            return Ok(());
-        }
-        let trigger = event.payload.kind();
+        let subject_kind: SubjectKind = event.subject.kind();
+        let trigger = event.kind();
         let mut rules: Vec<Rule> = self
             .state
-            .automation
+            .rules
             .list_rules(&event.tenant)
             .await?
             .into_iter()
-            .filter(|r| r.draft.enabled && r.draft.trigger == trigger)
+            .filter(|r| {
+                r.draft.enabled && r.draft.subject == subject_kind && r.draft.trigger == trigger
+            })
             .collect();
         rules.sort_by(|a, b| (a.draft.order, &a.id).cmp(&(b.draft.order, &b.id)));
         if rules.is_empty() {
             return Ok(());
         }
-        let lead_id = LeadId::from_uuid(event.aggregate_id);
-        let Some(lead) = self.state.leads.get_lead(&event.tenant, lead_id).await? else {
+        let Some(view) = load_subject(&self.state, &event.tenant, event.subject).await? else {
             return Ok(());
         };
         let depth = event.cause.as_ref().map_or(0, |c| c.depth);
         let now = self.state.clock.now();
-        let context = rule_context(event, &lead);
+        let context = rule_context(event, &view.fields);
         for rule in rules {
             let Some(evidence) = rule::evaluate(&rule.draft.conditions, &context, now) else {
                 continue;
@@ -102,23 +145,23 @@ impl EventHandler for RuleEngine {
                 rule: rule.id.clone(),
                 rule_version: rule.version,
                 event: event.id,
-                trigger: trigger.to_owned(),
-                lead: lead_id,
+                trigger,
+                subject: event.subject,
                 action_index: 0,
                 action: Value::Null,
                 evidence,
-                outcome: String::new(),
+                outcome: DecisionOutcome::Skipped,
                 detail: String::new(),
                 at: now,
             };
             if depth >= MAX_RULE_CHAIN {
-                decision.outcome = "loop_stopped".into();
+                decision.outcome = DecisionOutcome::LoopStopped;
                 decision.detail = format!(
                     "the event is {depth} rule-caused steps deep (limit {MAX_RULE_CHAIN}); \
                      a rule chain is probably re-triggering itself"
                 );
-                self.state.automation.record_decision(&decision).await?;
-                tracing::warn!(rule = %rule.id, lead = %lead_id, depth, "rule loop stopped");
+                self.state.decisions.record_decision(&decision).await?;
+                tracing::warn!(rule = %rule.id, subject = %event.subject, depth, "rule loop stopped");
                 continue;
             }
             let cause = Cause {
@@ -127,19 +170,19 @@ impl EventHandler for RuleEngine {
                 depth: depth + 1,
             };
             for (index, action) in rule.draft.actions.iter().enumerate() {
-                let result = self.act(action, event, lead_id, &cause, index, now).await;
+                let result = self.act(action, event, &cause, index, now).await;
                 let outcome = match result {
                     Ok(o) => o,
                     Err(e) => Outcome {
-                        outcome: "failed",
+                        outcome: DecisionOutcome::Failed,
                         detail: format!("{e:#}"),
                     },
                 };
                 decision.action_index = index as u32;
                 decision.action = serde_json::to_value(action)?;
-                decision.outcome = outcome.outcome.into();
+                decision.outcome = outcome.outcome;
                 decision.detail = outcome.detail;
-                self.state.automation.record_decision(&decision).await?;
+                self.state.decisions.record_decision(&decision).await?;
             }
         }
         Ok(())
@@ -151,13 +194,12 @@ impl RuleEngine {
         &self,
         action: &Action,
         event: &DomainEvent,
-        lead_id: LeadId,
         cause: &Cause,
         index: usize,
         now: Timestamp,
     ) -> anyhow::Result<Outcome> {
         let tenant = &event.tenant;
-        let store = &self.state.automation;
+        let subject = event.subject;
         match action {
             Action::StartTimer {
                 timer,
@@ -168,12 +210,14 @@ impl RuleEngine {
                 let due_at = self
                     .due_after(tenant, now, *after_hours, *business_hours)
                     .await?;
-                let started = store
+                let started = self
+                    .state
+                    .timers
                     .start_timer(
                         &Timer {
                             id: TimerId::new(),
                             tenant: tenant.clone(),
-                            lead: lead_id,
+                            subject,
                             name: timer.clone(),
                             due_at,
                             created_at: now,
@@ -189,7 +233,11 @@ impl RuleEngine {
                 })
             }
             Action::CancelTimers { timers } => {
-                let n = store.cancel_timers(tenant, lead_id, timers).await?;
+                let n = self
+                    .state
+                    .timers
+                    .cancel_timers(tenant, subject, timers)
+                    .await?;
                 Ok(if n > 0 {
                     done(format!("cancelled {n}: {}", timers.join(", ")))
                 } else {
@@ -197,13 +245,12 @@ impl RuleEngine {
                 })
             }
             Action::Notify { to, message } => {
-                self.notify(event, lead_id, *to, "notice", message, cause, index)
+                self.notify(event, *to, "notice", message, cause, index)
                     .await
             }
             Action::Escalate { message } => {
                 self.notify(
                     event,
-                    lead_id,
                     Recipient::Manager,
                     "escalation",
                     message,
@@ -215,24 +262,31 @@ impl RuleEngine {
             Action::Assign { .. }
             | Action::SetPriority { .. }
             | Action::ReturnToPool { .. }
-            | Action::AddTag { .. } => self.change_lead(tenant, lead_id, action, cause, now).await,
+            | Action::AddTag { .. } => match subject {
+                Subject::Lead(lead_id) => {
+                    self.change_lead(tenant, lead_id, action, cause, now).await
+                }
+                other => Ok(skipped(format!("{} is not a lead", other.kind()))),
+            },
             Action::CreateTask {
                 title,
                 due_in_hours,
                 business_hours,
             } => {
-                let Some(lead) = self.state.leads.get_lead(tenant, lead_id).await? else {
-                    return Ok(skipped("the lead no longer exists"));
+                let Some(view) = load_subject(&self.state, tenant, subject).await? else {
+                    return Ok(skipped(format!("the {} no longer exists", subject.kind())));
                 };
                 let due_at = self
                     .due_after(tenant, now, *due_in_hours, *business_hours)
                     .await?;
-                let added = store
+                let added = self
+                    .state
+                    .tasks
                     .add_task(&Task {
                         id: TaskId::new(),
                         tenant: tenant.clone(),
-                        lead: lead_id,
-                        assignee: lead.owner,
+                        subject,
+                        assignee: view.owner,
                         title: title.clone(),
                         due_at,
                         done_at: None,
@@ -374,7 +428,7 @@ impl RuleEngine {
                 let rotation = team.map_or("tenant".to_string(), |t| format!("team:{t}"));
                 let next = self
                     .state
-                    .automation
+                    .assignment
                     .next_in_rotation(tenant, &rotation, &ids)
                     .await?;
                 Ok(next.and_then(|id| members.into_iter().find(|u| u.id == id)))
@@ -385,7 +439,7 @@ impl RuleEngine {
                 let teams: std::collections::BTreeSet<_> =
                     members.iter().filter_map(|u| u.team).collect();
                 for t in teams {
-                    counts.extend(self.state.automation.open_lead_counts(tenant, t).await?);
+                    counts.extend(self.state.assignment.open_lead_counts(tenant, t).await?);
                 }
                 Ok(members
                     .into_iter()
@@ -398,7 +452,6 @@ impl RuleEngine {
     async fn notify(
         &self,
         event: &DomainEvent,
-        lead_id: LeadId,
         to: Recipient,
         kind: &str,
         message: &str,
@@ -406,20 +459,25 @@ impl RuleEngine {
         index: usize,
     ) -> anyhow::Result<Outcome> {
         let tenant = &event.tenant;
-        let Some(lead) = self.state.leads.get_lead(tenant, lead_id).await? else {
-            return Ok(skipped("the lead no longer exists"));
+        let Some(view) = load_subject(&self.state, tenant, event.subject).await? else {
+            return Ok(skipped(format!(
+                "the {} no longer exists",
+                event.subject.kind()
+            )));
         };
         let users = self.state.directory.list_users(tenant).await?;
+        // A subject without a team of its own (an upload) is its owner's team's.
+        let team = view.team.or_else(|| {
+            users
+                .iter()
+                .find(|u| Some(u.id) == view.owner)
+                .and_then(|u| u.team)
+        });
         let recipients: Vec<&User> = match to {
-            Recipient::Owner => users.iter().filter(|u| Some(u.id) == lead.owner).collect(),
+            Recipient::Owner => users.iter().filter(|u| Some(u.id) == view.owner).collect(),
             Recipient::Manager => users
                 .iter()
-                .filter(|u| {
-                    u.active
-                        && u.role == Role::Manager
-                        && lead.team.is_some()
-                        && u.team == lead.team
-                })
+                .filter(|u| u.active && u.role == Role::Manager && team.is_some() && u.team == team)
                 .collect(),
         };
         if recipients.is_empty() {
@@ -429,12 +487,12 @@ impl RuleEngine {
         for user in recipients {
             let added = self
                 .state
-                .automation
+                .inbox
                 .add_notification(&Notification {
                     id: NotificationId::new(),
                     tenant: tenant.clone(),
                     user: user.id,
-                    lead: Some(lead_id),
+                    subject: Some(event.subject),
                     kind: kind.to_owned(),
                     message: message.to_owned(),
                     rule: Some(cause.rule.clone()),
@@ -469,11 +527,7 @@ impl TimerSweeper {
     pub async fn sweep(&self, now: Timestamp) -> anyhow::Result<usize> {
         let mut total = 0;
         loop {
-            let fired = self
-                .state
-                .automation
-                .fire_due_timers(now, self.batch)
-                .await?;
+            let fired = self.state.timers.fire_due_timers(now, self.batch).await?;
             total += fired.len();
             if fired.len() < self.batch as usize {
                 return Ok(total);
@@ -497,172 +551,28 @@ impl Job for TimerSweeper {
     }
 }
 
-/// The seeds' lead policies, as rules a manager can read, change or switch off.
-pub fn default_rules() -> Vec<(&'static str, Value)> {
-    let open = json!(["new", "contacted", "qualified"]);
-    vec![
-        (
-            "intake-sla-clocks",
-            json!({
-                "name": "Start the response clocks when a lead arrives: welcome message 1 h, first contact 24 h, activation 72 h, progress 7 days, stale check 7 days",
-                "trigger": "lead_created",
-                "actions": [
-                    {"do": "start_timer", "timer": "welcome", "after_hours": 1},
-                    {"do": "start_timer", "timer": "first_contact", "after_hours": 24},
-                    {"do": "start_timer", "timer": "activation", "after_hours": 72},
-                    {"do": "start_timer", "timer": "no_progress", "after_hours": 168},
-                    {"do": "start_timer", "timer": "stale", "after_hours": 168}
-                ]
-            }),
-        ),
-        (
-            "route-unowned-leads",
-            json!({
-                "name": "A lead nobody owns goes round-robin to the reps (of its team, else the tenant)",
-                "trigger": "lead_created",
-                "conditions": {"field": "lead.owner", "op": "missing"},
-                "actions": [{"do": "assign", "strategy": "round_robin"}]
-            }),
-        ),
-        (
-            "contact-stops-first-contact-clock",
-            json!({
-                "name": "A call, visit or message is the first contact: stop the welcome and 24 h clocks",
-                "trigger": "activity_logged",
-                "conditions": {"field": "event.kind", "op": "in", "value": ["call", "visit", "message"]},
-                "actions": [{"do": "cancel_timers", "timers": ["welcome", "first_contact"]}]
-            }),
-        ),
-        (
-            "conversation-stops-activation-clock",
-            json!({
-                "name": "A call or visit is a real conversation: stop the 72 h activation clock",
-                "trigger": "activity_logged",
-                "conditions": {"field": "event.kind", "op": "in", "value": ["call", "visit"]},
-                "actions": [{"do": "cancel_timers", "timers": ["activation"]}]
-            }),
-        ),
-        (
-            "activity-resets-stale-clock",
-            json!({
-                "name": "Any follow-up resets the 7-day stale clock and stops a pending return to the pool",
-                "trigger": "activity_logged",
-                "actions": [
-                    {"do": "start_timer", "timer": "stale", "after_hours": 168, "restart": true},
-                    {"do": "cancel_timers", "timers": ["pool_return"]}
-                ]
-            }),
-        ),
-        (
-            "stage-change-resets-stale-clock",
-            json!({
-                "name": "A status change counts as progress: reset the stale clock",
-                "trigger": "lead_status_changed",
-                "actions": [
-                    {"do": "start_timer", "timer": "stale", "after_hours": 168, "restart": true},
-                    {"do": "cancel_timers", "timers": ["pool_return", "no_progress"]}
-                ]
-            }),
-        ),
-        (
-            "claim-starts-stale-clock",
-            json!({
-                "name": "A lead claimed from the pool gets a fresh stale clock",
-                "trigger": "lead_claimed",
-                "actions": [{"do": "start_timer", "timer": "stale", "after_hours": 168, "restart": true}]
-            }),
-        ),
-        (
-            "visit-quote-task",
-            json!({
-                "name": "After a visit, the owner sends the quote within 48 h",
-                "trigger": "activity_logged",
-                "conditions": {"field": "event.kind", "op": "eq", "value": "visit"},
-                "actions": [{"do": "create_task", "title": "拜访后发送报价 / Send the quote after the visit", "due_in_hours": 48}]
-            }),
-        ),
-        (
-            "welcome-overdue",
-            json!({
-                "name": "Welcome message not sent within 1 h: remind the owner",
-                "trigger": "timer_fired",
-                "conditions": {"field": "event.name", "op": "eq", "value": "welcome"},
-                "actions": [{"do": "notify", "to": "owner", "message": "新线索已等待 1 小时，请发送欢迎消息 / Send the welcome message: the lead has waited 1 h"}]
-            }),
-        ),
-        (
-            "first-contact-breach",
-            json!({
-                "name": "No first contact within 24 h: escalate to the manager",
-                "trigger": "timer_fired",
-                "conditions": {"field": "event.name", "op": "eq", "value": "first_contact"},
-                "actions": [
-                    {"do": "escalate", "message": "线索 24 小时未联系 / Lead not contacted within 24 h"},
-                    {"do": "notify", "to": "owner", "message": "24 小时首次联系已超时 / The 24 h first-contact SLA is breached"}
-                ]
-            }),
-        ),
-        (
-            "activation-breach",
-            json!({
-                "name": "No real conversation within 72 h: escalate to the manager",
-                "trigger": "timer_fired",
-                "conditions": {"field": "event.name", "op": "eq", "value": "activation"},
-                "actions": [{"do": "escalate", "message": "线索 72 小时未激活 / Lead not activated within 72 h"}]
-            }),
-        ),
-        (
-            "no-progress-reassign",
-            json!({
-                "name": "7 days without progress: reassign round-robin and tell the manager",
-                "trigger": "timer_fired",
-                "conditions": {"all": [
-                    {"field": "event.name", "op": "eq", "value": "no_progress"},
-                    {"field": "lead.status", "op": "in", "value": ["new", "contacted"]},
-                    {"field": "lead.in_pool", "op": "eq", "value": false}
-                ]},
-                "actions": [
-                    {"do": "escalate", "message": "线索 7 天无进展，已重新分配 / No progress in 7 days: reassigned"},
-                    {"do": "assign", "strategy": "round_robin", "only_if_unowned": false}
-                ]
-            }),
-        ),
-        (
-            "stale-warning",
-            json!({
-                "name": "7 days without a logged follow-up: warn owner and manager, return to the pool after 2 more days",
-                "trigger": "timer_fired",
-                "conditions": {"all": [
-                    {"field": "event.name", "op": "eq", "value": "stale"},
-                    {"field": "lead.status", "op": "in", "value": open.clone()},
-                    {"field": "lead.in_pool", "op": "eq", "value": false}
-                ]},
-                "actions": [
-                    {"do": "notify", "to": "owner", "message": "线索 7 天无跟进，2 天后将退回公海 / No follow-up for 7 days: back to the pool in 2 days"},
-                    {"do": "escalate", "message": "线索 7 天无跟进 / Lead stale for 7 days"},
-                    {"do": "start_timer", "timer": "pool_return", "after_hours": 48}
-                ]
-            }),
-        ),
-        (
-            "return-stale-to-pool",
-            json!({
-                "name": "Still no follow-up after the grace period: return the lead to the pool",
-                "trigger": "timer_fired",
-                "conditions": {"all": [
-                    {"field": "event.name", "op": "eq", "value": "pool_return"},
-                    {"field": "lead.status", "op": "in", "value": open}
-                ]},
-                "actions": [{"do": "return_to_pool", "reason": "no follow-up for 9 days"}]
-            }),
-        ),
-    ]
+/// The seeds' lead policies, as rules a manager can read, change or switch off. Kept as data
+/// in `functions/app/rules/`, one file per subject, checked by the tests below.
+pub fn default_rules() -> Vec<(String, Value)> {
+    const FILES: &[&str] = &[include_str!("../rules/lead.json")];
+    #[derive(serde::Deserialize)]
+    struct Entry {
+        id: String,
+        rule: Value,
+    }
+    FILES
+        .iter()
+        .flat_map(|text| {
+            serde_json::from_str::<Vec<Entry>>(text).expect("the shipped rule files are valid JSON")
+        })
+        .map(|e| (e.id, e.rule))
+        .collect()
 }
 
 /// Installs the default rules a tenant does not have yet (by id); returns how many.
 pub async fn install_default_rules(state: &AppState, tenant: &TenantId) -> anyhow::Result<usize> {
     let existing: std::collections::HashSet<RuleId> = state
-        .automation
+        .rules
         .list_rules(tenant)
         .await?
         .into_iter()
@@ -670,7 +580,7 @@ pub async fn install_default_rules(state: &AppState, tenant: &TenantId) -> anyho
         .collect();
     let mut installed = 0;
     for (id, body) in default_rules() {
-        let id = RuleId::parse(id)?;
+        let id = RuleId::parse(&id)?;
         if existing.contains(&id) {
             continue;
         }
@@ -684,7 +594,7 @@ pub async fn install_default_rules(state: &AppState, tenant: &TenantId) -> anyho
             changed_by: None,
             changed_at: state.clock.now(),
         };
-        match state.automation.save_rule(&rule, None).await {
+        match state.rules.save_rule(&rule, None).await {
             Ok(()) => installed += 1,
             Err(StoreError::AlreadyExists(_)) => {}
             Err(e) => return Err(e.into()),
@@ -700,7 +610,7 @@ mod tests {
     #[test]
     fn the_default_rule_set_is_valid() {
         for (id, body) in default_rules() {
-            RuleId::parse(id).unwrap();
+            RuleId::parse(&id).unwrap();
             let draft: RuleDraft =
                 serde_json::from_value(body).unwrap_or_else(|e| panic!("{id}: {e}"));
             draft.validate().unwrap_or_else(|e| panic!("{id}: {e}"));

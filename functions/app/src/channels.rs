@@ -11,7 +11,7 @@ use crate::state::AppState;
 use async_trait::async_trait;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use fieldline_domain::{Actor, Channel, ChannelKind, Delivery, DeliveryResult, Role, Timestamp};
+use fieldline_domain::{Actor, Channel, ChannelKind, Delivery, DeliveryResult, Timestamp};
 use hmac::{Hmac, Mac};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -54,8 +54,8 @@ pub fn render(channel: &Channel, delivery: &Delivery, now: Timestamp) -> (String
         "escalation" => format!("【升级 Escalation】{}", n.message),
         _ => format!("【Fieldline】{}", n.message),
     };
-    let text = match n.lead {
-        Some(lead) => format!("{text}\nlead: {lead}"),
+    let text = match n.subject {
+        Some(subject) => format!("{text}\n{}: {}", subject.kind(), subject.id()),
         None => text,
     };
     match channel.kind {
@@ -66,7 +66,9 @@ pub fn render(channel: &Channel, delivery: &Delivery, now: Timestamp) -> (String
                 "notification": n.id,
                 "tenant": n.tenant,
                 "user": n.user,
-                "lead": n.lead,
+                // `lead` stays for receivers written against it; `subject` names any kind.
+                "lead": n.subject.and_then(|s| s.as_lead()),
+                "subject": n.subject.map(|s| json!({"kind": s.kind(), "id": s.id()})),
                 "kind": n.kind,
                 "message": n.message,
                 "rule": n.rule,
@@ -188,7 +190,7 @@ impl Job for Notifier {
         let lease_until = now + chrono::Duration::from_std(LEASE)?;
         let due = self
             .state
-            .automation
+            .inbox
             .claim_deliveries(now, lease_until, 50)
             .await?;
         // Sent side by side, so one slow robot does not hold up the others (or the rules
@@ -211,7 +213,7 @@ impl Job for Notifier {
                 };
                 notifier
                     .state
-                    .automation
+                    .inbox
                     .finish_delivery(&delivery.notification.tenant, delivery.id, &result)
                     .await
             });
@@ -238,12 +240,7 @@ pub struct ChannelRequest {
 }
 
 fn require_admin(actor: &Actor) -> Result<(), ApiError> {
-    if actor.role != Role::Admin {
-        return Err(ApiError::Forbidden(
-            "only admins configure notification channels".into(),
-        ));
-    }
-    Ok(())
+    Ok(actor.check(fieldline_domain::Permission::ManageChannels)?)
 }
 
 pub async fn add_channel(
@@ -295,13 +292,13 @@ pub async fn add_channel(
         kinds: req.kinds,
         created_at: state.clock.now(),
     };
-    state.automation.save_channel(&channel).await?;
+    state.inbox.save_channel(&channel).await?;
     Ok(channel)
 }
 
 pub async fn list_channels(state: &AppState, actor: &Actor) -> Result<Vec<Channel>, ApiError> {
     require_admin(actor)?;
-    Ok(state.automation.list_channels(&actor.tenant).await?)
+    Ok(state.inbox.list_channels(&actor.tenant).await?)
 }
 
 pub async fn delete_channel(
@@ -310,7 +307,7 @@ pub async fn delete_channel(
     id: uuid::Uuid,
 ) -> Result<(), ApiError> {
     require_admin(actor)?;
-    if state.automation.delete_channel(&actor.tenant, id).await? {
+    if state.inbox.delete_channel(&actor.tenant, id).await? {
         Ok(())
     } else {
         Err(ApiError::NotFound(format!("channel {id} not found")))
@@ -319,7 +316,7 @@ pub async fn delete_channel(
 
 pub async fn dead_letters(state: &AppState, actor: &Actor) -> Result<Vec<Delivery>, ApiError> {
     require_admin(actor)?;
-    Ok(state.automation.dead_deliveries(&actor.tenant, 200).await?)
+    Ok(state.inbox.dead_deliveries(&actor.tenant, 200).await?)
 }
 
 #[cfg(test)]

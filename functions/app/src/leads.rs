@@ -6,7 +6,7 @@ use crate::state::AppState;
 use fieldline_domain::lead::CreateContext;
 use fieldline_domain::{
     Activity, ActivityId, Actor, DomainEvent, Lead, LeadId, LeadPatch, LeadScope, LeadStatus,
-    NewActivity, NewLead, Priority, Region, Role, Timestamp, User, UserId,
+    NewActivity, NewLead, Permission, Priority, Region, Role, Timestamp, User, UserId,
 };
 use fieldline_store::{
     Created, Cursor, IdempotencyKey, IdempotencyRecord, LeadQuery, Page, StoreError,
@@ -78,11 +78,7 @@ pub(crate) async fn load_accessible(
         .get_lead(&actor.tenant, id)
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("lead {id} not found")))?;
-    if !actor.can_access_lead(&lead) {
-        return Err(ApiError::Forbidden(
-            "this lead belongs to someone outside your scope".into(),
-        ));
-    }
+    actor.check(Permission::AccessLead(&lead))?;
     Ok(lead)
 }
 
@@ -106,12 +102,8 @@ pub async fn create_lead(
     input: NewLead,
     key: Option<IdempotencyKey>,
 ) -> Result<Outcome<Lead>, ApiError> {
+    actor.check(Permission::CreateLeadFor(input.owner))?;
     let owner = match (actor.role, input.owner) {
-        (Role::Rep, Some(other)) if other != actor.user => {
-            return Err(ApiError::Forbidden(
-                "reps cannot assign leads to others".into(),
-            ));
-        }
         (Role::Rep, _) => Some(me.clone()),
         (_, Some(id)) => Some(assignee(state, actor, id).await?),
         (_, None) => None,
@@ -229,9 +221,7 @@ pub async fn assign_lead(
     expected_version: u64,
     owner: UserId,
 ) -> Result<Lead, ApiError> {
-    if actor.role == Role::Rep {
-        return Err(ApiError::Forbidden("reps cannot assign leads".into()));
-    }
+    actor.check(Permission::AssignLeads)?;
     let mut lead = load_for_change(state, actor, id, expected_version).await?;
     let owner = assignee(state, actor, owner).await?;
     let events = lead.assign(&owner, actor, state.clock.now());

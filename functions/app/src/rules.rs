@@ -6,19 +6,15 @@ use crate::leads::load_accessible;
 use crate::state::AppState;
 use fieldline_domain::rule::evaluate;
 use fieldline_domain::{
-    Action, Actor, Decision, EventId, Evidence, LeadId, Notification, Role, Rule, RuleDraft, RuleId,
+    Action, Actor, Decision, EventId, Evidence, LeadId, Notification, Permission, Role, Rule,
+    RuleDraft, RuleId,
 };
 use fieldline_store::StoreError;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 fn require_manager(actor: &Actor) -> Result<(), ApiError> {
-    if actor.role == Role::Rep {
-        return Err(ApiError::Forbidden(
-            "only managers and admins change automation rules".into(),
-        ));
-    }
-    Ok(())
+    Ok(actor.check(Permission::ManageRules)?)
 }
 
 fn rule_id(raw: &str) -> Result<RuleId, ApiError> {
@@ -32,13 +28,13 @@ fn rule_id(raw: &str) -> Result<RuleId, ApiError> {
 }
 
 pub async fn list_rules(state: &AppState, actor: &Actor) -> Result<Vec<Rule>, ApiError> {
-    Ok(state.automation.list_rules(&actor.tenant).await?)
+    Ok(state.rules.list_rules(&actor.tenant).await?)
 }
 
 pub async fn get_rule(state: &AppState, actor: &Actor, id: &str) -> Result<Rule, ApiError> {
     let id = rule_id(id)?;
     state
-        .automation
+        .rules
         .get_rule(&actor.tenant, &id)
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("rule {id} not found")))
@@ -50,7 +46,7 @@ pub async fn rule_versions(
     id: &str,
 ) -> Result<Vec<Rule>, ApiError> {
     let id = rule_id(id)?;
-    let versions = state.automation.rule_versions(&actor.tenant, &id).await?;
+    let versions = state.rules.rule_versions(&actor.tenant, &id).await?;
     if versions.is_empty() {
         return Err(ApiError::NotFound(format!("rule {id} not found")));
     }
@@ -95,7 +91,7 @@ async fn save_version(
         changed_at: state.clock.now(),
     };
     state
-        .automation
+        .rules
         .save_rule(&rule, expected_version)
         .await
         .map_err(|e| store_error(e, &id))?;
@@ -138,8 +134,8 @@ pub async fn lead_decisions(
 ) -> Result<Vec<Decision>, ApiError> {
     load_accessible(state, actor, lead).await?;
     Ok(state
-        .automation
-        .list_decisions(&actor.tenant, Some(lead), 1000)
+        .decisions
+        .list_decisions(&actor.tenant, Some(lead.into()), 1000)
         .await?)
 }
 
@@ -149,16 +145,19 @@ pub async fn recent_decisions(
     actor: &Actor,
     limit: u32,
 ) -> Result<Vec<Decision>, ApiError> {
-    require_manager(actor)?;
+    actor.check(Permission::ReadDecisionLog)?;
     let mut decisions = state
-        .automation
+        .decisions
         .list_decisions(&actor.tenant, None, limit.clamp(1, 500))
         .await?;
     if actor.role == Role::Manager {
         // A manager sees the decisions on leads of their team.
         let mut visible = Vec::with_capacity(decisions.len());
         for d in decisions {
-            if let Some(lead) = state.leads.get_lead(&actor.tenant, d.lead).await?
+            let Some(lead_id) = d.subject.as_lead() else {
+                continue;
+            };
+            if let Some(lead) = state.leads.get_lead(&actor.tenant, lead_id).await?
                 && actor.can_access_lead(&lead)
             {
                 visible.push(d);
@@ -174,7 +173,7 @@ pub async fn my_notifications(
     actor: &Actor,
 ) -> Result<Vec<Notification>, ApiError> {
     Ok(state
-        .automation
+        .inbox
         .list_notifications(&actor.tenant, actor.user, 200)
         .await?)
 }
@@ -239,10 +238,13 @@ pub async fn dry_run(
     };
     for stored in events {
         let event = &stored.event;
-        if event.aggregate_type != "lead" || event.payload.kind() != req.rule.trigger {
+        if event.subject.kind() != req.rule.subject || event.kind() != req.rule.trigger {
             continue;
         }
-        let lead_id = LeadId::from_uuid(event.aggregate_id);
+        // Dry runs cover the subjects a person can see; leads are the ones with a scope yet.
+        let Some(lead_id) = event.subject.as_lead() else {
+            continue;
+        };
         let Some(lead) = state.leads.get_lead(&actor.tenant, lead_id).await? else {
             continue;
         };
@@ -250,7 +252,8 @@ pub async fn dry_run(
             continue;
         }
         report.events_examined += 1;
-        let context = crate::automation::rule_context(event, &lead);
+        let fields = serde_json::to_value(&lead).map_err(|e| ApiError::Internal(e.to_string()))?;
+        let context = crate::automation::rule_context(event, &fields);
         if let Some(evidence) = evaluate(&req.rule.conditions, &context, event.occurred_at) {
             report.matched += 1;
             if report.matches.len() < 500 {
@@ -285,22 +288,8 @@ pub async fn set_calendar(
     actor: &Actor,
     calendar: fieldline_domain::BusinessCalendar,
 ) -> Result<fieldline_domain::BusinessCalendar, ApiError> {
-    if actor.role != Role::Admin {
-        return Err(ApiError::Forbidden(
-            "only admins change the calendar".into(),
-        ));
-    }
-    if calendar.day_start >= calendar.day_end
-        || calendar.working_days.is_empty()
-        || calendar.working_days.iter().any(|d| !(1..=7).contains(d))
-        || calendar.holidays.len() + calendar.extra_working_days.len() > 1000
-    {
-        return Err(ApiError::InvalidField {
-            field: "calendar".into(),
-            message: "working_days 1-7 (Monday = 1), day_start before day_end, at most 1000 dates"
-                .into(),
-        });
-    }
+    actor.check(Permission::ManageCalendar)?;
+    calendar.validate()?;
     let mut tenant = state
         .directory
         .get_tenant(&actor.tenant)
@@ -318,7 +307,7 @@ pub async fn my_tasks(
     actor: &Actor,
 ) -> Result<Vec<fieldline_domain::Task>, ApiError> {
     Ok(state
-        .automation
+        .tasks
         .list_tasks(&actor.tenant, actor.user, 500)
         .await?)
 }
@@ -330,16 +319,12 @@ pub async fn complete_task(
     id: fieldline_domain::TaskId,
 ) -> Result<fieldline_domain::Task, ApiError> {
     let mut task = state
-        .automation
+        .tasks
         .get_task(&actor.tenant, id)
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("task {id} not found")))?;
-    if task.assignee != Some(actor.user) {
-        return Err(ApiError::Forbidden("this task is someone else's".into()));
-    }
-    if task.done_at.is_none() {
-        task.done_at = Some(state.clock.now());
-        state.automation.update_task(&task).await?;
+    if task.complete(actor, state.clock.now())? {
+        state.tasks.update_task(&task).await?;
     }
     Ok(task)
 }

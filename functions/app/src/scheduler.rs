@@ -141,9 +141,9 @@ impl EventHandler for EventJournal {
         let e = &stored.event;
         tracing::debug!(
             seq = stored.seq,
-            event = e.payload.kind(),
+            event = e.kind().as_str(),
             tenant = %e.tenant,
-            aggregate = %e.aggregate_id,
+            subject = %e.subject,
             actor = ?e.actor.map(|a| a.to_string()),
             "domain event"
         );

@@ -3,7 +3,10 @@
 
 use crate::auth::TokenKeys;
 use fieldline_domain::{ScoringPolicy, Timestamp};
-use fieldline_store::{AutomationStore, BlobStore, DirectoryStore, EventLog, LeadStore};
+use fieldline_store::{
+    AssignmentStore, BlobStore, DecisionLog, DirectoryStore, EventLog, InboxStore, LeadStore,
+    RuleStore, TaskStore, TimerStore, UploadStore,
+};
 use std::sync::Arc;
 
 /// Time, injectable so tests and the demo seed can run in the past.
@@ -24,7 +27,13 @@ pub struct AppState {
     pub leads: Arc<dyn LeadStore>,
     pub directory: Arc<dyn DirectoryStore>,
     pub events: Arc<dyn EventLog>,
-    pub automation: Arc<dyn AutomationStore>,
+    pub uploads: Arc<dyn UploadStore>,
+    pub rules: Arc<dyn RuleStore>,
+    pub timers: Arc<dyn TimerStore>,
+    pub decisions: Arc<dyn DecisionLog>,
+    pub assignment: Arc<dyn AssignmentStore>,
+    pub tasks: Arc<dyn TaskStore>,
+    pub inbox: Arc<dyn InboxStore>,
     pub blobs: Arc<dyn BlobStore>,
     pub tokens: Arc<TokenKeys>,
     pub policy: Arc<ScoringPolicy>,

@@ -4,6 +4,7 @@
 use crate::error::DomainError;
 use crate::id::{TeamId, TenantId, UserId};
 use crate::lead::Lead;
+use crate::task::Task;
 use crate::user::{Role, User};
 use serde::{Deserialize, Serialize};
 
@@ -14,6 +15,28 @@ pub struct Actor {
     pub tenant: TenantId,
     pub role: Role,
     pub team: Option<TeamId>,
+}
+
+/// Something a user asks to do, with the record it concerns. Use cases ask
+/// [`Actor::check`]; no other code compares roles, so each rule is written once.
+#[derive(Debug, Clone, Copy)]
+pub enum Permission<'a> {
+    /// Read (and, for the owner's scope, change) this lead.
+    AccessLead(&'a Lead),
+    /// Create a lead owned by `owner` (`None`: unowned or the creator's default).
+    CreateLeadFor(Option<UserId>),
+    /// Hand leads to other users.
+    AssignLeads,
+    /// Create, change and roll back automation rules; dry-run them.
+    ManageRules,
+    /// Read the tenant's decision log beyond one's own leads.
+    ReadDecisionLog,
+    /// Configure notification channels and read their dead letters.
+    ManageChannels,
+    /// Change the tenant's working calendar.
+    ManageCalendar,
+    /// Mark this task done.
+    CompleteTask(&'a Task),
 }
 
 /// The slice of a tenant's leads an actor can list.
@@ -51,6 +74,46 @@ impl Actor {
             LeadScope::Team(team) => lead.team == Some(team),
             LeadScope::Owner(user) => lead.owner == Some(user),
             LeadScope::Pool => false,
+        }
+    }
+
+    /// Whether this actor may do what `permission` names; `Forbidden` with the reason if not.
+    pub fn check(&self, permission: Permission<'_>) -> Result<(), DomainError> {
+        let refuse = |why: &str| Err(DomainError::Forbidden(why.to_owned()));
+        match permission {
+            Permission::AccessLead(lead) => {
+                if self.can_access_lead(lead) {
+                    Ok(())
+                } else {
+                    refuse("this lead belongs to someone outside your scope")
+                }
+            }
+            Permission::CreateLeadFor(Some(owner))
+                if self.role == Role::Rep && owner != self.user =>
+            {
+                refuse("reps cannot assign leads to others")
+            }
+            Permission::CreateLeadFor(_) => Ok(()),
+            Permission::AssignLeads if self.role == Role::Rep => refuse("reps cannot assign leads"),
+            Permission::AssignLeads => Ok(()),
+            Permission::ManageRules | Permission::ReadDecisionLog if self.role == Role::Rep => {
+                refuse("only managers and admins change automation rules")
+            }
+            Permission::ManageRules | Permission::ReadDecisionLog => Ok(()),
+            Permission::ManageChannels if self.role != Role::Admin => {
+                refuse("only admins configure notification channels")
+            }
+            Permission::ManageCalendar if self.role != Role::Admin => {
+                refuse("only admins change the calendar")
+            }
+            Permission::ManageChannels | Permission::ManageCalendar => Ok(()),
+            Permission::CompleteTask(task) => {
+                if task.tenant == self.tenant && task.assignee == Some(self.user) {
+                    Ok(())
+                } else {
+                    refuse("this task is someone else's")
+                }
+            }
         }
     }
 
@@ -116,6 +179,70 @@ mod tests {
             LeadScope::Team(team)
         );
         assert_eq!(actor(Role::Admin, None).lead_scope(), LeadScope::Tenant);
+    }
+
+    #[test]
+    fn permissions_follow_roles() {
+        let team = TeamId::new();
+        let rep = actor(Role::Rep, Some(team));
+        let manager = actor(Role::Manager, Some(team));
+        let admin = actor(Role::Admin, None);
+        let forbidden = |r: Result<(), DomainError>| matches!(r, Err(DomainError::Forbidden(_)));
+        for p in [
+            Permission::AssignLeads,
+            Permission::ManageRules,
+            Permission::ReadDecisionLog,
+            Permission::ManageChannels,
+            Permission::ManageCalendar,
+            Permission::CreateLeadFor(Some(UserId::new())),
+        ] {
+            assert!(forbidden(rep.check(p)), "rep: {p:?}");
+        }
+        assert!(rep.check(Permission::CreateLeadFor(Some(rep.user))).is_ok());
+        assert!(rep.check(Permission::CreateLeadFor(None)).is_ok());
+        for p in [
+            Permission::AssignLeads,
+            Permission::ManageRules,
+            Permission::ReadDecisionLog,
+        ] {
+            assert!(manager.check(p).is_ok(), "manager: {p:?}");
+        }
+        assert!(forbidden(manager.check(Permission::ManageChannels)));
+        assert!(forbidden(manager.check(Permission::ManageCalendar)));
+        assert!(admin.check(Permission::ManageChannels).is_ok());
+        assert!(admin.check(Permission::ManageCalendar).is_ok());
+    }
+
+    #[test]
+    fn tasks_are_completed_by_their_assignee_only() {
+        let rep = actor(Role::Rep, None);
+        let admin = actor(Role::Admin, None);
+        let now = chrono::Utc::now();
+        let mut task = crate::task::Task {
+            id: crate::id::TaskId::new(),
+            tenant: rep.tenant.clone(),
+            subject: crate::Subject::Lead(crate::id::LeadId::new()),
+            assignee: Some(rep.user),
+            title: "send the quote".into(),
+            due_at: now,
+            done_at: None,
+            created_at: now,
+            rule: None,
+            dedupe_key: "k".into(),
+        };
+        assert!(matches!(
+            task.complete(&admin, now),
+            Err(DomainError::Forbidden(_))
+        ));
+        assert!(
+            task.complete(&rep, now).unwrap(),
+            "first completion changes it"
+        );
+        assert!(
+            !task.complete(&rep, now).unwrap(),
+            "the second changes nothing"
+        );
+        assert_eq!(task.done_at, Some(now));
     }
 
     #[test]

@@ -43,6 +43,22 @@ impl Default for BusinessCalendar {
 }
 
 impl BusinessCalendar {
+    /// Whether a tenant may save this calendar: working days 1-7, a day that starts before
+    /// it ends, and a bounded list of dates.
+    pub fn validate(&self) -> Result<(), crate::DomainError> {
+        if self.day_start >= self.day_end
+            || self.working_days.is_empty()
+            || self.working_days.iter().any(|d| !(1..=7).contains(d))
+            || self.holidays.len() + self.extra_working_days.len() > 1000
+        {
+            return Err(crate::DomainError::invalid(
+                "calendar",
+                "working_days 1-7 (Monday = 1), day_start before day_end, at most 1000 dates",
+            ));
+        }
+        Ok(())
+    }
+
     pub fn is_working_day(&self, day: NaiveDate) -> bool {
         if self.extra_working_days.contains(&day) {
             return true;

@@ -6,13 +6,33 @@ use crate::activity::ActivityKind;
 use crate::id::{ActivityId, EventId, TeamId, TenantId, TimerId, UserId};
 use crate::lead::{Lead, LeadSource, LeadStatus};
 use crate::scoring::{Priority, ScoreBreakdown};
+use crate::subject::{Subject, SubjectKind};
+use crate::upload::{UploadKind, UploadStatus};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use strum::{EnumDiscriminants, EnumIter, EnumString, IntoStaticStr};
 use uuid::Uuid;
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// What happened. The payload's variant is the event's kind ([`EventKind`], derived from this
+/// enum, so the list of kinds rules can be triggered by is never kept twice).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, EnumDiscriminants)]
 #[serde(tag = "type", rename_all = "snake_case")]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[strum_discriminants(
+    name(EventKind),
+    derive(
+        Hash,
+        PartialOrd,
+        Ord,
+        Serialize,
+        Deserialize,
+        EnumIter,
+        EnumString,
+        IntoStaticStr
+    ),
+    serde(rename_all = "snake_case"),
+    strum(serialize_all = "snake_case")
+)]
 pub enum EventPayload {
     LeadCreated {
         source: LeadSource,
@@ -62,35 +82,131 @@ pub enum EventPayload {
         by: UserId,
         team: Option<TeamId>,
     },
+    /// A phone asked to upload a file; the bytes have not arrived yet.
+    UploadCreated {
+        kind: UploadKind,
+        file_name: String,
+        size: u64,
+    },
+    /// An upload moved on (received, processing, done, failed).
+    UploadStatusChanged {
+        from: UploadStatus,
+        to: UploadStatus,
+        /// The stable error code when it failed.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        error: Option<String>,
+    },
 }
 
 impl EventPayload {
     /// A stable name for routing and storage (`lead_created`, ...).
-    pub fn kind(&self) -> &'static str {
-        match self {
-            EventPayload::LeadCreated { .. } => "lead_created",
-            EventPayload::LeadUpdated { .. } => "lead_updated",
-            EventPayload::LeadPriorityChanged { .. } => "lead_priority_changed",
-            EventPayload::LeadStatusChanged { .. } => "lead_status_changed",
-            EventPayload::LeadAssigned { .. } => "lead_assigned",
-            EventPayload::LeadFirstContacted { .. } => "lead_first_contacted",
-            EventPayload::ActivityLogged { .. } => "activity_logged",
-            EventPayload::TimerFired { .. } => "timer_fired",
-            EventPayload::LeadReturnedToPool { .. } => "lead_returned_to_pool",
-            EventPayload::LeadClaimed { .. } => "lead_claimed",
-        }
+    pub fn kind(&self) -> EventKind {
+        self.into()
     }
 }
 
+impl EventKind {
+    pub fn as_str(self) -> &'static str {
+        self.into()
+    }
+
+    /// The one kind of subject an event of this kind is about; `None` for kinds every
+    /// subject has (`timer_fired`, `activity_logged`).
+    pub fn subject_kind(self) -> Option<SubjectKind> {
+        use EventKind::*;
+        match self {
+            LeadCreated | LeadUpdated | LeadPriorityChanged | LeadStatusChanged | LeadAssigned
+            | LeadFirstContacted | LeadReturnedToPool | LeadClaimed => Some(SubjectKind::Lead),
+            UploadCreated | UploadStatusChanged => Some(SubjectKind::Upload),
+            ActivityLogged | TimerFired => None,
+        }
+    }
+
+    /// Whether a rule about `subject` may be triggered by this kind.
+    pub fn concerns(self, subject: SubjectKind) -> bool {
+        self.subject_kind().is_none_or(|k| k == subject)
+    }
+
+    /// The fields a rule condition may read under `event.`: the payload's own fields and
+    /// the envelope's (`type`, `actor`, `occurred_at`, `automatic`).
+    pub fn fields(self) -> &'static [&'static str] {
+        use EventKind::*;
+        match self {
+            LeadCreated => &[
+                "source",
+                "priority",
+                "score.urgency",
+                "score.decision_role",
+                "score.budget",
+                "score.source",
+                "score.current_brand",
+                "score.total",
+                "owner",
+            ],
+            LeadUpdated => &["changed"],
+            LeadPriorityChanged => &[
+                "from",
+                "to",
+                "score.urgency",
+                "score.decision_role",
+                "score.budget",
+                "score.source",
+                "score.current_brand",
+                "score.total",
+            ],
+            LeadStatusChanged => &["from", "to"],
+            LeadAssigned => &["from", "to", "team"],
+            LeadFirstContacted => &["at", "response_seconds"],
+            ActivityLogged => &["activity", "kind", "occurred_at"],
+            TimerFired => &["timer", "name", "due_at"],
+            LeadReturnedToPool => &["from", "reason"],
+            LeadClaimed => &["by", "team"],
+            UploadCreated => &["kind", "file_name", "size"],
+            UploadStatusChanged => &["from", "to", "error"],
+        }
+    }
+
+    /// Whether `path` (without `event.`) names something a rule can read on this event.
+    pub fn has_field(self, path: &str) -> bool {
+        ["type", "actor", "occurred_at", "automatic"].contains(&path)
+            || crate::subject::has_path(self.fields(), path)
+    }
+}
+
+/// The OpenAPI schema: a string enum of every kind (strum derives the type, so this is
+/// written out once here).
+#[cfg(feature = "openapi")]
+impl utoipa::PartialSchema for EventKind {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use strum::IntoEnumIterator;
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .enum_values(Some(EventKind::iter().map(EventKind::as_str)))
+            .into()
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::ToSchema for EventKind {}
+
+impl std::fmt::Display for EventKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A fact about one subject. Stored (outbox rows, DynamoDB stream images) with the subject as
+/// `aggregate_type` + `aggregate_id`, the shape every stored event already has.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(into = "StoredShape", from = "StoredShape")]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DomainEvent {
     pub id: EventId,
     pub tenant: TenantId,
-    /// `lead`, later `customer`, `deal`, ...
-    pub aggregate_type: String,
-    pub aggregate_id: Uuid,
-    /// The aggregate's version after the change, for ordering and dedup downstream.
+    /// What the event is about.
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub subject: Subject,
+    /// The subject's version after the change, for ordering and dedup downstream.
     pub aggregate_version: u64,
     /// The user whose request caused it; `None` for automatic actions.
     pub actor: Option<UserId>,
@@ -112,9 +228,62 @@ pub struct Cause {
     pub depth: u8,
 }
 
+/// The serialised form of `DomainEvent`.
+#[derive(Serialize, Deserialize)]
+struct StoredShape {
+    id: EventId,
+    tenant: TenantId,
+    aggregate_type: SubjectKind,
+    aggregate_id: Uuid,
+    aggregate_version: u64,
+    actor: Option<UserId>,
+    occurred_at: DateTime<Utc>,
+    payload: EventPayload,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    cause: Option<Cause>,
+}
+
+impl From<DomainEvent> for StoredShape {
+    fn from(e: DomainEvent) -> Self {
+        StoredShape {
+            id: e.id,
+            tenant: e.tenant,
+            aggregate_type: e.subject.kind(),
+            aggregate_id: e.subject.id(),
+            aggregate_version: e.aggregate_version,
+            actor: e.actor,
+            occurred_at: e.occurred_at,
+            payload: e.payload,
+            cause: e.cause,
+        }
+    }
+}
+
+impl From<StoredShape> for DomainEvent {
+    fn from(s: StoredShape) -> Self {
+        DomainEvent {
+            id: s.id,
+            tenant: s.tenant,
+            subject: Subject::new(s.aggregate_type, s.aggregate_id),
+            aggregate_version: s.aggregate_version,
+            actor: s.actor,
+            occurred_at: s.occurred_at,
+            payload: s.payload,
+            cause: s.cause,
+        }
+    }
+}
+
 impl DomainEvent {
-    pub(crate) fn for_lead(
-        lead: &Lead,
+    pub fn kind(&self) -> EventKind {
+        self.payload.kind()
+    }
+
+    /// An event about `subject`, whose version after the change is `version`.
+    pub fn new(
+        tenant: TenantId,
+        subject: Subject,
+        version: u64,
         actor: Option<UserId>,
         cause: Option<Cause>,
         now: Timestamp,
@@ -122,19 +291,159 @@ impl DomainEvent {
     ) -> Self {
         DomainEvent {
             id: EventId::new(),
-            tenant: lead.tenant.clone(),
-            aggregate_type: "lead".into(),
-            aggregate_id: lead.id.as_uuid(),
-            // Events are built before `touch`; creation is version 1 already.
-            aggregate_version: if matches!(payload, EventPayload::LeadCreated { .. }) {
-                lead.version
-            } else {
-                lead.version + 1
-            },
+            tenant,
+            subject,
+            aggregate_version: version,
             actor,
             occurred_at: now,
             payload,
             cause,
         }
+    }
+
+    pub(crate) fn for_lead(
+        lead: &Lead,
+        actor: Option<UserId>,
+        cause: Option<Cause>,
+        now: Timestamp,
+        payload: EventPayload,
+    ) -> Self {
+        // Events are built before `touch`; creation is version 1 already.
+        let version = if matches!(payload, EventPayload::LeadCreated { .. }) {
+            lead.version
+        } else {
+            lead.version + 1
+        };
+        DomainEvent::new(
+            lead.tenant.clone(),
+            Subject::Lead(lead.id),
+            version,
+            actor,
+            cause,
+            now,
+            payload,
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::activity::ActivityKind;
+    use crate::upload::{UploadKind, UploadStatus};
+    use strum::IntoEnumIterator;
+
+    fn score() -> ScoreBreakdown {
+        ScoreBreakdown {
+            urgency: 1,
+            decision_role: 2,
+            budget: 3,
+            source: 4,
+            current_brand: 5,
+            total: 15,
+        }
+    }
+
+    /// One payload of every kind, with every optional field set.
+    fn samples() -> Vec<EventPayload> {
+        let now = chrono::Utc::now();
+        let user = Some(UserId::new());
+        vec![
+            EventPayload::LeadCreated {
+                source: LeadSource::Referral,
+                priority: Priority::A,
+                score: score(),
+                owner: user,
+            },
+            EventPayload::LeadUpdated {
+                changed: vec!["notes".into()],
+            },
+            EventPayload::LeadPriorityChanged {
+                from: Priority::B,
+                to: Priority::A,
+                score: score(),
+            },
+            EventPayload::LeadStatusChanged {
+                from: LeadStatus::New,
+                to: LeadStatus::Contacted,
+            },
+            EventPayload::LeadAssigned {
+                from: user,
+                to: UserId::new(),
+                team: Some(TeamId::new()),
+            },
+            EventPayload::LeadFirstContacted {
+                at: now,
+                response_seconds: 60,
+            },
+            EventPayload::ActivityLogged {
+                activity: ActivityId::new(),
+                kind: ActivityKind::Call,
+                occurred_at: now,
+            },
+            EventPayload::TimerFired {
+                timer: TimerId::new(),
+                name: "first_contact".into(),
+                due_at: now,
+            },
+            EventPayload::LeadReturnedToPool {
+                from: user,
+                reason: "no answer".into(),
+            },
+            EventPayload::LeadClaimed {
+                by: UserId::new(),
+                team: Some(TeamId::new()),
+            },
+            EventPayload::UploadCreated {
+                kind: UploadKind::Card,
+                file_name: "card.jpg".into(),
+                size: 1,
+            },
+            EventPayload::UploadStatusChanged {
+                from: UploadStatus::Processing,
+                to: UploadStatus::Failed,
+                error: Some("not_an_image".into()),
+            },
+        ]
+    }
+
+    #[test]
+    fn every_kind_has_a_sample_and_its_rule_fields_match_the_payload() {
+        let samples = samples();
+        let kinds: Vec<EventKind> = samples.iter().map(EventPayload::kind).collect();
+        assert_eq!(kinds, EventKind::iter().collect::<Vec<_>>());
+        for payload in samples {
+            let mut paths = crate::subject::leaf_paths(&serde_json::to_value(&payload).unwrap());
+            assert!(paths.remove("type"));
+            let listed: std::collections::BTreeSet<String> = payload
+                .kind()
+                .fields()
+                .iter()
+                .map(|s| s.to_string())
+                .collect();
+            assert_eq!(paths, listed, "{}", payload.kind());
+            assert_eq!(
+                serde_json::to_value(payload.kind()).unwrap(),
+                serde_json::json!(payload.kind().as_str())
+            );
+        }
+    }
+
+    #[test]
+    fn events_keep_their_stored_shape() {
+        let lead = crate::LeadId::new();
+        let e = DomainEvent::new(
+            TenantId::parse("acme").unwrap(),
+            Subject::Lead(lead),
+            3,
+            None,
+            None,
+            chrono::Utc::now(),
+            EventPayload::LeadUpdated { changed: vec![] },
+        );
+        let v = serde_json::to_value(&e).unwrap();
+        assert_eq!(v["aggregate_type"], "lead");
+        assert_eq!(v["aggregate_id"], lead.to_string());
+        assert_eq!(serde_json::from_value::<DomainEvent>(v).unwrap(), e);
     }
 }

@@ -71,6 +71,14 @@ uuid_id!(/// An in-app notification.
     NotificationId, "notification_id");
 uuid_id!(/// A task for a rep.
     TaskId, "task_id");
+uuid_id!(/// A deal (商机) in a pipeline.
+    DealId, "deal_id");
+uuid_id!(/// A visit to a customer or store.
+    VisitId, "visit_id");
+uuid_id!(/// A customer's order.
+    OrderId, "order_id");
+uuid_id!(/// A file a phone uploaded (card, shelf photo, voice note, attachment).
+    UploadId, "upload_id");
 
 /// A tenant's slug: 2–40 lowercase ASCII letters, digits or inner hyphens (`acme`, `huadong-trading`).
 /// Slugs appear in tokens and logs, so they are kept short and unambiguous.

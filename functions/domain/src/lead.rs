@@ -287,6 +287,43 @@ pub struct Lead {
     pub tags: Vec<String>,
 }
 
+/// The fields rules may read under `lead.` (see `SubjectKind::fields`); a test checks them
+/// against a serialised lead.
+pub(crate) const RULE_FIELDS: &[&str] = &[
+    "id",
+    "tenant",
+    "source",
+    "contact.name",
+    "contact.phone",
+    "contact.email",
+    "contact.company",
+    "contact.title",
+    "prescreen.current_brand",
+    "prescreen.purchase_urgency",
+    "prescreen.decision_role",
+    "prescreen.budget.min",
+    "prescreen.budget.max",
+    "prescreen.budget.currency",
+    "notes",
+    "priority",
+    "score.urgency",
+    "score.decision_role",
+    "score.budget",
+    "score.source",
+    "score.current_brand",
+    "score.total",
+    "owner",
+    "team",
+    "status",
+    "created_by",
+    "created_at",
+    "updated_at",
+    "first_contact_at",
+    "version",
+    "in_pool",
+    "tags",
+];
+
 /// Everything `Lead::create` needs besides the client's input.
 pub struct CreateContext<'a> {
     pub id: LeadId,
@@ -734,6 +771,22 @@ mod tests {
 
     fn create(actor: &Actor, owner: &User) -> (Lead, Vec<DomainEvent>) {
         create_from(&input(), actor, owner).unwrap()
+    }
+
+    #[test]
+    fn the_rule_schema_matches_the_serialised_lead() {
+        let (actor, user) = rep();
+        let mut lead = create(&actor, &user).0;
+        lead.contact.email = Some(EmailAddress::parse("wjg@huadong.cn").unwrap());
+        lead.notes = Some("预算已批".into());
+        lead.first_contact_at = Some(t0());
+        let paths = crate::subject::leaf_paths(&serde_json::to_value(&lead).unwrap());
+        let schema: std::collections::BTreeSet<String> =
+            RULE_FIELDS.iter().map(|s| s.to_string()).collect();
+        assert_eq!(paths, schema);
+        use crate::subject::SubjectKind;
+        assert!(SubjectKind::Lead.has_field("prescreen.budget"));
+        assert!(!SubjectKind::Lead.has_field("prescreen.budgte.max"));
     }
 
     #[test]

@@ -16,29 +16,33 @@ pub mod metrics;
 pub mod notification;
 pub mod rule;
 pub mod scoring;
+pub mod subject;
 pub mod task;
 pub mod timer;
+pub mod upload;
 pub mod user;
 
-pub use access::{Actor, LeadScope};
+pub use access::{Actor, LeadScope, Permission};
 pub use activity::{Activity, ActivityKind, NewActivity};
 pub use calendar::BusinessCalendar;
 pub use contact::{ContactInfo, EmailAddress, PersonName, PhoneNumber, Region};
 pub use customer::{Contact, Customer, DecisionRole};
 pub use error::DomainError;
-pub use event::{Cause, DomainEvent, EventPayload};
+pub use event::{Cause, DomainEvent, EventKind, EventPayload};
 pub use id::{
-    ActivityId, ContactId, CustomerId, EventId, LeadId, NotificationId, TaskId, TeamId, TenantId,
-    TimerId, UserId,
+    ActivityId, ContactId, CustomerId, DealId, EventId, LeadId, NotificationId, OrderId, TaskId,
+    TeamId, TenantId, TimerId, UploadId, UserId, VisitId,
 };
 pub use lead::{
     BudgetRange, Lead, LeadPatch, LeadSource, LeadStatus, NewLead, PreScreen, PurchaseUrgency,
 };
 pub use notification::{Channel, ChannelKind, Delivery, DeliveryResult, Notification};
-pub use rule::{Action, Condition, Decision, Evidence, Rule, RuleDraft, RuleId};
+pub use rule::{Action, Condition, Decision, DecisionOutcome, Evidence, Rule, RuleDraft, RuleId};
 pub use scoring::{Priority, ScoreBreakdown, ScoringPolicy};
+pub use subject::{Subject, SubjectKind};
 pub use task::Task;
 pub use timer::{Timer, TimerState};
+pub use upload::{NewUpload, Upload, UploadError, UploadKind, UploadStatus};
 pub use user::{Role, Team, Tenant, User};
 
 /// Timestamps everywhere are UTC; local time zones are a presentation concern.

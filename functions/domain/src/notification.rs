@@ -1,7 +1,8 @@
 //! In-app notifications: the inbox every user has. Other channels (webhooks, WeCom, DingTalk,
 //! Feishu) deliver the same records.
 
-use crate::id::{LeadId, NotificationId, TenantId, UserId};
+use crate::id::{NotificationId, TenantId, UserId};
+use crate::subject::Subject;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -10,7 +11,11 @@ pub struct Notification {
     pub id: NotificationId,
     pub tenant: TenantId,
     pub user: UserId,
-    pub lead: Option<LeadId>,
+    /// What it is about, if anything; serialised as its kind's key (`"lead": "0193…"`),
+    /// the field webhook receivers read.
+    #[serde(flatten)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub subject: Option<Subject>,
     /// `notice` or `escalation`.
     pub kind: String,
     pub message: String,

@@ -5,28 +5,22 @@
 //! evidence (the field values that made it true); the application carries out the actions.
 
 use crate::error::DomainError;
+use crate::event::EventKind;
 use crate::scoring::Priority;
+use crate::subject::{Subject, SubjectKind};
 use crate::{TeamId, TenantId, Timestamp, UserId};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use strum::IntoEnumIterator;
 
 /// Longest chain of rule-caused events: a rule reacting to an event another rule caused is
 /// fine (assign, then start a timer), but past this depth the engine stops and logs a loop.
 pub const MAX_RULE_CHAIN: u8 = 4;
 
-/// The events a rule can react to (`EventPayload::kind`).
-pub const TRIGGERS: &[&str] = &[
-    "lead_created",
-    "lead_updated",
-    "lead_priority_changed",
-    "lead_status_changed",
-    "lead_assigned",
-    "lead_first_contacted",
-    "lead_returned_to_pool",
-    "lead_claimed",
-    "activity_logged",
-    "timer_fired",
-];
+/// The events a rule about `subject` can react to: derived from the event type itself.
+pub fn triggers(subject: SubjectKind) -> impl Iterator<Item = EventKind> {
+    EventKind::iter().filter(move |k| k.concerns(subject))
+}
 
 /// A rule's id: a short slug a manager can read in the decision log (`first-contact-sla`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -100,7 +94,8 @@ pub enum Op {
 
 /// A condition tree. JSON: `{"all": [...]}`, `{"any": [...]}`, `{"not": {...}}`, or a test
 /// `{"field": "lead.prescreen.purchase_urgency", "op": "eq", "value": "within_month"}`.
-/// Fields are dotted paths into `{"event": ..., "lead": ...}`.
+/// Fields are dotted paths into `{"event": ..., "<subject>": ...}` (`lead.status`,
+/// `upload.kind`), checked at save time against the event's and the subject's schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum Condition {
@@ -217,19 +212,39 @@ fn default_order() -> u16 {
     100
 }
 
+fn lead_subject() -> SubjectKind {
+    SubjectKind::Lead
+}
+
 impl Action {
     /// The event kinds this action can cause, for the static loop check.
-    pub fn emits(&self) -> &'static [&'static str] {
+    pub fn emits(&self) -> &'static [EventKind] {
         match self {
-            Action::Assign { .. } => &["lead_assigned"],
-            Action::SetPriority { .. } => &["lead_priority_changed"],
-            Action::AddTag { .. } => &["lead_updated"],
-            Action::ReturnToPool { .. } => &["lead_returned_to_pool"],
-            Action::StartTimer { .. } => &["timer_fired"],
+            Action::Assign { .. } => &[EventKind::LeadAssigned],
+            Action::SetPriority { .. } => &[EventKind::LeadPriorityChanged],
+            Action::AddTag { .. } => &[EventKind::LeadUpdated],
+            Action::ReturnToPool { .. } => &[EventKind::LeadReturnedToPool],
+            Action::StartTimer { .. } => &[EventKind::TimerFired],
             Action::CancelTimers { .. }
             | Action::Notify { .. }
             | Action::Escalate { .. }
             | Action::CreateTask { .. } => &[],
+        }
+    }
+
+    /// Whether the action makes sense on a subject of `kind`: timers, tasks and messages
+    /// work on every subject; ownership, priority, tags and the pool are a lead's.
+    pub fn applies_to(&self, kind: SubjectKind) -> bool {
+        match self {
+            Action::Assign { .. }
+            | Action::SetPriority { .. }
+            | Action::AddTag { .. }
+            | Action::ReturnToPool { .. } => kind == SubjectKind::Lead,
+            Action::CreateTask { .. }
+            | Action::StartTimer { .. }
+            | Action::CancelTimers { .. }
+            | Action::Notify { .. }
+            | Action::Escalate { .. } => true,
         }
     }
 
@@ -260,8 +275,11 @@ pub struct RuleDraft {
     /// routing rule at 10 runs before the catch-all default at 100.
     #[serde(default = "default_order")]
     pub order: u16,
-    /// The event kind that triggers the rule (see `TRIGGERS`).
-    pub trigger: String,
+    /// The kind of record the rule is about; `lead` when omitted.
+    #[serde(default = "lead_subject")]
+    pub subject: SubjectKind,
+    /// The event kind that triggers the rule (see `triggers`).
+    pub trigger: EventKind,
     #[serde(default)]
     #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub conditions: Condition,
@@ -290,17 +308,24 @@ impl RuleDraft {
         if self.name.trim().is_empty() || self.name.len() > 200 {
             return Err(DomainError::invalid("name", "1-200 characters"));
         }
-        if !TRIGGERS.contains(&self.trigger.as_str()) {
+        if !self.trigger.concerns(self.subject) {
+            let valid: Vec<&str> = triggers(self.subject).map(EventKind::as_str).collect();
             return Err(DomainError::invalid(
                 "trigger",
-                format!("one of {}", TRIGGERS.join(", ")),
+                format!("a {} rule takes one of {}", self.subject, valid.join(", ")),
             ));
         }
         if self.actions.is_empty() || self.actions.len() > 20 {
             return Err(DomainError::invalid("actions", "1-20 actions"));
         }
-        validate_condition(&self.conditions, 0)?;
+        validate_condition(&self.conditions, 0, self.subject, self.trigger)?;
         for action in &self.actions {
+            if !action.applies_to(self.subject) {
+                return Err(DomainError::invalid(
+                    "actions",
+                    format!("{} does not apply to a {}", action.name(), self.subject),
+                ));
+            }
             match action {
                 Action::StartTimer {
                     timer, after_hours, ..
@@ -365,7 +390,7 @@ impl RuleDraft {
                 }
                 Action::SetPriority { .. } => {}
             }
-            if action.emits().contains(&self.trigger.as_str())
+            if action.emits().contains(&self.trigger)
                 && !matches!(action, Action::StartTimer { .. })
             {
                 return Err(DomainError::invalid(
@@ -398,7 +423,12 @@ pub fn timer_name(raw: &str) -> Result<&str, DomainError> {
     }
 }
 
-fn validate_condition(c: &Condition, depth: usize) -> Result<(), DomainError> {
+fn validate_condition(
+    c: &Condition,
+    depth: usize,
+    subject: SubjectKind,
+    trigger: EventKind,
+) -> Result<(), DomainError> {
     if depth > 8 {
         return Err(DomainError::invalid(
             "conditions",
@@ -411,15 +441,21 @@ fn validate_condition(c: &Condition, depth: usize) -> Result<(), DomainError> {
                 return Err(DomainError::invalid("conditions", "at most 50 per group"));
             }
             list.iter()
-                .try_for_each(|c| validate_condition(c, depth + 1))
+                .try_for_each(|c| validate_condition(c, depth + 1, subject, trigger))
         }
-        Condition::Not { not } => validate_condition(not, depth + 1),
+        Condition::Not { not } => validate_condition(not, depth + 1, subject, trigger),
         Condition::Test { field, op, value } => {
-            let root = field.split('.').next().unwrap_or("");
-            if !matches!(root, "event" | "lead") || field.split('.').any(str::is_empty) {
+            let known = match field.split_once('.') {
+                Some(("event", rest)) => trigger.has_field(rest),
+                Some((root, rest)) if root == subject.as_str() => subject.has_field(rest),
+                _ => false,
+            };
+            if !known {
                 return Err(DomainError::invalid(
                     "conditions.field",
-                    format!("{field:?}: a dotted path under event. or lead."),
+                    format!(
+                        "{field:?}: not a field of a {trigger} event (event.…) or of a {subject} ({subject}.…)"
+                    ),
                 ));
             }
             let ok = match op {
@@ -457,6 +493,19 @@ pub struct Evidence {
     pub actual: Value,
 }
 
+/// How one action of a matched rule ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub enum DecisionOutcome {
+    Done,
+    /// Nothing to do (already running, already owned…); `detail` says why.
+    Skipped,
+    Failed,
+    /// The event sat too deep in a chain of rule-caused events: a probable loop.
+    LoopStopped,
+}
+
 /// One automatic action and why it was taken: the answer to "who moved my lead?".
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -467,17 +516,18 @@ pub struct Decision {
     /// The event that triggered the rule, and its kind.
     #[cfg_attr(feature = "openapi", schema(value_type = String, format = Uuid))]
     pub event: crate::EventId,
-    pub trigger: String,
-    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Uuid))]
-    pub lead: crate::LeadId,
+    pub trigger: EventKind,
+    /// What the rule acted on; serialised as its kind's key (`"lead": "0193…"`).
+    #[serde(flatten)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub subject: Subject,
     /// Position of the action in the rule (one entry per action).
     pub action_index: u32,
     /// The action as configured; `null` for a loop stop.
     #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub action: Value,
     pub evidence: Vec<Evidence>,
-    /// `done`, `skipped` (nothing to do, with why), `failed`, or `loop_stopped`.
-    pub outcome: String,
+    pub outcome: DecisionOutcome,
     pub detail: String,
     pub at: chrono::DateTime<chrono::Utc>,
 }
@@ -654,6 +704,10 @@ mod tests {
         .unwrap()
     }
 
+    fn parse_draft(v: Value) -> RuleDraft {
+        serde_json::from_value(v).unwrap()
+    }
+
     #[test]
     fn validation_refuses_self_loops_unknown_triggers_and_bad_values() {
         let loop_rule = draft(
@@ -663,9 +717,12 @@ mod tests {
         let err = loop_rule.validate().unwrap_err().to_string();
         assert!(err.contains("loop"), "{err}");
         assert!(
-            draft("lead_exploded", json!([{"do": "escalate", "message": "x"}]))
-                .validate()
-                .is_err()
+            serde_json::from_value::<RuleDraft>(json!({
+                "name": "test", "trigger": "lead_exploded",
+                "actions": [{"do": "escalate", "message": "x"}]
+            }))
+            .is_err(),
+            "an unknown trigger is refused when parsed"
         );
         assert!(
             draft(
@@ -703,6 +760,43 @@ mod tests {
         }))
         .unwrap();
         assert!(bad_path.validate().is_err());
+    }
+
+    #[test]
+    fn paths_are_checked_against_the_subject_and_event_schemas() {
+        let with = |subject: &str, trigger: &str, field: &str| {
+            parse_draft(json!({
+                "name": "x", "subject": subject, "trigger": trigger,
+                "conditions": {"field": field, "op": "present"},
+                "actions": [{"do": "escalate", "message": "x"}]
+            }))
+            .validate()
+        };
+        assert!(with("lead", "lead_created", "lead.prescreen.budget.max").is_ok());
+        assert!(with("lead", "lead_created", "event.priority").is_ok());
+        assert!(with("lead", "timer_fired", "event.name").is_ok());
+        assert!(with("lead", "activity_logged", "event.kind").is_ok());
+        // Typos in the subject's fields or the event's are refused.
+        let err = with("lead", "lead_created", "lead.prescreen.budget.mx").unwrap_err();
+        assert!(err.to_string().contains("conditions.field"), "{err}");
+        assert!(with("lead", "lead_created", "event.nmae").is_err());
+        // A field of another event kind is not on this one.
+        assert!(with("lead", "lead_created", "event.response_seconds").is_err());
+        // Another subject's root is not readable from a lead rule.
+        assert!(with("lead", "lead_created", "upload.kind").is_err());
+        assert!(with("upload", "upload_status_changed", "upload.error.code").is_ok());
+        assert!(with("upload", "upload_status_changed", "event.to").is_ok());
+        // Triggers belong to their subject; generic ones to every subject.
+        assert!(with("upload", "lead_created", "event.type").is_err());
+        assert!(with("upload", "timer_fired", "upload.status").is_ok());
+        // Lead-only actions are refused on other subjects.
+        let assign_upload = parse_draft(json!({
+            "name": "x", "subject": "upload", "trigger": "upload_created",
+            "actions": [{"do": "set_priority", "priority": "S"}]
+        }));
+        assert!(assign_upload.validate().is_err());
+        assert!(triggers(SubjectKind::Lead).any(|k| k == EventKind::LeadClaimed));
+        assert!(!triggers(SubjectKind::Upload).any(|k| k == EventKind::LeadClaimed));
     }
 
     #[test]

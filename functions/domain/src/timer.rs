@@ -4,7 +4,8 @@
 //! overlap or one crashes half-way.
 
 use crate::event::Cause;
-use crate::id::{LeadId, TenantId, TimerId};
+use crate::id::{TenantId, TimerId};
+use crate::subject::Subject;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -12,8 +13,11 @@ use serde::{Deserialize, Serialize};
 pub struct Timer {
     pub id: TimerId,
     pub tenant: TenantId,
-    pub lead: LeadId,
-    /// A slug such as `first_contact`; at most one pending timer per lead and name.
+    /// What the timer runs on; serialised as its kind's key (`"lead": "0193…"`).
+    #[serde(flatten)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub subject: Subject,
+    /// A slug such as `first_contact`; at most one pending timer per subject and name.
     pub name: String,
     pub due_at: chrono::DateTime<chrono::Utc>,
     pub created_at: chrono::DateTime<chrono::Utc>,

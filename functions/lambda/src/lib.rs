@@ -46,15 +46,7 @@ pub async fn load_sdk_config(config: &Config) -> SdkConfig {
 
 /// Every port on DynamoDB, blobs on S3.
 pub fn stores_of(dynamo: DynamoStore, s3: S3BlobStore) -> Stores {
-    let dynamo = Arc::new(dynamo);
-    Stores {
-        leads: dynamo.clone(),
-        directory: dynamo.clone(),
-        automation: dynamo.clone(),
-        events: dynamo,
-        blobs: Arc::new(s3),
-        backend: "dynamodb",
-    }
+    Stores::single(Arc::new(dynamo), Arc::new(s3), "dynamodb")
 }
 
 /// Reads the token key from Secrets Manager when `auth.jwt_secret_arn` names it (once per

@@ -9,7 +9,7 @@
 
 use crate::directory::tenant_pk;
 use crate::events::event_item;
-use crate::leads::lead_pk;
+use crate::subject::{record_sk, subject_pk};
 use crate::table::{
     Item, ItemBuilder, Query, TxError, body, delete, key, ms_key, n, number_attr, put, put_new, s,
     string_attr,
@@ -17,12 +17,14 @@ use crate::table::{
 use crate::{DynamoStore, ENTITY, GSI1, GSI1_PK, GSI1_SK};
 use async_trait::async_trait;
 use fieldline_domain::{
-    Channel, Decision, Delivery, DeliveryResult, DomainEvent, EventId, EventPayload, LeadId,
-    LeadStatus, Notification, Rule, RuleId, Task, TaskId, TeamId, TenantId, Timer, Timestamp,
-    UserId,
+    Channel, Decision, Delivery, DeliveryResult, DomainEvent, EventPayload, LeadStatus,
+    Notification, Rule, RuleId, Subject, Task, TaskId, TeamId, TenantId, Timer, Timestamp, UserId,
 };
 use fieldline_store::error::StoreResult;
-use fieldline_store::{AutomationStore, StoreError, next_in_turn};
+use fieldline_store::{
+    AssignmentStore, DecisionLog, InboxStore, RuleStore, StoreError, TaskStore, TimerStore,
+    next_in_turn,
+};
 use std::collections::HashMap;
 
 /// Write shards of the due-work queues.
@@ -40,7 +42,7 @@ fn rule_pk(tenant: &TenantId, id: &RuleId) -> String {
 fn timer_item(timer: &Timer) -> StoreResult<Item> {
     let id = timer.id.as_uuid();
     Ok(ItemBuilder::new(
-        lead_pk(&timer.tenant, timer.lead),
+        subject_pk(&timer.tenant, timer.subject),
         format!("TIMER#{}", timer.name),
     )
     .body(timer)?
@@ -139,7 +141,7 @@ impl DynamoStore {
 }
 
 #[async_trait]
-impl AutomationStore for DynamoStore {
+impl RuleStore for DynamoStore {
     async fn save_rule(&self, rule: &Rule, expected_version: Option<u32>) -> StoreResult<()> {
         let version_item = ItemBuilder::new(
             rule_pk(&rule.tenant, &rule.id),
@@ -196,9 +198,12 @@ impl AutomationStore for DynamoStore {
     async fn rule_versions(&self, tenant: &TenantId, id: &RuleId) -> StoreResult<Vec<Rule>> {
         self.query_prefix(rule_pk(tenant, id), "V#").await
     }
+}
 
+#[async_trait]
+impl TimerStore for DynamoStore {
     async fn start_timer(&self, timer: &Timer, restart: bool) -> StoreResult<bool> {
-        // The item's key is (lead, name), so "one pending timer per lead and name" is the key.
+        // The item's key is (subject, name), so "one pending timer per subject and name" is the key.
         let condition = (!restart).then_some("attribute_not_exists(pk)");
         self.put_if(timer_item(timer)?, condition, &[]).await
     }
@@ -206,13 +211,13 @@ impl AutomationStore for DynamoStore {
     async fn cancel_timers(
         &self,
         tenant: &TenantId,
-        lead: LeadId,
+        subject: Subject,
         names: &[String],
     ) -> StoreResult<u32> {
         let mut cancelled = 0;
         for name in names {
             if self
-                .delete_existing(key(lead_pk(tenant, lead), format!("TIMER#{name}")))
+                .delete_existing(key(subject_pk(tenant, subject), format!("TIMER#{name}")))
                 .await?
             {
                 cancelled += 1;
@@ -225,37 +230,38 @@ impl AutomationStore for DynamoStore {
         let mut fired = Vec::new();
         for item in self.due("TIMERS", now, limit.max(1)).await? {
             let timer: Timer = body(&item)?;
-            let lead = self
-                .get(key(lead_pk(&timer.tenant, timer.lead), "LEAD"))
+            let record = self
+                .get(key(
+                    subject_pk(&timer.tenant, timer.subject),
+                    record_sk(timer.subject.kind()),
+                ))
                 .await?;
             // Removing the timer is conditional on it still being this timer: a restart or a
             // cancel in between, or another sweeper, makes the condition fail.
             let mut writes = vec![delete(
                 self.table(),
                 key(
-                    lead_pk(&timer.tenant, timer.lead),
+                    subject_pk(&timer.tenant, timer.subject),
                     format!("TIMER#{}", timer.name),
                 ),
                 Some("timer_id = :id"),
                 &[(":id", s(timer.id.to_string()))],
             )];
-            // A timer on a lead that no longer exists is spent without an event.
-            if let Some(lead) = &lead {
-                let event = DomainEvent {
-                    id: EventId::new(),
-                    tenant: timer.tenant.clone(),
-                    aggregate_type: "lead".into(),
-                    aggregate_id: timer.lead.as_uuid(),
-                    aggregate_version: number_attr(lead, "version").unwrap_or_default() as u64,
-                    actor: None,
-                    occurred_at: now,
-                    payload: EventPayload::TimerFired {
+            // A timer on a subject that no longer exists is spent without an event.
+            if let Some(record) = &record {
+                let event = DomainEvent::new(
+                    timer.tenant.clone(),
+                    timer.subject,
+                    number_attr(record, "version").unwrap_or_default() as u64,
+                    None,
+                    timer.cause.clone(),
+                    now,
+                    EventPayload::TimerFired {
                         timer: timer.id,
                         name: timer.name.clone(),
                         due_at: timer.due_at,
                     },
-                    cause: timer.cause.clone(),
-                };
+                );
                 writes.push(put_new(self.table(), event_item(&event)?));
             }
             match self.transact(writes).await {
@@ -267,15 +273,20 @@ impl AutomationStore for DynamoStore {
         Ok(fired)
     }
 
-    async fn pending_timers(&self, tenant: &TenantId, lead: LeadId) -> StoreResult<Vec<Timer>> {
-        let mut timers: Vec<Timer> = self.query_prefix(lead_pk(tenant, lead), "TIMER#").await?;
+    async fn pending_timers(&self, tenant: &TenantId, subject: Subject) -> StoreResult<Vec<Timer>> {
+        let mut timers: Vec<Timer> = self
+            .query_prefix(subject_pk(tenant, subject), "TIMER#")
+            .await?;
         timers.sort_by_key(|t| t.due_at);
         Ok(timers)
     }
+}
 
+#[async_trait]
+impl DecisionLog for DynamoStore {
     async fn record_decision(&self, d: &Decision) -> StoreResult<bool> {
         let unique = format!("{}#{}#{:04}", d.event, d.rule, d.action_index);
-        let item = ItemBuilder::new(lead_pk(&d.tenant, d.lead), format!("DEC#{unique}"))
+        let item = ItemBuilder::new(subject_pk(&d.tenant, d.subject), format!("DEC#{unique}"))
             .body(d)?
             .s(ENTITY, "decision")
             .s(GSI1_PK, format!("{}#DECISIONS", tenant_pk(&d.tenant)))
@@ -291,13 +302,14 @@ impl AutomationStore for DynamoStore {
     async fn list_decisions(
         &self,
         tenant: &TenantId,
-        lead: Option<LeadId>,
+        subject: Option<Subject>,
         limit: u32,
     ) -> StoreResult<Vec<Decision>> {
-        match lead {
-            Some(lead) => {
-                let mut all: Vec<Decision> =
-                    self.query_prefix(lead_pk(tenant, lead), "DEC#").await?;
+        match subject {
+            Some(subject) => {
+                let mut all: Vec<Decision> = self
+                    .query_prefix(subject_pk(tenant, subject), "DEC#")
+                    .await?;
                 all.sort_by_key(|d| d.at);
                 all.truncate(limit as usize);
                 Ok(all)
@@ -309,7 +321,10 @@ impl AutomationStore for DynamoStore {
             }
         }
     }
+}
 
+#[async_trait]
+impl AssignmentStore for DynamoStore {
     async fn next_in_rotation(
         &self,
         tenant: &TenantId,
@@ -377,44 +392,10 @@ impl AutomationStore for DynamoStore {
         counts.sort();
         Ok(counts)
     }
+}
 
-    async fn add_notification(&self, note: &Notification) -> StoreResult<bool> {
-        let inbox = format!("{}#INBOX#{}", tenant_pk(&note.tenant), note.user);
-        let guard = ItemBuilder::new(inbox.clone(), format!("KEY#{}", note.dedupe_key)).build();
-        let entry = ItemBuilder::new(
-            inbox,
-            format!(
-                "N#{}#{}",
-                ms_key(note.created_at.timestamp_millis()),
-                note.id
-            ),
-        )
-        .body(note)?
-        .s(ENTITY, "notification")
-        .build();
-        let mut writes = vec![put_new(self.table(), guard), put_new(self.table(), entry)];
-        for channel in self.channels_of(&note.tenant).await? {
-            if !channel.forwards(&note.kind) {
-                continue;
-            }
-            let delivery = Delivery {
-                id: uuid::Uuid::now_v7(),
-                channel: channel.id,
-                notification: note.clone(),
-                state: "pending".into(),
-                attempts: 0,
-                next_attempt_at: note.created_at,
-                last_error: None,
-            };
-            writes.push(put_new(self.table(), delivery_item(&delivery)?));
-        }
-        match self.transact(writes).await {
-            Ok(()) => Ok(true),
-            Err(TxError::Cancelled(_)) => Ok(false),
-            Err(e) => Err(e.into()),
-        }
-    }
-
+#[async_trait]
+impl TaskStore for DynamoStore {
     async fn add_task(&self, task: &Task) -> StoreResult<bool> {
         let guard = ItemBuilder::new(
             format!("{}#TASKKEY#{}", tenant_pk(&task.tenant), task.dedupe_key),
@@ -462,6 +443,60 @@ impl AutomationStore for DynamoStore {
         } else {
             Err(StoreError::NotFound)
         }
+    }
+}
+
+#[async_trait]
+impl InboxStore for DynamoStore {
+    async fn add_notification(&self, note: &Notification) -> StoreResult<bool> {
+        let inbox = format!("{}#INBOX#{}", tenant_pk(&note.tenant), note.user);
+        let guard = ItemBuilder::new(inbox.clone(), format!("KEY#{}", note.dedupe_key)).build();
+        let entry = ItemBuilder::new(
+            inbox,
+            format!(
+                "N#{}#{}",
+                ms_key(note.created_at.timestamp_millis()),
+                note.id
+            ),
+        )
+        .body(note)?
+        .s(ENTITY, "notification")
+        .build();
+        let mut writes = vec![put_new(self.table(), guard), put_new(self.table(), entry)];
+        for channel in self.channels_of(&note.tenant).await? {
+            if !channel.forwards(&note.kind) {
+                continue;
+            }
+            let delivery = Delivery {
+                id: uuid::Uuid::now_v7(),
+                channel: channel.id,
+                notification: note.clone(),
+                state: "pending".into(),
+                attempts: 0,
+                next_attempt_at: note.created_at,
+                last_error: None,
+            };
+            writes.push(put_new(self.table(), delivery_item(&delivery)?));
+        }
+        match self.transact(writes).await {
+            Ok(()) => Ok(true),
+            Err(TxError::Cancelled(_)) => Ok(false),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn list_notifications(
+        &self,
+        tenant: &TenantId,
+        user: UserId,
+        limit: u32,
+    ) -> StoreResult<Vec<Notification>> {
+        let values = [
+            (":pk", s(format!("{}#INBOX#{user}", tenant_pk(tenant)))),
+            (":n", s("N#")),
+        ];
+        let q = Query::table("pk = :pk AND begins_with(sk, :n)", &values).newest_first();
+        self.query_bodies(q, limit.max(1) as usize).await
     }
 
     async fn save_channel(&self, channel: &Channel) -> StoreResult<()> {
@@ -557,20 +592,6 @@ impl AutomationStore for DynamoStore {
     async fn dead_deliveries(&self, tenant: &TenantId, limit: u32) -> StoreResult<Vec<Delivery>> {
         let values = [(":p", s(format!("{}#DEAD", tenant_pk(tenant))))];
         let q = Query::index(GSI1, "gsi1pk = :p", &values).newest_first();
-        self.query_bodies(q, limit.max(1) as usize).await
-    }
-
-    async fn list_notifications(
-        &self,
-        tenant: &TenantId,
-        user: UserId,
-        limit: u32,
-    ) -> StoreResult<Vec<Notification>> {
-        let values = [
-            (":pk", s(format!("{}#INBOX#{user}", tenant_pk(tenant)))),
-            (":n", s("N#")),
-        ];
-        let q = Query::table("pk = :pk AND begins_with(sk, :n)", &values).newest_first();
         self.query_bodies(q, limit.max(1) as usize).await
     }
 }

@@ -24,10 +24,11 @@ use fieldline_store::{
 const IDEMPOTENCY_TTL_SECS: i64 = 7 * 24 * 3600;
 
 pub(crate) fn lead_pk(tenant: &TenantId, lead: LeadId) -> String {
-    format!("{}#LEAD#{lead}", tenant_pk(tenant))
+    crate::subject::subject_pk(tenant, lead.into())
 }
 
-fn listing_sk(updated_ms: i64, id: LeadId) -> String {
+/// Newest-first listing position: the change time, then the id.
+pub(crate) fn listing_sk(updated_ms: i64, id: impl std::fmt::Display) -> String {
     format!("{}#{id}", ms_key(updated_ms))
 }
 
@@ -68,7 +69,7 @@ fn idempotency_pk(tenant: &TenantId, rec: &IdempotencyRecord, scope: &str) -> St
 }
 
 /// The key item: who used it, for what request, and where the result lives.
-fn idempotency_item(
+pub(crate) fn idempotency_item(
     tenant: &TenantId,
     rec: &IdempotencyRecord,
     scope: &str,
@@ -84,7 +85,10 @@ fn idempotency_item(
         .build()
 }
 
-fn events_items(table: &str, events: &[DomainEvent]) -> StoreResult<Vec<TransactWriteItem>> {
+pub(crate) fn events_items(
+    table: &str,
+    events: &[DomainEvent],
+) -> StoreResult<Vec<TransactWriteItem>> {
     events
         .iter()
         .map(|e| Ok(put_new(table, event_item(e)?)))
@@ -94,7 +98,7 @@ fn events_items(table: &str, events: &[DomainEvent]) -> StoreResult<Vec<Transact
 impl DynamoStore {
     /// The result an earlier request with this key produced, or `IdempotencyMismatch` when the
     /// key came with another request.
-    async fn replay<T: serde::de::DeserializeOwned>(
+    pub(crate) async fn replay<T: serde::de::DeserializeOwned>(
         &self,
         tenant: &TenantId,
         rec: &IdempotencyRecord,
@@ -277,10 +281,7 @@ impl LeadStore for DynamoStore {
             _ => GSI3_PK,
         };
         // Both the cursor and `updated_before` are upper bounds on the sort key.
-        let mut upper: Option<String> = query
-            .after
-            .as_ref()
-            .map(|c| listing_sk(c.updated_at_ms, c.id));
+        let mut upper: Option<String> = query.after.as_ref().map(|c| listing_sk(c.sort_ms, c.id));
         if let Some(before) = query.updated_before {
             let bound = ms_key(before.timestamp_millis());
             upper = Some(match upper {

@@ -10,7 +10,9 @@ mod blob;
 mod directory;
 mod events;
 mod leads;
+mod subject;
 mod table;
+mod uploads;
 
 pub use aws_config::SdkConfig;
 pub use blob::{ObjectSummary, S3BlobStore, object_key};

@@ -12,8 +12,9 @@ pub mod testkit;
 pub use blob::LocalBlobStore;
 pub use error::StoreError;
 pub use ports::{
-    AutomationStore, BlobKey, BlobMeta, BlobStore, Created, Cursor, DirectoryStore, EventLog,
-    IdempotencyKey, IdempotencyRecord, LeadQuery, LeadStore, MAX_PAGE, Page, PresignedRequest,
-    StoredEvent, next_in_turn, page_limit,
+    AssignmentStore, BlobKey, BlobMeta, BlobStore, Created, Cursor, DecisionLog, DirectoryStore,
+    EventLog, IdempotencyKey, IdempotencyRecord, InboxStore, LeadQuery, LeadStore, MAX_PAGE, Page,
+    Paged, PresignedRequest, RuleStore, StoredEvent, TaskStore, TimerStore, UploadStore,
+    next_in_turn, page_limit,
 };
 pub use sqlite::SqliteStore;

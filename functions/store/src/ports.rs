@@ -6,10 +6,11 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use fieldline_domain::{
     Activity, Channel, Decision, Delivery, DeliveryResult, DomainEvent, Lead, LeadId, LeadScope,
-    LeadStatus, Notification, Priority, Rule, RuleId, Task, TaskId, Team, TeamId, Tenant, TenantId,
-    Timer, Timestamp, User, UserId,
+    LeadStatus, Notification, Priority, Rule, RuleId, Subject, Task, TaskId, Team, TeamId, Tenant,
+    TenantId, Timer, Timestamp, Upload, UploadId, User, UserId,
 };
 use serde::{Deserialize, Serialize};
+use uuid::Uuid;
 
 /// A client-chosen key that makes a create safe to retry (phones retry on flaky networks).
 /// 1–128 visible ASCII characters.
@@ -51,25 +52,51 @@ impl<T> Created<T> {
     }
 }
 
-/// An opaque position in a listing, ordered by (updated_at, id) descending.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// An opaque position in any listing ordered by (a time, id) descending: every record type
+/// pages the same way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Cursor {
-    pub updated_at_ms: i64,
-    pub id: LeadId,
+    /// The sort time of the last item served, in milliseconds (`updated_at` for leads).
+    pub sort_ms: i64,
+    pub id: Uuid,
 }
 
 impl Cursor {
     pub fn encode(&self) -> String {
-        URL_SAFE_NO_PAD.encode(format!("{}|{}", self.updated_at_ms, self.id))
+        URL_SAFE_NO_PAD.encode(format!("{}|{}", self.sort_ms, self.id))
     }
     pub fn decode(raw: &str) -> Option<Self> {
         let bytes = URL_SAFE_NO_PAD.decode(raw).ok()?;
         let text = String::from_utf8(bytes).ok()?;
         let (ms, id) = text.split_once('|')?;
         Some(Cursor {
-            updated_at_ms: ms.parse().ok()?,
-            id: id.parse().ok()?,
+            sort_ms: ms.parse().ok()?,
+            id: Uuid::parse_str(id).ok()?,
         })
+    }
+}
+
+/// Records that can be listed page by page.
+pub trait Paged {
+    /// Where a page ending with this item continues.
+    fn cursor(&self) -> Cursor;
+}
+
+impl Paged for Lead {
+    fn cursor(&self) -> Cursor {
+        Cursor {
+            sort_ms: self.updated_at.timestamp_millis(),
+            id: self.id.as_uuid(),
+        }
+    }
+}
+
+impl Paged for Upload {
+    fn cursor(&self) -> Cursor {
+        Cursor {
+            sort_ms: self.updated_at.timestamp_millis(),
+            id: self.id.as_uuid(),
+        }
     }
 }
 
@@ -99,16 +126,13 @@ pub fn page_limit(requested: u32) -> u32 {
     requested.clamp(1, MAX_PAGE)
 }
 
-impl Page<Lead> {
+impl<T: Paged> Page<T> {
     /// A page from a listing that read one item more than `limit`: the extra item only says
     /// that there is a next page, which starts after the last item kept.
-    pub fn from_overfetched(mut items: Vec<Lead>, limit: usize) -> Self {
+    pub fn from_overfetched(mut items: Vec<T>, limit: usize) -> Self {
         let next = if items.len() > limit {
             items.truncate(limit);
-            items.last().map(|l| Cursor {
-                updated_at_ms: l.updated_at.timestamp_millis(),
-                id: l.id,
-            })
+            items.last().map(Paged::cursor)
         } else {
             None
         };
@@ -127,10 +151,9 @@ pub fn next_in_turn(members: &[UserId], last: Option<&str>) -> Option<UserId> {
     )
 }
 
-/// What automation needs: versioned rules, durable timers, the decision log, assignment
-/// rotation and the in-app inbox.
+/// Automation rules as versioned data.
 #[async_trait]
-pub trait AutomationStore: Send + Sync {
+pub trait RuleStore: Send + Sync {
     /// Stores a new version of a rule. `expected_version` is `None` for a new rule (an existing
     /// id is `AlreadyExists`) or the version the change was based on (else `VersionConflict`).
     async fn save_rule(&self, rule: &Rule, expected_version: Option<u32>) -> StoreResult<()>;
@@ -139,33 +162,47 @@ pub trait AutomationStore: Send + Sync {
     async fn get_rule(&self, tenant: &TenantId, id: &RuleId) -> StoreResult<Option<Rule>>;
     /// Every version of one rule, oldest first.
     async fn rule_versions(&self, tenant: &TenantId, id: &RuleId) -> StoreResult<Vec<Rule>>;
+}
 
-    /// Starts a timer. With `restart` a pending timer of the same lead and name is replaced;
-    /// without, it is kept and `false` returned.
+/// Durable timers on any subject.
+#[async_trait]
+pub trait TimerStore: Send + Sync {
+    /// Starts a timer. With `restart` a pending timer of the same subject and name is
+    /// replaced; without, it is kept and `false` returned.
     async fn start_timer(&self, timer: &Timer, restart: bool) -> StoreResult<bool>;
-    /// Cancels the lead's pending timers with these names; returns how many.
+    /// Cancels the subject's pending timers with these names; returns how many.
     async fn cancel_timers(
         &self,
         tenant: &TenantId,
-        lead: LeadId,
+        subject: Subject,
         names: &[String],
     ) -> StoreResult<u32>;
     /// Fires up to `limit` timers due at `now`, oldest first: each becomes a `timer_fired`
     /// event in the same transaction, so a timer fires exactly once however many sweepers run.
-    /// Costs time in the number due, not the number pending.
+    /// Costs time in the number due, not the number pending. A timer whose subject no longer
+    /// exists is spent without an event.
     async fn fire_due_timers(&self, now: Timestamp, limit: u32) -> StoreResult<Vec<Timer>>;
-    async fn pending_timers(&self, tenant: &TenantId, lead: LeadId) -> StoreResult<Vec<Timer>>;
+    async fn pending_timers(&self, tenant: &TenantId, subject: Subject) -> StoreResult<Vec<Timer>>;
+}
 
+/// The decision log: why automation did what it did.
+#[async_trait]
+pub trait DecisionLog: Send + Sync {
     /// Appends to the decision log; `false` when this (event, rule, action) is already there,
     /// which is how a redelivered event is recognised.
     async fn record_decision(&self, decision: &Decision) -> StoreResult<bool>;
+    /// One subject's decisions oldest first, or (`None`) the tenant's newest first.
     async fn list_decisions(
         &self,
         tenant: &TenantId,
-        lead: Option<LeadId>,
+        subject: Option<Subject>,
         limit: u32,
     ) -> StoreResult<Vec<Decision>>;
+}
 
+/// What automatic assignment reads and keeps.
+#[async_trait]
+pub trait AssignmentStore: Send + Sync {
     /// The next of `members` after the one this rotation handed out last, atomically, so
     /// concurrent assignments never pick the same rep twice in a row.
     async fn next_in_rotation(
@@ -180,12 +217,11 @@ pub trait AutomationStore: Send + Sync {
         tenant: &TenantId,
         team: TeamId,
     ) -> StoreResult<Vec<(UserId, u64)>>;
+}
 
-    /// Adds to a user's inbox and, in the same transaction, queues a delivery to each of the
-    /// tenant's channels that forwards its kind; `false` when the dedupe key was seen for
-    /// that user (nothing is queued twice).
-    async fn add_notification(&self, notification: &Notification) -> StoreResult<bool>;
-
+/// Tasks for users, on any subject.
+#[async_trait]
+pub trait TaskStore: Send + Sync {
     /// Adds a task; `false` when its dedupe key was seen (a redelivered event).
     async fn add_task(&self, task: &Task) -> StoreResult<bool>;
     /// A user's tasks, open ones first by due time, then done ones.
@@ -198,6 +234,21 @@ pub trait AutomationStore: Send + Sync {
     async fn get_task(&self, tenant: &TenantId, id: TaskId) -> StoreResult<Option<Task>>;
     /// Stores a task's new state (completion).
     async fn update_task(&self, task: &Task) -> StoreResult<()>;
+}
+
+/// The in-app inbox and its outbound channels with their delivery queue.
+#[async_trait]
+pub trait InboxStore: Send + Sync {
+    /// Adds to a user's inbox and, in the same transaction, queues a delivery to each of the
+    /// tenant's channels that forwards its kind; `false` when the dedupe key was seen for
+    /// that user (nothing is queued twice).
+    async fn add_notification(&self, notification: &Notification) -> StoreResult<bool>;
+    async fn list_notifications(
+        &self,
+        tenant: &TenantId,
+        user: UserId,
+        limit: u32,
+    ) -> StoreResult<Vec<Notification>>;
 
     async fn save_channel(&self, channel: &Channel) -> StoreResult<()>;
     async fn list_channels(&self, tenant: &TenantId) -> StoreResult<Vec<Channel>>;
@@ -219,12 +270,35 @@ pub trait AutomationStore: Send + Sync {
     ) -> StoreResult<()>;
     /// Deliveries that gave up, newest first.
     async fn dead_deliveries(&self, tenant: &TenantId, limit: u32) -> StoreResult<Vec<Delivery>>;
-    async fn list_notifications(
+}
+
+/// Uploads and their processing status. Each write stores the change and its events
+/// atomically, like every aggregate store.
+#[async_trait]
+pub trait UploadStore: Send + Sync {
+    /// Inserts `upload` unless `idempotency` names a request already served.
+    async fn create_upload(
+        &self,
+        upload: &Upload,
+        events: &[DomainEvent],
+        idempotency: Option<&IdempotencyRecord>,
+    ) -> StoreResult<Created<Upload>>;
+    async fn get_upload(&self, tenant: &TenantId, id: UploadId) -> StoreResult<Option<Upload>>;
+    /// Replaces the upload if its stored version is still `expected_version`.
+    async fn update_upload(
+        &self,
+        upload: &Upload,
+        expected_version: u64,
+        events: &[DomainEvent],
+    ) -> StoreResult<()>;
+    /// The tenant's uploads by one user, newest change first.
+    async fn list_uploads(
         &self,
         tenant: &TenantId,
-        user: UserId,
+        created_by: UserId,
         limit: u32,
-    ) -> StoreResult<Vec<Notification>>;
+        after: Option<Cursor>,
+    ) -> StoreResult<Page<Upload>>;
 }
 
 /// Leads and their follow-up log. Each write stores the change and its events atomically.
@@ -404,8 +478,8 @@ mod tests {
     #[test]
     fn cursor_round_trips_and_rejects_garbage() {
         let c = Cursor {
-            updated_at_ms: 1_700_000_000_123,
-            id: LeadId::new(),
+            sort_ms: 1_700_000_000_123,
+            id: LeadId::new().as_uuid(),
         };
         assert_eq!(Cursor::decode(&c.encode()), Some(c));
         for bad in ["", "!!!", "MTIz", &URL_SAFE_NO_PAD.encode("x|y")] {

@@ -2,10 +2,15 @@
 //! tests, DynamoDB in fieldline-store-aws's), so the adapters cannot drift apart.
 
 mod contract;
+mod upload;
 
 pub use contract::*;
+pub use upload::*;
 
-use crate::{AutomationStore, BlobKey, BlobStore, DirectoryStore, EventLog, LeadStore, StoreError};
+use crate::{
+    AssignmentStore, BlobKey, BlobStore, DecisionLog, DirectoryStore, EventLog, InboxStore,
+    LeadStore, RuleStore, StoreError, TaskStore, TimerStore, UploadStore,
+};
 use fieldline_domain::*;
 
 /// One test per contract scenario for a backend. `$open` is an async fn returning
@@ -27,6 +32,7 @@ macro_rules! backend_contract_tests {
             decisions_and_open_lead_counts,
             inbox_and_deliveries,
             tasks_are_deduplicated_and_ordered,
+            uploads_are_idempotent_versioned_and_fire_their_timers,
         );
     };
     (@each $open:path; $($name:ident),* $(,)?) => {$(
@@ -40,12 +46,38 @@ macro_rules! backend_contract_tests {
 
 /// Everything a full backend offers; the contracts take one and exercise every port.
 pub trait Backend:
-    LeadStore + DirectoryStore + EventLog + AutomationStore + Clone + Send + Sync + 'static
+    LeadStore
+    + UploadStore
+    + DirectoryStore
+    + EventLog
+    + RuleStore
+    + TimerStore
+    + DecisionLog
+    + AssignmentStore
+    + TaskStore
+    + InboxStore
+    + Clone
+    + Send
+    + Sync
+    + 'static
 {
 }
 
 impl<T> Backend for T where
-    T: LeadStore + DirectoryStore + EventLog + AutomationStore + Clone + Send + Sync + 'static
+    T: LeadStore
+        + UploadStore
+        + DirectoryStore
+        + EventLog
+        + RuleStore
+        + TimerStore
+        + DecisionLog
+        + AssignmentStore
+        + TaskStore
+        + InboxStore
+        + Clone
+        + Send
+        + Sync
+        + 'static
 {
 }
 

@@ -1,16 +1,18 @@
 use super::events::insert_events;
 use super::{SqliteStore, from_json, query_bodies, query_body, to_json};
 use crate::error::{StoreError, StoreResult};
-use crate::ports::{AutomationStore, next_in_turn};
+use crate::ports::{
+    AssignmentStore, DecisionLog, InboxStore, RuleStore, TaskStore, TimerStore, next_in_turn,
+};
 use async_trait::async_trait;
 use fieldline_domain::{
-    Channel, Decision, Delivery, DeliveryResult, DomainEvent, EventId, EventPayload, LeadId,
-    Notification, Rule, RuleId, Task, TaskId, TeamId, TenantId, Timer, Timestamp, UserId,
+    Channel, Decision, Delivery, DeliveryResult, DomainEvent, EventPayload, Notification, Rule,
+    RuleId, Subject, SubjectKind, Task, TaskId, TeamId, TenantId, Timer, Timestamp, UserId,
 };
 use rusqlite::{OptionalExtension, params};
 
 #[async_trait]
-impl AutomationStore for SqliteStore {
+impl RuleStore for SqliteStore {
     async fn save_rule(&self, rule: &Rule, expected_version: Option<u32>) -> StoreResult<()> {
         let rule = rule.clone();
         self.write(move |tx| {
@@ -87,25 +89,29 @@ impl AutomationStore for SqliteStore {
         })
         .await
     }
+}
 
+#[async_trait]
+impl TimerStore for SqliteStore {
     async fn start_timer(&self, timer: &Timer, restart: bool) -> StoreResult<bool> {
         let timer = timer.clone();
         self.write(move |tx| {
             if restart {
                 tx.execute(
                     "UPDATE timers SET state = 'cancelled'
-                     WHERE tenant_id = ?1 AND lead_id = ?2 AND name = ?3 AND state = 'pending'",
-                    params![timer.tenant.as_str(), timer.lead.to_string(), timer.name],
+                     WHERE tenant_id = ?1 AND subject_id = ?2 AND name = ?3 AND state = 'pending'",
+                    params![timer.tenant.as_str(), timer.subject.id().to_string(), timer.name],
                 )?;
             }
             let inserted = tx.execute(
-                "INSERT INTO timers (id, tenant_id, lead_id, name, state, due_at, body)
-                 VALUES (?1, ?2, ?3, ?4, 'pending', ?5, ?6)
+                "INSERT INTO timers (id, tenant_id, subject_id, subject_type, name, state, due_at, body)
+                 VALUES (?1, ?2, ?3, ?4, ?5, 'pending', ?6, ?7)
                  ON CONFLICT DO NOTHING",
                 params![
                     timer.id.to_string(),
                     timer.tenant.as_str(),
-                    timer.lead.to_string(),
+                    timer.subject.id().to_string(),
+                    timer.subject.kind().as_str(),
                     timer.name,
                     timer.due_at.timestamp_millis(),
                     to_json(&timer)?
@@ -119,18 +125,18 @@ impl AutomationStore for SqliteStore {
     async fn cancel_timers(
         &self,
         tenant: &TenantId,
-        lead: LeadId,
+        subject: Subject,
         names: &[String],
     ) -> StoreResult<u32> {
         let (tenant, names) = (tenant.clone(), names.to_vec());
         self.write(move |tx| {
             let mut stmt = tx.prepare_cached(
                 "UPDATE timers SET state = 'cancelled'
-                 WHERE tenant_id = ?1 AND lead_id = ?2 AND name = ?3 AND state = 'pending'",
+                 WHERE tenant_id = ?1 AND subject_id = ?2 AND name = ?3 AND state = 'pending'",
             )?;
             let mut n = 0;
             for name in &names {
-                n += stmt.execute(params![tenant.as_str(), lead.to_string(), name])? as u32;
+                n += stmt.execute(params![tenant.as_str(), subject.id().to_string(), name])? as u32;
             }
             Ok(n)
         })
@@ -155,30 +161,21 @@ impl AutomationStore for SqliteStore {
                 if changed == 0 {
                     continue;
                 }
-                let version: Option<i64> = tx
-                    .query_row(
-                        "SELECT version FROM leads WHERE tenant_id = ?1 AND id = ?2",
-                        params![timer.tenant.as_str(), timer.lead.to_string()],
-                        |r| r.get(0),
-                    )
-                    .optional()?;
-                // A timer on a lead that no longer exists is spent without an event.
-                if let Some(version) = version {
-                    events.push(DomainEvent {
-                        id: EventId::new(),
-                        tenant: timer.tenant.clone(),
-                        aggregate_type: "lead".into(),
-                        aggregate_id: timer.lead.as_uuid(),
-                        aggregate_version: version as u64,
-                        actor: None,
-                        occurred_at: now,
-                        payload: EventPayload::TimerFired {
+                // A timer on a subject that no longer exists is spent without an event.
+                if let Some(version) = subject_version(tx, &timer.tenant, timer.subject)? {
+                    events.push(DomainEvent::new(
+                        timer.tenant.clone(),
+                        timer.subject,
+                        version,
+                        None,
+                        timer.cause.clone(),
+                        now,
+                        EventPayload::TimerFired {
                             timer: timer.id,
                             name: timer.name.clone(),
                             due_at: timer.due_at,
                         },
-                        cause: timer.cause.clone(),
-                    });
+                    ));
                 }
                 fired.push(timer);
             }
@@ -188,28 +185,33 @@ impl AutomationStore for SqliteStore {
         .await
     }
 
-    async fn pending_timers(&self, tenant: &TenantId, lead: LeadId) -> StoreResult<Vec<Timer>> {
+    async fn pending_timers(&self, tenant: &TenantId, subject: Subject) -> StoreResult<Vec<Timer>> {
         let tenant = tenant.clone();
         self.read(move |conn| {
             query_bodies(
                 conn,
-                "SELECT body FROM timers WHERE tenant_id = ?1 AND lead_id = ?2 AND state = 'pending'
+                "SELECT body FROM timers WHERE tenant_id = ?1 AND subject_id = ?2 AND state = 'pending'
                  ORDER BY due_at",
-                params![tenant.as_str(), lead.to_string()],
+                params![tenant.as_str(), subject.id().to_string()],
             )
         })
         .await
     }
+}
 
+#[async_trait]
+impl DecisionLog for SqliteStore {
     async fn record_decision(&self, decision: &Decision) -> StoreResult<bool> {
         let d = decision.clone();
         self.write(move |tx| {
             let n = tx.execute(
-                "INSERT INTO decisions (tenant_id, lead_id, event_id, rule_id, action_index, body)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT DO NOTHING",
+                "INSERT INTO decisions
+                   (tenant_id, subject_id, subject_type, event_id, rule_id, action_index, body)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT DO NOTHING",
                 params![
                     d.tenant.as_str(),
-                    d.lead.to_string(),
+                    d.subject.id().to_string(),
+                    d.subject.kind().as_str(),
                     d.event.to_string(),
                     d.rule.as_str(),
                     d.action_index,
@@ -224,15 +226,15 @@ impl AutomationStore for SqliteStore {
     async fn list_decisions(
         &self,
         tenant: &TenantId,
-        lead: Option<LeadId>,
+        subject: Option<Subject>,
         limit: u32,
     ) -> StoreResult<Vec<Decision>> {
         let tenant = tenant.clone();
-        self.read(move |conn| match lead {
-            Some(lead) => query_bodies(
+        self.read(move |conn| match subject {
+            Some(subject) => query_bodies(
                 conn,
-                "SELECT body FROM decisions WHERE tenant_id = ?1 AND lead_id = ?2 ORDER BY seq LIMIT ?3",
-                params![tenant.as_str(), lead.to_string(), limit],
+                "SELECT body FROM decisions WHERE tenant_id = ?1 AND subject_id = ?2 ORDER BY seq LIMIT ?3",
+                params![tenant.as_str(), subject.id().to_string(), limit],
             ),
             None => query_bodies(
                 conn,
@@ -242,7 +244,10 @@ impl AutomationStore for SqliteStore {
         })
         .await
     }
+}
 
+#[async_trait]
+impl AssignmentStore for SqliteStore {
     async fn next_in_rotation(
         &self,
         tenant: &TenantId,
@@ -303,49 +308,10 @@ impl AutomationStore for SqliteStore {
         })
         .await
     }
+}
 
-    async fn add_notification(&self, n: &Notification) -> StoreResult<bool> {
-        let n = n.clone();
-        self.write(move |tx| {
-            let inserted = tx.execute(
-                "INSERT INTO notifications (tenant_id, user_id, dedupe_key, body) VALUES (?1, ?2, ?3, ?4)
-                 ON CONFLICT DO NOTHING",
-                params![n.tenant.as_str(), n.user.to_string(), n.dedupe_key, to_json(&n)?],
-            )?;
-            if inserted == 0 {
-                return Ok(false);
-            }
-            for channel in channels_of(tx, &n.tenant)? {
-                if !channel.forwards(&n.kind) {
-                    continue;
-                }
-                let delivery = Delivery {
-                    id: uuid::Uuid::now_v7(),
-                    channel: channel.id,
-                    notification: n.clone(),
-                    state: "pending".into(),
-                    attempts: 0,
-                    next_attempt_at: n.created_at,
-                    last_error: None,
-                };
-                tx.execute(
-                    "INSERT INTO deliveries (id, tenant_id, channel_id, notification_id, state, attempts, next_attempt_at, body)
-                     VALUES (?1, ?2, ?3, ?4, 'pending', 0, ?5, ?6) ON CONFLICT DO NOTHING",
-                    params![
-                        delivery.id.to_string(),
-                        n.tenant.as_str(),
-                        channel.id.to_string(),
-                        n.id.to_string(),
-                        n.created_at.timestamp_millis(),
-                        to_json(&delivery)?
-                    ],
-                )?;
-            }
-            Ok(true)
-        })
-        .await
-    }
-
+#[async_trait]
+impl TaskStore for SqliteStore {
     async fn add_task(&self, task: &Task) -> StoreResult<bool> {
         let t = task.clone();
         self.write(move |tx| {
@@ -412,6 +378,73 @@ impl AutomationStore for SqliteStore {
                 return Err(StoreError::NotFound);
             }
             Ok(())
+        })
+        .await
+    }
+}
+
+#[async_trait]
+impl InboxStore for SqliteStore {
+    async fn add_notification(&self, n: &Notification) -> StoreResult<bool> {
+        let n = n.clone();
+        self.write(move |tx| {
+            let inserted = tx.execute(
+                "INSERT INTO notifications (tenant_id, user_id, dedupe_key, body) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT DO NOTHING",
+                params![n.tenant.as_str(), n.user.to_string(), n.dedupe_key, to_json(&n)?],
+            )?;
+            if inserted == 0 {
+                return Ok(false);
+            }
+            for channel in channels_of(tx, &n.tenant)? {
+                if !channel.forwards(&n.kind) {
+                    continue;
+                }
+                let delivery = Delivery {
+                    id: uuid::Uuid::now_v7(),
+                    channel: channel.id,
+                    notification: n.clone(),
+                    state: "pending".into(),
+                    attempts: 0,
+                    next_attempt_at: n.created_at,
+                    last_error: None,
+                };
+                tx.execute(
+                    "INSERT INTO deliveries (id, tenant_id, channel_id, notification_id, state, attempts, next_attempt_at, body)
+                     VALUES (?1, ?2, ?3, ?4, 'pending', 0, ?5, ?6) ON CONFLICT DO NOTHING",
+                    params![
+                        delivery.id.to_string(),
+                        n.tenant.as_str(),
+                        channel.id.to_string(),
+                        n.id.to_string(),
+                        n.created_at.timestamp_millis(),
+                        to_json(&delivery)?
+                    ],
+                )?;
+            }
+            Ok(true)
+        })
+        .await
+    }
+
+    async fn list_notifications(
+        &self,
+        tenant: &TenantId,
+        user: UserId,
+        limit: u32,
+    ) -> StoreResult<Vec<Notification>> {
+        let tenant = tenant.clone();
+        self.read(move |conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT body FROM notifications WHERE tenant_id = ?1 AND user_id = ?2
+                 ORDER BY seq DESC LIMIT ?3",
+            )?;
+            let bodies = stmt
+                .query_map(params![tenant.as_str(), user.to_string(), limit], |r| {
+                    r.get::<_, String>(0)
+                })?
+                .collect::<Result<Vec<_>, _>>()?;
+            bodies.iter().map(|b| from_json(b)).collect()
         })
         .await
     }
@@ -544,28 +577,6 @@ impl AutomationStore for SqliteStore {
         })
         .await
     }
-
-    async fn list_notifications(
-        &self,
-        tenant: &TenantId,
-        user: UserId,
-        limit: u32,
-    ) -> StoreResult<Vec<Notification>> {
-        let tenant = tenant.clone();
-        self.read(move |conn| {
-            let mut stmt = conn.prepare_cached(
-                "SELECT body FROM notifications WHERE tenant_id = ?1 AND user_id = ?2
-                 ORDER BY seq DESC LIMIT ?3",
-            )?;
-            let bodies = stmt
-                .query_map(params![tenant.as_str(), user.to_string(), limit], |r| {
-                    r.get::<_, String>(0)
-                })?
-                .collect::<Result<Vec<_>, _>>()?;
-            bodies.iter().map(|b| from_json(b)).collect()
-        })
-        .await
-    }
 }
 
 fn channels_of(conn: &rusqlite::Connection, tenant: &TenantId) -> StoreResult<Vec<Channel>> {
@@ -600,4 +611,28 @@ fn channels_of(conn: &rusqlite::Connection, tenant: &TenantId) -> StoreResult<Ve
             })
         })
         .collect()
+}
+
+/// The current version of `subject`, `None` when it does not exist (or its kind has no
+/// records yet). Each record type names its table here.
+fn subject_version(
+    tx: &rusqlite::Transaction<'_>,
+    tenant: &TenantId,
+    subject: Subject,
+) -> StoreResult<Option<u64>> {
+    let table = match subject.kind() {
+        SubjectKind::Lead => "leads",
+        SubjectKind::Upload => "uploads",
+        SubjectKind::Deal | SubjectKind::Customer | SubjectKind::Visit | SubjectKind::Order => {
+            return Ok(None);
+        }
+    };
+    let version: Option<i64> = tx
+        .query_row(
+            &format!("SELECT version FROM {table} WHERE tenant_id = ?1 AND id = ?2"),
+            params![tenant.as_str(), subject.id().to_string()],
+            |r| r.get(0),
+        )
+        .optional()?;
+    Ok(version.map(|v| v as u64))
 }

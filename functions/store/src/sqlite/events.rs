@@ -15,9 +15,9 @@ pub(super) fn insert_events(tx: &Transaction<'_>, events: &[DomainEvent]) -> Sto
         stmt.execute(params![
             e.id.to_string(),
             e.tenant.as_str(),
-            e.aggregate_type,
-            e.aggregate_id.to_string(),
-            e.payload.kind(),
+            e.subject.kind().as_str(),
+            e.subject.id().to_string(),
+            e.payload.kind().as_str(),
             e.occurred_at.timestamp_millis(),
             to_json(e)?,
         ])?;

@@ -12,7 +12,7 @@ const ACTIVITY_SCOPE: &str = "lead.activity";
 
 /// The resource a request with this key already produced; a different request under the same
 /// key is refused rather than silently answered with the wrong record.
-fn seen_request(
+pub(super) fn seen_request(
     tx: &Transaction<'_>,
     tenant: &TenantId,
     rec: &IdempotencyRecord,
@@ -40,7 +40,7 @@ fn seen_request(
     }
 }
 
-fn remember_request(
+pub(super) fn remember_request(
     tx: &Transaction<'_>,
     tenant: &TenantId,
     rec: &IdempotencyRecord,
@@ -269,8 +269,8 @@ impl LeadStore for SqliteStore {
         }
         if let Some(after) = &query.after {
             sql.push_str(" AND (updated_at < ? OR (updated_at = ? AND id < ?))");
-            args.push(Value::Integer(after.updated_at_ms));
-            args.push(Value::Integer(after.updated_at_ms));
+            args.push(Value::Integer(after.sort_ms));
+            args.push(Value::Integer(after.sort_ms));
             args.push(Value::Text(after.id.to_string()));
         }
         let limit = page_limit(query.limit);

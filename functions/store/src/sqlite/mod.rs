@@ -7,6 +7,7 @@ mod directory;
 mod events;
 mod leads;
 mod schema;
+mod uploads;
 
 use crate::error::{StoreError, StoreResult};
 use r2d2::Pool;

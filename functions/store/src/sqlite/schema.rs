@@ -187,8 +187,33 @@ CREATE INDEX deliveries_due ON deliveries (next_attempt_at) WHERE state IN ('pen
 CREATE INDEX deliveries_dead ON deliveries (tenant_id, next_attempt_at) WHERE state = 'dead';
 "#;
 
+const V3_SUBJECTS: &str = r#"
+-- Timers and decisions are about any subject, not only leads. Subject ids are UUIDs unique
+-- across kinds, so the kind is kept beside the id for reading, not for uniqueness.
+ALTER TABLE timers RENAME COLUMN lead_id TO subject_id;
+ALTER TABLE timers ADD COLUMN subject_type TEXT NOT NULL DEFAULT 'lead';
+ALTER TABLE decisions RENAME COLUMN lead_id TO subject_id;
+ALTER TABLE decisions ADD COLUMN subject_type TEXT NOT NULL DEFAULT 'lead';
+
+CREATE TABLE uploads (
+    tenant_id   TEXT NOT NULL REFERENCES tenants(id),
+    id          TEXT NOT NULL,
+    created_by  TEXT NOT NULL,
+    status      TEXT NOT NULL,
+    updated_at  INTEGER NOT NULL,
+    version     INTEGER NOT NULL,
+    body        TEXT NOT NULL,
+    PRIMARY KEY (tenant_id, id)
+) STRICT;
+CREATE INDEX uploads_by_user ON uploads (tenant_id, created_by, updated_at DESC, id DESC);
+"#;
+
 pub fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(V1_FOUNDATION), M::up(V2_AUTOMATION)])
+    Migrations::new(vec![
+        M::up(V1_FOUNDATION),
+        M::up(V2_AUTOMATION),
+        M::up(V3_SUBJECTS),
+    ])
 }
 
 #[cfg(test)]

@@ -66,7 +66,7 @@ pub fn user(tenant: &TenantId, team: Option<TeamId>, email: &str) -> User {
     }
 }
 
-fn actor_of(u: &User) -> Actor {
+pub(crate) fn actor_of(u: &User) -> Actor {
     Actor {
         user: u.id,
         tenant: u.tenant.clone(),
@@ -104,7 +104,7 @@ pub fn new_lead(owner: &User, now: Timestamp) -> (Lead, Vec<DomainEvent>) {
 }
 
 /// Every event the tenant has in the outbox.
-async fn count<S: Backend>(store: &S, tenant: &TenantId) -> usize {
+pub(crate) async fn count<S: Backend>(store: &S, tenant: &TenantId) -> usize {
     let epoch = chrono::DateTime::UNIX_EPOCH;
     store
         .tenant_events_since(tenant, epoch, 100_000)
@@ -493,7 +493,7 @@ fn timer<S>(f: &Fixture<S>, lead: LeadId, name: &str, due: Timestamp) -> Timer {
     Timer {
         id: TimerId::new(),
         tenant: f.tenant.clone(),
-        lead,
+        subject: Subject::Lead(lead),
         name: name.into(),
         due_at: due,
         created_at: t0(),
@@ -557,7 +557,7 @@ pub async fn timers_fire_once_even_when_sweepers_overlap<S: Backend>(store: S) {
     );
     assert_eq!(
         f.store
-            .pending_timers(&f.tenant, lead.id)
+            .pending_timers(&f.tenant, lead.id.into())
             .await
             .unwrap()
             .len(),
@@ -567,7 +567,7 @@ pub async fn timers_fire_once_even_when_sweepers_overlap<S: Backend>(store: S) {
     let names: Vec<String> = (151..160).map(|i| format!("t{i}")).collect();
     assert_eq!(
         f.store
-            .cancel_timers(&f.tenant, lead.id, &names)
+            .cancel_timers(&f.tenant, lead.id.into(), &names)
             .await
             .unwrap(),
         9
@@ -578,7 +578,11 @@ pub async fn timers_fire_once_even_when_sweepers_overlap<S: Backend>(store: S) {
             .await
             .unwrap()
     );
-    let pending = f.store.pending_timers(&f.tenant, lead.id).await.unwrap();
+    let pending = f
+        .store
+        .pending_timers(&f.tenant, lead.id.into())
+        .await
+        .unwrap();
     assert_eq!(pending.len(), 40);
     assert_eq!(pending[0].name, "t199", "restarted with the new due time");
 }
@@ -711,12 +715,12 @@ fn decision<S>(
         rule: RuleId::parse("first-contact").unwrap(),
         rule_version: 1,
         event,
-        trigger: "lead_created".into(),
-        lead,
+        trigger: EventKind::LeadCreated,
+        subject: Subject::Lead(lead),
         action_index: index,
         action: serde_json::json!({"do": "notify"}),
         evidence: vec![],
-        outcome: "done".into(),
+        outcome: DecisionOutcome::Done,
         detail: String::new(),
         at,
     }
@@ -747,7 +751,7 @@ pub async fn decisions_and_open_lead_counts<S: Backend>(store: S) {
     );
     let of_lead = f
         .store
-        .list_decisions(&f.tenant, Some(lead.id), 10)
+        .list_decisions(&f.tenant, Some(lead.id.into()), 10)
         .await
         .unwrap();
     assert_eq!(
@@ -799,7 +803,7 @@ fn note<S>(f: &Fixture<S>, key: &str, at: Timestamp) -> Notification {
         id: NotificationId::new(),
         tenant: f.tenant.clone(),
         user: f.rep.id,
-        lead: None,
+        subject: None,
         kind: "escalation".into(),
         message: format!("lead waits: {key}"),
         rule: Some("first-contact".into()),
@@ -940,7 +944,7 @@ fn task<S>(f: &Fixture<S>, key: &str, due: Timestamp) -> Task {
     Task {
         id: TaskId::new(),
         tenant: f.tenant.clone(),
-        lead: LeadId::new(),
+        subject: Subject::Lead(LeadId::new()),
         assignee: Some(f.rep.id),
         title: format!("send the quote ({key})"),
         due_at: due,

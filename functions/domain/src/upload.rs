@@ -1,0 +1,336 @@
+//! An upload: a file a phone sends (business card, shelf photo, voice note, attachment) and
+//! the processing it goes through. It is a subject of its own, so rules, timers and the
+//! decision log treat "an upload failed" like any other fact.
+
+use crate::access::Actor;
+use crate::error::DomainError;
+use crate::event::{DomainEvent, EventPayload};
+use crate::id::{TenantId, UploadId, UserId};
+use crate::lead::snake_enum;
+use crate::subject::Subject;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+snake_enum!(/// What the file is for; decides which capture step reads it.
+    UploadKind, "kind" {
+    Card => "card",
+    Shelf => "shelf",
+    Voice => "voice",
+    Attachment => "attachment",
+});
+
+snake_enum!(/// Where an upload is: waiting for bytes, being read, done, or failed for good.
+    UploadStatus, "status" {
+    Pending => "pending",
+    Processing => "processing",
+    Done => "done",
+    Failed => "failed",
+});
+
+impl UploadStatus {
+    /// The edges of the status machine. `processing → pending` puts a file back in the
+    /// queue when capture is unavailable; done and failed are final.
+    pub fn can_move_to(self, to: UploadStatus) -> bool {
+        use UploadStatus::*;
+        matches!(
+            (self, to),
+            (Pending, Processing | Failed) | (Processing, Done | Failed | Pending)
+        )
+    }
+}
+
+/// The largest file a phone may upload (25 MiB: a 10-minute voice note, a 50 MP photo).
+pub const MAX_UPLOAD_BYTES: u64 = 25 * 1024 * 1024;
+
+/// What a client sends to start an upload.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct NewUpload {
+    pub kind: UploadKind,
+    /// The record the file belongs to, if any (a card scanned at a customer).
+    #[serde(default)]
+    pub subject: Option<Subject>,
+    pub file_name: String,
+    pub content_type: String,
+    pub size: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Upload {
+    pub id: UploadId,
+    pub tenant: TenantId,
+    pub kind: UploadKind,
+    /// The record the file belongs to.
+    pub subject: Option<Subject>,
+    pub file_name: String,
+    pub content_type: String,
+    pub size: u64,
+    pub status: UploadStatus,
+    /// The stable code and message of a failure (`not_an_image`, `capture_unavailable`…).
+    pub error: Option<UploadError>,
+    /// Every record processing created or changed.
+    #[serde(default)]
+    pub results: Vec<Subject>,
+    pub created_by: UserId,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub version: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct UploadError {
+    pub code: String,
+    pub message: String,
+}
+
+/// The fields rules may read under `upload.` (see `SubjectKind::fields`).
+pub(crate) const RULE_FIELDS: &[&str] = &[
+    "id",
+    "tenant",
+    "kind",
+    "subject",
+    "file_name",
+    "content_type",
+    "size",
+    "status",
+    "error.code",
+    "error.message",
+    "results",
+    "created_by",
+    "created_at",
+    "updated_at",
+    "version",
+];
+
+impl Upload {
+    /// Validates the request and returns the pending upload with its `upload_created` event.
+    pub fn create(
+        input: &NewUpload,
+        id: UploadId,
+        actor: &Actor,
+        now: DateTime<Utc>,
+    ) -> Result<(Upload, DomainEvent), DomainError> {
+        let file_name = input.file_name.trim();
+        let name_ok = (1..=200).contains(&file_name.chars().count())
+            && !file_name.contains(['/', '\\'])
+            && !file_name.chars().any(char::is_control);
+        if !name_ok {
+            return Err(DomainError::invalid(
+                "file_name",
+                "1-200 characters, no path separators",
+            ));
+        }
+        let ct = input.content_type.trim();
+        let ct_ok = ct.len() <= 100
+            && ct.split_once('/').is_some_and(|(a, b)| {
+                !a.is_empty() && !b.is_empty() && ct.bytes().all(|c| c.is_ascii_graphic())
+            });
+        if !ct_ok {
+            return Err(DomainError::invalid(
+                "content_type",
+                "a media type such as image/jpeg",
+            ));
+        }
+        if input.size == 0 || input.size > MAX_UPLOAD_BYTES {
+            return Err(DomainError::invalid(
+                "size",
+                format!("1 to {MAX_UPLOAD_BYTES} bytes"),
+            ));
+        }
+        let upload = Upload {
+            id,
+            tenant: actor.tenant.clone(),
+            kind: input.kind,
+            subject: input.subject,
+            file_name: file_name.to_owned(),
+            content_type: ct.to_ascii_lowercase(),
+            size: input.size,
+            status: UploadStatus::Pending,
+            error: None,
+            results: Vec::new(),
+            created_by: actor.user,
+            created_at: now,
+            updated_at: now,
+            version: 1,
+        };
+        let event = DomainEvent::new(
+            upload.tenant.clone(),
+            Subject::Upload(id),
+            1,
+            Some(actor.user),
+            None,
+            now,
+            EventPayload::UploadCreated {
+                kind: upload.kind,
+                file_name: upload.file_name.clone(),
+                size: upload.size,
+            },
+        );
+        Ok((upload, event))
+    }
+
+    /// Moves the upload to `to` (with an error when it failed, with the records it made
+    /// when done) and returns the `upload_status_changed` event.
+    pub fn advance(
+        &mut self,
+        to: UploadStatus,
+        error: Option<UploadError>,
+        results: Vec<Subject>,
+        now: DateTime<Utc>,
+    ) -> Result<DomainEvent, DomainError> {
+        if !self.status.can_move_to(to) {
+            return Err(DomainError::InvalidTransition {
+                from: self.status.to_string(),
+                to: to.to_string(),
+            });
+        }
+        if (to == UploadStatus::Failed) != error.is_some() {
+            return Err(DomainError::invalid(
+                "error",
+                "required when the upload failed, and only then",
+            ));
+        }
+        let from = self.status;
+        self.status = to;
+        self.error = error;
+        self.results.extend(results);
+        self.updated_at = now;
+        self.version += 1;
+        Ok(DomainEvent::new(
+            self.tenant.clone(),
+            Subject::Upload(self.id),
+            self.version,
+            None,
+            None,
+            now,
+            EventPayload::UploadStatusChanged {
+                from,
+                to,
+                error: self.error.as_ref().map(|e| e.code.clone()),
+            },
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::id::LeadId;
+    use crate::subject::{SubjectKind, leaf_paths};
+    use crate::user::Role;
+
+    fn actor() -> Actor {
+        Actor {
+            user: UserId::new(),
+            tenant: TenantId::parse("acme").unwrap(),
+            role: Role::Rep,
+            team: None,
+        }
+    }
+
+    fn input() -> NewUpload {
+        NewUpload {
+            kind: UploadKind::Card,
+            subject: Some(Subject::Lead(LeadId::new())),
+            file_name: "名片.jpg".into(),
+            content_type: "image/JPEG".into(),
+            size: 120_000,
+        }
+    }
+
+    fn now() -> DateTime<Utc> {
+        "2026-11-27T10:00:00Z".parse().unwrap()
+    }
+
+    #[test]
+    fn an_upload_walks_its_status_machine_and_says_so() {
+        let (mut up, created) = Upload::create(&input(), UploadId::new(), &actor(), now()).unwrap();
+        assert_eq!(created.subject, Subject::Upload(up.id));
+        assert_eq!(created.kind(), crate::EventKind::UploadCreated);
+        assert_eq!(up.content_type, "image/jpeg");
+        let e = up
+            .advance(UploadStatus::Processing, None, vec![], now())
+            .unwrap();
+        assert_eq!(e.aggregate_version, 2);
+        assert!(
+            up.advance(UploadStatus::Pending, None, vec![], now())
+                .is_ok()
+        );
+        up.advance(UploadStatus::Processing, None, vec![], now())
+            .unwrap();
+        let contact = Subject::Lead(LeadId::new());
+        up.advance(UploadStatus::Done, None, vec![contact], now())
+            .unwrap();
+        assert_eq!(up.results, vec![contact]);
+        assert!(matches!(
+            up.advance(UploadStatus::Processing, None, vec![], now()),
+            Err(DomainError::InvalidTransition { .. })
+        ));
+    }
+
+    #[test]
+    fn failures_need_a_code_and_bad_requests_are_refused() {
+        let (mut up, _) = Upload::create(&input(), UploadId::new(), &actor(), now()).unwrap();
+        assert!(
+            up.advance(UploadStatus::Failed, None, vec![], now())
+                .is_err()
+        );
+        let err = UploadError {
+            code: "not_an_image".into(),
+            message: "the file is not an image".into(),
+        };
+        let e = up
+            .advance(UploadStatus::Failed, Some(err), vec![], now())
+            .unwrap();
+        assert!(matches!(
+            e.payload,
+            EventPayload::UploadStatusChanged { error: Some(ref c), .. } if c == "not_an_image"
+        ));
+        for bad in [
+            NewUpload { size: 0, ..input() },
+            NewUpload {
+                size: MAX_UPLOAD_BYTES + 1,
+                ..input()
+            },
+            NewUpload {
+                file_name: "../etc/passwd".into(),
+                ..input()
+            },
+            NewUpload {
+                content_type: "jpeg".into(),
+                ..input()
+            },
+        ] {
+            assert!(Upload::create(&bad, UploadId::new(), &actor(), now()).is_err());
+        }
+    }
+
+    #[test]
+    fn the_rule_schema_matches_the_serialised_upload() {
+        let (mut up, _) = Upload::create(&input(), UploadId::new(), &actor(), now()).unwrap();
+        up.error = Some(UploadError {
+            code: "x".into(),
+            message: "y".into(),
+        });
+        let paths = leaf_paths(&serde_json::to_value(&up).unwrap());
+        let schema: std::collections::BTreeSet<String> =
+            RULE_FIELDS.iter().map(|s| s.to_string()).collect();
+        // `subject` is an object of one key (its kind), read as a whole.
+        let paths: std::collections::BTreeSet<String> = paths
+            .into_iter()
+            .map(|p| {
+                if p.starts_with("subject.") {
+                    "subject".into()
+                } else {
+                    p
+                }
+            })
+            .collect();
+        assert_eq!(paths, schema);
+        assert!(SubjectKind::Upload.has_field("error"));
+        assert!(!SubjectKind::Upload.has_field("eror.code"));
+    }
+}
