@@ -10,7 +10,7 @@ use crate::state::{AppState, Clock, SystemClock};
 use axum::Router;
 use fieldline_store::{
     AssignmentStore, BlobStore, DecisionLog, DirectoryStore, EventLog, InboxStore, LeadStore,
-    LocalBlobStore, RuleStore, SqliteStore, TaskStore, TimerStore, UploadStore,
+    LocalBlobStore, RecordStores, RuleStore, SqliteStore, TaskStore, TimerStore, UploadStore,
 };
 use std::future::Future;
 use std::sync::Arc;
@@ -42,40 +42,9 @@ pub struct Stores {
     pub backend: &'static str,
 }
 
-/// A backend that implements every record port (SQLite, DynamoDB).
-pub trait FullBackend:
-    LeadStore
-    + UploadStore
-    + DirectoryStore
-    + EventLog
-    + RuleStore
-    + TimerStore
-    + DecisionLog
-    + AssignmentStore
-    + TaskStore
-    + InboxStore
-    + 'static
-{
-}
-
-impl<T> FullBackend for T where
-    T: LeadStore
-        + UploadStore
-        + DirectoryStore
-        + EventLog
-        + RuleStore
-        + TimerStore
-        + DecisionLog
-        + AssignmentStore
-        + TaskStore
-        + InboxStore
-        + 'static
-{
-}
-
 impl Stores {
     /// Every port on one backend, blobs on another.
-    pub fn single<S: FullBackend>(
+    pub fn single<S: RecordStores>(
         store: Arc<S>,
         blobs: Arc<dyn BlobStore>,
         backend: &'static str,

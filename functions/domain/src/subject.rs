@@ -3,11 +3,10 @@
 //! never compares type names as strings; a new record type is a new variant here plus its
 //! field schema (see `docs/architecture.md`, "Adding a record type").
 
-use crate::error::DomainError;
 use crate::id::{CustomerId, DealId, LeadId, OrderId, UploadId, VisitId};
 use serde::{Deserialize, Serialize};
 use std::fmt;
-use strum::{EnumIter, EnumString, IntoEnumIterator, IntoStaticStr};
+use strum::{EnumIter, EnumString, IntoStaticStr};
 use uuid::Uuid;
 
 /// One record automation can act on. Serialised as a single key naming its kind
@@ -94,24 +93,11 @@ impl Subject {
             _ => None,
         }
     }
-
-    pub fn as_upload(&self) -> Option<UploadId> {
-        match self {
-            Subject::Upload(id) => Some(*id),
-            _ => None,
-        }
-    }
 }
 
 impl From<LeadId> for Subject {
     fn from(id: LeadId) -> Self {
         Subject::Lead(id)
-    }
-}
-
-impl From<UploadId> for Subject {
-    fn from(id: UploadId) -> Self {
-        Subject::Upload(id)
     }
 }
 
@@ -125,13 +111,6 @@ impl fmt::Display for Subject {
 impl SubjectKind {
     pub fn as_str(self) -> &'static str {
         self.into()
-    }
-
-    pub fn parse(raw: &str) -> Result<SubjectKind, DomainError> {
-        raw.parse().map_err(|_| {
-            let all: Vec<&str> = SubjectKind::iter().map(SubjectKind::as_str).collect();
-            DomainError::invalid("subject", format!("one of {}", all.join(", ")))
-        })
     }
 
     /// The fields a rule condition may read under `<kind>.` (leaf paths; an object's own path
@@ -198,6 +177,7 @@ pub(crate) fn leaf_paths(value: &serde_json::Value) -> std::collections::BTreeSe
 #[cfg(test)]
 mod tests {
     use super::*;
+    use strum::IntoEnumIterator;
 
     #[test]
     fn subjects_round_trip_as_one_key_and_flatten_into_parents() {
@@ -210,12 +190,12 @@ mod tests {
         assert_eq!(Subject::new(s.kind(), s.id()), s);
         assert_eq!(s.to_string(), format!("lead:{lead}"));
         for kind in SubjectKind::iter() {
-            assert_eq!(SubjectKind::parse(kind.as_str()).unwrap(), kind);
+            assert_eq!(kind.as_str().parse::<SubjectKind>().unwrap(), kind);
             let id = Uuid::now_v7();
             assert_eq!(Subject::new(kind, id).kind(), kind);
             assert_eq!(Subject::new(kind, id).id(), id);
         }
-        assert!(SubjectKind::parse("opportunity").is_err());
+        assert!("opportunity".parse::<SubjectKind>().is_err());
     }
 
     #[test]

@@ -5,6 +5,7 @@
 
 use crate::directory::tenant_pk;
 use crate::events::event_item;
+use crate::subject::{record_sk, subject_pk};
 use crate::table::{
     ItemBuilder, Query, TxError, body, key, ms_key, n, number_attr, put, put_new, s, string_attr,
 };
@@ -14,7 +15,9 @@ use crate::{
 };
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
-use fieldline_domain::{Activity, DomainEvent, Lead, LeadId, LeadScope, TenantId, Timestamp};
+use fieldline_domain::{
+    Activity, DomainEvent, Lead, LeadId, LeadScope, Subject, TenantId, Timestamp,
+};
 use fieldline_store::error::StoreResult;
 use fieldline_store::{
     Created, IdempotencyRecord, LeadQuery, LeadStore, Page, StoreError, page_limit,
@@ -24,7 +27,7 @@ use fieldline_store::{
 const IDEMPOTENCY_TTL_SECS: i64 = 7 * 24 * 3600;
 
 pub(crate) fn lead_pk(tenant: &TenantId, lead: LeadId) -> String {
-    crate::subject::subject_pk(tenant, lead.into())
+    subject_pk(tenant, lead.into())
 }
 
 /// Newest-first listing position: the change time, then the id.
@@ -127,9 +130,18 @@ impl DynamoStore {
             .ok_or_else(|| StoreError::Corrupt(format!("idempotency key points at missing {sk}")))
     }
 
-    /// Why a versioned write did not apply: the lead is gone, or someone else moved it on.
-    async fn version_failure(&self, lead: &Lead, expected: u64) -> StoreError {
-        match self.get(key(lead_pk(&lead.tenant, lead.id), "LEAD")).await {
+    /// Why a versioned write to `subject` did not apply: it is gone, or someone else
+    /// moved it on.
+    pub(crate) async fn version_failure(
+        &self,
+        tenant: &TenantId,
+        subject: Subject,
+        expected: u64,
+    ) -> StoreError {
+        match self
+            .get(key(subject_pk(tenant, subject), record_sk(subject.kind())))
+            .await
+        {
             Ok(None) => StoreError::NotFound,
             Ok(Some(item)) => StoreError::VersionConflict {
                 expected,
@@ -214,7 +226,9 @@ impl LeadStore for DynamoStore {
         items.extend(events_items(self.table(), events)?);
         match self.transact(items).await {
             Ok(()) => Ok(()),
-            Err(TxError::Cancelled(_)) => Err(self.version_failure(lead, expected_version).await),
+            Err(TxError::Cancelled(_)) => Err(self
+                .version_failure(&lead.tenant, lead.id.into(), expected_version)
+                .await),
             Err(e) => Err(e.into()),
         }
     }
@@ -260,7 +274,9 @@ impl LeadStore for DynamoStore {
                     None => Err(StoreError::Corrupt("idempotency key vanished".into())),
                 }
             }
-            Err(TxError::Cancelled(_)) => Err(self.version_failure(lead, expected_version).await),
+            Err(TxError::Cancelled(_)) => Err(self
+                .version_failure(&lead.tenant, lead.id.into(), expected_version)
+                .await),
             Err(e) => Err(e.into()),
         }
     }

@@ -5,7 +5,7 @@
 use crate::directory::tenant_pk;
 use crate::leads::{events_items, idempotency_item, listing_sk};
 use crate::subject::{record_sk, subject_pk};
-use crate::table::{ItemBuilder, Query, TxError, body, key, n, number_attr, put, put_new, s};
+use crate::table::{ItemBuilder, Query, TxError, body, n, put, put_new, s};
 use crate::{DynamoStore, ENTITY, GSI2, GSI2_PK, GSI2_SK};
 use async_trait::async_trait;
 use fieldline_domain::{DomainEvent, Subject, SubjectKind, TenantId, Upload, UploadId, UserId};
@@ -96,21 +96,9 @@ impl UploadStore for DynamoStore {
         items.extend(events_items(self.table(), events)?);
         match self.transact(items).await {
             Ok(()) => Ok(()),
-            Err(TxError::Cancelled(_)) => {
-                let current = self
-                    .get(key(
-                        upload_pk(&upload.tenant, upload.id),
-                        record_sk(SubjectKind::Upload),
-                    ))
-                    .await?;
-                Err(match current {
-                    None => StoreError::NotFound,
-                    Some(item) => StoreError::VersionConflict {
-                        expected: expected_version,
-                        actual: number_attr(&item, "version").unwrap_or_default() as u64,
-                    },
-                })
-            }
+            Err(TxError::Cancelled(_)) => Err(self
+                .version_failure(&upload.tenant, Subject::Upload(upload.id), expected_version)
+                .await),
             Err(e) => Err(e.into()),
         }
     }

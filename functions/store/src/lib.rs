@@ -14,7 +14,7 @@ pub use error::StoreError;
 pub use ports::{
     AssignmentStore, BlobKey, BlobMeta, BlobStore, Created, Cursor, DecisionLog, DirectoryStore,
     EventLog, IdempotencyKey, IdempotencyRecord, InboxStore, LeadQuery, LeadStore, MAX_PAGE, Page,
-    Paged, PresignedRequest, RuleStore, StoredEvent, TaskStore, TimerStore, UploadStore,
-    next_in_turn, page_limit,
+    Paged, PresignedRequest, RecordStores, RuleStore, StoredEvent, TaskStore, TimerStore,
+    UploadStore, next_in_turn, page_limit,
 };
 pub use sqlite::SqliteStore;

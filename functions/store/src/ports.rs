@@ -301,6 +301,38 @@ pub trait UploadStore: Send + Sync {
     ) -> StoreResult<Page<Upload>>;
 }
 
+/// Every record port at once: what a complete backend (SQLite, DynamoDB) implements, so the
+/// wiring and the contract suite name the list in one place.
+pub trait RecordStores:
+    LeadStore
+    + UploadStore
+    + DirectoryStore
+    + EventLog
+    + RuleStore
+    + TimerStore
+    + DecisionLog
+    + AssignmentStore
+    + TaskStore
+    + InboxStore
+    + 'static
+{
+}
+
+impl<T> RecordStores for T where
+    T: LeadStore
+        + UploadStore
+        + DirectoryStore
+        + EventLog
+        + RuleStore
+        + TimerStore
+        + DecisionLog
+        + AssignmentStore
+        + TaskStore
+        + InboxStore
+        + 'static
+{
+}
+
 /// Leads and their follow-up log. Each write stores the change and its events atomically.
 #[async_trait]
 pub trait LeadStore: Send + Sync {

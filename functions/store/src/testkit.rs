@@ -7,10 +7,7 @@ mod upload;
 pub use contract::*;
 pub use upload::*;
 
-use crate::{
-    AssignmentStore, BlobKey, BlobStore, DecisionLog, DirectoryStore, EventLog, InboxStore,
-    LeadStore, RuleStore, StoreError, TaskStore, TimerStore, UploadStore,
-};
+use crate::{BlobKey, BlobStore, DirectoryStore, RecordStores, StoreError};
 use fieldline_domain::*;
 
 /// One test per contract scenario for a backend. `$open` is an async fn returning
@@ -45,41 +42,9 @@ macro_rules! backend_contract_tests {
 }
 
 /// Everything a full backend offers; the contracts take one and exercise every port.
-pub trait Backend:
-    LeadStore
-    + UploadStore
-    + DirectoryStore
-    + EventLog
-    + RuleStore
-    + TimerStore
-    + DecisionLog
-    + AssignmentStore
-    + TaskStore
-    + InboxStore
-    + Clone
-    + Send
-    + Sync
-    + 'static
-{
-}
+pub trait Backend: RecordStores + Clone + Send + Sync {}
 
-impl<T> Backend for T where
-    T: LeadStore
-        + UploadStore
-        + DirectoryStore
-        + EventLog
-        + RuleStore
-        + TimerStore
-        + DecisionLog
-        + AssignmentStore
-        + TaskStore
-        + InboxStore
-        + Clone
-        + Send
-        + Sync
-        + 'static
-{
-}
+impl<T> Backend for T where T: RecordStores + Clone + Send + Sync {}
 
 fn tenant(id: &str) -> Tenant {
     Tenant {

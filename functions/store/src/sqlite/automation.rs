@@ -1,5 +1,5 @@
 use super::events::insert_events;
-use super::{SqliteStore, from_json, query_bodies, query_body, to_json};
+use super::{SqliteStore, from_json, query_bodies, query_body, subject_version, to_json};
 use crate::error::{StoreError, StoreResult};
 use crate::ports::{
     AssignmentStore, DecisionLog, InboxStore, RuleStore, TaskStore, TimerStore, next_in_turn,
@@ -7,7 +7,7 @@ use crate::ports::{
 use async_trait::async_trait;
 use fieldline_domain::{
     Channel, Decision, Delivery, DeliveryResult, DomainEvent, EventPayload, Notification, Rule,
-    RuleId, Subject, SubjectKind, Task, TaskId, TeamId, TenantId, Timer, Timestamp, UserId,
+    RuleId, Subject, Task, TaskId, TeamId, TenantId, Timer, Timestamp, UserId,
 };
 use rusqlite::{OptionalExtension, params};
 
@@ -611,28 +611,4 @@ fn channels_of(conn: &rusqlite::Connection, tenant: &TenantId) -> StoreResult<Ve
             })
         })
         .collect()
-}
-
-/// The current version of `subject`, `None` when it does not exist (or its kind has no
-/// records yet). Each record type names its table here.
-fn subject_version(
-    tx: &rusqlite::Transaction<'_>,
-    tenant: &TenantId,
-    subject: Subject,
-) -> StoreResult<Option<u64>> {
-    let table = match subject.kind() {
-        SubjectKind::Lead => "leads",
-        SubjectKind::Upload => "uploads",
-        SubjectKind::Deal | SubjectKind::Customer | SubjectKind::Visit | SubjectKind::Order => {
-            return Ok(None);
-        }
-    };
-    let version: Option<i64> = tx
-        .query_row(
-            &format!("SELECT version FROM {table} WHERE tenant_id = ?1 AND id = ?2"),
-            params![tenant.as_str(), subject.id().to_string()],
-            |r| r.get(0),
-        )
-        .optional()?;
-    Ok(version.map(|v| v as u64))
 }

@@ -1,5 +1,5 @@
 use super::events::insert_events;
-use super::{SqliteStore, query_bodies, query_body, to_json};
+use super::{SqliteStore, query_bodies, query_body, stale_write, to_json};
 use crate::error::{StoreError, StoreResult};
 use crate::ports::{Created, IdempotencyRecord, LeadQuery, LeadStore, Page, page_limit};
 use async_trait::async_trait;
@@ -104,20 +104,12 @@ fn replace_lead(tx: &Transaction<'_>, lead: &Lead, expected_version: u64) -> Sto
     if changed == 1 {
         return Ok(());
     }
-    let actual: Option<i64> = tx
-        .query_row(
-            "SELECT version FROM leads WHERE tenant_id = ?1 AND id = ?2",
-            params![lead.tenant.as_str(), lead.id.to_string()],
-            |r| r.get(0),
-        )
-        .optional()?;
-    match actual {
-        None => Err(StoreError::NotFound),
-        Some(actual) => Err(StoreError::VersionConflict {
-            expected: expected_version,
-            actual: actual as u64,
-        }),
-    }
+    Err(stale_write(
+        tx,
+        &lead.tenant,
+        lead.id.into(),
+        expected_version,
+    ))
 }
 
 fn select_lead(

@@ -10,8 +10,10 @@ mod schema;
 mod uploads;
 
 use crate::error::{StoreError, StoreResult};
+use fieldline_domain::{Subject, SubjectKind, TenantId};
 use r2d2::Pool;
 use r2d2_sqlite::SqliteConnectionManager;
+use rusqlite::params;
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -149,4 +151,42 @@ fn query_bodies<T: DeserializeOwned>(
         .query_map(params, |r| r.get::<_, String>(0))?
         .collect::<Result<Vec<_>, _>>()?;
     bodies.iter().map(|b| from_json(b)).collect()
+}
+
+/// The current version of `subject`, `None` when it does not exist (or its kind has no
+/// records yet). Each record type names its table here.
+pub(super) fn subject_version(
+    conn: &Connection,
+    tenant: &TenantId,
+    subject: Subject,
+) -> StoreResult<Option<u64>> {
+    let table = match subject.kind() {
+        SubjectKind::Lead => "leads",
+        SubjectKind::Upload => "uploads",
+        SubjectKind::Deal | SubjectKind::Customer | SubjectKind::Visit | SubjectKind::Order => {
+            return Ok(None);
+        }
+    };
+    let version: Option<i64> = conn
+        .query_row(
+            &format!("SELECT version FROM {table} WHERE tenant_id = ?1 AND id = ?2"),
+            params![tenant.as_str(), subject.id().to_string()],
+            |r| r.get(0),
+        )
+        .optional()?;
+    Ok(version.map(|v| v as u64))
+}
+
+/// Why a versioned write to `subject` changed no row: it is gone, or someone moved it on.
+fn stale_write(
+    conn: &Connection,
+    tenant: &TenantId,
+    subject: Subject,
+    expected: u64,
+) -> StoreError {
+    match subject_version(conn, tenant, subject) {
+        Ok(None) => StoreError::NotFound,
+        Ok(Some(actual)) => StoreError::VersionConflict { expected, actual },
+        Err(e) => e,
+    }
 }

@@ -3,12 +3,12 @@
 
 use super::events::insert_events;
 use super::leads::{remember_request, seen_request};
-use super::{SqliteStore, query_bodies, query_body, to_json};
+use super::{SqliteStore, query_bodies, query_body, stale_write, to_json};
 use crate::error::{StoreError, StoreResult};
 use crate::ports::{Created, Cursor, IdempotencyRecord, Page, UploadStore, page_limit};
 use async_trait::async_trait;
-use fieldline_domain::{DomainEvent, TenantId, Upload, UploadId, UserId};
-use rusqlite::{OptionalExtension, Transaction, params};
+use fieldline_domain::{DomainEvent, Subject, TenantId, Upload, UploadId, UserId};
+use rusqlite::{Transaction, params};
 
 const CREATE_SCOPE: &str = "upload.create";
 
@@ -107,20 +107,12 @@ impl UploadStore for SqliteStore {
                 ],
             )?;
             if changed == 0 {
-                let actual: Option<i64> = tx
-                    .query_row(
-                        "SELECT version FROM uploads WHERE tenant_id = ?1 AND id = ?2",
-                        params![up.tenant.as_str(), up.id.to_string()],
-                        |r| r.get(0),
-                    )
-                    .optional()?;
-                return Err(match actual {
-                    None => StoreError::NotFound,
-                    Some(actual) => StoreError::VersionConflict {
-                        expected: expected_version,
-                        actual: actual as u64,
-                    },
-                });
+                return Err(stale_write(
+                    tx,
+                    &up.tenant,
+                    Subject::Upload(up.id),
+                    expected_version,
+                ));
             }
             insert_events(tx, &events)
         })
