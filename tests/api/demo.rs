@@ -1,4 +1,4 @@
-use fieldline_app::demo;
+use fieldline_demo as demo;
 use fieldline_tests::*;
 use std::collections::HashSet;
 

@@ -26,7 +26,7 @@ async fn call(router: axum::Router, req: lambda_http::Request) -> (u16, serde_js
 #[tokio::test]
 async fn api_gateway_events_drive_the_shared_router() {
     let dir = tempfile::tempdir().unwrap();
-    let app = fieldline_app::Application::build(test_config(dir.path())).unwrap();
+    let app = fieldline::build(test_config(dir.path())).unwrap();
     let f = fixture(app.state()).await;
     let token = app.state().tokens.issue(&f.east_rep, chrono::Utc::now());
 
@@ -480,14 +480,14 @@ async fn the_token_key_is_read_from_secrets_manager() {
     let mut config = test_config(dir.path());
     config.auth.jwt_secret = None;
     config.auth.jwt_secret_arn = created.arn().map(str::to_owned);
-    fieldline_lambda::resolve_jwt_secret(&mut config, &secrets)
+    fieldline_aws::resolve_jwt_secret(&mut config, &secrets)
         .await
         .unwrap();
     assert_eq!(config.auth.jwt_secret.as_deref(), Some(key));
 
     let mut missing = test_config(dir.path());
     missing.auth.jwt_secret_arn = Some(format!("{name}-absent"));
-    let err = fieldline_lambda::resolve_jwt_secret(&mut missing, &secrets)
+    let err = fieldline_aws::resolve_jwt_secret(&mut missing, &secrets)
         .await
         .unwrap_err();
     assert!(format!("{err:#}").contains("-absent"), "{err:#}");

@@ -13,6 +13,7 @@ use fieldline_domain::*;
 use fieldline_store::testkit::{Backend, fixture, new_lead, t0};
 use fieldline_store::*;
 use fieldline_store_aws::DynamoStore;
+use fieldline_store_sqlite::SqliteStore;
 use std::future::Future;
 use std::time::Instant;
 

@@ -9,7 +9,8 @@
 use chrono::{Duration, TimeZone, Utc};
 use fieldline_domain::lead::{ContactInput, CreateContext};
 use fieldline_domain::*;
-use fieldline_store::{DirectoryStore, LeadStore, SqliteStore, TimerStore};
+use fieldline_store::{DirectoryStore, LeadStore, TimerStore};
+use fieldline_store_sqlite::SqliteStore;
 use rusqlite::params;
 use std::time::Instant;
 

@@ -6,8 +6,8 @@ use fieldline_app::state::Clock;
 use fieldline_app::{AppState, Application, Config, admin};
 use fieldline_domain::{Role, TenantId, User};
 use fieldline_lambda::Functions;
-use fieldline_lambda::local::{self, StreamRunner};
 use fieldline_store_aws::{DynamoStore, S3BlobStore};
+use local::StreamRunner;
 use reqwest::{Method, StatusCode, header::HeaderMap};
 use serde_json::Value;
 use std::sync::Arc;
@@ -16,6 +16,8 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 pub use serde_json::json;
+
+pub mod local;
 
 /// A JWT secret for tests; long enough for HS256.
 pub const TEST_SECRET: &str = "test-secret-test-secret-test-secret-0123";
@@ -134,7 +136,7 @@ pub async fn aws_functions(
         dynamo.create_table().await.expect("table created");
         s3.create_bucket().await.expect("bucket created");
     }
-    let stores = fieldline_lambda::stores_of(dynamo, s3.clone());
+    let stores = fieldline_aws::stores_of(dynamo, s3.clone());
     let mut config = test_config(data_dir);
     config.storage.backend = fieldline_app::config::StorageBackend::Aws;
     config.storage.table = name.to_owned();
@@ -169,7 +171,7 @@ impl TestApp {
         }
         let dir = Arc::new(tempfile::tempdir().unwrap());
         let config = test_config(dir.path());
-        let app = Application::build_with_clock(config, clock).expect("application builds");
+        let app = fieldline::build_with_clock(config, clock).expect("application builds");
         Self::serve(app, dir).await
     }
 
@@ -178,14 +180,14 @@ impl TestApp {
         let dir = Arc::new(tempfile::tempdir().unwrap());
         let mut config = test_config(dir.path());
         adjust(&mut config);
-        let app = Application::build(config).expect("application builds");
+        let app = fieldline::build(config).expect("application builds");
         Self::serve(app, dir).await
     }
 
     /// Starts a server on an existing data directory (a restart).
     pub async fn spawn_in(dir: Arc<TempDir>) -> TestApp {
         let config = test_config(dir.path());
-        let app = Application::build(config).expect("application builds");
+        let app = fieldline::build(config).expect("application builds");
         Self::serve(app, dir).await
     }
 

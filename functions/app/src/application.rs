@@ -1,16 +1,18 @@
-//! `Application::build` wires configuration to a running system: store, keys, router, jobs.
-//! Every entry point (local server, Lambda, tests, benchmarks) builds through here.
+//! `Application::from_parts` wires configuration and a set of stores to a running system:
+//! keys, policy, router, jobs. Every entry point (the embedded server in `fieldline`, the
+//! Lambda functions via `fieldline-aws`, tests, benchmarks) builds through here; which
+//! backend the stores run on is the entry point's choice, never this crate's.
 
 use crate::auth::TokenKeys;
 use crate::automation::{RuleEngine, TimerSweeper};
 use crate::channels::Notifier;
-use crate::config::{Config, StorageBackend};
+use crate::config::Config;
 use crate::scheduler::{EventJournal, OutboxRelay, Scheduler};
-use crate::state::{AppState, Clock, SystemClock};
+use crate::state::{AppState, Clock};
 use axum::Router;
 use fieldline_store::{
     AssignmentStore, BlobStore, DecisionLog, DirectoryStore, EventLog, InboxStore, LeadStore,
-    LocalBlobStore, RecordStores, RuleStore, SqliteStore, TaskStore, TimerStore, UploadStore,
+    RecordStores, RuleStore, TaskStore, TimerStore, UploadStore,
 };
 use std::future::Future;
 use std::sync::Arc;
@@ -23,8 +25,9 @@ pub struct Application {
     state: AppState,
 }
 
-/// The storage ports, whatever backend is behind them. The embedded one is built here; the
-/// AWS one by `fieldline-lambda` (DynamoDB + S3), so this crate never links the AWS SDK.
+/// The storage ports, whatever backend is behind them: the embedded one is built by
+/// `fieldline` (SQLite + local files), the AWS one by `fieldline-aws` (DynamoDB + S3), so this
+/// crate links neither SQLite nor the AWS SDK.
 #[derive(Clone)]
 pub struct Stores {
     pub leads: Arc<dyn LeadStore>,
@@ -64,35 +67,9 @@ impl Stores {
             backend,
         }
     }
-
-    /// SQLite under `data_dir` (created and migrated) and attachments as local files.
-    pub fn embedded(config: &Config) -> anyhow::Result<Stores> {
-        let store = Arc::new(SqliteStore::open(&config.database_path())?);
-        Ok(Stores::single(
-            store,
-            Arc::new(LocalBlobStore::new(config.blob_dir())),
-            "sqlite",
-        ))
-    }
 }
 
 impl Application {
-    /// Opens (or creates) the embedded store under `data_dir` and migrates it.
-    pub fn build(config: Config) -> anyhow::Result<Application> {
-        Self::build_with_clock(config, Arc::new(SystemClock))
-    }
-
-    pub fn build_with_clock(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Application> {
-        config.validate()?;
-        anyhow::ensure!(
-            config.storage.backend == StorageBackend::Embedded,
-            "storage.backend = \"aws\": build the stores with fieldline_lambda::aws_stores \
-             and use Application::from_parts"
-        );
-        let stores = Stores::embedded(&config)?;
-        Self::from_parts(config, stores, clock)
-    }
-
     /// Wires any set of stores to the keys, policy and router: every entry point ends here.
     pub fn from_parts(
         config: Config,

@@ -180,8 +180,8 @@ impl From<StoreError> for ApiError {
                 ApiError::Conflict(format!("already exists: {what}"))
             }
             StoreError::Busy(detail) => ApiError::Busy(detail),
-            other @ (StoreError::Corrupt(_)
-            | StoreError::Backend(_)
+            other @ (StoreError::Corrupt { .. }
+            | StoreError::Backend { .. }
             | StoreError::Unsupported(_)) => ApiError::Internal(other.to_string()),
         }
     }

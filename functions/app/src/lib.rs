@@ -8,7 +8,6 @@ pub mod auth;
 pub mod automation;
 pub mod channels;
 pub mod config;
-pub mod demo;
 pub mod egress;
 pub mod error;
 pub mod extract;

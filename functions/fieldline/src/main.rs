@@ -1,13 +1,15 @@
-//! `fieldline`: the embedded server and its admin commands. Only wiring lives here.
+//! `fieldline`: the embedded server and its admin commands. Only wiring lives here; the demo
+//! tenant is seeded by `fieldline-demo`, not by this production binary.
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use fieldline_app::config::StorageBackend;
-use fieldline_app::state::SystemClock;
-use fieldline_app::{Application, Config, admin, demo, telemetry};
+use fieldline_app::{Application, Config, admin, telemetry};
 use fieldline_domain::{Role, TenantId};
 use std::path::PathBuf;
-use std::sync::Arc;
+
+/// The tenant the admin commands default to (the one `fieldline-demo` seeds).
+const DEFAULT_TENANT: &str = "demo";
 
 #[derive(Parser)]
 #[command(
@@ -26,26 +28,17 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Serve the API and run scheduled jobs until Ctrl-C / SIGTERM.
-    Serve {
-        /// Seed the demo tenant first (if absent) and print ready-to-use tokens.
-        #[arg(long)]
-        demo: bool,
-    },
-    /// Seed the demo tenant (three teams, twenty reps, a few hundred leads) if absent.
-    Seed {
-        #[arg(long, default_value_t = 300)]
-        leads: usize,
-    },
+    Serve,
     /// Print a bearer token for a user.
     Token {
-        #[arg(long, default_value = demo::DEMO_TENANT)]
+        #[arg(long, default_value = DEFAULT_TENANT)]
         tenant: String,
         #[arg(long)]
         email: String,
     },
     /// List a tenant's users with their roles and teams.
     Users {
-        #[arg(long, default_value = demo::DEMO_TENANT)]
+        #[arg(long, default_value = DEFAULT_TENANT)]
         tenant: String,
     },
     /// Create a tenant.
@@ -91,50 +84,18 @@ async fn main() -> anyhow::Result<()> {
     // The admin commands work on either backend; serving is the embedded server's job (on
     // AWS the Lambda functions serve).
     let app = match config.storage.backend {
-        StorageBackend::Embedded => Application::build(config.clone())?,
-        StorageBackend::Aws => {
-            let mut config = config.clone();
-            let sdk = fieldline_lambda::load_sdk_config(&config).await;
-            let secrets = fieldline_lambda::secrets_client(&sdk);
-            fieldline_lambda::resolve_jwt_secret(&mut config, &secrets).await?;
-            let (stores, _) = fieldline_lambda::aws_stores(&config, &sdk)?;
-            Application::from_parts(config, stores, Arc::new(SystemClock))?
-        }
+        StorageBackend::Embedded => fieldline::build(config.clone())?,
+        StorageBackend::Aws => connect_aws(config.clone()).await?,
     };
     let state = app.state().clone();
     match cli.command {
-        Command::Serve { .. } if config.storage.backend == StorageBackend::Aws => {
+        Command::Serve if config.storage.backend == StorageBackend::Aws => {
             anyhow::bail!(
                 "`serve` runs the embedded store; with storage.backend = \"aws\" the Lambda \
                  functions serve (docs/deploy.md)"
             );
         }
-        Command::Serve { demo } => {
-            if demo {
-                let summary = demo::seed(&state, 300, 20261123).await?;
-                print_demo_tokens(&app, &summary).await?;
-            }
-            let listener = tokio::net::TcpListener::bind(config.listen)
-                .await
-                .with_context(|| format!("binding {}", config.listen))?;
-            eprintln!(
-                "Fieldline is serving on http://{} (data in {})",
-                listener.local_addr()?,
-                config.data_dir.display()
-            );
-            app.serve(listener, shutdown_signal()).await?;
-        }
-        Command::Seed { leads } => {
-            let summary = demo::seed(&state, leads, 20261123).await?;
-            if summary.created {
-                println!(
-                    "seeded tenant {} with {} leads",
-                    summary.tenant, summary.leads
-                );
-            } else {
-                println!("tenant {} already exists; nothing written", summary.tenant);
-            }
-        }
+        Command::Serve => fieldline::serve(app).await?,
         Command::Token { tenant, email } => {
             println!(
                 "{}",
@@ -201,50 +162,21 @@ async fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn print_demo_tokens(app: &Application, summary: &demo::DemoSummary) -> anyhow::Result<()> {
-    let state = app.state();
-    if summary.created {
-        eprintln!(
-            "Seeded demo tenant '{}' with {} leads.",
-            summary.tenant, summary.leads
-        );
-    }
-    let mut who = vec![("admin", &summary.admin)];
-    if let Some(m) = summary.managers.first() {
-        who.push(("manager", m));
-    }
-    if let Some(r) = summary.reps.first() {
-        who.push(("rep", r));
-    }
-    eprintln!(
-        "Demo tokens (valid {} h; more with `fieldline token --email ...`):",
-        app.config().auth.token_ttl_hours
-    );
-    for (label, user) in who {
-        let token = state.tokens.issue(user, state.clock.now());
-        eprintln!("  {label:8} {:32} {token}", user.email.as_str());
-    }
-    Ok(())
+/// The admin commands on an AWS deployment (DynamoDB + S3, key from Secrets Manager).
+#[cfg(feature = "aws")]
+async fn connect_aws(config: Config) -> anyhow::Result<Application> {
+    let aws = fieldline_aws::connect(config).await?;
+    Application::from_parts(
+        aws.config,
+        aws.stores,
+        std::sync::Arc::new(fieldline_app::state::SystemClock),
+    )
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {},
-        _ = terminate => {},
-    }
-    tracing::info!("shutting down");
+#[cfg(not(feature = "aws"))]
+async fn connect_aws(_: Config) -> anyhow::Result<Application> {
+    anyhow::bail!(
+        "storage.backend = \"aws\" needs the AWS admin support: \
+         cargo run --release -p fieldline --features aws -- ..."
+    )
 }

@@ -2,8 +2,6 @@
 //! [`Functions`] once per cold start (clients, keys, config) and hands events to the
 //! matching method here. Tests and the local runner call the same methods directly.
 
-pub mod local;
-
 use anyhow::Context;
 use aws_lambda_events::event::dynamodb::Event as DynamoDbEvent;
 use aws_lambda_events::event::s3::S3Event;
@@ -11,70 +9,19 @@ use aws_lambda_events::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse
 use fieldline_app::auth::GatewayIdentity;
 use fieldline_app::automation::{RuleEngine, TimerSweeper};
 use fieldline_app::channels::Notifier;
-use fieldline_app::config::StorageBackend;
 use fieldline_app::http::ApiSurface;
 use fieldline_app::scheduler::{EventHandler, Job};
 use fieldline_app::state::{Clock, SystemClock};
 use fieldline_app::uploads::{self, UploadOutcome};
 use fieldline_app::{Application, Config, Stores};
 use fieldline_store::{BlobStore, StoredEvent};
-use fieldline_store_aws::{DynamoStore, S3BlobStore, SdkConfig, event_from_image, sdk_config};
+use fieldline_store_aws::{S3BlobStore, event_from_image};
 use lambda_http::request::RequestContext;
 use serde::Serialize;
 use std::sync::Arc;
 
 /// How many leading bytes the upload check reads (magic numbers).
 const UPLOAD_HEAD_BYTES: usize = 16;
-
-/// The DynamoDB + S3 stores for `config.storage`, with clients built from `sdk`.
-pub fn aws_stores(config: &Config, sdk: &SdkConfig) -> anyhow::Result<(Stores, S3BlobStore)> {
-    anyhow::ensure!(
-        config.storage.backend == StorageBackend::Aws,
-        "storage.backend must be \"aws\" for the Lambda functions"
-    );
-    let dynamo = DynamoStore::from_config(sdk, &config.storage.table);
-    let path_style = config.storage.endpoint.is_some();
-    let s3 = S3BlobStore::from_config(sdk, &config.storage.bucket, path_style);
-    Ok((stores_of(dynamo, s3.clone()), s3))
-}
-
-/// The AWS configuration for `config.storage` (its endpoint, if any), loaded once per
-/// process: credentials, region and retry settings every client shares.
-pub async fn load_sdk_config(config: &Config) -> SdkConfig {
-    sdk_config(config.storage.endpoint.as_deref()).await
-}
-
-/// Every port on DynamoDB, blobs on S3.
-pub fn stores_of(dynamo: DynamoStore, s3: S3BlobStore) -> Stores {
-    Stores::single(Arc::new(dynamo), Arc::new(s3), "dynamodb")
-}
-
-/// Reads the token key from Secrets Manager when `auth.jwt_secret_arn` names it (once per
-/// cold start), so the key is never part of the functions' configuration.
-pub async fn resolve_jwt_secret(
-    config: &mut Config,
-    secrets: &aws_sdk_secretsmanager::Client,
-) -> anyhow::Result<()> {
-    let Some(arn) = config.auth.jwt_secret_arn.clone() else {
-        return Ok(());
-    };
-    let secret = secrets
-        .get_secret_value()
-        .secret_id(&arn)
-        .send()
-        .await
-        .with_context(|| format!("reading the token key from {arn}"))?;
-    let value = secret
-        .secret_string()
-        .with_context(|| format!("{arn} holds no string"))?;
-    config.auth.jwt_secret = Some(value.trim().to_owned());
-    Ok(())
-}
-
-/// A Secrets Manager client sharing the process's AWS configuration.
-pub fn secrets_client(sdk: &SdkConfig) -> aws_sdk_secretsmanager::Client {
-    aws_sdk_secretsmanager::Client::new(sdk)
-}
 
 /// Everything a function needs, built once per cold start and shared by every invocation.
 #[derive(Clone)]
@@ -137,11 +84,9 @@ impl Functions {
         Self::build(config, Arc::new(SystemClock)).await
     }
 
-    pub async fn build(mut config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Functions> {
-        let sdk = load_sdk_config(&config).await;
-        resolve_jwt_secret(&mut config, &secrets_client(&sdk)).await?;
-        let (stores, s3) = aws_stores(&config, &sdk)?;
-        Self::from_parts(config, stores, s3, clock)
+    pub async fn build(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Functions> {
+        let aws = fieldline_aws::connect(config).await?;
+        Self::from_parts(aws.config, aws.stores, aws.s3, clock)
     }
 
     pub fn from_parts(

@@ -385,7 +385,7 @@ impl AssignmentStore for DynamoStore {
         for item in self.query(q, usize::MAX).await? {
             let owner = string_attr(&item, "owner_id")
                 .and_then(|o| o.parse().ok())
-                .ok_or_else(|| StoreError::Corrupt("lead owner id".into()))?;
+                .ok_or_else(|| StoreError::corrupt_msg("lead owner id"))?;
             *counts.entry(owner).or_default() += 1;
         }
         let mut counts: Vec<_> = counts.into_iter().collect();

@@ -102,7 +102,7 @@ impl S3BlobStore {
             .body
             .collect()
             .await
-            .map_err(|e| StoreError::Backend(e.to_string()))?
+            .map_err(|e| StoreError::backend("reading the object body", e))?
             .to_vec();
         Ok(Some(ObjectSummary {
             size,
@@ -114,7 +114,7 @@ impl S3BlobStore {
 
     fn presigning(expires_in: Duration) -> StoreResult<PresigningConfig> {
         PresigningConfig::expires_in(expires_in.min(MAX_PRESIGN))
-            .map_err(|e| StoreError::Backend(e.to_string()))
+            .map_err(|e| StoreError::backend("presigning", e))
     }
 }
 
@@ -194,7 +194,7 @@ impl BlobStore for S3BlobStore {
             .body
             .collect()
             .await
-            .map_err(|e| StoreError::Backend(e.to_string()))?
+            .map_err(|e| StoreError::backend("reading the object body", e))?
             .to_vec();
         // Objects uploaded by phones through presigned URLs carry no stored hash; only those
         // are hashed here.
@@ -239,7 +239,7 @@ impl BlobStore for S3BlobStore {
         size: u64,
         expires_in: Duration,
     ) -> StoreResult<Option<PresignedRequest>> {
-        let size = i64::try_from(size).map_err(|_| StoreError::Backend("size".into()))?;
+        let size = i64::try_from(size).map_err(|_| StoreError::backend_msg("size"))?;
         let signed = self
             .client
             .put_object()

@@ -138,7 +138,7 @@ impl DirectoryStore for DynamoStore {
         };
         let id: UserId = id
             .parse()
-            .map_err(|_| StoreError::Corrupt(format!("email guard points at {id}")))?;
+            .map_err(|_| StoreError::corrupt_msg(format!("email guard points at {id}")))?;
         self.get_user(tenant, id).await
     }
 

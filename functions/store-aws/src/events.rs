@@ -37,8 +37,12 @@ pub fn event_from_image(
         return None;
     }
     Some(match body_json {
-        Some(json) => serde_json::from_str(json).map_err(|e| StoreError::Corrupt(e.to_string())),
-        None => Err(StoreError::Corrupt(format!("event item without {BODY}"))),
+        Some(json) => {
+            serde_json::from_str(json).map_err(|e| StoreError::corrupt("undecodable record", e))
+        }
+        None => Err(StoreError::corrupt_msg(format!(
+            "event item without {BODY}"
+        ))),
     })
 }
 

@@ -9,10 +9,10 @@ mod automation;
 mod blob;
 mod directory;
 mod events;
-mod leads;
+mod lead;
 mod subject;
 mod table;
-mod uploads;
+mod upload;
 
 pub use aws_config::SdkConfig;
 pub use blob::{ObjectSummary, S3BlobStore, object_key};
@@ -129,7 +129,7 @@ impl DynamoStore {
                         .build(),
                 )
                 .build()
-                .map_err(|e| StoreError::Backend(e.to_string()))
+                .map_err(|e| StoreError::backend("table definition", e))
         };
         let mut create = self
             .client
@@ -143,7 +143,7 @@ impl DynamoStore {
                     .stream_enabled(true)
                     .stream_view_type(StreamViewType::NewImage)
                     .build()
-                    .map_err(|e| StoreError::Backend(e.to_string()))?,
+                    .map_err(|e| StoreError::backend("table definition", e))?,
             )
             .global_secondary_indexes(gsi(GSI1, GSI1_PK, GSI1_SK)?)
             .global_secondary_indexes(gsi(GSI2, GSI2_PK, GSI2_SK)?)
@@ -160,7 +160,7 @@ impl DynamoStore {
                     .enabled(true)
                     .attribute_name(EXPIRES_AT)
                     .build()
-                    .map_err(|e| StoreError::Backend(e.to_string()))?,
+                    .map_err(|e| StoreError::backend("table definition", e))?,
             )
             .send()
             .await

@@ -28,8 +28,7 @@ impl ItemBuilder {
     }
     /// The entity as JSON in `body`, so the domain types stay the only definition of shape.
     pub fn body<T: Serialize>(mut self, value: &T) -> StoreResult<Self> {
-        let json = serde_json::to_string(value)
-            .map_err(|e| StoreError::Backend(format!("encode: {e}")))?;
+        let json = serde_json::to_string(value).map_err(|e| StoreError::backend("encode", e))?;
         self.0.insert(BODY.into(), AttributeValue::S(json));
         Ok(self)
     }
@@ -64,8 +63,8 @@ pub(crate) fn body<T: DeserializeOwned>(item: &Item) -> StoreResult<T> {
     let raw = item
         .get(BODY)
         .and_then(|v| v.as_s().ok())
-        .ok_or_else(|| StoreError::Corrupt("item without a body".into()))?;
-    serde_json::from_str(raw).map_err(|e| StoreError::Corrupt(e.to_string()))
+        .ok_or_else(|| StoreError::corrupt_msg("item without a body"))?;
+    serde_json::from_str(raw).map_err(|e| StoreError::corrupt("undecodable record", e))
 }
 
 pub(crate) fn string_attr<'a>(item: &'a Item, name: &str) -> Option<&'a str> {
@@ -172,7 +171,7 @@ impl From<TxError> for StoreError {
     fn from(e: TxError) -> Self {
         match e {
             TxError::Cancelled(flags) => {
-                StoreError::Backend(format!("transaction cancelled: {flags:?}"))
+                StoreError::backend_msg(format!("transaction cancelled: {flags:?}"))
             }
             TxError::Store(e) => e,
         }
@@ -207,8 +206,11 @@ async fn pause(attempt: u32) {
     tokio::time::sleep(Duration::from_millis(wait)).await;
 }
 
-pub(crate) fn backend<E: std::fmt::Debug>(e: SdkError<E>) -> StoreError {
-    StoreError::Backend(format!("{e:?}"))
+pub(crate) fn backend<E>(e: SdkError<E>) -> StoreError
+where
+    E: std::error::Error + Send + Sync + 'static,
+{
+    StoreError::backend("DynamoDB call", e)
 }
 
 /// Runs `call` until it succeeds, fails for good, or stays throttled past the attempt budget
@@ -233,7 +235,10 @@ where
 }
 
 /// Maps a failed call to a store error, telling "still throttled" apart from real failures.
-pub(crate) fn store_error<E: ProvideErrorMetadata + std::fmt::Debug>(e: SdkError<E>) -> StoreError {
+pub(crate) fn store_error<E>(e: SdkError<E>) -> StoreError
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
     if is_transient(&e) {
         StoreError::Busy(format!("{:?}", e.code()))
     } else {

@@ -1,6 +1,11 @@
 use thiserror::Error;
 
-/// Storage failures the application must tell apart; anything else is `Backend`.
+/// Any underlying error an adapter hands up as the cause of a [`StoreError`].
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// Storage failures the application must tell apart; anything else is `Backend`. Backend and
+/// corruption failures keep the adapter's error as their `source`, so a log shows the driver's
+/// own message under ours.
 #[derive(Debug, Error)]
 pub enum StoreError {
     #[error("not found")]
@@ -15,8 +20,12 @@ pub enum StoreError {
     #[error("already exists: {0}")]
     AlreadyExists(String),
     /// Stored data no longer decodes: a bug or manual tampering, never user input.
-    #[error("corrupt record: {0}")]
-    Corrupt(String),
+    #[error("corrupt record: {context}")]
+    Corrupt {
+        context: String,
+        #[source]
+        source: Option<BoxError>,
+    },
     /// The backend kept refusing under load (throttling, transaction conflicts) after
     /// retries with backoff; the caller may try again later.
     #[error("storage busy: {0}")]
@@ -25,8 +34,46 @@ pub enum StoreError {
     /// delivers events instead).
     #[error("not supported by this backend: {0}")]
     Unsupported(&'static str),
-    #[error("storage backend: {0}")]
-    Backend(String),
+    #[error("storage backend: {context}")]
+    Backend {
+        context: String,
+        #[source]
+        source: Option<BoxError>,
+    },
+}
+
+impl StoreError {
+    /// A backend failure caused by `source`.
+    pub fn backend(context: impl Into<String>, source: impl Into<BoxError>) -> StoreError {
+        StoreError::Backend {
+            context: context.into(),
+            source: Some(source.into()),
+        }
+    }
+
+    /// A backend failure found by our own checks (no underlying error).
+    pub fn backend_msg(context: impl Into<String>) -> StoreError {
+        StoreError::Backend {
+            context: context.into(),
+            source: None,
+        }
+    }
+
+    /// A stored record that no longer decodes, and why.
+    pub fn corrupt(context: impl Into<String>, source: impl Into<BoxError>) -> StoreError {
+        StoreError::Corrupt {
+            context: context.into(),
+            source: Some(source.into()),
+        }
+    }
+
+    /// A stored record that breaks an invariant our own checks found.
+    pub fn corrupt_msg(context: impl Into<String>) -> StoreError {
+        StoreError::Corrupt {
+            context: context.into(),
+            source: None,
+        }
+    }
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;

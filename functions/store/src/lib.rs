@@ -1,15 +1,13 @@
-//! Where Fieldline keeps its data. `ports` defines what the application needs, shaped by its
-//! access patterns; each adapter (embedded SQLite + local files here, DynamoDB + S3 in fieldline-store-aws)
-//! implements those ports and is tested against the real engine.
+//! Where Fieldline keeps its data: `ports` defines what the application needs, shaped by its
+//! access patterns. Each adapter lives in its own crate so a binary links only the backend it
+//! runs on (`fieldline-store-sqlite`: embedded SQLite + local files; `fieldline-store-aws`:
+//! DynamoDB + S3); `testkit` is the contract suite both are tested against.
 
-pub mod blob;
 pub mod error;
 pub mod ports;
-pub mod sqlite;
 #[cfg(feature = "testkit")]
 pub mod testkit;
 
-pub use blob::LocalBlobStore;
 pub use error::StoreError;
 pub use ports::{
     AssignmentStore, BlobKey, BlobMeta, BlobStore, Created, Cursor, DecisionLog, DirectoryStore,
@@ -17,4 +15,3 @@ pub use ports::{
     Paged, PresignedRequest, RecordStores, RuleStore, StoredEvent, TaskStore, TimerStore,
     UploadStore, next_in_turn, page_limit,
 };
-pub use sqlite::SqliteStore;

@@ -120,14 +120,12 @@ impl DynamoStore {
             string_attr(&seen, "resource_pk"),
             string_attr(&seen, "resource_sk"),
         ) else {
-            return Err(StoreError::Corrupt(
-                "idempotency key without resource".into(),
-            ));
+            return Err(StoreError::corrupt_msg("idempotency key without resource"));
         };
         let original = self.get_body(pk, sk).await?;
-        original
-            .map(Some)
-            .ok_or_else(|| StoreError::Corrupt(format!("idempotency key points at missing {sk}")))
+        original.map(Some).ok_or_else(|| {
+            StoreError::corrupt_msg(format!("idempotency key points at missing {sk}"))
+        })
     }
 
     /// Why a versioned write to `subject` did not apply: it is gone, or someone else
@@ -153,7 +151,7 @@ impl DynamoStore {
 
     fn versioned_put(&self, lead: &Lead, expected_version: u64) -> StoreResult<TransactWriteItem> {
         if lead.version <= expected_version {
-            return Err(StoreError::Backend(format!(
+            return Err(StoreError::backend_msg(format!(
                 "new version {} must exceed expected {expected_version}",
                 lead.version
             )));
@@ -203,7 +201,7 @@ impl LeadStore for DynamoStore {
                 self.replay(&lead.tenant, rec, SCOPE)
                     .await?
                     .map(Created::Replayed)
-                    .ok_or_else(|| StoreError::Corrupt("idempotency key vanished".into()))
+                    .ok_or_else(|| StoreError::corrupt_msg("idempotency key vanished"))
             }
             Err(TxError::Cancelled(_)) => {
                 Err(StoreError::AlreadyExists(format!("lead {}", lead.id)))
@@ -271,7 +269,7 @@ impl LeadStore for DynamoStore {
                 let rec = idempotency.expect("checked above");
                 match self.replay(&lead.tenant, rec, SCOPE).await? {
                     Some(original) => Ok(Created::Replayed(original)),
-                    None => Err(StoreError::Corrupt("idempotency key vanished".into())),
+                    None => Err(StoreError::corrupt_msg("idempotency key vanished")),
                 }
             }
             Err(TxError::Cancelled(_)) => Err(self

@@ -1,13 +1,13 @@
-use super::events::insert_events;
-use super::{SqliteStore, from_json, query_bodies, query_body, subject_version, to_json};
-use crate::error::{StoreError, StoreResult};
-use crate::ports::{
-    AssignmentStore, DecisionLog, InboxStore, RuleStore, TaskStore, TimerStore, next_in_turn,
-};
+use crate::events::insert_events;
+use crate::{SqliteStore, from_json, query_bodies, query_body, sql_err, subject_version, to_json};
 use async_trait::async_trait;
 use fieldline_domain::{
     Channel, Decision, Delivery, DeliveryResult, DomainEvent, EventPayload, Notification, Rule,
     RuleId, Subject, Task, TaskId, TeamId, TenantId, Timer, Timestamp, UserId,
+};
+use fieldline_store::error::{StoreError, StoreResult};
+use fieldline_store::ports::{
+    AssignmentStore, DecisionLog, InboxStore, RuleStore, TaskStore, TimerStore, next_in_turn,
 };
 use rusqlite::{OptionalExtension, params};
 
@@ -22,7 +22,7 @@ impl RuleStore for SqliteStore {
                     params![rule.tenant.as_str(), rule.id.as_str()],
                     |r| r.get(0),
                 )
-                .optional()?;
+                .optional().map_err(sql_err)?;
             match (current, expected_version) {
                 (Some(_), None) => {
                     return Err(StoreError::AlreadyExists(format!("rule {}", rule.id)));
@@ -39,12 +39,12 @@ impl RuleStore for SqliteStore {
             tx.execute(
                 "INSERT INTO rule_versions (tenant_id, rule_id, version, body) VALUES (?1, ?2, ?3, ?4)",
                 params![rule.tenant.as_str(), rule.id.as_str(), rule.version, to_json(&rule)?],
-            )?;
+            ).map_err(sql_err)?;
             tx.execute(
                 "INSERT INTO rules (tenant_id, rule_id, version) VALUES (?1, ?2, ?3)
                  ON CONFLICT (tenant_id, rule_id) DO UPDATE SET version = excluded.version",
                 params![rule.tenant.as_str(), rule.id.as_str(), rule.version],
-            )?;
+            ).map_err(sql_err)?;
             Ok(())
         })
         .await
@@ -101,7 +101,7 @@ impl TimerStore for SqliteStore {
                     "UPDATE timers SET state = 'cancelled'
                      WHERE tenant_id = ?1 AND subject_id = ?2 AND name = ?3 AND state = 'pending'",
                     params![timer.tenant.as_str(), timer.subject.id().to_string(), timer.name],
-                )?;
+                ).map_err(sql_err)?;
             }
             let inserted = tx.execute(
                 "INSERT INTO timers (id, tenant_id, subject_id, subject_type, name, state, due_at, body)
@@ -116,7 +116,7 @@ impl TimerStore for SqliteStore {
                     timer.due_at.timestamp_millis(),
                     to_json(&timer)?
                 ],
-            )?;
+            ).map_err(sql_err)?;
             Ok(inserted == 1)
         })
         .await
@@ -130,13 +130,17 @@ impl TimerStore for SqliteStore {
     ) -> StoreResult<u32> {
         let (tenant, names) = (tenant.clone(), names.to_vec());
         self.write(move |tx| {
-            let mut stmt = tx.prepare_cached(
-                "UPDATE timers SET state = 'cancelled'
+            let mut stmt = tx
+                .prepare_cached(
+                    "UPDATE timers SET state = 'cancelled'
                  WHERE tenant_id = ?1 AND subject_id = ?2 AND name = ?3 AND state = 'pending'",
-            )?;
+                )
+                .map_err(sql_err)?;
             let mut n = 0;
             for name in &names {
-                n += stmt.execute(params![tenant.as_str(), subject.id().to_string(), name])? as u32;
+                n += stmt
+                    .execute(params![tenant.as_str(), subject.id().to_string(), name])
+                    .map_err(sql_err)? as u32;
             }
             Ok(n)
         })
@@ -154,10 +158,12 @@ impl TimerStore for SqliteStore {
             let mut fired = Vec::with_capacity(timers.len());
             let mut events = Vec::with_capacity(timers.len());
             for timer in timers {
-                let changed = tx.execute(
-                    "UPDATE timers SET state = 'fired' WHERE id = ?1 AND state = 'pending'",
-                    params![timer.id.to_string()],
-                )?;
+                let changed = tx
+                    .execute(
+                        "UPDATE timers SET state = 'fired' WHERE id = ?1 AND state = 'pending'",
+                        params![timer.id.to_string()],
+                    )
+                    .map_err(sql_err)?;
                 if changed == 0 {
                     continue;
                 }
@@ -204,20 +210,22 @@ impl DecisionLog for SqliteStore {
     async fn record_decision(&self, decision: &Decision) -> StoreResult<bool> {
         let d = decision.clone();
         self.write(move |tx| {
-            let n = tx.execute(
-                "INSERT INTO decisions
+            let n = tx
+                .execute(
+                    "INSERT INTO decisions
                    (tenant_id, subject_id, subject_type, event_id, rule_id, action_index, body)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT DO NOTHING",
-                params![
-                    d.tenant.as_str(),
-                    d.subject.id().to_string(),
-                    d.subject.kind().as_str(),
-                    d.event.to_string(),
-                    d.rule.as_str(),
-                    d.action_index,
-                    to_json(&d)?
-                ],
-            )?;
+                    params![
+                        d.tenant.as_str(),
+                        d.subject.id().to_string(),
+                        d.subject.kind().as_str(),
+                        d.event.to_string(),
+                        d.rule.as_str(),
+                        d.action_index,
+                        to_json(&d)?
+                    ],
+                )
+                .map_err(sql_err)?;
             Ok(n == 1)
         })
         .await
@@ -264,7 +272,8 @@ impl AssignmentStore for SqliteStore {
                     params![tenant.as_str(), rotation],
                     |r| r.get(0),
                 )
-                .optional()?;
+                .optional()
+                .map_err(sql_err)?;
             let Some(next) = next_in_turn(&members, last.as_deref()) else {
                 return Ok(None);
             };
@@ -272,7 +281,8 @@ impl AssignmentStore for SqliteStore {
                 "INSERT INTO rotations (tenant_id, rotation, last_user) VALUES (?1, ?2, ?3)
                  ON CONFLICT (tenant_id, rotation) DO UPDATE SET last_user = excluded.last_user",
                 params![tenant.as_str(), rotation, next.to_string()],
-            )?;
+            )
+            .map_err(sql_err)?;
             Ok(Some(next))
         })
         .await
@@ -285,22 +295,26 @@ impl AssignmentStore for SqliteStore {
     ) -> StoreResult<Vec<(UserId, u64)>> {
         let tenant = tenant.clone();
         self.read(move |conn| {
-            let mut stmt = conn.prepare_cached(
-                "SELECT owner_id, count(*) FROM leads
+            let mut stmt = conn
+                .prepare_cached(
+                    "SELECT owner_id, count(*) FROM leads
                  WHERE tenant_id = ?1 AND team_id = ?2 AND owner_id IS NOT NULL
                    AND status NOT IN ('converted', 'disqualified')
                  GROUP BY owner_id",
-            )?;
+                )
+                .map_err(sql_err)?;
             let rows = stmt
                 .query_map(params![tenant.as_str(), team.to_string()], |r| {
                     Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
-                })?
-                .collect::<Result<Vec<_>, _>>()?;
+                })
+                .map_err(sql_err)?
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(sql_err)?;
             rows.into_iter()
                 .map(|(id, n)| {
                     Ok((
                         id.parse()
-                            .map_err(|_| StoreError::Corrupt(format!("owner id {id}")))?,
+                            .map_err(|_| StoreError::corrupt_msg(format!("owner id {id}")))?,
                         n as u64,
                     ))
                 })
@@ -315,18 +329,20 @@ impl TaskStore for SqliteStore {
     async fn add_task(&self, task: &Task) -> StoreResult<bool> {
         let t = task.clone();
         self.write(move |tx| {
-            let n = tx.execute(
-                "INSERT INTO tasks (id, tenant_id, assignee, done, due_at, dedupe_key, body)
+            let n = tx
+                .execute(
+                    "INSERT INTO tasks (id, tenant_id, assignee, done, due_at, dedupe_key, body)
                  VALUES (?1, ?2, ?3, 0, ?4, ?5, ?6) ON CONFLICT DO NOTHING",
-                params![
-                    t.id.to_string(),
-                    t.tenant.as_str(),
-                    t.assignee.map(|u| u.to_string()),
-                    t.due_at.timestamp_millis(),
-                    t.dedupe_key,
-                    to_json(&t)?
-                ],
-            )?;
+                    params![
+                        t.id.to_string(),
+                        t.tenant.as_str(),
+                        t.assignee.map(|u| u.to_string()),
+                        t.due_at.timestamp_millis(),
+                        t.dedupe_key,
+                        to_json(&t)?
+                    ],
+                )
+                .map_err(sql_err)?;
             Ok(n == 1)
         })
         .await
@@ -365,15 +381,17 @@ impl TaskStore for SqliteStore {
     async fn update_task(&self, task: &Task) -> StoreResult<()> {
         let t = task.clone();
         self.write(move |tx| {
-            let n = tx.execute(
-                "UPDATE tasks SET done = ?3, body = ?4 WHERE tenant_id = ?1 AND id = ?2",
-                params![
-                    t.tenant.as_str(),
-                    t.id.to_string(),
-                    t.done_at.is_some(),
-                    to_json(&t)?
-                ],
-            )?;
+            let n = tx
+                .execute(
+                    "UPDATE tasks SET done = ?3, body = ?4 WHERE tenant_id = ?1 AND id = ?2",
+                    params![
+                        t.tenant.as_str(),
+                        t.id.to_string(),
+                        t.done_at.is_some(),
+                        to_json(&t)?
+                    ],
+                )
+                .map_err(sql_err)?;
             if n == 0 {
                 return Err(StoreError::NotFound);
             }
@@ -392,7 +410,7 @@ impl InboxStore for SqliteStore {
                 "INSERT INTO notifications (tenant_id, user_id, dedupe_key, body) VALUES (?1, ?2, ?3, ?4)
                  ON CONFLICT DO NOTHING",
                 params![n.tenant.as_str(), n.user.to_string(), n.dedupe_key, to_json(&n)?],
-            )?;
+            ).map_err(sql_err)?;
             if inserted == 0 {
                 return Ok(false);
             }
@@ -420,7 +438,7 @@ impl InboxStore for SqliteStore {
                         n.created_at.timestamp_millis(),
                         to_json(&delivery)?
                     ],
-                )?;
+                ).map_err(sql_err)?;
             }
             Ok(true)
         })
@@ -435,15 +453,19 @@ impl InboxStore for SqliteStore {
     ) -> StoreResult<Vec<Notification>> {
         let tenant = tenant.clone();
         self.read(move |conn| {
-            let mut stmt = conn.prepare_cached(
-                "SELECT body FROM notifications WHERE tenant_id = ?1 AND user_id = ?2
+            let mut stmt = conn
+                .prepare_cached(
+                    "SELECT body FROM notifications WHERE tenant_id = ?1 AND user_id = ?2
                  ORDER BY seq DESC LIMIT ?3",
-            )?;
+                )
+                .map_err(sql_err)?;
             let bodies = stmt
                 .query_map(params![tenant.as_str(), user.to_string(), limit], |r| {
                     r.get::<_, String>(0)
-                })?
-                .collect::<Result<Vec<_>, _>>()?;
+                })
+                .map_err(sql_err)?
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(sql_err)?;
             bodies.iter().map(|b| from_json(b)).collect()
         })
         .await
@@ -464,7 +486,8 @@ impl InboxStore for SqliteStore {
                     to_json(&c.kinds)?,
                     c.created_at.timestamp_millis()
                 ],
-            )?;
+            )
+            .map_err(sql_err)?;
             Ok(())
         })
         .await
@@ -481,11 +504,14 @@ impl InboxStore for SqliteStore {
             tx.execute(
                 "DELETE FROM deliveries WHERE channel_id = ?1 AND tenant_id = ?2",
                 params![id.to_string(), tenant.as_str()],
-            )?;
-            let n = tx.execute(
-                "DELETE FROM channels WHERE id = ?1 AND tenant_id = ?2",
-                params![id.to_string(), tenant.as_str()],
-            )?;
+            )
+            .map_err(sql_err)?;
+            let n = tx
+                .execute(
+                    "DELETE FROM channels WHERE id = ?1 AND tenant_id = ?2",
+                    params![id.to_string(), tenant.as_str()],
+                )
+                .map_err(sql_err)?;
             Ok(n == 1)
         })
         .await
@@ -503,16 +529,16 @@ impl InboxStore for SqliteStore {
                     "SELECT d.body, d.channel_id, d.tenant_id FROM deliveries d
                      WHERE d.state IN ('pending', 'sending') AND d.next_attempt_at <= ?1
                      ORDER BY d.next_attempt_at LIMIT ?2",
-                )?;
+                ).map_err(sql_err)?;
                 stmt.query_map(params![now.timestamp_millis(), limit.max(1)], |r| {
                     Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-                })?
-                .collect::<Result<_, _>>()?
+                }).map_err(sql_err)?
+                .collect::<Result<_, _>>().map_err(sql_err)?
             };
             let mut claimed = Vec::with_capacity(rows.len());
             for (body, channel_id, tenant_id) in rows {
                 let mut delivery: Delivery = from_json(&body)?;
-                let Some(channel) = channels_of(tx, &TenantId::parse(&tenant_id).map_err(|e| StoreError::Corrupt(e.to_string()))?)?
+                let Some(channel) = channels_of(tx, &TenantId::parse(&tenant_id).map_err(|e| StoreError::corrupt("undecodable record", e))?)?
                     .into_iter()
                     .find(|c| c.id.to_string() == channel_id)
                 else {
@@ -523,7 +549,7 @@ impl InboxStore for SqliteStore {
                 tx.execute(
                     "UPDATE deliveries SET state = 'sending', next_attempt_at = ?2, body = ?3 WHERE id = ?1",
                     params![delivery.id.to_string(), lease_until.timestamp_millis(), to_json(&delivery)?],
-                )?;
+                ).map_err(sql_err)?;
                 claimed.push((delivery, channel));
             }
             Ok(claimed)
@@ -546,7 +572,7 @@ impl InboxStore for SqliteStore {
                     params![id.to_string(), tenant.as_str()],
                     |r| r.get(0),
                 )
-                .optional()?;
+                .optional().map_err(sql_err)?;
             let Some(body) = body else { return Ok(()) };
             let mut d: Delivery = from_json(&body)?;
             d.finish(&result);
@@ -559,7 +585,7 @@ impl InboxStore for SqliteStore {
                     d.next_attempt_at.timestamp_millis(),
                     to_json(&d)?
                 ],
-            )?;
+            ).map_err(sql_err)?;
             Ok(())
         })
         .await
@@ -582,7 +608,7 @@ impl InboxStore for SqliteStore {
 fn channels_of(conn: &rusqlite::Connection, tenant: &TenantId) -> StoreResult<Vec<Channel>> {
     let mut stmt = conn.prepare_cached(
         "SELECT id, kind, url, secret, kinds, created_at FROM channels WHERE tenant_id = ?1 ORDER BY created_at",
-    )?;
+    ).map_err(sql_err)?;
     let rows = stmt
         .query_map(params![tenant.as_str()], |r| {
             Ok((
@@ -593,21 +619,23 @@ fn channels_of(conn: &rusqlite::Connection, tenant: &TenantId) -> StoreResult<Ve
                 r.get::<_, String>(4)?,
                 r.get::<_, i64>(5)?,
             ))
-        })?
-        .collect::<Result<Vec<_>, _>>()?;
+        })
+        .map_err(sql_err)?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(sql_err)?;
     rows.into_iter()
         .map(|(id, kind, url, secret, kinds, created)| {
             Ok(Channel {
                 id: id
                     .parse()
-                    .map_err(|_| StoreError::Corrupt(format!("channel id {id}")))?,
+                    .map_err(|_| StoreError::corrupt_msg(format!("channel id {id}")))?,
                 tenant: tenant.clone(),
                 kind: from_json(&format!("\"{kind}\""))?,
                 url,
                 secret,
                 kinds: from_json(&kinds)?,
                 created_at: chrono::DateTime::from_timestamp_millis(created)
-                    .ok_or_else(|| StoreError::Corrupt(format!("channel time {created}")))?,
+                    .ok_or_else(|| StoreError::corrupt_msg(format!("channel time {created}")))?,
             })
         })
         .collect()

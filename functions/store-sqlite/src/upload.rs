@@ -1,13 +1,13 @@
 //! Uploads on SQLite: one row per upload, the JSON body beside the columns its listings use,
 //! written with its events in one transaction like every aggregate.
 
-use super::events::insert_events;
-use super::leads::{remember_request, seen_request};
-use super::{SqliteStore, query_bodies, query_body, stale_write, to_json};
-use crate::error::{StoreError, StoreResult};
-use crate::ports::{Created, Cursor, IdempotencyRecord, Page, UploadStore, page_limit};
+use crate::events::insert_events;
+use crate::lead::{remember_request, seen_request};
+use crate::{SqliteStore, query_bodies, query_body, sql_err, stale_write, to_json};
 use async_trait::async_trait;
 use fieldline_domain::{DomainEvent, Subject, TenantId, Upload, UploadId, UserId};
+use fieldline_store::error::{StoreError, StoreResult};
+use fieldline_store::ports::{Created, Cursor, IdempotencyRecord, Page, UploadStore, page_limit};
 use rusqlite::{Transaction, params};
 
 const CREATE_SCOPE: &str = "upload.create";
@@ -37,7 +37,8 @@ fn insert_upload(tx: &Transaction<'_>, up: &Upload) -> StoreResult<()> {
             up.version as i64,
             to_json(up)?,
         ],
-    )?;
+    )
+    .map_err(sql_err)?;
     Ok(())
 }
 
@@ -56,7 +57,7 @@ impl UploadStore for SqliteStore {
             if let Some(rec) = &idempotency {
                 if let Some(id) = seen_request(tx, &upload.tenant, rec, CREATE_SCOPE)? {
                     let original = select_upload(tx, &upload.tenant, &id)?.ok_or_else(|| {
-                        StoreError::Corrupt(format!(
+                        StoreError::corrupt_msg(format!(
                             "idempotency key points at missing upload {id}"
                         ))
                     })?;
@@ -93,19 +94,21 @@ impl UploadStore for SqliteStore {
         let up = upload.clone();
         let events = events.to_vec();
         self.write(move |tx| {
-            let changed = tx.execute(
-                "UPDATE uploads SET status = ?1, updated_at = ?2, version = ?3, body = ?4
+            let changed = tx
+                .execute(
+                    "UPDATE uploads SET status = ?1, updated_at = ?2, version = ?3, body = ?4
                  WHERE tenant_id = ?5 AND id = ?6 AND version = ?7",
-                params![
-                    up.status.as_str(),
-                    up.updated_at.timestamp_millis(),
-                    up.version as i64,
-                    to_json(&up)?,
-                    up.tenant.as_str(),
-                    up.id.to_string(),
-                    expected_version as i64,
-                ],
-            )?;
+                    params![
+                        up.status.as_str(),
+                        up.updated_at.timestamp_millis(),
+                        up.version as i64,
+                        to_json(&up)?,
+                        up.tenant.as_str(),
+                        up.id.to_string(),
+                        expected_version as i64,
+                    ],
+                )
+                .map_err(sql_err)?;
             if changed == 0 {
                 return Err(stale_write(
                     tx,

@@ -2,9 +2,9 @@
 //! quarter, in Chinese and English, with realistic response times and progress. Generated
 //! through the same domain rules and store as real traffic, so what the demo shows is real.
 
-use crate::admin;
-use crate::state::AppState;
 use chrono::{Duration, Timelike};
+use fieldline_app::AppState;
+use fieldline_app::admin;
 use fieldline_domain::lead::{ContactInput, CreateContext};
 use fieldline_domain::{
     ActivityId, ActivityKind, Actor, BudgetRange, DecisionRole, Lead, LeadId, LeadPatch,

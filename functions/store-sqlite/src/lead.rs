@@ -1,9 +1,9 @@
-use super::events::insert_events;
-use super::{SqliteStore, query_bodies, query_body, stale_write, to_json};
-use crate::error::{StoreError, StoreResult};
-use crate::ports::{Created, IdempotencyRecord, LeadQuery, LeadStore, Page, page_limit};
+use crate::events::insert_events;
+use crate::{SqliteStore, query_bodies, query_body, sql_err, stale_write, to_json};
 use async_trait::async_trait;
 use fieldline_domain::{Activity, DomainEvent, Lead, LeadId, LeadScope, TenantId, Timestamp};
+use fieldline_store::error::{StoreError, StoreResult};
+use fieldline_store::ports::{Created, IdempotencyRecord, LeadQuery, LeadStore, Page, page_limit};
 use rusqlite::types::Value;
 use rusqlite::{OptionalExtension, Transaction, params, params_from_iter};
 
@@ -30,7 +30,8 @@ pub(super) fn seen_request(
             ],
             |r| Ok((r.get(0)?, r.get(1)?)),
         )
-        .optional()?;
+        .optional()
+        .map_err(sql_err)?;
     match seen {
         Some((fingerprint, _)) if fingerprint != rec.fingerprint => {
             Err(StoreError::IdempotencyMismatch)
@@ -52,7 +53,7 @@ pub(super) fn remember_request(
         "INSERT INTO idempotency_keys (tenant_id, user_id, scope, key, fingerprint, resource_id, created_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
         params![tenant.as_str(), rec.user.to_string(), scope, rec.key.as_str(), rec.fingerprint, resource_id, at.timestamp_millis()],
-    )?;
+    ).map_err(sql_err)?;
     Ok(())
 }
 
@@ -72,14 +73,14 @@ fn insert_lead(tx: &Transaction<'_>, lead: &Lead) -> StoreResult<()> {
             lead.version as i64,
             to_json(lead)?,
         ],
-    )?;
+    ).map_err(sql_err)?;
     Ok(())
 }
 
 /// Compare-and-swap on `version`; tells a missing lead from a stale write.
 fn replace_lead(tx: &Transaction<'_>, lead: &Lead, expected_version: u64) -> StoreResult<()> {
     if lead.version <= expected_version {
-        return Err(StoreError::Backend(format!(
+        return Err(StoreError::backend_msg(format!(
             "new version {} must exceed expected {expected_version}",
             lead.version
         )));
@@ -100,7 +101,7 @@ fn replace_lead(tx: &Transaction<'_>, lead: &Lead, expected_version: u64) -> Sto
             lead.id.to_string(),
             expected_version as i64,
         ],
-    )?;
+    ).map_err(sql_err)?;
     if changed == 1 {
         return Ok(());
     }
@@ -140,7 +141,7 @@ impl LeadStore for SqliteStore {
                 if let Some(resource_id) = seen_request(tx, &lead.tenant, rec, CREATE_SCOPE)? {
                     let original =
                         select_lead(tx, &lead.tenant, &resource_id)?.ok_or_else(|| {
-                            StoreError::Corrupt(format!(
+                            StoreError::corrupt_msg(format!(
                                 "idempotency key points at missing lead {resource_id}"
                             ))
                         })?;
@@ -203,7 +204,7 @@ impl LeadStore for SqliteStore {
                         "SELECT body FROM activities WHERE tenant_id = ?1 AND id = ?2",
                         params![lead.tenant.as_str(), resource_id],
                     )?
-                    .ok_or_else(|| StoreError::Corrupt(format!("idempotency key points at missing activity {resource_id}")))?;
+                    .ok_or_else(|| StoreError::corrupt_msg(format!("idempotency key points at missing activity {resource_id}")))?;
                     return Ok(Created::Replayed(original));
                 }
                 remember_request(tx, &lead.tenant, rec, ACTIVITY_SCOPE, &activity.id.to_string(), activity.recorded_at)?;
@@ -218,7 +219,7 @@ impl LeadStore for SqliteStore {
                     activity.occurred_at.timestamp_millis(),
                     to_json(&activity)?,
                 ],
-            )?;
+            ).map_err(sql_err)?;
             insert_events(tx, &events)?;
             Ok(Created::New(activity))
         })

@@ -1,9 +1,9 @@
 //! Attachments on local disk: `<root>/<tenant>/<path>`, written via a temporary file and an
 //! atomic rename so a crash mid-write never leaves a torn attachment.
 
-use crate::error::{StoreError, StoreResult};
-use crate::ports::{BlobKey, BlobMeta, BlobStore};
 use async_trait::async_trait;
+use fieldline_store::error::{StoreError, StoreResult};
+use fieldline_store::ports::{BlobKey, BlobMeta, BlobStore};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -23,7 +23,7 @@ impl LocalBlobStore {
 }
 
 fn io(path: &Path) -> impl Fn(std::io::Error) -> StoreError + '_ {
-    move |e| StoreError::Backend(format!("{}: {e}", path.display()))
+    move |e| StoreError::backend(path.display().to_string(), e)
 }
 
 fn content_type_path(path: &Path) -> PathBuf {
@@ -35,7 +35,7 @@ fn content_type_path(path: &Path) -> PathBuf {
 fn write_atomically(path: &Path, bytes: &[u8]) -> StoreResult<()> {
     let dir = path
         .parent()
-        .ok_or_else(|| StoreError::Backend("blob path has no parent".into()))?;
+        .ok_or_else(|| StoreError::backend_msg("blob path has no parent"))?;
     std::fs::create_dir_all(dir).map_err(io(dir))?;
     let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(io(dir))?;
     tmp.write_all(bytes).map_err(io(path))?;
@@ -60,7 +60,7 @@ impl BlobStore for LocalBlobStore {
             Ok(BlobMeta::of(&bytes, &content_type))
         })
         .await
-        .map_err(|e| StoreError::Backend(e.to_string()))?
+        .map_err(|e| StoreError::backend("blob task", e))?
     }
 
     async fn get(&self, key: &BlobKey) -> StoreResult<Option<(Vec<u8>, BlobMeta)>> {
@@ -77,7 +77,7 @@ impl BlobStore for LocalBlobStore {
             Ok(Some((bytes, meta)))
         })
         .await
-        .map_err(|e| StoreError::Backend(e.to_string()))?
+        .map_err(|e| StoreError::backend("blob task", e))?
     }
 
     async fn delete(&self, key: &BlobKey) -> StoreResult<bool> {
@@ -91,6 +91,6 @@ impl BlobStore for LocalBlobStore {
             }
         })
         .await
-        .map_err(|e| StoreError::Backend(e.to_string()))?
+        .map_err(|e| StoreError::backend("blob task", e))?
     }
 }

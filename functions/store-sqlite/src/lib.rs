@@ -1,15 +1,19 @@
-//! The embedded adapter: one SQLite file in WAL mode. Readers never block the writer; writes
+//! The embedded adapter: one SQLite file in WAL mode, attachments as local files
+//! ([`LocalBlobStore`]). Only the embedded server links this crate; the Lambda functions never
+//! compile SQLite.
+//!
+//! One SQLite file in WAL mode. Readers never block the writer; writes
 //! take the write lock up front (`BEGIN IMMEDIATE`) so concurrent writers queue instead of
 //! failing half-way.
 
 mod automation;
+mod blob;
 mod directory;
 mod events;
-mod leads;
+mod lead;
 mod schema;
-mod uploads;
+mod upload;
 
-use crate::error::{StoreError, StoreResult};
 use fieldline_domain::{Subject, SubjectKind, TenantId};
 use r2d2::Pool;
 use r2d2_sqlite::SqliteConnectionManager;
@@ -19,6 +23,9 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::path::Path;
 use std::time::Duration;
+
+pub use blob::LocalBlobStore;
+use fieldline_store::error::{BoxError, StoreError, StoreResult};
 
 /// The embedded store: implements every port on one SQLite database.
 #[derive(Clone)]
@@ -31,7 +38,7 @@ impl SqliteStore {
     pub fn open(path: &Path) -> StoreResult<Self> {
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(parent)
-                .map_err(|e| StoreError::Backend(format!("create {}: {e}", parent.display())))?;
+                .map_err(|e| StoreError::backend(format!("create {}", parent.display()), e))?;
         }
         let manager = SqliteConnectionManager::file(path).with_init(|conn| {
             conn.busy_timeout(Duration::from_secs(10))?;
@@ -42,33 +49,39 @@ impl SqliteStore {
         let pool = Pool::builder()
             .max_size(8)
             .build(manager)
-            .map_err(|e| StoreError::Backend(format!("open {}: {e}", path.display())))?;
+            .map_err(|e| StoreError::backend(format!("open {}", path.display()), e))?;
         let mut conn = pool.get().map_err(backend)?;
         // WAL is a property of the database file, so setting it once persists it.
         let mode: String = conn
             .pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))
             .map_err(backend)?;
         if !mode.eq_ignore_ascii_case("wal") {
-            return Err(StoreError::Backend(format!(
+            return Err(StoreError::backend_msg(format!(
                 "journal_mode is {mode}, expected wal"
             )));
         }
         schema::migrations()
             .to_latest(&mut conn)
-            .map_err(|e| StoreError::Backend(format!("migrate: {e}")))?;
+            .map_err(|e| StoreError::backend("migrate", e))?;
         Ok(SqliteStore { pool })
     }
 
     /// The schema version the database is at (the number of applied migrations).
     pub async fn schema_version(&self) -> StoreResult<i64> {
-        self.read(|conn| Ok(conn.pragma_query_value(None, "user_version", |r| r.get(0))?))
-            .await
+        self.read(|conn| {
+            conn.pragma_query_value(None, "user_version", |r| r.get(0))
+                .map_err(sql_err)
+        })
+        .await
     }
 
     /// The journal mode, for health checks and tests.
     pub async fn journal_mode(&self) -> StoreResult<String> {
-        self.read(|conn| Ok(conn.pragma_query_value(None, "journal_mode", |r| r.get(0))?))
-            .await
+        self.read(|conn| {
+            conn.pragma_query_value(None, "journal_mode", |r| r.get(0))
+                .map_err(sql_err)
+        })
+        .await
     }
 
     async fn read<T, F>(&self, f: F) -> StoreResult<T>
@@ -82,7 +95,7 @@ impl SqliteStore {
             f(&conn)
         })
         .await
-        .map_err(|e| StoreError::Backend(format!("blocking task: {e}")))?
+        .map_err(|e| StoreError::backend("blocking task", e))?
     }
 
     /// Runs `f` in one write transaction; it commits only if `f` returns `Ok`.
@@ -102,33 +115,33 @@ impl SqliteStore {
             Ok(value)
         })
         .await
-        .map_err(|e| StoreError::Backend(format!("blocking task: {e}")))?
+        .map_err(|e| StoreError::backend("blocking task", e))?
     }
 }
 
-impl From<rusqlite::Error> for StoreError {
-    fn from(e: rusqlite::Error) -> Self {
-        match &e {
-            rusqlite::Error::SqliteFailure(f, _)
-                if f.code == rusqlite::ErrorCode::ConstraintViolation =>
-            {
-                StoreError::AlreadyExists(e.to_string())
-            }
-            _ => StoreError::Backend(e.to_string()),
+/// A pool or connection failure.
+fn backend(e: impl Into<BoxError>) -> StoreError {
+    StoreError::backend("SQLite connection", e)
+}
+
+/// A statement failure; a broken uniqueness rule is the caller's `AlreadyExists`.
+fn sql_err(e: rusqlite::Error) -> StoreError {
+    match &e {
+        rusqlite::Error::SqliteFailure(f, _)
+            if f.code == rusqlite::ErrorCode::ConstraintViolation =>
+        {
+            StoreError::AlreadyExists(e.to_string())
         }
+        _ => StoreError::backend("SQLite", e),
     }
-}
-
-fn backend(e: impl std::fmt::Display) -> StoreError {
-    StoreError::Backend(e.to_string())
 }
 
 fn to_json<T: Serialize>(value: &T) -> StoreResult<String> {
-    serde_json::to_string(value).map_err(|e| StoreError::Backend(format!("encode: {e}")))
+    serde_json::to_string(value).map_err(|e| StoreError::backend("encode", e))
 }
 
 fn from_json<T: DeserializeOwned>(body: &str) -> StoreResult<T> {
-    serde_json::from_str(body).map_err(|e| StoreError::Corrupt(e.to_string()))
+    serde_json::from_str(body).map_err(|e| StoreError::corrupt("undecodable record", e))
 }
 
 /// Runs a query expected to return at most one JSON body and decodes it.
@@ -137,7 +150,10 @@ fn query_body<T: DeserializeOwned>(
     sql: &str,
     params: impl rusqlite::Params,
 ) -> StoreResult<Option<T>> {
-    let body: Option<String> = conn.query_row(sql, params, |r| r.get(0)).optional()?;
+    let body: Option<String> = conn
+        .query_row(sql, params, |r| r.get(0))
+        .optional()
+        .map_err(sql_err)?;
     body.map(|b| from_json(&b)).transpose()
 }
 
@@ -146,16 +162,18 @@ fn query_bodies<T: DeserializeOwned>(
     sql: &str,
     params: impl rusqlite::Params,
 ) -> StoreResult<Vec<T>> {
-    let mut stmt = conn.prepare_cached(sql)?;
+    let mut stmt = conn.prepare_cached(sql).map_err(sql_err)?;
     let bodies = stmt
-        .query_map(params, |r| r.get::<_, String>(0))?
-        .collect::<Result<Vec<_>, _>>()?;
+        .query_map(params, |r| r.get::<_, String>(0))
+        .map_err(sql_err)?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(sql_err)?;
     bodies.iter().map(|b| from_json(b)).collect()
 }
 
 /// The current version of `subject`, `None` when it does not exist (or its kind has no
 /// records yet). Each record type names its table here.
-pub(super) fn subject_version(
+pub(crate) fn subject_version(
     conn: &Connection,
     tenant: &TenantId,
     subject: Subject,
@@ -173,7 +191,8 @@ pub(super) fn subject_version(
             params![tenant.as_str(), subject.id().to_string()],
             |r| r.get(0),
         )
-        .optional()?;
+        .optional()
+        .map_err(sql_err)?;
     Ok(version.map(|v| v as u64))
 }
 

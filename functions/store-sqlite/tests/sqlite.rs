@@ -4,6 +4,7 @@
 use fieldline_domain::*;
 use fieldline_store::testkit::{self, fixture, new_lead, t0};
 use fieldline_store::*;
+use fieldline_store_sqlite::{LocalBlobStore, SqliteStore};
 
 fn temp_db() -> (tempfile::TempDir, std::path::PathBuf) {
     let dir = tempfile::tempdir().unwrap();

@@ -3,7 +3,7 @@
 //! idempotency key and the outbox events in one transaction, like leads.
 
 use crate::directory::tenant_pk;
-use crate::leads::{events_items, idempotency_item, listing_sk};
+use crate::lead::{events_items, idempotency_item, listing_sk};
 use crate::subject::{record_sk, subject_pk};
 use crate::table::{ItemBuilder, Query, TxError, body, n, put, put_new, s};
 use crate::{DynamoStore, ENTITY, GSI2, GSI2_PK, GSI2_SK};
@@ -67,7 +67,7 @@ impl UploadStore for DynamoStore {
                 self.replay(&upload.tenant, rec, SCOPE)
                     .await?
                     .map(Created::Replayed)
-                    .ok_or_else(|| StoreError::Corrupt("idempotency key vanished".into()))
+                    .ok_or_else(|| StoreError::corrupt_msg("idempotency key vanished"))
             }
             Err(TxError::Cancelled(_)) => {
                 Err(StoreError::AlreadyExists(format!("upload {}", upload.id)))

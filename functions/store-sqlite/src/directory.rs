@@ -1,8 +1,8 @@
-use super::{SqliteStore, query_bodies, query_body, to_json};
-use crate::error::{StoreError, StoreResult};
-use crate::ports::DirectoryStore;
+use crate::{SqliteStore, query_bodies, query_body, sql_err, to_json};
 use async_trait::async_trait;
 use fieldline_domain::{Team, Tenant, TenantId, User, UserId};
+use fieldline_store::error::{StoreError, StoreResult};
+use fieldline_store::ports::DirectoryStore;
 use rusqlite::params;
 
 #[async_trait]
@@ -10,10 +10,12 @@ impl DirectoryStore for SqliteStore {
     async fn create_tenant(&self, tenant: &Tenant) -> StoreResult<bool> {
         let tenant = tenant.clone();
         self.write(move |tx| {
-            let inserted = tx.execute(
-                "INSERT INTO tenants (id, body) VALUES (?1, ?2) ON CONFLICT (id) DO NOTHING",
-                params![tenant.id.as_str(), to_json(&tenant)?],
-            )?;
+            let inserted = tx
+                .execute(
+                    "INSERT INTO tenants (id, body) VALUES (?1, ?2) ON CONFLICT (id) DO NOTHING",
+                    params![tenant.id.as_str(), to_json(&tenant)?],
+                )
+                .map_err(sql_err)?;
             Ok(inserted == 1)
         })
         .await
@@ -22,12 +24,14 @@ impl DirectoryStore for SqliteStore {
     async fn update_tenant(&self, tenant: &Tenant) -> StoreResult<()> {
         let tenant = tenant.clone();
         self.write(move |tx| {
-            let n = tx.execute(
-                "UPDATE tenants SET body = ?2 WHERE id = ?1",
-                params![tenant.id.as_str(), to_json(&tenant)?],
-            )?;
+            let n = tx
+                .execute(
+                    "UPDATE tenants SET body = ?2 WHERE id = ?1",
+                    params![tenant.id.as_str(), to_json(&tenant)?],
+                )
+                .map_err(sql_err)?;
             if n == 0 {
-                return Err(crate::error::StoreError::NotFound);
+                return Err(fieldline_store::error::StoreError::NotFound);
             }
             Ok(())
         })
@@ -52,7 +56,8 @@ impl DirectoryStore for SqliteStore {
             tx.execute(
                 "INSERT INTO teams (tenant_id, id, body) VALUES (?1, ?2, ?3)",
                 params![team.tenant.as_str(), team.id.to_string(), to_json(&team)?],
-            )?;
+            )
+            .map_err(sql_err)?;
             Ok(())
         })
         .await
@@ -72,7 +77,7 @@ impl DirectoryStore for SqliteStore {
 
     async fn create_user(&self, user: &User) -> StoreResult<()> {
         user.validate()
-            .map_err(|e| StoreError::Backend(e.to_string()))?;
+            .map_err(|e| StoreError::backend("refusing an invalid user", e))?;
         let user = user.clone();
         self.write(move |tx| {
             tx.execute(
@@ -85,7 +90,7 @@ impl DirectoryStore for SqliteStore {
                     to_json(&user)?,
                 ],
             )
-            .map_err(|e| match StoreError::from(e) {
+            .map_err(|e| match sql_err(e) {
                 StoreError::AlreadyExists(_) => StoreError::AlreadyExists(format!("user {}", user.email.as_str())),
                 other => other,
             })?;

@@ -1,8 +1,8 @@
-use super::{SqliteStore, from_json, to_json};
-use crate::error::StoreResult;
-use crate::ports::{EventLog, StoredEvent};
+use crate::{SqliteStore, from_json, sql_err, to_json};
 use async_trait::async_trait;
 use fieldline_domain::{DomainEvent, TenantId, Timestamp};
+use fieldline_store::error::StoreResult;
+use fieldline_store::ports::{EventLog, StoredEvent};
 use rusqlite::{Transaction, params};
 
 /// Appends events to the outbox inside the caller's transaction.
@@ -10,7 +10,7 @@ pub(super) fn insert_events(tx: &Transaction<'_>, events: &[DomainEvent]) -> Sto
     let mut stmt = tx.prepare_cached(
         "INSERT INTO events (id, tenant_id, aggregate_type, aggregate_id, kind, occurred_at, body)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-    )?;
+    ).map_err(sql_err)?;
     for e in events {
         stmt.execute(params![
             e.id.to_string(),
@@ -20,7 +20,8 @@ pub(super) fn insert_events(tx: &Transaction<'_>, events: &[DomainEvent]) -> Sto
             e.payload.kind().as_str(),
             e.occurred_at.timestamp_millis(),
             to_json(e)?,
-        ])?;
+        ])
+        .map_err(sql_err)?;
     }
     Ok(())
 }
@@ -34,12 +35,12 @@ impl EventLog for SqliteStore {
                 "SELECT seq, body FROM events
                  WHERE seq > COALESCE((SELECT last_seq FROM consumer_offsets WHERE consumer = ?1), 0)
                  ORDER BY seq LIMIT ?2",
-            )?;
+            ).map_err(sql_err)?;
             let rows = stmt
                 .query_map(params![consumer, i64::from(limit.max(1))], |r| {
                     Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
-                })?
-                .collect::<Result<Vec<_>, _>>()?;
+                }).map_err(sql_err)?
+                .collect::<Result<Vec<_>, _>>().map_err(sql_err)?;
             rows.into_iter()
                 .map(|(seq, body)| Ok(StoredEvent { seq, event: from_json(&body)? }))
                 .collect()
@@ -55,16 +56,20 @@ impl EventLog for SqliteStore {
     ) -> StoreResult<Vec<StoredEvent>> {
         let tenant = tenant.clone();
         self.read(move |conn| {
-            let mut stmt = conn.prepare_cached(
-                "SELECT seq, body FROM events WHERE tenant_id = ?1 AND occurred_at >= ?2
+            let mut stmt = conn
+                .prepare_cached(
+                    "SELECT seq, body FROM events WHERE tenant_id = ?1 AND occurred_at >= ?2
                  ORDER BY seq LIMIT ?3",
-            )?;
+                )
+                .map_err(sql_err)?;
             let rows = stmt
                 .query_map(
                     params![tenant.as_str(), since.timestamp_millis(), limit.max(1)],
                     |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)),
-                )?
-                .collect::<Result<Vec<_>, _>>()?;
+                )
+                .map_err(sql_err)?
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(sql_err)?;
             rows.into_iter()
                 .map(|(seq, body)| {
                     Ok(StoredEvent {
@@ -84,7 +89,8 @@ impl EventLog for SqliteStore {
                 "INSERT INTO consumer_offsets (consumer, last_seq) VALUES (?1, ?2)
                  ON CONFLICT (consumer) DO UPDATE SET last_seq = max(last_seq, excluded.last_seq)",
                 params![consumer, seq],
-            )?;
+            )
+            .map_err(sql_err)?;
             Ok(())
         })
         .await

@@ -4,8 +4,8 @@
 //! record shape Lambda delivers, with its partial-failure contract (retry from the first
 //! failed record). This is how the AWS-mode end-to-end tests run the real handlers.
 
-use crate::Functions;
 use aws_lambda_events::event::dynamodb::Event as DynamoDbEvent;
+use fieldline_lambda::Functions;
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::time::Duration;
