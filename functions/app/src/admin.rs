@@ -25,7 +25,7 @@ pub async fn add_tenant(
     if !state.directory.create_tenant(&tenant).await? {
         bail!("tenant {id} already exists");
     }
-    crate::automation::install_default_rules(state, &tenant.id).await?;
+    crate::rule::install_default_rules(state, &tenant.id).await?;
     Ok(tenant)
 }
 

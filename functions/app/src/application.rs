@@ -4,11 +4,12 @@
 //! backend the stores run on is the entry point's choice, never this crate's.
 
 use crate::auth::TokenKeys;
-use crate::automation::{RuleEngine, TimerSweeper};
-use crate::channels::Notifier;
+use crate::channel::Notifier;
 use crate::config::Config;
+use crate::rule::RuleEngine;
 use crate::scheduler::{EventJournal, OutboxRelay, Scheduler};
 use crate::state::{AppState, Clock};
+use crate::timer::TimerSweeper;
 use axum::Router;
 use fieldline_store::{
     AssignmentStore, BlobStore, DecisionLog, DirectoryStore, EventLog, InboxStore, LeadStore,

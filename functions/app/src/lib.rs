@@ -5,20 +5,22 @@
 pub mod admin;
 pub mod application;
 pub mod auth;
-pub mod automation;
-pub mod channels;
+pub mod calendar;
+pub mod channel;
 pub mod config;
 pub mod egress;
 pub mod error;
-pub mod extract;
 pub mod http;
-pub mod leads;
+pub mod lead;
 pub mod metrics;
-pub mod rules;
+pub mod notification;
+pub mod rule;
 pub mod scheduler;
 pub mod state;
+pub mod task;
 pub mod telemetry;
-pub mod uploads;
+pub mod timer;
+pub mod upload;
 
 pub use application::{Application, Stores};
 pub use config::Config;

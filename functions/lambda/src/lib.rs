@@ -7,12 +7,13 @@ use aws_lambda_events::event::dynamodb::Event as DynamoDbEvent;
 use aws_lambda_events::event::s3::S3Event;
 use aws_lambda_events::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
 use fieldline_app::auth::GatewayIdentity;
-use fieldline_app::automation::{RuleEngine, TimerSweeper};
-use fieldline_app::channels::Notifier;
+use fieldline_app::channel::Notifier;
 use fieldline_app::http::ApiSurface;
+use fieldline_app::rule::RuleEngine;
 use fieldline_app::scheduler::{EventHandler, Job};
 use fieldline_app::state::{Clock, SystemClock};
-use fieldline_app::uploads::{self, UploadOutcome};
+use fieldline_app::timer::TimerSweeper;
+use fieldline_app::upload::{self, UploadOutcome};
 use fieldline_app::{Application, Config, Stores};
 use fieldline_store::{BlobStore, StoredEvent};
 use fieldline_store_aws::{S3BlobStore, event_from_image};
@@ -208,7 +209,7 @@ impl Functions {
             // Deleted since the event was sent (e.g. a replay after a rejection).
             return Ok(UploadOutcome::Ignored);
         };
-        let outcome = uploads::accept_upload(
+        let outcome = upload::accept_upload(
             self.app.state(),
             &key.tenant,
             key.path(),

@@ -5,13 +5,19 @@
 //! Keys, indexes and access patterns are documented in `docs/dynamodb.md`; blobs live in S3
 //! (`blob.rs`) with presigned URLs so large bodies never pass through a Lambda function.
 
-mod automation;
+mod assignment;
 mod blob;
+mod decision;
 mod directory;
 mod events;
+mod inbox;
 mod lead;
+mod queue;
+mod rule;
 mod subject;
 mod table;
+mod task;
+mod timer;
 mod upload;
 
 pub use aws_config::SdkConfig;

@@ -6,12 +6,17 @@
 //! take the write lock up front (`BEGIN IMMEDIATE`) so concurrent writers queue instead of
 //! failing half-way.
 
-mod automation;
+mod assignment;
 mod blob;
+mod decision;
 mod directory;
 mod events;
+mod inbox;
 mod lead;
+mod rule;
 mod schema;
+mod task;
+mod timer;
 mod upload;
 
 use fieldline_domain::{Subject, SubjectKind, TenantId};

@@ -1,14 +1,15 @@
 //! The HTTP API under `/v1`, its OpenAPI document, and the middleware every request passes:
 //! request ids, tracing, body limits, panic safety, JSON errors for unknown routes.
 
-mod automation;
+pub mod extract;
 mod health;
-mod leads;
+pub mod idempotency;
 
 use crate::auth::Authenticated;
 use crate::error::{ApiError, ErrorBody};
-use crate::extract::BodyLimit;
+use crate::http::extract::BodyLimit;
 use crate::state::AppState;
+use crate::{calendar, channel, lead, metrics, notification, rule, task, upload};
 use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::HeaderName;
 use axum::response::{IntoResponse, Response};
@@ -25,7 +26,7 @@ use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};
 use utoipa_axum::routes;
 
-pub use leads::{AssignRequest, LeadPage, LoggedActivity, UpdateLeadRequest};
+pub use crate::lead::http::{AssignRequest, LeadPage, LoggedActivity, UpdateLeadRequest};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -76,36 +77,46 @@ pub enum ApiSurface {
 
 fn lead_routes(router: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
     router
-        .routes(routes!(leads::create_lead, leads::list_leads))
-        .routes(routes!(leads::get_lead, leads::update_lead))
-        .routes(routes!(leads::assign_lead))
-        .routes(routes!(leads::log_activity, leads::list_activities))
-        .routes(routes!(leads::request_upload))
-        .routes(routes!(leads::receive_upload).layer(DefaultBodyLimit::max(
-            crate::uploads::MAX_UPLOAD_BYTES as usize + 1,
-        )))
-        .routes(routes!(automation::claim_lead))
-        .routes(routes!(automation::lead_decisions))
+        .routes(routes!(lead::http::create_lead, lead::http::list_leads))
+        .routes(routes!(lead::http::get_lead, lead::http::update_lead))
+        .routes(routes!(lead::http::assign_lead))
+        .routes(routes!(
+            lead::http::log_activity,
+            lead::http::list_activities
+        ))
+        .routes(routes!(upload::http::request_upload))
+        .routes(
+            routes!(upload::http::receive_upload)
+                .layer(DefaultBodyLimit::max(upload::MAX_UPLOAD_BYTES as usize + 1)),
+        )
+        .routes(routes!(lead::http::claim_lead))
+        .routes(routes!(rule::http::lead_decisions))
         .routes(routes!(health::me))
         .routes(routes!(health::health))
 }
 
 fn automation_routes(router: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
     router
-        .routes(routes!(automation::list_rules, automation::create_rule))
-        .routes(routes!(automation::get_rule, automation::update_rule))
-        .routes(routes!(automation::rule_versions))
-        .routes(routes!(automation::rollback_rule))
-        .routes(routes!(automation::recent_decisions))
-        .routes(routes!(automation::my_notifications))
-        .routes(routes!(automation::lead_metrics))
-        .routes(routes!(automation::add_channel, automation::list_channels))
-        .routes(routes!(automation::delete_channel))
-        .routes(routes!(automation::dead_letters))
-        .routes(routes!(automation::dry_run))
-        .routes(routes!(automation::my_tasks))
-        .routes(routes!(automation::complete_task))
-        .routes(routes!(automation::get_calendar, automation::set_calendar))
+        .routes(routes!(rule::http::list_rules, rule::http::create_rule))
+        .routes(routes!(rule::http::get_rule, rule::http::update_rule))
+        .routes(routes!(rule::http::rule_versions))
+        .routes(routes!(rule::http::rollback_rule))
+        .routes(routes!(rule::http::recent_decisions))
+        .routes(routes!(notification::http::my_notifications))
+        .routes(routes!(metrics::http::lead_metrics))
+        .routes(routes!(
+            channel::http::add_channel,
+            channel::http::list_channels
+        ))
+        .routes(routes!(channel::http::delete_channel))
+        .routes(routes!(channel::http::dead_letters))
+        .routes(routes!(rule::http::dry_run))
+        .routes(routes!(task::http::my_tasks))
+        .routes(routes!(task::http::complete_task))
+        .routes(routes!(
+            calendar::http::get_calendar,
+            calendar::http::set_calendar
+        ))
 }
 
 fn api_routes(surface: ApiSurface) -> OpenApiRouter<AppState> {

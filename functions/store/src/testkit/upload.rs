@@ -3,7 +3,7 @@
 //! timers on its subject).
 
 use super::Backend;
-use super::contract::{actor_of, count, fixture, t0};
+use super::fixture::{actor_of, count, fixture, t0};
 use crate::ports::IdempotencyKey;
 use crate::{Created, IdempotencyRecord, StoreError};
 use chrono::Duration;

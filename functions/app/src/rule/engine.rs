@@ -1,12 +1,4 @@
-//! Lead automation: the rules engine (an outbox consumer), the timer sweeper (a scheduled
-//! job) and the default rule set that expresses the seeds' lead policies as data.
-//!
-//! Delivery is at least once, so every action is idempotent on redelivery: timers are one per
-//! lead and name, notifications carry a dedupe key, assignments default to "only if unowned",
-//! and the decision log is keyed by (event, rule, action). A redelivered event re-runs the
-//! rules, finds nothing left to do, and its decisions are not logged twice.
-
-use crate::scheduler::{EventHandler, Job};
+use crate::scheduler::EventHandler;
 use crate::state::AppState;
 use async_trait::async_trait;
 use fieldline_domain::rule::{self, AssignStrategy, MAX_RULE_CHAIN, Recipient};
@@ -512,49 +504,10 @@ impl RuleEngine {
     }
 }
 
-/// Fires due timers into the outbox; the rules engine takes it from there.
-pub struct TimerSweeper {
-    state: AppState,
-    batch: u32,
-}
-
-impl TimerSweeper {
-    pub fn new(state: AppState) -> Self {
-        Self { state, batch: 500 }
-    }
-
-    /// Fires everything due at `now`; returns how many fired.
-    pub async fn sweep(&self, now: Timestamp) -> anyhow::Result<usize> {
-        let mut total = 0;
-        loop {
-            let fired = self.state.timers.fire_due_timers(now, self.batch).await?;
-            total += fired.len();
-            if fired.len() < self.batch as usize {
-                return Ok(total);
-            }
-        }
-    }
-}
-
-#[async_trait]
-impl Job for TimerSweeper {
-    fn name(&self) -> &str {
-        "timers"
-    }
-
-    async fn run(&self, now: Timestamp) -> anyhow::Result<()> {
-        let n = self.sweep(now).await?;
-        if n > 0 {
-            tracing::debug!(fired = n, "timers fired");
-        }
-        Ok(())
-    }
-}
-
 /// The seeds' lead policies, as rules a manager can read, change or switch off. Kept as data
 /// in `functions/app/rules/`, one file per subject, checked by the tests below.
 pub fn default_rules() -> Vec<(String, Value)> {
-    const FILES: &[&str] = &[include_str!("../rules/lead.json")];
+    const FILES: &[&str] = &[include_str!("../../rules/lead.json")];
     #[derive(serde::Deserialize)]
     struct Entry {
         id: String,

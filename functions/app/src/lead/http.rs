@@ -1,66 +1,19 @@
-//! Thin lead handlers: extract, call the use case, shape the response.
-
 use crate::auth::Authenticated;
 use crate::error::{ApiError, ErrorBody};
-use crate::extract::{ApiJson, ApiPath, ApiQuery};
-use crate::leads::{self as usecase, ListFilter};
+use crate::http::extract::{ApiJson, ApiPath, ApiQuery};
+use crate::http::idempotency::{IdempotencyHeader, created};
+use crate::lead::{self as usecase, ListFilter};
 use crate::state::AppState;
-use crate::uploads::{UploadRequest, UploadTicket};
 use axum::Json;
-use axum::extract::{FromRequestParts, State};
-use axum::http::request::Parts;
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::extract::State;
+use axum::response::Response;
 use chrono::{DateTime, Utc};
 use fieldline_domain::{
     Activity, Lead, LeadId, LeadPatch, LeadStatus, NewActivity, NewLead, Priority, UserId,
 };
-use fieldline_store::{Created, IdempotencyKey};
+use fieldline_store::Created;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
-
-/// The optional `Idempotency-Key` header: retries with the same key return the first result.
-pub struct IdempotencyHeader(Option<IdempotencyKey>);
-
-impl<S: Send + Sync> FromRequestParts<S> for IdempotencyHeader {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        match parts.headers.get("idempotency-key") {
-            None => Ok(IdempotencyHeader(None)),
-            Some(v) => v
-                .to_str()
-                .ok()
-                .and_then(IdempotencyKey::parse)
-                .map(|k| IdempotencyHeader(Some(k)))
-                .ok_or_else(|| {
-                    ApiError::bad_request(
-                        "invalid_idempotency_key",
-                        "Idempotency-Key must be 1-128 visible ASCII characters",
-                    )
-                }),
-        }
-    }
-}
-
-fn created<T: Serialize>(outcome: Created<T>, location: Option<String>) -> Response {
-    match outcome {
-        Created::New(body) => {
-            let mut response = (StatusCode::CREATED, Json(body)).into_response();
-            if let Some(loc) = location.and_then(|l| HeaderValue::from_str(&l).ok()) {
-                response.headers_mut().insert(header::LOCATION, loc);
-            }
-            response
-        }
-        Created::Replayed(body) => {
-            let mut response = (StatusCode::OK, Json(body)).into_response();
-            response
-                .headers_mut()
-                .insert("idempotent-replayed", HeaderValue::from_static("true"));
-            response
-        }
-    }
-}
 
 /// Create a lead. Priority is computed from the pre-screen answers; reps own what they create.
 #[utoipa::path(post, path = "/v1/leads", tag = "leads", security(("bearer" = [])),
@@ -248,46 +201,16 @@ pub async fn list_activities(
     ))
 }
 
-/// Ask for an upload URL for a photo, voice note or quote on this lead. The phone then PUTs
-/// the bytes to `url` with exactly `headers`; the attachment appears on the lead once the
-/// upload function has checked it.
-#[utoipa::path(post, path = "/v1/leads/{id}/uploads", tag = "leads", security(("bearer" = [])),
+/// Claims a lead from the public pool; the first claim wins, later ones get 409.
+#[utoipa::path(post, path = "/v1/leads/{id}/claim", tag = "leads", security(("bearer" = [])),
     params(("id" = LeadId, Path)),
-    request_body = UploadRequest,
-    responses((status = 201, body = UploadTicket), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
-        (status = 422, body = ErrorBody), (status = 501, description = "The embedded store takes no direct uploads", body = ErrorBody)))]
-pub async fn request_upload(
+    responses((status = 200, body = Lead), (status = 404, body = ErrorBody),
+        (status = 409, description = "Someone claimed it first", body = ErrorBody),
+        (status = 422, description = "Not in the pool", body = ErrorBody)))]
+pub async fn claim_lead(
     State(state): State<AppState>,
     auth: Authenticated,
     ApiPath(id): ApiPath<LeadId>,
-    ApiJson(req): ApiJson<UploadRequest>,
-) -> Result<(StatusCode, Json<UploadTicket>), ApiError> {
-    let ticket = crate::uploads::request_upload(&state, &auth.actor, id, req).await?;
-    Ok((StatusCode::CREATED, Json(ticket)))
-}
-
-/// Upload the bytes for a ticket from `POST /v1/leads/{id}/uploads` (embedded server). The
-/// ticket is the authority, like a presigned URL: no bearer token.
-#[utoipa::path(put, path = "/v1/uploads/{ticket}", tag = "leads",
-    params(("ticket" = String, Path)),
-    request_body(content = Vec<u8>, content_type = "application/octet-stream"),
-    responses((status = 201, description = "Stored and recorded on the lead"),
-        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 413, body = ErrorBody),
-        (status = 422, description = "Refused (wrong bytes for the type, ...) and not kept", body = ErrorBody)))]
-pub async fn receive_upload(
-    State(state): State<AppState>,
-    axum::extract::Path(ticket): axum::extract::Path<String>,
-    headers: axum::http::HeaderMap,
-    body: axum::body::Bytes,
-) -> Result<Response, ApiError> {
-    let content_type = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok());
-    match crate::uploads::receive_upload(&state, &ticket, content_type, body.to_vec()).await? {
-        crate::uploads::UploadOutcome::Rejected { code, detail } => Err(ApiError::Unprocessable {
-            code,
-            message: detail,
-        }),
-        outcome => Ok((StatusCode::CREATED, Json(outcome)).into_response()),
-    }
+) -> Result<Json<Lead>, ApiError> {
+    Ok(Json(usecase::claim_lead(&state, &auth.actor, id).await?))
 }

@@ -1,13 +1,9 @@
-//! Automation use cases: managers read and change rules (every change a new version, with
-//! rollback), anyone reads the decisions behind a lead they may see, users read their inbox.
-
 use crate::error::ApiError;
-use crate::leads::load_accessible;
+use crate::lead::load_accessible;
 use crate::state::AppState;
 use fieldline_domain::rule::evaluate;
 use fieldline_domain::{
-    Action, Actor, Decision, EventId, Evidence, LeadId, Notification, Permission, Role, Rule,
-    RuleDraft, RuleId,
+    Action, Actor, Decision, EventId, Evidence, LeadId, Permission, Role, Rule, RuleDraft, RuleId,
 };
 use fieldline_store::StoreError;
 use serde::{Deserialize, Serialize};
@@ -168,16 +164,6 @@ pub async fn recent_decisions(
     Ok(decisions)
 }
 
-pub async fn my_notifications(
-    state: &AppState,
-    actor: &Actor,
-) -> Result<Vec<Notification>, ApiError> {
-    Ok(state
-        .inbox
-        .list_notifications(&actor.tenant, actor.user, 200)
-        .await?)
-}
-
 /// A rule to try out against recent history, without acting.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -253,7 +239,7 @@ pub async fn dry_run(
         }
         report.events_examined += 1;
         let fields = serde_json::to_value(&lead).map_err(|e| ApiError::Internal(e.to_string()))?;
-        let context = crate::automation::rule_context(event, &fields);
+        let context = crate::rule::rule_context(event, &fields);
         if let Some(evidence) = evaluate(&req.rule.conditions, &context, event.occurred_at) {
             report.matched += 1;
             if report.matches.len() < 500 {
@@ -268,63 +254,4 @@ pub async fn dry_run(
         }
     }
     Ok(report)
-}
-
-/// A tenant's working calendar (time zone, days, hours, holidays) for business-hour clocks.
-pub async fn get_calendar(
-    state: &AppState,
-    actor: &Actor,
-) -> Result<fieldline_domain::BusinessCalendar, ApiError> {
-    let tenant = state
-        .directory
-        .get_tenant(&actor.tenant)
-        .await?
-        .ok_or_else(|| ApiError::NotFound("tenant not found".into()))?;
-    Ok(tenant.calendar())
-}
-
-pub async fn set_calendar(
-    state: &AppState,
-    actor: &Actor,
-    calendar: fieldline_domain::BusinessCalendar,
-) -> Result<fieldline_domain::BusinessCalendar, ApiError> {
-    actor.check(Permission::ManageCalendar)?;
-    calendar.validate()?;
-    let mut tenant = state
-        .directory
-        .get_tenant(&actor.tenant)
-        .await?
-        .ok_or_else(|| ApiError::NotFound("tenant not found".into()))?;
-    tenant.time_zone = calendar.time_zone.name().to_owned();
-    tenant.calendar = Some(calendar.clone());
-    state.directory.update_tenant(&tenant).await?;
-    Ok(calendar)
-}
-
-/// Your tasks: open ones by due time, then done ones.
-pub async fn my_tasks(
-    state: &AppState,
-    actor: &Actor,
-) -> Result<Vec<fieldline_domain::Task>, ApiError> {
-    Ok(state
-        .tasks
-        .list_tasks(&actor.tenant, actor.user, 500)
-        .await?)
-}
-
-/// Marks one of your tasks done (completing it twice changes nothing).
-pub async fn complete_task(
-    state: &AppState,
-    actor: &Actor,
-    id: fieldline_domain::TaskId,
-) -> Result<fieldline_domain::Task, ApiError> {
-    let mut task = state
-        .tasks
-        .get_task(&actor.tenant, id)
-        .await?
-        .ok_or_else(|| ApiError::NotFound(format!("task {id} not found")))?;
-    if task.complete(actor, state.clock.now())? {
-        state.tasks.update_task(&task).await?;
-    }
-    Ok(task)
 }

@@ -5,7 +5,7 @@
 
 use crate::auth::{UPLOAD_AUDIENCE, UploadClaims};
 use crate::error::ApiError;
-use crate::leads::{self, load_accessible};
+use crate::lead::{self, load_accessible};
 use crate::state::AppState;
 use fieldline_domain::{ActivityKind, Actor, LeadId, NewActivity, TenantId, UserId};
 use fieldline_store::{BlobKey, IdempotencyKey, PresignedRequest};
@@ -281,7 +281,7 @@ pub async fn accept_upload(
         summary: format!("Attachment: {name} ({content_type}, {size} bytes) · {path}"),
         occurred_at: None,
     };
-    match leads::log_activity(state, &actor, lead, note, Some(key)).await {
+    match lead::log_activity(state, &actor, lead, note, Some(key)).await {
         Ok((outcome, _)) => Ok(UploadOutcome::Recorded {
             lead,
             activity: outcome.into_inner().id.to_string(),

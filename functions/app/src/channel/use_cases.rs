@@ -1,0 +1,100 @@
+use crate::egress::check_url;
+use crate::error::ApiError;
+use crate::state::AppState;
+use fieldline_domain::{Actor, Channel, ChannelKind, Delivery};
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+/// A channel as an admin configures it.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChannelRequest {
+    pub kind: ChannelKind,
+    /// The webhook or robot URL (http or https).
+    pub url: String,
+    /// DingTalk / Feishu signing secret, or the HMAC key of the generic webhook.
+    pub secret: Option<String>,
+    /// Notification kinds to forward (`notice`, `escalation`); empty means all.
+    #[serde(default)]
+    pub kinds: Vec<String>,
+}
+
+fn require_admin(actor: &Actor) -> Result<(), ApiError> {
+    Ok(actor.check(fieldline_domain::Permission::ManageChannels)?)
+}
+
+pub async fn add_channel(
+    state: &AppState,
+    actor: &Actor,
+    req: ChannelRequest,
+) -> Result<Channel, ApiError> {
+    require_admin(actor)?;
+    let url = reqwest::Url::parse(&req.url).map_err(|e| ApiError::InvalidField {
+        field: "url".into(),
+        message: e.to_string(),
+    })?;
+    if !matches!(url.scheme(), "http" | "https") || req.url.len() > 2000 {
+        return Err(ApiError::InvalidField {
+            field: "url".into(),
+            message: "an http or https URL of at most 2000 characters".into(),
+        });
+    }
+    check_url(&url, state.allow_private_egress).map_err(|message| ApiError::InvalidField {
+        field: "url".into(),
+        message: format!("{message}; channels reach public addresses only"),
+    })?;
+    if req
+        .secret
+        .as_ref()
+        .is_some_and(|s| s.is_empty() || s.len() > 500)
+    {
+        return Err(ApiError::InvalidField {
+            field: "secret".into(),
+            message: "1-500 characters".into(),
+        });
+    }
+    if let Some(bad) = req
+        .kinds
+        .iter()
+        .find(|k| !matches!(k.as_str(), "notice" | "escalation"))
+    {
+        return Err(ApiError::InvalidField {
+            field: "kinds".into(),
+            message: format!("{bad:?}: notice or escalation"),
+        });
+    }
+    let channel = Channel {
+        id: uuid::Uuid::now_v7(),
+        tenant: actor.tenant.clone(),
+        kind: req.kind,
+        url: req.url,
+        secret: req.secret,
+        kinds: req.kinds,
+        created_at: state.clock.now(),
+    };
+    state.inbox.save_channel(&channel).await?;
+    Ok(channel)
+}
+
+pub async fn list_channels(state: &AppState, actor: &Actor) -> Result<Vec<Channel>, ApiError> {
+    require_admin(actor)?;
+    Ok(state.inbox.list_channels(&actor.tenant).await?)
+}
+
+pub async fn delete_channel(
+    state: &AppState,
+    actor: &Actor,
+    id: uuid::Uuid,
+) -> Result<(), ApiError> {
+    require_admin(actor)?;
+    if state.inbox.delete_channel(&actor.tenant, id).await? {
+        Ok(())
+    } else {
+        Err(ApiError::NotFound(format!("channel {id} not found")))
+    }
+}
+
+pub async fn dead_letters(state: &AppState, actor: &Actor) -> Result<Vec<Delivery>, ApiError> {
+    require_admin(actor)?;
+    Ok(state.inbox.dead_deliveries(&actor.tenant, 200).await?)
+}

@@ -1,0 +1,54 @@
+use crate::auth::Authenticated;
+use crate::error::{ApiError, ErrorBody};
+use crate::http::extract::{ApiJson, ApiPath};
+use crate::state::AppState;
+use crate::upload::{UploadRequest, UploadTicket};
+use axum::Json;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use fieldline_domain::LeadId;
+
+/// Ask for an upload URL for a photo, voice note or quote on this lead. The phone then PUTs
+/// the bytes to `url` with exactly `headers`; the attachment appears on the lead once the
+/// upload function has checked it.
+#[utoipa::path(post, path = "/v1/leads/{id}/uploads", tag = "leads", security(("bearer" = [])),
+    params(("id" = LeadId, Path)),
+    request_body = UploadRequest,
+    responses((status = 201, body = UploadTicket), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 422, body = ErrorBody), (status = 501, description = "The embedded store takes no direct uploads", body = ErrorBody)))]
+pub async fn request_upload(
+    State(state): State<AppState>,
+    auth: Authenticated,
+    ApiPath(id): ApiPath<LeadId>,
+    ApiJson(req): ApiJson<UploadRequest>,
+) -> Result<(StatusCode, Json<UploadTicket>), ApiError> {
+    let ticket = crate::upload::request_upload(&state, &auth.actor, id, req).await?;
+    Ok((StatusCode::CREATED, Json(ticket)))
+}
+
+/// Upload the bytes for a ticket from `POST /v1/leads/{id}/uploads` (embedded server). The
+/// ticket is the authority, like a presigned URL: no bearer token.
+#[utoipa::path(put, path = "/v1/uploads/{ticket}", tag = "leads",
+    params(("ticket" = String, Path)),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream"),
+    responses((status = 201, description = "Stored and recorded on the lead"),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 413, body = ErrorBody),
+        (status = 422, description = "Refused (wrong bytes for the type, ...) and not kept", body = ErrorBody)))]
+pub async fn receive_upload(
+    State(state): State<AppState>,
+    axum::extract::Path(ticket): axum::extract::Path<String>,
+    headers: axum::http::HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<Response, ApiError> {
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok());
+    match crate::upload::receive_upload(&state, &ticket, content_type, body.to_vec()).await? {
+        crate::upload::UploadOutcome::Rejected { code, detail } => Err(ApiError::Unprocessable {
+            code,
+            message: detail,
+        }),
+        outcome => Ok((StatusCode::CREATED, Json(outcome)).into_response()),
+    }
+}
