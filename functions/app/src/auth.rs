@@ -1,7 +1,8 @@
 //! Bearer-token authentication. Tokens are HS256 JWTs naming the user and tenant; on every
 //! request the user is re-read so a deactivated rep or a changed team takes effect at once.
 
-use crate::error::ApiError;
+use crate::error::AppError;
+use crate::http::error::ApiError;
 use crate::state::AppState;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
@@ -113,7 +114,7 @@ impl TokenKeys {
             .expect("HS256 signing with a valid key cannot fail")
     }
 
-    pub fn verify(&self, token: &str) -> Result<Claims, ApiError> {
+    pub fn verify(&self, token: &str) -> Result<Claims, AppError> {
         jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
             .map(|data| data.claims)
             .map_err(|e| {
@@ -124,7 +125,7 @@ impl TokenKeys {
                     }
                     _ => "token is invalid",
                 };
-                ApiError::Unauthenticated(reason.into())
+                AppError::Unauthenticated(reason.into())
             })
     }
 }
@@ -156,13 +157,13 @@ impl TokenKeys {
         &self.issuer
     }
 
-    pub fn verify_upload(&self, ticket: &str) -> Result<UploadClaims, ApiError> {
+    pub fn verify_upload(&self, ticket: &str) -> Result<UploadClaims, AppError> {
         let mut validation = self.validation.clone();
         validation.set_audience(&[UPLOAD_AUDIENCE]);
         validation.set_required_spec_claims(&["exp", "iss", "sub", "aud"]);
         jsonwebtoken::decode::<UploadClaims>(ticket, &self.decoding, &validation)
             .map(|data| data.claims)
-            .map_err(|_| ApiError::Unauthenticated("upload ticket is invalid or expired".into()))
+            .map_err(|_| AppError::Unauthenticated("upload ticket is invalid or expired".into()))
     }
 }
 
@@ -178,8 +179,8 @@ pub struct GatewayIdentity {
 
 impl GatewayIdentity {
     /// The Fieldline user behind a verified identity: known, active, in that tenant.
-    async fn resolve(&self, state: &AppState) -> Result<User, ApiError> {
-        let unknown = || ApiError::Unauthenticated("user is unknown or deactivated".into());
+    async fn resolve(&self, state: &AppState) -> Result<User, AppError> {
+        let unknown = || AppError::Unauthenticated("user is unknown or deactivated".into());
         let tenant = TenantId::parse(&self.tenant).map_err(|_| unknown())?;
         state
             .directory
@@ -280,7 +281,7 @@ mod tests {
         assert_eq!(claims.sub, u.id);
         let old = keys.issue_with_ttl(&u, Utc::now() - Duration::hours(2), Duration::hours(1));
         assert!(
-            matches!(keys.verify(&old), Err(ApiError::Unauthenticated(m)) if m == "token expired")
+            matches!(keys.verify(&old), Err(AppError::Unauthenticated(m)) if m == "token expired")
         );
     }
 

@@ -24,5 +24,6 @@ pub mod upload;
 
 pub use application::{Application, Stores};
 pub use config::Config;
-pub use error::ApiError;
+pub use error::AppError;
+pub use http::error::ApiError;
 pub use state::AppState;

@@ -219,7 +219,7 @@ impl Functions {
             &object.etag,
         )
         .await
-        .map_err(|e| anyhow::anyhow!("{}: {e}", e.code()))?;
+        .with_context(|| format!("checking upload {object_key}"))?;
         if matches!(outcome, UploadOutcome::Rejected { .. }) {
             self.s3.delete(&key).await?;
         }

@@ -1,6 +1,6 @@
 use crate::auth::Authenticated;
 use crate::calendar as usecase;
-use crate::error::{ApiError, ErrorBody};
+use crate::http::error::{ApiError, ErrorBody};
 use crate::http::extract::ApiJson;
 use crate::state::AppState;
 use axum::Json;

@@ -1,5 +1,5 @@
 use crate::egress::check_url;
-use crate::error::ApiError;
+use crate::error::AppError;
 use crate::state::AppState;
 use fieldline_domain::{Actor, Channel, ChannelKind, Delivery};
 use serde::Deserialize;
@@ -19,27 +19,28 @@ pub struct ChannelRequest {
     pub kinds: Vec<String>,
 }
 
-fn require_admin(actor: &Actor) -> Result<(), ApiError> {
+fn require_admin(actor: &Actor) -> Result<(), AppError> {
     Ok(actor.check(fieldline_domain::Permission::ManageChannels)?)
 }
 
+#[tracing::instrument(name = "channel.add_channel", level = "debug", skip_all, fields(tenant = %actor.tenant, user = %actor.user), err(Display))]
 pub async fn add_channel(
     state: &AppState,
     actor: &Actor,
     req: ChannelRequest,
-) -> Result<Channel, ApiError> {
+) -> Result<Channel, AppError> {
     require_admin(actor)?;
-    let url = reqwest::Url::parse(&req.url).map_err(|e| ApiError::InvalidField {
+    let url = reqwest::Url::parse(&req.url).map_err(|e| AppError::InvalidField {
         field: "url".into(),
         message: e.to_string(),
     })?;
     if !matches!(url.scheme(), "http" | "https") || req.url.len() > 2000 {
-        return Err(ApiError::InvalidField {
+        return Err(AppError::InvalidField {
             field: "url".into(),
             message: "an http or https URL of at most 2000 characters".into(),
         });
     }
-    check_url(&url, state.allow_private_egress).map_err(|message| ApiError::InvalidField {
+    check_url(&url, state.allow_private_egress).map_err(|message| AppError::InvalidField {
         field: "url".into(),
         message: format!("{message}; channels reach public addresses only"),
     })?;
@@ -48,7 +49,7 @@ pub async fn add_channel(
         .as_ref()
         .is_some_and(|s| s.is_empty() || s.len() > 500)
     {
-        return Err(ApiError::InvalidField {
+        return Err(AppError::InvalidField {
             field: "secret".into(),
             message: "1-500 characters".into(),
         });
@@ -58,7 +59,7 @@ pub async fn add_channel(
         .iter()
         .find(|k| !matches!(k.as_str(), "notice" | "escalation"))
     {
-        return Err(ApiError::InvalidField {
+        return Err(AppError::InvalidField {
             field: "kinds".into(),
             message: format!("{bad:?}: notice or escalation"),
         });
@@ -76,25 +77,28 @@ pub async fn add_channel(
     Ok(channel)
 }
 
-pub async fn list_channels(state: &AppState, actor: &Actor) -> Result<Vec<Channel>, ApiError> {
+#[tracing::instrument(name = "channel.list_channels", level = "debug", skip_all, fields(tenant = %actor.tenant, user = %actor.user), err(Display))]
+pub async fn list_channels(state: &AppState, actor: &Actor) -> Result<Vec<Channel>, AppError> {
     require_admin(actor)?;
     Ok(state.inbox.list_channels(&actor.tenant).await?)
 }
 
+#[tracing::instrument(name = "channel.delete_channel", level = "debug", skip_all, fields(tenant = %actor.tenant, user = %actor.user), err(Display))]
 pub async fn delete_channel(
     state: &AppState,
     actor: &Actor,
     id: uuid::Uuid,
-) -> Result<(), ApiError> {
+) -> Result<(), AppError> {
     require_admin(actor)?;
     if state.inbox.delete_channel(&actor.tenant, id).await? {
         Ok(())
     } else {
-        Err(ApiError::NotFound(format!("channel {id} not found")))
+        Err(AppError::NotFound(format!("channel {id} not found")))
     }
 }
 
-pub async fn dead_letters(state: &AppState, actor: &Actor) -> Result<Vec<Delivery>, ApiError> {
+#[tracing::instrument(name = "channel.dead_letters", level = "debug", skip_all, fields(tenant = %actor.tenant, user = %actor.user), err(Display))]
+pub async fn dead_letters(state: &AppState, actor: &Actor) -> Result<Vec<Delivery>, AppError> {
     require_admin(actor)?;
     Ok(state.inbox.dead_deliveries(&actor.tenant, 200).await?)
 }

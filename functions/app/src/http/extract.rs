@@ -1,6 +1,6 @@
 //! Extractors that turn axum's rejections into our error shape with stable codes.
 
-use crate::error::ApiError;
+use crate::http::error::ApiError;
 use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;

@@ -1,7 +1,7 @@
 //! Safe retries from phones: the `Idempotency-Key` header, and the reply to a create that
 //! tells a first write (201) from a replay (200, `Idempotent-Replayed: true`).
 
-use crate::error::ApiError;
+use crate::http::error::ApiError;
 use axum::Json;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;

@@ -1,12 +1,13 @@
 //! The HTTP API under `/v1`, its OpenAPI document, and the middleware every request passes:
 //! request ids, tracing, body limits, panic safety, JSON errors for unknown routes.
 
+pub mod error;
 pub mod extract;
 mod health;
 pub mod idempotency;
 
 use crate::auth::Authenticated;
-use crate::error::{ApiError, ErrorBody};
+use crate::http::error::{ApiError, ErrorBody};
 use crate::http::extract::BodyLimit;
 use crate::state::AppState;
 use crate::{calendar, channel, lead, metrics, notification, rule, task, upload};

@@ -1,7 +1,7 @@
 //! Lead use cases: load, check the caller's right, apply the domain change, store it with its
 //! events. Handlers and Lambda functions call these; they never touch storage directly.
 
-use crate::error::ApiError;
+use crate::error::AppError;
 use crate::state::AppState;
 use fieldline_domain::lead::CreateContext;
 use fieldline_domain::{
@@ -44,22 +44,22 @@ fn fingerprint<T: Serialize>(scope: &str, input: &T) -> String {
     hex::encode(hasher.finalize())
 }
 
-async fn tenant_region(state: &AppState, actor: &Actor) -> Result<Region, ApiError> {
+async fn tenant_region(state: &AppState, actor: &Actor) -> Result<Region, AppError> {
     let tenant = state
         .directory
         .get_tenant(&actor.tenant)
         .await?
-        .ok_or_else(|| ApiError::Unauthenticated("tenant no longer exists".into()))?;
+        .ok_or_else(|| AppError::Unauthenticated("tenant no longer exists".into()))?;
     Region::parse(&tenant.phone_region)
-        .map_err(|e| ApiError::Internal(format!("tenant {}: {e}", tenant.id)))
+        .map_err(|e| AppError::internal(format!("tenant {}", tenant.id), e))
 }
 
-async fn assignee(state: &AppState, actor: &Actor, id: UserId) -> Result<User, ApiError> {
+async fn assignee(state: &AppState, actor: &Actor, id: UserId) -> Result<User, AppError> {
     let user = state
         .directory
         .get_user(&actor.tenant, id)
         .await?
-        .ok_or_else(|| ApiError::InvalidField {
+        .ok_or_else(|| AppError::InvalidField {
             field: "owner".into(),
             message: "no such user".into(),
         })?;
@@ -72,12 +72,12 @@ pub(crate) async fn load_accessible(
     state: &AppState,
     actor: &Actor,
     id: LeadId,
-) -> Result<Lead, ApiError> {
+) -> Result<Lead, AppError> {
     let lead = state
         .leads
         .get_lead(&actor.tenant, id)
         .await?
-        .ok_or_else(|| ApiError::NotFound(format!("lead {id} not found")))?;
+        .ok_or_else(|| AppError::NotFound(format!("lead {id} not found")))?;
     actor.check(Permission::AccessLead(&lead))?;
     Ok(lead)
 }
@@ -95,13 +95,14 @@ fn idempotency(
     })
 }
 
+#[tracing::instrument(name = "lead.create_lead", level = "debug", skip_all, fields(tenant = %actor.tenant, user = %actor.user), err(Display))]
 pub async fn create_lead(
     state: &AppState,
     actor: &Actor,
     me: &User,
     input: NewLead,
     key: Option<IdempotencyKey>,
-) -> Result<Outcome<Lead>, ApiError> {
+) -> Result<Outcome<Lead>, AppError> {
     actor.check(Permission::CreateLeadFor(input.owner))?;
     let owner = match (actor.role, input.owner) {
         (Role::Rep, _) => Some(me.clone()),
@@ -127,27 +128,29 @@ pub async fn create_lead(
         .await?)
 }
 
-pub async fn get_lead(state: &AppState, actor: &Actor, id: LeadId) -> Result<Lead, ApiError> {
+#[tracing::instrument(name = "lead.get_lead", level = "debug", skip_all, fields(tenant = %actor.tenant, user = %actor.user), err(Display))]
+pub async fn get_lead(state: &AppState, actor: &Actor, id: LeadId) -> Result<Lead, AppError> {
     load_accessible(state, actor, id).await
 }
 
+#[tracing::instrument(name = "lead.list_leads", level = "debug", skip_all, fields(tenant = %actor.tenant, user = %actor.user), err(Display))]
 pub async fn list_leads(
     state: &AppState,
     actor: &Actor,
     filter: ListFilter,
-) -> Result<Page<Lead>, ApiError> {
+) -> Result<Page<Lead>, AppError> {
     let after = filter
         .cursor
         .as_deref()
         .map(|c| {
             Cursor::decode(c).ok_or_else(|| {
-                ApiError::bad_request("invalid_cursor", "cursor is not one this API issued")
+                AppError::rejected("invalid_cursor", "cursor is not one this API issued")
             })
         })
         .transpose()?;
     let limit = filter.limit.unwrap_or(DEFAULT_PAGE);
     if !(1..=MAX_PAGE).contains(&limit) {
-        return Err(ApiError::bad_request(
+        return Err(AppError::rejected(
             "invalid_query",
             format!("limit must be between 1 and {MAX_PAGE}"),
         ));
@@ -174,10 +177,10 @@ async fn load_for_change(
     actor: &Actor,
     id: LeadId,
     expected: u64,
-) -> Result<Lead, ApiError> {
+) -> Result<Lead, AppError> {
     let lead = load_accessible(state, actor, id).await?;
     if lead.version != expected {
-        return Err(ApiError::VersionConflict {
+        return Err(AppError::VersionConflict {
             expected,
             actual: lead.version,
         });
@@ -191,7 +194,7 @@ async fn save(
     lead: Lead,
     expected_version: u64,
     events: &[DomainEvent],
-) -> Result<Lead, ApiError> {
+) -> Result<Lead, AppError> {
     if !events.is_empty() {
         state
             .leads
@@ -201,26 +204,28 @@ async fn save(
     Ok(lead)
 }
 
+#[tracing::instrument(name = "lead.update_lead", level = "debug", skip_all, fields(tenant = %actor.tenant, user = %actor.user), err(Display))]
 pub async fn update_lead(
     state: &AppState,
     actor: &Actor,
     id: LeadId,
     expected_version: u64,
     patch: LeadPatch,
-) -> Result<Lead, ApiError> {
+) -> Result<Lead, AppError> {
     let mut lead = load_for_change(state, actor, id, expected_version).await?;
     let region = tenant_region(state, actor).await?;
     let events = lead.apply_patch(&patch, actor, state.clock.now(), region, &state.policy)?;
     save(state, lead, expected_version, &events).await
 }
 
+#[tracing::instrument(name = "lead.assign_lead", level = "debug", skip_all, fields(tenant = %actor.tenant, user = %actor.user), err(Display))]
 pub async fn assign_lead(
     state: &AppState,
     actor: &Actor,
     id: LeadId,
     expected_version: u64,
     owner: UserId,
-) -> Result<Lead, ApiError> {
+) -> Result<Lead, AppError> {
     actor.check(Permission::AssignLeads)?;
     let mut lead = load_for_change(state, actor, id, expected_version).await?;
     let owner = assignee(state, actor, owner).await?;
@@ -230,13 +235,14 @@ pub async fn assign_lead(
 
 /// Appends to the follow-up log. Activities commute with other edits, so a version clash
 /// is retried on fresh data instead of being pushed back to the rep.
+#[tracing::instrument(name = "lead.log_activity", level = "debug", skip_all, fields(tenant = %actor.tenant, user = %actor.user), err(Display))]
 pub async fn log_activity(
     state: &AppState,
     actor: &Actor,
     id: LeadId,
     input: NewActivity,
     key: Option<IdempotencyKey>,
-) -> Result<(Outcome<Activity>, Lead), ApiError> {
+) -> Result<(Outcome<Activity>, Lead), AppError> {
     let record = idempotency(actor, key, "lead.activity", &input);
     let activity_id = ActivityId::new();
     for attempt in 0..APPEND_RETRIES {
@@ -266,17 +272,18 @@ pub async fn log_activity(
             Err(e) => return Err(e.into()),
         }
     }
-    Err(ApiError::Conflict(
+    Err(AppError::Conflict(
         "the lead is being changed too often right now; try again".into(),
     ))
 }
 
+#[tracing::instrument(name = "lead.list_activities", level = "debug", skip_all, fields(tenant = %actor.tenant, user = %actor.user), err(Display))]
 pub async fn list_activities(
     state: &AppState,
     actor: &Actor,
     id: LeadId,
     limit: u32,
-) -> Result<Vec<Activity>, ApiError> {
+) -> Result<Vec<Activity>, AppError> {
     load_accessible(state, actor, id).await?;
     Ok(state
         .leads
@@ -286,17 +293,18 @@ pub async fn list_activities(
 
 /// Takes a lead from the tenant's pool. The version check makes the first claim win; the
 /// others get 409 `already_claimed`.
-pub async fn claim_lead(state: &AppState, actor: &Actor, id: LeadId) -> Result<Lead, ApiError> {
+#[tracing::instrument(name = "lead.claim_lead", level = "debug", skip_all, fields(tenant = %actor.tenant, user = %actor.user), err(Display))]
+pub async fn claim_lead(state: &AppState, actor: &Actor, id: LeadId) -> Result<Lead, AppError> {
     let mut lead = state
         .leads
         .get_lead(&actor.tenant, id)
         .await?
-        .ok_or_else(|| ApiError::NotFound(format!("lead {id} not found")))?;
+        .ok_or_else(|| AppError::NotFound(format!("lead {id} not found")))?;
     let expected = lead.version;
     let events = lead.claim(actor, state.clock.now())?;
     match state.leads.update_lead(&lead, expected, &events).await {
         Ok(()) => Ok(lead),
-        Err(StoreError::VersionConflict { .. }) => Err(ApiError::Conflict(
+        Err(StoreError::VersionConflict { .. }) => Err(AppError::Conflict(
             "someone else claimed or changed this lead first".into(),
         )),
         Err(e) => Err(e.into()),

@@ -1,7 +1,7 @@
 //! The process-health report: the lead figures of `fieldline_domain::metrics` for the caller's
 //! scope, per rep, per team and in total, plus the pool size.
 
-use crate::error::ApiError;
+use crate::error::AppError;
 use crate::state::AppState;
 use fieldline_domain::metrics::{LeadFacts, LeadMetrics, lead_metrics};
 use fieldline_domain::{Activity, Actor, Lead, LeadScope, TeamId, Timestamp, UserId};
@@ -47,7 +47,7 @@ async fn all_leads(
     state: &AppState,
     actor: &Actor,
     scope: LeadScope,
-) -> Result<Vec<Lead>, ApiError> {
+) -> Result<Vec<Lead>, AppError> {
     let mut leads = Vec::new();
     let mut after = None;
     loop {
@@ -76,14 +76,15 @@ async fn all_leads(
 
 /// Computes the report for `[from, to)`. Reps get their own figures, managers their team's
 /// and its reps', admins the tenant's.
+#[tracing::instrument(name = "metrics.lead_report", level = "debug", skip_all, fields(tenant = %actor.tenant, user = %actor.user), err(Display))]
 pub async fn lead_report(
     state: &AppState,
     actor: &Actor,
     from: Timestamp,
     to: Timestamp,
-) -> Result<MetricsReport, ApiError> {
+) -> Result<MetricsReport, AppError> {
     if from >= to {
-        return Err(ApiError::bad_request(
+        return Err(AppError::rejected(
             "invalid_query",
             "from must be before to",
         ));

@@ -1,5 +1,5 @@
 use crate::auth::Authenticated;
-use crate::error::{ApiError, ErrorBody};
+use crate::http::error::{ApiError, ErrorBody};
 use crate::http::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::rule as usecase;
 use crate::state::AppState;

@@ -1,4 +1,4 @@
-use crate::error::ApiError;
+use crate::error::AppError;
 use crate::lead::load_accessible;
 use crate::state::AppState;
 use fieldline_domain::rule::evaluate;
@@ -9,13 +9,13 @@ use fieldline_store::StoreError;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-fn require_manager(actor: &Actor) -> Result<(), ApiError> {
+fn require_manager(actor: &Actor) -> Result<(), AppError> {
     Ok(actor.check(Permission::ManageRules)?)
 }
 
-fn rule_id(raw: &str) -> Result<RuleId, ApiError> {
+fn rule_id(raw: &str) -> Result<RuleId, AppError> {
     if raw == "dry-run" {
-        return Err(ApiError::InvalidField {
+        return Err(AppError::InvalidField {
             field: "id".into(),
             message: "dry-run is a reserved word".into(),
         });
@@ -23,47 +23,51 @@ fn rule_id(raw: &str) -> Result<RuleId, ApiError> {
     Ok(RuleId::parse(raw)?)
 }
 
-pub async fn list_rules(state: &AppState, actor: &Actor) -> Result<Vec<Rule>, ApiError> {
+#[tracing::instrument(name = "rule.list_rules", level = "debug", skip_all, fields(tenant = %actor.tenant, user = %actor.user), err(Display))]
+pub async fn list_rules(state: &AppState, actor: &Actor) -> Result<Vec<Rule>, AppError> {
     Ok(state.rules.list_rules(&actor.tenant).await?)
 }
 
-pub async fn get_rule(state: &AppState, actor: &Actor, id: &str) -> Result<Rule, ApiError> {
+#[tracing::instrument(name = "rule.get_rule", level = "debug", skip_all, fields(tenant = %actor.tenant, user = %actor.user), err(Display))]
+pub async fn get_rule(state: &AppState, actor: &Actor, id: &str) -> Result<Rule, AppError> {
     let id = rule_id(id)?;
     state
         .rules
         .get_rule(&actor.tenant, &id)
         .await?
-        .ok_or_else(|| ApiError::NotFound(format!("rule {id} not found")))
+        .ok_or_else(|| AppError::NotFound(format!("rule {id} not found")))
 }
 
+#[tracing::instrument(name = "rule.rule_versions", level = "debug", skip_all, fields(tenant = %actor.tenant, user = %actor.user), err(Display))]
 pub async fn rule_versions(
     state: &AppState,
     actor: &Actor,
     id: &str,
-) -> Result<Vec<Rule>, ApiError> {
+) -> Result<Vec<Rule>, AppError> {
     let id = rule_id(id)?;
     let versions = state.rules.rule_versions(&actor.tenant, &id).await?;
     if versions.is_empty() {
-        return Err(ApiError::NotFound(format!("rule {id} not found")));
+        return Err(AppError::NotFound(format!("rule {id} not found")));
     }
     Ok(versions)
 }
 
-fn store_error(e: StoreError, id: &RuleId) -> ApiError {
+fn store_error(e: StoreError, id: &RuleId) -> AppError {
     match e {
-        StoreError::AlreadyExists(_) => ApiError::Conflict(format!("rule {id} already exists")),
-        StoreError::NotFound => ApiError::NotFound(format!("rule {id} not found")),
+        StoreError::AlreadyExists(_) => AppError::Conflict(format!("rule {id} already exists")),
+        StoreError::NotFound => AppError::NotFound(format!("rule {id} not found")),
         other => other.into(),
     }
 }
 
 /// Creates a rule (version 1).
+#[tracing::instrument(name = "rule.create_rule", level = "debug", skip_all, fields(tenant = %actor.tenant, user = %actor.user), err(Display))]
 pub async fn create_rule(
     state: &AppState,
     actor: &Actor,
     id: &str,
     draft: RuleDraft,
-) -> Result<Rule, ApiError> {
+) -> Result<Rule, AppError> {
     save_version(state, actor, id, None, draft).await
 }
 
@@ -74,7 +78,7 @@ async fn save_version(
     id: &str,
     expected_version: Option<u32>,
     draft: RuleDraft,
-) -> Result<Rule, ApiError> {
+) -> Result<Rule, AppError> {
     require_manager(actor)?;
     let id = rule_id(id)?;
     draft.validate()?;
@@ -95,39 +99,42 @@ async fn save_version(
 }
 
 /// Stores `draft` as the next version, if the rule is still at `expected_version`.
+#[tracing::instrument(name = "rule.update_rule", level = "debug", skip_all, fields(tenant = %actor.tenant, user = %actor.user), err(Display))]
 pub async fn update_rule(
     state: &AppState,
     actor: &Actor,
     id: &str,
     expected_version: u32,
     draft: RuleDraft,
-) -> Result<Rule, ApiError> {
+) -> Result<Rule, AppError> {
     save_version(state, actor, id, Some(expected_version), draft).await
 }
 
 /// Brings back an earlier version's content as a new version (history is never rewritten).
+#[tracing::instrument(name = "rule.rollback_rule", level = "debug", skip_all, fields(tenant = %actor.tenant, user = %actor.user), err(Display))]
 pub async fn rollback_rule(
     state: &AppState,
     actor: &Actor,
     id: &str,
     to_version: u32,
     expected_version: u32,
-) -> Result<Rule, ApiError> {
+) -> Result<Rule, AppError> {
     require_manager(actor)?;
     let versions = rule_versions(state, actor, id).await?;
     let old = versions
         .into_iter()
         .find(|r| r.version == to_version)
-        .ok_or_else(|| ApiError::NotFound(format!("rule {id} has no version {to_version}")))?;
+        .ok_or_else(|| AppError::NotFound(format!("rule {id} has no version {to_version}")))?;
     update_rule(state, actor, id, expected_version, old.draft).await
 }
 
 /// The automatic actions taken on a lead, with the evidence behind each.
+#[tracing::instrument(name = "rule.lead_decisions", level = "debug", skip_all, fields(tenant = %actor.tenant, user = %actor.user), err(Display))]
 pub async fn lead_decisions(
     state: &AppState,
     actor: &Actor,
     lead: LeadId,
-) -> Result<Vec<Decision>, ApiError> {
+) -> Result<Vec<Decision>, AppError> {
     load_accessible(state, actor, lead).await?;
     Ok(state
         .decisions
@@ -136,11 +143,12 @@ pub async fn lead_decisions(
 }
 
 /// The tenant's latest decisions, newest first (managers and admins).
+#[tracing::instrument(name = "rule.recent_decisions", level = "debug", skip_all, fields(tenant = %actor.tenant, user = %actor.user), err(Display))]
 pub async fn recent_decisions(
     state: &AppState,
     actor: &Actor,
     limit: u32,
-) -> Result<Vec<Decision>, ApiError> {
+) -> Result<Vec<Decision>, AppError> {
     actor.check(Permission::ReadDecisionLog)?;
     let mut decisions = state
         .decisions
@@ -197,15 +205,16 @@ pub struct DryRunReport {
 
 /// Evaluates `rule` against the tenant's events of the last `days` days and reports what it
 /// would have done. Nothing is stored and no action runs.
+#[tracing::instrument(name = "rule.dry_run", level = "debug", skip_all, fields(tenant = %actor.tenant, user = %actor.user), err(Display))]
 pub async fn dry_run(
     state: &AppState,
     actor: &Actor,
     req: DryRunRequest,
-) -> Result<DryRunReport, ApiError> {
+) -> Result<DryRunReport, AppError> {
     require_manager(actor)?;
     req.rule.validate()?;
     if !(1..=90).contains(&req.days) {
-        return Err(ApiError::InvalidField {
+        return Err(AppError::InvalidField {
             field: "days".into(),
             message: "1-90".into(),
         });
@@ -238,7 +247,8 @@ pub async fn dry_run(
             continue;
         }
         report.events_examined += 1;
-        let fields = serde_json::to_value(&lead).map_err(|e| ApiError::Internal(e.to_string()))?;
+        let fields =
+            serde_json::to_value(&lead).map_err(|e| AppError::internal("encoding the lead", e))?;
         let context = crate::rule::rule_context(event, &fields);
         if let Some(evidence) = evaluate(&req.rule.conditions, &context, event.occurred_at) {
             report.matched += 1;

@@ -4,7 +4,7 @@
 //! arrived and records it on the lead. Large bodies never pass through the API.
 
 use crate::auth::{UPLOAD_AUDIENCE, UploadClaims};
-use crate::error::ApiError;
+use crate::error::AppError;
 use crate::lead::{self, load_accessible};
 use crate::state::AppState;
 use fieldline_domain::{ActivityKind, Actor, LeadId, NewActivity, TenantId, UserId};
@@ -57,8 +57,8 @@ pub struct UploadTicket {
     pub expires_at: chrono::DateTime<chrono::Utc>,
 }
 
-fn invalid(field: &str, message: impl Into<String>) -> ApiError {
-    ApiError::InvalidField {
+fn invalid(field: &str, message: impl Into<String>) -> AppError {
+    AppError::InvalidField {
         field: field.into(),
         message: message.into(),
     }
@@ -85,12 +85,13 @@ fn safe_name(raw: &str) -> Option<String> {
 }
 
 /// A presigned upload for an attachment on a lead the caller may act on.
+#[tracing::instrument(name = "upload.request_upload", level = "debug", skip_all, fields(tenant = %actor.tenant, user = %actor.user), err(Display))]
 pub async fn request_upload(
     state: &AppState,
     actor: &Actor,
     lead: LeadId,
     req: UploadRequest,
-) -> Result<UploadTicket, ApiError> {
+) -> Result<UploadTicket, AppError> {
     load_accessible(state, actor, lead).await?;
     let content_type = req.content_type.trim().to_ascii_lowercase();
     if !ACCEPTED.iter().any(|(t, _)| *t == content_type) {
@@ -162,27 +163,33 @@ fn local_ticket(
 
 /// Takes an upload through the embedded server: checks the ticket and that the bytes are
 /// what it was issued for, stores them, and runs the same check as the S3 upload function.
+#[tracing::instrument(
+    name = "upload.receive_upload",
+    level = "debug",
+    skip_all,
+    err(Display)
+)]
 pub async fn receive_upload(
     state: &AppState,
     ticket: &str,
     content_type: Option<&str>,
     bytes: Vec<u8>,
-) -> Result<UploadOutcome, ApiError> {
+) -> Result<UploadOutcome, AppError> {
     let claims = state.tokens.verify_upload(ticket)?;
     if content_type.map(|t| t.trim().to_ascii_lowercase()) != Some(claims.content_type.clone()) {
-        return Err(ApiError::bad_request(
+        return Err(AppError::rejected(
             "upload_mismatch",
             format!("the ticket is for Content-Type: {}", claims.content_type),
         ));
     }
     if bytes.len() as u64 != claims.size {
-        return Err(ApiError::bad_request(
+        return Err(AppError::rejected(
             "upload_mismatch",
             format!("the ticket is for exactly {} bytes", claims.size),
         ));
     }
     let key = BlobKey::parse(claims.tenant.clone(), &claims.path)
-        .ok_or_else(|| ApiError::Unauthenticated("upload ticket is invalid".into()))?;
+        .ok_or_else(|| AppError::Unauthenticated("upload ticket is invalid".into()))?;
     let version = hex::encode(Sha256::digest(&bytes));
     let head: Vec<u8> = bytes.iter().take(16).copied().collect();
     let size = bytes.len() as u64;
@@ -236,6 +243,7 @@ fn parse_upload_path(path: &str) -> Option<(LeadId, UserId, &str)> {
 /// Checks an object that arrived through an upload URL and records it on its lead as the
 /// uploader. `head` is the object's first bytes; `version` distinguishes re-uploads of the
 /// same key (the ETag), so a redelivered event is recognised by its idempotency key.
+#[tracing::instrument(name = "upload.accept_upload", level = "debug", skip_all, err(Display))]
 pub async fn accept_upload(
     state: &AppState,
     tenant: &TenantId,
@@ -244,7 +252,7 @@ pub async fn accept_upload(
     content_type: &str,
     head: &[u8],
     version: &str,
-) -> Result<UploadOutcome, ApiError> {
+) -> Result<UploadOutcome, AppError> {
     let Some((lead, uploader, name)) = parse_upload_path(path) else {
         return Ok(UploadOutcome::Ignored);
     };
@@ -286,8 +294,8 @@ pub async fn accept_upload(
             lead,
             activity: outcome.into_inner().id.to_string(),
         }),
-        Err(ApiError::NotFound(_)) => reject("upload_unknown_lead", lead.to_string()),
-        Err(ApiError::Forbidden(_)) => reject("upload_forbidden", lead.to_string()),
+        Err(AppError::NotFound(_)) => reject("upload_unknown_lead", lead.to_string()),
+        Err(AppError::Forbidden(_)) => reject("upload_forbidden", lead.to_string()),
         Err(e) => Err(e),
     }
 }
