@@ -102,9 +102,76 @@ async fn me_reports_role_and_team() {
     assert_eq!(me.body["email"], "em@acme.cn");
 }
 
+/// Every request re-reads its caller, so an admin's change shows on the very next request,
+/// however the user lookup is cached.
+async fn deactivation_and_team_changes_take_effect_on_the_next_request() {
+    use fieldline_app::admin::{UserChange, change_user};
+    let app = TestApp::spawn().await;
+    let f = fixture(&app.state).await;
+    let token = app.token(&f.east_rep);
+    let email = f.east_rep.email.as_str();
+    let me = app.get("/v1/me", &token).await.expect(200);
+    assert_eq!(me.body["team"], f.east_rep.team.unwrap().to_string());
+
+    let off = UserChange {
+        active: Some(false),
+        ..Default::default()
+    };
+    change_user(&app.state, &f.acme, email, off).await.unwrap();
+    app.get("/v1/me", &token).await.expect(401);
+    app.get("/v1/leads", &token).await.expect(401);
+
+    let on = UserChange {
+        active: Some(true),
+        ..Default::default()
+    };
+    change_user(&app.state, &f.acme, email, on).await.unwrap();
+    app.get("/v1/me", &token).await.expect(200);
+
+    let moved = UserChange {
+        team: Some("South"),
+        ..Default::default()
+    };
+    let user = change_user(&app.state, &f.acme, email, moved)
+        .await
+        .unwrap();
+    assert_ne!(user.team, f.east_rep.team);
+    let me = app.get("/v1/me", &token).await.expect(200);
+    assert_eq!(me.body["team"], user.team.unwrap().to_string());
+}
+
+/// The embedded server caches users; a change written by another process (here: another
+/// connection that bypasses the store entirely, as an admin command in a second process
+/// would) must still show at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_user_deactivated_by_another_process_is_refused_at_once() {
+    let app = TestApp::spawn().await;
+    let f = fixture(&app.state).await;
+    let token = app.token(&f.east_rep);
+    for _ in 0..3 {
+        app.get("/v1/me", &token).await.expect(200);
+    }
+    let db = rusqlite::Connection::open(app.dir.path().join("fieldline.db")).unwrap();
+    let changed = db
+        .execute(
+            "UPDATE users SET body = json_set(body, '$.active', json('false')) WHERE id = ?1",
+            [f.east_rep.id.to_string()],
+        )
+        .unwrap();
+    assert_eq!(changed, 1);
+    app.get("/v1/me", &token).await.expect(401);
+    db.execute(
+        "UPDATE users SET body = json_set(body, '$.active', json('true')) WHERE id = ?1",
+        [f.east_rep.id.to_string()],
+    )
+    .unwrap();
+    app.get("/v1/me", &token).await.expect(200);
+}
+
 fieldline_tests::on_both_backends!(
     health_is_the_only_route_without_a_token,
     expired_forged_and_malformed_tokens_are_401,
     token_for_a_user_that_does_not_exist_is_401,
     me_reports_role_and_team,
+    deactivation_and_team_changes_take_effect_on_the_next_request,
 );

@@ -53,14 +53,7 @@ pub async fn add_user(
     require_tenant(state, tenant).await?;
     let team = match team {
         None => None,
-        Some(wanted) => {
-            let teams = state.directory.list_teams(tenant).await?;
-            let found = teams
-                .iter()
-                .find(|t| t.name.as_str() == wanted || t.id.to_string() == wanted)
-                .with_context(|| format!("no team named {wanted} in {tenant}"))?;
-            Some(found.id)
-        }
+        Some(wanted) => Some(find_team(state, tenant, wanted).await?),
     };
     let user = User {
         id: UserId::new(),
@@ -74,6 +67,52 @@ pub async fn add_user(
     user.validate()?;
     state.directory.create_user(&user).await?;
     Ok(user)
+}
+
+/// Changes a user's team, role or active flag. Deactivating keeps the user's history and
+/// owned records; the user's tokens stop working on their next request, as does a team or
+/// role change (every request re-reads its caller).
+pub async fn change_user(
+    state: &AppState,
+    tenant: &TenantId,
+    email: &str,
+    change: UserChange<'_>,
+) -> anyhow::Result<User> {
+    let mut user = state
+        .directory
+        .find_user_by_email(tenant, email)
+        .await?
+        .with_context(|| format!("no user {email} in tenant {tenant}"))?;
+    if let Some(active) = change.active {
+        user.active = active;
+    }
+    if let Some(role) = change.role {
+        user.role = role;
+    }
+    if let Some(team) = change.team {
+        user.team = Some(find_team(state, tenant, team).await?);
+    }
+    user.validate()?;
+    state.directory.update_user(&user).await?;
+    Ok(user)
+}
+
+/// What [`change_user`] changes; `None` leaves a field as it is.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct UserChange<'a> {
+    pub active: Option<bool>,
+    pub role: Option<Role>,
+    /// Team name or id.
+    pub team: Option<&'a str>,
+}
+
+async fn find_team(state: &AppState, tenant: &TenantId, wanted: &str) -> anyhow::Result<TeamId> {
+    let teams = state.directory.list_teams(tenant).await?;
+    let found = teams
+        .iter()
+        .find(|t| t.name.as_str() == wanted || t.id.to_string() == wanted)
+        .with_context(|| format!("no team named {wanted} in {tenant}"))?;
+    Ok(found.id)
 }
 
 async fn require_tenant(state: &AppState, tenant: &TenantId) -> anyhow::Result<()> {

@@ -74,6 +74,23 @@ enum Command {
         #[arg(long)]
         team: Option<String>,
     },
+    /// Deactivate, reactivate, move or re-role a user; takes effect on their next request.
+    ChangeUser {
+        #[arg(long)]
+        tenant: String,
+        #[arg(long)]
+        email: String,
+        /// Stop the user's access (their records and history stay).
+        #[arg(long, conflicts_with = "activate")]
+        deactivate: bool,
+        #[arg(long)]
+        activate: bool,
+        /// New team, by name or id.
+        #[arg(long)]
+        team: Option<String>,
+        #[arg(long, value_parser = ["rep", "manager", "admin"])]
+        role: Option<String>,
+    },
 }
 
 #[tokio::main]
@@ -155,6 +172,30 @@ async fn main() -> anyhow::Result<()> {
                 "created {} {} ({})",
                 user.role,
                 user.email.as_str(),
+                user.id
+            );
+        }
+        Command::ChangeUser {
+            tenant,
+            email,
+            deactivate,
+            activate,
+            team,
+            role,
+        } => {
+            let role: Option<Role> = role.as_deref().map(str::parse).transpose()?;
+            let change = admin::UserChange {
+                active: (deactivate || activate).then_some(activate),
+                role,
+                team: team.as_deref(),
+            };
+            let user =
+                admin::change_user(&state, &TenantId::parse(&tenant)?, &email, change).await?;
+            println!(
+                "{} {} {} ({})",
+                user.email.as_str(),
+                user.role,
+                if user.active { "active" } else { "deactivated" },
                 user.id
             );
         }

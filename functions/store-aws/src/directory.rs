@@ -118,6 +118,31 @@ impl DirectoryStore for DynamoStore {
         }
     }
 
+    async fn update_user(&self, user: &User) -> StoreResult<()> {
+        let Some(stored) = self.get_user(&user.tenant, user.id).await? else {
+            return Err(StoreError::NotFound);
+        };
+        if !stored
+            .email
+            .as_str()
+            .eq_ignore_ascii_case(user.email.as_str())
+        {
+            return Err(StoreError::AlreadyExists(format!(
+                "user {} has the e-mail {}; it cannot change",
+                user.id,
+                stored.email.as_str()
+            )));
+        }
+        let item = ItemBuilder::new(tenant_pk(&user.tenant), format!("USER#{}", user.id))
+            .body(user)?
+            .build();
+        if self.put_if(item, Some("attribute_exists(pk)"), &[]).await? {
+            Ok(())
+        } else {
+            Err(StoreError::NotFound)
+        }
+    }
+
     async fn get_user(&self, tenant: &TenantId, id: UserId) -> StoreResult<Option<User>> {
         self.get_body(tenant_pk(tenant), format!("USER#{id}")).await
     }

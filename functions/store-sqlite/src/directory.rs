@@ -3,7 +3,7 @@ use async_trait::async_trait;
 use fieldline_domain::{Team, Tenant, TenantId, User, UserId};
 use fieldline_store::error::{StoreError, StoreResult};
 use fieldline_store::ports::DirectoryStore;
-use rusqlite::params;
+use rusqlite::{OptionalExtension, params};
 
 #[async_trait]
 impl DirectoryStore for SqliteStore {
@@ -99,16 +99,64 @@ impl DirectoryStore for SqliteStore {
         .await
     }
 
-    async fn get_user(&self, tenant: &TenantId, id: UserId) -> StoreResult<Option<User>> {
-        let tenant = tenant.clone();
-        self.read(move |conn| {
-            query_body(
-                conn,
-                "SELECT body FROM users WHERE tenant_id = ?1 AND id = ?2",
-                params![tenant.as_str(), id.to_string()],
+    async fn update_user(&self, user: &User) -> StoreResult<()> {
+        user.validate()
+            .map_err(|e| StoreError::backend("refusing an invalid user", e))?;
+        let user = user.clone();
+        self.write(move |tx| {
+            let stored: Option<String> = tx
+                .query_row(
+                    "SELECT email FROM users WHERE tenant_id = ?1 AND id = ?2",
+                    params![user.tenant.as_str(), user.id.to_string()],
+                    |r| r.get(0),
+                )
+                .optional()
+                .map_err(sql_err)?;
+            match stored {
+                None => return Err(StoreError::NotFound),
+                Some(email) if email != user.email.as_str().to_lowercase() => {
+                    return Err(StoreError::AlreadyExists(format!(
+                        "user {} has the e-mail {email}; it cannot change",
+                        user.id
+                    )));
+                }
+                Some(_) => {}
+            }
+            tx.execute(
+                "UPDATE users SET team_id = ?3, body = ?4 WHERE tenant_id = ?1 AND id = ?2",
+                params![
+                    user.tenant.as_str(),
+                    user.id.to_string(),
+                    user.team.map(|t| t.to_string()),
+                    to_json(&user)?,
+                ],
             )
+            .map_err(sql_err)?;
+            Ok(())
         })
         .await
+    }
+
+    /// Served from the user cache when the directory has not changed since (see `user_cache`).
+    async fn get_user(&self, tenant: &TenantId, id: UserId) -> StoreResult<Option<User>> {
+        let version = self.users.current()?;
+        if let Some(user) = self.users.get(tenant, id)? {
+            return Ok(Some(user));
+        }
+        let key = tenant.clone();
+        let user: Option<User> = self
+            .read(move |conn| {
+                query_body(
+                    conn,
+                    "SELECT body FROM users WHERE tenant_id = ?1 AND id = ?2",
+                    params![key.as_str(), id.to_string()],
+                )
+            })
+            .await?;
+        if let Some(user) = &user {
+            self.users.put(version, user)?;
+        }
+        Ok(user)
     }
 
     async fn find_user_by_email(

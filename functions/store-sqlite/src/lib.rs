@@ -18,6 +18,7 @@ mod schema;
 mod task;
 mod timer;
 mod upload;
+mod user_cache;
 
 use fieldline_domain::{Subject, SubjectKind, TenantId};
 use r2d2::Pool;
@@ -27,6 +28,7 @@ use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 pub use blob::LocalBlobStore;
@@ -36,6 +38,7 @@ use fieldline_store::error::{BoxError, StoreError, StoreResult};
 #[derive(Clone)]
 pub struct SqliteStore {
     pool: Pool<SqliteConnectionManager>,
+    users: Arc<user_cache::UserCache>,
 }
 
 impl SqliteStore {
@@ -68,7 +71,8 @@ impl SqliteStore {
         schema::migrations()
             .to_latest(&mut conn)
             .map_err(|e| StoreError::backend("migrate", e))?;
-        Ok(SqliteStore { pool })
+        let users = Arc::new(user_cache::UserCache::open(path)?);
+        Ok(SqliteStore { pool, users })
     }
 
     /// The schema version the database is at (the number of applied migrations).

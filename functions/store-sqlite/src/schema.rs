@@ -208,18 +208,110 @@ CREATE TABLE uploads (
 CREATE INDEX uploads_by_user ON uploads (tenant_id, created_by, updated_at DESC, id DESC);
 "#;
 
+const V4_DIRECTORY_VERSION: &str = r#"
+-- Bumped by every change to a user, from any connection or process, so a cache of users can
+-- stay exact: it is valid exactly while this number is unchanged.
+CREATE TABLE directory_version (
+    id      INTEGER PRIMARY KEY CHECK (id = 1),
+    version INTEGER NOT NULL
+) STRICT;
+INSERT INTO directory_version (id, version) VALUES (1, 0);
+CREATE TRIGGER users_inserted AFTER INSERT ON users
+    BEGIN UPDATE directory_version SET version = version + 1 WHERE id = 1; END;
+CREATE TRIGGER users_updated AFTER UPDATE ON users
+    BEGIN UPDATE directory_version SET version = version + 1 WHERE id = 1; END;
+CREATE TRIGGER users_deleted AFTER DELETE ON users
+    BEGIN UPDATE directory_version SET version = version + 1 WHERE id = 1; END;
+"#;
+
 pub fn migrations() -> Migrations<'static> {
     Migrations::new(vec![
         M::up(V1_FOUNDATION),
         M::up(V2_AUTOMATION),
         M::up(V3_SUBJECTS),
+        M::up(V4_DIRECTORY_VERSION),
     ])
 }
 
 #[cfg(test)]
 mod tests {
+    use crate::SqliteStore;
+    use fieldline_domain::{LeadId, Subject, TenantId};
+    use fieldline_store::{DecisionLog, TimerStore};
+    use rusqlite::params;
+
     #[test]
     fn migrations_are_valid() {
         super::migrations().validate().unwrap();
+    }
+
+    /// A database last written by the V2 code (timers and decisions keyed by `lead_id`, bodies
+    /// as V2 wrote them) opens on the current schema with nothing lost: the pending timer is
+    /// still pending, fires once, and the decision log reads back per lead.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn timers_and_decisions_written_by_v2_survive_the_upgrade() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v2.db");
+        let lead = LeadId::new();
+        let timer_id = uuid::Uuid::now_v7();
+        let event_id = uuid::Uuid::now_v7();
+        let due = chrono::DateTime::parse_from_rfc3339("2026-03-02T09:00:00Z").unwrap();
+        {
+            let mut conn = rusqlite::Connection::open(&path).unwrap();
+            super::migrations().to_version(&mut conn, 2).unwrap();
+            conn.execute(
+                "INSERT INTO tenants (id, body) VALUES ('acme', ?1)",
+                [r#"{"id":"acme","name":"Acme","time_zone":"Asia/Shanghai","region":"CN"}"#],
+            )
+            .unwrap();
+            let timer = format!(
+                r#"{{"id":"{timer_id}","tenant":"acme","lead":"{lead}","name":"first_contact",
+                "due_at":"2026-03-02T09:00:00Z","created_at":"2026-03-01T09:00:00Z","cause":null}}"#
+            );
+            conn.execute(
+                "INSERT INTO timers (id, tenant_id, lead_id, name, state, due_at, body)
+                 VALUES (?1, 'acme', ?2, 'first_contact', 'pending', ?3, ?4)",
+                params![
+                    timer_id.to_string(),
+                    lead.to_string(),
+                    due.timestamp_millis(),
+                    timer
+                ],
+            )
+            .unwrap();
+            let decision = format!(
+                r#"{{"tenant":"acme","rule":"assign-round-robin","rule_version":1,
+                "event":"{event_id}","trigger":"lead_created","lead":"{lead}","action_index":0,
+                "action":{{"type":"assign_round_robin"}},"evidence":[],"outcome":"done",
+                "detail":"assigned","at":"2026-03-01T09:00:00Z"}}"#
+            );
+            conn.execute(
+                "INSERT INTO decisions (tenant_id, lead_id, event_id, rule_id, action_index, body)
+                 VALUES ('acme', ?1, ?2, 'assign-round-robin', 0, ?3)",
+                params![lead.to_string(), event_id.to_string(), decision],
+            )
+            .unwrap();
+        }
+
+        let store = SqliteStore::open(&path).unwrap();
+        assert_eq!(store.schema_version().await.unwrap(), 4, "V2 -> V4");
+        let acme = TenantId::parse("acme").unwrap();
+        let pending = store
+            .pending_timers(&acme, Subject::Lead(lead))
+            .await
+            .unwrap();
+        assert_eq!(pending.len(), 1);
+        assert_eq!(pending[0].id.to_string(), timer_id.to_string());
+        assert_eq!(pending[0].subject, Subject::Lead(lead));
+        let later = due.with_timezone(&chrono::Utc) + chrono::Duration::minutes(1);
+        assert_eq!(store.fire_due_timers(later, 10).await.unwrap().len(), 1);
+        assert!(store.fire_due_timers(later, 10).await.unwrap().is_empty());
+        let decisions = store
+            .list_decisions(&acme, Some(Subject::Lead(lead)), 10)
+            .await
+            .unwrap();
+        assert_eq!(decisions.len(), 1);
+        assert_eq!(decisions[0].subject, Subject::Lead(lead));
+        assert_eq!(decisions[0].event.to_string(), event_id.to_string());
     }
 }

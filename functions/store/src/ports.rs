@@ -387,6 +387,10 @@ pub trait DirectoryStore: Send + Sync {
     async fn create_team(&self, team: &Team) -> StoreResult<()>;
     async fn list_teams(&self, tenant: &TenantId) -> StoreResult<Vec<Team>>;
     async fn create_user(&self, user: &User) -> StoreResult<()>;
+    /// Changes a user's name, role, team or active flag (deactivating keeps the history).
+    /// The e-mail is an identity and cannot change here: a different one is refused.
+    /// `NotFound` when the user does not exist. Takes effect on the next request.
+    async fn update_user(&self, user: &User) -> StoreResult<()>;
     async fn get_user(&self, tenant: &TenantId, id: UserId) -> StoreResult<Option<User>>;
     async fn find_user_by_email(&self, tenant: &TenantId, email: &str)
     -> StoreResult<Option<User>>;

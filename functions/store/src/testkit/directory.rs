@@ -115,5 +115,43 @@ pub async fn directory_contract(store: &dyn DirectoryStore) {
             .unwrap();
     }
     assert_eq!(store.list_users(&acme.id).await.unwrap().len(), 31);
+
+    // Deactivating and moving a user show on the next read; the e-mail stays the identity.
+    let moved = TeamId::new();
+    let changed = User {
+        active: false,
+        team: Some(moved),
+        role: Role::Manager,
+        ..li.clone()
+    };
+    store.update_user(&changed).await.unwrap();
+    assert_eq!(
+        store.get_user(&acme.id, li.id).await.unwrap(),
+        Some(changed.clone())
+    );
+    assert_eq!(
+        store
+            .find_user_by_email(&acme.id, "li@acme.cn")
+            .await
+            .unwrap(),
+        Some(changed.clone())
+    );
+    let renamed = User {
+        email: EmailAddress::parse("other@acme.cn").unwrap(),
+        ..changed.clone()
+    };
+    assert!(
+        store.update_user(&renamed).await.is_err(),
+        "e-mail is fixed"
+    );
+    assert_eq!(
+        store.get_user(&acme.id, li.id).await.unwrap(),
+        Some(changed)
+    );
+    let ghost = directory_user(&acme.id, team.id, "ghost@acme.cn");
+    assert!(matches!(
+        store.update_user(&ghost).await,
+        Err(StoreError::NotFound)
+    ));
     assert_eq!(store.list_users(&globex.id).await.unwrap().len(), 1);
 }
