@@ -1,6 +1,11 @@
 //! Lead creation and reads through the HTTP API (auth, JSON, routing, use case, store) and
 //! the same operations directly on the store, in one run, on one machine.
 //!
+//! The server runs in its own process (this binary re-executed with `BENCH_SERVE_DIR`), the
+//! embedded server exactly as `fieldline serve` runs it (scheduler and rules included); this
+//! process is the load generator. The store baseline then runs here on the same database
+//! after the server has stopped, so the two never share the two cores.
+//!
 //! `cargo bench -p fieldline-tests --bench leads_throughput`
 //! Env: BENCH_OPS (default 3000 per phase), BENCH_CONCURRENCY (default 8).
 
@@ -51,14 +56,53 @@ where
             .max(Duration::from_micros(1).as_secs_f64())
 }
 
+/// Server mode: serve the data directory on 127.0.0.1, print the address, stop when stdin
+/// closes (the load generator exits or drops the pipe).
+async fn serve(dir: &str) {
+    let app = fieldline::build(test_config(std::path::Path::new(dir))).expect("server builds");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    println!("{}", listener.local_addr().unwrap());
+    let stdin_closed = async {
+        use tokio::io::AsyncReadExt;
+        let mut sink = Vec::new();
+        let _ = tokio::io::stdin().read_to_end(&mut sink).await;
+    };
+    app.serve(listener, stdin_closed).await.unwrap();
+}
+
+/// Starts the server process on `dir`; its address and the child (stdin open while it runs).
+async fn spawn_server(dir: &std::path::Path) -> (String, tokio::process::Child) {
+    use tokio::io::AsyncBufReadExt;
+    let mut child = tokio::process::Command::new(std::env::current_exe().unwrap())
+        .env("BENCH_SERVE_DIR", dir)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("server process starts");
+    let stdout = child.stdout.take().unwrap();
+    let mut line = String::new();
+    tokio::io::BufReader::new(stdout)
+        .read_line(&mut line)
+        .await
+        .unwrap();
+    (format!("http://{}", line.trim()), child)
+}
+
 #[tokio::main]
 async fn main() {
+    if let Ok(dir) = std::env::var("BENCH_SERVE_DIR") {
+        return serve(&dir).await;
+    }
     let ops = env_or("BENCH_OPS", 3000);
     let workers = env_or("BENCH_CONCURRENCY", 8);
-    let app = TestApp::spawn().await;
-    let f = fixture(&app.state).await;
-    let token = Arc::new(app.token(&f.east_rep));
-    let base = Arc::new(app.base.clone());
+    let dir = tempfile::tempdir().unwrap();
+    // This process seeds the tenant and signs tokens with the same key as the server.
+    let app = fieldline::build(test_config(dir.path())).unwrap();
+    let f = fixture(app.state()).await;
+    let token = Arc::new(app.state().tokens.issue(&f.east_rep, chrono::Utc::now()));
+    let (server, mut child) = spawn_server(dir.path()).await;
+    let base = Arc::new(server);
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(workers)
         .build()
@@ -66,9 +110,14 @@ async fn main() {
 
     // Warm up connections and caches.
     for n in 0..50 {
-        app.post("/v1/leads", &token, &lead_body(n))
+        let r = client
+            .post(format!("{base}/v1/leads"))
+            .bearer_auth(token.as_str())
+            .json(&lead_body(n))
+            .send()
             .await
-            .expect(201);
+            .unwrap();
+        assert_eq!(r.status(), 201);
     }
 
     let http_ids = Arc::new(std::sync::Mutex::new(Vec::with_capacity(ops)));
@@ -120,8 +169,12 @@ async fn main() {
         .await
     };
 
+    // Stop the server (closing its stdin) before the store baseline runs.
+    drop(child.stdin.take());
+    child.wait().await.unwrap();
+
     // The same operations on the store: domain construction plus one transaction / one read.
-    let state = app.state.clone();
+    let state = app.state().clone();
     let actor = Arc::new(Actor {
         user: f.east_rep.id,
         tenant: f.acme.clone(),
@@ -169,7 +222,7 @@ async fn main() {
     };
 
     println!(
-        "leads_throughput: {ops} ops per phase, {workers} concurrent clients, 127.0.0.1, SQLite WAL"
+        "leads_throughput: {ops} ops per phase, {workers} concurrent clients, server in its own process on 127.0.0.1, SQLite WAL"
     );
     println!(
         "{:<12} {:>14} {:>14} {:>12}",
@@ -189,5 +242,4 @@ async fn main() {
         store_read,
         http_read / store_read
     );
-    app.stop().await;
 }
