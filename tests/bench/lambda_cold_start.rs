@@ -7,7 +7,9 @@
 //!
 //! `cargo build --profile lambda -p fieldline-lambda --bins`, `bash scripts/moto.sh start`, then
 //! `AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:5005 cargo bench -p fieldline-tests --bench lambda_cold_start`
-//! env: BENCH_RUNS (default 7), CARGO_TARGET_DIR
+//! env: BENCH_RUNS (default 7), CARGO_TARGET_DIR; BENCH_COMPARE_DIR: a directory of the same
+//! five binaries from another build (e.g. an earlier commit), measured in the same run and
+//! reported beside these (runs interleaved, so machine noise hits both alike).
 
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
@@ -114,6 +116,17 @@ async fn cold_start(
     (at - start, body)
 }
 
+fn size_of(binary: &std::path::Path) -> anyhow::Result<u64> {
+    Ok(std::fs::metadata(binary)
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "{}: {e} (build with --profile lambda first)",
+                binary.display()
+            )
+        })?
+        .len())
+}
+
 fn median(mut v: Vec<Duration>) -> Duration {
     v.sort();
     v[v.len() / 2]
@@ -172,35 +185,64 @@ async fn main() -> anyhow::Result<()> {
             "batchItemFailures",
         ),
     ];
+    let compare = std::env::var("BENCH_COMPARE_DIR").ok();
     println!(
         "{runs} cold starts each (median); baseline /bin/true start: {:.1} ms\n",
         floor.as_secs_f64() * 1000.0
     );
-    println!("| function | stripped size | cold start to first response | vs baseline |");
-    println!("|---|---|---|---|");
+    match &compare {
+        None => {
+            println!("| function | stripped size | cold start to first response | vs baseline |");
+            println!("|---|---|---|---|");
+        }
+        Some(dir) => {
+            println!("compared with the binaries in {dir} (\"before\")\n");
+            println!(
+                "| function | size before | size now | cold start before | cold start now | now / before |"
+            );
+            println!("|---|---|---|---|---|---|");
+        }
+    }
+    let mib = |bytes: u64| bytes as f64 / (1024.0 * 1024.0);
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
     for (name, event, expect) in functions {
         let binary = std::path::Path::new(&target).join("lambda").join(name);
-        let size = std::fs::metadata(&binary)
-            .map_err(|e| {
-                anyhow::anyhow!(
-                    "{}: {e} (build with --profile lambda first)",
-                    binary.display()
-                )
-            })?
-            .len();
-        let mut times = Vec::new();
+        let other = compare
+            .as_ref()
+            .map(|dir| std::path::Path::new(dir).join(name));
+        let size = size_of(&binary)?;
+        let other_size = other.as_deref().map(size_of).transpose()?;
+        let (mut times, mut other_times) = (Vec::new(), Vec::new());
         for _ in 0..runs {
             let (took, body) = cold_start(&binary, &event, &endpoint, &table).await;
             anyhow::ensure!(body.contains(expect), "{name} answered {body}");
             times.push(took);
+            if let Some(other) = &other {
+                let (took, body) = cold_start(other, &event, &endpoint, &table).await;
+                anyhow::ensure!(body.contains(expect), "{name} (compared) answered {body}");
+                other_times.push(took);
+            }
         }
         let t = median(times);
-        println!(
-            "| {name} | {:.1} MiB | {:.1} ms | {:.0}x |",
-            size as f64 / (1024.0 * 1024.0),
-            t.as_secs_f64() * 1000.0,
-            t.as_secs_f64() / floor.as_secs_f64()
-        );
+        match other_size {
+            None => println!(
+                "| {name} | {:.1} MiB | {:.1} ms | {:.0}x |",
+                mib(size),
+                ms(t),
+                t.as_secs_f64() / floor.as_secs_f64()
+            ),
+            Some(other_size) => {
+                let o = median(other_times);
+                println!(
+                    "| {name} | {:.1} MiB | {:.1} MiB | {:.1} ms | {:.1} ms | {:.2} |",
+                    mib(other_size),
+                    mib(size),
+                    ms(o),
+                    ms(t),
+                    t.as_secs_f64() / o.as_secs_f64()
+                );
+            }
+        }
     }
     Ok(())
 }
