@@ -38,16 +38,26 @@ impl DirectoryStore for SqliteStore {
         .await
     }
 
+    /// Served from the directory cache when nothing changed since (see `directory_cache`).
     async fn get_tenant(&self, id: &TenantId) -> StoreResult<Option<Tenant>> {
-        let id = id.clone();
-        self.read(move |conn| {
-            query_body(
-                conn,
-                "SELECT body FROM tenants WHERE id = ?1",
-                params![id.as_str()],
-            )
-        })
-        .await
+        let version = self.directory.current()?;
+        if let Some(tenant) = self.directory.tenant(id)? {
+            return Ok(Some(tenant));
+        }
+        let key = id.clone();
+        let tenant: Option<Tenant> = self
+            .read(move |conn| {
+                query_body(
+                    conn,
+                    "SELECT body FROM tenants WHERE id = ?1",
+                    params![key.as_str()],
+                )
+            })
+            .await?;
+        if let Some(tenant) = &tenant {
+            self.directory.keep_tenant(version, tenant)?;
+        }
+        Ok(tenant)
     }
 
     async fn create_team(&self, team: &Team) -> StoreResult<()> {
@@ -137,10 +147,10 @@ impl DirectoryStore for SqliteStore {
         .await
     }
 
-    /// Served from the user cache when the directory has not changed since (see `user_cache`).
+    /// Served from the directory cache when nothing changed since (see `directory_cache`).
     async fn get_user(&self, tenant: &TenantId, id: UserId) -> StoreResult<Option<User>> {
-        let version = self.users.current()?;
-        if let Some(user) = self.users.get(tenant, id)? {
+        let version = self.directory.current()?;
+        if let Some(user) = self.directory.user(tenant, id)? {
             return Ok(Some(user));
         }
         let key = tenant.clone();
@@ -154,7 +164,7 @@ impl DirectoryStore for SqliteStore {
             })
             .await?;
         if let Some(user) = &user {
-            self.users.put(version, user)?;
+            self.directory.keep_user(version, user)?;
         }
         Ok(user)
     }

@@ -10,6 +10,7 @@ mod assignment;
 mod blob;
 mod decision;
 mod directory;
+mod directory_cache;
 mod events;
 mod inbox;
 mod lead;
@@ -18,7 +19,6 @@ mod schema;
 mod task;
 mod timer;
 mod upload;
-mod user_cache;
 
 use fieldline_domain::{Subject, SubjectKind, TenantId};
 use r2d2::Pool;
@@ -38,7 +38,8 @@ use fieldline_store::error::{BoxError, StoreError, StoreResult};
 #[derive(Clone)]
 pub struct SqliteStore {
     pool: Pool<SqliteConnectionManager>,
-    users: Arc<user_cache::UserCache>,
+    /// Users and tenants, exact across processes (see `directory_cache`).
+    directory: Arc<directory_cache::DirectoryCache>,
 }
 
 impl SqliteStore {
@@ -71,8 +72,8 @@ impl SqliteStore {
         schema::migrations()
             .to_latest(&mut conn)
             .map_err(|e| StoreError::backend("migrate", e))?;
-        let users = Arc::new(user_cache::UserCache::open(path)?);
-        Ok(SqliteStore { pool, users })
+        let directory = Arc::new(directory_cache::DirectoryCache::open(path)?);
+        Ok(SqliteStore { pool, directory })
     }
 
     /// The schema version the database is at (the number of applied migrations).

@@ -209,8 +209,8 @@ CREATE INDEX uploads_by_user ON uploads (tenant_id, created_by, updated_at DESC,
 "#;
 
 const V4_DIRECTORY_VERSION: &str = r#"
--- Bumped by every change to a user, from any connection or process, so a cache of users can
--- stay exact: it is valid exactly while this number is unchanged.
+-- Bumped by every change to a user or tenant, from any connection or process, so a cache of
+-- them can stay exact: it is valid exactly while this number is unchanged.
 CREATE TABLE directory_version (
     id      INTEGER PRIMARY KEY CHECK (id = 1),
     version INTEGER NOT NULL
@@ -221,6 +221,12 @@ CREATE TRIGGER users_inserted AFTER INSERT ON users
 CREATE TRIGGER users_updated AFTER UPDATE ON users
     BEGIN UPDATE directory_version SET version = version + 1 WHERE id = 1; END;
 CREATE TRIGGER users_deleted AFTER DELETE ON users
+    BEGIN UPDATE directory_version SET version = version + 1 WHERE id = 1; END;
+CREATE TRIGGER tenants_inserted AFTER INSERT ON tenants
+    BEGIN UPDATE directory_version SET version = version + 1 WHERE id = 1; END;
+CREATE TRIGGER tenants_updated AFTER UPDATE ON tenants
+    BEGIN UPDATE directory_version SET version = version + 1 WHERE id = 1; END;
+CREATE TRIGGER tenants_deleted AFTER DELETE ON tenants
     BEGIN UPDATE directory_version SET version = version + 1 WHERE id = 1; END;
 "#;
 

@@ -108,3 +108,49 @@ async fn directory_meets_the_port_contract() {
     let store = SqliteStore::open(&dir.path().join("contract.db")).unwrap();
     fieldline_store::testkit::directory_contract(&store).await;
 }
+
+/// Users and tenants are cached in memory; a change committed by any other connection (another
+/// process, a manual fix) must show on the very next read.
+#[tokio::test]
+async fn directory_reads_see_changes_from_other_connections_at_once() {
+    let (_dir, path) = temp_db();
+    let f = fixture(SqliteStore::open(&path).unwrap()).await;
+    for _ in 0..2 {
+        assert!(
+            f.store
+                .get_user(&f.tenant, f.rep.id)
+                .await
+                .unwrap()
+                .unwrap()
+                .active
+        );
+        assert!(f.store.get_tenant(&f.tenant).await.unwrap().is_some());
+    }
+    let other = rusqlite::Connection::open(&path).unwrap();
+    other
+        .execute(
+            "UPDATE users SET body = json_set(body, '$.active', json('false')) WHERE id = ?1",
+            [f.rep.id.to_string()],
+        )
+        .unwrap();
+    assert!(
+        !f.store
+            .get_user(&f.tenant, f.rep.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .active
+    );
+    other
+        .execute(
+            "UPDATE tenants SET body = json_set(body, '$.name', 'Renamed') WHERE id = ?1",
+            [f.tenant.as_str()],
+        )
+        .unwrap();
+    let tenant = f.store.get_tenant(&f.tenant).await.unwrap().unwrap();
+    assert_eq!(tenant.name.as_str(), "Renamed");
+    other
+        .execute("DELETE FROM users WHERE id = ?1", [f.rep.id.to_string()])
+        .unwrap();
+    assert_eq!(f.store.get_user(&f.tenant, f.rep.id).await.unwrap(), None);
+}

@@ -1,24 +1,26 @@
-//! Users by id in memory, because every request re-reads its caller (role, team, active) and
-//! that read was a third of a request's cost. The cache stays exact, across connections and
-//! processes (an admin command in another process included): entries are valid exactly while
-//! `directory_version`, which triggers bump on every change to `users`, is unchanged. A
+//! Users and tenants in memory, because every request re-reads its caller (role, team, active)
+//! and most re-read the tenant (phone region, time zone): those reads were a third of a
+//! request's cost. The cache stays exact, across connections and processes (an admin command
+//! in another process included): entries are valid exactly while `directory_version`, which
+//! triggers bump on every change to `users` or `tenants`, is unchanged. A
 //! dedicated connection's `PRAGMA data_version` tells cheaply whether anything at all was
 //! committed since the last look; only then is the version row read.
 
 use crate::sql_err;
-use fieldline_domain::{TenantId, User, UserId};
+use fieldline_domain::{Tenant, TenantId, User, UserId};
 use fieldline_store::error::{StoreError, StoreResult};
 use rusqlite::{Connection, OpenFlags};
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Mutex, RwLock};
 
-/// Beyond this many users the cache starts over rather than grow without bound.
-const MAX_USERS: usize = 50_000;
+/// Beyond this many entries a map starts over rather than grow without bound.
+const MAX_ENTRIES: usize = 50_000;
 
-pub(crate) struct UserCache {
+pub(crate) struct DirectoryCache {
     watch: Mutex<Watch>,
     users: RwLock<HashMap<(TenantId, UserId), User>>,
+    tenants: RwLock<HashMap<TenantId, Tenant>>,
 }
 
 struct Watch {
@@ -31,8 +33,8 @@ fn poisoned<T>(_: T) -> StoreError {
     StoreError::backend_msg("user cache lock poisoned")
 }
 
-impl UserCache {
-    pub(crate) fn open(path: &Path) -> StoreResult<UserCache> {
+impl DirectoryCache {
+    pub(crate) fn open(path: &Path) -> StoreResult<DirectoryCache> {
         let conn = Connection::open_with_flags(
             path,
             OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
@@ -40,17 +42,18 @@ impl UserCache {
         .map_err(sql_err)?;
         let data_version = data_version(&conn)?;
         let directory_version = directory_version(&conn)?;
-        Ok(UserCache {
+        Ok(DirectoryCache {
             watch: Mutex::new(Watch {
                 conn,
                 data_version,
                 directory_version,
             }),
             users: RwLock::new(HashMap::new()),
+            tenants: RwLock::new(HashMap::new()),
         })
     }
 
-    /// The directory version as of now, forgetting every cached user if it moved.
+    /// The directory version as of now, forgetting every cached entry if it moved.
     pub(crate) fn current(&self) -> StoreResult<i64> {
         let mut watch = self.watch.lock().map_err(poisoned)?;
         let now = data_version(&watch.conn)?;
@@ -60,26 +63,45 @@ impl UserCache {
             if version != watch.directory_version {
                 watch.directory_version = version;
                 self.users.write().map_err(poisoned)?.clear();
+                self.tenants.write().map_err(poisoned)?.clear();
             }
         }
         Ok(watch.directory_version)
     }
 
-    pub(crate) fn get(&self, tenant: &TenantId, id: UserId) -> StoreResult<Option<User>> {
+    pub(crate) fn user(&self, tenant: &TenantId, id: UserId) -> StoreResult<Option<User>> {
         let users = self.users.read().map_err(poisoned)?;
         Ok(users.get(&(tenant.clone(), id)).cloned())
     }
 
+    pub(crate) fn tenant(&self, id: &TenantId) -> StoreResult<Option<Tenant>> {
+        let tenants = self.tenants.read().map_err(poisoned)?;
+        Ok(tenants.get(id).cloned())
+    }
+
     /// Keeps `user`, read while the directory was at `version`, unless it has moved since
     /// (then the read may be stale and the next lookup reads again).
-    pub(crate) fn put(&self, version: i64, user: &User) -> StoreResult<()> {
+    pub(crate) fn keep_user(&self, version: i64, user: &User) -> StoreResult<()> {
         let watch = self.watch.lock().map_err(poisoned)?;
         if watch.directory_version == version {
             let mut users = self.users.write().map_err(poisoned)?;
-            if users.len() >= MAX_USERS {
+            if users.len() >= MAX_ENTRIES {
                 users.clear();
             }
             users.insert((user.tenant.clone(), user.id), user.clone());
+        }
+        Ok(())
+    }
+
+    /// As [`Self::keep_user`], for a tenant.
+    pub(crate) fn keep_tenant(&self, version: i64, tenant: &Tenant) -> StoreResult<()> {
+        let watch = self.watch.lock().map_err(poisoned)?;
+        if watch.directory_version == version {
+            let mut tenants = self.tenants.write().map_err(poisoned)?;
+            if tenants.len() >= MAX_ENTRIES {
+                tenants.clear();
+            }
+            tenants.insert(tenant.id.clone(), tenant.clone());
         }
         Ok(())
     }
