@@ -62,11 +62,29 @@ impl PhoneNumber {
 }
 
 impl<'de> Deserialize<'de> for PhoneNumber {
-    /// Stored values are E.164 already; the region is irrelevant for them.
+    /// Only stored records (and events) carry a `PhoneNumber`; what clients send is parsed
+    /// with [`PhoneNumber::parse`]. Stored values were validated when written, so reading
+    /// checks their E.164 shape only: a full re-parse against the numbering plan was a fifth
+    /// of the CPU of every lead read.
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let raw = String::deserialize(d)?;
-        PhoneNumber::parse(&raw, Region::default()).map_err(serde::de::Error::custom)
+        if is_e164(&raw) {
+            Ok(PhoneNumber(raw))
+        } else {
+            Err(serde::de::Error::custom(format!(
+                "stored phone {raw:?} is not in E.164 form"
+            )))
+        }
     }
+}
+
+/// `+`, then 7 to 15 digits without a leading zero.
+fn is_e164(raw: &str) -> bool {
+    raw.strip_prefix('+').is_some_and(|digits| {
+        (7..=15).contains(&digits.len())
+            && digits.bytes().all(|b| b.is_ascii_digit())
+            && !digits.starts_with('0')
+    })
 }
 
 impl fmt::Display for PhoneNumber {
@@ -171,6 +189,25 @@ impl ContactInfo {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn stored_phones_are_read_back_by_shape() {
+        let read = |raw: &str| serde_json::from_value::<PhoneNumber>(serde_json::json!(raw));
+        let cn = Region::china();
+        let stored = PhoneNumber::parse("138 1234 5678", cn).unwrap();
+        let json = serde_json::to_value(&stored).unwrap();
+        assert_eq!(serde_json::from_value::<PhoneNumber>(json).unwrap(), stored);
+        for bad in [
+            "13812345678",
+            "+86 138 1234 5678",
+            "+0123456789",
+            "+123",
+            "+1234567890123456",
+            "+86１３８",
+        ] {
+            assert!(read(bad).is_err(), "{bad:?}");
+        }
+    }
 
     #[test]
     fn chinese_mobiles_and_landlines_normalise_to_e164() {
