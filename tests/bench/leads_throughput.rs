@@ -164,6 +164,7 @@ async fn main() {
          return wrk.format(\"POST\", \"/v1/leads\", nil, bodies[i])\nend\n",
         bodies.join(",\n")
     );
+    let me_script = format!("wrk.headers[\"Authorization\"] = {auth}\nwrk.path = \"/v1/me\"\n");
     let read_script = format!(
         "local paths = {{{}}}\nlocal i = 0\n\
          wrk.headers[\"Authorization\"] = {auth}\n\
@@ -193,11 +194,14 @@ async fn main() {
         tokio::time::sleep(Duration::from_secs(3)).await;
         let http_read = wrk(&base, &read_script, seconds, workers);
         let http_create = wrk(&base, &create_script, seconds, workers);
+        // Where the time goes: the HTTP stack alone, then with authentication.
+        let health = wrk(&format!("{base}/health"), "", seconds.div_ceil(2), workers);
+        let me = wrk(&base, &me_script, seconds.div_ceil(2), workers);
         // Stop the server (closing its stdin) before the store phases run.
         drop(child.stdin.take());
         child.wait().await.unwrap();
         let (store_read, store_create) = store_phases(&app, &f, &ids, length, workers).await;
-        results.push([http_create, store_create, http_read, store_read]);
+        results.push([http_create, store_create, http_read, store_read, health, me]);
     }
     let median = |k: usize| {
         let mut v: Vec<f64> = results.iter().map(|r| r[k]).collect();
@@ -223,6 +227,12 @@ async fn main() {
             http / store
         );
     }
+    println!(
+        "for reference, same server: GET /health (no auth, no store) {:.0} req/s, \
+         GET /v1/me (auth, cached user) {:.0} req/s",
+        median(4),
+        median(5)
+    );
 }
 
 /// The same operations on the store, in this process: domain construction plus one

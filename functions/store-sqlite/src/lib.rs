@@ -154,14 +154,16 @@ fn from_json<T: DeserializeOwned>(body: &str) -> StoreResult<T> {
     serde_json::from_str(body).map_err(|e| StoreError::corrupt("undecodable record", e))
 }
 
-/// Runs a query expected to return at most one JSON body and decodes it.
+/// Runs a query expected to return at most one JSON body and decodes it. Statements are
+/// cached per connection: parsing the SQL cost as much as running it.
 fn query_body<T: DeserializeOwned>(
     conn: &Connection,
     sql: &str,
     params: impl rusqlite::Params,
 ) -> StoreResult<Option<T>> {
     let body: Option<String> = conn
-        .query_row(sql, params, |r| r.get(0))
+        .prepare_cached(sql)
+        .and_then(|mut stmt| stmt.query_row(params, |r| r.get(0)))
         .optional()
         .map_err(sql_err)?;
     body.map(|b| from_json(&b)).transpose()
