@@ -248,7 +248,125 @@ async fn assignment_follows_team_lines() {
         .expect(403);
 }
 
+/// Puts a lead in the pool the way the stale-lead rule does, once the rules have handled its
+/// creation (they read the lead as it is when they run, so a late `lead_created` would route
+/// a pooled lead again).
+async fn send_to_pool(app: &TestApp, tenant: &fieldline_domain::TenantId, token: &str, id: &str) {
+    eventually("creation handled by the rules", || async {
+        let decisions = app
+            .get(&format!("/v1/leads/{id}/decisions"), token)
+            .await
+            .expect(200)
+            .body;
+        decisions
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|d| d["rule"] == "intake-sla-clocks")
+            .then_some(())
+    })
+    .await;
+    let id: fieldline_domain::LeadId = id.parse().unwrap();
+    let mut lead = app.state.leads.get_lead(tenant, id).await.unwrap().unwrap();
+    let before = lead.version;
+    let cause = fieldline_domain::Cause {
+        rule: "return-stale-to-pool".into(),
+        rule_version: 1,
+        depth: 1,
+    };
+    let events = lead
+        .return_to_pool("stale", &cause, chrono::Utc::now())
+        .unwrap();
+    app.state
+        .leads
+        .update_lead(&lead, before, &events)
+        .await
+        .unwrap();
+}
+
+/// A pooled lead is readable by the tenant's reps; only claiming (or a manager's assignment)
+/// changes it: no edits, activities or attachments before that.
+async fn a_pooled_lead_changes_only_by_being_claimed() {
+    let app = TestApp::spawn().await;
+    let f = fixture(&app.state).await;
+    let owner = app.token(&f.east_rep);
+    let lead = lead_of(&app, &owner, 1).await;
+    let id = lead["id"].as_str().unwrap().to_owned();
+    send_to_pool(&app, &f.acme, &owner, &id).await;
+    let path = format!("/v1/leads/{id}");
+    let south = app.token(&f.south_rep);
+    let pooled = app.get(&path, &south).await.expect(200).body;
+    assert_eq!(pooled["in_pool"], true);
+    let version = pooled["version"].as_u64().unwrap();
+
+    for token in [&south, &owner, &app.token(&f.east_manager)] {
+        let patch = json!({"expected_version": version, "changes": {"status": "disqualified"}});
+        app.patch(&path, token, &patch).await.expect(403);
+        let call = json!({"kind": "call", "summary": "趁机联系"});
+        app.post(&format!("{path}/activities"), token, &call)
+            .await
+            .expect(403);
+        let upload = json!({"file_name": "card.jpg", "content_type": "image/jpeg", "size": 1000});
+        app.post(&format!("{path}/uploads"), token, &upload)
+            .await
+            .expect(403);
+    }
+    let unchanged = app.get(&path, &south).await.expect(200).body;
+    assert_eq!(unchanged["version"], pooled["version"]);
+    assert_eq!(unchanged["status"], "new");
+    assert!(unchanged["first_contact_at"].is_null());
+
+    app.post(&format!("{path}/claim"), &south, &json!({}))
+        .await
+        .expect(200);
+    let call = json!({"kind": "call", "summary": "认领后联系"});
+    app.post(&format!("{path}/activities"), &south, &call)
+        .await
+        .expect(201);
+}
+
+/// A replayed create answers the lead as it is now, so it must not show more than a GET would.
+async fn a_replayed_create_shows_nothing_the_caller_can_no_longer_see() {
+    let app = TestApp::spawn().await;
+    let f = fixture(&app.state).await;
+    let rep = app.token(&f.east_rep);
+    let headers = [("Idempotency-Key", "expo-2026-0042")];
+    let first = app
+        .send_with(
+            reqwest::Method::POST,
+            "/v1/leads",
+            Some(&rep),
+            Some(&lead_body(42)),
+            &headers,
+        )
+        .await
+        .expect(201)
+        .body;
+    let id = first["id"].as_str().unwrap();
+    let manager = app.token(&f.east_manager);
+    let assign = json!({"owner": f.east_rep2.id, "expected_version": first["version"]});
+    app.post(&format!("/v1/leads/{id}/assign"), &manager, &assign)
+        .await
+        .expect(200);
+    app.get(&format!("/v1/leads/{id}"), &rep).await.expect(403);
+    app.send_with(
+        reqwest::Method::POST,
+        "/v1/leads",
+        Some(&rep),
+        Some(&lead_body(42)),
+        &headers,
+    )
+    .await
+    .expect(403);
+    // The new owner's view is untouched.
+    app.get(&format!("/v1/leads/{id}"), &app.token(&f.east_rep2))
+        .await
+        .expect(200);
+}
+
 fieldline_tests::on_both_backends!(
+    a_pooled_lead_changes_only_by_being_claimed,
+    a_replayed_create_shows_nothing_the_caller_can_no_longer_see,
     another_tenants_lead_is_404_for_every_verb,
     reps_see_and_change_only_their_own_leads,
     managers_see_their_team_and_admins_the_tenant,

@@ -304,6 +304,53 @@ async fn first_contact_stops_the_clock_and_retries_do_not_duplicate() {
         .expect(422);
 }
 
+/// Client-stated times are bounded, and the SLA runs on when the server heard of the contact:
+/// backdating neither dates an activity before its lead nor fakes a fast response.
+async fn activities_cannot_be_backdated_into_the_sla() {
+    let app = TestApp::spawn().await;
+    let f = fixture(&app.state).await;
+    let rep = app.token(&f.east_rep);
+    let id = app.create_lead(&rep, 3).await;
+    let path = format!("/v1/leads/{id}/activities");
+    for before in ["0001-01-01T00:00:00Z", "2020-01-01T00:00:00Z"] {
+        let early = json!({"kind": "call", "summary": "x", "occurred_at": before});
+        let refused = app.post(&path, &rep, &early).await.expect(422);
+        assert_eq!(refused.body["details"]["field"], "occurred_at");
+    }
+    let lead = app
+        .get(&format!("/v1/leads/{id}"), &rep)
+        .await
+        .expect(200)
+        .body;
+    assert!(lead["first_contact_at"].is_null(), "nothing was stored");
+
+    // Stated a minute before the lead existed (phone clock skew): kept as stated, but the
+    // first contact is the server's receipt time.
+    let created: chrono::DateTime<chrono::Utc> =
+        lead["created_at"].as_str().unwrap().parse().unwrap();
+    let stated = created - chrono::Duration::minutes(1);
+    let call = json!({"kind": "call", "summary": "打过电话", "occurred_at": stated});
+    let logged = app.post(&path, &rep, &call).await.expect(201).body;
+    let occurred: chrono::DateTime<chrono::Utc> = logged["activity"]["occurred_at"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(occurred, stated);
+    let first: chrono::DateTime<chrono::Utc> = logged["lead"]["first_contact_at"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let recorded: chrono::DateTime<chrono::Utc> = logged["activity"]["recorded_at"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(first, recorded);
+    assert!(first >= created);
+}
+
 async fn concurrent_activities_on_one_lead_are_all_kept() {
     let app = TestApp::spawn().await;
     let f = fixture(&app.state).await;
@@ -343,6 +390,7 @@ async fn concurrent_activities_on_one_lead_are_all_kept() {
 
 fieldline_tests::on_both_backends!(
     create_scores_normalises_and_owns,
+    activities_cannot_be_backdated_into_the_sla,
     retried_creates_return_the_original_and_reused_keys_are_refused,
     concurrent_retries_from_a_phone_create_one_lead,
     listing_paginates_filters_and_validates,

@@ -23,6 +23,9 @@ pub struct Actor {
 pub enum Permission<'a> {
     /// Read (and, for the owner's scope, change) this lead.
     AccessLead(&'a Lead),
+    /// Change a lead (edit, log an activity, attach a file). A pooled lead is readable by the
+    /// whole tenant but changes only by being claimed (or assigned by a manager).
+    ChangeLead(&'a Lead),
     /// Create a lead owned by `owner` (`None`: unowned or the creator's default).
     CreateLeadFor(Option<UserId>),
     /// Hand leads to other users.
@@ -86,6 +89,14 @@ impl Actor {
                     Ok(())
                 } else {
                     refuse("this lead belongs to someone outside your scope")
+                }
+            }
+            Permission::ChangeLead(lead) => {
+                self.check(Permission::AccessLead(lead))?;
+                if lead.in_pool {
+                    refuse("this lead is in the pool: claim it before changing it")
+                } else {
+                    Ok(())
                 }
             }
             Permission::CreateLeadFor(Some(owner))

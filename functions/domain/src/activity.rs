@@ -41,8 +41,8 @@ pub struct Activity {
 }
 
 const MAX_SUMMARY_CHARS: usize = 2000;
-/// Phones' clocks drift; anything further ahead than this is a typo, not skew.
-const FUTURE_TOLERANCE_MINUTES: i64 = 5;
+/// Phones' clocks drift; anything further off than this is a typo (or backdating), not skew.
+const CLOCK_SKEW_MINUTES: i64 = 5;
 
 impl Activity {
     pub(crate) fn record(
@@ -64,10 +64,17 @@ impl Activity {
             ));
         }
         let occurred_at = input.occurred_at.unwrap_or(now);
-        if occurred_at > now + Duration::minutes(FUTURE_TOLERANCE_MINUTES) {
+        let skew = Duration::minutes(CLOCK_SKEW_MINUTES);
+        if occurred_at > now + skew {
             return Err(DomainError::invalid(
                 "occurred_at",
                 "must not be in the future",
+            ));
+        }
+        if occurred_at < lead.created_at - skew {
+            return Err(DomainError::invalid(
+                "occurred_at",
+                "must not be before the lead was created",
             ));
         }
         Ok(Activity {

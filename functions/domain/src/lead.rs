@@ -525,6 +525,15 @@ impl Lead {
                 to: "claimed (only pooled leads can be claimed)".into(),
             });
         }
+        if matches!(
+            self.status,
+            LeadStatus::Converted | LeadStatus::Disqualified
+        ) {
+            return Err(DomainError::InvalidTransition {
+                from: self.status.as_str().into(),
+                to: "claimed (a closed lead is not work to take)".into(),
+            });
+        }
         if actor.tenant != self.tenant || actor.role == Role::Admin {
             return Err(DomainError::Forbidden(
                 "pooled leads are claimed by reps and managers".into(),
@@ -666,8 +675,10 @@ impl Lead {
                 occurred_at: activity.occurred_at,
             },
         )];
+        // SLA facts run on the server's receipt time; the rep's stated time stays on the
+        // activity, so backdating cannot fake a response inside the 24 h window.
         if activity.kind != ActivityKind::Note && self.first_contact_at.is_none() {
-            let at = activity.occurred_at;
+            let at = activity.recorded_at;
             self.first_contact_at = Some(at);
             let response_seconds = (at - self.created_at).num_seconds().max(0);
             events.push(self.event(

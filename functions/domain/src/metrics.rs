@@ -59,7 +59,7 @@ pub fn lead_metrics(
         let last_touch = facts
             .activities
             .iter()
-            .map(|a| a.occurred_at)
+            .map(|a| a.recorded_at)
             .max()
             .unwrap_or(lead.created_at)
             .max(lead.created_at);
@@ -91,7 +91,7 @@ pub fn lead_metrics(
         let activation_deadline = lead.created_at + Duration::hours(ACTIVATION_HOURS);
         let activated_in_time = facts.activities.iter().any(|a| {
             matches!(a.kind, ActivityKind::Call | ActivityKind::Visit)
-                && a.occurred_at <= activation_deadline
+                && a.recorded_at <= activation_deadline
         });
         if activated_in_time || now >= activation_deadline {
             m.activation_due += 1;

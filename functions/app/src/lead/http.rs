@@ -205,8 +205,9 @@ pub async fn list_activities(
 #[utoipa::path(post, path = "/v1/leads/{id}/claim", tag = "leads", security(("bearer" = [])),
     params(("id" = LeadId, Path)),
     responses((status = 200, body = Lead), (status = 404, body = ErrorBody),
-        (status = 409, description = "Someone claimed it first", body = ErrorBody),
-        (status = 422, description = "Not in the pool", body = ErrorBody)))]
+        (status = 403, description = "Not in the pool and outside your scope", body = ErrorBody),
+        (status = 409, description = "Someone claimed it first (it has an owner)", body = ErrorBody),
+        (status = 422, description = "A closed lead cannot be claimed", body = ErrorBody)))]
 pub async fn claim_lead(
     State(state): State<AppState>,
     auth: Authenticated,

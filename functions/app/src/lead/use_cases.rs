@@ -122,10 +122,15 @@ pub async fn create_lead(
         },
     )?;
     let record = idempotency(actor, key, "lead.create", &input);
-    Ok(state
+    let outcome = state
         .leads
         .create_lead(&lead, &events, record.as_ref())
-        .await?)
+        .await?;
+    // A replay answers the lead as it is now, so only if the caller may still see it.
+    if let Created::Replayed(current) = &outcome {
+        actor.check(Permission::AccessLead(current))?;
+    }
+    Ok(outcome)
 }
 
 #[tracing::instrument(name = "lead.get_lead", level = "debug", skip_all, fields(tenant = %actor.tenant, user = %actor.user), err(Display))]
@@ -171,6 +176,17 @@ pub async fn list_leads(
     Ok(state.leads.list_leads(&actor.tenant, &query).await?)
 }
 
+/// Loads a lead the caller may change: readable, and not waiting in the pool (403).
+pub(crate) async fn load_changeable(
+    state: &AppState,
+    actor: &Actor,
+    id: LeadId,
+) -> Result<Lead, AppError> {
+    let lead = load_accessible(state, actor, id).await?;
+    actor.check(Permission::ChangeLead(&lead))?;
+    Ok(lead)
+}
+
 /// Loads a lead for a change the client based on `expected` (409 if it moved on since).
 async fn load_for_change(
     state: &AppState,
@@ -178,7 +194,7 @@ async fn load_for_change(
     id: LeadId,
     expected: u64,
 ) -> Result<Lead, AppError> {
-    let lead = load_accessible(state, actor, id).await?;
+    let lead = load_changeable(state, actor, id).await?;
     if lead.version != expected {
         return Err(AppError::VersionConflict {
             expected,
@@ -227,7 +243,14 @@ pub async fn assign_lead(
     owner: UserId,
 ) -> Result<Lead, AppError> {
     actor.check(Permission::AssignLeads)?;
-    let mut lead = load_for_change(state, actor, id, expected_version).await?;
+    // Assigning is how a manager takes a lead out of the pool, so pooled leads are allowed.
+    let mut lead = load_accessible(state, actor, id).await?;
+    if lead.version != expected_version {
+        return Err(AppError::VersionConflict {
+            expected: expected_version,
+            actual: lead.version,
+        });
+    }
     let owner = assignee(state, actor, owner).await?;
     let events = lead.assign(&owner, actor, state.clock.now());
     save(state, lead, expected_version, &events).await
@@ -254,7 +277,7 @@ pub async fn log_activity(
             )))
             .await;
         }
-        let mut lead = load_accessible(state, actor, id).await?;
+        let mut lead = load_changeable(state, actor, id).await?;
         let read_version = lead.version;
         let (activity, events) =
             lead.log_activity(&input, activity_id, actor, state.clock.now())?;
@@ -300,6 +323,14 @@ pub async fn claim_lead(state: &AppState, actor: &Actor, id: LeadId) -> Result<L
         .get_lead(&actor.tenant, id)
         .await?
         .ok_or_else(|| AppError::NotFound(format!("lead {id} not found")))?;
+    if !lead.in_pool && lead.owner.is_some() {
+        // Most lost races end here: the winner's claim is already stored (and may have put
+        // the lead outside the loser's scope, which must not turn the answer into a 403).
+        return Err(AppError::Conflict(
+            "someone else claimed this lead first".into(),
+        ));
+    }
+    actor.check(Permission::AccessLead(&lead))?;
     let expected = lead.version;
     let events = lead.claim(actor, state.clock.now())?;
     match state.leads.update_lead(&lead, expected, &events).await {

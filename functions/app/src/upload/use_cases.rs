@@ -5,7 +5,7 @@
 
 use crate::auth::{UPLOAD_AUDIENCE, UploadClaims};
 use crate::error::AppError;
-use crate::lead::{self, load_accessible};
+use crate::lead::{self, load_changeable};
 use crate::state::AppState;
 use fieldline_domain::{ActivityKind, Actor, LeadId, NewActivity, TenantId, UserId};
 use fieldline_store::{BlobKey, IdempotencyKey, PresignedRequest};
@@ -92,7 +92,7 @@ pub async fn request_upload(
     lead: LeadId,
     req: UploadRequest,
 ) -> Result<UploadTicket, AppError> {
-    load_accessible(state, actor, lead).await?;
+    load_changeable(state, actor, lead).await?;
     let content_type = req.content_type.trim().to_ascii_lowercase();
     if !ACCEPTED.iter().any(|(t, _)| *t == content_type) {
         let accepted: Vec<&str> = ACCEPTED.iter().map(|(t, _)| *t).collect();
