@@ -161,12 +161,12 @@ impl Functions {
                 }
                 // A record that can never decode is logged and skipped, not retried forever.
                 Err(e) => {
-                    tracing::error!(error = %e, event_id = %record.event_id, "undecodable outbox record skipped");
+                    tracing::error!(error = %fieldline_app::error::chain(&e), event_id = %record.event_id, "undecodable outbox record skipped");
                     Ok(())
                 }
             };
             if let Err(e) = result {
-                tracing::warn!(error = %e, event_id = %record.event_id, "outbox record failed; Lambda retries from it");
+                tracing::warn!(error = format!("{e:#}"), event_id = %record.event_id, "outbox record failed; Lambda retries from it");
                 let mut failure = DynamoDbBatchItemFailure::default();
                 failure.item_identifier = record.change.sequence_number.clone();
                 response.batch_item_failures.push(failure);
