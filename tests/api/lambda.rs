@@ -186,6 +186,52 @@ async fn the_embedded_server_takes_uploads_through_signed_tickets() {
     assert_eq!(status, 401);
 }
 
+/// A ticket outlives the right it was issued under: bytes sent after the lead moved away are
+/// refused as forbidden (403 `upload_forbidden`, saying why), not as bad content.
+#[tokio::test]
+async fn an_upload_after_losing_the_lead_is_forbidden_and_says_why() {
+    let app = TestApp::spawn().await;
+    let f = fixture(&app.state).await;
+    let rep = app.token(&f.east_rep);
+    let lead = app.create_lead(&rep, 1).await;
+    let photo: Vec<u8> = [&b"\xFF\xD8\xFF\xE0\0\x10JFIF"[..], &[9u8; 200][..]].concat();
+    let ask = json!({"file_name": "card.jpg", "content_type": "image/jpeg", "size": photo.len()});
+    let ticket = app
+        .post(&format!("/v1/leads/{lead}/uploads"), &rep, &ask)
+        .await
+        .expect(201)
+        .body;
+    let current = app
+        .get(&format!("/v1/leads/{lead}"), &rep)
+        .await
+        .expect(200)
+        .body;
+    let assign = json!({"owner": f.east_rep2.id, "expected_version": current["version"]});
+    app.post(
+        &format!("/v1/leads/{lead}/assign"),
+        &app.token(&f.east_manager),
+        &assign,
+    )
+    .await
+    .expect(200);
+    let resp = app
+        .client
+        .put(format!("{}{}", app.base, ticket["url"].as_str().unwrap()))
+        .header("content-type", "image/jpeg")
+        .body(photo)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 403);
+    let body: serde_json::Value = resp.json().await.unwrap();
+    assert_eq!(body["code"], "upload_forbidden");
+    let message = body["message"].as_str().unwrap();
+    assert!(
+        message.contains(&lead) && message.contains("may no longer change"),
+        "{message}"
+    );
+}
+
 /// Each AWS function's handler on its sample event, wired to DynamoDB and S3 on the local
 /// server: the API split by domain, the schedule, S3 uploads (good, bad, replayed) and the
 /// stream (redelivered events, undecodable and foreign records, partial batch failures).

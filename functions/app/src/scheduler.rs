@@ -44,7 +44,11 @@ impl Scheduler {
         for job in &self.jobs {
             if let Err(e) = job.run(now).await {
                 failed += 1;
-                tracing::warn!(job = job.name(), error = format!("{e:#}"), "scheduled job failed");
+                tracing::warn!(
+                    job = job.name(),
+                    error = format!("{e:#}"),
+                    "scheduled job failed"
+                );
             }
         }
         failed

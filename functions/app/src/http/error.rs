@@ -22,6 +22,13 @@ pub enum ApiError {
     /// Well-formed but refused on its content (e.g. an upload whose bytes are not its type).
     #[error("{message}")]
     Unprocessable { code: &'static str, message: String },
+    /// A refusal whose status and specific code the caller chose (e.g. `upload_forbidden`).
+    #[error("{message}")]
+    Refused {
+        status: StatusCode,
+        code: &'static str,
+        message: String,
+    },
     #[error("{0}")]
     Unauthenticated(String),
     #[error("{0}")]
@@ -86,13 +93,16 @@ impl ApiError {
             ApiError::Busy(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::NotImplemented(_) => StatusCode::NOT_IMPLEMENTED,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            ApiError::Refused { status, .. } => *status,
         }
     }
 
     pub fn code(&self) -> &'static str {
         match self {
             ApiError::MalformedJson(_) => "malformed_json",
-            ApiError::BadRequest { code, .. } | ApiError::Unprocessable { code, .. } => code,
+            ApiError::BadRequest { code, .. }
+            | ApiError::Unprocessable { code, .. }
+            | ApiError::Refused { code, .. } => code,
             ApiError::Unauthenticated(_) => "unauthenticated",
             ApiError::Forbidden(_) => "forbidden",
             ApiError::NotFound(_) => "not_found",

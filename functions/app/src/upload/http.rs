@@ -45,9 +45,25 @@ pub async fn receive_upload(
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok());
     match crate::upload::receive_upload(&state, &ticket, content_type, body.to_vec()).await? {
-        crate::upload::UploadOutcome::Rejected { code, detail } => Err(ApiError::Unprocessable {
-            code,
-            message: detail,
+        // Who may no longer act is told so (403), a vanished lead is 404; the rest is about
+        // the bytes themselves (422). The code names the reason either way.
+        crate::upload::UploadOutcome::Rejected { code, detail } => Err(match code {
+            "upload_forbidden" | "upload_inactive_user" | "upload_unknown_user" => {
+                ApiError::Refused {
+                    status: StatusCode::FORBIDDEN,
+                    code,
+                    message: detail,
+                }
+            }
+            "upload_unknown_lead" => ApiError::Refused {
+                status: StatusCode::NOT_FOUND,
+                code,
+                message: detail,
+            },
+            _ => ApiError::Unprocessable {
+                code,
+                message: detail,
+            },
         }),
         outcome => Ok((StatusCode::CREATED, Json(outcome)).into_response()),
     }

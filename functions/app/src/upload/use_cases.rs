@@ -258,10 +258,16 @@ pub async fn accept_upload(
     };
     let reject = |code, detail: String| Ok(UploadOutcome::Rejected { code, detail });
     if size == 0 || size > MAX_UPLOAD_BYTES {
-        return reject("upload_size", format!("{size} bytes"));
+        return reject(
+            "upload_size",
+            format!("an upload must be 1 to {MAX_UPLOAD_BYTES} bytes; this one is {size}"),
+        );
     }
     let Some((_, magics)) = ACCEPTED.iter().find(|(t, _)| *t == content_type) else {
-        return reject("upload_content_type", content_type.to_owned());
+        return reject(
+            "upload_content_type",
+            format!("{content_type:?} is not an accepted attachment type"),
+        );
     };
     if !magics.iter().any(|m| head.starts_with(m)) {
         return reject(
@@ -270,10 +276,16 @@ pub async fn accept_upload(
         );
     }
     let Some(user) = state.directory.get_user(tenant, uploader).await? else {
-        return reject("upload_unknown_user", uploader.to_string());
+        return reject(
+            "upload_unknown_user",
+            format!("the uploader {uploader} no longer exists"),
+        );
     };
     if !user.active {
-        return reject("upload_inactive_user", uploader.to_string());
+        return reject(
+            "upload_inactive_user",
+            format!("the uploader {uploader} has been deactivated"),
+        );
     }
     let actor = Actor {
         user: user.id,
@@ -294,8 +306,14 @@ pub async fn accept_upload(
             lead,
             activity: outcome.into_inner().id.to_string(),
         }),
-        Err(AppError::NotFound(_)) => reject("upload_unknown_lead", lead.to_string()),
-        Err(AppError::Forbidden(_)) => reject("upload_forbidden", lead.to_string()),
+        Err(AppError::NotFound(_)) => reject(
+            "upload_unknown_lead",
+            format!("lead {lead} no longer exists"),
+        ),
+        Err(AppError::Forbidden(why)) => reject(
+            "upload_forbidden",
+            format!("the uploader may no longer change lead {lead}: {why}"),
+        ),
         Err(e) => Err(e),
     }
 }
