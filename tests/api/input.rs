@@ -85,6 +85,15 @@ async fn malformed_wrong_typed_oversized_and_unknown_input() {
         app.post("/v1/leads", &rep, &budget).await.expect(422).body["details"]["field"],
         "prescreen.budget"
     );
+    // Three capital letters are not enough: the code must be one ISO 4217 defines.
+    for currency in ["ABC", "RMB", "cny", "CN"] {
+        budget["prescreen"]["budget"] = json!({"max": 100, "currency": currency});
+        assert_eq!(
+            app.post("/v1/leads", &rep, &budget).await.expect(422).body["details"]["field"],
+            "prescreen.budget.currency",
+            "{currency}"
+        );
+    }
 
     let r = app
         .raw(

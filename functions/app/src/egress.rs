@@ -44,6 +44,26 @@ fn is_public_v6(ip: Ipv6Addr) -> bool {
         || first == 0x2001 && ip.segments()[1] == 0x0db8) // documentation
 }
 
+/// Whether a host name can only be a public DNS name: not localhost, not a local-only suffix
+/// (mDNS, home and cloud-internal zones), not a bare intranet label. Trailing dots (the
+/// absolute form, `localhost.`) and case are ignored, as resolvers ignore them.
+fn is_public_name(name: &str) -> bool {
+    const LOCAL_SUFFIXES: &[&str] = &[
+        ".localhost",
+        ".local",
+        ".localdomain",
+        ".internal",
+        ".intranet",
+        ".lan",
+        ".home.arpa",
+    ];
+    let name = name.trim_end_matches('.').to_ascii_lowercase();
+    !(name.is_empty()
+        || name == "localhost"
+        || !name.contains('.')
+        || LOCAL_SUFFIXES.iter().any(|s| name.ends_with(s)))
+}
+
 /// Why a URL may not be used.
 pub fn check_url(url: &reqwest::Url, allow_private: bool) -> Result<(), String> {
     if allow_private {
@@ -56,9 +76,7 @@ pub fn check_url(url: &reqwest::Url, allow_private: bool) -> Result<(), String> 
         Some(url::Host::Ipv6(ip)) if !is_public(IpAddr::V6(ip)) => {
             Err(format!("{ip} is not a public address"))
         }
-        Some(url::Host::Domain(name))
-            if name.eq_ignore_ascii_case("localhost") || name.ends_with(".localhost") =>
-        {
+        Some(url::Host::Domain(name)) if !is_public_name(name) => {
             Err(format!("{name} is not a public host"))
         }
         None => Err("the URL has no host".into()),
@@ -117,6 +135,17 @@ mod tests {
         let url = |s: &str| reqwest::Url::parse(s).unwrap();
         assert!(check_url(&url("http://169.254.169.254/latest/meta-data"), false).is_err());
         assert!(check_url(&url("http://localhost:8080/hook"), false).is_err());
+        for inward in [
+            "http://localhost.:8080/hook",
+            "http://LOCALHOST../hook",
+            "http://printer.local/hook",
+            "http://metadata.google.internal/computeMetadata",
+            "http://intranet/hook",
+            "http://router.home.arpa./hook",
+        ] {
+            assert!(check_url(&url(inward), false).is_err(), "{inward}");
+        }
+        assert!(check_url(&url("https://open.feishu.cn./open-apis/bot"), false).is_ok());
         assert!(check_url(&url("http://[::1]/hook"), false).is_err());
         assert!(check_url(&url("https://oapi.dingtalk.com/robot/send"), false).is_ok());
         assert!(check_url(&url("http://127.0.0.1:9000/hook"), true).is_ok());

@@ -105,8 +105,7 @@ pub struct BudgetRange {
 
 impl BudgetRange {
     pub fn validate(&self) -> Result<(), DomainError> {
-        let c = &self.currency;
-        if c.len() != 3 || !c.bytes().all(|b| b.is_ascii_uppercase()) {
+        if iso_currency::Currency::from_code(&self.currency).is_none() {
             return Err(DomainError::invalid(
                 "prescreen.budget.currency",
                 "must be an ISO 4217 code such as CNY",
@@ -782,6 +781,21 @@ mod tests {
 
     fn create(actor: &Actor, owner: &User) -> (Lead, Vec<DomainEvent>) {
         create_from(&input(), actor, owner).unwrap()
+    }
+
+    #[test]
+    fn budgets_name_a_currency_iso_4217_defines() {
+        let budget = |currency: &str| BudgetRange {
+            min: None,
+            max: Some(100),
+            currency: currency.into(),
+        };
+        for known in ["CNY", "USD", "EUR", "HKD", "JPY"] {
+            assert!(budget(known).validate().is_ok(), "{known}");
+        }
+        for unknown in ["RMB", "ABC", "cny", "CN", "CNYY", ""] {
+            assert!(budget(unknown).validate().is_err(), "{unknown:?}");
+        }
     }
 
     #[test]
