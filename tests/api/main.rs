@@ -4,6 +4,7 @@ mod access;
 mod auth;
 mod automation;
 mod channels;
+mod crash;
 mod demo;
 mod events;
 mod input;
