@@ -45,3 +45,67 @@ async fn openapi_document_is_generated_from_the_code() {
         "served document = generated document"
     );
 }
+
+/// What the document promises, checked against the document and the server: every
+/// authenticated operation documents 401, every body 400/413/415/422, every query 400, and
+/// each documented `limit` maximum is the one enforced.
+#[tokio::test]
+async fn the_document_tells_the_truth_about_errors_and_limits() {
+    let app = TestApp::spawn().await;
+    let f = fixture(&app.state).await;
+    let manager = app.token(&f.east_manager);
+    let doc = serde_json::to_value(fieldline_app::http::openapi()).unwrap();
+    let mut limits = Vec::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            let responses = op["responses"].as_object().unwrap();
+            let has = |code: &str| responses.contains_key(code);
+            let at = format!("{method} {path}");
+            if op["security"].as_array().is_some_and(|s| !s.is_empty()) {
+                assert!(has("401"), "{at}: no 401");
+            }
+            if op.get("requestBody").is_some() {
+                for code in ["400", "413", "415", "422"] {
+                    assert!(has(code), "{at}: no {code}");
+                }
+            }
+            for p in op["parameters"].as_array().into_iter().flatten() {
+                if p["in"] == "query" {
+                    assert!(has("400"), "{at}: no 400 for its query");
+                }
+                if p["name"] == "limit" {
+                    assert_eq!(p["in"], "query", "{at}");
+                    let max = p["schema"]["maximum"].as_u64();
+                    assert!(max.is_some(), "{at}: limit without a maximum");
+                    limits.push((method.clone(), path.clone(), max.unwrap()));
+                }
+            }
+        }
+    }
+    let metrics = &doc["paths"]["/v1/metrics/leads"]["get"]["parameters"];
+    for p in metrics.as_array().unwrap() {
+        assert_eq!(
+            (p["in"].as_str(), p["required"].as_bool()),
+            (Some("query"), Some(true))
+        );
+    }
+    app.get("/v1/metrics/leads", &manager).await.expect(400);
+
+    // Each documented maximum is accepted and one more is refused.
+    let lead = app.create_lead(&app.token(&f.east_rep), 1).await;
+    assert!(limits.len() >= 3, "{limits:?}");
+    for (_, path, max) in limits {
+        let path = path.replace("{id}", &lead);
+        app.get(&format!("{path}?limit={max}"), &manager)
+            .await
+            .expect(200);
+        let over = app
+            .get(&format!("{path}?limit={}", max + 1), &manager)
+            .await
+            .expect(400);
+        assert_eq!(over.body["code"], "invalid_query", "{path}");
+        app.get(&format!("{path}?limit=0"), &manager)
+            .await
+            .expect(400);
+    }
+}

@@ -1,6 +1,7 @@
 //! The HTTP API under `/v1`, its OpenAPI document, and the middleware every request passes:
 //! request ids, tracing, body limits, panic safety, JSON errors for unknown routes.
 
+mod documented;
 pub mod error;
 pub mod extract;
 mod health;
@@ -62,7 +63,9 @@ impl Modify for BearerAuth {
 
 /// The OpenAPI document, generated from the handlers' annotations.
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    api_routes(ApiSurface::All).split_for_parts().1
+    let mut api = api_routes(ApiSurface::All).split_for_parts().1;
+    documented::complete_responses(&mut api);
+    api
 }
 
 /// Which routes a router serves. On AWS the API is split by domain into one function per
@@ -137,7 +140,8 @@ pub fn router(state: AppState, max_body_bytes: usize) -> Router {
 /// One surface of the API with every layer (ids, tracing, limits, JSON errors): what each
 /// API function wraps.
 pub fn router_for(surface: ApiSurface, state: AppState, max_body_bytes: usize) -> Router {
-    let (routes, api) = api_routes(surface).split_for_parts();
+    let (routes, mut api) = api_routes(surface).split_for_parts();
+    documented::complete_responses(&mut api);
     let api = Arc::new(api);
     let x_request_id = HeaderName::from_static("x-request-id");
     routes

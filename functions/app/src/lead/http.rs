@@ -50,7 +50,8 @@ pub struct ListParams {
     priority: Option<Priority>,
     /// Only leads last changed before this instant (RFC 3339): finds stale leads.
     updated_before: Option<DateTime<Utc>>,
-    /// Page size, 1-200, default 50.
+    /// Page size (default 50).
+    #[param(minimum = 1, maximum = 200)]
     limit: Option<u32>,
     /// `next_cursor` from the previous page.
     cursor: Option<String>,
@@ -181,7 +182,8 @@ pub async fn log_activity(
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ActivityParams {
-    /// At most this many, newest first (1-200, default 50).
+    /// At most this many, newest first (default 50).
+    #[param(minimum = 1, maximum = 200)]
     limit: Option<u32>,
 }
 

@@ -67,6 +67,19 @@ async fn assignee(state: &AppState, actor: &Actor, id: UserId) -> Result<User, A
     Ok(user)
 }
 
+/// A page size as asked, or 400 `invalid_query` outside `1..=max` (never silently clamped:
+/// a client asking for more than it gets would think it has everything).
+pub(crate) fn checked_limit(limit: u32, max: u32) -> Result<u32, AppError> {
+    if (1..=max).contains(&limit) {
+        Ok(limit)
+    } else {
+        Err(AppError::rejected(
+            "invalid_query",
+            format!("limit must be between 1 and {max}"),
+        ))
+    }
+}
+
 /// Loads a lead the caller may act on: 404 outside their tenant, 403 outside their scope.
 pub(crate) async fn load_accessible(
     state: &AppState,
@@ -153,13 +166,7 @@ pub async fn list_leads(
             })
         })
         .transpose()?;
-    let limit = filter.limit.unwrap_or(DEFAULT_PAGE);
-    if !(1..=MAX_PAGE).contains(&limit) {
-        return Err(AppError::rejected(
-            "invalid_query",
-            format!("limit must be between 1 and {MAX_PAGE}"),
-        ));
-    }
+    let limit = checked_limit(filter.limit.unwrap_or(DEFAULT_PAGE), MAX_PAGE)?;
     let query = LeadQuery {
         scope: if filter.pool {
             LeadScope::Pool
@@ -307,10 +314,11 @@ pub async fn list_activities(
     id: LeadId,
     limit: u32,
 ) -> Result<Vec<Activity>, AppError> {
+    let limit = checked_limit(limit, MAX_PAGE)?;
     load_accessible(state, actor, id).await?;
     Ok(state
         .leads
-        .list_activities(&actor.tenant, id, limit.clamp(1, MAX_PAGE))
+        .list_activities(&actor.tenant, id, limit)
         .await?)
 }
 

@@ -35,9 +35,11 @@ pub struct RollbackRequest {
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct DecisionParams {
-    /// How many, newest first (1-500, default 100).
+    /// How many, newest first (default 100).
+    #[param(minimum = 1, maximum = 500)]
     limit: Option<u32>,
 }
 

@@ -150,9 +150,10 @@ pub async fn recent_decisions(
     limit: u32,
 ) -> Result<Vec<Decision>, AppError> {
     actor.check(Permission::ReadDecisionLog)?;
+    let limit = crate::lead::checked_limit(limit, 500)?;
     let mut decisions = state
         .decisions
-        .list_decisions(&actor.tenant, None, limit.clamp(1, 500))
+        .list_decisions(&actor.tenant, None, limit)
         .await?;
     if actor.role == Role::Manager {
         // A manager sees the decisions on leads of their team.
