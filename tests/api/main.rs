@@ -12,3 +12,4 @@ mod lambda;
 mod leads;
 mod openapi;
 mod restart;
+mod slow;

@@ -6,6 +6,7 @@
 use crate::auth::TokenKeys;
 use crate::channel::Notifier;
 use crate::config::Config;
+use crate::http::listener::ConnectionLimits;
 use crate::rule::RuleEngine;
 use crate::scheduler::{EventJournal, OutboxRelay, Scheduler};
 use crate::state::{AppState, Clock};
@@ -111,7 +112,7 @@ impl Application {
     }
 
     pub fn router(&self) -> Router {
-        crate::http::router(self.state.clone(), self.config.limits.max_body_bytes)
+        crate::http::router(self.state.clone(), &self.config.limits)
     }
 
     /// The in-process jobs of the embedded server.
@@ -143,12 +144,18 @@ impl Application {
         let scheduler = tokio::spawn(self.scheduler().run_until(stop_rx));
         let router = self.router();
         tracing::info!(addr = %listener.local_addr()?, data_dir = %self.config.data_dir.display(), "fieldline listening");
-        axum::serve(listener, router)
-            .with_graceful_shutdown(async move {
-                shutdown.await;
-                let _ = stop_tx.send(true);
-            })
-            .await?;
+        let limits = &self.config.limits;
+        let connections = ConnectionLimits {
+            max_connections: limits.max_connections,
+            max_connections_per_client: limits.max_connections_per_client,
+            header_timeout: Duration::from_secs(limits.header_timeout_secs),
+            drain_timeout: Duration::from_secs(30),
+        };
+        crate::http::listener::serve(listener, router, connections, async move {
+            shutdown.await;
+            let _ = stop_tx.send(true);
+        })
+        .await?;
         scheduler.await?;
         Ok(())
     }

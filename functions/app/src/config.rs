@@ -86,6 +86,15 @@ pub struct AuthConfig {
 pub struct Limits {
     /// Largest accepted JSON body; larger requests get 413.
     pub max_body_bytes: usize,
+    /// Open connections the embedded server keeps at most; more are closed at once.
+    pub max_connections: usize,
+    /// Open connections one client address may hold (a phone uses a handful).
+    pub max_connections_per_client: usize,
+    /// Seconds a client may take to send a request's headers.
+    pub header_timeout_secs: u64,
+    /// Seconds a request body may stall between two chunks (idle, not total: a 25 MB upload
+    /// on a slow line takes long but keeps sending).
+    pub body_idle_timeout_secs: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -144,6 +153,10 @@ impl Default for Limits {
     fn default() -> Self {
         Self {
             max_body_bytes: 256 * 1024,
+            max_connections: 768,
+            max_connections_per_client: 64,
+            header_timeout_secs: 15,
+            body_idle_timeout_secs: 30,
         }
     }
 }
@@ -210,6 +223,16 @@ impl Config {
         anyhow::ensure!(
             self.limits.max_body_bytes >= 1024,
             "limits.max_body_bytes must be at least 1024"
+        );
+        anyhow::ensure!(
+            self.limits.max_connections >= 1
+                && (1..=self.limits.max_connections)
+                    .contains(&self.limits.max_connections_per_client),
+            "limits.max_connections_per_client must be between 1 and limits.max_connections"
+        );
+        anyhow::ensure!(
+            self.limits.header_timeout_secs >= 1 && self.limits.body_idle_timeout_secs >= 1,
+            "limits.header_timeout_secs and limits.body_idle_timeout_secs must be at least 1"
         );
         anyhow::ensure!(
             self.auth.token_ttl_hours >= 1,

@@ -117,7 +117,7 @@ impl Functions {
         let router = fieldline_app::http::router_for(
             surface,
             self.app.state().clone(),
-            self.app.config().limits.max_body_bytes,
+            &self.app.config().limits,
         );
         if self.app.config().auth.gateway_claims {
             router.layer(axum::middleware::map_request(attach_gateway_identity))

@@ -6,8 +6,10 @@ pub mod error;
 pub mod extract;
 mod health;
 pub mod idempotency;
+pub mod listener;
 
 use crate::auth::Authenticated;
+use crate::config::Limits;
 use crate::http::error::{ApiError, ErrorBody};
 use crate::http::extract::BodyLimit;
 use crate::state::AppState;
@@ -21,6 +23,7 @@ use std::sync::Arc;
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::timeout::RequestBodyTimeoutLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -133,13 +136,15 @@ fn api_routes(surface: ApiSurface) -> OpenApiRouter<AppState> {
 }
 
 /// The whole HTTP application, as served locally.
-pub fn router(state: AppState, max_body_bytes: usize) -> Router {
-    router_for(ApiSurface::All, state, max_body_bytes)
+pub fn router(state: AppState, limits: &Limits) -> Router {
+    router_for(ApiSurface::All, state, limits)
 }
 
 /// One surface of the API with every layer (ids, tracing, limits, JSON errors): what each
 /// API function wraps.
-pub fn router_for(surface: ApiSurface, state: AppState, max_body_bytes: usize) -> Router {
+pub fn router_for(surface: ApiSurface, state: AppState, limits: &Limits) -> Router {
+    let max_body_bytes = limits.max_body_bytes;
+    let body_idle = std::time::Duration::from_secs(limits.body_idle_timeout_secs);
     let (routes, mut api) = api_routes(surface).split_for_parts();
     documented::complete_responses(&mut api);
     let api = Arc::new(api);
@@ -157,6 +162,9 @@ pub fn router_for(surface: ApiSurface, state: AppState, max_body_bytes: usize) -
         .with_state(state)
         .layer(DefaultBodyLimit::max(max_body_bytes))
         .layer(Extension(BodyLimit(max_body_bytes)))
+        // A body that stalls this long between chunks is cut off (a slow client, not a slow
+        // network, since the clock restarts with every chunk).
+        .layer(RequestBodyTimeoutLayer::new(body_idle))
         .layer(
             ServiceBuilder::new()
                 .layer(SetRequestIdLayer::new(x_request_id.clone(), MakeRequestUuid))
