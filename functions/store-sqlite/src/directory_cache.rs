@@ -13,6 +13,7 @@ use rusqlite::{Connection, OpenFlags};
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Mutex, RwLock};
+use std::time::Duration;
 
 /// Beyond this many entries a map starts over rather than grow without bound.
 const MAX_ENTRIES: usize = 50_000;
@@ -30,7 +31,7 @@ struct Watch {
 }
 
 fn poisoned<T>(_: T) -> StoreError {
-    StoreError::backend_msg("user cache lock poisoned")
+    StoreError::backend_msg("directory cache lock poisoned")
 }
 
 impl DirectoryCache {
@@ -40,6 +41,9 @@ impl DirectoryCache {
             OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )
         .map_err(sql_err)?;
+        // As the pool's connections: wait out a checkpoint instead of failing a request.
+        conn.busy_timeout(Duration::from_secs(10))
+            .map_err(sql_err)?;
         let data_version = data_version(&conn)?;
         let directory_version = directory_version(&conn)?;
         Ok(DirectoryCache {
