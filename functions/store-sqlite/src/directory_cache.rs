@@ -11,6 +11,7 @@ use fieldline_domain::{Tenant, TenantId, User, UserId};
 use fieldline_store::error::{StoreError, StoreResult};
 use rusqlite::{Connection, OpenFlags};
 use std::collections::HashMap;
+use std::hash::Hash;
 use std::path::Path;
 use std::sync::{Mutex, RwLock};
 use std::time::Duration;
@@ -74,41 +75,46 @@ impl DirectoryCache {
     }
 
     pub(crate) fn user(&self, tenant: &TenantId, id: UserId) -> StoreResult<Option<User>> {
-        let users = self.users.read().map_err(poisoned)?;
-        Ok(users.get(&(tenant.clone(), id)).cloned())
+        lookup(&self.users, &(tenant.clone(), id))
     }
 
     pub(crate) fn tenant(&self, id: &TenantId) -> StoreResult<Option<Tenant>> {
-        let tenants = self.tenants.read().map_err(poisoned)?;
-        Ok(tenants.get(id).cloned())
+        lookup(&self.tenants, id)
     }
 
     /// Keeps `user`, read while the directory was at `version`, unless it has moved since
     /// (then the read may be stale and the next lookup reads again).
     pub(crate) fn keep_user(&self, version: i64, user: &User) -> StoreResult<()> {
-        let watch = self.watch.lock().map_err(poisoned)?;
-        if watch.directory_version == version {
-            let mut users = self.users.write().map_err(poisoned)?;
-            if users.len() >= MAX_ENTRIES {
-                users.clear();
-            }
-            users.insert((user.tenant.clone(), user.id), user.clone());
-        }
-        Ok(())
+        self.keep(version, &self.users, (user.tenant.clone(), user.id), user)
     }
 
     /// As [`Self::keep_user`], for a tenant.
     pub(crate) fn keep_tenant(&self, version: i64, tenant: &Tenant) -> StoreResult<()> {
+        self.keep(version, &self.tenants, tenant.id.clone(), tenant)
+    }
+
+    fn keep<K: Eq + Hash, V: Clone>(
+        &self,
+        version: i64,
+        map: &RwLock<HashMap<K, V>>,
+        key: K,
+        value: &V,
+    ) -> StoreResult<()> {
+        // Held while inserting, so no invalidation can slip between the check and the insert.
         let watch = self.watch.lock().map_err(poisoned)?;
         if watch.directory_version == version {
-            let mut tenants = self.tenants.write().map_err(poisoned)?;
-            if tenants.len() >= MAX_ENTRIES {
-                tenants.clear();
+            let mut entries = map.write().map_err(poisoned)?;
+            if entries.len() >= MAX_ENTRIES {
+                entries.clear();
             }
-            tenants.insert(tenant.id.clone(), tenant.clone());
+            entries.insert(key, value.clone());
         }
         Ok(())
     }
+}
+
+fn lookup<K: Eq + Hash, V: Clone>(map: &RwLock<HashMap<K, V>>, key: &K) -> StoreResult<Option<V>> {
+    Ok(map.read().map_err(poisoned)?.get(key).cloned())
 }
 
 /// Both statements are cached: parsing them cost more than the rest of an authenticated

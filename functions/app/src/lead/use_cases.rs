@@ -194,14 +194,8 @@ pub(crate) async fn load_changeable(
     Ok(lead)
 }
 
-/// Loads a lead for a change the client based on `expected` (409 if it moved on since).
-async fn load_for_change(
-    state: &AppState,
-    actor: &Actor,
-    id: LeadId,
-    expected: u64,
-) -> Result<Lead, AppError> {
-    let lead = load_changeable(state, actor, id).await?;
+/// The lead the client based its change on, or 409 if it moved on since `expected`.
+fn at_version(lead: Lead, expected: u64) -> Result<Lead, AppError> {
     if lead.version != expected {
         return Err(AppError::VersionConflict {
             expected,
@@ -235,7 +229,7 @@ pub async fn update_lead(
     expected_version: u64,
     patch: LeadPatch,
 ) -> Result<Lead, AppError> {
-    let mut lead = load_for_change(state, actor, id, expected_version).await?;
+    let mut lead = at_version(load_changeable(state, actor, id).await?, expected_version)?;
     let region = tenant_region(state, actor).await?;
     let events = lead.apply_patch(&patch, actor, state.clock.now(), region, &state.policy)?;
     save(state, lead, expected_version, &events).await
@@ -251,13 +245,7 @@ pub async fn assign_lead(
 ) -> Result<Lead, AppError> {
     actor.check(Permission::AssignLeads)?;
     // Assigning is how a manager takes a lead out of the pool, so pooled leads are allowed.
-    let mut lead = load_accessible(state, actor, id).await?;
-    if lead.version != expected_version {
-        return Err(AppError::VersionConflict {
-            expected: expected_version,
-            actual: lead.version,
-        });
-    }
+    let mut lead = at_version(load_accessible(state, actor, id).await?, expected_version)?;
     let owner = assignee(state, actor, owner).await?;
     let events = lead.assign(&owner, actor, state.clock.now());
     save(state, lead, expected_version, &events).await
