@@ -26,3 +26,5 @@ export AWS_ENDPOINT_URL_DYNAMODB
 export AWS_ENDPOINT_URL_S3="$AWS_ENDPOINT_URL_DYNAMODB"
 trap 'bash scripts/moto.sh stop' EXIT
 cargo test --workspace --locked
+echo "== the OpenAPI document against the server (Schemathesis)"
+bash scripts/schemathesis.sh

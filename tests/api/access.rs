@@ -248,42 +248,6 @@ async fn assignment_follows_team_lines() {
         .expect(403);
 }
 
-/// Puts a lead in the pool the way the stale-lead rule does, once the rules have handled its
-/// creation (they read the lead as it is when they run, so a late `lead_created` would route
-/// a pooled lead again).
-async fn send_to_pool(app: &TestApp, tenant: &fieldline_domain::TenantId, token: &str, id: &str) {
-    eventually("creation handled by the rules", || async {
-        let decisions = app
-            .get(&format!("/v1/leads/{id}/decisions"), token)
-            .await
-            .expect(200)
-            .body;
-        decisions
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|d| d["rule"] == "intake-sla-clocks")
-            .then_some(())
-    })
-    .await;
-    let id: fieldline_domain::LeadId = id.parse().unwrap();
-    let mut lead = app.state.leads.get_lead(tenant, id).await.unwrap().unwrap();
-    let before = lead.version;
-    let cause = fieldline_domain::Cause {
-        rule: "return-stale-to-pool".into(),
-        rule_version: 1,
-        depth: 1,
-    };
-    let events = lead
-        .return_to_pool("stale", &cause, chrono::Utc::now())
-        .unwrap();
-    app.state
-        .leads
-        .update_lead(&lead, before, &events)
-        .await
-        .unwrap();
-}
-
 /// A pooled lead is readable by the tenant's reps; only claiming (or a manager's assignment)
 /// changes it: no edits, activities or attachments before that.
 async fn a_pooled_lead_changes_only_by_being_claimed() {
@@ -292,7 +256,8 @@ async fn a_pooled_lead_changes_only_by_being_claimed() {
     let owner = app.token(&f.east_rep);
     let lead = lead_of(&app, &owner, 1).await;
     let id = lead["id"].as_str().unwrap().to_owned();
-    send_to_pool(&app, &f.acme, &owner, &id).await;
+    wait_for_intake(&app, &owner, &id).await;
+    send_to_pool(&app, &f.acme, &id).await;
     let path = format!("/v1/leads/{id}");
     let south = app.token(&f.south_rep);
     let pooled = app.get(&path, &south).await.expect(200).body;

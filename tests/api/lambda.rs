@@ -95,7 +95,7 @@ async fn the_embedded_server_takes_uploads_through_signed_tickets() {
         .body;
     let url = ticket["url"].as_str().unwrap().to_owned();
     assert!(url.starts_with("/v1/uploads/"), "{url}");
-    assert_eq!(ticket["headers"][0], json!(["content-type", "image/jpeg"]));
+    assert_eq!(ticket["headers"], json!({"content-type": "image/jpeg"}));
     let put = |url: String, ct: &'static str, bytes: Vec<u8>| {
         let client = app.client.clone();
         let target = format!("{}{url}", app.base);
@@ -288,8 +288,8 @@ async fn aws_functions_handle_their_sample_events() {
             .body;
         let put = |url: &str, bytes: Vec<u8>, headers: &serde_json::Value| {
             let mut req = app.client.put(url).body(bytes);
-            for pair in headers.as_array().unwrap() {
-                req = req.header(pair[0].as_str().unwrap(), pair[1].as_str().unwrap());
+            for (name, value) in headers.as_object().unwrap() {
+                req = req.header(name, value.as_str().unwrap());
             }
             req.header("content-type", "image/jpeg").send()
         };

@@ -10,6 +10,7 @@ mod events;
 mod input;
 mod lambda;
 mod leads;
+mod matrix;
 mod openapi;
 mod restart;
 mod slow;

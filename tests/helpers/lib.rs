@@ -481,3 +481,43 @@ pub fn lead_body(n: u32) -> Value {
         }
     })
 }
+
+/// Waits until the rules have handled a lead's creation (the intake rule's decision is in its
+/// log). The rules read the lead as it is when they run, so a test that changes a lead behind
+/// their back (e.g. pools it) waits for this first.
+pub async fn wait_for_intake(app: &TestApp, token: &str, id: &str) {
+    eventually("creation handled by the rules", || async {
+        let decisions = app
+            .get(&format!("/v1/leads/{id}/decisions"), token)
+            .await
+            .expect(200)
+            .body;
+        decisions
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|d| d["rule"] == "intake-sla-clocks")
+            .then_some(())
+    })
+    .await;
+}
+
+/// Puts a lead in the pool the way the stale-lead rule does.
+pub async fn send_to_pool(app: &TestApp, tenant: &fieldline_domain::TenantId, id: &str) {
+    let id: fieldline_domain::LeadId = id.parse().unwrap();
+    let mut lead = app.state.leads.get_lead(tenant, id).await.unwrap().unwrap();
+    let before = lead.version;
+    let cause = fieldline_domain::Cause {
+        rule: "return-stale-to-pool".into(),
+        rule_version: 1,
+        depth: 1,
+    };
+    let events = lead
+        .return_to_pool("stale", &cause, chrono::Utc::now())
+        .unwrap();
+    app.state
+        .leads
+        .update_lead(&lead, before, &events)
+        .await
+        .unwrap();
+}

@@ -22,6 +22,14 @@ snake_enum!(/// What kind of touch it was. Notes are internal and do not count a
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NewActivity {
     pub kind: ActivityKind,
+    /// Not blank; at most 2000 characters.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            max_length = 2000,
+            pattern = r"[^\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+        )
+    )]
     pub summary: String,
     /// When it happened; defaults to now. Reps often log a visit after the fact.
     pub occurred_at: Option<DateTime<Utc>>,
@@ -53,11 +61,10 @@ impl Activity {
         now: DateTime<Utc>,
     ) -> Result<Activity, DomainError> {
         let summary = input.summary.trim();
-        let chars = summary.chars().count();
-        if chars == 0 {
+        if summary.is_empty() {
             return Err(DomainError::invalid("summary", "must not be empty"));
         }
-        if chars > MAX_SUMMARY_CHARS {
+        if input.summary.chars().count() > MAX_SUMMARY_CHARS {
             return Err(DomainError::invalid(
                 "summary",
                 format!("must be at most {MAX_SUMMARY_CHARS} characters"),

@@ -14,6 +14,7 @@ pub struct BusinessCalendar {
     #[cfg_attr(feature = "openapi", schema(value_type = String, example = "Asia/Shanghai"))]
     pub time_zone: Tz,
     /// Working days, Monday = 1 ... Sunday = 7.
+    #[cfg_attr(feature = "openapi", schema(min_items = 1, max_items = 7))]
     pub working_days: Vec<u8>,
     #[cfg_attr(feature = "openapi", schema(value_type = String, example = "09:00:00"))]
     pub day_start: NaiveTime,
@@ -48,12 +49,13 @@ impl BusinessCalendar {
     pub fn validate(&self) -> Result<(), crate::DomainError> {
         if self.day_start >= self.day_end
             || self.working_days.is_empty()
+            || self.working_days.len() > 7
             || self.working_days.iter().any(|d| !(1..=7).contains(d))
             || self.holidays.len() + self.extra_working_days.len() > 1000
         {
             return Err(crate::DomainError::invalid(
                 "calendar",
-                "working_days 1-7 (Monday = 1), day_start before day_end, at most 1000 dates",
+                "working_days 1-7 (Monday = 1, at most 7 entries), day_start before day_end, at most 1000 dates",
             ));
         }
         Ok(())

@@ -44,7 +44,10 @@ impl PhoneNumber {
         if trimmed.is_empty() || trimmed.len() > 40 {
             return Err(DomainError::invalid("phone", "must be a phone number"));
         }
-        let parsed = phonenumber::parse(Some(default_region.0), trimmed)
+        // A number in international form names its own country; the default region only
+        // reads national forms (and would misread some international ones, see the tests).
+        let region = (!trimmed.starts_with('+')).then_some(default_region.0);
+        let parsed = phonenumber::parse(region, trimmed)
             .map_err(|_| DomainError::invalid("phone", "is not a phone number"))?;
         if !phonenumber::is_valid(&parsed) {
             return Err(DomainError::invalid(
@@ -118,8 +121,9 @@ impl<'de> Deserialize<'de> for EmailAddress {
     }
 }
 
-/// A person's or company's display name: trimmed, 1–100 characters (not bytes: 王小明 is 3),
-/// no control characters.
+/// A person's or company's display name: at most 100 characters as sent (not bytes: 王小明 is
+/// 3), not blank, and no control characters once trimmed. Input fields that become one carry
+/// a schema pattern saying exactly this (whitespace as `char::is_whitespace` knows it).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 #[serde(transparent)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(value_type = String, example = "王小明"))]
@@ -131,16 +135,15 @@ impl PersonName {
     }
     /// Same rules, reported under another field name (company, title, ...).
     pub fn parse_field(raw: &str, field: &str) -> Result<Self, DomainError> {
-        let trimmed = raw.trim();
-        let chars = trimmed.chars().count();
-        if chars == 0 {
-            return Err(DomainError::invalid(field, "must not be empty"));
-        }
-        if chars > 100 {
+        if raw.chars().count() > 100 {
             return Err(DomainError::invalid(
                 field,
                 "must be at most 100 characters",
             ));
+        }
+        let trimmed = raw.trim();
+        if trimmed.is_empty() {
+            return Err(DomainError::invalid(field, "must not be empty"));
         }
         if trimmed.chars().any(char::is_control) {
             return Err(DomainError::invalid(
@@ -232,6 +235,26 @@ mod tests {
         for bad in ["", "12", "abc", "138123456789999", "+86 000"] {
             assert!(PhoneNumber::parse(bad, cn).is_err(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn international_numbers_are_read_in_any_region() {
+        // phonenumber 0.3.10 drops the leading 1 of "+86 138…" when told the region is the
+        // US (the US trunk prefix is 1), so a US tenant could not record a Chinese mobile.
+        let us = Region::parse("us").unwrap();
+        for raw in ["+86 138 1234 5678", "+8613812345678", " +86-138-1234-5678 "] {
+            assert_eq!(
+                PhoneNumber::parse(raw, us).unwrap().e164(),
+                "+8613812345678",
+                "{raw}"
+            );
+        }
+        assert_eq!(
+            PhoneNumber::parse("+1 415 555 2671", Region::china())
+                .unwrap()
+                .e164(),
+            "+14155552671"
+        );
     }
 
     #[test]

@@ -100,6 +100,7 @@ impl LeadStatus {
 pub struct BudgetRange {
     pub min: Option<u64>,
     pub max: Option<u64>,
+    #[cfg_attr(feature = "openapi", schema(pattern = r"^[A-Z]{3}$", example = "CNY"))]
     pub currency: String,
 }
 
@@ -131,6 +132,13 @@ impl BudgetRange {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PreScreen {
     /// The brand the prospect uses today, if any.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            max_length = 100,
+            pattern = r"^[\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*[^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000](?:[^\x00-\x1f\x7f-\x9f]*[^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000])?[\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*$"
+        )
+    )]
     pub current_brand: Option<String>,
     pub purchase_urgency: PurchaseUrgency,
     pub decision_role: DecisionRole,
@@ -165,10 +173,33 @@ impl PreScreen {
 #[serde(deny_unknown_fields)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ContactInput {
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            max_length = 100,
+            pattern = r"^[\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*[^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000](?:[^\x00-\x1f\x7f-\x9f]*[^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000])?[\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*$"
+        )
+    )]
     pub name: String,
     pub phone: Option<String>,
     pub email: Option<String>,
+    /// Blank means none.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            max_length = 100,
+            pattern = r"^[\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*(?:[^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000](?:[^\x00-\x1f\x7f-\x9f]*[^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000])?)?[\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*$"
+        )
+    )]
     pub company: Option<String>,
+    /// Blank means none.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            max_length = 100,
+            pattern = r"^[\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*(?:[^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000](?:[^\x00-\x1f\x7f-\x9f]*[^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000])?)?[\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*$"
+        )
+    )]
     pub title: Option<String>,
 }
 
@@ -188,10 +219,10 @@ impl ContactInput {
                 .map(EmailAddress::parse)
                 .transpose()
                 .map_err(|e| at(e, "contact.email"))?,
-            company: non_blank(&self.company)
+            company: unless_blank(&self.company)
                 .map(|c| PersonName::parse_field(c, "contact.company"))
                 .transpose()?,
-            title: non_blank(&self.title)
+            title: unless_blank(&self.title)
                 .map(|t| PersonName::parse_field(t, "contact.title"))
                 .transpose()?,
         };
@@ -204,6 +235,11 @@ fn non_blank(s: &Option<String>) -> Option<&str> {
     s.as_deref().map(str::trim).filter(|s| !s.is_empty())
 }
 
+/// The value as sent (so length limits count what was sent), unless it is blank.
+fn unless_blank(s: &Option<String>) -> Option<&str> {
+    s.as_deref().filter(|s| !s.trim().is_empty())
+}
+
 /// What a client sends to create a lead.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -213,6 +249,8 @@ pub struct NewLead {
     pub contact: ContactInput,
     #[serde(default)]
     pub prescreen: PreScreen,
+    /// Blank means none.
+    #[cfg_attr(feature = "openapi", schema(max_length = 4000))]
     pub notes: Option<String>,
     /// Who should own it; reps always own what they create.
     pub owner: Option<UserId>,
@@ -221,14 +259,16 @@ pub struct NewLead {
 const MAX_NOTES_CHARS: usize = 4000;
 
 fn validate_notes(notes: &Option<String>) -> Result<Option<String>, DomainError> {
-    match non_blank(notes) {
-        None => Ok(None),
-        Some(n) if n.chars().count() > MAX_NOTES_CHARS => Err(DomainError::invalid(
+    if notes
+        .as_ref()
+        .is_some_and(|n| n.chars().count() > MAX_NOTES_CHARS)
+    {
+        return Err(DomainError::invalid(
             "notes",
             format!("must be at most {MAX_NOTES_CHARS} characters"),
-        )),
-        Some(n) => Ok(Some(n.to_owned())),
+        ));
     }
+    Ok(non_blank(notes).map(str::to_owned))
 }
 
 /// A partial update. An absent field is left alone; `null` clears an optional field.
@@ -240,7 +280,7 @@ pub struct LeadPatch {
     pub contact: Option<ContactInput>,
     pub prescreen: Option<PreScreen>,
     #[serde(default, deserialize_with = "present")]
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, max_length = 4000))]
     pub notes: Option<Option<String>>,
     pub status: Option<LeadStatus>,
 }

@@ -97,7 +97,8 @@ pub enum Op {
 /// Fields are dotted paths into `{"event": ..., "<subject>": ...}` (`lead.status`,
 /// `upload.kind`), checked at save time against the event's and the subject's schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(untagged)]
+#[serde(untagged, deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(no_recursion))]
 pub enum Condition {
     All {
         all: Vec<Condition>,
@@ -171,6 +172,13 @@ pub enum Action {
     },
     /// A to-do for the lead's owner with a due time (e.g. "send the quote" 48 h after a visit).
     CreateTask {
+        #[cfg_attr(
+            feature = "openapi",
+            schema(
+                max_length = 500,
+                pattern = r"[^\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+            )
+        )]
         title: String,
         due_in_hours: f64,
         #[serde(default)]
@@ -192,14 +200,35 @@ pub enum Action {
     },
     Notify {
         to: Recipient,
+        #[cfg_attr(
+            feature = "openapi",
+            schema(
+                max_length = 1000,
+                pattern = r"[^\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+            )
+        )]
         message: String,
     },
     /// Tell the owner's manager, marked as an escalation.
     Escalate {
+        #[cfg_attr(
+            feature = "openapi",
+            schema(
+                max_length = 1000,
+                pattern = r"[^\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+            )
+        )]
         message: String,
     },
     /// Take the lead from its owner into the tenant's pool, where reps may claim it.
     ReturnToPool {
+        #[cfg_attr(
+            feature = "openapi",
+            schema(
+                max_length = 1000,
+                pattern = r"[^\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+            )
+        )]
         reason: String,
     },
 }
@@ -268,12 +297,20 @@ impl Action {
 #[serde(deny_unknown_fields)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RuleDraft {
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            max_length = 200,
+            pattern = r"[^\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+        )
+    )]
     pub name: String,
     #[serde(default = "yes")]
     pub enabled: bool,
     /// Rules triggered by the same event run in ascending order (then by id): a specific
     /// routing rule at 10 runs before the catch-all default at 100.
     #[serde(default = "default_order")]
+    #[cfg_attr(feature = "openapi", schema(maximum = 65535))]
     pub order: u16,
     /// The kind of record the rule is about; `lead` when omitted.
     #[serde(default = "lead_subject")]
@@ -281,14 +318,13 @@ pub struct RuleDraft {
     /// The event kind that triggers the rule (see `triggers`).
     pub trigger: EventKind,
     #[serde(default)]
-    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub conditions: Condition,
+    #[cfg_attr(feature = "openapi", schema(min_items = 1, max_items = 20))]
     pub actions: Vec<Action>,
 }
 
 /// A stored rule version.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Rule {
     pub id: RuleId,
     pub tenant: TenantId,
@@ -301,11 +337,60 @@ pub struct Rule {
     pub changed_at: chrono::DateTime<chrono::Utc>,
 }
 
+/// A stored rule's schema is the draft's properties merged with its own. utoipa would render
+/// the flattened draft as an `allOf` that keeps the draft's `additionalProperties: false`, a
+/// schema no stored rule (it has `id`, `version`…) can satisfy.
+#[cfg(feature = "openapi")]
+impl utoipa::PartialSchema for Rule {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::RefOr;
+        use utoipa::openapi::schema::{
+            KnownFormat, Object, ObjectBuilder, Schema, SchemaFormat, Type,
+        };
+        let mut rule: Object = ObjectBuilder::new()
+            .description(Some(
+                "A stored rule version: the draft's fields and their stamp.",
+            ))
+            .property("id", RuleId::schema())
+            .required("id")
+            .property("tenant", TenantId::schema())
+            .required("tenant")
+            .property("version", u32::schema())
+            .required("version")
+            .property("changed_by", <Option<UserId>>::schema())
+            .property(
+                "changed_at",
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .format(Some(SchemaFormat::KnownFormat(KnownFormat::DateTime))),
+            )
+            .required("changed_at")
+            .build();
+        if let RefOr::T(Schema::Object(draft)) = RuleDraft::schema() {
+            rule.properties.extend(draft.properties);
+            rule.required.extend(draft.required);
+        }
+        RefOr::T(Schema::Object(rule))
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::ToSchema for Rule {
+    fn schemas(
+        schemas: &mut Vec<(
+            String,
+            utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>,
+        )>,
+    ) {
+        <RuleDraft as utoipa::ToSchema>::schemas(schemas);
+    }
+}
+
 impl RuleDraft {
     /// Checks what serde cannot: known trigger, sane numbers, sane paths, and no rule that
     /// re-triggers itself (`lead_assigned` → assign).
     pub fn validate(&self) -> Result<(), DomainError> {
-        if self.name.trim().is_empty() || self.name.len() > 200 {
+        if self.name.trim().is_empty() || self.name.chars().count() > 200 {
             return Err(DomainError::invalid("name", "1-200 characters"));
         }
         if !self.trigger.concerns(self.subject) {
@@ -357,7 +442,7 @@ impl RuleDraft {
                 Action::Notify { message, .. }
                 | Action::Escalate { message }
                 | Action::ReturnToPool { reason: message } => {
-                    if message.trim().is_empty() || message.len() > 1000 {
+                    if message.trim().is_empty() || message.chars().count() > 1000 {
                         return Err(DomainError::invalid("actions.message", "1-1000 characters"));
                     }
                 }
@@ -378,7 +463,7 @@ impl RuleDraft {
                     due_in_hours,
                     ..
                 } => {
-                    if title.trim().is_empty() || title.len() > 500 {
+                    if title.trim().is_empty() || title.chars().count() > 500 {
                         return Err(DomainError::invalid("actions.title", "1-500 characters"));
                     }
                     if !(due_in_hours.is_finite()

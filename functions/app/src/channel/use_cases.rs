@@ -10,13 +10,32 @@ use utoipa::ToSchema;
 #[serde(deny_unknown_fields)]
 pub struct ChannelRequest {
     pub kind: ChannelKind,
-    /// The webhook or robot URL (http or https).
+    /// The webhook or robot URL (http or https), at most 2000 characters.
+    #[schema(max_length = 2000, pattern = r"^[\x00-\x20]*[Hh][Tt][Tt][Pp][Ss]?:")]
     pub url: String,
     /// DingTalk / Feishu signing secret, or the HMAC key of the generic webhook.
+    #[schema(min_length = 1, max_length = 500)]
     pub secret: Option<String>,
-    /// Notification kinds to forward (`notice`, `escalation`); empty means all.
+    /// Notification kinds to forward; empty means all.
     #[serde(default)]
-    pub kinds: Vec<String>,
+    pub kinds: Vec<ForwardKind>,
+}
+
+/// The notification kinds a channel can forward.
+#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ForwardKind {
+    Notice,
+    Escalation,
+}
+
+impl ForwardKind {
+    fn as_str(self) -> &'static str {
+        match self {
+            ForwardKind::Notice => "notice",
+            ForwardKind::Escalation => "escalation",
+        }
+    }
 }
 
 fn require_admin(actor: &Actor) -> Result<(), AppError> {
@@ -34,7 +53,7 @@ pub async fn add_channel(
         field: "url".into(),
         message: e.to_string(),
     })?;
-    if !matches!(url.scheme(), "http" | "https") || req.url.len() > 2000 {
+    if !matches!(url.scheme(), "http" | "https") || req.url.chars().count() > 2000 {
         return Err(AppError::InvalidField {
             field: "url".into(),
             message: "an http or https URL of at most 2000 characters".into(),
@@ -47,21 +66,11 @@ pub async fn add_channel(
     if req
         .secret
         .as_ref()
-        .is_some_and(|s| s.is_empty() || s.len() > 500)
+        .is_some_and(|s| s.is_empty() || s.chars().count() > 500)
     {
         return Err(AppError::InvalidField {
             field: "secret".into(),
             message: "1-500 characters".into(),
-        });
-    }
-    if let Some(bad) = req
-        .kinds
-        .iter()
-        .find(|k| !matches!(k.as_str(), "notice" | "escalation"))
-    {
-        return Err(AppError::InvalidField {
-            field: "kinds".into(),
-            message: format!("{bad:?}: notice or escalation"),
         });
     }
     let channel = Channel {
@@ -70,7 +79,7 @@ pub async fn add_channel(
         kind: req.kind,
         url: req.url,
         secret: req.secret,
-        kinds: req.kinds,
+        kinds: req.kinds.iter().map(|k| k.as_str().to_owned()).collect(),
         created_at: state.clock.now(),
     };
     state.inbox.save_channel(&channel).await?;

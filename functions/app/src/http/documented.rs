@@ -1,7 +1,8 @@
 //! The answers every operation can give besides its own, added to the OpenAPI document from
 //! what each operation is, so the document cannot forget them: 401 on every authenticated
 //! route, 400/413/415/422 wherever a JSON body is read, 400 wherever a query is parsed,
-//! 404/422 wherever a path id is parsed, and 500/503 everywhere.
+//! 400/409 wherever an `Idempotency-Key` is read, 404 wherever a path id is parsed, and
+//! 500/503 everywhere.
 
 use utoipa::openapi::path::{Operation, ParameterIn};
 use utoipa::openapi::{ContentBuilder, OpenApi, Ref, RefOr, ResponseBuilder};
@@ -32,6 +33,9 @@ fn complete(op: &mut Operation) {
     let params = op.parameters.clone().unwrap_or_default();
     let has_query = params.iter().any(|p| p.parameter_in == ParameterIn::Query);
     let has_path = params.iter().any(|p| p.parameter_in == ParameterIn::Path);
+    let idempotent = params
+        .iter()
+        .any(|p| p.parameter_in == ParameterIn::Header && p.name == "Idempotency-Key");
     if secured {
         add(
             "401",
@@ -60,6 +64,16 @@ fn complete(op: &mut Operation) {
         add(
             "400",
             "A query parameter is malformed or out of range (`invalid_query`)",
+        );
+    }
+    if idempotent {
+        add(
+            "400",
+            "The `Idempotency-Key` is malformed (`invalid_idempotency_key`)",
+        );
+        add(
+            "409",
+            "The `Idempotency-Key` was used for a different request (`idempotency_key_reused`)",
         );
     }
     if has_path {

@@ -56,8 +56,9 @@ fn is_json(headers: &axum::http::HeaderMap) -> bool {
 
 /// Bytes to `T`, with the error classes of the API.
 pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
-    let value: serde_json::Value =
+    let mut value: serde_json::Value =
         serde_json::from_slice(body).map_err(|e| ApiError::MalformedJson(e.to_string()))?;
+    whole_numbers_as_integers(&mut value);
     serde_path_to_error::deserialize(value).map_err(|e| {
         let path = e.path().to_string();
         ApiError::InvalidField {
@@ -65,6 +66,25 @@ pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
             message: e.inner().to_string(),
         }
     })
+}
+
+/// JSON Schema counts `3.0` as an integer, and so do clients that only have floats: a whole
+/// number spelled as a float becomes an integer before typed parsing, so an integer field
+/// accepts it. Fractions stay floats and are refused where an integer is expected.
+fn whole_numbers_as_integers(value: &mut serde_json::Value) {
+    use serde_json::Value;
+    match value {
+        Value::Number(n) if n.is_f64() => {
+            let f = n.as_f64().unwrap_or(f64::NAN);
+            // Within ±2^53 every whole float is exactly the integer it spells.
+            if f.fract() == 0.0 && f.abs() <= 9_007_199_254_740_992.0 {
+                *value = Value::from(f as i64);
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(whole_numbers_as_integers),
+        Value::Object(fields) => fields.values_mut().for_each(whole_numbers_as_integers),
+        _ => {}
+    }
 }
 
 /// The configured body limit, made visible to `ApiJson` for its 413 message.
@@ -149,5 +169,20 @@ mod tests {
             field_of(r#"{"source": "referral", "contact": {"name": "x"}}"#).0,
             200
         );
+    }
+
+    #[test]
+    fn whole_floats_are_integers_and_fractions_are_not() {
+        #[derive(Debug, serde::Deserialize)]
+        struct Versioned {
+            #[allow(dead_code)]
+            expected_version: u32,
+        }
+        assert!(parse_json::<Versioned>(br#"{"expected_version": 3.0}"#).is_ok());
+        assert!(parse_json::<Versioned>(br#"{"expected_version": 3e0}"#).is_ok());
+        let fraction = parse_json::<Versioned>(br#"{"expected_version": 3.5}"#);
+        assert!(matches!(fraction, Err(ApiError::InvalidField { .. })));
+        let negative = parse_json::<Versioned>(br#"{"expected_version": -1.0}"#);
+        assert!(matches!(negative, Err(ApiError::InvalidField { .. })));
     }
 }

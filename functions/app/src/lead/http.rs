@@ -18,7 +18,7 @@ use utoipa::{IntoParams, ToSchema};
 /// Create a lead. Priority is computed from the pre-screen answers; reps own what they create.
 #[utoipa::path(post, path = "/v1/leads", tag = "leads", security(("bearer" = [])),
     request_body = NewLead,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe: the same key and body return the first result")),
+    params(("Idempotency-Key" = Option<String>, Header, pattern = r"^[!-~]{1,128}$", description = "Makes retries safe: the same key and body return the first result")),
     responses(
         (status = 201, description = "Created", body = Lead),
         (status = 200, description = "A retry of an earlier request; the original lead", body = Lead),
@@ -159,7 +159,7 @@ pub struct LoggedActivity {
 
 /// Log a call, visit, message or note. The first contact stops the response-time clock.
 #[utoipa::path(post, path = "/v1/leads/{id}/activities", tag = "leads", security(("bearer" = [])),
-    params(("id" = LeadId, Path), ("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe")),
+    params(("id" = LeadId, Path), ("Idempotency-Key" = Option<String>, Header, pattern = r"^[!-~]{1,128}$", description = "Makes retries safe")),
     request_body = NewActivity,
     responses((status = 201, body = LoggedActivity), (status = 200, description = "A retry; the original activity", body = LoggedActivity),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
@@ -207,8 +207,8 @@ pub async fn list_activities(
 #[utoipa::path(post, path = "/v1/leads/{id}/claim", tag = "leads", security(("bearer" = [])),
     params(("id" = LeadId, Path)),
     responses((status = 200, body = Lead), (status = 404, body = ErrorBody),
-        (status = 403, description = "Not in the pool and outside your scope", body = ErrorBody),
-        (status = 409, description = "Someone claimed it first (it has an owner)", body = ErrorBody),
+        (status = 403, description = "Admins do not claim leads", body = ErrorBody),
+        (status = 409, description = "Not in the pool: someone claimed it first, or it was never pooled", body = ErrorBody),
         (status = 422, description = "A closed lead cannot be claimed", body = ErrorBody)))]
 pub async fn claim_lead(
     State(state): State<AppState>,

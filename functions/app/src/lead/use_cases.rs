@@ -319,12 +319,14 @@ pub async fn claim_lead(state: &AppState, actor: &Actor, id: LeadId) -> Result<L
         .get_lead(&actor.tenant, id)
         .await?
         .ok_or_else(|| AppError::NotFound(format!("lead {id} not found")))?;
-    if !lead.in_pool && lead.owner.is_some() {
+    if !lead.in_pool {
         // Most lost races end here: the winner's claim is already stored (and may have put
         // the lead outside the loser's scope, which must not turn the answer into a 403).
-        return Err(AppError::Conflict(
-            "someone else claimed this lead first".into(),
-        ));
+        // A lead that was never pooled is in the same state as far as the caller can tell.
+        return Err(AppError::Conflict(match lead.owner {
+            Some(_) => "someone else claimed this lead first".into(),
+            None => "this lead is not in the pool".into(),
+        }));
     }
     actor.check(Permission::AccessLead(&lead))?;
     let expected = lead.version;

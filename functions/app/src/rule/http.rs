@@ -69,7 +69,7 @@ pub async fn create_rule(
 }
 
 #[utoipa::path(get, path = "/v1/rules/{id}", tag = "automation", security(("bearer" = [])),
-    params(("id" = String, Path)),
+    params(("id" = String, Path, pattern = r"^[a-z0-9][a-z0-9-]{0,62}[a-z0-9]$")),
     responses((status = 200, body = Rule), (status = 404, body = ErrorBody)))]
 pub async fn get_rule(
     State(state): State<AppState>,
@@ -81,7 +81,7 @@ pub async fn get_rule(
 
 /// Changes a rule (a new version). Disable a rule by sending `"enabled": false`.
 #[utoipa::path(put, path = "/v1/rules/{id}", tag = "automation", security(("bearer" = [])),
-    params(("id" = String, Path)), request_body = UpdateRuleRequest,
+    params(("id" = String, Path, pattern = r"^[a-z0-9][a-z0-9-]{0,62}[a-z0-9]$")), request_body = UpdateRuleRequest,
     responses((status = 200, body = Rule), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn update_rule(
@@ -97,7 +97,7 @@ pub async fn update_rule(
 
 /// Every version of a rule, oldest first.
 #[utoipa::path(get, path = "/v1/rules/{id}/versions", tag = "automation", security(("bearer" = [])),
-    params(("id" = String, Path)),
+    params(("id" = String, Path, pattern = r"^[a-z0-9][a-z0-9-]{0,62}[a-z0-9]$")),
     responses((status = 200, body = Vec<Rule>), (status = 404, body = ErrorBody)))]
 pub async fn rule_versions(
     State(state): State<AppState>,
@@ -110,7 +110,7 @@ pub async fn rule_versions(
 }
 
 #[utoipa::path(post, path = "/v1/rules/{id}/rollback", tag = "automation", security(("bearer" = [])),
-    params(("id" = String, Path)), request_body = RollbackRequest,
+    params(("id" = String, Path, pattern = r"^[a-z0-9][a-z0-9-]{0,62}[a-z0-9]$")), request_body = RollbackRequest,
     responses((status = 200, body = Rule), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 409, body = ErrorBody)))]
 pub async fn rollback_rule(

@@ -23,6 +23,11 @@ fn rule_id(raw: &str) -> Result<RuleId, AppError> {
     Ok(RuleId::parse(raw)?)
 }
 
+/// An id from a path names an existing rule: one that cannot be an id names nothing (404).
+fn existing_rule_id(raw: &str) -> Result<RuleId, AppError> {
+    RuleId::parse(raw).map_err(|_| AppError::NotFound(format!("rule {raw:?} not found")))
+}
+
 #[tracing::instrument(name = "rule.list_rules", level = "debug", skip_all, fields(tenant = %actor.tenant, user = %actor.user), err(Display))]
 pub async fn list_rules(state: &AppState, actor: &Actor) -> Result<Vec<Rule>, AppError> {
     Ok(state.rules.list_rules(&actor.tenant).await?)
@@ -30,7 +35,7 @@ pub async fn list_rules(state: &AppState, actor: &Actor) -> Result<Vec<Rule>, Ap
 
 #[tracing::instrument(name = "rule.get_rule", level = "debug", skip_all, fields(tenant = %actor.tenant, user = %actor.user), err(Display))]
 pub async fn get_rule(state: &AppState, actor: &Actor, id: &str) -> Result<Rule, AppError> {
-    let id = rule_id(id)?;
+    let id = existing_rule_id(id)?;
     state
         .rules
         .get_rule(&actor.tenant, &id)
@@ -44,7 +49,7 @@ pub async fn rule_versions(
     actor: &Actor,
     id: &str,
 ) -> Result<Vec<Rule>, AppError> {
-    let id = rule_id(id)?;
+    let id = existing_rule_id(id)?;
     let versions = state.rules.rule_versions(&actor.tenant, &id).await?;
     if versions.is_empty() {
         return Err(AppError::NotFound(format!("rule {id} not found")));
@@ -80,7 +85,10 @@ async fn save_version(
     draft: RuleDraft,
 ) -> Result<Rule, AppError> {
     require_manager(actor)?;
-    let id = rule_id(id)?;
+    let id = match expected_version {
+        None => rule_id(id)?,
+        Some(_) => existing_rule_id(id)?,
+    };
     draft.validate()?;
     let rule = Rule {
         id: id.clone(),
@@ -179,6 +187,7 @@ pub async fn recent_decisions(
 pub struct DryRunRequest {
     pub rule: RuleDraft,
     /// How far back to look, 1-90 days.
+    #[schema(minimum = 1, maximum = 90)]
     pub days: u32,
 }
 

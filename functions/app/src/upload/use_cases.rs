@@ -19,6 +19,8 @@ pub const MAX_UPLOAD_BYTES: u64 = 25 * 1024 * 1024;
 /// Upload URLs expire quickly: a phone uses one at once or asks again.
 pub const UPLOAD_URL_TTL: Duration = Duration::from_secs(10 * 60);
 
+const MAX_FILE_NAME_CHARS: usize = 255;
+
 /// Accepted content types and the leading bytes each must start with.
 const ACCEPTED: &[(&str, &[&[u8]])] = &[
     ("image/jpeg", &[b"\xFF\xD8\xFF"]),
@@ -36,13 +38,32 @@ const ACCEPTED: &[(&str, &[&[u8]])] = &[
     ("audio/webm", &[b"\x1A\x45\xDF\xA3"]),
 ];
 
+/// The accepted content types as the document lists them: drawn from `ACCEPTED`, so the
+/// document and the check cannot disagree.
+pub struct UploadContentType;
+
+impl utoipa::PartialSchema for UploadContentType {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, Type};
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .enum_values(Some(ACCEPTED.iter().map(|(t, _)| *t)))
+            .into()
+    }
+}
+
+impl ToSchema for UploadContentType {}
+
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UploadRequest {
     /// The name on the phone; kept (sanitised) in the stored name.
+    #[schema(max_length = 255)]
     pub file_name: String,
+    #[schema(value_type = UploadContentType)]
     pub content_type: String,
     /// Exact size in bytes; the URL only accepts this many.
+    #[schema(minimum = 1, maximum = 26214400)]
     pub size: u64,
 }
 
@@ -53,7 +74,7 @@ pub struct UploadTicket {
     pub method: String,
     pub url: String,
     /// Headers the upload must carry exactly (they are covered by the signature).
-    pub headers: Vec<(String, String)>,
+    pub headers: std::collections::BTreeMap<String, String>,
     pub expires_at: chrono::DateTime<chrono::Utc>,
 }
 
@@ -107,7 +128,14 @@ pub async fn request_upload(
             format!("must be 1 to {MAX_UPLOAD_BYTES} bytes"),
         ));
     }
-    let name = safe_name(&req.file_name).ok_or_else(|| invalid("file_name", "is empty"))?;
+    if req.file_name.chars().count() > MAX_FILE_NAME_CHARS {
+        return Err(invalid(
+            "file_name",
+            format!("must be at most {MAX_FILE_NAME_CHARS} characters"),
+        ));
+    }
+    // The name is only a reader's hint in the key; one with nothing usable left gets a plain one.
+    let name = safe_name(&req.file_name).unwrap_or_else(|| "file".to_owned());
     let path = format!(
         "leads/{lead}/uploads/{}/{}-{name}",
         actor.user,
@@ -128,7 +156,7 @@ pub async fn request_upload(
         key: path,
         method: signed.method,
         url: signed.url,
-        headers: signed.headers,
+        headers: signed.headers.into_iter().collect(),
         expires_at: signed.expires_at,
     })
 }

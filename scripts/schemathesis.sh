@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# Holds the server to its own OpenAPI document: starts the demo server (embedded default, fresh
+# data directory, random port on 127.0.0.1) and runs Schemathesis (PyPI, pinned) against
+# /v1/openapi.json with every check, once as each role (admin, manager, rep). Exceptions, each
+# with its reason, are in tests/schemathesis/schemathesis.toml. Called by scripts/test.sh.
+#
+#   bash scripts/schemathesis.sh
+#   FIELDLINE_ST_EXAMPLES=200 FIELDLINE_ST_SEED=random bash scripts/schemathesis.sh   # explore
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+VENV="${FIELDLINE_ST_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/fieldline/schemathesis-venv}"
+PIN="schemathesis==4.32.5"
+EXAMPLES="${FIELDLINE_ST_EXAMPLES:-50}"
+# A fixed seed keeps CI reproducible; `random` explores.
+SEED="${FIELDLINE_ST_SEED:-20261127}"
+
+# CPython 3.11 can fail inside Hypothesis with "AST constructor recursion depth mismatch"
+# (a CPython bug fixed in 3.12), which stops whole test phases: use a newer Python when the
+# machine has one.
+pick_python() {
+  local candidates=(python3.13 python3.12)
+  local root="${PYENV_ROOT:-$HOME/.pyenv}"
+  if [ -d "$root/versions" ]; then
+    while IFS= read -r p; do candidates+=("$p"); done \
+      < <(ls -d "$root"/versions/3.1[2-9]*/bin/python3 2>/dev/null | sort -rV)
+  fi
+  for py in "${candidates[@]}"; do
+    if "$py" -c 'import sys; sys.exit(sys.version_info < (3, 12))' >/dev/null 2>&1; then
+      echo "$py"
+      return
+    fi
+  done
+  echo "note: no Python >= 3.12 found; Schemathesis on $(python3 --version) may hit a CPython bug" >&2
+  echo python3
+}
+
+if [ ! -x "$VENV/bin/schemathesis" ] || ! "$VENV/bin/pip" show schemathesis 2>/dev/null | grep -q "^Version: ${PIN#*==}$"; then
+  rm -rf "$VENV"
+  "$(pick_python)" -m venv "$VENV"
+  "$VENV/bin/pip" install --quiet "$PIN" >&2
+fi
+
+cargo build --locked --quiet -p fieldline-demo
+target_dir="$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')"
+server="$target_dir/debug/fieldline-demo"
+
+work="$(mktemp -d)"
+port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+pid=""
+cleanup() {
+  [ -n "$pid" ] && kill "$pid" 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+FIELDLINE_DATA_DIR="$work/data" FIELDLINE_LISTEN="127.0.0.1:$port" \
+  FIELDLINE_AUTH__JWT_SECRET="schemathesis-$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')" \
+  FIELDLINE_LOG__FILTER=warn \
+  "$server" --leads 40 >"$work/server.log" 2>&1 &
+pid=$!
+for _ in $(seq 1 100); do
+  curl -fs "http://127.0.0.1:$port/health" >/dev/null 2>&1 && break
+  sleep 0.1
+done
+curl -fs "http://127.0.0.1:$port/health" >/dev/null || { cat "$work/server.log" >&2; exit 1; }
+
+status=0
+for role in admin manager rep; do
+  token="$(awk -v r="$role" '$1 == r { print $3 }' "$work/server.log")"
+  [ -n "$token" ] || { echo "no $role token in the demo's output" >&2; exit 1; }
+  echo "== schemathesis as $role ($EXAMPLES examples, seed $SEED)"
+  seed_args=()
+  [ "$SEED" = random ] || seed_args=(--seed "$SEED")
+  "$VENV/bin/schemathesis" --config-file tests/schemathesis/schemathesis.toml \
+    run "http://127.0.0.1:$port/v1/openapi.json" \
+    -H "Authorization: Bearer $token" \
+    --max-examples "$EXAMPLES" --workers 2 "${seed_args[@]}" \
+    --no-color || status=1
+done
+kill -0 "$pid" 2>/dev/null || { echo "the server died during the run" >&2; cat "$work/server.log" >&2; status=1; }
+exit "$status"

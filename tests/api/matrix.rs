@@ -1,0 +1,383 @@
+//! Every route's boundary, cell by cell: each operation the router serves (read from the
+//! OpenAPI document the router itself generates) × each kind of caller (anonymous, the owner,
+//! a teammate, their manager, another team's manager and rep, the admin, another tenant's
+//! admin and rep) × an owned and a pooled lead where the route is about one. Each cell runs on
+//! fresh records and asserts one status. An operation without a row in `expected` fails the
+//! test, so no route ships without its boundary written down here.
+
+use fieldline_domain::{Subject, Task, TaskId};
+use fieldline_tests::*;
+use reqwest::Method;
+
+/// Columns of every row, in this order.
+#[derive(Debug, Clone, Copy)]
+enum Who {
+    Anonymous,
+    Owner,
+    Teammate,
+    Manager,
+    OtherManager,
+    OtherRep,
+    Admin,
+    ForeignAdmin,
+    ForeignRep,
+}
+
+const WHO: [Who; 9] = [
+    Who::Anonymous,
+    Who::Owner,
+    Who::Teammate,
+    Who::Manager,
+    Who::OtherManager,
+    Who::OtherRep,
+    Who::Admin,
+    Who::ForeignAdmin,
+    Who::ForeignRep,
+];
+
+/// What a lead route acts on; other routes have one scene.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Scene {
+    /// A lead owned by the East rep (`Who::Owner`).
+    Owned,
+    /// An East lead returned to the tenant's pool.
+    Pooled,
+    Tenant,
+}
+
+/// The status each caller gets, in `WHO` order; `None` for an operation nobody wrote down.
+#[rustfmt::skip]
+fn expected(op: &str, scene: Scene) -> Option<[u16; 9]> {
+    use Scene::*;
+    //                                           anon owner mate  mgr  omgr orep admin fadm frep
+    Some(match (op, scene) {
+        ("GET /health", Tenant) =>                 [200, 200, 200, 200, 200, 200, 200, 200, 200],
+        ("GET /v1/me", Tenant) =>                  [401, 200, 200, 200, 200, 200, 200, 200, 200],
+        ("GET /v1/openapi.json", Tenant) =>        [401, 200, 200, 200, 200, 200, 200, 200, 200],
+        ("GET /v1/leads", Tenant) =>               [401, 200, 200, 200, 200, 200, 200, 200, 200],
+        ("POST /v1/leads", Tenant) =>              [401, 201, 201, 201, 201, 201, 201, 201, 201],
+
+        ("GET /v1/leads/{id}", Owned) =>           [401, 200, 403, 200, 403, 403, 200, 404, 404],
+        ("GET /v1/leads/{id}", Pooled) =>          [401, 200, 200, 200, 200, 200, 200, 404, 404],
+        ("PATCH /v1/leads/{id}", Owned) =>         [401, 200, 403, 200, 403, 403, 200, 404, 404],
+        // Only claiming (or a manager's assignment) changes a pooled lead.
+        ("PATCH /v1/leads/{id}", Pooled) =>        [401, 403, 403, 403, 403, 403, 403, 404, 404],
+        ("GET /v1/leads/{id}/activities", Owned) =>  [401, 200, 403, 200, 403, 403, 200, 404, 404],
+        ("GET /v1/leads/{id}/activities", Pooled) => [401, 200, 200, 200, 200, 200, 200, 404, 404],
+        ("POST /v1/leads/{id}/activities", Owned) =>  [401, 201, 403, 201, 403, 403, 201, 404, 404],
+        ("POST /v1/leads/{id}/activities", Pooled) => [401, 403, 403, 403, 403, 403, 403, 404, 404],
+        ("GET /v1/leads/{id}/decisions", Owned) =>   [401, 200, 403, 200, 403, 403, 200, 404, 404],
+        ("GET /v1/leads/{id}/decisions", Pooled) =>  [401, 200, 200, 200, 200, 200, 200, 404, 404],
+        ("POST /v1/leads/{id}/uploads", Owned) =>    [401, 201, 403, 201, 403, 403, 201, 404, 404],
+        ("POST /v1/leads/{id}/uploads", Pooled) =>   [401, 403, 403, 403, 403, 403, 403, 404, 404],
+        // Reps never assign (403 before the lead is looked up); managers within their team.
+        ("POST /v1/leads/{id}/assign", Owned) =>     [401, 403, 403, 200, 403, 403, 200, 404, 403],
+        ("POST /v1/leads/{id}/assign", Pooled) =>    [401, 403, 403, 200, 403, 403, 200, 404, 403],
+        // A lead outside the pool cannot be claimed by anyone in the tenant: 409, as for a
+        // lost race. Admins hand leads out; they do not claim them.
+        ("POST /v1/leads/{id}/claim", Owned) =>      [401, 409, 409, 409, 409, 409, 409, 404, 404],
+        ("POST /v1/leads/{id}/claim", Pooled) =>     [401, 200, 200, 200, 200, 200, 403, 404, 404],
+        // The ticket is the authority, like a presigned URL: whoever holds it may upload (a
+        // forged or expired one is 401, tested in lambda.rs).
+        ("PUT /v1/uploads/{ticket}", Tenant) =>      [201, 201, 201, 201, 201, 201, 201, 201, 201],
+
+        ("GET /v1/me/tasks", Tenant) =>              [401, 200, 200, 200, 200, 200, 200, 200, 200],
+        ("POST /v1/tasks/{id}/complete", Tenant) =>  [401, 200, 403, 403, 403, 403, 403, 404, 404],
+        ("GET /v1/me/notifications", Tenant) =>      [401, 200, 200, 200, 200, 200, 200, 200, 200],
+        ("GET /v1/metrics/leads", Tenant) =>         [401, 200, 200, 200, 200, 200, 200, 200, 200],
+        ("GET /v1/decisions", Tenant) =>             [401, 403, 403, 200, 200, 403, 200, 200, 403],
+
+        ("GET /v1/rules", Tenant) =>                 [401, 200, 200, 200, 200, 200, 200, 200, 200],
+        ("POST /v1/rules", Tenant) =>                [401, 403, 403, 201, 201, 403, 201, 201, 403],
+        ("POST /v1/rules/dry-run", Tenant) =>        [401, 403, 403, 200, 200, 403, 200, 200, 403],
+        ("GET /v1/rules/{id}", Tenant) =>            [401, 200, 200, 200, 200, 200, 200, 404, 404],
+        ("GET /v1/rules/{id}/versions", Tenant) =>   [401, 200, 200, 200, 200, 200, 200, 404, 404],
+        ("PUT /v1/rules/{id}", Tenant) =>            [401, 403, 403, 200, 200, 403, 200, 404, 403],
+        ("POST /v1/rules/{id}/rollback", Tenant) =>  [401, 403, 403, 200, 200, 403, 200, 404, 403],
+
+        ("GET /v1/settings/calendar", Tenant) =>     [401, 200, 200, 200, 200, 200, 200, 200, 200],
+        ("PUT /v1/settings/calendar", Tenant) =>     [401, 403, 403, 403, 403, 403, 200, 200, 403],
+        ("GET /v1/channels", Tenant) =>              [401, 403, 403, 403, 403, 403, 200, 200, 403],
+        ("POST /v1/channels", Tenant) =>             [401, 403, 403, 403, 403, 403, 201, 201, 403],
+        ("GET /v1/channels/dead-letters", Tenant) => [401, 403, 403, 403, 403, 403, 200, 200, 403],
+        ("DELETE /v1/channels/{id}", Tenant) =>      [401, 403, 403, 403, 403, 403, 204, 404, 403],
+        _ => return None,
+    })
+}
+
+/// Every operation the router serves: the generated document's, plus the document itself
+/// (served beside the documented routes).
+fn operations() -> Vec<(Method, String)> {
+    let doc = serde_json::to_value(fieldline_app::http::openapi()).unwrap();
+    let mut ops = vec![(Method::GET, "/v1/openapi.json".to_owned())];
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for method in item.as_object().unwrap().keys() {
+            let method = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+            ops.push((method, path.clone()));
+        }
+    }
+    ops
+}
+
+struct World {
+    app: TestApp,
+    f: Fixture,
+}
+
+impl World {
+    fn user(&self, who: Who) -> Option<&fieldline_domain::User> {
+        let f = &self.f;
+        Some(match who {
+            Who::Anonymous => return None,
+            Who::Owner => &f.east_rep,
+            Who::Teammate => &f.east_rep2,
+            Who::Manager => &f.east_manager,
+            Who::OtherManager => &f.south_manager,
+            Who::OtherRep => &f.south_rep,
+            Who::Admin => &f.admin,
+            Who::ForeignAdmin => &f.globex_admin,
+            Who::ForeignRep => &f.globex_rep,
+        })
+    }
+
+    fn token(&self, who: Who) -> Option<String> {
+        self.user(who).map(|u| self.app.token(u))
+    }
+
+    fn admin(&self) -> String {
+        self.app.token(&self.f.admin)
+    }
+
+    /// A fresh lead owned by the East rep, settled (intake rules done), pooled if asked.
+    async fn lead(&self, n: u32, scene: Scene) -> String {
+        let rep = self.app.token(&self.f.east_rep);
+        let id = self.app.create_lead(&rep, n).await;
+        wait_for_intake(&self.app, &rep, &id).await;
+        if scene == Scene::Pooled {
+            send_to_pool(&self.app, &self.f.acme, &id).await;
+        }
+        id
+    }
+
+    async fn version(&self, lead: &str) -> u64 {
+        let id = lead.parse().unwrap();
+        let lead = self.app.state.leads.get_lead(&self.f.acme, id).await;
+        lead.unwrap().unwrap().version
+    }
+
+    async fn rule(&self, n: u32) -> String {
+        let id = format!("matrix-{n}");
+        let body = json!({"id": id, "rule": rule_draft()});
+        self.app
+            .post("/v1/rules", &self.admin(), &body)
+            .await
+            .expect(201);
+        id
+    }
+
+    async fn channel(&self) -> String {
+        let body = json!({"kind": "webhook", "url": "http://127.0.0.1:9/matrix"});
+        let reply = self.app.post("/v1/channels", &self.admin(), &body).await;
+        reply.expect(201).body["id"].as_str().unwrap().to_owned()
+    }
+
+    async fn task(&self, lead: &str) -> String {
+        let now = chrono::Utc::now();
+        let task = Task {
+            id: TaskId::new(),
+            tenant: self.f.acme.clone(),
+            subject: Subject::Lead(lead.parse().unwrap()),
+            assignee: Some(self.f.east_rep.id),
+            title: "回电话".into(),
+            due_at: now + chrono::Duration::hours(2),
+            done_at: None,
+            created_at: now,
+            rule: None,
+            dedupe_key: format!("matrix-{}", TaskId::new()),
+        };
+        assert!(self.app.state.tasks.add_task(&task).await.unwrap());
+        task.id.to_string()
+    }
+
+    async fn upload_ticket(&self, lead: &str) -> String {
+        let rep = self.app.token(&self.f.east_rep);
+        let body = json!({"file_name": "card.jpg", "content_type": "image/jpeg", "size": 4});
+        let reply = self
+            .app
+            .post(&format!("/v1/leads/{lead}/uploads"), &rep, &body)
+            .await;
+        reply.expect(201).body["url"].as_str().unwrap().to_owned()
+    }
+
+    /// Sends `op` as `who` against fresh records; returns the status and the body.
+    async fn cell(
+        &self,
+        method: &Method,
+        path: &str,
+        scene: Scene,
+        who: Who,
+        n: u32,
+    ) -> (u16, serde_json::Value) {
+        let token = self.token(who);
+        let token = token.as_deref();
+        let op = format!("{method} {path}");
+        let lead = if path.starts_with("/v1/leads/{id}") || op == "POST /v1/tasks/{id}/complete" {
+            let scene = if scene == Scene::Tenant {
+                Scene::Owned
+            } else {
+                scene
+            };
+            Some(self.lead(n, scene).await)
+        } else {
+            None
+        };
+        let lead_id = lead.clone().unwrap_or_default();
+        let (url, body): (String, Option<serde_json::Value>) = match op.as_str() {
+            "POST /v1/leads" => {
+                // In international form: the other tenant's region is the US.
+                let mut body = lead_body(100_000 + n);
+                let phone = body["contact"]["phone"].as_str().unwrap().to_owned();
+                body["contact"]["phone"] = json!(format!("+86 {phone}"));
+                (path.into(), Some(body))
+            }
+            "PATCH /v1/leads/{id}" => {
+                let v = self.version(&lead_id).await;
+                let body = json!({"expected_version": v, "changes": {"notes": "矩阵"}});
+                (path.replace("{id}", &lead_id), Some(body))
+            }
+            "POST /v1/leads/{id}/activities" => {
+                let body = json!({"kind": "call", "summary": "电话沟通"});
+                (path.replace("{id}", &lead_id), Some(body))
+            }
+            "POST /v1/leads/{id}/assign" => {
+                let v = self.version(&lead_id).await;
+                let body = json!({"owner": self.f.east_rep2.id, "expected_version": v});
+                (path.replace("{id}", &lead_id), Some(body))
+            }
+            "POST /v1/leads/{id}/uploads" => {
+                let body =
+                    json!({"file_name": "card.jpg", "content_type": "image/jpeg", "size": 4});
+                (path.replace("{id}", &lead_id), Some(body))
+            }
+            "POST /v1/leads/{id}/claim" => (path.replace("{id}", &lead_id), None),
+            "PUT /v1/uploads/{ticket}" => {
+                let lead = self.lead(n, Scene::Owned).await;
+                let url = self.upload_ticket(&lead).await;
+                let mut req = self
+                    .app
+                    .client
+                    .put(format!("{}{url}", self.app.base))
+                    .header("content-type", "image/jpeg")
+                    .body(b"\xFF\xD8\xFF\xE0".to_vec());
+                if let Some(t) = token {
+                    req = req.bearer_auth(t);
+                }
+                let status = req.send().await.unwrap().status().as_u16();
+                return (status, serde_json::Value::Null);
+            }
+            "POST /v1/tasks/{id}/complete" => {
+                let task = self.task(&lead_id).await;
+                (path.replace("{id}", &task), Some(json!({})))
+            }
+            "GET /v1/metrics/leads" => (
+                format!("{path}?from=2026-01-01T00:00:00Z&to=2026-12-31T00:00:00Z"),
+                None,
+            ),
+            "POST /v1/rules" => {
+                let body = json!({"id": format!("matrix-new-{n}"), "rule": rule_draft()});
+                (path.into(), Some(body))
+            }
+            "POST /v1/rules/dry-run" => {
+                (path.into(), Some(json!({"rule": rule_draft(), "days": 7})))
+            }
+            "GET /v1/rules/{id}" | "GET /v1/rules/{id}/versions" => {
+                (path.replace("{id}", &self.rule(n).await), None)
+            }
+            "PUT /v1/rules/{id}" => {
+                let body = json!({"expected_version": 1, "rule": rule_draft()});
+                (path.replace("{id}", &self.rule(n).await), Some(body))
+            }
+            "POST /v1/rules/{id}/rollback" => {
+                let body = json!({"to_version": 1, "expected_version": 1});
+                (path.replace("{id}", &self.rule(n).await), Some(body))
+            }
+            "PUT /v1/settings/calendar" => {
+                let body = json!({"time_zone": "Asia/Shanghai", "working_days": [1, 2, 3, 4, 5],
+                    "day_start": "09:00:00", "day_end": "18:00:00"});
+                (path.into(), Some(body))
+            }
+            "POST /v1/channels" => {
+                let body = json!({"kind": "webhook", "url": "http://127.0.0.1:9/matrix"});
+                (path.into(), Some(body))
+            }
+            "DELETE /v1/channels/{id}" => (path.replace("{id}", &self.channel().await), None),
+            _ => (path.replace("{id}", &lead_id), None),
+        };
+        let reply = self
+            .app
+            .send(method.clone(), &url, token, body.as_ref())
+            .await;
+        (reply.status.as_u16(), reply.body)
+    }
+}
+
+fn rule_draft() -> serde_json::Value {
+    json!({"name": "矩阵 rule", "trigger": "lead_created", "enabled": false,
+        "actions": [{"do": "set_priority", "priority": "A"}]})
+}
+
+#[tokio::test]
+async fn every_route_answers_each_caller_as_written_down() {
+    let app = TestApp::spawn_configured(|c| c.channels.allow_private_networks = true).await;
+    let f = fixture(&app.state).await;
+    let world = World { app, f };
+    let ops = operations();
+    let unwritten: Vec<String> = ops
+        .iter()
+        .map(|(m, p)| format!("{m} {p}"))
+        .filter(|op| {
+            let scenes: &[Scene] = if op.contains("/v1/leads/{id}") {
+                &[Scene::Owned, Scene::Pooled]
+            } else {
+                &[Scene::Tenant]
+            };
+            scenes.iter().any(|s| expected(op, *s).is_none())
+        })
+        .collect();
+    assert!(
+        unwritten.is_empty(),
+        "routes without a row in the matrix: {unwritten:?}"
+    );
+    assert!(ops.len() >= 31, "{} operations", ops.len());
+
+    let mut wrong = Vec::new();
+    let mut n = 0;
+    let mut cells = 0;
+    for (method, path) in &ops {
+        let op = format!("{method} {path}");
+        let scenes: &[Scene] = if path.starts_with("/v1/leads/{id}") {
+            &[Scene::Owned, Scene::Pooled]
+        } else {
+            &[Scene::Tenant]
+        };
+        for &scene in scenes {
+            let row = expected(&op, scene).unwrap();
+            for (who, want) in WHO.iter().zip(row) {
+                n += 1;
+                cells += 1;
+                let (got, body) = world.cell(method, path, scene, *who, n).await;
+                if got != want {
+                    wrong.push(format!(
+                        "{op} [{scene:?}] as {who:?}: {got} {body}, expected {want}"
+                    ));
+                }
+            }
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "{} of {cells} cells differ:\n{}",
+        wrong.len(),
+        wrong.join("\n")
+    );
+}
