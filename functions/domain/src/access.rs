@@ -1,6 +1,7 @@
 //! Who may see and change what. Reps own their leads, managers their team's, admins the tenant's.
 //! The store applies `LeadScope` in its queries; handlers ask `Actor` before every change.
 
+use crate::deal::Deal;
 use crate::error::DomainError;
 use crate::id::{TeamId, TenantId, UserId};
 use crate::lead::Lead;
@@ -40,6 +41,10 @@ pub enum Permission<'a> {
     ManageCalendar,
     /// Mark this task done.
     CompleteTask(&'a Task),
+    /// Read and work this deal (move it, edit it): owner, the team's managers, admins.
+    AccessDeal(&'a Deal),
+    /// Turn a lead into customer, contact and deal.
+    ConvertLead(&'a Lead),
 }
 
 /// The slice of a tenant's leads an actor can list.
@@ -118,6 +123,28 @@ impl Actor {
                 refuse("only admins change the calendar")
             }
             Permission::ManageChannels | Permission::ManageCalendar => Ok(()),
+            Permission::AccessDeal(deal) => {
+                let visible = deal.tenant == self.tenant
+                    && match self.lead_scope() {
+                        LeadScope::Tenant => true,
+                        LeadScope::Team(team) => deal.team == Some(team),
+                        LeadScope::Owner(user) => deal.owner == user,
+                        LeadScope::Pool => false,
+                    };
+                if visible {
+                    Ok(())
+                } else {
+                    refuse("this deal belongs to someone outside your scope")
+                }
+            }
+            Permission::ConvertLead(lead) => {
+                self.check(Permission::ChangeLead(lead))?;
+                if lead.owner.is_none() {
+                    refuse("a lead is converted by its owner's side: assign it first")
+                } else {
+                    Ok(())
+                }
+            }
             Permission::CompleteTask(task) => {
                 if task.tenant == self.tenant && task.assignee == Some(self.user) {
                     Ok(())

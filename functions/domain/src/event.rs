@@ -5,6 +5,7 @@ use crate::Timestamp;
 use crate::activity::ActivityKind;
 use crate::id::{ActivityId, EventId, TeamId, TenantId, TimerId, UserId};
 use crate::lead::{Lead, LeadSource, LeadStatus};
+use crate::pipeline::StageKind;
 use crate::scoring::{Priority, ScoreBreakdown};
 use crate::subject::{Subject, SubjectKind};
 use crate::upload::{UploadKind, UploadStatus};
@@ -96,6 +97,23 @@ pub enum EventPayload {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         error: Option<String>,
     },
+    /// A deal was opened (from a converted lead or by hand) in its pipeline's first stage.
+    DealCreated {
+        pipeline: String,
+        stage: String,
+        amount: u64,
+        currency: String,
+        owner: UserId,
+    },
+    /// A deal moved to another stage (won and lost are stages too).
+    DealStageChanged {
+        from: String,
+        to: String,
+        status: StageKind,
+        seconds_in_previous: i64,
+        /// A manager moved it past an unmet gate.
+        overridden: bool,
+    },
 }
 
 impl EventPayload {
@@ -118,6 +136,7 @@ impl EventKind {
             LeadCreated | LeadUpdated | LeadPriorityChanged | LeadStatusChanged | LeadAssigned
             | LeadFirstContacted | LeadReturnedToPool | LeadClaimed => Some(SubjectKind::Lead),
             UploadCreated | UploadStatusChanged => Some(SubjectKind::Upload),
+            DealCreated | DealStageChanged => Some(SubjectKind::Deal),
             ActivityLogged | TimerFired => None,
         }
     }
@@ -163,6 +182,8 @@ impl EventKind {
             LeadClaimed => &["by", "team"],
             UploadCreated => &["kind", "file_name", "size"],
             UploadStatusChanged => &["from", "to", "error"],
+            DealCreated => &["pipeline", "stage", "amount", "currency", "owner"],
+            DealStageChanged => &["from", "to", "status", "seconds_in_previous", "overridden"],
         }
     }
 
@@ -403,6 +424,20 @@ mod tests {
                 from: UploadStatus::Processing,
                 to: UploadStatus::Failed,
                 error: Some("not_an_image".into()),
+            },
+            EventPayload::DealCreated {
+                pipeline: "default".into(),
+                stage: "new".into(),
+                amount: 10,
+                currency: "CNY".into(),
+                owner: UserId::new(),
+            },
+            EventPayload::DealStageChanged {
+                from: "new".into(),
+                to: "first_call".into(),
+                status: StageKind::Open,
+                seconds_in_previous: 60,
+                overridden: false,
             },
         ]
     }

@@ -598,6 +598,21 @@ impl Lead {
         self.version += 1;
     }
 
+    /// A qualified lead became a customer and a deal (`deal::convert_lead` checks the rest).
+    pub(crate) fn mark_converted(&mut self, actor: &Actor, now: DateTime<Utc>) -> Vec<DomainEvent> {
+        let event = self.event(
+            actor,
+            now,
+            EventPayload::LeadStatusChanged {
+                from: self.status,
+                to: LeadStatus::Converted,
+            },
+        );
+        self.status = LeadStatus::Converted;
+        self.touch(now);
+        vec![event]
+    }
+
     /// Applies a partial update; re-scores when scoring inputs change. Returns the events,
     /// empty when nothing changed (so a retried PATCH is harmless).
     pub fn apply_patch(

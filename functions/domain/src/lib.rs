@@ -8,12 +8,14 @@ pub mod activity;
 pub mod calendar;
 pub mod contact;
 pub mod customer;
+pub mod deal;
 pub mod error;
 pub mod event;
 pub mod id;
 pub mod lead;
 pub mod metrics;
 pub mod notification;
+pub mod pipeline;
 pub mod rule;
 pub mod scoring;
 pub mod subject;
@@ -27,6 +29,9 @@ pub use activity::{Activity, ActivityKind, NewActivity};
 pub use calendar::BusinessCalendar;
 pub use contact::{ContactInfo, EmailAddress, PersonName, PhoneNumber, Region};
 pub use customer::{Contact, Customer, DecisionRole};
+pub use deal::{
+    ConversionIds, Converted, Deal, DealDraft, MoveError, StageChange, StageMove, convert_lead,
+};
 pub use error::DomainError;
 pub use event::{Cause, DomainEvent, EventKind, EventPayload};
 pub use id::{
@@ -37,6 +42,9 @@ pub use lead::{
     BudgetRange, Lead, LeadPatch, LeadSource, LeadStatus, NewLead, PreScreen, PurchaseUrgency,
 };
 pub use notification::{Channel, ChannelKind, Delivery, DeliveryResult, Notification};
+pub use pipeline::{
+    ForecastCategory, Localized, LostReason, Pipeline, Requirement, Stage, StageKind,
+};
 pub use rule::{Action, Condition, Decision, DecisionOutcome, Evidence, Rule, RuleDraft, RuleId};
 pub use scoring::{Priority, ScoreBreakdown, ScoringPolicy};
 pub use subject::{Subject, SubjectKind};

@@ -121,9 +121,8 @@ impl SubjectKind {
         match self {
             SubjectKind::Lead => crate::lead::RULE_FIELDS,
             SubjectKind::Upload => crate::upload::RULE_FIELDS,
-            SubjectKind::Deal | SubjectKind::Customer | SubjectKind::Visit | SubjectKind::Order => {
-                &[]
-            }
+            SubjectKind::Deal => crate::deal::RULE_FIELDS,
+            SubjectKind::Customer | SubjectKind::Visit | SubjectKind::Order => &[],
         }
     }
 

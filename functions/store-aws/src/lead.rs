@@ -149,7 +149,11 @@ impl DynamoStore {
         }
     }
 
-    fn versioned_put(&self, lead: &Lead, expected_version: u64) -> StoreResult<TransactWriteItem> {
+    pub(crate) fn versioned_put(
+        &self,
+        lead: &Lead,
+        expected_version: u64,
+    ) -> StoreResult<TransactWriteItem> {
         if lead.version <= expected_version {
             return Err(StoreError::backend_msg(format!(
                 "new version {} must exceed expected {expected_version}",

@@ -78,7 +78,11 @@ fn insert_lead(tx: &Transaction<'_>, lead: &Lead) -> StoreResult<()> {
 }
 
 /// Compare-and-swap on `version`; tells a missing lead from a stale write.
-fn replace_lead(tx: &Transaction<'_>, lead: &Lead, expected_version: u64) -> StoreResult<()> {
+pub(crate) fn replace_lead(
+    tx: &Transaction<'_>,
+    lead: &Lead,
+    expected_version: u64,
+) -> StoreResult<()> {
     if lead.version <= expected_version {
         return Err(StoreError::backend_msg(format!(
             "new version {} must exceed expected {expected_version}",

@@ -8,6 +8,7 @@
 
 mod assignment;
 mod blob;
+mod deal;
 mod decision;
 mod directory;
 mod directory_cache;
@@ -193,7 +194,9 @@ pub(crate) fn subject_version(
     let table = match subject.kind() {
         SubjectKind::Lead => "leads",
         SubjectKind::Upload => "uploads",
-        SubjectKind::Deal | SubjectKind::Customer | SubjectKind::Visit | SubjectKind::Order => {
+        SubjectKind::Deal => "deals",
+        SubjectKind::Customer => "customers",
+        SubjectKind::Visit | SubjectKind::Order => {
             return Ok(None);
         }
     };

@@ -230,12 +230,72 @@ CREATE TRIGGER tenants_deleted AFTER DELETE ON tenants
     BEGIN UPDATE directory_version SET version = version + 1 WHERE id = 1; END;
 "#;
 
+const V5_DEALS: &str = r#"
+CREATE TABLE customers (
+    tenant_id   TEXT NOT NULL REFERENCES tenants(id),
+    id          TEXT NOT NULL,
+    owner_id    TEXT NOT NULL,
+    version     INTEGER NOT NULL,
+    body        TEXT NOT NULL,
+    PRIMARY KEY (tenant_id, id)
+) STRICT;
+
+CREATE TABLE contacts (
+    tenant_id   TEXT NOT NULL REFERENCES tenants(id),
+    id          TEXT NOT NULL,
+    customer_id TEXT NOT NULL,
+    body        TEXT NOT NULL,
+    PRIMARY KEY (tenant_id, id)
+) STRICT;
+CREATE INDEX contacts_by_customer ON contacts (tenant_id, customer_id);
+
+-- `rots_at` (ms) is when the deal goes overdue in its stage; NULL without a limit or closed.
+CREATE TABLE deals (
+    tenant_id   TEXT NOT NULL REFERENCES tenants(id),
+    id          TEXT NOT NULL,
+    owner_id    TEXT NOT NULL,
+    team_id     TEXT,
+    pipeline    TEXT NOT NULL,
+    stage       TEXT NOT NULL,
+    status      TEXT NOT NULL,
+    rots_at     INTEGER,
+    updated_at  INTEGER NOT NULL,
+    version     INTEGER NOT NULL,
+    body        TEXT NOT NULL,
+    PRIMARY KEY (tenant_id, id)
+) STRICT;
+CREATE INDEX deals_by_update ON deals (tenant_id, updated_at DESC, id DESC);
+CREATE INDEX deals_by_owner ON deals (tenant_id, owner_id, updated_at DESC, id DESC);
+CREATE INDEX deals_by_team ON deals (tenant_id, team_id, updated_at DESC, id DESC);
+CREATE INDEX deals_by_stage ON deals (tenant_id, pipeline, stage);
+
+-- Append-only: one row per stage move, keyed by the deal's version after it.
+CREATE TABLE deal_stage_log (
+    tenant_id   TEXT NOT NULL REFERENCES tenants(id),
+    deal_id     TEXT NOT NULL,
+    version     INTEGER NOT NULL,
+    at          INTEGER NOT NULL,
+    body        TEXT NOT NULL,
+    PRIMARY KEY (tenant_id, deal_id, version)
+) STRICT;
+CREATE INDEX deal_stage_log_by_time ON deal_stage_log (tenant_id, at);
+
+CREATE TABLE pipelines (
+    tenant_id   TEXT NOT NULL REFERENCES tenants(id),
+    id          TEXT NOT NULL,
+    version     INTEGER NOT NULL,
+    body        TEXT NOT NULL,
+    PRIMARY KEY (tenant_id, id)
+) STRICT;
+"#;
+
 pub fn migrations() -> Migrations<'static> {
     Migrations::new(vec![
         M::up(V1_FOUNDATION),
         M::up(V2_AUTOMATION),
         M::up(V3_SUBJECTS),
         M::up(V4_DIRECTORY_VERSION),
+        M::up(V5_DEALS),
     ])
 }
 
@@ -300,7 +360,7 @@ mod tests {
         }
 
         let store = SqliteStore::open(&path).unwrap();
-        assert_eq!(store.schema_version().await.unwrap(), 4, "V2 -> V4");
+        assert_eq!(store.schema_version().await.unwrap(), 5, "V2 -> V5");
         let acme = TenantId::parse("acme").unwrap();
         let pending = store
             .pending_timers(&acme, Subject::Lead(lead))

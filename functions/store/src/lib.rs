@@ -10,8 +10,8 @@ pub mod testkit;
 
 pub use error::StoreError;
 pub use ports::{
-    AssignmentStore, BlobKey, BlobMeta, BlobStore, Created, Cursor, DecisionLog, DirectoryStore,
-    EventLog, IdempotencyKey, IdempotencyRecord, InboxStore, LeadQuery, LeadStore, MAX_PAGE, Page,
-    Paged, PresignedRequest, RecordStores, RuleStore, StoredEvent, TaskStore, TimerStore,
-    UploadStore, next_in_turn, page_limit,
+    AssignmentStore, BlobKey, BlobMeta, BlobStore, Conversion, Created, Cursor, DealQuery,
+    DealStore, DecisionLog, DirectoryStore, EventLog, IdempotencyKey, IdempotencyRecord,
+    InboxStore, LeadQuery, LeadStore, MAX_PAGE, Page, Paged, PresignedRequest, RecordStores,
+    RuleStore, StoredEvent, TaskStore, TimerStore, UploadStore, next_in_turn, page_limit,
 };

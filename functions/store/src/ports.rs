@@ -5,8 +5,9 @@ use async_trait::async_trait;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use fieldline_domain::{
-    Activity, Channel, Decision, Delivery, DeliveryResult, DomainEvent, Lead, LeadId, LeadScope,
-    LeadStatus, Notification, Priority, Rule, RuleId, Subject, Task, TaskId, Team, TeamId, Tenant,
+    Activity, Channel, Contact, Customer, CustomerId, Deal, DealId, Decision, Delivery,
+    DeliveryResult, DomainEvent, Lead, LeadId, LeadScope, LeadStatus, Notification, Pipeline,
+    Priority, Rule, RuleId, StageChange, StageKind, Subject, Task, TaskId, Team, TeamId, Tenant,
     TenantId, Timer, Timestamp, Upload, UploadId, User, UserId,
 };
 use serde::{Deserialize, Serialize};
@@ -98,6 +99,45 @@ impl Paged for Upload {
             id: self.id.as_uuid(),
         }
     }
+}
+
+impl Paged for Deal {
+    fn cursor(&self) -> Cursor {
+        Cursor {
+            sort_ms: self.updated_at.timestamp_millis(),
+            id: self.id.as_uuid(),
+        }
+    }
+}
+
+/// A filtered, paginated listing of deals, newest change first. `scope` comes from the
+/// caller's role (deals have no pool: `LeadScope::Pool` lists nothing).
+#[derive(Debug, Clone)]
+pub struct DealQuery {
+    pub scope: LeadScope,
+    pub pipeline: Option<String>,
+    pub stage: Option<String>,
+    pub status: Option<StageKind>,
+    pub owner: Option<UserId>,
+    /// Only deals overdue at this time (`rots_at` before it).
+    pub overdue_at: Option<Timestamp>,
+    pub limit: u32,
+    pub after: Option<Cursor>,
+}
+
+/// A lead turned into customer, contact and deal: everything one conversion writes.
+#[derive(Debug, Clone)]
+pub struct Conversion {
+    /// The lead, now converted, and the version it was read at.
+    pub lead: Lead,
+    pub lead_version: u64,
+    pub customer: Customer,
+    pub contact: Contact,
+    pub deal: Deal,
+    /// The deal's first stage-log line.
+    pub first_stage: StageChange,
+    /// The lead's, customer's and deal's events.
+    pub events: Vec<DomainEvent>,
 }
 
 /// A filtered, paginated listing. `scope` comes from the caller's role, never from the client.
@@ -301,10 +341,58 @@ pub trait UploadStore: Send + Sync {
     ) -> StoreResult<Page<Upload>>;
 }
 
+/// Deals with their append-only stage log, the customers and contacts they belong to, and
+/// the tenant's pipelines. Each write stores the change and its events atomically.
+#[async_trait]
+pub trait DealStore: Send + Sync {
+    /// Writes a conversion in one transaction: the lead (if still at `lead_version`, else
+    /// `VersionConflict`), customer, contact, deal, first log line and every event. With an
+    /// idempotency record a retried conversion returns the deal it first made.
+    async fn convert_lead(
+        &self,
+        conversion: &Conversion,
+        idempotency: Option<&IdempotencyRecord>,
+    ) -> StoreResult<Created<Deal>>;
+    async fn get_deal(&self, tenant: &TenantId, id: DealId) -> StoreResult<Option<Deal>>;
+    /// Replaces the deal if its stored version is still `expected_version`, appending
+    /// `change` to its stage log when the write is a stage move.
+    async fn update_deal(
+        &self,
+        deal: &Deal,
+        expected_version: u64,
+        change: Option<&StageChange>,
+        events: &[DomainEvent],
+    ) -> StoreResult<()>;
+    /// The deal's stage log, oldest first.
+    async fn deal_history(&self, tenant: &TenantId, id: DealId) -> StoreResult<Vec<StageChange>>;
+    async fn list_deals(&self, tenant: &TenantId, query: &DealQuery) -> StoreResult<Page<Deal>>;
+    async fn get_customer(
+        &self,
+        tenant: &TenantId,
+        id: CustomerId,
+    ) -> StoreResult<Option<Customer>>;
+    /// A customer's contacts, oldest first.
+    async fn list_contacts(
+        &self,
+        tenant: &TenantId,
+        customer: CustomerId,
+    ) -> StoreResult<Vec<Contact>>;
+    /// Stores a pipeline version: `expected_version` `None` for a new one (an existing id is
+    /// `AlreadyExists`), else the version the change was based on (else `VersionConflict`).
+    async fn save_pipeline(
+        &self,
+        pipeline: &Pipeline,
+        expected_version: Option<u32>,
+    ) -> StoreResult<()>;
+    /// The tenant's stored pipelines by id (empty until the first is saved).
+    async fn list_pipelines(&self, tenant: &TenantId) -> StoreResult<Vec<Pipeline>>;
+}
+
 /// Every record port at once: what a complete backend (SQLite, DynamoDB) implements, so the
 /// wiring and the contract suite name the list in one place.
 pub trait RecordStores:
     LeadStore
+    + DealStore
     + UploadStore
     + DirectoryStore
     + EventLog
@@ -320,6 +408,7 @@ pub trait RecordStores:
 
 impl<T> RecordStores for T where
     T: LeadStore
+        + DealStore
         + UploadStore
         + DirectoryStore
         + EventLog

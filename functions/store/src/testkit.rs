@@ -3,6 +3,7 @@
 
 mod assignment;
 mod blob;
+mod deal;
 mod decision;
 mod directory;
 mod fixture;
@@ -15,6 +16,7 @@ mod upload;
 
 pub use assignment::*;
 pub use blob::*;
+pub use deal::*;
 pub use decision::*;
 pub use directory::*;
 pub use fixture::*;
@@ -47,6 +49,9 @@ macro_rules! backend_contract_tests {
             inbox_and_deliveries,
             tasks_are_deduplicated_and_ordered,
             uploads_are_idempotent_versioned_and_fire_their_timers,
+            conversions_are_atomic_idempotent_and_deals_keep_a_stage_log,
+            deal_listings_are_scoped_filtered_and_paged,
+            pipelines_are_versioned_tenant_data,
         );
     };
     (@each $open:path; $($name:ident),* $(,)?) => {$(

@@ -1,0 +1,302 @@
+//! Deals on DynamoDB. A deal lives at `TENANT#{t}#DEAL#{id}` / `DEAL` with its stage log
+//! beside it (`STAGE#{version}`), so "a deal and its history" is one partition; listings use
+//! the same three indexes as leads under deal-specific partitions (tenant, owner, team).
+//! Customers sit at `TENANT#{t}#CUSTOMER#{id}` / `CUSTOMER` with their contacts
+//! (`CONTACT#{id}`); pipelines beside the tenant (`PIPELINE#{id}`). A conversion is one
+//! transaction: lead, customer, contact, deal, log line, events.
+
+use crate::directory::tenant_pk;
+use crate::lead::{events_items, idempotency_item, listing_sk};
+use crate::subject::{record_sk, subject_pk};
+use crate::table::{ItemBuilder, Query, TxError, body, key, n, number_attr, put, put_new, s};
+use crate::{
+    DynamoStore, ENTITY, GSI1, GSI1_PK, GSI1_SK, GSI2, GSI2_PK, GSI2_SK, GSI3, GSI3_PK, GSI3_SK,
+};
+use async_trait::async_trait;
+use aws_sdk_dynamodb::types::AttributeValue;
+use fieldline_domain::{
+    Contact, Customer, CustomerId, Deal, DealId, DomainEvent, LeadScope, Pipeline, StageChange,
+    Subject, SubjectKind, TenantId,
+};
+use fieldline_store::error::StoreResult;
+use fieldline_store::{
+    Conversion, Created, DealQuery, DealStore, IdempotencyRecord, Page, StoreError, page_limit,
+};
+
+const CONVERT_SCOPE: &str = "lead.convert";
+
+fn deal_pk(tenant: &TenantId, id: DealId) -> String {
+    subject_pk(tenant, Subject::Deal(id))
+}
+
+fn customer_pk(tenant: &TenantId, id: CustomerId) -> String {
+    subject_pk(tenant, Subject::Customer(id))
+}
+
+fn deal_item(deal: &Deal) -> StoreResult<crate::table::Item> {
+    let t = tenant_pk(&deal.tenant);
+    let sort = listing_sk(deal.updated_at.timestamp_millis(), deal.id);
+    let mut item = ItemBuilder::new(deal_pk(&deal.tenant, deal.id), record_sk(SubjectKind::Deal))
+        .body(deal)?
+        .s(ENTITY, "deal")
+        .n("version", deal.version as i64)
+        .s("pipeline", deal.pipeline.clone())
+        .s("stage", deal.stage.clone())
+        .s("deal_status", deal.status.as_str())
+        .s("owner_id", deal.owner.to_string())
+        .s_opt("team_id", deal.team.map(|t| t.to_string()))
+        .s(GSI1_PK, format!("{t}#DEALS"))
+        .s(GSI1_SK, sort.clone())
+        .s(GSI2_PK, format!("{t}#DEALOWNER#{}", deal.owner))
+        .s(GSI2_SK, sort.clone());
+    if let Some(at) = deal.rots_at {
+        item = item.n("rots_at", at.timestamp_millis());
+    }
+    if let Some(team) = deal.team {
+        item = item
+            .s(GSI3_PK, format!("{t}#DEALTEAM#{team}"))
+            .s(GSI3_SK, sort);
+    }
+    Ok(item.build())
+}
+
+fn stage_item(change: &StageChange) -> StoreResult<crate::table::Item> {
+    Ok(ItemBuilder::new(
+        deal_pk(&change.tenant, change.deal),
+        format!("STAGE#{:012}", change.version),
+    )
+    .body(change)?
+    .s(ENTITY, "deal_stage")
+    .build())
+}
+
+#[async_trait]
+impl DealStore for DynamoStore {
+    async fn convert_lead(
+        &self,
+        c: &Conversion,
+        idempotency: Option<&IdempotencyRecord>,
+    ) -> StoreResult<Created<Deal>> {
+        let tenant = &c.deal.tenant;
+        let pk = deal_pk(tenant, c.deal.id);
+        let sk = record_sk(SubjectKind::Deal);
+        let mut items = Vec::new();
+        if let Some(rec) = idempotency {
+            if let Some(original) = self.replay(tenant, rec, CONVERT_SCOPE).await? {
+                return Ok(Created::Replayed(original));
+            }
+            items.push(put_new(
+                self.table(),
+                idempotency_item(tenant, rec, CONVERT_SCOPE, (&pk, &sk), c.deal.created_at),
+            ));
+        }
+        let lead_at = items.len();
+        items.push(self.versioned_put(&c.lead, c.lead_version)?);
+        let customer = ItemBuilder::new(
+            customer_pk(tenant, c.customer.id),
+            record_sk(SubjectKind::Customer),
+        )
+        .body(&c.customer)?
+        .s(ENTITY, "customer")
+        .n("version", c.customer.version as i64)
+        .build();
+        items.push(put_new(self.table(), customer));
+        let contact = ItemBuilder::new(
+            customer_pk(tenant, c.contact.customer),
+            format!("CONTACT#{}", c.contact.id),
+        )
+        .body(&c.contact)?
+        .s(ENTITY, "contact")
+        .build();
+        items.push(put_new(self.table(), contact));
+        items.push(put_new(self.table(), deal_item(&c.deal)?));
+        items.push(put_new(self.table(), stage_item(&c.first_stage)?));
+        items.extend(events_items(self.table(), &c.events)?);
+        match self.transact(items).await {
+            Ok(()) => Ok(Created::New(c.deal.clone())),
+            // Another request with the same key won the race: answer with its deal.
+            Err(TxError::Cancelled(flags)) if idempotency.is_some() && flags[0] => {
+                let rec = idempotency.expect("checked above");
+                self.replay(tenant, rec, CONVERT_SCOPE)
+                    .await?
+                    .map(Created::Replayed)
+                    .ok_or_else(|| StoreError::corrupt_msg("idempotency key vanished"))
+            }
+            Err(TxError::Cancelled(flags)) if flags.get(lead_at).copied().unwrap_or(false) => {
+                Err(self
+                    .version_failure(tenant, c.lead.id.into(), c.lead_version)
+                    .await)
+            }
+            Err(TxError::Cancelled(_)) => {
+                Err(StoreError::AlreadyExists(format!("deal {}", c.deal.id)))
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn get_deal(&self, tenant: &TenantId, id: DealId) -> StoreResult<Option<Deal>> {
+        self.get_body(deal_pk(tenant, id), record_sk(SubjectKind::Deal))
+            .await
+    }
+
+    async fn update_deal(
+        &self,
+        deal: &Deal,
+        expected_version: u64,
+        change: Option<&StageChange>,
+        events: &[DomainEvent],
+    ) -> StoreResult<()> {
+        if deal.version <= expected_version {
+            return Err(StoreError::backend_msg(format!(
+                "new version {} must exceed expected {expected_version}",
+                deal.version
+            )));
+        }
+        let mut items = vec![put(
+            self.table(),
+            deal_item(deal)?,
+            Some("version = :expected"),
+            &[(":expected", n(expected_version as i64))],
+        )];
+        if let Some(change) = change {
+            items.push(put_new(self.table(), stage_item(change)?));
+        }
+        items.extend(events_items(self.table(), events)?);
+        match self.transact(items).await {
+            Ok(()) => Ok(()),
+            Err(TxError::Cancelled(_)) => Err(self
+                .version_failure(&deal.tenant, Subject::Deal(deal.id), expected_version)
+                .await),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn deal_history(&self, tenant: &TenantId, id: DealId) -> StoreResult<Vec<StageChange>> {
+        self.query_prefix(deal_pk(tenant, id), "STAGE#").await
+    }
+
+    async fn list_deals(&self, tenant: &TenantId, query: &DealQuery) -> StoreResult<Page<Deal>> {
+        let t = tenant_pk(tenant);
+        // The narrowest index the scope allows; what it cannot express becomes a filter.
+        let (index, pk_name, sk_name, partition) = match (&query.scope, query.owner) {
+            (LeadScope::Pool, _) => {
+                return Ok(Page {
+                    items: Vec::new(),
+                    next: None,
+                });
+            }
+            (LeadScope::Owner(user), _) => {
+                (GSI2, GSI2_PK, GSI2_SK, format!("{t}#DEALOWNER#{user}"))
+            }
+            (_, Some(owner)) => (GSI2, GSI2_PK, GSI2_SK, format!("{t}#DEALOWNER#{owner}")),
+            (LeadScope::Team(team), None) => {
+                (GSI3, GSI3_PK, GSI3_SK, format!("{t}#DEALTEAM#{team}"))
+            }
+            (LeadScope::Tenant, None) => (GSI1, GSI1_PK, GSI1_SK, format!("{t}#DEALS")),
+        };
+        let mut values: Vec<(&str, AttributeValue)> = vec![(":p", s(partition))];
+        let key_condition = match &query.after {
+            Some(c) => {
+                values.push((":upper", s(listing_sk(c.sort_ms, c.id))));
+                format!("{pk_name} = :p AND {sk_name} < :upper")
+            }
+            None => format!("{pk_name} = :p"),
+        };
+        let mut filters = Vec::new();
+        if let (LeadScope::Team(team), true) = (&query.scope, index != GSI3) {
+            filters.push("team_id = :team");
+            values.push((":team", s(team.to_string())));
+        }
+        if let (Some(owner), LeadScope::Owner(_)) = (query.owner, &query.scope) {
+            filters.push("owner_id = :owner");
+            values.push((":owner", s(owner.to_string())));
+        }
+        if let Some(pipeline) = &query.pipeline {
+            filters.push("pipeline = :pipeline");
+            values.push((":pipeline", s(pipeline.clone())));
+        }
+        if let Some(stage) = &query.stage {
+            filters.push("stage = :stage");
+            values.push((":stage", s(stage.clone())));
+        }
+        if let Some(status) = query.status {
+            filters.push("deal_status = :status");
+            values.push((":status", s(status.as_str())));
+        }
+        if let Some(at) = query.overdue_at {
+            filters.push("rots_at < :now");
+            values.push((":now", n(at.timestamp_millis())));
+        }
+        let filter = filters.join(" AND ");
+        let limit = page_limit(query.limit) as usize;
+        let mut q = Query::index(index, &key_condition, &values).newest_first();
+        if !filter.is_empty() {
+            q = q.filter(&filter);
+        }
+        let items = self.query(q, limit + 1).await?;
+        let deals: Vec<Deal> = items.iter().map(body).collect::<StoreResult<_>>()?;
+        Ok(Page::from_overfetched(deals, limit))
+    }
+
+    async fn get_customer(
+        &self,
+        tenant: &TenantId,
+        id: CustomerId,
+    ) -> StoreResult<Option<Customer>> {
+        self.get_body(customer_pk(tenant, id), record_sk(SubjectKind::Customer))
+            .await
+    }
+
+    async fn list_contacts(
+        &self,
+        tenant: &TenantId,
+        customer: CustomerId,
+    ) -> StoreResult<Vec<Contact>> {
+        self.query_prefix(customer_pk(tenant, customer), "CONTACT#")
+            .await
+    }
+
+    async fn save_pipeline(
+        &self,
+        pipeline: &Pipeline,
+        expected_version: Option<u32>,
+    ) -> StoreResult<()> {
+        let sk = format!("PIPELINE#{}", pipeline.id);
+        let item = ItemBuilder::new(tenant_pk(&pipeline.tenant), sk.clone())
+            .body(pipeline)?
+            .s(ENTITY, "pipeline")
+            .n("version", pipeline.version.into())
+            .build();
+        let write = match expected_version {
+            None => put_new(self.table(), item),
+            Some(v) => put(
+                self.table(),
+                item,
+                Some("version = :v"),
+                &[(":v", n(v.into()))],
+            ),
+        };
+        match self.transact(vec![write]).await {
+            Ok(()) => Ok(()),
+            Err(TxError::Cancelled(_)) => {
+                let stored = self.get(key(tenant_pk(&pipeline.tenant), sk)).await?;
+                match (stored, expected_version) {
+                    (Some(_), None) => Err(StoreError::AlreadyExists(format!(
+                        "pipeline {}",
+                        pipeline.id
+                    ))),
+                    (None, _) => Err(StoreError::NotFound),
+                    (Some(item), Some(expected)) => Err(StoreError::VersionConflict {
+                        expected: expected.into(),
+                        actual: number_attr(&item, "version").unwrap_or_default() as u64,
+                    }),
+                }
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn list_pipelines(&self, tenant: &TenantId) -> StoreResult<Vec<Pipeline>> {
+        self.query_prefix(tenant_pk(tenant), "PIPELINE#").await
+    }
+}

@@ -1,0 +1,317 @@
+//! Deals on SQLite: deals, their append-only stage log, customers, contacts and pipelines,
+//! each a row with its JSON body beside the columns its queries use. A conversion (lead,
+//! customer, contact, deal, log line, events) is one transaction.
+
+use crate::events::insert_events;
+use crate::lead::{remember_request, seen_request};
+use crate::{SqliteStore, query_bodies, query_body, sql_err, stale_write, to_json};
+use async_trait::async_trait;
+use fieldline_domain::{
+    Contact, Customer, CustomerId, Deal, DealId, DomainEvent, LeadScope, Pipeline, StageChange,
+    Subject, TenantId,
+};
+use fieldline_store::error::{StoreError, StoreResult};
+use fieldline_store::ports::{
+    Conversion, Created, DealQuery, DealStore, IdempotencyRecord, Page, page_limit,
+};
+use rusqlite::types::Value;
+use rusqlite::{OptionalExtension, Transaction, params, params_from_iter};
+
+const CONVERT_SCOPE: &str = "lead.convert";
+
+fn select_deal(
+    conn: &rusqlite::Connection,
+    tenant: &TenantId,
+    id: &str,
+) -> StoreResult<Option<Deal>> {
+    query_body(
+        conn,
+        "SELECT body FROM deals WHERE tenant_id = ?1 AND id = ?2",
+        params![tenant.as_str(), id],
+    )
+}
+
+fn insert_deal(tx: &Transaction<'_>, deal: &Deal) -> StoreResult<()> {
+    tx.execute(
+        "INSERT INTO deals (tenant_id, id, owner_id, team_id, pipeline, stage, status, rots_at,
+                            updated_at, version, body)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+        params![
+            deal.tenant.as_str(),
+            deal.id.to_string(),
+            deal.owner.to_string(),
+            deal.team.map(|t| t.to_string()),
+            deal.pipeline,
+            deal.stage,
+            deal.status.as_str(),
+            deal.rots_at.map(|t| t.timestamp_millis()),
+            deal.updated_at.timestamp_millis(),
+            deal.version as i64,
+            to_json(deal)?,
+        ],
+    )
+    .map_err(sql_err)?;
+    Ok(())
+}
+
+fn append_stage(tx: &Transaction<'_>, change: &StageChange) -> StoreResult<()> {
+    tx.execute(
+        "INSERT INTO deal_stage_log (tenant_id, deal_id, version, at, body)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![
+            change.tenant.as_str(),
+            change.deal.to_string(),
+            change.version as i64,
+            change.at.timestamp_millis(),
+            to_json(change)?,
+        ],
+    )
+    .map_err(sql_err)?;
+    Ok(())
+}
+
+#[async_trait]
+impl DealStore for SqliteStore {
+    async fn convert_lead(
+        &self,
+        conversion: &Conversion,
+        idempotency: Option<&IdempotencyRecord>,
+    ) -> StoreResult<Created<Deal>> {
+        let c = conversion.clone();
+        let idempotency = idempotency.cloned();
+        self.write(move |tx| {
+            let tenant = &c.deal.tenant;
+            if let Some(rec) = &idempotency {
+                if let Some(id) = seen_request(tx, tenant, rec, CONVERT_SCOPE)? {
+                    let original = select_deal(tx, tenant, &id)?.ok_or_else(|| {
+                        StoreError::corrupt_msg(format!("idempotency key points at missing deal {id}"))
+                    })?;
+                    return Ok(Created::Replayed(original));
+                }
+                remember_request(tx, tenant, rec, CONVERT_SCOPE, &c.deal.id.to_string(), c.deal.created_at)?;
+            }
+            crate::lead::replace_lead(tx, &c.lead, c.lead_version)?;
+            tx.execute(
+                "INSERT INTO customers (tenant_id, id, owner_id, version, body) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![
+                    tenant.as_str(),
+                    c.customer.id.to_string(),
+                    c.customer.owner.to_string(),
+                    c.customer.version as i64,
+                    to_json(&c.customer)?,
+                ],
+            )
+            .map_err(sql_err)?;
+            tx.execute(
+                "INSERT INTO contacts (tenant_id, id, customer_id, body) VALUES (?1, ?2, ?3, ?4)",
+                params![
+                    tenant.as_str(),
+                    c.contact.id.to_string(),
+                    c.contact.customer.to_string(),
+                    to_json(&c.contact)?,
+                ],
+            )
+            .map_err(sql_err)?;
+            insert_deal(tx, &c.deal)?;
+            append_stage(tx, &c.first_stage)?;
+            insert_events(tx, &c.events)?;
+            Ok(Created::New(c.deal.clone()))
+        })
+        .await
+    }
+
+    async fn get_deal(&self, tenant: &TenantId, id: DealId) -> StoreResult<Option<Deal>> {
+        let tenant = tenant.clone();
+        self.read(move |conn| select_deal(conn, &tenant, &id.to_string()))
+            .await
+    }
+
+    async fn update_deal(
+        &self,
+        deal: &Deal,
+        expected_version: u64,
+        change: Option<&StageChange>,
+        events: &[DomainEvent],
+    ) -> StoreResult<()> {
+        let deal = deal.clone();
+        let change = change.cloned();
+        let events = events.to_vec();
+        self.write(move |tx| {
+            let changed = tx
+                .execute(
+                    "UPDATE deals SET owner_id = ?1, team_id = ?2, pipeline = ?3, stage = ?4,
+                        status = ?5, rots_at = ?6, updated_at = ?7, version = ?8, body = ?9
+                     WHERE tenant_id = ?10 AND id = ?11 AND version = ?12",
+                    params![
+                        deal.owner.to_string(),
+                        deal.team.map(|t| t.to_string()),
+                        deal.pipeline,
+                        deal.stage,
+                        deal.status.as_str(),
+                        deal.rots_at.map(|t| t.timestamp_millis()),
+                        deal.updated_at.timestamp_millis(),
+                        deal.version as i64,
+                        to_json(&deal)?,
+                        deal.tenant.as_str(),
+                        deal.id.to_string(),
+                        expected_version as i64,
+                    ],
+                )
+                .map_err(sql_err)?;
+            if changed == 0 {
+                return Err(stale_write(
+                    tx,
+                    &deal.tenant,
+                    Subject::Deal(deal.id),
+                    expected_version,
+                ));
+            }
+            if let Some(change) = &change {
+                append_stage(tx, change)?;
+            }
+            insert_events(tx, &events)
+        })
+        .await
+    }
+
+    async fn deal_history(&self, tenant: &TenantId, id: DealId) -> StoreResult<Vec<StageChange>> {
+        let tenant = tenant.clone();
+        self.read(move |conn| {
+            query_bodies(
+                conn,
+                "SELECT body FROM deal_stage_log WHERE tenant_id = ?1 AND deal_id = ?2
+                 ORDER BY version",
+                params![tenant.as_str(), id.to_string()],
+            )
+        })
+        .await
+    }
+
+    async fn list_deals(&self, tenant: &TenantId, query: &DealQuery) -> StoreResult<Page<Deal>> {
+        let mut sql = String::from("SELECT body FROM deals WHERE tenant_id = ?");
+        let mut args: Vec<Value> = vec![Value::Text(tenant.as_str().to_owned())];
+        let mut filter = |clause: &str, value: Value| {
+            sql.push_str(clause);
+            args.push(value);
+        };
+        match &query.scope {
+            LeadScope::Tenant => {}
+            LeadScope::Team(team) => filter(" AND team_id = ?", Value::Text(team.to_string())),
+            LeadScope::Owner(user) => filter(" AND owner_id = ?", Value::Text(user.to_string())),
+            // Deals have no pool.
+            LeadScope::Pool => filter(" AND 0 = ?", Value::Integer(1)),
+        }
+        if let Some(owner) = query.owner {
+            filter(" AND owner_id = ?", Value::Text(owner.to_string()));
+        }
+        if let Some(pipeline) = &query.pipeline {
+            filter(" AND pipeline = ?", Value::Text(pipeline.clone()));
+        }
+        if let Some(stage) = &query.stage {
+            filter(" AND stage = ?", Value::Text(stage.clone()));
+        }
+        if let Some(status) = query.status {
+            filter(" AND status = ?", Value::Text(status.as_str().to_owned()));
+        }
+        if let Some(at) = query.overdue_at {
+            filter(" AND rots_at < ?", Value::Integer(at.timestamp_millis()));
+        }
+        if let Some(after) = &query.after {
+            sql.push_str(" AND (updated_at < ? OR (updated_at = ? AND id < ?))");
+            args.push(Value::Integer(after.sort_ms));
+            args.push(Value::Integer(after.sort_ms));
+            args.push(Value::Text(after.id.to_string()));
+        }
+        let limit = page_limit(query.limit);
+        sql.push_str(" ORDER BY updated_at DESC, id DESC LIMIT ?");
+        args.push(Value::Integer(i64::from(limit) + 1));
+        self.read(move |conn| {
+            let items: Vec<Deal> = query_bodies(conn, &sql, params_from_iter(args))?;
+            Ok(Page::from_overfetched(items, limit as usize))
+        })
+        .await
+    }
+
+    async fn get_customer(
+        &self,
+        tenant: &TenantId,
+        id: CustomerId,
+    ) -> StoreResult<Option<Customer>> {
+        let tenant = tenant.clone();
+        self.read(move |conn| {
+            query_body(
+                conn,
+                "SELECT body FROM customers WHERE tenant_id = ?1 AND id = ?2",
+                params![tenant.as_str(), id.to_string()],
+            )
+        })
+        .await
+    }
+
+    async fn list_contacts(
+        &self,
+        tenant: &TenantId,
+        customer: CustomerId,
+    ) -> StoreResult<Vec<Contact>> {
+        let tenant = tenant.clone();
+        self.read(move |conn| {
+            query_bodies(
+                conn,
+                "SELECT body FROM contacts WHERE tenant_id = ?1 AND customer_id = ?2 ORDER BY id",
+                params![tenant.as_str(), customer.to_string()],
+            )
+        })
+        .await
+    }
+
+    async fn save_pipeline(
+        &self,
+        pipeline: &Pipeline,
+        expected_version: Option<u32>,
+    ) -> StoreResult<()> {
+        let p = pipeline.clone();
+        self.write(move |tx| {
+            let current: Option<u32> = tx
+                .query_row(
+                    "SELECT version FROM pipelines WHERE tenant_id = ?1 AND id = ?2",
+                    params![p.tenant.as_str(), p.id],
+                    |r| r.get(0),
+                )
+                .optional()
+                .map_err(sql_err)?;
+            match (current, expected_version) {
+                (Some(_), None) => {
+                    return Err(StoreError::AlreadyExists(format!("pipeline {}", p.id)));
+                }
+                (None, Some(_)) => return Err(StoreError::NotFound),
+                (Some(actual), Some(expected)) if actual != expected => {
+                    return Err(StoreError::VersionConflict {
+                        expected: u64::from(expected),
+                        actual: u64::from(actual),
+                    });
+                }
+                _ => {}
+            }
+            tx.execute(
+                "INSERT INTO pipelines (tenant_id, id, version, body) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (tenant_id, id) DO UPDATE SET version = ?3, body = ?4",
+                params![p.tenant.as_str(), p.id, p.version, to_json(&p)?],
+            )
+            .map_err(sql_err)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn list_pipelines(&self, tenant: &TenantId) -> StoreResult<Vec<Pipeline>> {
+        let tenant = tenant.clone();
+        self.read(move |conn| {
+            query_bodies(
+                conn,
+                "SELECT body FROM pipelines WHERE tenant_id = ?1 ORDER BY id",
+                params![tenant.as_str()],
+            )
+        })
+        .await
+    }
+}

@@ -1,0 +1,297 @@
+//! The deal store's contract: a conversion is all or nothing and safe to retry, stage moves
+//! keep an append-only log under the version check, listings are scoped, filtered (overdue
+//! included) and paged, pipelines are versioned, and tenants never see each other's deals.
+
+use super::Backend;
+use super::fixture::{actor_of, count, fixture, new_lead, t0, user};
+use crate::ports::{Conversion, DealQuery, IdempotencyKey};
+use crate::{Created, IdempotencyRecord, StoreError};
+use chrono::Duration;
+use fieldline_domain::*;
+
+/// A stored lead of `owner`, moved to qualified.
+async fn qualified_lead<S: Backend>(store: &S, owner: &User) -> Lead {
+    let (mut lead, events) = new_lead(owner, t0());
+    store.create_lead(&lead, &events, None).await.unwrap();
+    let before = lead.version;
+    lead.status = LeadStatus::Qualified;
+    lead.version += 1;
+    store.update_lead(&lead, before, &[]).await.unwrap();
+    lead
+}
+
+fn conversion(lead: &Lead, owner: &User, at: Timestamp) -> Conversion {
+    let mut converted_lead = lead.clone();
+    let pipeline = Pipeline::default_for(&lead.tenant);
+    let ids = ConversionIds {
+        customer: CustomerId::new(),
+        contact: ContactId::new(),
+        deal: DealId::new(),
+    };
+    let made = convert_lead(
+        &mut converted_lead,
+        ids,
+        &pipeline,
+        &actor_of(owner),
+        at,
+        "CNY",
+    )
+    .unwrap();
+    Conversion {
+        lead: converted_lead,
+        lead_version: lead.version,
+        customer: made.customer,
+        contact: made.contact,
+        deal: made.deal,
+        first_stage: made.first_stage,
+        events: made.events,
+    }
+}
+
+fn query(scope: LeadScope) -> DealQuery {
+    DealQuery {
+        scope,
+        pipeline: None,
+        stage: None,
+        status: None,
+        owner: None,
+        overdue_at: None,
+        limit: 50,
+        after: None,
+    }
+}
+
+pub async fn conversions_are_atomic_idempotent_and_deals_keep_a_stage_log<S: Backend>(store: S) {
+    let f = fixture(store).await;
+    let lead = qualified_lead(&f.store, &f.rep).await;
+    let key = |fingerprint: &str| IdempotencyRecord {
+        key: IdempotencyKey::parse("convert-1").unwrap(),
+        user: f.rep.id,
+        fingerprint: fingerprint.into(),
+    };
+    let c = conversion(&lead, &f.rep, t0());
+    let before = count(&f.store, &f.tenant).await;
+    let first = f.store.convert_lead(&c, Some(&key("a"))).await.unwrap();
+    assert_eq!(first, Created::New(c.deal.clone()));
+    assert_eq!(count(&f.store, &f.tenant).await, before + c.events.len());
+    // A retry (new ids, same key and request) returns the first deal and writes nothing.
+    let again = conversion(&lead, &f.rep, t0());
+    let replay = f.store.convert_lead(&again, Some(&key("a"))).await.unwrap();
+    assert_eq!(replay, Created::Replayed(c.deal.clone()));
+    assert!(matches!(
+        f.store.convert_lead(&again, Some(&key("b"))).await,
+        Err(StoreError::IdempotencyMismatch)
+    ));
+    // Without a key the stale lead version refuses it, and nothing of it is written.
+    assert!(matches!(
+        f.store.convert_lead(&again, None).await,
+        Err(StoreError::VersionConflict { .. })
+    ));
+    assert_eq!(
+        f.store.get_deal(&f.tenant, again.deal.id).await.unwrap(),
+        None
+    );
+    assert_eq!(
+        f.store
+            .get_customer(&f.tenant, again.customer.id)
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(count(&f.store, &f.tenant).await, before + c.events.len());
+
+    let stored_lead = f.store.get_lead(&f.tenant, lead.id).await.unwrap().unwrap();
+    assert_eq!(stored_lead.status, LeadStatus::Converted);
+    let customer = f
+        .store
+        .get_customer(&f.tenant, c.customer.id)
+        .await
+        .unwrap();
+    assert_eq!(customer, Some(c.customer.clone()));
+    let contacts = f
+        .store
+        .list_contacts(&f.tenant, c.customer.id)
+        .await
+        .unwrap();
+    assert_eq!(contacts, vec![c.contact.clone()]);
+
+    // A stage move: the deal and its log line together, under the version check.
+    let pipeline = Pipeline::default_for(&f.tenant);
+    let mut deal = c.deal.clone();
+    let actor = actor_of(&f.rep);
+    let mv = StageMove {
+        to: "first_call",
+        reason: None,
+        override_gate: false,
+    };
+    let (change, event) = deal
+        .move_stage(&pipeline, &mv, &actor, t0() + Duration::hours(3))
+        .unwrap();
+    f.store
+        .update_deal(&deal, 1, Some(&change), std::slice::from_ref(&event))
+        .await
+        .unwrap();
+    // The same move from the old version is refused and leaves no second log line.
+    assert!(matches!(
+        f.store.update_deal(&deal, 1, Some(&change), &[event]).await,
+        Err(StoreError::VersionConflict {
+            expected: 1,
+            actual: 2
+        })
+    ));
+    let history = f.store.deal_history(&f.tenant, deal.id).await.unwrap();
+    let steps: Vec<(Option<&str>, &str, i64)> = history
+        .iter()
+        .map(|h| (h.from.as_deref(), h.to.as_str(), h.seconds_in_previous))
+        .collect();
+    assert_eq!(
+        steps,
+        [(None, "new", 0), (Some("new"), "first_call", 3 * 3600)]
+    );
+    assert_eq!(
+        f.store.get_deal(&f.tenant, deal.id).await.unwrap(),
+        Some(deal.clone())
+    );
+
+    let other = TenantId::parse("globex").unwrap();
+    assert_eq!(f.store.get_deal(&other, deal.id).await.unwrap(), None);
+    assert!(
+        f.store
+            .deal_history(&other, deal.id)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let theirs = f
+        .store
+        .list_deals(&other, &query(LeadScope::Tenant))
+        .await
+        .unwrap();
+    assert!(theirs.items.is_empty());
+}
+
+pub async fn deal_listings_are_scoped_filtered_and_paged<S: Backend>(store: S) {
+    let f = fixture(store).await;
+    let other_team = TeamId::new();
+    let mut colleague = user(&f.tenant, Some(other_team), "rep2@acme.cn");
+    colleague.role = Role::Rep;
+    f.store.create_user(&colleague).await.unwrap();
+    let pipeline = Pipeline::default_for(&f.tenant);
+    let mut mine = Vec::new();
+    for i in 0..5 {
+        let lead = qualified_lead(&f.store, &f.rep).await;
+        let c = conversion(&lead, &f.rep, t0() + Duration::minutes(i));
+        f.store.convert_lead(&c, None).await.unwrap();
+        mine.push(c.deal);
+    }
+    let lead = qualified_lead(&f.store, &colleague).await;
+    let theirs = conversion(&lead, &colleague, t0());
+    f.store.convert_lead(&theirs, None).await.unwrap();
+    // One of mine moves on (and out of "new", whose 2-day limit the others pass).
+    let mut moved = mine[0].clone();
+    let mv = StageMove {
+        to: "first_call",
+        reason: None,
+        override_gate: false,
+    };
+    let (change, event) = moved
+        .move_stage(&pipeline, &mv, &actor_of(&f.rep), t0() + Duration::hours(1))
+        .unwrap();
+    f.store
+        .update_deal(&moved, 1, Some(&change), &[event])
+        .await
+        .unwrap();
+
+    let all = f
+        .store
+        .list_deals(&f.tenant, &query(LeadScope::Tenant))
+        .await
+        .unwrap();
+    assert_eq!(all.items.len(), 6);
+    assert_eq!(all.items[0].id, moved.id, "newest change first");
+    let own = f
+        .store
+        .list_deals(&f.tenant, &query(LeadScope::Owner(f.rep.id)))
+        .await
+        .unwrap();
+    assert_eq!(own.items.len(), 5);
+    let team = f
+        .store
+        .list_deals(&f.tenant, &query(LeadScope::Team(other_team)))
+        .await
+        .unwrap();
+    assert_eq!(
+        team.items.iter().map(|d| d.id).collect::<Vec<_>>(),
+        [theirs.deal.id]
+    );
+    let pool = f
+        .store
+        .list_deals(&f.tenant, &query(LeadScope::Pool))
+        .await
+        .unwrap();
+    assert!(pool.items.is_empty());
+
+    let mut in_new = query(LeadScope::Tenant);
+    in_new.stage = Some("new".into());
+    in_new.pipeline = Some("default".into());
+    assert_eq!(
+        f.store
+            .list_deals(&f.tenant, &in_new)
+            .await
+            .unwrap()
+            .items
+            .len(),
+        5
+    );
+    let mut overdue = query(LeadScope::Owner(f.rep.id));
+    overdue.overdue_at = Some(t0() + Duration::days(3));
+    let late = f.store.list_deals(&f.tenant, &overdue).await.unwrap();
+    assert_eq!(late.items.len(), 4, "the moved deal's clock restarted");
+    assert!(late.items.iter().all(|d| d.stage == "new"));
+
+    let mut page = query(LeadScope::Tenant);
+    page.limit = 4;
+    let first = f.store.list_deals(&f.tenant, &page).await.unwrap();
+    assert_eq!(first.items.len(), 4);
+    page.after = first.next;
+    let second = f.store.list_deals(&f.tenant, &page).await.unwrap();
+    assert_eq!(second.items.len(), 2);
+    assert!(second.next.is_none());
+    let mut seen: Vec<DealId> = first
+        .items
+        .iter()
+        .chain(&second.items)
+        .map(|d| d.id)
+        .collect();
+    seen.sort();
+    seen.dedup();
+    assert_eq!(seen.len(), 6);
+}
+
+pub async fn pipelines_are_versioned_tenant_data<S: Backend>(store: S) {
+    let f = fixture(store).await;
+    assert!(f.store.list_pipelines(&f.tenant).await.unwrap().is_empty());
+    let mut p = Pipeline::default_for(&f.tenant);
+    f.store.save_pipeline(&p, None).await.unwrap();
+    assert!(matches!(
+        f.store.save_pipeline(&p, None).await,
+        Err(StoreError::AlreadyExists(_))
+    ));
+    let mut second = Pipeline::default_for(&f.tenant);
+    second.id = "projects".into();
+    f.store.save_pipeline(&second, None).await.unwrap();
+    p.version = 2;
+    p.stages[0].rotting_days = Some(1);
+    f.store.save_pipeline(&p, Some(1)).await.unwrap();
+    assert!(matches!(
+        f.store.save_pipeline(&p, Some(1)).await,
+        Err(StoreError::VersionConflict {
+            expected: 1,
+            actual: 2
+        })
+    ));
+    let listed = f.store.list_pipelines(&f.tenant).await.unwrap();
+    assert_eq!(listed, vec![p, second]);
+    let other = TenantId::parse("globex").unwrap();
+    assert!(f.store.list_pipelines(&other).await.unwrap().is_empty());
+}
