@@ -5,6 +5,7 @@ mod auth;
 mod automation;
 mod channels;
 mod crash;
+mod deals;
 mod demo;
 mod events;
 mod input;

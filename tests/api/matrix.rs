@@ -77,6 +77,16 @@ fn expected(op: &str, scene: Scene) -> Option<[u16; 9]> {
         // lost race. Admins hand leads out; they do not claim them.
         ("POST /v1/leads/{id}/claim", Owned) =>      [401, 409, 409, 409, 409, 409, 409, 404, 404],
         ("POST /v1/leads/{id}/claim", Pooled) =>     [401, 200, 200, 200, 200, 200, 403, 404, 404],
+        // Converting changes the lead: not a pooled one (claim it first).
+        ("POST /v1/leads/{id}/convert", Owned) =>    [401, 201, 403, 201, 403, 403, 201, 404, 404],
+        ("POST /v1/leads/{id}/convert", Pooled) =>   [401, 403, 403, 403, 403, 403, 403, 404, 404],
+        ("GET /v1/pipelines", Tenant) =>             [401, 200, 200, 200, 200, 200, 200, 200, 200],
+        ("GET /v1/deals", Tenant) =>                 [401, 200, 200, 200, 200, 200, 200, 200, 200],
+        ("GET /v1/deals/board", Tenant) =>           [401, 200, 200, 200, 200, 200, 200, 200, 200],
+        // A deal of the East rep: deals have no pool, so the scope is owner, team, tenant.
+        ("GET /v1/deals/{id}", Tenant) =>            [401, 200, 403, 200, 403, 403, 200, 404, 404],
+        ("POST /v1/deals/{id}/stage", Tenant) =>     [401, 200, 403, 200, 403, 403, 200, 404, 404],
+        ("GET /v1/deals/{id}/history", Tenant) =>    [401, 200, 403, 200, 403, 403, 200, 404, 404],
         // The ticket is the authority, like a presigned URL: whoever holds it may upload (a
         // forged or expired one is 401, tested in lambda.rs).
         ("PUT /v1/uploads/{ticket}", Tenant) =>      [201, 201, 201, 201, 201, 201, 201, 201, 201],
@@ -148,15 +158,31 @@ impl World {
         self.app.token(&self.f.admin)
     }
 
-    /// A fresh lead owned by the East rep, settled (intake rules done), pooled if asked.
-    async fn lead(&self, n: u32, scene: Scene) -> String {
+    /// A fresh lead owned by the East rep, settled (intake rules done), qualified and
+    /// pooled if asked.
+    async fn lead(&self, n: u32, scene: Scene, qualified: bool) -> String {
         let rep = self.app.token(&self.f.east_rep);
         let id = self.app.create_lead(&rep, n).await;
         wait_for_intake(&self.app, &rep, &id).await;
+        if qualified {
+            let v = self.version(&id).await;
+            let patch = json!({"expected_version": v, "changes": {"status": "qualified"}});
+            let path = format!("/v1/leads/{id}");
+            self.app.patch(&path, &rep, &patch).await.expect(200);
+        }
         if scene == Scene::Pooled {
             send_to_pool(&self.app, &self.f.acme, &id).await;
         }
         id
+    }
+
+    /// A fresh deal of the East rep (converted from a qualified lead).
+    async fn deal(&self, n: u32) -> String {
+        let lead = self.lead(n, Scene::Owned, true).await;
+        let rep = self.app.token(&self.f.east_rep);
+        let path = format!("/v1/leads/{lead}/convert");
+        let reply = self.app.post(&path, &rep, &json!({})).await;
+        reply.expect(201).body["id"].as_str().unwrap().to_owned()
     }
 
     async fn version(&self, lead: &str) -> u64 {
@@ -227,7 +253,10 @@ impl World {
             } else {
                 scene
             };
-            Some(self.lead(n, scene).await)
+            Some(
+                self.lead(n, scene, op == "POST /v1/leads/{id}/convert")
+                    .await,
+            )
         } else {
             None
         };
@@ -261,7 +290,7 @@ impl World {
             }
             "POST /v1/leads/{id}/claim" => (path.replace("{id}", &lead_id), None),
             "PUT /v1/uploads/{ticket}" => {
-                let lead = self.lead(n, Scene::Owned).await;
+                let lead = self.lead(n, Scene::Owned, false).await;
                 let url = self.upload_ticket(&lead).await;
                 let mut req = self
                     .app
@@ -309,6 +338,14 @@ impl World {
             "POST /v1/channels" => {
                 let body = json!({"kind": "webhook", "url": "http://127.0.0.1:9/matrix"});
                 (path.into(), Some(body))
+            }
+            "POST /v1/leads/{id}/convert" => (path.replace("{id}", &lead_id), Some(json!({}))),
+            "GET /v1/deals/{id}" | "GET /v1/deals/{id}/history" => {
+                (path.replace("{id}", &self.deal(n).await), None)
+            }
+            "POST /v1/deals/{id}/stage" => {
+                let body = json!({"to": "first_call", "expected_version": 1});
+                (path.replace("{id}", &self.deal(n).await), Some(body))
             }
             "DELETE /v1/channels/{id}" => (path.replace("{id}", &self.channel().await), None),
             _ => (path.replace("{id}", &lead_id), None),

@@ -13,8 +13,8 @@ use crate::state::{AppState, Clock};
 use crate::timer::TimerSweeper;
 use axum::Router;
 use fieldline_store::{
-    AssignmentStore, BlobStore, DecisionLog, DirectoryStore, EventLog, InboxStore, LeadStore,
-    RecordStores, RuleStore, TaskStore, TimerStore, UploadStore,
+    AssignmentStore, BlobStore, DealStore, DecisionLog, DirectoryStore, EventLog, InboxStore,
+    LeadStore, RecordStores, RuleStore, TaskStore, TimerStore, UploadStore,
 };
 use std::future::Future;
 use std::sync::Arc;
@@ -33,6 +33,7 @@ pub struct Application {
 #[derive(Clone)]
 pub struct Stores {
     pub leads: Arc<dyn LeadStore>,
+    pub deals: Arc<dyn DealStore>,
     pub uploads: Arc<dyn UploadStore>,
     pub directory: Arc<dyn DirectoryStore>,
     pub events: Arc<dyn EventLog>,
@@ -56,6 +57,7 @@ impl Stores {
     ) -> Stores {
         Stores {
             leads: store.clone(),
+            deals: store.clone(),
             uploads: store.clone(),
             directory: store.clone(),
             rules: store.clone(),
@@ -84,6 +86,7 @@ impl Application {
         let tokens = TokenKeys::new(&secret, &config.auth.issuer, config.auth.token_ttl_hours)?;
         let state = AppState {
             leads: stores.leads,
+            deals: stores.deals,
             uploads: stores.uploads,
             directory: stores.directory,
             rules: stores.rules,

@@ -33,6 +33,11 @@ pub enum AppError {
     VersionConflict { expected: u64, actual: u64 },
     #[error("this Idempotency-Key was already used for a different request")]
     IdempotencyKeyReused,
+    /// A stage's gate is not met: what is missing, in both languages.
+    #[error("this move needs: {}", unmet.iter().map(|m| m.en.as_str()).collect::<Vec<_>>().join("; "))]
+    TransitionBlocked {
+        unmet: Vec<fieldline_domain::Localized>,
+    },
     /// The request collides with the current state (already claimed, already exists).
     #[error("{0}")]
     Conflict(String),

@@ -8,6 +8,7 @@ pub mod auth;
 pub mod calendar;
 pub mod channel;
 pub mod config;
+pub mod deal;
 pub mod egress;
 pub mod error;
 pub mod http;

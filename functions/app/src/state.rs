@@ -4,8 +4,8 @@
 use crate::auth::TokenKeys;
 use fieldline_domain::{ScoringPolicy, Timestamp};
 use fieldline_store::{
-    AssignmentStore, BlobStore, DecisionLog, DirectoryStore, EventLog, InboxStore, LeadStore,
-    RuleStore, TaskStore, TimerStore, UploadStore,
+    AssignmentStore, BlobStore, DealStore, DecisionLog, DirectoryStore, EventLog, InboxStore,
+    LeadStore, RuleStore, TaskStore, TimerStore, UploadStore,
 };
 use std::sync::Arc;
 
@@ -25,6 +25,7 @@ impl Clock for SystemClock {
 #[derive(Clone)]
 pub struct AppState {
     pub leads: Arc<dyn LeadStore>,
+    pub deals: Arc<dyn DealStore>,
     pub directory: Arc<dyn DirectoryStore>,
     pub events: Arc<dyn EventLog>,
     pub uploads: Arc<dyn UploadStore>,

@@ -134,6 +134,14 @@ impl DealStore for DynamoStore {
         }
     }
 
+    async fn converted_with(
+        &self,
+        tenant: &TenantId,
+        idempotency: &IdempotencyRecord,
+    ) -> StoreResult<Option<Deal>> {
+        self.replay(tenant, idempotency, CONVERT_SCOPE).await
+    }
+
     async fn get_deal(&self, tenant: &TenantId, id: DealId) -> StoreResult<Option<Deal>> {
         self.get_body(deal_pk(tenant, id), record_sk(SubjectKind::Deal))
             .await

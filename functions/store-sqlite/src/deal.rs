@@ -120,6 +120,22 @@ impl DealStore for SqliteStore {
         .await
     }
 
+    async fn converted_with(
+        &self,
+        tenant: &TenantId,
+        idempotency: &IdempotencyRecord,
+    ) -> StoreResult<Option<Deal>> {
+        let tenant = tenant.clone();
+        let rec = idempotency.clone();
+        self.read(
+            move |conn| match seen_request(conn, &tenant, &rec, CONVERT_SCOPE)? {
+                Some(id) => select_deal(conn, &tenant, &id),
+                None => Ok(None),
+            },
+        )
+        .await
+    }
+
     async fn get_deal(&self, tenant: &TenantId, id: DealId) -> StoreResult<Option<Deal>> {
         let tenant = tenant.clone();
         self.read(move |conn| select_deal(conn, &tenant, &id.to_string()))

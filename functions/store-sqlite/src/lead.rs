@@ -13,7 +13,7 @@ const ACTIVITY_SCOPE: &str = "lead.activity";
 /// The resource a request with this key already produced; a different request under the same
 /// key is refused rather than silently answered with the wrong record.
 pub(super) fn seen_request(
-    tx: &Transaction<'_>,
+    tx: &rusqlite::Connection,
     tenant: &TenantId,
     rec: &IdempotencyRecord,
     scope: &str,

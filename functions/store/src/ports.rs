@@ -353,6 +353,14 @@ pub trait DealStore: Send + Sync {
         conversion: &Conversion,
         idempotency: Option<&IdempotencyRecord>,
     ) -> StoreResult<Created<Deal>>;
+    /// The deal an earlier conversion with this idempotency key made (`IdempotencyMismatch`
+    /// when the key came with another request), so a retry is answered even though its lead
+    /// is no longer convertible.
+    async fn converted_with(
+        &self,
+        tenant: &TenantId,
+        idempotency: &IdempotencyRecord,
+    ) -> StoreResult<Option<Deal>>;
     async fn get_deal(&self, tenant: &TenantId, id: DealId) -> StoreResult<Option<Deal>>;
     /// Replaces the deal if its stored version is still `expected_version`, appending
     /// `change` to its stage log when the write is a stage move.

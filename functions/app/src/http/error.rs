@@ -51,6 +51,12 @@ pub enum ApiError {
     InvalidTransition { from: String, to: String },
     #[error("method not allowed")]
     MethodNotAllowed,
+    /// A gate is not met; the message and each requirement in the caller's language.
+    #[error("{}", blocked_message(unmet, language))]
+    TransitionBlocked {
+        unmet: Vec<fieldline_domain::Localized>,
+        language: String,
+    },
     /// This deployment does not offer the feature (e.g. direct uploads on the embedded store).
     #[error("{0}")]
     NotImplemented(String),
@@ -74,7 +80,27 @@ pub struct ErrorBody {
     pub details: Value,
 }
 
+fn blocked_message(unmet: &[fieldline_domain::Localized], language: &str) -> String {
+    let items: Vec<&str> = unmet.iter().map(|m| m.pick(language)).collect();
+    if language.to_ascii_lowercase().starts_with("zh") {
+        format!("还不能进入这个阶段：{}", items.join("；"))
+    } else {
+        format!("This stage needs more first: {}", items.join("; "))
+    }
+}
+
 impl ApiError {
+    /// Speaks the caller's language where the error has words for it.
+    pub fn in_language(self, language: &str) -> ApiError {
+        match self {
+            ApiError::TransitionBlocked { unmet, .. } => ApiError::TransitionBlocked {
+                unmet,
+                language: language.to_owned(),
+            },
+            other => other,
+        }
+    }
+
     pub fn status(&self) -> StatusCode {
         match self {
             ApiError::MalformedJson(_) | ApiError::BadRequest { .. } => StatusCode::BAD_REQUEST,
@@ -89,6 +115,7 @@ impl ApiError {
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::InvalidField { .. }
             | ApiError::InvalidTransition { .. }
+            | ApiError::TransitionBlocked { .. }
             | ApiError::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Busy(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::NotImplemented(_) => StatusCode::NOT_IMPLEMENTED,
@@ -114,6 +141,7 @@ impl ApiError {
             ApiError::UnsupportedMediaType => "unsupported_media_type",
             ApiError::InvalidField { .. } => "invalid_field",
             ApiError::InvalidTransition { .. } => "invalid_transition",
+            ApiError::TransitionBlocked { .. } => "transition_blocked",
             ApiError::Busy(_) => "storage_busy",
             ApiError::NotImplemented(_) => "not_implemented",
             ApiError::Internal(_) => "internal",
@@ -128,6 +156,11 @@ impl ApiError {
                 json!({ "expected": expected, "actual": actual })
             }
             ApiError::PayloadTooLarge { limit } => json!({ "limit_bytes": limit }),
+            ApiError::TransitionBlocked { unmet, language } => json!({
+                "unmet": unmet.iter().map(|m| json!({
+                    "message": m.pick(language), "zh": m.zh, "en": m.en,
+                })).collect::<Vec<_>>()
+            }),
             _ => json!({}),
         }
     }
@@ -188,6 +221,10 @@ impl From<AppError> for ApiError {
             }
             AppError::IdempotencyKeyReused => ApiError::IdempotencyKeyReused,
             AppError::Conflict(m) => ApiError::Conflict(m),
+            AppError::TransitionBlocked { unmet } => ApiError::TransitionBlocked {
+                unmet,
+                language: "en".into(),
+            },
             AppError::NotImplemented(m) => ApiError::NotImplemented(m),
             AppError::Busy(cause) => ApiError::Busy(cause),
             e @ AppError::Internal { .. } => ApiError::Internal(Box::new(e)),

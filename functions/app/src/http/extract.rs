@@ -87,6 +87,26 @@ fn whole_numbers_as_integers(value: &mut serde_json::Value) {
     }
 }
 
+/// The caller's language from `Accept-Language` (its first tag; `en` when absent): the
+/// words of refusals that have them in both languages.
+pub struct Language(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for Language {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let tag = parts
+            .headers
+            .get(axum::http::header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split([',', ';']).next())
+            .map(str::trim)
+            .filter(|t| !t.is_empty() && t.len() <= 35)
+            .unwrap_or("en");
+        Ok(Language(tag.to_owned()))
+    }
+}
+
 /// The configured body limit, made visible to `ApiJson` for its 413 message.
 #[derive(Clone, Copy)]
 pub struct BodyLimit(pub usize);

@@ -13,7 +13,7 @@ use crate::config::Limits;
 use crate::http::error::{ApiError, ErrorBody};
 use crate::http::extract::BodyLimit;
 use crate::state::AppState;
-use crate::{calendar, channel, lead, metrics, notification, rule, task, upload};
+use crate::{calendar, channel, deal, lead, metrics, notification, rule, task, upload};
 use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::HeaderName;
 use axum::response::{IntoResponse, Response};
@@ -42,6 +42,7 @@ pub use crate::lead::http::{AssignRequest, LeadPage, LoggedActivity, UpdateLeadR
     modifiers(&BearerAuth),
     components(schemas(ErrorBody)),
     tags((name = "leads", description = "Leads from capture to conversion"),
+        (name = "deals", description = "Deals through gated pipeline stages, with their stage log"),
         (name = "automation", description = "Rules, SLA timers, the decision log and the inbox"),
         (name = "system"))
 )]
@@ -76,7 +77,8 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ApiSurface {
     All,
-    /// `/v1/leads/**`, `/v1/me`, `/health`, `/v1/openapi.json`.
+    /// `/v1/leads/**`, `/v1/deals/**`, `/v1/pipelines`, `/v1/me`, `/health`,
+    /// `/v1/openapi.json`.
     Leads,
     /// Rules, decisions, inbox, tasks, channels, metrics and settings.
     Automation,
@@ -98,6 +100,13 @@ fn lead_routes(router: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
         )
         .routes(routes!(lead::http::claim_lead))
         .routes(routes!(rule::http::lead_decisions))
+        .routes(routes!(deal::http::convert_lead))
+        .routes(routes!(deal::http::list_pipelines))
+        .routes(routes!(deal::http::list_deals))
+        .routes(routes!(deal::http::board))
+        .routes(routes!(deal::http::get_deal))
+        .routes(routes!(deal::http::move_stage))
+        .routes(routes!(deal::http::history))
         .routes(routes!(health::me))
         .routes(routes!(health::health))
 }

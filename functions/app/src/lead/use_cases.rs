@@ -95,7 +95,7 @@ pub(crate) async fn load_accessible(
     Ok(lead)
 }
 
-fn idempotency(
+pub(crate) fn idempotency(
     actor: &Actor,
     key: Option<IdempotencyKey>,
     scope: &str,

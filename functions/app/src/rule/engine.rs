@@ -78,7 +78,16 @@ pub async fn load_subject(
                 team: None,
                 fields: serde_json::to_value(&up).unwrap_or(Value::Null),
             }),
-        Subject::Deal(_) | Subject::Customer(_) | Subject::Visit(_) | Subject::Order(_) => None,
+        Subject::Deal(id) => state
+            .deals
+            .get_deal(tenant, id)
+            .await?
+            .map(|deal| SubjectView {
+                owner: Some(deal.owner),
+                team: deal.team,
+                fields: serde_json::to_value(&deal).unwrap_or(Value::Null),
+            }),
+        Subject::Customer(_) | Subject::Visit(_) | Subject::Order(_) => None,
     })
 }
 

@@ -78,6 +78,22 @@ pub async fn conversions_are_atomic_idempotent_and_deals_keep_a_stage_log<S: Bac
     let again = conversion(&lead, &f.rep, t0());
     let replay = f.store.convert_lead(&again, Some(&key("a"))).await.unwrap();
     assert_eq!(replay, Created::Replayed(c.deal.clone()));
+    assert_eq!(
+        f.store.converted_with(&f.tenant, &key("a")).await.unwrap(),
+        Some(c.deal.clone())
+    );
+    assert!(matches!(
+        f.store.converted_with(&f.tenant, &key("b")).await,
+        Err(StoreError::IdempotencyMismatch)
+    ));
+    let unused = IdempotencyRecord {
+        key: IdempotencyKey::parse("convert-2").unwrap(),
+        ..key("a")
+    };
+    assert_eq!(
+        f.store.converted_with(&f.tenant, &unused).await.unwrap(),
+        None
+    );
     assert!(matches!(
         f.store.convert_lead(&again, Some(&key("b"))).await,
         Err(StoreError::IdempotencyMismatch)

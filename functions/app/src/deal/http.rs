@@ -1,0 +1,195 @@
+use crate::auth::Authenticated;
+use crate::deal::{self as usecase, BoardColumn, ConvertRequest, DealFilter, MoveRequest};
+use crate::http::error::{ApiError, ErrorBody};
+use crate::http::extract::{ApiJson, ApiPath, ApiQuery, Language};
+use crate::http::idempotency::{IdempotencyHeader, created};
+use crate::state::AppState;
+use axum::Json;
+use axum::extract::State;
+use axum::response::Response;
+use fieldline_domain::{Deal, DealId, LeadId, Pipeline, StageChange, StageKind, UserId};
+use fieldline_store::Created;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+/// A deal as lists and screens show it: the record plus what the clock makes of it.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct DealView {
+    #[serde(flatten)]
+    pub deal: Deal,
+    /// Whole days past the current stage's rotting limit (⚠️超期 N 天); 0 when on time.
+    pub overdue_days: u32,
+}
+
+fn view(state: &AppState, deal: Deal) -> DealView {
+    DealView {
+        overdue_days: deal.overdue_days(state.clock.now()),
+        deal,
+    }
+}
+
+/// Turns a qualified lead into customer + contact + deal, in one transaction. The lead
+/// becomes `converted`; the deal starts in the pipeline's first stage.
+#[utoipa::path(post, path = "/v1/leads/{id}/convert", tag = "deals", security(("bearer" = [])),
+    params(("id" = LeadId, Path), ("Idempotency-Key" = Option<String>, Header, pattern = r"^[!-~]{1,128}$", description = "Makes retries safe: the same key and body return the first deal")),
+    request_body = ConvertRequest,
+    responses((status = 201, description = "Converted", body = DealView),
+        (status = 200, description = "A retry; the deal the first request made", body = DealView),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, description = "The lead changed meanwhile", body = ErrorBody),
+        (status = 422, description = "Not qualified, unassigned, or an unknown pipeline", body = ErrorBody)))]
+pub async fn convert_lead(
+    State(state): State<AppState>,
+    auth: Authenticated,
+    ApiPath(id): ApiPath<LeadId>,
+    IdempotencyHeader(key): IdempotencyHeader,
+    ApiJson(req): ApiJson<ConvertRequest>,
+) -> Result<Response, ApiError> {
+    let outcome = usecase::convert_lead(&state, &auth.actor, id, req, key).await?;
+    let (outcome, location) = match outcome {
+        Created::New(deal) => {
+            let location = format!("/v1/deals/{}", deal.id);
+            (Created::New(view(&state, deal)), Some(location))
+        }
+        Created::Replayed(deal) => (Created::Replayed(view(&state, deal)), None),
+    };
+    Ok(created(outcome, location))
+}
+
+/// The tenant's pipelines with their stages, gates and lost reasons.
+#[utoipa::path(get, path = "/v1/pipelines", tag = "deals", security(("bearer" = [])),
+    responses((status = 200, body = Vec<Pipeline>)))]
+pub async fn list_pipelines(
+    State(state): State<AppState>,
+    auth: Authenticated,
+) -> Result<Json<Vec<Pipeline>>, ApiError> {
+    Ok(Json(usecase::pipelines(&state, &auth.actor).await?))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct DealListParams {
+    pipeline: Option<String>,
+    /// A stage key of the pipeline.
+    stage: Option<String>,
+    status: Option<StageKind>,
+    /// Only deals owned by this user (within what you may see).
+    owner: Option<UserId>,
+    /// `true`: only deals past their stage's rotting limit.
+    overdue: Option<bool>,
+    /// Page size (default 50).
+    #[param(minimum = 1, maximum = 200)]
+    limit: Option<u32>,
+    /// `next_cursor` from the previous page.
+    cursor: Option<String>,
+}
+
+/// One page of deals, newest change first.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct DealPage {
+    pub items: Vec<DealView>,
+    /// Pass as `cursor` for the next page; absent on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// The deals you can see: your own (rep), your team's (manager), the tenant's (admin).
+#[utoipa::path(get, path = "/v1/deals", tag = "deals", security(("bearer" = [])),
+    params(DealListParams),
+    responses((status = 200, body = DealPage)))]
+pub async fn list_deals(
+    State(state): State<AppState>,
+    auth: Authenticated,
+    ApiQuery(params): ApiQuery<DealListParams>,
+) -> Result<Json<DealPage>, ApiError> {
+    let limit = params
+        .limit
+        .map(|l| crate::lead::checked_limit(l, 200))
+        .transpose()?;
+    let filter = DealFilter {
+        pipeline: params.pipeline,
+        stage: params.stage,
+        status: params.status,
+        owner: params.owner,
+        overdue: params.overdue.unwrap_or(false),
+        limit,
+        cursor: params.cursor,
+    };
+    let page = usecase::list_deals(&state, &auth.actor, filter).await?;
+    Ok(Json(DealPage {
+        items: page.items.into_iter().map(|d| view(&state, d)).collect(),
+        next_cursor: page.next.map(|c| c.encode()),
+    }))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct BoardParams {
+    /// Default `default`.
+    pipeline: Option<String>,
+    /// Deals per column (default 20).
+    #[param(minimum = 1, maximum = 100)]
+    limit: Option<u32>,
+}
+
+/// The pipeline board: each stage with a page of its deals, their count and amount.
+#[utoipa::path(get, path = "/v1/deals/board", tag = "deals", security(("bearer" = [])),
+    params(BoardParams),
+    responses((status = 200, body = Vec<BoardColumn>), (status = 404, description = "No such pipeline", body = ErrorBody)))]
+pub async fn board(
+    State(state): State<AppState>,
+    auth: Authenticated,
+    ApiQuery(params): ApiQuery<BoardParams>,
+) -> Result<Json<Vec<BoardColumn>>, ApiError> {
+    let limit = crate::lead::checked_limit(params.limit.unwrap_or(20), 100)?;
+    Ok(Json(
+        usecase::board(&state, &auth.actor, params.pipeline, limit).await?,
+    ))
+}
+
+#[utoipa::path(get, path = "/v1/deals/{id}", tag = "deals", security(("bearer" = [])),
+    params(("id" = DealId, Path)),
+    responses((status = 200, body = DealView), (status = 403, body = ErrorBody)))]
+pub async fn get_deal(
+    State(state): State<AppState>,
+    auth: Authenticated,
+    ApiPath(id): ApiPath<DealId>,
+) -> Result<Json<DealView>, ApiError> {
+    let deal = usecase::get_deal(&state, &auth.actor, id).await?;
+    Ok(Json(view(&state, deal)))
+}
+
+/// Moves a deal to another stage if the stage's gate is met. Refused with 422
+/// `transition_blocked` and `details.unmet` (one entry per missing piece, in the
+/// `Accept-Language` of the request) otherwise; a manager may override with a reason.
+#[utoipa::path(post, path = "/v1/deals/{id}/stage", tag = "deals", security(("bearer" = [])),
+    params(("id" = DealId, Path)), request_body = MoveRequest,
+    responses((status = 200, body = DealView), (status = 403, body = ErrorBody),
+        (status = 409, description = "The deal changed since `expected_version`", body = ErrorBody),
+        (status = 422, description = "`transition_blocked` (gate not met), an unknown stage, or a missing lost reason", body = ErrorBody)))]
+pub async fn move_stage(
+    State(state): State<AppState>,
+    auth: Authenticated,
+    Language(language): Language,
+    ApiPath(id): ApiPath<DealId>,
+    ApiJson(req): ApiJson<MoveRequest>,
+) -> Result<Json<DealView>, ApiError> {
+    let deal = usecase::move_stage(&state, &auth.actor, id, req)
+        .await
+        .map_err(|e| ApiError::from(e).in_language(&language))?;
+    Ok(Json(view(&state, deal)))
+}
+
+/// The deal's stage log, oldest first: from, to, when, by whom, why, and the seconds spent
+/// in the previous stage.
+#[utoipa::path(get, path = "/v1/deals/{id}/history", tag = "deals", security(("bearer" = [])),
+    params(("id" = DealId, Path)),
+    responses((status = 200, body = Vec<StageChange>), (status = 403, body = ErrorBody)))]
+pub async fn history(
+    State(state): State<AppState>,
+    auth: Authenticated,
+    ApiPath(id): ApiPath<DealId>,
+) -> Result<Json<Vec<StageChange>>, ApiError> {
+    Ok(Json(usecase::history(&state, &auth.actor, id).await?))
+}

@@ -1,0 +1,269 @@
+use crate::error::AppError;
+use crate::lead::{Outcome, idempotency, load_accessible};
+use crate::state::AppState;
+use fieldline_domain::{
+    Actor, ContactId, ConversionIds, CustomerId, Deal, DealId, LeadId, MoveError, Permission,
+    Pipeline, StageChange, StageKind, StageMove, UserId, convert_lead as convert,
+    pipeline::DEFAULT_PIPELINE,
+};
+use fieldline_store::{Conversion, Cursor, DealQuery, IdempotencyKey, Page, StoreError};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// The tenant's pipelines: what it stored, or the default every tenant starts with.
+#[tracing::instrument(name = "deal.pipelines", level = "debug", skip_all, fields(tenant = %actor.tenant), err(Display))]
+pub async fn pipelines(state: &AppState, actor: &Actor) -> Result<Vec<Pipeline>, AppError> {
+    let mut stored = state.deals.list_pipelines(&actor.tenant).await?;
+    if !stored.iter().any(|p| p.id == DEFAULT_PIPELINE) {
+        stored.insert(0, Pipeline::default_for(&actor.tenant));
+    }
+    Ok(stored)
+}
+
+async fn pipeline(state: &AppState, actor: &Actor, id: &str) -> Result<Pipeline, AppError> {
+    pipelines(state, actor)
+        .await?
+        .into_iter()
+        .find(|p| p.id == id)
+        .ok_or_else(|| AppError::internal("deal pipeline", format!("pipeline {id} is missing")))
+}
+
+/// What `POST /v1/leads/{id}/convert` may set; everything else comes from the lead.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConvertRequest {
+    /// The pipeline the deal starts in (default `default`).
+    #[serde(default)]
+    pub pipeline: Option<String>,
+}
+
+/// Turns a qualified lead into customer + contact + deal in one transaction. A retry with
+/// the same `Idempotency-Key` returns the first deal.
+#[tracing::instrument(name = "deal.convert_lead", level = "debug", skip_all, fields(tenant = %actor.tenant, user = %actor.user), err(Display))]
+pub async fn convert_lead(
+    state: &AppState,
+    actor: &Actor,
+    lead_id: LeadId,
+    req: ConvertRequest,
+    key: Option<IdempotencyKey>,
+) -> Result<Outcome<Deal>, AppError> {
+    let record = idempotency(actor, key, "lead.convert", &(lead_id, &req));
+    let lead = load_accessible(state, actor, lead_id).await?;
+    actor.check(Permission::ConvertLead(&lead))?;
+    let wanted = req.pipeline.as_deref().unwrap_or(DEFAULT_PIPELINE);
+    let pipeline = pipelines(state, actor)
+        .await?
+        .into_iter()
+        .find(|p| p.id == wanted)
+        .ok_or_else(|| AppError::InvalidField {
+            field: "pipeline".into(),
+            message: format!("{wanted} is not one of this tenant's pipelines"),
+        })?;
+    // A retry is answered from the key: its lead is converted by now.
+    if let Some(rec) = &record
+        && let Some(deal) = state.deals.converted_with(&actor.tenant, rec).await?
+    {
+        return Ok(Outcome::Replayed(deal));
+    }
+    let mut converted_lead = lead.clone();
+    let ids = ConversionIds {
+        customer: CustomerId::new(),
+        contact: ContactId::new(),
+        deal: DealId::new(),
+    };
+    let made = convert(
+        &mut converted_lead,
+        ids,
+        &pipeline,
+        actor,
+        state.clock.now(),
+        "CNY",
+    )?;
+    let conversion = Conversion {
+        lead: converted_lead,
+        lead_version: lead.version,
+        customer: made.customer,
+        contact: made.contact,
+        deal: made.deal,
+        first_stage: made.first_stage,
+        events: made.events,
+    };
+    Ok(state
+        .deals
+        .convert_lead(&conversion, record.as_ref())
+        .await?)
+}
+
+pub(crate) async fn load_deal(
+    state: &AppState,
+    actor: &Actor,
+    id: DealId,
+) -> Result<Deal, AppError> {
+    let deal = state
+        .deals
+        .get_deal(&actor.tenant, id)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("deal {id} not found")))?;
+    actor.check(Permission::AccessDeal(&deal))?;
+    Ok(deal)
+}
+
+#[tracing::instrument(name = "deal.get_deal", level = "debug", skip_all, fields(tenant = %actor.tenant, user = %actor.user), err(Display))]
+pub async fn get_deal(state: &AppState, actor: &Actor, id: DealId) -> Result<Deal, AppError> {
+    load_deal(state, actor, id).await
+}
+
+/// What the list and board can be narrowed by.
+#[derive(Debug, Clone, Default)]
+pub struct DealFilter {
+    pub pipeline: Option<String>,
+    pub stage: Option<String>,
+    pub status: Option<StageKind>,
+    pub owner: Option<UserId>,
+    pub overdue: bool,
+    pub limit: Option<u32>,
+    pub cursor: Option<String>,
+}
+
+#[tracing::instrument(name = "deal.list_deals", level = "debug", skip_all, fields(tenant = %actor.tenant, user = %actor.user), err(Display))]
+pub async fn list_deals(
+    state: &AppState,
+    actor: &Actor,
+    filter: DealFilter,
+) -> Result<Page<Deal>, AppError> {
+    let after = match &filter.cursor {
+        Some(raw) => Some(Cursor::decode(raw).ok_or_else(|| {
+            AppError::rejected("invalid_cursor", "cursor is not one this API issued")
+        })?),
+        None => None,
+    };
+    let query = DealQuery {
+        scope: actor.lead_scope(),
+        pipeline: filter.pipeline,
+        stage: filter.stage,
+        status: filter.status,
+        owner: filter.owner,
+        overdue_at: filter.overdue.then(|| state.clock.now()),
+        limit: filter.limit.unwrap_or(50),
+        after,
+    };
+    Ok(state.deals.list_deals(&actor.tenant, &query).await?)
+}
+
+/// One column of the board: a stage with a page of its deals, their count and amount total
+/// (of the page's deals when there are more pages).
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct BoardColumn {
+    pub stage: fieldline_domain::Stage,
+    pub deals: Vec<Deal>,
+    pub count: u64,
+    pub amount_total: u64,
+    /// More deals than this page holds: page on with `GET /v1/deals?stage=`.
+    pub more: bool,
+}
+
+#[tracing::instrument(name = "deal.board", level = "debug", skip_all, fields(tenant = %actor.tenant, user = %actor.user), err(Display))]
+pub async fn board(
+    state: &AppState,
+    actor: &Actor,
+    pipeline_id: Option<String>,
+    per_column: u32,
+) -> Result<Vec<BoardColumn>, AppError> {
+    let id = pipeline_id.unwrap_or_else(|| DEFAULT_PIPELINE.to_owned());
+    let pipeline = pipelines(state, actor)
+        .await?
+        .into_iter()
+        .find(|p| p.id == id)
+        .ok_or_else(|| AppError::NotFound(format!("pipeline {id} not found")))?;
+    let mut columns = Vec::new();
+    for stage in pipeline.stages {
+        let page = state
+            .deals
+            .list_deals(
+                &actor.tenant,
+                &DealQuery {
+                    scope: actor.lead_scope(),
+                    pipeline: Some(pipeline.id.clone()),
+                    stage: Some(stage.key.clone()),
+                    status: None,
+                    owner: None,
+                    overdue_at: None,
+                    limit: per_column,
+                    after: None,
+                },
+            )
+            .await?;
+        columns.push(BoardColumn {
+            count: page.items.len() as u64,
+            amount_total: page.items.iter().map(|d| d.amount).sum(),
+            more: page.next.is_some(),
+            deals: page.items,
+            stage,
+        });
+    }
+    Ok(columns)
+}
+
+/// A stage move as the client asks for it.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MoveRequest {
+    /// The target stage's key.
+    pub to: String,
+    pub expected_version: u64,
+    /// Why: a lost reason's key when losing; required to override a gate.
+    #[serde(default)]
+    pub reason: Option<String>,
+    /// A manager moves past unmet gate requirements (audited in the stage log).
+    #[serde(default)]
+    pub override_gate: bool,
+}
+
+#[tracing::instrument(name = "deal.move_stage", level = "debug", skip_all, fields(tenant = %actor.tenant, user = %actor.user), err(Display))]
+pub async fn move_stage(
+    state: &AppState,
+    actor: &Actor,
+    id: DealId,
+    req: MoveRequest,
+) -> Result<Deal, AppError> {
+    let mut deal = load_deal(state, actor, id).await?;
+    if deal.version != req.expected_version {
+        return Err(AppError::VersionConflict {
+            expected: req.expected_version,
+            actual: deal.version,
+        });
+    }
+    let pipeline = pipeline(state, actor, &deal.pipeline).await?;
+    let request = StageMove {
+        to: &req.to,
+        reason: req.reason.as_deref(),
+        override_gate: req.override_gate,
+    };
+    let (change, event) = match deal.move_stage(&pipeline, &request, actor, state.clock.now()) {
+        Ok(done) => done,
+        Err(MoveError::Invalid(e)) => return Err(e.into()),
+        Err(MoveError::Forbidden(m)) => return Err(AppError::Forbidden(m)),
+        Err(MoveError::Blocked(unmet)) => return Err(AppError::TransitionBlocked { unmet }),
+    };
+    match state
+        .deals
+        .update_deal(&deal, req.expected_version, Some(&change), &[event])
+        .await
+    {
+        Ok(()) => Ok(deal),
+        Err(StoreError::VersionConflict { expected, actual }) => {
+            Err(AppError::VersionConflict { expected, actual })
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[tracing::instrument(name = "deal.history", level = "debug", skip_all, fields(tenant = %actor.tenant, user = %actor.user), err(Display))]
+pub async fn history(
+    state: &AppState,
+    actor: &Actor,
+    id: DealId,
+) -> Result<Vec<StageChange>, AppError> {
+    load_deal(state, actor, id).await?;
+    Ok(state.deals.deal_history(&actor.tenant, id).await?)
+}

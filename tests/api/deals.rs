@@ -1,0 +1,364 @@
+//! Deals through HTTP with a clock the test moves: conversion, the walk through the
+//! pipeline, gates, a manager's override, overdue deals, the board and the stage log.
+
+use fieldline_tests::*;
+use reqwest::Method;
+
+/// A lead of `token`'s user, qualified and converted; returns the deal.
+pub async fn converted_deal(
+    app: &TestApp,
+    token: &str,
+    body: &serde_json::Value,
+) -> serde_json::Value {
+    let lead = app.post("/v1/leads", token, body).await.expect(201).body;
+    let id = lead["id"].as_str().unwrap();
+    wait_for_intake(app, token, id).await;
+    let version = app
+        .get(&format!("/v1/leads/{id}"), token)
+        .await
+        .expect(200)
+        .body["version"]
+        .clone();
+    let patch = json!({"expected_version": version, "changes": {"status": "qualified"}});
+    app.patch(&format!("/v1/leads/{id}"), token, &patch)
+        .await
+        .expect(200);
+    app.post(&format!("/v1/leads/{id}/convert"), token, &json!({}))
+        .await
+        .expect(201)
+        .body
+}
+
+async fn move_to(
+    app: &TestApp,
+    token: &str,
+    deal: &serde_json::Value,
+    body: serde_json::Value,
+) -> Reply {
+    let id = deal["id"].as_str().unwrap();
+    app.send_with(
+        Method::POST,
+        &format!("/v1/deals/{id}/stage"),
+        Some(token),
+        Some(&body),
+        &[("accept-language", "zh-CN,zh;q=0.9")],
+    )
+    .await
+}
+
+#[tokio::test]
+async fn a_qualified_lead_converts_once_into_customer_contact_and_deal() {
+    let app = TestApp::spawn().await;
+    let f = fixture(&app.state).await;
+    let rep = app.token(&f.east_rep);
+    let lead = app
+        .post("/v1/leads", &rep, &lead_body(1))
+        .await
+        .expect(201)
+        .body;
+    let id = lead["id"].as_str().unwrap();
+    wait_for_intake(&app, &rep, id).await;
+    // Not qualified yet.
+    let early = app
+        .post(&format!("/v1/leads/{id}/convert"), &rep, &json!({}))
+        .await;
+    assert_eq!(early.expect(422).code(), "invalid_transition");
+    let version = app.get(&format!("/v1/leads/{id}"), &rep).await.body["version"].clone();
+    let patch = json!({"expected_version": version, "changes": {"status": "qualified"}});
+    app.patch(&format!("/v1/leads/{id}"), &rep, &patch)
+        .await
+        .expect(200);
+
+    let path = format!("/v1/leads/{id}/convert");
+    let key = [("idempotency-key", "convert-once")];
+    let first = app
+        .send_with(Method::POST, &path, Some(&rep), Some(&json!({})), &key)
+        .await
+        .expect(201);
+    let deal = first.body.clone();
+    assert_eq!(
+        first.headers["location"],
+        format!("/v1/deals/{}", deal["id"].as_str().unwrap()).as_str()
+    );
+    assert_eq!(deal["stage"], "new");
+    assert_eq!(deal["amount"], 300000, "sized by the stated budget");
+    assert_eq!(deal["currency"], "CNY");
+    assert_eq!(deal["source_lead"], id);
+    assert_eq!(deal["owner"], json!(f.east_rep.id));
+    // A phone's retry gets the same deal; a plain second attempt is refused.
+    let again = app
+        .send_with(Method::POST, &path, Some(&rep), Some(&json!({})), &key)
+        .await
+        .expect(200);
+    assert_eq!(again.body["id"], deal["id"]);
+    assert_eq!(again.headers["idempotent-replayed"], "true");
+    app.post(&path, &rep, &json!({})).await.expect(422);
+    let converted = app
+        .get(&format!("/v1/leads/{id}"), &rep)
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(converted["status"], "converted");
+    let deals = app.get("/v1/deals", &rep).await.expect(200).body;
+    assert_eq!(deals["items"].as_array().unwrap().len(), 1);
+
+    let customer_id: fieldline_domain::CustomerId =
+        deal["customer"].as_str().unwrap().parse().unwrap();
+    let customer = app
+        .state
+        .deals
+        .get_customer(&f.acme, customer_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(customer.name.as_str(), "苏州精密机械有限公司");
+    let contacts = app
+        .state
+        .deals
+        .list_contacts(&f.acme, customer_id)
+        .await
+        .unwrap();
+    assert_eq!(contacts.len(), 1);
+    assert_eq!(contacts[0].name.as_str(), "王建国1");
+    assert_eq!(deal["contacts"], json!([contacts[0].id]));
+}
+
+#[tokio::test]
+async fn a_deal_walks_the_pipeline_through_its_gates_and_keeps_its_log() {
+    let clock = ManualClock::at(chrono::Utc::now());
+    let app = TestApp::spawn_with_clock(clock.clone()).await;
+    let f = fixture(&app.state).await;
+    let rep = app.token(&f.east_rep);
+    let manager = app.token(&f.east_manager);
+    let pipelines = app.get("/v1/pipelines", &rep).await.expect(200).body;
+    let stages: Vec<&str> = pipelines[0]["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"]["zh"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        stages,
+        [
+            "留资未触达",
+            "首次电话沟通",
+            "产品演示完成",
+            "方案已提交",
+            "价格谈判中",
+            "合同待签署",
+            "赢单",
+            "输单"
+        ]
+    );
+
+    // No budget stated: the deal has no amount, which price negotiation needs.
+    let mut body = lead_body(2);
+    body["prescreen"]["budget"] = json!(null);
+    let deal = converted_deal(&app, &rep, &body).await;
+    assert_eq!(deal["amount"], 0);
+
+    clock.advance_hours(5.0);
+    let mut deal = move_to(
+        &app,
+        &rep,
+        &deal,
+        json!({"to": "first_call", "expected_version": 1}),
+    )
+    .await
+    .expect(200)
+    .body;
+    for stage in ["demo_done", "proposal_sent"] {
+        clock.advance_hours(24.0);
+        let v = deal["version"].clone();
+        deal = move_to(
+            &app,
+            &rep,
+            &deal,
+            json!({"to": stage, "expected_version": v}),
+        )
+        .await
+        .expect(200)
+        .body;
+    }
+    let deal = app
+        .get(&format!("/v1/deals/{}", deal["id"].as_str().unwrap()), &rep)
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(
+        (deal["stage"].as_str(), deal["version"].as_u64()),
+        (Some("proposal_sent"), Some(4))
+    );
+
+    // Blocked, with what to do in the rep's language.
+    let blocked = move_to(
+        &app,
+        &rep,
+        &deal,
+        json!({"to": "price_negotiation", "expected_version": 4}),
+    )
+    .await;
+    let blocked = blocked.expect(422);
+    assert_eq!(blocked.code(), "transition_blocked");
+    let unmet = blocked.body["details"]["unmet"].as_array().unwrap();
+    assert_eq!(unmet.len(), 1);
+    assert!(
+        unmet[0]["message"].as_str().unwrap().contains("金额"),
+        "{unmet:?}"
+    );
+    assert!(unmet[0]["en"].as_str().unwrap().contains("amount"));
+    // A rep cannot override; a manager can, with a reason, and it is on the record.
+    let forced = json!({"to": "price_negotiation", "expected_version": 4, "override_gate": true,
+        "reason": "客户口头确认了预算"});
+    move_to(&app, &rep, &deal, forced.clone()).await.expect(403);
+    let no_reason =
+        json!({"to": "price_negotiation", "expected_version": 4, "override_gate": true});
+    move_to(&app, &manager, &deal, no_reason).await.expect(422);
+    let moved = move_to(&app, &manager, &deal, forced.clone())
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(moved["stage"], "price_negotiation");
+    // The same move again from the old version: 409, nothing logged twice.
+    assert_eq!(
+        move_to(&app, &manager, &deal, forced)
+            .await
+            .expect(409)
+            .code(),
+        "version_conflict"
+    );
+
+    let id = deal["id"].as_str().unwrap();
+    let history = app
+        .get(&format!("/v1/deals/{id}/history"), &rep)
+        .await
+        .expect(200)
+        .body;
+    let steps: Vec<(serde_json::Value, &str, i64)> = history
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| {
+            (
+                h["from"].clone(),
+                h["to"].as_str().unwrap(),
+                h["seconds_in_previous"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        steps,
+        [
+            (json!(null), "new", 0),
+            (json!("new"), "first_call", 5 * 3600),
+            (json!("first_call"), "demo_done", 24 * 3600),
+            (json!("demo_done"), "proposal_sent", 24 * 3600),
+            (json!("proposal_sent"), "price_negotiation", 0),
+        ]
+    );
+    let last = &history[4];
+    assert_eq!(last["by"], json!(f.east_manager.id));
+    assert_eq!(last["reason"], "客户口头确认了预算");
+    assert_eq!(last["overridden"].as_array().unwrap().len(), 1);
+
+    // Losing needs a reason from the tenant's list.
+    let v = moved["version"].clone();
+    let lost = move_to(
+        &app,
+        &rep,
+        &moved,
+        json!({"to": "lost", "expected_version": v}),
+    )
+    .await;
+    assert_eq!(lost.expect(422).body["details"]["field"], "reason");
+    let lost = move_to(
+        &app,
+        &rep,
+        &moved,
+        json!({"to": "lost", "expected_version": v, "reason": "competitor"}),
+    )
+    .await
+    .expect(200)
+    .body;
+    assert_eq!(
+        (lost["status"].as_str(), lost["lost_reason"].as_str()),
+        (Some("lost"), Some("competitor"))
+    );
+    let unknown = move_to(
+        &app,
+        &manager,
+        &lost,
+        json!({"to": "nowhere", "expected_version": lost["version"]}),
+    )
+    .await;
+    assert_eq!(unknown.expect(422).body["details"]["field"], "to");
+}
+
+#[tokio::test]
+async fn deals_go_overdue_by_their_stage_and_the_board_sums_each_column() {
+    let clock = ManualClock::at(chrono::Utc::now());
+    let app = TestApp::spawn_with_clock(clock.clone()).await;
+    let f = fixture(&app.state).await;
+    let rep = app.token(&f.east_rep);
+    let manager = app.token(&f.east_manager);
+    let first = converted_deal(&app, &rep, &lead_body(3)).await;
+    let second = converted_deal(&app, &rep, &lead_body(4)).await;
+    let theirs = converted_deal(&app, &app.token(&f.south_rep), &lead_body(5)).await;
+    move_to(
+        &app,
+        &rep,
+        &second,
+        json!({"to": "first_call", "expected_version": 1}),
+    )
+    .await
+    .expect(200);
+
+    // "new" rots after 2 days, "first_call" after 7: at day 5 only the first is late.
+    clock.advance_hours(5.0 * 24.0);
+    let overdue = app
+        .get("/v1/deals?overdue=true", &rep)
+        .await
+        .expect(200)
+        .body;
+    let items = overdue["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{overdue:#}");
+    assert_eq!(items[0]["id"], first["id"]);
+    assert_eq!(items[0]["overdue_days"], 3);
+    let on_time = app
+        .get(
+            &format!("/v1/deals/{}", second["id"].as_str().unwrap()),
+            &rep,
+        )
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(on_time["overdue_days"], 0);
+
+    let board = app.get("/v1/deals/board", &manager).await.expect(200).body;
+    let columns = board.as_array().unwrap();
+    assert_eq!(columns.len(), 8);
+    assert_eq!(columns[0]["stage"]["key"], "new");
+    assert_eq!(
+        columns[0]["count"], 1,
+        "the manager sees the team's deals only"
+    );
+    assert_eq!(columns[0]["amount_total"], 300000);
+    assert_eq!(columns[1]["count"], 1);
+    let everyone = app
+        .get("/v1/deals/board", &app.token(&f.admin))
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(everyone[0]["count"], 2);
+    assert!(
+        everyone[0]["deals"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|d| d["id"] == theirs["id"])
+    );
+    app.get("/v1/deals/board?pipeline=nope", &manager)
+        .await
+        .expect(404);
+    app.get("/v1/deals?limit=201", &manager).await.expect(400);
+}
