@@ -1,5 +1,6 @@
 //! Deals through HTTP with a clock the test moves: conversion, the walk through the
-//! pipeline, gates, a manager's override, overdue deals, the board and the stage log.
+//! pipeline, gates, a manager's override, overdue deals, the board and the stage log. Each
+//! scenario runs on the embedded server and on the AWS functions (DynamoDB on moto).
 
 use fieldline_tests::*;
 use reqwest::Method;
@@ -46,7 +47,6 @@ async fn move_to(
     .await
 }
 
-#[tokio::test]
 async fn a_qualified_lead_converts_once_into_customer_contact_and_deal() {
     let app = TestApp::spawn().await;
     let f = fixture(&app.state).await;
@@ -123,7 +123,6 @@ async fn a_qualified_lead_converts_once_into_customer_contact_and_deal() {
     assert_eq!(deal["contacts"], json!([contacts[0].id]));
 }
 
-#[tokio::test]
 async fn a_deal_walks_the_pipeline_through_its_gates_and_keeps_its_log() {
     let clock = ManualClock::at(chrono::Utc::now());
     let app = TestApp::spawn_with_clock(clock.clone()).await;
@@ -294,7 +293,6 @@ async fn a_deal_walks_the_pipeline_through_its_gates_and_keeps_its_log() {
     assert_eq!(unknown.expect(422).body["details"]["field"], "to");
 }
 
-#[tokio::test]
 async fn deals_go_overdue_by_their_stage_and_the_board_sums_each_column() {
     let clock = ManualClock::at(chrono::Utc::now());
     let app = TestApp::spawn_with_clock(clock.clone()).await;
@@ -362,3 +360,9 @@ async fn deals_go_overdue_by_their_stage_and_the_board_sums_each_column() {
         .expect(404);
     app.get("/v1/deals?limit=201", &manager).await.expect(400);
 }
+
+fieldline_tests::on_both_backends!(
+    a_qualified_lead_converts_once_into_customer_contact_and_deal,
+    a_deal_walks_the_pipeline_through_its_gates_and_keeps_its_log,
+    deals_go_overdue_by_their_stage_and_the_board_sums_each_column,
+);
