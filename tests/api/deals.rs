@@ -361,7 +361,104 @@ async fn deals_go_overdue_by_their_stage_and_the_board_sums_each_column() {
     app.get("/v1/deals?limit=201", &manager).await.expect(400);
 }
 
+async fn pipeline_metrics_are_rebuilt_from_the_stage_log() {
+    let start = chrono::Utc::now();
+    let clock = ManualClock::at(start);
+    let app = TestApp::spawn_with_clock(clock.clone()).await;
+    let f = fixture(&app.state).await;
+    let rep = app.token(&f.east_rep);
+    let a = converted_deal(&app, &rep, &lead_body(6)).await;
+    let b = converted_deal(&app, &rep, &lead_body(7)).await;
+    clock.advance_hours(24.0);
+    let a = move_to(
+        &app,
+        &rep,
+        &a,
+        json!({"to": "first_call", "expected_version": 1}),
+    )
+    .await
+    .expect(200)
+    .body;
+    clock.advance_hours(12.0);
+    move_to(
+        &app,
+        &rep,
+        &b,
+        json!({"to": "lost", "expected_version": 1, "reason": "price"}),
+    )
+    .await
+    .expect(200);
+    clock.advance_hours(36.0);
+    move_to(
+        &app,
+        &rep,
+        &a,
+        json!({"to": "demo_done", "expected_version": 2}),
+    )
+    .await
+    .expect(200);
+
+    let from =
+        (start - chrono::Duration::hours(1)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let to =
+        (start + chrono::Duration::days(30)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let query = format!("/v1/metrics/pipeline?from={from}&to={to}&within_hours=48");
+    let m = app
+        .get(&query, &app.token(&f.east_manager))
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(m["cohort"], 2);
+    let reached: Vec<u64> = m["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["reached"].as_u64().unwrap())
+        .collect();
+    assert_eq!(reached, [2, 1, 1, 0, 0, 0, 0, 1]);
+    let stage = |i: usize| &m["stages"][i];
+    // new: both entered, A moved on within 48 h; first_call: A moved on after exactly 48 h.
+    assert_eq!(
+        (
+            stage(0)["penetration"].as_f64(),
+            stage(1)["penetration"].as_f64()
+        ),
+        (Some(0.5), Some(1.0))
+    );
+    // Stays in new: A 24 h, B 36 h; in first_call: A 48 h.
+    assert_eq!(stage(0)["median_dwell_hours"], 30.0);
+    assert_eq!(stage(1)["median_dwell_hours"], 48.0);
+    assert_eq!(
+        (
+            m["won"].as_u64(),
+            m["lost"].as_u64(),
+            m["win_rate"].as_f64()
+        ),
+        (Some(0), Some(1), Some(0.0))
+    );
+    let east_new = m["heat_map"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["stage"] == "new")
+        .unwrap();
+    assert_eq!(east_new["median_dwell_hours"], 30.0);
+    // Scoped: another team's manager sees none of it.
+    let theirs = app
+        .get(&query, &app.token(&f.south_manager))
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(theirs["cohort"], 0);
+    let reversed = format!("/v1/metrics/pipeline?from={to}&to={from}");
+    app.get(&reversed, &rep).await.expect(400);
+    app.get(&format!("{query}&pipeline=nope"), &rep)
+        .await
+        .expect(404);
+}
+
 fieldline_tests::on_both_backends!(
+    pipeline_metrics_are_rebuilt_from_the_stage_log,
     a_qualified_lead_converts_once_into_customer_contact_and_deal,
     a_deal_walks_the_pipeline_through_its_gates_and_keeps_its_log,
     deals_go_overdue_by_their_stage_and_the_board_sums_each_column,

@@ -94,6 +94,7 @@ fn expected(op: &str, scene: Scene) -> Option<[u16; 9]> {
         ("GET /v1/me/tasks", Tenant) =>              [401, 200, 200, 200, 200, 200, 200, 200, 200],
         ("POST /v1/tasks/{id}/complete", Tenant) =>  [401, 200, 403, 403, 403, 403, 403, 404, 404],
         ("GET /v1/me/notifications", Tenant) =>      [401, 200, 200, 200, 200, 200, 200, 200, 200],
+        ("GET /v1/metrics/pipeline", Tenant) =>      [401, 200, 200, 200, 200, 200, 200, 200, 200],
         ("GET /v1/metrics/leads", Tenant) =>         [401, 200, 200, 200, 200, 200, 200, 200, 200],
         ("GET /v1/decisions", Tenant) =>             [401, 403, 403, 200, 200, 403, 200, 200, 403],
 
@@ -308,7 +309,7 @@ impl World {
                 let task = self.task(&lead_id).await;
                 (path.replace("{id}", &task), Some(json!({})))
             }
-            "GET /v1/metrics/leads" => (
+            "GET /v1/metrics/leads" | "GET /v1/metrics/pipeline" => (
                 format!("{path}?from=2026-01-01T00:00:00Z&to=2026-12-31T00:00:00Z"),
                 None,
             ),

@@ -16,6 +16,7 @@ pub mod lead;
 pub mod metrics;
 pub mod notification;
 pub mod pipeline;
+pub mod pipeline_metrics;
 pub mod rule;
 pub mod scoring;
 pub mod subject;

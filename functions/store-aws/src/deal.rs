@@ -8,7 +8,9 @@
 use crate::directory::tenant_pk;
 use crate::lead::{events_items, idempotency_item, listing_sk};
 use crate::subject::{record_sk, subject_pk};
-use crate::table::{ItemBuilder, Query, TxError, body, key, n, number_attr, put, put_new, s};
+use crate::table::{
+    ItemBuilder, Query, TxError, body, key, ms_key, n, number_attr, put, put_new, s,
+};
 use crate::{
     DynamoStore, ENTITY, GSI1, GSI1_PK, GSI1_SK, GSI2, GSI2_PK, GSI2_SK, GSI3, GSI3_PK, GSI3_SK,
 };
@@ -16,7 +18,7 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::types::AttributeValue;
 use fieldline_domain::{
     Contact, Customer, CustomerId, Deal, DealId, DomainEvent, LeadScope, Pipeline, StageChange,
-    Subject, SubjectKind, TenantId,
+    Subject, SubjectKind, TenantId, Timestamp,
 };
 use fieldline_store::error::StoreResult;
 use fieldline_store::{
@@ -67,6 +69,17 @@ fn stage_item(change: &StageChange) -> StoreResult<crate::table::Item> {
     )
     .body(change)?
     .s(ENTITY, "deal_stage")
+    // The tenant's whole log in time order, for process metrics.
+    .s(GSI1_PK, format!("{}#STAGELOG", tenant_pk(&change.tenant)))
+    .s(
+        GSI1_SK,
+        format!(
+            "{}#{}#{:012}",
+            ms_key(change.at.timestamp_millis()),
+            change.deal,
+            change.version
+        ),
+    )
     .build())
 }
 
@@ -181,6 +194,22 @@ impl DealStore for DynamoStore {
 
     async fn deal_history(&self, tenant: &TenantId, id: DealId) -> StoreResult<Vec<StageChange>> {
         self.query_prefix(deal_pk(tenant, id), "STAGE#").await
+    }
+
+    async fn stage_log_since(
+        &self,
+        tenant: &TenantId,
+        since: Timestamp,
+        limit: u32,
+    ) -> StoreResult<Vec<StageChange>> {
+        let values = [
+            (":p", s(format!("{}#STAGELOG", tenant_pk(tenant)))),
+            (":lo", s(ms_key(since.timestamp_millis()))),
+        ];
+        let condition = format!("{GSI1_PK} = :p AND {GSI1_SK} >= :lo");
+        let q = Query::index(GSI1, &condition, &values);
+        let items = self.query(q, limit as usize).await?;
+        items.iter().map(body).collect()
     }
 
     async fn list_deals(&self, tenant: &TenantId, query: &DealQuery) -> StoreResult<Page<Deal>> {

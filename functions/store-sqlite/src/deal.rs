@@ -8,7 +8,7 @@ use crate::{SqliteStore, query_bodies, query_body, sql_err, stale_write, to_json
 use async_trait::async_trait;
 use fieldline_domain::{
     Contact, Customer, CustomerId, Deal, DealId, DomainEvent, LeadScope, Pipeline, StageChange,
-    Subject, TenantId,
+    Subject, TenantId, Timestamp,
 };
 use fieldline_store::error::{StoreError, StoreResult};
 use fieldline_store::ports::{
@@ -198,6 +198,24 @@ impl DealStore for SqliteStore {
                 "SELECT body FROM deal_stage_log WHERE tenant_id = ?1 AND deal_id = ?2
                  ORDER BY version",
                 params![tenant.as_str(), id.to_string()],
+            )
+        })
+        .await
+    }
+
+    async fn stage_log_since(
+        &self,
+        tenant: &TenantId,
+        since: Timestamp,
+        limit: u32,
+    ) -> StoreResult<Vec<StageChange>> {
+        let tenant = tenant.clone();
+        self.read(move |conn| {
+            query_bodies(
+                conn,
+                "SELECT body FROM deal_stage_log WHERE tenant_id = ?1 AND at >= ?2
+                 ORDER BY at, deal_id, version LIMIT ?3",
+                params![tenant.as_str(), since.timestamp_millis(), i64::from(limit)],
             )
         })
         .await

@@ -373,6 +373,14 @@ pub trait DealStore: Send + Sync {
     ) -> StoreResult<()>;
     /// The deal's stage log, oldest first.
     async fn deal_history(&self, tenant: &TenantId, id: DealId) -> StoreResult<Vec<StageChange>>;
+    /// Every deal's stage-log lines since `since`, oldest first, at most `limit` (process
+    /// metrics are rebuilt from them).
+    async fn stage_log_since(
+        &self,
+        tenant: &TenantId,
+        since: Timestamp,
+        limit: u32,
+    ) -> StoreResult<Vec<StageChange>>;
     async fn list_deals(&self, tenant: &TenantId, query: &DealQuery) -> StoreResult<Page<Deal>>;
     async fn get_customer(
         &self,

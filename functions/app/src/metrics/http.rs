@@ -31,3 +31,50 @@ pub async fn lead_metrics(
         crate::metrics::lead_report(&state, &auth.actor, params.from, params.to).await?,
     ))
 }
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct PipelineMetricsParams {
+    /// Default `default`.
+    pipeline: Option<String>,
+    /// Start of the period (RFC 3339, inclusive).
+    from: chrono::DateTime<chrono::Utc>,
+    /// End of the period (RFC 3339, exclusive); at most 366 days after `from`.
+    to: chrono::DateTime<chrono::Utc>,
+    /// Penetration counts a move to the next stage within this many hours (default 720).
+    #[param(minimum = 1, maximum = 8760)]
+    within_hours: Option<u32>,
+}
+
+/// Deal process health for a period, rebuilt from the stage log: funnel, stage penetration,
+/// median and p90 dwell per stage, the dwell heat map (stage × team, cells over the stage's
+/// rotting limit flagged), win rate, cycle length and stalled deals. Scoped like the deals.
+#[utoipa::path(get, path = "/v1/metrics/pipeline", tag = "deals", security(("bearer" = [])),
+    params(PipelineMetricsParams),
+    responses((status = 200, body = fieldline_domain::pipeline_metrics::PipelineMetrics),
+        (status = 400, body = ErrorBody), (status = 404, description = "No such pipeline", body = ErrorBody)))]
+pub async fn pipeline_metrics(
+    State(state): State<AppState>,
+    auth: Authenticated,
+    ApiQuery(params): ApiQuery<PipelineMetricsParams>,
+) -> Result<Json<fieldline_domain::pipeline_metrics::PipelineMetrics>, ApiError> {
+    let within = params.within_hours.unwrap_or(720);
+    if !(1..=8760).contains(&within) {
+        return Err(ApiError::bad_request(
+            "invalid_query",
+            "within_hours must be between 1 and 8760",
+        ));
+    }
+    Ok(Json(
+        crate::metrics::pipeline_report(
+            &state,
+            &auth.actor,
+            params.pipeline,
+            params.from,
+            params.to,
+            i64::from(within),
+        )
+        .await?,
+    ))
+}

@@ -162,3 +162,76 @@ pub async fn lead_report(
         pool_size,
     })
 }
+
+/// The most stage-log lines one pipeline report reads; beyond it the report says so rather
+/// than silently leaving deals out.
+const MAX_STAGE_LINES: u32 = 200_000;
+
+/// The pipeline's process figures for `[from, to)` over the deals the caller may see: funnel,
+/// penetration within `within_hours`, dwell per stage and per stage × team, win rate, cycle
+/// length, stalled deals.
+#[tracing::instrument(name = "metrics.pipeline_report", level = "debug", skip_all, fields(tenant = %actor.tenant, user = %actor.user), err(Display))]
+pub async fn pipeline_report(
+    state: &AppState,
+    actor: &Actor,
+    pipeline_id: Option<String>,
+    from: Timestamp,
+    to: Timestamp,
+    within_hours: i64,
+) -> Result<fieldline_domain::pipeline_metrics::PipelineMetrics, AppError> {
+    use fieldline_domain::pipeline_metrics::{Period, pipeline_metrics};
+    if from >= to || to - from > chrono::Duration::days(366) {
+        return Err(AppError::rejected(
+            "invalid_query",
+            "from must be before to, at most 366 days apart",
+        ));
+    }
+    let id = pipeline_id.unwrap_or_else(|| fieldline_domain::pipeline::DEFAULT_PIPELINE.into());
+    let pipeline = crate::deal::pipelines(state, actor)
+        .await?
+        .into_iter()
+        .find(|p| p.id == id)
+        .ok_or_else(|| AppError::NotFound(format!("pipeline {id} not found")))?;
+    let mut deals = Vec::new();
+    let mut after = None;
+    loop {
+        let page = state
+            .deals
+            .list_deals(
+                &actor.tenant,
+                &fieldline_store::DealQuery {
+                    scope: actor.lead_scope(),
+                    pipeline: Some(pipeline.id.clone()),
+                    stage: None,
+                    status: None,
+                    owner: None,
+                    overdue_at: None,
+                    limit: 200,
+                    after,
+                },
+            )
+            .await?;
+        deals.extend(page.items);
+        match page.next {
+            Some(next) => after = Some(next),
+            None => break,
+        }
+    }
+    let log = state
+        .deals
+        .stage_log_since(&actor.tenant, from, MAX_STAGE_LINES)
+        .await?;
+    if log.len() as u32 >= MAX_STAGE_LINES {
+        return Err(AppError::rejected(
+            "period_too_large",
+            "more stage changes than one report reads; choose a shorter period",
+        ));
+    }
+    let period = Period {
+        from,
+        to,
+        within_hours,
+        now: state.clock.now(),
+    };
+    Ok(pipeline_metrics(&pipeline, &deals, &log, period))
+}

@@ -164,6 +164,22 @@ pub async fn conversions_are_atomic_idempotent_and_deals_keep_a_stage_log<S: Bac
         steps,
         [(None, "new", 0), (Some("new"), "first_call", 3 * 3600)]
     );
+    let since_start = f.store.stage_log_since(&f.tenant, t0(), 100).await.unwrap();
+    assert_eq!(since_start, history);
+    let later = f
+        .store
+        .stage_log_since(&f.tenant, t0() + Duration::hours(1), 100)
+        .await
+        .unwrap();
+    assert_eq!(later, history[1..]);
+    assert_eq!(
+        f.store
+            .stage_log_since(&f.tenant, t0(), 1)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
     assert_eq!(
         f.store.get_deal(&f.tenant, deal.id).await.unwrap(),
         Some(deal.clone())
