@@ -457,7 +457,143 @@ async fn pipeline_metrics_are_rebuilt_from_the_stage_log() {
         .expect(404);
 }
 
+async fn patch(
+    app: &TestApp,
+    token: &str,
+    deal: &serde_json::Value,
+    changes: serde_json::Value,
+) -> Reply {
+    let id = deal["id"].as_str().unwrap();
+    let body = json!({"expected_version": deal["version"], "changes": changes});
+    app.patch(&format!("/v1/deals/{id}"), token, &body).await
+}
+
+async fn the_forecast_and_its_backtest_come_from_the_tenants_own_deals() {
+    use chrono::TimeZone;
+    // Noon in Shanghai, the tenant's time zone (months are the tenant's).
+    let clock = ManualClock::at(chrono::Utc.with_ymd_and_hms(2026, 8, 15, 4, 0, 0).unwrap());
+    let app = TestApp::spawn_with_clock(clock.clone()).await;
+    let f = fixture(&app.state).await;
+    let rep = app.token(&f.east_rep);
+    let x = converted_deal(&app, &rep, &lead_body(8)).await;
+    let y = converted_deal(&app, &rep, &lead_body(9)).await;
+    let z = converted_deal(&app, &rep, &lead_body(10)).await;
+    let x = patch(&app, &rep, &x, json!({"expected_close": "2026-09-20"}))
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(x["version"], 2);
+    // Editing from a stale version is refused.
+    let stale = json!({"expected_version": 1, "changes": {"amount": 1}});
+    let path = format!("/v1/deals/{}", x["id"].as_str().unwrap());
+    app.patch(&path, &rep, &stale).await.expect(409);
+    let z = patch(
+        &app,
+        &rep,
+        &z,
+        json!({"amount": 100000, "expected_close": "2026-09-10"}),
+    )
+    .await
+    .expect(200)
+    .body;
+    clock.advance_hours(24.0);
+    move_to(
+        &app,
+        &rep,
+        &x,
+        json!({"to": "contract_pending", "expected_version": 2}),
+    )
+    .await
+    .expect(200);
+    move_to(
+        &app,
+        &rep,
+        &z,
+        json!({"to": "proposal_sent", "expected_version": 2}),
+    )
+    .await
+    .expect(200);
+    clock.advance_hours(4.0 * 24.0);
+    let y = move_to(&app, &rep, &y, json!({"to": "won", "expected_version": 1}))
+        .await
+        .expect(200)
+        .body;
+    // A won deal's terms are final.
+    assert_eq!(
+        patch(&app, &rep, &y, json!({"amount": 1}))
+            .await
+            .expect(422)
+            .code(),
+        "invalid_transition"
+    );
+
+    clock.advance_hours(16.0 * 24.0); // 5 September
+    let manager = app.token(&f.east_manager);
+    let fc = app
+        .get("/v1/forecast?period=2026-09", &manager)
+        .await
+        .expect(200)
+        .body;
+    // Only Y has closed (it passed "new" and "won"): contract_pending and proposal_sent keep
+    // their defaults, 0.8 and 0.4.
+    assert_eq!(fc["won_to_date"], 0);
+    assert_eq!(fc["expected"], 300000.0 * 0.8 + 100000.0 * 0.4);
+    assert_eq!(
+        (
+            fc["commit"].as_u64(),
+            fc["best_case"].as_u64(),
+            fc["pipeline"].as_u64()
+        ),
+        (Some(300000), Some(400000), Some(400000))
+    );
+    assert_eq!(
+        (fc["open_deals"].as_u64(), fc["unscheduled_deals"].as_u64()),
+        (Some(2), Some(0))
+    );
+    assert!(fc["low"].as_f64().unwrap() < 280000.0 && fc["high"].as_f64().unwrap() > 280000.0);
+    let august = app
+        .get("/v1/forecast?period=2026-08", &manager)
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(august["won_to_date"], 300000);
+    app.get("/v1/forecast?period=2026-13", &manager)
+        .await
+        .expect(400);
+    app.get("/v1/forecast?period=2026-09&pipeline=nope", &manager)
+        .await
+        .expect(404);
+
+    // At 1 August nothing existed, so the forecast was 0 against 300,000 won: WAPE 1, and
+    // "same as July" (0) did no better.
+    let bt = app
+        .get("/v1/forecast/backtest?months=1", &manager)
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(bt["months"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        (
+            bt["months"][0]["forecast"].as_f64(),
+            bt["months"][0]["actual"].as_u64()
+        ),
+        (Some(0.0), Some(300000))
+    );
+    assert_eq!(
+        (
+            bt["wape"].as_f64(),
+            bt["bias"].as_f64(),
+            bt["skill"].as_f64()
+        ),
+        (Some(1.0), Some(-1.0), Some(0.0))
+    );
+    app.get("/v1/forecast/backtest?months=25", &manager)
+        .await
+        .expect(400);
+}
+
 fieldline_tests::on_both_backends!(
+    the_forecast_and_its_backtest_come_from_the_tenants_own_deals,
     pipeline_metrics_are_rebuilt_from_the_stage_log,
     a_qualified_lead_converts_once_into_customer_contact_and_deal,
     a_deal_walks_the_pipeline_through_its_gates_and_keeps_its_log,

@@ -85,6 +85,7 @@ fn expected(op: &str, scene: Scene) -> Option<[u16; 9]> {
         ("GET /v1/deals/board", Tenant) =>           [401, 200, 200, 200, 200, 200, 200, 200, 200],
         // A deal of the East rep: deals have no pool, so the scope is owner, team, tenant.
         ("GET /v1/deals/{id}", Tenant) =>            [401, 200, 403, 200, 403, 403, 200, 404, 404],
+        ("PATCH /v1/deals/{id}", Tenant) =>          [401, 200, 403, 200, 403, 403, 200, 404, 404],
         ("POST /v1/deals/{id}/stage", Tenant) =>     [401, 200, 403, 200, 403, 403, 200, 404, 404],
         ("GET /v1/deals/{id}/history", Tenant) =>    [401, 200, 403, 200, 403, 403, 200, 404, 404],
         // The ticket is the authority, like a presigned URL: whoever holds it may upload (a
@@ -95,6 +96,8 @@ fn expected(op: &str, scene: Scene) -> Option<[u16; 9]> {
         ("POST /v1/tasks/{id}/complete", Tenant) =>  [401, 200, 403, 403, 403, 403, 403, 404, 404],
         ("GET /v1/me/notifications", Tenant) =>      [401, 200, 200, 200, 200, 200, 200, 200, 200],
         ("GET /v1/metrics/pipeline", Tenant) =>      [401, 200, 200, 200, 200, 200, 200, 200, 200],
+        ("GET /v1/forecast", Tenant) =>              [401, 200, 200, 200, 200, 200, 200, 200, 200],
+        ("GET /v1/forecast/backtest", Tenant) =>     [401, 200, 200, 200, 200, 200, 200, 200, 200],
         ("GET /v1/metrics/leads", Tenant) =>         [401, 200, 200, 200, 200, 200, 200, 200, 200],
         ("GET /v1/decisions", Tenant) =>             [401, 403, 403, 200, 200, 403, 200, 200, 403],
 
@@ -309,6 +312,7 @@ impl World {
                 let task = self.task(&lead_id).await;
                 (path.replace("{id}", &task), Some(json!({})))
             }
+            "GET /v1/forecast" => (format!("{path}?period=2026-11"), None),
             "GET /v1/metrics/leads" | "GET /v1/metrics/pipeline" => (
                 format!("{path}?from=2026-01-01T00:00:00Z&to=2026-12-31T00:00:00Z"),
                 None,
@@ -343,6 +347,10 @@ impl World {
             "POST /v1/leads/{id}/convert" => (path.replace("{id}", &lead_id), Some(json!({}))),
             "GET /v1/deals/{id}" | "GET /v1/deals/{id}/history" => {
                 (path.replace("{id}", &self.deal(n).await), None)
+            }
+            "PATCH /v1/deals/{id}" => {
+                let body = json!({"expected_version": 1, "changes": {"amount": 88000}});
+                (path.replace("{id}", &self.deal(n).await), Some(body))
             }
             "POST /v1/deals/{id}/stage" => {
                 let body = json!({"to": "first_call", "expected_version": 1});

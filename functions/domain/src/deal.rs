@@ -109,6 +109,21 @@ pub struct DealDraft {
     pub source_lead: Option<LeadId>,
 }
 
+/// A change to an open deal's terms. An absent field is left alone; `null` clears the date.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DealPatch {
+    #[cfg_attr(feature = "openapi", schema(max_length = 200))]
+    pub title: Option<String>,
+    pub amount: Option<u64>,
+    #[cfg_attr(feature = "openapi", schema(pattern = r"^[A-Z]{3}$"))]
+    pub currency: Option<String>,
+    #[serde(default, deserialize_with = "crate::lead::present")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = Date))]
+    pub expected_close: Option<Option<NaiveDate>>,
+}
+
 /// A refused stage move.
 #[derive(Debug, Clone, PartialEq)]
 pub enum MoveError {
@@ -326,6 +341,62 @@ impl Deal {
             },
         );
         Ok((change, event))
+    }
+
+    /// Changes the deal's terms while it is open; returns `deal_updated` naming what changed
+    /// (nothing when nothing did, so a retried PATCH is harmless).
+    pub fn apply_patch(
+        &mut self,
+        patch: &DealPatch,
+        actor: &Actor,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<DomainEvent>, DomainError> {
+        if self.status != StageKind::Open {
+            return Err(DomainError::InvalidTransition {
+                from: self.status.to_string(),
+                to: "edited (reopen the deal first)".into(),
+            });
+        }
+        let mut next = self.clone();
+        let mut changed = Vec::new();
+        if let Some(title) = &patch.title {
+            if title.chars().count() > 200 || title.trim().is_empty() {
+                return Err(DomainError::invalid("title", "1-200 characters"));
+            }
+            if title.trim() != self.title {
+                next.title = title.trim().to_owned();
+                changed.push("title".to_owned());
+            }
+        }
+        if let Some(amount) = patch.amount.filter(|a| *a != self.amount) {
+            next.amount = amount;
+            changed.push("amount".to_owned());
+        }
+        if let Some(currency) = patch.currency.as_ref().filter(|c| **c != self.currency) {
+            if iso_currency::Currency::from_code(currency).is_none() {
+                return Err(DomainError::invalid(
+                    "currency",
+                    "must be an ISO 4217 code such as CNY",
+                ));
+            }
+            next.currency = currency.clone();
+            changed.push("currency".to_owned());
+        }
+        if let Some(close) = patch.expected_close.filter(|c| *c != self.expected_close) {
+            next.expected_close = close;
+            changed.push("expected_close".to_owned());
+        }
+        if changed.is_empty() {
+            return Ok(Vec::new());
+        }
+        next.updated_at = now;
+        next.version += 1;
+        *self = next;
+        Ok(vec![self.event(
+            actor,
+            now,
+            EventPayload::DealUpdated { changed },
+        )])
     }
 
     /// Whole days past the current stage's rotting limit; 0 when not overdue (or closed).

@@ -105,6 +105,10 @@ pub enum EventPayload {
         currency: String,
         owner: UserId,
     },
+    /// A deal's terms changed (amount, currency, expected close, title).
+    DealUpdated {
+        changed: Vec<String>,
+    },
     /// A deal moved to another stage (won and lost are stages too).
     DealStageChanged {
         from: String,
@@ -136,7 +140,7 @@ impl EventKind {
             LeadCreated | LeadUpdated | LeadPriorityChanged | LeadStatusChanged | LeadAssigned
             | LeadFirstContacted | LeadReturnedToPool | LeadClaimed => Some(SubjectKind::Lead),
             UploadCreated | UploadStatusChanged => Some(SubjectKind::Upload),
-            DealCreated | DealStageChanged => Some(SubjectKind::Deal),
+            DealCreated | DealUpdated | DealStageChanged => Some(SubjectKind::Deal),
             ActivityLogged | TimerFired => None,
         }
     }
@@ -183,6 +187,7 @@ impl EventKind {
             UploadCreated => &["kind", "file_name", "size"],
             UploadStatusChanged => &["from", "to", "error"],
             DealCreated => &["pipeline", "stage", "amount", "currency", "owner"],
+            DealUpdated => &["changed"],
             DealStageChanged => &["from", "to", "status", "seconds_in_previous", "overridden"],
         }
     }
@@ -431,6 +436,9 @@ mod tests {
                 amount: 10,
                 currency: "CNY".into(),
                 owner: UserId::new(),
+            },
+            EventPayload::DealUpdated {
+                changed: vec!["amount".into()],
             },
             EventPayload::DealStageChanged {
                 from: "new".into(),

@@ -11,6 +11,7 @@ pub mod customer;
 pub mod deal;
 pub mod error;
 pub mod event;
+pub mod forecast;
 pub mod id;
 pub mod lead;
 pub mod metrics;
@@ -31,7 +32,8 @@ pub use calendar::BusinessCalendar;
 pub use contact::{ContactInfo, EmailAddress, PersonName, PhoneNumber, Region};
 pub use customer::{Contact, Customer, DecisionRole};
 pub use deal::{
-    ConversionIds, Converted, Deal, DealDraft, MoveError, StageChange, StageMove, convert_lead,
+    ConversionIds, Converted, Deal, DealDraft, DealPatch, MoveError, StageChange, StageMove,
+    convert_lead,
 };
 pub use error::DomainError;
 pub use event::{Cause, DomainEvent, EventKind, EventPayload};

@@ -160,6 +160,31 @@ pub async fn get_deal(
     Ok(Json(view(&state, deal)))
 }
 
+/// A change to an open deal, applied only if it is still at `expected_version`.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateDealRequest {
+    pub expected_version: u64,
+    pub changes: fieldline_domain::DealPatch,
+}
+
+/// Changes an open deal's title, amount, currency or expected close date.
+#[utoipa::path(patch, path = "/v1/deals/{id}", tag = "deals", security(("bearer" = [])),
+    params(("id" = DealId, Path)), request_body = UpdateDealRequest,
+    responses((status = 200, body = DealView), (status = 403, body = ErrorBody),
+        (status = 409, description = "The deal changed since `expected_version`", body = ErrorBody),
+        (status = 422, description = "A closed deal, or an invalid value", body = ErrorBody)))]
+pub async fn update_deal(
+    State(state): State<AppState>,
+    auth: Authenticated,
+    ApiPath(id): ApiPath<DealId>,
+    ApiJson(req): ApiJson<UpdateDealRequest>,
+) -> Result<Json<DealView>, ApiError> {
+    let deal =
+        usecase::update_deal(&state, &auth.actor, id, req.expected_version, req.changes).await?;
+    Ok(Json(view(&state, deal)))
+}
+
 /// Moves a deal to another stage if the stage's gate is met. Refused with 422
 /// `transition_blocked` and `details.unmet` (one entry per missing piece, in the
 /// `Accept-Language` of the request) otherwise; a manager may override with a reason.
@@ -192,4 +217,60 @@ pub async fn history(
     ApiPath(id): ApiPath<DealId>,
 ) -> Result<Json<Vec<StageChange>>, ApiError> {
     Ok(Json(usecase::history(&state, &auth.actor, id).await?))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct ForecastParams {
+    /// A month, `YYYY-MM`, in the tenant's time zone.
+    #[param(pattern = r"^20[0-9]{2}-(0[1-9]|1[0-2])$")]
+    period: String,
+    /// Default `default`.
+    pipeline: Option<String>,
+}
+
+/// Expected won amount for a month: won so far plus Σ amount × p(win | stage) over open deals
+/// expected to close in it, p from the tenant's own closed deals (pulled toward the stage's
+/// default while history is thin), with a 90 % range and the commit / best-case totals.
+#[utoipa::path(get, path = "/v1/forecast", tag = "deals", security(("bearer" = [])),
+    params(ForecastParams),
+    responses((status = 200, body = fieldline_domain::forecast::Forecast),
+        (status = 400, body = ErrorBody), (status = 404, description = "No such pipeline", body = ErrorBody)))]
+pub async fn forecast(
+    State(state): State<AppState>,
+    auth: Authenticated,
+    ApiQuery(params): ApiQuery<ForecastParams>,
+) -> Result<Json<fieldline_domain::forecast::Forecast>, ApiError> {
+    Ok(Json(
+        usecase::forecast(&state, &auth.actor, params.pipeline, &params.period).await?,
+    ))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct BacktestParams {
+    /// How many past months (default 6).
+    #[param(minimum = 1, maximum = 24)]
+    months: Option<u32>,
+    /// Default `default`.
+    pipeline: Option<String>,
+}
+
+/// The forecast rebuilt at the start of each past month from the stage log, against what was
+/// won: WAPE, bias, and the skill against "same as last month".
+#[utoipa::path(get, path = "/v1/forecast/backtest", tag = "deals", security(("bearer" = [])),
+    params(BacktestParams),
+    responses((status = 200, body = fieldline_domain::forecast::Backtest),
+        (status = 400, body = ErrorBody), (status = 404, description = "No such pipeline", body = ErrorBody)))]
+pub async fn backtest(
+    State(state): State<AppState>,
+    auth: Authenticated,
+    ApiQuery(params): ApiQuery<BacktestParams>,
+) -> Result<Json<fieldline_domain::forecast::Backtest>, ApiError> {
+    let months = crate::lead::checked_limit(params.months.unwrap_or(6), 24)?;
+    Ok(Json(
+        usecase::backtest(&state, &auth.actor, params.pipeline, months).await?,
+    ))
 }

@@ -20,14 +20,6 @@ pub async fn pipelines(state: &AppState, actor: &Actor) -> Result<Vec<Pipeline>,
     Ok(stored)
 }
 
-async fn pipeline(state: &AppState, actor: &Actor, id: &str) -> Result<Pipeline, AppError> {
-    pipelines(state, actor)
-        .await?
-        .into_iter()
-        .find(|p| p.id == id)
-        .ok_or_else(|| AppError::internal("deal pipeline", format!("pipeline {id} is missing")))
-}
-
 /// What `POST /v1/leads/{id}/convert` may set; everything else comes from the lead.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -92,6 +84,175 @@ pub async fn convert_lead(
         .deals
         .convert_lead(&conversion, record.as_ref())
         .await?)
+}
+
+/// A pipeline of the tenant by id: 404 when there is none.
+pub async fn find_pipeline(
+    state: &AppState,
+    actor: &Actor,
+    id: &str,
+) -> Result<Pipeline, AppError> {
+    pipelines(state, actor)
+        .await?
+        .into_iter()
+        .find(|p| p.id == id)
+        .ok_or_else(|| AppError::NotFound(format!("pipeline {id} not found")))
+}
+
+/// Every deal of `pipeline` the caller may see (reports read them all).
+pub async fn all_deals(
+    state: &AppState,
+    actor: &Actor,
+    pipeline: &str,
+) -> Result<Vec<Deal>, AppError> {
+    let mut deals = Vec::new();
+    let mut after = None;
+    loop {
+        let page = state
+            .deals
+            .list_deals(
+                &actor.tenant,
+                &DealQuery {
+                    scope: actor.lead_scope(),
+                    pipeline: Some(pipeline.to_owned()),
+                    stage: None,
+                    status: None,
+                    owner: None,
+                    overdue_at: None,
+                    limit: 200,
+                    after,
+                },
+            )
+            .await?;
+        deals.extend(page.items);
+        match page.next {
+            Some(next) => after = Some(next),
+            None => return Ok(deals),
+        }
+    }
+}
+
+/// The most stage-log lines one report reads; beyond it the report says so rather than
+/// silently leaving deals out.
+const MAX_STAGE_LINES: u32 = 200_000;
+
+/// The tenant's stage log since `since` (reports filter it to the deals they cover).
+pub async fn stage_log(
+    state: &AppState,
+    actor: &Actor,
+    since: fieldline_domain::Timestamp,
+) -> Result<Vec<StageChange>, AppError> {
+    let log = state
+        .deals
+        .stage_log_since(&actor.tenant, since, MAX_STAGE_LINES)
+        .await?;
+    if log.len() as u32 >= MAX_STAGE_LINES {
+        return Err(AppError::rejected(
+            "period_too_large",
+            "more stage changes than one report reads; choose a shorter period",
+        ));
+    }
+    Ok(log)
+}
+
+/// A calendar month in the tenant's time zone, as `[start, end)` instants.
+fn month_bounds(
+    tz: chrono_tz::Tz,
+    year: i32,
+    month: u32,
+) -> Option<(fieldline_domain::Timestamp, fieldline_domain::Timestamp)> {
+    use chrono::TimeZone;
+    let first = chrono::NaiveDate::from_ymd_opt(year, month, 1)?;
+    let next = if month == 12 {
+        chrono::NaiveDate::from_ymd_opt(year + 1, 1, 1)?
+    } else {
+        chrono::NaiveDate::from_ymd_opt(year, month + 1, 1)?
+    };
+    let at = |d: chrono::NaiveDate| {
+        tz.from_local_datetime(&d.and_hms_opt(0, 0, 0)?)
+            .earliest()
+            .map(|t| t.to_utc())
+    };
+    Some((at(first)?, at(next)?))
+}
+
+async fn tenant_zone(state: &AppState, actor: &Actor) -> Result<chrono_tz::Tz, AppError> {
+    let tenant = state.directory.get_tenant(&actor.tenant).await?;
+    Ok(tenant
+        .and_then(|t| t.time_zone.parse().ok())
+        .unwrap_or(chrono_tz::Asia::Shanghai))
+}
+
+/// The forecast for a month (`YYYY-MM`, in the tenant's time zone) over the deals the caller
+/// may see; probabilities come from the tenant's deals closed so far.
+#[tracing::instrument(name = "deal.forecast", level = "debug", skip_all, fields(tenant = %actor.tenant, user = %actor.user), err(Display))]
+pub async fn forecast(
+    state: &AppState,
+    actor: &Actor,
+    pipeline: Option<String>,
+    period: &str,
+) -> Result<fieldline_domain::forecast::Forecast, AppError> {
+    let bad = || AppError::rejected("invalid_query", "period must be a month such as 2026-11");
+    let (year, month) = period.split_once('-').ok_or_else(bad)?;
+    let (year, month): (i32, u32) = (
+        year.parse().map_err(|_| bad())?,
+        month.parse().map_err(|_| bad())?,
+    );
+    if !(2000..=2100).contains(&year) || period.len() != 7 {
+        return Err(bad());
+    }
+    let tz = tenant_zone(state, actor).await?;
+    let (from, to) = month_bounds(tz, year, month).ok_or_else(bad)?;
+    let pipeline = find_pipeline(
+        state,
+        actor,
+        pipeline.as_deref().unwrap_or(DEFAULT_PIPELINE),
+    )
+    .await?;
+    let deals = all_deals(state, actor, &pipeline.id).await?;
+    let log = stage_log(state, actor, chrono::DateTime::UNIX_EPOCH).await?;
+    let now = state.clock.now();
+    Ok(fieldline_domain::forecast::forecast(
+        &pipeline, &deals, &log, from, to, now,
+    ))
+}
+
+/// The forecast as it would have been made at the start of each of the last `months` months
+/// (the current one excluded), scored against what was won.
+#[tracing::instrument(name = "deal.backtest", level = "debug", skip_all, fields(tenant = %actor.tenant, user = %actor.user), err(Display))]
+pub async fn backtest(
+    state: &AppState,
+    actor: &Actor,
+    pipeline: Option<String>,
+    months: u32,
+) -> Result<fieldline_domain::forecast::Backtest, AppError> {
+    use chrono::Datelike;
+    let tz = tenant_zone(state, actor).await?;
+    let today = state.clock.now().with_timezone(&tz).date_naive();
+    let mut bounds = Vec::new();
+    let (mut year, mut month) = (today.year(), today.month());
+    for _ in 0..months {
+        (year, month) = if month == 1 {
+            (year - 1, 12)
+        } else {
+            (year, month - 1)
+        };
+        bounds.push(month_bounds(tz, year, month).ok_or_else(|| {
+            AppError::internal("deal backtest", format!("no month {year}-{month}"))
+        })?);
+    }
+    bounds.reverse();
+    let pipeline = find_pipeline(
+        state,
+        actor,
+        pipeline.as_deref().unwrap_or(DEFAULT_PIPELINE),
+    )
+    .await?;
+    let deals = all_deals(state, actor, &pipeline.id).await?;
+    let log = stage_log(state, actor, chrono::DateTime::UNIX_EPOCH).await?;
+    Ok(fieldline_domain::forecast::backtest(
+        &pipeline, &deals, &log, &bounds,
+    ))
 }
 
 pub(crate) async fn load_deal(
@@ -170,11 +331,7 @@ pub async fn board(
     per_column: u32,
 ) -> Result<Vec<BoardColumn>, AppError> {
     let id = pipeline_id.unwrap_or_else(|| DEFAULT_PIPELINE.to_owned());
-    let pipeline = pipelines(state, actor)
-        .await?
-        .into_iter()
-        .find(|p| p.id == id)
-        .ok_or_else(|| AppError::NotFound(format!("pipeline {id} not found")))?;
+    let pipeline = find_pipeline(state, actor, &id).await?;
     let mut columns = Vec::new();
     for stage in pipeline.stages {
         let page = state
@@ -202,6 +359,32 @@ pub async fn board(
         });
     }
     Ok(columns)
+}
+
+/// Changes an open deal's terms, if it is still at `expected_version`.
+#[tracing::instrument(name = "deal.update_deal", level = "debug", skip_all, fields(tenant = %actor.tenant, user = %actor.user), err(Display))]
+pub async fn update_deal(
+    state: &AppState,
+    actor: &Actor,
+    id: DealId,
+    expected_version: u64,
+    patch: fieldline_domain::DealPatch,
+) -> Result<Deal, AppError> {
+    let mut deal = load_deal(state, actor, id).await?;
+    if deal.version != expected_version {
+        return Err(AppError::VersionConflict {
+            expected: expected_version,
+            actual: deal.version,
+        });
+    }
+    let events = deal.apply_patch(&patch, actor, state.clock.now())?;
+    if !events.is_empty() {
+        state
+            .deals
+            .update_deal(&deal, expected_version, None, &events)
+            .await?;
+    }
+    Ok(deal)
 }
 
 /// A stage move as the client asks for it.
@@ -233,7 +416,7 @@ pub async fn move_stage(
             actual: deal.version,
         });
     }
-    let pipeline = pipeline(state, actor, &deal.pipeline).await?;
+    let pipeline = find_pipeline(state, actor, &deal.pipeline).await?;
     let request = StageMove {
         to: &req.to,
         reason: req.reason.as_deref(),

@@ -77,7 +77,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ApiSurface {
     All,
-    /// `/v1/leads/**`, `/v1/deals/**`, `/v1/pipelines`, `/v1/me`, `/health`,
+    /// `/v1/leads/**`, `/v1/deals/**`, `/v1/pipelines`, `/v1/forecast/**`, `/v1/me`, `/health`,
     /// `/v1/openapi.json`.
     Leads,
     /// Rules, decisions, inbox, tasks, channels, metrics and settings.
@@ -104,9 +104,11 @@ fn lead_routes(router: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
         .routes(routes!(deal::http::list_pipelines))
         .routes(routes!(deal::http::list_deals))
         .routes(routes!(deal::http::board))
-        .routes(routes!(deal::http::get_deal))
+        .routes(routes!(deal::http::get_deal, deal::http::update_deal))
         .routes(routes!(deal::http::move_stage))
         .routes(routes!(deal::http::history))
+        .routes(routes!(deal::http::forecast))
+        .routes(routes!(deal::http::backtest))
         .routes(routes!(health::me))
         .routes(routes!(health::health))
 }

@@ -163,10 +163,6 @@ pub async fn lead_report(
     })
 }
 
-/// The most stage-log lines one pipeline report reads; beyond it the report says so rather
-/// than silently leaving deals out.
-const MAX_STAGE_LINES: u32 = 200_000;
-
 /// The pipeline's process figures for `[from, to)` over the deals the caller may see: funnel,
 /// penetration within `within_hours`, dwell per stage and per stage × team, win rate, cycle
 /// length, stalled deals.
@@ -187,46 +183,9 @@ pub async fn pipeline_report(
         ));
     }
     let id = pipeline_id.unwrap_or_else(|| fieldline_domain::pipeline::DEFAULT_PIPELINE.into());
-    let pipeline = crate::deal::pipelines(state, actor)
-        .await?
-        .into_iter()
-        .find(|p| p.id == id)
-        .ok_or_else(|| AppError::NotFound(format!("pipeline {id} not found")))?;
-    let mut deals = Vec::new();
-    let mut after = None;
-    loop {
-        let page = state
-            .deals
-            .list_deals(
-                &actor.tenant,
-                &fieldline_store::DealQuery {
-                    scope: actor.lead_scope(),
-                    pipeline: Some(pipeline.id.clone()),
-                    stage: None,
-                    status: None,
-                    owner: None,
-                    overdue_at: None,
-                    limit: 200,
-                    after,
-                },
-            )
-            .await?;
-        deals.extend(page.items);
-        match page.next {
-            Some(next) => after = Some(next),
-            None => break,
-        }
-    }
-    let log = state
-        .deals
-        .stage_log_since(&actor.tenant, from, MAX_STAGE_LINES)
-        .await?;
-    if log.len() as u32 >= MAX_STAGE_LINES {
-        return Err(AppError::rejected(
-            "period_too_large",
-            "more stage changes than one report reads; choose a shorter period",
-        ));
-    }
+    let pipeline = crate::deal::find_pipeline(state, actor, &id).await?;
+    let deals = crate::deal::all_deals(state, actor, &pipeline.id).await?;
+    let log = crate::deal::stage_log(state, actor, from).await?;
     let period = Period {
         from,
         to,
