@@ -5,12 +5,13 @@ use std::collections::HashSet;
 #[tokio::test]
 async fn demo_tenant_is_alive_and_seeding_twice_is_harmless() {
     let app = TestApp::spawn().await;
-    let summary = demo::seed(&app.state, 150, 7).await.unwrap();
+    let summary = demo::seed(&app.state, 150, 60, 7).await.unwrap();
     assert!(summary.created);
     assert_eq!(
         (summary.managers.len(), summary.reps.len(), summary.leads),
         (3, 20, 150)
     );
+    assert_eq!(summary.deals, 60);
     let admin = app.token(&summary.admin);
 
     let mut all = Vec::new();
@@ -23,7 +24,8 @@ async fn demo_tenant_is_alive_and_seeding_twice_is_harmless() {
             None => break,
         }
     }
-    assert_eq!(all.len(), 150);
+    // The quarter's leads plus one converted lead behind each deal.
+    assert_eq!(all.len(), 150 + 60);
     let statuses: HashSet<&str> = all.iter().map(|l| l["status"].as_str().unwrap()).collect();
     assert!(
         statuses.contains("new")
@@ -62,7 +64,40 @@ async fn demo_tenant_is_alive_and_seeding_twice_is_harmless() {
             .all(|l| l["owner"] == json!(rep.id))
     );
 
-    let again = demo::seed(&app.state, 150, 7).await.unwrap();
+    // A year of deals: every kind of outcome, and figures to show on first start.
+    let manager = app.token(&summary.managers[0]);
+    let deals = app
+        .get("/v1/deals?limit=200", &admin)
+        .await
+        .expect(200)
+        .body;
+    let deals = deals["items"].as_array().unwrap();
+    assert_eq!(deals.len(), 60);
+    let statuses: HashSet<&str> = deals
+        .iter()
+        .map(|d| d["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(statuses.len(), 3, "open, won and lost: {statuses:?}");
+    let now = chrono::Utc::now();
+    let from =
+        (now - chrono::Duration::days(365)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let to = (now + chrono::Duration::days(1)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let metrics = app
+        .get(&format!("/v1/metrics/pipeline?from={from}&to={to}"), &admin)
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(metrics["cohort"], 60);
+    assert!(metrics["won"].as_u64().unwrap() > 0 && metrics["lost"].as_u64().unwrap() > 0);
+    assert!(!metrics["heat_map"].as_array().unwrap().is_empty());
+    let backtest = app
+        .get("/v1/forecast/backtest?months=6", &manager)
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(backtest["months"].as_array().unwrap().len(), 6);
+
+    let again = demo::seed(&app.state, 150, 60, 7).await.unwrap();
     assert!(!again.created);
     assert_eq!(again.reps.len(), 20);
 }

@@ -1,16 +1,20 @@
 //! A living demo tenant: three teams, twenty reps and a few hundred leads spread over the last
-//! quarter, in Chinese and English, with realistic response times and progress. Generated
-//! through the same domain rules and store as real traffic, so what the demo shows is real.
+//! quarter, in Chinese and English, with realistic response times and progress, plus a year of
+//! deals walked through the pipeline (so the board, the process metrics, the forecast and its
+//! backtest have history on first start). Generated through the same domain rules and store as
+//! real traffic, so what the demo shows is real.
 
 use chrono::{Duration, Timelike};
 use fieldline_app::AppState;
 use fieldline_app::admin;
 use fieldline_domain::lead::{ContactInput, CreateContext};
 use fieldline_domain::{
-    ActivityId, ActivityKind, Actor, BudgetRange, DecisionRole, Lead, LeadId, LeadPatch,
-    LeadSource, LeadStatus, NewActivity, NewLead, PreScreen, PurchaseUrgency, Region, Role,
-    TenantId, Timestamp, User,
+    ActivityId, ActivityKind, Actor, BudgetRange, ContactId, ConversionIds, CustomerId, DealId,
+    DealPatch, DecisionRole, Lead, LeadId, LeadPatch, LeadSource, LeadStatus, NewActivity, NewLead,
+    Pipeline, PreScreen, PurchaseUrgency, Region, Role, StageMove, TenantId, Timestamp, User,
+    convert_lead,
 };
+use fieldline_store::Conversion;
 use rand::rngs::StdRng;
 use rand::seq::IndexedRandom;
 use rand::{Rng, SeedableRng};
@@ -25,6 +29,8 @@ pub struct DemoSummary {
     pub managers: Vec<User>,
     pub reps: Vec<User>,
     pub leads: usize,
+    /// Deals converted from (extra) leads over the last year.
+    pub deals: usize,
     /// False when the tenant existed already and nothing was written.
     pub created: bool,
 }
@@ -238,7 +244,12 @@ fn actor_of(user: &User) -> Actor {
 }
 
 /// Seeds the demo tenant unless it exists. Deterministic for a given `seed`.
-pub async fn seed(state: &AppState, lead_count: usize, seed: u64) -> anyhow::Result<DemoSummary> {
+pub async fn seed(
+    state: &AppState,
+    lead_count: usize,
+    deal_count: usize,
+    seed: u64,
+) -> anyhow::Result<DemoSummary> {
     let tenant = TenantId::parse(DEMO_TENANT)?;
     if state.directory.get_tenant(&tenant).await?.is_some() {
         return existing(state, tenant).await;
@@ -336,14 +347,150 @@ pub async fn seed(state: &AppState, lead_count: usize, seed: u64) -> anyhow::Res
         let Some(owner) = owner else { continue };
         progress(state, &mut rng, &mut lead, &actor_of(&owner), now, region).await?;
     }
+    let reps_by_team: Vec<(usize, &User)> = reps
+        .iter()
+        .map(|r| {
+            let team = managers.iter().position(|m| m.team == r.team).unwrap_or(0);
+            (team, r)
+        })
+        .collect();
+    for _ in 0..deal_count {
+        let (team, rep) = *reps_by_team.choose(&mut rng).unwrap();
+        walk_deal(state, &mut rng, rep, team, now, region).await?;
+    }
     Ok(DemoSummary {
         tenant,
         admin: admin_user,
         managers,
         reps,
         leads: written,
+        deals: deal_count,
         created: true,
     })
+}
+
+/// Typical days in each open stage of the default pipeline (min, max), and the chance a deal
+/// goes on from it. The key-accounts team (index 2) haggles longer over price, which the
+/// dwell heat map should show.
+const STAGE_DAYS: &[(&str, i64, i64, f64)] = &[
+    ("new", 0, 3, 0.85),
+    ("first_call", 1, 8, 0.75),
+    ("demo_done", 2, 12, 0.7),
+    ("proposal_sent", 3, 15, 0.65),
+    ("price_negotiation", 2, 8, 0.7),
+    ("contract_pending", 1, 10, 0.8),
+];
+const LOST_REASONS: &[&str] = &["price", "competitor", "no_budget", "no_decision"];
+
+/// A lead from some day of the last year, qualified and converted, then walked through the
+/// pipeline until it is won, lost, or still open today.
+async fn walk_deal(
+    state: &AppState,
+    rng: &mut StdRng,
+    rep: &User,
+    team: usize,
+    now: Timestamp,
+    region: Region,
+) -> anyhow::Result<()> {
+    let actor = actor_of(rep);
+    let created = (now - Duration::minutes(rng.random_range(0..365 * 24 * 60)))
+        .with_hour(rng.random_range(1..10))
+        .unwrap_or(now)
+        .min(now);
+    let input = random_lead(rng);
+    let (mut lead, events) = Lead::create(
+        &input,
+        CreateContext {
+            id: LeadId::new(),
+            actor: &actor,
+            owner: Some(rep),
+            now: created,
+            region,
+            policy: &state.policy,
+        },
+    )?;
+    state.leads.create_lead(&lead, &events, None).await?;
+    let before = lead.version;
+    let qualify = LeadPatch {
+        status: Some(LeadStatus::Qualified),
+        ..Default::default()
+    };
+    let events = lead.apply_patch(&qualify, &actor, created, region, &state.policy)?;
+    state.leads.update_lead(&lead, before, &events).await?;
+
+    let pipeline = Pipeline::default_for(&actor.tenant);
+    let lead_version = lead.version;
+    let mut converted = lead.clone();
+    let at = created + Duration::hours(1);
+    let ids = ConversionIds {
+        customer: CustomerId::new(),
+        contact: ContactId::new(),
+        deal: DealId::new(),
+    };
+    let made = convert_lead(&mut converted, ids, &pipeline, &actor, at, "CNY")?;
+    let conversion = Conversion {
+        lead: converted,
+        lead_version,
+        customer: made.customer,
+        contact: made.contact,
+        deal: made.deal,
+        first_stage: made.first_stage,
+        events: made.events,
+    };
+    state.deals.convert_lead(&conversion, None).await?;
+    let mut deal = conversion.deal;
+    let terms = DealPatch {
+        amount: Some(rng.random_range(2..80) * 10_000),
+        expected_close: Some(Some(
+            (at + Duration::days(rng.random_range(20..120))).date_naive(),
+        )),
+        ..Default::default()
+    };
+    let before = deal.version;
+    let events = deal.apply_patch(&terms, &actor, at)?;
+    state
+        .deals
+        .update_deal(&deal, before, None, &events)
+        .await?;
+
+    let mut at = at;
+    for (i, &(stage, lo, hi, go_on)) in STAGE_DAYS.iter().enumerate() {
+        let slow = if team == 2 && stage == "price_negotiation" {
+            2
+        } else {
+            1
+        };
+        at += Duration::hours(rng.random_range(lo * 24..=hi * 24 + 12) * slow);
+        if at >= now {
+            return Ok(()); // still here today
+        }
+        let next = if !rng.random_bool(go_on) {
+            if rng.random_bool(0.3) {
+                return Ok(()); // stuck: neither moving nor closed
+            }
+            "lost"
+        } else {
+            STAGE_DAYS.get(i + 1).map_or("won", |s| s.0)
+        };
+        let reason = (next == "lost").then(|| *LOST_REASONS.choose(rng).unwrap());
+        let request = StageMove {
+            to: next,
+            reason,
+            override_gate: false,
+        };
+        let before = deal.version;
+        let (change, event) = deal
+            .move_stage(&pipeline, &request, &actor, at)
+            .map_err(|e| anyhow::anyhow!("demo deal move to {next}: {e:?}"))?;
+        state
+            .deals
+            .update_deal(&deal, before, Some(&change), &[event])
+            .await?;
+        if next == "lost" || next == "won" {
+            return Ok(());
+        }
+    }
+    Ok(())
 }
 
 /// Most leads get a first call (some late, some never), then a share qualify, convert or drop.
@@ -438,6 +585,7 @@ async fn existing(state: &AppState, tenant: TenantId) -> anyhow::Result<DemoSumm
         managers: by_role(Role::Manager),
         reps,
         leads: 0,
+        deals: 0,
         created: false,
     })
 }

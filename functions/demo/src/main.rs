@@ -23,6 +23,9 @@ struct Cli {
     /// How many leads the demo tenant gets.
     #[arg(long, default_value_t = 300)]
     leads: usize,
+    /// How many deals of the last year it gets (each from its own converted lead).
+    #[arg(long, default_value_t = 240)]
+    deals: usize,
     /// Seed and exit instead of serving.
     #[arg(long)]
     seed_only: bool,
@@ -34,11 +37,11 @@ async fn main() -> anyhow::Result<()> {
     let config = Config::load(cli.config.as_deref()).context("loading configuration")?;
     telemetry::init(&config.log);
     let app = fieldline::build(config)?;
-    let summary = fieldline_demo::seed(app.state(), cli.leads, SEED).await?;
+    let summary = fieldline_demo::seed(app.state(), cli.leads, cli.deals, SEED).await?;
     if summary.created {
         eprintln!(
-            "Seeded demo tenant '{}' with {} leads.",
-            summary.tenant, summary.leads
+            "Seeded demo tenant '{}' with {} leads and a year of {} deals.",
+            summary.tenant, summary.leads, summary.deals
         );
     } else {
         eprintln!("Demo tenant '{}' exists; nothing written.", summary.tenant);
