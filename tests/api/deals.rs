@@ -592,7 +592,174 @@ async fn the_forecast_and_its_backtest_come_from_the_tenants_own_deals() {
         .expect(400);
 }
 
+async fn admins_keep_several_pipelines_and_deals_follow_theirs() {
+    let app = TestApp::spawn().await;
+    let f = fixture(&app.state).await;
+    let admin = app.token(&f.admin);
+    let rep = app.token(&f.east_rep);
+    let stage = |key: &str, kind: &str, p: f64| {
+        json!({"key": key, "name": {"zh": key, "en": key}, "kind": kind,
+            "forecast": if kind == "open" { "pipeline" } else { "closed" }, "win_probability": p})
+    };
+    let mut draft = json!({
+        "name": {"zh": "项目型销售", "en": "Projects"},
+        "stages": [stage("tender", "open", 0.2), stage("bid", "open", 0.5), stage("won", "won", 1.0), stage("lost", "lost", 0.0)],
+        "lost_reasons": [{"key": "price", "name": {"zh": "价格", "en": "Price"}}]
+    });
+    draft["stages"][1]["gate"] = json!([{"when": {"field": "deal.amount", "op": "gt", "value": 0},
+        "message": {"zh": "请填写投标金额", "en": "Enter the bid amount"}}]);
+    app.send(
+        Method::PUT,
+        "/v1/pipelines/projects",
+        Some(&rep),
+        Some(&json!({"pipeline": draft})),
+    )
+    .await
+    .expect(403);
+    let saved = app
+        .send(
+            Method::PUT,
+            "/v1/pipelines/projects",
+            Some(&admin),
+            Some(&json!({"pipeline": draft})),
+        )
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(saved["version"], 1);
+    // Exists now: a second create is a conflict; a change names its version.
+    app.send(
+        Method::PUT,
+        "/v1/pipelines/projects",
+        Some(&admin),
+        Some(&json!({"pipeline": draft})),
+    )
+    .await
+    .expect(409);
+    let listed = app.get("/v1/pipelines", &rep).await.expect(200).body;
+    let ids: Vec<&str> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["default", "projects"]);
+    // A pipeline without a lost stage, or with a gate on a field deals do not have, is refused.
+    let mut broken = draft.clone();
+    broken["stages"].as_array_mut().unwrap().pop();
+    let r = app
+        .send(
+            Method::PUT,
+            "/v1/pipelines/other",
+            Some(&admin),
+            Some(&json!({"pipeline": broken})),
+        )
+        .await;
+    assert_eq!(r.expect(422).body["details"]["field"], "stages");
+    let mut typo = draft.clone();
+    typo["stages"][1]["gate"][0]["when"]["field"] = json!("deal.amuont");
+    let r = app
+        .send(
+            Method::PUT,
+            "/v1/pipelines/other",
+            Some(&admin),
+            Some(&json!({"pipeline": typo})),
+        )
+        .await;
+    assert_eq!(r.expect(422).body["details"]["field"], "stages.gate.when");
+
+    // A deal in the new pipeline starts in its first stage and meets its gate.
+    let lead = app
+        .post("/v1/leads", &rep, &lead_body(11))
+        .await
+        .expect(201)
+        .body;
+    let id = lead["id"].as_str().unwrap();
+    wait_for_intake(&app, &rep, id).await;
+    let v = app.get(&format!("/v1/leads/{id}"), &rep).await.body["version"].clone();
+    let patch = json!({"expected_version": v, "changes": {"status": "qualified"}});
+    app.patch(&format!("/v1/leads/{id}"), &rep, &patch)
+        .await
+        .expect(200);
+    let unknown = app
+        .post(
+            &format!("/v1/leads/{id}/convert"),
+            &rep,
+            &json!({"pipeline": "nope"}),
+        )
+        .await;
+    assert_eq!(unknown.expect(422).body["details"]["field"], "pipeline");
+    let deal = app
+        .post(
+            &format!("/v1/leads/{id}/convert"),
+            &rep,
+            &json!({"pipeline": "projects"}),
+        )
+        .await
+        .expect(201)
+        .body;
+    assert_eq!(
+        (deal["pipeline"].as_str(), deal["stage"].as_str()),
+        (Some("projects"), Some("tender"))
+    );
+    let deal = move_to(
+        &app,
+        &rep,
+        &deal,
+        json!({"to": "bid", "expected_version": 1}),
+    )
+    .await
+    .expect(200)
+    .body;
+    assert_eq!(deal["stage"], "bid");
+    // The stage a deal sits in cannot be removed; with the deal gone from it, it can.
+    let mut fewer = draft.clone();
+    fewer["stages"].as_array_mut().unwrap().remove(1);
+    let change = json!({"expected_version": 1, "pipeline": fewer});
+    assert_eq!(
+        app.send(
+            Method::PUT,
+            "/v1/pipelines/projects",
+            Some(&admin),
+            Some(&change)
+        )
+        .await
+        .expect(409)
+        .code(),
+        "conflict"
+    );
+    move_to(
+        &app,
+        &rep,
+        &deal,
+        json!({"to": "lost", "expected_version": 2, "reason": "price"}),
+    )
+    .await
+    .expect(200);
+    let saved = app
+        .send(
+            Method::PUT,
+            "/v1/pipelines/projects",
+            Some(&admin),
+            Some(&change),
+        )
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(saved["version"], 2);
+    let stale = app
+        .send(
+            Method::PUT,
+            "/v1/pipelines/projects",
+            Some(&admin),
+            Some(&change),
+        )
+        .await;
+    assert_eq!(stale.expect(409).code(), "version_conflict");
+}
+
 fieldline_tests::on_both_backends!(
+    admins_keep_several_pipelines_and_deals_follow_theirs,
     the_forecast_and_its_backtest_come_from_the_tenants_own_deals,
     pipeline_metrics_are_rebuilt_from_the_stage_log,
     a_qualified_lead_converts_once_into_customer_contact_and_deal,

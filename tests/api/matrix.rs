@@ -81,6 +81,7 @@ fn expected(op: &str, scene: Scene) -> Option<[u16; 9]> {
         ("POST /v1/leads/{id}/convert", Owned) =>    [401, 201, 403, 201, 403, 403, 201, 404, 404],
         ("POST /v1/leads/{id}/convert", Pooled) =>   [401, 403, 403, 403, 403, 403, 403, 404, 404],
         ("GET /v1/pipelines", Tenant) =>             [401, 200, 200, 200, 200, 200, 200, 200, 200],
+        ("PUT /v1/pipelines/{id}", Tenant) =>        [401, 403, 403, 403, 403, 403, 200, 200, 403],
         ("GET /v1/deals", Tenant) =>                 [401, 200, 200, 200, 200, 200, 200, 200, 200],
         ("GET /v1/deals/board", Tenant) =>           [401, 200, 200, 200, 200, 200, 200, 200, 200],
         // A deal of the East rep: deals have no pool, so the scope is owner, team, tenant.
@@ -347,6 +348,17 @@ impl World {
             "POST /v1/leads/{id}/convert" => (path.replace("{id}", &lead_id), Some(json!({}))),
             "GET /v1/deals/{id}" | "GET /v1/deals/{id}/history" => {
                 (path.replace("{id}", &self.deal(n).await), None)
+            }
+            "PUT /v1/pipelines/{id}" => {
+                let mut p =
+                    serde_json::to_value(fieldline_domain::Pipeline::default_for(&self.f.acme))
+                        .unwrap();
+                let draft = json!({"name": p["name"].take(), "stages": p["stages"].take(),
+                    "lost_reasons": p["lost_reasons"].take()});
+                (
+                    path.replace("{id}", &format!("matrix-{n}")),
+                    Some(json!({"pipeline": draft})),
+                )
             }
             "PATCH /v1/deals/{id}" => {
                 let body = json!({"expected_version": 1, "changes": {"amount": 88000}});

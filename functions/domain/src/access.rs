@@ -45,6 +45,8 @@ pub enum Permission<'a> {
     AccessDeal(&'a Deal),
     /// Turn a lead into customer, contact and deal.
     ConvertLead(&'a Lead),
+    /// Create or change the tenant's pipelines (stages, gates, lost reasons).
+    ManagePipelines,
 }
 
 /// The slice of a tenant's leads an actor can list.
@@ -137,14 +139,11 @@ impl Actor {
                     refuse("this deal belongs to someone outside your scope")
                 }
             }
-            Permission::ConvertLead(lead) => {
-                self.check(Permission::ChangeLead(lead))?;
-                if lead.owner.is_none() {
-                    refuse("a lead is converted by its owner's side: assign it first")
-                } else {
-                    Ok(())
-                }
+            Permission::ConvertLead(lead) => self.check(Permission::ChangeLead(lead)),
+            Permission::ManagePipelines if self.role != Role::Admin => {
+                refuse("only admins change pipelines")
             }
+            Permission::ManagePipelines => Ok(()),
             Permission::CompleteTask(task) => {
                 if task.tenant == self.tenant && task.assignee == Some(self.user) {
                     Ok(())

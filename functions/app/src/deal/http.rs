@@ -66,6 +66,35 @@ pub async fn list_pipelines(
     Ok(Json(usecase::pipelines(&state, &auth.actor).await?))
 }
 
+/// A new pipeline (no `expected_version`) or a change to one (the version it was based on).
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SavePipelineRequest {
+    #[serde(default)]
+    pub expected_version: Option<u32>,
+    pub pipeline: crate::deal::PipelineDraft,
+}
+
+/// Creates or changes a pipeline (admins): stages with their gates, forecast categories,
+/// probabilities and rotting limits, and the lost reasons. Changing `default` stores the
+/// built-in one's first version.
+#[utoipa::path(put, path = "/v1/pipelines/{id}", tag = "deals", security(("bearer" = [])),
+    params(("id" = String, Path, pattern = r"^[a-z0-9_-]{1,64}$")), request_body = SavePipelineRequest,
+    responses((status = 200, body = Pipeline), (status = 403, body = ErrorBody),
+        (status = 409, description = "Exists already, changed meanwhile, or deals sit in a removed stage", body = ErrorBody),
+        (status = 422, description = "An invalid pipeline (e.g. no lost stage, a gate reading an unknown field)", body = ErrorBody)))]
+pub async fn save_pipeline(
+    State(state): State<AppState>,
+    auth: Authenticated,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(req): ApiJson<SavePipelineRequest>,
+) -> Result<Json<Pipeline>, ApiError> {
+    Ok(Json(
+        usecase::save_pipeline(&state, &auth.actor, &id, req.expected_version, req.pipeline)
+            .await?,
+    ))
+}
+
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]

@@ -20,6 +20,96 @@ pub async fn pipelines(state: &AppState, actor: &Actor) -> Result<Vec<Pipeline>,
     Ok(stored)
 }
 
+/// A pipeline as an admin writes it; its id is in the path.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PipelineDraft {
+    pub name: fieldline_domain::Localized,
+    pub stages: Vec<fieldline_domain::Stage>,
+    pub lost_reasons: Vec<fieldline_domain::LostReason>,
+}
+
+/// Creates (`expected_version` absent) or changes a pipeline. A stage that deals still sit in
+/// cannot be removed (move them first).
+#[tracing::instrument(name = "deal.save_pipeline", level = "debug", skip_all, fields(tenant = %actor.tenant, user = %actor.user), err(Display))]
+pub async fn save_pipeline(
+    state: &AppState,
+    actor: &Actor,
+    id: &str,
+    expected_version: Option<u32>,
+    draft: PipelineDraft,
+) -> Result<Pipeline, AppError> {
+    actor.check(Permission::ManagePipelines)?;
+    let current = pipelines(state, actor)
+        .await?
+        .into_iter()
+        .find(|p| p.id == id);
+    let stored = state
+        .deals
+        .list_pipelines(&actor.tenant)
+        .await?
+        .into_iter()
+        .any(|p| p.id == id);
+    let pipeline = Pipeline {
+        id: id.to_owned(),
+        tenant: actor.tenant.clone(),
+        name: draft.name,
+        stages: draft.stages,
+        lost_reasons: draft.lost_reasons,
+        version: expected_version.map_or(1, |v| v + 1),
+    };
+    pipeline.validate()?;
+    match (&current, expected_version) {
+        (Some(_), None) => {
+            return Err(AppError::Conflict(format!(
+                "pipeline {id} exists: send expected_version to change it"
+            )));
+        }
+        (None, Some(_)) => return Err(AppError::NotFound(format!("pipeline {id} not found"))),
+        (Some(p), Some(v)) if p.version != v => {
+            return Err(AppError::VersionConflict {
+                expected: u64::from(v),
+                actual: u64::from(p.version),
+            });
+        }
+        _ => {}
+    }
+    if let Some(old) = &current {
+        for stage in old
+            .stages
+            .iter()
+            .filter(|s| pipeline.stage(&s.key).is_none())
+        {
+            let query = DealQuery {
+                scope: fieldline_domain::LeadScope::Tenant,
+                pipeline: Some(id.to_owned()),
+                stage: Some(stage.key.clone()),
+                status: None,
+                owner: None,
+                overdue_at: None,
+                limit: 1,
+                after: None,
+            };
+            if !state
+                .deals
+                .list_deals(&actor.tenant, &query)
+                .await?
+                .items
+                .is_empty()
+            {
+                return Err(AppError::Conflict(format!(
+                    "deals are still in stage {}: move them before removing it",
+                    stage.key
+                )));
+            }
+        }
+    }
+    // The built-in default is stored on its first change, from version 1.
+    let expected = if stored { expected_version } else { None };
+    state.deals.save_pipeline(&pipeline, expected).await?;
+    Ok(pipeline)
+}
+
 /// What `POST /v1/leads/{id}/convert` may set; everything else comes from the lead.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]

@@ -102,6 +102,7 @@ fn lead_routes(router: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
         .routes(routes!(rule::http::lead_decisions))
         .routes(routes!(deal::http::convert_lead))
         .routes(routes!(deal::http::list_pipelines))
+        .routes(routes!(deal::http::save_pipeline))
         .routes(routes!(deal::http::list_deals))
         .routes(routes!(deal::http::board))
         .routes(routes!(deal::http::get_deal, deal::http::update_deal))
