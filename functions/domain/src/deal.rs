@@ -414,6 +414,16 @@ fn rots_at(stage: &crate::pipeline::Stage, entered: DateTime<Utc>) -> Option<Dat
     Some(entered + chrono::Duration::days(i64::from(days)))
 }
 
+/// The currency of a tenant's country (`CN` → `CNY`, `US` → `USD`): what a deal is counted in
+/// when its lead stated no budget. `CNY` for a region the ISO tables do not know.
+pub fn home_currency(region: &str) -> String {
+    region
+        .to_ascii_uppercase()
+        .parse::<iso_currency::Country>()
+        .map(|c| iso_currency::Currency::from(c).code().to_owned())
+        .unwrap_or_else(|_| "CNY".to_owned())
+}
+
 /// Everything converting a lead makes, for the store to write in one transaction.
 #[derive(Debug, Clone)]
 pub struct Converted {
@@ -629,6 +639,14 @@ mod tests {
         d.move_stage(&p, &to("first_call"), &rep, t0() + Duration::days(9))
             .unwrap();
         assert_eq!(d.overdue_days(t0() + Duration::days(10)), 0);
+    }
+
+    #[test]
+    fn a_tenants_home_currency_follows_its_country() {
+        assert_eq!(home_currency("CN"), "CNY");
+        assert_eq!(home_currency("us"), "USD");
+        assert_eq!(home_currency("VN"), "VND");
+        assert_eq!(home_currency("ZZ"), "CNY");
     }
 
     #[test]

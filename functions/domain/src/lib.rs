@@ -33,7 +33,7 @@ pub use contact::{ContactInfo, EmailAddress, PersonName, PhoneNumber, Region};
 pub use customer::{Contact, Customer, DecisionRole};
 pub use deal::{
     ConversionIds, Converted, Deal, DealDraft, DealPatch, MoveError, StageChange, StageMove,
-    convert_lead,
+    convert_lead, home_currency,
 };
 pub use error::DomainError;
 pub use event::{Cause, DomainEvent, EventKind, EventPayload};

@@ -3,7 +3,7 @@ use crate::lead::{Outcome, idempotency, load_accessible};
 use crate::state::AppState;
 use fieldline_domain::{
     Actor, ContactId, ConversionIds, CustomerId, Deal, DealId, LeadId, MoveError, Permission,
-    Pipeline, StageChange, StageKind, StageMove, UserId, convert_lead as convert,
+    Pipeline, StageChange, StageKind, StageMove, UserId, convert_lead as convert, home_currency,
     pipeline::DEFAULT_PIPELINE,
 };
 use fieldline_store::{Conversion, Cursor, DealQuery, IdempotencyKey, Page, StoreError};
@@ -40,16 +40,18 @@ pub async fn save_pipeline(
     draft: PipelineDraft,
 ) -> Result<Pipeline, AppError> {
     actor.check(Permission::ManagePipelines)?;
-    let current = pipelines(state, actor)
-        .await?
-        .into_iter()
-        .find(|p| p.id == id);
     let stored = state
         .deals
         .list_pipelines(&actor.tenant)
         .await?
         .into_iter()
-        .any(|p| p.id == id);
+        .find(|p| p.id == id);
+    // The built-in default exists before it is first stored.
+    let current = match stored.clone() {
+        Some(p) => Some(p),
+        None if id == DEFAULT_PIPELINE => Some(Pipeline::default_for(&actor.tenant)),
+        None => None,
+    };
     let pipeline = Pipeline {
         id: id.to_owned(),
         tenant: actor.tenant.clone(),
@@ -105,7 +107,11 @@ pub async fn save_pipeline(
         }
     }
     // The built-in default is stored on its first change, from version 1.
-    let expected = if stored { expected_version } else { None };
+    let expected = if stored.is_some() {
+        expected_version
+    } else {
+        None
+    };
     state.deals.save_pipeline(&pipeline, expected).await?;
     Ok(pipeline)
 }
@@ -153,13 +159,18 @@ pub async fn convert_lead(
         contact: ContactId::new(),
         deal: DealId::new(),
     };
+    let currency = state
+        .directory
+        .get_tenant(&actor.tenant)
+        .await?
+        .map_or_else(|| "CNY".to_owned(), |t| home_currency(&t.phone_region));
     let made = convert(
         &mut converted_lead,
         ids,
         &pipeline,
         actor,
         state.clock.now(),
-        "CNY",
+        &currency,
     )?;
     let conversion = Conversion {
         lead: converted_lead,
