@@ -355,6 +355,18 @@ async fn deals_go_overdue_by_their_stage_and_the_board_sums_each_column() {
             .iter()
             .any(|d| d["id"] == theirs["id"])
     );
+    // A page smaller than the column: the header still counts the whole column.
+    let small = app
+        .get("/v1/deals/board?limit=1", &app.token(&f.admin))
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(small[0]["deals"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        (small[0]["count"].as_u64(), small[0]["more"].as_bool()),
+        (Some(2), Some(true))
+    );
+    assert_eq!(small[0]["amount_total"], 600000);
     app.get("/v1/deals/board?pipeline=nope", &manager)
         .await
         .expect(404);

@@ -22,7 +22,8 @@ use fieldline_domain::{
 };
 use fieldline_store::error::StoreResult;
 use fieldline_store::{
-    Conversion, Created, DealQuery, DealStore, IdempotencyRecord, Page, StoreError, page_limit,
+    Conversion, Created, DealQuery, DealStore, IdempotencyRecord, Page, StageTotal, StoreError,
+    page_limit,
 };
 
 const CONVERT_SCOPE: &str = "lead.convert";
@@ -273,6 +274,47 @@ impl DealStore for DynamoStore {
         let items = self.query(q, limit + 1).await?;
         let deals: Vec<Deal> = items.iter().map(body).collect::<StoreResult<_>>()?;
         Ok(Page::from_overfetched(deals, limit))
+    }
+
+    /// DynamoDB has no aggregation: every deal of the scope is read (bodies included) and
+    /// summed here. Fine for a team's board; a tenant-wide board of a very large tenant
+    /// wants counters kept by the stream (not built yet).
+    async fn stage_totals(
+        &self,
+        tenant: &TenantId,
+        scope: &LeadScope,
+        pipeline: &str,
+    ) -> StoreResult<Vec<StageTotal>> {
+        let mut totals: std::collections::BTreeMap<String, StageTotal> = Default::default();
+        let mut after = None;
+        loop {
+            let query = DealQuery {
+                scope: scope.clone(),
+                pipeline: Some(pipeline.to_owned()),
+                stage: None,
+                status: None,
+                owner: None,
+                overdue_at: None,
+                limit: fieldline_store::MAX_PAGE,
+                after,
+            };
+            let page = self.list_deals(tenant, &query).await?;
+            for deal in &page.items {
+                let t = totals
+                    .entry(deal.stage.clone())
+                    .or_insert_with(|| StageTotal {
+                        stage: deal.stage.clone(),
+                        count: 0,
+                        amount: 0,
+                    });
+                t.count += 1;
+                t.amount += deal.amount;
+            }
+            match page.next {
+                Some(next) => after = Some(next),
+                None => return Ok(totals.into_values().collect()),
+            }
+        }
     }
 
     async fn get_customer(

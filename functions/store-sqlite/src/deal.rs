@@ -12,7 +12,7 @@ use fieldline_domain::{
 };
 use fieldline_store::error::{StoreError, StoreResult};
 use fieldline_store::ports::{
-    Conversion, Created, DealQuery, DealStore, IdempotencyRecord, Page, page_limit,
+    Conversion, Created, DealQuery, DealStore, IdempotencyRecord, Page, StageTotal, page_limit,
 };
 use rusqlite::types::Value;
 use rusqlite::{OptionalExtension, Transaction, params, params_from_iter};
@@ -262,6 +262,51 @@ impl DealStore for SqliteStore {
         self.read(move |conn| {
             let items: Vec<Deal> = query_bodies(conn, &sql, params_from_iter(args))?;
             Ok(Page::from_overfetched(items, limit as usize))
+        })
+        .await
+    }
+
+    async fn stage_totals(
+        &self,
+        tenant: &TenantId,
+        scope: &LeadScope,
+        pipeline: &str,
+    ) -> StoreResult<Vec<StageTotal>> {
+        let mut sql = String::from(
+            "SELECT stage, count(*), coalesce(sum(json_extract(body, '$.amount')), 0)
+             FROM deals WHERE tenant_id = ? AND pipeline = ?",
+        );
+        let mut args: Vec<Value> = vec![
+            Value::Text(tenant.as_str().to_owned()),
+            Value::Text(pipeline.to_owned()),
+        ];
+        match scope {
+            LeadScope::Tenant => {}
+            LeadScope::Team(team) => {
+                sql.push_str(" AND team_id = ?");
+                args.push(Value::Text(team.to_string()));
+            }
+            LeadScope::Owner(user) => {
+                sql.push_str(" AND owner_id = ?");
+                args.push(Value::Text(user.to_string()));
+            }
+            LeadScope::Pool => return Ok(Vec::new()),
+        }
+        sql.push_str(" GROUP BY stage ORDER BY stage");
+        self.read(move |conn| {
+            let mut stmt = conn.prepare_cached(&sql).map_err(sql_err)?;
+            let rows = stmt
+                .query_map(params_from_iter(args), |r| {
+                    Ok(StageTotal {
+                        stage: r.get(0)?,
+                        count: r.get::<_, i64>(1)? as u64,
+                        amount: r.get::<_, i64>(2)? as u64,
+                    })
+                })
+                .map_err(sql_err)?
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(sql_err)?;
+            Ok(rows)
         })
         .await
     }

@@ -125,6 +125,14 @@ pub struct DealQuery {
     pub after: Option<Cursor>,
 }
 
+/// One board column's header: how many deals sit in a stage and what they are worth.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StageTotal {
+    pub stage: String,
+    pub count: u64,
+    pub amount: u64,
+}
+
 /// A lead turned into customer, contact and deal: everything one conversion writes.
 #[derive(Debug, Clone)]
 pub struct Conversion {
@@ -382,6 +390,14 @@ pub trait DealStore: Send + Sync {
         limit: u32,
     ) -> StoreResult<Vec<StageChange>>;
     async fn list_deals(&self, tenant: &TenantId, query: &DealQuery) -> StoreResult<Page<Deal>>;
+    /// Per stage of `pipeline`, the number of deals in `scope` and their amount total (the
+    /// board's column headers), stages without deals left out.
+    async fn stage_totals(
+        &self,
+        tenant: &TenantId,
+        scope: &LeadScope,
+        pipeline: &str,
+    ) -> StoreResult<Vec<StageTotal>>;
     async fn get_customer(
         &self,
         tenant: &TenantId,

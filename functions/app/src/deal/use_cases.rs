@@ -412,8 +412,8 @@ pub async fn list_deals(
     Ok(state.deals.list_deals(&actor.tenant, &query).await?)
 }
 
-/// One column of the board: a stage with a page of its deals, their count and amount total
-/// (of the page's deals when there are more pages).
+/// One column of the board: a stage with its newest deals, and the count and amount total of
+/// every deal in it (that you may see).
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct BoardColumn {
     pub stage: fieldline_domain::Stage,
@@ -433,8 +433,13 @@ pub async fn board(
 ) -> Result<Vec<BoardColumn>, AppError> {
     let id = pipeline_id.unwrap_or_else(|| DEFAULT_PIPELINE.to_owned());
     let pipeline = find_pipeline(state, actor, &id).await?;
+    let totals = state
+        .deals
+        .stage_totals(&actor.tenant, &actor.lead_scope(), &pipeline.id)
+        .await?;
     let mut columns = Vec::new();
     for stage in pipeline.stages {
+        let total = totals.iter().find(|t| t.stage == stage.key);
         let page = state
             .deals
             .list_deals(
@@ -452,8 +457,8 @@ pub async fn board(
             )
             .await?;
         columns.push(BoardColumn {
-            count: page.items.len() as u64,
-            amount_total: page.items.iter().map(|d| d.amount).sum(),
+            count: total.map_or(0, |t| t.count),
+            amount_total: total.map_or(0, |t| t.amount),
             more: page.next.is_some(),
             deals: page.items,
             stage,

@@ -281,6 +281,41 @@ pub async fn deal_listings_are_scoped_filtered_and_paged<S: Backend>(store: S) {
     assert_eq!(late.items.len(), 4, "the moved deal's clock restarted");
     assert!(late.items.iter().all(|d| d.stage == "new"));
 
+    let totals = f
+        .store
+        .stage_totals(&f.tenant, &LeadScope::Owner(f.rep.id), "default")
+        .await
+        .unwrap();
+    let mine_in_new: u64 = mine[1..].iter().map(|d| d.amount).sum();
+    assert_eq!(
+        totals,
+        vec![
+            crate::StageTotal {
+                stage: "first_call".into(),
+                count: 1,
+                amount: moved.amount
+            },
+            crate::StageTotal {
+                stage: "new".into(),
+                count: 4,
+                amount: mine_in_new
+            },
+        ]
+    );
+    let theirs_only = f
+        .store
+        .stage_totals(&f.tenant, &LeadScope::Team(other_team), "default")
+        .await
+        .unwrap();
+    assert_eq!(theirs_only.iter().map(|t| t.count).sum::<u64>(), 1);
+    assert!(
+        f.store
+            .stage_totals(&f.tenant, &LeadScope::Tenant, "other")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
     let mut page = query(LeadScope::Tenant);
     page.limit = 4;
     let first = f.store.list_deals(&f.tenant, &page).await.unwrap();
