@@ -809,7 +809,129 @@ async fn least_loaded_assignment_picks_the_rep_with_the_fewest_open_leads() {
     );
 }
 
+/// Completed tasks carry their outcome; a manager reviews a reproducible 5 % sample per rep
+/// and week, which anyone can re-derive from the week, the rep and the tasks.
+async fn managers_review_a_reproducible_sample_of_completed_tasks() {
+    use chrono::TimeZone;
+    use fieldline_domain::{Subject, Task, TaskId};
+    // A Wednesday of ISO week 2026-W48.
+    let now = chrono::Utc.with_ymd_and_hms(2026, 11, 25, 2, 0, 0).unwrap();
+    let clock = ManualClock::at(now);
+    let app = TestApp::spawn_with_clock(clock.clone()).await;
+    let fx = fixture(&app.state).await;
+    let rep = app.token(&fx.east_rep);
+    let manager = app.token(&fx.east_manager);
+    let lead: LeadId = app.create_lead(&rep, 1).await.parse().unwrap();
+    let mut ids = Vec::new();
+    for i in 0..30 {
+        let task = Task {
+            id: TaskId::new(),
+            tenant: fx.acme.clone(),
+            subject: Subject::Lead(lead),
+            assignee: Some(fx.east_rep.id),
+            title: format!("回访 {i}"),
+            due_at: now + chrono::Duration::hours(2),
+            done_at: None,
+            created_at: now,
+            rule: None,
+            dedupe_key: format!("review-{i}"),
+            outcome: None,
+            review: None,
+        };
+        assert!(app.state.tasks.add_task(&task).await.unwrap());
+        ids.push(task.id);
+    }
+    let open = ids.pop().unwrap();
+    for id in &ids {
+        let done = app
+            .post(
+                &format!("/v1/tasks/{id}/complete"),
+                &rep,
+                &json!({"outcome": "客户同意下周签约"}),
+            )
+            .await
+            .expect(200)
+            .body;
+        assert_eq!(done["outcome"], "客户同意下周签约");
+    }
+    let queue = app
+        .get("/v1/reviews?week=2026-W48", &manager)
+        .await
+        .expect(200)
+        .body;
+    let queue = queue.as_array().unwrap();
+    assert_eq!(
+        queue.len(),
+        1,
+        "only the rep who completed tasks: {queue:?}"
+    );
+    assert_eq!(
+        (queue[0]["rep"].clone(), queue[0]["completed"].as_u64()),
+        (json!(fx.east_rep.id), Some(29))
+    );
+    // ceil(5 % of 29) = 2, the same two every time, and re-derivable from the facts.
+    let sample: Vec<&str> = queue[0]["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(sample.len(), 2);
+    let again = app
+        .get("/v1/reviews?week=2026-W48", &manager)
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(again[0]["tasks"], queue[0]["tasks"]);
+    let stored = app
+        .state
+        .tasks
+        .list_tasks(&fx.acme, fx.east_rep.id, 100)
+        .await
+        .unwrap();
+    let done: Vec<Task> = stored.into_iter().filter(|t| t.done_at.is_some()).collect();
+    let derived = fieldline_domain::task::review_sample("2026-W48", fx.east_rep.id, &done);
+    let derived: Vec<String> = derived.iter().map(|t| t.id.to_string()).collect();
+    assert_eq!(sample, derived);
+    // Another week has nothing; reps have no queue; a malformed week is refused.
+    let next = app
+        .get("/v1/reviews?week=2026-W49", &manager)
+        .await
+        .expect(200)
+        .body;
+    assert!(next.as_array().unwrap().is_empty());
+    app.get("/v1/reviews?week=2026-W48", &rep).await.expect(403);
+    app.get("/v1/reviews?week=48", &manager).await.expect(400);
+
+    let path = format!("/v1/tasks/{}/review", sample[0]);
+    let scored = app
+        .post(&path, &manager, &json!({"score": 5, "note": "跟进及时"}))
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(scored["review"]["score"], 5);
+    assert_eq!(scored["review"]["by"], json!(fx.east_manager.id));
+    app.post(&path, &manager, &json!({"score": 6}))
+        .await
+        .expect(422);
+    app.post(&path, &app.token(&fx.south_manager), &json!({"score": 3}))
+        .await
+        .expect(403);
+    app.post(&path, &rep, &json!({"score": 5}))
+        .await
+        .expect(403);
+    let unfinished = app
+        .post(
+            &format!("/v1/tasks/{open}/review"),
+            &manager,
+            &json!({"score": 3}),
+        )
+        .await;
+    assert_eq!(unfinished.expect(422).code(), "invalid_transition");
+}
+
 fieldline_tests::on_both_backends!(
+    managers_review_a_reproducible_sample_of_completed_tasks,
     a_lead_nobody_contacts_escalates_and_a_call_stops_the_activation_clock,
     unowned_leads_are_spread_round_robin_even_when_they_arrive_together,
     a_stale_lead_goes_back_to_the_pool_and_the_first_claim_wins,

@@ -94,6 +94,9 @@ fn expected(op: &str, scene: Scene) -> Option<[u16; 9]> {
         ("PUT /v1/uploads/{ticket}", Tenant) =>      [201, 201, 201, 201, 201, 201, 201, 201, 201],
 
         ("GET /v1/me/tasks", Tenant) =>              [401, 200, 200, 200, 200, 200, 200, 200, 200],
+        ("GET /v1/reviews", Tenant) =>               [401, 403, 403, 200, 200, 403, 200, 200, 403],
+        // The assignee's (East) manager or an admin scores a completed task.
+        ("POST /v1/tasks/{id}/review", Tenant) =>    [401, 403, 403, 200, 403, 403, 200, 404, 404],
         ("POST /v1/tasks/{id}/complete", Tenant) =>  [401, 200, 403, 403, 403, 403, 403, 404, 404],
         ("GET /v1/me/notifications", Tenant) =>      [401, 200, 200, 200, 200, 200, 200, 200, 200],
         ("GET /v1/metrics/pipeline", Tenant) =>      [401, 200, 200, 200, 200, 200, 200, 200, 200],
@@ -225,6 +228,8 @@ impl World {
             created_at: now,
             rule: None,
             dedupe_key: format!("matrix-{}", TaskId::new()),
+            outcome: None,
+            review: None,
         };
         assert!(self.app.state.tasks.add_task(&task).await.unwrap());
         task.id.to_string()
@@ -252,7 +257,7 @@ impl World {
         let token = self.token(who);
         let token = token.as_deref();
         let op = format!("{method} {path}");
-        let lead = if path.starts_with("/v1/leads/{id}") || op == "POST /v1/tasks/{id}/complete" {
+        let lead = if path.starts_with("/v1/leads/{id}") || path.starts_with("/v1/tasks/{id}") {
             let scene = if scene == Scene::Tenant {
                 Scene::Owned
             } else {
@@ -308,6 +313,14 @@ impl World {
                 }
                 let status = req.send().await.unwrap().status().as_u16();
                 return (status, serde_json::Value::Null);
+            }
+            "GET /v1/reviews" => (format!("{path}?week=2026-W48"), None),
+            "POST /v1/tasks/{id}/review" => {
+                let task = self.task(&lead_id).await;
+                let rep = self.app.token(&self.f.east_rep);
+                let done = format!("/v1/tasks/{task}/complete");
+                self.app.post(&done, &rep, &json!({})).await.expect(200);
+                (path.replace("{id}", &task), Some(json!({"score": 4})))
             }
             "POST /v1/tasks/{id}/complete" => {
                 let task = self.task(&lead_id).await;

@@ -47,6 +47,13 @@ pub enum Permission<'a> {
     ConvertLead(&'a Lead),
     /// Create or change the tenant's pipelines (stages, gates, lost reasons).
     ManagePipelines,
+    /// See the review queue of completed tasks (managers for their team, admins).
+    ReadReviewQueue,
+    /// Score a completed task: the assignee's team's manager, or an admin.
+    ReviewTask {
+        task: &'a Task,
+        assignee_team: Option<TeamId>,
+    },
 }
 
 /// The slice of a tenant's leads an actor can list.
@@ -114,6 +121,10 @@ impl Actor {
             Permission::CreateLeadFor(_) => Ok(()),
             Permission::AssignLeads if self.role == Role::Rep => refuse("reps cannot assign leads"),
             Permission::AssignLeads => Ok(()),
+            Permission::ReadReviewQueue if self.role == Role::Rep => {
+                refuse("the review queue is for managers and admins")
+            }
+            Permission::ReadReviewQueue => Ok(()),
             Permission::ManageRules | Permission::ReadDecisionLog if self.role == Role::Rep => {
                 refuse("only managers and admins change automation rules")
             }
@@ -144,6 +155,22 @@ impl Actor {
                 refuse("only admins change pipelines")
             }
             Permission::ManagePipelines => Ok(()),
+            Permission::ReviewTask {
+                task,
+                assignee_team,
+            } => {
+                let allowed = task.tenant == self.tenant
+                    && match self.role {
+                        Role::Admin => true,
+                        Role::Manager => self.team.is_some() && self.team == assignee_team,
+                        Role::Rep => false,
+                    };
+                if allowed {
+                    Ok(())
+                } else {
+                    refuse("tasks are reviewed by the assignee's manager or an admin")
+                }
+            }
             Permission::CompleteTask(task) => {
                 if task.tenant == self.tenant && task.assignee == Some(self.user) {
                     Ok(())
@@ -266,17 +293,19 @@ mod tests {
             created_at: now,
             rule: None,
             dedupe_key: "k".into(),
+            outcome: None,
+            review: None,
         };
         assert!(matches!(
-            task.complete(&admin, now),
+            task.complete(&admin, None, now),
             Err(DomainError::Forbidden(_))
         ));
         assert!(
-            task.complete(&rep, now).unwrap(),
+            task.complete(&rep, None, now).unwrap(),
             "first completion changes it"
         );
         assert!(
-            !task.complete(&rep, now).unwrap(),
+            !task.complete(&rep, None, now).unwrap(),
             "the second changes nothing"
         );
         assert_eq!(task.done_at, Some(now));

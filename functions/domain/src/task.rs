@@ -26,6 +26,48 @@ pub struct Task {
     pub rule: Option<String>,
     /// One task per (event, rule, action): a redelivered event makes no second task.
     pub dedupe_key: String,
+    /// What came of it, in the rep's words (given on completion).
+    #[serde(default)]
+    pub outcome: Option<String>,
+    /// A manager's score from the weekly review sample.
+    #[serde(default)]
+    pub review: Option<TaskReview>,
+}
+
+/// A manager's score of a completed task.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TaskReview {
+    /// 1 (poor) to 5 (exemplary).
+    pub score: u8,
+    pub note: Option<String>,
+    pub by: UserId,
+    pub at: chrono::DateTime<chrono::Utc>,
+}
+
+/// The share of each rep's completed tasks a manager reviews.
+pub const REVIEW_SHARE: f64 = 0.05;
+
+/// A rep's review sample for a week: the `ceil(5 %)` of their tasks completed that week that
+/// rank first by sha256(week, rep, task). Random in effect, fair (every task has the same
+/// chance), and re-derivable by anyone from the same three values; a task keeps its rank when
+/// others are added.
+pub fn review_sample(week: &str, rep: UserId, done: &[Task]) -> Vec<Task> {
+    use sha2::{Digest, Sha256};
+    let wanted = (done.len() as f64 * REVIEW_SHARE).ceil() as usize;
+    let mut ranked: Vec<([u8; 32], &Task)> = done
+        .iter()
+        .map(|t| {
+            let digest = Sha256::digest(format!("{week}|{rep}|{}", t.id));
+            (digest.into(), t)
+        })
+        .collect();
+    ranked.sort_by_key(|(digest, _)| *digest);
+    ranked
+        .into_iter()
+        .take(wanted)
+        .map(|(_, t)| t.clone())
+        .collect()
 }
 
 impl Task {
@@ -34,13 +76,55 @@ impl Task {
     pub fn complete(
         &mut self,
         actor: &Actor,
+        outcome: Option<&str>,
         now: chrono::DateTime<chrono::Utc>,
     ) -> Result<bool, DomainError> {
         actor.check(Permission::CompleteTask(self))?;
+        let outcome = outcome.map(str::trim).filter(|o| !o.is_empty());
+        if outcome.is_some_and(|o| o.chars().count() > 1000) {
+            return Err(DomainError::invalid("outcome", "at most 1000 characters"));
+        }
         if self.done_at.is_some() {
             return Ok(false);
         }
         self.done_at = Some(now);
+        self.outcome = outcome.map(str::to_owned);
         Ok(true)
+    }
+
+    /// A manager (of the assignee's team) or an admin scores a completed task, 1 to 5; a
+    /// later score replaces an earlier one.
+    pub fn review(
+        &mut self,
+        actor: &Actor,
+        assignee_team: Option<crate::id::TeamId>,
+        score: u8,
+        note: Option<&str>,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<(), DomainError> {
+        actor.check(Permission::ReviewTask {
+            task: self,
+            assignee_team,
+        })?;
+        if self.done_at.is_none() {
+            return Err(DomainError::InvalidTransition {
+                from: "open".into(),
+                to: "reviewed (complete it first)".into(),
+            });
+        }
+        if !(1..=5).contains(&score) {
+            return Err(DomainError::invalid("score", "1 to 5"));
+        }
+        let note = note.map(str::trim).filter(|n| !n.is_empty());
+        if note.is_some_and(|n| n.chars().count() > 1000) {
+            return Err(DomainError::invalid("note", "at most 1000 characters"));
+        }
+        self.review = Some(TaskReview {
+            score,
+            note: note.map(str::to_owned),
+            by: actor.user,
+            at: now,
+        });
+        Ok(())
     }
 }

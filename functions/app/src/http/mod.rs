@@ -133,6 +133,8 @@ fn automation_routes(router: OpenApiRouter<AppState>) -> OpenApiRouter<AppState>
         .routes(routes!(rule::http::dry_run))
         .routes(routes!(task::http::my_tasks))
         .routes(routes!(task::http::complete_task))
+        .routes(routes!(task::http::review_queue))
+        .routes(routes!(task::http::review_task))
         .routes(routes!(
             calendar::http::get_calendar,
             calendar::http::set_calendar

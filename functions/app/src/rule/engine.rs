@@ -294,6 +294,8 @@ impl RuleEngine {
                         created_at: now,
                         rule: Some(cause.rule.clone()),
                         dedupe_key: format!("{}:{}:{index}", event.id, cause.rule),
+                        outcome: None,
+                        review: None,
                     })
                     .await?;
                 Ok(if added {

@@ -1,17 +1,27 @@
 use crate::error::AppError;
 use crate::state::AppState;
-use fieldline_domain::Actor;
+use fieldline_domain::task::review_sample;
+use fieldline_domain::{Actor, LeadScope, Permission, Role, Task, TaskId, UserId};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 /// Your tasks: open ones by due time, then done ones.
 #[tracing::instrument(name = "task.my_tasks", level = "debug", skip_all, fields(tenant = %actor.tenant, user = %actor.user), err(Display))]
-pub async fn my_tasks(
-    state: &AppState,
-    actor: &Actor,
-) -> Result<Vec<fieldline_domain::Task>, AppError> {
+pub async fn my_tasks(state: &AppState, actor: &Actor) -> Result<Vec<Task>, AppError> {
     Ok(state
         .tasks
         .list_tasks(&actor.tenant, actor.user, 500)
         .await?)
+}
+
+/// What completing a task may say.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CompleteRequest {
+    /// What came of it ("客户同意下周签约"); at most 1000 characters.
+    #[serde(default)]
+    #[schema(max_length = 1000)]
+    pub outcome: Option<String>,
 }
 
 /// Marks one of your tasks done (completing it twice changes nothing).
@@ -19,15 +29,125 @@ pub async fn my_tasks(
 pub async fn complete_task(
     state: &AppState,
     actor: &Actor,
-    id: fieldline_domain::TaskId,
-) -> Result<fieldline_domain::Task, AppError> {
-    let mut task = state
+    id: TaskId,
+    req: CompleteRequest,
+) -> Result<Task, AppError> {
+    let mut task = load(state, actor, id).await?;
+    if task.complete(actor, req.outcome.as_deref(), state.clock.now())? {
+        state.tasks.update_task(&task).await?;
+    }
+    Ok(task)
+}
+
+async fn load(state: &AppState, actor: &Actor, id: TaskId) -> Result<Task, AppError> {
+    state
         .tasks
         .get_task(&actor.tenant, id)
         .await?
-        .ok_or_else(|| AppError::NotFound(format!("task {id} not found")))?;
-    if task.complete(actor, state.clock.now())? {
-        state.tasks.update_task(&task).await?;
+        .ok_or_else(|| AppError::NotFound(format!("task {id} not found")))
+}
+
+/// One rep's sample in a manager's review queue.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct RepSample {
+    pub rep: UserId,
+    /// Tasks the rep completed that week.
+    pub completed: u64,
+    /// The sample to score, each within 24 h of its completion (`done_at`).
+    pub tasks: Vec<Task>,
+}
+
+/// Parses an ISO week (`2026-W48`) into its Monday-to-Monday bounds in UTC.
+fn week_bounds(
+    week: &str,
+) -> Option<(chrono::DateTime<chrono::Utc>, chrono::DateTime<chrono::Utc>)> {
+    let (year, w) = week.split_once("-W")?;
+    let monday = chrono::NaiveDate::from_isoywd_opt(
+        year.parse().ok()?,
+        w.parse().ok()?,
+        chrono::Weekday::Mon,
+    )?;
+    let start = monday.and_hms_opt(0, 0, 0)?.and_utc();
+    Some((start, start + chrono::Duration::days(7)))
+}
+
+/// The review queue for a week: per rep in the caller's scope (a manager's team, an admin's
+/// tenant), the reproducible 5 % sample of the tasks they completed that week.
+#[tracing::instrument(name = "task.review_queue", level = "debug", skip_all, fields(tenant = %actor.tenant, user = %actor.user), err(Display))]
+pub async fn review_queue(
+    state: &AppState,
+    actor: &Actor,
+    week: &str,
+) -> Result<Vec<RepSample>, AppError> {
+    actor.check(Permission::ReadReviewQueue)?;
+    let (from, to) = week_bounds(week).ok_or_else(|| {
+        AppError::rejected("invalid_query", "week must be an ISO week such as 2026-W48")
+    })?;
+    let users = state.directory.list_users(&actor.tenant).await?;
+    let reps = users.iter().filter(|u| {
+        u.role != Role::Admin
+            && u.id != actor.user
+            && match actor.lead_scope() {
+                LeadScope::Tenant => true,
+                LeadScope::Team(team) => u.team == Some(team),
+                LeadScope::Owner(_) | LeadScope::Pool => false,
+            }
+    });
+    let mut queue = Vec::new();
+    for rep in reps {
+        let done: Vec<Task> = state
+            .tasks
+            .list_tasks(&actor.tenant, rep.id, 1000)
+            .await?
+            .into_iter()
+            .filter(|t| t.done_at.is_some_and(|d| d >= from && d < to))
+            .collect();
+        if done.is_empty() {
+            continue;
+        }
+        queue.push(RepSample {
+            rep: rep.id,
+            completed: done.len() as u64,
+            tasks: review_sample(week, rep.id, &done),
+        });
     }
+    Ok(queue)
+}
+
+/// A manager's score of a completed task.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReviewRequest {
+    #[schema(minimum = 1, maximum = 5)]
+    pub score: u8,
+    #[serde(default)]
+    #[schema(max_length = 1000)]
+    pub note: Option<String>,
+}
+
+#[tracing::instrument(name = "task.review_task", level = "debug", skip_all, fields(tenant = %actor.tenant, user = %actor.user), err(Display))]
+pub async fn review_task(
+    state: &AppState,
+    actor: &Actor,
+    id: TaskId,
+    req: ReviewRequest,
+) -> Result<Task, AppError> {
+    let mut task = load(state, actor, id).await?;
+    let assignee_team = match task.assignee {
+        Some(user) => state
+            .directory
+            .get_user(&actor.tenant, user)
+            .await?
+            .and_then(|u| u.team),
+        None => None,
+    };
+    task.review(
+        actor,
+        assignee_team,
+        req.score,
+        req.note.as_deref(),
+        state.clock.now(),
+    )?;
+    state.tasks.update_task(&task).await?;
     Ok(task)
 }

@@ -18,6 +18,8 @@ fn task<S>(f: &Fixture<S>, key: &str, due: Timestamp) -> Task {
         created_at: t0(),
         rule: Some("quote-after-visit".into()),
         dedupe_key: key.into(),
+        outcome: None,
+        review: None,
     }
 }
 
