@@ -58,6 +58,13 @@ fn is_json(headers: &axum::http::HeaderMap) -> bool {
 pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
     let mut value: serde_json::Value =
         serde_json::from_slice(body).map_err(|e| ApiError::MalformedJson(e.to_string()))?;
+    // Every request body is an object; serde would also read a struct from an array.
+    if !value.is_object() {
+        return Err(ApiError::InvalidField {
+            field: "body".into(),
+            message: "must be a JSON object".into(),
+        });
+    }
     whole_numbers_as_integers(&mut value);
     serde_path_to_error::deserialize(value).map_err(|e| {
         let path = e.path().to_string();
@@ -189,6 +196,22 @@ mod tests {
             field_of(r#"{"source": "referral", "contact": {"name": "x"}}"#).0,
             200
         );
+    }
+
+    #[test]
+    fn a_body_is_an_object_even_where_every_field_is_optional() {
+        #[derive(Debug, serde::Deserialize)]
+        struct AllOptional {
+            #[allow(dead_code)]
+            note: Option<String>,
+        }
+        assert!(parse_json::<AllOptional>(b"{}").is_ok());
+        for body in [&b"[]"[..], b"[null]", b"\"x\"", b"3", b"null"] {
+            match parse_json::<AllOptional>(body) {
+                Err(ApiError::InvalidField { field, .. }) => assert_eq!(field, "body"),
+                other => panic!("{other:?}"),
+            }
+        }
     }
 
     #[test]
