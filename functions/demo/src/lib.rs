@@ -537,8 +537,8 @@ async fn progress(
     let outcome = rng.random_range(0..100);
     let path: &[LeadStatus] = match outcome {
         0..=9 => &[LeadStatus::Disqualified],
-        10..=39 => &[LeadStatus::Qualified],
-        40..=49 => &[LeadStatus::Qualified, LeadStatus::Converted],
+        // Conversions, with their deals, are the year of deals seeded apart.
+        10..=49 => &[LeadStatus::Qualified],
         _ => &[],
     };
     for status in path {

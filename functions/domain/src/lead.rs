@@ -81,14 +81,16 @@ snake_enum!(/// Where a lead is in its life. `converted` is final; `disqualified
 });
 
 impl LeadStatus {
-    /// The edges of the status machine. Staying put is not a transition.
+    /// The edges a change of status may take. Staying put is not a transition, and
+    /// `converted` is not reached this way: converting makes the customer and the deal too
+    /// (`deal::convert_lead`), so a lead is never converted without its deal.
     pub fn can_move_to(self, to: LeadStatus) -> bool {
         use LeadStatus::*;
         matches!(
             (self, to),
             (New, Contacted | Qualified | Disqualified)
                 | (Contacted, Qualified | Disqualified)
-                | (Qualified, Converted | Disqualified)
+                | (Qualified, Disqualified)
                 | (Disqualified, New)
         )
     }
@@ -981,14 +983,18 @@ mod tests {
             &policy,
         )
         .unwrap();
-        lead.apply_patch(
-            &to(LeadStatus::Converted),
-            &actor,
-            t0(),
-            Region::china(),
-            &policy,
-        )
-        .unwrap();
+        // Even a qualified lead is converted only with its deal (`deal::convert_lead`).
+        let err = lead
+            .apply_patch(
+                &to(LeadStatus::Converted),
+                &actor,
+                t0(),
+                Region::china(),
+                &policy,
+            )
+            .unwrap_err();
+        assert!(matches!(err, DomainError::InvalidTransition { .. }));
+        lead.mark_converted(&actor, t0());
         assert_eq!(lead.status, LeadStatus::Converted);
         for s in [
             LeadStatus::New,
