@@ -508,6 +508,54 @@ pub fn convert_lead(
     })
 }
 
+/// Deals with a history, built through the real state machine, for the report tests.
+#[cfg(test)]
+pub(crate) mod test_support {
+    use super::*;
+    use crate::user::Role;
+
+    /// A deal of `team` created at `start` that walks `path` (stage, at) as a manager would:
+    /// its log is what the store would hold. Lost moves give the reason `price`.
+    pub(crate) fn walked(
+        p: &Pipeline,
+        team: Option<TeamId>,
+        amount: u64,
+        expected_close: Option<NaiveDate>,
+        start: DateTime<Utc>,
+        path: &[(&str, DateTime<Utc>)],
+    ) -> (Deal, Vec<StageChange>) {
+        let actor = Actor {
+            user: UserId::new(),
+            tenant: p.tenant.clone(),
+            role: Role::Manager,
+            team,
+        };
+        let draft = DealDraft {
+            title: "d".into(),
+            customer: CustomerId::new(),
+            contacts: vec![],
+            owner: actor.user,
+            team,
+            amount,
+            currency: "CNY".into(),
+            expected_close,
+            source_lead: None,
+        };
+        let (mut deal, first, _) = Deal::create(draft, DealId::new(), p, &actor, start).unwrap();
+        let mut log = vec![first];
+        for (to, at) in path {
+            let reason = (*to == "lost").then_some("price");
+            let mv = StageMove {
+                to,
+                reason,
+                override_gate: false,
+            };
+            log.push(deal.move_stage(p, &mv, &actor, *at).unwrap().0);
+        }
+        (deal, log)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

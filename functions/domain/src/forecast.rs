@@ -283,10 +283,8 @@ pub fn backtest(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::access::Actor;
-    use crate::deal::{DealDraft, StageMove};
-    use crate::id::{CustomerId, TenantId, UserId};
-    use crate::user::Role;
+    use crate::deal::test_support::walked;
+    use crate::id::TenantId;
     use chrono::{Duration, NaiveDate, TimeZone, Utc};
 
     fn day(d: i64) -> Timestamp {
@@ -300,35 +298,7 @@ mod tests {
         start: Timestamp,
         path: &[(&str, Timestamp)],
     ) -> (Deal, Vec<StageChange>) {
-        let actor = Actor {
-            user: UserId::new(),
-            tenant: p.tenant.clone(),
-            role: Role::Manager,
-            team: None,
-        };
-        let draft = DealDraft {
-            title: "d".into(),
-            customer: CustomerId::new(),
-            contacts: vec![],
-            owner: actor.user,
-            team: None,
-            amount,
-            currency: "CNY".into(),
-            expected_close: close,
-            source_lead: None,
-        };
-        let (mut d, first, _) = Deal::create(draft, DealId::new(), p, &actor, start).unwrap();
-        let mut log = vec![first];
-        for (to, at) in path {
-            let reason = (*to == "lost").then_some("price");
-            let mv = StageMove {
-                to,
-                reason,
-                override_gate: false,
-            };
-            log.push(d.move_stage(p, &mv, &actor, *at).unwrap().0);
-        }
-        (d, log)
+        walked(p, None, amount, close, start, path)
     }
 
     fn feb(d: u32) -> Option<NaiveDate> {

@@ -278,10 +278,8 @@ pub fn pipeline_metrics(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::access::Actor;
-    use crate::deal::{DealDraft, StageMove};
-    use crate::id::{CustomerId, TenantId};
-    use crate::user::Role;
+    use crate::deal::test_support::walked;
+    use crate::id::TenantId;
     use chrono::{Duration, TimeZone, Utc};
 
     fn t(day: i64, hour: i64) -> Timestamp {
@@ -299,35 +297,7 @@ mod tests {
         start: Timestamp,
         path: &[(&str, Timestamp)],
     ) -> (Deal, Vec<StageChange>) {
-        let actor = Actor {
-            user: UserId::new(),
-            tenant: p.tenant.clone(),
-            role: Role::Manager,
-            team,
-        };
-        let draft = DealDraft {
-            title: "d".into(),
-            customer: CustomerId::new(),
-            contacts: vec![],
-            owner: actor.user,
-            team,
-            amount,
-            currency: "CNY".into(),
-            expected_close: Some(start.date_naive()),
-            source_lead: None,
-        };
-        let (mut deal, first, _) = Deal::create(draft, DealId::new(), p, &actor, start).unwrap();
-        let mut log = vec![first];
-        for (to, at) in path {
-            let reason = (*to == "lost").then_some("price");
-            let mv = StageMove {
-                to,
-                reason,
-                override_gate: false,
-            };
-            log.push(deal.move_stage(p, &mv, &actor, *at).unwrap().0);
-        }
-        (deal, log)
+        walked(p, team, amount, Some(start.date_naive()), start, path)
     }
 
     /// Four October deals, hand-computed:

@@ -6,7 +6,7 @@
 //! transaction: lead, customer, contact, deal, log line, events.
 
 use crate::directory::tenant_pk;
-use crate::lead::{events_items, idempotency_item, listing_sk};
+use crate::lead::{events_items, idempotency_item, lead_item, listing_sk};
 use crate::subject::{record_sk, subject_pk};
 use crate::table::{
     ItemBuilder, Query, TxError, body, key, ms_key, n, number_attr, put, put_new, s,
@@ -105,7 +105,7 @@ impl DealStore for DynamoStore {
             ));
         }
         let lead_at = items.len();
-        items.push(self.versioned_put(&c.lead, c.lead_version)?);
+        items.push(self.versioned_put(lead_item(&c.lead)?, c.lead.version, c.lead_version)?);
         let customer = ItemBuilder::new(
             customer_pk(tenant, c.customer.id),
             record_sk(SubjectKind::Customer),
@@ -168,18 +168,8 @@ impl DealStore for DynamoStore {
         change: Option<&StageChange>,
         events: &[DomainEvent],
     ) -> StoreResult<()> {
-        if deal.version <= expected_version {
-            return Err(StoreError::backend_msg(format!(
-                "new version {} must exceed expected {expected_version}",
-                deal.version
-            )));
-        }
-        let mut items = vec![put(
-            self.table(),
-            deal_item(deal)?,
-            Some("version = :expected"),
-            &[(":expected", n(expected_version as i64))],
-        )];
+        let mut items =
+            vec![self.versioned_put(deal_item(deal)?, deal.version, expected_version)?];
         if let Some(change) = change {
             items.push(put_new(self.table(), stage_item(change)?));
         }
@@ -285,36 +275,28 @@ impl DealStore for DynamoStore {
         scope: &LeadScope,
         pipeline: &str,
     ) -> StoreResult<Vec<StageTotal>> {
-        let mut totals: std::collections::BTreeMap<String, StageTotal> = Default::default();
-        let mut after = None;
-        loop {
+        let base = DealQuery::in_pipeline(scope.clone(), pipeline);
+        let deals = fieldline_store::all_pages(|after| {
             let query = DealQuery {
-                scope: scope.clone(),
-                pipeline: Some(pipeline.to_owned()),
-                stage: None,
-                status: None,
-                owner: None,
-                overdue_at: None,
-                limit: fieldline_store::MAX_PAGE,
                 after,
+                ..base.clone()
             };
-            let page = self.list_deals(tenant, &query).await?;
-            for deal in &page.items {
-                let t = totals
-                    .entry(deal.stage.clone())
-                    .or_insert_with(|| StageTotal {
-                        stage: deal.stage.clone(),
-                        count: 0,
-                        amount: 0,
-                    });
-                t.count += 1;
-                t.amount += deal.amount;
-            }
-            match page.next {
-                Some(next) => after = Some(next),
-                None => return Ok(totals.into_values().collect()),
-            }
+            async move { self.list_deals(tenant, &query).await }
+        })
+        .await?;
+        let mut totals: std::collections::BTreeMap<String, StageTotal> = Default::default();
+        for deal in &deals {
+            let t = totals
+                .entry(deal.stage.clone())
+                .or_insert_with(|| StageTotal {
+                    stage: deal.stage.clone(),
+                    count: 0,
+                    amount: 0,
+                });
+            t.count += 1;
+            t.amount += deal.amount;
         }
+        Ok(totals.into_values().collect())
     }
 
     async fn get_customer(

@@ -35,7 +35,7 @@ pub(crate) fn listing_sk(updated_ms: i64, id: impl std::fmt::Display) -> String 
     format!("{}#{id}", ms_key(updated_ms))
 }
 
-fn lead_item(lead: &Lead) -> StoreResult<crate::table::Item> {
+pub(crate) fn lead_item(lead: &Lead) -> StoreResult<crate::table::Item> {
     let t = tenant_pk(&lead.tenant);
     let sort = listing_sk(lead.updated_at.timestamp_millis(), lead.id);
     let owner_partition = match (lead.owner, lead.in_pool) {
@@ -149,20 +149,17 @@ impl DynamoStore {
         }
     }
 
+    /// A record item written only if the stored one is still at `expected_version`.
     pub(crate) fn versioned_put(
         &self,
-        lead: &Lead,
+        item: crate::table::Item,
+        version: u64,
         expected_version: u64,
     ) -> StoreResult<TransactWriteItem> {
-        if lead.version <= expected_version {
-            return Err(StoreError::backend_msg(format!(
-                "new version {} must exceed expected {expected_version}",
-                lead.version
-            )));
-        }
+        StoreError::check_advances(version, expected_version)?;
         Ok(put(
             self.table(),
-            lead_item(lead)?,
+            item,
             Some("version = :expected"),
             &[(":expected", n(expected_version as i64))],
         ))
@@ -224,7 +221,8 @@ impl LeadStore for DynamoStore {
         expected_version: u64,
         events: &[DomainEvent],
     ) -> StoreResult<()> {
-        let mut items = vec![self.versioned_put(lead, expected_version)?];
+        let mut items =
+            vec![self.versioned_put(lead_item(lead)?, lead.version, expected_version)?];
         items.extend(events_items(self.table(), events)?);
         match self.transact(items).await {
             Ok(()) => Ok(()),
@@ -260,7 +258,7 @@ impl LeadStore for DynamoStore {
                 idempotency_item(&lead.tenant, rec, SCOPE, (&pk, &sk), activity.recorded_at),
             ));
         }
-        items.push(self.versioned_put(lead, expected_version)?);
+        items.push(self.versioned_put(lead_item(lead)?, lead.version, expected_version)?);
         let activity_item = ItemBuilder::new(pk, sk)
             .body(activity)?
             .s(ENTITY, "activity")

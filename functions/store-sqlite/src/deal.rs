@@ -4,7 +4,9 @@
 
 use crate::events::insert_events;
 use crate::lead::{remember_request, seen_request};
-use crate::{SqliteStore, query_bodies, query_body, sql_err, stale_write, to_json};
+use crate::{
+    SqliteStore, newest_first_page, query_bodies, query_body, sql_err, stale_write, to_json,
+};
 use async_trait::async_trait;
 use fieldline_domain::{
     Contact, Customer, CustomerId, Deal, DealId, DomainEvent, LeadScope, Pipeline, StageChange,
@@ -12,7 +14,7 @@ use fieldline_domain::{
 };
 use fieldline_store::error::{StoreError, StoreResult};
 use fieldline_store::ports::{
-    Conversion, Created, DealQuery, DealStore, IdempotencyRecord, Page, StageTotal, page_limit,
+    Conversion, Created, DealQuery, DealStore, IdempotencyRecord, Page, StageTotal,
 };
 use rusqlite::types::Value;
 use rusqlite::{OptionalExtension, Transaction, params, params_from_iter};
@@ -68,6 +70,16 @@ fn append_stage(tx: &Transaction<'_>, change: &StageChange) -> StoreResult<()> {
     )
     .map_err(sql_err)?;
     Ok(())
+}
+
+/// The condition that limits deals to `scope`; deals have no pool, so `Pool` matches none.
+fn scope_clause(scope: &LeadScope) -> (&'static str, Option<Value>) {
+    match scope {
+        LeadScope::Tenant => ("", None),
+        LeadScope::Team(team) => (" AND team_id = ?", Some(Value::Text(team.to_string()))),
+        LeadScope::Owner(user) => (" AND owner_id = ?", Some(Value::Text(user.to_string()))),
+        LeadScope::Pool => (" AND 0 = 1", None),
+    }
 }
 
 #[async_trait]
@@ -152,6 +164,7 @@ impl DealStore for SqliteStore {
         let deal = deal.clone();
         let change = change.cloned();
         let events = events.to_vec();
+        StoreError::check_advances(deal.version, expected_version)?;
         self.write(move |tx| {
             let changed = tx
                 .execute(
@@ -224,17 +237,13 @@ impl DealStore for SqliteStore {
     async fn list_deals(&self, tenant: &TenantId, query: &DealQuery) -> StoreResult<Page<Deal>> {
         let mut sql = String::from("SELECT body FROM deals WHERE tenant_id = ?");
         let mut args: Vec<Value> = vec![Value::Text(tenant.as_str().to_owned())];
+        let (clause, value) = scope_clause(&query.scope);
+        sql.push_str(clause);
+        args.extend(value);
         let mut filter = |clause: &str, value: Value| {
             sql.push_str(clause);
             args.push(value);
         };
-        match &query.scope {
-            LeadScope::Tenant => {}
-            LeadScope::Team(team) => filter(" AND team_id = ?", Value::Text(team.to_string())),
-            LeadScope::Owner(user) => filter(" AND owner_id = ?", Value::Text(user.to_string())),
-            // Deals have no pool.
-            LeadScope::Pool => filter(" AND 0 = ?", Value::Integer(1)),
-        }
         if let Some(owner) = query.owner {
             filter(" AND owner_id = ?", Value::Text(owner.to_string()));
         }
@@ -250,15 +259,7 @@ impl DealStore for SqliteStore {
         if let Some(at) = query.overdue_at {
             filter(" AND rots_at < ?", Value::Integer(at.timestamp_millis()));
         }
-        if let Some(after) = &query.after {
-            sql.push_str(" AND (updated_at < ? OR (updated_at = ? AND id < ?))");
-            args.push(Value::Integer(after.sort_ms));
-            args.push(Value::Integer(after.sort_ms));
-            args.push(Value::Text(after.id.to_string()));
-        }
-        let limit = page_limit(query.limit);
-        sql.push_str(" ORDER BY updated_at DESC, id DESC LIMIT ?");
-        args.push(Value::Integer(i64::from(limit) + 1));
+        let limit = newest_first_page(&mut sql, &mut args, query.after.as_ref(), query.limit);
         self.read(move |conn| {
             let items: Vec<Deal> = query_bodies(conn, &sql, params_from_iter(args))?;
             Ok(Page::from_overfetched(items, limit as usize))
@@ -280,18 +281,9 @@ impl DealStore for SqliteStore {
             Value::Text(tenant.as_str().to_owned()),
             Value::Text(pipeline.to_owned()),
         ];
-        match scope {
-            LeadScope::Tenant => {}
-            LeadScope::Team(team) => {
-                sql.push_str(" AND team_id = ?");
-                args.push(Value::Text(team.to_string()));
-            }
-            LeadScope::Owner(user) => {
-                sql.push_str(" AND owner_id = ?");
-                args.push(Value::Text(user.to_string()));
-            }
-            LeadScope::Pool => return Ok(Vec::new()),
-        }
+        let (clause, value) = scope_clause(scope);
+        sql.push_str(clause);
+        args.extend(value);
         sql.push_str(" GROUP BY stage ORDER BY stage");
         self.read(move |conn| {
             let mut stmt = conn.prepare_cached(&sql).map_err(sql_err)?;

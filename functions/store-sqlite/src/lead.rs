@@ -1,4 +1,5 @@
 use crate::events::insert_events;
+use crate::newest_first_page;
 use crate::{SqliteStore, query_bodies, query_body, sql_err, stale_write, to_json};
 use async_trait::async_trait;
 use fieldline_domain::{Activity, DomainEvent, Lead, LeadId, LeadScope, TenantId, Timestamp};
@@ -83,12 +84,7 @@ pub(crate) fn replace_lead(
     lead: &Lead,
     expected_version: u64,
 ) -> StoreResult<()> {
-    if lead.version <= expected_version {
-        return Err(StoreError::backend_msg(format!(
-            "new version {} must exceed expected {expected_version}",
-            lead.version
-        )));
-    }
+    StoreError::check_advances(lead.version, expected_version)?;
     let changed = tx.execute(
         "UPDATE leads SET owner_id = ?1, team_id = ?2, status = ?3, priority = ?4, updated_at = ?5,
                           version = ?6, body = ?7
@@ -264,16 +260,7 @@ impl LeadStore for SqliteStore {
                 Value::Integer(before.timestamp_millis()),
             );
         }
-        if let Some(after) = &query.after {
-            sql.push_str(" AND (updated_at < ? OR (updated_at = ? AND id < ?))");
-            args.push(Value::Integer(after.sort_ms));
-            args.push(Value::Integer(after.sort_ms));
-            args.push(Value::Text(after.id.to_string()));
-        }
-        let limit = page_limit(query.limit);
-        sql.push_str(" ORDER BY updated_at DESC, id DESC LIMIT ?");
-        // One extra row tells whether there is a next page without a COUNT.
-        args.push(Value::Integer(i64::from(limit) + 1));
+        let limit = newest_first_page(&mut sql, &mut args, query.after.as_ref(), query.limit);
         self.read(move |conn| {
             let items: Vec<Lead> = query_bodies(conn, &sql, params_from_iter(args))?;
             Ok(Page::from_overfetched(items, limit as usize))

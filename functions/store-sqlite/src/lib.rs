@@ -184,6 +184,28 @@ fn query_bodies<T: DeserializeOwned>(
     bodies.iter().map(|b| from_json(b)).collect()
 }
 
+/// Ends a listing ordered newest change first: rows after `after` (keyset on
+/// `updated_at, id`), then the order and a limit one above the page size, since the extra row
+/// says whether a next page exists without a COUNT. Returns the page size.
+pub(crate) fn newest_first_page(
+    sql: &mut String,
+    args: &mut Vec<rusqlite::types::Value>,
+    after: Option<&fieldline_store::Cursor>,
+    requested: u32,
+) -> u32 {
+    use rusqlite::types::Value;
+    if let Some(after) = after {
+        sql.push_str(" AND (updated_at < ? OR (updated_at = ? AND id < ?))");
+        args.push(Value::Integer(after.sort_ms));
+        args.push(Value::Integer(after.sort_ms));
+        args.push(Value::Text(after.id.to_string()));
+    }
+    let limit = fieldline_store::page_limit(requested);
+    sql.push_str(" ORDER BY updated_at DESC, id DESC LIMIT ?");
+    args.push(Value::Integer(i64::from(limit) + 1));
+    limit
+}
+
 /// The current version of `subject`, `None` when it does not exist (or its kind has no
 /// records yet). Each record type names its table here.
 pub(crate) fn subject_version(

@@ -51,6 +51,18 @@ impl StoreError {
         }
     }
 
+    /// A versioned write must move the version forward: a caller presenting a record whose
+    /// version does not exceed the one it was read at has a bug, not a conflict.
+    pub fn check_advances(new_version: u64, expected: u64) -> StoreResult<()> {
+        if new_version > expected {
+            Ok(())
+        } else {
+            Err(StoreError::backend_msg(format!(
+                "new version {new_version} must exceed expected {expected}"
+            )))
+        }
+    }
+
     /// A backend failure found by our own checks (no underlying error).
     pub fn backend_msg(context: impl Into<String>) -> StoreError {
         StoreError::Backend {

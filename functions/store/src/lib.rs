@@ -13,6 +13,6 @@ pub use ports::{
     AssignmentStore, BlobKey, BlobMeta, BlobStore, Conversion, Created, Cursor, DealQuery,
     DealStore, DecisionLog, DirectoryStore, EventLog, IdempotencyKey, IdempotencyRecord,
     InboxStore, LeadQuery, LeadStore, MAX_PAGE, Page, Paged, PresignedRequest, RecordStores,
-    RuleStore, StageTotal, StoredEvent, TaskStore, TimerStore, UploadStore, next_in_turn,
-    page_limit,
+    RuleStore, StageTotal, StoredEvent, TaskStore, TimerStore, UploadStore, all_pages,
+    next_in_turn, page_limit,
 };

@@ -125,6 +125,42 @@ pub struct DealQuery {
     pub after: Option<Cursor>,
 }
 
+impl DealQuery {
+    /// Every deal of `pipeline` in `scope`, a full page at a time; narrow it with struct
+    /// update syntax (`DealQuery { stage: …, ..DealQuery::in_pipeline(…) }`).
+    pub fn in_pipeline(scope: LeadScope, pipeline: &str) -> Self {
+        DealQuery {
+            scope,
+            pipeline: Some(pipeline.to_owned()),
+            stage: None,
+            status: None,
+            owner: None,
+            overdue_at: None,
+            limit: MAX_PAGE,
+            after: None,
+        }
+    }
+}
+
+/// Follows a listing to its last page: `page(after)` fetches the page after a cursor (the
+/// first with `None`). For reports that read everything in a scope.
+pub async fn all_pages<T, F, Fut>(mut page: F) -> StoreResult<Vec<T>>
+where
+    F: FnMut(Option<Cursor>) -> Fut,
+    Fut: std::future::Future<Output = StoreResult<Page<T>>>,
+{
+    let mut items = Vec::new();
+    let mut after = None;
+    loop {
+        let next = page(after).await?;
+        items.extend(next.items);
+        match next.next {
+            Some(cursor) => after = Some(cursor),
+            None => return Ok(items),
+        }
+    }
+}
+
 /// One board column's header: how many deals sit in a stage and what they are worth.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StageTotal {

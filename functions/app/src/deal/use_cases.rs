@@ -6,7 +6,7 @@ use fieldline_domain::{
     Pipeline, StageChange, StageKind, StageMove, UserId, convert_lead as convert, home_currency,
     pipeline::DEFAULT_PIPELINE,
 };
-use fieldline_store::{Conversion, Cursor, DealQuery, IdempotencyKey, Page, StoreError};
+use fieldline_store::{Conversion, Cursor, DealQuery, IdempotencyKey, Page, StoreError, all_pages};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -83,14 +83,9 @@ pub async fn save_pipeline(
             .filter(|s| pipeline.stage(&s.key).is_none())
         {
             let query = DealQuery {
-                scope: fieldline_domain::LeadScope::Tenant,
-                pipeline: Some(id.to_owned()),
                 stage: Some(stage.key.clone()),
-                status: None,
-                owner: None,
-                overdue_at: None,
                 limit: 1,
-                after: None,
+                ..DealQuery::in_pipeline(fieldline_domain::LeadScope::Tenant, id)
             };
             if !state
                 .deals
@@ -206,31 +201,15 @@ pub async fn all_deals(
     actor: &Actor,
     pipeline: &str,
 ) -> Result<Vec<Deal>, AppError> {
-    let mut deals = Vec::new();
-    let mut after = None;
-    loop {
-        let page = state
-            .deals
-            .list_deals(
-                &actor.tenant,
-                &DealQuery {
-                    scope: actor.lead_scope(),
-                    pipeline: Some(pipeline.to_owned()),
-                    stage: None,
-                    status: None,
-                    owner: None,
-                    overdue_at: None,
-                    limit: 200,
-                    after,
-                },
-            )
-            .await?;
-        deals.extend(page.items);
-        match page.next {
-            Some(next) => after = Some(next),
-            None => return Ok(deals),
-        }
-    }
+    let base = DealQuery::in_pipeline(actor.lead_scope(), pipeline);
+    Ok(all_pages(|after| {
+        let query = DealQuery {
+            after,
+            ..base.clone()
+        };
+        async move { state.deals.list_deals(&actor.tenant, &query).await }
+    })
+    .await?)
 }
 
 /// The most stage-log lines one report reads; beyond it the report says so rather than
@@ -445,14 +424,9 @@ pub async fn board(
             .list_deals(
                 &actor.tenant,
                 &DealQuery {
-                    scope: actor.lead_scope(),
-                    pipeline: Some(pipeline.id.clone()),
                     stage: Some(stage.key.clone()),
-                    status: None,
-                    owner: None,
-                    overdue_at: None,
                     limit: per_column,
-                    after: None,
+                    ..DealQuery::in_pipeline(actor.lead_scope(), &pipeline.id)
                 },
             )
             .await?;

@@ -48,30 +48,19 @@ async fn all_leads(
     actor: &Actor,
     scope: LeadScope,
 ) -> Result<Vec<Lead>, AppError> {
-    let mut leads = Vec::new();
-    let mut after = None;
-    loop {
-        let page = state
-            .leads
-            .list_leads(
-                &actor.tenant,
-                &LeadQuery {
-                    scope: scope.clone(),
-                    owner: None,
-                    status: None,
-                    priority: None,
-                    updated_before: None,
-                    limit: 200,
-                    after,
-                },
-            )
-            .await?;
-        leads.extend(page.items);
-        match page.next {
-            Some(next) => after = Some(next),
-            None => return Ok(leads),
-        }
-    }
+    Ok(fieldline_store::all_pages(|after| {
+        let query = LeadQuery {
+            scope: scope.clone(),
+            owner: None,
+            status: None,
+            priority: None,
+            updated_before: None,
+            limit: fieldline_store::MAX_PAGE,
+            after,
+        };
+        async move { state.leads.list_leads(&actor.tenant, &query).await }
+    })
+    .await?)
 }
 
 /// Computes the report for `[from, to)`. Reps get their own figures, managers their team's
