@@ -200,12 +200,13 @@ async fn a_deal_walks_the_pipeline_through_its_gates_and_keeps_its_log() {
     let blocked = blocked.expect(422);
     assert_eq!(blocked.code(), "transition_blocked");
     let unmet = blocked.body["details"]["unmet"].as_array().unwrap();
-    assert_eq!(unmet.len(), 1);
+    assert_eq!(unmet.len(), 2, "the amount and the quote: {unmet:?}");
     assert!(
         unmet[0]["message"].as_str().unwrap().contains("金额"),
         "{unmet:?}"
     );
     assert!(unmet[0]["en"].as_str().unwrap().contains("amount"));
+    assert!(unmet[1]["message"].as_str().unwrap().contains("报价单"));
     // A rep cannot override; a manager can, with a reason, and it is on the record.
     let forced = json!({"to": "price_negotiation", "expected_version": 4, "override_gate": true,
         "reason": "客户口头确认了预算"});
@@ -258,7 +259,7 @@ async fn a_deal_walks_the_pipeline_through_its_gates_and_keeps_its_log() {
     let last = &history[4];
     assert_eq!(last["by"], json!(f.east_manager.id));
     assert_eq!(last["reason"], "客户口头确认了预算");
-    assert_eq!(last["overridden"].as_array().unwrap().len(), 1);
+    assert_eq!(last["overridden"].as_array().unwrap().len(), 2);
 
     // Losing needs a reason from the tenant's list.
     let v = moved["version"].clone();
@@ -770,7 +771,157 @@ async fn admins_keep_several_pipelines_and_deals_follow_theirs() {
     assert_eq!(stale.expect(409).code(), "version_conflict");
 }
 
+/// A deal of the rep's at `proposal_sent` with an amount; returns it.
+async fn deal_with_a_proposal(app: &TestApp, rep: &str) -> serde_json::Value {
+    let deal = converted_deal(app, rep, &lead_body(3)).await;
+    let id = deal["id"].as_str().unwrap().to_owned();
+    let patch = json!({"expected_version": deal["version"], "changes": {"amount": 120000}});
+    let mut deal = app
+        .patch(&format!("/v1/deals/{id}"), rep, &patch)
+        .await
+        .expect(200)
+        .body;
+    for stage in ["first_call", "demo_done", "proposal_sent"] {
+        let v = deal["version"].clone();
+        deal = move_to(app, rep, &deal, json!({"to": stage, "expected_version": v}))
+            .await
+            .expect(200)
+            .body;
+    }
+    deal
+}
+
+/// The seeds' gate: 方案已提交 → 价格谈判中 needs a PDF quote sent after the customer's last
+/// message. A file that only claims to be a PDF is refused and opens nothing; the real one is
+/// logged once however often it is delivered, shows in the deal's recent activities, and
+/// opens the gate. Approvals are for managers.
+async fn a_quote_upload_opens_the_price_gate() {
+    let app = TestApp::spawn().await;
+    let f = fixture(&app.state).await;
+    let rep = app.token(&f.east_rep);
+    let manager = app.token(&f.east_manager);
+    let deal = deal_with_a_proposal(&app, &rep).await;
+    let id = deal["id"].as_str().unwrap().to_owned();
+    let activities = format!("/v1/deals/{id}/activities");
+    let asked = json!({"kind": "message", "summary": "客户：请发正式报价"});
+    let logged = app.post(&activities, &rep, &asked).await.expect(201).body;
+    assert_eq!(logged["activity"]["deal"], json!(id));
+    let deal = logged["deal"].clone();
+
+    let v = deal["version"].clone();
+    let to_price = json!({"to": "price_negotiation", "expected_version": v});
+    let blocked = move_to(&app, &rep, &deal, to_price.clone())
+        .await
+        .expect(422);
+    let unmet = blocked.body["details"]["unmet"].as_array().unwrap().clone();
+    assert_eq!(unmet.len(), 1, "{unmet:?}");
+    assert!(unmet[0]["message"].as_str().unwrap().contains("报价单"));
+
+    let pdf: Vec<u8> = [&b"%PDF-1.7\n"[..], &[b'x'; 300][..], &b"\n%%EOF\n"[..]].concat();
+    let uploads = format!("/v1/deals/{id}/uploads");
+    let ask = |name: &str| json!({"file_name": name, "content_type": "application/pdf", "size": pdf.len()});
+    // Another team's rep cannot attach to it.
+    let south = app.token(&f.south_rep);
+    app.post(&uploads, &south, &ask("报价单.pdf"))
+        .await
+        .expect(403);
+    // Bytes that only claim to be a PDF.
+    let fake = app
+        .post(&uploads, &rep, &ask("报价单-v1.pdf"))
+        .await
+        .expect(201)
+        .body;
+    let mut not_pdf = b"MZ\x90\0 this is an executable".to_vec();
+    not_pdf.resize(pdf.len(), b' ');
+    let (status, outcome) = app.upload(&fake, not_pdf).await;
+    let refused = if app.functions.is_some() {
+        outcome["code"].clone()
+    } else {
+        assert_eq!(status, 422);
+        outcome["code"].clone()
+    };
+    assert_eq!(refused, "upload_content_mismatch", "{outcome}");
+    let listed = app.get(&activities, &rep).await.expect(200).body;
+    assert_eq!(
+        listed.as_array().unwrap().len(),
+        1,
+        "nothing logged: {listed}"
+    );
+    let current = app
+        .get(&format!("/v1/deals/{id}"), &rep)
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(
+        current["version"], v,
+        "a refused file leaves the deal alone"
+    );
+
+    // The real quote, delivered twice (a retried PUT, a redelivered event).
+    let ticket = app
+        .post(&uploads, &rep, &ask("报价单-v2.pdf"))
+        .await
+        .expect(201)
+        .body;
+    assert!(ticket["upload"].is_string());
+    let (_, first) = app.upload(&ticket, pdf.clone()).await;
+    let (_, again) = app.upload(&ticket, pdf.clone()).await;
+    assert_eq!(first["outcome"], "recorded", "{first}");
+    assert_eq!(first["activity"], again["activity"]);
+    let listed = app.get(&activities, &rep).await.expect(200).body;
+    let files: Vec<&serde_json::Value> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["kind"] == "attachment")
+        .collect();
+    assert_eq!(files.len(), 1, "{listed}");
+    assert_eq!(files[0]["attachment"]["file_name"], "报价单-v2.pdf");
+    assert_eq!(files[0]["author"], json!(f.east_rep.id));
+
+    let deal = app
+        .get(&format!("/v1/deals/{id}"), &rep)
+        .await
+        .expect(200)
+        .body;
+    let v = deal["version"].clone();
+    let moved = move_to(
+        &app,
+        &rep,
+        &deal,
+        json!({"to": "price_negotiation", "expected_version": v}),
+    )
+    .await
+    .expect(200)
+    .body;
+    assert_eq!(moved["stage"], "price_negotiation");
+
+    // The list item carries the last three activities, newest first.
+    let listed = app
+        .get("/v1/deals?stage=price_negotiation", &rep)
+        .await
+        .expect(200)
+        .body;
+    let item = &listed["items"][0];
+    let kinds: Vec<&str> = item["recent_activities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["attachment", "message"]);
+
+    // Approvals come from managers only; attachments only from uploads.
+    let approval = json!({"kind": "approval", "summary": "同意 9 折"});
+    let refused = app.post(&activities, &rep, &approval).await.expect(422);
+    assert_eq!(refused.body["details"]["field"], "kind");
+    app.post(&activities, &manager, &approval).await.expect(201);
+    let forged = json!({"kind": "attachment", "summary": "报价单.pdf"});
+    app.post(&activities, &rep, &forged).await.expect(422);
+}
+
 fieldline_tests::on_both_backends!(
+    a_quote_upload_opens_the_price_gate,
     admins_keep_several_pipelines_and_deals_follow_theirs,
     the_forecast_and_its_backtest_come_from_the_tenants_own_deals,
     pipeline_metrics_are_rebuilt_from_the_stage_log,

@@ -89,6 +89,9 @@ fn expected(op: &str, scene: Scene) -> Option<[u16; 9]> {
         ("PATCH /v1/deals/{id}", Tenant) =>          [401, 200, 403, 200, 403, 403, 200, 404, 404],
         ("POST /v1/deals/{id}/stage", Tenant) =>     [401, 200, 403, 200, 403, 403, 200, 404, 404],
         ("GET /v1/deals/{id}/history", Tenant) =>    [401, 200, 403, 200, 403, 403, 200, 404, 404],
+        ("GET /v1/deals/{id}/activities", Tenant) => [401, 200, 403, 200, 403, 403, 200, 404, 404],
+        ("POST /v1/deals/{id}/activities", Tenant) => [401, 201, 403, 201, 403, 403, 201, 404, 404],
+        ("POST /v1/deals/{id}/uploads", Tenant) =>   [401, 201, 403, 201, 403, 403, 201, 404, 404],
         // The ticket is the authority, like a presigned URL: whoever holds it may upload (a
         // forged or expired one is 401, tested in lambda.rs).
         ("PUT /v1/uploads/{ticket}", Tenant) =>      [201, 201, 201, 201, 201, 201, 201, 201, 201],
@@ -359,8 +362,17 @@ impl World {
                 (path.into(), Some(body))
             }
             "POST /v1/leads/{id}/convert" => (path.replace("{id}", &lead_id), Some(json!({}))),
-            "GET /v1/deals/{id}" | "GET /v1/deals/{id}/history" => {
-                (path.replace("{id}", &self.deal(n).await), None)
+            "GET /v1/deals/{id}"
+            | "GET /v1/deals/{id}/history"
+            | "GET /v1/deals/{id}/activities" => (path.replace("{id}", &self.deal(n).await), None),
+            "POST /v1/deals/{id}/activities" => {
+                let body = json!({"kind": "call", "summary": "电话沟通"});
+                (path.replace("{id}", &self.deal(n).await), Some(body))
+            }
+            "POST /v1/deals/{id}/uploads" => {
+                let body = json!({"file_name": "报价单.pdf", "content_type": "application/pdf",
+                    "size": 4});
+                (path.replace("{id}", &self.deal(n).await), Some(body))
             }
             "PUT /v1/pipelines/{id}" => {
                 let mut p =

@@ -92,10 +92,18 @@ async fn the_document_tells_the_truth_about_errors_and_limits() {
     app.get("/v1/metrics/leads", &manager).await.expect(400);
 
     // Each documented maximum is accepted and one more is refused.
-    let lead = app.create_lead(&app.token(&f.east_rep), 1).await;
+    let rep = app.token(&f.east_rep);
+    let lead = app.create_lead(&rep, 1).await;
+    let deal = crate::deals::converted_deal(&app, &rep, &lead_body(2)).await;
+    let deal = deal["id"].as_str().unwrap();
     assert!(limits.len() >= 3, "{limits:?}");
     for (_, path, max) in limits {
-        let path = path.replace("{id}", &lead);
+        let id = if path.starts_with("/v1/deals/") {
+            deal
+        } else {
+            &lead
+        };
+        let path = path.replace("{id}", id);
         app.get(&format!("{path}?limit={max}"), &manager)
             .await
             .expect(200);

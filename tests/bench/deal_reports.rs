@@ -161,6 +161,19 @@ async fn main() -> anyhow::Result<()> {
                 let (mut deal, first, _) =
                     Deal::create(draft, DealId::new(), &pipeline, &actor, created)?;
                 let mut log = vec![first];
+                // The quote the price stage's gate asks for, logged as the phone would.
+                let quote = vec![Activity::attachment(
+                    ActivityId::new(),
+                    &deal.log_target(),
+                    AttachmentFile {
+                        upload: UploadId::new(),
+                        file_name: "报价单.pdf".into(),
+                        content_type: "application/pdf".into(),
+                        size: 1000,
+                    },
+                    rep.id,
+                    created,
+                )];
                 let mut at = created;
                 for (i, &(_, lo, hi, go_on)) in PATH.iter().enumerate() {
                     at += Duration::hours(rng.random_range(lo * 24..=hi * 24 + 12));
@@ -178,7 +191,7 @@ async fn main() -> anyhow::Result<()> {
                         override_gate: false,
                     };
                     let (change, _) = deal
-                        .move_stage(&pipeline, &mv, &actor, at)
+                        .move_stage(&pipeline, &mv, &quote, &actor, at)
                         .map_err(|e| anyhow::anyhow!("{e:?}"))?;
                     log.push(change);
                     if to == "lost" || to == "won" {

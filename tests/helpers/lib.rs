@@ -346,6 +346,53 @@ impl TestApp {
         reply.body["id"].as_str().expect("lead id").to_owned()
     }
 
+    /// Sends `bytes` to an upload ticket the API handed out, as a phone does: to this server
+    /// (embedded) or to S3 (AWS), where the test then delivers the bucket's "object created"
+    /// event to the upload function, as S3 would. Returns the status of the PUT and what the
+    /// check made of the file (the embedded server's reply, the function's outcome on AWS).
+    pub async fn upload(&self, ticket: &Value, bytes: Vec<u8>) -> (u16, Value) {
+        let url = ticket["url"].as_str().expect("an upload url");
+        let target = if url.starts_with('/') {
+            format!("{}{url}", self.base)
+        } else {
+            url.to_owned()
+        };
+        let mut req = self.client.put(target).body(bytes);
+        for (name, value) in ticket["headers"].as_object().expect("upload headers") {
+            req = req.header(name, value.as_str().unwrap());
+        }
+        let resp = req.send().await.expect("upload sent");
+        let status = resp.status().as_u16();
+        let body = resp.json::<Value>().await.unwrap_or_default();
+        let Some(functions) = &self.functions else {
+            return (status, body);
+        };
+        assert!(
+            (200..300).contains(&status),
+            "S3 refused the upload: {status}"
+        );
+        // A path-style URL: http://host/{bucket}/{object key}?{signature}
+        let path = url.split('?').next().unwrap();
+        let mut parts = path.splitn(5, '/');
+        let bucket = parts.nth(3).expect("a path-style S3 url").to_owned();
+        let key = parts.next().expect("an object key").to_owned();
+        let sample = format!(
+            "{}/../events/s3-object-created-upload.json",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        let text = std::fs::read_to_string(sample)
+            .expect("the S3 event sample")
+            .replace("{{BUCKET}}", &bucket)
+            .replace("{{KEY}}", &key);
+        let event: aws_lambda_events::event::s3::S3Event =
+            serde_json::from_str(&text).expect("an S3 event");
+        let outcomes = functions
+            .on_upload(event)
+            .await
+            .expect("the upload function ran");
+        (status, serde_json::to_value(&outcomes[0]).unwrap())
+    }
+
     pub async fn raw(
         &self,
         method: Method,

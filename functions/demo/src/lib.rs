@@ -478,9 +478,44 @@ async fn walk_deal(
             reason,
             override_gate: false,
         };
+        // The touch that moved it on; before the price talks, the customer's ask and the
+        // quote the gate wants.
+        let touch = *[
+            ActivityKind::Call,
+            ActivityKind::Message,
+            ActivityKind::Visit,
+        ]
+        .choose(rng)
+        .unwrap();
+        log_on_deal(
+            state,
+            &mut deal,
+            &actor,
+            touch,
+            DEAL_NOTES.choose(rng).unwrap(),
+            at,
+        )
+        .await?;
+        if next == "price_negotiation" {
+            let asked = at - Duration::hours(rng.random_range(2..48));
+            log_on_deal(
+                state,
+                &mut deal,
+                &actor,
+                ActivityKind::Message,
+                "客户：请发一份正式报价",
+                asked,
+            )
+            .await?;
+            attach_quote(state, &mut deal, &actor, at).await?;
+        }
+        let evidence = state
+            .deals
+            .list_deal_activities(&actor.tenant, deal.id, 100)
+            .await?;
         let before = deal.version;
         let (change, event) = deal
-            .move_stage(&pipeline, &request, &actor, at)
+            .move_stage(&pipeline, &request, &evidence, &actor, at)
             .map_err(|e| anyhow::anyhow!("demo deal move to {next}: {e:?}"))?;
         state
             .deals
@@ -490,6 +525,93 @@ async fn walk_deal(
             return Ok(());
         }
     }
+    Ok(())
+}
+
+const DEAL_NOTES: &[&str] = &[
+    "电话确认了需求和预算范围",
+    "上门演示，客户技术负责人在场",
+    "微信发送了案例资料",
+    "Call: walked through the proposal with purchasing",
+    "Visit: met the plant manager, agreed next steps",
+];
+
+async fn log_on_deal(
+    state: &AppState,
+    deal: &mut fieldline_domain::Deal,
+    actor: &Actor,
+    kind: ActivityKind,
+    summary: &str,
+    at: Timestamp,
+) -> anyhow::Result<()> {
+    let input = NewActivity {
+        kind,
+        summary: summary.to_owned(),
+        occurred_at: Some(at),
+        structured: None,
+    };
+    let before = deal.version;
+    let (activity, event) = deal.log_activity(&input, ActivityId::new(), actor, at)?;
+    state
+        .deals
+        .record_deal_activity(deal, before, &activity, &[event], None)
+        .await?;
+    Ok(())
+}
+
+/// The smallest well-formed PDF: the demo's quotes are real files a material link can serve.
+const DEMO_PDF: &[u8] = b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Kids[]/Count 0>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n";
+
+/// A quote uploaded on the deal the way a phone does it: an upload record, its bytes, and
+/// the attachment activity the check logs.
+async fn attach_quote(
+    state: &AppState,
+    deal: &mut fieldline_domain::Deal,
+    actor: &Actor,
+    at: Timestamp,
+) -> anyhow::Result<()> {
+    use fieldline_domain::{
+        AttachmentFile, NewUpload, Subject, Upload, UploadId, UploadKind, UploadStatus,
+    };
+    let input = NewUpload {
+        kind: UploadKind::Attachment,
+        subject: Some(Subject::Deal(deal.id)),
+        file_name: format!("报价单-{}.pdf", &deal.id.to_string()[..8]),
+        content_type: "application/pdf".into(),
+        size: DEMO_PDF.len() as u64,
+    };
+    let id = UploadId::new();
+    let (mut upload, created) = Upload::create(&input, id, actor, at)?;
+    let mut events = vec![created];
+    events.push(upload.advance(UploadStatus::Processing, None, vec![], at)?);
+    events.push(upload.advance(UploadStatus::Done, None, vec![Subject::Deal(deal.id)], at)?);
+    let key =
+        fieldline_store::BlobKey::parse(actor.tenant.clone(), &format!("uploads/{id}/quote.pdf"))
+            .expect("a valid key");
+    state
+        .blobs
+        .put(&key, DEMO_PDF.to_vec(), "application/pdf")
+        .await?;
+    state.uploads.create_upload(&upload, &events, None).await?;
+    let file = AttachmentFile {
+        upload: id,
+        file_name: upload.file_name.clone(),
+        content_type: upload.content_type.clone(),
+        size: upload.size,
+    };
+    let activity = fieldline_domain::Activity::attachment(
+        ActivityId::new(),
+        &deal.log_target(),
+        file,
+        actor.user,
+        at,
+    );
+    let before = deal.version;
+    let event = deal.attach(&activity, actor, at);
+    state
+        .deals
+        .record_deal_activity(deal, before, &activity, &[event], None)
+        .await?;
     Ok(())
 }
 
@@ -522,6 +644,7 @@ async fn progress(
             kind: *kinds.choose(rng).unwrap(),
             summary: CALL_NOTES.choose(rng).unwrap().to_string(),
             occurred_at: Some(at),
+            structured: None,
         };
         let before = lead.version;
         let (activity, events) = lead.log_activity(&input, ActivityId::new(), rep, at)?;

@@ -3,10 +3,11 @@
 //! dwell times, penetration rates and forecasts are rebuilt.
 
 use crate::access::Actor;
+use crate::activity::{Activity, ActivityKind, LogTarget, NewActivity};
 use crate::customer::{Contact, Customer};
 use crate::error::DomainError;
 use crate::event::{DomainEvent, EventPayload};
-use crate::id::{ContactId, CustomerId, DealId, LeadId, TeamId, TenantId, UserId};
+use crate::id::{ActivityId, ContactId, CustomerId, DealId, LeadId, TeamId, TenantId, UserId};
 use crate::lead::{Lead, LeadStatus};
 use crate::pipeline::{Pipeline, StageKind, unmet};
 use crate::subject::Subject;
@@ -44,8 +45,26 @@ pub struct Deal {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub closed_at: Option<DateTime<Utc>>,
+    /// The latest activities (at most 3, newest first), so a list shows what happened last
+    /// without a read per deal.
+    #[serde(default)]
+    pub recent_activities: Vec<ActivityRef>,
     pub version: u64,
 }
+
+/// An activity as a deal list shows it: enough to read, with the id to open it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ActivityRef {
+    pub id: ActivityId,
+    pub kind: ActivityKind,
+    /// The summary's first 120 characters.
+    pub summary: String,
+    pub occurred_at: DateTime<Utc>,
+}
+
+/// How many activities a deal carries for its list item.
+pub const RECENT_ACTIVITIES: usize = 3;
 
 /// The fields rules and gates may read under `deal.` (see `SubjectKind::fields`).
 pub(crate) const RULE_FIELDS: &[&str] = &[
@@ -69,6 +88,7 @@ pub(crate) const RULE_FIELDS: &[&str] = &[
     "created_at",
     "updated_at",
     "closed_at",
+    "recent_activities",
     "version",
 ];
 
@@ -193,6 +213,7 @@ impl Deal {
             created_at: now,
             updated_at: now,
             closed_at: None,
+            recent_activities: Vec::new(),
             version: 1,
         };
         let change = StageChange {
@@ -236,10 +257,13 @@ impl Deal {
     /// Moves the deal to another stage of its pipeline if the target's gate is met (or a
     /// manager overrides it with a reason). Losing needs a reason from the tenant's list;
     /// a won or lost deal can be reopened by a manager only.
+    /// `log` is the deal's activity log, the evidence attachment and activity requirements
+    /// read.
     pub fn move_stage(
         &mut self,
         pipeline: &Pipeline,
         request: &StageMove<'_>,
+        log: &[Activity],
         actor: &Actor,
         now: DateTime<Utc>,
     ) -> Result<(StageChange, DomainEvent), MoveError> {
@@ -284,7 +308,7 @@ impl Deal {
             }
         }
         let deal_json = serde_json::to_value(&*self).unwrap_or_default();
-        let missing: Vec<_> = unmet(target, &deal_json, now)
+        let missing: Vec<_> = unmet(target, &deal_json, log, now)
             .into_iter()
             .map(|r| r.message.clone())
             .collect();
@@ -397,6 +421,61 @@ impl Deal {
             now,
             EventPayload::DealUpdated { changed },
         )])
+    }
+
+    /// The activity a client logs on the deal (a call, a structured note, a manager's
+    /// approval), with its `activity_logged` event. Closed deals take activities too: what
+    /// happens after a loss is what a reopening is argued from.
+    pub fn log_activity(
+        &mut self,
+        input: &NewActivity,
+        id: ActivityId,
+        actor: &Actor,
+        now: DateTime<Utc>,
+    ) -> Result<(Activity, DomainEvent), DomainError> {
+        let activity = Activity::record(input, id, &self.log_target(), actor, now)?;
+        let event = self.attach(&activity, actor, now);
+        Ok((activity, event))
+    }
+
+    /// Where activities on this deal are logged.
+    pub fn log_target(&self) -> LogTarget<'_> {
+        LogTarget {
+            subject: Subject::Deal(self.id),
+            tenant: &self.tenant,
+            created_at: self.created_at,
+        }
+    }
+
+    /// Adds an activity (a client's or a checked upload's) to the deal's recent list and
+    /// returns its `activity_logged` event.
+    pub fn attach(
+        &mut self,
+        activity: &Activity,
+        actor: &Actor,
+        now: DateTime<Utc>,
+    ) -> DomainEvent {
+        self.recent_activities.push(ActivityRef {
+            id: activity.id,
+            kind: activity.kind,
+            summary: activity.summary.chars().take(120).collect(),
+            occurred_at: activity.occurred_at,
+        });
+        self.recent_activities
+            .sort_by_key(|a| std::cmp::Reverse((a.occurred_at, a.id)));
+        self.recent_activities.truncate(RECENT_ACTIVITIES);
+        self.updated_at = now;
+        self.version += 1;
+        self.event(
+            actor,
+            now,
+            EventPayload::ActivityLogged {
+                activity: activity.id,
+                kind: activity.kind,
+                occurred_at: activity.occurred_at,
+                structured: activity.structured.is_some(),
+            },
+        )
     }
 
     /// Whole days past the current stage's rotting limit; 0 when not overdue (or closed).
@@ -514,6 +593,23 @@ pub(crate) mod test_support {
     use super::*;
     use crate::user::Role;
 
+    /// An activity log holding the quote the default pipeline's price stage asks for.
+    pub fn quote_sent(deal: &Deal, at: DateTime<Utc>) -> Vec<Activity> {
+        let file = crate::activity::AttachmentFile {
+            upload: crate::id::UploadId::new(),
+            file_name: "报价单-2026.pdf".into(),
+            content_type: "application/pdf".into(),
+            size: 1000,
+        };
+        vec![Activity::attachment(
+            ActivityId::new(),
+            &deal.log_target(),
+            file,
+            deal.owner,
+            at,
+        )]
+    }
+
     /// A deal of `team` created at `start` that walks `path` (stage, at) as a manager would:
     /// its log is what the store would hold. Lost moves give the reason `price`.
     pub(crate) fn walked(
@@ -542,6 +638,7 @@ pub(crate) mod test_support {
             source_lead: None,
         };
         let (mut deal, first, _) = Deal::create(draft, DealId::new(), p, &actor, start).unwrap();
+        let quote = quote_sent(&deal, start);
         let mut log = vec![first];
         for (to, at) in path {
             let reason = (*to == "lost").then_some("price");
@@ -550,7 +647,7 @@ pub(crate) mod test_support {
                 reason,
                 override_gate: false,
             };
-            log.push(deal.move_stage(p, &mv, &actor, *at).unwrap().0);
+            log.push(deal.move_stage(p, &mv, &quote, &actor, *at).unwrap().0);
         }
         (deal, log)
     }
@@ -609,7 +706,7 @@ mod tests {
         let (mut d, p) = deal(0);
         let rep = actor(Role::Rep);
         let (change, event) = d
-            .move_stage(&p, &to("first_call"), &rep, t0() + Duration::hours(5))
+            .move_stage(&p, &to("first_call"), &[], &rep, t0() + Duration::hours(5))
             .unwrap();
         assert_eq!(change.from.as_deref(), Some("new"));
         assert_eq!(change.seconds_in_previous, 5 * 3600);
@@ -622,10 +719,11 @@ mod tests {
     fn a_gate_blocks_with_a_message_per_missing_piece_and_a_manager_may_override() {
         let (mut d, p) = deal(0);
         let rep = actor(Role::Rep);
-        match d.move_stage(&p, &to("price_negotiation"), &rep, t0()) {
+        match d.move_stage(&p, &to("price_negotiation"), &[], &rep, t0()) {
             Err(MoveError::Blocked(msgs)) => {
-                assert_eq!(msgs.len(), 1);
+                assert_eq!(msgs.len(), 2, "the amount and the quote");
                 assert!(msgs[0].zh.contains("金额"));
+                assert!(msgs[1].zh.contains("报价单"));
             }
             other => panic!("{other:?}"),
         }
@@ -635,17 +733,109 @@ mod tests {
             override_gate: true,
         };
         assert!(matches!(
-            d.move_stage(&p, &forced, &rep, t0()),
+            d.move_stage(&p, &forced, &[], &rep, t0()),
             Err(MoveError::Forbidden(_))
         ));
         let manager = actor(Role::Manager);
-        let (change, _) = d.move_stage(&p, &forced, &manager, t0()).unwrap();
-        assert_eq!(change.overridden.len(), 1);
+        let (change, _) = d.move_stage(&p, &forced, &[], &manager, t0()).unwrap();
+        assert_eq!(change.overridden.len(), 2);
         assert_eq!(change.reason.as_deref(), Some("客户口头确认预算"));
-        // With the amount the gate opens for anyone.
+        // With the amount and the quote the gate opens for anyone.
         let (mut d, p) = deal(50_000);
-        d.move_stage(&p, &to("price_negotiation"), &rep, t0())
+        let quote = test_support::quote_sent(&d, t0());
+        d.move_stage(&p, &to("price_negotiation"), &quote, &rep, t0())
             .unwrap();
+    }
+
+    /// The seeds' quote gate: a PDF named 报价单 or quote, sent within 72 h of the
+    /// customer's last message and not before it.
+    #[test]
+    fn the_quote_gate_reads_type_name_and_timing_from_the_activity_log() {
+        let (mut d, p) = deal(50_000);
+        let rep = actor(Role::Rep);
+        let target = p.stage("price_negotiation").unwrap();
+        let json = |d: &Deal| serde_json::to_value(d).unwrap();
+        let file = |name: &str, ct: &str, at| {
+            Activity::attachment(
+                ActivityId::new(),
+                &d.log_target(),
+                crate::activity::AttachmentFile {
+                    upload: crate::id::UploadId::new(),
+                    file_name: name.into(),
+                    content_type: ct.into(),
+                    size: 10,
+                },
+                rep.user,
+                at,
+            )
+        };
+        let message = |at| {
+            let input = NewActivity {
+                kind: ActivityKind::Message,
+                summary: "客户：请尽快报价".into(),
+                occurred_at: Some(at),
+                structured: None,
+            };
+            Activity::record(&input, ActivityId::new(), &d.log_target(), &rep, at).unwrap()
+        };
+        let unmet_count =
+            |log: &[Activity], now| crate::pipeline::unmet(target, &json(&d), log, now).len();
+        let t = |h: i64| t0() + Duration::hours(h);
+        assert_eq!(unmet_count(&[], t(1)), 1);
+        assert_eq!(
+            unmet_count(&[file("Quote-v2.PDF", "application/pdf", t(1))], t(1)),
+            0
+        );
+        assert_eq!(
+            unmet_count(&[file("报价单.pdf", "image/png", t(1))], t(1)),
+            1
+        );
+        assert_eq!(
+            unmet_count(&[file("合同.pdf", "application/pdf", t(1))], t(1)),
+            1
+        );
+        // Timing against the customer's last message.
+        let in_time = [
+            message(t(10)),
+            message(t(2)),
+            file("报价单.pdf", "application/pdf", t(80)),
+        ];
+        assert_eq!(unmet_count(&in_time, t(90)), 0);
+        let late = [message(t(2)), file("报价单.pdf", "application/pdf", t(75))];
+        assert_eq!(unmet_count(&late, t(90)), 1);
+        let before = [file("报价单.pdf", "application/pdf", t(1)), message(t(2))];
+        assert_eq!(
+            unmet_count(&before, t(90)),
+            1,
+            "sent before the customer's last word"
+        );
+        d.move_stage(&p, &to("price_negotiation"), &in_time, &rep, t(90))
+            .unwrap();
+    }
+
+    #[test]
+    fn activities_keep_the_three_latest_on_the_deal() {
+        let (mut d, _) = deal(10);
+        let rep = actor(Role::Rep);
+        for h in [3, 1, 4, 2] {
+            let input = NewActivity {
+                kind: ActivityKind::Call,
+                summary: format!("call {h}"),
+                occurred_at: Some(t0() + Duration::hours(h)),
+                structured: None,
+            };
+            let (_, event) = d
+                .log_activity(&input, ActivityId::new(), &rep, t0() + Duration::hours(5))
+                .unwrap();
+            assert_eq!(event.kind().as_str(), "activity_logged");
+        }
+        let summaries: Vec<&str> = d
+            .recent_activities
+            .iter()
+            .map(|a| a.summary.as_str())
+            .collect();
+        assert_eq!(summaries, ["call 4", "call 3", "call 2"]);
+        assert_eq!(d.version, 5);
     }
 
     #[test]
@@ -653,7 +843,7 @@ mod tests {
         let (mut d, p) = deal(10);
         let rep = actor(Role::Rep);
         assert!(matches!(
-            d.move_stage(&p, &to("lost"), &rep, t0()),
+            d.move_stage(&p, &to("lost"), &[], &rep, t0()),
             Err(MoveError::Invalid(_))
         ));
         let lost = StageMove {
@@ -661,15 +851,15 @@ mod tests {
             reason: Some("competitor"),
             override_gate: false,
         };
-        d.move_stage(&p, &lost, &rep, t0()).unwrap();
+        d.move_stage(&p, &lost, &[], &rep, t0()).unwrap();
         assert_eq!(d.status, StageKind::Lost);
         assert_eq!(d.lost_reason.as_deref(), Some("competitor"));
         assert!(d.closed_at.is_some());
         assert!(matches!(
-            d.move_stage(&p, &to("new"), &rep, t0()),
+            d.move_stage(&p, &to("new"), &[], &rep, t0()),
             Err(MoveError::Forbidden(_))
         ));
-        d.move_stage(&p, &to("new"), &actor(Role::Manager), t0())
+        d.move_stage(&p, &to("new"), &[], &actor(Role::Manager), t0())
             .unwrap();
         assert_eq!(
             (d.status, d.lost_reason.clone(), d.closed_at),
@@ -684,7 +874,7 @@ mod tests {
         assert_eq!(d.overdue_days(t0() + Duration::days(2)), 0);
         assert_eq!(d.overdue_days(t0() + Duration::days(9)), 7);
         let rep = actor(Role::Rep);
-        d.move_stage(&p, &to("first_call"), &rep, t0() + Duration::days(9))
+        d.move_stage(&p, &to("first_call"), &[], &rep, t0() + Duration::days(9))
             .unwrap();
         assert_eq!(d.overdue_days(t0() + Duration::days(10)), 0);
     }

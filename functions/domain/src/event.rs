@@ -66,6 +66,9 @@ pub enum EventPayload {
         activity: ActivityId,
         kind: ActivityKind,
         occurred_at: DateTime<Utc>,
+        /// A note with the after-call structure (concerns, promise, next contact).
+        #[serde(default)]
+        structured: bool,
     },
     /// A durable timer came due (an SLA clock, a stale-lead check).
     TimerFired {
@@ -180,7 +183,7 @@ impl EventKind {
             LeadStatusChanged => &["from", "to"],
             LeadAssigned => &["from", "to", "team"],
             LeadFirstContacted => &["at", "response_seconds"],
-            ActivityLogged => &["activity", "kind", "occurred_at"],
+            ActivityLogged => &["activity", "kind", "occurred_at", "structured"],
             TimerFired => &["timer", "name", "due_at"],
             LeadReturnedToPool => &["from", "reason"],
             LeadClaimed => &["by", "team"],
@@ -406,6 +409,7 @@ mod tests {
                 activity: ActivityId::new(),
                 kind: ActivityKind::Call,
                 occurred_at: now,
+                structured: false,
             },
             EventPayload::TimerFired {
                 timer: TimerId::new(),

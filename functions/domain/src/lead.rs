@@ -3,13 +3,14 @@
 
 use crate::Timestamp;
 use crate::access::Actor;
-use crate::activity::{Activity, ActivityKind, NewActivity};
+use crate::activity::{Activity, LogTarget, NewActivity};
 use crate::contact::{ContactInfo, EmailAddress, PersonName, PhoneNumber, Region};
 use crate::customer::DecisionRole;
 use crate::error::DomainError;
 use crate::event::{Cause, DomainEvent, EventPayload};
 use crate::id::{ActivityId, LeadId, TeamId, TenantId, UserId};
 use crate::scoring::{Priority, ScoreBreakdown, ScoringPolicy};
+use crate::subject::Subject;
 use crate::user::{Role, User};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Deserializer, Serialize};
@@ -721,7 +722,12 @@ impl Lead {
                 to: "a new activity on the lead (log it on the customer)".into(),
             });
         }
-        let activity = Activity::record(input, id, self, actor, now)?;
+        let target = LogTarget {
+            subject: Subject::Lead(self.id),
+            tenant: &self.tenant,
+            created_at: self.created_at,
+        };
+        let activity = Activity::record(input, id, &target, actor, now)?;
         let mut events = vec![self.event(
             actor,
             now,
@@ -729,11 +735,12 @@ impl Lead {
                 activity: activity.id,
                 kind: activity.kind,
                 occurred_at: activity.occurred_at,
+                structured: activity.structured.is_some(),
             },
         )];
         // SLA facts run on the server's receipt time; the rep's stated time stays on the
         // activity, so backdating cannot fake a response inside the 24 h window.
-        if activity.kind != ActivityKind::Note && self.first_contact_at.is_none() {
+        if activity.kind.is_contact() && self.first_contact_at.is_none() {
             let at = activity.recorded_at;
             self.first_contact_at = Some(at);
             let response_seconds = (at - self.created_at).num_seconds().max(0);
@@ -766,6 +773,7 @@ impl Lead {
 mod tests {
     use super::*;
     use crate::Role;
+    use crate::activity::ActivityKind;
     use chrono::{Duration, TimeZone, Utc};
 
     fn t0() -> Timestamp {
@@ -917,6 +925,7 @@ mod tests {
             kind: ActivityKind::Note,
             summary: "看了官网".into(),
             occurred_at: None,
+            structured: None,
         };
         let (_, events) = lead
             .log_activity(&note, ActivityId::new(), &actor, t0() + Duration::hours(1))
@@ -928,6 +937,7 @@ mod tests {
             kind: ActivityKind::Call,
             summary: "约了周四拜访".into(),
             occurred_at: None,
+            structured: None,
         };
         let at = t0() + Duration::hours(3);
         let (activity, events) = lead

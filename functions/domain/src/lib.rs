@@ -27,7 +27,9 @@ pub mod upload;
 pub mod user;
 
 pub use access::{Actor, LeadScope, Permission};
-pub use activity::{Activity, ActivityKind, NewActivity};
+pub use activity::{
+    Activity, ActivityKind, AttachmentFile, LogTarget, NewActivity, StructuredNote,
+};
 pub use calendar::BusinessCalendar;
 pub use contact::{ContactInfo, EmailAddress, PersonName, PhoneNumber, Region};
 pub use customer::{Contact, Customer, DecisionRole};

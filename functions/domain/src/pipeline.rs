@@ -3,6 +3,7 @@
 //! entering the stage, and a gate — the evidence a deal needs to enter it, written as rule
 //! conditions so a manager edits it like a rule. A tenant may keep several pipelines.
 
+use crate::activity::{Activity, ActivityKind, AttachmentFile};
 use crate::error::DomainError;
 use crate::rule::{Condition, evaluate};
 use crate::subject::SubjectKind;
@@ -66,14 +67,176 @@ crate::lead::snake_enum!(/// Which forecast total a deal in the stage counts tow
 });
 
 /// One piece of evidence a stage asks for, with what to tell the rep when it is missing.
+/// Exactly one of `when`, `attachment` and `activity` says what is needed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Requirement {
     /// A rule condition on the deal (`deal.amount`, `deal.expected_close`, ...).
-    pub when: Condition,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub when: Option<Condition>,
+    /// A file uploaded on the deal (a quote, a contract).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attachment: Option<AttachmentNeed>,
+    /// An activity logged on the deal (a demo visit; an `approval` by a manager).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub activity: Option<ActivityNeed>,
     /// What the rep must do, in their language.
     pub message: Localized,
+}
+
+/// A file the deal must carry: of a media type, named with one of some words, and sent
+/// soon enough after the customer last wrote.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AttachmentNeed {
+    /// `application/pdf`; any type when absent. The type is checked against the bytes
+    /// when the file arrives.
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(max_length = 100))]
+    pub content_type: Option<String>,
+    /// The file name must contain one of these (case-insensitive: `报价单`, `quote`); any
+    /// name when empty.
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(max_items = 20))]
+    pub name_contains: Vec<String>,
+    /// Uploaded no later than this many hours after the latest `message` activity on the
+    /// deal (the customer's last word), and not before it. No bound when the deal has no
+    /// message yet.
+    #[serde(default)]
+    pub within_hours_of_last_message: Option<u32>,
+}
+
+/// An activity the deal must carry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ActivityNeed {
+    pub kind: ActivityKind,
+    /// Only activities that happened in the last this many days count.
+    #[serde(default)]
+    pub within_days: Option<u32>,
+}
+
+impl AttachmentNeed {
+    fn matches(&self, file: &AttachmentFile) -> bool {
+        let type_ok = self
+            .content_type
+            .as_ref()
+            .is_none_or(|t| t.eq_ignore_ascii_case(&file.content_type));
+        let name = file.file_name.to_lowercase();
+        let name_ok = self.name_contains.is_empty()
+            || self
+                .name_contains
+                .iter()
+                .any(|word| name.contains(&word.to_lowercase()));
+        type_ok && name_ok
+    }
+
+    fn met_by(&self, log: &[Activity]) -> bool {
+        let last_message = log
+            .iter()
+            .filter(|a| a.kind == ActivityKind::Message)
+            .map(|a| a.occurred_at)
+            .max();
+        log.iter().any(|a| {
+            if !a.attachment.as_ref().is_some_and(|f| self.matches(f)) {
+                return false;
+            }
+            match (self.within_hours_of_last_message, last_message) {
+                (Some(hours), Some(message)) => {
+                    a.recorded_at >= message
+                        && a.recorded_at - message <= chrono::Duration::hours(i64::from(hours))
+                }
+                _ => true,
+            }
+        })
+    }
+}
+
+impl ActivityNeed {
+    fn met_by(&self, log: &[Activity], now: Timestamp) -> bool {
+        log.iter().any(|a| {
+            a.kind == self.kind
+                && self
+                    .within_days
+                    .is_none_or(|d| now - a.occurred_at <= chrono::Duration::days(i64::from(d)))
+        })
+    }
+}
+
+impl Requirement {
+    /// Whether the deal (as JSON) with its activity log meets this requirement.
+    pub fn met(&self, deal: &Value, log: &[Activity], now: Timestamp) -> bool {
+        let by_condition = self
+            .when
+            .as_ref()
+            .is_none_or(|when| evaluate(when, &serde_json::json!({ "deal": deal }), now).is_some());
+        let by_file = self.attachment.as_ref().is_none_or(|need| need.met_by(log));
+        let by_activity = self
+            .activity
+            .as_ref()
+            .is_none_or(|need| need.met_by(log, now));
+        by_condition && by_file && by_activity
+    }
+
+    fn validate(&self) -> Result<(), DomainError> {
+        self.message.validate("stages.gate.message")?;
+        let set = [
+            self.when.is_some(),
+            self.attachment.is_some(),
+            self.activity.is_some(),
+        ];
+        if set.iter().filter(|s| **s).count() != 1 {
+            return Err(DomainError::invalid(
+                "stages.gate",
+                "each requirement has exactly one of when, attachment, activity",
+            ));
+        }
+        if let Some(when) = &self.when {
+            check_deal_paths(when, 0)?;
+        }
+        if let Some(need) = &self.attachment {
+            let type_ok = need.content_type.as_ref().is_none_or(|t| {
+                t.len() <= 100
+                    && t.split_once('/')
+                        .is_some_and(|(a, b)| !a.is_empty() && !b.is_empty())
+            });
+            if !type_ok {
+                return Err(DomainError::invalid(
+                    "stages.gate.attachment.content_type",
+                    "a media type such as application/pdf",
+                ));
+            }
+            let words_ok = need.name_contains.len() <= 20
+                && need
+                    .name_contains
+                    .iter()
+                    .all(|w| !w.trim().is_empty() && w.chars().count() <= 100);
+            if !words_ok {
+                return Err(DomainError::invalid(
+                    "stages.gate.attachment.name_contains",
+                    "at most 20 words of 1-100 characters",
+                ));
+            }
+        }
+        if let Some(need) = &self.activity {
+            if need.kind == ActivityKind::Attachment {
+                return Err(DomainError::invalid(
+                    "stages.gate.activity.kind",
+                    "ask for a file with an attachment requirement",
+                ));
+            }
+            if need.within_days.is_some_and(|d| d == 0 || d > 3650) {
+                return Err(DomainError::invalid(
+                    "stages.gate.activity.within_days",
+                    "1 to 3650",
+                ));
+            }
+        }
+        Ok(())
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -205,20 +368,42 @@ impl Pipeline {
             stage("lost", "输单", "Lost", K::Lost, F::Omitted, 0.0, None),
         ];
         stages[4].gate.push(Requirement {
-            when: serde_json::from_value(
-                serde_json::json!({"field": "deal.amount", "op": "gt", "value": 0}),
-            )
-            .expect("a valid condition"),
+            when: Some(
+                serde_json::from_value(
+                    serde_json::json!({"field": "deal.amount", "op": "gt", "value": 0}),
+                )
+                .expect("a valid condition"),
+            ),
+            attachment: None,
+            activity: None,
             message: Localized::new(
                 "请先填写商机金额，再进入价格谈判",
                 "Enter the deal amount before price negotiation",
             ),
         });
+        // The seeds' example: a quote goes out before the haggling starts, and promptly.
+        stages[4].gate.push(Requirement {
+            when: None,
+            attachment: Some(AttachmentNeed {
+                content_type: Some("application/pdf".into()),
+                name_contains: vec!["报价单".into(), "quote".into()],
+                within_hours_of_last_message: Some(72),
+            }),
+            activity: None,
+            message: Localized::new(
+                "请上传报价单（PDF，文件名含“报价单”或 quote），且在客户最后一条消息后 72 小时内发出",
+                "Upload the quote (a PDF named with 报价单 or \"quote\") within 72 hours of the customer's last message",
+            ),
+        });
         stages[5].gate.push(Requirement {
-            when: serde_json::from_value(
-                serde_json::json!({"field": "deal.expected_close", "op": "present"}),
-            )
-            .expect("a valid condition"),
+            when: Some(
+                serde_json::from_value(
+                    serde_json::json!({"field": "deal.expected_close", "op": "present"}),
+                )
+                .expect("a valid condition"),
+            ),
+            attachment: None,
+            activity: None,
             message: Localized::new(
                 "请填写预计成交日期，再进入合同待签署",
                 "Enter the expected close date before the contract stage",
@@ -304,8 +489,7 @@ impl Pipeline {
                 ));
             }
             for req in &stage.gate {
-                req.message.validate("stages.gate.message")?;
-                check_deal_paths(&req.when, 0)?;
+                req.validate()?;
             }
         }
         for kind in [StageKind::Open, StageKind::Won, StageKind::Lost] {
@@ -358,13 +542,17 @@ fn check_deal_paths(c: &Condition, depth: usize) -> Result<(), DomainError> {
     }
 }
 
-/// The requirements of `stage` that `deal` (as JSON) does not meet.
-pub fn unmet<'a>(stage: &'a Stage, deal: &Value, now: Timestamp) -> Vec<&'a Requirement> {
-    let context = serde_json::json!({ "deal": deal });
+/// The requirements of `stage` that `deal` (as JSON), with its activity log, does not meet.
+pub fn unmet<'a>(
+    stage: &'a Stage,
+    deal: &Value,
+    log: &[Activity],
+    now: Timestamp,
+) -> Vec<&'a Requirement> {
     stage
         .gate
         .iter()
-        .filter(|req| evaluate(&req.when, &context, now).is_none())
+        .filter(|req| !req.met(deal, log, now))
         .collect()
 }
 
@@ -410,14 +598,36 @@ mod tests {
         p.stages[0].win_probability = 1.5;
         assert_eq!(field_of(p), "stages.win_probability");
         let mut p = Pipeline::default_for(&tenant);
-        p.stages[0].gate.push(Requirement {
-            when: serde_json::from_value(
-                serde_json::json!({"field": "deal.amuont", "op": "present"}),
-            )
-            .unwrap(),
+        let typo = Requirement {
+            when: Some(
+                serde_json::from_value(
+                    serde_json::json!({"field": "deal.amuont", "op": "present"}),
+                )
+                .unwrap(),
+            ),
+            attachment: None,
+            activity: None,
             message: Localized::new("金额", "amount"),
-        });
+        };
+        p.stages[0].gate.push(typo.clone());
         assert_eq!(field_of(p), "stages.gate.when");
+        // One kind of evidence per requirement, and files are asked for as files.
+        let mut p = Pipeline::default_for(&tenant);
+        p.stages[0].gate.push(Requirement {
+            when: None,
+            ..typo.clone()
+        });
+        assert_eq!(field_of(p), "stages.gate");
+        let mut p = Pipeline::default_for(&tenant);
+        p.stages[0].gate.push(Requirement {
+            when: None,
+            activity: Some(ActivityNeed {
+                kind: ActivityKind::Attachment,
+                within_days: None,
+            }),
+            ..typo
+        });
+        assert_eq!(field_of(p), "stages.gate.activity.kind");
     }
 
     #[test]

@@ -17,8 +17,8 @@ use crate::{
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::AttributeValue;
 use fieldline_domain::{
-    Contact, Customer, CustomerId, Deal, DealId, DomainEvent, LeadScope, Pipeline, StageChange,
-    Subject, SubjectKind, TenantId, Timestamp,
+    Activity, Contact, Customer, CustomerId, Deal, DealId, DomainEvent, LeadScope, Pipeline,
+    StageChange, Subject, SubjectKind, TenantId, Timestamp,
 };
 use fieldline_store::error::StoreResult;
 use fieldline_store::{
@@ -181,6 +181,35 @@ impl DealStore for DynamoStore {
                 .await),
             Err(e) => Err(e.into()),
         }
+    }
+
+    async fn record_deal_activity(
+        &self,
+        deal: &Deal,
+        expected_version: u64,
+        activity: &Activity,
+        events: &[DomainEvent],
+        idempotency: Option<&IdempotencyRecord>,
+    ) -> StoreResult<Created<Activity>> {
+        let record = self.versioned_put(deal_item(deal)?, deal.version, expected_version)?;
+        self.record_subject_activity(
+            record,
+            expected_version,
+            activity,
+            events,
+            idempotency.map(|rec| (rec, "deal.activity")),
+        )
+        .await
+    }
+
+    async fn list_deal_activities(
+        &self,
+        tenant: &TenantId,
+        deal: DealId,
+        limit: u32,
+    ) -> StoreResult<Vec<Activity>> {
+        self.subject_activities(tenant, Subject::Deal(deal), limit)
+            .await
     }
 
     async fn deal_history(&self, tenant: &TenantId, id: DealId) -> StoreResult<Vec<StageChange>> {

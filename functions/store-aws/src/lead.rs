@@ -99,6 +99,70 @@ pub(crate) fn events_items(
 }
 
 impl DynamoStore {
+    /// Appends `activity` under its subject's partition together with `record` (the lead
+    /// or deal put under its version check) and the events, in one transaction. With an
+    /// idempotency record (and its scope), a retry returns the activity first logged.
+    pub(crate) async fn record_subject_activity(
+        &self,
+        record: TransactWriteItem,
+        expected_version: u64,
+        activity: &Activity,
+        events: &[DomainEvent],
+        idempotency: Option<(&IdempotencyRecord, &str)>,
+    ) -> StoreResult<Created<Activity>> {
+        let tenant = &activity.tenant;
+        let pk = subject_pk(tenant, activity.subject);
+        let sk = format!(
+            "ACT#{}#{}",
+            ms_key(activity.occurred_at.timestamp_millis()),
+            activity.id
+        );
+        let mut items = Vec::new();
+        if let Some((rec, scope)) = idempotency {
+            if let Some(original) = self.replay(tenant, rec, scope).await? {
+                return Ok(Created::Replayed(original));
+            }
+            items.push(put_new(
+                self.table(),
+                idempotency_item(tenant, rec, scope, (&pk, &sk), activity.recorded_at),
+            ));
+        }
+        items.push(record);
+        let activity_item = ItemBuilder::new(pk, sk)
+            .body(activity)?
+            .s(ENTITY, "activity")
+            .build();
+        items.push(put_new(self.table(), activity_item));
+        items.extend(events_items(self.table(), events)?);
+        match self.transact(items).await {
+            Ok(()) => Ok(Created::New(activity.clone())),
+            Err(TxError::Cancelled(flags)) if idempotency.is_some() && flags[0] => {
+                let (rec, scope) = idempotency.expect("checked above");
+                match self.replay(tenant, rec, scope).await? {
+                    Some(original) => Ok(Created::Replayed(original)),
+                    None => Err(StoreError::corrupt_msg("idempotency key vanished")),
+                }
+            }
+            Err(TxError::Cancelled(_)) => Err(self
+                .version_failure(tenant, activity.subject, expected_version)
+                .await),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// A subject's activities, newest first.
+    pub(crate) async fn subject_activities(
+        &self,
+        tenant: &TenantId,
+        subject: Subject,
+        limit: u32,
+    ) -> StoreResult<Vec<Activity>> {
+        let values = [(":pk", s(subject_pk(tenant, subject))), (":act", s("ACT#"))];
+        let q = Query::table("pk = :pk AND begins_with(sk, :act)", &values).newest_first();
+        let items = self.query(q, page_limit(limit) as usize).await?;
+        items.iter().map(body).collect()
+    }
+
     /// The result an earlier request with this key produced, or `IdempotencyMismatch` when the
     /// key came with another request.
     pub(crate) async fn replay<T: serde::de::DeserializeOwned>(
@@ -241,44 +305,15 @@ impl LeadStore for DynamoStore {
         events: &[DomainEvent],
         idempotency: Option<&IdempotencyRecord>,
     ) -> StoreResult<Created<Activity>> {
-        const SCOPE: &str = "lead.activity";
-        let pk = lead_pk(&lead.tenant, lead.id);
-        let sk = format!(
-            "ACT#{}#{}",
-            ms_key(activity.occurred_at.timestamp_millis()),
-            activity.id
-        );
-        let mut items = Vec::new();
-        if let Some(rec) = idempotency {
-            if let Some(original) = self.replay(&lead.tenant, rec, SCOPE).await? {
-                return Ok(Created::Replayed(original));
-            }
-            items.push(put_new(
-                self.table(),
-                idempotency_item(&lead.tenant, rec, SCOPE, (&pk, &sk), activity.recorded_at),
-            ));
-        }
-        items.push(self.versioned_put(lead_item(lead)?, lead.version, expected_version)?);
-        let activity_item = ItemBuilder::new(pk, sk)
-            .body(activity)?
-            .s(ENTITY, "activity")
-            .build();
-        items.push(put_new(self.table(), activity_item));
-        items.extend(events_items(self.table(), events)?);
-        match self.transact(items).await {
-            Ok(()) => Ok(Created::New(activity.clone())),
-            Err(TxError::Cancelled(flags)) if idempotency.is_some() && flags[0] => {
-                let rec = idempotency.expect("checked above");
-                match self.replay(&lead.tenant, rec, SCOPE).await? {
-                    Some(original) => Ok(Created::Replayed(original)),
-                    None => Err(StoreError::corrupt_msg("idempotency key vanished")),
-                }
-            }
-            Err(TxError::Cancelled(_)) => Err(self
-                .version_failure(&lead.tenant, lead.id.into(), expected_version)
-                .await),
-            Err(e) => Err(e.into()),
-        }
+        let record = self.versioned_put(lead_item(lead)?, lead.version, expected_version)?;
+        self.record_subject_activity(
+            record,
+            expected_version,
+            activity,
+            events,
+            idempotency.map(|rec| (rec, "lead.activity")),
+        )
+        .await
     }
 
     async fn list_leads(&self, tenant: &TenantId, query: &LeadQuery) -> StoreResult<Page<Lead>> {
@@ -348,9 +383,7 @@ impl LeadStore for DynamoStore {
         lead: LeadId,
         limit: u32,
     ) -> StoreResult<Vec<Activity>> {
-        let values = [(":pk", s(lead_pk(tenant, lead))), (":act", s("ACT#"))];
-        let q = Query::table("pk = :pk AND begins_with(sk, :act)", &values).newest_first();
-        let items = self.query(q, page_limit(limit) as usize).await?;
-        items.iter().map(body).collect()
+        self.subject_activities(tenant, Subject::Lead(lead), limit)
+            .await
     }
 }

@@ -3,14 +3,16 @@
 //! customer, contact, deal, log line, events) is one transaction.
 
 use crate::events::insert_events;
-use crate::lead::{remember_request, seen_request};
+use crate::lead::{
+    insert_activity, remember_request, replay_activity, seen_request, select_activities,
+};
 use crate::{
     SqliteStore, newest_first_page, query_bodies, query_body, sql_err, stale_write, to_json,
 };
 use async_trait::async_trait;
 use fieldline_domain::{
-    Contact, Customer, CustomerId, Deal, DealId, DomainEvent, LeadScope, Pipeline, StageChange,
-    Subject, TenantId, Timestamp,
+    Activity, Contact, Customer, CustomerId, Deal, DealId, DomainEvent, LeadScope, Pipeline,
+    StageChange, Subject, TenantId, Timestamp,
 };
 use fieldline_store::error::{StoreError, StoreResult};
 use fieldline_store::ports::{
@@ -20,6 +22,7 @@ use rusqlite::types::Value;
 use rusqlite::{OptionalExtension, Transaction, params, params_from_iter};
 
 const CONVERT_SCOPE: &str = "lead.convert";
+const ACTIVITY_SCOPE: &str = "deal.activity";
 
 fn select_deal(
     conn: &rusqlite::Connection,
@@ -31,6 +34,40 @@ fn select_deal(
         "SELECT body FROM deals WHERE tenant_id = ?1 AND id = ?2",
         params![tenant.as_str(), id],
     )
+}
+
+/// Replaces the deal if its stored version is still `expected_version`.
+fn replace_deal(tx: &Transaction<'_>, deal: &Deal, expected_version: u64) -> StoreResult<()> {
+    let changed = tx
+        .execute(
+            "UPDATE deals SET owner_id = ?1, team_id = ?2, pipeline = ?3, stage = ?4,
+                status = ?5, rots_at = ?6, updated_at = ?7, version = ?8, body = ?9
+             WHERE tenant_id = ?10 AND id = ?11 AND version = ?12",
+            params![
+                deal.owner.to_string(),
+                deal.team.map(|t| t.to_string()),
+                deal.pipeline,
+                deal.stage,
+                deal.status.as_str(),
+                deal.rots_at.map(|t| t.timestamp_millis()),
+                deal.updated_at.timestamp_millis(),
+                deal.version as i64,
+                to_json(deal)?,
+                deal.tenant.as_str(),
+                deal.id.to_string(),
+                expected_version as i64,
+            ],
+        )
+        .map_err(sql_err)?;
+    if changed == 0 {
+        return Err(stale_write(
+            tx,
+            &deal.tenant,
+            Subject::Deal(deal.id),
+            expected_version,
+        ));
+    }
+    Ok(())
 }
 
 fn insert_deal(tx: &Transaction<'_>, deal: &Deal) -> StoreResult<()> {
@@ -166,41 +203,51 @@ impl DealStore for SqliteStore {
         let events = events.to_vec();
         StoreError::check_advances(deal.version, expected_version)?;
         self.write(move |tx| {
-            let changed = tx
-                .execute(
-                    "UPDATE deals SET owner_id = ?1, team_id = ?2, pipeline = ?3, stage = ?4,
-                        status = ?5, rots_at = ?6, updated_at = ?7, version = ?8, body = ?9
-                     WHERE tenant_id = ?10 AND id = ?11 AND version = ?12",
-                    params![
-                        deal.owner.to_string(),
-                        deal.team.map(|t| t.to_string()),
-                        deal.pipeline,
-                        deal.stage,
-                        deal.status.as_str(),
-                        deal.rots_at.map(|t| t.timestamp_millis()),
-                        deal.updated_at.timestamp_millis(),
-                        deal.version as i64,
-                        to_json(&deal)?,
-                        deal.tenant.as_str(),
-                        deal.id.to_string(),
-                        expected_version as i64,
-                    ],
-                )
-                .map_err(sql_err)?;
-            if changed == 0 {
-                return Err(stale_write(
-                    tx,
-                    &deal.tenant,
-                    Subject::Deal(deal.id),
-                    expected_version,
-                ));
-            }
+            replace_deal(tx, &deal, expected_version)?;
             if let Some(change) = &change {
                 append_stage(tx, change)?;
             }
             insert_events(tx, &events)
         })
         .await
+    }
+
+    async fn record_deal_activity(
+        &self,
+        deal: &Deal,
+        expected_version: u64,
+        activity: &Activity,
+        events: &[DomainEvent],
+        idempotency: Option<&IdempotencyRecord>,
+    ) -> StoreResult<Created<Activity>> {
+        let deal = deal.clone();
+        let activity = activity.clone();
+        let events = events.to_vec();
+        let idempotency = idempotency.cloned();
+        StoreError::check_advances(deal.version, expected_version)?;
+        self.write(move |tx| {
+            if let Some(rec) = &idempotency
+                && let Some(original) = replay_activity(tx, rec, ACTIVITY_SCOPE, &activity)?
+            {
+                return Ok(Created::Replayed(original));
+            }
+            replace_deal(tx, &deal, expected_version)?;
+            insert_activity(tx, &activity)?;
+            insert_events(tx, &events)?;
+            Ok(Created::New(activity))
+        })
+        .await
+    }
+
+    async fn list_deal_activities(
+        &self,
+        tenant: &TenantId,
+        deal: DealId,
+        limit: u32,
+    ) -> StoreResult<Vec<Activity>> {
+        let tenant = tenant.clone();
+        self.read(move |conn| select_activities(conn, &tenant, Subject::Deal(deal), limit))
+            .await
     }
 
     async fn deal_history(&self, tenant: &TenantId, id: DealId) -> StoreResult<Vec<StageChange>> {

@@ -2,7 +2,9 @@ use crate::events::insert_events;
 use crate::newest_first_page;
 use crate::{SqliteStore, query_bodies, query_body, sql_err, stale_write, to_json};
 use async_trait::async_trait;
-use fieldline_domain::{Activity, DomainEvent, Lead, LeadId, LeadScope, TenantId, Timestamp};
+use fieldline_domain::{
+    Activity, DomainEvent, Lead, LeadId, LeadScope, Subject, TenantId, Timestamp,
+};
 use fieldline_store::error::{StoreError, StoreResult};
 use fieldline_store::ports::{Created, IdempotencyRecord, LeadQuery, LeadStore, Page, page_limit};
 use rusqlite::types::Value;
@@ -10,6 +12,69 @@ use rusqlite::{OptionalExtension, Transaction, params, params_from_iter};
 
 const CREATE_SCOPE: &str = "lead.create";
 const ACTIVITY_SCOPE: &str = "lead.activity";
+
+/// The activity an earlier request under this idempotency record logged (`None` for a new
+/// request, which is remembered as producing `activity`).
+pub(super) fn replay_activity(
+    tx: &Transaction<'_>,
+    rec: &IdempotencyRecord,
+    scope: &str,
+    activity: &Activity,
+) -> StoreResult<Option<Activity>> {
+    let tenant = &activity.tenant;
+    if let Some(resource_id) = seen_request(tx, tenant, rec, scope)? {
+        let original = query_body(
+            tx,
+            "SELECT body FROM activities WHERE tenant_id = ?1 AND id = ?2",
+            params![tenant.as_str(), resource_id],
+        )?
+        .ok_or_else(|| {
+            StoreError::corrupt_msg(format!(
+                "idempotency key points at missing activity {resource_id}"
+            ))
+        })?;
+        return Ok(Some(original));
+    }
+    let id = activity.id.to_string();
+    remember_request(tx, tenant, rec, scope, &id, activity.recorded_at)?;
+    Ok(None)
+}
+
+pub(super) fn insert_activity(tx: &Transaction<'_>, activity: &Activity) -> StoreResult<()> {
+    tx.execute(
+        "INSERT INTO activities (tenant_id, id, subject_kind, subject_id, occurred_at, body)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![
+            activity.tenant.as_str(),
+            activity.id.to_string(),
+            activity.subject.kind().as_str(),
+            activity.subject.id().to_string(),
+            activity.occurred_at.timestamp_millis(),
+            to_json(activity)?,
+        ],
+    )
+    .map_err(sql_err)?;
+    Ok(())
+}
+
+/// A subject's activities, newest first.
+pub(super) fn select_activities(
+    conn: &rusqlite::Connection,
+    tenant: &TenantId,
+    subject: Subject,
+    limit: u32,
+) -> StoreResult<Vec<Activity>> {
+    query_bodies(
+        conn,
+        "SELECT body FROM activities WHERE tenant_id = ?1 AND subject_id = ?2
+         ORDER BY occurred_at DESC, id DESC LIMIT ?3",
+        params![
+            tenant.as_str(),
+            subject.id().to_string(),
+            i64::from(page_limit(limit))
+        ],
+    )
+}
 
 /// The resource a request with this key already produced; a different request under the same
 /// key is refused rather than silently answered with the wrong record.
@@ -197,29 +262,13 @@ impl LeadStore for SqliteStore {
         let events = events.to_vec();
         let idempotency = idempotency.cloned();
         self.write(move |tx| {
-            if let Some(rec) = &idempotency {
-                if let Some(resource_id) = seen_request(tx, &lead.tenant, rec, ACTIVITY_SCOPE)? {
-                    let original: Activity = query_body(
-                        tx,
-                        "SELECT body FROM activities WHERE tenant_id = ?1 AND id = ?2",
-                        params![lead.tenant.as_str(), resource_id],
-                    )?
-                    .ok_or_else(|| StoreError::corrupt_msg(format!("idempotency key points at missing activity {resource_id}")))?;
-                    return Ok(Created::Replayed(original));
-                }
-                remember_request(tx, &lead.tenant, rec, ACTIVITY_SCOPE, &activity.id.to_string(), activity.recorded_at)?;
+            if let Some(rec) = &idempotency
+                && let Some(original) = replay_activity(tx, rec, ACTIVITY_SCOPE, &activity)?
+            {
+                return Ok(Created::Replayed(original));
             }
             replace_lead(tx, &lead, expected_version)?;
-            tx.execute(
-                "INSERT INTO activities (tenant_id, id, lead_id, occurred_at, body) VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![
-                    activity.tenant.as_str(),
-                    activity.id.to_string(),
-                    activity.lead.to_string(),
-                    activity.occurred_at.timestamp_millis(),
-                    to_json(&activity)?,
-                ],
-            ).map_err(sql_err)?;
+            insert_activity(tx, &activity)?;
             insert_events(tx, &events)?;
             Ok(Created::New(activity))
         })
@@ -275,18 +324,7 @@ impl LeadStore for SqliteStore {
         limit: u32,
     ) -> StoreResult<Vec<Activity>> {
         let tenant = tenant.clone();
-        self.read(move |conn| {
-            query_bodies(
-                conn,
-                "SELECT body FROM activities WHERE tenant_id = ?1 AND lead_id = ?2
-                 ORDER BY occurred_at DESC, id DESC LIMIT ?3",
-                params![
-                    tenant.as_str(),
-                    lead.to_string(),
-                    i64::from(page_limit(limit))
-                ],
-            )
-        })
-        .await
+        self.read(move |conn| select_activities(conn, &tenant, Subject::Lead(lead), limit))
+            .await
     }
 }

@@ -297,6 +297,25 @@ DROP INDEX deals_by_stage;
 CREATE INDEX deals_by_stage ON deals (tenant_id, pipeline, stage, updated_at DESC, id DESC);
 "#;
 
+/// Activities belong to any subject (leads, deals): the table loses its lead foreign key and
+/// names the subject's kind beside its id. Existing rows are leads'.
+const V7_SUBJECT_ACTIVITIES: &str = r#"
+CREATE TABLE subject_activities (
+    tenant_id    TEXT NOT NULL,
+    id           TEXT NOT NULL,
+    subject_kind TEXT NOT NULL,
+    subject_id   TEXT NOT NULL,
+    occurred_at  INTEGER NOT NULL,
+    body         TEXT NOT NULL,
+    PRIMARY KEY (tenant_id, id)
+) STRICT;
+INSERT INTO subject_activities (tenant_id, id, subject_kind, subject_id, occurred_at, body)
+    SELECT tenant_id, id, 'lead', lead_id, occurred_at, body FROM activities;
+DROP TABLE activities;
+ALTER TABLE subject_activities RENAME TO activities;
+CREATE INDEX activities_by_subject ON activities (tenant_id, subject_id, occurred_at DESC, id DESC);
+"#;
+
 pub fn migrations() -> Migrations<'static> {
     Migrations::new(vec![
         M::up(V1_FOUNDATION),
@@ -305,6 +324,7 @@ pub fn migrations() -> Migrations<'static> {
         M::up(V4_DIRECTORY_VERSION),
         M::up(V5_DEALS),
         M::up(V6_BOARD_INDEX),
+        M::up(V7_SUBJECT_ACTIVITIES),
     ])
 }
 
@@ -318,6 +338,52 @@ mod tests {
     #[test]
     fn migrations_are_valid() {
         super::migrations().validate().unwrap();
+    }
+
+    /// A lead's activity written before activities belonged to any subject (V6) reads back
+    /// on the current schema, as the lead's.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn lead_activities_survive_the_move_to_subject_activities() {
+        use fieldline_store::LeadStore;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v6.db");
+        let lead = LeadId::new();
+        let activity = fieldline_domain::Activity {
+            id: fieldline_domain::ActivityId::new(),
+            tenant: TenantId::parse("acme").unwrap(),
+            subject: Subject::Lead(lead),
+            kind: fieldline_domain::ActivityKind::Call,
+            summary: "电话沟通".into(),
+            occurred_at: "2026-03-01T09:00:00Z".parse().unwrap(),
+            author: fieldline_domain::UserId::new(),
+            recorded_at: "2026-03-01T09:00:00Z".parse().unwrap(),
+            structured: None,
+            attachment: None,
+        };
+        {
+            let mut conn = rusqlite::Connection::open(&path).unwrap();
+            super::migrations().to_version(&mut conn, 6).unwrap();
+            // The lead row itself is not what this is about.
+            conn.pragma_update(None, "foreign_keys", false).unwrap();
+            conn.execute(
+                "INSERT INTO activities (tenant_id, id, lead_id, occurred_at, body)
+                 VALUES ('acme', ?1, ?2, ?3, ?4)",
+                params![
+                    activity.id.to_string(),
+                    lead.to_string(),
+                    activity.occurred_at.timestamp_millis(),
+                    serde_json::to_string(&activity).unwrap()
+                ],
+            )
+            .unwrap();
+        }
+        let store = SqliteStore::open(&path).unwrap();
+        assert_eq!(store.schema_version().await.unwrap(), 7);
+        let listed = store
+            .list_activities(&activity.tenant, lead, 10)
+            .await
+            .unwrap();
+        assert_eq!(listed, vec![activity]);
     }
 
     /// A database last written by the V2 code (timers and decisions keyed by `lead_id`, bodies
@@ -369,7 +435,7 @@ mod tests {
         }
 
         let store = SqliteStore::open(&path).unwrap();
-        assert_eq!(store.schema_version().await.unwrap(), 6, "V2 -> V6");
+        assert_eq!(store.schema_version().await.unwrap(), 7, "V2 -> V7");
         let acme = TenantId::parse("acme").unwrap();
         let pending = store
             .pending_timers(&acme, Subject::Lead(lead))

@@ -415,6 +415,24 @@ pub trait DealStore: Send + Sync {
         change: Option<&StageChange>,
         events: &[DomainEvent],
     ) -> StoreResult<()>;
+    /// Appends an activity and saves the deal it changed (its recent list, its version) under
+    /// the same version check. With an idempotency record, a retried request (or a
+    /// redelivered upload event) returns the activity it first created.
+    async fn record_deal_activity(
+        &self,
+        deal: &Deal,
+        expected_version: u64,
+        activity: &Activity,
+        events: &[DomainEvent],
+        idempotency: Option<&IdempotencyRecord>,
+    ) -> StoreResult<Created<Activity>>;
+    /// The deal's activities, newest first, at most `limit` (the evidence gates read).
+    async fn list_deal_activities(
+        &self,
+        tenant: &TenantId,
+        deal: DealId,
+        limit: u32,
+    ) -> StoreResult<Vec<Activity>>;
     /// The deal's stage log, oldest first.
     async fn deal_history(&self, tenant: &TenantId, id: DealId) -> StoreResult<Vec<StageChange>>;
     /// Every deal's stage-log lines since `since`, oldest first, at most `limit` (process

@@ -51,6 +51,7 @@ macro_rules! backend_contract_tests {
             uploads_are_idempotent_versioned_and_fire_their_timers,
             conversions_are_atomic_idempotent_and_deals_keep_a_stage_log,
             deal_listings_are_scoped_filtered_and_paged,
+            deal_activities_are_logged_once_with_their_deal,
             pipelines_are_versioned_tenant_data,
         );
     };

@@ -303,3 +303,79 @@ pub async fn backtest(
         usecase::backtest(&state, &auth.actor, params.pipeline, months).await?,
     ))
 }
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct LoggedDealActivity {
+    pub activity: fieldline_domain::Activity,
+    /// The deal after the activity (its recent list and version).
+    pub deal: DealView,
+}
+
+/// Log a call, message, visit, note (with the after-call structure: concerns, promise, next
+/// contact) or, for managers, an approval on a deal. Gates read this log.
+#[utoipa::path(post, path = "/v1/deals/{id}/activities", tag = "deals", security(("bearer" = [])),
+    params(("id" = DealId, Path), ("Idempotency-Key" = Option<String>, Header, pattern = r"^[!-~]{1,128}$", description = "Makes retries safe")),
+    request_body = fieldline_domain::NewActivity,
+    responses((status = 201, body = LoggedDealActivity), (status = 200, description = "A retry; the original activity", body = LoggedDealActivity),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn log_activity(
+    State(state): State<AppState>,
+    auth: Authenticated,
+    ApiPath(id): ApiPath<DealId>,
+    IdempotencyHeader(key): IdempotencyHeader,
+    ApiJson(input): ApiJson<fieldline_domain::NewActivity>,
+) -> Result<Response, ApiError> {
+    let (outcome, deal) = usecase::log_activity(&state, &auth.actor, id, input, key).await?;
+    let logged = |activity| LoggedDealActivity {
+        activity,
+        deal: view(&state, deal.clone()),
+    };
+    let outcome = match outcome {
+        Created::New(a) => Created::New(logged(a)),
+        Created::Replayed(a) => Created::Replayed(logged(a)),
+    };
+    Ok(created(outcome, None))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct DealActivityParams {
+    /// At most this many, newest first (default 50).
+    #[param(minimum = 1, maximum = 200)]
+    limit: Option<u32>,
+}
+
+/// The deal's activity log, newest first (attachments included).
+#[utoipa::path(get, path = "/v1/deals/{id}/activities", tag = "deals", security(("bearer" = [])),
+    params(("id" = DealId, Path), DealActivityParams),
+    responses((status = 200, body = Vec<fieldline_domain::Activity>), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn list_activities(
+    State(state): State<AppState>,
+    auth: Authenticated,
+    ApiPath(id): ApiPath<DealId>,
+    ApiQuery(params): ApiQuery<DealActivityParams>,
+) -> Result<Json<Vec<fieldline_domain::Activity>>, ApiError> {
+    let limit = params.limit.unwrap_or(crate::lead::DEFAULT_PAGE);
+    Ok(Json(
+        usecase::list_activities(&state, &auth.actor, id, limit).await?,
+    ))
+}
+
+/// Ask for an upload URL for a file on this deal (a quote, a contract). The phone PUTs the
+/// bytes to `url` with exactly `headers`; once the bytes are checked (a PDF must really be
+/// one) the file is logged on the deal as an `attachment` activity, which gates can ask for.
+#[utoipa::path(post, path = "/v1/deals/{id}/uploads", tag = "deals", security(("bearer" = [])),
+    params(("id" = DealId, Path)),
+    request_body = crate::upload::UploadRequest,
+    responses((status = 201, body = crate::upload::UploadTicket), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 422, body = ErrorBody)))]
+pub async fn request_upload(
+    State(state): State<AppState>,
+    auth: Authenticated,
+    ApiPath(id): ApiPath<DealId>,
+    ApiJson(req): ApiJson<crate::upload::UploadRequest>,
+) -> Result<(axum::http::StatusCode, Json<crate::upload::UploadTicket>), ApiError> {
+    let ticket = crate::upload::request_deal_upload(&state, &auth.actor, id, req).await?;
+    Ok((axum::http::StatusCode::CREATED, Json(ticket)))
+}

@@ -502,7 +502,12 @@ pub async fn move_stage(
         reason: req.reason.as_deref(),
         override_gate: req.override_gate,
     };
-    let (change, event) = match deal.move_stage(&pipeline, &request, actor, state.clock.now()) {
+    let evidence = state
+        .deals
+        .list_deal_activities(&actor.tenant, id, crate::deal::activity::GATE_EVIDENCE)
+        .await?;
+    let now = state.clock.now();
+    let (change, event) = match deal.move_stage(&pipeline, &request, &evidence, actor, now) {
         Ok(done) => done,
         Err(MoveError::Invalid(e)) => return Err(e.into()),
         Err(MoveError::Forbidden(m)) => return Err(AppError::Forbidden(m)),

@@ -108,6 +108,11 @@ fn lead_routes(router: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
         .routes(routes!(deal::http::get_deal, deal::http::update_deal))
         .routes(routes!(deal::http::move_stage))
         .routes(routes!(deal::http::history))
+        .routes(routes!(
+            deal::http::log_activity,
+            deal::http::list_activities
+        ))
+        .routes(routes!(deal::http::request_upload))
         .routes(routes!(deal::http::forecast))
         .routes(routes!(deal::http::backtest))
         .routes(routes!(health::me))

@@ -16,7 +16,20 @@ use sha2::{Digest, Sha256};
 
 /// How often an append (activity) is retried when a concurrent edit bumped the version. Every
 /// round has a winner, so a burst of N appends on one lead completes within N rounds.
-const APPEND_RETRIES: u32 = 20;
+pub(crate) const APPEND_RETRIES: u32 = 20;
+
+/// Before another round of an append that lost a version race: nothing on the first
+/// attempt, then a short random wait, so the writers that lost do not collide again in
+/// lockstep.
+pub(crate) async fn retry_pause(attempt: u32) {
+    if attempt > 0 {
+        let ceiling = 1u64 << attempt.min(5);
+        tokio::time::sleep(std::time::Duration::from_millis(rand::random_range(
+            0..=ceiling,
+        )))
+        .await;
+    }
+}
 
 /// Filters a client may put on a listing; the scope is added from the caller's role.
 #[derive(Debug, Clone, Default)]
@@ -264,14 +277,7 @@ pub async fn log_activity(
     let record = idempotency(actor, key, "lead.activity", &input);
     let activity_id = ActivityId::new();
     for attempt in 0..APPEND_RETRIES {
-        if attempt > 0 {
-            // Jitter, so the writers that lost a round do not collide again in lockstep.
-            let ceiling = 1u64 << attempt.min(5);
-            tokio::time::sleep(std::time::Duration::from_millis(rand::random_range(
-                0..=ceiling,
-            )))
-            .await;
-        }
+        retry_pause(attempt).await;
         let mut lead = load_changeable(state, actor, id).await?;
         let read_version = lead.version;
         let (activity, events) =

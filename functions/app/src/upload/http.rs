@@ -27,12 +27,13 @@ pub async fn request_upload(
     Ok((StatusCode::CREATED, Json(ticket)))
 }
 
-/// Upload the bytes for a ticket from `POST /v1/leads/{id}/uploads` (embedded server). The
-/// ticket is the authority, like a presigned URL: no bearer token.
+/// Upload the bytes for a ticket from `POST /v1/leads/{id}/uploads` or
+/// `POST /v1/deals/{id}/uploads` (embedded server). The ticket is the authority, like a
+/// presigned URL: no bearer token.
 #[utoipa::path(put, path = "/v1/uploads/{ticket}", tag = "leads",
     params(("ticket" = String, Path)),
     request_body(content = Vec<u8>, content_type = "application/octet-stream"),
-    responses((status = 201, description = "Stored and recorded on the lead"),
+    responses((status = 201, description = "Stored and recorded on its lead or deal"),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 413, body = ErrorBody),
         (status = 422, description = "Refused (wrong bytes for the type, ...) and not kept", body = ErrorBody)))]
 pub async fn receive_upload(
@@ -55,7 +56,7 @@ pub async fn receive_upload(
                     message: detail,
                 }
             }
-            "upload_unknown_lead" => ApiError::Refused {
+            "upload_unknown_lead" | "upload_unknown_deal" | "upload_unknown" => ApiError::Refused {
                 status: StatusCode::NOT_FOUND,
                 code,
                 message: detail,

@@ -1,14 +1,18 @@
-//! Attachments from phones. The API hands out a presigned upload URL bound to one lead, one
-//! uploader, one content type and one exact size; the phone sends the bytes straight to the
-//! blob store; the store's "object created" event (S3 → the upload function) checks what
-//! arrived and records it on the lead. Large bodies never pass through the API.
+//! Attachments from phones. The API hands out a presigned upload URL bound to one record (a
+//! lead, or a deal through an upload record), one uploader, one content type and one exact
+//! size; the phone sends the bytes straight to the blob store; the store's "object created"
+//! event (S3 → the upload function) checks what arrived and records it on its record. Large
+//! bodies never pass through the API.
 
 use crate::auth::{UPLOAD_AUDIENCE, UploadClaims};
 use crate::error::AppError;
 use crate::lead::{self, load_changeable};
 use crate::state::AppState;
-use fieldline_domain::{ActivityKind, Actor, LeadId, NewActivity, TenantId, UserId};
-use fieldline_store::{BlobKey, IdempotencyKey, PresignedRequest};
+use fieldline_domain::{
+    Activity, ActivityId, ActivityKind, Actor, AttachmentFile, DealId, LeadId, NewActivity,
+    NewUpload, Subject, TenantId, Upload, UploadError, UploadId, UploadKind, UploadStatus, UserId,
+};
+use fieldline_store::{BlobKey, IdempotencyKey, PresignedRequest, StoreError};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::time::Duration;
@@ -69,6 +73,9 @@ pub struct UploadRequest {
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct UploadTicket {
+    /// The upload record whose status the phone can follow (deal attachments).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upload: Option<UploadId>,
     /// Where the attachment will live, relative to the tenant.
     pub key: String,
     pub method: String,
@@ -105,15 +112,8 @@ fn safe_name(raw: &str) -> Option<String> {
     (!trimmed.is_empty()).then(|| trimmed.to_owned())
 }
 
-/// A presigned upload for an attachment on a lead the caller may act on.
-#[tracing::instrument(name = "upload.request_upload", level = "debug", skip_all, fields(tenant = %actor.tenant, user = %actor.user), err(Display))]
-pub async fn request_upload(
-    state: &AppState,
-    actor: &Actor,
-    lead: LeadId,
-    req: UploadRequest,
-) -> Result<UploadTicket, AppError> {
-    load_changeable(state, actor, lead).await?;
+/// The request's content type (lower-cased) and a safe name for the key, or why not.
+fn checked(req: &UploadRequest) -> Result<(String, String), AppError> {
     let content_type = req.content_type.trim().to_ascii_lowercase();
     if !ACCEPTED.iter().any(|(t, _)| *t == content_type) {
         let accepted: Vec<&str> = ACCEPTED.iter().map(|(t, _)| *t).collect();
@@ -136,23 +136,74 @@ pub async fn request_upload(
     }
     // The name is only a reader's hint in the key; one with nothing usable left gets a plain one.
     let name = safe_name(&req.file_name).unwrap_or_else(|| "file".to_owned());
+    Ok((content_type, name))
+}
+
+/// A presigned upload for an attachment on a lead the caller may act on.
+#[tracing::instrument(name = "upload.request_upload", level = "debug", skip_all, fields(tenant = %actor.tenant, user = %actor.user), err(Display))]
+pub async fn request_upload(
+    state: &AppState,
+    actor: &Actor,
+    lead: LeadId,
+    req: UploadRequest,
+) -> Result<UploadTicket, AppError> {
+    load_changeable(state, actor, lead).await?;
+    let (content_type, name) = checked(&req)?;
     let path = format!(
         "leads/{lead}/uploads/{}/{}-{name}",
         actor.user,
         uuid::Uuid::now_v7().simple()
     );
+    ticket(state, actor, None, path, content_type, req.size).await
+}
+
+/// A presigned upload for a file on a deal the caller may work on (a quote, a contract). An
+/// upload record keeps the name as sent (`报价单.pdf`), which gates match on, and its status.
+#[tracing::instrument(name = "upload.request_deal_upload", level = "debug", skip_all, fields(tenant = %actor.tenant, user = %actor.user), err(Display))]
+pub async fn request_deal_upload(
+    state: &AppState,
+    actor: &Actor,
+    deal: DealId,
+    req: UploadRequest,
+) -> Result<UploadTicket, AppError> {
+    crate::deal::load_deal(state, actor, deal).await?;
+    let (content_type, name) = checked(&req)?;
+    let input = NewUpload {
+        kind: UploadKind::Attachment,
+        subject: Some(Subject::Deal(deal)),
+        file_name: req.file_name.clone(),
+        content_type: content_type.clone(),
+        size: req.size,
+    };
+    let id = UploadId::new();
+    let (upload, event) = Upload::create(&input, id, actor, state.clock.now())?;
+    state.uploads.create_upload(&upload, &[event], None).await?;
+    let path = format!("uploads/{id}/{name}");
+    ticket(state, actor, Some(id), path, content_type, req.size).await
+}
+
+/// The URL (presigned on S3, a signed ticket on the embedded server) that takes the bytes.
+async fn ticket(
+    state: &AppState,
+    actor: &Actor,
+    upload: Option<UploadId>,
+    path: String,
+    content_type: String,
+    size: u64,
+) -> Result<UploadTicket, AppError> {
     let key = BlobKey::parse(actor.tenant.clone(), &path)
         .ok_or_else(|| invalid("file_name", "cannot be stored"))?;
     let signed: PresignedRequest = match state
         .blobs
-        .presign_put(&key, &content_type, req.size, UPLOAD_URL_TTL)
+        .presign_put(&key, &content_type, size, UPLOAD_URL_TTL)
         .await?
     {
         Some(signed) => signed,
         // The embedded store has no URLs of its own: the server takes the PUT itself.
-        None => local_ticket(state, actor, path.clone(), content_type, req.size),
+        None => local_ticket(state, actor, path.clone(), content_type, size),
     };
     Ok(UploadTicket {
+        upload,
         key: path,
         method: signed.method,
         url: signed.url,
@@ -242,12 +293,253 @@ pub async fn receive_upload(
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "outcome", rename_all = "snake_case")]
 pub enum UploadOutcome {
-    /// Recorded on the lead (a replayed event records nothing twice).
-    Recorded { lead: LeadId, activity: String },
+    /// Recorded on its lead or deal (a replayed event records nothing twice).
+    Recorded {
+        #[serde(flatten)]
+        subject: Subject,
+        activity: String,
+    },
     /// Refused and to be deleted: `code` says why.
     Rejected { code: &'static str, detail: String },
     /// Not an attachment upload (another prefix); left alone.
     Ignored,
+}
+
+/// A refusal: its stable code and what it means.
+type Refusal = (&'static str, String);
+
+/// Whether `size` bytes starting with `head` are an accepted `content_type`: its magic
+/// bytes, not only its name, so a file claiming to be a PDF must be one.
+fn check_bytes(size: u64, content_type: &str, head: &[u8]) -> Result<(), Refusal> {
+    if size == 0 || size > MAX_UPLOAD_BYTES {
+        return Err((
+            "upload_size",
+            format!("an upload must be 1 to {MAX_UPLOAD_BYTES} bytes; this one is {size}"),
+        ));
+    }
+    let Some((_, magics)) = ACCEPTED.iter().find(|(t, _)| *t == content_type) else {
+        return Err((
+            "upload_content_type",
+            format!("{content_type:?} is not an accepted attachment type"),
+        ));
+    };
+    if !magics.iter().any(|m| head.starts_with(m)) {
+        return Err((
+            "upload_content_mismatch",
+            format!("the bytes are not {content_type}"),
+        ));
+    }
+    Ok(())
+}
+
+/// The uploader as they are now (the file is recorded in their name), or why not.
+async fn uploader_actor(
+    state: &AppState,
+    tenant: &TenantId,
+    uploader: UserId,
+) -> Result<Result<Actor, Refusal>, AppError> {
+    let Some(user) = state.directory.get_user(tenant, uploader).await? else {
+        return Ok(Err((
+            "upload_unknown_user",
+            format!("the uploader {uploader} no longer exists"),
+        )));
+    };
+    if !user.active {
+        return Ok(Err((
+            "upload_inactive_user",
+            format!("the uploader {uploader} has been deactivated"),
+        )));
+    }
+    Ok(Ok(Actor {
+        user: user.id,
+        tenant: user.tenant.clone(),
+        role: user.role,
+        team: user.team,
+    }))
+}
+
+/// The upload record a key belongs to: `uploads/{upload}/{name}`.
+fn parse_record_path(path: &str) -> Option<UploadId> {
+    let mut parts = path.split('/');
+    match (parts.next(), parts.next(), parts.next(), parts.next()) {
+        (Some("uploads"), Some(id), Some(_name), None) => id.parse().ok(),
+        _ => None,
+    }
+}
+
+/// Records a file that arrived for a deal's upload record: the bytes are checked against
+/// the record (size, type, magic bytes), logged on the deal as an attachment in the
+/// uploader's name, and the record marked done. Each step is idempotent, so a redelivered
+/// event, or one after a crash midway, finishes the job without doing any part twice.
+async fn accept_deal_file(
+    state: &AppState,
+    tenant: &TenantId,
+    id: UploadId,
+    size: u64,
+    content_type: &str,
+    head: &[u8],
+    version: &str,
+) -> Result<UploadOutcome, AppError> {
+    let Some(upload) = state.uploads.get_upload(tenant, id).await? else {
+        return Ok(UploadOutcome::Rejected {
+            code: "upload_unknown",
+            detail: format!("no upload {id} was asked for"),
+        });
+    };
+    let Some(Subject::Deal(deal)) = upload.subject else {
+        return Ok(UploadOutcome::Ignored);
+    };
+    let refused = if upload.status == UploadStatus::Failed {
+        Some((
+            "upload_failed",
+            "this upload already failed; ask for a new URL".to_owned(),
+        ))
+    } else if size != upload.size || content_type != upload.content_type {
+        Some((
+            "upload_mismatch",
+            format!(
+                "the upload is for {} bytes of {}",
+                upload.size, upload.content_type
+            ),
+        ))
+    } else {
+        match check_bytes(size, content_type, head) {
+            Err(refusal) => Some(refusal),
+            Ok(()) => match uploader_actor(state, tenant, upload.created_by).await? {
+                Err(refusal) => Some(refusal),
+                Ok(actor) => {
+                    return record_deal_file(state, &actor, upload, deal, version).await;
+                }
+            },
+        }
+    };
+    let (code, detail) = refused.expect("every other branch returned");
+    fail_upload(state, upload, code, &detail).await?;
+    Ok(UploadOutcome::Rejected { code, detail })
+}
+
+async fn record_deal_file(
+    state: &AppState,
+    actor: &Actor,
+    upload: Upload,
+    deal: DealId,
+    version: &str,
+) -> Result<UploadOutcome, AppError> {
+    let digest = hex::encode(Sha256::digest(format!("{}|{version}", upload.id)));
+    let rec = crate::lead::idempotency(
+        actor,
+        Some(
+            IdempotencyKey::parse(&format!("upload-{}", &digest[..48]))
+                .expect("hex is a valid idempotency key"),
+        ),
+        "deal.attachment",
+        &upload.id,
+    );
+    let file = AttachmentFile {
+        upload: upload.id,
+        file_name: upload.file_name.clone(),
+        content_type: upload.content_type.clone(),
+        size: upload.size,
+    };
+    let now = state.clock.now();
+    let logged = crate::deal::activity::append(state, actor, deal, rec.as_ref(), |d| {
+        let activity = Activity::attachment(
+            ActivityId::new(),
+            &d.log_target(),
+            file.clone(),
+            actor.user,
+            now,
+        );
+        let event = d.attach(&activity, actor, now);
+        Ok((activity, event))
+    })
+    .await;
+    let activity = match logged {
+        Ok((outcome, _)) => outcome.into_inner(),
+        Err(AppError::NotFound(_)) => {
+            let detail = format!("deal {deal} no longer exists");
+            fail_upload(state, upload, "upload_unknown_deal", &detail).await?;
+            return Ok(UploadOutcome::Rejected {
+                code: "upload_unknown_deal",
+                detail,
+            });
+        }
+        Err(AppError::Forbidden(why)) => {
+            let detail = format!("the uploader may no longer work on deal {deal}: {why}");
+            fail_upload(state, upload, "upload_forbidden", &detail).await?;
+            return Ok(UploadOutcome::Rejected {
+                code: "upload_forbidden",
+                detail,
+            });
+        }
+        Err(e) => return Err(e),
+    };
+    finish_upload(state, upload, |u| {
+        let mut events = Vec::new();
+        if u.status == UploadStatus::Pending {
+            events.push(u.advance(UploadStatus::Processing, None, vec![], now)?);
+        }
+        events.push(u.advance(UploadStatus::Done, None, vec![Subject::Deal(deal)], now)?);
+        Ok(events)
+    })
+    .await?;
+    Ok(UploadOutcome::Recorded {
+        subject: Subject::Deal(deal),
+        activity: activity.id.to_string(),
+    })
+}
+
+async fn fail_upload(
+    state: &AppState,
+    upload: Upload,
+    code: &str,
+    detail: &str,
+) -> Result<(), AppError> {
+    let now = state.clock.now();
+    let error = UploadError {
+        code: code.to_owned(),
+        message: detail.to_owned(),
+    };
+    finish_upload(state, upload, |u| {
+        Ok(vec![u.advance(
+            UploadStatus::Failed,
+            Some(error.clone()),
+            vec![],
+            now,
+        )?])
+    })
+    .await
+}
+
+/// Moves an upload record on with `step` unless it is already final (a redelivered event
+/// finds it done); a concurrent writer's version is re-read once.
+async fn finish_upload(
+    state: &AppState,
+    mut upload: Upload,
+    step: impl Fn(
+        &mut Upload,
+    ) -> Result<Vec<fieldline_domain::DomainEvent>, fieldline_domain::DomainError>,
+) -> Result<(), AppError> {
+    for _ in 0..3 {
+        if matches!(upload.status, UploadStatus::Done | UploadStatus::Failed) {
+            return Ok(());
+        }
+        let before = upload.version;
+        let events = step(&mut upload)?;
+        match state.uploads.update_upload(&upload, before, &events).await {
+            Ok(()) => return Ok(()),
+            Err(StoreError::VersionConflict { .. }) => {
+                let Some(fresh) = state.uploads.get_upload(&upload.tenant, upload.id).await? else {
+                    return Ok(());
+                };
+                upload = fresh;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(AppError::Conflict(
+        "the upload is being changed by another writer".into(),
+    ))
 }
 
 /// The parts of an upload key: `leads/{lead}/uploads/{user}/{name}`.
@@ -281,45 +573,19 @@ pub async fn accept_upload(
     head: &[u8],
     version: &str,
 ) -> Result<UploadOutcome, AppError> {
+    if let Some(id) = parse_record_path(path) {
+        return accept_deal_file(state, tenant, id, size, content_type, head, version).await;
+    }
     let Some((lead, uploader, name)) = parse_upload_path(path) else {
         return Ok(UploadOutcome::Ignored);
     };
     let reject = |code, detail: String| Ok(UploadOutcome::Rejected { code, detail });
-    if size == 0 || size > MAX_UPLOAD_BYTES {
-        return reject(
-            "upload_size",
-            format!("an upload must be 1 to {MAX_UPLOAD_BYTES} bytes; this one is {size}"),
-        );
+    if let Err((code, detail)) = check_bytes(size, content_type, head) {
+        return reject(code, detail);
     }
-    let Some((_, magics)) = ACCEPTED.iter().find(|(t, _)| *t == content_type) else {
-        return reject(
-            "upload_content_type",
-            format!("{content_type:?} is not an accepted attachment type"),
-        );
-    };
-    if !magics.iter().any(|m| head.starts_with(m)) {
-        return reject(
-            "upload_content_mismatch",
-            format!("the bytes are not {content_type}"),
-        );
-    }
-    let Some(user) = state.directory.get_user(tenant, uploader).await? else {
-        return reject(
-            "upload_unknown_user",
-            format!("the uploader {uploader} no longer exists"),
-        );
-    };
-    if !user.active {
-        return reject(
-            "upload_inactive_user",
-            format!("the uploader {uploader} has been deactivated"),
-        );
-    }
-    let actor = Actor {
-        user: user.id,
-        tenant: user.tenant.clone(),
-        role: user.role,
-        team: user.team,
+    let actor = match uploader_actor(state, tenant, uploader).await? {
+        Ok(actor) => actor,
+        Err((code, detail)) => return reject(code, detail),
     };
     let digest = hex::encode(Sha256::digest(format!("{path}|{version}")));
     let key = IdempotencyKey::parse(&format!("upload-{}", &digest[..48]))
@@ -328,10 +594,11 @@ pub async fn accept_upload(
         kind: ActivityKind::Note,
         summary: format!("Attachment: {name} ({content_type}, {size} bytes) · {path}"),
         occurred_at: None,
+        structured: None,
     };
     match lead::log_activity(state, &actor, lead, note, Some(key)).await {
         Ok((outcome, _)) => Ok(UploadOutcome::Recorded {
-            lead,
+            subject: Subject::Lead(lead),
             activity: outcome.into_inner().id.to_string(),
         }),
         Err(AppError::NotFound(_)) => reject(

@@ -141,7 +141,7 @@ pub async fn conversions_are_atomic_idempotent_and_deals_keep_a_stage_log<S: Bac
         override_gate: false,
     };
     let (change, event) = deal
-        .move_stage(&pipeline, &mv, &actor, t0() + Duration::hours(3))
+        .move_stage(&pipeline, &mv, &[], &actor, t0() + Duration::hours(3))
         .unwrap();
     f.store
         .update_deal(&deal, 1, Some(&change), std::slice::from_ref(&event))
@@ -202,6 +202,102 @@ pub async fn conversions_are_atomic_idempotent_and_deals_keep_a_stage_log<S: Bac
     assert!(theirs.items.is_empty());
 }
 
+/// Activities on a deal are written with the deal (its recent list, its version) and their
+/// event; a retry under one idempotency key logs once; a stale deal version logs nothing.
+pub async fn deal_activities_are_logged_once_with_their_deal<S: Backend>(store: S) {
+    let f = fixture(store).await;
+    let lead = qualified_lead(&f.store, &f.rep).await;
+    let c = conversion(&lead, &f.rep, t0());
+    f.store.convert_lead(&c, None).await.unwrap();
+    let actor = actor_of(&f.rep);
+    let mut deal = c.deal.clone();
+    let key = IdempotencyRecord {
+        key: IdempotencyKey::parse("call-1").unwrap(),
+        user: f.rep.id,
+        fingerprint: "call".into(),
+    };
+    let mut logged = Vec::new();
+    for h in 1..=4 {
+        let input = NewActivity {
+            kind: ActivityKind::Call,
+            summary: format!("第{h}次电话"),
+            occurred_at: None,
+            structured: None,
+        };
+        let before = deal.version;
+        let (activity, event) = deal
+            .log_activity(&input, ActivityId::new(), &actor, t0() + Duration::hours(h))
+            .unwrap();
+        let idem = (h == 1).then_some(&key);
+        let made = f
+            .store
+            .record_deal_activity(&deal, before, &activity, std::slice::from_ref(&event), idem)
+            .await
+            .unwrap();
+        assert_eq!(made, Created::New(activity.clone()));
+        logged.push(activity);
+    }
+    let events_before = count(&f.store, &f.tenant).await;
+    // The first call retried: the stored one comes back and nothing is written.
+    let mut stale = c.deal.clone();
+    let input = NewActivity {
+        kind: ActivityKind::Call,
+        summary: "第1次电话".into(),
+        occurred_at: None,
+        structured: None,
+    };
+    let (retry, event) = stale
+        .log_activity(&input, ActivityId::new(), &actor, t0() + Duration::hours(1))
+        .unwrap();
+    let replay = f
+        .store
+        .record_deal_activity(&stale, 1, &retry, std::slice::from_ref(&event), Some(&key))
+        .await
+        .unwrap();
+    assert_eq!(replay, Created::Replayed(logged[0].clone()));
+    // Without the key the stale version refuses it.
+    assert!(matches!(
+        f.store
+            .record_deal_activity(&stale, 1, &retry, &[event], None)
+            .await,
+        Err(StoreError::VersionConflict { expected: 1, .. })
+    ));
+    assert_eq!(count(&f.store, &f.tenant).await, events_before);
+    let stored = f.store.get_deal(&f.tenant, deal.id).await.unwrap().unwrap();
+    assert_eq!(stored, deal);
+    assert_eq!(stored.recent_activities.len(), 3);
+    let listed = f
+        .store
+        .list_deal_activities(&f.tenant, deal.id, 10)
+        .await
+        .unwrap();
+    let newest_first: Vec<_> = logged.iter().rev().cloned().collect();
+    assert_eq!(listed, newest_first);
+    assert_eq!(
+        f.store
+            .list_deal_activities(&f.tenant, deal.id, 2)
+            .await
+            .unwrap(),
+        newest_first[..2]
+    );
+    // A lead's activities and a deal's do not mix, and tenants stay apart.
+    assert!(
+        f.store
+            .list_activities(&f.tenant, lead.id, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let other = TenantId::parse("globex").unwrap();
+    assert!(
+        f.store
+            .list_deal_activities(&other, deal.id, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
 pub async fn deal_listings_are_scoped_filtered_and_paged<S: Backend>(store: S) {
     let f = fixture(store).await;
     let other_team = TeamId::new();
@@ -227,7 +323,13 @@ pub async fn deal_listings_are_scoped_filtered_and_paged<S: Backend>(store: S) {
         override_gate: false,
     };
     let (change, event) = moved
-        .move_stage(&pipeline, &mv, &actor_of(&f.rep), t0() + Duration::hours(1))
+        .move_stage(
+            &pipeline,
+            &mv,
+            &[],
+            &actor_of(&f.rep),
+            t0() + Duration::hours(1),
+        )
         .unwrap();
     f.store
         .update_deal(&moved, 1, Some(&change), &[event])

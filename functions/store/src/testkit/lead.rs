@@ -162,6 +162,7 @@ pub async fn stale_writes_are_refused_and_leave_nothing_behind<S: Backend>(store
                 kind: ActivityKind::Call,
                 summary: "hi".into(),
                 occurred_at: None,
+                structured: None,
             },
             ActivityId::new(),
             &actor,
@@ -346,6 +347,7 @@ pub async fn retried_activity_is_recorded_once<S: Backend>(store: S) {
         kind: ActivityKind::Visit,
         summary: "拜访".into(),
         occurred_at: None,
+        structured: None,
     };
 
     let mut first = lead.clone();
