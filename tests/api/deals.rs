@@ -920,7 +920,141 @@ async fn a_quote_upload_opens_the_price_gate() {
     app.post(&activities, &rep, &forged).await.expect(422);
 }
 
+/// Rule decisions on a deal once `rule` has logged `count` actions.
+async fn deal_decisions(
+    app: &TestApp,
+    token: &str,
+    deal: &str,
+    rule: &str,
+    count: usize,
+) -> Vec<serde_json::Value> {
+    eventually(&format!("{count} decisions of {rule}"), || async {
+        let all = app
+            .get(&format!("/v1/deals/{deal}/decisions"), token)
+            .await
+            .expect(200)
+            .body;
+        let of_rule: Vec<serde_json::Value> = all
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|d| d["rule"] == rule)
+            .cloned()
+            .collect();
+        (of_rule.len() >= count).then_some(of_rule)
+    })
+    .await
+}
+
+async fn escalations_about(app: &TestApp, token: &str, deal: &str) -> usize {
+    app.get("/v1/me/notifications", token)
+        .await
+        .expect(200)
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|n| n["kind"] == "escalation" && n["deal"] == deal)
+        .count()
+}
+
+/// The seeds' stage-action timer, from the default deal rules: entering 首次电话沟通 gives
+/// the rep a 2 h task and starts a clock; a structured note stops it; without one the manager
+/// is alerted once (the timer fires once however long it stays late).
+async fn a_late_call_note_escalates_once_and_a_filed_one_stops_the_clock() {
+    let clock = ManualClock::at(chrono::Utc::now());
+    let app = TestApp::spawn_with_clock(clock.clone()).await;
+    let f = fixture(&app.state).await;
+    let rep = app.token(&f.east_rep);
+    let manager = app.token(&f.east_manager);
+    let late = converted_deal(&app, &rep, &lead_body(4)).await;
+    let filed = converted_deal(&app, &rep, &lead_body(5)).await;
+    for deal in [&late, &filed] {
+        move_to(
+            &app,
+            &rep,
+            deal,
+            json!({"to": "first_call", "expected_version": 1}),
+        )
+        .await
+        .expect(200);
+    }
+    let late_id = late["id"].as_str().unwrap();
+    let filed_id = filed["id"].as_str().unwrap();
+    for id in [late_id, filed_id] {
+        let started = deal_decisions(&app, &rep, id, "first-call-note-clock", 2).await;
+        assert!(
+            started.iter().all(|d| d["outcome"] == "done"),
+            "{started:?}"
+        );
+    }
+    let tasks = app.get("/v1/me/tasks", &rep).await.expect(200).body;
+    let note_tasks = tasks
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["deal"] == late_id && t["title"].as_str().unwrap().contains("通话纪要"))
+        .count();
+    assert_eq!(note_tasks, 1, "{tasks:#}");
+
+    // A note without the structure does not count; the structured one does.
+    clock.advance_hours(1.0);
+    let notes = format!("/v1/deals/{filed_id}/activities");
+    app.post(
+        &notes,
+        &rep,
+        &json!({"kind": "note", "summary": "聊得不错"}),
+    )
+    .await
+    .expect(201);
+    let next = (chrono::Utc::now() + chrono::Duration::days(3)).to_rfc3339();
+    let structured = json!({"kind": "note", "summary": "首次通话纪要", "structured": {
+        "concerns": ["价格", "交期", "售后响应"], "promised": "周五前发报价单",
+        "next_contact_at": next}});
+    let logged = app.post(&notes, &rep, &structured).await.expect(201).body;
+    assert_eq!(logged["activity"]["structured"]["concerns"][2], "售后响应");
+    deal_decisions(&app, &rep, filed_id, "structured-note-stops-clock", 1).await;
+
+    // Two hours and more pass: the late deal escalates, once; the filed one stays quiet.
+    clock.advance_hours(1.5);
+    let fired = deal_decisions(&app, &rep, late_id, "late-note-escalates", 2).await;
+    assert_eq!(fired[0]["evidence"][0]["actual"], "structured_note");
+    eventually("the manager is told", || async {
+        (escalations_about(&app, &manager, late_id).await == 1).then_some(())
+    })
+    .await;
+    clock.advance_hours(30.0);
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert_eq!(escalations_about(&app, &manager, late_id).await, 1);
+    assert_eq!(escalations_about(&app, &manager, filed_id).await, 0);
+    let decisions = app
+        .get(&format!("/v1/deals/{filed_id}/decisions"), &rep)
+        .await
+        .expect(200)
+        .body;
+    assert!(
+        !decisions
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|d| d["rule"] == "late-note-escalates"),
+        "{decisions:#}"
+    );
+    // The other team's manager hears nothing, and cannot read the deal's decisions.
+    assert_eq!(
+        escalations_about(&app, &app.token(&f.south_manager), late_id).await,
+        0
+    );
+    app.get(
+        &format!("/v1/deals/{late_id}/decisions"),
+        &app.token(&f.south_manager),
+    )
+    .await
+    .expect(403);
+}
+
 fieldline_tests::on_both_backends!(
+    a_late_call_note_escalates_once_and_a_filed_one_stops_the_clock,
     a_quote_upload_opens_the_price_gate,
     admins_keep_several_pipelines_and_deals_follow_theirs,
     the_forecast_and_its_backtest_come_from_the_tenants_own_deals,

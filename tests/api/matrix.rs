@@ -89,6 +89,7 @@ fn expected(op: &str, scene: Scene) -> Option<[u16; 9]> {
         ("PATCH /v1/deals/{id}", Tenant) =>          [401, 200, 403, 200, 403, 403, 200, 404, 404],
         ("POST /v1/deals/{id}/stage", Tenant) =>     [401, 200, 403, 200, 403, 403, 200, 404, 404],
         ("GET /v1/deals/{id}/history", Tenant) =>    [401, 200, 403, 200, 403, 403, 200, 404, 404],
+        ("GET /v1/deals/{id}/decisions", Tenant) =>  [401, 200, 403, 200, 403, 403, 200, 404, 404],
         ("GET /v1/deals/{id}/activities", Tenant) => [401, 200, 403, 200, 403, 403, 200, 404, 404],
         ("POST /v1/deals/{id}/activities", Tenant) => [401, 201, 403, 201, 403, 403, 201, 404, 404],
         ("POST /v1/deals/{id}/uploads", Tenant) =>   [401, 201, 403, 201, 403, 403, 201, 404, 404],
@@ -364,7 +365,8 @@ impl World {
             "POST /v1/leads/{id}/convert" => (path.replace("{id}", &lead_id), Some(json!({}))),
             "GET /v1/deals/{id}"
             | "GET /v1/deals/{id}/history"
-            | "GET /v1/deals/{id}/activities" => (path.replace("{id}", &self.deal(n).await), None),
+            | "GET /v1/deals/{id}/activities"
+            | "GET /v1/deals/{id}/decisions" => (path.replace("{id}", &self.deal(n).await), None),
             "POST /v1/deals/{id}/activities" => {
                 let body = json!({"kind": "call", "summary": "电话沟通"});
                 (path.replace("{id}", &self.deal(n).await), Some(body))

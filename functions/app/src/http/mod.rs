@@ -100,6 +100,7 @@ fn lead_routes(router: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
         )
         .routes(routes!(lead::http::claim_lead))
         .routes(routes!(rule::http::lead_decisions))
+        .routes(routes!(rule::http::deal_decisions))
         .routes(routes!(deal::http::convert_lead))
         .routes(routes!(deal::http::list_pipelines))
         .routes(routes!(deal::http::save_pipeline))

@@ -518,7 +518,10 @@ impl RuleEngine {
 /// The seeds' lead policies, as rules a manager can read, change or switch off. Kept as data
 /// in `functions/app/rules/`, one file per subject, checked by the tests below.
 pub fn default_rules() -> Vec<(String, Value)> {
-    const FILES: &[&str] = &[include_str!("../../rules/lead.json")];
+    const FILES: &[&str] = &[
+        include_str!("../../rules/lead.json"),
+        include_str!("../../rules/deal.json"),
+    ];
     #[derive(serde::Deserialize)]
     struct Entry {
         id: String,

@@ -145,6 +145,20 @@ pub async fn lead_decisions(
     ))
 }
 
+/// What automation did to a deal and why: rule and version, evidence, outcome.
+#[utoipa::path(get, path = "/v1/deals/{id}/decisions", tag = "automation", security(("bearer" = [])),
+    params(("id" = fieldline_domain::DealId, Path)),
+    responses((status = 200, body = Vec<Decision>), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn deal_decisions(
+    State(state): State<AppState>,
+    auth: Authenticated,
+    ApiPath(id): ApiPath<fieldline_domain::DealId>,
+) -> Result<Json<Vec<Decision>>, ApiError> {
+    Ok(Json(
+        usecase::deal_decisions(&state, &auth.actor, id).await?,
+    ))
+}
+
 /// The latest automatic decisions across the leads you manage.
 #[utoipa::path(get, path = "/v1/decisions", tag = "automation", security(("bearer" = [])),
     params(DecisionParams),

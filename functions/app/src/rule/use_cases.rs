@@ -150,6 +150,24 @@ pub async fn lead_decisions(
         .await?)
 }
 
+/// What automation did to a deal and why, oldest first.
+#[tracing::instrument(name = "rule.deal_decisions", level = "debug", skip_all, fields(tenant = %actor.tenant, user = %actor.user), err(Display))]
+pub async fn deal_decisions(
+    state: &AppState,
+    actor: &Actor,
+    deal: fieldline_domain::DealId,
+) -> Result<Vec<Decision>, AppError> {
+    crate::deal::load_deal(state, actor, deal).await?;
+    Ok(state
+        .decisions
+        .list_decisions(
+            &actor.tenant,
+            Some(fieldline_domain::Subject::Deal(deal)),
+            1000,
+        )
+        .await?)
+}
+
 /// The tenant's latest decisions, newest first (managers and admins).
 #[tracing::instrument(name = "rule.recent_decisions", level = "debug", skip_all, fields(tenant = %actor.tenant, user = %actor.user), err(Display))]
 pub async fn recent_decisions(
