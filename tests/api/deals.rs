@@ -1053,7 +1053,134 @@ async fn a_late_call_note_escalates_once_and_a_filed_one_stops_the_clock() {
     .expect(403);
 }
 
+/// A deal at `proposal_sent` with a real quote attached; returns (deal id, upload id, bytes).
+async fn deal_with_a_quote(app: &TestApp, rep: &str) -> (String, String, Vec<u8>) {
+    let deal = deal_with_a_proposal(app, rep).await;
+    let id = deal["id"].as_str().unwrap().to_owned();
+    let pdf: Vec<u8> = [&b"%PDF-1.7\n"[..], &[b'q'; 200][..], &b"\n%%EOF\n"[..]].concat();
+    let ask = json!({"file_name": "报价单 <v3>.pdf", "content_type": "application/pdf",
+        "size": pdf.len()});
+    let ticket = app
+        .post(&format!("/v1/deals/{id}/uploads"), rep, &ask)
+        .await
+        .expect(201)
+        .body;
+    let (_, outcome) = app.upload(&ticket, pdf.clone()).await;
+    assert_eq!(outcome["outcome"], "recorded", "{outcome}");
+    (id, ticket["upload"].as_str().unwrap().to_owned(), pdf)
+}
+
+/// Material packs: a rep bundles the deal's files into one link; the customer opens it with
+/// no login (page or JSON) and downloads the files; the first opening tells the owner through
+/// a rule, once; the link expires, is rate-limited, and a made-up token finds nothing.
+async fn a_material_link_opened_by_the_customer_fires_a_rule() {
+    let clock = ManualClock::at(chrono::Utc::now());
+    let app = TestApp::spawn_with_clock(clock.clone()).await;
+    let f = fixture(&app.state).await;
+    let rep = app.token(&f.east_rep);
+    let (deal, upload, pdf) = deal_with_a_quote(&app, &rep).await;
+    let materials = format!("/v1/deals/{deal}/materials");
+    let body = json!({"name": "方案与报价", "files": [upload], "expires_in_days": 3});
+    app.post(&materials, &app.token(&f.south_rep), &body)
+        .await
+        .expect(403);
+    let stranger = json!({"name": "x", "files": [uuid::Uuid::now_v7()]});
+    let refused = app.post(&materials, &rep, &stranger).await.expect(422);
+    assert_eq!(refused.body["details"]["field"], "files");
+    let created = app.post(&materials, &rep, &body).await.expect(201).body;
+    let url = created["url"].as_str().unwrap().to_owned();
+    assert_eq!(url.len(), "/m/".len() + 43);
+    assert!(created["pack"].get("token_hash").is_none());
+
+    // The customer, without an account.
+    let customer = reqwest::Client::new();
+    let open = |accept: &'static str| {
+        let req = customer
+            .get(format!("{}{url}", app.base))
+            .header("accept", accept)
+            .header("accept-language", "zh-CN");
+        async move { req.send().await.unwrap() }
+    };
+    let page = open("text/html").await;
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("报价单 &lt;v3&gt;.pdf"), "{html}");
+    assert!(html.contains("您的资料"));
+    let listed: serde_json::Value = open("application/json").await.json().await.unwrap();
+    assert_eq!(listed["name"], "方案与报价");
+    let file = customer
+        .get(format!("{}{url}/files/0", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(file.status(), 200);
+    assert_eq!(file.bytes().await.unwrap().to_vec(), pdf);
+    let missing = customer
+        .get(format!("{}{url}/files/5", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), 404);
+
+    // The first opening told the owner, once, through the default rule.
+    let told = deal_decisions(&app, &rep, &deal, "material-opened-tells-owner", 1).await;
+    assert_eq!(told[0]["trigger"], "material_opened");
+    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    let inbox = app.get("/v1/me/notifications", &rep).await.expect(200).body;
+    let about: Vec<_> = inbox
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|n| n["rule"] == "material-opened-tells-owner" && n["deal"] == deal.as_str())
+        .collect();
+    assert_eq!(about.len(), 1, "{inbox:#}");
+    let packs = app.get(&materials, &rep).await.expect(200).body;
+    assert_eq!(packs[0]["opens"], 2);
+
+    // A token nobody issued, a malformed one: nothing.
+    let fake = format!("{}/m/{}", app.base, "x".repeat(43));
+    assert_eq!(customer.get(fake).send().await.unwrap().status(), 404);
+    let short = format!("{}/m/abc", app.base);
+    assert_eq!(customer.get(short).send().await.unwrap().status(), 404);
+
+    // Hammering one link is cut off, with a time to come back.
+    let mut limited = None;
+    for _ in 0..40 {
+        let r = open("application/json").await;
+        if r.status() == 429 {
+            limited = Some(r);
+            break;
+        }
+    }
+    let limited = limited.expect("the link was never rate-limited");
+    assert!(limited.headers().contains_key("retry-after"));
+    let body: serde_json::Value = limited.json().await.unwrap();
+    assert_eq!(body["code"], "rate_limited");
+
+    // A second pack expires after its three days.
+    let second = app
+        .post(&materials, &rep, &body_for(&upload))
+        .await
+        .expect(201)
+        .body;
+    let second_url = format!("{}{}", app.base, second["url"].as_str().unwrap());
+    assert_eq!(
+        customer.get(&second_url).send().await.unwrap().status(),
+        200
+    );
+    clock.advance_hours(73.0);
+    let gone = customer.get(&second_url).send().await.unwrap();
+    assert_eq!(gone.status(), 410);
+    let body: serde_json::Value = gone.json().await.unwrap();
+    assert_eq!(body["code"], "link_expired");
+}
+
+fn body_for(upload: &str) -> serde_json::Value {
+    json!({"name": "Quote", "files": [upload], "expires_in_days": 3})
+}
+
 fieldline_tests::on_both_backends!(
+    a_material_link_opened_by_the_customer_fires_a_rule,
     a_late_call_note_escalates_once_and_a_filed_one_stops_the_clock,
     a_quote_upload_opens_the_price_gate,
     admins_keep_several_pipelines_and_deals_follow_theirs,

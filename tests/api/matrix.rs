@@ -89,6 +89,12 @@ fn expected(op: &str, scene: Scene) -> Option<[u16; 9]> {
         ("PATCH /v1/deals/{id}", Tenant) =>          [401, 200, 403, 200, 403, 403, 200, 404, 404],
         ("POST /v1/deals/{id}/stage", Tenant) =>     [401, 200, 403, 200, 403, 403, 200, 404, 404],
         ("GET /v1/deals/{id}/history", Tenant) =>    [401, 200, 403, 200, 403, 403, 200, 404, 404],
+        ("GET /v1/deals/{id}/materials", Tenant) =>  [401, 200, 403, 200, 403, 403, 200, 404, 404],
+        ("POST /v1/deals/{id}/materials", Tenant) => [401, 201, 403, 201, 403, 403, 201, 404, 404],
+        // The link is the authority, like a presigned URL: whoever holds it opens it, with
+        // or without a bearer token (expiry and rate limits are tested in deals.rs).
+        ("GET /m/{token}", Tenant) =>                [200, 200, 200, 200, 200, 200, 200, 200, 200],
+        ("GET /m/{token}/files/{index}", Tenant) =>  [200, 200, 200, 200, 200, 200, 200, 200, 200],
         ("GET /v1/deals/{id}/decisions", Tenant) =>  [401, 200, 403, 200, 403, 403, 200, 404, 404],
         ("GET /v1/deals/{id}/activities", Tenant) => [401, 200, 403, 200, 403, 403, 200, 404, 404],
         ("POST /v1/deals/{id}/activities", Tenant) => [401, 201, 403, 201, 403, 403, 201, 404, 404],
@@ -195,6 +201,30 @@ impl World {
         let path = format!("/v1/leads/{lead}/convert");
         let reply = self.app.post(&path, &rep, &json!({})).await;
         reply.expect(201).body["id"].as_str().unwrap().to_owned()
+    }
+
+    /// A deal of the East rep with a quote attached: (deal, upload).
+    async fn deal_with_file(&self, n: u32) -> (String, String) {
+        let deal = self.deal(n).await;
+        let rep = self.app.token(&self.f.east_rep);
+        let pdf = b"%PDF-1.4 matrix".to_vec();
+        let ask = json!({"file_name": "报价单.pdf", "content_type": "application/pdf",
+            "size": pdf.len()});
+        let path = format!("/v1/deals/{deal}/uploads");
+        let ticket = self.app.post(&path, &rep, &ask).await.expect(201).body;
+        let (_, outcome) = self.app.upload(&ticket, pdf).await;
+        assert_eq!(outcome["outcome"], "recorded", "{outcome}");
+        (deal, ticket["upload"].as_str().unwrap().to_owned())
+    }
+
+    /// A live material link (its path) on a deal of the East rep.
+    async fn material_link(&self, n: u32) -> String {
+        let (deal, upload) = self.deal_with_file(n).await;
+        let rep = self.app.token(&self.f.east_rep);
+        let body = json!({"name": "资料", "files": [upload]});
+        let path = format!("/v1/deals/{deal}/materials");
+        let created = self.app.post(&path, &rep, &body).await.expect(201).body;
+        created["url"].as_str().unwrap().to_owned()
     }
 
     async fn version(&self, lead: &str) -> u64 {
@@ -367,6 +397,16 @@ impl World {
             | "GET /v1/deals/{id}/history"
             | "GET /v1/deals/{id}/activities"
             | "GET /v1/deals/{id}/decisions" => (path.replace("{id}", &self.deal(n).await), None),
+            "POST /v1/deals/{id}/materials" => {
+                let (deal, upload) = self.deal_with_file(n).await;
+                let body = json!({"name": "资料", "files": [upload]});
+                (path.replace("{id}", &deal), Some(body))
+            }
+            "GET /v1/deals/{id}/materials" => (path.replace("{id}", &self.deal(n).await), None),
+            "GET /m/{token}" => (self.material_link(n).await, None),
+            "GET /m/{token}/files/{index}" => {
+                (format!("{}/files/0", self.material_link(n).await), None)
+            }
             "POST /v1/deals/{id}/activities" => {
                 let body = json!({"kind": "call", "summary": "电话沟通"});
                 (path.replace("{id}", &self.deal(n).await), Some(body))

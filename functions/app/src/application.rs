@@ -102,6 +102,7 @@ impl Application {
             clock,
             backend: stores.backend,
             allow_private_egress: config.channels.allow_private_networks,
+            link_limits: crate::material::LinkLimits::default(),
         };
         Ok(Application { config, state })
     }

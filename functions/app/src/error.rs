@@ -41,6 +41,12 @@ pub enum AppError {
     /// The request collides with the current state (already claimed, already exists).
     #[error("{0}")]
     Conflict(String),
+    /// A public link that existed but no longer works (expired, revoked).
+    #[error("{message}")]
+    Gone { code: &'static str, message: String },
+    /// A public link was asked for too often; try again after this many seconds.
+    #[error("too many requests; try again in {retry_after_secs} s")]
+    TooManyRequests { retry_after_secs: u64 },
     /// This deployment does not offer the feature (e.g. direct uploads on the embedded store).
     #[error("{0}")]
     NotImplemented(String),

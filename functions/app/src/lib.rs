@@ -13,6 +13,7 @@ pub mod egress;
 pub mod error;
 pub mod http;
 pub mod lead;
+pub mod material;
 pub mod metrics;
 pub mod notification;
 pub mod rule;

@@ -43,4 +43,6 @@ pub struct AppState {
     pub allow_private_egress: bool,
     /// Which storage backend is wired in, for the health endpoint.
     pub backend: &'static str,
+    /// Rate limits on public links (material packs).
+    pub link_limits: crate::material::LinkLimits,
 }

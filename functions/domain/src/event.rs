@@ -3,7 +3,7 @@
 
 use crate::Timestamp;
 use crate::activity::ActivityKind;
-use crate::id::{ActivityId, EventId, TeamId, TenantId, TimerId, UserId};
+use crate::id::{ActivityId, EventId, MaterialPackId, TeamId, TenantId, TimerId, UserId};
 use crate::lead::{Lead, LeadSource, LeadStatus};
 use crate::pipeline::StageKind;
 use crate::scoring::{Priority, ScoreBreakdown};
@@ -121,6 +121,13 @@ pub enum EventPayload {
         /// A manager moved it past an unmet gate.
         overridden: bool,
     },
+    /// A customer opened a material pack sent on the deal.
+    MaterialOpened {
+        pack: MaterialPackId,
+        name: String,
+        /// How often the pack has been opened, this time included.
+        opens: u32,
+    },
 }
 
 impl EventPayload {
@@ -143,7 +150,9 @@ impl EventKind {
             LeadCreated | LeadUpdated | LeadPriorityChanged | LeadStatusChanged | LeadAssigned
             | LeadFirstContacted | LeadReturnedToPool | LeadClaimed => Some(SubjectKind::Lead),
             UploadCreated | UploadStatusChanged => Some(SubjectKind::Upload),
-            DealCreated | DealUpdated | DealStageChanged => Some(SubjectKind::Deal),
+            DealCreated | DealUpdated | DealStageChanged | MaterialOpened => {
+                Some(SubjectKind::Deal)
+            }
             ActivityLogged | TimerFired => None,
         }
     }
@@ -192,6 +201,7 @@ impl EventKind {
             DealCreated => &["pipeline", "stage", "amount", "currency", "owner"],
             DealUpdated => &["changed"],
             DealStageChanged => &["from", "to", "status", "seconds_in_previous", "overridden"],
+            MaterialOpened => &["pack", "name", "opens"],
         }
     }
 
@@ -450,6 +460,11 @@ mod tests {
                 status: StageKind::Open,
                 seconds_in_previous: 60,
                 overridden: false,
+            },
+            EventPayload::MaterialOpened {
+                pack: crate::id::MaterialPackId::new(),
+                name: "方案与报价".into(),
+                opens: 1,
             },
         ]
     }

@@ -79,6 +79,8 @@ uuid_id!(/// A customer's order.
     OrderId, "order_id");
 uuid_id!(/// A file a phone uploaded (card, shelf photo, voice note, attachment).
     UploadId, "upload_id");
+uuid_id!(/// A material pack: files sent to a customer as one link.
+    MaterialPackId, "material_pack_id");
 
 /// A tenant's slug: 2–40 lowercase ASCII letters, digits or inner hyphens (`acme`, `huadong-trading`).
 /// Slugs appear in tokens and logs, so they are kept short and unambiguous.

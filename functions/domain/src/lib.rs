@@ -14,6 +14,7 @@ pub mod event;
 pub mod forecast;
 pub mod id;
 pub mod lead;
+pub mod material;
 pub mod metrics;
 pub mod notification;
 pub mod pipeline;
@@ -40,12 +41,13 @@ pub use deal::{
 pub use error::DomainError;
 pub use event::{Cause, DomainEvent, EventKind, EventPayload};
 pub use id::{
-    ActivityId, ContactId, CustomerId, DealId, EventId, LeadId, NotificationId, OrderId, TaskId,
-    TeamId, TenantId, TimerId, UploadId, UserId, VisitId,
+    ActivityId, ContactId, CustomerId, DealId, EventId, LeadId, MaterialPackId, NotificationId,
+    OrderId, TaskId, TeamId, TenantId, TimerId, UploadId, UserId, VisitId,
 };
 pub use lead::{
     BudgetRange, Lead, LeadPatch, LeadSource, LeadStatus, NewLead, PreScreen, PurchaseUrgency,
 };
+pub use material::{MaterialPack, NewMaterialPack, PackFile};
 pub use notification::{Channel, ChannelKind, Delivery, DeliveryResult, Notification};
 pub use pipeline::{
     ForecastCategory, Localized, LostReason, Pipeline, Requirement, Stage, StageKind,

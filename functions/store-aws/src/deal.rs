@@ -9,7 +9,7 @@ use crate::directory::tenant_pk;
 use crate::lead::{events_items, idempotency_item, lead_item, listing_sk};
 use crate::subject::{record_sk, subject_pk};
 use crate::table::{
-    ItemBuilder, Query, TxError, body, key, ms_key, n, number_attr, put, put_new, s,
+    ItemBuilder, Query, TxError, body, key, ms_key, n, number_attr, put, put_new, s, string_attr,
 };
 use crate::{
     DynamoStore, ENTITY, GSI1, GSI1_PK, GSI1_SK, GSI2, GSI2_PK, GSI2_SK, GSI3, GSI3_PK, GSI3_SK,
@@ -17,8 +17,8 @@ use crate::{
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::AttributeValue;
 use fieldline_domain::{
-    Activity, Contact, Customer, CustomerId, Deal, DealId, DomainEvent, LeadScope, Pipeline,
-    StageChange, Subject, SubjectKind, TenantId, Timestamp,
+    Activity, Contact, Customer, CustomerId, Deal, DealId, DomainEvent, LeadScope, MaterialPack,
+    Pipeline, StageChange, Subject, SubjectKind, TenantId, Timestamp,
 };
 use fieldline_store::error::StoreResult;
 use fieldline_store::{
@@ -34,6 +34,18 @@ fn deal_pk(tenant: &TenantId, id: DealId) -> String {
 
 fn customer_pk(tenant: &TenantId, id: CustomerId) -> String {
     subject_pk(tenant, Subject::Customer(id))
+}
+
+/// A pack lives under its deal, ordered by creation.
+fn pack_key(pack: &MaterialPack) -> (String, String) {
+    (
+        deal_pk(&pack.tenant, pack.deal),
+        format!(
+            "PACK#{}#{}",
+            ms_key(pack.created_at.timestamp_millis()),
+            pack.id
+        ),
+    )
 }
 
 fn deal_item(deal: &Deal) -> StoreResult<crate::table::Item> {
@@ -210,6 +222,90 @@ impl DealStore for DynamoStore {
     ) -> StoreResult<Vec<Activity>> {
         self.subject_activities(tenant, Subject::Deal(deal), limit)
             .await
+    }
+
+    async fn create_material_pack(&self, pack: &MaterialPack) -> StoreResult<()> {
+        let (pk, sk) = pack_key(pack);
+        let main = ItemBuilder::new(pk.clone(), sk.clone())
+            .body(pack)?
+            .s(ENTITY, "material_pack")
+            .s("token_hash", pack.token_hash.clone())
+            .n("version", pack.version as i64)
+            .build();
+        // The link's lookup item: token hash → the pack's key (never changes).
+        let lookup = ItemBuilder::new(format!("MPACK#{}", pack.token_hash), "MPACK")
+            .s(ENTITY, "material_link")
+            .s("pack_pk", pk)
+            .s("pack_sk", sk)
+            .build();
+        let items = vec![put_new(self.table(), main), put_new(self.table(), lookup)];
+        match self.transact(items).await {
+            Ok(()) => Ok(()),
+            Err(TxError::Cancelled(_)) => Err(StoreError::AlreadyExists(format!(
+                "material pack {}",
+                pack.id
+            ))),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn material_pack_by_token(&self, token_hash: &str) -> StoreResult<Option<MaterialPack>> {
+        let Some(link) = self
+            .get(key(format!("MPACK#{token_hash}"), "MPACK"))
+            .await?
+        else {
+            return Ok(None);
+        };
+        let (Some(pk), Some(sk)) = (string_attr(&link, "pack_pk"), string_attr(&link, "pack_sk"))
+        else {
+            return Err(StoreError::corrupt_msg(
+                "material link without its pack key",
+            ));
+        };
+        let pack: Option<MaterialPack> = self.get_body(pk.to_owned(), sk.to_owned()).await?;
+        Ok(pack.map(|p| MaterialPack {
+            token_hash: token_hash.to_owned(),
+            ..p
+        }))
+    }
+
+    async fn list_material_packs(
+        &self,
+        tenant: &TenantId,
+        deal: DealId,
+    ) -> StoreResult<Vec<MaterialPack>> {
+        let mut packs: Vec<MaterialPack> =
+            self.query_prefix(deal_pk(tenant, deal), "PACK#").await?;
+        packs.reverse();
+        Ok(packs)
+    }
+
+    async fn update_material_pack(
+        &self,
+        pack: &MaterialPack,
+        expected_version: u64,
+        events: &[DomainEvent],
+    ) -> StoreResult<()> {
+        let (pk, sk) = pack_key(pack);
+        let item = ItemBuilder::new(pk.clone(), sk.clone())
+            .body(pack)?
+            .s(ENTITY, "material_pack")
+            .s("token_hash", pack.token_hash.clone())
+            .n("version", pack.version as i64)
+            .build();
+        let mut items = vec![self.versioned_put(item, pack.version, expected_version)?];
+        items.extend(events_items(self.table(), events)?);
+        match self.transact(items).await {
+            Ok(()) => Ok(()),
+            Err(TxError::Cancelled(_)) => match self.get(key(pk, sk)).await? {
+                None => Err(StoreError::NotFound),
+                Some(stored) => Err(StoreError::VersionConflict {
+                    expected: expected_version,
+                    actual: number_attr(&stored, "version").unwrap_or_default() as u64,
+                }),
+            },
+            Err(e) => Err(e.into()),
+        }
     }
 
     async fn deal_history(&self, tenant: &TenantId, id: DealId) -> StoreResult<Vec<StageChange>> {

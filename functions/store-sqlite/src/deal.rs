@@ -11,8 +11,8 @@ use crate::{
 };
 use async_trait::async_trait;
 use fieldline_domain::{
-    Activity, Contact, Customer, CustomerId, Deal, DealId, DomainEvent, LeadScope, Pipeline,
-    StageChange, Subject, TenantId, Timestamp,
+    Activity, Contact, Customer, CustomerId, Deal, DealId, DomainEvent, LeadScope, MaterialPack,
+    Pipeline, StageChange, Subject, TenantId, Timestamp,
 };
 use fieldline_store::error::{StoreError, StoreResult};
 use fieldline_store::ports::{
@@ -248,6 +248,109 @@ impl DealStore for SqliteStore {
         let tenant = tenant.clone();
         self.read(move |conn| select_activities(conn, &tenant, Subject::Deal(deal), limit))
             .await
+    }
+
+    async fn create_material_pack(&self, pack: &MaterialPack) -> StoreResult<()> {
+        let pack = pack.clone();
+        self.write(move |tx| {
+            let inserted = tx.execute(
+                "INSERT INTO material_packs (tenant_id, id, deal_id, token_hash, created_at, version, body)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT DO NOTHING",
+                params![
+                    pack.tenant.as_str(),
+                    pack.id.to_string(),
+                    pack.deal.to_string(),
+                    pack.token_hash,
+                    pack.created_at.timestamp_millis(),
+                    pack.version as i64,
+                    to_json(&pack)?,
+                ],
+            )
+            .map_err(sql_err)?;
+            if inserted == 0 {
+                return Err(StoreError::AlreadyExists(format!("material pack {}", pack.id)));
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn material_pack_by_token(&self, token_hash: &str) -> StoreResult<Option<MaterialPack>> {
+        let hash = token_hash.to_owned();
+        self.read(move |conn| {
+            let found: Option<MaterialPack> = query_body(
+                conn,
+                "SELECT body FROM material_packs WHERE token_hash = ?1",
+                params![hash],
+            )?;
+            Ok(found.map(|pack| MaterialPack {
+                token_hash: hash,
+                ..pack
+            }))
+        })
+        .await
+    }
+
+    async fn list_material_packs(
+        &self,
+        tenant: &TenantId,
+        deal: DealId,
+    ) -> StoreResult<Vec<MaterialPack>> {
+        let tenant = tenant.clone();
+        self.read(move |conn| {
+            query_bodies(
+                conn,
+                "SELECT body FROM material_packs WHERE tenant_id = ?1 AND deal_id = ?2
+                 ORDER BY created_at DESC, id DESC",
+                params![tenant.as_str(), deal.to_string()],
+            )
+        })
+        .await
+    }
+
+    async fn update_material_pack(
+        &self,
+        pack: &MaterialPack,
+        expected_version: u64,
+        events: &[DomainEvent],
+    ) -> StoreResult<()> {
+        let pack = pack.clone();
+        let events = events.to_vec();
+        StoreError::check_advances(pack.version, expected_version)?;
+        self.write(move |tx| {
+            let changed = tx
+                .execute(
+                    "UPDATE material_packs SET version = ?1, body = ?2
+                     WHERE tenant_id = ?3 AND id = ?4 AND version = ?5",
+                    params![
+                        pack.version as i64,
+                        to_json(&pack)?,
+                        pack.tenant.as_str(),
+                        pack.id.to_string(),
+                        expected_version as i64,
+                    ],
+                )
+                .map_err(sql_err)?;
+            if changed == 0 {
+                let actual: Option<i64> = tx
+                    .query_row(
+                        "SELECT version FROM material_packs WHERE tenant_id = ?1 AND id = ?2",
+                        params![pack.tenant.as_str(), pack.id.to_string()],
+                        |r| r.get(0),
+                    )
+                    .optional()
+                    .map_err(sql_err)?;
+                return Err(match actual {
+                    Some(actual) => StoreError::VersionConflict {
+                        expected: expected_version,
+                        actual: actual as u64,
+                    },
+                    None => StoreError::NotFound,
+                });
+            }
+            insert_events(tx, &events)
+        })
+        .await
     }
 
     async fn deal_history(&self, tenant: &TenantId, id: DealId) -> StoreResult<Vec<StageChange>> {

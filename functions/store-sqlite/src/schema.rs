@@ -316,6 +316,21 @@ ALTER TABLE subject_activities RENAME TO activities;
 CREATE INDEX activities_by_subject ON activities (tenant_id, subject_id, occurred_at DESC, id DESC);
 "#;
 
+/// Material packs: found by their link's token hash (unique), listed per deal.
+const V8_MATERIAL_PACKS: &str = r#"
+CREATE TABLE material_packs (
+    tenant_id   TEXT NOT NULL REFERENCES tenants(id),
+    id          TEXT NOT NULL,
+    deal_id     TEXT NOT NULL,
+    token_hash  TEXT NOT NULL UNIQUE,
+    created_at  INTEGER NOT NULL,
+    version     INTEGER NOT NULL,
+    body        TEXT NOT NULL,
+    PRIMARY KEY (tenant_id, id)
+) STRICT;
+CREATE INDEX material_packs_by_deal ON material_packs (tenant_id, deal_id, created_at DESC);
+"#;
+
 pub fn migrations() -> Migrations<'static> {
     Migrations::new(vec![
         M::up(V1_FOUNDATION),
@@ -325,6 +340,7 @@ pub fn migrations() -> Migrations<'static> {
         M::up(V5_DEALS),
         M::up(V6_BOARD_INDEX),
         M::up(V7_SUBJECT_ACTIVITIES),
+        M::up(V8_MATERIAL_PACKS),
     ])
 }
 
@@ -378,7 +394,7 @@ mod tests {
             .unwrap();
         }
         let store = SqliteStore::open(&path).unwrap();
-        assert_eq!(store.schema_version().await.unwrap(), 7);
+        assert_eq!(store.schema_version().await.unwrap(), 8);
         let listed = store
             .list_activities(&activity.tenant, lead, 10)
             .await
@@ -435,7 +451,7 @@ mod tests {
         }
 
         let store = SqliteStore::open(&path).unwrap();
-        assert_eq!(store.schema_version().await.unwrap(), 7, "V2 -> V7");
+        assert_eq!(store.schema_version().await.unwrap(), 8, "V2 -> V8");
         let acme = TenantId::parse("acme").unwrap();
         let pending = store
             .pending_timers(&acme, Subject::Lead(lead))

@@ -6,9 +6,9 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use fieldline_domain::{
     Activity, Channel, Contact, Customer, CustomerId, Deal, DealId, Decision, Delivery,
-    DeliveryResult, DomainEvent, Lead, LeadId, LeadScope, LeadStatus, Notification, Pipeline,
-    Priority, Rule, RuleId, StageChange, StageKind, Subject, Task, TaskId, Team, TeamId, Tenant,
-    TenantId, Timer, Timestamp, Upload, UploadId, User, UserId,
+    DeliveryResult, DomainEvent, Lead, LeadId, LeadScope, LeadStatus, MaterialPack, Notification,
+    Pipeline, Priority, Rule, RuleId, StageChange, StageKind, Subject, Task, TaskId, Team, TeamId,
+    Tenant, TenantId, Timer, Timestamp, Upload, UploadId, User, UserId,
 };
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -433,6 +433,26 @@ pub trait DealStore: Send + Sync {
         deal: DealId,
         limit: u32,
     ) -> StoreResult<Vec<Activity>>;
+    /// Stores a new material pack under its token hash (a hash already taken is
+    /// `AlreadyExists`).
+    async fn create_material_pack(&self, pack: &MaterialPack) -> StoreResult<()>;
+    /// The pack a link's token hash names, whichever tenant it is in: the link is the
+    /// authority, as a presigned URL is.
+    async fn material_pack_by_token(&self, token_hash: &str) -> StoreResult<Option<MaterialPack>>;
+    /// The deal's packs, newest first.
+    async fn list_material_packs(
+        &self,
+        tenant: &TenantId,
+        deal: DealId,
+    ) -> StoreResult<Vec<MaterialPack>>;
+    /// Replaces the pack if its stored version is still `expected_version`, with the events
+    /// (an opening, a revocation) in the same write.
+    async fn update_material_pack(
+        &self,
+        pack: &MaterialPack,
+        expected_version: u64,
+        events: &[DomainEvent],
+    ) -> StoreResult<()>;
     /// The deal's stage log, oldest first.
     async fn deal_history(&self, tenant: &TenantId, id: DealId) -> StoreResult<Vec<StageChange>>;
     /// Every deal's stage-log lines since `since`, oldest first, at most `limit` (process

@@ -52,6 +52,7 @@ macro_rules! backend_contract_tests {
             conversions_are_atomic_idempotent_and_deals_keep_a_stage_log,
             deal_listings_are_scoped_filtered_and_paged,
             deal_activities_are_logged_once_with_their_deal,
+            material_packs_are_found_by_token_and_opened_under_the_version_check,
             pipelines_are_versioned_tenant_data,
         );
     };

@@ -60,6 +60,9 @@ pub enum ApiError {
     /// This deployment does not offer the feature (e.g. direct uploads on the embedded store).
     #[error("{0}")]
     NotImplemented(String),
+    /// A public link asked for too often (`Retry-After` says when to come back).
+    #[error("too many requests; try again in {retry_after_secs} s")]
+    TooManyRequests { retry_after_secs: u64 },
     /// Storage is overloaded; retrying after a short wait is expected to work.
     #[error("storage is busy, retry shortly")]
     Busy(#[source] StoreError),
@@ -118,6 +121,7 @@ impl ApiError {
             | ApiError::TransitionBlocked { .. }
             | ApiError::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Busy(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::NotImplemented(_) => StatusCode::NOT_IMPLEMENTED,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             ApiError::Refused { status, .. } => *status,
@@ -143,6 +147,7 @@ impl ApiError {
             ApiError::InvalidTransition { .. } => "invalid_transition",
             ApiError::TransitionBlocked { .. } => "transition_blocked",
             ApiError::Busy(_) => "storage_busy",
+            ApiError::TooManyRequests { .. } => "rate_limited",
             ApiError::NotImplemented(_) => "not_implemented",
             ApiError::Internal(_) => "internal",
         }
@@ -156,6 +161,9 @@ impl ApiError {
                 json!({ "expected": expected, "actual": actual })
             }
             ApiError::PayloadTooLarge { limit } => json!({ "limit_bytes": limit }),
+            ApiError::TooManyRequests { retry_after_secs } => {
+                json!({ "retry_after_secs": retry_after_secs })
+            }
             ApiError::TransitionBlocked { unmet, language } => json!({
                 "unmet": unmet.iter().map(|m| json!({
                     "message": m.pick(language), "zh": m.zh, "en": m.en,
@@ -195,6 +203,12 @@ impl IntoResponse for ApiError {
                 .headers_mut()
                 .insert("retry-after", axum::http::HeaderValue::from_static("1"));
         }
+        if let ApiError::TooManyRequests { retry_after_secs } = &self {
+            response.headers_mut().insert(
+                "retry-after",
+                axum::http::HeaderValue::from(*retry_after_secs),
+            );
+        }
         if status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(
                 "www-authenticate",
@@ -226,6 +240,14 @@ impl From<AppError> for ApiError {
                 language: "en".into(),
             },
             AppError::NotImplemented(m) => ApiError::NotImplemented(m),
+            AppError::Gone { code, message } => ApiError::Refused {
+                status: StatusCode::GONE,
+                code,
+                message,
+            },
+            AppError::TooManyRequests { retry_after_secs } => {
+                ApiError::TooManyRequests { retry_after_secs }
+            }
             AppError::Busy(cause) => ApiError::Busy(cause),
             e @ AppError::Internal { .. } => ApiError::Internal(Box::new(e)),
         }

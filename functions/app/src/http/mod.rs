@@ -13,7 +13,7 @@ use crate::config::Limits;
 use crate::http::error::{ApiError, ErrorBody};
 use crate::http::extract::BodyLimit;
 use crate::state::AppState;
-use crate::{calendar, channel, deal, lead, metrics, notification, rule, task, upload};
+use crate::{calendar, channel, deal, lead, material, metrics, notification, rule, task, upload};
 use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::HeaderName;
 use axum::response::{IntoResponse, Response};
@@ -78,6 +78,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 pub enum ApiSurface {
     All,
     /// `/v1/leads/**`, `/v1/deals/**`, `/v1/pipelines`, `/v1/forecast/**`, `/v1/me`, `/health`,
+    /// the customers' material links `/m/**`,
     /// `/v1/openapi.json`.
     Leads,
     /// Rules, decisions, inbox, tasks, channels, metrics and settings.
@@ -114,6 +115,12 @@ fn lead_routes(router: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
             deal::http::list_activities
         ))
         .routes(routes!(deal::http::request_upload))
+        .routes(routes!(
+            material::http::create_pack,
+            material::http::list_packs
+        ))
+        .routes(routes!(material::http::open_pack))
+        .routes(routes!(material::http::download))
         .routes(routes!(deal::http::forecast))
         .routes(routes!(deal::http::backtest))
         .routes(routes!(health::me))

@@ -112,6 +112,13 @@ fn safe_name(raw: &str) -> Option<String> {
     (!trimmed.is_empty()).then(|| trimmed.to_owned())
 }
 
+/// Where the bytes of an upload record live, relative to its tenant: the record's id and
+/// a safe form of the name the phone sent (material links serve them from here).
+pub fn record_key(id: UploadId, file_name: &str) -> String {
+    let name = safe_name(file_name).unwrap_or_else(|| "file".to_owned());
+    format!("uploads/{id}/{name}")
+}
+
 /// The request's content type (lower-cased) and a safe name for the key, or why not.
 fn checked(req: &UploadRequest) -> Result<(String, String), AppError> {
     let content_type = req.content_type.trim().to_ascii_lowercase();
@@ -167,7 +174,7 @@ pub async fn request_deal_upload(
     req: UploadRequest,
 ) -> Result<UploadTicket, AppError> {
     crate::deal::load_deal(state, actor, deal).await?;
-    let (content_type, name) = checked(&req)?;
+    let (content_type, _) = checked(&req)?;
     let input = NewUpload {
         kind: UploadKind::Attachment,
         subject: Some(Subject::Deal(deal)),
@@ -178,7 +185,7 @@ pub async fn request_deal_upload(
     let id = UploadId::new();
     let (upload, event) = Upload::create(&input, id, actor, state.clock.now())?;
     state.uploads.create_upload(&upload, &[event], None).await?;
-    let path = format!("uploads/{id}/{name}");
+    let path = record_key(id, &req.file_name);
     ticket(state, actor, Some(id), path, content_type, req.size).await
 }
 

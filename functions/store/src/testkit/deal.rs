@@ -298,6 +298,116 @@ pub async fn deal_activities_are_logged_once_with_their_deal<S: Backend>(store: 
     );
 }
 
+/// Material packs are found by their link's token hash from any tenant, listed per deal
+/// newest first, and an opening (pack + event) is written under the version check.
+pub async fn material_packs_are_found_by_token_and_opened_under_the_version_check<S: Backend>(
+    store: S,
+) {
+    let f = fixture(store).await;
+    let lead = qualified_lead(&f.store, &f.rep).await;
+    let c = conversion(&lead, &f.rep, t0());
+    f.store.convert_lead(&c, None).await.unwrap();
+    let deal = c.deal.clone();
+    let actor = actor_of(&f.rep);
+    let upload = UploadId::new();
+    let file = AttachmentFile {
+        upload,
+        file_name: "报价单.pdf".into(),
+        content_type: "application/pdf".into(),
+        size: 10,
+    };
+    let log = [Activity::attachment(
+        ActivityId::new(),
+        &deal.log_target(),
+        file,
+        f.rep.id,
+        t0(),
+    )];
+    let input = NewMaterialPack {
+        name: "方案".into(),
+        files: vec![upload],
+        expires_in_days: None,
+    };
+    let pack = |token: &str, at| {
+        MaterialPack::create(
+            &input,
+            MaterialPackId::new(),
+            deal.id,
+            &log,
+            token,
+            &actor,
+            at,
+        )
+        .unwrap()
+    };
+    let first = pack(&"a".repeat(43), t0());
+    let second = pack(&"b".repeat(43), t0() + Duration::hours(1));
+    f.store.create_material_pack(&first).await.unwrap();
+    f.store.create_material_pack(&second).await.unwrap();
+    let clash = MaterialPack {
+        id: MaterialPackId::new(),
+        ..first.clone()
+    };
+    assert!(matches!(
+        f.store.create_material_pack(&clash).await,
+        Err(StoreError::AlreadyExists(_))
+    ));
+    assert_eq!(
+        f.store
+            .material_pack_by_token(&first.token_hash)
+            .await
+            .unwrap(),
+        Some(first.clone())
+    );
+    assert_eq!(
+        f.store
+            .material_pack_by_token(&material::token_hash("nope"))
+            .await
+            .unwrap(),
+        None
+    );
+    let listed = f
+        .store
+        .list_material_packs(&f.tenant, deal.id)
+        .await
+        .unwrap();
+    let ids: Vec<_> = listed.iter().map(|p| p.id).collect();
+    assert_eq!(ids, [second.id, first.id]);
+
+    let before = count(&f.store, &f.tenant).await;
+    let mut opened = first.clone();
+    let event = opened.open(deal.version, t0() + Duration::hours(2));
+    f.store
+        .update_material_pack(&opened, 1, std::slice::from_ref(&event))
+        .await
+        .unwrap();
+    assert_eq!(count(&f.store, &f.tenant).await, before + 1);
+    // A concurrent opening from the same version loses and writes nothing.
+    assert!(matches!(
+        f.store.update_material_pack(&opened, 1, &[event]).await,
+        Err(StoreError::VersionConflict {
+            expected: 1,
+            actual: 2
+        })
+    ));
+    assert_eq!(count(&f.store, &f.tenant).await, before + 1);
+    let stored = f
+        .store
+        .material_pack_by_token(&first.token_hash)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((stored.opens, stored.version), (1, 2));
+    let other = TenantId::parse("globex").unwrap();
+    assert!(
+        f.store
+            .list_material_packs(&other, deal.id)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
 pub async fn deal_listings_are_scoped_filtered_and_paged<S: Backend>(store: S) {
     let f = fixture(store).await;
     let other_team = TeamId::new();
