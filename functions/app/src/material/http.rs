@@ -4,7 +4,7 @@ use crate::http::extract::{ApiJson, ApiPath, Language};
 use crate::material::{self as usecase, CreatedPack, PackDownload};
 use crate::state::AppState;
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use fieldline_domain::{DealId, MaterialPack, NewMaterialPack};
@@ -60,7 +60,7 @@ pub struct OpenedPack {
         (status = 429, description = "Too many requests for this link (see Retry-After)", body = ErrorBody)))]
 pub async fn open_pack(
     State(state): State<AppState>,
-    Path(token): Path<String>,
+    ApiPath(token): ApiPath<String>,
     Language(language): Language,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
@@ -89,7 +89,7 @@ pub async fn open_pack(
         (status = 404, body = ErrorBody), (status = 410, body = ErrorBody), (status = 429, body = ErrorBody)))]
 pub async fn download(
     State(state): State<AppState>,
-    Path((token, index)): Path<(String, u32)>,
+    ApiPath((token, index)): ApiPath<(String, u32)>,
 ) -> Result<Response, ApiError> {
     Ok(
         match usecase::download(&state, &token, index as usize).await? {

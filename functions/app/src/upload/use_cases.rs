@@ -23,7 +23,7 @@ pub const MAX_UPLOAD_BYTES: u64 = 25 * 1024 * 1024;
 /// Upload URLs expire quickly: a phone uses one at once or asks again.
 pub const UPLOAD_URL_TTL: Duration = Duration::from_secs(10 * 60);
 
-const MAX_FILE_NAME_CHARS: usize = 255;
+const MAX_FILE_NAME_CHARS: usize = 200;
 
 /// Accepted content types and the leading bytes each must start with.
 const ACCEPTED: &[(&str, &[&[u8]])] = &[
@@ -61,8 +61,13 @@ impl ToSchema for UploadContentType {}
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UploadRequest {
-    /// The name on the phone; kept (sanitised) in the stored name.
-    #[schema(max_length = 255)]
+    /// The name on the phone (1-200 characters, no path separators); kept as sent on the
+    /// upload record, sanitised in the stored key.
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^(?=.*[^\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000])[^/\\\x00-\x1f\x7f-\x9f]+$"
+    )]
     pub file_name: String,
     #[schema(value_type = UploadContentType)]
     pub content_type: String,
@@ -135,10 +140,14 @@ fn checked(req: &UploadRequest) -> Result<(String, String), AppError> {
             format!("must be 1 to {MAX_UPLOAD_BYTES} bytes"),
         ));
     }
-    if req.file_name.chars().count() > MAX_FILE_NAME_CHARS {
+    let name_ok = (1..=MAX_FILE_NAME_CHARS).contains(&req.file_name.chars().count())
+        && !req.file_name.trim().is_empty()
+        && !req.file_name.contains(['/', '\\'])
+        && !req.file_name.chars().any(char::is_control);
+    if !name_ok {
         return Err(invalid(
             "file_name",
-            format!("must be at most {MAX_FILE_NAME_CHARS} characters"),
+            format!("1-{MAX_FILE_NAME_CHARS} characters, no path separators"),
         ));
     }
     // The name is only a reader's hint in the key; one with nothing usable left gets a plain one.
