@@ -837,6 +837,8 @@ async fn managers_review_a_reproducible_sample_of_completed_tasks() {
             dedupe_key: format!("review-{i}"),
             outcome: None,
             review: None,
+            remind_at: None,
+            escalate_at: None,
         };
         assert!(app.state.tasks.add_task(&task).await.unwrap());
         ids.push(task.id);
@@ -928,9 +930,133 @@ async fn managers_review_a_reproducible_sample_of_completed_tasks() {
         )
         .await;
     assert_eq!(unfinished.expect(422).code(), "invalid_transition");
+
+    // Each sampled task is due for scoring 24 h after its completion; a day later the
+    // unscored one is overdue, the scored one is not.
+    let item = |queue: &Value, id: &str| {
+        queue[0]["tasks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["id"] == id)
+            .cloned()
+            .unwrap()
+    };
+    let first = item(&queue_now(&app, &manager).await, sample[1]);
+    let done_at: chrono::DateTime<chrono::Utc> =
+        serde_json::from_value(first["done_at"].clone()).unwrap();
+    let due: chrono::DateTime<chrono::Utc> =
+        serde_json::from_value(first["review_due_at"].clone()).unwrap();
+    assert_eq!(due - done_at, chrono::Duration::hours(24));
+    assert_eq!(first["review_overdue"], false);
+    clock.advance_hours(25.0);
+    let later = queue_now(&app, &manager).await;
+    assert_eq!(item(&later, sample[1])["review_overdue"], true);
+    assert_eq!(
+        item(&later, sample[0])["review_overdue"],
+        false,
+        "scored in time"
+    );
+}
+
+async fn queue_now(app: &TestApp, manager: &str) -> Value {
+    app.get("/v1/reviews?week=2026-W48", manager)
+        .await
+        .expect(200)
+        .body
+}
+
+/// A rule's task reminds its assignee before it is due and tells the manager once it is
+/// overdue, each once; a task done in time raises neither.
+async fn open_tasks_remind_their_assignee_and_escalate_once_overdue() {
+    let (app, fx, clock) = start().await;
+    let admin = app.token(&fx.admin);
+    let rep = app.token(&fx.east_rep);
+    let manager = app.token(&fx.east_manager);
+    let rule = json!({"id": "call-back-task", "rule": {
+        "name": "Call back within 4 h of a new lead",
+        "trigger": "lead_created",
+        "actions": [{"do": "create_task", "title": "回电 / Call back", "due_in_hours": 4,
+            "remind_before_hours": 1, "escalate_after_hours": 2}]}});
+    app.post("/v1/rules", &admin, &rule).await.expect(201);
+    let bad = json!({"id": "bad-task", "rule": {"name": "x", "trigger": "lead_created",
+        "actions": [{"do": "create_task", "title": "x", "due_in_hours": 4,
+            "remind_before_hours": -1}]}});
+    let refused = app.post("/v1/rules", &admin, &bad).await.expect(422);
+    assert_eq!(
+        refused.body["details"]["field"],
+        "actions.remind_before_hours"
+    );
+
+    let ignored = app.create_lead(&rep, 1).await;
+    let answered = app.create_lead(&rep, 2).await;
+    let task_of = |lead: String| {
+        let app = &app;
+        let rep = rep.clone();
+        async move {
+            eventually("the call-back task", || async {
+                let tasks = app.get("/v1/me/tasks", &rep).await.expect(200).body;
+                tasks
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .find(|t| t["lead"] == lead.as_str() && t["rule"] == "call-back-task")
+                    .cloned()
+            })
+            .await
+        }
+    };
+    let ignored_task = task_of(ignored.clone()).await;
+    let answered_task = task_of(answered.clone()).await;
+    assert!(ignored_task["remind_at"].is_string());
+    let done = format!(
+        "/v1/tasks/{}/complete",
+        answered_task["id"].as_str().unwrap()
+    );
+    app.post(&done, &rep, &json!({"outcome": "已回电"}))
+        .await
+        .expect(200);
+
+    let about = |inbox: &Vec<Value>, kind: &str, lead: &str| {
+        inbox
+            .iter()
+            .filter(|n| n["kind"] == kind && n["lead"] == lead && n["rule"] == "call-back-task")
+            .count()
+    };
+    clock.advance_hours(3.5);
+    eventually("the reminder", || async {
+        (about(&inbox(&app, &rep).await, "reminder", &ignored) == 1).then_some(())
+    })
+    .await;
+    assert_eq!(
+        about(&inbox(&app, &manager).await, "escalation", &ignored),
+        0
+    );
+    clock.advance_hours(3.0);
+    eventually("the escalation", || async {
+        (about(&inbox(&app, &manager).await, "escalation", &ignored) == 1).then_some(())
+    })
+    .await;
+    clock.advance_hours(24.0);
+    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    let rep_inbox = inbox(&app, &rep).await;
+    let manager_inbox = inbox(&app, &manager).await;
+    assert_eq!(about(&rep_inbox, "reminder", &ignored), 1);
+    assert_eq!(about(&manager_inbox, "escalation", &ignored), 1);
+    assert_eq!(about(&rep_inbox, "reminder", &answered), 0);
+    assert_eq!(about(&manager_inbox, "escalation", &answered), 0);
+    assert_eq!(
+        about(
+            &inbox(&app, &app.token(&fx.south_manager)).await,
+            "escalation",
+            &ignored
+        ),
+        0
+    );
 }
 
 fieldline_tests::on_both_backends!(
+    open_tasks_remind_their_assignee_and_escalate_once_overdue,
     managers_review_a_reproducible_sample_of_completed_tasks,
     a_lead_nobody_contacts_escalates_and_a_call_stops_the_activation_clock,
     unowned_leads_are_spread_round_robin_even_when_they_arrive_together,

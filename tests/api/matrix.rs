@@ -264,6 +264,8 @@ impl World {
             dedupe_key: format!("matrix-{}", TaskId::new()),
             outcome: None,
             review: None,
+            remind_at: None,
+            escalate_at: None,
         };
         assert!(self.app.state.tasks.add_task(&task).await.unwrap());
         task.id.to_string()

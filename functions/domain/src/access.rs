@@ -295,6 +295,8 @@ mod tests {
             dedupe_key: "k".into(),
             outcome: None,
             review: None,
+            remind_at: None,
+            escalate_at: None,
         };
         assert!(matches!(
             task.complete(&admin, None, now),

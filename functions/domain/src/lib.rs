@@ -55,7 +55,7 @@ pub use pipeline::{
 pub use rule::{Action, Condition, Decision, DecisionOutcome, Evidence, Rule, RuleDraft, RuleId};
 pub use scoring::{Priority, ScoreBreakdown, ScoringPolicy};
 pub use subject::{Subject, SubjectKind};
-pub use task::Task;
+pub use task::{FollowUp, Task};
 pub use timer::{Timer, TimerState};
 pub use upload::{NewUpload, Upload, UploadError, UploadKind, UploadStatus};
 pub use user::{Role, Team, Tenant, User};

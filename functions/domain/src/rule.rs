@@ -183,6 +183,12 @@ pub enum Action {
         due_in_hours: f64,
         #[serde(default)]
         business_hours: bool,
+        /// Remind the assignee this many hours before the task is due, if still open.
+        #[serde(default)]
+        remind_before_hours: Option<f64>,
+        /// Tell the assignee's manager this many hours after it is due, if still open.
+        #[serde(default)]
+        escalate_after_hours: Option<f64>,
     },
     /// A durable timer on the lead; a running timer of the same name is left as it is.
     StartTimer {
@@ -461,10 +467,27 @@ impl RuleDraft {
                 Action::CreateTask {
                     title,
                     due_in_hours,
+                    remind_before_hours,
+                    escalate_after_hours,
                     ..
                 } => {
                     if title.trim().is_empty() || title.chars().count() > 500 {
                         return Err(DomainError::invalid("actions.title", "1-500 characters"));
+                    }
+                    let within = |h: &Option<f64>| {
+                        h.is_none_or(|h| h.is_finite() && h > 0.0 && h <= 24.0 * 366.0)
+                    };
+                    if !within(remind_before_hours) {
+                        return Err(DomainError::invalid(
+                            "actions.remind_before_hours",
+                            "more than 0, at most a year",
+                        ));
+                    }
+                    if !within(escalate_after_hours) {
+                        return Err(DomainError::invalid(
+                            "actions.escalate_after_hours",
+                            "more than 0, at most a year",
+                        ));
                     }
                     if !(due_in_hours.is_finite()
                         && *due_in_hours >= 0.0

@@ -32,6 +32,40 @@ pub struct Task {
     /// A manager's score from the weekly review sample.
     #[serde(default)]
     pub review: Option<TaskReview>,
+    /// When the assignee is reminded, if the task is still open then.
+    #[serde(default)]
+    pub remind_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// When the assignee's manager is told, if the task is still open then.
+    #[serde(default)]
+    pub escalate_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// What a task's timer is for; its timer is named `task_<what>:<task id>` on the task's
+/// subject, so the timer store keeps it durable like every other clock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FollowUp {
+    Reminder,
+    Escalation,
+}
+
+impl FollowUp {
+    pub fn timer_name(self, task: TaskId) -> String {
+        match self {
+            FollowUp::Reminder => format!("task_reminder:{task}"),
+            FollowUp::Escalation => format!("task_escalation:{task}"),
+        }
+    }
+
+    /// The follow-up and task a timer name stands for, if it is one.
+    pub fn of_timer(name: &str) -> Option<(FollowUp, TaskId)> {
+        let (what, id) = name.split_once(':')?;
+        let follow_up = match what {
+            "task_reminder" => FollowUp::Reminder,
+            "task_escalation" => FollowUp::Escalation,
+            _ => return None,
+        };
+        Some((follow_up, id.parse().ok()?))
+    }
 }
 
 /// A manager's score of a completed task.

@@ -12,6 +12,7 @@ use fieldline_app::http::ApiSurface;
 use fieldline_app::rule::RuleEngine;
 use fieldline_app::scheduler::{EventHandler, Job};
 use fieldline_app::state::{Clock, SystemClock};
+use fieldline_app::task::TaskFollowUps;
 use fieldline_app::timer::TimerSweeper;
 use fieldline_app::upload::{self, UploadOutcome};
 use fieldline_app::{Application, Config, Stores};
@@ -30,6 +31,7 @@ pub struct Functions {
     app: Arc<Application>,
     s3: S3BlobStore,
     rules: Arc<RuleEngine>,
+    follow_ups: Arc<TaskFollowUps>,
     sweeper: Arc<TimerSweeper>,
     notifier: Arc<Notifier>,
 }
@@ -100,6 +102,7 @@ impl Functions {
         let state = app.state().clone();
         Ok(Functions {
             rules: Arc::new(RuleEngine::new(state.clone())),
+            follow_ups: Arc::new(TaskFollowUps::new(state.clone())),
             sweeper: Arc::new(TimerSweeper::new(state.clone())),
             notifier: Arc::new(Notifier::new(state)),
             app: Arc::new(app),
@@ -157,7 +160,12 @@ impl Functions {
             let result = match decoded {
                 Ok(event) => {
                     let seq = event.occurred_at.timestamp_millis();
-                    self.rules.handle(&StoredEvent { seq, event }).await
+                    let stored = StoredEvent { seq, event };
+                    // Both deduplicate, so a retried record repeats nothing either did.
+                    match self.rules.handle(&stored).await {
+                        Ok(()) => self.follow_ups.handle(&stored).await,
+                        Err(e) => Err(e),
+                    }
                 }
                 // A record that can never decode is logged and skipped, not retried forever.
                 Err(e) => {

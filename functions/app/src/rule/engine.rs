@@ -3,7 +3,7 @@ use crate::state::AppState;
 use async_trait::async_trait;
 use fieldline_domain::rule::{self, AssignStrategy, MAX_RULE_CHAIN, Recipient};
 use fieldline_domain::{
-    Action, Cause, Decision, DecisionOutcome, DomainEvent, Lead, LeadId, Notification,
+    Action, Cause, Decision, DecisionOutcome, DomainEvent, FollowUp, Lead, LeadId, Notification,
     NotificationId, Role, Rule, RuleDraft, RuleId, Subject, SubjectKind, Task, TaskId, TeamId,
     TenantId, Timer, TimerId, Timestamp, User, UserId,
 };
@@ -273,6 +273,8 @@ impl RuleEngine {
                 title,
                 due_in_hours,
                 business_hours,
+                remind_before_hours,
+                escalate_after_hours,
             } => {
                 let Some(view) = load_subject(&self.state, tenant, subject).await? else {
                     return Ok(skipped(format!("the {} no longer exists", subject.kind())));
@@ -280,24 +282,27 @@ impl RuleEngine {
                 let due_at = self
                     .due_after(tenant, now, *due_in_hours, *business_hours)
                     .await?;
-                let added = self
-                    .state
-                    .tasks
-                    .add_task(&Task {
-                        id: TaskId::new(),
-                        tenant: tenant.clone(),
-                        subject,
-                        assignee: view.owner,
-                        title: title.clone(),
-                        due_at,
-                        done_at: None,
-                        created_at: now,
-                        rule: Some(cause.rule.clone()),
-                        dedupe_key: format!("{}:{}:{index}", event.id, cause.rule),
-                        outcome: None,
-                        review: None,
-                    })
-                    .await?;
+                let hours = |h: f64| chrono::Duration::milliseconds((h * 3_600_000.0) as i64);
+                let task = Task {
+                    id: TaskId::new(),
+                    tenant: tenant.clone(),
+                    subject,
+                    assignee: view.owner,
+                    title: title.clone(),
+                    due_at,
+                    done_at: None,
+                    created_at: now,
+                    rule: Some(cause.rule.clone()),
+                    dedupe_key: format!("{}:{}:{index}", event.id, cause.rule),
+                    outcome: None,
+                    review: None,
+                    remind_at: remind_before_hours.map(|h| (due_at - hours(h)).max(now)),
+                    escalate_at: escalate_after_hours.map(|h| due_at + hours(h)),
+                };
+                let added = self.state.tasks.add_task(&task).await?;
+                if added {
+                    self.start_follow_ups(&task, cause, now).await?;
+                }
                 Ok(if added {
                     done(format!("task \"{title}\" due {}", due_at.to_rfc3339()))
                 } else {
@@ -305,6 +310,33 @@ impl RuleEngine {
                 })
             }
         }
+    }
+
+    /// The task's reminder and escalation clocks, as durable timers on its subject.
+    async fn start_follow_ups(
+        &self,
+        task: &Task,
+        cause: &Cause,
+        now: Timestamp,
+    ) -> anyhow::Result<()> {
+        let clocks = [
+            (FollowUp::Reminder, task.remind_at),
+            (FollowUp::Escalation, task.escalate_at),
+        ];
+        for (what, due_at) in clocks {
+            let Some(due_at) = due_at else { continue };
+            let timer = Timer {
+                id: TimerId::new(),
+                tenant: task.tenant.clone(),
+                subject: task.subject,
+                name: what.timer_name(task.id),
+                due_at,
+                created_at: now,
+                cause: Some(cause.clone()),
+            };
+            self.state.timers.start_timer(&timer, false).await?;
+        }
+        Ok(())
     }
 
     /// `hours` after `now`, counting only the tenant's working time when `business_hours`.

@@ -1,7 +1,7 @@
 use crate::error::AppError;
 use crate::state::AppState;
 use fieldline_domain::task::review_sample;
-use fieldline_domain::{Actor, LeadScope, Permission, Role, Task, TaskId, UserId};
+use fieldline_domain::{Actor, FollowUp, LeadScope, Permission, Role, Task, TaskId, UserId};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -35,6 +35,12 @@ pub async fn complete_task(
     let mut task = load(state, actor, id).await?;
     if task.complete(actor, req.outcome.as_deref(), state.clock.now())? {
         state.tasks.update_task(&task).await?;
+        // Done: its reminder and escalation have nothing left to say.
+        let clocks = [FollowUp::Reminder, FollowUp::Escalation].map(|f| f.timer_name(task.id));
+        state
+            .timers
+            .cancel_timers(&task.tenant, task.subject, &clocks)
+            .await?;
     }
     Ok(task)
 }
@@ -53,8 +59,22 @@ pub struct RepSample {
     pub rep: UserId,
     /// Tasks the rep completed that week.
     pub completed: u64,
-    /// The sample to score, each within 24 h of its completion (`done_at`).
-    pub tasks: Vec<Task>,
+    /// The sample to score, each within 24 h of its completion.
+    pub tasks: Vec<ReviewItem>,
+}
+
+/// How long a manager has to score a sampled task, from its completion.
+pub const REVIEW_WINDOW_HOURS: i64 = 24;
+
+/// A sampled task with its scoring deadline.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ReviewItem {
+    #[serde(flatten)]
+    pub task: Task,
+    /// `done_at` + 24 h.
+    pub review_due_at: chrono::DateTime<chrono::Utc>,
+    /// Not scored and past `review_due_at`.
+    pub review_overdue: bool,
 }
 
 /// Parses an ISO week (`2026-W48`) into its Monday-to-Monday bounds in UTC.
@@ -105,10 +125,23 @@ pub async fn review_queue(
         if done.is_empty() {
             continue;
         }
+        let now = state.clock.now();
+        let tasks = review_sample(week, rep.id, &done)
+            .into_iter()
+            .map(|task| {
+                let done_at = task.done_at.expect("sampled from completed tasks");
+                let review_due_at = done_at + chrono::Duration::hours(REVIEW_WINDOW_HOURS);
+                ReviewItem {
+                    review_overdue: task.review.is_none() && now > review_due_at,
+                    review_due_at,
+                    task,
+                }
+            })
+            .collect();
         queue.push(RepSample {
             rep: rep.id,
             completed: done.len() as u64,
-            tasks: review_sample(week, rep.id, &done),
+            tasks,
         });
     }
     Ok(queue)

@@ -20,6 +20,8 @@ fn task<S>(f: &Fixture<S>, key: &str, due: Timestamp) -> Task {
         dedupe_key: key.into(),
         outcome: None,
         review: None,
+        remind_at: None,
+        escalate_at: None,
     }
 }
 
