@@ -333,6 +333,40 @@ async fn deals_go_overdue_by_their_stage_and_the_board_sums_each_column() {
         .body;
     assert_eq!(on_time["overdue_days"], 0);
 
+    // Ten days on both are late; sorted by how late, the one stuck longer comes first.
+    clock.advance_hours(5.0 * 24.0);
+    let worst_first = app
+        .get("/v1/deals?sort=overdue", &rep)
+        .await
+        .expect(200)
+        .body;
+    let late: Vec<(&str, u64)> = worst_first["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            (
+                d["id"].as_str().unwrap(),
+                d["overdue_days"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        late,
+        [
+            (first["id"].as_str().unwrap(), 8),
+            (second["id"].as_str().unwrap(), 3)
+        ]
+    );
+    assert!(worst_first["next_cursor"].is_null());
+    let top = app
+        .get("/v1/deals?sort=overdue&limit=1", &rep)
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(top["items"][0]["id"], first["id"]);
+    app.get("/v1/deals?sort=soonest", &rep).await.expect(400);
+
     let board = app.get("/v1/deals/board", &manager).await.expect(200).body;
     let columns = board.as_array().unwrap();
     assert_eq!(columns.len(), 8);

@@ -107,6 +107,9 @@ pub struct DealListParams {
     owner: Option<UserId>,
     /// `true`: only deals past their stage's rotting limit.
     overdue: Option<bool>,
+    /// `updated` (default): newest change first, paged. `overdue`: the overdue deals, most
+    /// days over first — the first `limit` of them, in one page.
+    sort: Option<crate::deal::DealSort>,
     /// Page size (default 50).
     #[param(minimum = 1, maximum = 200)]
     limit: Option<u32>,
@@ -141,6 +144,7 @@ pub async fn list_deals(
         status: params.status,
         owner: params.owner,
         overdue: params.overdue.unwrap_or(false),
+        sort: params.sort.unwrap_or_default(),
         limit,
         cursor: params.cursor,
     };

@@ -362,8 +362,20 @@ pub struct DealFilter {
     pub status: Option<StageKind>,
     pub owner: Option<UserId>,
     pub overdue: bool,
+    pub sort: DealSort,
     pub limit: Option<u32>,
     pub cursor: Option<String>,
+}
+
+/// How a deal list is ordered.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DealSort {
+    /// Newest change first, paged with a cursor.
+    #[default]
+    Updated,
+    /// Overdue deals only, most days past the stage's limit first; one page.
+    Overdue,
 }
 
 #[tracing::instrument(name = "deal.list_deals", level = "debug", skip_all, fields(tenant = %actor.tenant, user = %actor.user), err(Display))]
@@ -378,17 +390,43 @@ pub async fn list_deals(
         })?),
         None => None,
     };
+    let by_overdue = filter.sort == DealSort::Overdue;
+    if by_overdue && after.is_some() {
+        return Err(AppError::rejected(
+            "invalid_cursor",
+            "sort=overdue answers in one page; it takes no cursor",
+        ));
+    }
+    let limit = filter.limit.unwrap_or(50);
     let query = DealQuery {
         scope: actor.lead_scope(),
         pipeline: filter.pipeline,
         stage: filter.stage,
         status: filter.status,
         owner: filter.owner,
-        overdue_at: filter.overdue.then(|| state.clock.now()),
-        limit: filter.limit.unwrap_or(50),
+        overdue_at: (filter.overdue || by_overdue).then(|| state.clock.now()),
+        limit,
         after,
     };
-    Ok(state.deals.list_deals(&actor.tenant, &query).await?)
+    if !by_overdue {
+        return Ok(state.deals.list_deals(&actor.tenant, &query).await?);
+    }
+    // The overdue set is the stalled part of a pipeline: read it whole, most overdue first.
+    let mut overdue = all_pages(|after| {
+        let query = DealQuery {
+            after,
+            limit: fieldline_store::MAX_PAGE,
+            ..query.clone()
+        };
+        async move { state.deals.list_deals(&actor.tenant, &query).await }
+    })
+    .await?;
+    overdue.sort_by_key(|d| (d.rots_at, d.id));
+    overdue.truncate(fieldline_store::page_limit(limit) as usize);
+    Ok(Page {
+        items: overdue,
+        next: None,
+    })
 }
 
 /// One column of the board: a stage with its newest deals, and the count and amount total of
