@@ -41,7 +41,7 @@ fn replace_deal(tx: &Transaction<'_>, deal: &Deal, expected_version: u64) -> Sto
     let changed = tx
         .execute(
             "UPDATE deals SET owner_id = ?1, team_id = ?2, pipeline = ?3, stage = ?4,
-                status = ?5, rots_at = ?6, updated_at = ?7, version = ?8, body = ?9
+                status = ?5, rots_at = ?6, updated_at = ?7, version = ?8, body = ?9, amount = ?13
              WHERE tenant_id = ?10 AND id = ?11 AND version = ?12",
             params![
                 deal.owner.to_string(),
@@ -56,6 +56,7 @@ fn replace_deal(tx: &Transaction<'_>, deal: &Deal, expected_version: u64) -> Sto
                 deal.tenant.as_str(),
                 deal.id.to_string(),
                 expected_version as i64,
+                amount_column(deal.amount),
             ],
         )
         .map_err(sql_err)?;
@@ -70,11 +71,17 @@ fn replace_deal(tx: &Transaction<'_>, deal: &Deal, expected_version: u64) -> Sto
     Ok(())
 }
 
+/// SQLite integers are signed; an amount beyond i64 (no real deal) is kept at the maximum
+/// in the column the board sums (the body keeps the exact figure).
+fn amount_column(amount: u64) -> i64 {
+    i64::try_from(amount).unwrap_or(i64::MAX)
+}
+
 fn insert_deal(tx: &Transaction<'_>, deal: &Deal) -> StoreResult<()> {
     tx.execute(
         "INSERT INTO deals (tenant_id, id, owner_id, team_id, pipeline, stage, status, rots_at,
-                            updated_at, version, body)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                            updated_at, version, body, amount)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
         params![
             deal.tenant.as_str(),
             deal.id.to_string(),
@@ -87,6 +94,7 @@ fn insert_deal(tx: &Transaction<'_>, deal: &Deal) -> StoreResult<()> {
             deal.updated_at.timestamp_millis(),
             deal.version as i64,
             to_json(deal)?,
+            amount_column(deal.amount),
         ],
     )
     .map_err(sql_err)?;
@@ -424,7 +432,7 @@ impl DealStore for SqliteStore {
         pipeline: &str,
     ) -> StoreResult<Vec<StageTotal>> {
         let mut sql = String::from(
-            "SELECT stage, count(*), coalesce(sum(json_extract(body, '$.amount')), 0)
+            "SELECT stage, count(*), coalesce(sum(amount), 0)
              FROM deals WHERE tenant_id = ? AND pipeline = ?",
         );
         let mut args: Vec<Value> = vec![
