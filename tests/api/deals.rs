@@ -902,6 +902,11 @@ async fn a_quote_upload_opens_the_price_gate() {
     let (_, again) = app.upload(&ticket, pdf.clone()).await;
     assert_eq!(first["outcome"], "recorded", "{first}");
     assert_eq!(first["activity"], again["activity"]);
+    // Corrected bytes sent to the same URL replace the file, not the log line.
+    let mut corrected = pdf.clone();
+    corrected[12] = b'y';
+    let (_, replaced) = app.upload(&ticket, corrected).await;
+    assert_eq!(replaced["activity"], first["activity"]);
     let listed = app.get(&activities, &rep).await.expect(200).body;
     let files: Vec<&serde_json::Value> = listed
         .as_array()

@@ -394,7 +394,6 @@ async fn accept_deal_file(
     size: u64,
     content_type: &str,
     head: &[u8],
-    version: &str,
 ) -> Result<UploadOutcome, AppError> {
     let Some(upload) = state.uploads.get_upload(tenant, id).await? else {
         return Ok(UploadOutcome::Rejected {
@@ -405,48 +404,47 @@ async fn accept_deal_file(
     let Some(Subject::Deal(deal)) = upload.subject else {
         return Ok(UploadOutcome::Ignored);
     };
-    let refused = if upload.status == UploadStatus::Failed {
-        Some((
-            "upload_failed",
-            "this upload already failed; ask for a new URL".to_owned(),
-        ))
-    } else if size != upload.size || content_type != upload.content_type {
-        Some((
-            "upload_mismatch",
-            format!(
-                "the upload is for {} bytes of {}",
-                upload.size, upload.content_type
-            ),
-        ))
-    } else {
-        match check_bytes(size, content_type, head) {
-            Err(refusal) => Some(refusal),
-            Ok(()) => match uploader_actor(state, tenant, upload.created_by).await? {
-                Err(refusal) => Some(refusal),
-                Ok(actor) => {
-                    return record_deal_file(state, &actor, upload, deal, version).await;
-                }
-            },
+    let (code, detail): Refusal = 'check: {
+        if upload.status == UploadStatus::Failed {
+            break 'check (
+                "upload_failed",
+                "this upload already failed; ask for a new URL".to_owned(),
+            );
+        }
+        if size != upload.size || content_type != upload.content_type {
+            break 'check (
+                "upload_mismatch",
+                format!(
+                    "the upload is for {} bytes of {}",
+                    upload.size, upload.content_type
+                ),
+            );
+        }
+        if let Err(refusal) = check_bytes(size, content_type, head) {
+            break 'check refusal;
+        }
+        match uploader_actor(state, tenant, upload.created_by).await? {
+            Err(refusal) => refusal,
+            Ok(actor) => return record_deal_file(state, &actor, upload, deal).await,
         }
     };
-    let (code, detail) = refused.expect("every other branch returned");
     fail_upload(state, upload, code, &detail).await?;
     Ok(UploadOutcome::Rejected { code, detail })
 }
 
+/// Logs the checked file on its deal once per upload record (re-sent bytes replace the
+/// stored file, not the log line), then marks the record done.
 async fn record_deal_file(
     state: &AppState,
     actor: &Actor,
     upload: Upload,
     deal: DealId,
-    version: &str,
 ) -> Result<UploadOutcome, AppError> {
-    let digest = hex::encode(Sha256::digest(format!("{}|{version}", upload.id)));
     let rec = crate::lead::idempotency(
         actor,
         Some(
-            IdempotencyKey::parse(&format!("upload-{}", &digest[..48]))
-                .expect("hex is a valid idempotency key"),
+            IdempotencyKey::parse(&format!("upload-{}", upload.id.as_uuid().simple()))
+                .expect("a uuid is a valid idempotency key"),
         ),
         "deal.attachment",
         &upload.id,
@@ -590,7 +588,7 @@ pub async fn accept_upload(
     version: &str,
 ) -> Result<UploadOutcome, AppError> {
     if let Some(id) = parse_record_path(path) {
-        return accept_deal_file(state, tenant, id, size, content_type, head, version).await;
+        return accept_deal_file(state, tenant, id, size, content_type, head).await;
     }
     let Some((lead, uploader, name)) = parse_upload_path(path) else {
         return Ok(UploadOutcome::Ignored);
