@@ -10,12 +10,13 @@ use crate::lead::{events_items, idempotency_item, lead_item, listing_sk};
 use crate::subject::{record_sk, subject_pk};
 use crate::table::{
     ItemBuilder, Query, TxError, body, key, ms_key, n, number_attr, put, put_new, s, string_attr,
+    update,
 };
 use crate::{
     DynamoStore, ENTITY, GSI1, GSI1_PK, GSI1_SK, GSI2, GSI2_PK, GSI2_SK, GSI3, GSI3_PK, GSI3_SK,
 };
 use async_trait::async_trait;
-use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
 use fieldline_domain::{
     Activity, Contact, Customer, CustomerId, Deal, DealId, DomainEvent, LeadScope, MaterialPack,
     Pipeline, StageChange, Subject, SubjectKind, TenantId, Timestamp,
@@ -46,6 +47,67 @@ fn pack_key(pack: &MaterialPack) -> (String, String) {
             pack.id
         ),
     )
+}
+
+/// The board's column totals, kept as counters beside the deals: one item per pipeline,
+/// scope (the tenant, a team, an owner) and stage, counting the deals there and summing their
+/// amounts. Every deal write adjusts them in its own transaction, so a board reads a few
+/// items instead of every deal in scope.
+fn board_pk(tenant: &TenantId, pipeline: &str) -> String {
+    format!("{}#BOARD#{pipeline}", tenant_pk(tenant))
+}
+
+fn scope_prefix(scope: &LeadScope) -> Option<String> {
+    match scope {
+        LeadScope::Tenant => Some("ALL#".to_owned()),
+        LeadScope::Team(team) => Some(format!("TEAM#{team}#")),
+        LeadScope::Owner(user) => Some(format!("OWNER#{user}#")),
+        LeadScope::Pool => None,
+    }
+}
+
+/// The counter keys a deal counts under, with its count and amount.
+fn board_entries(deal: &Deal) -> Vec<(String, i64, i64)> {
+    let amount = i64::try_from(deal.amount).unwrap_or(i64::MAX);
+    let mut scopes = vec![LeadScope::Tenant, LeadScope::Owner(deal.owner)];
+    scopes.extend(deal.team.map(LeadScope::Team));
+    scopes
+        .iter()
+        .filter_map(scope_prefix)
+        .map(|prefix| (format!("{prefix}{}", deal.stage), 1, amount))
+        .collect()
+}
+
+/// The counter updates that turn `before`'s contribution into `after`'s (either may be
+/// absent); keys whose figures do not change are left alone, and each key is updated once.
+fn board_updates(table: &str, before: Option<&Deal>, after: &Deal) -> Vec<TransactWriteItem> {
+    let mut delta: std::collections::BTreeMap<String, (String, i64, i64)> = Default::default();
+    let mut add = |deal: &Deal, sign: i64| {
+        for (sk, count, amount) in board_entries(deal) {
+            let e = delta
+                .entry(sk)
+                .or_insert_with(|| (deal.stage.clone(), 0, 0));
+            e.1 += sign * count;
+            e.2 = e.2.saturating_add(sign.saturating_mul(amount));
+        }
+    };
+    if let Some(before) = before {
+        add(before, -1);
+    }
+    add(after, 1);
+    delta
+        .into_iter()
+        .filter(|(_, (_, count, amount))| *count != 0 || *amount != 0)
+        .map(|(sk, (stage, count, amount))| {
+            update(
+                table,
+                key(board_pk(&after.tenant, &after.pipeline), sk),
+                // Names clear of DynamoDB's reserved words (count, status, ...).
+                "SET board_stage = :stage ADD deal_count :n, amount_sum :a",
+                &[(":stage", s(stage)), (":n", n(count)), (":a", n(amount))],
+            )
+        })
+        .collect()
 }
 
 fn deal_item(deal: &Deal) -> StoreResult<crate::table::Item> {
@@ -137,6 +199,7 @@ impl DealStore for DynamoStore {
         items.push(put_new(self.table(), contact));
         items.push(put_new(self.table(), deal_item(&c.deal)?));
         items.push(put_new(self.table(), stage_item(&c.first_stage)?));
+        items.extend(board_updates(self.table(), None, &c.deal));
         items.extend(events_items(self.table(), &c.events)?);
         match self.transact(items).await {
             Ok(()) => Ok(Created::New(c.deal.clone())),
@@ -180,11 +243,27 @@ impl DealStore for DynamoStore {
         change: Option<&StageChange>,
         events: &[DomainEvent],
     ) -> StoreResult<()> {
+        // The stored deal at the expected version is what the board counters hold now; the
+        // version condition below makes sure it is still that one when the write lands.
+        let before: Option<Deal> = self
+            .get_body(deal_pk(&deal.tenant, deal.id), record_sk(SubjectKind::Deal))
+            .await?;
+        match &before {
+            None => return Err(StoreError::NotFound),
+            Some(b) if b.version != expected_version => {
+                return Err(StoreError::VersionConflict {
+                    expected: expected_version,
+                    actual: b.version,
+                });
+            }
+            Some(_) => {}
+        }
         let mut items =
             vec![self.versioned_put(deal_item(deal)?, deal.version, expected_version)?];
         if let Some(change) = change {
             items.push(put_new(self.table(), stage_item(change)?));
         }
+        items.extend(board_updates(self.table(), before.as_ref(), deal));
         items.extend(events_items(self.table(), events)?);
         match self.transact(items).await {
             Ok(()) => Ok(()),
@@ -400,26 +479,32 @@ impl DealStore for DynamoStore {
         scope: &LeadScope,
         pipeline: &str,
     ) -> StoreResult<Vec<StageTotal>> {
-        let base = DealQuery::in_pipeline(scope.clone(), pipeline);
-        let deals = fieldline_store::all_pages(|after| {
-            let query = DealQuery {
-                after,
-                ..base.clone()
-            };
-            async move { self.list_deals(tenant, &query).await }
-        })
-        .await?;
+        let Some(prefix) = scope_prefix(scope) else {
+            return Ok(Vec::new());
+        };
+        let values = [
+            (":pk", s(board_pk(tenant, pipeline))),
+            (":prefix", s(prefix)),
+        ];
+        let q = Query::table("pk = :pk AND begins_with(sk, :prefix)", &values);
+        let items = self.query(q, usize::MAX).await?;
         let mut totals: std::collections::BTreeMap<String, StageTotal> = Default::default();
-        for deal in &deals {
-            let t = totals
-                .entry(deal.stage.clone())
-                .or_insert_with(|| StageTotal {
-                    stage: deal.stage.clone(),
-                    count: 0,
-                    amount: 0,
-                });
-            t.count += 1;
-            t.amount += deal.amount;
+        for item in &items {
+            let count = number_attr(item, "deal_count").unwrap_or_default();
+            if count <= 0 {
+                continue;
+            }
+            let stage = string_attr(item, "board_stage")
+                .ok_or_else(|| StoreError::corrupt_msg("board total without its stage"))?
+                .to_owned();
+            totals.insert(
+                stage.clone(),
+                StageTotal {
+                    stage,
+                    count: count as u64,
+                    amount: number_attr(item, "amount_sum").unwrap_or_default().max(0) as u64,
+                },
+            );
         }
         Ok(totals.into_values().collect())
     }

@@ -5,7 +5,9 @@
 use crate::{BODY, DynamoStore, PK, SK};
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Delete, Put, TransactWriteItem};
+use aws_sdk_dynamodb::types::{
+    AttributeValue, ConditionCheck, Delete, Put, TransactWriteItem, Update,
+};
 use fieldline_store::StoreError;
 use fieldline_store::error::StoreResult;
 use serde::Serialize;
@@ -136,6 +138,22 @@ pub(crate) fn delete(
                 .set_expression_attribute_values(values(vals))
                 .build()
                 .expect("delete has table and key"),
+        )
+        .build()
+}
+
+/// A transaction entry that runs `update` (an `ADD`/`SET` expression) on the item at `key`,
+/// creating it if it does not exist.
+pub(crate) fn update(table: &str, key: Item, update: &str, vals: Values<'_>) -> TransactWriteItem {
+    TransactWriteItem::builder()
+        .update(
+            Update::builder()
+                .table_name(table)
+                .set_key(Some(key))
+                .update_expression(update)
+                .set_expression_attribute_values(values(vals))
+                .build()
+                .expect("update has table, key and expression"),
         )
         .build()
 }

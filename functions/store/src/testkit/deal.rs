@@ -547,6 +547,96 @@ pub async fn deal_listings_are_scoped_filtered_and_paged<S: Backend>(store: S) {
     assert_eq!(seen.len(), 6);
 }
 
+/// The board's column totals agree with the deals themselves after creations, stage moves,
+/// amount changes and a refused stale write, in every scope.
+pub async fn board_totals_follow_every_deal_write<S: Backend>(store: S) {
+    let f = fixture(store).await;
+    let pipeline = Pipeline::default_for(&f.tenant);
+    let actor = actor_of(&f.rep);
+    let mut deals = Vec::new();
+    for i in 0..3u64 {
+        let lead = qualified_lead(&f.store, &f.rep).await;
+        let mut c = conversion(&lead, &f.rep, t0());
+        c.deal.amount = 10_000 * (i + 1);
+        f.store.convert_lead(&c, None).await.unwrap();
+        deals.push(c.deal);
+    }
+    // A move, an amount change, a loss.
+    let mv = |to: &'static str| StageMove {
+        to,
+        reason: (to == "lost").then_some("price"),
+        override_gate: false,
+    };
+    let before = deals[0].version;
+    let (change, event) = deals[0]
+        .move_stage(&pipeline, &mv("first_call"), &[], &actor, t0())
+        .unwrap();
+    f.store
+        .update_deal(&deals[0], before, Some(&change), &[event])
+        .await
+        .unwrap();
+    let before = deals[1].version;
+    let patch = DealPatch {
+        amount: Some(55_000),
+        ..Default::default()
+    };
+    let events = deals[1].apply_patch(&patch, &actor, t0()).unwrap();
+    f.store
+        .update_deal(&deals[1], before, None, &events)
+        .await
+        .unwrap();
+    // A stale write changes nothing, totals included.
+    let mut stale = deals[1].clone();
+    stale.amount = 1;
+    assert!(matches!(
+        f.store.update_deal(&stale, before, None, &[]).await,
+        Err(StoreError::VersionConflict { .. })
+    ));
+    let before = deals[2].version;
+    let (change, event) = deals[2]
+        .move_stage(&pipeline, &mv("lost"), &[], &actor, t0())
+        .unwrap();
+    f.store
+        .update_deal(&deals[2], before, Some(&change), &[event])
+        .await
+        .unwrap();
+
+    for scope in [
+        LeadScope::Tenant,
+        LeadScope::Team(f.rep.team.unwrap()),
+        LeadScope::Owner(f.rep.id),
+    ] {
+        let listed = f
+            .store
+            .list_deals(&f.tenant, &query(scope.clone()))
+            .await
+            .unwrap();
+        let mut expected: std::collections::BTreeMap<String, (u64, u64)> = Default::default();
+        for d in listed.items.iter().filter(|d| d.pipeline == "default") {
+            let e = expected.entry(d.stage.clone()).or_default();
+            e.0 += 1;
+            e.1 += d.amount;
+        }
+        let totals = f
+            .store
+            .stage_totals(&f.tenant, &scope, "default")
+            .await
+            .unwrap();
+        let got: std::collections::BTreeMap<String, (u64, u64)> = totals
+            .into_iter()
+            .map(|t| (t.stage, (t.count, t.amount)))
+            .collect();
+        assert_eq!(got, expected, "{scope:?}");
+    }
+    let lost = f
+        .store
+        .stage_totals(&f.tenant, &LeadScope::Owner(f.rep.id), "default")
+        .await
+        .unwrap();
+    assert!(lost.iter().any(|t| t.stage == "lost" && t.amount == 30_000));
+    assert!(lost.iter().any(|t| t.stage == "new" && t.amount == 55_000));
+}
+
 pub async fn pipelines_are_versioned_tenant_data<S: Backend>(store: S) {
     let f = fixture(store).await;
     assert!(f.store.list_pipelines(&f.tenant).await.unwrap().is_empty());
