@@ -1196,6 +1196,28 @@ async fn a_material_link_opened_by_the_customer_fires_a_rule() {
     let body: serde_json::Value = limited.json().await.unwrap();
     assert_eq!(body["code"], "rate_limited");
 
+    // A link sent to the wrong person is withdrawn at once (by the rep; twice is harmless).
+    let third = app
+        .post(&materials, &rep, &body_for(&upload))
+        .await
+        .expect(201)
+        .body;
+    let third_url = format!("{}{}", app.base, third["url"].as_str().unwrap());
+    let revoke = format!(
+        "{materials}/{}/revoke",
+        third["pack"]["id"].as_str().unwrap()
+    );
+    app.post(&revoke, &app.token(&f.south_rep), &json!({}))
+        .await
+        .expect(403);
+    let revoked = app.post(&revoke, &rep, &json!({})).await.expect(200).body;
+    assert_eq!(revoked["revoked"], true);
+    app.post(&revoke, &rep, &json!({})).await.expect(200);
+    let withdrawn = customer.get(&third_url).send().await.unwrap();
+    assert_eq!(withdrawn.status(), 410);
+    let body: serde_json::Value = withdrawn.json().await.unwrap();
+    assert_eq!(body["code"], "link_revoked");
+
     // A second pack expires after its three days.
     let second = app
         .post(&materials, &rep, &body_for(&upload))

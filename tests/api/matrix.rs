@@ -90,6 +90,7 @@ fn expected(op: &str, scene: Scene) -> Option<[u16; 9]> {
         ("POST /v1/deals/{id}/stage", Tenant) =>     [401, 200, 403, 200, 403, 403, 200, 404, 404],
         ("GET /v1/deals/{id}/history", Tenant) =>    [401, 200, 403, 200, 403, 403, 200, 404, 404],
         ("GET /v1/deals/{id}/materials", Tenant) =>  [401, 200, 403, 200, 403, 403, 200, 404, 404],
+        ("POST /v1/deals/{id}/materials/{pack}/revoke", Tenant) => [401, 200, 403, 200, 403, 403, 200, 404, 404],
         ("POST /v1/deals/{id}/materials", Tenant) => [401, 201, 403, 201, 403, 403, 201, 404, 404],
         // The link is the authority, like a presigned URL: whoever holds it opens it, with
         // or without a bearer token (expiry and rate limits are tested in deals.rs).
@@ -406,6 +407,15 @@ impl World {
             }
             "GET /v1/deals/{id}/materials" => (path.replace("{id}", &self.deal(n).await), None),
             "GET /m/{token}" => (self.material_link(n).await, None),
+            "POST /v1/deals/{id}/materials/{pack}/revoke" => {
+                let (deal, upload) = self.deal_with_file(n).await;
+                let rep = self.app.token(&self.f.east_rep);
+                let body = json!({"name": "资料", "files": [upload]});
+                let path = format!("/v1/deals/{deal}/materials");
+                let made = self.app.post(&path, &rep, &body).await.expect(201).body;
+                let pack = made["pack"]["id"].as_str().unwrap().to_owned();
+                (format!("{path}/{pack}/revoke"), None)
+            }
             "GET /m/{token}/files/{index}" => {
                 (format!("{}/files/0", self.material_link(n).await), None)
             }

@@ -163,6 +163,17 @@ impl MaterialPack {
         !self.revoked && now < self.expires_at
     }
 
+    /// Stops the link for good (sent to the wrong person, superseded). Returns whether this
+    /// call changed anything: revoking twice is harmless.
+    pub fn revoke(&mut self) -> bool {
+        if self.revoked {
+            return false;
+        }
+        self.revoked = true;
+        self.version += 1;
+        true
+    }
+
     /// Counts an opening and returns its `material_opened` event on the deal (`deal_version`
     /// is the deal's current version, for ordering downstream).
     pub fn open(&mut self, deal_version: u64, now: DateTime<Utc>) -> DomainEvent {
@@ -276,6 +287,9 @@ mod tests {
             name: " ".into(),
             ..input
         }));
+        assert!(pack.revoke());
+        assert!(!pack.revoke());
+        assert!(!pack.live(now));
         assert!(token_shape_ok(&token));
         assert!(!token_shape_ok("short"));
         assert!(!token_shape_ok(&"/".repeat(43)));

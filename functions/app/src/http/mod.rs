@@ -119,6 +119,7 @@ fn lead_routes(router: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
             material::http::create_pack,
             material::http::list_packs
         ))
+        .routes(routes!(material::http::revoke_pack))
         .routes(routes!(material::http::open_pack))
         .routes(routes!(material::http::download))
         .routes(routes!(deal::http::forecast))

@@ -38,6 +38,21 @@ pub async fn list_packs(
     Ok(Json(usecase::list_packs(&state, &auth.actor, id).await?))
 }
 
+/// Withdraws a pack's link at once (sent to the wrong person, superseded): it answers 410
+/// `link_revoked` from then on.
+#[utoipa::path(post, path = "/v1/deals/{id}/materials/{pack}/revoke", tag = "deals", security(("bearer" = [])),
+    params(("id" = DealId, Path), ("pack" = fieldline_domain::MaterialPackId, Path)),
+    responses((status = 200, body = MaterialPack), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn revoke_pack(
+    State(state): State<AppState>,
+    auth: Authenticated,
+    ApiPath((id, pack)): ApiPath<(DealId, fieldline_domain::MaterialPackId)>,
+) -> Result<Json<MaterialPack>, ApiError> {
+    Ok(Json(
+        usecase::revoke_pack(&state, &auth.actor, id, pack).await?,
+    ))
+}
+
 /// What a customer's link shows: the pack's name and files (each downloadable at
 /// `/m/{token}/files/{index}`).
 #[derive(Debug, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
@@ -56,7 +71,7 @@ pub struct OpenedPack {
             (OpenedPack = "application/json"),
             (String = "text/html"))),
         (status = 404, description = "No such link", body = ErrorBody),
-        (status = 410, description = "The link expired", body = ErrorBody),
+        (status = 410, description = "The link expired or was withdrawn", body = ErrorBody),
         (status = 429, description = "Too many requests for this link (see Retry-After)", body = ErrorBody)))]
 pub async fn open_pack(
     State(state): State<AppState>,

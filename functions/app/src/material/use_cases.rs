@@ -114,6 +114,39 @@ pub async fn list_packs(
     Ok(state.deals.list_material_packs(&actor.tenant, deal).await?)
 }
 
+/// Stops a pack's link (a rep of the deal, its manager, an admin). Revoking twice is
+/// harmless.
+#[tracing::instrument(name = "material.revoke_pack", level = "debug", skip_all, fields(tenant = %actor.tenant, user = %actor.user), err(Display))]
+pub async fn revoke_pack(
+    state: &AppState,
+    actor: &Actor,
+    deal: DealId,
+    pack: MaterialPackId,
+) -> Result<MaterialPack, AppError> {
+    load_deal(state, actor, deal).await?;
+    for _ in 0..crate::lead::APPEND_RETRIES {
+        let mut found = state
+            .deals
+            .list_material_packs(&actor.tenant, deal)
+            .await?
+            .into_iter()
+            .find(|p| p.id == pack)
+            .ok_or_else(|| AppError::NotFound(format!("material pack {pack} not found")))?;
+        let before = found.version;
+        if !found.revoke() {
+            return Ok(found);
+        }
+        match state.deals.update_material_pack(&found, before, &[]).await {
+            Ok(()) => return Ok(found),
+            Err(StoreError::VersionConflict { .. }) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(AppError::Conflict(
+        "the pack is being opened very often; try again".into(),
+    ))
+}
+
 /// The live pack a link names, counted against the link's rate limit.
 async fn live_pack(state: &AppState, token: &str) -> Result<MaterialPack, AppError> {
     let not_found = || AppError::NotFound("no such link".into());
@@ -127,6 +160,12 @@ async fn live_pack(state: &AppState, token: &str) -> Result<MaterialPack, AppErr
         return Err(not_found());
     };
     state.link_limits.use_link(&hash)?;
+    if pack.revoked {
+        return Err(AppError::Gone {
+            code: "link_revoked",
+            message: "this link was withdrawn; ask your contact for a new one".into(),
+        });
+    }
     if !pack.live(state.clock.now()) {
         return Err(AppError::Gone {
             code: "link_expired",
