@@ -38,22 +38,8 @@ async fn decisions_of(
     rule: &str,
     count: usize,
 ) -> Vec<Value> {
-    eventually(&format!("{count} decisions of {rule}"), || async {
-        let all = app
-            .get(&format!("/v1/leads/{lead}/decisions"), token)
-            .await
-            .expect(200)
-            .body;
-        let of_rule: Vec<Value> = all
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|d| d["rule"] == rule)
-            .cloned()
-            .collect();
-        (of_rule.len() >= count).then_some(of_rule)
-    })
-    .await
+    let path = format!("/v1/leads/{lead}/decisions");
+    decisions_of_rule(app, token, &path, rule, count).await
 }
 
 /// The owner a rule gives a lead, once it has one.

@@ -967,22 +967,8 @@ async fn deal_decisions(
     rule: &str,
     count: usize,
 ) -> Vec<serde_json::Value> {
-    eventually(&format!("{count} decisions of {rule}"), || async {
-        let all = app
-            .get(&format!("/v1/deals/{deal}/decisions"), token)
-            .await
-            .expect(200)
-            .body;
-        let of_rule: Vec<serde_json::Value> = all
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|d| d["rule"] == rule)
-            .cloned()
-            .collect();
-        (of_rule.len() >= count).then_some(of_rule)
-    })
-    .await
+    let path = format!("/v1/deals/{deal}/decisions");
+    decisions_of_rule(app, token, &path, rule, count).await
 }
 
 async fn escalations_about(app: &TestApp, token: &str, deal: &str) -> usize {

@@ -15,6 +15,7 @@
 use chrono::{Duration, TimeZone, Utc};
 use fieldline_app::{Config, admin};
 use fieldline_domain::*;
+use fieldline_store_sqlite::bulk;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use rusqlite::params;
@@ -131,19 +132,6 @@ async fn main() -> anyhow::Result<()> {
         let mut conn = rusqlite::Connection::open(&db_path)?;
         let tx = conn.transaction()?;
         {
-            let mut deal_row = tx.prepare(
-                "INSERT INTO deals (tenant_id, id, owner_id, team_id, pipeline, stage, status,
-                                    rots_at, updated_at, version, body, amount)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-            )?;
-            let mut log_row = tx.prepare(
-                "INSERT INTO deal_stage_log (tenant_id, deal_id, version, at, body)
-                 VALUES (?1, ?2, ?3, ?4, ?5)",
-            )?;
-            let mut activity_row = tx.prepare(
-                "INSERT INTO activities (tenant_id, id, subject_kind, subject_id, occurred_at, body)
-                 VALUES (?1, ?2, 'deal', ?3, ?4, ?5)",
-            )?;
             for _ in 0..deals_wanted {
                 let rep = &reps[rng.random_range(0..reps.len())];
                 let actor = Actor {
@@ -221,37 +209,12 @@ async fn main() -> anyhow::Result<()> {
                     };
                     let (activity, _) =
                         deal.log_activity(&input, ActivityId::new(), &actor, at.min(now))?;
-                    activity_row.execute(params![
-                        tenant.as_str(),
-                        activity.id.to_string(),
-                        deal.id.to_string(),
-                        activity.occurred_at.timestamp_millis(),
-                        serde_json::to_string(&activity)?,
-                    ])?;
+                    bulk::insert_activity(&tx, &activity)?;
                     activities += 1;
                 }
-                deal_row.execute(params![
-                    tenant.as_str(),
-                    deal.id.to_string(),
-                    deal.owner.to_string(),
-                    deal.team.map(|t| t.to_string()),
-                    deal.pipeline,
-                    deal.stage,
-                    deal.status.as_str(),
-                    deal.rots_at.map(|t| t.timestamp_millis()),
-                    deal.updated_at.timestamp_millis(),
-                    deal.version as i64,
-                    serde_json::to_string(&deal)?,
-                    deal.amount as i64,
-                ])?;
+                bulk::insert_deal(&tx, &deal)?;
                 for line in &log {
-                    log_row.execute(params![
-                        tenant.as_str(),
-                        line.deal.to_string(),
-                        line.version as i64,
-                        line.at.timestamp_millis(),
-                        serde_json::to_string(line)?,
-                    ])?;
+                    bulk::append_stage(&tx, line)?;
                 }
                 stage_changes += log.len();
             }

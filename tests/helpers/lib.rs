@@ -532,6 +532,29 @@ pub fn lead_body(n: u32) -> Value {
 /// Waits until the rules have handled a lead's creation (the intake rule's decision is in its
 /// log). The rules read the lead as it is when they run, so a test that changes a lead behind
 /// their back (e.g. pools it) waits for this first.
+/// The decisions at `path` (a lead's or a deal's decision log) made by `rule`, once there
+/// are at least `count` of them.
+pub async fn decisions_of_rule(
+    app: &TestApp,
+    token: &str,
+    path: &str,
+    rule: &str,
+    count: usize,
+) -> Vec<Value> {
+    eventually(&format!("{count} decisions of {rule}"), || async {
+        let all = app.get(path, token).await.expect(200).body;
+        let of_rule: Vec<Value> = all
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|d| d["rule"] == rule)
+            .cloned()
+            .collect();
+        (of_rule.len() >= count).then_some(of_rule)
+    })
+    .await
+}
+
 pub async fn wait_for_intake(app: &TestApp, token: &str, id: &str) {
     eventually("creation handled by the rules", || async {
         let decisions = app

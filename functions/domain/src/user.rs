@@ -98,6 +98,12 @@ pub struct User {
 }
 
 impl User {
+    /// Whether this is an active manager of `team` (nobody manages "no team"): who hears an
+    /// escalation about that team's work.
+    pub fn manages(&self, team: Option<TeamId>) -> bool {
+        self.active && self.role == Role::Manager && team.is_some() && self.team == team
+    }
+
     /// Reps and managers must be in a team, or nobody could see or assign their leads.
     pub fn validate(&self) -> Result<(), DomainError> {
         if self.role != Role::Admin && self.team.is_none() {

@@ -110,6 +110,17 @@ fn board_updates(table: &str, before: Option<&Deal>, after: &Deal) -> Vec<Transa
         .collect()
 }
 
+/// The pack's item: its body, its version (the CAS field) and its token hash.
+fn pack_item(pack: &MaterialPack) -> StoreResult<crate::table::Item> {
+    let (pk, sk) = pack_key(pack);
+    Ok(ItemBuilder::new(pk, sk)
+        .body(pack)?
+        .s(ENTITY, "material_pack")
+        .s("token_hash", pack.token_hash.clone())
+        .n("version", pack.version as i64)
+        .build())
+}
+
 fn deal_item(deal: &Deal) -> StoreResult<crate::table::Item> {
     let t = tenant_pk(&deal.tenant);
     let sort = listing_sk(deal.updated_at.timestamp_millis(), deal.id);
@@ -305,12 +316,7 @@ impl DealStore for DynamoStore {
 
     async fn create_material_pack(&self, pack: &MaterialPack) -> StoreResult<()> {
         let (pk, sk) = pack_key(pack);
-        let main = ItemBuilder::new(pk.clone(), sk.clone())
-            .body(pack)?
-            .s(ENTITY, "material_pack")
-            .s("token_hash", pack.token_hash.clone())
-            .n("version", pack.version as i64)
-            .build();
+        let main = pack_item(pack)?;
         // The link's lookup item: token hash → the pack's key (never changes).
         let lookup = ItemBuilder::new(format!("MPACK#{}", pack.token_hash), "MPACK")
             .s(ENTITY, "material_link")
@@ -366,12 +372,7 @@ impl DealStore for DynamoStore {
         events: &[DomainEvent],
     ) -> StoreResult<()> {
         let (pk, sk) = pack_key(pack);
-        let item = ItemBuilder::new(pk.clone(), sk.clone())
-            .body(pack)?
-            .s(ENTITY, "material_pack")
-            .s("token_hash", pack.token_hash.clone())
-            .n("version", pack.version as i64)
-            .build();
+        let item = pack_item(pack)?;
         let mut items = vec![self.versioned_put(item, pack.version, expected_version)?];
         items.extend(events_items(self.table(), events)?);
         match self.transact(items).await {

@@ -77,12 +77,16 @@ fn amount_column(amount: u64) -> i64 {
     i64::try_from(amount).unwrap_or(i64::MAX)
 }
 
-fn insert_deal(tx: &Transaction<'_>, deal: &Deal) -> StoreResult<()> {
-    tx.execute(
+/// Inserts a new deal row (see `crate::bulk`).
+pub fn insert_deal(tx: &Transaction<'_>, deal: &Deal) -> StoreResult<()> {
+    let body = to_json(deal)?;
+    tx.prepare_cached(
         "INSERT INTO deals (tenant_id, id, owner_id, team_id, pipeline, stage, status, rots_at,
                             updated_at, version, body, amount)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-        params![
+    )
+    .and_then(|mut insert| {
+        insert.execute(params![
             deal.tenant.as_str(),
             deal.id.to_string(),
             deal.owner.to_string(),
@@ -93,26 +97,30 @@ fn insert_deal(tx: &Transaction<'_>, deal: &Deal) -> StoreResult<()> {
             deal.rots_at.map(|t| t.timestamp_millis()),
             deal.updated_at.timestamp_millis(),
             deal.version as i64,
-            to_json(deal)?,
+            body,
             amount_column(deal.amount),
-        ],
-    )
+        ])
+    })
     .map_err(sql_err)?;
     Ok(())
 }
 
-fn append_stage(tx: &Transaction<'_>, change: &StageChange) -> StoreResult<()> {
-    tx.execute(
+/// Appends a stage-log line (see `crate::bulk`).
+pub fn append_stage(tx: &Transaction<'_>, change: &StageChange) -> StoreResult<()> {
+    let body = to_json(change)?;
+    tx.prepare_cached(
         "INSERT INTO deal_stage_log (tenant_id, deal_id, version, at, body)
          VALUES (?1, ?2, ?3, ?4, ?5)",
-        params![
+    )
+    .and_then(|mut insert| {
+        insert.execute(params![
             change.tenant.as_str(),
             change.deal.to_string(),
             change.version as i64,
             change.at.timestamp_millis(),
-            to_json(change)?,
-        ],
-    )
+            body,
+        ])
+    })
     .map_err(sql_err)?;
     Ok(())
 }

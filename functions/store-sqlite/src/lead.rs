@@ -40,19 +40,23 @@ pub(super) fn replay_activity(
     Ok(None)
 }
 
-pub(super) fn insert_activity(tx: &Transaction<'_>, activity: &Activity) -> StoreResult<()> {
-    tx.execute(
+/// Inserts an activity row of any subject (see `crate::bulk`).
+pub fn insert_activity(tx: &Transaction<'_>, activity: &Activity) -> StoreResult<()> {
+    let body = to_json(activity)?;
+    tx.prepare_cached(
         "INSERT INTO activities (tenant_id, id, subject_kind, subject_id, occurred_at, body)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        params![
+    )
+    .and_then(|mut insert| {
+        insert.execute(params![
             activity.tenant.as_str(),
             activity.id.to_string(),
             activity.subject.kind().as_str(),
             activity.subject.id().to_string(),
             activity.occurred_at.timestamp_millis(),
-            to_json(activity)?,
-        ],
-    )
+            body,
+        ])
+    })
     .map_err(sql_err)?;
     Ok(())
 }

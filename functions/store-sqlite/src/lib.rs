@@ -33,6 +33,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use blob::LocalBlobStore;
+
+/// The store's own row writers, for bulk loads inside one caller-held transaction (the
+/// `deal_reports` benchmark): a load writes exactly the rows and columns the store does.
+pub mod bulk {
+    pub use crate::deal::{append_stage, insert_deal};
+    pub use crate::lead::insert_activity;
+}
 use fieldline_store::error::{BoxError, StoreError, StoreResult};
 
 /// The embedded store: implements every port on one SQLite database.

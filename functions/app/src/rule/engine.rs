@@ -30,6 +30,11 @@ struct Outcome {
     detail: String,
 }
 
+/// A rule's hours (fractions allowed) as a duration, to the millisecond.
+fn duration_of(hours: f64) -> chrono::Duration {
+    chrono::Duration::milliseconds((hours * 3_600_000.0) as i64)
+}
+
 fn done(detail: impl Into<String>) -> Outcome {
     Outcome {
         outcome: DecisionOutcome::Done,
@@ -282,7 +287,6 @@ impl RuleEngine {
                 let due_at = self
                     .due_after(tenant, now, *due_in_hours, *business_hours)
                     .await?;
-                let hours = |h: f64| chrono::Duration::milliseconds((h * 3_600_000.0) as i64);
                 let task = Task {
                     id: TaskId::new(),
                     tenant: tenant.clone(),
@@ -296,8 +300,8 @@ impl RuleEngine {
                     dedupe_key: format!("{}:{}:{index}", event.id, cause.rule),
                     outcome: None,
                     review: None,
-                    remind_at: remind_before_hours.map(|h| (due_at - hours(h)).max(now)),
-                    escalate_at: escalate_after_hours.map(|h| due_at + hours(h)),
+                    remind_at: remind_before_hours.map(|h| (due_at - duration_of(h)).max(now)),
+                    escalate_at: escalate_after_hours.map(|h| due_at + duration_of(h)),
                 };
                 let added = self.state.tasks.add_task(&task).await?;
                 if added {
@@ -348,7 +352,7 @@ impl RuleEngine {
         business_hours: bool,
     ) -> anyhow::Result<Timestamp> {
         if !business_hours {
-            return Ok(now + chrono::Duration::milliseconds((hours * 3_600_000.0) as i64));
+            return Ok(now + duration_of(hours));
         }
         let tenant = self.state.directory.get_tenant(tenant).await?;
         let calendar = tenant.map(|t| t.calendar()).unwrap_or_default();
@@ -510,10 +514,7 @@ impl RuleEngine {
         });
         let recipients: Vec<&User> = match to {
             Recipient::Owner => users.iter().filter(|u| Some(u.id) == view.owner).collect(),
-            Recipient::Manager => users
-                .iter()
-                .filter(|u| u.active && u.role == Role::Manager && team.is_some() && u.team == team)
-                .collect(),
+            Recipient::Manager => users.iter().filter(|u| u.manages(team)).collect(),
         };
         if recipients.is_empty() {
             return Ok(skipped(format!("no {to:?} to tell").to_lowercase()));

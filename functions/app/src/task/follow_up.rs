@@ -6,7 +6,7 @@
 use crate::scheduler::EventHandler;
 use crate::state::AppState;
 use async_trait::async_trait;
-use fieldline_domain::{EventPayload, FollowUp, Notification, NotificationId, Role};
+use fieldline_domain::{EventPayload, FollowUp, Notification, NotificationId};
 use fieldline_store::StoredEvent;
 
 pub struct TaskFollowUps {
@@ -62,12 +62,7 @@ impl EventHandler for TaskFollowUps {
                         task.title,
                         task.due_at.format("%Y-%m-%d %H:%M UTC")
                     ),
-                    users
-                        .iter()
-                        .filter(|u| {
-                            u.active && u.role == Role::Manager && team.is_some() && u.team == team
-                        })
-                        .collect(),
+                    users.iter().filter(|u| u.manages(team)).collect(),
                 )
             }
         };
