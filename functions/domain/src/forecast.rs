@@ -6,11 +6,9 @@
 //! each past month from the stage log and scores the forecast against what was won.
 
 use crate::Timestamp;
-use crate::deal::{Deal, StageChange};
-use crate::id::DealId;
+use crate::deal_facts::DealFacts;
 use crate::pipeline::{ForecastCategory, Pipeline, StageKind};
 use serde::Serialize;
-use std::collections::HashMap;
 
 /// How many closed deals the stage default counts as (the smoothing's weight).
 pub const PRIOR_STRENGTH: f64 = 10.0;
@@ -29,45 +27,50 @@ pub struct StageProbability {
     pub probability: f64,
 }
 
-/// Win probability per stage from deals closed before `before`.
+/// Win probability per stage from deals closed before `before`: per stage, the closed deals
+/// that entered it before then, and how many of those were won.
 pub fn win_probabilities(
     pipeline: &Pipeline,
-    deals: &[Deal],
-    log: &[StageChange],
+    deals: &[DealFacts],
     before: Timestamp,
 ) -> Vec<StageProbability> {
-    let closed: HashMap<DealId, bool> = deals
+    let n = pipeline.stages.len();
+    let (mut closed, mut won) = (vec![0u64; n], vec![0u64; n]);
+    let mut seen = Vec::new();
+    for deal in deals
         .iter()
         .filter(|d| d.status != StageKind::Open && d.closed_at.is_some_and(|c| c < before))
-        .map(|d| (d.id, d.status == StageKind::Won))
-        .collect();
-    let mut seen: HashMap<(&str, DealId), ()> = HashMap::new();
-    for line in log.iter().filter(|l| l.at < before) {
-        if closed.contains_key(&line.deal) {
-            seen.insert((line.to.as_str(), line.deal), ());
+    {
+        seen.clear();
+        seen.extend(
+            deal.path
+                .iter()
+                .filter(|s| s.at < before)
+                .filter_map(|s| pipeline.position(&s.to)),
+        );
+        seen.sort_unstable();
+        seen.dedup();
+        for &i in &seen {
+            closed[i] += 1;
+            won[i] += u64::from(deal.status == StageKind::Won);
         }
     }
     pipeline
         .stages
         .iter()
-        .map(|stage| {
-            let in_stage: Vec<bool> = seen
-                .keys()
-                .filter(|(s, _)| *s == stage.key)
-                .map(|(_, d)| closed[d])
-                .collect();
-            let n = in_stage.len() as f64;
-            let won = in_stage.iter().filter(|w| **w).count() as f64;
+        .enumerate()
+        .map(|(i, stage)| {
+            let (n, w) = (closed[i] as f64, won[i] as f64);
             let p0 = stage.win_probability;
             let probability = match stage.kind {
                 StageKind::Won => 1.0,
                 StageKind::Lost => 0.0,
-                StageKind::Open => (won + PRIOR_STRENGTH * p0) / (n + PRIOR_STRENGTH),
+                StageKind::Open => (w + PRIOR_STRENGTH * p0) / (n + PRIOR_STRENGTH),
             };
             StageProbability {
                 stage: stage.key.clone(),
-                closed: n as u64,
-                won: won as u64,
+                closed: closed[i],
+                won: won[i],
                 default_probability: p0,
                 probability,
             }
@@ -100,47 +103,113 @@ pub struct Forecast {
     pub probabilities: Vec<StageProbability>,
 }
 
+/// Where a deal stood at some instant: what the forecast reads.
+#[derive(Debug, Clone, Copy)]
+struct Position<'a> {
+    stage: &'a str,
+    status: StageKind,
+    closed_at: Option<Timestamp>,
+    amount: u64,
+    expected_close: Option<chrono::NaiveDate>,
+}
+
+impl<'a> Position<'a> {
+    fn now(deal: &'a DealFacts) -> Self {
+        Position {
+            stage: &deal.stage,
+            status: deal.status,
+            closed_at: deal.closed_at,
+            amount: deal.amount,
+            expected_close: deal.expected_close,
+        }
+    }
+
+    /// Where `deal` stood at `at`, from its path: the stage of its last entry before then
+    /// (open unless that is the stage it closed in); `None` before it had a stage.
+    fn at(deal: &'a DealFacts, at: Timestamp) -> Option<Self> {
+        if deal.created_at >= at {
+            return None;
+        }
+        let step = deal.path.iter().rfind(|s| s.at < at)?;
+        let status = if step.to == deal.stage {
+            deal.status
+        } else {
+            StageKind::Open
+        };
+        Some(Position {
+            stage: &step.to,
+            status,
+            closed_at: deal.closed_at.filter(|_| status != StageKind::Open),
+            amount: deal.amount,
+            expected_close: deal.expected_close,
+        })
+    }
+}
+
 /// The forecast for `[from, to)` as things stand at `as_of`: deals as they are now, stage
 /// probabilities from what closed before `as_of`.
 pub fn forecast(
     pipeline: &Pipeline,
-    deals: &[Deal],
-    log: &[StageChange],
+    deals: &[DealFacts],
     from: Timestamp,
     to: Timestamp,
     as_of: Timestamp,
 ) -> Forecast {
-    let probabilities = win_probabilities(pipeline, deals, log, as_of);
-    let p: HashMap<&str, f64> = probabilities
-        .iter()
-        .map(|s| (s.stage.as_str(), s.probability))
-        .collect();
+    let probabilities = win_probabilities(pipeline, deals, as_of);
+    project(
+        pipeline,
+        deals.iter().map(Position::now),
+        probabilities,
+        from,
+        to,
+    )
+}
+
+/// The forecast from deals' positions and the stage probabilities.
+fn project<'a>(
+    pipeline: &Pipeline,
+    positions: impl Iterator<Item = Position<'a>>,
+    probabilities: Vec<StageProbability>,
+    from: Timestamp,
+    to: Timestamp,
+) -> Forecast {
+    // Probabilities come per pipeline stage, in its order.
+    let p = |stage: &str| {
+        pipeline
+            .position(stage)
+            .map(|i| (probabilities[i].probability, pipeline.stages[i].forecast))
+    };
     let in_period = |t: Timestamp| t >= from && t < to;
-    let won_to_date: u64 = deals
-        .iter()
-        .filter(|d| d.status == StageKind::Won && d.closed_at.is_some_and(in_period))
-        .map(|d| d.amount)
-        .sum();
-    let expected_in = |d: &Deal| {
+    let expected_in = |d: &Position| {
         d.expected_close.is_some_and(|day| {
             let noon = day.and_hms_opt(12, 0, 0).expect("a valid time").and_utc();
             in_period(noon)
         })
     };
-    let open: Vec<&Deal> = deals
-        .iter()
-        .filter(|d| d.status == StageKind::Open)
-        .collect();
-    let scheduled: Vec<&&Deal> = open.iter().filter(|d| expected_in(d)).collect();
-    let (mut mean, mut variance) = (won_to_date as f64, 0.0);
-    let (mut commit, mut best_case, mut total) = (won_to_date, won_to_date, 0u64);
-    for deal in &scheduled {
-        let prob = p.get(deal.stage.as_str()).copied().unwrap_or(0.0);
+    let mut won_to_date = 0u64;
+    let (mut scheduled, mut unscheduled) = (0u64, 0u64);
+    let (mut expected, mut variance) = (0.0, 0.0);
+    let (mut commit, mut best_case, mut total) = (0u64, 0u64, 0u64);
+    for deal in positions {
+        if deal.status == StageKind::Won && deal.closed_at.is_some_and(in_period) {
+            won_to_date += deal.amount;
+        }
+        if deal.status != StageKind::Open {
+            continue;
+        }
+        if deal.expected_close.is_none() {
+            unscheduled += 1;
+        }
+        if !expected_in(&deal) {
+            continue;
+        }
+        scheduled += 1;
+        let (prob, category) = p(deal.stage).map_or((0.0, None), |(p, c)| (p, Some(c)));
         let amount = deal.amount as f64;
-        mean += amount * prob;
+        expected += amount * prob;
         variance += amount * amount * prob * (1.0 - prob);
         total += deal.amount;
-        match pipeline.stage(&deal.stage).map(|s| s.forecast) {
+        match category {
             Some(ForecastCategory::Commit) => {
                 commit += deal.amount;
                 best_case += deal.amount;
@@ -149,6 +218,7 @@ pub fn forecast(
             _ => {}
         }
     }
+    let mean = won_to_date as f64 + expected;
     let spread = Z90 * variance.sqrt();
     Forecast {
         from,
@@ -157,46 +227,13 @@ pub fn forecast(
         expected: mean,
         low: (mean - spread).max(won_to_date as f64),
         high: mean + spread,
-        commit,
-        best_case,
+        commit: won_to_date + commit,
+        best_case: won_to_date + best_case,
         pipeline: total,
-        open_deals: scheduled.len() as u64,
-        unscheduled_deals: open.iter().filter(|d| d.expected_close.is_none()).count() as u64,
+        open_deals: scheduled,
+        unscheduled_deals: unscheduled,
         probabilities,
     }
-}
-
-/// Rewinds deals to how they stood at `at` from the stage log: deals created by then, each
-/// in the stage it was in then (open, since closing is a stage too).
-fn as_of(deals: &[Deal], log: &[StageChange], at: Timestamp) -> Vec<Deal> {
-    let mut last: HashMap<DealId, &StageChange> = HashMap::new();
-    for line in log.iter().filter(|l| l.at < at) {
-        let keep = last
-            .get(&line.deal)
-            .is_none_or(|prev| prev.version < line.version);
-        if keep {
-            last.insert(line.deal, line);
-        }
-    }
-    deals
-        .iter()
-        .filter(|d| d.created_at < at)
-        .filter_map(|d| {
-            let line = last.get(&d.id)?;
-            let mut then = d.clone();
-            then.stage = line.to.clone();
-            then.stage_entered_at = line.at;
-            then.status = if line.to == d.stage {
-                d.status
-            } else {
-                StageKind::Open
-            };
-            if then.status == StageKind::Open {
-                then.closed_at = None;
-            }
-            Some(then)
-        })
-        .collect()
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -225,7 +262,7 @@ pub struct Backtest {
     pub skill: Option<f64>,
 }
 
-fn won_in(deals: &[Deal], from: Timestamp, to: Timestamp) -> u64 {
+fn won_in(deals: &[DealFacts], from: Timestamp, to: Timestamp) -> u64 {
     deals
         .iter()
         .filter(|d| d.status == StageKind::Won && d.closed_at.is_some_and(|c| c >= from && c < to))
@@ -237,14 +274,14 @@ fn won_in(deals: &[Deal], from: Timestamp, to: Timestamp) -> u64 {
 /// pipeline as it stood then and the deals closed before it.
 pub fn backtest(
     pipeline: &Pipeline,
-    deals: &[Deal],
-    log: &[StageChange],
+    deals: &[DealFacts],
     months: &[(Timestamp, Timestamp)],
 ) -> Backtest {
     let mut out = Vec::new();
     for &(from, to) in months {
-        let then = as_of(deals, log, from);
-        let made = forecast(pipeline, &then, log, from, to, from);
+        let probabilities = win_probabilities(pipeline, deals, from);
+        let then = deals.iter().filter_map(|d| Position::at(d, from));
+        let made = project(pipeline, then, probabilities, from, to);
         let previous = from - (to - from);
         out.push(BacktestMonth {
             from,
@@ -297,8 +334,9 @@ mod tests {
         close: Option<NaiveDate>,
         start: Timestamp,
         path: &[(&str, Timestamp)],
-    ) -> (Deal, Vec<StageChange>) {
-        walked(p, None, amount, close, start, path)
+    ) -> DealFacts {
+        let (deal, log) = walked(p, None, amount, close, start, path);
+        DealFacts::of(&deal, &log)
     }
 
     fn feb(d: u32) -> Option<NaiveDate> {
@@ -309,21 +347,21 @@ mod tests {
     fn probabilities_lean_on_history_as_it_grows() {
         let p = Pipeline::default_for(&TenantId::parse("acme").unwrap());
         // Two January deals passed through demo_done: one won, one lost.
-        let (a, la) = deal(
+        let a = deal(
             &p,
             100,
             None,
             day(0),
             &[("demo_done", day(1)), ("won", day(5))],
         );
-        let (b, lb) = deal(
+        let b = deal(
             &p,
             100,
             None,
             day(0),
             &[("demo_done", day(1)), ("lost", day(6))],
         );
-        let probs = win_probabilities(&p, &[a, b], &[la, lb].concat(), day(31));
+        let probs = win_probabilities(&p, &[a, b], day(31));
         let demo = probs.iter().find(|s| s.stage == "demo_done").unwrap();
         // (1 + 10 × 0.25) / (2 + 10) = 3.5 / 12.
         assert_eq!((demo.closed, demo.won), (2, 1));
@@ -331,7 +369,7 @@ mod tests {
         let proposal = probs.iter().find(|s| s.stage == "proposal_sent").unwrap();
         assert_eq!((proposal.closed, proposal.probability), (0, 0.40));
         // Before either closed, only the defaults speak.
-        let early = win_probabilities(&p, &[], &[], day(3));
+        let early = win_probabilities(&p, &[], day(3));
         assert_eq!(early[2].probability, 0.25);
     }
 
@@ -341,14 +379,13 @@ mod tests {
         // Won on Feb 3 (1000); open in contract_pending (commit, default 0.8) expected Feb 20
         // (2000); open in proposal_sent (best case, 0.4) expected Feb 25 (500); open but
         // expected in March (900); open without a date (50).
-        let (won, lw) = deal(&p, 1000, feb(3), day(20), &[("won", day(33))]);
-        let (commit, lc) = deal(&p, 2000, feb(20), day(20), &[("contract_pending", day(25))]);
-        let (best, lbst) = deal(&p, 500, feb(25), day(20), &[("proposal_sent", day(25))]);
-        let (march, lm) = deal(&p, 900, NaiveDate::from_ymd_opt(2026, 3, 5), day(20), &[]);
-        let (undated, lu) = deal(&p, 50, None, day(20), &[]);
+        let won = deal(&p, 1000, feb(3), day(20), &[("won", day(33))]);
+        let commit = deal(&p, 2000, feb(20), day(20), &[("contract_pending", day(25))]);
+        let best = deal(&p, 500, feb(25), day(20), &[("proposal_sent", day(25))]);
+        let march = deal(&p, 900, NaiveDate::from_ymd_opt(2026, 3, 5), day(20), &[]);
+        let undated = deal(&p, 50, None, day(20), &[]);
         let deals = [won, commit, best, march, undated];
-        let log = [lw, lc, lbst, lm, lu].concat();
-        let f = forecast(&p, &deals, &log, day(31), day(59), day(40));
+        let f = forecast(&p, &deals, day(31), day(59), day(40));
         assert_eq!(f.won_to_date, 1000);
         // The won deal's history (it passed only "new") moves new's probability:
         // (1 + 10 × 0.05) / 11. Not used here: no open February deal sits in "new".
@@ -365,7 +402,7 @@ mod tests {
     fn the_backtest_rebuilds_each_month_from_the_stage_log() {
         let p = Pipeline::default_for(&TenantId::parse("acme").unwrap());
         // Entered contract_pending in January, won on Feb 10 (amount 1000, expected Feb).
-        let (a, la) = deal(
+        let a = deal(
             &p,
             1000,
             feb(10),
@@ -373,7 +410,7 @@ mod tests {
             &[("contract_pending", day(5)), ("won", day(40))],
         );
         // Won in January (amount 300): the naive forecast for February.
-        let (b, lb) = deal(
+        let b = deal(
             &p,
             300,
             NaiveDate::from_ymd_opt(2026, 1, 20),
@@ -381,7 +418,7 @@ mod tests {
             &[("won", day(19))],
         );
         let months = [(day(31), day(59))];
-        let bt = backtest(&p, &[a, b], &[la, lb].concat(), &months);
+        let bt = backtest(&p, &[a, b], &months);
         let feb = &bt.months[0];
         // At Feb 1 deal A stood in contract_pending; B had been won: of closed deals only B
         // (which passed "new" and "won") — contract_pending keeps its default 0.8.

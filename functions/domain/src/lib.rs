@@ -9,6 +9,7 @@ pub mod calendar;
 pub mod contact;
 pub mod customer;
 pub mod deal;
+pub mod deal_facts;
 pub mod error;
 pub mod event;
 pub mod forecast;
@@ -38,6 +39,7 @@ pub use deal::{
     ConversionIds, Converted, Deal, DealDraft, DealPatch, MoveError, StageChange, StageMove,
     convert_lead, home_currency,
 };
+pub use deal_facts::{DealFacts, StageStep};
 pub use error::DomainError;
 pub use event::{Cause, DomainEvent, EventKind, EventPayload};
 pub use id::{

@@ -1,13 +1,13 @@
-//! Process figures of a pipeline, rebuilt from the stage log: the funnel, stage penetration,
+//! Process figures of a pipeline, rebuilt from each deal's path (its stage log): the funnel, stage penetration,
 //! dwell per stage (and per stage × team: the 过程断点热力图), win rate, cycle length and the
 //! stalled list. Facts only — a rule change never rewrites these.
 
 use crate::Timestamp;
-use crate::deal::{Deal, StageChange};
+use crate::deal_facts::DealFacts;
 use crate::id::{DealId, TeamId, UserId};
 use crate::pipeline::{Pipeline, StageKind};
 use serde::Serialize;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 /// Which deals and which time the figures are about.
 #[derive(Debug, Clone, Copy)]
@@ -100,94 +100,75 @@ fn median(sorted: &[f64]) -> Option<f64> {
     }
 }
 
-/// The figures for `deals` (already scoped to what the caller may see, all in `pipeline`)
-/// from their stage log `log` (every line of those deals since `period.from`, any order).
+/// The figures for `deals` (already scoped to what the caller may see, all in `pipeline`).
 pub fn pipeline_metrics(
     pipeline: &Pipeline,
-    deals: &[Deal],
-    log: &[StageChange],
+    deals: &[DealFacts],
     period: Period,
 ) -> PipelineMetrics {
-    let by_id: HashMap<DealId, &Deal> = deals.iter().map(|d| (d.id, d)).collect();
-    let mut lines: Vec<&StageChange> = log.iter().filter(|l| by_id.contains_key(&l.deal)).collect();
-    lines.sort_by_key(|l| (l.deal, l.version));
-    let mut history: BTreeMap<DealId, Vec<&StageChange>> = BTreeMap::new();
-    for line in lines {
-        history.entry(line.deal).or_default().push(line);
-    }
     let in_period = |t: Timestamp| t >= period.from && t < period.to;
-    let cohort: Vec<&Deal> = deals.iter().filter(|d| in_period(d.created_at)).collect();
-    let position = |key: &str| pipeline.position(key);
-
-    // Funnel: the furthest open/won stage each cohort deal entered; lost stages by entry.
-    let mut reached = vec![0u64; pipeline.stages.len()];
-    for deal in &cohort {
-        let entered: Vec<usize> = history
-            .get(&deal.id)
-            .into_iter()
-            .flatten()
-            .filter_map(|l| position(&l.to))
-            .collect();
-        let furthest = entered
-            .iter()
-            .copied()
-            .filter(|&i| pipeline.stages[i].kind != StageKind::Lost)
-            .max();
-        for (i, stage) in pipeline.stages.iter().enumerate() {
-            let hit = match stage.kind {
-                StageKind::Lost => entered.contains(&i),
-                _ => furthest.is_some_and(|f| f >= i),
-            };
-            reached[i] += u64::from(hit);
-        }
-    }
-
-    // Penetration: entered A, then entered B (the next non-lost stage) within N hours.
+    let n = pipeline.stages.len();
+    let next_of = |i: usize| (i + 1..n).find(|&j| pipeline.stages[j].kind != StageKind::Lost);
     let window = chrono::Duration::hours(period.within_hours);
-    let next_of = |i: usize| {
-        (i + 1..pipeline.stages.len()).find(|&j| pipeline.stages[j].kind != StageKind::Lost)
-    };
-    let mut entered_count = vec![0u64; pipeline.stages.len()];
-    let mut went_on = vec![0u64; pipeline.stages.len()];
-    for deal in &cohort {
-        let lines = history.get(&deal.id).map(Vec::as_slice).unwrap_or(&[]);
-        for (i, stage) in pipeline.stages.iter().enumerate() {
-            if stage.kind != StageKind::Open {
-                continue;
-            }
-            let Some(entry) = lines.iter().find(|l| l.to == stage.key) else {
-                continue;
-            };
-            entered_count[i] += 1;
-            let Some(j) = next_of(i) else { continue };
-            let next_key = &pipeline.stages[j].key;
-            let on_time = lines
-                .iter()
-                .any(|l| &l.to == next_key && l.at >= entry.at && l.at - entry.at <= window);
-            went_on[i] += u64::from(on_time);
-        }
-    }
-
-    // Dwell: completed stays (a line leaving the stage) that ended in the period.
-    let mut stays: HashMap<&str, Vec<f64>> = HashMap::new();
+    let mut cohort = 0u64;
+    let mut reached = vec![0u64; n];
+    let mut entered_count = vec![0u64; n];
+    let mut went_on = vec![0u64; n];
+    let mut stays: Vec<Vec<f64>> = vec![Vec::new(); n];
     let mut cells: BTreeMap<(usize, Option<TeamId>), Vec<f64>> = BTreeMap::new();
-    for lines in history.values() {
-        for line in lines {
-            let Some(from) = line.from.as_deref() else {
-                continue;
-            };
-            if !in_period(line.at) {
+    // Each step's stage position, resolved once per deal (a buffer reused across deals).
+    let mut at: Vec<Option<usize>> = Vec::new();
+    for deal in deals {
+        at.clear();
+        at.extend(deal.path.iter().map(|s| pipeline.position(&s.to)));
+        if in_period(deal.created_at) {
+            cohort += 1;
+            // Funnel: the furthest open/won stage entered; lost stages by entry.
+            let furthest = at
+                .iter()
+                .flatten()
+                .copied()
+                .filter(|&i| pipeline.stages[i].kind != StageKind::Lost)
+                .max();
+            for (i, stage) in pipeline.stages.iter().enumerate() {
+                let hit = match stage.kind {
+                    StageKind::Lost => at.contains(&Some(i)),
+                    _ => furthest.is_some_and(|f| f >= i),
+                };
+                reached[i] += u64::from(hit);
+            }
+            // Penetration: entered A, then entered B (the next non-lost stage) within N hours.
+            for (i, stage) in pipeline.stages.iter().enumerate() {
+                if stage.kind != StageKind::Open {
+                    continue;
+                }
+                let Some(first) = at.iter().position(|&p| p == Some(i)) else {
+                    continue;
+                };
+                entered_count[i] += 1;
+                let Some(j) = next_of(i) else { continue };
+                let entry = deal.path[first].at;
+                let on_time = deal
+                    .path
+                    .iter()
+                    .zip(&at)
+                    .any(|(s, &p)| p == Some(j) && s.at >= entry && s.at - entry <= window);
+                went_on[i] += u64::from(on_time);
+            }
+        }
+        // Dwell: completed stays (a step leaving the stage) that ended in the period.
+        for (k, step) in deal.path.iter().enumerate().skip(1) {
+            let Some(i) = at[k - 1] else { continue };
+            if !in_period(step.at) {
                 continue;
             }
-            let h = hours(line.seconds_in_previous);
-            stays.entry(from).or_default().push(h);
-            if let (Some(i), Some(deal)) = (position(from), by_id.get(&line.deal)) {
-                cells.entry((i, deal.team)).or_default().push(h);
-            }
+            let h = hours(step.seconds_in_previous);
+            stays[i].push(h);
+            cells.entry((i, deal.team)).or_default().push(h);
         }
     }
     let sorted = |mut v: Vec<f64>| {
-        v.sort_by(f64::total_cmp);
+        v.sort_unstable_by(f64::total_cmp);
         v
     };
     let stages = pipeline
@@ -195,7 +176,7 @@ pub fn pipeline_metrics(
         .iter()
         .enumerate()
         .map(|(i, stage)| {
-            let dwell = sorted(stays.get(stage.key.as_str()).cloned().unwrap_or_default());
+            let dwell = sorted(std::mem::take(&mut stays[i]));
             let penetration =
                 (stage.kind == StageKind::Open && next_of(i).is_some() && entered_count[i] > 0)
                     .then(|| went_on[i] as f64 / entered_count[i] as f64);
@@ -226,11 +207,11 @@ pub fn pipeline_metrics(
         .collect();
 
     // Outcomes of deals closed in the period.
-    let closed: Vec<&Deal> = deals
+    let closed: Vec<&DealFacts> = deals
         .iter()
         .filter(|d| d.status != StageKind::Open && d.closed_at.is_some_and(in_period))
         .collect();
-    let won: Vec<&&Deal> = closed
+    let won: Vec<&&DealFacts> = closed
         .iter()
         .filter(|d| d.status == StageKind::Won)
         .collect();
@@ -248,7 +229,7 @@ pub fn pipeline_metrics(
         .map(|d| StalledDeal {
             id: d.id,
             title: d.title.clone(),
-            stage: d.stage.clone(),
+            stage: d.stage.to_string(),
             owner: d.owner,
             amount: d.amount,
             overdue_days: d.overdue_days(period.now),
@@ -262,7 +243,7 @@ pub fn pipeline_metrics(
     stalled.truncate(50);
     PipelineMetrics {
         pipeline: pipeline.id.clone(),
-        cohort: cohort.len() as u64,
+        cohort,
         stages,
         heat_map,
         win_rate: (!closed.is_empty()).then(|| won.len() as f64 / closed.len() as f64),
@@ -296,8 +277,9 @@ mod tests {
         amount: u64,
         start: Timestamp,
         path: &[(&str, Timestamp)],
-    ) -> (Deal, Vec<StageChange>) {
-        walked(p, team, amount, Some(start.date_naive()), start, path)
+    ) -> DealFacts {
+        let (deal, log) = walked(p, team, amount, Some(start.date_naive()), start, path);
+        DealFacts::of(&deal, &log)
     }
 
     /// Four October deals, hand-computed:
@@ -309,7 +291,7 @@ mod tests {
     fn figures_match_a_hand_computed_month() {
         let p = Pipeline::default_for(&TenantId::parse("acme").unwrap());
         let (east, south) = (Some(TeamId::new()), Some(TeamId::new()));
-        let (a, la) = walk(
+        let a = walk(
             &p,
             east,
             100,
@@ -320,24 +302,23 @@ mod tests {
                 ("won", t(10, 0)),
             ],
         );
-        let (b, lb) = walk(
+        let b = walk(
             &p,
             east,
             50,
             t(2, 0),
             &[("first_call", t(2, 12)), ("lost", t(5, 0))],
         );
-        let (c, lc) = walk(&p, south, 70, t(4, 0), &[("demo_done", t(9, 0))]);
-        let (d, ld) = walk(&p, south, 30, t(5, 0), &[]);
+        let c = walk(&p, south, 70, t(4, 0), &[("demo_done", t(9, 0))]);
+        let d = walk(&p, south, 30, t(5, 0), &[]);
         let deals = vec![a.clone(), b, c.clone(), d.clone()];
-        let log: Vec<StageChange> = [la, lb, lc, ld].concat();
         let period = Period {
             from: t(0, 0),
             to: t(31, 0),
             within_hours: 72,
             now: t(20, 0),
         };
-        let m = pipeline_metrics(&p, &deals, &log, period);
+        let m = pipeline_metrics(&p, &deals, period);
 
         assert_eq!(m.cohort, 4);
         let reached: Vec<u64> = m.stages.iter().map(|s| s.reached).collect();
@@ -407,7 +388,7 @@ mod tests {
             within_hours: 72,
             now: t(20, 0),
         };
-        let m = pipeline_metrics(&p, &[], &[], period);
+        let m = pipeline_metrics(&p, &[], period);
         assert_eq!(
             (m.cohort, m.win_rate, m.average_cycle_days),
             (0, None, None)

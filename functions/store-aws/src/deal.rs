@@ -18,13 +18,13 @@ use crate::{
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
 use fieldline_domain::{
-    Activity, Contact, Customer, CustomerId, Deal, DealId, DomainEvent, LeadScope, MaterialPack,
-    Pipeline, StageChange, Subject, SubjectKind, TenantId, Timestamp,
+    Activity, Contact, Customer, CustomerId, Deal, DealFacts, DealId, DomainEvent, LeadScope,
+    MaterialPack, Pipeline, StageChange, Subject, SubjectKind, TenantId,
 };
 use fieldline_store::error::StoreResult;
 use fieldline_store::{
     Conversion, Created, DealQuery, DealStore, IdempotencyRecord, Page, StageTotal, StoreError,
-    page_limit,
+    all_pages, page_limit,
 };
 
 const CONVERT_SCOPE: &str = "lead.convert";
@@ -392,20 +392,31 @@ impl DealStore for DynamoStore {
         self.query_prefix(deal_pk(tenant, id), "STAGE#").await
     }
 
-    async fn stage_log_since(
+    /// Composed on read: the deals in scope and the tenant's whole stage log (the embedded
+    /// store keeps a projection instead; see the README's note on reports at scale).
+    async fn deal_facts(
         &self,
         tenant: &TenantId,
-        since: Timestamp,
-        limit: u32,
-    ) -> StoreResult<Vec<StageChange>> {
-        let values = [
-            (":p", s(format!("{}#STAGELOG", tenant_pk(tenant)))),
-            (":lo", s(ms_key(since.timestamp_millis()))),
-        ];
-        let condition = format!("{GSI1_PK} = :p AND {GSI1_SK} >= :lo");
+        pipeline: &str,
+        scope: &LeadScope,
+    ) -> StoreResult<Vec<DealFacts>> {
+        if matches!(scope, LeadScope::Pool) {
+            return Ok(Vec::new());
+        }
+        let base = DealQuery::in_pipeline(scope.clone(), pipeline);
+        let deals = all_pages(|after| {
+            let query = DealQuery {
+                after,
+                ..base.clone()
+            };
+            async move { self.list_deals(tenant, &query).await }
+        })
+        .await?;
+        let values = [(":p", s(format!("{}#STAGELOG", tenant_pk(tenant))))];
+        let condition = format!("{GSI1_PK} = :p");
         let q = Query::index(GSI1, &condition, &values);
-        let items = self.query(q, limit as usize).await?;
-        items.iter().map(body).collect()
+        let lines: Vec<StageChange> = self.query_bodies(q, usize::MAX).await?;
+        Ok(DealFacts::of_each(&deals, &lines))
     }
 
     async fn list_deals(&self, tenant: &TenantId, query: &DealQuery) -> StoreResult<Page<Deal>> {

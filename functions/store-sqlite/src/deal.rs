@@ -11,8 +11,8 @@ use crate::{
 };
 use async_trait::async_trait;
 use fieldline_domain::{
-    Activity, Contact, Customer, CustomerId, Deal, DealId, DomainEvent, LeadScope, MaterialPack,
-    Pipeline, StageChange, Subject, TenantId, Timestamp,
+    Activity, Contact, Customer, CustomerId, Deal, DealFacts, DealId, DomainEvent, LeadScope,
+    MaterialPack, Pipeline, StageChange, Subject, TenantId,
 };
 use fieldline_store::error::{StoreError, StoreResult};
 use fieldline_store::ports::{
@@ -179,6 +179,7 @@ impl DealStore for SqliteStore {
             .map_err(sql_err)?;
             insert_deal(tx, &c.deal)?;
             append_stage(tx, &c.first_stage)?;
+            crate::deal_facts::write(tx, &c.deal)?;
             insert_events(tx, &c.events)?;
             Ok(Created::New(c.deal.clone()))
         })
@@ -223,6 +224,7 @@ impl DealStore for SqliteStore {
             if let Some(change) = &change {
                 append_stage(tx, change)?;
             }
+            crate::deal_facts::write(tx, &deal)?;
             insert_events(tx, &events)
         })
         .await
@@ -248,6 +250,7 @@ impl DealStore for SqliteStore {
                 return Ok(Created::Replayed(original));
             }
             replace_deal(tx, &deal, expected_version)?;
+            crate::deal_facts::write(tx, &deal)?;
             insert_activity(tx, &activity)?;
             insert_events(tx, &events)?;
             Ok(Created::New(activity))
@@ -382,22 +385,15 @@ impl DealStore for SqliteStore {
         .await
     }
 
-    async fn stage_log_since(
+    async fn deal_facts(
         &self,
         tenant: &TenantId,
-        since: Timestamp,
-        limit: u32,
-    ) -> StoreResult<Vec<StageChange>> {
-        let tenant = tenant.clone();
-        self.read(move |conn| {
-            query_bodies(
-                conn,
-                "SELECT body FROM deal_stage_log WHERE tenant_id = ?1 AND at >= ?2
-                 ORDER BY at, deal_id, version LIMIT ?3",
-                params![tenant.as_str(), since.timestamp_millis(), i64::from(limit)],
-            )
-        })
-        .await
+        pipeline: &str,
+        scope: &LeadScope,
+    ) -> StoreResult<Vec<DealFacts>> {
+        let (tenant, pipeline, scope) = (tenant.clone(), pipeline.to_owned(), scope.clone());
+        self.read(move |conn| crate::deal_facts::select(conn, &tenant, &pipeline, &scope))
+            .await
     }
 
     async fn list_deals(&self, tenant: &TenantId, query: &DealQuery) -> StoreResult<Page<Deal>> {

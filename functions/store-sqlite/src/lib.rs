@@ -9,6 +9,7 @@
 mod assignment;
 mod blob;
 mod deal;
+mod deal_facts;
 mod decision;
 mod directory;
 mod directory_cache;
@@ -38,6 +39,8 @@ pub use blob::LocalBlobStore;
 /// `deal_reports` benchmark): a load writes exactly the rows and columns the store does.
 pub mod bulk {
     pub use crate::deal::{append_stage, insert_deal};
+    /// Call after a deal's row and its log lines are written.
+    pub use crate::deal_facts::write as write_deal_facts;
     pub use crate::lead::insert_activity;
 }
 use fieldline_store::error::{BoxError, StoreError, StoreResult};

@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use fieldline_domain::{
-    Activity, Channel, Contact, Customer, CustomerId, Deal, DealId, Decision, Delivery,
+    Activity, Channel, Contact, Customer, CustomerId, Deal, DealFacts, DealId, Decision, Delivery,
     DeliveryResult, DomainEvent, Lead, LeadId, LeadScope, LeadStatus, MaterialPack, Notification,
     Pipeline, Priority, Rule, RuleId, StageChange, StageKind, Subject, Task, TaskId, Team, TeamId,
     Tenant, TenantId, Timer, Timestamp, Upload, UploadId, User, UserId,
@@ -455,14 +455,14 @@ pub trait DealStore: Send + Sync {
     ) -> StoreResult<()>;
     /// The deal's stage log, oldest first.
     async fn deal_history(&self, tenant: &TenantId, id: DealId) -> StoreResult<Vec<StageChange>>;
-    /// Every deal's stage-log lines since `since`, oldest first, at most `limit` (process
-    /// metrics are rebuilt from them).
-    async fn stage_log_since(
+    /// What the deal reports read of every deal of `pipeline` in `scope` (no pool: deals
+    /// have none), each exactly as `DealFacts::of` the deal and its stage log.
+    async fn deal_facts(
         &self,
         tenant: &TenantId,
-        since: Timestamp,
-        limit: u32,
-    ) -> StoreResult<Vec<StageChange>>;
+        pipeline: &str,
+        scope: &LeadScope,
+    ) -> StoreResult<Vec<DealFacts>>;
     async fn list_deals(&self, tenant: &TenantId, query: &DealQuery) -> StoreResult<Page<Deal>>;
     /// Per stage of `pipeline`, the number of deals in `scope` and their amount total (the
     /// board's column headers), stages without deals left out.

@@ -53,7 +53,7 @@ macro_rules! backend_contract_tests {
             deal_listings_are_scoped_filtered_and_paged,
             deal_activities_are_logged_once_with_their_deal,
             material_packs_are_found_by_token_and_opened_under_the_version_check,
-            board_totals_follow_every_deal_write,
+            board_totals_and_report_facts_follow_every_deal_write,
             pipelines_are_versioned_tenant_data,
         );
     };

@@ -195,44 +195,16 @@ pub async fn find_pipeline(
         .ok_or_else(|| AppError::NotFound(format!("pipeline {id} not found")))
 }
 
-/// Every deal of `pipeline` the caller may see (reports read them all).
-pub async fn all_deals(
+/// What the reports read of every deal of `pipeline` the caller may see.
+pub async fn report_facts(
     state: &AppState,
     actor: &Actor,
     pipeline: &str,
-) -> Result<Vec<Deal>, AppError> {
-    let base = DealQuery::in_pipeline(actor.lead_scope(), pipeline);
-    Ok(all_pages(|after| {
-        let query = DealQuery {
-            after,
-            ..base.clone()
-        };
-        async move { state.deals.list_deals(&actor.tenant, &query).await }
-    })
-    .await?)
-}
-
-/// The most stage-log lines one report reads; beyond it the report says so rather than
-/// silently leaving deals out.
-const MAX_STAGE_LINES: u32 = 200_000;
-
-/// The tenant's stage log since `since` (reports filter it to the deals they cover).
-pub async fn stage_log(
-    state: &AppState,
-    actor: &Actor,
-    since: fieldline_domain::Timestamp,
-) -> Result<Vec<StageChange>, AppError> {
-    let log = state
+) -> Result<Vec<fieldline_domain::DealFacts>, AppError> {
+    Ok(state
         .deals
-        .stage_log_since(&actor.tenant, since, MAX_STAGE_LINES)
-        .await?;
-    if log.len() as u32 >= MAX_STAGE_LINES {
-        return Err(AppError::rejected(
-            "period_too_large",
-            "more stage changes than one report reads; choose a shorter period",
-        ));
-    }
-    Ok(log)
+        .deal_facts(&actor.tenant, pipeline, &actor.lead_scope())
+        .await?)
 }
 
 /// A calendar month in the tenant's time zone, as `[start, end)` instants.
@@ -289,11 +261,10 @@ pub async fn forecast(
         pipeline.as_deref().unwrap_or(DEFAULT_PIPELINE),
     )
     .await?;
-    let deals = all_deals(state, actor, &pipeline.id).await?;
-    let log = stage_log(state, actor, chrono::DateTime::UNIX_EPOCH).await?;
+    let deals = report_facts(state, actor, &pipeline.id).await?;
     let now = state.clock.now();
     Ok(fieldline_domain::forecast::forecast(
-        &pipeline, &deals, &log, from, to, now,
+        &pipeline, &deals, from, to, now,
     ))
 }
 
@@ -328,10 +299,9 @@ pub async fn backtest(
         pipeline.as_deref().unwrap_or(DEFAULT_PIPELINE),
     )
     .await?;
-    let deals = all_deals(state, actor, &pipeline.id).await?;
-    let log = stage_log(state, actor, chrono::DateTime::UNIX_EPOCH).await?;
+    let deals = report_facts(state, actor, &pipeline.id).await?;
     Ok(fieldline_domain::forecast::backtest(
-        &pipeline, &deals, &log, &bounds,
+        &pipeline, &deals, &bounds,
     ))
 }
 

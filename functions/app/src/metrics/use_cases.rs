@@ -173,13 +173,12 @@ pub async fn pipeline_report(
     }
     let id = pipeline_id.unwrap_or_else(|| fieldline_domain::pipeline::DEFAULT_PIPELINE.into());
     let pipeline = crate::deal::find_pipeline(state, actor, &id).await?;
-    let deals = crate::deal::all_deals(state, actor, &pipeline.id).await?;
-    let log = crate::deal::stage_log(state, actor, from).await?;
+    let deals = crate::deal::report_facts(state, actor, &pipeline.id).await?;
     let period = Period {
         from,
         to,
         within_hours,
         now: state.clock.now(),
     };
-    Ok(pipeline_metrics(&pipeline, &deals, &log, period))
+    Ok(pipeline_metrics(&pipeline, &deals, period))
 }

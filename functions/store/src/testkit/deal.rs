@@ -164,22 +164,12 @@ pub async fn conversions_are_atomic_idempotent_and_deals_keep_a_stage_log<S: Bac
         steps,
         [(None, "new", 0), (Some("new"), "first_call", 3 * 3600)]
     );
-    let since_start = f.store.stage_log_since(&f.tenant, t0(), 100).await.unwrap();
-    assert_eq!(since_start, history);
-    let later = f
+    let facts = f
         .store
-        .stage_log_since(&f.tenant, t0() + Duration::hours(1), 100)
+        .deal_facts(&f.tenant, "default", &LeadScope::Tenant)
         .await
         .unwrap();
-    assert_eq!(later, history[1..]);
-    assert_eq!(
-        f.store
-            .stage_log_since(&f.tenant, t0(), 1)
-            .await
-            .unwrap()
-            .len(),
-        1
-    );
+    assert_eq!(facts, [DealFacts::of(&deal, &history)]);
     assert_eq!(
         f.store.get_deal(&f.tenant, deal.id).await.unwrap(),
         Some(deal.clone())
@@ -190,6 +180,13 @@ pub async fn conversions_are_atomic_idempotent_and_deals_keep_a_stage_log<S: Bac
     assert!(
         f.store
             .deal_history(&other, deal.id)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        f.store
+            .deal_facts(&other, "default", &LeadScope::Tenant)
             .await
             .unwrap()
             .is_empty()
@@ -547,16 +544,21 @@ pub async fn deal_listings_are_scoped_filtered_and_paged<S: Backend>(store: S) {
     assert_eq!(seen.len(), 6);
 }
 
-/// The board's column totals agree with the deals themselves after creations, stage moves,
-/// amount changes and a refused stale write, in every scope.
-pub async fn board_totals_follow_every_deal_write<S: Backend>(store: S) {
+/// The board's column totals and the reports' deal facts agree with the deals themselves
+/// (and their stage logs) after creations, stage moves, amount changes, an activity and a
+/// refused stale write, in every scope.
+pub async fn board_totals_and_report_facts_follow_every_deal_write<S: Backend>(store: S) {
     let f = fixture(store).await;
     let pipeline = Pipeline::default_for(&f.tenant);
     let actor = actor_of(&f.rep);
+    let mut colleague = user(&f.tenant, Some(TeamId::new()), "rep2@acme.cn");
+    colleague.role = Role::Rep;
+    f.store.create_user(&colleague).await.unwrap();
     let mut deals = Vec::new();
-    for i in 0..3u64 {
-        let lead = qualified_lead(&f.store, &f.rep).await;
-        let mut c = conversion(&lead, &f.rep, t0());
+    for i in 0..4u64 {
+        let owner = if i == 3 { &colleague } else { &f.rep };
+        let lead = qualified_lead(&f.store, owner).await;
+        let mut c = conversion(&lead, owner, t0());
         c.deal.amount = 10_000 * (i + 1);
         f.store.convert_lead(&c, None).await.unwrap();
         deals.push(c.deal);
@@ -600,12 +602,57 @@ pub async fn board_totals_follow_every_deal_write<S: Backend>(store: S) {
         .update_deal(&deals[2], before, Some(&change), &[event])
         .await
         .unwrap();
+    let before = deals[0].version;
+    let input = NewActivity {
+        kind: ActivityKind::Call,
+        summary: "called".into(),
+        occurred_at: None,
+        structured: None,
+    };
+    let (activity, event) = deals[0]
+        .log_activity(&input, ActivityId::new(), &actor, t0() + Duration::hours(1))
+        .unwrap();
+    f.store
+        .record_deal_activity(
+            &deals[0],
+            before,
+            &activity,
+            std::slice::from_ref(&event),
+            None,
+        )
+        .await
+        .unwrap();
 
     for scope in [
         LeadScope::Tenant,
         LeadScope::Team(f.rep.team.unwrap()),
         LeadScope::Owner(f.rep.id),
+        LeadScope::Owner(colleague.id),
     ] {
+        let mut expected_facts = Vec::new();
+        for d in &deals {
+            let visible = match &scope {
+                LeadScope::Tenant => true,
+                LeadScope::Team(t) => d.team == Some(*t),
+                LeadScope::Owner(u) => d.owner == *u,
+                LeadScope::Pool => false,
+            };
+            if visible {
+                let stored = f.store.get_deal(&f.tenant, d.id).await.unwrap().unwrap();
+                assert_eq!(&stored, d);
+                let log = f.store.deal_history(&f.tenant, d.id).await.unwrap();
+                expected_facts.push(DealFacts::of(&stored, &log));
+            }
+        }
+        let mut facts = f
+            .store
+            .deal_facts(&f.tenant, "default", &scope)
+            .await
+            .unwrap();
+        facts.sort_by_key(|x| x.id);
+        expected_facts.sort_by_key(|x| x.id);
+        assert_eq!(facts, expected_facts, "{scope:?}");
+        assert!(!facts.is_empty());
         let listed = f
             .store
             .list_deals(&f.tenant, &query(scope.clone()))
@@ -628,6 +675,13 @@ pub async fn board_totals_follow_every_deal_write<S: Backend>(store: S) {
             .collect();
         assert_eq!(got, expected, "{scope:?}");
     }
+    assert!(
+        f.store
+            .deal_facts(&f.tenant, "other", &LeadScope::Tenant)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     let lost = f
         .store
         .stage_totals(&f.tenant, &LeadScope::Owner(f.rep.id), "default")
