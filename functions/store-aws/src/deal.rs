@@ -13,7 +13,7 @@ use crate::table::{
     update,
 };
 use crate::{
-    DynamoStore, ENTITY, GSI1, GSI1_PK, GSI1_SK, GSI2, GSI2_PK, GSI2_SK, GSI3, GSI3_PK, GSI3_SK,
+    DynamoStore, ENTITY, GSI1, GSI1_PK, GSI1_SK, GSI2, GSI2_PK, GSI2_SK, GSI3, GSI3_PK, GSI3_SK, PK,
 };
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
@@ -24,7 +24,7 @@ use fieldline_domain::{
 use fieldline_store::error::StoreResult;
 use fieldline_store::{
     Conversion, Created, DealQuery, DealStore, IdempotencyRecord, Page, StageTotal, StoreError,
-    all_pages, page_limit,
+    facts_codec, page_limit,
 };
 
 const CONVERT_SCOPE: &str = "lead.convert";
@@ -109,6 +109,27 @@ fn board_updates(table: &str, before: Option<&Deal>, after: &Deal) -> Vec<Transa
         })
         .collect()
 }
+
+/// The deal reports' projection: one item per deal under its pipeline's partition, holding
+/// its `DealFacts` in their compact binary form, rewritten in every transaction that moves or
+/// changes the deal (under the deal's version condition, so it is exact whenever the deal
+/// is). A report queries one partition instead of every deal body and the whole stage log.
+fn facts_pk(tenant: &TenantId, pipeline: &str) -> String {
+    format!("{}#FACTS#{pipeline}", tenant_pk(tenant))
+}
+
+fn facts_item(deal: &Deal, facts: &DealFacts) -> StoreResult<crate::table::Item> {
+    Ok(
+        ItemBuilder::new(facts_pk(&deal.tenant, &deal.pipeline), deal.id.to_string())
+            .s(ENTITY, "deal_facts")
+            .s("owner_id", deal.owner.to_string())
+            .s_opt("team_id", deal.team.map(|t| t.to_string()))
+            .b(FACTS, facts_codec::encode(facts)?)
+            .build(),
+    )
+}
+
+const FACTS: &str = "facts";
 
 /// The pack's item: its body, its version (the CAS field) and its token hash.
 fn pack_item(pack: &MaterialPack) -> StoreResult<crate::table::Item> {
@@ -210,6 +231,8 @@ impl DealStore for DynamoStore {
         items.push(put_new(self.table(), contact));
         items.push(put_new(self.table(), deal_item(&c.deal)?));
         items.push(put_new(self.table(), stage_item(&c.first_stage)?));
+        let facts = DealFacts::of(&c.deal, std::slice::from_ref(&c.first_stage));
+        items.push(put(self.table(), facts_item(&c.deal, &facts)?, None, &[]));
         items.extend(board_updates(self.table(), None, &c.deal));
         items.extend(events_items(self.table(), &c.events)?);
         match self.transact(items).await {
@@ -269,11 +292,17 @@ impl DealStore for DynamoStore {
             }
             Some(_) => {}
         }
+        // The log as it stands at the expected version (lines are written with the version
+        // they lead to, so none newer exists while the condition below holds).
+        let mut log = self.deal_history(&deal.tenant, deal.id).await?;
         let mut items =
             vec![self.versioned_put(deal_item(deal)?, deal.version, expected_version)?];
         if let Some(change) = change {
             items.push(put_new(self.table(), stage_item(change)?));
+            log.push(change.clone());
         }
+        let facts = DealFacts::of(deal, &log);
+        items.push(put(self.table(), facts_item(deal, &facts)?, None, &[]));
         items.extend(board_updates(self.table(), before.as_ref(), deal));
         items.extend(events_items(self.table(), events)?);
         match self.transact(items).await {
@@ -392,31 +421,42 @@ impl DealStore for DynamoStore {
         self.query_prefix(deal_pk(tenant, id), "STAGE#").await
     }
 
-    /// Composed on read: the deals in scope and the tenant's whole stage log (the embedded
-    /// store keeps a projection instead; see the README's note on reports at scale).
     async fn deal_facts(
         &self,
         tenant: &TenantId,
         pipeline: &str,
         scope: &LeadScope,
     ) -> StoreResult<Vec<DealFacts>> {
-        if matches!(scope, LeadScope::Pool) {
-            return Ok(Vec::new());
+        let mut values = vec![(":p", s(facts_pk(tenant, pipeline)))];
+        let filter = match scope {
+            LeadScope::Tenant => None,
+            LeadScope::Team(team) => {
+                values.push((":who", s(team.to_string())));
+                Some("team_id = :who")
+            }
+            LeadScope::Owner(user) => {
+                values.push((":who", s(user.to_string())));
+                Some("owner_id = :who")
+            }
+            LeadScope::Pool => return Ok(Vec::new()),
+        };
+        let condition = format!("{PK} = :p");
+        let mut q = Query::table(&condition, &values);
+        if let Some(f) = filter {
+            q = q.filter(f);
         }
-        let base = DealQuery::in_pipeline(scope.clone(), pipeline);
-        let deals = all_pages(|after| {
-            let query = DealQuery {
-                after,
-                ..base.clone()
-            };
-            async move { self.list_deals(tenant, &query).await }
-        })
-        .await?;
-        let values = [(":p", s(format!("{}#STAGELOG", tenant_pk(tenant))))];
-        let condition = format!("{GSI1_PK} = :p");
-        let q = Query::index(GSI1, &condition, &values);
-        let lines: Vec<StageChange> = self.query_bodies(q, usize::MAX).await?;
-        Ok(DealFacts::of_each(&deals, &lines))
+        let mut keys = facts_codec::StageKeys::default();
+        self.query(q, usize::MAX)
+            .await?
+            .iter()
+            .map(|item| {
+                let bytes = item
+                    .get(FACTS)
+                    .and_then(|v| v.as_b().ok())
+                    .ok_or_else(|| StoreError::corrupt_msg("deal facts item without facts"))?;
+                facts_codec::decode(bytes.as_ref(), &mut keys)
+            })
+            .collect()
     }
 
     async fn list_deals(&self, tenant: &TenantId, query: &DealQuery) -> StoreResult<Page<Deal>> {

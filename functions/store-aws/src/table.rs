@@ -43,6 +43,13 @@ impl ItemBuilder {
             .insert(name.into(), AttributeValue::N(value.to_string()));
         self
     }
+    pub fn b(mut self, name: &str, value: Vec<u8>) -> Self {
+        self.0.insert(
+            name.into(),
+            AttributeValue::B(aws_sdk_dynamodb::primitives::Blob::new(value)),
+        );
+        self
+    }
     pub fn s_opt(self, name: &str, value: Option<impl Into<String>>) -> Self {
         match value {
             Some(v) => self.s(name, v),

@@ -1,121 +1,16 @@
-//! The deal reports' projection: one row per deal holding its `DealFacts` in a compact binary
-//! form (postcard), clustered by tenant and pipeline. Every store write that touches a deal
-//! rewrites its row from the deal and its stage log inside the same transaction, so the row
-//! is exact whenever the deal is; reports then read one small row per deal instead of parsing
-//! every deal body and log line (the `deal_reports` benchmark measures the difference).
+//! The deal reports' projection: one row per deal holding its `DealFacts` in their compact
+//! binary form (`fieldline_store::facts_codec`), clustered by tenant and pipeline. Every
+//! store write that touches a deal rewrites its row from the deal and its stage log inside
+//! the same transaction, so the row is exact whenever the deal is; reports then read one
+//! small row per deal instead of parsing every deal body and log line (the `deal_reports`
+//! benchmark measures the difference).
 
 use crate::{query_bodies, sql_err};
-use fieldline_domain::{
-    Deal, DealFacts, DealId, LeadScope, StageChange, StageKind, StageStep, TeamId, TenantId,
-    Timestamp, UserId,
-};
+use fieldline_domain::{Deal, DealFacts, LeadScope, StageChange, TenantId};
 use fieldline_store::error::{StoreError, StoreResult};
+use fieldline_store::facts_codec::{StageKeys, decode, encode};
 use rusqlite::types::Value;
 use rusqlite::{Connection, Transaction, params, params_from_iter};
-use serde::{Deserialize, Serialize};
-use std::sync::Arc;
-
-/// The stored form: instants as nanoseconds and days as day numbers, which encode and decode
-/// far faster than chrono's text forms.
-#[derive(Serialize, Deserialize)]
-struct Packed<'a> {
-    id: DealId,
-    title: &'a str,
-    owner: UserId,
-    team: Option<TeamId>,
-    amount: u64,
-    expected_close: Option<i32>,
-    created_at: i64,
-    closed_at: Option<i64>,
-    status: StageKind,
-    stage: &'a str,
-    rots_at: Option<i64>,
-    path: Vec<(&'a str, i64, i64)>,
-}
-
-fn nanos(t: Timestamp) -> i64 {
-    // Instants up to the year 2262 fit; the domain never makes later ones.
-    t.timestamp_nanos_opt().unwrap_or(i64::MAX)
-}
-
-fn instant(n: i64) -> Timestamp {
-    chrono::DateTime::from_timestamp_nanos(n)
-}
-
-fn day_number(d: chrono::NaiveDate) -> i32 {
-    use chrono::Datelike;
-    d.num_days_from_ce()
-}
-
-fn encode(f: &DealFacts) -> StoreResult<Vec<u8>> {
-    let packed = Packed {
-        id: f.id,
-        title: &f.title,
-        owner: f.owner,
-        team: f.team,
-        amount: f.amount,
-        expected_close: f.expected_close.map(day_number),
-        created_at: nanos(f.created_at),
-        closed_at: f.closed_at.map(nanos),
-        status: f.status,
-        stage: &f.stage,
-        rots_at: f.rots_at.map(nanos),
-        path: f
-            .path
-            .iter()
-            .map(|s| (&*s.to, nanos(s.at), s.seconds_in_previous))
-            .collect(),
-    };
-    postcard::to_allocvec(&packed)
-        .map_err(|e| StoreError::corrupt(format!("encode facts of deal {}", f.id), e))
-}
-
-/// One shared copy of each stage key a read meets.
-#[derive(Default)]
-struct StageKeys(Vec<Arc<str>>);
-
-impl StageKeys {
-    fn get(&mut self, key: &str) -> Arc<str> {
-        // A pipeline has a handful of stages: a scan beats hashing.
-        if let Some(found) = self.0.iter().find(|k| &***k == key) {
-            return found.clone();
-        }
-        let new: Arc<str> = Arc::from(key);
-        self.0.push(new.clone());
-        new
-    }
-}
-
-fn decode(bytes: &[u8], keys: &mut StageKeys) -> StoreResult<DealFacts> {
-    let p: Packed =
-        postcard::from_bytes(bytes).map_err(|e| StoreError::corrupt("decode deal facts", e))?;
-    let day = |n: i32| {
-        chrono::NaiveDate::from_num_days_from_ce_opt(n)
-            .ok_or_else(|| StoreError::corrupt_msg(format!("deal {}: day number {n}", p.id)))
-    };
-    Ok(DealFacts {
-        id: p.id,
-        title: p.title.to_owned(),
-        owner: p.owner,
-        team: p.team,
-        amount: p.amount,
-        expected_close: p.expected_close.map(day).transpose()?,
-        created_at: instant(p.created_at),
-        closed_at: p.closed_at.map(instant),
-        status: p.status,
-        stage: keys.get(p.stage),
-        rots_at: p.rots_at.map(instant),
-        path: p
-            .path
-            .into_iter()
-            .map(|(to, at, seconds_in_previous)| StageStep {
-                to: keys.get(to),
-                at: instant(at),
-                seconds_in_previous,
-            })
-            .collect(),
-    })
-}
 
 fn upsert(tx: &Transaction<'_>, deal: &Deal, facts: &DealFacts) -> StoreResult<()> {
     let bytes = encode(facts)?;

@@ -4,6 +4,7 @@
 //! DynamoDB + S3); `testkit` is the contract suite both are tested against.
 
 pub mod error;
+pub mod facts_codec;
 pub mod ports;
 #[cfg(feature = "testkit")]
 pub mod testkit;
