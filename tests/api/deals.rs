@@ -106,7 +106,7 @@ async fn a_qualified_lead_converts_once_into_customer_contact_and_deal() {
         deal["customer"].as_str().unwrap().parse().unwrap();
     let customer = app
         .state
-        .deals
+        .customers
         .get_customer(&f.acme, customer_id)
         .await
         .unwrap()
@@ -114,7 +114,7 @@ async fn a_qualified_lead_converts_once_into_customer_contact_and_deal() {
     assert_eq!(customer.name.as_str(), "苏州精密机械有限公司");
     let contacts = app
         .state
-        .deals
+        .customers
         .list_contacts(&f.acme, customer_id)
         .await
         .unwrap();

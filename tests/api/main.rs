@@ -5,6 +5,7 @@ mod auth;
 mod automation;
 mod channels;
 mod crash;
+mod customers;
 mod deals;
 mod demo;
 mod events;

@@ -89,6 +89,10 @@ fn expected(op: &str, scene: Scene) -> Option<[u16; 9]> {
         ("PATCH /v1/deals/{id}", Tenant) =>          [401, 200, 403, 200, 403, 403, 200, 404, 404],
         ("POST /v1/deals/{id}/stage", Tenant) =>     [401, 200, 403, 200, 403, 403, 200, 404, 404],
         ("GET /v1/deals/{id}/history", Tenant) =>    [401, 200, 403, 200, 403, 403, 200, 404, 404],
+        ("GET /v1/customers", Tenant) =>           [401, 200, 200, 200, 200, 200, 200, 200, 200],
+        ("POST /v1/customers", Tenant) =>          [401, 201, 201, 201, 201, 201, 201, 201, 201],
+        ("GET /v1/customers/{id}", Tenant) =>      [401, 200, 403, 200, 403, 403, 200, 404, 404],
+        ("POST /v1/customers/{id}/contacts", Tenant) => [401, 201, 403, 201, 403, 403, 201, 404, 404],
         ("GET /v1/deals/{id}/materials", Tenant) =>  [401, 200, 403, 200, 403, 403, 200, 404, 404],
         ("POST /v1/deals/{id}/materials/{pack}/revoke", Tenant) => [401, 200, 403, 200, 403, 403, 200, 404, 404],
         ("POST /v1/deals/{id}/materials", Tenant) => [401, 201, 403, 201, 403, 403, 201, 404, 404],
@@ -201,6 +205,14 @@ impl World {
         let rep = self.app.token(&self.f.east_rep);
         let path = format!("/v1/leads/{lead}/convert");
         let reply = self.app.post(&path, &rep, &json!({})).await;
+        reply.expect(201).body["id"].as_str().unwrap().to_owned()
+    }
+
+    /// A fresh customer of the East rep.
+    async fn customer(&self, n: u32) -> String {
+        let rep = self.app.token(&self.f.east_rep);
+        let body = json!({"name": format!("矩阵客户 {n} 有限公司")});
+        let reply = self.app.post("/v1/customers", &rep, &body).await;
         reply.expect(201).body["id"].as_str().unwrap().to_owned()
     }
 
@@ -396,6 +408,17 @@ impl World {
                 (path.into(), Some(body))
             }
             "POST /v1/leads/{id}/convert" => (path.replace("{id}", &lead_id), Some(json!({}))),
+            "POST /v1/customers" => {
+                let body = json!({"name": format!("矩阵新客户 {n}"),
+                    "contacts": [{"name": "王建国", "phones": [format!("+86136{n:08}")]}]});
+                (path.into(), Some(body))
+            }
+            "GET /v1/customers/{id}" => (path.replace("{id}", &self.customer(n).await), None),
+            "POST /v1/customers/{id}/contacts" => {
+                let body = json!({"name": "李娜", "phones": [format!("137{n:08}")],
+                    "decision_role": "influencer"});
+                (path.replace("{id}", &self.customer(n).await), Some(body))
+            }
             "GET /v1/deals/{id}"
             | "GET /v1/deals/{id}/history"
             | "GET /v1/deals/{id}/activities"

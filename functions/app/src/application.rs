@@ -13,8 +13,8 @@ use crate::state::{AppState, Clock};
 use crate::timer::TimerSweeper;
 use axum::Router;
 use fieldline_store::{
-    AssignmentStore, BlobStore, DealStore, DecisionLog, DirectoryStore, EventLog, InboxStore,
-    LeadStore, RecordStores, RuleStore, TaskStore, TimerStore, UploadStore,
+    AssignmentStore, BlobStore, CustomerStore, DealStore, DecisionLog, DirectoryStore, EventLog,
+    InboxStore, LeadStore, RecordStores, RuleStore, TaskStore, TimerStore, UploadStore,
 };
 use std::future::Future;
 use std::sync::Arc;
@@ -34,6 +34,7 @@ pub struct Application {
 pub struct Stores {
     pub leads: Arc<dyn LeadStore>,
     pub deals: Arc<dyn DealStore>,
+    pub customers: Arc<dyn CustomerStore>,
     pub uploads: Arc<dyn UploadStore>,
     pub directory: Arc<dyn DirectoryStore>,
     pub events: Arc<dyn EventLog>,
@@ -58,6 +59,7 @@ impl Stores {
         Stores {
             leads: store.clone(),
             deals: store.clone(),
+            customers: store.clone(),
             uploads: store.clone(),
             directory: store.clone(),
             rules: store.clone(),
@@ -87,6 +89,7 @@ impl Application {
         let state = AppState {
             leads: stores.leads,
             deals: stores.deals,
+            customers: stores.customers,
             uploads: stores.uploads,
             directory: stores.directory,
             rules: stores.rules,

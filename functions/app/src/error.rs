@@ -41,6 +41,14 @@ pub enum AppError {
     /// The request collides with the current state (already claimed, already exists).
     #[error("{0}")]
     Conflict(String),
+    /// The record would duplicate one the tenant has: which key, and that record (as the
+    /// client reads it) so the caller can use it instead.
+    #[error("{message}")]
+    Duplicate {
+        message: String,
+        key: String,
+        existing: serde_json::Value,
+    },
     /// A public link that existed but no longer works (expired, revoked).
     #[error("{message}")]
     Gone { code: &'static str, message: String },
@@ -102,6 +110,12 @@ impl From<StoreError> for AppError {
             StoreError::AlreadyExists(what) => {
                 AppError::Conflict(format!("already exists: {what}"))
             }
+            // Use cases that claim keys answer with the record; this is the bare fallback.
+            StoreError::Duplicate { key, existing } => AppError::Duplicate {
+                message: format!("{key} is already held by {existing}"),
+                key,
+                existing: serde_json::Value::String(existing),
+            },
             e @ StoreError::Busy(_) => AppError::Busy(e),
             e @ (StoreError::Corrupt { .. }
             | StoreError::Backend { .. }

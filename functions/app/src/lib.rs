@@ -8,6 +8,7 @@ pub mod auth;
 pub mod calendar;
 pub mod channel;
 pub mod config;
+pub mod customer;
 pub mod deal;
 pub mod egress;
 pub mod error;

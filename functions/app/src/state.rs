@@ -4,8 +4,8 @@
 use crate::auth::TokenKeys;
 use fieldline_domain::{ScoringPolicy, Timestamp};
 use fieldline_store::{
-    AssignmentStore, BlobStore, DealStore, DecisionLog, DirectoryStore, EventLog, InboxStore,
-    LeadStore, RuleStore, TaskStore, TimerStore, UploadStore,
+    AssignmentStore, BlobStore, CustomerStore, DealStore, DecisionLog, DirectoryStore, EventLog,
+    InboxStore, LeadStore, RuleStore, TaskStore, TimerStore, UploadStore,
 };
 use std::sync::Arc;
 
@@ -26,6 +26,7 @@ impl Clock for SystemClock {
 pub struct AppState {
     pub leads: Arc<dyn LeadStore>,
     pub deals: Arc<dyn DealStore>,
+    pub customers: Arc<dyn CustomerStore>,
     pub directory: Arc<dyn DirectoryStore>,
     pub events: Arc<dyn EventLog>,
     pub uploads: Arc<dyn UploadStore>,

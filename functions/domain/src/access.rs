@@ -43,6 +43,11 @@ pub enum Permission<'a> {
     CompleteTask(&'a Task),
     /// Read and work this deal (move it, edit it): owner, the team's managers, admins.
     AccessDeal(&'a Deal),
+    /// Read and work this customer (edit it, add contacts): owner, the team's managers,
+    /// admins — the same reach as deals.
+    AccessCustomer(&'a crate::customer::Customer),
+    /// Create a customer owned by `owner` (`None`: the creator).
+    CreateCustomerFor(Option<UserId>),
     /// Turn a lead into customer, contact and deal.
     ConvertLead(&'a Lead),
     /// Create or change the tenant's pipelines (stages, gates, lost reasons).
@@ -150,6 +155,26 @@ impl Actor {
                     refuse("this deal belongs to someone outside your scope")
                 }
             }
+            Permission::AccessCustomer(customer) => {
+                let visible = customer.tenant == self.tenant
+                    && match self.lead_scope() {
+                        LeadScope::Tenant => true,
+                        LeadScope::Team(team) => customer.team == Some(team),
+                        LeadScope::Owner(user) => customer.owner == user,
+                        LeadScope::Pool => false,
+                    };
+                if visible {
+                    Ok(())
+                } else {
+                    refuse("this customer belongs to someone outside your scope")
+                }
+            }
+            Permission::CreateCustomerFor(Some(owner))
+                if self.role == Role::Rep && owner != self.user =>
+            {
+                refuse("reps cannot create customers for others")
+            }
+            Permission::CreateCustomerFor(_) => Ok(()),
             Permission::ConvertLead(lead) => self.check(Permission::ChangeLead(lead)),
             Permission::ManagePipelines if self.role != Role::Admin => {
                 refuse("only admins change pipelines")

@@ -1,10 +1,16 @@
-//! Customers and the people at them. Grading and health scores build on these in later slices.
+//! Customers and the people at them, de-duplicated within a tenant: a customer by its
+//! normalised company name, a contact by each normalised phone and e-mail (`dedupe_keys`).
+//! Grading and health scores build on these in later slices.
 
-use crate::contact::{EmailAddress, PersonName, PhoneNumber};
+use crate::access::Actor;
+use crate::contact::{EmailAddress, PersonName, PhoneNumber, Region};
+use crate::error::DomainError;
 use crate::id::{ContactId, CustomerId, LeadId, TeamId, TenantId, UserId};
 use crate::lead::snake_enum;
+use crate::user::User;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use unicode_normalization::UnicodeNormalization;
 
 snake_enum!(/// A person's part in the buying decision; decision-chain coverage is graded on it.
     DecisionRole, "decision_role" {
@@ -15,19 +21,307 @@ snake_enum!(/// A person's part in the buying decision; decision-chain coverage 
     Unknown => "unknown",
 });
 
+snake_enum!(/// What kind of business a customer is.
+    CustomerKind, "kind" {
+    Store => "store",
+    Distributor => "distributor",
+    Enterprise => "enterprise",
+    Other => "other",
+});
+
+// `snake_enum!` takes no per-variant attributes, so `#[default]` cannot be derived.
+#[allow(clippy::derivable_impls)]
+impl Default for CustomerKind {
+    fn default() -> Self {
+        CustomerKind::Other
+    }
+}
+
+/// A point on the map (WGS 84 degrees), for visits and route planning.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct GeoPoint {
+    #[cfg_attr(feature = "openapi", schema(minimum = -90.0, maximum = 90.0))]
+    pub lat: f64,
+    #[cfg_attr(feature = "openapi", schema(minimum = -180.0, maximum = 180.0))]
+    pub lon: f64,
+}
+
+/// Where a customer can be found: the address as written, and where it is when known.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Address {
+    #[cfg_attr(
+        feature = "openapi",
+        schema(min_length = 1, max_length = 300, example = "上海市浦东新区张江路88号")
+    )]
+    pub text: String,
+    pub geo: Option<GeoPoint>,
+}
+
 /// A company we sell to, usually born from a converted lead.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Customer {
     pub id: CustomerId,
     pub tenant: TenantId,
     pub name: PersonName,
+    #[serde(default)]
+    pub kind: CustomerKind,
     pub owner: UserId,
     pub team: Option<TeamId>,
+    #[serde(default)]
+    pub addresses: Vec<Address>,
+    #[serde(default)]
+    pub tags: Vec<String>,
     /// The lead it was converted from, when it was.
     pub origin_lead: Option<LeadId>,
     pub created_at: DateTime<Utc>,
     pub version: u64,
+}
+
+/// What a client sends to create a customer, with the contacts it already knows.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct NewCustomer {
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            min_length = 1,
+            max_length = 100,
+            pattern = r"\S",
+            example = "上海联华超市有限公司"
+        )
+    )]
+    pub name: String,
+    #[serde(default)]
+    pub kind: CustomerKind,
+    /// Who should own it; reps always own what they create.
+    pub owner: Option<UserId>,
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(max_items = 10))]
+    pub addresses: Vec<Address>,
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(max_items = 20))]
+    pub tags: Vec<String>,
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(max_items = 20))]
+    pub contacts: Vec<NewContact>,
+}
+
+/// A person to add to a customer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct NewContact {
+    #[cfg_attr(
+        feature = "openapi",
+        schema(min_length = 1, max_length = 100, pattern = r"\S", example = "王建国")
+    )]
+    pub name: String,
+    #[cfg_attr(feature = "openapi", schema(max_length = 100, example = "采购经理"))]
+    pub title: Option<String>,
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(max_items = 5, example = json!(["138 1234 5678"])))]
+    pub phones: Vec<String>,
+    #[cfg_attr(feature = "openapi", schema(example = "wang@lianhua.cn"))]
+    pub email: Option<String>,
+    #[serde(default)]
+    pub decision_role: Option<DecisionRole>,
+}
+
+const MAX_ADDRESSES: usize = 10;
+const MAX_TAGS: usize = 20;
+const MAX_CONTACTS: usize = 20;
+const MAX_PHONES: usize = 5;
+
+fn validate_addresses(addresses: &[Address]) -> Result<Vec<Address>, DomainError> {
+    if addresses.len() > MAX_ADDRESSES {
+        return Err(DomainError::invalid(
+            "addresses",
+            format!("at most {MAX_ADDRESSES}"),
+        ));
+    }
+    addresses
+        .iter()
+        .map(|a| {
+            let text = a.text.trim();
+            if text.is_empty() || text.chars().count() > 300 || text.chars().any(char::is_control) {
+                return Err(DomainError::invalid(
+                    "addresses.text",
+                    "1-300 characters, no control characters",
+                ));
+            }
+            if let Some(g) = a.geo
+                && !((-90.0..=90.0).contains(&g.lat) && (-180.0..=180.0).contains(&g.lon))
+            {
+                return Err(DomainError::invalid(
+                    "addresses.geo",
+                    "lat within ±90, lon within ±180",
+                ));
+            }
+            Ok(Address {
+                text: text.to_owned(),
+                geo: a.geo,
+            })
+        })
+        .collect()
+}
+
+fn validate_tags(tags: &[String]) -> Result<Vec<String>, DomainError> {
+    if tags.len() > MAX_TAGS {
+        return Err(DomainError::invalid("tags", format!("at most {MAX_TAGS}")));
+    }
+    let mut out: Vec<String> = Vec::new();
+    for tag in tags {
+        let t = tag.trim();
+        if t.is_empty() || t.chars().count() > 30 || t.chars().any(char::is_control) {
+            return Err(DomainError::invalid(
+                "tags",
+                "each 1-30 characters, no control characters",
+            ));
+        }
+        if !out.iter().any(|o| o == t) {
+            out.push(t.to_owned());
+        }
+    }
+    Ok(out)
+}
+
+impl NewContact {
+    /// The contact this input describes, at `customer`.
+    pub fn parse(
+        &self,
+        id: ContactId,
+        customer: &Customer,
+        region: Region,
+    ) -> Result<Contact, DomainError> {
+        let name = PersonName::parse(&self.name)?;
+        let title = match self.title.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(t) => Some(PersonName::parse_field(t, "title")?),
+        };
+        if self.phones.len() > MAX_PHONES {
+            return Err(DomainError::invalid(
+                "phones",
+                format!("at most {MAX_PHONES}"),
+            ));
+        }
+        let mut phones: Vec<PhoneNumber> = Vec::new();
+        for raw in &self.phones {
+            let phone = PhoneNumber::parse(raw, region)?;
+            if !phones.contains(&phone) {
+                phones.push(phone);
+            }
+        }
+        let email = match self.email.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(e) => Some(EmailAddress::parse(e)?),
+        };
+        Ok(Contact {
+            id,
+            tenant: customer.tenant.clone(),
+            customer: customer.id,
+            name,
+            title,
+            phones,
+            email,
+            decision_role: self.decision_role.unwrap_or(DecisionRole::Unknown),
+        })
+    }
+}
+
+/// Company-form words dropped from the end of a Latin-script name ("Acme Co., Ltd.").
+const LATIN_SUFFIXES: &[&str] = &[
+    "co",
+    "company",
+    "ltd",
+    "limited",
+    "inc",
+    "incorporated",
+    "llc",
+    "corp",
+    "corporation",
+    "gmbh",
+    "ag",
+    "plc",
+    "sa",
+    "srl",
+    "ltda",
+    "jsc",
+    "pte",
+];
+
+/// Company-form endings dropped from a Chinese name, longest first.
+const CJK_SUFFIXES: &[&str] = &[
+    "股份有限公司",
+    "有限责任公司",
+    "集团有限公司",
+    "有限公司",
+    "集团公司",
+    "公司",
+];
+
+/// A company name as the de-duplication compares it: full-width folded to half-width and
+/// compatibility forms unified (NFKC), case folded, punctuation and spaces removed, and
+/// company-form endings dropped — so "上海联华超市有限公司", "上海联华超市 （有限公司）" and
+/// "ＡＣＭＥ Co., Ltd." / "Acme Limited" meet. A name that is nothing but a company form keeps
+/// its letters.
+pub fn company_key(name: &str) -> String {
+    let folded: String = name.nfkc().collect::<String>().to_lowercase();
+    let mut tokens: Vec<&str> = folded
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|t| !t.is_empty())
+        .collect();
+    let all: String = tokens.concat();
+    while tokens.last().is_some_and(|t| LATIN_SUFFIXES.contains(t)) {
+        tokens.pop();
+    }
+    let mut key = tokens.concat();
+    while let Some(suffix) = CJK_SUFFIXES.iter().find(|s| key.ends_with(**s)) {
+        key.truncate(key.len() - suffix.len());
+    }
+    if key.is_empty() { all } else { key }
+}
+
+impl Customer {
+    /// A new customer from `input`, owned by `owner` (resolved and permitted by the caller)
+    /// and in the owner's team.
+    pub fn create(
+        input: &NewCustomer,
+        id: CustomerId,
+        actor: &Actor,
+        owner: &User,
+        now: DateTime<Utc>,
+    ) -> Result<Customer, DomainError> {
+        if input.contacts.len() > MAX_CONTACTS {
+            return Err(DomainError::invalid(
+                "contacts",
+                format!("at most {MAX_CONTACTS}"),
+            ));
+        }
+        Ok(Customer {
+            id,
+            tenant: actor.tenant.clone(),
+            name: PersonName::parse(&input.name)?,
+            kind: input.kind,
+            owner: owner.id,
+            team: owner.team,
+            addresses: validate_addresses(&input.addresses)?,
+            tags: validate_tags(&input.tags)?,
+            origin_lead: None,
+            created_at: now,
+            version: 1,
+        })
+    }
+
+    /// The keys no other customer of the tenant may share.
+    pub fn dedupe_keys(&self) -> Vec<String> {
+        vec![format!("customer:name:{}", company_key(self.name.as_str()))]
+    }
 }
 
 /// A person at a customer, with their place in the decision chain.
@@ -42,6 +336,24 @@ pub struct Contact {
     pub phones: Vec<PhoneNumber>,
     pub email: Option<EmailAddress>,
     pub decision_role: DecisionRole,
+}
+
+impl Contact {
+    /// The keys no other contact of the tenant may share: each phone (already E.164) and
+    /// the e-mail, case folded.
+    pub fn dedupe_keys(&self) -> Vec<String> {
+        let mut keys: Vec<String> = self
+            .phones
+            .iter()
+            .map(|p| format!("contact:phone:{}", p.e164()))
+            .collect();
+        keys.extend(
+            self.email
+                .iter()
+                .map(|e| format!("contact:email:{}", e.as_str().to_lowercase())),
+        );
+        keys
+    }
 }
 
 impl Customer {
@@ -76,6 +388,78 @@ mod tests {
             email: None,
             decision_role: role,
         }
+    }
+
+    #[test]
+    fn company_names_meet_across_widths_cases_and_company_forms() {
+        let same = [
+            "上海联华超市有限公司",
+            "上海联华超市 （有限公司）",
+            "上海联华超市股份有限公司",
+            "上海联华超市",
+        ];
+        for name in same {
+            assert_eq!(company_key(name), "上海联华超市", "{name}");
+        }
+        for name in [
+            "ACME Co., Ltd.",
+            "Acme Limited",
+            "ＡＣＭＥ　ＣＯ．，ＬＴＤ．",
+            "acme inc",
+            "Acme",
+        ] {
+            assert_eq!(company_key(name), "acme", "{name}");
+        }
+        // Form words are dropped only as whole trailing words, never inside a name.
+        assert_eq!(company_key("Costco"), "costco");
+        assert_eq!(company_key("Co Op Foods"), "coopfoods");
+        assert_ne!(company_key("Acme Trading"), company_key("Acme"));
+        // A name that is only a company form keeps its letters rather than becoming empty.
+        assert_eq!(company_key("有限公司"), "有限公司");
+        assert_eq!(company_key("Limited Co"), "limitedco");
+    }
+
+    #[test]
+    fn contacts_are_keyed_by_every_phone_and_the_folded_email() {
+        let customer = Customer {
+            id: CustomerId::new(),
+            tenant: TenantId::parse("acme").unwrap(),
+            name: PersonName::parse("联华").unwrap(),
+            kind: CustomerKind::Store,
+            owner: UserId::new(),
+            team: None,
+            addresses: vec![],
+            tags: vec![],
+            origin_lead: None,
+            created_at: Utc::now(),
+            version: 1,
+        };
+        let input = NewContact {
+            name: "王建国".into(),
+            title: Some(" ".into()),
+            phones: vec!["138 1234 5678".into(), "+86 138-1234-5678".into()],
+            email: Some("Wang@LianHua.cn".into()),
+            decision_role: Some(DecisionRole::DecisionMaker),
+        };
+        let contact = input
+            .parse(ContactId::new(), &customer, Region::default())
+            .unwrap();
+        assert_eq!(contact.title, None);
+        assert_eq!(
+            contact.dedupe_keys(),
+            [
+                "contact:phone:+8613812345678",
+                "contact:email:wang@lianhua.cn"
+            ]
+        );
+        let bad = NewContact {
+            phones: vec!["12".into()],
+            ..input
+        };
+        assert!(
+            bad.parse(ContactId::new(), &customer, Region::default())
+                .is_err()
+        );
     }
 
     #[test]

@@ -4,7 +4,7 @@
 
 use crate::access::Actor;
 use crate::activity::{Activity, ActivityKind, LogTarget, NewActivity};
-use crate::customer::{Contact, Customer};
+use crate::customer::{Contact, Customer, CustomerKind};
 use crate::error::DomainError;
 use crate::event::{DomainEvent, EventPayload};
 use crate::id::{ActivityId, ContactId, CustomerId, DealId, LeadId, TeamId, TenantId, UserId};
@@ -548,8 +548,11 @@ pub fn convert_lead(
         id: ids.customer,
         tenant: lead.tenant.clone(),
         name: company.clone().unwrap_or_else(|| lead.contact.name.clone()),
+        kind: CustomerKind::default(),
         owner,
         team: lead.team,
+        addresses: vec![],
+        tags: vec![],
         origin_lead: Some(lead.id),
         created_at: now,
         version: 1,

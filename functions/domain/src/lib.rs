@@ -34,7 +34,10 @@ pub use activity::{
 };
 pub use calendar::BusinessCalendar;
 pub use contact::{ContactInfo, EmailAddress, PersonName, PhoneNumber, Region};
-pub use customer::{Contact, Customer, DecisionRole};
+pub use customer::{
+    Address, Contact, Customer, CustomerKind, DecisionRole, GeoPoint, NewContact, NewCustomer,
+    company_key,
+};
 pub use deal::{
     ConversionIds, Converted, Deal, DealDraft, DealPatch, MoveError, StageChange, StageMove,
     convert_lead, home_currency,

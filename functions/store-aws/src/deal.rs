@@ -18,8 +18,8 @@ use crate::{
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
 use fieldline_domain::{
-    Activity, Contact, Customer, CustomerId, Deal, DealFacts, DealId, DomainEvent, LeadScope,
-    MaterialPack, Pipeline, StageChange, Subject, SubjectKind, TenantId,
+    Activity, Deal, DealFacts, DealId, DomainEvent, LeadScope, MaterialPack, Pipeline, StageChange,
+    Subject, SubjectKind, TenantId,
 };
 use fieldline_store::error::StoreResult;
 use fieldline_store::{
@@ -31,10 +31,6 @@ const CONVERT_SCOPE: &str = "lead.convert";
 
 fn deal_pk(tenant: &TenantId, id: DealId) -> String {
     subject_pk(tenant, Subject::Deal(id))
-}
-
-fn customer_pk(tenant: &TenantId, id: CustomerId) -> String {
-    subject_pk(tenant, Subject::Customer(id))
 }
 
 /// A pack lives under its deal, ordered by creation.
@@ -212,23 +208,11 @@ impl DealStore for DynamoStore {
         }
         let lead_at = items.len();
         items.push(self.versioned_put(lead_item(&c.lead)?, c.lead.version, c.lead_version)?);
-        let customer = ItemBuilder::new(
-            customer_pk(tenant, c.customer.id),
-            record_sk(SubjectKind::Customer),
-        )
-        .body(&c.customer)?
-        .s(ENTITY, "customer")
-        .n("version", c.customer.version as i64)
-        .build();
-        items.push(put_new(self.table(), customer));
-        let contact = ItemBuilder::new(
-            customer_pk(tenant, c.contact.customer),
-            format!("CONTACT#{}", c.contact.id),
-        )
-        .body(&c.contact)?
-        .s(ENTITY, "contact")
-        .build();
-        items.push(put_new(self.table(), contact));
+        items.push(put_new(
+            self.table(),
+            crate::customer::customer_item(&c.customer)?,
+        ));
+        items.extend(crate::customer::contact_items(self.table(), &c.contact)?);
         items.push(put_new(self.table(), deal_item(&c.deal)?));
         items.push(put_new(self.table(), stage_item(&c.first_stage)?));
         let facts = DealFacts::of(&c.deal, std::slice::from_ref(&c.first_stage));
@@ -236,7 +220,24 @@ impl DealStore for DynamoStore {
         items.extend(board_updates(self.table(), None, &c.deal));
         items.extend(events_items(self.table(), &c.events)?);
         match self.transact(items).await {
-            Ok(()) => Ok(Created::New(c.deal.clone())),
+            Ok(()) => {
+                // The new customer and contact join the de-duplication keys where nobody
+                // holds them yet (matching on conversion comes with the customers issue's
+                // next step).
+                self.claim_keys_if_free(
+                    tenant,
+                    &c.customer.dedupe_keys(),
+                    &c.customer.id.to_string(),
+                )
+                .await?;
+                self.claim_keys_if_free(
+                    tenant,
+                    &c.contact.dedupe_keys(),
+                    &c.contact.id.to_string(),
+                )
+                .await?;
+                Ok(Created::New(c.deal.clone()))
+            }
             // Another request with the same key won the race: answer with its deal.
             Err(TxError::Cancelled(flags)) if idempotency.is_some() && flags[0] => {
                 let rec = idempotency.expect("checked above");
@@ -522,9 +523,7 @@ impl DealStore for DynamoStore {
         Ok(Page::from_overfetched(deals, limit))
     }
 
-    /// DynamoDB has no aggregation: every deal of the scope is read (bodies included) and
-    /// summed here. Fine for a team's board; a tenant-wide board of a very large tenant
-    /// wants counters kept by the stream (not built yet).
+    /// The scope's counter items (see `board_updates`): a few reads, however many deals.
     async fn stage_totals(
         &self,
         tenant: &TenantId,
@@ -559,24 +558,6 @@ impl DealStore for DynamoStore {
             );
         }
         Ok(totals.into_values().collect())
-    }
-
-    async fn get_customer(
-        &self,
-        tenant: &TenantId,
-        id: CustomerId,
-    ) -> StoreResult<Option<Customer>> {
-        self.get_body(customer_pk(tenant, id), record_sk(SubjectKind::Customer))
-            .await
-    }
-
-    async fn list_contacts(
-        &self,
-        tenant: &TenantId,
-        customer: CustomerId,
-    ) -> StoreResult<Vec<Contact>> {
-        self.query_prefix(customer_pk(tenant, customer), "CONTACT#")
-            .await
     }
 
     async fn save_pipeline(

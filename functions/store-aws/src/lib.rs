@@ -7,6 +7,7 @@
 
 mod assignment;
 mod blob;
+mod customer;
 mod deal;
 mod decision;
 mod directory;

@@ -11,8 +11,8 @@ use crate::{
 };
 use async_trait::async_trait;
 use fieldline_domain::{
-    Activity, Contact, Customer, CustomerId, Deal, DealFacts, DealId, DomainEvent, LeadScope,
-    MaterialPack, Pipeline, StageChange, Subject, TenantId,
+    Activity, Deal, DealFacts, DealId, DomainEvent, LeadScope, MaterialPack, Pipeline, StageChange,
+    Subject, TenantId,
 };
 use fieldline_store::error::{StoreError, StoreResult};
 use fieldline_store::ports::{
@@ -149,34 +149,38 @@ impl DealStore for SqliteStore {
             if let Some(rec) = &idempotency {
                 if let Some(id) = seen_request(tx, tenant, rec, CONVERT_SCOPE)? {
                     let original = select_deal(tx, tenant, &id)?.ok_or_else(|| {
-                        StoreError::corrupt_msg(format!("idempotency key points at missing deal {id}"))
+                        StoreError::corrupt_msg(format!(
+                            "idempotency key points at missing deal {id}"
+                        ))
                     })?;
                     return Ok(Created::Replayed(original));
                 }
-                remember_request(tx, tenant, rec, CONVERT_SCOPE, &c.deal.id.to_string(), c.deal.created_at)?;
+                remember_request(
+                    tx,
+                    tenant,
+                    rec,
+                    CONVERT_SCOPE,
+                    &c.deal.id.to_string(),
+                    c.deal.created_at,
+                )?;
             }
             crate::lead::replace_lead(tx, &c.lead, c.lead_version)?;
-            tx.execute(
-                "INSERT INTO customers (tenant_id, id, owner_id, version, body) VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![
-                    tenant.as_str(),
-                    c.customer.id.to_string(),
-                    c.customer.owner.to_string(),
-                    c.customer.version as i64,
-                    to_json(&c.customer)?,
-                ],
-            )
-            .map_err(sql_err)?;
-            tx.execute(
-                "INSERT INTO contacts (tenant_id, id, customer_id, body) VALUES (?1, ?2, ?3, ?4)",
-                params![
-                    tenant.as_str(),
-                    c.contact.id.to_string(),
-                    c.contact.customer.to_string(),
-                    to_json(&c.contact)?,
-                ],
-            )
-            .map_err(sql_err)?;
+            crate::customer::insert_customer(tx, &c.customer)?;
+            crate::customer::insert_contact(tx, &c.contact)?;
+            // A converted customer joins the de-duplication keys unless another record holds
+            // one already (matching on conversion comes with the customers issue's next step).
+            crate::customer::claim_keys_if_free(
+                tx,
+                tenant,
+                &c.customer.dedupe_keys(),
+                &c.customer.id.to_string(),
+            )?;
+            crate::customer::claim_keys_if_free(
+                tx,
+                tenant,
+                &c.contact.dedupe_keys(),
+                &c.contact.id.to_string(),
+            )?;
             insert_deal(tx, &c.deal)?;
             append_stage(tx, &c.first_stage)?;
             crate::deal_facts::write(tx, &c.deal)?;
@@ -461,38 +465,6 @@ impl DealStore for SqliteStore {
                 .collect::<Result<Vec<_>, _>>()
                 .map_err(sql_err)?;
             Ok(rows)
-        })
-        .await
-    }
-
-    async fn get_customer(
-        &self,
-        tenant: &TenantId,
-        id: CustomerId,
-    ) -> StoreResult<Option<Customer>> {
-        let tenant = tenant.clone();
-        self.read(move |conn| {
-            query_body(
-                conn,
-                "SELECT body FROM customers WHERE tenant_id = ?1 AND id = ?2",
-                params![tenant.as_str(), id.to_string()],
-            )
-        })
-        .await
-    }
-
-    async fn list_contacts(
-        &self,
-        tenant: &TenantId,
-        customer: CustomerId,
-    ) -> StoreResult<Vec<Contact>> {
-        let tenant = tenant.clone();
-        self.read(move |conn| {
-            query_bodies(
-                conn,
-                "SELECT body FROM contacts WHERE tenant_id = ?1 AND customer_id = ?2 ORDER BY id",
-                params![tenant.as_str(), customer.to_string()],
-            )
         })
         .await
     }

@@ -8,6 +8,7 @@
 
 mod assignment;
 mod blob;
+mod customer;
 mod deal;
 mod deal_facts;
 mod decision;

@@ -359,6 +359,24 @@ CREATE TABLE deal_facts (
 ) STRICT, WITHOUT ROWID;
 "#;
 
+/// Customers get the columns their listings need (team, sort time) and the tenant's
+/// de-duplication keys a table of their own; existing records are given their keys.
+const V11_CUSTOMER_KEYS: &str = r#"
+ALTER TABLE customers ADD COLUMN team_id TEXT;
+ALTER TABLE customers ADD COLUMN updated_at INTEGER NOT NULL DEFAULT 0;
+UPDATE customers SET team_id = json_extract(body, '$.team'),
+    updated_at = coalesce(CAST(unixepoch(json_extract(body, '$.created_at'), 'subsec') * 1000 AS INTEGER), 0);
+CREATE INDEX customers_by_time ON customers (tenant_id, updated_at DESC, id DESC);
+CREATE INDEX customers_by_team ON customers (tenant_id, team_id, updated_at DESC, id DESC);
+CREATE INDEX customers_by_owner ON customers (tenant_id, owner_id, updated_at DESC, id DESC);
+CREATE TABLE dedupe_keys (
+    tenant_id   TEXT NOT NULL,
+    key         TEXT NOT NULL,
+    record_id   TEXT NOT NULL,
+    PRIMARY KEY (tenant_id, key)
+) STRICT, WITHOUT ROWID;
+"#;
+
 pub fn migrations() -> Migrations<'static> {
     Migrations::new(vec![
         M::up(V1_FOUNDATION),
@@ -372,6 +390,10 @@ pub fn migrations() -> Migrations<'static> {
         M::up(V9_DEAL_AMOUNTS),
         M::up_with_hook(V10_DEAL_FACTS, |tx: &rusqlite::Transaction| {
             crate::deal_facts::backfill(tx)
+                .map_err(|e| rusqlite_migration::HookError::Hook(format!("{e:#}")))
+        }),
+        M::up_with_hook(V11_CUSTOMER_KEYS, |tx: &rusqlite::Transaction| {
+            crate::customer::backfill_keys(tx)
                 .map_err(|e| rusqlite_migration::HookError::Hook(format!("{e:#}")))
         }),
     ])
@@ -520,7 +542,7 @@ mod tests {
             .unwrap();
         }
         let store = SqliteStore::open(&path).unwrap();
-        assert_eq!(store.schema_version().await.unwrap(), 10);
+        assert_eq!(store.schema_version().await.unwrap(), 11);
         let listed = store
             .list_activities(&activity.tenant, lead, 10)
             .await
@@ -577,7 +599,7 @@ mod tests {
         }
 
         let store = SqliteStore::open(&path).unwrap();
-        assert_eq!(store.schema_version().await.unwrap(), 10, "V2 -> V10");
+        assert_eq!(store.schema_version().await.unwrap(), 11, "V2 -> V11");
         let acme = TenantId::parse("acme").unwrap();
         let pending = store
             .pending_timers(&acme, Subject::Lead(lead))

@@ -16,6 +16,10 @@ pub enum StoreError {
     /// The idempotency key was already used for a different request.
     #[error("idempotency key reused with a different request")]
     IdempotencyMismatch,
+    /// A de-duplication key (`Customer::dedupe_keys`, `Contact::dedupe_keys`) is held by
+    /// another record: `existing` is its id.
+    #[error("duplicate: {key} is held by {existing}")]
+    Duplicate { key: String, existing: String },
     /// A uniqueness rule (e.g. one e-mail per tenant) would be broken.
     #[error("already exists: {0}")]
     AlreadyExists(String),

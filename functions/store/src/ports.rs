@@ -5,10 +5,10 @@ use async_trait::async_trait;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use fieldline_domain::{
-    Activity, Channel, Contact, Customer, CustomerId, Deal, DealFacts, DealId, Decision, Delivery,
-    DeliveryResult, DomainEvent, Lead, LeadId, LeadScope, LeadStatus, MaterialPack, Notification,
-    Pipeline, Priority, Rule, RuleId, StageChange, StageKind, Subject, Task, TaskId, Team, TeamId,
-    Tenant, TenantId, Timer, Timestamp, Upload, UploadId, User, UserId,
+    Activity, Channel, Contact, ContactId, Customer, CustomerId, Deal, DealFacts, DealId, Decision,
+    Delivery, DeliveryResult, DomainEvent, Lead, LeadId, LeadScope, LeadStatus, MaterialPack,
+    Notification, Pipeline, Priority, Rule, RuleId, StageChange, StageKind, Subject, Task, TaskId,
+    Team, TeamId, Tenant, TenantId, Timer, Timestamp, Upload, UploadId, User, UserId,
 };
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -96,6 +96,16 @@ impl Paged for Upload {
     fn cursor(&self) -> Cursor {
         Cursor {
             sort_ms: self.updated_at.timestamp_millis(),
+            id: self.id.as_uuid(),
+        }
+    }
+}
+
+impl Paged for Customer {
+    /// Customers list newest first by creation.
+    fn cursor(&self) -> Cursor {
+        Cursor {
+            sort_ms: self.created_at.timestamp_millis(),
             id: self.id.as_uuid(),
         }
     }
@@ -472,17 +482,6 @@ pub trait DealStore: Send + Sync {
         scope: &LeadScope,
         pipeline: &str,
     ) -> StoreResult<Vec<StageTotal>>;
-    async fn get_customer(
-        &self,
-        tenant: &TenantId,
-        id: CustomerId,
-    ) -> StoreResult<Option<Customer>>;
-    /// A customer's contacts, oldest first.
-    async fn list_contacts(
-        &self,
-        tenant: &TenantId,
-        customer: CustomerId,
-    ) -> StoreResult<Vec<Contact>>;
     /// Stores a pipeline version: `expected_version` `None` for a new one (an existing id is
     /// `AlreadyExists`), else the version the change was based on (else `VersionConflict`).
     async fn save_pipeline(
@@ -494,11 +493,50 @@ pub trait DealStore: Send + Sync {
     async fn list_pipelines(&self, tenant: &TenantId) -> StoreResult<Vec<Pipeline>>;
 }
 
+/// Which customers a listing returns, newest first, one page at a time.
+#[derive(Debug, Clone)]
+pub struct CustomerQuery {
+    /// Deals' reach: the tenant, a team, an owner (`Pool` lists nothing).
+    pub scope: LeadScope,
+    pub limit: u32,
+    pub after: Option<Cursor>,
+}
+
+/// Customers and their contacts, de-duplicated within the tenant: every customer and contact
+/// claims its `dedupe_keys` in the same write that stores it, so two records can never hold
+/// one key, however the requests race.
+#[async_trait]
+pub trait CustomerStore: Send + Sync {
+    /// Stores a new customer with its first contacts in one write; a key another record
+    /// holds fails it all with `Duplicate` naming the holder.
+    async fn create_customer(&self, customer: &Customer, contacts: &[Contact]) -> StoreResult<()>;
+    /// Adds a contact to a stored customer, claiming its keys likewise.
+    async fn add_contact(&self, contact: &Contact) -> StoreResult<()>;
+    async fn get_customer(
+        &self,
+        tenant: &TenantId,
+        id: CustomerId,
+    ) -> StoreResult<Option<Customer>>;
+    async fn get_contact(&self, tenant: &TenantId, id: ContactId) -> StoreResult<Option<Contact>>;
+    /// A customer's contacts, oldest first.
+    async fn list_contacts(
+        &self,
+        tenant: &TenantId,
+        customer: CustomerId,
+    ) -> StoreResult<Vec<Contact>>;
+    async fn list_customers(
+        &self,
+        tenant: &TenantId,
+        query: &CustomerQuery,
+    ) -> StoreResult<Page<Customer>>;
+}
+
 /// Every record port at once: what a complete backend (SQLite, DynamoDB) implements, so the
 /// wiring and the contract suite name the list in one place.
 pub trait RecordStores:
     LeadStore
     + DealStore
+    + CustomerStore
     + UploadStore
     + DirectoryStore
     + EventLog
@@ -515,6 +553,7 @@ pub trait RecordStores:
 impl<T> RecordStores for T where
     T: LeadStore
         + DealStore
+        + CustomerStore
         + UploadStore
         + DirectoryStore
         + EventLog

@@ -3,6 +3,7 @@
 
 mod assignment;
 mod blob;
+mod customer;
 mod deal;
 mod decision;
 mod directory;
@@ -16,6 +17,7 @@ mod upload;
 
 pub use assignment::*;
 pub use blob::*;
+pub use customer::*;
 pub use deal::*;
 pub use decision::*;
 pub use directory::*;
@@ -55,6 +57,7 @@ macro_rules! backend_contract_tests {
             material_packs_are_found_by_token_and_opened_under_the_version_check,
             board_totals_and_report_facts_follow_every_deal_write,
             pipelines_are_versioned_tenant_data,
+            customers_are_deduplicated_scoped_and_paged,
         );
     };
     (@each $open:path; $($name:ident),* $(,)?) => {$(

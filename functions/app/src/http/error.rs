@@ -41,6 +41,13 @@ pub enum ApiError {
     IdempotencyKeyReused,
     #[error("{0}")]
     Conflict(String),
+    /// An existing record with the same identity (`details.existing` is that record).
+    #[error("{message}")]
+    Duplicate {
+        message: String,
+        key: String,
+        existing: Value,
+    },
     #[error("request body exceeds {limit} bytes")]
     PayloadTooLarge { limit: usize },
     #[error("expected Content-Type: application/json")]
@@ -113,7 +120,8 @@ impl ApiError {
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::VersionConflict { .. }
             | ApiError::IdempotencyKeyReused
-            | ApiError::Conflict(_) => StatusCode::CONFLICT,
+            | ApiError::Conflict(_)
+            | ApiError::Duplicate { .. } => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::InvalidField { .. }
@@ -141,6 +149,7 @@ impl ApiError {
             ApiError::VersionConflict { .. } => "version_conflict",
             ApiError::IdempotencyKeyReused => "idempotency_key_reused",
             ApiError::Conflict(_) => "conflict",
+            ApiError::Duplicate { .. } => "duplicate",
             ApiError::PayloadTooLarge { .. } => "payload_too_large",
             ApiError::UnsupportedMediaType => "unsupported_media_type",
             ApiError::InvalidField { .. } => "invalid_field",
@@ -161,6 +170,9 @@ impl ApiError {
                 json!({ "expected": expected, "actual": actual })
             }
             ApiError::PayloadTooLarge { limit } => json!({ "limit_bytes": limit }),
+            ApiError::Duplicate { key, existing, .. } => {
+                json!({ "key": key, "existing": existing })
+            }
             ApiError::TooManyRequests { retry_after_secs } => {
                 json!({ "retry_after_secs": retry_after_secs })
             }
@@ -235,6 +247,15 @@ impl From<AppError> for ApiError {
             }
             AppError::IdempotencyKeyReused => ApiError::IdempotencyKeyReused,
             AppError::Conflict(m) => ApiError::Conflict(m),
+            AppError::Duplicate {
+                message,
+                key,
+                existing,
+            } => ApiError::Duplicate {
+                message,
+                key,
+                existing,
+            },
             AppError::TransitionBlocked { unmet } => ApiError::TransitionBlocked {
                 unmet,
                 language: "en".into(),

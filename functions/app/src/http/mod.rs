@@ -13,7 +13,9 @@ use crate::config::Limits;
 use crate::http::error::{ApiError, ErrorBody};
 use crate::http::extract::BodyLimit;
 use crate::state::AppState;
-use crate::{calendar, channel, deal, lead, material, metrics, notification, rule, task, upload};
+use crate::{
+    calendar, channel, customer, deal, lead, material, metrics, notification, rule, task, upload,
+};
 use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::HeaderName;
 use axum::response::{IntoResponse, Response};
@@ -42,6 +44,7 @@ pub use crate::lead::http::{AssignRequest, LeadPage, LoggedActivity, UpdateLeadR
     modifiers(&BearerAuth),
     components(schemas(ErrorBody)),
     tags((name = "leads", description = "Leads from capture to conversion"),
+        (name = "customers", description = "Customers and their contacts, de-duplicated within the tenant"),
         (name = "deals", description = "Deals through gated pipeline stages, with their stage log"),
         (name = "automation", description = "Rules, SLA timers, the decision log and the inbox"),
         (name = "system"))
@@ -102,6 +105,12 @@ fn lead_routes(router: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
         .routes(routes!(lead::http::claim_lead))
         .routes(routes!(rule::http::lead_decisions))
         .routes(routes!(rule::http::deal_decisions))
+        .routes(routes!(
+            customer::http::create_customer,
+            customer::http::list_customers
+        ))
+        .routes(routes!(customer::http::get_customer))
+        .routes(routes!(customer::http::add_contact))
         .routes(routes!(deal::http::convert_lead))
         .routes(routes!(deal::http::list_pipelines))
         .routes(routes!(deal::http::save_pipeline))

@@ -57,7 +57,7 @@ fn fingerprint<T: Serialize>(scope: &str, input: &T) -> String {
     hex::encode(hasher.finalize())
 }
 
-async fn tenant_region(state: &AppState, actor: &Actor) -> Result<Region, AppError> {
+pub(crate) async fn tenant_region(state: &AppState, actor: &Actor) -> Result<Region, AppError> {
     let tenant = state
         .directory
         .get_tenant(&actor.tenant)

@@ -1,0 +1,291 @@
+//! Customers on DynamoDB. A customer lives at `TENANT#{t}#CUSTOMER#{id}` / `CUSTOMER` with
+//! its contacts beside it (`CONTACT#{id}`); a contact's id finds its customer through a
+//! small reference item (`TENANT#{t}#CONTACT#{id}`). Listings use the three indexes under
+//! customer partitions (tenant, owner, team), newest first. Each de-duplication key is an
+//! item of its own (`TENANT#{t}#KEY#{key}`) written with `attribute_not_exists` in the same
+//! transaction as the record, so two records can never hold one key.
+
+use crate::directory::tenant_pk;
+use crate::lead::listing_sk;
+use crate::subject::{record_sk, subject_pk};
+use crate::table::{Item, ItemBuilder, Query, TxError, body, key, put_new, s, string_attr};
+use crate::{
+    DynamoStore, ENTITY, GSI1, GSI1_PK, GSI1_SK, GSI2, GSI2_PK, GSI2_SK, GSI3, GSI3_PK, GSI3_SK,
+};
+use async_trait::async_trait;
+use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
+use fieldline_domain::{
+    Contact, ContactId, Customer, CustomerId, LeadScope, Subject, SubjectKind, TenantId,
+};
+use fieldline_store::error::StoreResult;
+use fieldline_store::{CustomerQuery, CustomerStore, Page, StoreError, page_limit};
+
+fn customer_pk(tenant: &TenantId, id: CustomerId) -> String {
+    subject_pk(tenant, Subject::Customer(id))
+}
+
+fn contact_ref_pk(tenant: &TenantId, id: ContactId) -> String {
+    format!("{}#CONTACT#{id}", tenant_pk(tenant))
+}
+
+fn key_pk(tenant: &TenantId, dedupe_key: &str) -> String {
+    format!("{}#KEY#{dedupe_key}", tenant_pk(tenant))
+}
+
+const KEY_SK: &str = "KEY";
+
+pub(crate) fn customer_item(customer: &Customer) -> StoreResult<Item> {
+    let t = tenant_pk(&customer.tenant);
+    let sort = listing_sk(customer.created_at.timestamp_millis(), customer.id);
+    let mut item = ItemBuilder::new(
+        customer_pk(&customer.tenant, customer.id),
+        record_sk(SubjectKind::Customer),
+    )
+    .body(customer)?
+    .s(ENTITY, "customer")
+    .n("version", customer.version as i64)
+    .s(GSI1_PK, format!("{t}#CUSTOMERS"))
+    .s(GSI1_SK, sort.clone())
+    .s(GSI2_PK, format!("{t}#CUSTOWNER#{}", customer.owner))
+    .s(GSI2_SK, sort.clone());
+    if let Some(team) = customer.team {
+        item = item
+            .s(GSI3_PK, format!("{t}#CUSTTEAM#{team}"))
+            .s(GSI3_SK, sort);
+    }
+    Ok(item.build())
+}
+
+/// The contact under its customer, and the reference item that finds it by id.
+pub(crate) fn contact_items(table: &str, contact: &Contact) -> StoreResult<Vec<TransactWriteItem>> {
+    let item = ItemBuilder::new(
+        customer_pk(&contact.tenant, contact.customer),
+        format!("CONTACT#{}", contact.id),
+    )
+    .body(contact)?
+    .s(ENTITY, "contact")
+    .build();
+    let reference = ItemBuilder::new(contact_ref_pk(&contact.tenant, contact.id), "CONTACT")
+        .s(ENTITY, "contact_ref")
+        .s("customer_id", contact.customer.to_string())
+        .build();
+    Ok(vec![put_new(table, item), put_new(table, reference)])
+}
+
+fn key_item(tenant: &TenantId, dedupe_key: &str, record: &str) -> Item {
+    ItemBuilder::new(key_pk(tenant, dedupe_key), KEY_SK)
+        .s(ENTITY, "dedupe_key")
+        .s("record_id", record)
+        .build()
+}
+
+impl DynamoStore {
+    /// The record holding `dedupe_key`, if any.
+    async fn key_holder(&self, tenant: &TenantId, dedupe_key: &str) -> StoreResult<Option<String>> {
+        Ok(self
+            .get(key(key_pk(tenant, dedupe_key), KEY_SK))
+            .await?
+            .and_then(|item| string_attr(&item, "record_id").map(str::to_owned)))
+    }
+
+    /// Claims the keys nobody holds yet for `record`, leaving the others with their holders
+    /// (a conversion's customer and contact).
+    pub(crate) async fn claim_keys_if_free(
+        &self,
+        tenant: &TenantId,
+        keys: &[String],
+        record: &str,
+    ) -> StoreResult<()> {
+        for k in keys {
+            self.put_if(
+                key_item(tenant, k, record),
+                Some("attribute_not_exists(pk)"),
+                &[],
+            )
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// Runs a write whose items `keys_at` are key claims (key, index in `items`); a failed
+    /// claim becomes `Duplicate` with the key's holder, any other failed condition `other`.
+    async fn transact_claiming(
+        &self,
+        tenant: &TenantId,
+        items: Vec<TransactWriteItem>,
+        keys_at: &[(String, usize)],
+        other: impl FnOnce() -> StoreError,
+    ) -> StoreResult<()> {
+        match self.transact(items).await {
+            Ok(()) => Ok(()),
+            Err(TxError::Cancelled(flags)) => {
+                for (k, at) in keys_at {
+                    if flags.get(*at).copied().unwrap_or(false) {
+                        let existing = self.key_holder(tenant, k).await?.ok_or_else(|| {
+                            StoreError::Busy(format!("key {k} changed hands; retry"))
+                        })?;
+                        return Err(StoreError::Duplicate {
+                            key: k.clone(),
+                            existing,
+                        });
+                    }
+                }
+                Err(other())
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+}
+
+/// Key claims for `record`, appended to `items`, remembering where each went.
+fn claims(
+    table: &str,
+    tenant: &TenantId,
+    keys: &[String],
+    record: &str,
+    items: &mut Vec<TransactWriteItem>,
+    keys_at: &mut Vec<(String, usize)>,
+) {
+    for k in keys {
+        keys_at.push((k.clone(), items.len()));
+        items.push(put_new(table, key_item(tenant, k, record)));
+    }
+}
+
+#[async_trait]
+impl CustomerStore for DynamoStore {
+    async fn create_customer(&self, customer: &Customer, contacts: &[Contact]) -> StoreResult<()> {
+        let tenant = &customer.tenant;
+        let table = self.table().to_owned();
+        let mut items = vec![put_new(&table, customer_item(customer)?)];
+        let mut keys_at = Vec::new();
+        let id = customer.id.to_string();
+        claims(
+            &table,
+            tenant,
+            &customer.dedupe_keys(),
+            &id,
+            &mut items,
+            &mut keys_at,
+        );
+        for contact in contacts {
+            items.extend(contact_items(&table, contact)?);
+            let cid = contact.id.to_string();
+            claims(
+                &table,
+                tenant,
+                &contact.dedupe_keys(),
+                &cid,
+                &mut items,
+                &mut keys_at,
+            );
+        }
+        self.transact_claiming(tenant, items, &keys_at, || {
+            StoreError::AlreadyExists(format!("customer {}", customer.id))
+        })
+        .await
+    }
+
+    async fn add_contact(&self, contact: &Contact) -> StoreResult<()> {
+        let tenant = &contact.tenant;
+        let table = self.table().to_owned();
+        // The customer must exist when the contact lands.
+        let mut items = vec![crate::table::check(
+            &table,
+            key(
+                customer_pk(tenant, contact.customer),
+                record_sk(SubjectKind::Customer),
+            ),
+            "attribute_exists(pk)",
+            &[],
+        )];
+        items.extend(contact_items(&table, contact)?);
+        let mut keys_at = Vec::new();
+        let cid = contact.id.to_string();
+        claims(
+            &table,
+            tenant,
+            &contact.dedupe_keys(),
+            &cid,
+            &mut items,
+            &mut keys_at,
+        );
+        let missing = self
+            .get(key(
+                customer_pk(tenant, contact.customer),
+                record_sk(SubjectKind::Customer),
+            ))
+            .await?
+            .is_none();
+        if missing {
+            return Err(StoreError::NotFound);
+        }
+        self.transact_claiming(tenant, items, &keys_at, || {
+            StoreError::AlreadyExists(format!("contact {}", contact.id))
+        })
+        .await
+    }
+
+    async fn get_customer(
+        &self,
+        tenant: &TenantId,
+        id: CustomerId,
+    ) -> StoreResult<Option<Customer>> {
+        self.get_body(customer_pk(tenant, id), record_sk(SubjectKind::Customer))
+            .await
+    }
+
+    async fn get_contact(&self, tenant: &TenantId, id: ContactId) -> StoreResult<Option<Contact>> {
+        let Some(reference) = self.get(key(contact_ref_pk(tenant, id), "CONTACT")).await? else {
+            return Ok(None);
+        };
+        let customer: CustomerId = string_attr(&reference, "customer_id")
+            .and_then(|c| c.parse().ok())
+            .ok_or_else(|| {
+                StoreError::corrupt_msg(format!("contact {id}: reference without customer"))
+            })?;
+        self.get_body(customer_pk(tenant, customer), format!("CONTACT#{id}"))
+            .await
+    }
+
+    async fn list_contacts(
+        &self,
+        tenant: &TenantId,
+        customer: CustomerId,
+    ) -> StoreResult<Vec<Contact>> {
+        self.query_prefix(customer_pk(tenant, customer), "CONTACT#")
+            .await
+    }
+
+    async fn list_customers(
+        &self,
+        tenant: &TenantId,
+        query: &CustomerQuery,
+    ) -> StoreResult<Page<Customer>> {
+        let t = tenant_pk(tenant);
+        let (index, pk_name, sk_name, partition) = match &query.scope {
+            LeadScope::Tenant => (GSI1, GSI1_PK, GSI1_SK, format!("{t}#CUSTOMERS")),
+            LeadScope::Owner(user) => (GSI2, GSI2_PK, GSI2_SK, format!("{t}#CUSTOWNER#{user}")),
+            LeadScope::Team(team) => (GSI3, GSI3_PK, GSI3_SK, format!("{t}#CUSTTEAM#{team}")),
+            LeadScope::Pool => {
+                return Ok(Page {
+                    items: Vec::new(),
+                    next: None,
+                });
+            }
+        };
+        let mut values: Vec<(&str, AttributeValue)> = vec![(":p", s(partition))];
+        let key_condition = match &query.after {
+            Some(c) => {
+                values.push((":upper", s(listing_sk(c.sort_ms, c.id))));
+                format!("{pk_name} = :p AND {sk_name} < :upper")
+            }
+            None => format!("{pk_name} = :p"),
+        };
+        let limit = page_limit(query.limit) as usize;
+        let q = Query::index(index, &key_condition, &values).newest_first();
+        let items = self.query(q, limit + 1).await?;
+        let customers: Vec<Customer> = items.iter().map(body).collect::<StoreResult<_>>()?;
+        Ok(Page::from_overfetched(customers, limit))
+    }
+}

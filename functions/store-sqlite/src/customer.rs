@@ -1,0 +1,237 @@
+//! Customers and contacts on SQLite, with the tenant's de-duplication keys in their own
+//! table: a key is a primary key there, so the write that stores a record and claims its
+//! keys fails as a whole when another record holds one, whatever races it.
+
+use crate::{SqliteStore, newest_first_page, query_bodies, query_body, sql_err, to_json};
+use async_trait::async_trait;
+use fieldline_domain::{Contact, ContactId, Customer, CustomerId, LeadScope, TenantId};
+use fieldline_store::error::{StoreError, StoreResult};
+use fieldline_store::{CustomerQuery, CustomerStore, Page};
+use rusqlite::types::Value;
+use rusqlite::{OptionalExtension, Transaction, params, params_from_iter};
+
+pub(crate) fn insert_customer(tx: &Transaction<'_>, customer: &Customer) -> StoreResult<()> {
+    tx.execute(
+        "INSERT INTO customers (tenant_id, id, owner_id, team_id, updated_at, version, body)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        params![
+            customer.tenant.as_str(),
+            customer.id.to_string(),
+            customer.owner.to_string(),
+            customer.team.map(|t| t.to_string()),
+            customer.created_at.timestamp_millis(),
+            customer.version as i64,
+            to_json(customer)?,
+        ],
+    )
+    .map_err(sql_err)?;
+    Ok(())
+}
+
+pub(crate) fn insert_contact(tx: &Transaction<'_>, contact: &Contact) -> StoreResult<()> {
+    tx.execute(
+        "INSERT INTO contacts (tenant_id, id, customer_id, body) VALUES (?1, ?2, ?3, ?4)",
+        params![
+            contact.tenant.as_str(),
+            contact.id.to_string(),
+            contact.customer.to_string(),
+            to_json(contact)?,
+        ],
+    )
+    .map_err(sql_err)?;
+    Ok(())
+}
+
+/// Claims every key for `record`, or fails with `Duplicate` naming the first holder.
+fn claim_keys(
+    tx: &Transaction<'_>,
+    tenant: &TenantId,
+    keys: &[String],
+    record: &str,
+) -> StoreResult<()> {
+    for key in keys {
+        let holder: Option<String> = tx
+            .query_row(
+                "SELECT record_id FROM dedupe_keys WHERE tenant_id = ?1 AND key = ?2",
+                params![tenant.as_str(), key],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(sql_err)?;
+        match holder {
+            Some(existing) if existing != record => {
+                return Err(StoreError::Duplicate {
+                    key: key.clone(),
+                    existing,
+                });
+            }
+            Some(_) => {}
+            None => {
+                tx.execute(
+                    "INSERT INTO dedupe_keys (tenant_id, key, record_id) VALUES (?1, ?2, ?3)",
+                    params![tenant.as_str(), key, record],
+                )
+                .map_err(sql_err)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Claims the keys nobody holds yet and leaves the others with their holders (conversions,
+/// and records stored before the keys existed).
+pub(crate) fn claim_keys_if_free(
+    tx: &Transaction<'_>,
+    tenant: &TenantId,
+    keys: &[String],
+    record: &str,
+) -> StoreResult<()> {
+    for key in keys {
+        tx.execute(
+            "INSERT OR IGNORE INTO dedupe_keys (tenant_id, key, record_id) VALUES (?1, ?2, ?3)",
+            params![tenant.as_str(), key, record],
+        )
+        .map_err(sql_err)?;
+    }
+    Ok(())
+}
+
+/// Gives the customers and contacts stored before the keys existed their keys, oldest
+/// first (the V11 migration); where two already share one, the older keeps it.
+pub(crate) fn backfill_keys(tx: &Transaction<'_>) -> StoreResult<()> {
+    let customers: Vec<Customer> =
+        query_bodies(tx, "SELECT body FROM customers ORDER BY updated_at, id", [])?;
+    for c in &customers {
+        claim_keys_if_free(tx, &c.tenant, &c.dedupe_keys(), &c.id.to_string())?;
+    }
+    let contacts: Vec<Contact> = query_bodies(tx, "SELECT body FROM contacts ORDER BY id", [])?;
+    for c in &contacts {
+        claim_keys_if_free(tx, &c.tenant, &c.dedupe_keys(), &c.id.to_string())?;
+    }
+    Ok(())
+}
+
+#[async_trait]
+impl CustomerStore for SqliteStore {
+    async fn create_customer(&self, customer: &Customer, contacts: &[Contact]) -> StoreResult<()> {
+        let customer = customer.clone();
+        let contacts = contacts.to_vec();
+        self.write(move |tx| {
+            let tenant = &customer.tenant;
+            claim_keys(
+                tx,
+                tenant,
+                &customer.dedupe_keys(),
+                &customer.id.to_string(),
+            )?;
+            insert_customer(tx, &customer)?;
+            for contact in &contacts {
+                claim_keys(tx, tenant, &contact.dedupe_keys(), &contact.id.to_string())?;
+                insert_contact(tx, contact)?;
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn add_contact(&self, contact: &Contact) -> StoreResult<()> {
+        let contact = contact.clone();
+        self.write(move |tx| {
+            let exists: Option<i64> = tx
+                .query_row(
+                    "SELECT 1 FROM customers WHERE tenant_id = ?1 AND id = ?2",
+                    params![contact.tenant.as_str(), contact.customer.to_string()],
+                    |r| r.get(0),
+                )
+                .optional()
+                .map_err(sql_err)?;
+            if exists.is_none() {
+                return Err(StoreError::NotFound);
+            }
+            claim_keys(
+                tx,
+                &contact.tenant,
+                &contact.dedupe_keys(),
+                &contact.id.to_string(),
+            )?;
+            insert_contact(tx, &contact)
+        })
+        .await
+    }
+
+    async fn get_customer(
+        &self,
+        tenant: &TenantId,
+        id: CustomerId,
+    ) -> StoreResult<Option<Customer>> {
+        let tenant = tenant.clone();
+        self.read(move |conn| {
+            query_body(
+                conn,
+                "SELECT body FROM customers WHERE tenant_id = ?1 AND id = ?2",
+                params![tenant.as_str(), id.to_string()],
+            )
+        })
+        .await
+    }
+
+    async fn get_contact(&self, tenant: &TenantId, id: ContactId) -> StoreResult<Option<Contact>> {
+        let tenant = tenant.clone();
+        self.read(move |conn| {
+            query_body(
+                conn,
+                "SELECT body FROM contacts WHERE tenant_id = ?1 AND id = ?2",
+                params![tenant.as_str(), id.to_string()],
+            )
+        })
+        .await
+    }
+
+    async fn list_contacts(
+        &self,
+        tenant: &TenantId,
+        customer: CustomerId,
+    ) -> StoreResult<Vec<Contact>> {
+        let tenant = tenant.clone();
+        self.read(move |conn| {
+            query_bodies(
+                conn,
+                "SELECT body FROM contacts WHERE tenant_id = ?1 AND customer_id = ?2 ORDER BY id",
+                params![tenant.as_str(), customer.to_string()],
+            )
+        })
+        .await
+    }
+
+    async fn list_customers(
+        &self,
+        tenant: &TenantId,
+        query: &CustomerQuery,
+    ) -> StoreResult<Page<Customer>> {
+        let mut sql = String::from("SELECT body FROM customers WHERE tenant_id = ?");
+        let mut args: Vec<Value> = vec![Value::Text(tenant.as_str().to_owned())];
+        match &query.scope {
+            LeadScope::Tenant => {}
+            LeadScope::Team(team) => {
+                sql.push_str(" AND team_id = ?");
+                args.push(Value::Text(team.to_string()));
+            }
+            LeadScope::Owner(user) => {
+                sql.push_str(" AND owner_id = ?");
+                args.push(Value::Text(user.to_string()));
+            }
+            LeadScope::Pool => {
+                return Ok(Page {
+                    items: Vec::new(),
+                    next: None,
+                });
+            }
+        }
+        let limit = newest_first_page(&mut sql, &mut args, query.after.as_ref(), query.limit);
+        self.read(move |conn| {
+            let items: Vec<Customer> = query_bodies(conn, &sql, params_from_iter(args))?;
+            Ok(Page::from_overfetched(items, limit as usize))
+        })
+        .await
+    }
+}

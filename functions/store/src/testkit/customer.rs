@@ -1,0 +1,211 @@
+//! The customer store's contract: a customer and its contacts are stored with their
+//! de-duplication keys in one write, a key held by another record refuses the whole write
+//! and names the holder (even when two writes race), listings are scoped and paged, and
+//! tenants keep their own keys.
+
+use super::Backend;
+use super::fixture::{actor_of, fixture, t0, tenant_row, user};
+use crate::StoreError;
+use crate::ports::CustomerQuery;
+use chrono::Duration;
+use fieldline_domain::*;
+
+fn new_customer(owner: &User, name: &str, at: Timestamp) -> Customer {
+    let input = NewCustomer {
+        name: name.into(),
+        kind: CustomerKind::Store,
+        owner: None,
+        addresses: vec![],
+        tags: vec![],
+        contacts: vec![],
+    };
+    Customer::create(&input, CustomerId::new(), &actor_of(owner), owner, at).unwrap()
+}
+
+fn contact(customer: &Customer, phone: &str, email: Option<&str>) -> Contact {
+    NewContact {
+        name: "王建国".into(),
+        title: None,
+        phones: vec![phone.into()],
+        email: email.map(str::to_owned),
+        decision_role: None,
+    }
+    .parse(ContactId::new(), customer, Region::default())
+    .unwrap()
+}
+
+fn query(scope: LeadScope, limit: u32) -> CustomerQuery {
+    CustomerQuery {
+        scope,
+        limit,
+        after: None,
+    }
+}
+
+fn duplicate_of(result: Result<(), StoreError>) -> (String, String) {
+    match result {
+        Err(StoreError::Duplicate { key, existing }) => (key, existing),
+        other => panic!("expected a duplicate, got {other:?}"),
+    }
+}
+
+pub async fn customers_are_deduplicated_scoped_and_paged<S: Backend>(store: S) {
+    let f = fixture(store).await;
+    let lianhua = new_customer(&f.rep, "上海联华超市有限公司", t0());
+    let wang = contact(&lianhua, "13812345678", Some("wang@lianhua.cn"));
+    f.store
+        .create_customer(&lianhua, std::slice::from_ref(&wang))
+        .await
+        .unwrap();
+    assert_eq!(
+        f.store.get_customer(&f.tenant, lianhua.id).await.unwrap(),
+        Some(lianhua.clone())
+    );
+    assert_eq!(
+        f.store.get_contact(&f.tenant, wang.id).await.unwrap(),
+        Some(wang.clone())
+    );
+
+    // The same company written another way is refused, naming the first.
+    let again = new_customer(&f.rep, "上海联华超市", t0() + Duration::minutes(1));
+    let (key, existing) = duplicate_of(f.store.create_customer(&again, &[]).await);
+    assert_eq!(
+        (key.as_str(), existing),
+        ("customer:name:上海联华超市", lianhua.id.to_string())
+    );
+    assert_eq!(
+        f.store.get_customer(&f.tenant, again.id).await.unwrap(),
+        None
+    );
+
+    // A new company whose contact's phone is taken is refused as a whole: neither it nor its
+    // name key is kept, so it can be created once the contact is fixed.
+    let vanguard = new_customer(&f.rep, "华润万家", t0() + Duration::minutes(2));
+    let clash = contact(&vanguard, "+86 138 1234 5678", None);
+    let (key, existing) = duplicate_of(
+        f.store
+            .create_customer(&vanguard, std::slice::from_ref(&clash))
+            .await,
+    );
+    assert_eq!(
+        (key.as_str(), existing),
+        ("contact:phone:+8613812345678", wang.id.to_string())
+    );
+    assert_eq!(
+        f.store.get_customer(&f.tenant, vanguard.id).await.unwrap(),
+        None
+    );
+    assert_eq!(
+        f.store.get_contact(&f.tenant, clash.id).await.unwrap(),
+        None
+    );
+    let li = contact(&vanguard, "13900001111", None);
+    f.store
+        .create_customer(&vanguard, std::slice::from_ref(&li))
+        .await
+        .unwrap();
+
+    // Contacts added later claim their keys too.
+    let zhao = contact(&lianhua, "13700002222", Some("zhao@lianhua.cn"));
+    f.store.add_contact(&zhao).await.unwrap();
+    let copy = contact(&vanguard, "13600003333", Some("ZHAO@lianhua.cn"));
+    let (key, existing) = duplicate_of(f.store.add_contact(&copy).await);
+    assert_eq!(
+        (key.as_str(), existing),
+        ("contact:email:zhao@lianhua.cn", zhao.id.to_string())
+    );
+    let contacts = f.store.list_contacts(&f.tenant, lianhua.id).await.unwrap();
+    assert_eq!(contacts.len(), 2);
+    let orphan = Contact {
+        customer: CustomerId::new(),
+        ..contact(&lianhua, "13500004444", None)
+    };
+    assert!(matches!(
+        f.store.add_contact(&orphan).await,
+        Err(StoreError::NotFound)
+    ));
+
+    // Two requests racing for one name: exactly one wins.
+    let (a, b) = (
+        new_customer(&f.rep, "Acme Co., Ltd.", t0() + Duration::minutes(3)),
+        new_customer(&f.rep, "ACME Limited", t0() + Duration::minutes(3)),
+    );
+    let (ra, rb) = tokio::join!(
+        f.store.create_customer(&a, &[]),
+        f.store.create_customer(&b, &[])
+    );
+    assert_eq!(
+        [&ra, &rb].iter().filter(|r| r.is_ok()).count(),
+        1,
+        "{ra:?} {rb:?}"
+    );
+
+    // Listings: newest first, paged, scoped.
+    let mut colleague = user(&f.tenant, Some(TeamId::new()), "rep2@acme.cn");
+    colleague.role = Role::Rep;
+    f.store.create_user(&colleague).await.unwrap();
+    let theirs = new_customer(&colleague, "深圳永辉", t0() + Duration::minutes(4));
+    f.store.create_customer(&theirs, &[]).await.unwrap();
+    let all = f
+        .store
+        .list_customers(&f.tenant, &query(LeadScope::Tenant, 50))
+        .await
+        .unwrap();
+    assert_eq!(all.items.len(), 4);
+    assert_eq!(all.items[0].id, theirs.id);
+    let first = f
+        .store
+        .list_customers(&f.tenant, &query(LeadScope::Owner(f.rep.id), 2))
+        .await
+        .unwrap();
+    let second = f
+        .store
+        .list_customers(
+            &f.tenant,
+            &CustomerQuery {
+                after: first.next,
+                ..query(LeadScope::Owner(f.rep.id), 2)
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!((first.items.len(), second.items.len()), (2, 1));
+    assert!(second.next.is_none());
+    assert!(
+        first
+            .items
+            .iter()
+            .chain(&second.items)
+            .all(|c| c.owner == f.rep.id)
+    );
+    let team = f
+        .store
+        .list_customers(
+            &f.tenant,
+            &query(LeadScope::Team(colleague.team.unwrap()), 50),
+        )
+        .await
+        .unwrap();
+    assert_eq!(team.items, vec![theirs.clone()]);
+
+    // Another tenant sees none of it and keeps its own keys.
+    let globex = TenantId::parse("globex").unwrap();
+    f.store.create_tenant(&tenant_row(&globex)).await.unwrap();
+    let mut outsider = user(&globex, Some(TeamId::new()), "rep@globex.cn");
+    outsider.role = Role::Rep;
+    f.store.create_user(&outsider).await.unwrap();
+    assert!(
+        f.store
+            .list_customers(&globex, &query(LeadScope::Tenant, 50))
+            .await
+            .unwrap()
+            .items
+            .is_empty()
+    );
+    assert_eq!(
+        f.store.get_customer(&globex, lianhua.id).await.unwrap(),
+        None
+    );
+    let same_name = new_customer(&outsider, "上海联华超市", t0());
+    f.store.create_customer(&same_name, &[]).await.unwrap();
+}

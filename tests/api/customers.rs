@@ -1,0 +1,180 @@
+//! Customers through HTTP: created with their contacts, de-duplicated within the tenant on
+//! the company name and on contacts' phones and e-mails (a duplicate answers 409 with the
+//! record that exists, or only its id outside the caller's scope), scoped like deals. Each
+//! scenario runs on the embedded server and on the AWS functions (DynamoDB on moto).
+
+use crate::deals::converted_deal;
+use fieldline_tests::*;
+
+async fn a_duplicate_company_or_contact_is_refused_with_the_record_that_exists() {
+    let app = TestApp::spawn().await;
+    let f = fixture(&app.state).await;
+    let rep = app.token(&f.east_rep);
+    let body = json!({
+        "name": "杭州东方五金有限公司",
+        "kind": "distributor",
+        "addresses": [{"text": "杭州市西湖区文三路 90 号", "geo": {"lat": 30.28, "lon": 120.13}}],
+        "tags": ["五金", "五金"],
+        "contacts": [{"name": "王建国", "title": "采购经理", "phones": ["138 1234 5678"],
+            "email": "Wang@DongFang.cn", "decision_role": "decision_maker"}]
+    });
+    let created = app
+        .post("/v1/customers", &rep, &body)
+        .await
+        .expect(201)
+        .body;
+    let id = created["id"].as_str().unwrap().to_owned();
+    assert_eq!(created["owner"], json!(f.east_rep.id));
+    assert_eq!(created["tags"], json!(["五金"]));
+    assert_eq!(created["contacts"][0]["phones"], json!(["+8613812345678"]));
+
+    // The same company, written another way, by the same rep: refused with the record.
+    let again = app
+        .post("/v1/customers", &rep, &json!({"name": "杭州东方五金"}))
+        .await
+        .expect(409)
+        .body;
+    assert_eq!(again["code"], "duplicate");
+    assert_eq!(again["details"]["key"], "customer:name:杭州东方五金");
+    assert_eq!(again["details"]["existing"]["id"], json!(id));
+    assert_eq!(again["details"]["existing"]["name"], "杭州东方五金有限公司");
+
+    // By a rep of another team: refused too, but they learn only that it exists.
+    let south = app.token(&f.south_rep);
+    let theirs = app
+        .post(
+            "/v1/customers",
+            &south,
+            &json!({"name": "杭州东方五金 Co., Ltd."}),
+        )
+        .await
+        .expect(409)
+        .body;
+    assert_eq!(
+        theirs["details"]["existing"],
+        json!({"id": id, "kind": "customer"})
+    );
+    app.get(&format!("/v1/customers/{id}"), &south)
+        .await
+        .expect(403);
+
+    // A contact whose phone or e-mail another contact has.
+    let mine = app
+        .post("/v1/customers", &rep, &json!({"name": "宁波海天贸易"}))
+        .await
+        .expect(201)
+        .body;
+    let contacts = format!("/v1/customers/{}/contacts", mine["id"].as_str().unwrap());
+    let clash = app
+        .post(
+            &contacts,
+            &rep,
+            &json!({"name": "王建国", "email": "wang@dongfang.cn"}),
+        )
+        .await
+        .expect(409)
+        .body;
+    assert_eq!(clash["details"]["key"], "contact:email:wang@dongfang.cn");
+    assert_eq!(clash["details"]["existing"]["name"], "王建国");
+    let added = app
+        .post(
+            &contacts,
+            &rep,
+            &json!({"name": "李娜", "phones": ["13900001111"], "decision_role": "influencer"}),
+        )
+        .await
+        .expect(201)
+        .body;
+    assert_eq!(added["decision_role"], "influencer");
+
+    // Bad input is refused before anything is stored.
+    let bad_phone =
+        json!({"name": "温州瓯海电器", "contacts": [{"name": "张三", "phones": ["12"]}]});
+    let refused = app
+        .post("/v1/customers", &rep, &bad_phone)
+        .await
+        .expect(422);
+    assert_eq!(refused.body["code"], "invalid_field");
+    let twice = json!({"name": "温州瓯海电器", "contacts": [
+        {"name": "张三", "phones": ["13700001111"]},
+        {"name": "张四", "phones": ["+86 137 0000 1111"]}]});
+    app.post("/v1/customers", &rep, &twice).await.expect(422);
+    let geo = json!({"name": "温州瓯海电器", "addresses": [{"text": "温州", "geo": {"lat": 91.0, "lon": 0.0}}]});
+    app.post("/v1/customers", &rep, &geo).await.expect(422);
+    // None of those left the name taken.
+    app.post(
+        "/v1/customers",
+        &rep,
+        &json!({"name": "温州瓯海电器有限公司"}),
+    )
+    .await
+    .expect(201);
+
+    // Scopes: the rep sees their own, the East manager the team's, another team nothing of
+    // it; another tenant may have a company of the same name.
+    let listed = app.get("/v1/customers", &rep).await.expect(200).body;
+    assert_eq!(listed["items"].as_array().unwrap().len(), 3);
+    let manager = app.token(&f.east_manager);
+    let detail = app
+        .get(&format!("/v1/customers/{id}"), &manager)
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(detail["contacts"].as_array().unwrap().len(), 1);
+    let south_list = app.get("/v1/customers", &south).await.expect(200).body;
+    assert!(south_list["items"].as_array().unwrap().is_empty());
+    let globex = app.token(&f.globex_rep);
+    app.post(
+        "/v1/customers",
+        &globex,
+        &json!({"name": "杭州东方五金有限公司"}),
+    )
+    .await
+    .expect(201);
+    let page = app
+        .get("/v1/customers?limit=2", &rep)
+        .await
+        .expect(200)
+        .body;
+    let cursor = page["next_cursor"].as_str().unwrap();
+    let rest = app
+        .get(&format!("/v1/customers?limit=2&cursor={cursor}"), &rep)
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(rest["items"].as_array().unwrap().len(), 1);
+    assert!(rest["next_cursor"].is_null());
+}
+
+async fn a_converted_lead_holds_its_company_against_later_duplicates() {
+    let app = TestApp::spawn().await;
+    let f = fixture(&app.state).await;
+    let rep = app.token(&f.east_rep);
+    let deal = converted_deal(&app, &rep, &lead_body(7)).await;
+    let reply = app
+        .post(
+            "/v1/customers",
+            &rep,
+            &json!({"name": "苏州精密机械", "contacts": [{"name": "某人", "phones": ["13612345678"]}]}),
+        )
+        .await
+        .expect(409)
+        .body;
+    assert_eq!(reply["details"]["existing"]["id"], deal["customer"]);
+    // The converted contact's phone is held as well.
+    let other = app
+        .post(
+            "/v1/customers",
+            &rep,
+            &json!({"name": "常州精工", "contacts": [{"name": "王建国", "phones": ["139 0000 0007"]}]}),
+        )
+        .await
+        .expect(409)
+        .body;
+    assert_eq!(other["details"]["key"], "contact:phone:+8613900000007");
+}
+
+fieldline_tests::on_both_backends!(
+    a_duplicate_company_or_contact_is_refused_with_the_record_that_exists,
+    a_converted_lead_holds_its_company_against_later_duplicates,
+);
