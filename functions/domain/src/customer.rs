@@ -55,7 +55,11 @@ pub struct GeoPoint {
 pub struct Address {
     #[cfg_attr(
         feature = "openapi",
-        schema(min_length = 1, max_length = 300, example = "上海市浦东新区张江路88号")
+        schema(
+            max_length = 300,
+            pattern = r"^[\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*[^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000](?:[^\x00-\x1f\x7f-\x9f]*[^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000])?[\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*$",
+            example = "上海市浦东新区张江路88号"
+        )
     )]
     pub text: String,
     pub geo: Option<GeoPoint>,
@@ -90,9 +94,8 @@ pub struct NewCustomer {
     #[cfg_attr(
         feature = "openapi",
         schema(
-            min_length = 1,
             max_length = 100,
-            pattern = r"\S",
+            pattern = r"^[\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*[^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000](?:[^\x00-\x1f\x7f-\x9f]*[^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000])?[\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*$",
             example = "上海联华超市有限公司"
         )
     )]
@@ -119,10 +122,22 @@ pub struct NewCustomer {
 pub struct NewContact {
     #[cfg_attr(
         feature = "openapi",
-        schema(min_length = 1, max_length = 100, pattern = r"\S", example = "王建国")
+        schema(
+            max_length = 100,
+            pattern = r"^[\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*[^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000](?:[^\x00-\x1f\x7f-\x9f]*[^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000])?[\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*$",
+            example = "王建国"
+        )
     )]
     pub name: String,
-    #[cfg_attr(feature = "openapi", schema(max_length = 100, example = "采购经理"))]
+    /// Blank means none.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            max_length = 100,
+            pattern = r"^[\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*(?:[^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000](?:[^\x00-\x1f\x7f-\x9f]*[^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000])?)?[\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*$",
+            example = "采购经理"
+        )
+    )]
     pub title: Option<String>,
     #[serde(default)]
     #[cfg_attr(feature = "openapi", schema(max_items = 5, example = json!(["138 1234 5678"])))]
@@ -149,7 +164,8 @@ fn validate_addresses(addresses: &[Address]) -> Result<Vec<Address>, DomainError
         .iter()
         .map(|a| {
             let text = a.text.trim();
-            if text.is_empty() || text.chars().count() > 300 || text.chars().any(char::is_control) {
+            if text.is_empty() || a.text.chars().count() > 300 || text.chars().any(char::is_control)
+            {
                 return Err(DomainError::invalid(
                     "addresses.text",
                     "1-300 characters, no control characters",
@@ -200,9 +216,13 @@ impl NewContact {
         region: Region,
     ) -> Result<Contact, DomainError> {
         let name = PersonName::parse(&self.name)?;
-        let title = match self.title.as_deref().map(str::trim) {
-            None | Some("") => None,
-            Some(t) => Some(PersonName::parse_field(t, "title")?),
+        // Blank means none; the limit counts what was sent, as the schema says.
+        let title = match self.title.as_deref() {
+            Some(t) if t.chars().count() > 100 => {
+                return Err(DomainError::invalid("title", "at most 100 characters"));
+            }
+            Some(t) if !t.trim().is_empty() => Some(PersonName::parse_field(t, "title")?),
+            _ => None,
         };
         if self.phones.len() > MAX_PHONES {
             return Err(DomainError::invalid(
