@@ -146,6 +146,8 @@ async fn a_duplicate_company_or_contact_is_refused_with_the_record_that_exists()
     assert!(rest["next_cursor"].is_null());
 }
 
+/// Leads of a company the tenant knows convert onto its one customer: the same person (by
+/// phone) onto their contact, a colleague as a new contact there.
 async fn a_converted_lead_holds_its_company_against_later_duplicates() {
     let app = TestApp::spawn().await;
     let f = fixture(&app.state).await;
@@ -172,6 +174,28 @@ async fn a_converted_lead_holds_its_company_against_later_duplicates() {
         .expect(409)
         .body;
     assert_eq!(other["details"]["key"], "contact:phone:+8613900000007");
+
+    // The same person again, from a later lead: their contact, the same customer.
+    let again = converted_deal(&app, &rep, &lead_body(7)).await;
+    assert_eq!(again["customer"], deal["customer"]);
+    assert_eq!(again["contacts"], deal["contacts"]);
+    // A colleague at the same company (another phone, the company typed differently).
+    let mut colleague = lead_body(8);
+    colleague["contact"]["company"] = json!("苏州精密机械 Co., Ltd.");
+    let third = converted_deal(&app, &rep, &colleague).await;
+    assert_eq!(third["customer"], deal["customer"]);
+    assert_ne!(third["contacts"], deal["contacts"]);
+    let customer = app
+        .get(
+            &format!("/v1/customers/{}", deal["customer"].as_str().unwrap()),
+            &rep,
+        )
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(customer["contacts"].as_array().unwrap().len(), 2);
+    let all = app.get("/v1/customers", &rep).await.expect(200).body;
+    assert_eq!(all["items"].as_array().unwrap().len(), 1);
 }
 
 fieldline_tests::on_both_backends!(

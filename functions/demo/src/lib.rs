@@ -433,6 +433,8 @@ async fn walk_deal(
         lead_version,
         customer: made.customer,
         contact: made.contact,
+        new_customer: made.new_customer,
+        new_contact: made.new_contact,
         deal: made.deal,
         first_stage: made.first_stage,
         events: made.events,

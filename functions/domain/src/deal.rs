@@ -508,10 +508,35 @@ pub fn home_currency(region: &str) -> String {
 pub struct Converted {
     pub customer: Customer,
     pub contact: Contact,
+    /// Whether the customer and the contact are new records (else the tenant had them).
+    pub new_customer: bool,
+    pub new_contact: bool,
     pub deal: Deal,
     pub first_stage: StageChange,
     /// The lead's status change and the deal's creation.
     pub events: Vec<DomainEvent>,
+}
+
+impl Converted {
+    /// Moves the conversion onto records the tenant already has, so a company is one
+    /// customer however many of its leads convert: `contact`, a person already known by a
+    /// phone or e-mail, brings their customer; else `customer`, a company known by name.
+    /// The deal belongs to that customer and names that person. A known person at another
+    /// company than the one chosen stays out (the lead's person is added there as new).
+    pub fn onto(mut self, customer: Option<Customer>, contact: Option<Contact>) -> Converted {
+        if let Some(customer) = customer {
+            self.contact.customer = customer.id;
+            self.deal.customer = customer.id;
+            self.customer = customer;
+            self.new_customer = false;
+        }
+        if let Some(contact) = contact.filter(|c| c.customer == self.customer.id) {
+            self.deal.contacts = vec![contact.id];
+            self.contact = contact;
+            self.new_contact = false;
+        }
+        self
+    }
 }
 
 /// Ids for the records a conversion makes (chosen by the caller, like every id).
@@ -584,6 +609,8 @@ pub fn convert_lead(
     Ok(Converted {
         customer,
         contact,
+        new_customer: true,
+        new_contact: true,
         deal,
         first_stage,
         events,
@@ -702,6 +729,86 @@ mod tests {
             reason: None,
             override_gate: false,
         }
+    }
+
+    fn company(name: &str) -> Customer {
+        Customer {
+            id: CustomerId::new(),
+            tenant: TenantId::parse("acme").unwrap(),
+            name: crate::contact::PersonName::parse(name).unwrap(),
+            kind: CustomerKind::default(),
+            owner: UserId::new(),
+            team: None,
+            addresses: vec![],
+            tags: vec![],
+            origin_lead: None,
+            created_at: t0(),
+            version: 1,
+        }
+    }
+
+    fn person(at: &Customer) -> Contact {
+        Contact {
+            id: crate::id::ContactId::new(),
+            tenant: at.tenant.clone(),
+            customer: at.id,
+            name: crate::contact::PersonName::parse("王建国").unwrap(),
+            title: None,
+            phones: vec![],
+            email: None,
+            decision_role: crate::customer::DecisionRole::Unknown,
+        }
+    }
+
+    #[test]
+    fn a_conversion_moves_onto_the_company_and_person_the_tenant_knows() {
+        let (mut d, p) = deal(10);
+        let fresh = company("苏州精密机械有限公司");
+        let new_person = person(&fresh);
+        d.customer = fresh.id;
+        d.contacts = vec![new_person.id];
+        let first = StageChange {
+            tenant: d.tenant.clone(),
+            deal: d.id,
+            from: None,
+            to: p.first_stage().key.clone(),
+            at: t0(),
+            by: d.owner,
+            reason: None,
+            seconds_in_previous: 0,
+            overridden: vec![],
+            version: 1,
+        };
+        let made = Converted {
+            customer: fresh.clone(),
+            contact: new_person.clone(),
+            new_customer: true,
+            new_contact: true,
+            deal: d,
+            first_stage: first,
+            events: vec![],
+        };
+        // Nothing known: all new.
+        let same = made.clone().onto(None, None);
+        assert!(same.new_customer && same.new_contact);
+        // The company known: the deal and the new person move to it.
+        let known = company("苏州精密机械");
+        let joined = made.clone().onto(Some(known.clone()), None);
+        assert!(!joined.new_customer && joined.new_contact);
+        assert_eq!(
+            (joined.deal.customer, joined.contact.customer),
+            (known.id, known.id)
+        );
+        // The person known at that company: the deal names them; nobody new.
+        let them = person(&known);
+        let both = made.clone().onto(Some(known.clone()), Some(them.clone()));
+        assert!(!both.new_customer && !both.new_contact);
+        assert_eq!(both.deal.contacts, vec![them.id]);
+        // A known person at another company stays out.
+        let elsewhere = person(&company("常州精工"));
+        let apart = made.onto(Some(known.clone()), Some(elsewhere));
+        assert!(apart.new_contact);
+        assert_eq!(apart.deal.contacts, vec![apart.contact.id]);
     }
 
     #[test]

@@ -57,6 +57,16 @@ pub(crate) fn customer_item(customer: &Customer) -> StoreResult<Item> {
 }
 
 /// The contact under its customer, and the reference item that finds it by id.
+/// The check that a customer is still stored, for writes that attach to it.
+pub(crate) fn customer_exists(table: &str, tenant: &TenantId, id: CustomerId) -> TransactWriteItem {
+    crate::table::check(
+        table,
+        key(customer_pk(tenant, id), record_sk(SubjectKind::Customer)),
+        "attribute_exists(pk)",
+        &[],
+    )
+}
+
 pub(crate) fn contact_items(table: &str, contact: &Contact) -> StoreResult<Vec<TransactWriteItem>> {
     let item = ItemBuilder::new(
         customer_pk(&contact.tenant, contact.customer),
@@ -80,14 +90,6 @@ fn key_item(tenant: &TenantId, dedupe_key: &str, record: &str) -> Item {
 }
 
 impl DynamoStore {
-    /// The record holding `dedupe_key`, if any.
-    async fn key_holder(&self, tenant: &TenantId, dedupe_key: &str) -> StoreResult<Option<String>> {
-        Ok(self
-            .get(key(key_pk(tenant, dedupe_key), KEY_SK))
-            .await?
-            .and_then(|item| string_attr(&item, "record_id").map(str::to_owned)))
-    }
-
     /// Claims the keys nobody holds yet for `record`, leaving the others with their holders
     /// (a conversion's customer and contact).
     pub(crate) async fn claim_keys_if_free(
@@ -121,9 +123,11 @@ impl DynamoStore {
             Err(TxError::Cancelled(flags)) => {
                 for (k, at) in keys_at {
                     if flags.get(*at).copied().unwrap_or(false) {
-                        let existing = self.key_holder(tenant, k).await?.ok_or_else(|| {
-                            StoreError::Busy(format!("key {k} changed hands; retry"))
-                        })?;
+                        let existing = CustomerStore::key_holder(self, tenant, k)
+                            .await?
+                            .ok_or_else(|| {
+                                StoreError::Busy(format!("key {k} changed hands; retry"))
+                            })?;
                         return Err(StoreError::Duplicate {
                             key: k.clone(),
                             existing,
@@ -190,15 +194,7 @@ impl CustomerStore for DynamoStore {
         let tenant = &contact.tenant;
         let table = self.table().to_owned();
         // The customer must exist when the contact lands.
-        let mut items = vec![crate::table::check(
-            &table,
-            key(
-                customer_pk(tenant, contact.customer),
-                record_sk(SubjectKind::Customer),
-            ),
-            "attribute_exists(pk)",
-            &[],
-        )];
+        let mut items = vec![customer_exists(&table, tenant, contact.customer)];
         items.extend(contact_items(&table, contact)?);
         let mut keys_at = Vec::new();
         let cid = contact.id.to_string();
@@ -287,5 +283,12 @@ impl CustomerStore for DynamoStore {
         let items = self.query(q, limit + 1).await?;
         let customers: Vec<Customer> = items.iter().map(body).collect::<StoreResult<_>>()?;
         Ok(Page::from_overfetched(customers, limit))
+    }
+
+    async fn key_holder(&self, tenant: &TenantId, dedupe_key: &str) -> StoreResult<Option<String>> {
+        Ok(self
+            .get(key(key_pk(tenant, dedupe_key), KEY_SK))
+            .await?
+            .and_then(|item| string_attr(&item, "record_id").map(str::to_owned)))
     }
 }

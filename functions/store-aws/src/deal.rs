@@ -208,11 +208,22 @@ impl DealStore for DynamoStore {
         }
         let lead_at = items.len();
         items.push(self.versioned_put(lead_item(&c.lead)?, c.lead.version, c.lead_version)?);
-        items.push(put_new(
-            self.table(),
-            crate::customer::customer_item(&c.customer)?,
-        ));
-        items.extend(crate::customer::contact_items(self.table(), &c.contact)?);
+        let customer_at = items.len();
+        if c.new_customer {
+            items.push(put_new(
+                self.table(),
+                crate::customer::customer_item(&c.customer)?,
+            ));
+        } else {
+            items.push(crate::customer::customer_exists(
+                self.table(),
+                tenant,
+                c.customer.id,
+            ));
+        }
+        if c.new_contact {
+            items.extend(crate::customer::contact_items(self.table(), &c.contact)?);
+        }
         items.push(put_new(self.table(), deal_item(&c.deal)?));
         items.push(put_new(self.table(), stage_item(&c.first_stage)?));
         let facts = DealFacts::of(&c.deal, std::slice::from_ref(&c.first_stage));
@@ -221,21 +232,23 @@ impl DealStore for DynamoStore {
         items.extend(events_items(self.table(), &c.events)?);
         match self.transact(items).await {
             Ok(()) => {
-                // The new customer and contact join the de-duplication keys where nobody
-                // holds them yet (matching on conversion comes with the customers issue's
-                // next step).
-                self.claim_keys_if_free(
-                    tenant,
-                    &c.customer.dedupe_keys(),
-                    &c.customer.id.to_string(),
-                )
-                .await?;
-                self.claim_keys_if_free(
-                    tenant,
-                    &c.contact.dedupe_keys(),
-                    &c.contact.id.to_string(),
-                )
-                .await?;
+                // New records join the de-duplication keys where nobody holds them yet.
+                if c.new_customer {
+                    self.claim_keys_if_free(
+                        tenant,
+                        &c.customer.dedupe_keys(),
+                        &c.customer.id.to_string(),
+                    )
+                    .await?;
+                }
+                if c.new_contact {
+                    self.claim_keys_if_free(
+                        tenant,
+                        &c.contact.dedupe_keys(),
+                        &c.contact.id.to_string(),
+                    )
+                    .await?;
+                }
                 Ok(Created::New(c.deal.clone()))
             }
             // Another request with the same key won the race: answer with its deal.
@@ -245,6 +258,11 @@ impl DealStore for DynamoStore {
                     .await?
                     .map(Created::Replayed)
                     .ok_or_else(|| StoreError::corrupt_msg("idempotency key vanished"))
+            }
+            Err(TxError::Cancelled(flags))
+                if !c.new_customer && flags.get(customer_at).copied().unwrap_or(false) =>
+            {
+                Err(StoreError::NotFound)
             }
             Err(TxError::Cancelled(flags)) if flags.get(lead_at).copied().unwrap_or(false) => {
                 Err(self

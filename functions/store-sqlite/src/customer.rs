@@ -42,6 +42,23 @@ pub(crate) fn insert_contact(tx: &Transaction<'_>, contact: &Contact) -> StoreRe
     Ok(())
 }
 
+/// `NotFound` unless the customer is stored.
+pub(crate) fn require_customer(
+    tx: &Transaction<'_>,
+    tenant: &TenantId,
+    id: CustomerId,
+) -> StoreResult<()> {
+    let exists: Option<i64> = tx
+        .query_row(
+            "SELECT 1 FROM customers WHERE tenant_id = ?1 AND id = ?2",
+            params![tenant.as_str(), id.to_string()],
+            |r| r.get(0),
+        )
+        .optional()
+        .map_err(sql_err)?;
+    exists.map(|_| ()).ok_or(StoreError::NotFound)
+}
+
 /// Claims every key for `record`, or fails with `Duplicate` naming the first holder.
 fn claim_keys(
     tx: &Transaction<'_>,
@@ -137,17 +154,7 @@ impl CustomerStore for SqliteStore {
     async fn add_contact(&self, contact: &Contact) -> StoreResult<()> {
         let contact = contact.clone();
         self.write(move |tx| {
-            let exists: Option<i64> = tx
-                .query_row(
-                    "SELECT 1 FROM customers WHERE tenant_id = ?1 AND id = ?2",
-                    params![contact.tenant.as_str(), contact.customer.to_string()],
-                    |r| r.get(0),
-                )
-                .optional()
-                .map_err(sql_err)?;
-            if exists.is_none() {
-                return Err(StoreError::NotFound);
-            }
+            require_customer(tx, &contact.tenant, contact.customer)?;
             claim_keys(
                 tx,
                 &contact.tenant,
@@ -231,6 +238,20 @@ impl CustomerStore for SqliteStore {
         self.read(move |conn| {
             let items: Vec<Customer> = query_bodies(conn, &sql, params_from_iter(args))?;
             Ok(Page::from_overfetched(items, limit as usize))
+        })
+        .await
+    }
+
+    async fn key_holder(&self, tenant: &TenantId, key: &str) -> StoreResult<Option<String>> {
+        let (tenant, key) = (tenant.clone(), key.to_owned());
+        self.read(move |conn| {
+            conn.query_row(
+                "SELECT record_id FROM dedupe_keys WHERE tenant_id = ?1 AND key = ?2",
+                params![tenant.as_str(), key],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(sql_err)
         })
         .await
     }

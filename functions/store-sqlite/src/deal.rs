@@ -165,22 +165,27 @@ impl DealStore for SqliteStore {
                 )?;
             }
             crate::lead::replace_lead(tx, &c.lead, c.lead_version)?;
-            crate::customer::insert_customer(tx, &c.customer)?;
-            crate::customer::insert_contact(tx, &c.contact)?;
-            // A converted customer joins the de-duplication keys unless another record holds
-            // one already (matching on conversion comes with the customers issue's next step).
-            crate::customer::claim_keys_if_free(
-                tx,
-                tenant,
-                &c.customer.dedupe_keys(),
-                &c.customer.id.to_string(),
-            )?;
-            crate::customer::claim_keys_if_free(
-                tx,
-                tenant,
-                &c.contact.dedupe_keys(),
-                &c.contact.id.to_string(),
-            )?;
+            // New records join the de-duplication keys where nobody holds them yet.
+            if c.new_customer {
+                crate::customer::insert_customer(tx, &c.customer)?;
+                crate::customer::claim_keys_if_free(
+                    tx,
+                    tenant,
+                    &c.customer.dedupe_keys(),
+                    &c.customer.id.to_string(),
+                )?;
+            } else {
+                crate::customer::require_customer(tx, tenant, c.customer.id)?;
+            }
+            if c.new_contact {
+                crate::customer::insert_contact(tx, &c.contact)?;
+                crate::customer::claim_keys_if_free(
+                    tx,
+                    tenant,
+                    &c.contact.dedupe_keys(),
+                    &c.contact.id.to_string(),
+                )?;
+            }
             insert_deal(tx, &c.deal)?;
             append_stage(tx, &c.first_stage)?;
             crate::deal_facts::write(tx, &c.deal)?;

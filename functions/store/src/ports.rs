@@ -185,8 +185,12 @@ pub struct Conversion {
     /// The lead, now converted, and the version it was read at.
     pub lead: Lead,
     pub lead_version: u64,
+    /// The deal's customer and contact, written only when new (`new_customer`,
+    /// `new_contact`); an existing customer must still exist when the conversion lands.
     pub customer: Customer,
     pub contact: Contact,
+    pub new_customer: bool,
+    pub new_contact: bool,
     pub deal: Deal,
     /// The deal's first stage-log line.
     pub first_stage: StageChange,
@@ -529,6 +533,8 @@ pub trait CustomerStore: Send + Sync {
         tenant: &TenantId,
         query: &CustomerQuery,
     ) -> StoreResult<Page<Customer>>;
+    /// The id of the record holding a de-duplication key, if any.
+    async fn key_holder(&self, tenant: &TenantId, key: &str) -> StoreResult<Option<String>>;
 }
 
 /// Every record port at once: what a complete backend (SQLite, DynamoDB) implements, so the

@@ -58,6 +58,7 @@ macro_rules! backend_contract_tests {
             board_totals_and_report_facts_follow_every_deal_write,
             pipelines_are_versioned_tenant_data,
             customers_are_deduplicated_scoped_and_paged,
+            conversions_join_known_customers,
         );
     };
     (@each $open:path; $($name:ident),* $(,)?) => {$(

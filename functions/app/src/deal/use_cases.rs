@@ -120,8 +120,9 @@ pub struct ConvertRequest {
     pub pipeline: Option<String>,
 }
 
-/// Turns a qualified lead into customer + contact + deal in one transaction. A retry with
-/// the same `Idempotency-Key` returns the first deal.
+/// Turns a qualified lead into customer + contact + deal in one transaction, joining the
+/// customer and person the tenant already has when the lead's phone, e-mail or company
+/// name is known. A retry with the same `Idempotency-Key` returns the first deal.
 #[tracing::instrument(name = "deal.convert_lead", level = "debug", skip_all, fields(tenant = %actor.tenant, user = %actor.user), err(Display))]
 pub async fn convert_lead(
     state: &AppState,
@@ -167,11 +168,15 @@ pub async fn convert_lead(
         state.clock.now(),
         &currency,
     )?;
+    let (known_customer, known_contact) = known_records(state, actor, &lead, &made).await?;
+    let made = made.onto(known_customer, known_contact);
     let conversion = Conversion {
         lead: converted_lead,
         lead_version: lead.version,
         customer: made.customer,
         contact: made.contact,
+        new_customer: made.new_customer,
+        new_contact: made.new_contact,
         deal: made.deal,
         first_stage: made.first_stage,
         events: made.events,
@@ -180,6 +185,49 @@ pub async fn convert_lead(
         .deals
         .convert_lead(&conversion, record.as_ref())
         .await?)
+}
+
+/// The customer and person a conversion should join instead of creating them again: the
+/// person when a phone or e-mail of theirs is known (with their customer), else the company
+/// when its name is (a lead without a company is a person, whose name says too little).
+async fn known_records(
+    state: &AppState,
+    actor: &Actor,
+    lead: &fieldline_domain::Lead,
+    made: &fieldline_domain::Converted,
+) -> Result<
+    (
+        Option<fieldline_domain::Customer>,
+        Option<fieldline_domain::Contact>,
+    ),
+    AppError,
+> {
+    let customers = &state.customers;
+    for key in made.contact.dedupe_keys() {
+        let Some(holder) = customers.key_holder(&actor.tenant, &key).await? else {
+            continue;
+        };
+        let Ok(id) = holder.parse() else { continue };
+        if let Some(contact) = customers.get_contact(&actor.tenant, id).await?
+            && let Some(customer) = customers
+                .get_customer(&actor.tenant, contact.customer)
+                .await?
+        {
+            return Ok((Some(customer), Some(contact)));
+        }
+    }
+    if lead.contact.company.is_some() {
+        for key in made.customer.dedupe_keys() {
+            let Some(holder) = customers.key_holder(&actor.tenant, &key).await? else {
+                continue;
+            };
+            let Ok(id) = holder.parse() else { continue };
+            if let Some(customer) = customers.get_customer(&actor.tenant, id).await? {
+                return Ok((Some(customer), None));
+            }
+        }
+    }
+    Ok((None, None))
 }
 
 /// A pipeline of the tenant by id: 404 when there is none.

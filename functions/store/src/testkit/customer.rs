@@ -4,6 +4,7 @@
 //! tenants keep their own keys.
 
 use super::Backend;
+use super::deal::{conversion, qualified_lead};
 use super::fixture::{actor_of, fixture, t0, tenant_row, user};
 use crate::StoreError;
 use crate::ports::CustomerQuery;
@@ -208,4 +209,79 @@ pub async fn customers_are_deduplicated_scoped_and_paged<S: Backend>(store: S) {
     );
     let same_name = new_customer(&outsider, "上海联华超市", t0());
     f.store.create_customer(&same_name, &[]).await.unwrap();
+}
+
+/// A conversion onto a customer the tenant has writes no second customer (nor contact when
+/// the person is known), and refuses as a whole when that customer is gone.
+pub async fn conversions_join_known_customers<S: Backend>(store: S) {
+    let f = fixture(store).await;
+    let known = new_customer(&f.rep, "苏州精密机械", t0());
+    let person = contact(&known, "13812345678", None);
+    f.store
+        .create_customer(&known, std::slice::from_ref(&person))
+        .await
+        .unwrap();
+
+    let lead = qualified_lead(&f.store, &f.rep).await;
+    let mut c = conversion(&lead, &f.rep, t0());
+    c.customer = known.clone();
+    c.contact = person.clone();
+    c.new_customer = false;
+    c.new_contact = false;
+    c.deal.customer = known.id;
+    c.deal.contacts = vec![person.id];
+    f.store.convert_lead(&c, None).await.unwrap();
+    let deal = f
+        .store
+        .get_deal(&f.tenant, c.deal.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (deal.customer, deal.contacts.clone()),
+        (known.id, vec![person.id])
+    );
+    assert_eq!(
+        f.store.list_contacts(&f.tenant, known.id).await.unwrap(),
+        vec![person.clone()]
+    );
+    let listed = f
+        .store
+        .list_customers(&f.tenant, &query(LeadScope::Tenant, 50))
+        .await
+        .unwrap();
+    assert_eq!(listed.items, vec![known.clone()]);
+
+    // Onto a customer that is not there: nothing is written, the lead stays convertible.
+    let lead = qualified_lead(&f.store, &f.rep).await;
+    let mut gone = conversion(&lead, &f.rep, t0());
+    let ghost = new_customer(&f.rep, "不存在的公司", t0());
+    gone.customer = ghost.clone();
+    gone.new_customer = false;
+    gone.deal.customer = ghost.id;
+    gone.contact.customer = ghost.id;
+    assert!(matches!(
+        f.store.convert_lead(&gone, None).await,
+        Err(StoreError::NotFound)
+    ));
+    assert_eq!(
+        f.store.get_deal(&f.tenant, gone.deal.id).await.unwrap(),
+        None
+    );
+    assert_eq!(
+        f.store
+            .get_lead(&f.tenant, lead.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .version,
+        lead.version
+    );
+    assert_eq!(
+        f.store
+            .key_holder(&f.tenant, "customer:name:苏州精密机械")
+            .await
+            .unwrap(),
+        Some(known.id.to_string())
+    );
 }

@@ -10,7 +10,7 @@ use chrono::Duration;
 use fieldline_domain::*;
 
 /// A stored lead of `owner`, moved to qualified.
-async fn qualified_lead<S: Backend>(store: &S, owner: &User) -> Lead {
+pub(crate) async fn qualified_lead<S: Backend>(store: &S, owner: &User) -> Lead {
     let (mut lead, events) = new_lead(owner, t0());
     store.create_lead(&lead, &events, None).await.unwrap();
     let before = lead.version;
@@ -20,7 +20,7 @@ async fn qualified_lead<S: Backend>(store: &S, owner: &User) -> Lead {
     lead
 }
 
-fn conversion(lead: &Lead, owner: &User, at: Timestamp) -> Conversion {
+pub(crate) fn conversion(lead: &Lead, owner: &User, at: Timestamp) -> Conversion {
     let mut converted_lead = lead.clone();
     let pipeline = Pipeline::default_for(&lead.tenant);
     let ids = ConversionIds {
@@ -42,6 +42,8 @@ fn conversion(lead: &Lead, owner: &User, at: Timestamp) -> Conversion {
         lead_version: lead.version,
         customer: made.customer,
         contact: made.contact,
+        new_customer: made.new_customer,
+        new_contact: made.new_contact,
         deal: made.deal,
         first_stage: made.first_stage,
         events: made.events,
