@@ -110,10 +110,30 @@ async fn a_duplicate_company_or_contact_is_refused_with_the_record_that_exists()
     .await
     .expect(201);
 
+    // A rename onto another customer's name is refused; a real one frees the old name.
+    let path = format!("/v1/customers/{}", mine["id"].as_str().unwrap());
+    let onto = json!({"expected_version": 1, "changes": {"name": "杭州东方五金"}});
+    let refused = app.patch(&path, &rep, &onto).await.expect(409).body;
+    assert_eq!(refused["code"], "duplicate");
+    let renamed =
+        json!({"expected_version": 1, "changes": {"name": "宁波海天国际贸易", "tags": ["外贸"]}});
+    let after = app.patch(&path, &rep, &renamed).await.expect(200).body;
+    assert_eq!(
+        (after["version"].clone(), after["tags"].clone()),
+        (json!(2), json!(["外贸"]))
+    );
+    app.patch(&path, &rep, &renamed).await.expect(409);
+    app.post("/v1/customers", &rep, &json!({"name": "宁波海天贸易"}))
+        .await
+        .expect(201);
+    app.patch(&format!("/v1/customers/{id}"), &south, &renamed)
+        .await
+        .expect(403);
+
     // Scopes: the rep sees their own, the East manager the team's, another team nothing of
     // it; another tenant may have a company of the same name.
     let listed = app.get("/v1/customers", &rep).await.expect(200).body;
-    assert_eq!(listed["items"].as_array().unwrap().len(), 3);
+    assert_eq!(listed["items"].as_array().unwrap().len(), 4);
     let manager = app.token(&f.east_manager);
     let detail = app
         .get(&format!("/v1/customers/{id}"), &manager)
@@ -132,13 +152,13 @@ async fn a_duplicate_company_or_contact_is_refused_with_the_record_that_exists()
     .await
     .expect(201);
     let page = app
-        .get("/v1/customers?limit=2", &rep)
+        .get("/v1/customers?limit=3", &rep)
         .await
         .expect(200)
         .body;
     let cursor = page["next_cursor"].as_str().unwrap();
     let rest = app
-        .get(&format!("/v1/customers?limit=2&cursor={cursor}"), &rep)
+        .get(&format!("/v1/customers?limit=3&cursor={cursor}"), &rep)
         .await
         .expect(200)
         .body;

@@ -92,6 +92,7 @@ fn expected(op: &str, scene: Scene) -> Option<[u16; 9]> {
         ("GET /v1/customers", Tenant) =>           [401, 200, 200, 200, 200, 200, 200, 200, 200],
         ("POST /v1/customers", Tenant) =>          [401, 201, 201, 201, 201, 201, 201, 201, 201],
         ("GET /v1/customers/{id}", Tenant) =>      [401, 200, 403, 200, 403, 403, 200, 404, 404],
+        ("PATCH /v1/customers/{id}", Tenant) =>    [401, 200, 403, 200, 403, 403, 200, 404, 404],
         ("POST /v1/customers/{id}/contacts", Tenant) => [401, 201, 403, 201, 403, 403, 201, 404, 404],
         ("GET /v1/deals/{id}/materials", Tenant) =>  [401, 200, 403, 200, 403, 403, 200, 404, 404],
         ("POST /v1/deals/{id}/materials/{pack}/revoke", Tenant) => [401, 200, 403, 200, 403, 403, 200, 404, 404],
@@ -414,6 +415,10 @@ impl World {
                 (path.into(), Some(body))
             }
             "GET /v1/customers/{id}" => (path.replace("{id}", &self.customer(n).await), None),
+            "PATCH /v1/customers/{id}" => {
+                let body = json!({"expected_version": 1, "changes": {"tags": ["重点"]}});
+                (path.replace("{id}", &self.customer(n).await), Some(body))
+            }
             "POST /v1/customers/{id}/contacts" => {
                 let body = json!({"name": "李娜", "phones": [format!("137{n:08}")],
                     "decision_role": "influencer"});

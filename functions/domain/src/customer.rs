@@ -115,6 +115,26 @@ pub struct NewCustomer {
     pub contacts: Vec<NewContact>,
 }
 
+/// A change to a customer. An absent field is left alone; a list given replaces the list.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CustomerPatch {
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            max_length = 100,
+            pattern = r"^[\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*[^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000](?:[^\x00-\x1f\x7f-\x9f]*[^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000])?[\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*$"
+        )
+    )]
+    pub name: Option<String>,
+    pub kind: Option<CustomerKind>,
+    #[cfg_attr(feature = "openapi", schema(max_items = 10))]
+    pub addresses: Option<Vec<Address>>,
+    #[cfg_attr(feature = "openapi", schema(max_items = 20))]
+    pub tags: Option<Vec<String>>,
+}
+
 /// A person to add to a customer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -338,6 +358,30 @@ impl Customer {
         })
     }
 
+    /// Applies `patch` as a new version; `false` (and no new version) when it changes
+    /// nothing.
+    pub fn apply_patch(&mut self, patch: &CustomerPatch) -> Result<bool, DomainError> {
+        let mut next = self.clone();
+        if let Some(name) = &patch.name {
+            next.name = PersonName::parse(name)?;
+        }
+        if let Some(kind) = patch.kind {
+            next.kind = kind;
+        }
+        if let Some(addresses) = &patch.addresses {
+            next.addresses = validate_addresses(addresses)?;
+        }
+        if let Some(tags) = &patch.tags {
+            next.tags = validate_tags(tags)?;
+        }
+        if next == *self {
+            return Ok(false);
+        }
+        next.version += 1;
+        *self = next;
+        Ok(true)
+    }
+
     /// The keys no other customer of the tenant may share.
     pub fn dedupe_keys(&self) -> Vec<String> {
         vec![format!("customer:name:{}", company_key(self.name.as_str()))]
@@ -480,6 +524,42 @@ mod tests {
             bad.parse(ContactId::new(), &customer, Region::default())
                 .is_err()
         );
+    }
+
+    #[test]
+    fn a_patch_is_a_new_version_only_when_it_changes_something() {
+        let mut c = Customer {
+            id: CustomerId::new(),
+            tenant: TenantId::parse("acme").unwrap(),
+            name: PersonName::parse("联华").unwrap(),
+            kind: CustomerKind::Store,
+            owner: UserId::new(),
+            team: None,
+            addresses: vec![],
+            tags: vec!["a".into()],
+            origin_lead: None,
+            created_at: Utc::now(),
+            version: 1,
+        };
+        let same = CustomerPatch {
+            kind: Some(CustomerKind::Store),
+            tags: Some(vec![" a ".into()]),
+            ..Default::default()
+        };
+        assert_eq!(c.apply_patch(&same), Ok(false));
+        assert_eq!(c.version, 1);
+        let rename = CustomerPatch {
+            name: Some("上海联华超市".into()),
+            ..Default::default()
+        };
+        assert_eq!(c.apply_patch(&rename), Ok(true));
+        assert_eq!((c.name.as_str(), c.version), ("上海联华超市", 2));
+        let bad = CustomerPatch {
+            tags: Some(vec!["".into()]),
+            ..Default::default()
+        };
+        assert!(c.apply_patch(&bad).is_err());
+        assert_eq!(c.version, 2, "a refused patch changes nothing");
     }
 
     #[test]

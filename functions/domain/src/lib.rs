@@ -35,8 +35,8 @@ pub use activity::{
 pub use calendar::BusinessCalendar;
 pub use contact::{ContactInfo, EmailAddress, PersonName, PhoneNumber, Region};
 pub use customer::{
-    Address, Contact, Customer, CustomerKind, DecisionRole, GeoPoint, NewContact, NewCustomer,
-    company_key,
+    Address, Contact, Customer, CustomerKind, CustomerPatch, DecisionRole, GeoPoint, NewContact,
+    NewCustomer, company_key,
 };
 pub use deal::{
     ConversionIds, Converted, Deal, DealDraft, DealPatch, MoveError, StageChange, StageMove,

@@ -109,17 +109,16 @@ impl DynamoStore {
         Ok(())
     }
 
-    /// Runs a write whose items `keys_at` are key claims (key, index in `items`); a failed
-    /// claim becomes `Duplicate` with the key's holder, any other failed condition `other`.
+    /// Runs a write whose items `keys_at` are key claims (key, index in `items`): a failed
+    /// claim is `Duplicate` with the key's holder; `Ok(false)` when another condition failed.
     async fn transact_claiming(
         &self,
         tenant: &TenantId,
         items: Vec<TransactWriteItem>,
         keys_at: &[(String, usize)],
-        other: impl FnOnce() -> StoreError,
-    ) -> StoreResult<()> {
+    ) -> StoreResult<bool> {
         match self.transact(items).await {
-            Ok(()) => Ok(()),
+            Ok(()) => Ok(true),
             Err(TxError::Cancelled(flags)) => {
                 for (k, at) in keys_at {
                     if flags.get(*at).copied().unwrap_or(false) {
@@ -134,7 +133,7 @@ impl DynamoStore {
                         });
                     }
                 }
-                Err(other())
+                Ok(false)
             }
             Err(e) => Err(e.into()),
         }
@@ -184,10 +183,64 @@ impl CustomerStore for DynamoStore {
                 &mut keys_at,
             );
         }
-        self.transact_claiming(tenant, items, &keys_at, || {
-            StoreError::AlreadyExists(format!("customer {}", customer.id))
-        })
-        .await
+        if self.transact_claiming(tenant, items, &keys_at).await? {
+            Ok(())
+        } else {
+            Err(StoreError::AlreadyExists(format!(
+                "customer {}",
+                customer.id
+            )))
+        }
+    }
+
+    async fn update_customer(&self, customer: &Customer, expected_version: u64) -> StoreResult<()> {
+        StoreError::check_advances(customer.version, expected_version)?;
+        let tenant = &customer.tenant;
+        let stored: Customer = self
+            .get_body(
+                customer_pk(tenant, customer.id),
+                record_sk(SubjectKind::Customer),
+            )
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        if stored.version != expected_version {
+            return Err(StoreError::VersionConflict {
+                expected: expected_version,
+                actual: stored.version,
+            });
+        }
+        let table = self.table().to_owned();
+        let id = customer.id.to_string();
+        let mut items = vec![self.versioned_put(
+            customer_item(customer)?,
+            customer.version,
+            expected_version,
+        )?];
+        let new_keys = customer.dedupe_keys();
+        let old_keys = stored.dedupe_keys();
+        for old in old_keys.iter().filter(|k| !new_keys.contains(k)) {
+            items.push(crate::table::delete(
+                &table,
+                key(key_pk(tenant, old), KEY_SK),
+                Some("record_id = :r"),
+                &[(":r", s(id.clone()))],
+            ));
+        }
+        let added: Vec<String> = new_keys
+            .into_iter()
+            .filter(|k| !old_keys.contains(k))
+            .collect();
+        let mut keys_at = Vec::new();
+        claims(&table, tenant, &added, &id, &mut items, &mut keys_at);
+        if self.transact_claiming(tenant, items, &keys_at).await? {
+            Ok(())
+        } else {
+            // The version moved on (a released key can only change hands through a
+            // concurrent update of this same customer).
+            Err(self
+                .version_failure(tenant, Subject::Customer(customer.id), expected_version)
+                .await)
+        }
     }
 
     async fn add_contact(&self, contact: &Contact) -> StoreResult<()> {
@@ -216,10 +269,12 @@ impl CustomerStore for DynamoStore {
         if missing {
             return Err(StoreError::NotFound);
         }
-        self.transact_claiming(tenant, items, &keys_at, || {
-            StoreError::AlreadyExists(format!("contact {}", contact.id))
-        })
-        .await
+        if self.transact_claiming(tenant, items, &keys_at).await? {
+            Ok(())
+        } else {
+            // The customer went away between the read and the write.
+            Err(StoreError::NotFound)
+        }
     }
 
     async fn get_customer(

@@ -151,6 +151,56 @@ impl CustomerStore for SqliteStore {
         .await
     }
 
+    async fn update_customer(&self, customer: &Customer, expected_version: u64) -> StoreResult<()> {
+        StoreError::check_advances(customer.version, expected_version)?;
+        let customer = customer.clone();
+        self.write(move |tx| {
+            let tenant = &customer.tenant;
+            let id = customer.id.to_string();
+            let stored: Customer = query_body(
+                tx,
+                "SELECT body FROM customers WHERE tenant_id = ?1 AND id = ?2",
+                params![tenant.as_str(), id],
+            )?
+            .ok_or(StoreError::NotFound)?;
+            if stored.version != expected_version {
+                return Err(StoreError::VersionConflict {
+                    expected: expected_version,
+                    actual: stored.version,
+                });
+            }
+            let new_keys = customer.dedupe_keys();
+            for old in stored
+                .dedupe_keys()
+                .iter()
+                .filter(|k| !new_keys.contains(k))
+            {
+                tx.execute(
+                    "DELETE FROM dedupe_keys WHERE tenant_id = ?1 AND key = ?2 AND record_id = ?3",
+                    params![tenant.as_str(), old, id],
+                )
+                .map_err(sql_err)?;
+            }
+            claim_keys(tx, tenant, &new_keys, &id)?;
+            tx.execute(
+                "UPDATE customers SET owner_id = ?1, team_id = ?2, version = ?3, body = ?4
+                 WHERE tenant_id = ?5 AND id = ?6 AND version = ?7",
+                params![
+                    customer.owner.to_string(),
+                    customer.team.map(|t| t.to_string()),
+                    customer.version as i64,
+                    to_json(&customer)?,
+                    tenant.as_str(),
+                    id,
+                    expected_version as i64,
+                ],
+            )
+            .map_err(sql_err)?;
+            Ok(())
+        })
+        .await
+    }
+
     async fn add_contact(&self, contact: &Contact) -> StoreResult<()> {
         let contact = contact.clone();
         self.write(move |tx| {

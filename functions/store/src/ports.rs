@@ -514,6 +514,10 @@ pub trait CustomerStore: Send + Sync {
     /// Stores a new customer with its first contacts in one write; a key another record
     /// holds fails it all with `Duplicate` naming the holder.
     async fn create_customer(&self, customer: &Customer, contacts: &[Contact]) -> StoreResult<()>;
+    /// Replaces the customer if its stored version is still `expected_version`, moving its
+    /// keys with it: a key it no longer has is released, a new one claimed (`Duplicate` when
+    /// another record holds it; then nothing changes).
+    async fn update_customer(&self, customer: &Customer, expected_version: u64) -> StoreResult<()>;
     /// Adds a contact to a stored customer, claiming its keys likewise.
     async fn add_contact(&self, contact: &Contact) -> StoreResult<()>;
     async fn get_customer(

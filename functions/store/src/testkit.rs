@@ -59,6 +59,7 @@ macro_rules! backend_contract_tests {
             pipelines_are_versioned_tenant_data,
             customers_are_deduplicated_scoped_and_paged,
             conversions_join_known_customers,
+            renames_move_the_name_key,
         );
     };
     (@each $open:path; $($name:ident),* $(,)?) => {$(

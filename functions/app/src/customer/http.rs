@@ -6,7 +6,7 @@ use crate::state::AppState;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use fieldline_domain::{Contact, Customer, CustomerId, NewContact, NewCustomer};
+use fieldline_domain::{Contact, Customer, CustomerId, CustomerPatch, NewContact, NewCustomer};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -78,6 +78,33 @@ pub async fn get_customer(
     ApiPath(id): ApiPath<CustomerId>,
 ) -> Result<Json<CustomerDetail>, ApiError> {
     Ok(Json(usecase::get_customer(&state, &auth.actor, id).await?))
+}
+
+/// A change to a customer, applied only if it is still at `expected_version`.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateCustomerRequest {
+    pub expected_version: u64,
+    pub changes: CustomerPatch,
+}
+
+/// Changes a customer's name, kind, addresses or tags. A new name the tenant already has
+/// for another customer is refused with 409 `duplicate`.
+#[utoipa::path(patch, path = "/v1/customers/{id}", tag = "customers", security(("bearer" = [])),
+    params(("id" = CustomerId, Path)), request_body = UpdateCustomerRequest,
+    responses((status = 200, body = Customer), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, description = "Changed since `expected_version`, or the new name is another customer's (`duplicate`)", body = ErrorBody),
+        (status = 422, body = ErrorBody)))]
+pub async fn update_customer(
+    State(state): State<AppState>,
+    auth: Authenticated,
+    ApiPath(id): ApiPath<CustomerId>,
+    ApiJson(req): ApiJson<UpdateCustomerRequest>,
+) -> Result<Json<Customer>, ApiError> {
+    Ok(Json(
+        usecase::update_customer(&state, &auth.actor, id, req.expected_version, req.changes)
+            .await?,
+    ))
 }
 
 /// Adds a person at this customer; a phone or e-mail another contact has is refused with

@@ -1,8 +1,8 @@
 use crate::error::AppError;
 use crate::state::AppState;
 use fieldline_domain::{
-    Actor, Contact, ContactId, Customer, CustomerId, NewContact, NewCustomer, Permission, Role,
-    User,
+    Actor, Contact, ContactId, Customer, CustomerId, CustomerPatch, NewContact, NewCustomer,
+    Permission, Role, User,
 };
 use fieldline_store::{Cursor, CustomerQuery, Page, StoreError};
 use serde::Serialize;
@@ -186,6 +186,34 @@ pub async fn list_customers(
         .customers
         .list_customers(&actor.tenant, &query)
         .await?)
+}
+
+/// Changes a customer if it is still at `expected_version`; a new name another customer has
+/// is refused with 409 `duplicate`, and the old name is free for others from then on.
+#[tracing::instrument(name = "customer.update", level = "debug", skip_all, fields(tenant = %actor.tenant, user = %actor.user), err(Display))]
+pub async fn update_customer(
+    state: &AppState,
+    actor: &Actor,
+    id: CustomerId,
+    expected_version: u64,
+    patch: CustomerPatch,
+) -> Result<Customer, AppError> {
+    let mut customer = load_customer(state, actor, id).await?;
+    if customer.version != expected_version {
+        return Err(AppError::VersionConflict {
+            expected: expected_version,
+            actual: customer.version,
+        });
+    }
+    if !customer.apply_patch(&patch)? {
+        return Ok(customer);
+    }
+    let stored = state
+        .customers
+        .update_customer(&customer, expected_version)
+        .await;
+    or_duplicate(state, actor, stored).await?;
+    Ok(customer)
 }
 
 #[tracing::instrument(name = "customer.add_contact", level = "debug", skip_all, fields(tenant = %actor.tenant, user = %actor.user), err(Display))]

@@ -109,7 +109,10 @@ fn lead_routes(router: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
             customer::http::create_customer,
             customer::http::list_customers
         ))
-        .routes(routes!(customer::http::get_customer))
+        .routes(routes!(
+            customer::http::get_customer,
+            customer::http::update_customer
+        ))
         .routes(routes!(customer::http::add_contact))
         .routes(routes!(deal::http::convert_lead))
         .routes(routes!(deal::http::list_pipelines))

@@ -285,3 +285,66 @@ pub async fn conversions_join_known_customers<S: Backend>(store: S) {
         Some(known.id.to_string())
     );
 }
+
+/// A renamed customer takes its new name's key and frees the old one; a rename onto another
+/// customer's name, or from a stale version, changes nothing.
+pub async fn renames_move_the_name_key<S: Backend>(store: S) {
+    let f = fixture(store).await;
+    let mut first = new_customer(&f.rep, "宁波海天贸易", t0());
+    f.store.create_customer(&first, &[]).await.unwrap();
+    let other = new_customer(&f.rep, "温州瓯海电器", t0());
+    f.store.create_customer(&other, &[]).await.unwrap();
+
+    let rename = |name: &str| CustomerPatch {
+        name: Some(name.into()),
+        ..Default::default()
+    };
+    let mut onto_other = first.clone();
+    assert!(
+        onto_other
+            .apply_patch(&rename("温州瓯海电器有限公司"))
+            .unwrap()
+    );
+    let (key, existing) = duplicate_of(f.store.update_customer(&onto_other, 1).await);
+    assert_eq!(
+        (key.as_str(), existing),
+        ("customer:name:温州瓯海电器", other.id.to_string())
+    );
+    assert_eq!(
+        f.store.get_customer(&f.tenant, first.id).await.unwrap(),
+        Some(first.clone())
+    );
+
+    assert!(first.apply_patch(&rename("宁波海天国际贸易")).unwrap());
+    f.store.update_customer(&first, 1).await.unwrap();
+    assert_eq!(
+        f.store.get_customer(&f.tenant, first.id).await.unwrap(),
+        Some(first.clone())
+    );
+    assert_eq!(
+        f.store
+            .key_holder(&f.tenant, "customer:name:宁波海天国际贸易")
+            .await
+            .unwrap(),
+        Some(first.id.to_string())
+    );
+    // The old name is free: another customer may take it.
+    let newcomer = new_customer(&f.rep, "宁波海天贸易", t0() + Duration::minutes(1));
+    f.store.create_customer(&newcomer, &[]).await.unwrap();
+
+    // A stale version changes nothing.
+    let mut stale = first.clone();
+    stale.version = 2;
+    stale.tags = vec!["旧".into()];
+    assert!(matches!(
+        f.store.update_customer(&stale, 1).await,
+        Err(StoreError::VersionConflict {
+            expected: 1,
+            actual: 2
+        })
+    ));
+    assert_eq!(
+        f.store.get_customer(&f.tenant, first.id).await.unwrap(),
+        Some(first)
+    );
+}
