@@ -99,6 +99,18 @@ impl Actor {
         }
     }
 
+    /// Whether a record of `owner` in `team` is within this actor's scope (deals and
+    /// customers: owned records, no pool).
+    fn reaches(&self, tenant: &TenantId, owner: UserId, team: Option<TeamId>) -> bool {
+        *tenant == self.tenant
+            && match self.lead_scope() {
+                LeadScope::Tenant => true,
+                LeadScope::Team(t) => team == Some(t),
+                LeadScope::Owner(user) => owner == user,
+                LeadScope::Pool => false,
+            }
+    }
+
     /// Whether this actor may do what `permission` names; `Forbidden` with the reason if not.
     pub fn check(&self, permission: Permission<'_>) -> Result<(), DomainError> {
         let refuse = |why: &str| Err(DomainError::Forbidden(why.to_owned()));
@@ -142,28 +154,14 @@ impl Actor {
             }
             Permission::ManageChannels | Permission::ManageCalendar => Ok(()),
             Permission::AccessDeal(deal) => {
-                let visible = deal.tenant == self.tenant
-                    && match self.lead_scope() {
-                        LeadScope::Tenant => true,
-                        LeadScope::Team(team) => deal.team == Some(team),
-                        LeadScope::Owner(user) => deal.owner == user,
-                        LeadScope::Pool => false,
-                    };
-                if visible {
+                if self.reaches(&deal.tenant, deal.owner, deal.team) {
                     Ok(())
                 } else {
                     refuse("this deal belongs to someone outside your scope")
                 }
             }
             Permission::AccessCustomer(customer) => {
-                let visible = customer.tenant == self.tenant
-                    && match self.lead_scope() {
-                        LeadScope::Tenant => true,
-                        LeadScope::Team(team) => customer.team == Some(team),
-                        LeadScope::Owner(user) => customer.owner == user,
-                        LeadScope::Pool => false,
-                    };
-                if visible {
+                if self.reaches(&customer.tenant, customer.owner, customer.team) {
                     Ok(())
                 } else {
                     refuse("this customer belongs to someone outside your scope")

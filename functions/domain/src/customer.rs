@@ -454,6 +454,22 @@ mod tests {
         }
     }
 
+    fn store(name: &str) -> Customer {
+        Customer {
+            id: CustomerId::new(),
+            tenant: TenantId::parse("acme").unwrap(),
+            name: PersonName::parse(name).unwrap(),
+            kind: CustomerKind::Store,
+            owner: UserId::new(),
+            team: None,
+            addresses: vec![],
+            tags: vec![],
+            origin_lead: None,
+            created_at: Utc::now(),
+            version: 1,
+        }
+    }
+
     #[test]
     fn company_names_meet_across_widths_cases_and_company_forms() {
         let same = [
@@ -485,19 +501,7 @@ mod tests {
 
     #[test]
     fn contacts_are_keyed_by_every_phone_and_the_folded_email() {
-        let customer = Customer {
-            id: CustomerId::new(),
-            tenant: TenantId::parse("acme").unwrap(),
-            name: PersonName::parse("联华").unwrap(),
-            kind: CustomerKind::Store,
-            owner: UserId::new(),
-            team: None,
-            addresses: vec![],
-            tags: vec![],
-            origin_lead: None,
-            created_at: Utc::now(),
-            version: 1,
-        };
+        let customer = store("联华");
         let input = NewContact {
             name: "王建国".into(),
             title: Some(" ".into()),
@@ -529,17 +533,8 @@ mod tests {
     #[test]
     fn a_patch_is_a_new_version_only_when_it_changes_something() {
         let mut c = Customer {
-            id: CustomerId::new(),
-            tenant: TenantId::parse("acme").unwrap(),
-            name: PersonName::parse("联华").unwrap(),
-            kind: CustomerKind::Store,
-            owner: UserId::new(),
-            team: None,
-            addresses: vec![],
             tags: vec!["a".into()],
-            origin_lead: None,
-            created_at: Utc::now(),
-            version: 1,
+            ..store("联华")
         };
         let same = CustomerPatch {
             kind: Some(CustomerKind::Store),
