@@ -164,6 +164,22 @@ async fn a_duplicate_company_or_contact_is_refused_with_the_record_that_exists()
         .body;
     assert_eq!(rest["items"].as_array().unwrap().len(), 1);
     assert!(rest["next_cursor"].is_null());
+
+    // Handing a customer over: not by a rep; by the manager within the team, and the
+    // customer leaves the old owner's view.
+    let hand = json!({"expected_version": 2, "changes": {"owner": f.east_rep2.id}});
+    app.patch(&path, &rep, &hand).await.expect(403);
+    let elsewhere = json!({"expected_version": 2, "changes": {"owner": f.south_rep.id}});
+    app.patch(&path, &manager, &elsewhere).await.expect(403);
+    let handed = app.patch(&path, &manager, &hand).await.expect(200).body;
+    assert_eq!(
+        (handed["owner"].clone(), handed["version"].clone()),
+        (json!(f.east_rep2.id), json!(3))
+    );
+    app.get(&path, &rep).await.expect(403);
+    let rep2 = app.token(&f.east_rep2);
+    let theirs_now = app.get("/v1/customers", &rep2).await.expect(200).body;
+    assert_eq!(theirs_now["items"][0]["id"], handed["id"]);
 }
 
 /// Leads of a company the tenant knows convert onto its one customer: the same person (by

@@ -133,6 +133,9 @@ pub struct CustomerPatch {
     pub addresses: Option<Vec<Address>>,
     #[cfg_attr(feature = "openapi", schema(max_items = 20))]
     pub tags: Option<Vec<String>>,
+    /// Hands the customer to another user (managers within their team, admins anywhere);
+    /// its team follows the new owner's.
+    pub owner: Option<UserId>,
 }
 
 /// A person to add to a customer.
@@ -359,9 +362,18 @@ impl Customer {
     }
 
     /// Applies `patch` as a new version; `false` (and no new version) when it changes
-    /// nothing.
-    pub fn apply_patch(&mut self, patch: &CustomerPatch) -> Result<bool, DomainError> {
+    /// nothing. `new_owner` is the user `patch.owner` names, resolved and permitted by the
+    /// caller.
+    pub fn apply_patch(
+        &mut self,
+        patch: &CustomerPatch,
+        new_owner: Option<&User>,
+    ) -> Result<bool, DomainError> {
         let mut next = self.clone();
+        if let Some(owner) = new_owner {
+            next.owner = owner.id;
+            next.team = owner.team;
+        }
         if let Some(name) = &patch.name {
             next.name = PersonName::parse(name)?;
         }
@@ -541,19 +553,19 @@ mod tests {
             tags: Some(vec![" a ".into()]),
             ..Default::default()
         };
-        assert_eq!(c.apply_patch(&same), Ok(false));
+        assert_eq!(c.apply_patch(&same, None), Ok(false));
         assert_eq!(c.version, 1);
         let rename = CustomerPatch {
             name: Some("上海联华超市".into()),
             ..Default::default()
         };
-        assert_eq!(c.apply_patch(&rename), Ok(true));
+        assert_eq!(c.apply_patch(&rename, None), Ok(true));
         assert_eq!((c.name.as_str(), c.version), ("上海联华超市", 2));
         let bad = CustomerPatch {
             tags: Some(vec!["".into()]),
             ..Default::default()
         };
-        assert!(c.apply_patch(&bad).is_err());
+        assert!(c.apply_patch(&bad, None).is_err());
         assert_eq!(c.version, 2, "a refused patch changes nothing");
     }
 

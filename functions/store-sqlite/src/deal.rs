@@ -258,8 +258,8 @@ impl DealStore for SqliteStore {
             {
                 return Ok(Created::Replayed(original));
             }
+            // The deal's report facts stay as they are: an activity changes nothing in them.
             replace_deal(tx, &deal, expected_version)?;
-            crate::deal_facts::write(tx, &deal)?;
             insert_activity(tx, &activity)?;
             insert_events(tx, &events)?;
             Ok(Created::New(activity))

@@ -88,8 +88,9 @@ pub struct UpdateCustomerRequest {
     pub changes: CustomerPatch,
 }
 
-/// Changes a customer's name, kind, addresses or tags. A new name the tenant already has
-/// for another customer is refused with 409 `duplicate`.
+/// Changes a customer's name, kind, addresses or tags, or hands it to another owner
+/// (managers within their team, admins anywhere; reps cannot). A new name the tenant already
+/// has for another customer is refused with 409 `duplicate`.
 #[utoipa::path(patch, path = "/v1/customers/{id}", tag = "customers", security(("bearer" = [])),
     params(("id" = CustomerId, Path)), request_body = UpdateCustomerRequest,
     responses((status = 200, body = Customer), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),

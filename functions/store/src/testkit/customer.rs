@@ -302,7 +302,7 @@ pub async fn renames_move_the_name_key<S: Backend>(store: S) {
     let mut onto_other = first.clone();
     assert!(
         onto_other
-            .apply_patch(&rename("温州瓯海电器有限公司"))
+            .apply_patch(&rename("温州瓯海电器有限公司"), None)
             .unwrap()
     );
     let (key, existing) = duplicate_of(f.store.update_customer(&onto_other, 1).await);
@@ -315,7 +315,11 @@ pub async fn renames_move_the_name_key<S: Backend>(store: S) {
         Some(first.clone())
     );
 
-    assert!(first.apply_patch(&rename("宁波海天国际贸易")).unwrap());
+    assert!(
+        first
+            .apply_patch(&rename("宁波海天国际贸易"), None)
+            .unwrap()
+    );
     f.store.update_customer(&first, 1).await.unwrap();
     assert_eq!(
         f.store.get_customer(&f.tenant, first.id).await.unwrap(),
