@@ -96,6 +96,28 @@ async fn demo_tenant_is_alive_and_seeding_twice_is_harmless() {
         .expect(200)
         .body;
     assert_eq!(backtest["months"].as_array().unwrap().len(), 6);
+    // Converted leads of one company joined one customer: no two customers share a name once
+    // normalised, and every deal's customer is listed.
+    let customers = app
+        .get("/v1/customers?limit=200", &admin)
+        .await
+        .expect(200)
+        .body;
+    let customers = customers["items"].as_array().unwrap();
+    let keys: HashSet<String> = customers
+        .iter()
+        .map(|c| fieldline_domain::company_key(c["name"].as_str().unwrap()))
+        .collect();
+    assert_eq!(keys.len(), customers.len());
+    let ids: HashSet<&str> = customers
+        .iter()
+        .map(|c| c["id"].as_str().unwrap())
+        .collect();
+    assert!(
+        deals
+            .iter()
+            .all(|d| ids.contains(d["customer"].as_str().unwrap()))
+    );
 
     let again = demo::seed(&app.state, 150, 60, 7).await.unwrap();
     assert!(!again.created);

@@ -428,6 +428,10 @@ async fn walk_deal(
         deal: DealId::new(),
     };
     let made = convert_lead(&mut converted, ids, &pipeline, &actor, at, "CNY")?;
+    // As the API converts: a company already seeded is one customer.
+    let (known_customer, known_contact) =
+        fieldline_app::deal::known_records(state, &actor, &lead, &made).await?;
+    let made = made.onto(known_customer, known_contact);
     let conversion = Conversion {
         lead: converted,
         lead_version,

@@ -190,7 +190,7 @@ pub async fn convert_lead(
 /// The customer and person a conversion should join instead of creating them again: the
 /// person when a phone or e-mail of theirs is known (with their customer), else the company
 /// when its name is (a lead without a company is a person, whose name says too little).
-async fn known_records(
+pub async fn known_records(
     state: &AppState,
     actor: &Actor,
     lead: &fieldline_domain::Lead,
