@@ -141,6 +141,23 @@ async fn a_duplicate_company_or_contact_is_refused_with_the_record_that_exists()
         .expect(200)
         .body;
     assert_eq!(detail["contacts"].as_array().unwrap().len(), 1);
+    let found = app
+        .get(
+            "/v1/customers?q=%E4%B8%9C%E6%96%B9%20%E4%BA%94%E9%87%91",
+            &manager,
+        )
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(
+        found["items"][0]["id"],
+        json!(id),
+        "東方 五金 finds 杭州东方五金有限公司"
+    );
+    assert_eq!(found["items"].as_array().unwrap().len(), 1);
+    app.get("/v1/customers?q=%20-%20", &manager)
+        .await
+        .expect(400);
     let south_list = app.get("/v1/customers", &south).await.expect(200).body;
     assert!(south_list["items"].as_array().unwrap().is_empty());
     let globex = app.token(&f.globex_rep);

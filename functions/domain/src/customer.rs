@@ -308,6 +308,17 @@ const CJK_SUFFIXES: &[&str] = &[
     "公司",
 ];
 
+/// Text as searches compare it: NFKC (full-width folded to half-width), case folded, only
+/// letters and digits. "ＡＣＭＥ Co." and "acme co" both fold to "acmeco".
+pub fn search_fold(text: &str) -> String {
+    text.nfkc()
+        .collect::<String>()
+        .to_lowercase()
+        .chars()
+        .filter(|c| c.is_alphanumeric())
+        .collect()
+}
+
 /// A company name as the de-duplication compares it: full-width folded to half-width and
 /// compatibility forms unified (NFKC), case folded, punctuation and spaces removed, and
 /// company-form endings dropped — so "上海联华超市有限公司", "上海联华超市 （有限公司）" and
@@ -509,6 +520,8 @@ mod tests {
         // A name that is only a company form keeps its letters rather than becoming empty.
         assert_eq!(company_key("有限公司"), "有限公司");
         assert_eq!(company_key("Limited Co"), "limitedco");
+        assert_eq!(search_fold("ＡＣＭＥ Co., Ltd."), "acmecoltd");
+        assert_eq!(search_fold("上海 联华（超市）"), "上海联华超市");
     }
 
     #[test]

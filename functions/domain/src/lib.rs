@@ -36,7 +36,7 @@ pub use calendar::BusinessCalendar;
 pub use contact::{ContactInfo, EmailAddress, PersonName, PhoneNumber, Region};
 pub use customer::{
     Address, Contact, Customer, CustomerKind, CustomerPatch, DecisionRole, GeoPoint, NewContact,
-    NewCustomer, company_key,
+    NewCustomer, company_key, search_fold,
 };
 pub use deal::{
     ConversionIds, Converted, Deal, DealDraft, DealPatch, MoveError, StageChange, StageMove,

@@ -16,6 +16,7 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
 use fieldline_domain::{
     Contact, ContactId, Customer, CustomerId, LeadScope, Subject, SubjectKind, TenantId,
+    search_fold,
 };
 use fieldline_store::error::StoreResult;
 use fieldline_store::{CustomerQuery, CustomerStore, Page, StoreError, page_limit};
@@ -44,6 +45,7 @@ pub(crate) fn customer_item(customer: &Customer) -> StoreResult<Item> {
     .body(customer)?
     .s(ENTITY, "customer")
     .n("version", customer.version as i64)
+    .s("name_search", search_fold(customer.name.as_str()))
     .s(GSI1_PK, format!("{t}#CUSTOMERS"))
     .s(GSI1_SK, sort.clone())
     .s(GSI2_PK, format!("{t}#CUSTOWNER#{}", customer.owner))
@@ -333,8 +335,14 @@ impl CustomerStore for DynamoStore {
             }
             None => format!("{pk_name} = :p"),
         };
+        if let Some(text) = &query.name_contains {
+            values.push((":q", s(text.clone())));
+        }
         let limit = page_limit(query.limit) as usize;
-        let q = Query::index(index, &key_condition, &values).newest_first();
+        let mut q = Query::index(index, &key_condition, &values).newest_first();
+        if query.name_contains.is_some() {
+            q = q.filter("contains(name_search, :q)");
+        }
         let items = self.query(q, limit + 1).await?;
         let customers: Vec<Customer> = items.iter().map(body).collect::<StoreResult<_>>()?;
         Ok(Page::from_overfetched(customers, limit))

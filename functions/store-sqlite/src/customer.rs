@@ -4,7 +4,9 @@
 
 use crate::{SqliteStore, newest_first_page, query_bodies, query_body, sql_err, to_json};
 use async_trait::async_trait;
-use fieldline_domain::{Contact, ContactId, Customer, CustomerId, LeadScope, TenantId};
+use fieldline_domain::{
+    Contact, ContactId, Customer, CustomerId, LeadScope, TenantId, search_fold,
+};
 use fieldline_store::error::{StoreError, StoreResult};
 use fieldline_store::{CustomerQuery, CustomerStore, Page};
 use rusqlite::types::Value;
@@ -12,8 +14,8 @@ use rusqlite::{OptionalExtension, Transaction, params, params_from_iter};
 
 pub(crate) fn insert_customer(tx: &Transaction<'_>, customer: &Customer) -> StoreResult<()> {
     tx.execute(
-        "INSERT INTO customers (tenant_id, id, owner_id, team_id, updated_at, version, body)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        "INSERT INTO customers (tenant_id, id, owner_id, team_id, updated_at, version, body, search)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
         params![
             customer.tenant.as_str(),
             customer.id.to_string(),
@@ -22,9 +24,27 @@ pub(crate) fn insert_customer(tx: &Transaction<'_>, customer: &Customer) -> Stor
             customer.created_at.timestamp_millis(),
             customer.version as i64,
             to_json(customer)?,
+            search_fold(customer.name.as_str()),
         ],
     )
     .map_err(sql_err)?;
+    Ok(())
+}
+
+/// Fills the search column for customers stored before it (the V12 migration).
+pub(crate) fn backfill_search(tx: &Transaction<'_>) -> StoreResult<()> {
+    let customers: Vec<Customer> = query_bodies(tx, "SELECT body FROM customers", [])?;
+    for c in &customers {
+        tx.execute(
+            "UPDATE customers SET search = ?1 WHERE tenant_id = ?2 AND id = ?3",
+            params![
+                search_fold(c.name.as_str()),
+                c.tenant.as_str(),
+                c.id.to_string()
+            ],
+        )
+        .map_err(sql_err)?;
+    }
     Ok(())
 }
 
@@ -183,7 +203,7 @@ impl CustomerStore for SqliteStore {
             }
             claim_keys(tx, tenant, &new_keys, &id)?;
             tx.execute(
-                "UPDATE customers SET owner_id = ?1, team_id = ?2, version = ?3, body = ?4
+                "UPDATE customers SET owner_id = ?1, team_id = ?2, version = ?3, body = ?4, search = ?8
                  WHERE tenant_id = ?5 AND id = ?6 AND version = ?7",
                 params![
                     customer.owner.to_string(),
@@ -193,6 +213,7 @@ impl CustomerStore for SqliteStore {
                     tenant.as_str(),
                     id,
                     expected_version as i64,
+                    search_fold(customer.name.as_str()),
                 ],
             )
             .map_err(sql_err)?;
@@ -283,6 +304,10 @@ impl CustomerStore for SqliteStore {
                     next: None,
                 });
             }
+        }
+        if let Some(text) = &query.name_contains {
+            sql.push_str(" AND instr(search, ?) > 0");
+            args.push(Value::Text(text.clone()));
         }
         let limit = newest_first_page(&mut sql, &mut args, query.after.as_ref(), query.limit);
         self.read(move |conn| {

@@ -377,6 +377,11 @@ CREATE TABLE dedupe_keys (
 ) STRICT, WITHOUT ROWID;
 "#;
 
+/// A customer's name folded for search (`search_fold`), filled for customers already stored.
+const V12_CUSTOMER_SEARCH: &str = r#"
+ALTER TABLE customers ADD COLUMN search TEXT NOT NULL DEFAULT '';
+"#;
+
 pub fn migrations() -> Migrations<'static> {
     Migrations::new(vec![
         M::up(V1_FOUNDATION),
@@ -394,6 +399,10 @@ pub fn migrations() -> Migrations<'static> {
         }),
         M::up_with_hook(V11_CUSTOMER_KEYS, |tx: &rusqlite::Transaction| {
             crate::customer::backfill_keys(tx)
+                .map_err(|e| rusqlite_migration::HookError::Hook(format!("{e:#}")))
+        }),
+        M::up_with_hook(V12_CUSTOMER_SEARCH, |tx: &rusqlite::Transaction| {
+            crate::customer::backfill_search(tx)
                 .map_err(|e| rusqlite_migration::HookError::Hook(format!("{e:#}")))
         }),
     ])
@@ -542,7 +551,7 @@ mod tests {
             .unwrap();
         }
         let store = SqliteStore::open(&path).unwrap();
-        assert_eq!(store.schema_version().await.unwrap(), 11);
+        assert_eq!(store.schema_version().await.unwrap(), 12);
         let listed = store
             .list_activities(&activity.tenant, lead, 10)
             .await
@@ -599,7 +608,7 @@ mod tests {
         }
 
         let store = SqliteStore::open(&path).unwrap();
-        assert_eq!(store.schema_version().await.unwrap(), 11, "V2 -> V11");
+        assert_eq!(store.schema_version().await.unwrap(), 12, "V2 -> V12");
         let acme = TenantId::parse("acme").unwrap();
         let pending = store
             .pending_timers(&acme, Subject::Lead(lead))

@@ -502,6 +502,8 @@ pub trait DealStore: Send + Sync {
 pub struct CustomerQuery {
     /// Deals' reach: the tenant, a team, an owner (`Pool` lists nothing).
     pub scope: LeadScope,
+    /// Only customers whose name, folded by `search_fold`, contains this (already folded).
+    pub name_contains: Option<String>,
     pub limit: u32,
     pub after: Option<Cursor>,
 }

@@ -33,6 +33,10 @@ pub async fn create_customer(
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct CustomerListParams {
+    /// Only customers whose name contains this, compared without case, width, spaces or
+    /// punctuation ("联华 超市" finds 上海联华超市有限公司).
+    #[param(min_length = 1, max_length = 100)]
+    q: Option<String>,
     /// Page size (default 50).
     #[param(minimum = 1, maximum = 200)]
     limit: Option<u32>,
@@ -48,7 +52,8 @@ pub struct CustomerPage {
     pub next_cursor: Option<String>,
 }
 
-/// The customers you can see: your own (rep), your team's (manager), the tenant's (admin).
+/// The customers you can see: your own (rep), your team's (manager), the tenant's (admin);
+/// `q` searches their names.
 #[utoipa::path(get, path = "/v1/customers", tag = "customers", security(("bearer" = [])),
     params(CustomerListParams),
     responses((status = 200, body = CustomerPage), (status = 400, body = ErrorBody)))]
@@ -61,7 +66,7 @@ pub async fn list_customers(
         .limit
         .map(|l| crate::lead::checked_limit(l, 200))
         .transpose()?;
-    let page = usecase::list_customers(&state, &auth.actor, limit, params.cursor).await?;
+    let page = usecase::list_customers(&state, &auth.actor, params.q, limit, params.cursor).await?;
     Ok(Json(CustomerPage {
         items: page.items,
         next_cursor: page.next.map(|c| c.encode()),

@@ -175,6 +175,7 @@ pub async fn get_customer(
 pub async fn list_customers(
     state: &AppState,
     actor: &Actor,
+    search: Option<String>,
     limit: Option<u32>,
     cursor: Option<String>,
 ) -> Result<Page<Customer>, AppError> {
@@ -184,8 +185,24 @@ pub async fn list_customers(
         })?),
         None => None,
     };
+    if search.as_ref().is_some_and(|q| q.chars().count() > 100) {
+        return Err(AppError::rejected(
+            "invalid_query",
+            "q must be at most 100 characters",
+        ));
+    }
+    let name_contains = match search.as_deref().map(fieldline_domain::search_fold) {
+        Some(folded) if folded.is_empty() => {
+            return Err(AppError::rejected(
+                "invalid_query",
+                "q must contain a letter or a digit",
+            ));
+        }
+        other => other,
+    };
     let query = CustomerQuery {
         scope: actor.lead_scope(),
+        name_contains,
         limit: limit.unwrap_or(50),
         after,
     };

@@ -38,6 +38,7 @@ fn contact(customer: &Customer, phone: &str, email: Option<&str>) -> Contact {
 fn query(scope: LeadScope, limit: u32) -> CustomerQuery {
     CustomerQuery {
         scope,
+        name_contains: None,
         limit,
         after: None,
     }
@@ -188,6 +189,29 @@ pub async fn customers_are_deduplicated_scoped_and_paged<S: Backend>(store: S) {
         .await
         .unwrap();
     assert_eq!(team.items, vec![theirs.clone()]);
+    // Search by a part of the name, however it is written; within the scope.
+    let search = |text: &str, scope: LeadScope| CustomerQuery {
+        name_contains: Some(search_fold(text)),
+        ..query(scope, 50)
+    };
+    let found = f
+        .store
+        .list_customers(&f.tenant, &search("联华 超市", LeadScope::Tenant))
+        .await
+        .unwrap();
+    assert_eq!(found.items, vec![lianhua.clone()]);
+    let acme = f
+        .store
+        .list_customers(&f.tenant, &search("ＡＣＭＥ", LeadScope::Tenant))
+        .await
+        .unwrap();
+    assert_eq!(acme.items.len(), 1);
+    let outside = f
+        .store
+        .list_customers(&f.tenant, &search("永辉", LeadScope::Owner(f.rep.id)))
+        .await
+        .unwrap();
+    assert!(outside.items.is_empty());
 
     // Another tenant sees none of it and keeps its own keys.
     let globex = TenantId::parse("globex").unwrap();
