@@ -9,7 +9,6 @@ use crate::deal::{Deal, StageChange};
 use crate::id::{DealId, TeamId, UserId};
 use crate::pipeline::StageKind;
 use chrono::NaiveDate;
-use std::collections::HashMap;
 use std::sync::Arc;
 
 /// One entry into a stage. Stage keys are shared (`Arc<str>`): a store reading a whole
@@ -69,18 +68,6 @@ impl DealFacts {
         }
     }
 
-    /// The facts of each of `deals` from one stage log holding theirs (and maybe others').
-    pub fn of_each(deals: &[Deal], lines: &[StageChange]) -> Vec<Self> {
-        let mut by_deal: HashMap<DealId, Vec<StageChange>> = HashMap::new();
-        for line in lines {
-            by_deal.entry(line.deal).or_default().push(line.clone());
-        }
-        deals
-            .iter()
-            .map(|d| Self::of(d, by_deal.get(&d.id).map_or(&[], Vec::as_slice)))
-            .collect()
-    }
-
     /// Whole days past the stage's rotting limit at `now` (as `Deal::overdue_days`).
     pub fn overdue_days(&self, now: Timestamp) -> u32 {
         self.rots_at.map_or(0, |at| {
@@ -133,7 +120,5 @@ mod tests {
             (StageKind::Won, deal.closed_at)
         );
         assert_eq!(DealFacts::of(&other, &log).path.len(), 1);
-        let each = DealFacts::of_each(&[deal.clone(), other.clone()], &log);
-        assert_eq!(each, [facts, DealFacts::of(&other, &log)]);
     }
 }

@@ -6,7 +6,7 @@
 //! transaction as the record, so two records can never hold one key.
 
 use crate::directory::tenant_pk;
-use crate::lead::listing_sk;
+use crate::lead::{listing_sk, newest_first_key};
 use crate::subject::{record_sk, subject_pk};
 use crate::table::{Item, ItemBuilder, Query, TxError, body, key, put_new, s, string_attr};
 use crate::{
@@ -157,6 +157,25 @@ fn claims(
     }
 }
 
+/// A new contact's items and its key claims, appended to a write.
+fn contact_writes(
+    table: &str,
+    contact: &Contact,
+    items: &mut Vec<TransactWriteItem>,
+    keys_at: &mut Vec<(String, usize)>,
+) -> StoreResult<()> {
+    items.extend(contact_items(table, contact)?);
+    claims(
+        table,
+        &contact.tenant,
+        &contact.dedupe_keys(),
+        &contact.id.to_string(),
+        items,
+        keys_at,
+    );
+    Ok(())
+}
+
 #[async_trait]
 impl CustomerStore for DynamoStore {
     async fn create_customer(&self, customer: &Customer, contacts: &[Contact]) -> StoreResult<()> {
@@ -174,16 +193,7 @@ impl CustomerStore for DynamoStore {
             &mut keys_at,
         );
         for contact in contacts {
-            items.extend(contact_items(&table, contact)?);
-            let cid = contact.id.to_string();
-            claims(
-                &table,
-                tenant,
-                &contact.dedupe_keys(),
-                &cid,
-                &mut items,
-                &mut keys_at,
-            );
+            contact_writes(&table, contact, &mut items, &mut keys_at)?;
         }
         if self.transact_claiming(tenant, items, &keys_at).await? {
             Ok(())
@@ -248,19 +258,8 @@ impl CustomerStore for DynamoStore {
     async fn add_contact(&self, contact: &Contact) -> StoreResult<()> {
         let tenant = &contact.tenant;
         let table = self.table().to_owned();
-        // The customer must exist when the contact lands.
-        let mut items = vec![customer_exists(&table, tenant, contact.customer)];
-        items.extend(contact_items(&table, contact)?);
-        let mut keys_at = Vec::new();
-        let cid = contact.id.to_string();
-        claims(
-            &table,
-            tenant,
-            &contact.dedupe_keys(),
-            &cid,
-            &mut items,
-            &mut keys_at,
-        );
+        // A missing customer is `NotFound` before any key is looked at; the check in the
+        // write covers one that goes away meanwhile.
         let missing = self
             .get(key(
                 customer_pk(tenant, contact.customer),
@@ -271,6 +270,9 @@ impl CustomerStore for DynamoStore {
         if missing {
             return Err(StoreError::NotFound);
         }
+        let mut items = vec![customer_exists(&table, tenant, contact.customer)];
+        let mut keys_at = Vec::new();
+        contact_writes(&table, contact, &mut items, &mut keys_at)?;
         if self.transact_claiming(tenant, items, &keys_at).await? {
             Ok(())
         } else {
@@ -328,13 +330,7 @@ impl CustomerStore for DynamoStore {
             }
         };
         let mut values: Vec<(&str, AttributeValue)> = vec![(":p", s(partition))];
-        let key_condition = match &query.after {
-            Some(c) => {
-                values.push((":upper", s(listing_sk(c.sort_ms, c.id))));
-                format!("{pk_name} = :p AND {sk_name} < :upper")
-            }
-            None => format!("{pk_name} = :p"),
-        };
+        let key_condition = newest_first_key(pk_name, sk_name, query.after.as_ref(), &mut values);
         if let Some(text) = &query.name_contains {
             values.push((":q", s(text.clone())));
         }

@@ -6,7 +6,7 @@
 //! transaction: lead, customer, contact, deal, log line, events.
 
 use crate::directory::tenant_pk;
-use crate::lead::{events_items, idempotency_item, lead_item, listing_sk};
+use crate::lead::{events_items, idempotency_item, lead_item, listing_sk, newest_first_key};
 use crate::subject::{record_sk, subject_pk};
 use crate::table::{
     ItemBuilder, Query, TxError, body, key, ms_key, n, number_attr, put, put_new, s, string_attr,
@@ -172,17 +172,6 @@ fn stage_item(change: &StageChange) -> StoreResult<crate::table::Item> {
     )
     .body(change)?
     .s(ENTITY, "deal_stage")
-    // The tenant's whole log in time order, for process metrics.
-    .s(GSI1_PK, format!("{}#STAGELOG", tenant_pk(&change.tenant)))
-    .s(
-        GSI1_SK,
-        format!(
-            "{}#{}#{:012}",
-            ms_key(change.at.timestamp_millis()),
-            change.deal,
-            change.version
-        ),
-    )
     .build())
 }
 
@@ -498,13 +487,7 @@ impl DealStore for DynamoStore {
             (LeadScope::Tenant, None) => (GSI1, GSI1_PK, GSI1_SK, format!("{t}#DEALS")),
         };
         let mut values: Vec<(&str, AttributeValue)> = vec![(":p", s(partition))];
-        let key_condition = match &query.after {
-            Some(c) => {
-                values.push((":upper", s(listing_sk(c.sort_ms, c.id))));
-                format!("{pk_name} = :p AND {sk_name} < :upper")
-            }
-            None => format!("{pk_name} = :p"),
-        };
+        let key_condition = newest_first_key(pk_name, sk_name, query.after.as_ref(), &mut values);
         let mut filters = Vec::new();
         if let (LeadScope::Team(team), true) = (&query.scope, index != GSI3) {
             filters.push("team_id = :team");

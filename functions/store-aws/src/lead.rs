@@ -35,6 +35,23 @@ pub(crate) fn listing_sk(updated_ms: i64, id: impl std::fmt::Display) -> String 
     format!("{}#{id}", ms_key(updated_ms))
 }
 
+/// The key condition of a newest-first listing of partition `:p` (already in `values`),
+/// continuing below `after`, the last item of the previous page, when there is one.
+pub(crate) fn newest_first_key(
+    pk_name: &str,
+    sk_name: &str,
+    after: Option<&fieldline_store::Cursor>,
+    values: &mut Vec<(&str, aws_sdk_dynamodb::types::AttributeValue)>,
+) -> String {
+    match after {
+        Some(c) => {
+            values.push((":upper", crate::table::s(listing_sk(c.sort_ms, c.id))));
+            format!("{pk_name} = :p AND {sk_name} < :upper")
+        }
+        None => format!("{pk_name} = :p"),
+    }
+}
+
 pub(crate) fn lead_item(lead: &Lead) -> StoreResult<crate::table::Item> {
     let t = tenant_pk(&lead.tenant);
     let sort = listing_sk(lead.updated_at.timestamp_millis(), lead.id);

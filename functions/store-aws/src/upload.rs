@@ -111,13 +111,8 @@ impl UploadStore for DynamoStore {
         after: Option<Cursor>,
     ) -> StoreResult<Page<Upload>> {
         let mut values = vec![(":p", s(uploader_partition(tenant, created_by)))];
-        let condition = match after {
-            Some(c) => {
-                values.push((":upper", s(listing_sk(c.sort_ms, c.id))));
-                format!("{GSI2_PK} = :p AND {GSI2_SK} < :upper")
-            }
-            None => format!("{GSI2_PK} = :p"),
-        };
+        let condition =
+            crate::lead::newest_first_key(GSI2_PK, GSI2_SK, after.as_ref(), &mut values);
         let limit = page_limit(limit) as usize;
         let q = Query::index(GSI2, &condition, &values).newest_first();
         let items = self.query(q, limit + 1).await?;

@@ -62,6 +62,18 @@ pub(crate) fn insert_contact(tx: &Transaction<'_>, contact: &Contact) -> StoreRe
     Ok(())
 }
 
+fn select_customer(
+    conn: &rusqlite::Connection,
+    tenant: &TenantId,
+    id: &str,
+) -> StoreResult<Option<Customer>> {
+    query_body(
+        conn,
+        "SELECT body FROM customers WHERE tenant_id = ?1 AND id = ?2",
+        params![tenant.as_str(), id],
+    )
+}
+
 /// `NotFound` unless the customer is stored.
 pub(crate) fn require_customer(
     tx: &Transaction<'_>,
@@ -177,12 +189,7 @@ impl CustomerStore for SqliteStore {
         self.write(move |tx| {
             let tenant = &customer.tenant;
             let id = customer.id.to_string();
-            let stored: Customer = query_body(
-                tx,
-                "SELECT body FROM customers WHERE tenant_id = ?1 AND id = ?2",
-                params![tenant.as_str(), id],
-            )?
-            .ok_or(StoreError::NotFound)?;
+            let stored = select_customer(tx, tenant, &id)?.ok_or(StoreError::NotFound)?;
             if stored.version != expected_version {
                 return Err(StoreError::VersionConflict {
                     expected: expected_version,
@@ -243,14 +250,8 @@ impl CustomerStore for SqliteStore {
         id: CustomerId,
     ) -> StoreResult<Option<Customer>> {
         let tenant = tenant.clone();
-        self.read(move |conn| {
-            query_body(
-                conn,
-                "SELECT body FROM customers WHERE tenant_id = ?1 AND id = ?2",
-                params![tenant.as_str(), id.to_string()],
-            )
-        })
-        .await
+        self.read(move |conn| select_customer(conn, &tenant, &id.to_string()))
+            .await
     }
 
     async fn get_contact(&self, tenant: &TenantId, id: ContactId) -> StoreResult<Option<Contact>> {

@@ -94,24 +94,6 @@ fn distinct_keys(contacts: &[Contact]) -> Result<(), AppError> {
     Ok(())
 }
 
-/// A user the caller may hand a customer to.
-async fn assignee(
-    state: &AppState,
-    actor: &Actor,
-    id: fieldline_domain::UserId,
-) -> Result<User, AppError> {
-    let user = state
-        .directory
-        .get_user(&actor.tenant, id)
-        .await?
-        .ok_or_else(|| AppError::InvalidField {
-            field: "owner".into(),
-            message: "no such user".into(),
-        })?;
-    actor.check_can_assign_to(&user)?;
-    Ok(user)
-}
-
 async fn owner_for(
     state: &AppState,
     actor: &Actor,
@@ -121,7 +103,7 @@ async fn owner_for(
     actor.check(Permission::CreateCustomerFor(owner))?;
     match (actor.role, owner) {
         (Role::Rep, _) | (_, None) => Ok(me.clone()),
-        (_, Some(id)) => assignee(state, actor, id).await,
+        (_, Some(id)) => crate::lead::assignee(state, actor, id).await,
     }
 }
 
@@ -232,7 +214,7 @@ pub async fn update_customer(
     let new_owner = match patch.owner {
         Some(id) if id != customer.owner => {
             actor.check(Permission::AssignLeads)?;
-            Some(assignee(state, actor, id).await?)
+            Some(crate::lead::assignee(state, actor, id).await?)
         }
         _ => None,
     };

@@ -67,7 +67,13 @@ pub(crate) async fn tenant_region(state: &AppState, actor: &Actor) -> Result<Reg
         .map_err(|e| AppError::internal(format!("tenant {}", tenant.id), e))
 }
 
-async fn assignee(state: &AppState, actor: &Actor, id: UserId) -> Result<User, AppError> {
+/// A user the caller may hand a record to (a lead, a customer): in the tenant, active, and
+/// within the caller's reach to assign.
+pub(crate) async fn assignee(
+    state: &AppState,
+    actor: &Actor,
+    id: UserId,
+) -> Result<User, AppError> {
     let user = state
         .directory
         .get_user(&actor.tenant, id)
