@@ -222,6 +222,7 @@ async fn main() -> anyhow::Result<()> {
                         summary: "Bench follow-up: 电话确认需求".into(),
                         occurred_at: Some(created + Duration::minutes(rng.random_range(0..span))),
                         structured: None,
+                        contact: None,
                     };
                     let (activity, _) =
                         deal.log_activity(&input, ActivityId::new(), &actor, at.min(now))?;

@@ -555,6 +555,7 @@ async fn log_on_deal(
         summary: summary.to_owned(),
         occurred_at: Some(at),
         structured: None,
+        contact: None,
     };
     let before = deal.version;
     let (activity, event) = deal.log_activity(&input, ActivityId::new(), actor, at)?;
@@ -651,6 +652,7 @@ async fn progress(
             summary: CALL_NOTES.choose(rng).unwrap().to_string(),
             occurred_at: Some(at),
             structured: None,
+            contact: None,
         };
         let before = lead.version;
         let (activity, events) = lead.log_activity(&input, ActivityId::new(), rep, at)?;

@@ -4,7 +4,7 @@
 
 use crate::access::Actor;
 use crate::error::DomainError;
-use crate::id::{ActivityId, TenantId, UploadId, UserId};
+use crate::id::{ActivityId, ContactId, TenantId, UploadId, UserId};
 use crate::lead::snake_enum;
 use crate::subject::Subject;
 use chrono::Duration;
@@ -20,6 +20,9 @@ snake_enum!(/// What kind of touch it was. Notes are internal and do not count a
     Note => "note",
     Attachment => "attachment",
     Approval => "approval",
+    Consultation => "consultation",
+    SampleRequest => "sample_request",
+    EventAttendance => "event_attendance",
 });
 
 impl ActivityKind {
@@ -27,7 +30,12 @@ impl ActivityKind {
     pub fn is_contact(self) -> bool {
         matches!(
             self,
-            ActivityKind::Call | ActivityKind::Visit | ActivityKind::Message
+            ActivityKind::Call
+                | ActivityKind::Visit
+                | ActivityKind::Message
+                | ActivityKind::Consultation
+                | ActivityKind::SampleRequest
+                | ActivityKind::EventAttendance
         )
     }
 }
@@ -110,6 +118,10 @@ pub struct NewActivity {
     /// The after-call note's parts; only on a `note`.
     #[serde(default)]
     pub structured: Option<StructuredNote>,
+    /// Who at the customer it was with; only on a customer's activity. Meeting a contact is
+    /// what counts their role as covered in the customer's grade.
+    #[serde(default)]
+    pub contact: Option<ContactId>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -130,6 +142,8 @@ pub struct Activity {
     pub structured: Option<StructuredNote>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub attachment: Option<AttachmentFile>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contact: Option<ContactId>,
 }
 
 const MAX_SUMMARY_CHARS: usize = 2000;
@@ -180,6 +194,12 @@ impl Activity {
                 ));
             }
         };
+        if input.contact.is_some() && !matches!(target.subject, Subject::Customer(_)) {
+            return Err(DomainError::invalid(
+                "contact",
+                "only a customer's activity names a contact",
+            ));
+        }
         let summary = input.summary.trim();
         if summary.is_empty() {
             return Err(DomainError::invalid("summary", "must not be empty"));
@@ -218,6 +238,7 @@ impl Activity {
             recorded_at: now,
             structured,
             attachment: None,
+            contact: input.contact,
         })
     }
 
@@ -243,6 +264,7 @@ impl Activity {
             recorded_at: now,
             structured: None,
             attachment: Some(file),
+            contact: None,
         }
     }
 }
@@ -268,6 +290,7 @@ mod tests {
             summary: "电话沟通".into(),
             occurred_at: None,
             structured: None,
+            contact: None,
         }
     }
 

@@ -169,6 +169,11 @@ pub struct NewContact {
     pub email: Option<String>,
     #[serde(default)]
     pub decision_role: Option<DecisionRole>,
+    /// Their function in the buying decision, one of the tenant's grading roles
+    /// (`purchasing`, `technical`, ...); blank means not known yet.
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(max_length = 40, example = "technical"))]
+    pub role: Option<String>,
 }
 
 const MAX_ADDRESSES: usize = 10;
@@ -232,11 +237,15 @@ fn validate_tags(tags: &[String]) -> Result<Vec<String>, DomainError> {
 
 impl NewContact {
     /// The contact this input describes, at `customer`.
+    /// `role` is the already-checked role (see `GradePolicy::parse_role`); `now` is when the
+    /// contact was left with us.
     pub fn parse(
         &self,
         id: ContactId,
         customer: &Customer,
         region: Region,
+        role: Option<String>,
+        now: DateTime<Utc>,
     ) -> Result<Contact, DomainError> {
         let name = PersonName::parse(&self.name)?;
         // Blank means none; the limit counts what was sent, as the schema says.
@@ -273,6 +282,8 @@ impl NewContact {
             phones,
             email,
             decision_role: self.decision_role.unwrap_or(DecisionRole::Unknown),
+            role,
+            added_at: Some(now),
         })
     }
 }
@@ -423,6 +434,12 @@ pub struct Contact {
     pub phones: Vec<PhoneNumber>,
     pub email: Option<EmailAddress>,
     pub decision_role: DecisionRole,
+    /// Their function in the buying decision (the tenant's grading roles).
+    #[serde(default)]
+    pub role: Option<String>,
+    /// When they were added (a new contact counts as interaction, 留下联系方式).
+    #[serde(default)]
+    pub added_at: Option<DateTime<Utc>>,
 }
 
 impl Contact {
@@ -443,39 +460,9 @@ impl Contact {
     }
 }
 
-impl Customer {
-    /// Share of the decision chain we have a contact in (decision maker, influencer, user),
-    /// the third grading dimension. 0.0 to 1.0.
-    pub fn decision_chain_coverage(contacts: &[Contact]) -> f64 {
-        let roles = [
-            DecisionRole::DecisionMaker,
-            DecisionRole::Influencer,
-            DecisionRole::User,
-        ];
-        let covered = roles
-            .iter()
-            .filter(|r| contacts.iter().any(|c| c.decision_role == **r))
-            .count();
-        covered as f64 / roles.len() as f64
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn contact(role: DecisionRole) -> Contact {
-        Contact {
-            id: ContactId::new(),
-            tenant: TenantId::parse("acme").unwrap(),
-            customer: CustomerId::new(),
-            name: PersonName::parse("Chen Jie").unwrap(),
-            title: None,
-            phones: vec![],
-            email: None,
-            decision_role: role,
-        }
-    }
 
     fn store(name: &str) -> Customer {
         Customer {
@@ -533,9 +520,17 @@ mod tests {
             phones: vec!["138 1234 5678".into(), "+86 138-1234-5678".into()],
             email: Some("Wang@LianHua.cn".into()),
             decision_role: Some(DecisionRole::DecisionMaker),
+            role: Some("purchasing".into()),
         };
+        let now = customer.created_at;
         let contact = input
-            .parse(ContactId::new(), &customer, Region::default())
+            .parse(
+                ContactId::new(),
+                &customer,
+                Region::default(),
+                input.role.clone(),
+                now,
+            )
             .unwrap();
         assert_eq!(contact.title, None);
         assert_eq!(
@@ -550,7 +545,7 @@ mod tests {
             ..input
         };
         assert!(
-            bad.parse(ContactId::new(), &customer, Region::default())
+            bad.parse(ContactId::new(), &customer, Region::default(), None, now)
                 .is_err()
         );
     }
@@ -580,19 +575,5 @@ mod tests {
         };
         assert!(c.apply_patch(&bad, None).is_err());
         assert_eq!(c.version, 2, "a refused patch changes nothing");
-    }
-
-    #[test]
-    fn coverage_counts_distinct_roles() {
-        assert_eq!(Customer::decision_chain_coverage(&[]), 0.0);
-        let two_users = [contact(DecisionRole::User), contact(DecisionRole::User)];
-        assert!((Customer::decision_chain_coverage(&two_users) - 1.0 / 3.0).abs() < 1e-9);
-        let all = [
-            contact(DecisionRole::DecisionMaker),
-            contact(DecisionRole::Influencer),
-            contact(DecisionRole::User),
-            contact(DecisionRole::Gatekeeper),
-        ];
-        assert_eq!(Customer::decision_chain_coverage(&all), 1.0);
     }
 }

@@ -591,6 +591,8 @@ pub fn convert_lead(
         phones: lead.contact.phone.clone().into_iter().collect(),
         email: lead.contact.email.clone(),
         decision_role: lead.prescreen.decision_role,
+        role: None,
+        added_at: Some(now),
     };
     let budget = lead.prescreen.budget.as_ref();
     let draft = DealDraft {
@@ -757,6 +759,8 @@ mod tests {
             phones: vec![],
             email: None,
             decision_role: crate::customer::DecisionRole::Unknown,
+            role: None,
+            added_at: None,
         }
     }
 
@@ -885,6 +889,7 @@ mod tests {
                 summary: "客户：请尽快报价".into(),
                 occurred_at: Some(at),
                 structured: None,
+                contact: None,
             };
             Activity::record(&input, ActivityId::new(), &d.log_target(), &rep, at).unwrap()
         };
@@ -933,6 +938,7 @@ mod tests {
                 summary: format!("call {h}"),
                 occurred_at: Some(t0() + Duration::hours(h)),
                 structured: None,
+                contact: None,
             };
             let (_, event) = d
                 .log_activity(&input, ActivityId::new(), &rep, t0() + Duration::hours(5))

@@ -18,7 +18,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 macro_rules! snake_enum {
     ($(#[$doc:meta])* $name:ident, $field:literal { $($variant:ident => $text:literal),+ $(,)? }) => {
         $(#[$doc])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, ::serde::Serialize, ::serde::Deserialize)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, ::serde::Serialize, ::serde::Deserialize)]
         #[serde(rename_all = "snake_case")]
         #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
         pub enum $name { $($variant),+ }
@@ -926,6 +926,7 @@ mod tests {
             summary: "看了官网".into(),
             occurred_at: None,
             structured: None,
+            contact: None,
         };
         let (_, events) = lead
             .log_activity(&note, ActivityId::new(), &actor, t0() + Duration::hours(1))
@@ -938,6 +939,7 @@ mod tests {
             summary: "约了周四拜访".into(),
             occurred_at: None,
             structured: None,
+            contact: None,
         };
         let at = t0() + Duration::hours(3);
         let (activity, events) = lead

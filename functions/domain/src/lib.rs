@@ -13,6 +13,7 @@ pub mod deal_facts;
 pub mod error;
 pub mod event;
 pub mod forecast;
+pub mod grading;
 pub mod id;
 pub mod lead;
 pub mod material;
@@ -45,6 +46,10 @@ pub use deal::{
 pub use deal_facts::{DealFacts, StageStep};
 pub use error::DomainError;
 pub use event::{Cause, DomainEvent, EventKind, EventPayload};
+pub use grading::{
+    Grade, GradeClass, GradePolicy, GradeSnapshot, Health, Month, NewPurchase, Purchase, Signal,
+    Tally,
+};
 pub use id::{
     ActivityId, ContactId, CustomerId, DealId, EventId, LeadId, MaterialPackId, NotificationId,
     OrderId, TaskId, TeamId, TenantId, TimerId, UploadId, UserId, VisitId,

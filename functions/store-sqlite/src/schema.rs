@@ -531,6 +531,7 @@ mod tests {
             author: fieldline_domain::UserId::new(),
             recorded_at: "2026-03-01T09:00:00Z".parse().unwrap(),
             structured: None,
+            contact: None,
             attachment: None,
         };
         {

@@ -609,6 +609,7 @@ pub async fn accept_upload(
         summary: format!("Attachment: {name} ({content_type}, {size} bytes) · {path}"),
         occurred_at: None,
         structured: None,
+        contact: None,
     };
     match lead::log_activity(state, &actor, lead, note, Some(key)).await {
         Ok((outcome, _)) => Ok(UploadOutcome::Recorded {

@@ -222,6 +222,7 @@ pub async fn deal_activities_are_logged_once_with_their_deal<S: Backend>(store: 
             summary: format!("第{h}次电话"),
             occurred_at: None,
             structured: None,
+            contact: None,
         };
         let before = deal.version;
         let (activity, event) = deal
@@ -244,6 +245,7 @@ pub async fn deal_activities_are_logged_once_with_their_deal<S: Backend>(store: 
         summary: "第1次电话".into(),
         occurred_at: None,
         structured: None,
+        contact: None,
     };
     let (retry, event) = stale
         .log_activity(&input, ActivityId::new(), &actor, t0() + Duration::hours(1))
@@ -610,6 +612,7 @@ pub async fn board_totals_and_report_facts_follow_every_deal_write<S: Backend>(s
         summary: "called".into(),
         occurred_at: None,
         structured: None,
+        contact: None,
     };
     let (activity, event) = deals[0]
         .log_activity(&input, ActivityId::new(), &actor, t0() + Duration::hours(1))

@@ -163,6 +163,7 @@ pub async fn stale_writes_are_refused_and_leave_nothing_behind<S: Backend>(store
                 summary: "hi".into(),
                 occurred_at: None,
                 structured: None,
+                contact: None,
             },
             ActivityId::new(),
             &actor,
@@ -348,6 +349,7 @@ pub async fn retried_activity_is_recorded_once<S: Backend>(store: S) {
         summary: "拜访".into(),
         occurred_at: None,
         structured: None,
+        contact: None,
     };
 
     let mut first = lead.clone();
