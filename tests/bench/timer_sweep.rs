@@ -40,6 +40,7 @@ async fn main() -> anyhow::Result<()> {
             time_zone: "Asia/Shanghai".into(),
             phone_region: "CN".into(),
             calendar: None,
+            grading: None,
         })
         .await?;
     let team = TeamId::new();

@@ -21,6 +21,7 @@ pub async fn add_tenant(
         time_zone: time_zone.to_owned(),
         phone_region: region.to_ascii_uppercase(),
         calendar: None,
+        grading: None,
     };
     if !state.directory.create_tenant(&tenant).await? {
         bail!("tenant {id} already exists");

@@ -141,6 +141,12 @@ impl Application {
             self.state.events.clone(),
             Arc::new(crate::task::TaskFollowUps::new(self.state.clone())),
         )))
+        .with_job(Arc::new(OutboxRelay::new(
+            self.state.events.clone(),
+            Arc::new(crate::customer::grading::CustomerGrading::new(
+                self.state.clone(),
+            )),
+        )))
         .with_job(Arc::new(Notifier::new(self.state.clone())))
     }
 

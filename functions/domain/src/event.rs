@@ -121,6 +121,19 @@ pub enum EventPayload {
         /// A manager moved it past an unmet gate.
         overridden: bool,
     },
+    /// A contact was added to a customer (by hand, from a card, or by a conversion).
+    ContactAdded {
+        contact: crate::id::ContactId,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        role: Option<String>,
+    },
+    /// A purchase entered the customer's ledger.
+    PurchaseRecorded {
+        reference: String,
+        amount: u64,
+        currency: String,
+        at: DateTime<Utc>,
+    },
     /// A customer opened a material pack sent on the deal.
     MaterialOpened {
         pack: MaterialPackId,
@@ -153,6 +166,7 @@ impl EventKind {
             DealCreated | DealUpdated | DealStageChanged | MaterialOpened => {
                 Some(SubjectKind::Deal)
             }
+            ContactAdded | PurchaseRecorded => Some(SubjectKind::Customer),
             ActivityLogged | TimerFired => None,
         }
     }
@@ -198,6 +212,8 @@ impl EventKind {
             LeadClaimed => &["by", "team"],
             UploadCreated => &["kind", "file_name", "size"],
             UploadStatusChanged => &["from", "to", "error"],
+            ContactAdded => &["contact", "role"],
+            PurchaseRecorded => &["reference", "amount", "currency", "at"],
             DealCreated => &["pipeline", "stage", "amount", "currency", "owner"],
             DealUpdated => &["changed"],
             DealStageChanged => &["from", "to", "status", "seconds_in_previous", "overridden"],

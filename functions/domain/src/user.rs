@@ -8,7 +8,7 @@ use std::fmt;
 use std::str::FromStr;
 
 /// A company using Fieldline. All data belongs to exactly one tenant.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Tenant {
     pub id: TenantId,
     pub name: PersonName,
@@ -20,9 +20,22 @@ pub struct Tenant {
     /// `time_zone`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub calendar: Option<crate::BusinessCalendar>,
+    /// How customers are graded; the seeds' defaults until an admin sets one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grading: Option<crate::GradePolicy>,
 }
 
 impl Tenant {
+    /// The grading policy in force.
+    pub fn grade_policy(&self) -> crate::GradePolicy {
+        self.grading.clone().unwrap_or_default()
+    }
+
+    /// The tenant's zone, Shanghai when it does not parse (it is checked when set).
+    pub fn zone(&self) -> chrono_tz::Tz {
+        self.time_zone.parse().unwrap_or(chrono_tz::Asia::Shanghai)
+    }
+
     /// The calendar SLA clocks count in.
     pub fn calendar(&self) -> crate::BusinessCalendar {
         self.calendar

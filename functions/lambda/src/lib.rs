@@ -12,6 +12,7 @@ use fieldline_app::http::ApiSurface;
 use fieldline_app::rule::RuleEngine;
 use fieldline_app::scheduler::{EventHandler, Job};
 use fieldline_app::state::{Clock, SystemClock};
+use fieldline_app::customer::grading::CustomerGrading;
 use fieldline_app::task::TaskFollowUps;
 use fieldline_app::timer::TimerSweeper;
 use fieldline_app::upload::{self, UploadOutcome};
@@ -32,6 +33,7 @@ pub struct Functions {
     s3: S3BlobStore,
     rules: Arc<RuleEngine>,
     follow_ups: Arc<TaskFollowUps>,
+    grading: Arc<CustomerGrading>,
     sweeper: Arc<TimerSweeper>,
     notifier: Arc<Notifier>,
 }
@@ -103,6 +105,7 @@ impl Functions {
         Ok(Functions {
             rules: Arc::new(RuleEngine::new(state.clone())),
             follow_ups: Arc::new(TaskFollowUps::new(state.clone())),
+            grading: Arc::new(CustomerGrading::new(state.clone())),
             sweeper: Arc::new(TimerSweeper::new(state.clone())),
             notifier: Arc::new(Notifier::new(state)),
             app: Arc::new(app),
@@ -138,7 +141,8 @@ impl Functions {
         Ok(SweepReport { timers_fired })
     }
 
-    /// The table's stream: every new outbox item goes to the rules engine. A record that
+    /// The table's stream: every new outbox item goes to the rules engine, the task
+    /// follow-ups and customer grading. A record that
     /// fails is reported by its sequence number, so Lambda retries from there instead of
     /// replaying the whole batch; records after it are not attempted (order per lead holds).
     pub async fn on_stream(&self, event: DynamoDbEvent) -> DynamoDbEventResponse {
@@ -161,9 +165,12 @@ impl Functions {
                 Ok(event) => {
                     let seq = event.occurred_at.timestamp_millis();
                     let stored = StoredEvent { seq, event };
-                    // Both deduplicate, so a retried record repeats nothing either did.
+                    // Each deduplicates, so a retried record repeats nothing any did.
                     match self.rules.handle(&stored).await {
-                        Ok(()) => self.follow_ups.handle(&stored).await,
+                        Ok(()) => match self.follow_ups.handle(&stored).await {
+                            Ok(()) => self.grading.handle(&stored).await,
+                            Err(e) => Err(e),
+                        },
                         Err(e) => Err(e),
                     }
                 }

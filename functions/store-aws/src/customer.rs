@@ -14,12 +14,16 @@ use crate::{
 };
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
+use crate::lead::events_items;
+use crate::table::ms_key;
 use fieldline_domain::{
-    Contact, ContactId, Customer, CustomerId, LeadScope, Subject, SubjectKind, TenantId,
-    search_fold,
+    Activity, Contact, ContactId, Customer, CustomerId, DomainEvent, GradeSnapshot, LeadScope,
+    Purchase, Subject, SubjectKind, TenantId, Timestamp, search_fold,
 };
 use fieldline_store::error::StoreResult;
-use fieldline_store::{CustomerQuery, CustomerStore, Page, StoreError, page_limit};
+use fieldline_store::{
+    Created, CustomerQuery, CustomerStore, IdempotencyRecord, Page, StoreError, page_limit,
+};
 
 fn customer_pk(tenant: &TenantId, id: CustomerId) -> String {
     subject_pk(tenant, Subject::Customer(id))
@@ -255,7 +259,7 @@ impl CustomerStore for DynamoStore {
         }
     }
 
-    async fn add_contact(&self, contact: &Contact) -> StoreResult<()> {
+    async fn add_contact(&self, contact: &Contact, events: &[DomainEvent]) -> StoreResult<()> {
         let tenant = &contact.tenant;
         let table = self.table().to_owned();
         // A missing customer is `NotFound` before any key is looked at; the check in the
@@ -273,6 +277,7 @@ impl CustomerStore for DynamoStore {
         let mut items = vec![customer_exists(&table, tenant, contact.customer)];
         let mut keys_at = Vec::new();
         contact_writes(&table, contact, &mut items, &mut keys_at)?;
+        items.extend(events_items(&table, events)?);
         if self.transact_claiming(tenant, items, &keys_at).await? {
             Ok(())
         } else {
@@ -349,5 +354,102 @@ impl CustomerStore for DynamoStore {
             .get(key(key_pk(tenant, dedupe_key), KEY_SK))
             .await?
             .and_then(|item| string_attr(&item, "record_id").map(str::to_owned)))
+    }
+
+    async fn record_customer_activity(
+        &self,
+        activity: &Activity,
+        events: &[DomainEvent],
+        idempotency: Option<&IdempotencyRecord>,
+    ) -> StoreResult<Created<Activity>> {
+        let Subject::Customer(customer) = activity.subject else {
+            return Err(StoreError::corrupt_msg("a customer activity on another subject"));
+        };
+        let exists = customer_exists(self.table(), &activity.tenant, customer);
+        self.record_subject_activity(
+            exists,
+            0,
+            activity,
+            events,
+            idempotency.map(|rec| (rec, "customer.activity")),
+        )
+        .await
+    }
+
+    async fn customer_activities(
+        &self,
+        tenant: &TenantId,
+        customer: CustomerId,
+        since: Timestamp,
+        limit: u32,
+    ) -> StoreResult<Vec<Activity>> {
+        let values = [
+            (":pk", s(customer_pk(tenant, customer))),
+            (":from", s(format!("ACT#{}", ms_key(since.timestamp_millis())))),
+            (":to", s("ACT#~")),
+        ];
+        let q = Query::table("pk = :pk AND sk BETWEEN :from AND :to", &values).newest_first();
+        let items = self.query(q, limit as usize).await?;
+        items.iter().map(body).collect()
+    }
+
+    async fn add_purchase(&self, purchase: &Purchase, events: &[DomainEvent]) -> StoreResult<bool> {
+        let tenant = &purchase.tenant;
+        let table = self.table().to_owned();
+        let item = ItemBuilder::new(
+            customer_pk(tenant, purchase.customer),
+            format!("PURCHASE#{}", purchase.reference),
+        )
+        .body(purchase)?
+        .s(ENTITY, "purchase")
+        .build();
+        let mut items = vec![
+            customer_exists(&table, tenant, purchase.customer),
+            put_new(&table, item),
+        ];
+        items.extend(events_items(&table, events)?);
+        match self.transact(items).await {
+            Ok(()) => Ok(true),
+            Err(TxError::Cancelled(flags)) if flags.first() == Some(&true) => {
+                Err(StoreError::NotFound)
+            }
+            Err(TxError::Cancelled(flags)) if flags.get(1) == Some(&true) => Ok(false),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn purchases_since(
+        &self,
+        tenant: &TenantId,
+        customer: CustomerId,
+        since: Timestamp,
+    ) -> StoreResult<Vec<Purchase>> {
+        let mut all: Vec<Purchase> = self
+            .query_prefix(customer_pk(tenant, customer), "PURCHASE#")
+            .await?;
+        all.retain(|p| p.at > since);
+        all.sort_by(|a, b| (a.at, &a.reference).cmp(&(b.at, &b.reference)));
+        Ok(all)
+    }
+
+    async fn save_grade(&self, snapshot: &GradeSnapshot) -> StoreResult<()> {
+        let item = ItemBuilder::new(
+            customer_pk(&snapshot.tenant, snapshot.customer),
+            format!("GRADE#{}", snapshot.month),
+        )
+        .body(snapshot)?
+        .s(ENTITY, "grade")
+        .build();
+        self.put_if(item, None, &[]).await?;
+        Ok(())
+    }
+
+    async fn grade_history(
+        &self,
+        tenant: &TenantId,
+        customer: CustomerId,
+    ) -> StoreResult<Vec<GradeSnapshot>> {
+        self.query_prefix(customer_pk(tenant, customer), "GRADE#")
+            .await
     }
 }

@@ -4,11 +4,14 @@
 
 use crate::{SqliteStore, newest_first_page, query_bodies, query_body, sql_err, to_json};
 use async_trait::async_trait;
+use crate::events::insert_events;
+use crate::lead::{insert_activity, replay_activity};
 use fieldline_domain::{
-    Contact, ContactId, Customer, CustomerId, LeadScope, TenantId, search_fold,
+    Activity, Contact, ContactId, Customer, CustomerId, DomainEvent, GradeSnapshot, LeadScope,
+    Purchase, Subject, TenantId, Timestamp, search_fold,
 };
 use fieldline_store::error::{StoreError, StoreResult};
-use fieldline_store::{CustomerQuery, CustomerStore, Page};
+use fieldline_store::{Created, CustomerQuery, CustomerStore, IdempotencyRecord, Page};
 use rusqlite::types::Value;
 use rusqlite::{OptionalExtension, Transaction, params, params_from_iter};
 
@@ -229,8 +232,9 @@ impl CustomerStore for SqliteStore {
         .await
     }
 
-    async fn add_contact(&self, contact: &Contact) -> StoreResult<()> {
+    async fn add_contact(&self, contact: &Contact, events: &[DomainEvent]) -> StoreResult<()> {
         let contact = contact.clone();
+        let events = events.to_vec();
         self.write(move |tx| {
             require_customer(tx, &contact.tenant, contact.customer)?;
             claim_keys(
@@ -239,7 +243,8 @@ impl CustomerStore for SqliteStore {
                 &contact.dedupe_keys(),
                 &contact.id.to_string(),
             )?;
-            insert_contact(tx, &contact)
+            insert_contact(tx, &contact)?;
+            insert_events(tx, &events)
         })
         .await
     }
@@ -331,4 +336,139 @@ impl CustomerStore for SqliteStore {
         })
         .await
     }
+
+    async fn record_customer_activity(
+        &self,
+        activity: &Activity,
+        events: &[DomainEvent],
+        idempotency: Option<&IdempotencyRecord>,
+    ) -> StoreResult<Created<Activity>> {
+        let Subject::Customer(customer) = activity.subject else {
+            return Err(StoreError::corrupt_msg("a customer activity on another subject"));
+        };
+        let activity = activity.clone();
+        let events = events.to_vec();
+        let idempotency = idempotency.cloned();
+        self.write(move |tx| {
+            if let Some(rec) = &idempotency
+                && let Some(original) = replay_activity(tx, rec, CUSTOMER_ACTIVITY_SCOPE, &activity)?
+            {
+                return Ok(Created::Replayed(original));
+            }
+            require_customer(tx, &activity.tenant, customer)?;
+            insert_activity(tx, &activity)?;
+            insert_events(tx, &events)?;
+            Ok(Created::New(activity))
+        })
+        .await
+    }
+
+    async fn customer_activities(
+        &self,
+        tenant: &TenantId,
+        customer: CustomerId,
+        since: Timestamp,
+        limit: u32,
+    ) -> StoreResult<Vec<Activity>> {
+        let tenant = tenant.clone();
+        self.read(move |conn| {
+            query_bodies(
+                conn,
+                "SELECT body FROM activities WHERE tenant_id = ?1 AND subject_id = ?2
+                 AND occurred_at >= ?3 ORDER BY occurred_at DESC, id DESC LIMIT ?4",
+                params![
+                    tenant.as_str(),
+                    customer.to_string(),
+                    since.timestamp_millis(),
+                    i64::from(limit)
+                ],
+            )
+        })
+        .await
+    }
+
+    async fn add_purchase(&self, purchase: &Purchase, events: &[DomainEvent]) -> StoreResult<bool> {
+        let purchase = purchase.clone();
+        let events = events.to_vec();
+        self.write(move |tx| {
+            require_customer(tx, &purchase.tenant, purchase.customer)?;
+            let added = tx
+                .execute(
+                    "INSERT INTO purchases (tenant_id, customer_id, reference, at, body)
+                     VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING",
+                    params![
+                        purchase.tenant.as_str(),
+                        purchase.customer.to_string(),
+                        purchase.reference,
+                        purchase.at.timestamp_millis(),
+                        to_json(&purchase)?,
+                    ],
+                )
+                .map_err(sql_err)?
+                == 1;
+            if added {
+                insert_events(tx, &events)?;
+            }
+            Ok(added)
+        })
+        .await
+    }
+
+    async fn purchases_since(
+        &self,
+        tenant: &TenantId,
+        customer: CustomerId,
+        since: Timestamp,
+    ) -> StoreResult<Vec<Purchase>> {
+        let tenant = tenant.clone();
+        self.read(move |conn| {
+            query_bodies(
+                conn,
+                "SELECT body FROM purchases WHERE tenant_id = ?1 AND customer_id = ?2 AND at > ?3
+                 ORDER BY at, reference",
+                params![tenant.as_str(), customer.to_string(), since.timestamp_millis()],
+            )
+        })
+        .await
+    }
+
+    async fn save_grade(&self, snapshot: &GradeSnapshot) -> StoreResult<()> {
+        let snapshot = snapshot.clone();
+        self.write(move |tx| {
+            tx.execute(
+                "INSERT INTO customer_grades (tenant_id, customer_id, month, body)
+                 VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (tenant_id, customer_id, month) DO UPDATE SET body = excluded.body",
+                params![
+                    snapshot.tenant.as_str(),
+                    snapshot.customer.to_string(),
+                    snapshot.month.to_string(),
+                    to_json(&snapshot)?,
+                ],
+            )
+            .map_err(sql_err)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn grade_history(
+        &self,
+        tenant: &TenantId,
+        customer: CustomerId,
+    ) -> StoreResult<Vec<GradeSnapshot>> {
+        let tenant = tenant.clone();
+        self.read(move |conn| {
+            query_bodies(
+                conn,
+                "SELECT body FROM customer_grades WHERE tenant_id = ?1 AND customer_id = ?2
+                 ORDER BY month",
+                params![tenant.as_str(), customer.to_string()],
+            )
+        })
+        .await
+    }
 }
+
+/// The idempotency scope of `POST /v1/customers/{id}/activities`.
+const CUSTOMER_ACTIVITY_SCOPE: &str = "customer.activity";

@@ -382,6 +382,29 @@ const V12_CUSTOMER_SEARCH: &str = r#"
 ALTER TABLE customers ADD COLUMN search TEXT NOT NULL DEFAULT '';
 "#;
 
+/// Customer grading: the purchase ledger (one row per customer and reference, so a re-posted
+/// invoice is recorded once) and the monthly grade snapshots (one row per customer and month).
+/// Customer activities use the activities table with the index it has (tenant, subject, time).
+const V13_GRADING: &str = r#"
+CREATE TABLE purchases (
+    tenant_id   TEXT NOT NULL REFERENCES tenants(id),
+    customer_id TEXT NOT NULL,
+    reference   TEXT NOT NULL,
+    at          INTEGER NOT NULL,
+    body        TEXT NOT NULL,
+    PRIMARY KEY (tenant_id, customer_id, reference)
+) STRICT, WITHOUT ROWID;
+CREATE INDEX purchases_by_time ON purchases (tenant_id, customer_id, at);
+
+CREATE TABLE customer_grades (
+    tenant_id   TEXT NOT NULL REFERENCES tenants(id),
+    customer_id TEXT NOT NULL,
+    month       TEXT NOT NULL,
+    body        TEXT NOT NULL,
+    PRIMARY KEY (tenant_id, customer_id, month)
+) STRICT, WITHOUT ROWID;
+"#;
+
 pub fn migrations() -> Migrations<'static> {
     Migrations::new(vec![
         M::up(V1_FOUNDATION),
@@ -405,6 +428,7 @@ pub fn migrations() -> Migrations<'static> {
             crate::customer::backfill_search(tx)
                 .map_err(|e| rusqlite_migration::HookError::Hook(format!("{e:#}")))
         }),
+        M::up(V13_GRADING),
     ])
 }
 
@@ -609,7 +633,7 @@ mod tests {
         }
 
         let store = SqliteStore::open(&path).unwrap();
-        assert_eq!(store.schema_version().await.unwrap(), 12, "V2 -> V12");
+        assert_eq!(store.schema_version().await.unwrap(), 13, "V2 -> V13");
         let acme = TenantId::parse("acme").unwrap();
         let pending = store
             .pending_timers(&acme, Subject::Lead(lead))

@@ -6,8 +6,8 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use fieldline_domain::{
     Activity, Channel, Contact, ContactId, Customer, CustomerId, Deal, DealFacts, DealId, Decision,
-    Delivery, DeliveryResult, DomainEvent, Lead, LeadId, LeadScope, LeadStatus, MaterialPack,
-    Notification, Pipeline, Priority, Rule, RuleId, StageChange, StageKind, Subject, Task, TaskId,
+    Delivery, DeliveryResult, DomainEvent, GradeSnapshot, Lead, LeadId, LeadScope, LeadStatus, MaterialPack,
+    Notification, Pipeline, Priority, Purchase, Rule, RuleId, StageChange, StageKind, Subject, Task, TaskId,
     Team, TeamId, Tenant, TenantId, Timer, Timestamp, Upload, UploadId, User, UserId,
 };
 use serde::{Deserialize, Serialize};
@@ -520,8 +520,8 @@ pub trait CustomerStore: Send + Sync {
     /// keys with it: a key it no longer has is released, a new one claimed (`Duplicate` when
     /// another record holds it; then nothing changes).
     async fn update_customer(&self, customer: &Customer, expected_version: u64) -> StoreResult<()>;
-    /// Adds a contact to a stored customer, claiming its keys likewise.
-    async fn add_contact(&self, contact: &Contact) -> StoreResult<()>;
+    /// Adds a contact to a stored customer, claiming its keys likewise, with its events.
+    async fn add_contact(&self, contact: &Contact, events: &[DomainEvent]) -> StoreResult<()>;
     async fn get_customer(
         &self,
         tenant: &TenantId,
@@ -541,6 +541,43 @@ pub trait CustomerStore: Send + Sync {
     ) -> StoreResult<Page<Customer>>;
     /// The id of the record holding a de-duplication key, if any.
     async fn key_holder(&self, tenant: &TenantId, key: &str) -> StoreResult<Option<String>>;
+
+    /// Logs an activity on a stored customer with its events. With an idempotency record, a
+    /// retried request returns the activity it first created.
+    async fn record_customer_activity(
+        &self,
+        activity: &Activity,
+        events: &[DomainEvent],
+        idempotency: Option<&IdempotencyRecord>,
+    ) -> StoreResult<Created<Activity>>;
+    /// A customer's activities that occurred at or after `since`, newest first, at most
+    /// `limit` (grading reads a window; the HTTP listing a page).
+    async fn customer_activities(
+        &self,
+        tenant: &TenantId,
+        customer: CustomerId,
+        since: Timestamp,
+        limit: u32,
+    ) -> StoreResult<Vec<Activity>>;
+    /// Records a purchase once per (customer, reference), with its events; `false` when the
+    /// reference was recorded before (nothing is written then).
+    async fn add_purchase(&self, purchase: &Purchase, events: &[DomainEvent])
+    -> StoreResult<bool>;
+    /// A customer's purchases made after `since`, oldest first.
+    async fn purchases_since(
+        &self,
+        tenant: &TenantId,
+        customer: CustomerId,
+        since: Timestamp,
+    ) -> StoreResult<Vec<Purchase>>;
+    /// Stores a month's grade, replacing what that month had.
+    async fn save_grade(&self, snapshot: &GradeSnapshot) -> StoreResult<()>;
+    /// A customer's monthly grades, oldest first.
+    async fn grade_history(
+        &self,
+        tenant: &TenantId,
+        customer: CustomerId,
+    ) -> StoreResult<Vec<GradeSnapshot>>;
 }
 
 /// Every record port at once: what a complete backend (SQLite, DynamoDB) implements, so the

@@ -60,6 +60,7 @@ macro_rules! backend_contract_tests {
             customers_are_deduplicated_scoped_and_paged,
             conversions_join_known_customers,
             renames_move_the_name_key,
+            customer_ledger_and_grades_are_kept_once,
         );
     };
     (@each $open:path; $($name:ident),* $(,)?) => {$(

@@ -2,11 +2,16 @@ use crate::auth::Authenticated;
 use crate::customer::{self as usecase, CustomerDetail};
 use crate::http::error::{ApiError, ErrorBody};
 use crate::http::extract::{ApiJson, ApiPath, ApiQuery};
+use crate::http::idempotency::{IdempotencyHeader, created};
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use fieldline_domain::{Contact, Customer, CustomerId, CustomerPatch, NewContact, NewCustomer};
+use axum::response::Response;
+use fieldline_domain::{
+    Activity, Contact, Customer, CustomerId, CustomerPatch, Grade, GradePolicy, GradeSnapshot,
+    NewActivity, NewContact, NewCustomer, NewPurchase, Purchase,
+};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -129,4 +134,121 @@ pub async fn add_contact(
 ) -> Result<(StatusCode, Json<Contact>), ApiError> {
     let contact = usecase::add_contact(&state, &auth.actor, id, input).await?;
     Ok((StatusCode::CREATED, Json(contact)))
+}
+
+/// Log a call, visit, message, consultation, sample request or event attendance with this
+/// customer. Name the `contact` it was with: meeting a contact is what counts their role as
+/// covered in the grade. The grade follows within a scheduler tick.
+#[utoipa::path(post, path = "/v1/customers/{id}/activities", tag = "customers", security(("bearer" = [])),
+    params(("id" = CustomerId, Path), ("Idempotency-Key" = Option<String>, Header, pattern = r"^[!-~]{1,128}$", description = "Makes retries safe")),
+    request_body = NewActivity,
+    responses((status = 201, body = Activity), (status = 200, description = "A retry; the original activity", body = Activity),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn log_activity(
+    State(state): State<AppState>,
+    auth: Authenticated,
+    ApiPath(id): ApiPath<CustomerId>,
+    IdempotencyHeader(key): IdempotencyHeader,
+    ApiJson(input): ApiJson<NewActivity>,
+) -> Result<Response, ApiError> {
+    let outcome = usecase::log_activity(&state, &auth.actor, id, input, key).await?;
+    Ok(created(outcome, None))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct CustomerActivityParams {
+    /// At most this many, newest first (default 50).
+    #[param(minimum = 1, maximum = 200)]
+    limit: Option<u32>,
+}
+
+/// The customer's activity log, newest first.
+#[utoipa::path(get, path = "/v1/customers/{id}/activities", tag = "customers", security(("bearer" = [])),
+    params(("id" = CustomerId, Path), CustomerActivityParams),
+    responses((status = 200, body = Vec<Activity>), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn list_activities(
+    State(state): State<AppState>,
+    auth: Authenticated,
+    ApiPath(id): ApiPath<CustomerId>,
+    ApiQuery(params): ApiQuery<CustomerActivityParams>,
+) -> Result<Json<Vec<Activity>>, ApiError> {
+    let limit = params.limit.unwrap_or(crate::lead::DEFAULT_PAGE);
+    Ok(Json(
+        usecase::list_activities(&state, &auth.actor, id, limit).await?,
+    ))
+}
+
+/// Enter a purchase in the customer's ledger (managers and admins), the transaction-value
+/// input of the grade until orders feed it. `reference` is your invoice or delivery number:
+/// the same reference again records nothing (200 with the first); with other figures it is
+/// refused (409).
+#[utoipa::path(post, path = "/v1/customers/{id}/purchases", tag = "customers", security(("bearer" = [])),
+    params(("id" = CustomerId, Path)),
+    request_body = NewPurchase,
+    responses((status = 201, body = Purchase), (status = 200, description = "Recorded before; the first", body = Purchase),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, description = "The reference is recorded with other figures", body = ErrorBody),
+        (status = 422, body = ErrorBody)))]
+pub async fn add_purchase(
+    State(state): State<AppState>,
+    auth: Authenticated,
+    ApiPath(id): ApiPath<CustomerId>,
+    ApiJson(input): ApiJson<NewPurchase>,
+) -> Result<Response, ApiError> {
+    let outcome = usecase::add_purchase(&state, &auth.actor, id, input).await?;
+    Ok(created(outcome, None))
+}
+
+/// The customer's grade now: class A/B/C, health category, and for each dimension (value,
+/// interaction, coverage) its score, weight and the parts that add up to it — every input
+/// number, rate and threshold the tenant's policy used.
+#[utoipa::path(get, path = "/v1/customers/{id}/grade", tag = "customers", security(("bearer" = [])),
+    params(("id" = CustomerId, Path)),
+    responses((status = 200, body = Grade), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn grade(
+    State(state): State<AppState>,
+    auth: Authenticated,
+    ApiPath(id): ApiPath<CustomerId>,
+) -> Result<Json<Grade>, ApiError> {
+    Ok(Json(usecase::grade(&state, &auth.actor, id).await?))
+}
+
+/// The customer's grade per month, oldest first: closed months hold the grade at their end;
+/// the current month's follows every change.
+#[utoipa::path(get, path = "/v1/customers/{id}/grade/history", tag = "customers", security(("bearer" = [])),
+    params(("id" = CustomerId, Path)),
+    responses((status = 200, body = Vec<GradeSnapshot>), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn grade_history(
+    State(state): State<AppState>,
+    auth: Authenticated,
+    ApiPath(id): ApiPath<CustomerId>,
+) -> Result<Json<Vec<GradeSnapshot>>, ApiError> {
+    Ok(Json(usecase::grade_history(&state, &auth.actor, id).await?))
+}
+
+/// How customers are graded: roles, weights, point rules, windows and thresholds.
+#[utoipa::path(get, path = "/v1/grading/policy", tag = "customers", security(("bearer" = [])),
+    responses((status = 200, body = GradePolicy)))]
+pub async fn grade_policy(
+    State(state): State<AppState>,
+    auth: Authenticated,
+) -> Result<Json<GradePolicy>, ApiError> {
+    Ok(Json(usecase::grade_policy(&state, &auth.actor).await?))
+}
+
+/// Replace the grading policy (admins). It becomes the next version; `version` in the body
+/// is ignored.
+#[utoipa::path(put, path = "/v1/grading/policy", tag = "customers", security(("bearer" = [])),
+    request_body = GradePolicy,
+    responses((status = 200, body = GradePolicy), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn set_grade_policy(
+    State(state): State<AppState>,
+    auth: Authenticated,
+    ApiJson(policy): ApiJson<GradePolicy>,
+) -> Result<Json<GradePolicy>, ApiError> {
+    Ok(Json(
+        usecase::set_grade_policy(&state, &auth.actor, policy).await?,
+    ))
 }

@@ -3,6 +3,7 @@
 //! and e-mail. A duplicate is refused with the record that already exists, so a phone that
 //! retries, or a rep who did not search first, ends up at the one customer.
 
+pub mod grading;
 pub mod http;
 mod use_cases;
 

@@ -1,10 +1,13 @@
 use crate::error::AppError;
 use crate::state::AppState;
+use crate::customer::grading;
+use crate::lead::{MAX_PAGE, Outcome, checked_limit, idempotency};
 use fieldline_domain::{
-    Actor, Contact, ContactId, Customer, CustomerId, CustomerPatch, NewContact, NewCustomer,
-    Permission, Role, User,
+    Activity, ActivityId, Actor, Contact, ContactId, Customer, CustomerId, CustomerPatch,
+    DomainEvent, EventPayload, Grade, GradePolicy, GradeSnapshot, LogTarget, NewActivity,
+    NewContact, NewCustomer, NewPurchase, Permission, Purchase, Role, Subject, User,
 };
-use fieldline_store::{Cursor, CustomerQuery, Page, StoreError};
+use fieldline_store::{Created, Cursor, CustomerQuery, IdempotencyKey, Page, StoreError};
 use serde::Serialize;
 
 /// A customer with its contacts, as the API shows one.
@@ -116,15 +119,23 @@ pub async fn create_customer(
 ) -> Result<CustomerDetail, AppError> {
     let owner = owner_for(state, actor, me, input.owner).await?;
     let region = crate::lead::tenant_region(state, actor).await?;
-    let customer = Customer::create(&input, CustomerId::new(), actor, &owner, state.clock.now())?;
+    let tenant = grading::tenant(state, &actor.tenant).await?;
+    let policy = tenant.grade_policy();
+    let now = state.clock.now();
+    let customer = Customer::create(&input, CustomerId::new(), actor, &owner, now)?;
     let contacts = input
         .contacts
         .iter()
-        .map(|c| c.parse(ContactId::new(), &customer, region))
+        .map(|c| {
+            let role = policy.parse_role(c.role.as_deref())?;
+            c.parse(ContactId::new(), &customer, region, role, now)
+        })
         .collect::<Result<Vec<_>, _>>()?;
     distinct_keys(&contacts)?;
     let stored = state.customers.create_customer(&customer, &contacts).await;
     or_duplicate(state, actor, stored).await?;
+    // Months close from now on; a crash before this leaves it to the first regrade.
+    grading::schedule_month_close(state, &tenant, customer.id).await?;
     Ok(CustomerDetail { customer, contacts })
 }
 
@@ -238,8 +249,198 @@ pub async fn add_contact(
 ) -> Result<Contact, AppError> {
     let customer = load_customer(state, actor, id).await?;
     let region = crate::lead::tenant_region(state, actor).await?;
-    let contact = input.parse(ContactId::new(), &customer, region)?;
-    let stored = state.customers.add_contact(&contact).await;
+    let policy = grading::tenant(state, &actor.tenant).await?.grade_policy();
+    let role = policy.parse_role(input.role.as_deref())?;
+    let now = state.clock.now();
+    let contact = input.parse(ContactId::new(), &customer, region, role.clone(), now)?;
+    let event = customer_event(
+        &customer,
+        actor,
+        now,
+        EventPayload::ContactAdded {
+            contact: contact.id,
+            role,
+        },
+    );
+    let stored = state.customers.add_contact(&contact, &[event]).await;
     or_duplicate(state, actor, stored).await?;
     Ok(contact)
+}
+
+fn customer_event(
+    customer: &Customer,
+    actor: &Actor,
+    now: fieldline_domain::Timestamp,
+    payload: EventPayload,
+) -> DomainEvent {
+    DomainEvent::new(
+        customer.tenant.clone(),
+        Subject::Customer(customer.id),
+        customer.version,
+        Some(actor.user),
+        None,
+        now,
+        payload,
+    )
+}
+
+/// Logs a call, visit, consultation, sample request or event attendance with a customer,
+/// naming the contact it was with when known (that contact's role then counts as met). A
+/// retry with the same `Idempotency-Key` returns the first activity.
+#[tracing::instrument(name = "customer.log_activity", level = "debug", skip_all, fields(tenant = %actor.tenant, user = %actor.user), err(Display))]
+pub async fn log_activity(
+    state: &AppState,
+    actor: &Actor,
+    id: CustomerId,
+    input: NewActivity,
+    key: Option<IdempotencyKey>,
+) -> Result<Outcome<Activity>, AppError> {
+    let customer = load_customer(state, actor, id).await?;
+    if let Some(contact) = input.contact {
+        let at_customer = state
+            .customers
+            .get_contact(&actor.tenant, contact)
+            .await?
+            .is_some_and(|c| c.customer == id);
+        if !at_customer {
+            return Err(AppError::InvalidField {
+                field: "contact".into(),
+                message: "not a contact of this customer".into(),
+            });
+        }
+    }
+    let now = state.clock.now();
+    let target = LogTarget {
+        subject: Subject::Customer(id),
+        tenant: &customer.tenant,
+        created_at: customer.created_at,
+    };
+    let activity = Activity::record(&input, ActivityId::new(), &target, actor, now)?;
+    let event = customer_event(
+        &customer,
+        actor,
+        now,
+        EventPayload::ActivityLogged {
+            activity: activity.id,
+            kind: activity.kind,
+            occurred_at: activity.occurred_at,
+            structured: activity.structured.is_some(),
+        },
+    );
+    let record = idempotency(actor, key, "customer.activity", &input);
+    Ok(state
+        .customers
+        .record_customer_activity(&activity, &[event], record.as_ref())
+        .await?)
+}
+
+/// The customer's activities, newest first.
+#[tracing::instrument(name = "customer.list_activities", level = "debug", skip_all, fields(tenant = %actor.tenant, user = %actor.user), err(Display))]
+pub async fn list_activities(
+    state: &AppState,
+    actor: &Actor,
+    id: CustomerId,
+    limit: u32,
+) -> Result<Vec<Activity>, AppError> {
+    let limit = checked_limit(limit, MAX_PAGE)?;
+    load_customer(state, actor, id).await?;
+    let epoch = chrono::DateTime::<chrono::Utc>::UNIX_EPOCH;
+    Ok(state
+        .customers
+        .customer_activities(&actor.tenant, id, epoch, limit)
+        .await?)
+}
+
+/// Enters a purchase in the customer's ledger (managers and admins: it is finance's figure,
+/// not a rep's). The same reference again records nothing and answers with the first.
+#[tracing::instrument(name = "customer.add_purchase", level = "debug", skip_all, fields(tenant = %actor.tenant, user = %actor.user), err(Display))]
+pub async fn add_purchase(
+    state: &AppState,
+    actor: &Actor,
+    id: CustomerId,
+    input: NewPurchase,
+) -> Result<Outcome<Purchase>, AppError> {
+    if actor.role == Role::Rep {
+        return Err(AppError::Forbidden(
+            "purchases are entered by managers or imported by admins".into(),
+        ));
+    }
+    let customer = load_customer(state, actor, id).await?;
+    let tenant = grading::tenant(state, &actor.tenant).await?;
+    let home = fieldline_domain::home_currency(&tenant.phone_region);
+    let now = state.clock.now();
+    let purchase = input.parse(&actor.tenant, id, &home, actor.user, now)?;
+    let event = customer_event(
+        &customer,
+        actor,
+        now,
+        EventPayload::PurchaseRecorded {
+            reference: purchase.reference.clone(),
+            amount: purchase.amount,
+            currency: purchase.currency.clone(),
+            at: purchase.at,
+        },
+    );
+    if state.customers.add_purchase(&purchase, &[event]).await? {
+        return Ok(Created::New(purchase));
+    }
+    let since = purchase.at - chrono::Duration::milliseconds(1);
+    let first = state
+        .customers
+        .purchases_since(&actor.tenant, id, since)
+        .await?
+        .into_iter()
+        .find(|p| p.reference == purchase.reference);
+    match first {
+        Some(p) if p.amount == purchase.amount && p.at == purchase.at => Ok(Created::Replayed(p)),
+        _ => Err(AppError::Conflict(format!(
+            "purchase {} is recorded already with other figures",
+            purchase.reference
+        ))),
+    }
+}
+
+/// The customer's grade now, with every number, weight and threshold behind it.
+#[tracing::instrument(name = "customer.grade", level = "debug", skip_all, fields(tenant = %actor.tenant, user = %actor.user), err(Display))]
+pub async fn grade(state: &AppState, actor: &Actor, id: CustomerId) -> Result<Grade, AppError> {
+    let customer = load_customer(state, actor, id).await?;
+    let policy = grading::tenant(state, &actor.tenant).await?.grade_policy();
+    grading::grade_at(state, &policy, &customer, state.clock.now()).await
+}
+
+/// The customer's monthly grades, oldest first (the radar over time).
+#[tracing::instrument(name = "customer.grade_history", level = "debug", skip_all, fields(tenant = %actor.tenant, user = %actor.user), err(Display))]
+pub async fn grade_history(
+    state: &AppState,
+    actor: &Actor,
+    id: CustomerId,
+) -> Result<Vec<GradeSnapshot>, AppError> {
+    load_customer(state, actor, id).await?;
+    Ok(state.customers.grade_history(&actor.tenant, id).await?)
+}
+
+/// The grading policy in force (everyone in the tenant may read how grades are made).
+pub async fn grade_policy(state: &AppState, actor: &Actor) -> Result<GradePolicy, AppError> {
+    Ok(grading::tenant(state, &actor.tenant).await?.grade_policy())
+}
+
+/// Replaces the grading policy (admins); it becomes the next version. Grades already stored
+/// keep the version that made them.
+#[tracing::instrument(name = "customer.set_grade_policy", level = "debug", skip_all, fields(tenant = %actor.tenant, user = %actor.user), err(Display))]
+pub async fn set_grade_policy(
+    state: &AppState,
+    actor: &Actor,
+    mut policy: GradePolicy,
+) -> Result<GradePolicy, AppError> {
+    if actor.role != Role::Admin {
+        return Err(AppError::Forbidden(
+            "only admins change the grading policy".into(),
+        ));
+    }
+    policy.validate()?;
+    let mut tenant = grading::tenant(state, &actor.tenant).await?;
+    policy.version = tenant.grade_policy().version + 1;
+    tenant.grading = Some(policy.clone());
+    state.directory.update_tenant(&tenant).await?;
+    Ok(policy)
 }

@@ -114,6 +114,17 @@ fn lead_routes(router: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
             customer::http::update_customer
         ))
         .routes(routes!(customer::http::add_contact))
+        .routes(routes!(
+            customer::http::log_activity,
+            customer::http::list_activities
+        ))
+        .routes(routes!(customer::http::add_purchase))
+        .routes(routes!(customer::http::grade))
+        .routes(routes!(customer::http::grade_history))
+        .routes(routes!(
+            customer::http::grade_policy,
+            customer::http::set_grade_policy
+        ))
         .routes(routes!(deal::http::convert_lead))
         .routes(routes!(deal::http::list_pipelines))
         .routes(routes!(deal::http::save_pipeline))

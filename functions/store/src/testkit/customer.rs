@@ -30,8 +30,9 @@ fn contact(customer: &Customer, phone: &str, email: Option<&str>) -> Contact {
         phones: vec![phone.into()],
         email: email.map(str::to_owned),
         decision_role: None,
+        role: None,
     }
-    .parse(ContactId::new(), customer, Region::default())
+    .parse(ContactId::new(), customer, Region::default(), None, customer.created_at)
     .unwrap()
 }
 
@@ -109,9 +110,9 @@ pub async fn customers_are_deduplicated_scoped_and_paged<S: Backend>(store: S) {
 
     // Contacts added later claim their keys too.
     let zhao = contact(&lianhua, "13700002222", Some("zhao@lianhua.cn"));
-    f.store.add_contact(&zhao).await.unwrap();
+    f.store.add_contact(&zhao, &[]).await.unwrap();
     let copy = contact(&vanguard, "13600003333", Some("ZHAO@lianhua.cn"));
-    let (key, existing) = duplicate_of(f.store.add_contact(&copy).await);
+    let (key, existing) = duplicate_of(f.store.add_contact(&copy, &[]).await);
     assert_eq!(
         (key.as_str(), existing),
         ("contact:email:zhao@lianhua.cn", zhao.id.to_string())
@@ -123,7 +124,7 @@ pub async fn customers_are_deduplicated_scoped_and_paged<S: Backend>(store: S) {
         ..contact(&lianhua, "13500004444", None)
     };
     assert!(matches!(
-        f.store.add_contact(&orphan).await,
+        f.store.add_contact(&orphan, &[]).await,
         Err(StoreError::NotFound)
     ));
 
@@ -374,5 +375,221 @@ pub async fn renames_move_the_name_key<S: Backend>(store: S) {
     assert_eq!(
         f.store.get_customer(&f.tenant, first.id).await.unwrap(),
         Some(first)
+    );
+}
+
+/// A customer's grading inputs and grades: activities logged once per idempotency key and
+/// read back by time window, purchases recorded once per reference, a month's grade replaced
+/// in place, history oldest first; each write with its events, nothing on a missing customer.
+pub async fn customer_ledger_and_grades_are_kept_once<S: Backend>(store: S) {
+    use crate::ports::{Created, IdempotencyKey, IdempotencyRecord};
+    let f = fixture(store).await;
+    let rep = actor_of(&f.rep);
+    let lianhua = new_customer(&f.rep, "联华超市", t0());
+    f.store.create_customer(&lianhua, &[]).await.unwrap();
+    let wang = contact(&lianhua, "13812345678", None);
+    let added = DomainEvent::new(
+        f.tenant.clone(),
+        Subject::Customer(lianhua.id),
+        1,
+        Some(f.rep.id),
+        None,
+        t0(),
+        EventPayload::ContactAdded {
+            contact: wang.id,
+            role: Some("technical".into()),
+        },
+    );
+    f.store.add_contact(&wang, &[added]).await.unwrap();
+
+    let target = LogTarget {
+        subject: Subject::Customer(lianhua.id),
+        tenant: &f.tenant,
+        created_at: lianhua.created_at,
+    };
+    let visit = |days: i64, at_now: Timestamp| {
+        let input = NewActivity {
+            kind: ActivityKind::Visit,
+            summary: "拜访".into(),
+            occurred_at: Some(t0() + Duration::days(days)),
+            structured: None,
+            contact: Some(wang.id),
+        };
+        Activity::record(&input, ActivityId::new(), &target, &rep, at_now).unwrap()
+    };
+    let now = t0() + Duration::days(40);
+    let first = visit(1, now);
+    let logged = |a: &Activity| {
+        DomainEvent::new(
+            f.tenant.clone(),
+            Subject::Customer(lianhua.id),
+            1,
+            Some(f.rep.id),
+            None,
+            now,
+            EventPayload::ActivityLogged {
+                activity: a.id,
+                kind: a.kind,
+                occurred_at: a.occurred_at,
+                structured: false,
+            },
+        )
+    };
+    let key = IdempotencyRecord {
+        key: IdempotencyKey::parse("visit-1").unwrap(),
+        user: f.rep.id,
+        fingerprint: "visit".into(),
+    };
+    let stored = f
+        .store
+        .record_customer_activity(&first, &[logged(&first)], Some(&key))
+        .await
+        .unwrap();
+    assert_eq!(stored, Created::New(first.clone()));
+    let retry = visit(1, now);
+    let replayed = f
+        .store
+        .record_customer_activity(&retry, &[logged(&retry)], Some(&key))
+        .await
+        .unwrap();
+    assert_eq!(replayed, Created::Replayed(first.clone()));
+    let later = visit(30, now);
+    f.store
+        .record_customer_activity(&later, &[logged(&later)], None)
+        .await
+        .unwrap();
+    let orphan = Activity {
+        subject: Subject::Customer(CustomerId::new()),
+        ..visit(2, now)
+    };
+    assert!(matches!(
+        f.store.record_customer_activity(&orphan, &[], None).await,
+        Err(StoreError::NotFound)
+    ));
+    let all = f
+        .store
+        .customer_activities(&f.tenant, lianhua.id, t0(), 100)
+        .await
+        .unwrap();
+    assert_eq!(all, vec![later.clone(), first.clone()], "newest first");
+    let recent = f
+        .store
+        .customer_activities(&f.tenant, lianhua.id, t0() + Duration::days(10), 100)
+        .await
+        .unwrap();
+    assert_eq!(recent, vec![later.clone()]);
+
+    let purchase = |reference: &str, amount: u64, days: i64| Purchase {
+        tenant: f.tenant.clone(),
+        customer: lianhua.id,
+        reference: reference.into(),
+        amount,
+        currency: "CNY".into(),
+        at: t0() + Duration::days(days),
+        recorded_by: f.rep.id,
+        recorded_at: now,
+    };
+    let bought = |p: &Purchase| {
+        DomainEvent::new(
+            f.tenant.clone(),
+            Subject::Customer(lianhua.id),
+            1,
+            Some(f.rep.id),
+            None,
+            now,
+            EventPayload::PurchaseRecorded {
+                reference: p.reference.clone(),
+                amount: p.amount,
+                currency: p.currency.clone(),
+                at: p.at,
+            },
+        )
+    };
+    let inv1 = purchase("INV-1", 120_000, 3);
+    let inv2 = purchase("INV-2", 80_000, 20);
+    assert!(f.store.add_purchase(&inv1, &[bought(&inv1)]).await.unwrap());
+    assert!(f.store.add_purchase(&inv2, &[bought(&inv2)]).await.unwrap());
+    let again = purchase("INV-1", 999, 5);
+    assert!(
+        !f.store.add_purchase(&again, &[bought(&again)]).await.unwrap(),
+        "a reference is recorded once"
+    );
+    let other = Purchase {
+        customer: CustomerId::new(),
+        ..purchase("INV-3", 1, 1)
+    };
+    assert!(matches!(
+        f.store.add_purchase(&other, &[]).await,
+        Err(StoreError::NotFound)
+    ));
+    assert_eq!(
+        f.store
+            .purchases_since(&f.tenant, lianhua.id, t0())
+            .await
+            .unwrap(),
+        vec![inv1.clone(), inv2.clone()]
+    );
+    assert_eq!(
+        f.store
+            .purchases_since(&f.tenant, lianhua.id, t0() + Duration::days(3))
+            .await
+            .unwrap(),
+        vec![inv2.clone()],
+        "strictly after"
+    );
+
+    // Every write above left exactly its events.
+    let events = f
+        .store
+        .tenant_events_since(&f.tenant, chrono::DateTime::UNIX_EPOCH, 1000)
+        .await
+        .unwrap();
+    let mut kinds: Vec<&str> = events
+        .iter()
+        .filter(|e| e.event.subject == Subject::Customer(lianhua.id))
+        .map(|e| e.event.payload.kind().as_str())
+        .collect();
+    kinds.sort_unstable();
+    assert_eq!(
+        kinds,
+        [
+            "activity_logged",
+            "activity_logged",
+            "contact_added",
+            "purchase_recorded",
+            "purchase_recorded"
+        ]
+    );
+
+    let policy = GradePolicy::default();
+    let snapshot = |month: &str, amount: u64| {
+        let tally = Tally {
+            purchases_total: amount,
+            ..Tally::default()
+        };
+        GradeSnapshot {
+            tenant: f.tenant.clone(),
+            customer: lianhua.id,
+            month: month.parse().unwrap(),
+            grade: policy.grade(&tally, now),
+            closed: false,
+        }
+    };
+    f.store.save_grade(&snapshot("2026-12", 1)).await.unwrap();
+    f.store.save_grade(&snapshot("2026-11", 1)).await.unwrap();
+    let replaced = GradeSnapshot {
+        closed: true,
+        ..snapshot("2026-11", 400_000)
+    };
+    f.store.save_grade(&replaced).await.unwrap();
+    let history = f.store.grade_history(&f.tenant, lianhua.id).await.unwrap();
+    assert_eq!(history, vec![replaced, snapshot("2026-12", 1)]);
+    let elsewhere = TenantId::parse("other").unwrap();
+    assert!(
+        f.store
+            .grade_history(&elsewhere, lianhua.id)
+            .await
+            .unwrap()
+            .is_empty()
     );
 }

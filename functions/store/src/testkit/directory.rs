@@ -10,6 +10,7 @@ fn tenant(id: &str) -> Tenant {
         time_zone: "Asia/Shanghai".into(),
         phone_region: "CN".into(),
         calendar: None,
+        grading: None,
     }
 }
 

@@ -48,6 +48,7 @@ pub(crate) fn tenant_row(id: &TenantId) -> Tenant {
         time_zone: "Asia/Shanghai".into(),
         phone_region: "CN".into(),
         calendar: None,
+        grading: None,
     }
 }
 

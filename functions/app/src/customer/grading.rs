@@ -1,0 +1,288 @@
+//! Grading customers from their records: the current month's grade is recomputed whenever an
+//! input changes (an activity, a contact, a purchase — each an outbox event), and a durable
+//! timer per customer closes each month at its end in the tenant's zone. Closing writes the
+//! month's final grade, opens the next month's, and applies the default rules: a valuable
+//! customer quiet for `quiet_months` in a row gets one 关系加固 task per quiet streak, and a
+//! grade that falls a class tells the owner why. Everything is keyed (month, streak, class),
+//! so a redelivered event or a re-fired timer changes nothing twice.
+
+use crate::error::AppError;
+use crate::scheduler::EventHandler;
+use crate::state::AppState;
+use async_trait::async_trait;
+use chrono::Duration;
+use fieldline_domain::{
+    Customer, CustomerId, EventPayload, Grade, GradePolicy, GradeSnapshot, Month, Notification,
+    NotificationId, Subject, Task, TaskId, Tenant, TenantId, Timer, TimerId, Timestamp,
+};
+use fieldline_store::StoredEvent;
+
+/// The timer that closes a customer's month.
+pub const MONTH_CLOSE: &str = "grade_month_close";
+/// The default rule's name on the tasks and notices it makes.
+pub const RELATIONSHIP_RULE: &str = "relationship_reinforcement";
+pub const GRADE_DROP_RULE: &str = "grade_drop";
+/// More activities than any customer collects in a year of windows; the read is bounded.
+const MAX_ACTIVITIES: u32 = 20_000;
+
+pub(crate) async fn tenant(state: &AppState, id: &TenantId) -> Result<Tenant, AppError> {
+    state
+        .directory
+        .get_tenant(id)
+        .await?
+        .ok_or_else(|| AppError::Unauthenticated("tenant no longer exists".into()))
+}
+
+/// The customer's grade as of `as_of`, from its stored purchases, activities and contacts.
+pub async fn grade_at(
+    state: &AppState,
+    policy: &GradePolicy,
+    customer: &Customer,
+    as_of: Timestamp,
+) -> Result<Grade, AppError> {
+    let days = |d: u32| Duration::days(i64::from(d));
+    let tenant = &customer.tenant;
+    let purchases = state
+        .customers
+        .purchases_since(tenant, customer.id, as_of - days(policy.value_window_days))
+        .await?;
+    let touch_days = policy
+        .interaction_window_days
+        .max(policy.coverage_window_days);
+    let activities = state
+        .customers
+        .customer_activities(tenant, customer.id, as_of - days(touch_days), MAX_ACTIVITIES)
+        .await?;
+    let contacts = state.customers.list_contacts(tenant, customer.id).await?;
+    let tally = policy.tally(as_of, &purchases, &activities, &contacts);
+    Ok(policy.grade(&tally, as_of))
+}
+
+/// Starts the timer that closes the customer's current month (kept if one is pending).
+pub async fn schedule_month_close(
+    state: &AppState,
+    tenant: &Tenant,
+    customer: CustomerId,
+) -> Result<(), AppError> {
+    let now = state.clock.now();
+    let next = Month::of(now, tenant.zone()).next().start(tenant.zone());
+    let timer = Timer {
+        id: TimerId::new(),
+        tenant: tenant.id.clone(),
+        subject: Subject::Customer(customer),
+        name: MONTH_CLOSE.into(),
+        due_at: next,
+        created_at: now,
+        cause: None,
+    };
+    state.timers.start_timer(&timer, false).await?;
+    Ok(())
+}
+
+/// Regrades the customer now and stores it as the current month's grade.
+pub async fn regrade(
+    state: &AppState,
+    tenant: &Tenant,
+    id: CustomerId,
+) -> Result<Option<GradeSnapshot>, AppError> {
+    let Some(customer) = state.customers.get_customer(&tenant.id, id).await? else {
+        return Ok(None);
+    };
+    let policy = tenant.grade_policy();
+    let now = state.clock.now();
+    let month = Month::of(now, tenant.zone());
+    let history = state.customers.grade_history(&tenant.id, id).await?;
+    let grade = grade_at(state, &policy, &customer, now).await?;
+    let snapshot = GradeSnapshot {
+        tenant: tenant.id.clone(),
+        customer: id,
+        month,
+        grade,
+        closed: false,
+    };
+    state.customers.save_grade(&snapshot).await?;
+    notify_drop(state, &customer, history.last(), &snapshot).await?;
+    schedule_month_close(state, tenant, id).await?;
+    Ok(Some(snapshot))
+}
+
+/// Closes `month` for the customer: its final grade (as of the month's last instant), the
+/// next month's first, the quiet-streak task, and the next timer.
+pub async fn close_month(
+    state: &AppState,
+    tenant: &Tenant,
+    id: CustomerId,
+    month: Month,
+) -> Result<(), AppError> {
+    let Some(customer) = state.customers.get_customer(&tenant.id, id).await? else {
+        return Ok(());
+    };
+    let policy = tenant.grade_policy();
+    let zone = tenant.zone();
+    let mut history = state.customers.grade_history(&tenant.id, id).await?;
+    let closed = GradeSnapshot {
+        tenant: tenant.id.clone(),
+        customer: id,
+        month,
+        grade: grade_at(state, &policy, &customer, month.end(zone)).await?,
+        closed: true,
+    };
+    state.customers.save_grade(&closed).await?;
+    let before = history.iter().rev().find(|s| s.month < month).cloned();
+    notify_drop(state, &customer, before.as_ref(), &closed).await?;
+    history.retain(|s| s.month != month && s.month < month);
+    history.push(closed);
+    if let Some(start) = policy.quiet_streak_start(&history) {
+        relationship_task(state, &customer, start, month).await?;
+    }
+    // The month now running gets its first grade even if nothing happens in it.
+    let now = state.clock.now();
+    let current = Month::of(now, zone);
+    if current > month {
+        let opening = GradeSnapshot {
+            tenant: tenant.id.clone(),
+            customer: id,
+            month: current,
+            grade: grade_at(state, &policy, &customer, now).await?,
+            closed: false,
+        };
+        state.customers.save_grade(&opening).await?;
+    }
+    schedule_month_close(state, tenant, id).await
+}
+
+/// The seeds' 关系加固 task, once per quiet streak; the owner's manager is told too.
+async fn relationship_task(
+    state: &AppState,
+    customer: &Customer,
+    streak_start: Month,
+    month: Month,
+) -> Result<(), AppError> {
+    let now = state.clock.now();
+    let task = Task {
+        id: TaskId::new(),
+        tenant: customer.tenant.clone(),
+        subject: Subject::Customer(customer.id),
+        assignee: Some(customer.owner),
+        title: format!(
+            "关系加固：{name} 价值高但互动连续偏低（自 {streak_start} 起）——发送技术白皮书，约工程师联合拜访 / \
+             Strengthen the relationship with {name}: high value, low interaction since {streak_start} — \
+             send the technical white paper, book a joint visit with an engineer",
+            name = customer.name.as_str()
+        ),
+        due_at: now + Duration::days(7),
+        done_at: None,
+        created_at: now,
+        rule: Some(RELATIONSHIP_RULE.into()),
+        dedupe_key: format!("{RELATIONSHIP_RULE}:{}:{streak_start}", customer.id),
+        outcome: None,
+        review: None,
+        remind_at: None,
+        escalate_at: None,
+    };
+    if !state.tasks.add_task(&task).await? {
+        return Ok(());
+    }
+    let users = state.directory.list_users(&customer.tenant).await?;
+    for manager in users.iter().filter(|u| u.manages(customer.team)) {
+        state
+            .inbox
+            .add_notification(&Notification {
+                id: NotificationId::new(),
+                tenant: customer.tenant.clone(),
+                user: manager.id,
+                subject: Some(Subject::Customer(customer.id)),
+                kind: "notice".into(),
+                message: format!(
+                    "团队客户 {} 需要关系加固（{month} 月仍互动偏低），已给负责人建任务 / {} needs relationship work; a task went to its owner",
+                    customer.name.as_str(),
+                    customer.name.as_str()
+                ),
+                rule: Some(RELATIONSHIP_RULE.into()),
+                dedupe_key: task.dedupe_key.clone(),
+                created_at: now,
+            })
+            .await?;
+    }
+    Ok(())
+}
+
+/// Tells the owner when the grade fell a class, with the dimensions that fell; once per
+/// month and class reached.
+async fn notify_drop(
+    state: &AppState,
+    customer: &Customer,
+    before: Option<&GradeSnapshot>,
+    after: &GradeSnapshot,
+) -> Result<(), AppError> {
+    let Some(before) = before else {
+        return Ok(());
+    };
+    if after.grade.class.rank() <= before.grade.class.rank() {
+        return Ok(());
+    }
+    state
+        .inbox
+        .add_notification(&Notification {
+            id: NotificationId::new(),
+            tenant: customer.tenant.clone(),
+            user: customer.owner,
+            subject: Some(Subject::Customer(customer.id)),
+            kind: "notice".into(),
+            message: format!(
+                "{}：{}",
+                customer.name.as_str(),
+                after.grade.drop_reason(&before.grade)
+            ),
+            rule: Some(GRADE_DROP_RULE.into()),
+            dedupe_key: format!(
+                "{GRADE_DROP_RULE}:{}:{}:{}",
+                customer.id,
+                after.month,
+                after.grade.class.as_str()
+            ),
+            created_at: state.clock.now(),
+        })
+        .await?;
+    Ok(())
+}
+
+/// Reacts to the events that change a grade's inputs, and to the month-close timer.
+pub struct CustomerGrading {
+    state: AppState,
+}
+
+impl CustomerGrading {
+    pub fn new(state: AppState) -> Self {
+        Self { state }
+    }
+}
+
+#[async_trait]
+impl EventHandler for CustomerGrading {
+    fn name(&self) -> &str {
+        "customer_grading"
+    }
+
+    #[tracing::instrument(name = "customer_grading", skip_all, fields(event = %stored.event.id))]
+    async fn handle(&self, stored: &StoredEvent) -> anyhow::Result<()> {
+        let event = &stored.event;
+        let Subject::Customer(id) = event.subject else {
+            return Ok(());
+        };
+        let tenant = tenant(&self.state, &event.tenant).await?;
+        match &event.payload {
+            EventPayload::ActivityLogged { .. }
+            | EventPayload::ContactAdded { .. }
+            | EventPayload::PurchaseRecorded { .. } => {
+                regrade(&self.state, &tenant, id).await?;
+            }
+            EventPayload::TimerFired { name, due_at, .. } if name == MONTH_CLOSE => {
+                let month = Month::of(*due_at - Duration::milliseconds(1), tenant.zone());
+                close_month(&self.state, &tenant, id, month).await?;
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+}
