@@ -5,6 +5,8 @@
 
 use crate::deals::converted_deal;
 use fieldline_tests::*;
+use reqwest::Method;
+use serde_json::Value;
 
 async fn a_duplicate_company_or_contact_is_refused_with_the_record_that_exists() {
     let app = TestApp::spawn().await;
@@ -251,7 +253,281 @@ async fn a_converted_lead_holds_its_company_against_later_duplicates() {
     assert_eq!(all["items"].as_array().unwrap().len(), 1);
 }
 
+/// Moves the clock to the given instant (Shanghai is UTC+8 all year).
+fn move_to(clock: &ManualClock, from: &mut chrono::DateTime<chrono::Utc>, to: &str) {
+    let to: chrono::DateTime<chrono::Utc> = to.parse().unwrap();
+    clock.advance_hours((to - *from).num_seconds() as f64 / 3600.0);
+    *from = to;
+}
+
+async fn month_grade(app: &TestApp, token: &str, id: &str, month: &str) -> Value {
+    eventually(&format!("the closed grade of {month}"), || async {
+        let history = app
+            .get(&format!("/v1/customers/{id}/grade/history"), token)
+            .await
+            .expect(200)
+            .body;
+        history
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["month"] == month && s["closed"] == true)
+            .cloned()
+    })
+    .await
+}
+
+async fn relationship_tasks(app: &TestApp, token: &str, id: &str) -> Vec<Value> {
+    let tasks = app.get("/v1/me/tasks", token).await.expect(200).body;
+    tasks
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["customer"] == id && t["rule"] == "relationship_reinforcement")
+        .cloned()
+        .collect()
+}
+
+/// The seeds' failure to fix: a customer who buys a lot but stops talking to us. Active in
+/// August it is class A; quiet from September it falls to B as a churn risk (the owner is
+/// told why), and after two quiet months the owner gets one 关系加固 task — not a second one
+/// when November is quiet too. Coverage rises when a technical contact is met.
+async fn a_big_customer_gone_quiet_yields_one_relationship_task() {
+    let mut now: chrono::DateTime<chrono::Utc> = "2026-08-05T02:00:00Z".parse().unwrap();
+    let clock = ManualClock::at(now);
+    let app = TestApp::spawn_with_clock(clock.clone()).await;
+    let f = fixture(&app.state).await;
+    let (admin, rep, manager) = (
+        app.token(&f.admin),
+        app.token(&f.east_rep),
+        app.token(&f.east_manager),
+    );
+    let created = app
+        .post(
+            "/v1/customers",
+            &admin,
+            &json!({"name": "宁波大港机械有限公司", "kind": "enterprise", "owner": f.east_rep.id}),
+        )
+        .await
+        .expect(201)
+        .body;
+    let id = created["id"].as_str().unwrap().to_owned();
+    let at = |p: &str| format!("/v1/customers/{id}{p}");
+
+    // 年采购 60 万: posted by a manager; a rep may not, and a re-post records nothing.
+    let purchase =
+        json!({"reference": "INV-2026-0801", "amount": 600000, "at": "2026-08-01T02:00:00Z"});
+    app.post(&at("/purchases"), &rep, &purchase)
+        .await
+        .expect(403);
+    let first = app
+        .post(&at("/purchases"), &manager, &purchase)
+        .await
+        .expect(201)
+        .body;
+    assert_eq!(first["currency"], "CNY");
+    app.post(&at("/purchases"), &manager, &purchase)
+        .await
+        .expect(200);
+    let changed = json!({"reference": "INV-2026-0801", "amount": 1, "at": "2026-08-01T02:00:00Z"});
+    app.post(&at("/purchases"), &manager, &changed)
+        .await
+        .expect(409);
+
+    // A technical contact: left with us (+10 interaction), not yet met (no coverage).
+    app.post(
+        &at("/contacts"),
+        &rep,
+        &json!({"name": "林工", "role": "cto"}),
+    )
+    .await
+    .expect(422);
+    let engineer = app
+        .post(
+            &at("/contacts"),
+            &rep,
+            &json!({"name": "林工", "title": "技术总监", "role": "technical"}),
+        )
+        .await
+        .expect(201)
+        .body;
+    let grade = app.get(&at("/grade"), &rep).await.expect(200).body;
+    assert_eq!(grade["value"]["score"], 100.0);
+    assert_eq!(grade["coverage"]["score"], 0.0);
+    assert_eq!(grade["interaction"]["parts"][0]["item"], "contact_left");
+
+    // Two visits with the engineer and a tasting event in August.
+    for (i, kind) in ["visit", "visit", "event_attendance"].iter().enumerate() {
+        let key = format!("aug-{i}");
+        app.send_with(
+            Method::POST,
+            &at("/activities"),
+            Some(&rep),
+            Some(&json!({"kind": kind, "summary": "技术交流", "contact": engineer["id"]})),
+            &[("idempotency-key", key.as_str())],
+        )
+        .await
+        .expect(201);
+    }
+    let grade = app.get(&at("/grade"), &rep).await.expect(200).body;
+    assert_eq!(
+        grade["coverage"]["score"], 25.0,
+        "technical is 1 of 4 key roles"
+    );
+    // 10 + 2×12 + 20 = 54 of 60 points.
+    assert!((grade["interaction"]["score"].as_f64().unwrap() - 90.0).abs() < 1e-9);
+    assert_eq!(grade["class"], "a");
+    assert_eq!(grade["health"], "high_value");
+    let parts: f64 = grade["interaction"]["parts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["points"].as_f64().unwrap())
+        .sum();
+    assert!((parts - 90.0).abs() < 1e-9, "the explanation adds up");
+    // The events regrade the current month.
+    eventually("August's running grade", || async {
+        let h = app.get(&at("/grade/history"), &rep).await.expect(200).body;
+        (h[0]["month"] == "2026-08" && h[0]["grade"]["class"] == "a").then_some(())
+    })
+    .await;
+    // Another team cannot read it.
+    app.get(&at("/grade"), &app.token(&f.south_rep))
+        .await
+        .expect(403);
+
+    // August closes as A.
+    move_to(&clock, &mut now, "2026-08-31T17:00:00Z");
+    let august = month_grade(&app, &rep, &id, "2026-08").await;
+    assert_eq!(august["grade"]["class"], "a");
+
+    // A quiet September: B, churn risk, and the owner is told why.
+    move_to(&clock, &mut now, "2026-09-30T17:00:00Z");
+    let september = month_grade(&app, &rep, &id, "2026-09").await;
+    assert_eq!(september["grade"]["class"], "b");
+    assert_eq!(september["grade"]["health"], "churn_risk");
+    assert_eq!(september["grade"]["health_label"], "流失风险-需干预");
+    let notice = eventually("the grade-drop notice", || async {
+        let inbox = app.get("/v1/me/notifications", &rep).await.expect(200).body;
+        inbox
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|n| n["rule"] == "grade_drop")
+            .cloned()
+    })
+    .await;
+    assert!(
+        notice["message"].as_str().unwrap().contains("互动强度"),
+        "{notice}"
+    );
+    assert!(
+        relationship_tasks(&app, &rep, &id).await.is_empty(),
+        "one quiet month is not yet a streak"
+    );
+
+    // A second quiet month: one task for the owner; the manager is told.
+    move_to(&clock, &mut now, "2026-10-31T17:00:00Z");
+    month_grade(&app, &rep, &id, "2026-10").await;
+    let tasks = eventually("the relationship task", || async {
+        let t = relationship_tasks(&app, &rep, &id).await;
+        (!t.is_empty()).then_some(t)
+    })
+    .await;
+    assert_eq!(tasks.len(), 1);
+    assert!(tasks[0]["title"].as_str().unwrap().starts_with("关系加固"));
+    eventually("the manager's notice", || async {
+        let inbox = app
+            .get("/v1/me/notifications", &manager)
+            .await
+            .expect(200)
+            .body;
+        inbox
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|n| n["rule"] == "relationship_reinforcement")
+            .then_some(())
+    })
+    .await;
+
+    // November is quiet too: the same streak, no second task.
+    move_to(&clock, &mut now, "2026-11-30T17:00:00Z");
+    month_grade(&app, &rep, &id, "2026-11").await;
+    assert_eq!(relationship_tasks(&app, &rep, &id).await.len(), 1);
+    let history = app.get(&at("/grade/history"), &rep).await.expect(200).body;
+    let months: Vec<&str> = history
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["month"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        months,
+        ["2026-08", "2026-09", "2026-10", "2026-11", "2026-12"]
+    );
+}
+
+/// The grading policy is tenant data: everyone reads it, admins replace it (a new version,
+/// checked), and grades follow it.
+async fn the_grading_policy_is_versioned_tenant_data() {
+    let app = TestApp::spawn().await;
+    let f = fixture(&app.state).await;
+    let (admin, rep) = (app.token(&f.admin), app.token(&f.east_rep));
+    let mut policy = app.get("/v1/grading/policy", &rep).await.expect(200).body;
+    assert_eq!(policy["version"], 1);
+    assert_eq!(
+        policy["key_roles"],
+        json!(["purchasing", "technical", "production", "management"])
+    );
+    policy["key_roles"] = json!(["technical", "management"]);
+    let put = |token: String, body: Value| {
+        let app = &app;
+        async move {
+            app.send(Method::PUT, "/v1/grading/policy", Some(&token), Some(&body))
+                .await
+        }
+    };
+    put(rep.clone(), policy.clone()).await.expect(403);
+    let mut bad = policy.clone();
+    bad["weights"]["value"] = json!(0.9);
+    assert_eq!(
+        put(admin.clone(), bad).await.expect(422).body["details"]["field"],
+        "weights"
+    );
+    let saved = put(admin.clone(), policy.clone()).await.expect(200).body;
+    assert_eq!(saved["version"], 2);
+    let created = app
+        .post(
+            "/v1/customers",
+            &rep,
+            &json!({"name": "温州瓯江电气", "contacts": [{"name": "张总", "role": "management"}]}),
+        )
+        .await
+        .expect(201)
+        .body;
+    let grade = app
+        .get(
+            &format!("/v1/customers/{}/grade", created["id"].as_str().unwrap()),
+            &rep,
+        )
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(grade["policy_version"], 2);
+    assert_eq!(grade["coverage"]["parts"].as_array().unwrap().len(), 2);
+    // Another tenant keeps the defaults.
+    let theirs = app
+        .get("/v1/grading/policy", &app.token(&f.globex_rep))
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(theirs["version"], 1);
+}
+
 fieldline_tests::on_both_backends!(
     a_duplicate_company_or_contact_is_refused_with_the_record_that_exists,
     a_converted_lead_holds_its_company_against_later_duplicates,
+    a_big_customer_gone_quiet_yields_one_relationship_task,
+    the_grading_policy_is_versioned_tenant_data,
 );

@@ -94,6 +94,14 @@ fn expected(op: &str, scene: Scene) -> Option<[u16; 9]> {
         ("GET /v1/customers/{id}", Tenant) =>      [401, 200, 403, 200, 403, 403, 200, 404, 404],
         ("PATCH /v1/customers/{id}", Tenant) =>    [401, 200, 403, 200, 403, 403, 200, 404, 404],
         ("POST /v1/customers/{id}/contacts", Tenant) => [401, 201, 403, 201, 403, 403, 201, 404, 404],
+        ("GET /v1/customers/{id}/activities", Tenant) =>  [401, 200, 403, 200, 403, 403, 200, 404, 404],
+        ("POST /v1/customers/{id}/activities", Tenant) => [401, 201, 403, 201, 403, 403, 201, 404, 404],
+        // Purchases are finance's figures: reps never post them (403 before the lookup).
+        ("POST /v1/customers/{id}/purchases", Tenant) =>  [401, 403, 403, 201, 403, 403, 201, 404, 403],
+        ("GET /v1/customers/{id}/grade", Tenant) =>       [401, 200, 403, 200, 403, 403, 200, 404, 404],
+        ("GET /v1/customers/{id}/grade/history", Tenant) => [401, 200, 403, 200, 403, 403, 200, 404, 404],
+        ("GET /v1/grading/policy", Tenant) =>        [401, 200, 200, 200, 200, 200, 200, 200, 200],
+        ("PUT /v1/grading/policy", Tenant) =>        [401, 403, 403, 403, 403, 403, 200, 200, 403],
         ("GET /v1/deals/{id}/materials", Tenant) =>  [401, 200, 403, 200, 403, 403, 200, 404, 404],
         ("POST /v1/deals/{id}/materials/{pack}/revoke", Tenant) => [401, 200, 403, 200, 403, 403, 200, 404, 404],
         ("POST /v1/deals/{id}/materials", Tenant) => [401, 201, 403, 201, 403, 403, 201, 404, 404],
@@ -414,7 +422,25 @@ impl World {
                     "contacts": [{"name": "王建国", "phones": [format!("+86136{n:08}")]}]});
                 (path.into(), Some(body))
             }
-            "GET /v1/customers/{id}" => (path.replace("{id}", &self.customer(n).await), None),
+            "GET /v1/customers/{id}"
+            | "GET /v1/customers/{id}/activities"
+            | "GET /v1/customers/{id}/grade"
+            | "GET /v1/customers/{id}/grade/history" => {
+                (path.replace("{id}", &self.customer(n).await), None)
+            }
+            "POST /v1/customers/{id}/activities" => {
+                let body = json!({"kind": "call", "summary": "电话回访"});
+                (path.replace("{id}", &self.customer(n).await), Some(body))
+            }
+            "POST /v1/customers/{id}/purchases" => {
+                let body = json!({"reference": format!("INV-{n}"), "amount": 5000,
+                    "at": "2026-01-05T08:00:00Z"});
+                (path.replace("{id}", &self.customer(n).await), Some(body))
+            }
+            "PUT /v1/grading/policy" => {
+                let body = serde_json::to_value(fieldline_domain::GradePolicy::default()).unwrap();
+                (path.into(), Some(body))
+            }
             "PATCH /v1/customers/{id}" => {
                 let body = json!({"expected_version": 1, "changes": {"tags": ["重点"]}});
                 (path.replace("{id}", &self.customer(n).await), Some(body))

@@ -94,12 +94,15 @@ async fn the_document_tells_the_truth_about_errors_and_limits() {
     // Each documented maximum is accepted and one more is refused.
     let rep = app.token(&f.east_rep);
     let lead = app.create_lead(&rep, 1).await;
-    let deal = crate::deals::converted_deal(&app, &rep, &lead_body(2)).await;
-    let deal = deal["id"].as_str().unwrap();
+    let converted = crate::deals::converted_deal(&app, &rep, &lead_body(2)).await;
+    let deal = converted["id"].as_str().unwrap();
+    let customer = converted["customer"].as_str().unwrap();
     assert!(limits.len() >= 3, "{limits:?}");
     for (_, path, max) in limits {
         let id = if path.starts_with("/v1/deals/") {
             deal
+        } else if path.starts_with("/v1/customers/") {
+            customer
         } else {
             &lead
         };

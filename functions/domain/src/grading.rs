@@ -228,7 +228,9 @@ impl GradePolicy {
     /// Checks an admin's policy; the version is the store's business, not the client's.
     pub fn validate(&self) -> Result<(), DomainError> {
         let bad = |field: &str, why: &str| Err(DomainError::invalid(field, why));
-        if self.roles.is_empty() || self.roles.len() > 20 || !self.roles.iter().all(|r| role_key_ok(r))
+        if self.roles.is_empty()
+            || self.roles.len() > 20
+            || !self.roles.iter().all(|r| role_key_ok(r))
         {
             return bad("roles", "1-20 keys of a-z, 0-9 and _, each at most 40");
         }
@@ -306,7 +308,10 @@ impl GradePolicy {
             Some(r) if self.roles.iter().any(|k| k == r) => Ok(Some(r.to_owned())),
             Some(_) => Err(DomainError::invalid(
                 "role",
-                format!("must be one of the tenant's roles: {}", self.roles.join(", ")),
+                format!(
+                    "must be one of the tenant's roles: {}",
+                    self.roles.join(", ")
+                ),
             )),
         }
     }
@@ -429,8 +434,7 @@ impl GradePolicy {
             Health::ChurnRisk
         } else if high_value {
             Health::HighValue
-        } else if interaction.score >= t.high_engagement || coverage.score >= t.high_engagement
-        {
+        } else if interaction.score >= t.high_engagement || coverage.score >= t.high_engagement {
             Health::HighPotential
         } else {
             Health::Healthy
@@ -567,7 +571,11 @@ impl Grade {
     pub fn drop_reason(&self, before: &Grade) -> String {
         let mut lost: Vec<(&str, f64, f64)> = [
             ("成交价值 value", &before.value, &self.value),
-            ("互动强度 interaction", &before.interaction, &self.interaction),
+            (
+                "互动强度 interaction",
+                &before.interaction,
+                &self.interaction,
+            ),
             ("决策链覆盖 coverage", &before.coverage, &self.coverage),
         ]
         .into_iter()
@@ -643,7 +651,10 @@ impl Month {
         let day = NaiveDate::from_ymd_opt(self.year, self.month, 1).unwrap_or_default();
         zone.from_local_datetime(&day.and_hms_opt(0, 0, 0).unwrap_or_default())
             .earliest()
-            .map_or_else(|| day.and_time(Default::default()).and_utc(), |t| t.to_utc())
+            .map_or_else(
+                || day.and_time(Default::default()).and_utc(),
+                |t| t.to_utc(),
+            )
     }
 
     /// The last instant graded as this month: just before the next one starts.
@@ -722,7 +733,12 @@ pub struct NewPurchase {
     /// The invoice or delivery number; 1-64 printable characters.
     #[cfg_attr(
         feature = "openapi",
-        schema(min_length = 1, max_length = 64, pattern = r"^[!-~]+$", example = "INV-2026-0042")
+        schema(
+            min_length = 1,
+            max_length = 64,
+            pattern = r"^[!-~]+$",
+            example = "INV-2026-0042"
+        )
     )]
     pub reference: String,
     /// Whole units of the currency; at most 10¹².
@@ -754,7 +770,10 @@ impl NewPurchase {
         if self.amount > 1_000_000_000_000 {
             return Err(DomainError::invalid("amount", "at most 10^12"));
         }
-        let currency = self.currency.clone().unwrap_or_else(|| home_currency.into());
+        let currency = self
+            .currency
+            .clone()
+            .unwrap_or_else(|| home_currency.into());
         if currency.len() != 3 || !currency.bytes().all(|b| b.is_ascii_uppercase()) {
             return Err(DomainError::invalid("currency", "three capital letters"));
         }
@@ -898,7 +917,10 @@ mod tests {
         assert!(engaged.interaction.raw > 100.0);
         check_explained(&engaged);
         let reason = quiet.drop_reason(&active);
-        assert!(reason.contains("A") && reason.contains("互动强度"), "{reason}");
+        assert!(
+            reason.contains("A") && reason.contains("互动强度"),
+            "{reason}"
+        );
     }
 
     #[test]
@@ -911,7 +933,11 @@ mod tests {
             customer,
             month: m.parse().unwrap(),
             grade: p.grade(
-                &tally(500_000, if quiet { &[] } else { &[(Signal::Visit, 5)] }, &[]),
+                &tally(
+                    500_000,
+                    if quiet { &[] } else { &[(Signal::Visit, 5)] },
+                    &[],
+                ),
                 now(),
             ),
             closed: true,
@@ -951,7 +977,10 @@ mod tests {
         p.key_roles.push("ceo".into());
         assert!(p.validate().is_err());
         let p = GradePolicy::default();
-        assert_eq!(p.parse_role(Some("technical")).unwrap().as_deref(), Some("technical"));
+        assert_eq!(
+            p.parse_role(Some("technical")).unwrap().as_deref(),
+            Some("technical")
+        );
         assert_eq!(p.parse_role(Some(" ")).unwrap(), None);
         assert!(p.parse_role(Some("ceo")).is_err());
     }

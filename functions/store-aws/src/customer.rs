@@ -6,16 +6,16 @@
 //! transaction as the record, so two records can never hold one key.
 
 use crate::directory::tenant_pk;
+use crate::lead::events_items;
 use crate::lead::{listing_sk, newest_first_key};
 use crate::subject::{record_sk, subject_pk};
+use crate::table::ms_key;
 use crate::table::{Item, ItemBuilder, Query, TxError, body, key, put_new, s, string_attr};
 use crate::{
     DynamoStore, ENTITY, GSI1, GSI1_PK, GSI1_SK, GSI2, GSI2_PK, GSI2_SK, GSI3, GSI3_PK, GSI3_SK,
 };
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
-use crate::lead::events_items;
-use crate::table::ms_key;
 use fieldline_domain::{
     Activity, Contact, ContactId, Customer, CustomerId, DomainEvent, GradeSnapshot, LeadScope,
     Purchase, Subject, SubjectKind, TenantId, Timestamp, search_fold,
@@ -363,7 +363,9 @@ impl CustomerStore for DynamoStore {
         idempotency: Option<&IdempotencyRecord>,
     ) -> StoreResult<Created<Activity>> {
         let Subject::Customer(customer) = activity.subject else {
-            return Err(StoreError::corrupt_msg("a customer activity on another subject"));
+            return Err(StoreError::corrupt_msg(
+                "a customer activity on another subject",
+            ));
         };
         let exists = customer_exists(self.table(), &activity.tenant, customer);
         self.record_subject_activity(
@@ -385,7 +387,10 @@ impl CustomerStore for DynamoStore {
     ) -> StoreResult<Vec<Activity>> {
         let values = [
             (":pk", s(customer_pk(tenant, customer))),
-            (":from", s(format!("ACT#{}", ms_key(since.timestamp_millis())))),
+            (
+                ":from",
+                s(format!("ACT#{}", ms_key(since.timestamp_millis()))),
+            ),
             (":to", s("ACT#~")),
         ];
         let q = Query::table("pk = :pk AND sk BETWEEN :from AND :to", &values).newest_first();
@@ -439,8 +444,13 @@ impl CustomerStore for DynamoStore {
         )
         .body(snapshot)?
         .s(ENTITY, "grade")
+        .n("closed", i64::from(snapshot.closed))
         .build();
-        self.put_if(item, None, &[]).await?;
+        // An open grade never replaces a closed month's (a late event must not reopen it).
+        let condition = (!snapshot.closed).then_some("attribute_not_exists(pk) OR closed = :open");
+        let values = [(":open", crate::table::n(0))];
+        let vals: &[(&str, AttributeValue)] = if snapshot.closed { &[] } else { &values };
+        self.put_if(item, condition, vals).await?;
         Ok(())
     }
 

@@ -2,10 +2,10 @@
 //! table: a key is a primary key there, so the write that stores a record and claims its
 //! keys fails as a whole when another record holds one, whatever races it.
 
-use crate::{SqliteStore, newest_first_page, query_bodies, query_body, sql_err, to_json};
-use async_trait::async_trait;
 use crate::events::insert_events;
 use crate::lead::{insert_activity, replay_activity};
+use crate::{SqliteStore, newest_first_page, query_bodies, query_body, sql_err, to_json};
+use async_trait::async_trait;
 use fieldline_domain::{
     Activity, Contact, ContactId, Customer, CustomerId, DomainEvent, GradeSnapshot, LeadScope,
     Purchase, Subject, TenantId, Timestamp, search_fold,
@@ -344,14 +344,17 @@ impl CustomerStore for SqliteStore {
         idempotency: Option<&IdempotencyRecord>,
     ) -> StoreResult<Created<Activity>> {
         let Subject::Customer(customer) = activity.subject else {
-            return Err(StoreError::corrupt_msg("a customer activity on another subject"));
+            return Err(StoreError::corrupt_msg(
+                "a customer activity on another subject",
+            ));
         };
         let activity = activity.clone();
         let events = events.to_vec();
         let idempotency = idempotency.cloned();
         self.write(move |tx| {
             if let Some(rec) = &idempotency
-                && let Some(original) = replay_activity(tx, rec, CUSTOMER_ACTIVITY_SCOPE, &activity)?
+                && let Some(original) =
+                    replay_activity(tx, rec, CUSTOMER_ACTIVITY_SCOPE, &activity)?
             {
                 return Ok(Created::Replayed(original));
             }
@@ -426,7 +429,11 @@ impl CustomerStore for SqliteStore {
                 conn,
                 "SELECT body FROM purchases WHERE tenant_id = ?1 AND customer_id = ?2 AND at > ?3
                  ORDER BY at, reference",
-                params![tenant.as_str(), customer.to_string(), since.timestamp_millis()],
+                params![
+                    tenant.as_str(),
+                    customer.to_string(),
+                    since.timestamp_millis()
+                ],
             )
         })
         .await
@@ -438,7 +445,9 @@ impl CustomerStore for SqliteStore {
             tx.execute(
                 "INSERT INTO customer_grades (tenant_id, customer_id, month, body)
                  VALUES (?1, ?2, ?3, ?4)
-                 ON CONFLICT (tenant_id, customer_id, month) DO UPDATE SET body = excluded.body",
+                 ON CONFLICT (tenant_id, customer_id, month) DO UPDATE SET body = excluded.body
+                 WHERE json_extract(customer_grades.body, '$.closed') = 0
+                    OR json_extract(excluded.body, '$.closed') = 1",
                 params![
                     snapshot.tenant.as_str(),
                     snapshot.customer.to_string(),

@@ -6,9 +6,10 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use fieldline_domain::{
     Activity, Channel, Contact, ContactId, Customer, CustomerId, Deal, DealFacts, DealId, Decision,
-    Delivery, DeliveryResult, DomainEvent, GradeSnapshot, Lead, LeadId, LeadScope, LeadStatus, MaterialPack,
-    Notification, Pipeline, Priority, Purchase, Rule, RuleId, StageChange, StageKind, Subject, Task, TaskId,
-    Team, TeamId, Tenant, TenantId, Timer, Timestamp, Upload, UploadId, User, UserId,
+    Delivery, DeliveryResult, DomainEvent, GradeSnapshot, Lead, LeadId, LeadScope, LeadStatus,
+    MaterialPack, Notification, Pipeline, Priority, Purchase, Rule, RuleId, StageChange, StageKind,
+    Subject, Task, TaskId, Team, TeamId, Tenant, TenantId, Timer, Timestamp, Upload, UploadId,
+    User, UserId,
 };
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -561,8 +562,7 @@ pub trait CustomerStore: Send + Sync {
     ) -> StoreResult<Vec<Activity>>;
     /// Records a purchase once per (customer, reference), with its events; `false` when the
     /// reference was recorded before (nothing is written then).
-    async fn add_purchase(&self, purchase: &Purchase, events: &[DomainEvent])
-    -> StoreResult<bool>;
+    async fn add_purchase(&self, purchase: &Purchase, events: &[DomainEvent]) -> StoreResult<bool>;
     /// A customer's purchases made after `since`, oldest first.
     async fn purchases_since(
         &self,
@@ -570,7 +570,8 @@ pub trait CustomerStore: Send + Sync {
         customer: CustomerId,
         since: Timestamp,
     ) -> StoreResult<Vec<Purchase>>;
-    /// Stores a month's grade, replacing what that month had.
+    /// Stores a month's grade, replacing what that month had, except that an open grade
+    /// never replaces a closed one (a closed month is final).
     async fn save_grade(&self, snapshot: &GradeSnapshot) -> StoreResult<()>;
     /// A customer's monthly grades, oldest first.
     async fn grade_history(

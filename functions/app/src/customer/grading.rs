@@ -51,7 +51,12 @@ pub async fn grade_at(
         .max(policy.coverage_window_days);
     let activities = state
         .customers
-        .customer_activities(tenant, customer.id, as_of - days(touch_days), MAX_ACTIVITIES)
+        .customer_activities(
+            tenant,
+            customer.id,
+            as_of - days(touch_days),
+            MAX_ACTIVITIES,
+        )
         .await?;
     let contacts = state.customers.list_contacts(tenant, customer.id).await?;
     let tally = policy.tally(as_of, &purchases, &activities, &contacts);
@@ -63,8 +68,8 @@ pub async fn schedule_month_close(
     state: &AppState,
     tenant: &Tenant,
     customer: CustomerId,
+    now: Timestamp,
 ) -> Result<(), AppError> {
-    let now = state.clock.now();
     let next = Month::of(now, tenant.zone()).next().start(tenant.zone());
     let timer = Timer {
         id: TimerId::new(),
@@ -100,9 +105,14 @@ pub async fn regrade(
         grade,
         closed: false,
     };
+    // A closed month is final; an event handled late (at-least-once delivery, a slow
+    // stream) must not reopen it.
+    if history.iter().any(|s| s.closed && s.month >= month) {
+        return Ok(None);
+    }
     state.customers.save_grade(&snapshot).await?;
     notify_drop(state, &customer, history.last(), &snapshot).await?;
-    schedule_month_close(state, tenant, id).await?;
+    schedule_month_close(state, tenant, id, now).await?;
     Ok(Some(snapshot))
 }
 
@@ -148,7 +158,7 @@ pub async fn close_month(
         };
         state.customers.save_grade(&opening).await?;
     }
-    schedule_month_close(state, tenant, id).await
+    schedule_month_close(state, tenant, id, now).await
 }
 
 /// The seeds' 关系加固 task, once per quiet streak; the owner's manager is told too.

@@ -1,7 +1,7 @@
-use crate::error::AppError;
-use crate::state::AppState;
 use crate::customer::grading;
+use crate::error::AppError;
 use crate::lead::{MAX_PAGE, Outcome, checked_limit, idempotency};
+use crate::state::AppState;
 use fieldline_domain::{
     Activity, ActivityId, Actor, Contact, ContactId, Customer, CustomerId, CustomerPatch,
     DomainEvent, EventPayload, Grade, GradePolicy, GradeSnapshot, LogTarget, NewActivity,
@@ -135,7 +135,7 @@ pub async fn create_customer(
     let stored = state.customers.create_customer(&customer, &contacts).await;
     or_duplicate(state, actor, stored).await?;
     // Months close from now on; a crash before this leaves it to the first regrade.
-    grading::schedule_month_close(state, &tenant, customer.id).await?;
+    grading::schedule_month_close(state, &tenant, customer.id, now).await?;
     Ok(CustomerDetail { customer, contacts })
 }
 

@@ -32,7 +32,13 @@ fn contact(customer: &Customer, phone: &str, email: Option<&str>) -> Contact {
         decision_role: None,
         role: None,
     }
-    .parse(ContactId::new(), customer, Region::default(), None, customer.created_at)
+    .parse(
+        ContactId::new(),
+        customer,
+        Region::default(),
+        None,
+        customer.created_at,
+    )
     .unwrap()
 }
 
@@ -511,7 +517,10 @@ pub async fn customer_ledger_and_grades_are_kept_once<S: Backend>(store: S) {
     assert!(f.store.add_purchase(&inv2, &[bought(&inv2)]).await.unwrap());
     let again = purchase("INV-1", 999, 5);
     assert!(
-        !f.store.add_purchase(&again, &[bought(&again)]).await.unwrap(),
+        !f.store
+            .add_purchase(&again, &[bought(&again)])
+            .await
+            .unwrap(),
         "a reference is recorded once"
     );
     let other = Purchase {
@@ -582,6 +591,8 @@ pub async fn customer_ledger_and_grades_are_kept_once<S: Backend>(store: S) {
         ..snapshot("2026-11", 400_000)
     };
     f.store.save_grade(&replaced).await.unwrap();
+    // A late open grade does not reopen the closed month.
+    f.store.save_grade(&snapshot("2026-11", 7)).await.unwrap();
     let history = f.store.grade_history(&f.tenant, lianhua.id).await.unwrap();
     assert_eq!(history, vec![replaced, snapshot("2026-12", 1)]);
     let elsewhere = TenantId::parse("other").unwrap();
