@@ -63,21 +63,21 @@ impl GradeClass {
 }
 
 snake_enum!(/// What the team should do with the customer.
-    Health, "health" {
+    CustomerHealth, "health" {
     HighPotential => "high_potential",
     HighValue => "high_value",
     ChurnRisk => "churn_risk",
     Healthy => "healthy",
 });
 
-impl Health {
+impl CustomerHealth {
     /// The seeds' words for it.
     pub fn label_zh(self) -> &'static str {
         match self {
-            Health::HighPotential => "高潜力-待激活",
-            Health::HighValue => "高价值-需维系",
-            Health::ChurnRisk => "流失风险-需干预",
-            Health::Healthy => "健康",
+            CustomerHealth::HighPotential => "高潜力-待激活",
+            CustomerHealth::HighValue => "高价值-需维系",
+            CustomerHealth::ChurnRisk => "流失风险-需干预",
+            CustomerHealth::Healthy => "健康",
         }
     }
 }
@@ -106,7 +106,7 @@ pub struct DimensionWeights {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct Thresholds {
+pub struct GradeThresholds {
     /// Overall score for class A (at least).
     pub grade_a: f64,
     /// Overall score for class B (at least); below is C.
@@ -145,7 +145,7 @@ pub struct GradePolicy {
     pub points: Vec<PointRule>,
     /// A contact counts as met when an activity with them is this recent.
     pub coverage_window_days: u32,
-    pub thresholds: Thresholds,
+    pub thresholds: GradeThresholds,
     /// Months in a row of high value with low interaction before a relationship task.
     pub quiet_months: u32,
 }
@@ -205,7 +205,7 @@ impl Default for GradePolicy {
                 },
             ],
             coverage_window_days: 365,
-            thresholds: Thresholds {
+            thresholds: GradeThresholds {
                 grade_a: 70.0,
                 grade_b: 40.0,
                 high_value: 60.0,
@@ -379,23 +379,23 @@ impl GradePolicy {
     /// The grade a tally earns, with its explanation.
     pub fn grade(&self, tally: &Tally, as_of: DateTime<Utc>) -> Grade {
         let value_rate = self.margin_coefficient * 100.0 / self.value_full_scale as f64;
-        let value = Dimension::capped(
+        let value = GradeDimension::capped(
             self.weights.value,
-            vec![Part {
+            vec![GradePart {
                 item: "purchases".into(),
                 input: tally.purchases_total as f64,
                 rate: value_rate,
                 points: tally.purchases_total as f64 * value_rate,
             }],
         );
-        let interaction = Dimension::capped(
+        let interaction = GradeDimension::capped(
             self.weights.interaction,
             tally
                 .signals
                 .iter()
                 .map(|(s, n)| {
                     let rate = self.points_of(*s) * 100.0 / self.interaction_full_scale;
-                    Part {
+                    GradePart {
                         item: s.as_str().into(),
                         input: f64::from(*n),
                         rate,
@@ -405,13 +405,13 @@ impl GradePolicy {
                 .collect(),
         );
         let per_role = 100.0 / self.key_roles.len() as f64;
-        let coverage = Dimension::capped(
+        let coverage = GradeDimension::capped(
             self.weights.coverage,
             self.key_roles
                 .iter()
                 .map(|r| {
                     let met = f64::from(u8::from(tally.roles_met.contains(r)));
-                    Part {
+                    GradePart {
                         item: r.clone(),
                         input: met,
                         rate: per_role,
@@ -431,13 +431,13 @@ impl GradePolicy {
         };
         let high_value = value.score >= t.high_value;
         let health = if high_value && interaction.score < t.low_interaction {
-            Health::ChurnRisk
+            CustomerHealth::ChurnRisk
         } else if high_value {
-            Health::HighValue
+            CustomerHealth::HighValue
         } else if interaction.score >= t.high_engagement || coverage.score >= t.high_engagement {
-            Health::HighPotential
+            CustomerHealth::HighPotential
         } else {
-            Health::Healthy
+            CustomerHealth::Healthy
         };
         Grade {
             class,
@@ -503,7 +503,7 @@ pub struct Tally {
 /// when the dimension is capped at 100, so the parts always add up to the score).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct Part {
+pub struct GradePart {
     /// A signal, a role, or `purchases`.
     pub item: String,
     pub input: f64,
@@ -516,17 +516,17 @@ pub struct Part {
 /// parts.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct Dimension {
+pub struct GradeDimension {
     pub score: f64,
     pub weight: f64,
     pub contribution: f64,
     /// The uncapped sum of the parts; above 100 the parts are scaled down to 100.
     pub raw: f64,
-    pub parts: Vec<Part>,
+    pub parts: Vec<GradePart>,
 }
 
-impl Dimension {
-    fn capped(weight: f64, mut parts: Vec<Part>) -> Dimension {
+impl GradeDimension {
+    fn capped(weight: f64, mut parts: Vec<GradePart>) -> GradeDimension {
         let raw: f64 = parts.iter().map(|p| p.points).sum();
         if raw > 100.0 {
             let scale = 100.0 / raw;
@@ -535,7 +535,7 @@ impl Dimension {
             }
         }
         let score = raw.min(100.0);
-        Dimension {
+        GradeDimension {
             score,
             weight,
             contribution: score * weight,
@@ -550,17 +550,17 @@ impl Dimension {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Grade {
     pub class: GradeClass,
-    pub health: Health,
+    pub health: CustomerHealth,
     /// The health category in the seeds' words (高价值-需维系 ...).
     pub health_label: String,
     /// Σ weight × dimension score, 0-100.
     pub score: f64,
-    pub value: Dimension,
-    pub interaction: Dimension,
-    pub coverage: Dimension,
+    pub value: GradeDimension,
+    pub interaction: GradeDimension,
+    pub coverage: GradeDimension,
     /// How many roles (key or not) the team has met.
     pub roles_met: u32,
-    pub thresholds: Thresholds,
+    pub thresholds: GradeThresholds,
     pub margin_coefficient: f64,
     pub policy_version: u32,
     pub as_of: DateTime<Utc>,
@@ -895,7 +895,7 @@ mod tests {
         assert_eq!(quiet.coverage.score, 25.0);
         assert_eq!(quiet.score, 55.0);
         assert_eq!(quiet.class, GradeClass::B);
-        assert_eq!(quiet.health, Health::ChurnRisk);
+        assert_eq!(quiet.health, CustomerHealth::ChurnRisk);
         // Two visits and an event in the month: 2×12 + 20 = 44 of 60 points → 73.3.
         let active = p.grade(
             &tally(
@@ -907,13 +907,13 @@ mod tests {
         );
         assert!((active.interaction.score - 44.0 / 60.0 * 100.0).abs() < 1e-9);
         assert_eq!(active.class, GradeClass::A);
-        assert_eq!(active.health, Health::HighValue);
+        assert_eq!(active.health, CustomerHealth::HighValue);
         // Small but engaged: potential to activate.
         let engaged = p.grade(
             &tally(4_000, &[(Signal::SampleRequest, 3), (Signal::Call, 4)], &[]),
             now(),
         );
-        assert_eq!(engaged.health, Health::HighPotential);
+        assert_eq!(engaged.health, CustomerHealth::HighPotential);
         assert!(engaged.interaction.raw > 100.0);
         check_explained(&engaged);
         let reason = quiet.drop_reason(&active);

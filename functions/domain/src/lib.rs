@@ -47,8 +47,8 @@ pub use deal_facts::{DealFacts, StageStep};
 pub use error::DomainError;
 pub use event::{Cause, DomainEvent, EventKind, EventPayload};
 pub use grading::{
-    Grade, GradeClass, GradePolicy, GradeSnapshot, Health, Month, NewPurchase, Purchase, Signal,
-    Tally,
+    CustomerHealth, Grade, GradeClass, GradePolicy, GradeSnapshot, Month, NewPurchase, Purchase,
+    Signal, Tally,
 };
 pub use id::{
     ActivityId, ContactId, CustomerId, DealId, EventId, LeadId, MaterialPackId, NotificationId,
