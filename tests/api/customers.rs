@@ -6,6 +6,7 @@
 use crate::deals::converted_deal;
 use fieldline_tests::*;
 use reqwest::Method;
+use fieldline_domain::User;
 use serde_json::Value;
 
 async fn a_duplicate_company_or_contact_is_refused_with_the_record_that_exists() {
@@ -525,9 +526,194 @@ async fn the_grading_policy_is_versioned_tenant_data() {
     assert_eq!(theirs["version"], 1);
 }
 
+/// The customer report against figures worked out by hand (default policy): four customers,
+/// two teams, three reps; scoped per caller, percentiles over the tenant's reps.
+async fn customer_metrics_match_a_hand_computed_fixture() {
+    let app = TestApp::spawn().await;
+    let f = fixture(&app.state).await;
+    let admin = app.token(&f.admin);
+    let customer = |owner: &User, name: &str| {
+        let body = json!({"name": name, "owner": owner.id});
+        let app = &app;
+        let admin = admin.clone();
+        async move {
+            let c = app
+                .post("/v1/customers", &admin, &body)
+                .await
+                .expect(201)
+                .body;
+            c["id"].as_str().unwrap().to_owned()
+        }
+    };
+    let contact = |id: String, name: &str, role: &str| {
+        let body = json!({"name": name, "role": role});
+        let app = &app;
+        let admin = admin.clone();
+        async move {
+            let path = format!("/v1/customers/{id}/contacts");
+            let c = app.post(&path, &admin, &body).await.expect(201).body;
+            c["id"].as_str().unwrap().to_owned()
+        }
+    };
+    let touch = |id: String, kind: &str, contact: String| {
+        let body = json!({"kind": kind, "summary": "拜访", "contact": contact});
+        let app = &app;
+        let admin = admin.clone();
+        async move {
+            let path = format!("/v1/customers/{id}/activities");
+            app.post(&path, &admin, &body).await.expect(201);
+        }
+    };
+    let buy = |id: String, amount: u64| {
+        let body = json!({"reference": format!("INV-{amount}"), "amount": amount,
+            "at": (chrono::Utc::now() - chrono::Duration::days(30)).to_rfc3339()});
+        let app = &app;
+        let admin = admin.clone();
+        async move {
+            let path = format!("/v1/customers/{id}/purchases");
+            app.post(&path, &admin, &body).await.expect(201);
+        }
+    };
+    // C1 (east rep): ¥600k, technical and purchasing contacts met — 2 roles, A, high value.
+    let c1 = customer(&f.east_rep, "一号机械").await;
+    buy(c1.clone(), 600_000).await;
+    let tech = contact(c1.clone(), "林工", "technical").await;
+    let buyer = contact(c1.clone(), "王经理", "purchasing").await;
+    touch(c1.clone(), "visit", tech).await;
+    touch(c1.clone(), "call", buyer).await;
+    // C2 (east rep): nothing — C, healthy.
+    customer(&f.east_rep, "二号贸易").await;
+    // C3 (south rep): management met — 1 role, C, healthy.
+    let c3 = customer(&f.south_rep, "三号电气").await;
+    let boss = contact(c3.clone(), "张总", "management").await;
+    touch(c3.clone(), "visit", boss).await;
+    // C4 (east rep 2): ¥500k, nobody met — B, churn risk.
+    let c4 = customer(&f.east_rep2, "四号五金").await;
+    buy(c4.clone(), 500_000).await;
+
+    let report = eventually("every grade in", || async {
+        let r = app
+            .get("/v1/metrics/customers", &admin)
+            .await
+            .expect(200)
+            .body;
+        (r["total"]["a"] == 1 && r["total"]["b"] == 1 && r["total"]["coverage_depth"] == 0.75)
+            .then_some(r)
+    })
+    .await;
+    let total = &report["total"];
+    assert_eq!(
+        (total["customers"].as_u64(), total["c"].as_u64()),
+        (Some(4), Some(2))
+    );
+    assert_eq!(
+        (
+            total["high_value"].as_u64(),
+            total["churn_risk"].as_u64(),
+            total["healthy"].as_u64(),
+            total["high_potential"].as_u64()
+        ),
+        (Some(1), Some(1), Some(2), Some(0))
+    );
+    assert_eq!(total["coverage_on_target"], false);
+    assert_eq!(report["coverage_target"], 2.3);
+    let team = |r: &Value, of: &User| {
+        r["teams"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["team"] == json!(of.team))
+            .cloned()
+            .unwrap()
+    };
+    let east = team(&report, &f.east_rep);
+    assert_eq!(east["name"], "East");
+    assert_eq!(
+        (
+            east["customers"].as_u64(),
+            east["a"].as_u64(),
+            east["b"].as_u64(),
+            east["c"].as_u64()
+        ),
+        (Some(3), Some(1), Some(1), Some(1))
+    );
+    assert_eq!(east["coverage_depth"], 0.667);
+    let south = team(&report, &f.south_rep);
+    assert_eq!(
+        (
+            south["customers"].as_u64(),
+            south["coverage_depth"].as_f64()
+        ),
+        (Some(1), Some(1.0))
+    );
+
+    // Coverage depth per rep: east 1.0 (2+0 over 2), east2 0.0, south 1.0 → TOP 67%, 100%, 67%.
+    let rep_row = |r: &Value, u: &User| {
+        r["reps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["user"] == json!(u.id))
+            .cloned()
+    };
+    let east1 = rep_row(&report, &f.east_rep).unwrap();
+    assert_eq!(east1["coverage_depth"], 1.0);
+    assert_eq!(east1["coverage_top_percent"], 67);
+    assert_eq!(
+        rep_row(&report, &f.east_rep2).unwrap()["coverage_top_percent"],
+        100
+    );
+    assert_eq!(
+        rep_row(&report, &f.south_rep).unwrap()["coverage_top_percent"],
+        67
+    );
+    assert_eq!(east1["proposals_per_month"], 0.0);
+    assert!(
+        east1["lead_activation_rate"].is_null(),
+        "no leads in the window"
+    );
+    assert!(
+        east1["suggestion"]
+            .as_str()
+            .unwrap()
+            .starts_with("您的客户覆盖深度处于TOP67%，但方案迭代频率仅TOP100%"),
+        "{east1}"
+    );
+
+    // Scopes: a rep sees their own customers and row; a manager the team's.
+    let mine = app
+        .get("/v1/metrics/customers", &app.token(&f.east_rep))
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(mine["total"]["customers"], 2);
+    assert_eq!(mine["reps"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        rep_row(&mine, &f.east_rep).unwrap()["coverage_top_percent"],
+        67,
+        "ranked in the tenant"
+    );
+    let team_view = app
+        .get("/v1/metrics/customers", &app.token(&f.east_manager))
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(team_view["total"]["customers"], 3);
+    assert_eq!(team_view["teams"].as_array().unwrap().len(), 1);
+    assert_eq!(team_view["reps"].as_array().unwrap().len(), 2);
+    assert!(rep_row(&team_view, &f.south_rep).is_none());
+    let other = app
+        .get("/v1/metrics/customers", &app.token(&f.globex_admin))
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(other["total"]["customers"], 0);
+}
+
 fieldline_tests::on_both_backends!(
     a_duplicate_company_or_contact_is_refused_with_the_record_that_exists,
     a_converted_lead_holds_its_company_against_later_duplicates,
     a_big_customer_gone_quiet_yields_one_relationship_task,
     the_grading_policy_is_versioned_tenant_data,
+    customer_metrics_match_a_hand_computed_fixture,
 );

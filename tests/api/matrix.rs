@@ -100,6 +100,7 @@ fn expected(op: &str, scene: Scene) -> Option<[u16; 9]> {
         ("POST /v1/customers/{id}/purchases", Tenant) =>  [401, 403, 403, 201, 403, 403, 201, 404, 403],
         ("GET /v1/customers/{id}/grade", Tenant) =>       [401, 200, 403, 200, 403, 403, 200, 404, 404],
         ("GET /v1/customers/{id}/grade/history", Tenant) => [401, 200, 403, 200, 403, 403, 200, 404, 404],
+        ("GET /v1/metrics/customers", Tenant) =>     [401, 200, 200, 200, 200, 200, 200, 200, 200],
         ("GET /v1/grading/policy", Tenant) =>        [401, 200, 200, 200, 200, 200, 200, 200, 200],
         ("PUT /v1/grading/policy", Tenant) =>        [401, 403, 403, 403, 403, 403, 200, 200, 403],
         ("GET /v1/deals/{id}/materials", Tenant) =>  [401, 200, 403, 200, 403, 403, 200, 404, 404],

@@ -477,6 +477,16 @@ mod tests {
                 seconds_in_previous: 60,
                 overridden: false,
             },
+            EventPayload::ContactAdded {
+                contact: crate::id::ContactId::new(),
+                role: Some("technical".into()),
+            },
+            EventPayload::PurchaseRecorded {
+                reference: "INV-1".into(),
+                amount: 600_000,
+                currency: "CNY".into(),
+                at: DateTime::UNIX_EPOCH,
+            },
             EventPayload::MaterialOpened {
                 pack: crate::id::MaterialPackId::new(),
                 name: "方案与报价".into(),

@@ -707,6 +707,11 @@ pub struct GradeSnapshot {
     pub grade: Grade,
     /// Whether the month is over (its grade will not change again).
     pub closed: bool,
+    /// The customer's owner and team when graded: reports group by them.
+    #[serde(default)]
+    pub owner: Option<UserId>,
+    #[serde(default)]
+    pub team: Option<crate::id::TeamId>,
 }
 
 /// One purchase in the customer's ledger (until orders exist, the tenant posts or imports
@@ -941,6 +946,8 @@ mod tests {
                 now(),
             ),
             closed: true,
+            owner: None,
+            team: None,
         };
         let mut h = vec![snap("2026-07", false), snap("2026-08", true)];
         assert_eq!(p.quiet_streak_start(&h), None);

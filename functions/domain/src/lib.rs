@@ -8,6 +8,7 @@ pub mod activity;
 pub mod calendar;
 pub mod contact;
 pub mod customer;
+pub mod customer_metrics;
 pub mod deal;
 pub mod deal_facts;
 pub mod error;

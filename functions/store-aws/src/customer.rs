@@ -445,6 +445,11 @@ impl CustomerStore for DynamoStore {
         .body(snapshot)?
         .s(ENTITY, "grade")
         .n("closed", i64::from(snapshot.closed))
+        .s(
+            GSI1_PK,
+            format!("{}#GRADES#{}", tenant_pk(&snapshot.tenant), snapshot.month),
+        )
+        .s(GSI1_SK, snapshot.customer.to_string())
         .build();
         // An open grade never replaces a closed month's (a late event must not reopen it).
         let condition = (!snapshot.closed).then_some("attribute_not_exists(pk) OR closed = :open");
@@ -452,6 +457,16 @@ impl CustomerStore for DynamoStore {
         let vals: &[(&str, AttributeValue)] = if snapshot.closed { &[] } else { &values };
         self.put_if(item, condition, vals).await?;
         Ok(())
+    }
+
+    async fn grades_of_month(
+        &self,
+        tenant: &TenantId,
+        month: fieldline_domain::Month,
+    ) -> StoreResult<Vec<GradeSnapshot>> {
+        let values = [(":p", s(format!("{}#GRADES#{month}", tenant_pk(tenant))))];
+        let q = Query::index(GSI1, "gsi1pk = :p", &values);
+        self.query_bodies(q, usize::MAX).await
     }
 
     async fn grade_history(

@@ -461,6 +461,23 @@ impl CustomerStore for SqliteStore {
         .await
     }
 
+    async fn grades_of_month(
+        &self,
+        tenant: &TenantId,
+        month: fieldline_domain::Month,
+    ) -> StoreResult<Vec<GradeSnapshot>> {
+        let tenant = tenant.clone();
+        self.read(move |conn| {
+            query_bodies(
+                conn,
+                "SELECT body FROM customer_grades WHERE tenant_id = ?1 AND month = ?2
+                 ORDER BY customer_id",
+                params![tenant.as_str(), month.to_string()],
+            )
+        })
+        .await
+    }
+
     async fn grade_history(
         &self,
         tenant: &TenantId,

@@ -403,6 +403,7 @@ CREATE TABLE customer_grades (
     body        TEXT NOT NULL,
     PRIMARY KEY (tenant_id, customer_id, month)
 ) STRICT, WITHOUT ROWID;
+CREATE INDEX customer_grades_by_month ON customer_grades (tenant_id, month);
 "#;
 
 pub fn migrations() -> Migrations<'static> {

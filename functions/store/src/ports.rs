@@ -573,6 +573,12 @@ pub trait CustomerStore: Send + Sync {
     /// Stores a month's grade, replacing what that month had, except that an open grade
     /// never replaces a closed one (a closed month is final).
     async fn save_grade(&self, snapshot: &GradeSnapshot) -> StoreResult<()>;
+    /// Every customer's grade for `month` (reports: the distribution, coverage depth).
+    async fn grades_of_month(
+        &self,
+        tenant: &TenantId,
+        month: fieldline_domain::Month,
+    ) -> StoreResult<Vec<GradeSnapshot>>;
     /// A customer's monthly grades, oldest first.
     async fn grade_history(
         &self,

@@ -104,6 +104,8 @@ pub async fn regrade(
         month,
         grade,
         closed: false,
+        owner: Some(customer.owner),
+        team: customer.team,
     };
     // A closed month is final; an event handled late (at-least-once delivery, a slow
     // stream) must not reopen it.
@@ -136,6 +138,8 @@ pub async fn close_month(
         month,
         grade: grade_at(state, &policy, &customer, month.end(zone)).await?,
         closed: true,
+        owner: Some(customer.owner),
+        team: customer.team,
     };
     state.customers.save_grade(&closed).await?;
     let before = history.iter().rev().find(|s| s.month < month).cloned();
@@ -155,6 +159,8 @@ pub async fn close_month(
             month: current,
             grade: grade_at(state, &policy, &customer, now).await?,
             closed: false,
+            owner: Some(customer.owner),
+            team: customer.team,
         };
         state.customers.save_grade(&opening).await?;
     }

@@ -134,8 +134,9 @@ pub async fn create_customer(
     distinct_keys(&contacts)?;
     let stored = state.customers.create_customer(&customer, &contacts).await;
     or_duplicate(state, actor, stored).await?;
-    // Months close from now on; a crash before this leaves it to the first regrade.
-    grading::schedule_month_close(state, &tenant, customer.id, now).await?;
+    // Graded from the start (reports count it), and its months close from now on; a crash
+    // before this leaves both to its first event.
+    grading::regrade(state, &tenant, customer.id).await?;
     Ok(CustomerDetail { customer, contacts })
 }
 

@@ -181,10 +181,18 @@ pub async fn convert_lead(
         first_stage: made.first_stage,
         events: made.events,
     };
-    Ok(state
+    let outcome = state
         .deals
         .convert_lead(&conversion, record.as_ref())
-        .await?)
+        .await?;
+    // A new customer is graded from the start (its months close from now on).
+    if conversion.new_customer
+        && let Outcome::New(_) = &outcome
+        && let Some(tenant) = state.directory.get_tenant(&actor.tenant).await?
+    {
+        crate::customer::grading::regrade(state, &tenant, conversion.customer.id).await?;
+    }
+    Ok(outcome)
 }
 
 /// The customer and person a conversion should join instead of creating them again: the

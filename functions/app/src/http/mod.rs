@@ -161,6 +161,7 @@ fn automation_routes(router: OpenApiRouter<AppState>) -> OpenApiRouter<AppState>
         .routes(routes!(notification::http::my_notifications))
         .routes(routes!(metrics::http::lead_metrics))
         .routes(routes!(metrics::http::pipeline_metrics))
+        .routes(routes!(metrics::http::customer_metrics))
         .routes(routes!(
             channel::http::add_channel,
             channel::http::list_channels

@@ -78,3 +78,18 @@ pub async fn pipeline_metrics(
         .await?,
     ))
 }
+
+/// Customers by grade and health per team, coverage depth (roles met per customer; the seeds'
+/// B2B target is 2.3), and each rep's standing in the tenant ("TOP n%") on lead activation
+/// (72 h), coverage depth and proposal iteration frequency over the last 90 days, with the
+/// suggestion the seeds show. Reps see their own row, managers their team's, admins all.
+#[utoipa::path(get, path = "/v1/metrics/customers", tag = "customers", security(("bearer" = [])),
+    responses((status = 200, body = crate::metrics::CustomerReport)))]
+pub async fn customer_metrics(
+    State(state): State<AppState>,
+    auth: Authenticated,
+) -> Result<Json<crate::metrics::CustomerReport>, ApiError> {
+    Ok(Json(
+        crate::metrics::customer_report(&state, &auth.actor).await?,
+    ))
+}

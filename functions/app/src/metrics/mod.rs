@@ -1,6 +1,8 @@
 //! Process-health metrics over leads: response times, SLA breaches, conversion by rep and team.
 
+mod customers;
 pub mod http;
 mod use_cases;
 
+pub use customers::*;
 pub use use_cases::*;

@@ -43,7 +43,7 @@ pub struct MetricsReport {
     pub pool_size: u64,
 }
 
-async fn all_leads(
+pub(crate) async fn all_leads(
     state: &AppState,
     actor: &Actor,
     scope: LeadScope,

@@ -582,6 +582,8 @@ pub async fn customer_ledger_and_grades_are_kept_once<S: Backend>(store: S) {
             month: month.parse().unwrap(),
             grade: policy.grade(&tally, now),
             closed: false,
+            owner: Some(f.rep.id),
+            team: Some(f.team),
         }
     };
     f.store.save_grade(&snapshot("2026-12", 1)).await.unwrap();
@@ -594,7 +596,22 @@ pub async fn customer_ledger_and_grades_are_kept_once<S: Backend>(store: S) {
     // A late open grade does not reopen the closed month.
     f.store.save_grade(&snapshot("2026-11", 7)).await.unwrap();
     let history = f.store.grade_history(&f.tenant, lianhua.id).await.unwrap();
-    assert_eq!(history, vec![replaced, snapshot("2026-12", 1)]);
+    assert_eq!(history, vec![replaced.clone(), snapshot("2026-12", 1)]);
+    let month = |m: &str| m.parse::<Month>().unwrap();
+    assert_eq!(
+        f.store
+            .grades_of_month(&f.tenant, month("2026-11"))
+            .await
+            .unwrap(),
+        vec![replaced]
+    );
+    assert!(
+        f.store
+            .grades_of_month(&f.tenant, month("2026-10"))
+            .await
+            .unwrap()
+            .is_empty()
+    );
     let elsewhere = TenantId::parse("other").unwrap();
     assert!(
         f.store
