@@ -4,9 +4,9 @@
 //! scenario runs on the embedded server and on the AWS functions (DynamoDB on moto).
 
 use crate::deals::converted_deal;
+use fieldline_domain::User;
 use fieldline_tests::*;
 use reqwest::Method;
-use fieldline_domain::User;
 use serde_json::Value;
 
 async fn a_duplicate_company_or_contact_is_refused_with_the_record_that_exists() {

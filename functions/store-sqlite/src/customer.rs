@@ -15,7 +15,7 @@ use fieldline_store::{Created, CustomerQuery, CustomerStore, IdempotencyRecord, 
 use rusqlite::types::Value;
 use rusqlite::{OptionalExtension, Transaction, params, params_from_iter};
 
-pub(crate) fn insert_customer(tx: &Transaction<'_>, customer: &Customer) -> StoreResult<()> {
+pub fn insert_customer(tx: &Transaction<'_>, customer: &Customer) -> StoreResult<()> {
     tx.execute(
         "INSERT INTO customers (tenant_id, id, owner_id, team_id, updated_at, version, body, search)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
@@ -32,6 +32,24 @@ pub(crate) fn insert_customer(tx: &Transaction<'_>, customer: &Customer) -> Stor
     )
     .map_err(sql_err)?;
     Ok(())
+}
+
+/// Records a purchase unless its reference is there; whether it was new.
+pub fn insert_purchase(tx: &Transaction<'_>, purchase: &Purchase) -> StoreResult<bool> {
+    let added = tx
+        .execute(
+            "INSERT INTO purchases (tenant_id, customer_id, reference, at, body)
+             VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING",
+            params![
+                purchase.tenant.as_str(),
+                purchase.customer.to_string(),
+                purchase.reference,
+                purchase.at.timestamp_millis(),
+                to_json(purchase)?,
+            ],
+        )
+        .map_err(sql_err)?;
+    Ok(added == 1)
 }
 
 /// Fills the search column for customers stored before it (the V12 migration).
@@ -51,7 +69,7 @@ pub(crate) fn backfill_search(tx: &Transaction<'_>) -> StoreResult<()> {
     Ok(())
 }
 
-pub(crate) fn insert_contact(tx: &Transaction<'_>, contact: &Contact) -> StoreResult<()> {
+pub fn insert_contact(tx: &Transaction<'_>, contact: &Contact) -> StoreResult<()> {
     tx.execute(
         "INSERT INTO contacts (tenant_id, id, customer_id, body) VALUES (?1, ?2, ?3, ?4)",
         params![
@@ -395,20 +413,7 @@ impl CustomerStore for SqliteStore {
         let events = events.to_vec();
         self.write(move |tx| {
             require_customer(tx, &purchase.tenant, purchase.customer)?;
-            let added = tx
-                .execute(
-                    "INSERT INTO purchases (tenant_id, customer_id, reference, at, body)
-                     VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING",
-                    params![
-                        purchase.tenant.as_str(),
-                        purchase.customer.to_string(),
-                        purchase.reference,
-                        purchase.at.timestamp_millis(),
-                        to_json(&purchase)?,
-                    ],
-                )
-                .map_err(sql_err)?
-                == 1;
+            let added = insert_purchase(tx, &purchase)?;
             if added {
                 insert_events(tx, &events)?;
             }

@@ -37,8 +37,10 @@ use std::time::Duration;
 pub use blob::LocalBlobStore;
 
 /// The store's own row writers, for bulk loads inside one caller-held transaction (the
-/// `deal_reports` benchmark): a load writes exactly the rows and columns the store does.
+/// `deal_reports` and `customer_grading` benchmarks): a load writes exactly the rows and
+/// columns the store does.
 pub mod bulk {
+    pub use crate::customer::{insert_contact, insert_customer, insert_purchase};
     pub use crate::deal::{append_stage, insert_deal};
     /// Call after a deal's row and its log lines are written.
     pub use crate::deal_facts::write as write_deal_facts;

@@ -577,7 +577,7 @@ mod tests {
             .unwrap();
         }
         let store = SqliteStore::open(&path).unwrap();
-        assert_eq!(store.schema_version().await.unwrap(), 12);
+        assert_eq!(store.schema_version().await.unwrap(), 13);
         let listed = store
             .list_activities(&activity.tenant, lead, 10)
             .await
