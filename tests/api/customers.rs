@@ -710,10 +710,122 @@ async fn customer_metrics_match_a_hand_computed_fixture() {
     assert_eq!(other["total"]["customers"], 0);
 }
 
+/// A duplicate the de-duplication could not see (the company written another way) is merged
+/// by the manager: contacts and activities move to the survivor, the duplicate points at it,
+/// is no longer listed or changed, and a retry of the merge answers the same.
+async fn a_duplicate_is_refused_and_a_hidden_one_merged() {
+    let app = TestApp::spawn().await;
+    let f = fixture(&app.state).await;
+    let (rep, manager) = (app.token(&f.east_rep), app.token(&f.east_manager));
+    let first = app
+        .post(
+            "/v1/customers",
+            &rep,
+            &json!({"name": "上海联华超市有限公司", "tags": ["KA"],
+                "contacts": [{"name": "王建国", "phones": ["13811112222"], "role": "purchasing"}]}),
+        )
+        .await
+        .expect(201)
+        .body;
+    let first_id = first["id"].as_str().unwrap().to_owned();
+    app.post("/v1/customers", &rep, &json!({"name": "上海联华超市"}))
+        .await
+        .expect(409);
+    // Written another way, it slips through.
+    let second = app
+        .post(
+            "/v1/customers",
+            &rep,
+            &json!({"name": "联华超市（浦东）", "tags": ["社区店"],
+                "contacts": [{"name": "林工", "phones": ["13911113333"], "role": "technical"}]}),
+        )
+        .await
+        .expect(201)
+        .body;
+    let second_id = second["id"].as_str().unwrap().to_owned();
+    app.post(
+        &format!("/v1/customers/{second_id}/activities"),
+        &rep,
+        &json!({"kind": "visit", "summary": "门店拜访", "contact": second["contacts"][0]["id"]}),
+    )
+    .await
+    .expect(201);
+
+    let merge = json!({"duplicate": second_id, "expected_version": 1});
+    let path = format!("/v1/customers/{first_id}/merge");
+    app.post(&path, &app.token(&f.south_manager), &merge)
+        .await
+        .expect(403);
+    app.post(
+        &path,
+        &manager,
+        &json!({"duplicate": first_id, "expected_version": 1}),
+    )
+    .await
+    .expect(422);
+    let merged = app.post(&path, &manager, &merge).await.expect(200).body;
+    assert_eq!(merged["version"], 2);
+    assert_eq!(merged["tags"], json!(["KA", "社区店"]));
+    let names: Vec<&str> = merged["contacts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names.len(), 2);
+    assert!(names.contains(&"林工") && names.contains(&"王建国"));
+    let again = app.post(&path, &manager, &merge).await.expect(200).body;
+    assert_eq!(again["version"], 2, "a retried merge changes nothing");
+
+    let activities = app
+        .get(&format!("/v1/customers/{first_id}/activities"), &rep)
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(activities.as_array().unwrap().len(), 1);
+    assert_eq!(activities[0]["customer"], json!(first_id));
+    let pointer = app
+        .get(&format!("/v1/customers/{second_id}"), &rep)
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(pointer["merged_into"], json!(first_id));
+    app.patch(
+        &format!("/v1/customers/{second_id}"),
+        &rep,
+        &json!({"expected_version": 2, "changes": {"tags": ["x"]}}),
+    )
+    .await
+    .expect(409);
+    let listed = app.get("/v1/customers", &rep).await.expect(200).body;
+    let ids: Vec<&str> = listed["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, [first_id.as_str()]);
+    // The merged name now finds the survivor.
+    let dup = app
+        .post("/v1/customers", &rep, &json!({"name": "联华超市（浦东）"}))
+        .await
+        .expect(409)
+        .body;
+    assert_eq!(dup["details"]["existing"]["id"], json!(first_id));
+    // The survivor's grade counts the technical contact met on the duplicate.
+    let grade = app
+        .get(&format!("/v1/customers/{first_id}/grade"), &rep)
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(grade["coverage"]["score"], 25.0);
+}
+
 fieldline_tests::on_both_backends!(
     a_duplicate_company_or_contact_is_refused_with_the_record_that_exists,
     a_converted_lead_holds_its_company_against_later_duplicates,
     a_big_customer_gone_quiet_yields_one_relationship_task,
     the_grading_policy_is_versioned_tenant_data,
     customer_metrics_match_a_hand_computed_fixture,
+    a_duplicate_is_refused_and_a_hidden_one_merged,
 );

@@ -94,6 +94,7 @@ fn expected(op: &str, scene: Scene) -> Option<[u16; 9]> {
         ("GET /v1/customers/{id}", Tenant) =>      [401, 200, 403, 200, 403, 403, 200, 404, 404],
         ("PATCH /v1/customers/{id}", Tenant) =>    [401, 200, 403, 200, 403, 403, 200, 404, 404],
         ("POST /v1/customers/{id}/contacts", Tenant) => [401, 201, 403, 201, 403, 403, 201, 404, 404],
+        ("POST /v1/customers/{id}/merge", Tenant) =>      [401, 200, 403, 200, 403, 403, 200, 404, 404],
         ("GET /v1/customers/{id}/activities", Tenant) =>  [401, 200, 403, 200, 403, 403, 200, 404, 404],
         ("POST /v1/customers/{id}/activities", Tenant) => [401, 201, 403, 201, 403, 403, 201, 404, 404],
         // Purchases are finance's figures: reps never post them (403 before the lookup).
@@ -428,6 +429,11 @@ impl World {
             | "GET /v1/customers/{id}/grade"
             | "GET /v1/customers/{id}/grade/history" => {
                 (path.replace("{id}", &self.customer(n).await), None)
+            }
+            "POST /v1/customers/{id}/merge" => {
+                let duplicate = self.customer(n + 5000).await;
+                let body = json!({"duplicate": duplicate, "expected_version": 1});
+                (path.replace("{id}", &self.customer(n).await), Some(body))
             }
             "POST /v1/customers/{id}/activities" => {
                 let body = json!({"kind": "call", "summary": "电话回访"});

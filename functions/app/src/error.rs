@@ -95,6 +95,7 @@ impl From<DomainError> for AppError {
             }
             DomainError::InvalidTransition { from, to } => AppError::InvalidTransition { from, to },
             DomainError::Forbidden(m) => AppError::Forbidden(m),
+            DomainError::Conflict(m) => AppError::Conflict(m),
         }
     }
 }

@@ -84,6 +84,10 @@ pub struct Customer {
     pub origin_lead: Option<LeadId>,
     pub created_at: DateTime<Utc>,
     pub version: u64,
+    /// Set when this record was merged into another: it stays as a pointer (deals and links
+    /// that name it still find their customer) but is listed and changed no more.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub merged_into: Option<CustomerId>,
 }
 
 /// What a client sends to create a customer, with the contacts it already knows.
@@ -380,7 +384,52 @@ impl Customer {
             origin_lead: None,
             created_at: now,
             version: 1,
+            merged_into: None,
         })
+    }
+
+    /// Refuses a change to a record that was merged away.
+    pub fn ensure_live(&self) -> Result<(), DomainError> {
+        match self.merged_into {
+            Some(into) => Err(DomainError::Conflict(format!(
+                "customer {} was merged into {into}",
+                self.id
+            ))),
+            None => Ok(()),
+        }
+    }
+
+    /// Takes in what `duplicate` knows that this record does not (its tags and addresses), as
+    /// a new version; the duplicate becomes a pointer here, as a new version of its own. Each
+    /// record's contacts, activities and purchases move with the store's merge.
+    pub fn absorb(&mut self, duplicate: &mut Customer) -> Result<(), DomainError> {
+        self.ensure_live()?;
+        duplicate.ensure_live()?;
+        if self.id == duplicate.id || self.tenant != duplicate.tenant {
+            return Err(DomainError::invalid(
+                "duplicate",
+                "must be another customer of the tenant",
+            ));
+        }
+        for tag in &duplicate.tags {
+            if !self.tags.contains(tag) && self.tags.len() < MAX_TAGS {
+                self.tags.push(tag.clone());
+            }
+        }
+        for address in &duplicate.addresses {
+            if !self.addresses.iter().any(|a| a.text == address.text)
+                && self.addresses.len() < MAX_ADDRESSES
+            {
+                self.addresses.push(address.clone());
+            }
+        }
+        if self.origin_lead.is_none() {
+            self.origin_lead = duplicate.origin_lead;
+        }
+        self.version += 1;
+        duplicate.merged_into = Some(self.id);
+        duplicate.version += 1;
+        Ok(())
     }
 
     /// Applies `patch` as a new version; `false` (and no new version) when it changes
@@ -477,6 +526,7 @@ mod tests {
             origin_lead: None,
             created_at: Utc::now(),
             version: 1,
+            merged_into: None,
         }
     }
 
@@ -575,5 +625,30 @@ mod tests {
         };
         assert!(c.apply_patch(&bad, None).is_err());
         assert_eq!(c.version, 2, "a refused patch changes nothing");
+    }
+
+    #[test]
+    fn absorbing_a_duplicate_takes_its_tags_and_leaves_a_pointer() {
+        let mut a = store("联华超市");
+        a.tags = vec!["KA".into()];
+        let mut b = store("联华超市浦东店");
+        b.tags = vec!["KA".into(), "社区店".into()];
+        b.addresses = vec![Address {
+            text: "上海市浦东新区".into(),
+            geo: None,
+        }];
+        a.absorb(&mut b).unwrap();
+        assert_eq!(a.tags, ["KA", "社区店"]);
+        assert_eq!(a.addresses.len(), 1);
+        assert_eq!((a.version, b.version), (2, 2));
+        assert_eq!(b.merged_into, Some(a.id));
+        assert!(b.ensure_live().is_err());
+        let mut c = store("另一家");
+        assert!(
+            c.absorb(&mut b).is_err(),
+            "a pointer cannot be merged again"
+        );
+        let mut same = a.clone();
+        assert!(a.absorb(&mut same).is_err(), "not into itself");
     }
 }

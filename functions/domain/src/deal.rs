@@ -581,6 +581,7 @@ pub fn convert_lead(
         origin_lead: Some(lead.id),
         created_at: now,
         version: 1,
+        merged_into: None,
     };
     let contact = Contact {
         id: ids.contact,
@@ -746,6 +747,7 @@ mod tests {
             origin_lead: None,
             created_at: t0(),
             version: 1,
+            merged_into: None,
         }
     }
 

@@ -12,6 +12,9 @@ pub enum DomainError {
     /// The actor is authenticated but this change is not theirs to make.
     #[error("{0}")]
     Forbidden(String),
+    /// The record is no longer in a state that takes this change (merged away).
+    #[error("{0}")]
+    Conflict(String),
 }
 
 impl DomainError {

@@ -127,6 +127,11 @@ pub enum EventPayload {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         role: Option<String>,
     },
+    /// Another customer record was merged into this one (its contacts, activities and
+    /// purchases move here).
+    CustomerMerged {
+        duplicate: crate::id::CustomerId,
+    },
     /// A purchase entered the customer's ledger.
     PurchaseRecorded {
         reference: String,
@@ -166,7 +171,7 @@ impl EventKind {
             DealCreated | DealUpdated | DealStageChanged | MaterialOpened => {
                 Some(SubjectKind::Deal)
             }
-            ContactAdded | PurchaseRecorded => Some(SubjectKind::Customer),
+            ContactAdded | PurchaseRecorded | CustomerMerged => Some(SubjectKind::Customer),
             ActivityLogged | TimerFired => None,
         }
     }
@@ -213,6 +218,7 @@ impl EventKind {
             UploadCreated => &["kind", "file_name", "size"],
             UploadStatusChanged => &["from", "to", "error"],
             ContactAdded => &["contact", "role"],
+            CustomerMerged => &["duplicate"],
             PurchaseRecorded => &["reference", "amount", "currency", "at"],
             DealCreated => &["pipeline", "stage", "amount", "currency", "owner"],
             DealUpdated => &["changed"],
@@ -480,6 +486,9 @@ mod tests {
             EventPayload::ContactAdded {
                 contact: crate::id::ContactId::new(),
                 role: Some("technical".into()),
+            },
+            EventPayload::CustomerMerged {
+                duplicate: crate::id::CustomerId::new(),
             },
             EventPayload::PurchaseRecorded {
                 reference: "INV-1".into(),

@@ -48,12 +48,17 @@ pub(crate) fn customer_item(customer: &Customer) -> StoreResult<Item> {
     )
     .body(customer)?
     .s(ENTITY, "customer")
-    .n("version", customer.version as i64)
-    .s("name_search", search_fold(customer.name.as_str()))
-    .s(GSI1_PK, format!("{t}#CUSTOMERS"))
-    .s(GSI1_SK, sort.clone())
-    .s(GSI2_PK, format!("{t}#CUSTOWNER#{}", customer.owner))
-    .s(GSI2_SK, sort.clone());
+    .n("version", customer.version as i64);
+    // A record merged away keeps no index entries: it is found by id only.
+    if customer.merged_into.is_some() {
+        return Ok(item.build());
+    }
+    item = item
+        .s("name_search", search_fold(customer.name.as_str()))
+        .s(GSI1_PK, format!("{t}#CUSTOMERS"))
+        .s(GSI1_SK, sort.clone())
+        .s(GSI2_PK, format!("{t}#CUSTOWNER#{}", customer.owner))
+        .s(GSI2_SK, sort.clone());
     if let Some(team) = customer.team {
         item = item
             .s(GSI3_PK, format!("{t}#CUSTTEAM#{team}"))
@@ -354,6 +359,129 @@ impl CustomerStore for DynamoStore {
             .get(key(key_pk(tenant, dedupe_key), KEY_SK))
             .await?
             .and_then(|item| string_attr(&item, "record_id").map(str::to_owned)))
+    }
+
+    async fn merge_customers(
+        &self,
+        survivor: &Customer,
+        survivor_expected: u64,
+        duplicate: &Customer,
+        duplicate_expected: u64,
+        events: &[DomainEvent],
+    ) -> StoreResult<()> {
+        let tenant = &survivor.tenant;
+        let table = self.table().to_owned();
+        let mut items = vec![
+            self.versioned_put(
+                customer_item(survivor)?,
+                survivor.version,
+                survivor_expected,
+            )?,
+            self.versioned_put(
+                customer_item(duplicate)?,
+                duplicate.version,
+                duplicate_expected,
+            )?,
+        ];
+        let survivor_id = survivor.id.to_string();
+        for k in duplicate.dedupe_keys() {
+            items.push(crate::table::put(
+                &table,
+                key_item(tenant, &k, &survivor_id),
+                None,
+                &[],
+            ));
+        }
+        items.extend(events_items(&table, events)?);
+        match self.transact(items).await {
+            Ok(()) => {}
+            Err(TxError::Cancelled(flags)) => {
+                let (id, expected) = if flags.first() == Some(&true) {
+                    (survivor.id, survivor_expected)
+                } else {
+                    (duplicate.id, duplicate_expected)
+                };
+                return Err(self
+                    .version_failure(tenant, Subject::Customer(id), expected)
+                    .await);
+            }
+            Err(e) => return Err(e.into()),
+        }
+        // The duplicate's partition moves in batches; the merge event repeats this until
+        // nothing is left, so a crash in between loses nothing.
+        self.finish_merge(tenant, duplicate.id).await?;
+        Ok(())
+    }
+
+    async fn finish_merge(&self, tenant: &TenantId, duplicate: CustomerId) -> StoreResult<u32> {
+        let from_pk = customer_pk(tenant, duplicate);
+        let Some(stored) = self
+            .get_body::<Customer>(from_pk.clone(), record_sk(SubjectKind::Customer))
+            .await?
+        else {
+            return Ok(0);
+        };
+        let Some(to) = stored.merged_into else {
+            return Ok(0);
+        };
+        let to_pk = customer_pk(tenant, to);
+        let table = self.table().to_owned();
+        let values = [(":pk", s(from_pk.clone()))];
+        let items = self
+            .query(Query::table("pk = :pk", &values), usize::MAX)
+            .await?;
+        let mut moved = 0u32;
+        let mut batch: Vec<TransactWriteItem> = Vec::new();
+        for item in &items {
+            let Some(sk) = string_attr(item, "sk").map(str::to_owned) else {
+                continue;
+            };
+            let gone = crate::table::delete(&table, key(from_pk.clone(), sk.clone()), None, &[]);
+            if sk.starts_with("CONTACT#") {
+                let mut c: Contact = body(item)?;
+                c.customer = to;
+                let moved_item = ItemBuilder::new(to_pk.clone(), sk.clone())
+                    .body(&c)?
+                    .s(ENTITY, "contact")
+                    .build();
+                let reference = ItemBuilder::new(contact_ref_pk(tenant, c.id), "CONTACT")
+                    .s(ENTITY, "contact_ref")
+                    .s("customer_id", to.to_string())
+                    .build();
+                batch.push(crate::table::put(&table, moved_item, None, &[]));
+                batch.push(crate::table::put(&table, reference, None, &[]));
+            } else if sk.starts_with("ACT#") {
+                let mut a: Activity = body(item)?;
+                a.subject = Subject::Customer(to);
+                let moved_item = ItemBuilder::new(to_pk.clone(), sk.clone())
+                    .body(&a)?
+                    .s(ENTITY, "activity")
+                    .build();
+                batch.push(crate::table::put(&table, moved_item, None, &[]));
+            } else if sk.starts_with("PURCHASE#") {
+                let mut p: Purchase = body(item)?;
+                p.customer = to;
+                // A reference the survivor holds stays the survivor's.
+                if self.get(key(to_pk.clone(), sk.clone())).await?.is_none() {
+                    let moved_item = ItemBuilder::new(to_pk.clone(), sk.clone())
+                        .body(&p)?
+                        .s(ENTITY, "purchase")
+                        .build();
+                    batch.push(crate::table::put(&table, moved_item, None, &[]));
+                }
+            } else if !sk.starts_with("GRADE#") {
+                continue;
+            }
+            batch.push(gone);
+            moved += 1;
+            if batch.len() >= 90 {
+                self.transact(std::mem::take(&mut batch)).await?;
+            }
+        }
+        if !batch.is_empty() {
+            self.transact(batch).await?;
+        }
+        Ok(moved)
     }
 
     async fn record_customer_activity(

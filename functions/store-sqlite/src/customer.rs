@@ -34,6 +34,113 @@ pub fn insert_customer(tx: &Transaction<'_>, customer: &Customer) -> StoreResult
     Ok(())
 }
 
+/// Replaces a stored customer if it is still at `expected_version`, moving its keys with it.
+fn replace_customer(
+    tx: &Transaction<'_>,
+    customer: &Customer,
+    expected_version: u64,
+) -> StoreResult<()> {
+    let tenant = &customer.tenant;
+    let id = customer.id.to_string();
+    let stored = select_customer(tx, tenant, &id)?.ok_or(StoreError::NotFound)?;
+    if stored.version != expected_version {
+        return Err(StoreError::VersionConflict {
+            expected: expected_version,
+            actual: stored.version,
+        });
+    }
+    let new_keys = customer.dedupe_keys();
+    for old in stored
+        .dedupe_keys()
+        .iter()
+        .filter(|k| !new_keys.contains(k))
+    {
+        tx.execute(
+            "DELETE FROM dedupe_keys WHERE tenant_id = ?1 AND key = ?2 AND record_id = ?3",
+            params![tenant.as_str(), old, id],
+        )
+        .map_err(sql_err)?;
+    }
+    claim_keys(tx, tenant, &new_keys, &id)?;
+    tx.execute(
+        "UPDATE customers SET owner_id = ?1, team_id = ?2, version = ?3, body = ?4, search = ?8
+         WHERE tenant_id = ?5 AND id = ?6 AND version = ?7",
+        params![
+            customer.owner.to_string(),
+            customer.team.map(|t| t.to_string()),
+            customer.version as i64,
+            to_json(customer)?,
+            tenant.as_str(),
+            id,
+            expected_version as i64,
+            search_fold(customer.name.as_str()),
+        ],
+    )
+    .map_err(sql_err)?;
+    Ok(())
+}
+
+/// Refiles a merged customer's contacts, activities and purchases under `to` (a reference
+/// `to` already has stays `to`'s) and drops its grades; how many rows moved.
+fn move_children(
+    tx: &Transaction<'_>,
+    tenant: &TenantId,
+    from: CustomerId,
+    to: CustomerId,
+) -> StoreResult<u32> {
+    let (t, from_s, to_s) = (tenant.as_str(), from.to_string(), to.to_string());
+    let mut moved = 0u32;
+    let contacts: Vec<Contact> = query_bodies(
+        tx,
+        "SELECT body FROM contacts WHERE tenant_id = ?1 AND customer_id = ?2",
+        params![t, from_s],
+    )?;
+    for mut c in contacts {
+        c.customer = to;
+        tx.execute(
+            "UPDATE contacts SET customer_id = ?1, body = ?2 WHERE tenant_id = ?3 AND id = ?4",
+            params![to_s, to_json(&c)?, t, c.id.to_string()],
+        )
+        .map_err(sql_err)?;
+        moved += 1;
+    }
+    let activities: Vec<Activity> = query_bodies(
+        tx,
+        "SELECT body FROM activities WHERE tenant_id = ?1 AND subject_id = ?2",
+        params![t, from_s],
+    )?;
+    for mut a in activities {
+        a.subject = Subject::Customer(to);
+        tx.execute(
+            "UPDATE activities SET subject_id = ?1, body = ?2 WHERE tenant_id = ?3 AND id = ?4",
+            params![to_s, to_json(&a)?, t, a.id.to_string()],
+        )
+        .map_err(sql_err)?;
+        moved += 1;
+    }
+    let purchases: Vec<Purchase> = query_bodies(
+        tx,
+        "SELECT body FROM purchases WHERE tenant_id = ?1 AND customer_id = ?2",
+        params![t, from_s],
+    )?;
+    for mut p in purchases {
+        p.customer = to;
+        insert_purchase(tx, &p)?;
+        moved += 1;
+    }
+    tx.execute(
+        "DELETE FROM purchases WHERE tenant_id = ?1 AND customer_id = ?2",
+        params![t, from_s],
+    )
+    .map_err(sql_err)?;
+    tx.execute(
+        "DELETE FROM customer_grades WHERE tenant_id = ?1 AND customer_id = ?2",
+        params![t, from_s],
+    )
+    .map_err(sql_err)?;
+    Ok(moved)
+}
+
 /// Records a purchase unless its reference is there; whether it was new.
 pub fn insert_purchase(tx: &Transaction<'_>, purchase: &Purchase) -> StoreResult<bool> {
     let added = tx
@@ -207,45 +314,49 @@ impl CustomerStore for SqliteStore {
     async fn update_customer(&self, customer: &Customer, expected_version: u64) -> StoreResult<()> {
         StoreError::check_advances(customer.version, expected_version)?;
         let customer = customer.clone();
+        self.write(move |tx| replace_customer(tx, &customer, expected_version))
+            .await
+    }
+
+    async fn merge_customers(
+        &self,
+        survivor: &Customer,
+        survivor_expected: u64,
+        duplicate: &Customer,
+        duplicate_expected: u64,
+        events: &[DomainEvent],
+    ) -> StoreResult<()> {
+        StoreError::check_advances(survivor.version, survivor_expected)?;
+        StoreError::check_advances(duplicate.version, duplicate_expected)?;
+        let (survivor, duplicate) = (survivor.clone(), duplicate.clone());
+        let events = events.to_vec();
         self.write(move |tx| {
-            let tenant = &customer.tenant;
-            let id = customer.id.to_string();
-            let stored = select_customer(tx, tenant, &id)?.ok_or(StoreError::NotFound)?;
-            if stored.version != expected_version {
-                return Err(StoreError::VersionConflict {
-                    expected: expected_version,
-                    actual: stored.version,
-                });
-            }
-            let new_keys = customer.dedupe_keys();
-            for old in stored
-                .dedupe_keys()
-                .iter()
-                .filter(|k| !new_keys.contains(k))
-            {
-                tx.execute(
-                    "DELETE FROM dedupe_keys WHERE tenant_id = ?1 AND key = ?2 AND record_id = ?3",
-                    params![tenant.as_str(), old, id],
-                )
-                .map_err(sql_err)?;
-            }
-            claim_keys(tx, tenant, &new_keys, &id)?;
+            replace_customer(tx, &survivor, survivor_expected)?;
+            replace_customer(tx, &duplicate, duplicate_expected)?;
             tx.execute(
-                "UPDATE customers SET owner_id = ?1, team_id = ?2, version = ?3, body = ?4, search = ?8
-                 WHERE tenant_id = ?5 AND id = ?6 AND version = ?7",
+                "UPDATE dedupe_keys SET record_id = ?1 WHERE tenant_id = ?2 AND record_id = ?3",
                 params![
-                    customer.owner.to_string(),
-                    customer.team.map(|t| t.to_string()),
-                    customer.version as i64,
-                    to_json(&customer)?,
-                    tenant.as_str(),
-                    id,
-                    expected_version as i64,
-                    search_fold(customer.name.as_str()),
+                    survivor.id.to_string(),
+                    survivor.tenant.as_str(),
+                    duplicate.id.to_string()
                 ],
             )
             .map_err(sql_err)?;
-            Ok(())
+            move_children(tx, &survivor.tenant, duplicate.id, survivor.id)?;
+            insert_events(tx, &events)
+        })
+        .await
+    }
+
+    async fn finish_merge(&self, tenant: &TenantId, duplicate: CustomerId) -> StoreResult<u32> {
+        let tenant = tenant.clone();
+        self.write(move |tx| {
+            let merged =
+                select_customer(tx, &tenant, &duplicate.to_string())?.and_then(|c| c.merged_into);
+            match merged {
+                Some(into) => move_children(tx, &tenant, duplicate, into),
+                None => Ok(0),
+            }
         })
         .await
     }
@@ -310,7 +421,11 @@ impl CustomerStore for SqliteStore {
         tenant: &TenantId,
         query: &CustomerQuery,
     ) -> StoreResult<Page<Customer>> {
-        let mut sql = String::from("SELECT body FROM customers WHERE tenant_id = ?");
+        // Records merged away stay as pointers but are not listed.
+        let mut sql = String::from(
+            "SELECT body FROM customers WHERE tenant_id = ?
+             AND json_extract(body, '$.merged_into') IS NULL",
+        );
         let mut args: Vec<Value> = vec![Value::Text(tenant.as_str().to_owned())];
         match &query.scope {
             LeadScope::Tenant => {}

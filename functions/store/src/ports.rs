@@ -543,6 +543,23 @@ pub trait CustomerStore: Send + Sync {
     /// The id of the record holding a de-duplication key, if any.
     async fn key_holder(&self, tenant: &TenantId, key: &str) -> StoreResult<Option<String>>;
 
+    /// Merges `duplicate` into `survivor`, both given as their new versions (see
+    /// `Customer::absorb`) and written only if still at their expected versions: the
+    /// duplicate becomes a pointer to the survivor and its keys point there too; its
+    /// contacts, activities and purchases move to the survivor (a purchase reference both
+    /// hold stays the survivor's), its grades go. What a backend cannot move in the merge's
+    /// own write it moves in `finish_merge`.
+    async fn merge_customers(
+        &self,
+        survivor: &Customer,
+        survivor_expected: u64,
+        duplicate: &Customer,
+        duplicate_expected: u64,
+        events: &[DomainEvent],
+    ) -> StoreResult<()>;
+    /// Moves whatever is still filed under a merged customer to the record it was merged
+    /// into; how many items moved (0 once everything has). Safe to repeat.
+    async fn finish_merge(&self, tenant: &TenantId, duplicate: CustomerId) -> StoreResult<u32>;
     /// Logs an activity on a stored customer with its events. With an idempotency record, a
     /// retried request returns the activity it first created.
     async fn record_customer_activity(

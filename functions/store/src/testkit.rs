@@ -61,6 +61,7 @@ macro_rules! backend_contract_tests {
             conversions_join_known_customers,
             renames_move_the_name_key,
             customer_ledger_and_grades_are_kept_once,
+            merges_keep_every_record_under_the_survivor,
         );
     };
     (@each $open:path; $($name:ident),* $(,)?) => {$(

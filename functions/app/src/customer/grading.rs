@@ -90,7 +90,12 @@ pub async fn regrade(
     tenant: &Tenant,
     id: CustomerId,
 ) -> Result<Option<GradeSnapshot>, AppError> {
-    let Some(customer) = state.customers.get_customer(&tenant.id, id).await? else {
+    let Some(customer) = state
+        .customers
+        .get_customer(&tenant.id, id)
+        .await?
+        .filter(|c| c.merged_into.is_none())
+    else {
         return Ok(None);
     };
     let policy = tenant.grade_policy();
@@ -126,7 +131,12 @@ pub async fn close_month(
     id: CustomerId,
     month: Month,
 ) -> Result<(), AppError> {
-    let Some(customer) = state.customers.get_customer(&tenant.id, id).await? else {
+    let Some(customer) = state
+        .customers
+        .get_customer(&tenant.id, id)
+        .await?
+        .filter(|c| c.merged_into.is_none())
+    else {
         return Ok(());
     };
     let policy = tenant.grade_policy();
@@ -291,6 +301,14 @@ impl EventHandler for CustomerGrading {
             EventPayload::ActivityLogged { .. }
             | EventPayload::ContactAdded { .. }
             | EventPayload::PurchaseRecorded { .. } => {
+                regrade(&self.state, &tenant, id).await?;
+            }
+            EventPayload::CustomerMerged { duplicate } => {
+                // Whatever the merge could not move in its own write moves now.
+                self.state
+                    .customers
+                    .finish_merge(&tenant.id, *duplicate)
+                    .await?;
                 regrade(&self.state, &tenant, id).await?;
             }
             EventPayload::TimerFired { name, due_at, .. } if name == MONTH_CLOSE => {

@@ -252,3 +252,25 @@ pub async fn set_grade_policy(
         usecase::set_grade_policy(&state, &auth.actor, policy).await?,
     ))
 }
+
+/// Merge another customer record (`duplicate`) into this one: its contacts, activities and
+/// purchases move here (a purchase reference both have stays this one's), its tags and
+/// addresses are added, and it remains as a pointer (`merged_into`) that is no longer listed
+/// or changed. You must be able to work on both. `expected_version` is this customer's.
+#[utoipa::path(post, path = "/v1/customers/{id}/merge", tag = "customers", security(("bearer" = [])),
+    params(("id" = CustomerId, Path)),
+    request_body = usecase::MergeRequest,
+    responses((status = 200, description = "The customer after the merge", body = CustomerDetail),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, description = "Changed since `expected_version`, or one of them was merged away", body = ErrorBody),
+        (status = 422, body = ErrorBody)))]
+pub async fn merge_customer(
+    State(state): State<AppState>,
+    auth: Authenticated,
+    ApiPath(id): ApiPath<CustomerId>,
+    ApiJson(req): ApiJson<usecase::MergeRequest>,
+) -> Result<Json<CustomerDetail>, ApiError> {
+    Ok(Json(
+        usecase::merge_customer(&state, &auth.actor, id, req).await?,
+    ))
+}

@@ -217,6 +217,7 @@ pub async fn update_customer(
     patch: CustomerPatch,
 ) -> Result<Customer, AppError> {
     let mut customer = load_customer(state, actor, id).await?;
+    customer.ensure_live()?;
     if customer.version != expected_version {
         return Err(AppError::VersionConflict {
             expected: expected_version,
@@ -249,6 +250,7 @@ pub async fn add_contact(
     input: NewContact,
 ) -> Result<Contact, AppError> {
     let customer = load_customer(state, actor, id).await?;
+    customer.ensure_live()?;
     let region = crate::lead::tenant_region(state, actor).await?;
     let policy = grading::tenant(state, &actor.tenant).await?.grade_policy();
     let role = policy.parse_role(input.role.as_deref())?;
@@ -297,6 +299,7 @@ pub async fn log_activity(
     key: Option<IdempotencyKey>,
 ) -> Result<Outcome<Activity>, AppError> {
     let customer = load_customer(state, actor, id).await?;
+    customer.ensure_live()?;
     if let Some(contact) = input.contact {
         let at_customer = state
             .customers
@@ -367,6 +370,7 @@ pub async fn add_purchase(
         ));
     }
     let customer = load_customer(state, actor, id).await?;
+    customer.ensure_live()?;
     let tenant = grading::tenant(state, &actor.tenant).await?;
     let home = fieldline_domain::home_currency(&tenant.phone_region);
     let now = state.clock.now();
@@ -444,4 +448,60 @@ pub async fn set_grade_policy(
     tenant.grading = Some(policy.clone());
     state.directory.update_tenant(&tenant).await?;
     Ok(policy)
+}
+
+/// Which record to merge into this one, and the version of this one the caller saw.
+#[derive(Debug, Clone, Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MergeRequest {
+    pub duplicate: CustomerId,
+    pub expected_version: u64,
+}
+
+/// Merges `req.duplicate` into customer `id`, keeping every contact, activity and purchase
+/// (on the survivor) and leaving the duplicate as a pointer to it; the caller must be able to
+/// work on both. A retry of a merge that happened answers with the survivor again.
+#[tracing::instrument(name = "customer.merge", level = "debug", skip_all, fields(tenant = %actor.tenant, user = %actor.user), err(Display))]
+pub async fn merge_customer(
+    state: &AppState,
+    actor: &Actor,
+    id: CustomerId,
+    req: MergeRequest,
+) -> Result<CustomerDetail, AppError> {
+    let mut survivor = load_customer(state, actor, id).await?;
+    let mut duplicate = load_customer(state, actor, req.duplicate).await?;
+    if duplicate.merged_into == Some(id) {
+        state
+            .customers
+            .finish_merge(&actor.tenant, duplicate.id)
+            .await?;
+        return get_customer(state, actor, id).await;
+    }
+    if survivor.version != req.expected_version {
+        return Err(AppError::VersionConflict {
+            expected: req.expected_version,
+            actual: survivor.version,
+        });
+    }
+    let (survivor_version, duplicate_version) = (survivor.version, duplicate.version);
+    survivor.absorb(&mut duplicate)?;
+    let event = customer_event(
+        &survivor,
+        actor,
+        state.clock.now(),
+        EventPayload::CustomerMerged {
+            duplicate: duplicate.id,
+        },
+    );
+    state
+        .customers
+        .merge_customers(
+            &survivor,
+            survivor_version,
+            &duplicate,
+            duplicate_version,
+            &[event],
+        )
+        .await?;
+    get_customer(state, actor, id).await
 }

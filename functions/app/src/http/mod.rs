@@ -119,6 +119,7 @@ fn lead_routes(router: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
             customer::http::list_activities
         ))
         .routes(routes!(customer::http::add_purchase))
+        .routes(routes!(customer::http::merge_customer))
         .routes(routes!(customer::http::grade))
         .routes(routes!(customer::http::grade_history))
         .routes(routes!(

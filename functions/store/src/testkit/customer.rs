@@ -621,3 +621,196 @@ pub async fn customer_ledger_and_grades_are_kept_once<S: Backend>(store: S) {
             .is_empty()
     );
 }
+
+/// A merge keeps everything: the duplicate's contacts, activities and purchases end up under
+/// the survivor (a reference both hold stays the survivor's), the duplicate is a pointer that
+/// listings skip, its keys point at the survivor, its grades go; a stale version refuses it
+/// all; finishing again moves nothing.
+pub async fn merges_keep_every_record_under_the_survivor<S: Backend>(store: S) {
+    let f = fixture(store).await;
+    let rep = actor_of(&f.rep);
+    let now = t0() + Duration::days(3);
+    let mut a = new_customer(&f.rep, "联华超市", t0());
+    let b = new_customer(&f.rep, "联华超市浦东店", t0() + Duration::minutes(1));
+    let a1 = contact(&a, "13811110001", None);
+    let b1 = contact(&b, "13811110002", Some("b1@lianhua.cn"));
+    f.store
+        .create_customer(&a, std::slice::from_ref(&a1))
+        .await
+        .unwrap();
+    f.store
+        .create_customer(&b, std::slice::from_ref(&b1))
+        .await
+        .unwrap();
+    let log = |on: &Customer, who: ContactId, days: i64| {
+        let target = LogTarget {
+            subject: Subject::Customer(on.id),
+            tenant: &f.tenant,
+            created_at: on.created_at,
+        };
+        let input = NewActivity {
+            kind: ActivityKind::Visit,
+            summary: "拜访".into(),
+            occurred_at: Some(t0() + Duration::days(days)),
+            structured: None,
+            contact: Some(who),
+        };
+        Activity::record(&input, ActivityId::new(), &target, &rep, now).unwrap()
+    };
+    let (on_a, on_b1, on_b2) = (log(&a, a1.id, 1), log(&b, b1.id, 1), log(&b, b1.id, 2));
+    for act in [&on_a, &on_b1, &on_b2] {
+        f.store
+            .record_customer_activity(act, &[], None)
+            .await
+            .unwrap();
+    }
+    let purchase = |on: &Customer, reference: &str, amount: u64| Purchase {
+        tenant: f.tenant.clone(),
+        customer: on.id,
+        reference: reference.into(),
+        amount,
+        currency: "CNY".into(),
+        at: t0() + Duration::days(1),
+        recorded_by: f.rep.id,
+        recorded_at: now,
+    };
+    f.store
+        .add_purchase(&purchase(&a, "INV-1", 100), &[])
+        .await
+        .unwrap();
+    f.store
+        .add_purchase(&purchase(&b, "INV-1", 999), &[])
+        .await
+        .unwrap();
+    f.store
+        .add_purchase(&purchase(&b, "INV-2", 200), &[])
+        .await
+        .unwrap();
+    let policy = GradePolicy::default();
+    let grade = GradeSnapshot {
+        tenant: f.tenant.clone(),
+        customer: b.id,
+        month: "2026-11".parse().unwrap(),
+        grade: policy.grade(&Tally::default(), now),
+        closed: false,
+        owner: Some(f.rep.id),
+        team: Some(f.team),
+    };
+    f.store.save_grade(&grade).await.unwrap();
+
+    // The duplicate changed after the merge was decided: the whole merge is refused.
+    let (mut a2, mut b2) = (a.clone(), b.clone());
+    a2.absorb(&mut b2).unwrap();
+    let mut changed = b.clone();
+    changed.tags = vec!["改过".into()];
+    changed.version = 2;
+    f.store.update_customer(&changed, 1).await.unwrap();
+    assert!(matches!(
+        f.store.merge_customers(&a2, 1, &b2, 1, &[]).await,
+        Err(StoreError::VersionConflict { .. })
+    ));
+    assert_eq!(
+        f.store.get_customer(&f.tenant, b.id).await.unwrap(),
+        Some(changed.clone())
+    );
+    assert_eq!(
+        f.store.get_customer(&f.tenant, a.id).await.unwrap(),
+        Some(a.clone())
+    );
+    assert_eq!(
+        f.store.list_contacts(&f.tenant, b.id).await.unwrap().len(),
+        1,
+        "nothing moved"
+    );
+
+    let mut b = changed;
+    a.absorb(&mut b).unwrap();
+    f.store.merge_customers(&a, 1, &b, 2, &[]).await.unwrap();
+    assert_eq!(
+        f.store.finish_merge(&f.tenant, b.id).await.unwrap(),
+        0,
+        "the merge moved everything (again moves nothing)"
+    );
+    let stored_b = f
+        .store
+        .get_customer(&f.tenant, b.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored_b.merged_into, Some(a.id));
+    let listed = f
+        .store
+        .list_customers(&f.tenant, &query(LeadScope::Tenant, 50))
+        .await
+        .unwrap();
+    assert_eq!(
+        listed.items.iter().map(|c| c.id).collect::<Vec<_>>(),
+        vec![a.id]
+    );
+    let contacts = f.store.list_contacts(&f.tenant, a.id).await.unwrap();
+    let mut ids: Vec<ContactId> = contacts.iter().map(|c| c.id).collect();
+    ids.sort();
+    let mut want = vec![a1.id, b1.id];
+    want.sort();
+    assert_eq!(ids, want);
+    assert!(contacts.iter().all(|c| c.customer == a.id));
+    assert_eq!(
+        f.store
+            .get_contact(&f.tenant, b1.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .customer,
+        a.id
+    );
+    assert!(
+        f.store
+            .list_contacts(&f.tenant, b.id)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let acts = f
+        .store
+        .customer_activities(&f.tenant, a.id, t0(), 100)
+        .await
+        .unwrap();
+    assert_eq!(acts.len(), 3);
+    assert!(acts.iter().all(|x| x.subject == Subject::Customer(a.id)));
+    let bought = f
+        .store
+        .purchases_since(&f.tenant, a.id, t0())
+        .await
+        .unwrap();
+    let figures: Vec<(&str, u64)> = bought
+        .iter()
+        .map(|p| (p.reference.as_str(), p.amount))
+        .collect();
+    assert_eq!(figures, [("INV-1", 100), ("INV-2", 200)]);
+    assert!(
+        f.store
+            .purchases_since(&f.tenant, b.id, t0())
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        f.store
+            .grade_history(&f.tenant, b.id)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // The duplicate's name and its contact's keys now name the survivor or the contact.
+    let name_key = &b.dedupe_keys()[0];
+    assert_eq!(
+        f.store.key_holder(&f.tenant, name_key).await.unwrap(),
+        Some(a.id.to_string())
+    );
+    let again = new_customer(&f.rep, "联华超市浦东店", now);
+    let (key, existing) = duplicate_of(f.store.create_customer(&again, &[]).await);
+    assert_eq!(
+        (key.as_str(), existing),
+        (name_key.as_str(), a.id.to_string())
+    );
+}
