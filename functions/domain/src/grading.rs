@@ -82,6 +82,25 @@ impl CustomerHealth {
     }
 }
 
+/// What grading needs of an activity: its kind, when, and with whom (stores may read only
+/// these three instead of the whole record).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Touch {
+    pub kind: ActivityKind,
+    pub occurred_at: DateTime<Utc>,
+    pub contact: Option<ContactId>,
+}
+
+impl From<&Activity> for Touch {
+    fn from(a: &Activity) -> Touch {
+        Touch {
+            kind: a.kind,
+            occurred_at: a.occurred_at,
+            contact: a.contact,
+        }
+    }
+}
+
 /// Points per occurrence of one signal ("参加体验活动 +20").
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -328,7 +347,7 @@ impl GradePolicy {
         &self,
         as_of: DateTime<Utc>,
         purchases: &[Purchase],
-        activities: &[Activity],
+        activities: &[Touch],
         contacts: &[Contact],
     ) -> Tally {
         let since = |days: u32| as_of - Duration::days(i64::from(days));
@@ -461,30 +480,29 @@ impl GradePolicy {
             && grade.interaction.score < self.thresholds.low_interaction
     }
 
-    /// The first month of the quiet streak that ends at the newest snapshot, when the streak
-    /// has lasted `quiet_months`: one relationship task per streak, named by its start.
-    pub fn quiet_streak_start(&self, history: &[GradeSnapshot]) -> Option<Month> {
-        let mut months: Vec<&GradeSnapshot> = history.iter().collect();
-        months.sort_by_key(|s| s.month);
-        let mut start = None;
-        let mut len = 0u32;
-        let mut prev: Option<Month> = None;
-        for s in months {
-            let follows = prev.is_some_and(|p| p.next() == s.month);
-            if self.is_quiet(&s.grade) {
-                if follows && len > 0 {
-                    len += 1;
-                } else {
-                    start = Some(s.month);
-                    len = 1;
-                }
-            } else {
-                len = 0;
-                start = None;
-            }
-            prev = Some(s.month);
+    /// When the quiet streak that `grade` (for `month`) belongs to began: `previous` is the
+    /// grade stored for the month before, if any. `None` when `grade` is not quiet. Each
+    /// closed month carries this, so a month's close reads only the month before it.
+    pub fn quiet_since(
+        &self,
+        month: Month,
+        grade: &Grade,
+        previous: Option<&GradeSnapshot>,
+    ) -> Option<Month> {
+        if !self.is_quiet(grade) {
+            return None;
         }
-        start.filter(|_| len >= self.quiet_months)
+        let carried = previous
+            .filter(|p| p.month.next() == month)
+            .and_then(|p| p.quiet_since);
+        Some(carried.unwrap_or(month))
+    }
+
+    /// Whether a streak begun in `since` has lasted `quiet_months` by the end of `month`:
+    /// then the relationship task is due (one per streak, named by `since`).
+    pub fn streak_is_long(&self, since: Month, month: Month) -> bool {
+        let months = (month.year - since.year) * 12 + month.month as i32 - since.month as i32 + 1;
+        months >= self.quiet_months as i32
     }
 }
 
@@ -712,6 +730,11 @@ pub struct GradeSnapshot {
     pub owner: Option<UserId>,
     #[serde(default)]
     pub team: Option<crate::id::TeamId>,
+    /// The first month of the quiet streak (high value, low interaction) this month is part
+    /// of; `None` when it is not quiet.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, example = "2026-09"))]
+    pub quiet_since: Option<Month>,
 }
 
 /// One purchase in the customer's ledger (until orders exist, the tenant posts or imports
@@ -933,33 +956,44 @@ mod tests {
         let p = GradePolicy::default();
         let tenant = TenantId::parse("acme").unwrap();
         let customer = CustomerId::new();
-        let snap = |m: &str, quiet: bool| GradeSnapshot {
-            tenant: tenant.clone(),
-            customer,
-            month: m.parse().unwrap(),
-            grade: p.grade(
-                &tally(
-                    500_000,
-                    if quiet { &[] } else { &[(Signal::Visit, 5)] },
-                    &[],
-                ),
-                now(),
-            ),
-            closed: true,
-            owner: None,
-            team: None,
+        // Closes months in order, as the month-close timer does, carrying the streak.
+        let mut last: Option<GradeSnapshot> = None;
+        let mut close = |m: &str, quiet: bool| {
+            let month: Month = m.parse().unwrap();
+            let signals: &[(Signal, u32)] = if quiet { &[] } else { &[(Signal::Visit, 5)] };
+            let grade = p.grade(&tally(500_000, signals, &[]), now());
+            let since = p.quiet_since(month, &grade, last.as_ref());
+            last = Some(GradeSnapshot {
+                tenant: tenant.clone(),
+                customer,
+                month,
+                grade,
+                closed: true,
+                owner: None,
+                team: None,
+                quiet_since: since,
+            });
+            since.filter(|s| p.streak_is_long(*s, month))
         };
-        let mut h = vec![snap("2026-07", false), snap("2026-08", true)];
-        assert_eq!(p.quiet_streak_start(&h), None);
-        h.push(snap("2026-09", true));
-        assert_eq!(p.quiet_streak_start(&h), Some("2026-08".parse().unwrap()));
-        h.push(snap("2026-10", true));
-        assert_eq!(p.quiet_streak_start(&h), Some("2026-08".parse().unwrap()));
-        h.push(snap("2026-11", false));
-        assert_eq!(p.quiet_streak_start(&h), None);
-        // A gap in the months breaks the streak.
-        let gap = vec![snap("2026-08", true), snap("2026-10", true)];
-        assert_eq!(p.quiet_streak_start(&gap), None);
+        assert_eq!(close("2026-07", false), None);
+        assert_eq!(
+            close("2026-08", true),
+            None,
+            "one quiet month is not a streak"
+        );
+        let aug: Month = "2026-08".parse().unwrap();
+        assert_eq!(close("2026-09", true), Some(aug));
+        assert_eq!(
+            close("2026-10", true),
+            Some(aug),
+            "the same streak, the same task"
+        );
+        assert_eq!(close("2026-11", false), None);
+        // A month missing in between starts a new streak.
+        assert_eq!(close("2027-01", true), None);
+        assert_eq!(close("2027-03", true), None);
+        let across: Month = "2027-12".parse().unwrap();
+        assert!(p.streak_is_long(across, "2028-01".parse().unwrap()));
     }
 
     #[test]

@@ -49,7 +49,7 @@ pub use error::DomainError;
 pub use event::{Cause, DomainEvent, EventKind, EventPayload};
 pub use grading::{
     CustomerHealth, Grade, GradeClass, GradePolicy, GradeSnapshot, Month, NewPurchase, Purchase,
-    Signal, Tally,
+    Signal, Tally, Touch,
 };
 pub use id::{
     ActivityId, ContactId, CustomerId, DealId, EventId, LeadId, MaterialPackId, NotificationId,

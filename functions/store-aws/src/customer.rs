@@ -18,11 +18,12 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
 use fieldline_domain::{
     Activity, Contact, ContactId, Customer, CustomerId, DomainEvent, GradeSnapshot, LeadScope,
-    Purchase, Subject, SubjectKind, TenantId, Timestamp, search_fold,
+    Purchase, Subject, SubjectKind, TenantId, Timestamp, Touch, search_fold,
 };
 use fieldline_store::error::StoreResult;
 use fieldline_store::{
-    Created, CustomerQuery, CustomerStore, IdempotencyRecord, Page, StoreError, page_limit,
+    Created, CustomerFile, CustomerQuery, CustomerStore, IdempotencyRecord, Page, StoreError,
+    page_limit,
 };
 
 fn customer_pk(tenant: &TenantId, id: CustomerId) -> String {
@@ -563,6 +564,40 @@ impl CustomerStore for DynamoStore {
         all.retain(|p| p.at > since);
         all.sort_by(|a, b| (a.at, &a.reference).cmp(&(b.at, &b.reference)));
         Ok(all)
+    }
+
+    async fn customer_file(
+        &self,
+        tenant: &TenantId,
+        id: CustomerId,
+        activities_since: Timestamp,
+        purchases_since: Timestamp,
+    ) -> StoreResult<Option<CustomerFile>> {
+        // Everything lives in the customer's partition; the reads go out together.
+        let grades_values = [(":pk", s(customer_pk(tenant, id))), (":g", s("GRADE#"))];
+        let latest_grades = async {
+            let q = Query::table("pk = :pk AND begins_with(sk, :g)", &grades_values).newest_first();
+            let items = self.query(q, 2).await?;
+            items
+                .iter()
+                .rev()
+                .map(body)
+                .collect::<StoreResult<Vec<GradeSnapshot>>>()
+        };
+        let (customer, contacts, activities, purchases, grades) = tokio::try_join!(
+            self.get_customer(tenant, id),
+            self.list_contacts(tenant, id),
+            self.customer_activities(tenant, id, activities_since, u32::MAX),
+            self.purchases_since(tenant, id, purchases_since),
+            latest_grades,
+        )?;
+        Ok(customer.map(|customer| CustomerFile {
+            customer,
+            contacts,
+            activities: activities.iter().map(Touch::from).collect(),
+            purchases,
+            grades,
+        }))
     }
 
     async fn save_grade(&self, snapshot: &GradeSnapshot) -> StoreResult<()> {

@@ -11,9 +11,9 @@ pub mod testkit;
 
 pub use error::StoreError;
 pub use ports::{
-    AssignmentStore, BlobKey, BlobMeta, BlobStore, Conversion, Created, Cursor, CustomerQuery,
-    CustomerStore, DealQuery, DealStore, DecisionLog, DirectoryStore, EventLog, IdempotencyKey,
-    IdempotencyRecord, InboxStore, LeadQuery, LeadStore, MAX_PAGE, Page, Paged, PresignedRequest,
-    RecordStores, RuleStore, StageTotal, StoredEvent, TaskStore, TimerStore, UploadStore,
-    all_pages, next_in_turn, page_limit,
+    AssignmentStore, BlobKey, BlobMeta, BlobStore, Conversion, Created, Cursor, CustomerFile,
+    CustomerQuery, CustomerStore, DealQuery, DealStore, DecisionLog, DirectoryStore, EventLog,
+    IdempotencyKey, IdempotencyRecord, InboxStore, LeadQuery, LeadStore, MAX_PAGE, Page, Paged,
+    PresignedRequest, RecordStores, RuleStore, StageTotal, StoredEvent, TaskStore, TimerStore,
+    UploadStore, all_pages, next_in_turn, page_limit,
 };

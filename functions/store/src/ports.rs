@@ -8,8 +8,8 @@ use fieldline_domain::{
     Activity, Channel, Contact, ContactId, Customer, CustomerId, Deal, DealFacts, DealId, Decision,
     Delivery, DeliveryResult, DomainEvent, GradeSnapshot, Lead, LeadId, LeadScope, LeadStatus,
     MaterialPack, Notification, Pipeline, Priority, Purchase, Rule, RuleId, StageChange, StageKind,
-    Subject, Task, TaskId, Team, TeamId, Tenant, TenantId, Timer, Timestamp, Upload, UploadId,
-    User, UserId,
+    Subject, Task, TaskId, Team, TeamId, Tenant, TenantId, Timer, Timestamp, Touch, Upload,
+    UploadId, User, UserId,
 };
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -509,6 +509,22 @@ pub struct CustomerQuery {
     pub after: Option<Cursor>,
 }
 
+/// Everything grading reads about one customer, read in one go.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CustomerFile {
+    pub customer: Customer,
+    /// Oldest first.
+    pub contacts: Vec<Contact>,
+    /// Its activities that occurred at or after the `activities_since` asked for, newest
+    /// first, as grading reads them.
+    pub activities: Vec<Touch>,
+    /// Those made after the `purchases_since` asked for, oldest first.
+    pub purchases: Vec<Purchase>,
+    /// Its two latest monthly grades, oldest first (a month's close needs the month before;
+    /// the streak it may continue is carried in it).
+    pub grades: Vec<GradeSnapshot>,
+}
+
 /// Customers and their contacts, de-duplicated within the tenant: every customer and contact
 /// claims its `dedupe_keys` in the same write that stores it, so two records can never hold
 /// one key, however the requests race.
@@ -587,6 +603,14 @@ pub trait CustomerStore: Send + Sync {
         customer: CustomerId,
         since: Timestamp,
     ) -> StoreResult<Vec<Purchase>>;
+    /// The customer with its grading inputs and grades, or `None` when it does not exist.
+    async fn customer_file(
+        &self,
+        tenant: &TenantId,
+        id: CustomerId,
+        activities_since: Timestamp,
+        purchases_since: Timestamp,
+    ) -> StoreResult<Option<CustomerFile>>;
     /// Stores a month's grade, replacing what that month had, except that an open grade
     /// never replaces a closed one (a closed month is final).
     async fn save_grade(&self, snapshot: &GradeSnapshot) -> StoreResult<()>;

@@ -15,22 +15,49 @@ use fieldline_domain::{
     Customer, CustomerId, EventPayload, Grade, GradePolicy, GradeSnapshot, Month, Notification,
     NotificationId, Subject, Task, TaskId, Tenant, TenantId, Timer, TimerId, Timestamp,
 };
-use fieldline_store::StoredEvent;
+use fieldline_store::{CustomerFile, StoredEvent};
 
 /// The timer that closes a customer's month.
 pub const MONTH_CLOSE: &str = "grade_month_close";
 /// The default rule's name on the tasks and notices it makes.
 pub const RELATIONSHIP_RULE: &str = "relationship_reinforcement";
 pub const GRADE_DROP_RULE: &str = "grade_drop";
-/// More activities than any customer collects in a year of windows; the read is bounded.
-const MAX_ACTIVITIES: u32 = 20_000;
-
 pub(crate) async fn tenant(state: &AppState, id: &TenantId) -> Result<Tenant, AppError> {
     state
         .directory
         .get_tenant(id)
         .await?
         .ok_or_else(|| AppError::Unauthenticated("tenant no longer exists".into()))
+}
+
+/// A live customer with everything its grades are made from, read in one store call that
+/// covers every `as_of` from `from` on (the windows of later instants start later).
+async fn read_file(
+    state: &AppState,
+    policy: &GradePolicy,
+    tenant: &TenantId,
+    id: CustomerId,
+    from: Timestamp,
+) -> Result<Option<CustomerFile>, AppError> {
+    let days = |d: u32| Duration::days(i64::from(d));
+    let touch_days = policy
+        .interaction_window_days
+        .max(policy.coverage_window_days);
+    let file = state
+        .customers
+        .customer_file(
+            tenant,
+            id,
+            from - days(touch_days),
+            from - days(policy.value_window_days),
+        )
+        .await?;
+    Ok(file.filter(|f| f.customer.merged_into.is_none()))
+}
+
+fn grade_of(file: &CustomerFile, policy: &GradePolicy, as_of: Timestamp) -> Grade {
+    let tally = policy.tally(as_of, &file.purchases, &file.activities, &file.contacts);
+    policy.grade(&tally, as_of)
 }
 
 /// The customer's grade as of `as_of`, from its stored purchases, activities and contacts.
@@ -40,27 +67,10 @@ pub async fn grade_at(
     customer: &Customer,
     as_of: Timestamp,
 ) -> Result<Grade, AppError> {
-    let days = |d: u32| Duration::days(i64::from(d));
-    let tenant = &customer.tenant;
-    let purchases = state
-        .customers
-        .purchases_since(tenant, customer.id, as_of - days(policy.value_window_days))
-        .await?;
-    let touch_days = policy
-        .interaction_window_days
-        .max(policy.coverage_window_days);
-    let activities = state
-        .customers
-        .customer_activities(
-            tenant,
-            customer.id,
-            as_of - days(touch_days),
-            MAX_ACTIVITIES,
-        )
-        .await?;
-    let contacts = state.customers.list_contacts(tenant, customer.id).await?;
-    let tally = policy.tally(as_of, &purchases, &activities, &contacts);
-    Ok(policy.grade(&tally, as_of))
+    let file = read_file(state, policy, &customer.tenant, customer.id, as_of)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("customer {} not found", customer.id)))?;
+    Ok(grade_of(&file, policy, as_of))
 }
 
 /// Starts the timer that closes the customer's current month (kept if one is pending).
@@ -90,35 +100,31 @@ pub async fn regrade(
     tenant: &Tenant,
     id: CustomerId,
 ) -> Result<Option<GradeSnapshot>, AppError> {
-    let Some(customer) = state
-        .customers
-        .get_customer(&tenant.id, id)
-        .await?
-        .filter(|c| c.merged_into.is_none())
-    else {
-        return Ok(None);
-    };
     let policy = tenant.grade_policy();
     let now = state.clock.now();
+    let Some(file) = read_file(state, &policy, &tenant.id, id, now).await? else {
+        return Ok(None);
+    };
     let month = Month::of(now, tenant.zone());
-    let history = state.customers.grade_history(&tenant.id, id).await?;
-    let grade = grade_at(state, &policy, &customer, now).await?;
+    // A closed month is final; an event handled late (at-least-once delivery, a slow
+    // stream) must not reopen it.
+    if file.grades.iter().any(|s| s.closed && s.month >= month) {
+        return Ok(None);
+    }
+    let grade = grade_of(&file, &policy, now);
+    let previous = file.grades.iter().rev().find(|s| s.month < month);
     let snapshot = GradeSnapshot {
         tenant: tenant.id.clone(),
         customer: id,
         month,
+        quiet_since: policy.quiet_since(month, &grade, previous),
         grade,
         closed: false,
-        owner: Some(customer.owner),
-        team: customer.team,
+        owner: Some(file.customer.owner),
+        team: file.customer.team,
     };
-    // A closed month is final; an event handled late (at-least-once delivery, a slow
-    // stream) must not reopen it.
-    if history.iter().any(|s| s.closed && s.month >= month) {
-        return Ok(None);
-    }
     state.customers.save_grade(&snapshot).await?;
-    notify_drop(state, &customer, history.last(), &snapshot).await?;
+    notify_drop(state, &file.customer, file.grades.last(), &snapshot).await?;
     schedule_month_close(state, tenant, id, now).await?;
     Ok(Some(snapshot))
 }
@@ -131,43 +137,42 @@ pub async fn close_month(
     id: CustomerId,
     month: Month,
 ) -> Result<(), AppError> {
-    let Some(customer) = state
-        .customers
-        .get_customer(&tenant.id, id)
-        .await?
-        .filter(|c| c.merged_into.is_none())
-    else {
-        return Ok(());
-    };
     let policy = tenant.grade_policy();
     let zone = tenant.zone();
-    let mut history = state.customers.grade_history(&tenant.id, id).await?;
+    let end = month.end(zone);
+    let Some(file) = read_file(state, &policy, &tenant.id, id, end).await? else {
+        return Ok(());
+    };
+    let customer = &file.customer;
+    let previous = file.grades.iter().rev().find(|s| s.month < month);
+    let grade = grade_of(&file, &policy, end);
+    let quiet_since = policy.quiet_since(month, &grade, previous);
     let closed = GradeSnapshot {
         tenant: tenant.id.clone(),
         customer: id,
         month,
-        grade: grade_at(state, &policy, &customer, month.end(zone)).await?,
+        grade,
         closed: true,
         owner: Some(customer.owner),
         team: customer.team,
+        quiet_since,
     };
     state.customers.save_grade(&closed).await?;
-    let before = history.iter().rev().find(|s| s.month < month).cloned();
-    notify_drop(state, &customer, before.as_ref(), &closed).await?;
-    history.retain(|s| s.month != month && s.month < month);
-    history.push(closed);
-    if let Some(start) = policy.quiet_streak_start(&history) {
-        relationship_task(state, &customer, start, month).await?;
+    notify_drop(state, customer, previous, &closed).await?;
+    if let Some(since) = quiet_since.filter(|s| policy.streak_is_long(*s, month)) {
+        relationship_task(state, customer, since, month).await?;
     }
     // The month now running gets its first grade even if nothing happens in it.
     let now = state.clock.now();
     let current = Month::of(now, zone);
     if current > month {
+        let grade = grade_of(&file, &policy, now.max(end));
         let opening = GradeSnapshot {
             tenant: tenant.id.clone(),
             customer: id,
             month: current,
-            grade: grade_at(state, &policy, &customer, now).await?,
+            quiet_since: policy.quiet_since(current, &grade, Some(&closed)),
+            grade,
             closed: false,
             owner: Some(customer.owner),
             team: customer.team,

@@ -584,6 +584,7 @@ pub async fn customer_ledger_and_grades_are_kept_once<S: Backend>(store: S) {
             closed: false,
             owner: Some(f.rep.id),
             team: Some(f.team),
+            quiet_since: None,
         }
     };
     f.store.save_grade(&snapshot("2026-12", 1)).await.unwrap();
@@ -611,6 +612,34 @@ pub async fn customer_ledger_and_grades_are_kept_once<S: Backend>(store: S) {
             .await
             .unwrap()
             .is_empty()
+    );
+    // Grading's one read gathers the same pieces, windows applied.
+    let file = f
+        .store
+        .customer_file(
+            &f.tenant,
+            lianhua.id,
+            t0() + Duration::days(10),
+            t0() + Duration::days(3),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(file.customer, lianhua);
+    assert_eq!(file.contacts, vec![wang.clone()]);
+    assert_eq!(file.activities, vec![Touch::from(&later)]);
+    assert_eq!(file.purchases, vec![inv2.clone()]);
+    assert_eq!(
+        file.grades,
+        f.store.grade_history(&f.tenant, lianhua.id).await.unwrap(),
+        "the two latest"
+    );
+    assert_eq!(
+        f.store
+            .customer_file(&f.tenant, CustomerId::new(), t0(), t0())
+            .await
+            .unwrap(),
+        None
     );
     let elsewhere = TenantId::parse("other").unwrap();
     assert!(
@@ -695,6 +724,7 @@ pub async fn merges_keep_every_record_under_the_survivor<S: Backend>(store: S) {
         closed: false,
         owner: Some(f.rep.id),
         team: Some(f.team),
+        quiet_since: None,
     };
     f.store.save_grade(&grade).await.unwrap();
 
