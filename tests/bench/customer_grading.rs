@@ -199,6 +199,7 @@ async fn main() -> anyhow::Result<()> {
     );
 
     // Incremental regrade: one customer, as after an activity.
+    eprintln!("incremental regrades…");
     let mut regrade_ms = Vec::with_capacity(calls);
     let mut sample = Vec::with_capacity(calls);
     for _ in 0..calls {
@@ -282,6 +283,7 @@ async fn main() -> anyhow::Result<()> {
     ];
 
     // Full monthly regrade: close last month for every customer.
+    eprintln!("full monthly regrade…");
     let month = Month::of(now, zone).previous();
     reset_peak();
     let t = Instant::now();

@@ -143,6 +143,23 @@ fn move_children(
     Ok(moved)
 }
 
+/// A customer's contacts, oldest first (ids are time-ordered). Sorted here: with `ORDER BY id`
+/// SQLite walks the primary key through every contact of the tenant instead of using
+/// `contacts_by_customer` (found by the `customer_grading` benchmark at 150,000 contacts).
+fn select_contacts(
+    conn: &rusqlite::Connection,
+    tenant: &str,
+    customer: &str,
+) -> StoreResult<Vec<Contact>> {
+    let mut contacts: Vec<Contact> = query_bodies(
+        conn,
+        "SELECT body FROM contacts WHERE tenant_id = ?1 AND customer_id = ?2",
+        params![tenant, customer],
+    )?;
+    contacts.sort_by_key(|c| c.id);
+    Ok(contacts)
+}
+
 /// A customer's activities as grading reads them: three fields pulled out in SQL instead of
 /// every body parsed (measured by the `customer_grading` benchmark).
 fn select_touches(
@@ -448,14 +465,8 @@ impl CustomerStore for SqliteStore {
         customer: CustomerId,
     ) -> StoreResult<Vec<Contact>> {
         let tenant = tenant.clone();
-        self.read(move |conn| {
-            query_bodies(
-                conn,
-                "SELECT body FROM contacts WHERE tenant_id = ?1 AND customer_id = ?2 ORDER BY id",
-                params![tenant.as_str(), customer.to_string()],
-            )
-        })
-        .await
+        self.read(move |conn| select_contacts(conn, tenant.as_str(), &customer.to_string()))
+            .await
     }
 
     async fn list_customers(
@@ -617,11 +628,7 @@ impl CustomerStore for SqliteStore {
             };
             Ok(Some(CustomerFile {
                 customer,
-                contacts: query_bodies(
-                    conn,
-                    "SELECT body FROM contacts WHERE tenant_id = ?1 AND customer_id = ?2 ORDER BY id",
-                    params![t, c],
-                )?,
+                contacts: select_contacts(conn, t, &c)?,
                 activities: select_touches(conn, t, &c, activities_since)?,
                 purchases: query_bodies(
                     conn,
