@@ -821,6 +821,55 @@ async fn a_duplicate_is_refused_and_a_hidden_one_merged() {
     assert_eq!(grade["coverage"]["score"], 25.0);
 }
 
+/// A call logged on a customer's deal is interaction with the customer: its grade follows.
+async fn calls_on_a_customers_deal_count_as_interaction() {
+    let app = TestApp::spawn().await;
+    let f = fixture(&app.state).await;
+    let rep = app.token(&f.east_rep);
+    let deal = converted_deal(&app, &rep, &lead_body(3)).await;
+    let customer = deal["customer"].as_str().unwrap().to_owned();
+    let grade = app
+        .get(&format!("/v1/customers/{customer}/grade"), &rep)
+        .await
+        .expect(200)
+        .body;
+    let calls = |g: &Value| {
+        g["interaction"]["parts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["item"] == "call")
+            .map(|p| p["input"].as_f64().unwrap())
+    };
+    assert_eq!(calls(&grade), None);
+    app.post(
+        &format!("/v1/deals/{}/activities", deal["id"].as_str().unwrap()),
+        &rep,
+        &json!({"kind": "call", "summary": "报价沟通"}),
+    )
+    .await
+    .expect(201);
+    let grade = app
+        .get(&format!("/v1/customers/{customer}/grade"), &rep)
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(calls(&grade), Some(1.0));
+    // The event regrades the stored month too.
+    eventually("the month's grade to count the call", || async {
+        let h = app
+            .get(&format!("/v1/customers/{customer}/grade/history"), &rep)
+            .await
+            .expect(200)
+            .body;
+        h.as_array()
+            .and_then(|h| h.last())
+            .and_then(|s| calls(&s["grade"]))
+            .filter(|n| *n == 1.0)
+    })
+    .await;
+}
+
 fieldline_tests::on_both_backends!(
     a_duplicate_company_or_contact_is_refused_with_the_record_that_exists,
     a_converted_lead_holds_its_company_against_later_duplicates,
@@ -828,4 +877,5 @@ fieldline_tests::on_both_backends!(
     the_grading_policy_is_versioned_tenant_data,
     customer_metrics_match_a_hand_computed_fixture,
     a_duplicate_is_refused_and_a_hidden_one_merged,
+    calls_on_a_customers_deal_count_as_interaction,
 );

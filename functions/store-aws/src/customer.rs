@@ -68,6 +68,17 @@ pub(crate) fn customer_item(customer: &Customer) -> StoreResult<Item> {
     Ok(item.build())
 }
 
+/// A deal's entry under its customer (`DEAL#{id}`), written with the deal: how a customer's
+/// grade finds the activities logged on its deals.
+pub(crate) fn deal_link_item(deal: &fieldline_domain::Deal) -> Item {
+    ItemBuilder::new(
+        customer_pk(&deal.tenant, deal.customer),
+        format!("DEAL#{}", deal.id),
+    )
+    .s(ENTITY, "customer_deal")
+    .build()
+}
+
 /// The contact under its customer, and the reference item that finds it by id.
 /// The check that a customer is still stored, for writes that attach to it.
 pub(crate) fn customer_exists(table: &str, tenant: &TenantId, id: CustomerId) -> TransactWriteItem {
@@ -591,10 +602,46 @@ impl CustomerStore for DynamoStore {
             self.purchases_since(tenant, id, purchases_since),
             latest_grades,
         )?;
-        Ok(customer.map(|customer| CustomerFile {
+        let Some(customer) = customer else {
+            return Ok(None);
+        };
+        let mut touches: Vec<Touch> = activities.iter().map(Touch::from).collect();
+        // The activities logged on its deals live in the deals' partitions.
+        let links = [(":pk", s(customer_pk(tenant, id))), (":d", s("DEAL#"))];
+        let deals = self
+            .query(
+                Query::table("pk = :pk AND begins_with(sk, :d)", &links),
+                usize::MAX,
+            )
+            .await?;
+        for link in &deals {
+            let Some(deal) = string_attr(link, "sk")
+                .and_then(|sk| sk.strip_prefix("DEAL#"))
+                .and_then(|d| d.parse::<fieldline_domain::DealId>().ok())
+            else {
+                continue;
+            };
+            let values = [
+                (":pk", s(subject_pk(tenant, Subject::Deal(deal)))),
+                (
+                    ":from",
+                    s(format!(
+                        "ACT#{}",
+                        ms_key(activities_since.timestamp_millis())
+                    )),
+                ),
+                (":to", s("ACT#~")),
+            ];
+            let q = Query::table("pk = :pk AND sk BETWEEN :from AND :to", &values);
+            for item in self.query(q, usize::MAX).await? {
+                touches.push(Touch::from(&body::<Activity>(&item)?));
+            }
+        }
+        touches.sort_by(|a, b| b.occurred_at.cmp(&a.occurred_at));
+        Ok(Some(CustomerFile {
             customer,
             contacts,
-            activities: activities.iter().map(Touch::from).collect(),
+            activities: touches,
             purchases,
             grades,
         }))

@@ -214,6 +214,12 @@ impl DealStore for DynamoStore {
             items.extend(crate::customer::contact_items(self.table(), &c.contact)?);
         }
         items.push(put_new(self.table(), deal_item(&c.deal)?));
+        items.push(put(
+            self.table(),
+            crate::customer::deal_link_item(&c.deal),
+            None,
+            &[],
+        ));
         items.push(put_new(self.table(), stage_item(&c.first_stage)?));
         let facts = DealFacts::of(&c.deal, std::slice::from_ref(&c.first_stage));
         items.push(put(self.table(), facts_item(&c.deal, &facts)?, None, &[]));

@@ -82,8 +82,8 @@ pub fn insert_deal(tx: &Transaction<'_>, deal: &Deal) -> StoreResult<()> {
     let body = to_json(deal)?;
     tx.prepare_cached(
         "INSERT INTO deals (tenant_id, id, owner_id, team_id, pipeline, stage, status, rots_at,
-                            updated_at, version, body, amount)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                            updated_at, version, body, amount, customer_id)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
     )
     .and_then(|mut insert| {
         insert.execute(params![
@@ -99,6 +99,7 @@ pub fn insert_deal(tx: &Transaction<'_>, deal: &Deal) -> StoreResult<()> {
             deal.version as i64,
             body,
             amount_column(deal.amount),
+            deal.customer.to_string(),
         ])
     })
     .map_err(sql_err)?;

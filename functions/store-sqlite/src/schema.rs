@@ -406,6 +406,14 @@ CREATE TABLE customer_grades (
 CREATE INDEX customer_grades_by_month ON customer_grades (tenant_id, month);
 "#;
 
+/// A deal's customer as a column, so a customer's grade finds the activities logged on its
+/// deals (filled from the bodies of deals already stored).
+const V14_DEAL_CUSTOMER: &str = r#"
+ALTER TABLE deals ADD COLUMN customer_id TEXT;
+UPDATE deals SET customer_id = json_extract(body, '$.customer');
+CREATE INDEX deals_by_customer ON deals (tenant_id, customer_id);
+"#;
+
 pub fn migrations() -> Migrations<'static> {
     Migrations::new(vec![
         M::up(V1_FOUNDATION),
@@ -430,6 +438,7 @@ pub fn migrations() -> Migrations<'static> {
                 .map_err(|e| rusqlite_migration::HookError::Hook(format!("{e:#}")))
         }),
         M::up(V13_GRADING),
+        M::up(V14_DEAL_CUSTOMER),
     ])
 }
 
@@ -481,11 +490,37 @@ mod tests {
             // The customer row is not what this is about.
             conn.pragma_update(None, "foreign_keys", false).unwrap();
             let tx = conn.transaction().unwrap();
-            crate::bulk::insert_deal(&tx, &deal).unwrap();
+            // The V9 row, as the V9 code wrote it.
+            tx.execute(
+                "INSERT INTO deals (tenant_id, id, owner_id, team_id, pipeline, stage, status,
+                                    rots_at, updated_at, version, body, amount)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                params![
+                    deal.tenant.as_str(),
+                    deal.id.to_string(),
+                    deal.owner.to_string(),
+                    deal.team.map(|t| t.to_string()),
+                    deal.pipeline,
+                    deal.stage,
+                    deal.status.as_str(),
+                    deal.rots_at.map(|t| t.timestamp_millis()),
+                    deal.updated_at.timestamp_millis(),
+                    deal.version as i64,
+                    serde_json::to_string(&deal).unwrap(),
+                    deal.amount as i64,
+                ],
+            )
+            .unwrap();
             crate::bulk::append_stage(&tx, &first).unwrap();
             tx.commit().unwrap();
         }
         let store = SqliteStore::open(&path).unwrap();
+        // V14 filled the deal's customer column from its body.
+        let customer: String = rusqlite::Connection::open(&path)
+            .unwrap()
+            .query_row("SELECT customer_id FROM deals", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(customer, deal.customer.to_string());
         let facts = store
             .deal_facts(
                 &deal.tenant,
@@ -577,7 +612,7 @@ mod tests {
             .unwrap();
         }
         let store = SqliteStore::open(&path).unwrap();
-        assert_eq!(store.schema_version().await.unwrap(), 13);
+        assert_eq!(store.schema_version().await.unwrap(), 14);
         let listed = store
             .list_activities(&activity.tenant, lead, 10)
             .await
@@ -634,7 +669,7 @@ mod tests {
         }
 
         let store = SqliteStore::open(&path).unwrap();
-        assert_eq!(store.schema_version().await.unwrap(), 13, "V2 -> V13");
+        assert_eq!(store.schema_version().await.unwrap(), 14, "V2 -> V14");
         let acme = TenantId::parse("acme").unwrap();
         let pending = store
             .pending_timers(&acme, Subject::Lead(lead))

@@ -515,8 +515,8 @@ pub struct CustomerFile {
     pub customer: Customer,
     /// Oldest first.
     pub contacts: Vec<Contact>,
-    /// Its activities that occurred at or after the `activities_since` asked for, newest
-    /// first, as grading reads them.
+    /// The activities logged on it and on its deals that occurred at or after the
+    /// `activities_since` asked for, newest first, as grading reads them.
     pub activities: Vec<Touch>,
     /// Those made after the `purchases_since` asked for, oldest first.
     pub purchases: Vec<Purchase>,

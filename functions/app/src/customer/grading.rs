@@ -1,5 +1,6 @@
 //! Grading customers from their records: the current month's grade is recomputed whenever an
-//! input changes (an activity, a contact, a purchase — each an outbox event), and a durable
+//! input changes (an activity on the customer or one of its deals, a contact, a purchase —
+//! each an outbox event), and a durable
 //! timer per customer closes each month at its end in the tenant's zone. Closing writes the
 //! month's final grade, opens the next month's, and applies the default rules: a valuable
 //! customer quiet for `quiet_months` in a row gets one 关系加固 task per quiet streak, and a
@@ -298,8 +299,16 @@ impl EventHandler for CustomerGrading {
     #[tracing::instrument(name = "customer_grading", skip_all, fields(event = %stored.event.id))]
     async fn handle(&self, stored: &StoredEvent) -> anyhow::Result<()> {
         let event = &stored.event;
-        let Subject::Customer(id) = event.subject else {
-            return Ok(());
+        let id = match (event.subject, &event.payload) {
+            (Subject::Customer(id), _) => id,
+            // A call or visit logged on a deal is interaction with the deal's customer.
+            (Subject::Deal(deal), EventPayload::ActivityLogged { .. }) => {
+                match self.state.deals.get_deal(&event.tenant, deal).await? {
+                    Some(d) => d.customer,
+                    None => return Ok(()),
+                }
+            }
+            _ => return Ok(()),
         };
         let tenant = tenant(&self.state, &event.tenant).await?;
         match &event.payload {
