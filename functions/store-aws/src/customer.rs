@@ -637,7 +637,7 @@ impl CustomerStore for DynamoStore {
                 touches.push(Touch::from(&body::<Activity>(&item)?));
             }
         }
-        touches.sort_by(|a, b| b.occurred_at.cmp(&a.occurred_at));
+        touches.sort_by_key(|t| std::cmp::Reverse(t.occurred_at));
         Ok(Some(CustomerFile {
             customer,
             contacts,
