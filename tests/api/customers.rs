@@ -790,6 +790,9 @@ async fn a_duplicate_is_refused_and_a_hidden_one_merged() {
         .expect(200)
         .body;
     assert_eq!(pointer["merged_into"], json!(first_id));
+    app.get(&format!("/v1/customers/{second_id}/grade"), &rep)
+        .await
+        .expect(409);
     app.patch(
         &format!("/v1/customers/{second_id}"),
         &rep,

@@ -1,7 +1,7 @@
 //! Grading customers from their records: the current month's grade is recomputed whenever an
 //! input changes (an activity on the customer or one of its deals, a contact, a purchase —
-//! each an outbox event), and a durable
-//! timer per customer closes each month at its end in the tenant's zone. Closing writes the
+//! each an outbox event), and a durable timer per customer closes each month at its end in
+//! the tenant's zone. Closing writes the
 //! month's final grade, opens the next month's, and applies the default rules: a valuable
 //! customer quiet for `quiet_months` in a row gets one 关系加固 task per quiet streak, and a
 //! grade that falls a class tells the owner why. Everything is keyed (month, streak, class),
@@ -23,6 +23,8 @@ pub const MONTH_CLOSE: &str = "grade_month_close";
 /// The default rule's name on the tasks and notices it makes.
 pub const RELATIONSHIP_RULE: &str = "relationship_reinforcement";
 pub const GRADE_DROP_RULE: &str = "grade_drop";
+
+/// The caller's tenant (its zone and grading policy).
 pub(crate) async fn tenant(state: &AppState, id: &TenantId) -> Result<Tenant, AppError> {
     state
         .directory

@@ -206,7 +206,8 @@ pub async fn add_purchase(
 /// number, rate and threshold the tenant's policy used.
 #[utoipa::path(get, path = "/v1/customers/{id}/grade", tag = "customers", security(("bearer" = [])),
     params(("id" = CustomerId, Path)),
-    responses((status = 200, body = Grade), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = Grade), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, description = "The customer was merged into another (`merged_into`); ask that one", body = ErrorBody)))]
 pub async fn grade(
     State(state): State<AppState>,
     auth: Authenticated,

@@ -409,6 +409,8 @@ pub async fn add_purchase(
 #[tracing::instrument(name = "customer.grade", level = "debug", skip_all, fields(tenant = %actor.tenant, user = %actor.user), err(Display))]
 pub async fn grade(state: &AppState, actor: &Actor, id: CustomerId) -> Result<Grade, AppError> {
     let customer = load_customer(state, actor, id).await?;
+    // A pointer left by a merge has no grade of its own: its survivor's is the one.
+    customer.ensure_live()?;
     let policy = grading::tenant(state, &actor.tenant).await?.grade_policy();
     grading::grade_at(state, &policy, &customer, state.clock.now()).await
 }
