@@ -388,6 +388,24 @@ impl Customer {
         })
     }
 
+    /// An event about this customer, at its current version.
+    pub fn event(
+        &self,
+        actor: &Actor,
+        now: DateTime<Utc>,
+        payload: crate::event::EventPayload,
+    ) -> crate::event::DomainEvent {
+        crate::event::DomainEvent::new(
+            self.tenant.clone(),
+            crate::subject::Subject::Customer(self.id),
+            self.version,
+            Some(actor.user),
+            None,
+            now,
+            payload,
+        )
+    }
+
     /// Refuses a change to a record that was merged away.
     pub fn ensure_live(&self) -> Result<(), DomainError> {
         match self.merged_into {

@@ -24,15 +24,6 @@ pub const MONTH_CLOSE: &str = "grade_month_close";
 pub const RELATIONSHIP_RULE: &str = "relationship_reinforcement";
 pub const GRADE_DROP_RULE: &str = "grade_drop";
 
-/// The caller's tenant (its zone and grading policy).
-pub(crate) async fn tenant(state: &AppState, id: &TenantId) -> Result<Tenant, AppError> {
-    state
-        .directory
-        .get_tenant(id)
-        .await?
-        .ok_or_else(|| AppError::Unauthenticated("tenant no longer exists".into()))
-}
-
 /// A live customer with everything its grades are made from, read in one store call that
 /// covers every `as_of` from `from` on (the windows of later instants start later).
 async fn read_file(
@@ -312,7 +303,7 @@ impl EventHandler for CustomerGrading {
             }
             _ => return Ok(()),
         };
-        let tenant = tenant(&self.state, &event.tenant).await?;
+        let tenant = crate::lead::load_tenant(&self.state, &event.tenant).await?;
         match &event.payload {
             EventPayload::ActivityLogged { .. }
             | EventPayload::ContactAdded { .. }

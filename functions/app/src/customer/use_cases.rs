@@ -1,11 +1,11 @@
 use crate::customer::grading;
 use crate::error::AppError;
-use crate::lead::{MAX_PAGE, Outcome, checked_limit, idempotency};
+use crate::lead::{MAX_PAGE, Outcome, checked_limit, idempotency, load_tenant, region_of};
 use crate::state::AppState;
 use fieldline_domain::{
     Activity, ActivityId, Actor, Contact, ContactId, Customer, CustomerId, CustomerPatch,
-    DomainEvent, EventPayload, Grade, GradePolicy, GradeSnapshot, LogTarget, NewActivity,
-    NewContact, NewCustomer, NewPurchase, Permission, Purchase, Role, Subject, User,
+    EventPayload, Grade, GradePolicy, GradeSnapshot, LogTarget, NewActivity, NewContact,
+    NewCustomer, NewPurchase, Permission, Purchase, Role, Subject, User,
 };
 use fieldline_store::{Created, Cursor, CustomerQuery, IdempotencyKey, Page, StoreError};
 use serde::Serialize;
@@ -118,8 +118,8 @@ pub async fn create_customer(
     input: NewCustomer,
 ) -> Result<CustomerDetail, AppError> {
     let owner = owner_for(state, actor, me, input.owner).await?;
-    let region = crate::lead::tenant_region(state, actor).await?;
-    let tenant = grading::tenant(state, &actor.tenant).await?;
+    let tenant = load_tenant(state, &actor.tenant).await?;
+    let region = region_of(&tenant)?;
     let policy = tenant.grade_policy();
     let now = state.clock.now();
     let customer = Customer::create(&input, CustomerId::new(), actor, &owner, now)?;
@@ -151,6 +151,18 @@ pub(crate) async fn load_customer(
         .await?
         .ok_or_else(|| AppError::NotFound(format!("customer {id} not found")))?;
     actor.check(Permission::AccessCustomer(&customer))?;
+    Ok(customer)
+}
+
+/// A customer the caller may work on and that was not merged away (changes go to records
+/// that are still live).
+async fn load_live_customer(
+    state: &AppState,
+    actor: &Actor,
+    id: CustomerId,
+) -> Result<Customer, AppError> {
+    let customer = load_customer(state, actor, id).await?;
+    customer.ensure_live()?;
     Ok(customer)
 }
 
@@ -216,8 +228,7 @@ pub async fn update_customer(
     expected_version: u64,
     patch: CustomerPatch,
 ) -> Result<Customer, AppError> {
-    let mut customer = load_customer(state, actor, id).await?;
-    customer.ensure_live()?;
+    let mut customer = load_live_customer(state, actor, id).await?;
     if customer.version != expected_version {
         return Err(AppError::VersionConflict {
             expected: expected_version,
@@ -249,15 +260,14 @@ pub async fn add_contact(
     id: CustomerId,
     input: NewContact,
 ) -> Result<Contact, AppError> {
-    let customer = load_customer(state, actor, id).await?;
-    customer.ensure_live()?;
-    let region = crate::lead::tenant_region(state, actor).await?;
-    let policy = grading::tenant(state, &actor.tenant).await?.grade_policy();
+    let customer = load_live_customer(state, actor, id).await?;
+    let tenant = load_tenant(state, &actor.tenant).await?;
+    let region = region_of(&tenant)?;
+    let policy = tenant.grade_policy();
     let role = policy.parse_role(input.role.as_deref())?;
     let now = state.clock.now();
     let contact = input.parse(ContactId::new(), &customer, region, role.clone(), now)?;
-    let event = customer_event(
-        &customer,
+    let event = customer.event(
         actor,
         now,
         EventPayload::ContactAdded {
@@ -268,23 +278,6 @@ pub async fn add_contact(
     let stored = state.customers.add_contact(&contact, &[event]).await;
     or_duplicate(state, actor, stored).await?;
     Ok(contact)
-}
-
-fn customer_event(
-    customer: &Customer,
-    actor: &Actor,
-    now: fieldline_domain::Timestamp,
-    payload: EventPayload,
-) -> DomainEvent {
-    DomainEvent::new(
-        customer.tenant.clone(),
-        Subject::Customer(customer.id),
-        customer.version,
-        Some(actor.user),
-        None,
-        now,
-        payload,
-    )
 }
 
 /// Logs a call, visit, consultation, sample request or event attendance with a customer,
@@ -298,8 +291,7 @@ pub async fn log_activity(
     input: NewActivity,
     key: Option<IdempotencyKey>,
 ) -> Result<Outcome<Activity>, AppError> {
-    let customer = load_customer(state, actor, id).await?;
-    customer.ensure_live()?;
+    let customer = load_live_customer(state, actor, id).await?;
     if let Some(contact) = input.contact {
         let at_customer = state
             .customers
@@ -320,8 +312,7 @@ pub async fn log_activity(
         created_at: customer.created_at,
     };
     let activity = Activity::record(&input, ActivityId::new(), &target, actor, now)?;
-    let event = customer_event(
-        &customer,
+    let event = customer.event(
         actor,
         now,
         EventPayload::ActivityLogged {
@@ -369,14 +360,12 @@ pub async fn add_purchase(
             "purchases are entered by managers or imported by admins".into(),
         ));
     }
-    let customer = load_customer(state, actor, id).await?;
-    customer.ensure_live()?;
-    let tenant = grading::tenant(state, &actor.tenant).await?;
+    let customer = load_live_customer(state, actor, id).await?;
+    let tenant = load_tenant(state, &actor.tenant).await?;
     let home = fieldline_domain::home_currency(&tenant.phone_region);
     let now = state.clock.now();
     let purchase = input.parse(&actor.tenant, id, &home, actor.user, now)?;
-    let event = customer_event(
-        &customer,
+    let event = customer.event(
         actor,
         now,
         EventPayload::PurchaseRecorded {
@@ -408,10 +397,9 @@ pub async fn add_purchase(
 /// The customer's grade now, with every number, weight and threshold behind it.
 #[tracing::instrument(name = "customer.grade", level = "debug", skip_all, fields(tenant = %actor.tenant, user = %actor.user), err(Display))]
 pub async fn grade(state: &AppState, actor: &Actor, id: CustomerId) -> Result<Grade, AppError> {
-    let customer = load_customer(state, actor, id).await?;
     // A pointer left by a merge has no grade of its own: its survivor's is the one.
-    customer.ensure_live()?;
-    let policy = grading::tenant(state, &actor.tenant).await?.grade_policy();
+    let customer = load_live_customer(state, actor, id).await?;
+    let policy = load_tenant(state, &actor.tenant).await?.grade_policy();
     grading::grade_at(state, &policy, &customer, state.clock.now()).await
 }
 
@@ -428,7 +416,7 @@ pub async fn grade_history(
 
 /// The grading policy in force (everyone in the tenant may read how grades are made).
 pub async fn grade_policy(state: &AppState, actor: &Actor) -> Result<GradePolicy, AppError> {
-    Ok(grading::tenant(state, &actor.tenant).await?.grade_policy())
+    Ok(load_tenant(state, &actor.tenant).await?.grade_policy())
 }
 
 /// Replaces the grading policy (admins); it becomes the next version. Grades already stored
@@ -445,7 +433,7 @@ pub async fn set_grade_policy(
         ));
     }
     policy.validate()?;
-    let mut tenant = grading::tenant(state, &actor.tenant).await?;
+    let mut tenant = load_tenant(state, &actor.tenant).await?;
     policy.version = tenant.grade_policy().version + 1;
     tenant.grading = Some(policy.clone());
     state.directory.update_tenant(&tenant).await?;
@@ -487,8 +475,7 @@ pub async fn merge_customer(
     }
     let (survivor_version, duplicate_version) = (survivor.version, duplicate.version);
     survivor.absorb(&mut duplicate)?;
-    let event = customer_event(
-        &survivor,
+    let event = survivor.event(
         actor,
         state.clock.now(),
         EventPayload::CustomerMerged {

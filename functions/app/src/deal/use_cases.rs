@@ -155,10 +155,9 @@ pub async fn convert_lead(
         contact: ContactId::new(),
         deal: DealId::new(),
     };
-    let currency = state
-        .directory
-        .get_tenant(&actor.tenant)
-        .await?
+    let tenant = state.directory.get_tenant(&actor.tenant).await?;
+    let currency = tenant
+        .as_ref()
         .map_or_else(|| "CNY".to_owned(), |t| home_currency(&t.phone_region));
     let made = convert(
         &mut converted_lead,
@@ -188,9 +187,9 @@ pub async fn convert_lead(
     // A new customer is graded from the start (its months close from now on).
     if conversion.new_customer
         && let Outcome::New(_) = &outcome
-        && let Some(tenant) = state.directory.get_tenant(&actor.tenant).await?
+        && let Some(tenant) = &tenant
     {
-        crate::customer::grading::regrade(state, &tenant, conversion.customer.id).await?;
+        crate::customer::grading::regrade(state, tenant, conversion.customer.id).await?;
     }
     Ok(outcome)
 }

@@ -6,7 +6,8 @@ use crate::state::AppState;
 use fieldline_domain::lead::CreateContext;
 use fieldline_domain::{
     Activity, ActivityId, Actor, DomainEvent, Lead, LeadId, LeadPatch, LeadScope, LeadStatus,
-    NewActivity, NewLead, Permission, Priority, Region, Role, Timestamp, User, UserId,
+    NewActivity, NewLead, Permission, Priority, Region, Role, Tenant, TenantId, Timestamp, User,
+    UserId,
 };
 use fieldline_store::{
     Created, Cursor, IdempotencyKey, IdempotencyRecord, LeadQuery, Page, StoreError,
@@ -58,11 +59,20 @@ fn fingerprint<T: Serialize>(scope: &str, input: &T) -> String {
 }
 
 pub(crate) async fn tenant_region(state: &AppState, actor: &Actor) -> Result<Region, AppError> {
-    let tenant = state
+    region_of(&load_tenant(state, &actor.tenant).await?)
+}
+
+/// The caller's tenant record (its zone, region, calendar and grading policy).
+pub(crate) async fn load_tenant(state: &AppState, id: &TenantId) -> Result<Tenant, AppError> {
+    state
         .directory
-        .get_tenant(&actor.tenant)
+        .get_tenant(id)
         .await?
-        .ok_or_else(|| AppError::Unauthenticated("tenant no longer exists".into()))?;
+        .ok_or_else(|| AppError::Unauthenticated("tenant no longer exists".into()))
+}
+
+/// The region phone numbers without a country code are read in.
+pub(crate) fn region_of(tenant: &Tenant) -> Result<Region, AppError> {
     Region::parse(&tenant.phone_region)
         .map_err(|e| AppError::internal(format!("tenant {}", tenant.id), e))
 }

@@ -4,7 +4,6 @@
 //! suggestion. Percentiles rank every rep of the tenant; what a caller sees is scoped as
 //! everywhere else (a rep their own row, a manager the team's).
 
-use crate::customer::grading;
 use crate::error::AppError;
 use crate::state::AppState;
 use fieldline_domain::customer_metrics::{
@@ -167,7 +166,7 @@ async fn proposal_rates(
 #[tracing::instrument(name = "metrics.customer_report", level = "debug", skip_all, fields(tenant = %actor.tenant, user = %actor.user), err(Display))]
 pub async fn customer_report(state: &AppState, actor: &Actor) -> Result<CustomerReport, AppError> {
     let now = state.clock.now();
-    let tenant = grading::tenant(state, &actor.tenant).await?;
+    let tenant = crate::lead::load_tenant(state, &actor.tenant).await?;
     let month = Month::of(now, tenant.zone());
     let grades = current_grades(state, actor, month).await?;
     let scope = actor.lead_scope();
