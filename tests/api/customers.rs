@@ -72,7 +72,7 @@ async fn a_duplicate_company_or_contact_is_refused_with_the_record_that_exists()
         .post(
             &contacts,
             &rep,
-            &json!({"name": "王建国", "email": "wang@dongfang.cn"}),
+            &json!({"name": "王建国", "emails": ["wang@ningbo.cn", "wang@dongfang.cn"]}),
         )
         .await
         .expect(409)
@@ -83,12 +83,13 @@ async fn a_duplicate_company_or_contact_is_refused_with_the_record_that_exists()
         .post(
             &contacts,
             &rep,
-            &json!({"name": "李娜", "phones": ["13900001111"], "decision_role": "influencer"}),
+            &json!({"name": "李娜", "phones": ["13900001111"], "emails": ["li@ht.cn", "lina@qq.com"], "decision_role": "influencer"}),
         )
         .await
         .expect(201)
         .body;
     assert_eq!(added["decision_role"], "influencer");
+    assert_eq!(added["emails"], json!(["li@ht.cn", "lina@qq.com"]));
 
     // Bad input is refused before anything is stored.
     let bad_phone =

@@ -139,7 +139,7 @@ async fn main() -> anyhow::Result<()> {
                     name: format!("联系人 {k}"),
                     title: None,
                     phones: vec![],
-                    email: None,
+                    emails: vec![],
                     decision_role: None,
                     role: None,
                 }

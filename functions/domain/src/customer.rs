@@ -169,8 +169,10 @@ pub struct NewContact {
     #[serde(default)]
     #[cfg_attr(feature = "openapi", schema(max_items = 5, example = json!(["138 1234 5678"])))]
     pub phones: Vec<String>,
-    #[cfg_attr(feature = "openapi", schema(example = "wang@lianhua.cn"))]
-    pub email: Option<String>,
+    /// Work and private addresses; `email` (one address) is accepted too. Blanks are dropped.
+    #[serde(default, alias = "email", deserialize_with = "one_or_many")]
+    #[cfg_attr(feature = "openapi", schema(max_items = 5, example = json!(["wang@lianhua.cn"])))]
+    pub emails: Vec<String>,
     #[serde(default)]
     pub decision_role: Option<DecisionRole>,
     /// Their function in the buying decision, one of the tenant's grading roles
@@ -184,6 +186,26 @@ const MAX_ADDRESSES: usize = 10;
 const MAX_TAGS: usize = 20;
 const MAX_CONTACTS: usize = 20;
 const MAX_PHONES: usize = 5;
+const MAX_EMAILS: usize = 5;
+
+/// A list that older stored bodies and shorter inputs give as one value, or as null.
+fn one_or_many<'de, D, T>(d: D) -> Result<Vec<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany<T> {
+        Many(Vec<T>),
+        One(T),
+    }
+    Ok(match Option::<OneOrMany<T>>::deserialize(d)? {
+        None => Vec::new(),
+        Some(OneOrMany::Many(v)) => v,
+        Some(OneOrMany::One(t)) => vec![t],
+    })
+}
 
 fn validate_addresses(addresses: &[Address]) -> Result<Vec<Address>, DomainError> {
     if addresses.len() > MAX_ADDRESSES {
@@ -273,10 +295,27 @@ impl NewContact {
                 phones.push(phone);
             }
         }
-        let email = match self.email.as_deref().map(str::trim) {
-            None | Some("") => None,
-            Some(e) => Some(EmailAddress::parse(e)?),
-        };
+        if self.emails.len() > MAX_EMAILS {
+            return Err(DomainError::invalid(
+                "emails",
+                format!("at most {MAX_EMAILS}"),
+            ));
+        }
+        let mut emails: Vec<EmailAddress> = Vec::new();
+        for raw in self
+            .emails
+            .iter()
+            .map(|e| e.trim())
+            .filter(|e| !e.is_empty())
+        {
+            let email = EmailAddress::parse(raw)?;
+            if !emails
+                .iter()
+                .any(|e| e.as_str().eq_ignore_ascii_case(email.as_str()))
+            {
+                emails.push(email);
+            }
+        }
         Ok(Contact {
             id,
             tenant: customer.tenant.clone(),
@@ -284,7 +323,7 @@ impl NewContact {
             name,
             title,
             phones,
-            email,
+            emails,
             decision_role: self.decision_role.unwrap_or(DecisionRole::Unknown),
             role,
             added_at: Some(now),
@@ -499,7 +538,9 @@ pub struct Contact {
     pub name: PersonName,
     pub title: Option<PersonName>,
     pub phones: Vec<PhoneNumber>,
-    pub email: Option<EmailAddress>,
+    /// Stored bodies from before several addresses were kept say `email`.
+    #[serde(default, alias = "email", deserialize_with = "one_or_many")]
+    pub emails: Vec<EmailAddress>,
     pub decision_role: DecisionRole,
     /// Their function in the buying decision (the tenant's grading roles).
     #[serde(default)]
@@ -511,7 +552,7 @@ pub struct Contact {
 
 impl Contact {
     /// The keys no other contact of the tenant may share: each phone (already E.164) and
-    /// the e-mail, case folded.
+    /// each e-mail, case folded.
     pub fn dedupe_keys(&self) -> Vec<String> {
         let mut keys: Vec<String> = self
             .phones
@@ -519,7 +560,7 @@ impl Contact {
             .map(|p| format!("contact:phone:{}", p.e164()))
             .collect();
         keys.extend(
-            self.email
+            self.emails
                 .iter()
                 .map(|e| format!("contact:email:{}", e.as_str().to_lowercase())),
         );
@@ -586,7 +627,11 @@ mod tests {
             name: "王建国".into(),
             title: Some(" ".into()),
             phones: vec!["138 1234 5678".into(), "+86 138-1234-5678".into()],
-            email: Some("Wang@LianHua.cn".into()),
+            emails: vec![
+                "Wang@LianHua.cn".into(),
+                " ".into(),
+                "wang@lianhua.CN".into(),
+            ],
             decision_role: Some(DecisionRole::DecisionMaker),
             role: Some("purchasing".into()),
         };
@@ -616,6 +661,70 @@ mod tests {
             bad.parse(ContactId::new(), &customer, Region::default(), None, now)
                 .is_err()
         );
+    }
+
+    #[test]
+    fn a_contact_keeps_several_emails_and_reads_bodies_that_had_one() {
+        let customer = store("联华");
+        let one: NewContact =
+            serde_json::from_value(serde_json::json!({"name": "赵", "email": "zhao@a.cn"}))
+                .unwrap();
+        assert_eq!(one.emails, ["zhao@a.cn"]);
+        let none: NewContact =
+            serde_json::from_value(serde_json::json!({"name": "赵", "email": null})).unwrap();
+        assert!(none.emails.is_empty());
+        let many = NewContact {
+            emails: vec!["zhao@a.cn".into(), "Zhao@B.com".into()],
+            ..one
+        };
+        let contact = many
+            .parse(
+                ContactId::new(),
+                &customer,
+                Region::default(),
+                None,
+                customer.created_at,
+            )
+            .unwrap();
+        assert_eq!(
+            contact.dedupe_keys(),
+            ["contact:email:zhao@a.cn", "contact:email:zhao@b.com"]
+        );
+        let six = NewContact {
+            emails: (0..6).map(|i| format!("z{i}@a.cn")).collect(),
+            ..many.clone()
+        };
+        assert!(
+            six.parse(
+                ContactId::new(),
+                &customer,
+                Region::default(),
+                None,
+                customer.created_at
+            )
+            .is_err()
+        );
+        let bad = NewContact {
+            emails: vec!["zhao@a.cn".into(), "not mail".into()],
+            ..many
+        };
+        assert!(
+            bad.parse(
+                ContactId::new(),
+                &customer,
+                Region::default(),
+                None,
+                customer.created_at
+            )
+            .is_err()
+        );
+        // A body stored before `emails` existed.
+        let mut stored = serde_json::to_value(&contact).unwrap();
+        let obj = stored.as_object_mut().unwrap();
+        obj.remove("emails");
+        obj.insert("email".into(), "old@a.cn".into());
+        let old: Contact = serde_json::from_value(stored).unwrap();
+        assert_eq!(old.emails, [EmailAddress::parse("old@a.cn").unwrap()]);
     }
 
     #[test]

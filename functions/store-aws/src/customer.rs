@@ -481,6 +481,13 @@ impl CustomerStore for DynamoStore {
                         .build();
                     batch.push(crate::table::put(&table, moved_item, None, &[]));
                 }
+            } else if sk.starts_with("DEAL#") {
+                // The duplicate's deals count toward the survivor's grade; their bodies keep
+                // naming the pointer, which leads here.
+                let link = ItemBuilder::new(to_pk.clone(), sk.clone())
+                    .s(ENTITY, "customer_deal")
+                    .build();
+                batch.push(crate::table::put(&table, link, None, &[]));
             } else if !sk.starts_with("GRADE#") {
                 continue;
             }

@@ -140,7 +140,15 @@ fn move_children(
         params![t, from_s],
     )
     .map_err(sql_err)?;
-    Ok(moved)
+    // The duplicate's deals count toward the survivor's grade; their bodies keep naming the
+    // pointer, which leads here.
+    let deals = tx
+        .execute(
+            "UPDATE deals SET customer_id = ?1 WHERE tenant_id = ?2 AND customer_id = ?3",
+            params![to_s, t, from_s],
+        )
+        .map_err(sql_err)?;
+    Ok(moved + deals as u32)
 }
 
 /// A customer's contacts, oldest first (ids are time-ordered). Sorted here: with `ORDER BY id`

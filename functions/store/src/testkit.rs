@@ -62,6 +62,7 @@ macro_rules! backend_contract_tests {
             renames_move_the_name_key,
             customer_ledger_and_grades_are_kept_once,
             merges_keep_every_record_under_the_survivor,
+            merges_carry_the_duplicates_deals,
         );
     };
     (@each $open:path; $($name:ident),* $(,)?) => {$(

@@ -28,7 +28,7 @@ fn contact(customer: &Customer, phone: &str, email: Option<&str>) -> Contact {
         name: "王建国".into(),
         title: None,
         phones: vec![phone.into()],
-        email: email.map(str::to_owned),
+        emails: email.map(str::to_owned).into_iter().collect(),
         decision_role: None,
         role: None,
     }
@@ -842,5 +842,77 @@ pub async fn merges_keep_every_record_under_the_survivor<S: Backend>(store: S) {
     assert_eq!(
         (key.as_str(), existing),
         (name_key.as_str(), a.id.to_string())
+    );
+}
+
+/// A merge carries the duplicate's deals too: the activities logged on them count toward the
+/// survivor's interaction, and merging again moves nothing.
+pub async fn merges_carry_the_duplicates_deals<S: Backend>(store: S) {
+    let f = fixture(store).await;
+    let lead = qualified_lead(&f.store, &f.rep).await;
+    let c = conversion(&lead, &f.rep, t0());
+    f.store.convert_lead(&c, None).await.unwrap();
+    let mut deal = c.deal.clone();
+    let input = NewActivity {
+        kind: ActivityKind::Visit,
+        summary: "上门演示".into(),
+        occurred_at: None,
+        structured: None,
+        contact: None,
+    };
+    let before = deal.version;
+    let (visit, event) = deal
+        .log_activity(
+            &input,
+            ActivityId::new(),
+            &actor_of(&f.rep),
+            t0() + Duration::hours(2),
+        )
+        .unwrap();
+    f.store
+        .record_deal_activity(&deal, before, &visit, std::slice::from_ref(&event), None)
+        .await
+        .unwrap();
+
+    let mut survivor = new_customer(&f.rep, "苏州精密机械", t0());
+    f.store.create_customer(&survivor, &[]).await.unwrap();
+    let file_of = |id: CustomerId| {
+        let store = f.store.clone();
+        let tenant = f.tenant.clone();
+        async move {
+            store
+                .customer_file(&tenant, id, t0(), t0())
+                .await
+                .unwrap()
+                .unwrap()
+        }
+    };
+    assert!(file_of(survivor.id).await.activities.is_empty());
+    assert_eq!(
+        file_of(c.customer.id).await.activities,
+        vec![Touch::from(&visit)]
+    );
+
+    let mut duplicate = c.customer.clone();
+    survivor.absorb(&mut duplicate).unwrap();
+    f.store
+        .merge_customers(&survivor, 1, &duplicate, c.customer.version, &[])
+        .await
+        .unwrap();
+    assert_eq!(
+        file_of(survivor.id).await.activities,
+        vec![Touch::from(&visit)],
+        "the deal's visit now counts for the survivor"
+    );
+    assert!(file_of(duplicate.id).await.activities.is_empty());
+    assert_eq!(
+        f.store.finish_merge(&f.tenant, duplicate.id).await.unwrap(),
+        0
+    );
+    // The deal itself is untouched: its body names the pointer, which leads to the survivor.
+    let stored = f.store.get_deal(&f.tenant, deal.id).await.unwrap().unwrap();
+    assert_eq!(
+        (stored.customer, stored.version),
+        (duplicate.id, deal.version)
     );
 }
