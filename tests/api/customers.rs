@@ -471,7 +471,7 @@ async fn a_big_customer_gone_quiet_yields_one_relationship_task() {
 }
 
 /// The grading policy is tenant data: everyone reads it, admins replace it (a new version,
-/// checked), and grades follow it.
+/// checked) or roll it back (the old ones are kept), and grades follow it.
 async fn the_grading_policy_is_versioned_tenant_data() {
     let app = TestApp::spawn().await;
     let f = fixture(&app.state).await;
@@ -518,6 +518,64 @@ async fn the_grading_policy_is_versioned_tenant_data() {
         .body;
     assert_eq!(grade["policy_version"], 2);
     assert_eq!(grade["coverage"]["parts"].as_array().unwrap().len(), 2);
+
+    // Every version is kept; a rollback puts an old one back as the next version.
+    let versions = app
+        .get("/v1/grading/policy/versions", &rep)
+        .await
+        .expect(200)
+        .body;
+    let numbers: Vec<&Value> = versions
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| &p["version"])
+        .collect();
+    assert_eq!(numbers, [&json!(2), &json!(1)]);
+    assert_eq!(versions[1]["key_roles"].as_array().unwrap().len(), 4);
+    let rollback = |token: String, body: Value| {
+        let app = &app;
+        async move {
+            app.send(
+                Method::POST,
+                "/v1/grading/policy/rollback",
+                Some(&token),
+                Some(&body),
+            )
+            .await
+        }
+    };
+    rollback(rep.clone(), json!({"to_version": 1}))
+        .await
+        .expect(403);
+    rollback(
+        admin.clone(),
+        json!({"to_version": 1, "expected_version": 1}),
+    )
+    .await
+    .expect(409);
+    rollback(admin.clone(), json!({"to_version": 7}))
+        .await
+        .expect(404);
+    let back = rollback(
+        admin.clone(),
+        json!({"to_version": 1, "expected_version": 2}),
+    )
+    .await
+    .expect(200)
+    .body;
+    assert_eq!(back["version"], 3);
+    assert_eq!(back["key_roles"], versions[1]["key_roles"]);
+    let grade = app
+        .get(
+            &format!("/v1/customers/{}/grade", created["id"].as_str().unwrap()),
+            &rep,
+        )
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(grade["policy_version"], 3);
+    assert_eq!(grade["coverage"]["parts"].as_array().unwrap().len(), 4);
     // Another tenant keeps the defaults.
     let theirs = app
         .get("/v1/grading/policy", &app.token(&f.globex_rep))

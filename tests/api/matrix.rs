@@ -104,6 +104,8 @@ fn expected(op: &str, scene: Scene) -> Option<[u16; 9]> {
         ("GET /v1/metrics/customers", Tenant) =>     [401, 200, 200, 200, 200, 200, 200, 200, 200],
         ("GET /v1/grading/policy", Tenant) =>        [401, 200, 200, 200, 200, 200, 200, 200, 200],
         ("PUT /v1/grading/policy", Tenant) =>        [401, 403, 403, 403, 403, 403, 200, 200, 403],
+        ("GET /v1/grading/policy/versions", Tenant) => [401, 200, 200, 200, 200, 200, 200, 200, 200],
+        ("POST /v1/grading/policy/rollback", Tenant) => [401, 403, 403, 403, 403, 403, 200, 200, 403],
         ("GET /v1/deals/{id}/materials", Tenant) =>  [401, 200, 403, 200, 403, 403, 200, 404, 404],
         ("POST /v1/deals/{id}/materials/{pack}/revoke", Tenant) => [401, 200, 403, 200, 403, 403, 200, 404, 404],
         ("POST /v1/deals/{id}/materials", Tenant) => [401, 201, 403, 201, 403, 403, 201, 404, 404],
@@ -444,6 +446,7 @@ impl World {
                     "at": "2026-01-05T08:00:00Z"});
                 (path.replace("{id}", &self.customer(n).await), Some(body))
             }
+            "POST /v1/grading/policy/rollback" => (path.into(), Some(json!({"to_version": 1}))),
             "PUT /v1/grading/policy" => {
                 let body = serde_json::to_value(fieldline_domain::GradePolicy::default()).unwrap();
                 (path.into(), Some(body))

@@ -41,6 +41,7 @@ async fn main() -> anyhow::Result<()> {
             phone_region: "CN".into(),
             calendar: None,
             grading: None,
+            grading_history: vec![],
         })
         .await?;
     let team = TeamId::new();

@@ -22,6 +22,7 @@ pub async fn add_tenant(
         phone_region: region.to_ascii_uppercase(),
         calendar: None,
         grading: None,
+        grading_history: vec![],
     };
     if !state.directory.create_tenant(&tenant).await? {
         bail!("tenant {id} already exists");

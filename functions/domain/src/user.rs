@@ -23,12 +23,38 @@ pub struct Tenant {
     /// How customers are graded; the seeds' defaults until an admin sets one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub grading: Option<crate::GradePolicy>,
+    /// The policies `grading` replaced, newest first, at most `KEPT_GRADE_POLICIES`: what a
+    /// stored grade's `policy_version` meant, and what a rollback returns to.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub grading_history: Vec<crate::GradePolicy>,
 }
+
+/// How many replaced grading policies a tenant keeps (each is about 1 KB; the tenant record
+/// is read on every grading).
+pub const KEPT_GRADE_POLICIES: usize = 20;
 
 impl Tenant {
     /// The grading policy in force.
     pub fn grade_policy(&self) -> crate::GradePolicy {
         self.grading.clone().unwrap_or_default()
+    }
+
+    /// Puts `policy` in force as the next version, keeping the one it replaces; returns it
+    /// as stored. The caller validates it.
+    pub fn replace_grade_policy(&mut self, mut policy: crate::GradePolicy) -> crate::GradePolicy {
+        let current = self.grade_policy();
+        policy.version = current.version + 1;
+        self.grading_history.insert(0, current);
+        self.grading_history.truncate(KEPT_GRADE_POLICIES);
+        self.grading = Some(policy.clone());
+        policy
+    }
+
+    /// Every kept grading policy, the one in force first.
+    pub fn grade_policy_versions(&self) -> Vec<crate::GradePolicy> {
+        std::iter::once(self.grade_policy())
+            .chain(self.grading_history.iter().cloned())
+            .collect()
     }
 
     /// The tenant's zone, Shanghai when it does not parse (it is checked when set).
@@ -126,5 +152,45 @@ impl User {
             ));
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replaced_grading_policies_are_kept_newest_first_up_to_the_limit() {
+        let mut tenant = Tenant {
+            id: TenantId::parse("acme").unwrap(),
+            name: PersonName::parse("Acme").unwrap(),
+            time_zone: "Asia/Shanghai".into(),
+            phone_region: "CN".into(),
+            calendar: None,
+            grading: None,
+            grading_history: vec![],
+        };
+        assert_eq!(tenant.grade_policy_versions().len(), 1);
+        for i in 0..KEPT_GRADE_POLICIES + 5 {
+            let mut p = crate::GradePolicy::default();
+            p.quiet_months = 1 + (i % 5) as u32;
+            p.version = 99; // ignored: the tenant numbers its versions
+            let stored = tenant.replace_grade_policy(p);
+            assert_eq!(stored.version, i as u32 + 2);
+        }
+        let versions: Vec<u32> = tenant
+            .grade_policy_versions()
+            .iter()
+            .map(|p| p.version)
+            .collect();
+        let last = KEPT_GRADE_POLICIES as u32 + 6;
+        assert_eq!(versions.len(), KEPT_GRADE_POLICIES + 1);
+        assert_eq!(versions[0], last);
+        assert_eq!(
+            versions,
+            (last - KEPT_GRADE_POLICIES as u32..=last)
+                .rev()
+                .collect::<Vec<_>>()
+        );
     }
 }

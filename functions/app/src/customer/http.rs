@@ -254,6 +254,35 @@ pub async fn set_grade_policy(
     ))
 }
 
+/// Every kept grading policy (the last 20 replaced), the one in force first.
+#[utoipa::path(get, path = "/v1/grading/policy/versions", tag = "customers", security(("bearer" = [])),
+    responses((status = 200, body = Vec<GradePolicy>)))]
+pub async fn grade_policy_versions(
+    State(state): State<AppState>,
+    auth: Authenticated,
+) -> Result<Json<Vec<GradePolicy>>, ApiError> {
+    Ok(Json(
+        usecase::grade_policy_versions(&state, &auth.actor).await?,
+    ))
+}
+
+/// Put a kept grading policy back in force as the next version (admins). With
+/// `expected_version`, refused when another version came into force meanwhile.
+#[utoipa::path(post, path = "/v1/grading/policy/rollback", tag = "customers", security(("bearer" = [])),
+    request_body = usecase::PolicyRollback,
+    responses((status = 200, body = GradePolicy), (status = 403, body = ErrorBody),
+        (status = 404, description = "No such version is kept", body = ErrorBody),
+        (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn rollback_grade_policy(
+    State(state): State<AppState>,
+    auth: Authenticated,
+    ApiJson(req): ApiJson<usecase::PolicyRollback>,
+) -> Result<Json<GradePolicy>, ApiError> {
+    Ok(Json(
+        usecase::rollback_grade_policy(&state, &auth.actor, req).await?,
+    ))
+}
+
 /// Merge another customer record (`duplicate`) into this one: its contacts, activities and
 /// purchases move here (a purchase reference both have stays this one's), its tags and
 /// addresses are added, and it remains as a pointer (`merged_into`) that is no longer listed

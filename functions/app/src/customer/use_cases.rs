@@ -425,7 +425,7 @@ pub async fn grade_policy(state: &AppState, actor: &Actor) -> Result<GradePolicy
 pub async fn set_grade_policy(
     state: &AppState,
     actor: &Actor,
-    mut policy: GradePolicy,
+    policy: GradePolicy,
 ) -> Result<GradePolicy, AppError> {
     if actor.role != Role::Admin {
         return Err(AppError::Forbidden(
@@ -434,10 +434,73 @@ pub async fn set_grade_policy(
     }
     policy.validate()?;
     let mut tenant = load_tenant(state, &actor.tenant).await?;
-    policy.version = tenant.grade_policy().version + 1;
-    tenant.grading = Some(policy.clone());
+    let stored = tenant.replace_grade_policy(policy);
     state.directory.update_tenant(&tenant).await?;
-    Ok(policy)
+    Ok(stored)
+}
+
+/// Every kept grading policy, the one in force first (what each grade's `policy_version`
+/// meant).
+pub async fn grade_policy_versions(
+    state: &AppState,
+    actor: &Actor,
+) -> Result<Vec<GradePolicy>, AppError> {
+    Ok(load_tenant(state, &actor.tenant)
+        .await?
+        .grade_policy_versions())
+}
+
+/// Which kept grading policy to return to, and optionally the version in force the caller saw.
+#[derive(Debug, Clone, Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyRollback {
+    #[schema(minimum = 1)]
+    pub to_version: u32,
+    #[serde(default)]
+    pub expected_version: Option<u32>,
+}
+
+/// Puts a kept policy back in force as the next version (admins); rolling back to the
+/// version in force changes nothing.
+#[tracing::instrument(name = "customer.rollback_grade_policy", level = "debug", skip_all, fields(tenant = %actor.tenant, user = %actor.user), err(Display))]
+pub async fn rollback_grade_policy(
+    state: &AppState,
+    actor: &Actor,
+    req: PolicyRollback,
+) -> Result<GradePolicy, AppError> {
+    if actor.role != Role::Admin {
+        return Err(AppError::Forbidden(
+            "only admins change the grading policy".into(),
+        ));
+    }
+    let mut tenant = load_tenant(state, &actor.tenant).await?;
+    let current = tenant.grade_policy();
+    if let Some(expected) = req.expected_version
+        && expected != current.version
+    {
+        return Err(AppError::VersionConflict {
+            expected: expected.into(),
+            actual: current.version.into(),
+        });
+    }
+    if req.to_version == current.version {
+        return Ok(current);
+    }
+    let Some(kept) = tenant
+        .grading_history
+        .iter()
+        .find(|p| p.version == req.to_version)
+        .cloned()
+    else {
+        return Err(AppError::NotFound(format!(
+            "grading policy version {} (the last {} are kept)",
+            req.to_version,
+            fieldline_domain::user::KEPT_GRADE_POLICIES
+        )));
+    };
+    let stored = tenant.replace_grade_policy(kept);
+    state.directory.update_tenant(&tenant).await?;
+    Ok(stored)
 }
 
 /// Which record to merge into this one, and the version of this one the caller saw.

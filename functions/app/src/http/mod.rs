@@ -126,6 +126,8 @@ fn lead_routes(router: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
             customer::http::grade_policy,
             customer::http::set_grade_policy
         ))
+        .routes(routes!(customer::http::grade_policy_versions))
+        .routes(routes!(customer::http::rollback_grade_policy))
         .routes(routes!(deal::http::convert_lead))
         .routes(routes!(deal::http::list_pipelines))
         .routes(routes!(deal::http::save_pipeline))

@@ -11,6 +11,7 @@ fn tenant(id: &str) -> Tenant {
         phone_region: "CN".into(),
         calendar: None,
         grading: None,
+        grading_history: vec![],
     }
 }
 

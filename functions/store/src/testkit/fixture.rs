@@ -49,6 +49,7 @@ pub(crate) fn tenant_row(id: &TenantId) -> Tenant {
         phone_region: "CN".into(),
         calendar: None,
         grading: None,
+        grading_history: vec![],
     }
 }
 
