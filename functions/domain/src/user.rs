@@ -172,9 +172,11 @@ mod tests {
         };
         assert_eq!(tenant.grade_policy_versions().len(), 1);
         for i in 0..KEPT_GRADE_POLICIES + 5 {
-            let mut p = crate::GradePolicy::default();
-            p.quiet_months = 1 + (i % 5) as u32;
-            p.version = 99; // ignored: the tenant numbers its versions
+            let p = crate::GradePolicy {
+                quiet_months: 1 + (i % 5) as u32,
+                version: 99, // ignored: the tenant numbers its versions
+                ..Default::default()
+            };
             let stored = tenant.replace_grade_policy(p);
             assert_eq!(stored.version, i as u32 + 2);
         }
