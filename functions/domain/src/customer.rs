@@ -188,23 +188,40 @@ const MAX_CONTACTS: usize = 20;
 const MAX_PHONES: usize = 5;
 const MAX_EMAILS: usize = 5;
 
-/// A list that older stored bodies and shorter inputs give as one value, or as null.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum OneOrMany<T> {
+    Many(Vec<T>),
+    One(T),
+}
+
+impl<T> From<OneOrMany<T>> for Vec<T> {
+    fn from(v: OneOrMany<T>) -> Vec<T> {
+        match v {
+            OneOrMany::Many(v) => v,
+            OneOrMany::One(t) => vec![t],
+        }
+    }
+}
+
+/// A list an input may also give as one value (`"email": "a@b.cn"`).
 fn one_or_many<'de, D, T>(d: D) -> Result<Vec<T>, D::Error>
 where
     D: serde::Deserializer<'de>,
     T: Deserialize<'de>,
 {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum OneOrMany<T> {
-        Many(Vec<T>),
-        One(T),
-    }
-    Ok(match Option::<OneOrMany<T>>::deserialize(d)? {
-        None => Vec::new(),
-        Some(OneOrMany::Many(v)) => v,
-        Some(OneOrMany::One(t)) => vec![t],
-    })
+    OneOrMany::<T>::deserialize(d).map(Vec::from)
+}
+
+/// A list that stored bodies from before it was one give as one value or null.
+fn stored_one_or_many<'de, D, T>(d: D) -> Result<Vec<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Ok(Option::<OneOrMany<T>>::deserialize(d)?
+        .map(Vec::from)
+        .unwrap_or_default())
 }
 
 fn validate_addresses(addresses: &[Address]) -> Result<Vec<Address>, DomainError> {
@@ -539,7 +556,7 @@ pub struct Contact {
     pub title: Option<PersonName>,
     pub phones: Vec<PhoneNumber>,
     /// Stored bodies from before several addresses were kept say `email`.
-    #[serde(default, alias = "email", deserialize_with = "one_or_many")]
+    #[serde(default, alias = "email", deserialize_with = "stored_one_or_many")]
     pub emails: Vec<EmailAddress>,
     pub decision_role: DecisionRole,
     /// Their function in the buying decision (the tenant's grading roles).
@@ -670,9 +687,11 @@ mod tests {
             serde_json::from_value(serde_json::json!({"name": "赵", "email": "zhao@a.cn"}))
                 .unwrap();
         assert_eq!(one.emails, ["zhao@a.cn"]);
-        let none: NewContact =
-            serde_json::from_value(serde_json::json!({"name": "赵", "email": null})).unwrap();
-        assert!(none.emails.is_empty());
+        // The schema says a list: null is not one.
+        assert!(
+            serde_json::from_value::<NewContact>(serde_json::json!({"name": "赵", "emails": null}))
+                .is_err()
+        );
         let many = NewContact {
             emails: vec!["zhao@a.cn".into(), "Zhao@B.com".into()],
             ..one
