@@ -61,7 +61,7 @@ fn sample(name: &str, fill: &[(&str, &str)]) -> String {
     text
 }
 
-/// The embedded server's upload URLs: a signed ticket for `PUT /v1/uploads/{ticket}` that
+/// The embedded server's upload URLs: a signed ticket for `PUT /v1/upload-tickets/{ticket}` that
 /// takes exactly the declared bytes, runs the same check as the S3 upload function, records
 /// the attachment once however often the phone retries, and refuses everything else.
 #[tokio::test]
@@ -94,7 +94,7 @@ async fn the_embedded_server_takes_uploads_through_signed_tickets() {
         .expect(201)
         .body;
     let url = ticket["url"].as_str().unwrap().to_owned();
-    assert!(url.starts_with("/v1/uploads/"), "{url}");
+    assert!(url.starts_with("/v1/upload-tickets/"), "{url}");
     assert_eq!(ticket["headers"], json!({"content-type": "image/jpeg"}));
     let put = |url: String, ct: &'static str, bytes: Vec<u8>| {
         let client = app.client.clone();
@@ -171,9 +171,14 @@ async fn the_embedded_server_takes_uploads_through_signed_tickets() {
     assert!(app.state.blobs.get(&key).await.unwrap().is_none());
 
     // Tickets and bearer tokens do not stand in for each other; tampering is caught.
-    let ticket_token = url.trim_start_matches("/v1/uploads/");
+    let ticket_token = url.trim_start_matches("/v1/upload-tickets/");
     app.get("/v1/me", ticket_token).await.expect(401);
-    let (status, _) = put(format!("/v1/uploads/{rep}"), "image/jpeg", photo.clone()).await;
+    let (status, _) = put(
+        format!("/v1/upload-tickets/{rep}"),
+        "image/jpeg",
+        photo.clone(),
+    )
+    .await;
     assert_eq!(status, 401);
     let mut forged = ticket_token.to_owned();
     forged.pop();
@@ -182,7 +187,7 @@ async fn the_embedded_server_takes_uploads_through_signed_tickets() {
     } else {
         'A'
     });
-    let (status, _) = put(format!("/v1/uploads/{forged}"), "image/jpeg", photo).await;
+    let (status, _) = put(format!("/v1/upload-tickets/{forged}"), "image/jpeg", photo).await;
     assert_eq!(status, 401);
 }
 

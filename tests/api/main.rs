@@ -3,6 +3,7 @@
 mod access;
 mod auth;
 mod automation;
+mod capture;
 mod channels;
 mod crash;
 mod customers;

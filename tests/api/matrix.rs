@@ -104,6 +104,10 @@ fn expected(op: &str, scene: Scene) -> Option<[u16; 9]> {
         ("GET /v1/metrics/customers", Tenant) =>     [401, 200, 200, 200, 200, 200, 200, 200, 200],
         ("GET /v1/grading/policy", Tenant) =>        [401, 200, 200, 200, 200, 200, 200, 200, 200],
         ("PUT /v1/grading/policy", Tenant) =>        [401, 403, 403, 403, 403, 403, 200, 200, 403],
+        // A card scanned at a customer of the East rep: whoever may work on the customer.
+        ("POST /v1/uploads", Tenant) =>              [401, 201, 403, 201, 403, 403, 201, 404, 404],
+        // The East rep's upload: its uploader, their team's manager, admins.
+        ("GET /v1/uploads/{id}", Tenant) =>          [401, 200, 403, 200, 403, 403, 200, 404, 404],
         ("GET /v1/grading/policy/versions", Tenant) => [401, 200, 200, 200, 200, 200, 200, 200, 200],
         ("POST /v1/grading/policy/rollback", Tenant) => [401, 403, 403, 403, 403, 403, 200, 200, 403],
         ("GET /v1/deals/{id}/materials", Tenant) =>  [401, 200, 403, 200, 403, 403, 200, 404, 404],
@@ -119,7 +123,7 @@ fn expected(op: &str, scene: Scene) -> Option<[u16; 9]> {
         ("POST /v1/deals/{id}/uploads", Tenant) =>   [401, 201, 403, 201, 403, 403, 201, 404, 404],
         // The ticket is the authority, like a presigned URL: whoever holds it may upload (a
         // forged or expired one is 401, tested in lambda.rs).
-        ("PUT /v1/uploads/{ticket}", Tenant) =>      [201, 201, 201, 201, 201, 201, 201, 201, 201],
+        ("PUT /v1/upload-tickets/{ticket}", Tenant) =>      [201, 201, 201, 201, 201, 201, 201, 201, 201],
 
         ("GET /v1/me/tasks", Tenant) =>              [401, 200, 200, 200, 200, 200, 200, 200, 200],
         ("GET /v1/reviews", Tenant) =>               [401, 403, 403, 200, 200, 403, 200, 200, 403],
@@ -227,6 +231,18 @@ impl World {
         let body = json!({"name": format!("矩阵客户 {n} 有限公司")});
         let reply = self.app.post("/v1/customers", &rep, &body).await;
         reply.expect(201).body["id"].as_str().unwrap().to_owned()
+    }
+
+    /// A card the East rep started uploading (no subject).
+    async fn capture_upload(&self) -> String {
+        let rep = self.app.token(&self.f.east_rep);
+        let body = json!({"kind": "card", "file_name": "card.jpg", "content_type": "image/jpeg",
+            "size": 1000});
+        let reply = self.app.post("/v1/uploads", &rep, &body).await;
+        reply.expect(201).body["upload"]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
     }
 
     /// A deal of the East rep with a quote attached: (deal, upload).
@@ -361,7 +377,7 @@ impl World {
                 (path.replace("{id}", &lead_id), Some(body))
             }
             "POST /v1/leads/{id}/claim" => (path.replace("{id}", &lead_id), None),
-            "PUT /v1/uploads/{ticket}" => {
+            "PUT /v1/upload-tickets/{ticket}" => {
                 let lead = self.lead(n, Scene::Owned, false).await;
                 let url = self.upload_ticket(&lead).await;
                 let mut req = self
@@ -447,6 +463,12 @@ impl World {
                 (path.replace("{id}", &self.customer(n).await), Some(body))
             }
             "POST /v1/grading/policy/rollback" => (path.into(), Some(json!({"to_version": 1}))),
+            "POST /v1/uploads" => {
+                let body = json!({"kind": "card", "subject": {"customer": self.customer(n).await},
+                    "file_name": "card.jpg", "content_type": "image/jpeg", "size": 1000});
+                (path.into(), Some(body))
+            }
+            "GET /v1/uploads/{id}" => (path.replace("{id}", &self.capture_upload().await), None),
             "PUT /v1/grading/policy" => {
                 let body = serde_json::to_value(fieldline_domain::GradePolicy::default()).unwrap();
                 (path.into(), Some(body))

@@ -17,6 +17,7 @@ use tokio::task::JoinHandle;
 
 pub use serde_json::json;
 
+pub mod capture;
 pub mod local;
 
 /// A JWT secret for tests; long enough for HS256.
@@ -164,6 +165,19 @@ impl TestApp {
         Self::spawn_in(Arc::new(tempfile::tempdir().unwrap())).await
     }
 
+    /// Starts a server (or the AWS functions) with a clock the test moves and the test
+    /// configuration changed by `adjust`.
+    pub async fn spawn_with(clock: Arc<ManualClock>, adjust: impl FnOnce(&mut Config)) -> TestApp {
+        if aws_mode() {
+            return Self::spawn_aws_with(clock, adjust).await;
+        }
+        let dir = Arc::new(tempfile::tempdir().unwrap());
+        let mut config = test_config(dir.path());
+        adjust(&mut config);
+        let app = fieldline::build_with_clock(config, clock).expect("application builds");
+        Self::serve(app, dir).await
+    }
+
     /// Starts a server whose clock the test moves.
     pub async fn spawn_with_clock(clock: Arc<ManualClock>) -> TestApp {
         if aws_mode() {
@@ -193,10 +207,14 @@ impl TestApp {
 
     /// The AWS deployment on the local DynamoDB/S3 server (see [`on_aws`]).
     async fn spawn_aws(clock: Arc<dyn Clock>) -> TestApp {
+        Self::spawn_aws_with(clock, |_| {}).await
+    }
+
+    async fn spawn_aws_with(clock: Arc<dyn Clock>, adjust: impl FnOnce(&mut Config)) -> TestApp {
         let endpoint = moto_endpoint();
         let dir = Arc::new(tempfile::tempdir().unwrap());
         let name = format!("fieldline-e2e-{}", uuid::Uuid::now_v7().simple());
-        let functions = aws_functions(&name, dir.path(), clock, true, |_| {}).await;
+        let functions = aws_functions(&name, dir.path(), clock, true, adjust).await;
         let state = functions.application().state().clone();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
@@ -204,8 +222,10 @@ impl TestApp {
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         let tick = std::time::Duration::from_millis(50);
         let stream = StreamRunner::new(functions.clone(), &endpoint, &name);
+        let capture = StreamRunner::capture(functions.clone(), &endpoint, &name);
         let jobs = [
             tokio::spawn(stream.run(tick, stop_rx.clone())),
+            tokio::spawn(capture.run(tick, stop_rx.clone())),
             tokio::spawn(local::run_schedule(functions.clone(), tick, stop_rx)),
         ];
         let router = functions.router(ApiSurface::All);

@@ -49,6 +49,8 @@ pub struct StreamRunner {
     table: String,
     /// Per shard: the sequence number of the last record handled successfully.
     checkpoints: HashMap<String, String>,
+    /// The capture function's consumer (`on_capture_stream`) instead of the main one.
+    capture: bool,
 }
 
 impl StreamRunner {
@@ -61,6 +63,16 @@ impl StreamRunner {
             },
             table: table.to_owned(),
             checkpoints: HashMap::new(),
+            capture: false,
+        }
+    }
+
+    /// The second consumer of the same stream, with its own checkpoints, as the capture
+    /// function is on AWS.
+    pub fn capture(functions: Functions, endpoint: &str, table: &str) -> Self {
+        Self {
+            capture: true,
+            ..Self::new(functions, endpoint, table)
         }
     }
 
@@ -126,7 +138,11 @@ impl StreamRunner {
         }
         let seq_of = |r: &Value| r["dynamodb"]["SequenceNumber"].as_str().map(str::to_owned);
         let event: DynamoDbEvent = serde_json::from_value(json!({ "Records": records }))?;
-        let response = self.functions.on_stream(event).await;
+        let response = if self.capture {
+            self.functions.on_capture_stream(event).await
+        } else {
+            self.functions.on_stream(event).await
+        };
         let failed_at = response
             .batch_item_failures
             .first()

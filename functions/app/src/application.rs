@@ -106,6 +106,14 @@ impl Application {
             backend: stores.backend,
             allow_private_egress: config.channels.allow_private_networks,
             link_limits: crate::material::LinkLimits::default(),
+            capture: match (&config.capture.url, &config.capture.token) {
+                (Some(url), Some(token)) => Some(Arc::new(crate::capture::HttpCapture::new(
+                    url,
+                    token,
+                    Duration::from_secs(config.capture.timeout_secs),
+                )?)),
+                _ => None,
+            },
         };
         Ok(Application { config, state })
     }
@@ -150,6 +158,19 @@ impl Application {
         .with_job(Arc::new(Notifier::new(self.state.clone())))
     }
 
+    /// The capture queue, on its own loop: reading a voice note takes seconds, and timers
+    /// and rules must not wait for it.
+    pub fn capture_scheduler(&self) -> Scheduler {
+        Scheduler::new(
+            Duration::from_millis(self.config.scheduler.tick_ms),
+            self.state.clock.clone(),
+        )
+        .with_job(Arc::new(OutboxRelay::new(
+            self.state.events.clone(),
+            Arc::new(crate::capture::CaptureIngest::new(self.state.clone())),
+        )))
+    }
+
     /// Serves HTTP and runs the scheduler until `shutdown` resolves, then drains in-flight
     /// requests and lets the current scheduler tick finish.
     pub async fn serve(
@@ -158,7 +179,8 @@ impl Application {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let (stop_tx, stop_rx) = watch::channel(false);
-        let scheduler = tokio::spawn(self.scheduler().run_until(stop_rx));
+        let scheduler = tokio::spawn(self.scheduler().run_until(stop_rx.clone()));
+        let capture = tokio::spawn(self.capture_scheduler().run_until(stop_rx));
         let router = self.router();
         tracing::info!(addr = %listener.local_addr()?, data_dir = %self.config.data_dir.display(), "fieldline listening");
         let limits = &self.config.limits;
@@ -174,6 +196,7 @@ impl Application {
         })
         .await?;
         scheduler.await?;
+        capture.await?;
         Ok(())
     }
 }

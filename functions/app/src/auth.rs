@@ -157,13 +157,25 @@ impl TokenKeys {
         &self.issuer
     }
 
-    pub fn verify_upload(&self, ticket: &str) -> Result<UploadClaims, AppError> {
+    /// The claims of an upload ticket valid at `now`: its expiry is checked against the
+    /// application's clock, the one that set it.
+    pub fn verify_upload(
+        &self,
+        ticket: &str,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<UploadClaims, AppError> {
         let mut validation = self.validation.clone();
         validation.set_audience(&[UPLOAD_AUDIENCE]);
         validation.set_required_spec_claims(&["exp", "iss", "sub", "aud"]);
-        jsonwebtoken::decode::<UploadClaims>(ticket, &self.decoding, &validation)
+        validation.validate_exp = false;
+        let invalid = || AppError::Unauthenticated("upload ticket is invalid or expired".into());
+        let claims = jsonwebtoken::decode::<UploadClaims>(ticket, &self.decoding, &validation)
             .map(|data| data.claims)
-            .map_err(|_| AppError::Unauthenticated("upload ticket is invalid or expired".into()))
+            .map_err(|_| invalid())?;
+        if claims.exp < now.timestamp() {
+            return Err(invalid());
+        }
+        Ok(claims)
     }
 }
 

@@ -21,6 +21,31 @@ pub struct Config {
     pub scheduler: SchedulerConfig,
     pub storage: StorageConfig,
     pub channels: ChannelsConfig,
+    pub capture: CaptureConfig,
+}
+
+/// Where the capture service runs (`fieldline-capture serve`): its URL and bearer token.
+/// Without a URL the server runs without capture.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CaptureConfig {
+    /// e.g. `http://127.0.0.1:8091`.
+    pub url: Option<String>,
+    /// The sidecar's `FIELDLINE_CAPTURE_TOKEN`.
+    pub token: Option<String>,
+    /// Longest one reading may take (a 10-minute voice note needs about two minutes on two
+    /// cores).
+    pub timeout_secs: u64,
+}
+
+impl Default for CaptureConfig {
+    fn default() -> Self {
+        Self {
+            url: None,
+            token: None,
+            timeout_secs: 180,
+        }
+    }
 }
 
 /// Notification channels (webhooks and chat robots) that tenant admins configure.
@@ -133,6 +158,7 @@ impl Default for Config {
             scheduler: SchedulerConfig::default(),
             storage: StorageConfig::default(),
             channels: ChannelsConfig::default(),
+            capture: CaptureConfig::default(),
         }
     }
 }
@@ -187,6 +213,7 @@ const SERVER_KEYS: &[&str] = &[
     "scheduler",
     "storage",
     "channels",
+    "capture",
 ];
 
 impl Config {
@@ -242,6 +269,20 @@ impl Config {
             self.scheduler.tick_ms >= 10,
             "scheduler.tick_ms must be at least 10"
         );
+        if let Some(url) = &self.capture.url {
+            anyhow::ensure!(
+                url.starts_with("http://") || url.starts_with("https://"),
+                "capture.url must be an http(s) URL"
+            );
+            anyhow::ensure!(
+                self.capture.token.as_deref().is_some_and(|t| t.len() >= 16),
+                "capture.url needs capture.token (the sidecar's token, at least 16 characters)"
+            );
+            anyhow::ensure!(
+                self.capture.timeout_secs >= 1,
+                "capture.timeout_secs must be at least 1"
+            );
+        }
         if self.storage.backend == StorageBackend::Aws {
             // Functions have no disk that outlives them to keep a generated secret on.
             anyhow::ensure!(

@@ -6,6 +6,7 @@ pub mod admin;
 pub mod application;
 pub mod auth;
 pub mod calendar;
+pub mod capture;
 pub mod channel;
 pub mod config;
 pub mod customer;

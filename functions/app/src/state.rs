@@ -46,4 +46,7 @@ pub struct AppState {
     pub backend: &'static str,
     /// Rate limits on public links (material packs).
     pub link_limits: crate::material::LinkLimits,
+    /// The capture service that reads cards, shelves and voice notes; `None` when this
+    /// server runs without one (uploads that need it then fail `capture_unavailable`).
+    pub capture: Option<Arc<dyn crate::capture::CaptureService>>,
 }

@@ -60,6 +60,7 @@ snake_enum!(/// Where a lead came from; feeds scoring and channel reports.
     Partner => "partner",
     Advertising => "advertising",
     Import => "import",
+    Event => "event",
     Other => "other",
 });
 

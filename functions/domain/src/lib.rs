@@ -6,6 +6,7 @@
 pub mod access;
 pub mod activity;
 pub mod calendar;
+pub mod capture;
 pub mod contact;
 pub mod customer;
 pub mod customer_metrics;
@@ -35,6 +36,10 @@ pub use activity::{
     Activity, ActivityKind, AttachmentFile, LogTarget, NewActivity, StructuredNote,
 };
 pub use calendar::BusinessCalendar;
+pub use capture::{
+    Captured, CapturedField, CardCapture, Correction, MergeProposal, RecordLink, ShelfCapture,
+    VoiceCapture,
+};
 pub use contact::{ContactInfo, EmailAddress, PersonName, PhoneNumber, Region};
 pub use customer::{
     Address, Contact, Customer, CustomerKind, CustomerPatch, DecisionRole, GeoPoint, NewContact,

@@ -291,7 +291,8 @@ impl ScoringPolicy {
         let s = &self.source;
         let source = match source {
             LeadSource::Referral => s.referral,
-            LeadSource::TradeShow => s.trade_show,
+            // A card collected at an event scores as a trade-show lead.
+            LeadSource::TradeShow | LeadSource::Event => s.trade_show,
             LeadSource::Partner => s.partner,
             LeadSource::WebForm => s.web_form,
             LeadSource::Advertising => s.advertising,

@@ -56,7 +56,7 @@ pub struct NewUpload {
     pub size: u64,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Upload {
     pub id: UploadId,
@@ -73,6 +73,17 @@ pub struct Upload {
     /// Every record processing created or changed.
     #[serde(default)]
     pub results: Vec<Subject>,
+    /// Capture tries that found the service unavailable; the next is due at `retry_at`.
+    #[serde(default)]
+    pub attempts: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_at: Option<DateTime<Utc>>,
+    /// What capture read, for the phone to show and the rep to confirm or correct.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub captured: Option<crate::capture::Captured>,
+    /// Every record processing made, changed or proposes to change (contacts, tasks...).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub links: Vec<crate::capture::RecordLink>,
     pub created_by: UserId,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -99,6 +110,7 @@ pub(crate) const RULE_FIELDS: &[&str] = &[
     "error.code",
     "error.message",
     "results",
+    "attempts",
     "created_by",
     "created_at",
     "updated_at",
@@ -151,6 +163,10 @@ impl Upload {
             status: UploadStatus::Pending,
             error: None,
             results: Vec::new(),
+            attempts: 0,
+            retry_at: None,
+            captured: None,
+            links: Vec::new(),
             created_by: actor.user,
             created_at: now,
             updated_at: now,

@@ -7,6 +7,7 @@ use aws_lambda_events::event::dynamodb::Event as DynamoDbEvent;
 use aws_lambda_events::event::s3::S3Event;
 use aws_lambda_events::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
 use fieldline_app::auth::GatewayIdentity;
+use fieldline_app::capture::CaptureIngest;
 use fieldline_app::channel::Notifier;
 use fieldline_app::customer::grading::CustomerGrading;
 use fieldline_app::http::ApiSurface;
@@ -34,6 +35,7 @@ pub struct Functions {
     rules: Arc<RuleEngine>,
     follow_ups: Arc<TaskFollowUps>,
     grading: Arc<CustomerGrading>,
+    capture: Arc<CaptureIngest>,
     sweeper: Arc<TimerSweeper>,
     notifier: Arc<Notifier>,
 }
@@ -106,6 +108,7 @@ impl Functions {
             rules: Arc::new(RuleEngine::new(state.clone())),
             follow_ups: Arc::new(TaskFollowUps::new(state.clone())),
             grading: Arc::new(CustomerGrading::new(state.clone())),
+            capture: Arc::new(CaptureIngest::new(state.clone())),
             sweeper: Arc::new(TimerSweeper::new(state.clone())),
             notifier: Arc::new(Notifier::new(state)),
             app: Arc::new(app),
@@ -142,53 +145,20 @@ impl Functions {
     }
 
     /// The table's stream: every new outbox item goes to the rules engine, the task
-    /// follow-ups and customer grading. A record that
-    /// fails is reported by its sequence number, so Lambda retries from there instead of
-    /// replaying the whole batch; records after it are not attempted (order per lead holds).
+    /// follow-ups and customer grading.
     pub async fn on_stream(&self, event: DynamoDbEvent) -> DynamoDbEventResponse {
-        let mut response = DynamoDbEventResponse::default();
-        for record in event.records {
-            if record.event_name != "INSERT" {
-                continue;
-            }
-            let image = serde_json::to_value(&record.change.new_image).unwrap_or_default();
-            let text = |name: &str| {
-                image
-                    .get(name)
-                    .and_then(|v| v.get("S"))
-                    .and_then(|v| v.as_str())
-            };
-            let Some(decoded) = event_from_image(text("entity"), text("body")) else {
-                continue;
-            };
-            let result = match decoded {
-                Ok(event) => {
-                    let seq = event.occurred_at.timestamp_millis();
-                    let stored = StoredEvent { seq, event };
-                    // Each deduplicates, so a retried record repeats nothing any did.
-                    match self.rules.handle(&stored).await {
-                        Ok(()) => match self.follow_ups.handle(&stored).await {
-                            Ok(()) => self.grading.handle(&stored).await,
-                            Err(e) => Err(e),
-                        },
-                        Err(e) => Err(e),
-                    }
-                }
-                // A record that can never decode is logged and skipped, not retried forever.
-                Err(e) => {
-                    tracing::error!(error = %fieldline_app::error::chain(&e), event_id = %record.event_id, "undecodable outbox record skipped");
-                    Ok(())
-                }
-            };
-            if let Err(e) = result {
-                tracing::warn!(error = format!("{e:#}"), event_id = %record.event_id, "outbox record failed; Lambda retries from it");
-                let mut failure = DynamoDbBatchItemFailure::default();
-                failure.item_identifier = record.change.sequence_number.clone();
-                response.batch_item_failures.push(failure);
-                break;
-            }
-        }
-        response
+        let handlers: [&dyn EventHandler; 3] = [
+            self.rules.as_ref(),
+            self.follow_ups.as_ref(),
+            self.grading.as_ref(),
+        ];
+        deliver(event, &handlers).await
+    }
+
+    /// The same stream, second consumer: uploads to read go to the capture service. Its own
+    /// function, so a minute-long voice note never holds up the rules' shard.
+    pub async fn on_capture_stream(&self, event: DynamoDbEvent) -> DynamoDbEventResponse {
+        deliver(event, &[self.capture.as_ref()]).await
     }
 
     /// S3 "object created": check each upload and record it on its lead; refused uploads
@@ -240,4 +210,54 @@ impl Functions {
         }
         Ok(outcome)
     }
+}
+
+/// Hands each new outbox record of a stream batch to `handlers` in order. A record that fails
+/// is reported by its sequence number, so Lambda retries from there instead of replaying the
+/// whole batch; records after it are not attempted (order per lead holds). Each handler
+/// deduplicates, so a retried record repeats nothing any did.
+async fn deliver(event: DynamoDbEvent, handlers: &[&dyn EventHandler]) -> DynamoDbEventResponse {
+    let mut response = DynamoDbEventResponse::default();
+    for record in event.records {
+        if record.event_name != "INSERT" {
+            continue;
+        }
+        let image = serde_json::to_value(&record.change.new_image).unwrap_or_default();
+        let text = |name: &str| {
+            image
+                .get(name)
+                .and_then(|v| v.get("S"))
+                .and_then(|v| v.as_str())
+        };
+        let Some(decoded) = event_from_image(text("entity"), text("body")) else {
+            continue;
+        };
+        let result = match decoded {
+            Ok(event) => {
+                let seq = event.occurred_at.timestamp_millis();
+                let stored = StoredEvent { seq, event };
+                let mut result = Ok(());
+                for handler in handlers {
+                    result = handler.handle(&stored).await;
+                    if result.is_err() {
+                        break;
+                    }
+                }
+                result
+            }
+            // A record that can never decode is logged and skipped, not retried forever.
+            Err(e) => {
+                tracing::error!(error = %fieldline_app::error::chain(&e), event_id = %record.event_id, "undecodable outbox record skipped");
+                Ok(())
+            }
+        };
+        if let Err(e) = result {
+            tracing::warn!(error = format!("{e:#}"), event_id = %record.event_id, "outbox record failed; Lambda retries from it");
+            let mut failure = DynamoDbBatchItemFailure::default();
+            failure.item_identifier = record.change.sequence_number.clone();
+            response.batch_item_failures.push(failure);
+            break;
+        }
+    }
+    response
 }

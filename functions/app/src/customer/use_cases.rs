@@ -156,7 +156,7 @@ pub(crate) async fn load_customer(
 
 /// A customer the caller may work on and that was not merged away (changes go to records
 /// that are still live).
-async fn load_live_customer(
+pub(crate) async fn load_live_customer(
     state: &AppState,
     actor: &Actor,
     id: CustomerId,
@@ -260,13 +260,25 @@ pub async fn add_contact(
     id: CustomerId,
     input: NewContact,
 ) -> Result<Contact, AppError> {
+    add_contact_as(state, actor, id, input, ContactId::new()).await
+}
+
+/// `add_contact` with the new contact's id chosen by the caller (capture derives it from the
+/// upload, so a retried card finds the contact it made).
+pub(crate) async fn add_contact_as(
+    state: &AppState,
+    actor: &Actor,
+    id: CustomerId,
+    input: NewContact,
+    contact_id: ContactId,
+) -> Result<Contact, AppError> {
     let customer = load_live_customer(state, actor, id).await?;
     let tenant = load_tenant(state, &actor.tenant).await?;
     let region = region_of(&tenant)?;
     let policy = tenant.grade_policy();
     let role = policy.parse_role(input.role.as_deref())?;
     let now = state.clock.now();
-    let contact = input.parse(ContactId::new(), &customer, region, role.clone(), now)?;
+    let contact = input.parse(contact_id, &customer, region, role.clone(), now)?;
     let event = customer.event(
         actor,
         now,

@@ -47,6 +47,7 @@ pub use crate::lead::http::{AssignRequest, LeadPage, LoggedActivity, UpdateLeadR
         (name = "customers", description = "Customers and their contacts, de-duplicated within the tenant"),
         (name = "deals", description = "Deals through gated pipeline stages, with their stage log"),
         (name = "automation", description = "Rules, SLA timers, the decision log and the inbox"),
+        (name = "uploads", description = "Cards, shelf photos and voice notes read by capture into records; attachments"),
         (name = "system"))
 )]
 struct ApiDoc;
@@ -80,7 +81,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ApiSurface {
     All,
-    /// `/v1/leads/**`, `/v1/deals/**`, `/v1/pipelines`, `/v1/forecast/**`, `/v1/me`, `/health`,
+    /// `/v1/leads/**`, `/v1/deals/**`, `/v1/uploads/**`, `/v1/pipelines`, `/v1/forecast/**`, `/v1/me`, `/health`,
     /// the customers' material links `/m/**`,
     /// `/v1/openapi.json`.
     Leads,
@@ -98,6 +99,8 @@ fn lead_routes(router: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
             lead::http::list_activities
         ))
         .routes(routes!(upload::http::request_upload))
+        .routes(routes!(upload::http::start_upload))
+        .routes(routes!(upload::http::get_upload))
         .routes(
             routes!(upload::http::receive_upload)
                 .layer(DefaultBodyLimit::max(upload::MAX_UPLOAD_BYTES as usize + 1)),

@@ -5,6 +5,31 @@ use fieldline_domain::{Actor, FollowUp, LeadScope, Permission, Role, Task, TaskI
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+/// Stores a task made by the system (not a rule) and starts its reminder and escalation
+/// clocks. Safe to repeat: the task is kept once by its de-duplication key, and a timer
+/// already pending is left alone (a repeated notification is deduplicated by the inbox).
+pub(crate) async fn add_with_follow_ups(state: &AppState, task: &Task) -> Result<bool, AppError> {
+    let added = state.tasks.add_task(task).await?;
+    let clocks = [
+        (FollowUp::Reminder, task.remind_at),
+        (FollowUp::Escalation, task.escalate_at),
+    ];
+    for (what, due_at) in clocks {
+        let Some(due_at) = due_at else { continue };
+        let timer = fieldline_domain::Timer {
+            id: fieldline_domain::TimerId::new(),
+            tenant: task.tenant.clone(),
+            subject: task.subject,
+            name: what.timer_name(task.id),
+            due_at,
+            created_at: task.created_at,
+            cause: None,
+        };
+        state.timers.start_timer(&timer, false).await?;
+    }
+    Ok(added)
+}
+
 /// Your tasks: open ones by due time, then done ones.
 #[tracing::instrument(name = "task.my_tasks", level = "debug", skip_all, fields(tenant = %actor.tenant, user = %actor.user), err(Display))]
 pub async fn my_tasks(state: &AppState, actor: &Actor) -> Result<Vec<Task>, AppError> {

@@ -1,13 +1,15 @@
 use crate::auth::Authenticated;
 use crate::http::error::{ApiError, ErrorBody};
 use crate::http::extract::{ApiJson, ApiPath};
+use crate::http::idempotency::{IdempotencyHeader, created};
 use crate::state::AppState;
 use crate::upload::{UploadRequest, UploadTicket};
 use axum::Json;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use fieldline_domain::LeadId;
+use fieldline_domain::{LeadId, NewUpload, Upload, UploadId};
+use fieldline_store::Created;
 
 /// Ask for an upload URL for a photo, voice note or quote on this lead. The phone then PUTs
 /// the bytes to `url` with exactly `headers`; the attachment appears on the lead once the
@@ -30,7 +32,7 @@ pub async fn request_upload(
 /// Upload the bytes for a ticket from `POST /v1/leads/{id}/uploads` or
 /// `POST /v1/deals/{id}/uploads` (embedded server). The ticket is the authority, like a
 /// presigned URL: no bearer token.
-#[utoipa::path(put, path = "/v1/uploads/{ticket}", tag = "leads",
+#[utoipa::path(put, path = "/v1/upload-tickets/{ticket}", tag = "leads",
     params(("ticket" = String, Path)),
     request_body(content = Vec<u8>, content_type = "application/octet-stream"),
     responses((status = 201, description = "Stored and recorded on its lead or deal"),
@@ -68,4 +70,45 @@ pub async fn receive_upload(
         }),
         outcome => Ok((StatusCode::CREATED, Json(outcome)).into_response()),
     }
+}
+
+/// Start an upload: a business card, shelf photo or voice note for capture (with the lead,
+/// deal or customer it is about, if any), or an attachment on a deal. PUT the bytes to
+/// `ticket.url` with exactly `ticket.headers`, then poll `GET /v1/uploads/{id}`.
+#[utoipa::path(post, path = "/v1/uploads", tag = "uploads", security(("bearer" = [])),
+    request_body = NewUpload,
+    params(("Idempotency-Key" = Option<String>, Header, pattern = r"^[!-~]{1,128}$", description = "Makes retries safe: the same key and body return the first upload, with a fresh URL")),
+    responses((status = 201, body = crate::upload::UploadStarted),
+        (status = 200, description = "A retry of an earlier request", body = crate::upload::UploadStarted),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn start_upload(
+    State(state): State<AppState>,
+    auth: Authenticated,
+    IdempotencyHeader(key): IdempotencyHeader,
+    ApiJson(input): ApiJson<NewUpload>,
+) -> Result<Response, ApiError> {
+    let outcome = crate::upload::start_upload(&state, &auth.actor, input, key).await?;
+    let location = match &outcome {
+        Created::New(s) => Some(format!("/v1/uploads/{}", s.upload.id)),
+        Created::Replayed(_) => None,
+    };
+    Ok(created(outcome, location))
+}
+
+/// An upload's status, for the phone to poll: `pending` (waiting for the bytes),
+/// `processing` (queued or being read; `attempts` and `retry_at` while capture is
+/// unavailable), `done` (with `captured` and `links` to every record made or proposed) or
+/// `failed` (with a stable `error.code`).
+#[utoipa::path(get, path = "/v1/uploads/{id}", tag = "uploads", security(("bearer" = [])),
+    params(("id" = UploadId, Path)),
+    responses((status = 200, body = Upload), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn get_upload(
+    State(state): State<AppState>,
+    auth: Authenticated,
+    ApiPath(id): ApiPath<UploadId>,
+) -> Result<Json<Upload>, ApiError> {
+    Ok(Json(
+        crate::upload::get_upload(&state, &auth.actor, id).await?,
+    ))
 }

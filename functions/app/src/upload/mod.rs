@@ -1,7 +1,9 @@
-//! Attachments: upload tickets, receiving the bytes, checking them and recording them on
-//! their subject.
+//! Uploads: tickets, receiving the bytes, checking them, recording attachments on their
+//! subject and queueing cards, shelf photos and voice notes for capture.
 
 pub mod http;
+mod records;
 mod use_cases;
 
+pub use records::{UploadStarted, get_upload, start_upload};
 pub use use_cases::*;

@@ -125,7 +125,7 @@ pub fn record_key(id: UploadId, file_name: &str) -> String {
 }
 
 /// The request's content type (lower-cased) and a safe name for the key, or why not.
-fn checked(req: &UploadRequest) -> Result<(String, String), AppError> {
+pub(super) fn checked(req: &UploadRequest) -> Result<(String, String), AppError> {
     let content_type = req.content_type.trim().to_ascii_lowercase();
     if !ACCEPTED.iter().any(|(t, _)| *t == content_type) {
         let accepted: Vec<&str> = ACCEPTED.iter().map(|(t, _)| *t).collect();
@@ -199,7 +199,7 @@ pub async fn request_deal_upload(
 }
 
 /// The URL (presigned on S3, a signed ticket on the embedded server) that takes the bytes.
-async fn ticket(
+pub(super) async fn ticket(
     state: &AppState,
     actor: &Actor,
     upload: Option<UploadId>,
@@ -228,7 +228,7 @@ async fn ticket(
     })
 }
 
-/// A signed upload URL on this server (`PUT /v1/uploads/{ticket}`), relative to the API.
+/// A signed upload URL on this server (`PUT /v1/upload-tickets/{ticket}`), relative to the API.
 fn local_ticket(
     state: &AppState,
     actor: &Actor,
@@ -250,7 +250,7 @@ fn local_ticket(
     });
     PresignedRequest {
         method: "PUT".into(),
-        url: format!("/v1/uploads/{ticket}"),
+        url: format!("/v1/upload-tickets/{ticket}"),
         headers: vec![("content-type".into(), content_type)],
         expires_at,
     }
@@ -270,7 +270,7 @@ pub async fn receive_upload(
     content_type: Option<&str>,
     bytes: Vec<u8>,
 ) -> Result<UploadOutcome, AppError> {
-    let claims = state.tokens.verify_upload(ticket)?;
+    let claims = state.tokens.verify_upload(ticket, state.clock.now())?;
     if content_type.map(|t| t.trim().to_ascii_lowercase()) != Some(claims.content_type.clone()) {
         return Err(AppError::rejected(
             "upload_mismatch",
@@ -317,6 +317,8 @@ pub enum UploadOutcome {
     },
     /// Refused and to be deleted: `code` says why.
     Rejected { code: &'static str, detail: String },
+    /// Checked and queued for capture (a repeat finds it queued already).
+    Queued { upload: UploadId },
     /// Not an attachment upload (another prefix); left alone.
     Ignored,
 }
@@ -326,7 +328,7 @@ type Refusal = (&'static str, String);
 
 /// Whether `size` bytes starting with `head` are an accepted `content_type`: its magic
 /// bytes, not only its name, so a file claiming to be a PDF must be one.
-fn check_bytes(size: u64, content_type: &str, head: &[u8]) -> Result<(), Refusal> {
+pub(super) fn check_bytes(size: u64, content_type: &str, head: &[u8]) -> Result<(), Refusal> {
     if size == 0 || size > MAX_UPLOAD_BYTES {
         return Err((
             "upload_size",
@@ -349,7 +351,7 @@ fn check_bytes(size: u64, content_type: &str, head: &[u8]) -> Result<(), Refusal
 }
 
 /// The uploader as they are now (the file is recorded in their name), or why not.
-async fn uploader_actor(
+pub(crate) async fn uploader_actor(
     state: &AppState,
     tenant: &TenantId,
     uploader: UserId,
@@ -401,6 +403,9 @@ async fn accept_deal_file(
             detail: format!("no upload {id} was asked for"),
         });
     };
+    if upload.kind != UploadKind::Attachment {
+        return super::records::queue_for_capture(state, upload, size, content_type, head).await;
+    }
     let Some(Subject::Deal(deal)) = upload.subject else {
         return Ok(UploadOutcome::Ignored);
     };
@@ -503,7 +508,7 @@ async fn record_deal_file(
     })
 }
 
-async fn fail_upload(
+pub(crate) async fn fail_upload(
     state: &AppState,
     upload: Upload,
     code: &str,
@@ -527,7 +532,7 @@ async fn fail_upload(
 
 /// Moves an upload record on with `step` unless it is already final (a redelivered event
 /// finds it done); a concurrent writer's version is re-read once.
-async fn finish_upload(
+pub(crate) async fn finish_upload(
     state: &AppState,
     mut upload: Upload,
     step: impl Fn(

@@ -1,0 +1,571 @@
+//! The capture queue: an upload whose bytes were accepted moves to `processing`, and that
+//! event (in the outbox on the embedded server, on the table's stream on AWS) brings it here.
+//! Each upload is read by the capture service and its reading becomes records: a card a
+//! contact (or a lead, or a merge proposal), a voice note an activity and tasks, a shelf
+//! photo an audit note and an out-of-stock task.
+//!
+//! Nothing is lost and nothing is made twice: while the service is unavailable the upload
+//! waits on a durable timer with backoff; every record it makes has an id or idempotency key
+//! derived from the upload, so a redelivered event, a timer that fires after a crash, or two
+//! deliveries at once find the records already there and only finish the upload.
+
+use super::client::{CaptureError, CaptureRequest, Reading};
+use super::reading;
+use crate::error::AppError;
+use crate::lead::{load_tenant, region_of};
+use crate::scheduler::EventHandler;
+use crate::state::AppState;
+use crate::upload::{fail_upload, finish_upload, record_key, uploader_actor};
+use async_trait::async_trait;
+use chrono::Duration;
+use fieldline_domain::capture::retry_delay;
+use fieldline_domain::lead::ContactInput;
+use fieldline_domain::{
+    ActivityKind, Actor, Captured, CardCapture, ContactId, CustomerId, EmailAddress, EventPayload,
+    LeadSource, MergeProposal, NewActivity, NewContact, NewLead, PhoneNumber, PreScreen,
+    RecordLink, ShelfCapture, Subject, Task, TaskId, Tenant, TenantId, Timer, TimerId, Timestamp,
+    Upload, UploadId, UploadStatus, VoiceCapture,
+};
+use fieldline_store::{BlobKey, IdempotencyKey, StoredEvent};
+use uuid::Uuid;
+
+/// The timer that brings a waiting upload back.
+pub const RETRY_TIMER: &str = "capture_retry";
+/// A file the service fails on (not a refusal, not an outage) is tried this often in all.
+const MAX_FAILED_TRIES: u32 = 4;
+
+/// Feeds uploads in `processing` to the capture service.
+pub struct CaptureIngest {
+    state: AppState,
+}
+
+impl CaptureIngest {
+    pub fn new(state: AppState) -> Self {
+        Self { state }
+    }
+}
+
+#[async_trait]
+impl EventHandler for CaptureIngest {
+    fn name(&self) -> &str {
+        "capture"
+    }
+
+    #[tracing::instrument(name = "capture_ingest", skip_all, fields(event = %stored.event.id))]
+    async fn handle(&self, stored: &StoredEvent) -> anyhow::Result<()> {
+        let event = &stored.event;
+        let Subject::Upload(id) = event.subject else {
+            return Ok(());
+        };
+        let due = match &event.payload {
+            EventPayload::UploadStatusChanged { to, .. } => *to == UploadStatus::Processing,
+            EventPayload::TimerFired { name, .. } => name == RETRY_TIMER,
+            _ => false,
+        };
+        if due {
+            process(&self.state, &event.tenant, id).await?;
+        }
+        Ok(())
+    }
+}
+
+/// An id for the `n`th record an upload makes: the upload's own UUID with its last byte
+/// changed, so a retry makes the same ids (the changed bits are random bits of a UUIDv7).
+fn derived(upload: UploadId, n: u8) -> Uuid {
+    Uuid::from_u128(upload.as_uuid().as_u128() ^ u128::from(n))
+}
+
+fn capture_key(upload: UploadId, what: &str) -> IdempotencyKey {
+    IdempotencyKey::parse(&format!("capture-{}-{what}", upload.as_uuid().simple()))
+        .expect("a uuid and a word make a valid idempotency key")
+}
+
+/// Reads one upload if it is due, and records what was read. Store errors propagate (the
+/// event comes back); everything about the file itself ends in the upload's status.
+#[tracing::instrument(name = "capture.process", level = "debug", skip_all, fields(tenant = %tenant, upload = %id), err(Display))]
+pub async fn process(state: &AppState, tenant: &TenantId, id: UploadId) -> Result<(), AppError> {
+    let Some(upload) = state.uploads.get_upload(tenant, id).await? else {
+        return Ok(());
+    };
+    let now = state.clock.now();
+    if upload.status != UploadStatus::Processing || upload.retry_at.is_some_and(|at| at > now) {
+        // Finished, not yet received, or waiting for its timer.
+        return Ok(());
+    }
+    let Some(capture) = state.capture.clone() else {
+        return fail_upload(
+            state,
+            upload,
+            "capture_unavailable",
+            "this server runs without a capture service (set capture.url)",
+        )
+        .await;
+    };
+    let key = BlobKey::parse(tenant.clone(), &record_key(id, &upload.file_name))
+        .ok_or_else(|| AppError::internal("upload key", "not a valid key"))?;
+    let Some((bytes, _)) = state.blobs.get(&key).await? else {
+        return fail_upload(state, upload, "upload_missing", "the file is not stored").await;
+    };
+    let tenant_row = load_tenant(state, tenant).await?;
+    let request = CaptureRequest {
+        kind: upload.kind,
+        file_name: &upload.file_name,
+        content_type: &upload.content_type,
+        bytes,
+        recorded_at: upload.created_at,
+        time_zone: &tenant_row.time_zone,
+    };
+    match capture.read(request).await {
+        Ok(reading) => record(state, &tenant_row, upload, reading).await,
+        Err(CaptureError::Unavailable(why)) => wait(state, upload, &why, now).await,
+        Err(CaptureError::Failed(why)) if upload.attempts + 1 < MAX_FAILED_TRIES => {
+            wait(state, upload, &why, now).await
+        }
+        Err(CaptureError::Failed(why)) => fail_upload(state, upload, "capture_failed", &why).await,
+        Err(CaptureError::Refused { code, message }) => {
+            fail_upload(state, upload, &code, &message).await
+        }
+    }
+}
+
+/// Puts the upload back to wait: the timer first, so a crash in between leaves a timer that
+/// finds the upload due (never an upload that waits for no timer).
+async fn wait(
+    state: &AppState,
+    mut upload: Upload,
+    why: &str,
+    now: Timestamp,
+) -> Result<(), AppError> {
+    let attempts = upload.attempts + 1;
+    let retry_at = now + retry_delay(attempts);
+    tracing::warn!(upload = %upload.id, attempts, %retry_at, why, "capture unavailable; the upload waits");
+    let timer = Timer {
+        id: TimerId::new(),
+        tenant: upload.tenant.clone(),
+        subject: Subject::Upload(upload.id),
+        name: RETRY_TIMER.into(),
+        due_at: retry_at,
+        created_at: now,
+        cause: None,
+    };
+    state.timers.start_timer(&timer, true).await?;
+    let before = upload.version;
+    upload.attempts = attempts;
+    upload.retry_at = Some(retry_at);
+    upload.updated_at = now;
+    upload.version += 1;
+    match state.uploads.update_upload(&upload, before, &[]).await {
+        // Another delivery moved it on meanwhile: its outcome stands.
+        Ok(()) | Err(fieldline_store::StoreError::VersionConflict { .. }) => Ok(()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// What a reading made.
+struct Made {
+    captured: Captured,
+    links: Vec<RecordLink>,
+    subjects: Vec<Subject>,
+}
+
+/// Turns a reading into records as the uploader, then marks the upload done with them.
+async fn record(
+    state: &AppState,
+    tenant: &Tenant,
+    upload: Upload,
+    reading: Reading,
+) -> Result<(), AppError> {
+    let actor = match uploader_actor(state, &tenant.id, upload.created_by).await? {
+        Ok(actor) => actor,
+        Err((code, detail)) => return fail_upload(state, upload, code, &detail).await,
+    };
+    let made = match reading {
+        Reading::Card(reply) => card(state, tenant, &actor, &upload, reading::card(&reply)).await,
+        Reading::Voice(reply) => voice(state, &actor, &upload, reading::voice(&reply)).await,
+        Reading::Shelf(reply) => shelf(state, &actor, &upload, reading::shelf(&reply)).await,
+    };
+    let made = match made {
+        Ok(made) => made,
+        Err(AppError::NotFound(why)) => {
+            return fail_upload(state, upload, "subject_gone", &why).await;
+        }
+        Err(AppError::Forbidden(why)) => {
+            return fail_upload(state, upload, "upload_forbidden", &why).await;
+        }
+        Err(AppError::InvalidField { field, message }) => {
+            let why = format!("what was read cannot be stored: {field} {message}");
+            return fail_upload(state, upload, "unreadable", &why).await;
+        }
+        Err(e) => return Err(e),
+    };
+    let now = state.clock.now();
+    finish_upload(state, upload, |u| {
+        u.captured = Some(made.captured.clone());
+        u.links = made.links.clone();
+        u.retry_at = None;
+        Ok(vec![u.advance(
+            UploadStatus::Done,
+            None,
+            made.subjects.clone(),
+            now,
+        )?])
+    })
+    .await
+}
+
+/// A card: matched against the tenant's contacts first. A contact with one of its phones or
+/// e-mails becomes a merge proposal; otherwise a new contact at the customer (the upload's
+/// subject, or a deal's customer), or a new lead (source `event`) when there is no subject.
+async fn card(
+    state: &AppState,
+    tenant: &Tenant,
+    actor: &Actor,
+    upload: &Upload,
+    mut card: CardCapture,
+) -> Result<Made, AppError> {
+    let region = region_of(tenant)?;
+    let phones: Vec<PhoneNumber> = card
+        .values("phone")
+        .filter_map(|p| PhoneNumber::parse(p, region).ok())
+        .collect();
+    let emails: Vec<EmailAddress> = card
+        .values("email")
+        .filter_map(|e| EmailAddress::parse(e).ok())
+        .collect();
+    let mine = ContactId::from_uuid(derived(upload.id, 1));
+    let keys = phones
+        .iter()
+        .map(|p| format!("contact:phone:{}", p.e164()))
+        .chain(
+            emails
+                .iter()
+                .map(|e| format!("contact:email:{}", e.as_str().to_lowercase())),
+        );
+    for key in keys {
+        let Some(holder) = state.customers.key_holder(&tenant.id, &key).await? else {
+            continue;
+        };
+        let holder: ContactId = holder
+            .parse()
+            .map_err(|_| AppError::internal("contact key", format!("{key} holds {holder}")))?;
+        let Some(existing) = state.customers.get_contact(&tenant.id, holder).await? else {
+            continue;
+        };
+        let action = if holder == mine {
+            "created"
+        } else {
+            "proposed"
+        };
+        if holder != mine {
+            card.proposal = Some(MergeProposal {
+                contact: holder,
+                customer: existing.customer,
+                key,
+                decision: None,
+            });
+        }
+        return Ok(Made {
+            captured: Captured::Card(card),
+            links: vec![RecordLink::new("contact", holder, action)],
+            subjects: vec![Subject::Customer(existing.customer)],
+        });
+    }
+    let name = card
+        .first("name")
+        .or_else(|| card.first("company"))
+        .ok_or_else(|| AppError::InvalidField {
+            field: "name".into(),
+            message: "no name was read from the card".into(),
+        })?
+        .to_owned();
+    let customer: Option<CustomerId> = match upload.subject {
+        Some(Subject::Customer(c)) => Some(c),
+        Some(Subject::Deal(d)) => Some(crate::deal::load_deal(state, actor, d).await?.customer),
+        _ => None,
+    };
+    if let Some(customer) = customer {
+        let input = NewContact {
+            name,
+            title: card.first("title").map(str::to_owned),
+            phones: phones.iter().map(|p| p.e164().to_owned()).collect(),
+            emails: emails.iter().map(|e| e.as_str().to_owned()).collect(),
+            decision_role: None,
+            role: None,
+        };
+        let contact = crate::customer::add_contact_as(state, actor, customer, input, mine).await;
+        return match contact {
+            Ok(contact) => Ok(Made {
+                captured: Captured::Card(card),
+                links: vec![RecordLink::new("contact", contact.id, "created")],
+                subjects: vec![Subject::Customer(customer)],
+            }),
+            // Another contact took a key meanwhile: propose instead, on the next delivery.
+            Err(AppError::Duplicate { .. }) => Err(AppError::Conflict(
+                "a contact with the card's phone or e-mail appeared meanwhile".into(),
+            )),
+            Err(e) => Err(e),
+        };
+    }
+    let contact = ContactInput {
+        name,
+        phone: phones.first().map(|p| p.e164().to_owned()),
+        email: emails.first().map(|e| e.as_str().to_owned()),
+        company: card.first("company").map(str::to_owned),
+        title: card.first("title").map(str::to_owned),
+    };
+    match upload.subject {
+        Some(Subject::Lead(lead)) => {
+            // The lead has its person already: the card is kept as a note on it.
+            let summary = card_summary(&card);
+            let note = NewActivity {
+                kind: ActivityKind::Note,
+                summary,
+                occurred_at: None,
+                structured: None,
+                contact: None,
+            };
+            let key = capture_key(upload.id, "note");
+            let (logged, _) =
+                crate::lead::log_activity(state, actor, lead, note, Some(key)).await?;
+            Ok(Made {
+                captured: Captured::Card(card),
+                links: vec![RecordLink::new(
+                    "activity",
+                    logged.into_inner().id,
+                    "created",
+                )],
+                subjects: vec![Subject::Lead(lead)],
+            })
+        }
+        _ => {
+            let me = state
+                .directory
+                .get_user(&tenant.id, actor.user)
+                .await?
+                .ok_or_else(|| AppError::Forbidden("the uploader no longer exists".into()))?;
+            let input = NewLead {
+                source: LeadSource::Event,
+                contact,
+                prescreen: PreScreen::default(),
+                notes: Some(format!("名片 / Business card: {}", upload.file_name)),
+                owner: None,
+            };
+            let key = capture_key(upload.id, "lead");
+            let lead = crate::lead::create_lead(state, actor, &me, input, Some(key))
+                .await?
+                .into_inner();
+            Ok(Made {
+                captured: Captured::Card(card),
+                links: vec![RecordLink::new("lead", lead.id, "created")],
+                subjects: vec![Subject::Lead(lead.id)],
+            })
+        }
+    }
+}
+
+fn card_summary(card: &CardCapture) -> String {
+    let parts: Vec<String> = card
+        .fields
+        .iter()
+        .map(|f| format!("{}: {}", f.field, f.value))
+        .collect();
+    let text = format!("名片 / Business card — {}", parts.join("; "));
+    text.chars().take(2000).collect()
+}
+
+/// A task the upload makes, due at `due_at`, on `subject` for the uploader; its id and
+/// de-duplication key come from the upload, so it is made once.
+#[allow(clippy::too_many_arguments)]
+async fn upload_task(
+    state: &AppState,
+    actor: &Actor,
+    upload: &Upload,
+    subject: Subject,
+    n: u8,
+    what: &str,
+    title: String,
+    due_at: Timestamp,
+    escalate_after: Option<Duration>,
+) -> Result<RecordLink, AppError> {
+    let now = state.clock.now();
+    let task = Task {
+        id: TaskId::from_uuid(derived(upload.id, n)),
+        tenant: upload.tenant.clone(),
+        subject,
+        assignee: Some(actor.user),
+        title: title.chars().take(300).collect(),
+        due_at,
+        done_at: None,
+        created_at: now,
+        rule: Some(format!("capture_{what}")),
+        dedupe_key: format!("capture:{}:{what}:{n}", upload.id),
+        outcome: None,
+        review: None,
+        remind_at: Some((due_at - Duration::hours(1)).max(now)),
+        escalate_at: escalate_after.map(|d| due_at + d),
+    };
+    crate::task::add_with_follow_ups(state, &task).await?;
+    Ok(RecordLink::new("task", task.id, "created"))
+}
+
+/// A voice note: its transcript an activity on the subject, the next contact a task due
+/// then, each promise a task.
+async fn voice(
+    state: &AppState,
+    actor: &Actor,
+    upload: &Upload,
+    voice: VoiceCapture,
+) -> Result<Made, AppError> {
+    let mut links = Vec::new();
+    let mut subjects = Vec::new();
+    let summary: String = if voice.transcript.trim().is_empty() {
+        "语音记录（未识别到语音）/ Voice note (no speech recognised)".to_owned()
+    } else {
+        format!("语音记录 / Voice note: {}", voice.transcript.trim())
+    };
+    let note = NewActivity {
+        kind: ActivityKind::Note,
+        summary: summary.chars().take(2000).collect(),
+        occurred_at: None,
+        structured: None,
+        contact: None,
+    };
+    let key = Some(capture_key(upload.id, "note"));
+    let activity = match upload.subject {
+        Some(Subject::Lead(id)) => Some(
+            crate::lead::log_activity(state, actor, id, note, key)
+                .await?
+                .0
+                .into_inner(),
+        ),
+        Some(Subject::Deal(id)) => Some(
+            crate::deal::log_activity(state, actor, id, note, key)
+                .await?
+                .0
+                .into_inner(),
+        ),
+        Some(Subject::Customer(id)) => Some(
+            crate::customer::log_activity(state, actor, id, note, key)
+                .await?
+                .into_inner(),
+        ),
+        _ => None,
+    };
+    if let Some(activity) = activity {
+        links.push(RecordLink::new("activity", activity.id, "created"));
+    }
+    let on = upload.subject.unwrap_or(Subject::Upload(upload.id));
+    if let Some(subject) = upload.subject {
+        subjects.push(subject);
+    }
+    if let Some(at) = voice.next_contact {
+        let phrase = voice.next_contact_phrase.as_deref().unwrap_or("");
+        let title = format!("再联系（{phrase}）/ Contact again ({phrase})");
+        links
+            .push(upload_task(state, actor, upload, on, 2, "next_contact", title, at, None).await?);
+    }
+    let promise_due = voice
+        .next_contact
+        .unwrap_or(upload.created_at + Duration::days(1));
+    for (i, promise) in voice.commitments.iter().take(8).enumerate() {
+        let title = format!("兑现承诺 / Keep the promise: {promise}");
+        let n = 16 + i as u8;
+        links.push(
+            upload_task(
+                state,
+                actor,
+                upload,
+                on,
+                n,
+                "promise",
+                title,
+                promise_due,
+                None,
+            )
+            .await?,
+        );
+    }
+    Ok(Made {
+        captured: Captured::Voice(voice),
+        links,
+        subjects,
+    })
+}
+
+/// A shelf photo at a store: the audit as a note on the customer, and an empty facing a task
+/// for the rep that the manager hears about when still open two days after it was due.
+async fn shelf(
+    state: &AppState,
+    actor: &Actor,
+    upload: &Upload,
+    shelf: ShelfCapture,
+) -> Result<Made, AppError> {
+    let mut links = Vec::new();
+    let mut subjects = Vec::new();
+    let summary = format!(
+        "货架照片 / Shelf photo: {} 个价签 tags ({}), {} 处空位 empty facings",
+        shelf.price_tags,
+        if shelf.prices.is_empty() {
+            "—".to_owned()
+        } else {
+            shelf.prices.join(" / ")
+        },
+        shelf.gaps
+    );
+    if let Some(Subject::Customer(id)) = upload.subject {
+        let note = NewActivity {
+            kind: ActivityKind::Note,
+            summary: summary.chars().take(2000).collect(),
+            occurred_at: None,
+            structured: None,
+            contact: None,
+        };
+        let key = Some(capture_key(upload.id, "note"));
+        let logged = crate::customer::log_activity(state, actor, id, note, key)
+            .await?
+            .into_inner();
+        links.push(RecordLink::new("activity", logged.id, "created"));
+        subjects.push(Subject::Customer(id));
+    }
+    if shelf.out_of_stock {
+        let on = upload.subject.unwrap_or(Subject::Upload(upload.id));
+        let title = format!(
+            "处理缺货：货架有 {} 处空位 / Out of stock: {} empty facings on the shelf",
+            shelf.gaps, shelf.gaps
+        );
+        let due = upload.created_at + Duration::days(1);
+        links.push(
+            upload_task(
+                state,
+                actor,
+                upload,
+                on,
+                3,
+                "out_of_stock",
+                title,
+                due,
+                Some(Duration::days(2)),
+            )
+            .await?,
+        );
+    }
+    Ok(Made {
+        captured: Captured::Shelf(shelf),
+        links,
+        subjects,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn derived_ids_are_stable_distinct_and_not_the_uploads() {
+        let up = UploadId::new();
+        assert_eq!(derived(up, 1), derived(up, 1));
+        assert_ne!(derived(up, 1), derived(up, 2));
+        assert_ne!(derived(up, 1), up.as_uuid());
+        assert_eq!(derived(up, 1).get_version_num(), 7);
+    }
+}

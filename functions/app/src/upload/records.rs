@@ -1,0 +1,196 @@
+//! Uploads as records (`POST /v1/uploads`): a card, shelf photo or voice note for capture,
+//! or an attachment on a deal. The record is made first and its status is what the phone
+//! polls; the bytes go to the URL it comes with; their arrival queues the file for capture.
+
+use super::use_cases::{
+    UploadOutcome, UploadRequest, UploadTicket, checked, fail_upload, record_key, ticket,
+};
+use crate::error::AppError;
+use crate::lead::idempotency;
+use crate::state::AppState;
+use fieldline_domain::{
+    Actor, NewUpload, Role, Subject, Upload, UploadId, UploadKind, UploadStatus,
+};
+use fieldline_store::{Created, IdempotencyKey, StoreError};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// An upload record and where to send its bytes.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct UploadStarted {
+    pub upload: Upload,
+    pub ticket: UploadTicket,
+}
+
+/// The content types each kind takes (capture reads images and audio only).
+fn kind_accepts(kind: UploadKind, content_type: &str) -> bool {
+    match kind {
+        UploadKind::Card | UploadKind::Shelf => {
+            matches!(content_type, "image/jpeg" | "image/png" | "image/webp")
+        }
+        UploadKind::Voice => content_type.starts_with("audio/"),
+        UploadKind::Attachment => true,
+    }
+}
+
+/// The caller may work on the subject the file is for.
+async fn check_subject(
+    state: &AppState,
+    actor: &Actor,
+    kind: UploadKind,
+    subject: Option<Subject>,
+) -> Result<(), AppError> {
+    let invalid = |message: &str| AppError::InvalidField {
+        field: "subject".into(),
+        message: message.into(),
+    };
+    match (kind, subject) {
+        (UploadKind::Attachment, Some(Subject::Deal(_))) => {}
+        (UploadKind::Attachment, _) => {
+            return Err(invalid(
+                "an attachment belongs to a deal (leads take theirs at /v1/leads/{id}/uploads)",
+            ));
+        }
+        (UploadKind::Shelf, Some(Subject::Customer(_)) | None) => {}
+        (UploadKind::Shelf, _) => {
+            return Err(invalid("a shelf photo belongs to a store (customer)"));
+        }
+        (_, None | Some(Subject::Lead(_) | Subject::Deal(_) | Subject::Customer(_))) => {}
+        (_, Some(_)) => return Err(invalid("must be a lead, deal or customer")),
+    }
+    match subject {
+        Some(Subject::Lead(id)) => {
+            crate::lead::load_changeable(state, actor, id).await?;
+        }
+        Some(Subject::Deal(id)) => {
+            crate::deal::load_deal(state, actor, id).await?;
+        }
+        Some(Subject::Customer(id)) => {
+            crate::customer::load_live_customer(state, actor, id).await?;
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// Starts an upload: checks the request and the subject, stores the pending record (once
+/// per `Idempotency-Key`: a phone's retry gets the same record and a fresh URL) and hands
+/// out the URL for the bytes.
+#[tracing::instrument(name = "upload.start", level = "debug", skip_all, fields(tenant = %actor.tenant, user = %actor.user), err(Display))]
+pub async fn start_upload(
+    state: &AppState,
+    actor: &Actor,
+    input: NewUpload,
+    key: Option<IdempotencyKey>,
+) -> Result<Created<UploadStarted>, AppError> {
+    let (content_type, _) = checked(&UploadRequest {
+        file_name: input.file_name.clone(),
+        content_type: input.content_type.clone(),
+        size: input.size,
+    })?;
+    if !kind_accepts(input.kind, &content_type) {
+        return Err(AppError::InvalidField {
+            field: "content_type".into(),
+            message: format!("a {} upload takes images or audio it can read", input.kind),
+        });
+    }
+    check_subject(state, actor, input.kind, input.subject).await?;
+    let (upload, event) = Upload::create(&input, UploadId::new(), actor, state.clock.now())?;
+    let record = idempotency(actor, key, "upload.start", &input);
+    let created = state
+        .uploads
+        .create_upload(&upload, &[event], record.as_ref())
+        .await?;
+    let replayed = matches!(created, Created::Replayed(_));
+    let upload = created.into_inner();
+    let path = record_key(upload.id, &upload.file_name);
+    let ticket = ticket(
+        state,
+        actor,
+        Some(upload.id),
+        path,
+        upload.content_type.clone(),
+        upload.size,
+    )
+    .await?;
+    let started = UploadStarted { upload, ticket };
+    Ok(if replayed {
+        Created::Replayed(started)
+    } else {
+        Created::New(started)
+    })
+}
+
+/// An upload's status: its uploader's, their team manager's and admins'.
+#[tracing::instrument(name = "upload.get", level = "debug", skip_all, fields(tenant = %actor.tenant, user = %actor.user), err(Display))]
+pub async fn get_upload(state: &AppState, actor: &Actor, id: UploadId) -> Result<Upload, AppError> {
+    let upload = state
+        .uploads
+        .get_upload(&actor.tenant, id)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("upload {id} not found")))?;
+    let allowed = match actor.role {
+        Role::Admin => true,
+        _ if upload.created_by == actor.user => true,
+        Role::Manager => state
+            .directory
+            .get_user(&actor.tenant, upload.created_by)
+            .await?
+            .is_some_and(|u| u.team.is_some() && u.team == actor.team),
+        Role::Rep => false,
+    };
+    if !allowed {
+        return Err(AppError::Forbidden(
+            "only its uploader, their manager and admins see an upload".into(),
+        ));
+    }
+    Ok(upload)
+}
+
+/// Bytes arrived for a card, shelf photo or voice note: checked against the record (size,
+/// type, leading bytes), then the record moves to `processing`, which is the capture queue.
+/// A second arrival (a re-sent file, a replayed event) finds it queued and changes nothing.
+pub(super) async fn queue_for_capture(
+    state: &AppState,
+    upload: Upload,
+    size: u64,
+    content_type: &str,
+    head: &[u8],
+) -> Result<UploadOutcome, AppError> {
+    let id = upload.id;
+    if upload.status == UploadStatus::Pending {
+        let refusal = if size != upload.size || content_type != upload.content_type {
+            Some((
+                "upload_mismatch",
+                format!(
+                    "the upload is for {} bytes of {}",
+                    upload.size, upload.content_type
+                ),
+            ))
+        } else {
+            super::use_cases::check_bytes(size, content_type, head).err()
+        };
+        if let Some((code, detail)) = refusal {
+            fail_upload(state, upload, code, &detail).await?;
+            return Ok(UploadOutcome::Rejected { code, detail });
+        }
+        let mut upload = upload;
+        let now = state.clock.now();
+        loop {
+            let before = upload.version;
+            let event = upload.advance(UploadStatus::Processing, None, vec![], now)?;
+            match state.uploads.update_upload(&upload, before, &[event]).await {
+                Ok(()) => break,
+                Err(StoreError::VersionConflict { .. }) => {
+                    // Someone else moved it on (another arrival): queued or done either way.
+                    match state.uploads.get_upload(&upload.tenant, id).await? {
+                        Some(fresh) if fresh.status == UploadStatus::Pending => upload = fresh,
+                        _ => break,
+                    }
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+    Ok(UploadOutcome::Queued { upload: id })
+}

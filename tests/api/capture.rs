@@ -1,0 +1,273 @@
+//! Capture end to end: an upload through the API, its bytes to the ticket, the capture
+//! sidecar with the real models over HTTP, and the records its reading becomes. On the
+//! embedded server and on the AWS functions (S3 event, the capture stream consumer).
+
+use fieldline_app::Config;
+use fieldline_tests::capture::{CAPTURE_TOKEN, capture_sidecar, devset, serve_on};
+use fieldline_tests::{ManualClock, TestApp, eventually, fixture, on_both_backends};
+use serde_json::{Value, json};
+use std::sync::Arc;
+
+on_both_backends!(
+    a_card_becomes_a_contact_and_the_same_card_a_merge_proposal,
+    a_voice_note_becomes_a_note_and_a_task_due_when_it_says,
+    a_shelf_photo_with_an_empty_facing_yields_a_task,
+    capture_down_then_up_loses_nothing_and_makes_nothing_twice,
+);
+
+/// Monday 23 November 2026, 10:00 in Shanghai (UTC+8).
+fn monday_morning() -> Arc<ManualClock> {
+    ManualClock::at("2026-11-23T02:00:00Z".parse().unwrap())
+}
+
+fn with_capture(base: String) -> impl FnOnce(&mut Config) {
+    move |c: &mut Config| {
+        c.capture.url = Some(base);
+        c.capture.token = Some(CAPTURE_TOKEN.into());
+    }
+}
+
+/// Starts an upload and sends its bytes; the upload's id.
+async fn send(app: &TestApp, token: &str, mut body: Value, bytes: Vec<u8>) -> String {
+    body["size"] = json!(bytes.len());
+    let started = app.post("/v1/uploads", token, &body).await.expect(201).body;
+    assert_eq!(started["upload"]["status"], "pending");
+    let (status, outcome) = app.upload(&started["ticket"], bytes).await;
+    assert!((200..300).contains(&status), "{status} {outcome}");
+    started["upload"]["id"].as_str().unwrap().to_owned()
+}
+
+/// The upload once it is done or failed.
+async fn finished(app: &TestApp, token: &str, id: &str) -> Value {
+    let path = format!("/v1/uploads/{id}");
+    eventually("the upload to finish", || async {
+        let u = app.get(&path, token).await.expect(200).body;
+        matches!(u["status"].as_str(), Some("done" | "failed")).then_some(u)
+    })
+    .await
+}
+
+fn links(upload: &Value, kind: &str) -> Vec<(String, String)> {
+    upload["links"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|l| l["kind"] == kind)
+        .map(|l| {
+            (
+                l["id"].as_str().unwrap().to_owned(),
+                l["action"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+async fn create_customer(app: &TestApp, token: &str, name: &str) -> String {
+    let c = app
+        .post("/v1/customers", token, &json!({"name": name}))
+        .await
+        .expect(201)
+        .body;
+    c["id"].as_str().unwrap().to_owned()
+}
+
+async fn contacts_of(app: &TestApp, token: &str, customer: &str) -> Vec<Value> {
+    let c = app
+        .get(&format!("/v1/customers/{customer}"), token)
+        .await
+        .expect(200)
+        .body;
+    c["contacts"].as_array().unwrap().clone()
+}
+
+/// A card scanned at a customer becomes its contact, each field with its confidence; the
+/// same card again proposes a merge instead of a second contact; the file sent twice to one
+/// upload changes nothing. Others cannot read the upload.
+async fn a_card_becomes_a_contact_and_the_same_card_a_merge_proposal() {
+    let sidecar = capture_sidecar().await;
+    let app = TestApp::spawn_with(monday_morning(), with_capture(sidecar)).await;
+    let f = fixture(&app.state).await;
+    let rep = app.token(&f.east_rep);
+    let customer = create_customer(&app, &rep, "深圳新材料集团有限公司").await;
+    let card = devset("cards/card-002.jpg");
+    let body = json!({"kind": "card", "subject": {"customer": customer},
+        "file_name": "名片.jpg", "content_type": "image/jpeg"});
+    let first = send(&app, &rep, body.clone(), card.clone()).await;
+    let done = finished(&app, &rep, &first).await;
+    assert_eq!(done["status"], "done", "{done}");
+    let made = links(&done, "contact");
+    assert_eq!(made.len(), 1, "{done}");
+    assert_eq!(made[0].1, "created");
+    let fields = done["captured"]["fields"].as_array().unwrap();
+    let field = |name: &str| fields.iter().find(|f| f["field"] == name).cloned();
+    assert_eq!(field("name").unwrap()["value"], "陈洋");
+    for f in fields {
+        let c = f["confidence"].as_f64().unwrap();
+        assert!((0.0..=1.0).contains(&c), "{f}");
+        assert_eq!(f["confirm"].as_bool().unwrap(), c < 0.85, "{f}");
+    }
+    let contacts = contacts_of(&app, &rep, &customer).await;
+    assert_eq!(contacts.len(), 1);
+    assert_eq!(contacts[0]["id"].as_str().unwrap(), made[0].0);
+    assert!(
+        contacts[0]["phones"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("+8619655523243")),
+        "{}",
+        contacts[0]
+    );
+
+    // The same card again: a proposal to merge into the contact made above, nothing new.
+    let second = send(&app, &rep, body, card.clone()).await;
+    let proposed = finished(&app, &rep, &second).await;
+    assert_eq!(proposed["status"], "done", "{proposed}");
+    assert_eq!(
+        links(&proposed, "contact"),
+        [(made[0].0.clone(), "proposed".to_owned())]
+    );
+    assert_eq!(
+        proposed["captured"]["proposal"]["contact"],
+        json!(made[0].0)
+    );
+    assert_eq!(contacts_of(&app, &rep, &customer).await.len(), 1);
+
+    // Another team's rep does not see the upload; a manager of the uploader's team does.
+    let path = format!("/v1/uploads/{first}");
+    app.get(&path, &app.token(&f.south_rep)).await.expect(403);
+    app.get(&path, &app.token(&f.east_manager))
+        .await
+        .expect(200);
+    app.get(&path, &app.token(&f.globex_rep)).await.expect(404);
+}
+
+/// "明天下午三点再联系" said on Monday morning: a note on the lead with the transcript, and a
+/// task due Tuesday 15:00 in the tenant's zone (Shanghai), for the rep who recorded it.
+async fn a_voice_note_becomes_a_note_and_a_task_due_when_it_says() {
+    let sidecar = capture_sidecar().await;
+    let app = TestApp::spawn_with(monday_morning(), with_capture(sidecar)).await;
+    let f = fixture(&app.state).await;
+    let rep = app.token(&f.east_rep);
+    let lead = app.create_lead(&rep, 1).await;
+    let body = json!({"kind": "voice", "subject": {"lead": lead},
+        "file_name": "note.wav", "content_type": "audio/wav"});
+    let id = send(&app, &rep, body, devset("voice-zh-neural/neural_00_zh.wav")).await;
+    let done = finished(&app, &rep, &id).await;
+    assert_eq!(done["status"], "done", "{done}");
+    let voice = &done["captured"];
+    assert!(
+        voice["transcript"]
+            .as_str()
+            .unwrap()
+            .contains("明天下午三点"),
+        "{voice}"
+    );
+    assert_eq!(voice["next_contact"], "2026-11-24T07:00:00Z");
+    let tasks = app.get("/v1/me/tasks", &rep).await.expect(200).body;
+    let task_ids: Vec<String> = links(&done, "task").into_iter().map(|(id, _)| id).collect();
+    let next = tasks
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["due_at"] == "2026-11-24T07:00:00Z")
+        .unwrap_or_else(|| panic!("no task due Tuesday 15:00 Shanghai: {tasks}"));
+    assert!(task_ids.contains(&next["id"].as_str().unwrap().to_owned()));
+    assert_eq!(next["lead"], json!(lead));
+    let activities = app
+        .get(&format!("/v1/leads/{lead}/activities"), &rep)
+        .await
+        .expect(200)
+        .body;
+    let notes: Vec<&Value> = activities
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| {
+            a["summary"]
+                .as_str()
+                .is_some_and(|s| s.contains("明天下午三点"))
+        })
+        .collect();
+    assert_eq!(notes.len(), 1, "{activities}");
+}
+
+/// A shelf photo at a store whose facings show bare wall: an audit note on the customer and
+/// an out-of-stock task for the rep.
+async fn a_shelf_photo_with_an_empty_facing_yields_a_task() {
+    let sidecar = capture_sidecar().await;
+    let app = TestApp::spawn_with(monday_morning(), with_capture(sidecar)).await;
+    let f = fixture(&app.state).await;
+    let rep = app.token(&f.east_rep);
+    let store = create_customer(&app, &rep, "联华超市张江店").await;
+    let body = json!({"kind": "shelf", "subject": {"customer": store},
+        "file_name": "shelf.jpg", "content_type": "image/jpeg"});
+    let id = send(&app, &rep, body, devset("shelves/shelf-000.jpg")).await;
+    let done = finished(&app, &rep, &id).await;
+    assert_eq!(done["status"], "done", "{done}");
+    assert_eq!(done["captured"]["out_of_stock"], true, "{done}");
+    assert!(done["captured"]["price_tags"].as_u64().unwrap() >= 10);
+    let tasks = app.get("/v1/me/tasks", &rep).await.expect(200).body;
+    let oos: Vec<&Value> = tasks
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["rule"] == "capture_out_of_stock")
+        .collect();
+    assert_eq!(oos.len(), 1, "{tasks}");
+    assert_eq!(oos[0]["customer"], json!(store));
+    assert_eq!(links(&done, "activity").len(), 1);
+}
+
+/// The sidecar is down when the card arrives: the upload waits (attempts, retry_at), nothing
+/// is lost; once it is up and the retry is due, the card is read once. A corrupt photo fails
+/// with the sidecar's stable code; a wrong content type is refused at the start.
+async fn capture_down_then_up_loses_nothing_and_makes_nothing_twice() {
+    // A port nothing listens on yet.
+    let reserved = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = reserved.local_addr().unwrap();
+    drop(reserved);
+    let clock = monday_morning();
+    let app = TestApp::spawn_with(clock.clone(), with_capture(format!("http://{addr}"))).await;
+    let f = fixture(&app.state).await;
+    let rep = app.token(&f.east_rep);
+    let customer = create_customer(&app, &rep, "杭州精密机械集团有限公司").await;
+    let body = json!({"kind": "card", "subject": {"customer": customer},
+        "file_name": "card.jpg", "content_type": "image/jpeg"});
+    let id = send(&app, &rep, body.clone(), devset("cards/card-004.jpg")).await;
+    let path = format!("/v1/uploads/{id}");
+    let waiting = eventually("the upload to wait for capture", || async {
+        let u = app.get(&path, &rep).await.expect(200).body;
+        (u["attempts"].as_u64() >= Some(1)).then_some(u)
+    })
+    .await;
+    assert_eq!(waiting["status"], "processing");
+    assert!(waiting["retry_at"].is_string(), "{waiting}");
+
+    // Capture comes up on that address; the retry falls due.
+    serve_on(tokio::net::TcpListener::bind(addr).await.unwrap());
+    clock.advance_hours(1.0);
+    let done = finished(&app, &rep, &id).await;
+    assert_eq!(done["status"], "done", "{done}");
+    assert_eq!(links(&done, "contact").len(), 1);
+    assert_eq!(contacts_of(&app, &rep, &customer).await.len(), 1);
+    // Another hour: nothing further happens to it.
+    clock.advance_hours(1.0);
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let later = app.get(&path, &rep).await.expect(200).body;
+    assert_eq!(later["version"], done["version"]);
+    assert_eq!(contacts_of(&app, &rep, &customer).await.len(), 1);
+
+    // A photo that is a JPEG only in its first bytes.
+    let mut corrupt = b"\xFF\xD8\xFF\xE0".to_vec();
+    corrupt.extend(std::iter::repeat_n(0x5Au8, 4000));
+    let bad = send(&app, &rep, body.clone(), corrupt).await;
+    let failed = finished(&app, &rep, &bad).await;
+    assert_eq!(failed["status"], "failed");
+    assert_eq!(failed["error"]["code"], "corrupt_image", "{failed}");
+    // A card must be an image.
+    let mut pdf = body;
+    pdf["content_type"] = json!("application/pdf");
+    pdf["size"] = json!(1000);
+    let refused = app.post("/v1/uploads", &rep, &pdf).await.expect(422);
+    assert_eq!(refused.body["details"]["field"], "content_type");
+}
