@@ -5,6 +5,7 @@
 use fieldline_app::Config;
 use fieldline_tests::capture::{CAPTURE_TOKEN, capture_sidecar, devset, serve_on};
 use fieldline_tests::{ManualClock, TestApp, eventually, fixture, on_both_backends};
+use reqwest::Method;
 use serde_json::{Value, json};
 use std::sync::Arc;
 
@@ -80,19 +81,25 @@ async fn contacts_of(app: &TestApp, token: &str, customer: &str) -> Vec<Value> {
     c["contacts"].as_array().unwrap().clone()
 }
 
-/// A card scanned at a customer becomes its contact, each field with its confidence; the
-/// same card again proposes a merge instead of a second contact; the file sent twice to one
-/// upload changes nothing. Others cannot read the upload.
+/// A card scanned at a customer becomes its contact, each field with its confidence; a card
+/// whose phone a contact already has proposes a merge instead, which the rep settles; the
+/// file sent twice to one upload changes nothing. Others cannot read the upload.
 async fn a_card_becomes_a_contact_and_the_same_card_a_merge_proposal() {
     let sidecar = capture_sidecar().await;
     let app = TestApp::spawn_with(monday_morning(), with_capture(sidecar)).await;
     let f = fixture(&app.state).await;
     let rep = app.token(&f.east_rep);
     let customer = create_customer(&app, &rep, "深圳新材料集团有限公司").await;
-    let card = devset("cards/card-002.jpg");
+    let card = devset("cards/card-004.jpg");
     let body = json!({"kind": "card", "subject": {"customer": customer},
         "file_name": "名片.jpg", "content_type": "image/jpeg"});
-    let first = send(&app, &rep, body.clone(), card.clone()).await;
+    let started = {
+        let mut b = body.clone();
+        b["size"] = json!(card.len());
+        app.post("/v1/uploads", &rep, &b).await.expect(201).body
+    };
+    let first = started["upload"]["id"].as_str().unwrap().to_owned();
+    app.upload(&started["ticket"], card.clone()).await;
     let done = finished(&app, &rep, &first).await;
     assert_eq!(done["status"], "done", "{done}");
     let made = links(&done, "contact");
@@ -100,7 +107,7 @@ async fn a_card_becomes_a_contact_and_the_same_card_a_merge_proposal() {
     assert_eq!(made[0].1, "created");
     let fields = done["captured"]["fields"].as_array().unwrap();
     let field = |name: &str| fields.iter().find(|f| f["field"] == name).cloned();
-    assert_eq!(field("name").unwrap()["value"], "陈洋");
+    assert_eq!(field("name").unwrap()["value"], "谢文博");
     for f in fields {
         let c = f["confidence"].as_f64().unwrap();
         assert!((0.0..=1.0).contains(&c), "{f}");
@@ -109,28 +116,92 @@ async fn a_card_becomes_a_contact_and_the_same_card_a_merge_proposal() {
     let contacts = contacts_of(&app, &rep, &customer).await;
     assert_eq!(contacts.len(), 1);
     assert_eq!(contacts[0]["id"].as_str().unwrap(), made[0].0);
+    assert_eq!(contacts[0]["name"], "谢文博");
     assert!(
         contacts[0]["phones"]
             .as_array()
             .unwrap()
-            .contains(&json!("+8619655523243")),
+            .contains(&json!("+8615147168701")),
         "{}",
         contacts[0]
     );
+    // The same bytes again to the same upload: it is done already; nothing new.
+    let (status, outcome) = app.upload(&started["ticket"], card.clone()).await;
+    assert!((200..300).contains(&status), "{outcome}");
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let again = app
+        .get(&format!("/v1/uploads/{first}"), &rep)
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(again["version"], done["version"]);
+    assert_eq!(contacts_of(&app, &rep, &customer).await.len(), 1);
 
-    // The same card again: a proposal to merge into the contact made above, nothing new.
-    let second = send(&app, &rep, body, card.clone()).await;
+    // A contact typed earlier with card-002's mobile number: that card proposes a merge.
+    let chen = app
+        .post(
+            &format!("/v1/customers/{customer}/contacts"),
+            &rep,
+            &json!({"name": "陈总", "phones": ["196 5552 3243"]}),
+        )
+        .await
+        .expect(201)
+        .body;
+    let second = send(&app, &rep, body, devset("cards/card-002.jpg")).await;
     let proposed = finished(&app, &rep, &second).await;
     assert_eq!(proposed["status"], "done", "{proposed}");
     assert_eq!(
         links(&proposed, "contact"),
-        [(made[0].0.clone(), "proposed".to_owned())]
+        [(
+            chen["id"].as_str().unwrap().to_owned(),
+            "proposed".to_owned()
+        )]
     );
-    assert_eq!(
-        proposed["captured"]["proposal"]["contact"],
-        json!(made[0].0)
-    );
-    assert_eq!(contacts_of(&app, &rep, &customer).await.len(), 1);
+    assert_eq!(proposed["captured"]["proposal"]["contact"], chen["id"]);
+    assert_eq!(contacts_of(&app, &rep, &customer).await.len(), 2);
+    let decide = |decision: &str| {
+        let app = &app;
+        let rep = rep.clone();
+        let path = format!("/v1/uploads/{second}/proposal");
+        let body = json!({ "decision": decision });
+        async move { app.post(&path, &rep, &body).await }
+    };
+    let merged = decide("merge").await.expect(200).body;
+    assert_eq!(merged["captured"]["proposal"]["decision"], "merged");
+    assert_eq!(links(&merged, "contact")[0].1, "changed");
+    let read: Vec<String> = merged["captured"]["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["field"] == "email")
+        .map(|f| f["value"].as_str().unwrap().to_lowercase())
+        .collect();
+    assert!(!read.is_empty(), "{merged}");
+    let after = contacts_of(&app, &rep, &customer).await;
+    let chen_now = after.iter().find(|c| c["id"] == chen["id"]).unwrap();
+    assert_eq!(chen_now["name"], "陈总", "the rep's name stays");
+    let stored: Vec<String> = chen_now["emails"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e.as_str().unwrap().to_lowercase())
+        .collect();
+    assert_eq!(stored, read, "{chen_now}");
+    assert_eq!(chen_now["title"], "总经理", "{chen_now}");
+    decide("merge").await.expect(200);
+    assert_eq!(decide("dismiss").await.expect(409).code(), "conflict");
+
+    // A contact edit by hand, through the same key rules.
+    let patch = json!({"phones": ["+8615147168701"]});
+    let clash = app
+        .patch(
+            &format!("/v1/contacts/{}", chen["id"].as_str().unwrap()),
+            &rep,
+            &patch,
+        )
+        .await
+        .expect(409);
+    assert_eq!(clash.body["details"]["key"], "contact:phone:+8615147168701");
 
     // Another team's rep does not see the upload; a manager of the uploader's team does.
     let path = format!("/v1/uploads/{first}");
@@ -189,6 +260,25 @@ async fn a_voice_note_becomes_a_note_and_a_task_due_when_it_says() {
         })
         .collect();
     assert_eq!(notes.len(), 1, "{activities}");
+
+    // The rep corrects the transcript; the machine's stays beside it. Only they may.
+    let path = format!("/v1/uploads/{id}/transcript");
+    let fix = json!({"text": "明天下午三点再联系王总，把报价单发过去"});
+    app.send(
+        Method::PUT,
+        &path,
+        Some(&app.token(&f.east_manager)),
+        Some(&fix),
+    )
+    .await
+    .expect(403);
+    let corrected = app
+        .send(Method::PUT, &path, Some(&rep), Some(&fix))
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(corrected["captured"]["corrected"]["text"], fix["text"]);
+    assert_eq!(corrected["captured"]["transcript"], voice["transcript"]);
 }
 
 /// A shelf photo at a store whose facings show bare wall: an audit note on the customer and

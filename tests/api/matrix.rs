@@ -108,6 +108,11 @@ fn expected(op: &str, scene: Scene) -> Option<[u16; 9]> {
         ("POST /v1/uploads", Tenant) =>              [401, 201, 403, 201, 403, 403, 201, 404, 404],
         // The East rep's upload: its uploader, their team's manager, admins.
         ("GET /v1/uploads/{id}", Tenant) =>          [401, 200, 403, 200, 403, 403, 200, 404, 404],
+        // A card upload without a proposal: 409 for those who may see it.
+        ("POST /v1/uploads/{id}/proposal", Tenant) => [401, 409, 403, 409, 403, 403, 409, 404, 404],
+        // Only its uploader (or an admin) corrects a transcript; this upload has none (409).
+        ("PUT /v1/uploads/{id}/transcript", Tenant) => [401, 409, 403, 403, 403, 403, 409, 404, 404],
+        ("PATCH /v1/contacts/{id}", Tenant) =>       [401, 200, 403, 200, 403, 403, 200, 404, 404],
         ("GET /v1/grading/policy/versions", Tenant) => [401, 200, 200, 200, 200, 200, 200, 200, 200],
         ("POST /v1/grading/policy/rollback", Tenant) => [401, 403, 403, 403, 403, 403, 200, 200, 403],
         ("GET /v1/deals/{id}/materials", Tenant) =>  [401, 200, 403, 200, 403, 403, 200, 404, 404],
@@ -469,6 +474,36 @@ impl World {
                 (path.into(), Some(body))
             }
             "GET /v1/uploads/{id}" => (path.replace("{id}", &self.capture_upload().await), None),
+            "POST /v1/uploads/{id}/proposal" => {
+                let body = json!({"decision": "merge"});
+                (
+                    path.replace("{id}", &self.capture_upload().await),
+                    Some(body),
+                )
+            }
+            "PUT /v1/uploads/{id}/transcript" => {
+                let body = json!({"text": "明天下午三点再联系"});
+                (
+                    path.replace("{id}", &self.capture_upload().await),
+                    Some(body),
+                )
+            }
+            "PATCH /v1/contacts/{id}" => {
+                let rep = self.app.token(&self.f.east_rep);
+                let customer = self.customer(n).await;
+                let body = json!({"name": "王建国", "phones": [format!("135{n:08}")]});
+                let contact = self
+                    .app
+                    .post(&format!("/v1/customers/{customer}/contacts"), &rep, &body)
+                    .await
+                    .expect(201)
+                    .body;
+                let id = contact["id"].as_str().unwrap().to_owned();
+                (
+                    path.replace("{id}", &id),
+                    Some(json!({"title": "采购经理"})),
+                )
+            }
             "PUT /v1/grading/policy" => {
                 let body = serde_json::to_value(fieldline_domain::GradePolicy::default()).unwrap();
                 (path.into(), Some(body))

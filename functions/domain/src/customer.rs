@@ -142,6 +142,86 @@ pub struct CustomerPatch {
     pub owner: Option<UserId>,
 }
 
+/// A change to a contact. An absent field is left alone; a list given replaces the list; a
+/// blank title or role clears it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ContactPatch {
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            max_length = 100,
+            pattern = r"^[\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*[^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000](?:[^\x00-\x1f\x7f-\x9f]*[^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000])?[\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*$"
+        )
+    )]
+    pub name: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(max_length = 100))]
+    pub title: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(max_items = 5))]
+    pub phones: Option<Vec<String>>,
+    #[cfg_attr(feature = "openapi", schema(max_items = 5))]
+    pub emails: Option<Vec<String>>,
+    pub decision_role: Option<DecisionRole>,
+    #[cfg_attr(feature = "openapi", schema(max_length = 40))]
+    pub role: Option<String>,
+}
+
+impl Contact {
+    /// This contact with `patch` applied, validated as a new contact would be, and the names
+    /// of the fields that changed (empty: nothing to store). `role` is the already-checked
+    /// role when the patch names one.
+    pub fn patched(
+        &self,
+        patch: &ContactPatch,
+        customer: &Customer,
+        region: Region,
+        role: Option<Option<String>>,
+    ) -> Result<(Contact, Vec<String>), DomainError> {
+        let input = NewContact {
+            name: patch
+                .name
+                .clone()
+                .unwrap_or_else(|| self.name.as_str().to_owned()),
+            title: match &patch.title {
+                Some(t) => Some(t.clone()),
+                None => self.title.as_ref().map(|t| t.as_str().to_owned()),
+            },
+            phones: match &patch.phones {
+                Some(p) => p.clone(),
+                None => self.phones.iter().map(|p| p.e164().to_owned()).collect(),
+            },
+            emails: match &patch.emails {
+                Some(e) => e.clone(),
+                None => self.emails.iter().map(|e| e.as_str().to_owned()).collect(),
+            },
+            decision_role: Some(patch.decision_role.unwrap_or(self.decision_role)),
+            role: None,
+        };
+        let mut next = input.parse(
+            self.id,
+            customer,
+            region,
+            role.unwrap_or_else(|| self.role.clone()),
+            self.added_at.unwrap_or(customer.created_at),
+        )?;
+        next.added_at = self.added_at;
+        let mut changed = Vec::new();
+        let mut note = |differs: bool, field: &str| {
+            if differs {
+                changed.push(field.to_owned());
+            }
+        };
+        note(next.name != self.name, "name");
+        note(next.title != self.title, "title");
+        note(next.phones != self.phones, "phones");
+        note(next.emails != self.emails, "emails");
+        note(next.decision_role != self.decision_role, "decision_role");
+        note(next.role != self.role, "role");
+        Ok((next, changed))
+    }
+}
+
 /// A person to add to a customer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -744,6 +824,60 @@ mod tests {
         obj.insert("email".into(), "old@a.cn".into());
         let old: Contact = serde_json::from_value(stored).unwrap();
         assert_eq!(old.emails, [EmailAddress::parse("old@a.cn").unwrap()]);
+    }
+
+    #[test]
+    fn a_contact_patch_says_what_changed_and_is_validated_like_a_new_contact() {
+        let customer = store("联华");
+        let input = NewContact {
+            name: "王建国".into(),
+            title: Some("采购经理".into()),
+            phones: vec!["13812345678".into()],
+            emails: vec![],
+            decision_role: None,
+            role: None,
+        };
+        let wang = input
+            .parse(
+                ContactId::new(),
+                &customer,
+                Region::default(),
+                None,
+                customer.created_at,
+            )
+            .unwrap();
+        let same = ContactPatch {
+            phones: Some(vec!["+86 138 1234 5678".into()]),
+            ..Default::default()
+        };
+        let (unchanged, changed) = wang
+            .patched(&same, &customer, Region::default(), None)
+            .unwrap();
+        assert!(changed.is_empty());
+        assert_eq!(unchanged, wang);
+        let more = ContactPatch {
+            title: Some(" ".into()),
+            emails: Some(vec!["wang@lh.cn".into()]),
+            ..Default::default()
+        };
+        let (next, changed) = wang
+            .patched(
+                &more,
+                &customer,
+                Region::default(),
+                Some(Some("purchasing".into())),
+            )
+            .unwrap();
+        assert_eq!(changed, ["title", "emails", "role"]);
+        assert_eq!((next.title, next.added_at), (None, wang.added_at));
+        let bad = ContactPatch {
+            phones: Some(vec!["12".into()]),
+            ..Default::default()
+        };
+        assert!(
+            wang.patched(&bad, &customer, Region::default(), None)
+                .is_err()
+        );
     }
 
     #[test]

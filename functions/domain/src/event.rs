@@ -127,6 +127,12 @@ pub enum EventPayload {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         role: Option<String>,
     },
+    /// A contact's details changed (an edit, or a card merged into it).
+    ContactUpdated {
+        contact: crate::id::ContactId,
+        /// The fields that changed.
+        changed: Vec<String>,
+    },
     /// Another customer record was merged into this one (its contacts, activities and
     /// purchases move here).
     CustomerMerged {
@@ -171,7 +177,9 @@ impl EventKind {
             DealCreated | DealUpdated | DealStageChanged | MaterialOpened => {
                 Some(SubjectKind::Deal)
             }
-            ContactAdded | PurchaseRecorded | CustomerMerged => Some(SubjectKind::Customer),
+            ContactAdded | ContactUpdated | PurchaseRecorded | CustomerMerged => {
+                Some(SubjectKind::Customer)
+            }
             ActivityLogged | TimerFired => None,
         }
     }
@@ -218,6 +226,7 @@ impl EventKind {
             UploadCreated => &["kind", "file_name", "size"],
             UploadStatusChanged => &["from", "to", "error"],
             ContactAdded => &["contact", "role"],
+            ContactUpdated => &["contact", "changed"],
             CustomerMerged => &["duplicate"],
             PurchaseRecorded => &["reference", "amount", "currency", "at"],
             DealCreated => &["pipeline", "stage", "amount", "currency", "owner"],
@@ -486,6 +495,10 @@ mod tests {
             EventPayload::ContactAdded {
                 contact: crate::id::ContactId::new(),
                 role: Some("technical".into()),
+            },
+            EventPayload::ContactUpdated {
+                contact: crate::id::ContactId::new(),
+                changed: vec!["emails".into()],
             },
             EventPayload::CustomerMerged {
                 duplicate: crate::id::CustomerId::new(),

@@ -42,8 +42,8 @@ pub use capture::{
 };
 pub use contact::{ContactInfo, EmailAddress, PersonName, PhoneNumber, Region};
 pub use customer::{
-    Address, Contact, Customer, CustomerKind, CustomerPatch, DecisionRole, GeoPoint, NewContact,
-    NewCustomer, company_key, search_fold,
+    Address, Contact, ContactPatch, Customer, CustomerKind, CustomerPatch, DecisionRole, GeoPoint,
+    NewContact, NewCustomer, company_key, search_fold,
 };
 pub use deal::{
     ConversionIds, Converted, Deal, DealDraft, DealPatch, MoveError, StageChange, StageMove,

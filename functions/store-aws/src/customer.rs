@@ -303,6 +303,54 @@ impl CustomerStore for DynamoStore {
         }
     }
 
+    async fn update_contact(
+        &self,
+        previous: &Contact,
+        contact: &Contact,
+        events: &[DomainEvent],
+    ) -> StoreResult<()> {
+        let tenant = &contact.tenant;
+        let table = self.table().to_owned();
+        let id = contact.id.to_string();
+        let body = ItemBuilder::new(
+            customer_pk(tenant, contact.customer),
+            format!("CONTACT#{}", contact.id),
+        )
+        .body(contact)?
+        .s(ENTITY, "contact")
+        .build();
+        // Only over a contact that is still there: a gone one is not brought back.
+        let mut items = vec![crate::table::put(
+            &table,
+            body,
+            Some("attribute_exists(pk)"),
+            &[],
+        )];
+        let before = previous.dedupe_keys();
+        let after = contact.dedupe_keys();
+        let gained: Vec<String> = after
+            .iter()
+            .filter(|k| !before.contains(k))
+            .cloned()
+            .collect();
+        let mut keys_at = Vec::new();
+        claims(&table, tenant, &gained, &id, &mut items, &mut keys_at);
+        for lost in before.iter().filter(|k| !after.contains(k)) {
+            items.push(crate::table::delete(
+                &table,
+                key(key_pk(tenant, lost), KEY_SK),
+                Some("attribute_not_exists(pk) OR record_id = :me"),
+                &[(":me", s(id.clone()))],
+            ));
+        }
+        items.extend(events_items(&table, events)?);
+        if self.transact_claiming(tenant, items, &keys_at).await? {
+            Ok(())
+        } else {
+            Err(StoreError::NotFound)
+        }
+    }
+
     async fn get_customer(
         &self,
         tenant: &TenantId,

@@ -429,6 +429,41 @@ impl CustomerStore for SqliteStore {
         .await
     }
 
+    async fn update_contact(
+        &self,
+        previous: &Contact,
+        contact: &Contact,
+        events: &[DomainEvent],
+    ) -> StoreResult<()> {
+        let (previous, contact) = (previous.clone(), contact.clone());
+        let events = events.to_vec();
+        self.write(move |tx| {
+            let (t, id) = (contact.tenant.as_str(), contact.id.to_string());
+            let before = previous.dedupe_keys();
+            let after = contact.dedupe_keys();
+            let gained: Vec<String> = after.iter().filter(|k| !before.contains(k)).cloned().collect();
+            claim_keys(tx, &contact.tenant, &gained, &id)?;
+            for lost in before.iter().filter(|k| !after.contains(k)) {
+                tx.execute(
+                    "DELETE FROM dedupe_keys WHERE tenant_id = ?1 AND key = ?2 AND record_id = ?3",
+                    params![t, lost, id],
+                )
+                .map_err(sql_err)?;
+            }
+            let changed = tx
+                .execute(
+                    "UPDATE contacts SET body = ?1 WHERE tenant_id = ?2 AND id = ?3 AND customer_id = ?4",
+                    params![to_json(&contact)?, t, id, contact.customer.to_string()],
+                )
+                .map_err(sql_err)?;
+            if changed == 0 {
+                return Err(StoreError::NotFound);
+            }
+            insert_events(tx, &events)
+        })
+        .await
+    }
+
     async fn add_contact(&self, contact: &Contact, events: &[DomainEvent]) -> StoreResult<()> {
         let contact = contact.clone();
         let events = events.to_vec();

@@ -539,6 +539,15 @@ pub trait CustomerStore: Send + Sync {
     async fn update_customer(&self, customer: &Customer, expected_version: u64) -> StoreResult<()>;
     /// Adds a contact to a stored customer, claiming its keys likewise, with its events.
     async fn add_contact(&self, contact: &Contact, events: &[DomainEvent]) -> StoreResult<()>;
+    /// Replaces `previous` (as the caller read it) with `contact`, same id and customer: the
+    /// phone and e-mail keys it gains are claimed (one held by another record refuses the
+    /// whole write with `Duplicate`), the ones it loses released. `NotFound` when it is gone.
+    async fn update_contact(
+        &self,
+        previous: &Contact,
+        contact: &Contact,
+        events: &[DomainEvent],
+    ) -> StoreResult<()>;
     async fn get_customer(
         &self,
         tenant: &TenantId,

@@ -63,6 +63,7 @@ macro_rules! backend_contract_tests {
             customer_ledger_and_grades_are_kept_once,
             merges_keep_every_record_under_the_survivor,
             merges_carry_the_duplicates_deals,
+            contact_edits_move_their_keys,
         );
     };
     (@each $open:path; $($name:ident),* $(,)?) => {$(

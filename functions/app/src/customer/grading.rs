@@ -307,6 +307,7 @@ impl EventHandler for CustomerGrading {
         match &event.payload {
             EventPayload::ActivityLogged { .. }
             | EventPayload::ContactAdded { .. }
+            | EventPayload::ContactUpdated { .. }
             | EventPayload::PurchaseRecorded { .. } => {
                 regrade(&self.state, &tenant, id).await?;
             }

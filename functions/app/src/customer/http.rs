@@ -9,8 +9,8 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use fieldline_domain::{
-    Activity, Contact, Customer, CustomerId, CustomerPatch, Grade, GradePolicy, GradeSnapshot,
-    NewActivity, NewContact, NewCustomer, NewPurchase, Purchase,
+    Activity, Contact, ContactId, ContactPatch, Customer, CustomerId, CustomerPatch, Grade,
+    GradePolicy, GradeSnapshot, NewActivity, NewContact, NewCustomer, NewPurchase, Purchase,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -134,6 +134,25 @@ pub async fn add_contact(
 ) -> Result<(StatusCode, Json<Contact>), ApiError> {
     let contact = usecase::add_contact(&state, &auth.actor, id, input).await?;
     Ok((StatusCode::CREATED, Json(contact)))
+}
+
+/// Change a contact (a customer you may work on). A list given replaces the list; phones and
+/// e-mails it gains must not belong to another contact (409 `duplicate`).
+#[utoipa::path(patch, path = "/v1/contacts/{id}", tag = "customers", security(("bearer" = [])),
+    params(("id" = ContactId, Path)),
+    request_body = ContactPatch,
+    responses((status = 200, body = Contact), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, description = "A phone or e-mail belongs to another contact (`duplicate`), or the customer was merged away", body = ErrorBody),
+        (status = 422, body = ErrorBody)))]
+pub async fn update_contact(
+    State(state): State<AppState>,
+    auth: Authenticated,
+    ApiPath(id): ApiPath<ContactId>,
+    ApiJson(patch): ApiJson<ContactPatch>,
+) -> Result<Json<Contact>, ApiError> {
+    Ok(Json(
+        usecase::update_contact(&state, &auth.actor, id, patch).await?,
+    ))
 }
 
 /// Log a call, visit, message, consultation, sample request or event attendance with this

@@ -3,9 +3,9 @@ use crate::error::AppError;
 use crate::lead::{MAX_PAGE, Outcome, checked_limit, idempotency, load_tenant, region_of};
 use crate::state::AppState;
 use fieldline_domain::{
-    Activity, ActivityId, Actor, Contact, ContactId, Customer, CustomerId, CustomerPatch,
-    EventPayload, Grade, GradePolicy, GradeSnapshot, LogTarget, NewActivity, NewContact,
-    NewCustomer, NewPurchase, Permission, Purchase, Role, Subject, User,
+    Activity, ActivityId, Actor, Contact, ContactId, ContactPatch, Customer, CustomerId,
+    CustomerPatch, EventPayload, Grade, GradePolicy, GradeSnapshot, LogTarget, NewActivity,
+    NewContact, NewCustomer, NewPurchase, Permission, Purchase, Role, Subject, User,
 };
 use fieldline_store::{Created, Cursor, CustomerQuery, IdempotencyKey, Page, StoreError};
 use serde::Serialize;
@@ -290,6 +290,46 @@ pub(crate) async fn add_contact_as(
     let stored = state.customers.add_contact(&contact, &[event]).await;
     or_duplicate(state, actor, stored).await?;
     Ok(contact)
+}
+
+/// Changes a contact of a customer the caller may work on. Phones and e-mails it gains must
+/// be free in the tenant (409 `duplicate` names the holder); the ones it loses are freed.
+#[tracing::instrument(name = "customer.update_contact", level = "debug", skip_all, fields(tenant = %actor.tenant, user = %actor.user), err(Display))]
+pub async fn update_contact(
+    state: &AppState,
+    actor: &Actor,
+    id: ContactId,
+    patch: ContactPatch,
+) -> Result<Contact, AppError> {
+    let contact = state
+        .customers
+        .get_contact(&actor.tenant, id)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("contact {id} not found")))?;
+    let customer = load_live_customer(state, actor, contact.customer).await?;
+    let tenant = load_tenant(state, &actor.tenant).await?;
+    let role = match &patch.role {
+        Some(r) => Some(tenant.grade_policy().parse_role(Some(r))?),
+        None => None,
+    };
+    let (next, changed) = contact.patched(&patch, &customer, region_of(&tenant)?, role)?;
+    if changed.is_empty() {
+        return Ok(contact);
+    }
+    let event = customer.event(
+        actor,
+        state.clock.now(),
+        EventPayload::ContactUpdated {
+            contact: id,
+            changed,
+        },
+    );
+    let stored = state
+        .customers
+        .update_contact(&contact, &next, &[event])
+        .await;
+    or_duplicate(state, actor, stored).await?;
+    Ok(next)
 }
 
 /// Logs a call, visit, consultation, sample request or event attendance with a customer,

@@ -81,7 +81,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ApiSurface {
     All,
-    /// `/v1/leads/**`, `/v1/deals/**`, `/v1/uploads/**`, `/v1/pipelines`, `/v1/forecast/**`, `/v1/me`, `/health`,
+    /// `/v1/leads/**`, `/v1/deals/**`, `/v1/uploads/**`, `/v1/contacts/**`, `/v1/pipelines`, `/v1/forecast/**`, `/v1/me`, `/health`,
     /// the customers' material links `/m/**`,
     /// `/v1/openapi.json`.
     Leads,
@@ -101,6 +101,8 @@ fn lead_routes(router: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
         .routes(routes!(upload::http::request_upload))
         .routes(routes!(upload::http::start_upload))
         .routes(routes!(upload::http::get_upload))
+        .routes(routes!(upload::http::decide_proposal))
+        .routes(routes!(upload::http::correct_transcript))
         .routes(
             routes!(upload::http::receive_upload)
                 .layer(DefaultBodyLimit::max(upload::MAX_UPLOAD_BYTES as usize + 1)),
@@ -122,6 +124,7 @@ fn lead_routes(router: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
             customer::http::list_activities
         ))
         .routes(routes!(customer::http::add_purchase))
+        .routes(routes!(customer::http::update_contact))
         .routes(routes!(customer::http::merge_customer))
         .routes(routes!(customer::http::grade))
         .routes(routes!(customer::http::grade_history))

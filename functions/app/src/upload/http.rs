@@ -112,3 +112,41 @@ pub async fn get_upload(
         crate::upload::get_upload(&state, &auth.actor, id).await?,
     ))
 }
+
+/// Settle a card's merge proposal: `merge` adds the card's phones, e-mails and title to the
+/// contact it matched (what another contact holds is left out); `dismiss` keeps the contact
+/// as it is. The same answer again changes nothing; the other answer after one is 409.
+#[utoipa::path(post, path = "/v1/uploads/{id}/proposal", tag = "uploads", security(("bearer" = [])),
+    params(("id" = UploadId, Path)),
+    request_body = crate::upload::ProposalDecision,
+    responses((status = 200, body = Upload), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, description = "No proposal, or it was settled the other way", body = ErrorBody),
+        (status = 422, body = ErrorBody)))]
+pub async fn decide_proposal(
+    State(state): State<AppState>,
+    auth: Authenticated,
+    ApiPath(id): ApiPath<UploadId>,
+    ApiJson(req): ApiJson<crate::upload::ProposalDecision>,
+) -> Result<Json<Upload>, ApiError> {
+    Ok(Json(
+        crate::upload::decide_proposal(&state, &auth.actor, id, req.decision).await?,
+    ))
+}
+
+/// Correct a voice note's transcript (whoever recorded it). The machine's stays beside it.
+#[utoipa::path(put, path = "/v1/uploads/{id}/transcript", tag = "uploads", security(("bearer" = [])),
+    params(("id" = UploadId, Path)),
+    request_body = crate::upload::TranscriptCorrection,
+    responses((status = 200, body = Upload), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, description = "Not a transcribed voice note", body = ErrorBody),
+        (status = 422, body = ErrorBody)))]
+pub async fn correct_transcript(
+    State(state): State<AppState>,
+    auth: Authenticated,
+    ApiPath(id): ApiPath<UploadId>,
+    ApiJson(req): ApiJson<crate::upload::TranscriptCorrection>,
+) -> Result<Json<Upload>, ApiError> {
+    Ok(Json(
+        crate::upload::correct_transcript(&state, &auth.actor, id, &req.text).await?,
+    ))
+}

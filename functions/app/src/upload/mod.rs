@@ -5,5 +5,8 @@ pub mod http;
 mod records;
 mod use_cases;
 
-pub use records::{UploadStarted, get_upload, start_upload};
+pub use records::{
+    MergeDecision, ProposalDecision, TranscriptCorrection, UploadStarted, correct_transcript,
+    decide_proposal, get_upload, start_upload,
+};
 pub use use_cases::*;

@@ -9,7 +9,8 @@ use crate::error::AppError;
 use crate::lead::idempotency;
 use crate::state::AppState;
 use fieldline_domain::{
-    Actor, NewUpload, Role, Subject, Upload, UploadId, UploadKind, UploadStatus,
+    Actor, Captured, CardCapture, ContactId, ContactPatch, EmailAddress, NewUpload, PhoneNumber,
+    Role, Subject, Upload, UploadId, UploadKind, UploadStatus,
 };
 use fieldline_store::{Created, IdempotencyKey, StoreError};
 use serde::{Deserialize, Serialize};
@@ -193,4 +194,176 @@ pub(super) async fn queue_for_capture(
         }
     }
     Ok(UploadOutcome::Queued { upload: id })
+}
+
+/// What the rep makes of a card's merge proposal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum MergeDecision {
+    Merge,
+    Dismiss,
+}
+
+/// The rep's answer to a card's merge proposal.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProposalDecision {
+    pub decision: MergeDecision,
+}
+
+/// Stores an upload changed by the rep (a decision, a correction); no event, the records it
+/// touched carry their own.
+async fn save(state: &AppState, mut upload: Upload) -> Result<Upload, AppError> {
+    let before = upload.version;
+    upload.version += 1;
+    upload.updated_at = state.clock.now();
+    state.uploads.update_upload(&upload, before, &[]).await?;
+    Ok(upload)
+}
+
+/// Settles a card's merge proposal: `merge` adds the card's phones and e-mails (those no
+/// other contact holds) and its title (when the contact has none) to the proposed contact;
+/// `dismiss` leaves the contact alone. Answering again the same way changes nothing.
+#[tracing::instrument(name = "upload.decide_proposal", level = "debug", skip_all, fields(tenant = %actor.tenant, user = %actor.user), err(Display))]
+pub async fn decide_proposal(
+    state: &AppState,
+    actor: &Actor,
+    id: UploadId,
+    decision: MergeDecision,
+) -> Result<Upload, AppError> {
+    let mut upload = get_upload(state, actor, id).await?;
+    let Some(Captured::Card(card)) = &mut upload.captured else {
+        return Err(AppError::Conflict(
+            "this upload has no merge proposal".into(),
+        ));
+    };
+    let card_copy = card.clone();
+    let Some(proposal) = card.proposal.as_mut() else {
+        return Err(AppError::Conflict(
+            "this upload has no merge proposal".into(),
+        ));
+    };
+    let word = match decision {
+        MergeDecision::Merge => "merged",
+        MergeDecision::Dismiss => "dismissed",
+    };
+    match proposal.decision.as_deref() {
+        Some(done) if done == word => return Ok(upload),
+        Some(done) => {
+            return Err(AppError::Conflict(format!(
+                "the proposal was already {done}"
+            )));
+        }
+        None => {}
+    }
+    if decision == MergeDecision::Merge {
+        merge_card(state, actor, &card_copy, proposal.contact).await?;
+    }
+    proposal.decision = Some(word.to_owned());
+    let action = if decision == MergeDecision::Merge {
+        "changed"
+    } else {
+        "dismissed"
+    };
+    for link in upload.links.iter_mut().filter(|l| l.action == "proposed") {
+        link.action = action.to_owned();
+    }
+    save(state, upload).await
+}
+
+/// Adds what the card knows to the contact, as a contact edit by the rep.
+async fn merge_card(
+    state: &AppState,
+    actor: &Actor,
+    card: &CardCapture,
+    contact: ContactId,
+) -> Result<(), AppError> {
+    let existing = state
+        .customers
+        .get_contact(&actor.tenant, contact)
+        .await?
+        .ok_or_else(|| AppError::Conflict("the proposed contact no longer exists".into()))?;
+    let tenant = crate::lead::load_tenant(state, &actor.tenant).await?;
+    let region = crate::lead::region_of(&tenant)?;
+    let mine = contact.to_string();
+    let free = |key: String| {
+        let holder = mine.clone();
+        async move {
+            match state.customers.key_holder(&actor.tenant, &key).await? {
+                Some(h) => Ok::<bool, AppError>(h == holder),
+                None => Ok(true),
+            }
+        }
+    };
+    let mut phones: Vec<String> = existing
+        .phones
+        .iter()
+        .map(|p| p.e164().to_owned())
+        .collect();
+    for raw in card.values("phone") {
+        if let Ok(p) = PhoneNumber::parse(raw, region)
+            && !phones.iter().any(|x| x == p.e164())
+            && phones.len() < 5
+            && free(format!("contact:phone:{}", p.e164())).await?
+        {
+            phones.push(p.e164().to_owned());
+        }
+    }
+    let mut emails: Vec<String> = existing
+        .emails
+        .iter()
+        .map(|e| e.as_str().to_owned())
+        .collect();
+    for raw in card.values("email") {
+        if let Ok(e) = EmailAddress::parse(raw)
+            && !emails.iter().any(|x| x.eq_ignore_ascii_case(e.as_str()))
+            && emails.len() < 5
+            && free(format!("contact:email:{}", e.as_str().to_lowercase())).await?
+        {
+            emails.push(e.as_str().to_owned());
+        }
+    }
+    let patch = ContactPatch {
+        phones: Some(phones),
+        emails: Some(emails),
+        title: match (&existing.title, card.first("title")) {
+            (None, Some(t)) => Some(t.to_owned()),
+            _ => None,
+        },
+        ..ContactPatch::default()
+    };
+    crate::customer::update_contact(state, actor, contact, patch).await?;
+    Ok(())
+}
+
+/// The rep's wording of a voice note's transcript.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TranscriptCorrection {
+    #[schema(min_length = 1, max_length = 10000)]
+    pub text: String,
+}
+
+/// Keeps the rep's correction of a voice note's transcript beside the machine's (the one
+/// who recorded it, or an admin).
+#[tracing::instrument(name = "upload.correct_transcript", level = "debug", skip_all, fields(tenant = %actor.tenant, user = %actor.user), err(Display))]
+pub async fn correct_transcript(
+    state: &AppState,
+    actor: &Actor,
+    id: UploadId,
+    text: &str,
+) -> Result<Upload, AppError> {
+    let mut upload = get_upload(state, actor, id).await?;
+    if upload.created_by != actor.user && actor.role != Role::Admin {
+        return Err(AppError::Forbidden(
+            "only whoever recorded a note corrects its transcript".into(),
+        ));
+    }
+    let Some(Captured::Voice(voice)) = &mut upload.captured else {
+        return Err(AppError::Conflict(
+            "only a transcribed voice note has a transcript to correct".into(),
+        ));
+    };
+    voice.correct(text, actor.user, state.clock.now())?;
+    save(state, upload).await
 }

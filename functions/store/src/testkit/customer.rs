@@ -916,3 +916,66 @@ pub async fn merges_carry_the_duplicates_deals<S: Backend>(store: S) {
         (duplicate.id, deal.version)
     );
 }
+
+/// A contact's edit claims the keys it gains and frees the ones it loses, in one write; a key
+/// another contact holds refuses all of it, and a contact that is gone is not brought back.
+pub async fn contact_edits_move_their_keys<S: Backend>(store: S) {
+    let f = fixture(store).await;
+    let shop = new_customer(&f.rep, "杭州精密机械", t0());
+    let wang = contact(&shop, "13812345678", Some("wang@hzjm.cn"));
+    let li = contact(&shop, "13900001111", None);
+    f.store
+        .create_customer(&shop, &[wang.clone(), li.clone()])
+        .await
+        .unwrap();
+    let mut edited = wang.clone();
+    edited.phones = vec![PhoneNumber::parse("13700002222", Region::default()).unwrap()];
+    edited
+        .emails
+        .push(EmailAddress::parse("wjg@qq.com").unwrap());
+    f.store.update_contact(&wang, &edited, &[]).await.unwrap();
+    assert_eq!(
+        f.store.get_contact(&f.tenant, wang.id).await.unwrap(),
+        Some(edited.clone())
+    );
+    let holder = |k: &'static str| {
+        let store = f.store.clone();
+        let tenant = f.tenant.clone();
+        async move { store.key_holder(&tenant, k).await.unwrap() }
+    };
+    let me = Some(wang.id.to_string());
+    assert_eq!(holder("contact:phone:+8613700002222").await, me);
+    assert_eq!(holder("contact:email:wjg@qq.com").await, me);
+    assert_eq!(holder("contact:email:wang@hzjm.cn").await, me);
+    assert_eq!(holder("contact:phone:+8613812345678").await, None, "freed");
+
+    // Li's phone is Li's: the whole edit is refused and nothing of it stays.
+    let mut grab = edited.clone();
+    grab.phones
+        .push(PhoneNumber::parse("13900001111", Region::default()).unwrap());
+    grab.emails = vec![EmailAddress::parse("new@hzjm.cn").unwrap()];
+    match f.store.update_contact(&edited, &grab, &[]).await {
+        Err(StoreError::Duplicate { key, existing }) => {
+            assert_eq!(key, "contact:phone:+8613900001111");
+            assert_eq!(existing, li.id.to_string());
+        }
+        other => panic!("expected a duplicate, got {other:?}"),
+    }
+    assert_eq!(
+        f.store.get_contact(&f.tenant, wang.id).await.unwrap(),
+        Some(edited.clone())
+    );
+    assert_eq!(holder("contact:email:new@hzjm.cn").await, None);
+    assert_eq!(holder("contact:email:wjg@qq.com").await, me);
+
+    // The freed phone can be someone else's now.
+    let zhao = contact(&shop, "13812345678", None);
+    f.store.add_contact(&zhao, &[]).await.unwrap();
+    // A contact that was never stored is not created by an edit.
+    let ghost = contact(&shop, "13600003333", None);
+    assert!(matches!(
+        f.store.update_contact(&ghost, &ghost, &[]).await,
+        Err(StoreError::NotFound)
+    ));
+    assert_eq!(holder("contact:phone:+8613600003333").await, None);
+}
