@@ -203,6 +203,32 @@ async fn a_card_becomes_a_contact_and_the_same_card_a_merge_proposal() {
         .expect(409);
     assert_eq!(clash.body["details"]["key"], "contact:phone:+8615147168701");
 
+    // The auto-capture rate: two contacts made, one by capture (the proposal made none).
+    let period = "/v1/metrics/capture?from=2026-11-23T00:00:00Z&to=2026-11-24T00:00:00Z";
+    let report = app.get(period, &rep).await.expect(200).body;
+    let mine = &report["reps"][0];
+    assert_eq!(report["reps"].as_array().unwrap().len(), 1, "{report}");
+    assert_eq!(
+        (
+            &mine["records"],
+            &mine["captured"],
+            &mine["rate"],
+            &mine["status"]
+        ),
+        (&json!(2), &json!(1), &json!(0.5), &json!("watch")),
+        "{report}"
+    );
+    assert_eq!(mine["uploads_done"], 2);
+    let card_fields = done["captured"]["fields"].as_array().unwrap().len()
+        + proposed["captured"]["fields"].as_array().unwrap().len();
+    assert_eq!(mine["fields_captured"], json!(card_fields));
+    let team = app
+        .get(period, &app.token(&f.east_manager))
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(team["total"]["captured"], 1, "{team}");
+
     // Another team's rep does not see the upload; a manager of the uploader's team does.
     let path = format!("/v1/uploads/{first}");
     app.get(&path, &app.token(&f.south_rep)).await.expect(403);

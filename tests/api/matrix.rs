@@ -102,6 +102,7 @@ fn expected(op: &str, scene: Scene) -> Option<[u16; 9]> {
         ("GET /v1/customers/{id}/grade", Tenant) =>       [401, 200, 403, 200, 403, 403, 200, 404, 404],
         ("GET /v1/customers/{id}/grade/history", Tenant) => [401, 200, 403, 200, 403, 403, 200, 404, 404],
         ("GET /v1/metrics/customers", Tenant) =>     [401, 200, 200, 200, 200, 200, 200, 200, 200],
+        ("GET /v1/metrics/capture", Tenant) =>       [401, 200, 200, 200, 200, 200, 200, 200, 200],
         ("GET /v1/grading/policy", Tenant) =>        [401, 200, 200, 200, 200, 200, 200, 200, 200],
         ("PUT /v1/grading/policy", Tenant) =>        [401, 403, 403, 403, 403, 403, 200, 200, 403],
         // A card scanned at a customer of the East rep: whoever may work on the customer.
@@ -410,7 +411,7 @@ impl World {
                 (path.replace("{id}", &task), Some(json!({})))
             }
             "GET /v1/forecast" => (format!("{path}?period=2026-11"), None),
-            "GET /v1/metrics/leads" | "GET /v1/metrics/pipeline" => (
+            "GET /v1/metrics/leads" | "GET /v1/metrics/pipeline" | "GET /v1/metrics/capture" => (
                 format!("{path}?from=2026-01-01T00:00:00Z&to=2026-12-31T00:00:00Z"),
                 None,
             ),

@@ -170,6 +170,7 @@ fn automation_routes(router: OpenApiRouter<AppState>) -> OpenApiRouter<AppState>
         .routes(routes!(notification::http::my_notifications))
         .routes(routes!(metrics::http::lead_metrics))
         .routes(routes!(metrics::http::pipeline_metrics))
+        .routes(routes!(metrics::http::capture_metrics))
         .routes(routes!(metrics::http::customer_metrics))
         .routes(routes!(
             channel::http::add_channel,

@@ -93,3 +93,20 @@ pub async fn customer_metrics(
         crate::metrics::customer_report(&state, &auth.actor).await?,
     ))
 }
+
+/// The auto-capture rate for a period: of the leads, contacts and activities each rep made,
+/// the share capture made from their cards, voice notes and shelf photos, graded against the
+/// seeds' thresholds (healthy ≥ 76 %, warning < 40 %); per rep, team and in total, scoped like
+/// the lead report.
+#[utoipa::path(get, path = "/v1/metrics/capture", tag = "uploads", security(("bearer" = [])),
+    params(MetricsParams),
+    responses((status = 200, body = crate::metrics::CaptureReport), (status = 400, body = ErrorBody)))]
+pub async fn capture_metrics(
+    State(state): State<AppState>,
+    auth: Authenticated,
+    ApiQuery(params): ApiQuery<MetricsParams>,
+) -> Result<Json<crate::metrics::CaptureReport>, ApiError> {
+    Ok(Json(
+        crate::metrics::capture_report(&state, &auth.actor, params.from, params.to).await?,
+    ))
+}
