@@ -424,6 +424,61 @@ pub fn extract(lines: &[TextLine]) -> CardFields {
     fields
 }
 
+/// Labels a pasted contact card (a WeChat or WeCom card shared as text, an e-mail
+/// signature) puts before a value: `姓名：王建国`, `Company: Acme`.
+static TEXT_LABEL: Lazy<Regex> = Lazy::new(|| {
+    Regex::new(r"(?i)^\s*(姓名|名字|联系人|name|公司|单位|企业|公司名称|company|organi[sz]ation|职位|职务|头衔|title|position|部门|department|微信号?|wechat|企业微信)\s*[:：]\s*(.*)$").unwrap()
+});
+
+/// A contact card pasted as text, read by the same extractor as a photo: labelled lines
+/// (`姓名：`, `公司：`, `职位：`, `部门：`) give their field directly; every other line goes
+/// through [`extract`] as a line of equal size (typed text has no print sizes), so phones,
+/// e-mails, websites and addresses are found the same way. WeChat ids are not contact
+/// fields and are left out. Returns the fields and every line read, each certain.
+pub fn extract_text(text: &str) -> (CardFields, Vec<TextLine>) {
+    let mut labelled = CardFields::default();
+    let (mut all, mut rest): (Vec<TextLine>, Vec<TextLine>) = (Vec::new(), Vec::new());
+    for (i, raw) in text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .take(60)
+        .enumerate()
+    {
+        // Typed text is read exactly: every line is certain.
+        let y = i as f32 * 40.0;
+        let line = TextLine {
+            text: raw.to_owned(),
+            confidence: 1.0,
+            bbox: [0.0, y, 600.0, y + 30.0],
+        };
+        all.push(line.clone());
+        if let Some(caps) = TEXT_LABEL.captures(raw) {
+            let value = caps[2].trim().to_owned();
+            if value.is_empty() {
+                continue;
+            }
+            let slot = match caps[1].to_lowercase().as_str() {
+                "姓名" | "名字" | "联系人" | "name" => &mut labelled.name,
+                "公司" | "单位" | "企业" | "公司名称" | "company" | "organisation"
+                | "organization" => &mut labelled.company,
+                "职位" | "职务" | "头衔" | "title" | "position" => &mut labelled.title,
+                "部门" | "department" => &mut labelled.department,
+                _ => continue,
+            };
+            slot.get_or_insert(value);
+            continue;
+        }
+        rest.push(line);
+    }
+    let mut fields = extract(&rest);
+    fields.name = labelled.name.or(fields.name);
+    fields.company = labelled.company.or(fields.company);
+    fields.title = labelled.title.or(fields.title);
+    fields.department = labelled.department.or(fields.department);
+    (fields, all)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -441,6 +496,31 @@ mod tests {
                 }
             })
             .collect()
+    }
+
+    #[test]
+    fn pasted_wechat_and_signature_cards_read_like_photos() {
+        let (f, _) = extract_text(
+            "姓名：王建国\n公司：苏州精密机械有限公司\n职位：采购经理\n手机：139 1234 5678\n\
+             邮箱：wangjg@szjm.com.cn\n微信号：wjg_1980\n地址：江苏省苏州市工业园区星湖街328号",
+        );
+        assert_eq!(f.name.as_deref(), Some("王建国"));
+        assert_eq!(f.company.as_deref(), Some("苏州精密机械有限公司"));
+        assert_eq!(f.title.as_deref(), Some("采购经理"));
+        assert_eq!(f.phones[0].number, "+8613912345678");
+        assert_eq!(f.emails, ["wangjg@szjm.com.cn"]);
+        assert!(f.address.as_deref().unwrap().contains("星湖街328号"));
+        // An unlabelled signature: the same rules as a card photo.
+        let (g, lines) = extract_text(
+            "Olivia Walker\nChief Technology Officer\nHarbor Electronics Ltd\n\
+             Mobile: +44 7700 900159\nolivia.walker@harbor.co",
+        );
+        assert_eq!(g.name.as_deref(), Some("Olivia Walker"));
+        assert_eq!(g.company.as_deref(), Some("Harbor Electronics Ltd"));
+        assert_eq!(g.emails, ["olivia.walker@harbor.co"]);
+        assert_eq!(lines.len(), 5);
+        assert!(lines.iter().all(|l| l.confidence == 1.0));
+        assert_eq!(extract_text("").0, CardFields::default());
     }
 
     #[test]

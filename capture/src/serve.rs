@@ -1,5 +1,6 @@
 //! The HTTP sidecar: the same readers as the command line, models loaded once per process.
 //! `POST /v1/cards`, `/v1/shelves` and `/v1/voice` take the photo or recording as the raw
+//! request body, `/v1/cards/text` a contact card pasted as text
 //! request body (`X-File-Name` names it); voice takes `?language=zh&recorded_at=RFC3339&tz=Asia/Shanghai`.
 //! `GET /health` says which models are loaded. Every route but health needs
 //! `Authorization: Bearer <FIELDLINE_CAPTURE_TOKEN>`.
@@ -81,12 +82,51 @@ async fn health(State(state): State<SidecarState>) -> Json<serde_json::Value> {
             "ocr": {"engine": state.ocr_name, "loaded": true},
             "speech": {"engine": "whisper-base", "loaded": state.asr.is_some()},
         },
-        "routes": ["/v1/cards", "/v1/shelves", "/v1/voice"],
+        "routes": ["/v1/cards", "/v1/cards/text", "/v1/shelves", "/v1/voice"],
     }))
 }
 
 async fn cards(State(state): State<SidecarState>, headers: HeaderMap, body: Bytes) -> Response {
     read(state, Kind::Card, headers, body).await
+}
+
+/// A contact card pasted as text (UTF-8, at most 8 KB): the card extractor without OCR.
+async fn card_text(State(state): State<SidecarState>, headers: HeaderMap, body: Bytes) -> Response {
+    if !authorised(&headers, &state.token) {
+        return unauthenticated();
+    }
+    if body.len() > 8 * 1024 {
+        return problem(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "input_too_large",
+            "a pasted card is at most 8 KB",
+        );
+    }
+    let Ok(text) = std::str::from_utf8(&body) else {
+        return problem(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "not_text",
+            "a pasted card must be UTF-8 text",
+        );
+    };
+    let started = std::time::Instant::now();
+    let (fields, lines) = crate::card::extract_text(text);
+    let record = crate::record::CardRecord {
+        file: file_name(&headers, "pasted.txt"),
+        fields,
+        reading: crate::record::Reading {
+            engine: "text",
+            width: 0,
+            height: 0,
+            lines,
+            timings: crate::record::Timings {
+                decode_ms: 0.0,
+                ocr_ms: 0.0,
+                extract_ms: started.elapsed().as_secs_f64() * 1000.0,
+            },
+        },
+    };
+    Json(record).into_response()
 }
 
 async fn shelves(State(state): State<SidecarState>, headers: HeaderMap, body: Bytes) -> Response {
@@ -234,6 +274,7 @@ pub fn router(state: SidecarState) -> Router {
     Router::new()
         .route("/health", get(health))
         .route("/v1/cards", post(cards))
+        .route("/v1/cards/text", post(card_text))
         .route("/v1/shelves", post(shelves))
         .route("/v1/voice", post(voice))
         .fallback(unknown_route)

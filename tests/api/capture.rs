@@ -14,6 +14,7 @@ on_both_backends!(
     a_voice_note_becomes_a_note_and_a_task_due_when_it_says,
     a_shelf_photo_with_an_empty_facing_yields_a_task,
     capture_down_then_up_loses_nothing_and_makes_nothing_twice,
+    a_pasted_wechat_card_becomes_a_contact_once,
 );
 
 /// Monday 23 November 2026, 10:00 in Shanghai (UTC+8).
@@ -386,4 +387,52 @@ async fn capture_down_then_up_loses_nothing_and_makes_nothing_twice() {
     pdf["size"] = json!(1000);
     let refused = app.post("/v1/uploads", &rep, &pdf).await.expect(422);
     assert_eq!(refused.body["details"]["field"], "content_type");
+}
+
+/// A WeChat card pasted as text goes through the same extractor: its labelled fields become a
+/// contact at the customer; the same paste retried with its key is the same upload.
+async fn a_pasted_wechat_card_becomes_a_contact_once() {
+    let sidecar = capture_sidecar().await;
+    let app = TestApp::spawn_with(monday_morning(), with_capture(sidecar)).await;
+    let f = fixture(&app.state).await;
+    let rep = app.token(&f.east_rep);
+    let customer = create_customer(&app, &rep, "苏州精密机械有限公司").await;
+    let body = json!({"subject": {"customer": customer}, "text":
+        "姓名：王建国\n公司：苏州精密机械有限公司\n职位：采购经理\n手机：139 1234 5678\n邮箱：wangjg@szjm.com.cn\n微信号：wjg_1980"});
+    let paste = |key: &'static str| {
+        let (app, rep, body) = (&app, rep.clone(), body.clone());
+        async move {
+            app.send_with(
+                Method::POST,
+                "/v1/uploads/card-text",
+                Some(&rep),
+                Some(&body),
+                &[("idempotency-key", key)],
+            )
+            .await
+        }
+    };
+    let first = paste("wechat-1").await.expect(201).body;
+    assert_eq!(first["status"], "processing");
+    let again = paste("wechat-1").await.expect(200).body;
+    assert_eq!(again["id"], first["id"]);
+    let done = finished(&app, &rep, first["id"].as_str().unwrap()).await;
+    assert_eq!(done["status"], "done", "{done}");
+    let fields = done["captured"]["fields"].as_array().unwrap();
+    assert!(
+        fields
+            .iter()
+            .all(|f| f["confidence"] == 1.0 && f["confirm"] == false),
+        "{done}"
+    );
+    let contacts = contacts_of(&app, &rep, &customer).await;
+    assert_eq!(contacts.len(), 1, "{contacts:?}");
+    assert_eq!(contacts[0]["name"], "王建国");
+    assert_eq!(contacts[0]["title"], "采购经理");
+    assert_eq!(contacts[0]["phones"], json!(["+8613912345678"]));
+    assert_eq!(contacts[0]["emails"], json!(["wangjg@szjm.com.cn"]));
+    let blank = json!({"subject": {"customer": customer}, "text": "  "});
+    app.post("/v1/uploads/card-text", &rep, &blank)
+        .await
+        .expect(422);
 }

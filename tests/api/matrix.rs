@@ -107,6 +107,7 @@ fn expected(op: &str, scene: Scene) -> Option<[u16; 9]> {
         ("PUT /v1/grading/policy", Tenant) =>        [401, 403, 403, 403, 403, 403, 200, 200, 403],
         // A card scanned at a customer of the East rep: whoever may work on the customer.
         ("POST /v1/uploads", Tenant) =>              [401, 201, 403, 201, 403, 403, 201, 404, 404],
+        ("POST /v1/uploads/card-text", Tenant) =>    [401, 201, 403, 201, 403, 403, 201, 404, 404],
         // The East rep's upload: its uploader, their team's manager, admins.
         ("GET /v1/uploads/{id}", Tenant) =>          [401, 200, 403, 200, 403, 403, 200, 404, 404],
         // A card upload without a proposal: 409 for those who may see it.
@@ -475,6 +476,11 @@ impl World {
                 (path.into(), Some(body))
             }
             "GET /v1/uploads/{id}" => (path.replace("{id}", &self.capture_upload().await), None),
+            "POST /v1/uploads/card-text" => {
+                let body = json!({"subject": {"customer": self.customer(n).await},
+                    "text": "姓名：王建国\n手机：13912345678"});
+                (path.into(), Some(body))
+            }
             "POST /v1/uploads/{id}/proposal" => {
                 let body = json!({"decision": "merge"});
                 (

@@ -159,6 +159,7 @@ struct Problem {
 impl CaptureService for HttpCapture {
     async fn read(&self, request: CaptureRequest<'_>) -> Result<Reading, CaptureError> {
         let route = match request.kind {
+            UploadKind::Card if request.content_type == "text/plain" => "/v1/cards/text",
             UploadKind::Card => "/v1/cards",
             UploadKind::Shelf => "/v1/shelves",
             UploadKind::Voice => "/v1/voice",

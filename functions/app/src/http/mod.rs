@@ -101,6 +101,7 @@ fn lead_routes(router: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
         .routes(routes!(upload::http::request_upload))
         .routes(routes!(upload::http::start_upload))
         .routes(routes!(upload::http::get_upload))
+        .routes(routes!(upload::http::paste_card))
         .routes(routes!(upload::http::decide_proposal))
         .routes(routes!(upload::http::correct_transcript))
         .routes(

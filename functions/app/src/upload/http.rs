@@ -150,3 +150,26 @@ pub async fn correct_transcript(
         crate::upload::correct_transcript(&state, &auth.actor, id, &req.text).await?,
     ))
 }
+
+/// Paste a contact card as text (a WeChat or WeCom card shared as text, an e-mail signature):
+/// read by the same extractor as a card photo, into a contact at the subject customer, a merge
+/// proposal, or a lead. No bytes to send; poll `GET /v1/uploads/{id}` as for a photo.
+#[utoipa::path(post, path = "/v1/uploads/card-text", tag = "uploads", security(("bearer" = [])),
+    request_body = crate::upload::PastedCard,
+    params(("Idempotency-Key" = Option<String>, Header, pattern = r"^[!-~]{1,128}$", description = "Makes retries safe")),
+    responses((status = 201, body = Upload), (status = 200, description = "A retry of an earlier request", body = Upload),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn paste_card(
+    State(state): State<AppState>,
+    auth: Authenticated,
+    IdempotencyHeader(key): IdempotencyHeader,
+    ApiJson(input): ApiJson<crate::upload::PastedCard>,
+) -> Result<Response, ApiError> {
+    let outcome = crate::upload::paste_card(&state, &auth.actor, input, key).await?;
+    let location = match &outcome {
+        Created::New(u) => Some(format!("/v1/uploads/{}", u.id)),
+        Created::Replayed(_) => None,
+    };
+    Ok(created(outcome, location))
+}

@@ -6,7 +6,7 @@ mod records;
 mod use_cases;
 
 pub use records::{
-    MergeDecision, ProposalDecision, TranscriptCorrection, UploadStarted, correct_transcript,
-    decide_proposal, get_upload, start_upload,
+    MergeDecision, PASTED_CARD_FILE, PastedCard, ProposalDecision, TranscriptCorrection,
+    UploadStarted, correct_transcript, decide_proposal, get_upload, paste_card, start_upload,
 };
 pub use use_cases::*;

@@ -12,7 +12,7 @@ use fieldline_domain::{
     Actor, Captured, CardCapture, ContactId, ContactPatch, EmailAddress, NewUpload, PhoneNumber,
     Role, Subject, Upload, UploadId, UploadKind, UploadStatus,
 };
-use fieldline_store::{Created, IdempotencyKey, StoreError};
+use fieldline_store::{BlobKey, Created, IdempotencyKey, StoreError};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -119,6 +119,80 @@ pub async fn start_upload(
         Created::Replayed(started)
     } else {
         Created::New(started)
+    })
+}
+
+/// A contact card pasted as text (a WeChat or WeCom card shared as text, an e-mail
+/// signature), read by the same extractor as a card photo.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PastedCard {
+    /// The customer, deal or lead it is for, as for a card photo.
+    #[serde(default)]
+    pub subject: Option<Subject>,
+    /// At most 8,000 bytes of UTF-8.
+    #[schema(min_length = 1, max_length = 8000)]
+    pub text: String,
+}
+
+/// The name a pasted card's text is stored under.
+pub const PASTED_CARD_FILE: &str = "pasted-card.txt";
+const MAX_PASTED_BYTES: usize = 8000;
+
+/// Takes a pasted card: an upload record of kind `card` whose bytes are the text, stored
+/// and queued for capture at once. A retry with the same `Idempotency-Key` returns the same
+/// upload and finishes what a crash left undone (stores the text, queues it).
+#[tracing::instrument(name = "upload.paste_card", level = "debug", skip_all, fields(tenant = %actor.tenant, user = %actor.user), err(Display))]
+pub async fn paste_card(
+    state: &AppState,
+    actor: &Actor,
+    input: PastedCard,
+    key: Option<IdempotencyKey>,
+) -> Result<Created<Upload>, AppError> {
+    let text = input.text.trim();
+    if text.is_empty() || text.len() > MAX_PASTED_BYTES {
+        return Err(AppError::InvalidField {
+            field: "text".into(),
+            message: format!("1 to {MAX_PASTED_BYTES} bytes of text"),
+        });
+    }
+    check_subject(state, actor, UploadKind::Card, input.subject).await?;
+    let new = NewUpload {
+        kind: UploadKind::Card,
+        subject: input.subject,
+        file_name: PASTED_CARD_FILE.into(),
+        content_type: "text/plain".into(),
+        size: text.len() as u64,
+    };
+    let (upload, event) = Upload::create(&new, UploadId::new(), actor, state.clock.now())?;
+    let record = idempotency(actor, key, "upload.paste_card", &input);
+    let created = state
+        .uploads
+        .create_upload(&upload, &[event], record.as_ref())
+        .await?;
+    let replayed = matches!(created, Created::Replayed(_));
+    let mut upload = created.into_inner();
+    if upload.status == UploadStatus::Pending {
+        let blob = BlobKey::parse(
+            actor.tenant.clone(),
+            &record_key(upload.id, PASTED_CARD_FILE),
+        )
+        .ok_or_else(|| AppError::internal("pasted card key", "not a valid key"))?;
+        state
+            .blobs
+            .put(&blob, text.as_bytes().to_vec(), "text/plain")
+            .await?;
+        let before = upload.version;
+        let event = upload.advance(UploadStatus::Processing, None, vec![], state.clock.now())?;
+        state
+            .uploads
+            .update_upload(&upload, before, &[event])
+            .await?;
+    }
+    Ok(if replayed {
+        Created::Replayed(upload)
+    } else {
+        Created::New(upload)
     })
 }
 
