@@ -15,6 +15,8 @@ on_both_backends!(
     a_shelf_photo_with_an_empty_facing_yields_a_task,
     capture_down_then_up_loses_nothing_and_makes_nothing_twice,
     a_pasted_wechat_card_becomes_a_contact_once,
+    a_crash_before_the_upload_is_marked_done_makes_nothing_twice,
+    a_phones_own_reading_is_checked_and_used_without_the_sidecar,
 );
 
 /// Monday 23 November 2026, 10:00 in Shanghai (UTC+8).
@@ -435,4 +437,141 @@ async fn a_pasted_wechat_card_becomes_a_contact_once() {
     app.post("/v1/uploads/card-text", &rep, &blank)
         .await
         .expect(422);
+}
+
+/// Puts a finished upload back to `processing` with nothing recorded on it, as if the process
+/// had died after writing the records and before writing the status; then reads it again.
+async fn replay_after_crash(app: &TestApp, id: &str) -> Value {
+    let tenant = fieldline_domain::TenantId::parse("acme").unwrap();
+    let id: fieldline_domain::UploadId = id.parse().unwrap();
+    let mut upload = app
+        .state
+        .uploads
+        .get_upload(&tenant, id)
+        .await
+        .unwrap()
+        .unwrap();
+    let before = upload.version;
+    upload.status = fieldline_domain::UploadStatus::Processing;
+    upload.captured = None;
+    upload.links.clear();
+    upload.results.clear();
+    upload.version += 1;
+    app.state
+        .uploads
+        .update_upload(&upload, before, &[])
+        .await
+        .unwrap();
+    fieldline_app::capture::process(&app.state, &tenant, id)
+        .await
+        .unwrap();
+    let after = app
+        .state
+        .uploads
+        .get_upload(&tenant, id)
+        .await
+        .unwrap()
+        .unwrap();
+    serde_json::to_value(after).unwrap()
+}
+
+/// A restart between writing a reading's records and marking the upload done: reading the
+/// upload again finds the contact, the note and the task it made and only finishes the upload.
+async fn a_crash_before_the_upload_is_marked_done_makes_nothing_twice() {
+    let sidecar = capture_sidecar().await;
+    let app = TestApp::spawn_with(monday_morning(), with_capture(sidecar)).await;
+    let f = fixture(&app.state).await;
+    let rep = app.token(&f.east_rep);
+    let customer = create_customer(&app, &rep, "杭州精密机械集团有限公司").await;
+    let card = json!({"kind": "card", "subject": {"customer": customer},
+        "file_name": "card.jpg", "content_type": "image/jpeg"});
+    let card_id = send(&app, &rep, card, devset("cards/card-004.jpg")).await;
+    let lead = app.create_lead(&rep, 7).await;
+    let voice = json!({"kind": "voice", "subject": {"lead": lead},
+        "file_name": "note.wav", "content_type": "audio/wav"});
+    let voice_id = send(
+        &app,
+        &rep,
+        voice,
+        devset("voice-zh-neural/neural_00_zh.wav"),
+    )
+    .await;
+    let card_done = finished(&app, &rep, &card_id).await;
+    let voice_done = finished(&app, &rep, &voice_id).await;
+    assert_eq!(
+        (&card_done["status"], &voice_done["status"]),
+        (&json!("done"), &json!("done"))
+    );
+    let tasks_before = app.get("/v1/me/tasks", &rep).await.expect(200).body;
+
+    let card_again = replay_after_crash(&app, &card_id).await;
+    assert_eq!(card_again["status"], "done");
+    assert_eq!(card_again["links"], card_done["links"]);
+    assert_eq!(contacts_of(&app, &rep, &customer).await.len(), 1);
+    let voice_again = replay_after_crash(&app, &voice_id).await;
+    assert_eq!(voice_again["links"], voice_done["links"]);
+    let activities = app
+        .get(&format!("/v1/leads/{lead}/activities"), &rep)
+        .await
+        .expect(200)
+        .body;
+    let notes = activities
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| {
+            a["summary"]
+                .as_str()
+                .is_some_and(|s| s.starts_with("语音记录"))
+        })
+        .count();
+    assert_eq!(notes, 1, "{activities}");
+    let tasks_after = app.get("/v1/me/tasks", &rep).await.expect(200).body;
+    assert_eq!(
+        tasks_after.as_array().unwrap().len(),
+        tasks_before.as_array().unwrap().len()
+    );
+}
+
+/// A server without a capture service: a phone that read its note itself sends the reading
+/// with the upload (checked like any input) and gets its records; a card without one fails
+/// with `capture_unavailable` instead of waiting for a service that is not configured.
+async fn a_phones_own_reading_is_checked_and_used_without_the_sidecar() {
+    let app = TestApp::spawn_with(monday_morning(), |_| {}).await;
+    let f = fixture(&app.state).await;
+    let rep = app.token(&f.east_rep);
+    let lead = app.create_lead(&rep, 3).await;
+    let reading = json!({"transcript": "明天下午三点再联系，我把报价单发给您", "language": "zh",
+        "duration_s": 3.5, "followup": {
+            "next_contact": {"at": "2026-11-24T15:00:00+08:00", "phrase": "明天下午三点"},
+            "commitments": ["我把报价单发给您"], "mentions": [], "concerns": []}});
+    let body = json!({"kind": "voice", "subject": {"lead": lead}, "file_name": "note.wav",
+        "content_type": "audio/wav", "device_reading": reading});
+    let id = send(
+        &app,
+        &rep,
+        body.clone(),
+        devset("voice-zh-neural/neural_00_zh.wav"),
+    )
+    .await;
+    let done = finished(&app, &rep, &id).await;
+    assert_eq!(done["status"], "done", "{done}");
+    assert_eq!(done["captured"]["next_contact"], "2026-11-24T07:00:00Z");
+    assert_eq!(
+        links(&done, "task").len(),
+        2,
+        "next contact and the promise"
+    );
+    assert_eq!(links(&done, "activity").len(), 1);
+
+    let mut bad = body.clone();
+    bad["device_reading"] = json!({"transcript": 5});
+    bad["size"] = json!(1000);
+    let refused = app.post("/v1/uploads", &rep, &bad).await.expect(422);
+    assert_eq!(refused.body["details"]["field"], "device_reading");
+
+    let card = json!({"kind": "card", "file_name": "card.jpg", "content_type": "image/jpeg"});
+    let failed = send(&app, &rep, card, devset("cards/card-004.jpg")).await;
+    let failed = finished(&app, &rep, &failed).await;
+    assert_eq!(failed["error"]["code"], "capture_unavailable", "{failed}");
 }

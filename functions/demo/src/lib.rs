@@ -586,6 +586,7 @@ async fn attach_quote(
         file_name: format!("报价单-{}.pdf", &deal.id.to_string()[..8]),
         content_type: "application/pdf".into(),
         size: DEMO_PDF.len() as u64,
+        device_reading: None,
     };
     let id = UploadId::new();
     let (mut upload, created) = Upload::create(&input, id, actor, at)?;

@@ -54,6 +54,11 @@ pub struct NewUpload {
     pub file_name: String,
     pub content_type: String,
     pub size: u64,
+    /// What the phone's own capture binary read, in the sidecar's answer format: the server
+    /// checks it like any input and uses it instead of calling the capture service.
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
+    pub device_reading: Option<serde_json::Value>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -84,6 +89,10 @@ pub struct Upload {
     /// Every record processing made, changed or proposes to change (contacts, tasks...).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub links: Vec<crate::capture::RecordLink>,
+    /// A reading the phone made itself (see `NewUpload::device_reading`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
+    pub device_reading: Option<serde_json::Value>,
     pub created_by: UserId,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -167,6 +176,7 @@ impl Upload {
             retry_at: None,
             captured: None,
             links: Vec::new(),
+            device_reading: input.device_reading.clone(),
             created_by: actor.user,
             created_at: now,
             updated_at: now,
@@ -254,6 +264,7 @@ mod tests {
             file_name: "名片.jpg".into(),
             content_type: "image/JPEG".into(),
             size: 120_000,
+            device_reading: None,
         }
     }
 

@@ -223,3 +223,21 @@ impl CaptureService for HttpCapture {
         })
     }
 }
+
+/// The largest reading a phone may send with its upload.
+pub const MAX_DEVICE_READING_BYTES: usize = 64 * 1024;
+
+/// A reading the phone's own capture binary made, checked like any input: the sidecar's
+/// answer format for the upload's kind, at most 64 KB.
+pub fn reading_from_device(kind: UploadKind, value: &serde_json::Value) -> Result<Reading, String> {
+    if value.to_string().len() > MAX_DEVICE_READING_BYTES {
+        return Err(format!("at most {MAX_DEVICE_READING_BYTES} bytes"));
+    }
+    let parsed = match kind {
+        UploadKind::Card => serde_json::from_value(value.clone()).map(Reading::Card),
+        UploadKind::Shelf => serde_json::from_value(value.clone()).map(Reading::Shelf),
+        UploadKind::Voice => serde_json::from_value(value.clone()).map(Reading::Voice),
+        UploadKind::Attachment => return Err("attachments are stored, not read".into()),
+    };
+    parsed.map_err(|e| format!("not a {kind} reading: {e}"))
+}

@@ -92,6 +92,14 @@ pub async fn process(state: &AppState, tenant: &TenantId, id: UploadId) -> Resul
         // Finished, not yet received, or waiting for its timer.
         return Ok(());
     }
+    let tenant_row = load_tenant(state, tenant).await?;
+    // The phone read it itself: checked when the upload started, used as it is.
+    if let Some(device) = &upload.device_reading {
+        return match super::client::reading_from_device(upload.kind, device) {
+            Ok(reading) => record(state, &tenant_row, upload, reading).await,
+            Err(why) => fail_upload(state, upload, "invalid_device_reading", &why).await,
+        };
+    }
     let Some(capture) = state.capture.clone() else {
         return fail_upload(
             state,
@@ -106,7 +114,6 @@ pub async fn process(state: &AppState, tenant: &TenantId, id: UploadId) -> Resul
     let Some((bytes, _)) = state.blobs.get(&key).await? else {
         return fail_upload(state, upload, "upload_missing", "the file is not stored").await;
     };
-    let tenant_row = load_tenant(state, tenant).await?;
     let request = CaptureRequest {
         kind: upload.kind,
         file_name: &upload.file_name,

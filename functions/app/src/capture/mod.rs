@@ -5,5 +5,7 @@ pub mod client;
 mod ingest;
 mod reading;
 
-pub use client::{CaptureError, CaptureRequest, CaptureService, HttpCapture, Reading};
+pub use client::{
+    CaptureError, CaptureRequest, CaptureService, HttpCapture, Reading, reading_from_device,
+};
 pub use ingest::{CaptureIngest, RETRY_TIMER, process};

@@ -96,6 +96,14 @@ pub async fn start_upload(
         });
     }
     check_subject(state, actor, input.kind, input.subject).await?;
+    if let Some(reading) = &input.device_reading {
+        crate::capture::reading_from_device(input.kind, reading).map_err(|message| {
+            AppError::InvalidField {
+                field: "device_reading".into(),
+                message,
+            }
+        })?;
+    }
     let (upload, event) = Upload::create(&input, UploadId::new(), actor, state.clock.now())?;
     let record = idempotency(actor, key, "upload.start", &input);
     let created = state
@@ -163,6 +171,7 @@ pub async fn paste_card(
         file_name: PASTED_CARD_FILE.into(),
         content_type: "text/plain".into(),
         size: text.len() as u64,
+        device_reading: None,
     };
     let (upload, event) = Upload::create(&new, UploadId::new(), actor, state.clock.now())?;
     let record = idempotency(actor, key, "upload.paste_card", &input);

@@ -190,6 +190,7 @@ pub async fn request_deal_upload(
         file_name: req.file_name.clone(),
         content_type: content_type.clone(),
         size: req.size,
+        device_reading: None,
     };
     let id = UploadId::new();
     let (upload, event) = Upload::create(&input, id, actor, state.clock.now())?;

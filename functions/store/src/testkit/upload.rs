@@ -16,6 +16,7 @@ fn new_upload(actor: &Actor, name: &str, at: Timestamp) -> (Upload, DomainEvent)
         file_name: name.into(),
         content_type: "image/jpeg".into(),
         size: 1000,
+        device_reading: None,
     };
     Upload::create(&input, UploadId::new(), actor, at).unwrap()
 }
