@@ -544,7 +544,9 @@ async fn a_phones_own_reading_is_checked_and_used_without_the_sidecar() {
     let reading = json!({"transcript": "明天下午三点再联系，我把报价单发给您", "language": "zh",
         "duration_s": 3.5, "followup": {
             "next_contact": {"at": "2026-11-24T15:00:00+08:00", "phrase": "明天下午三点"},
-            "commitments": ["我把报价单发给您"], "mentions": [], "concerns": []}});
+            "commitments": ["我把报价单发给您"],
+            "mentions": [{"name": "西门子", "kind": "competitor"}, {"name": "我们的泵", "kind": "product"}],
+            "concerns": ["价格偏高"]}});
     let body = json!({"kind": "voice", "subject": {"lead": lead}, "file_name": "note.wav",
         "content_type": "audio/wav", "device_reading": reading});
     let id = send(
@@ -563,6 +565,14 @@ async fn a_phones_own_reading_is_checked_and_used_without_the_sidecar() {
         "next contact and the promise"
     );
     assert_eq!(links(&done, "activity").len(), 1);
+    assert_eq!(done["captured"]["tags"], json!(["价格偏高", "竞品:西门子"]));
+    // Reports count them.
+    let period = "/v1/metrics/capture?from=2026-11-23T00:00:00Z&to=2026-11-24T00:00:00Z";
+    let report = app.get(period, &rep).await.expect(200).body;
+    assert_eq!(
+        report["voice_tags"],
+        json!([{"tag": "价格偏高", "count": 1}, {"tag": "竞品:西门子", "count": 1}])
+    );
 
     let mut bad = body.clone();
     bad["device_reading"] = json!({"transcript": 5});

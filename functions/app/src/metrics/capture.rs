@@ -79,6 +79,13 @@ pub struct TeamCapture {
     pub figures: CaptureFigures,
 }
 
+/// How often a concern or competitor came up in the period's voice notes.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct TagCount {
+    pub tag: String,
+    pub count: u64,
+}
+
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CaptureReport {
     pub from: chrono::DateTime<chrono::Utc>,
@@ -88,6 +95,9 @@ pub struct CaptureReport {
     pub total: CaptureFigures,
     pub teams: Vec<TeamCapture>,
     pub reps: Vec<RepCapture>,
+    /// The concerns and competitors (`竞品:…`) voice notes named in the scope, most frequent
+    /// first (at most 20; ties by name).
+    pub voice_tags: Vec<TagCount>,
 }
 
 /// Whether an event is a record a person makes (by hand or through capture).
@@ -140,6 +150,7 @@ pub async fn capture_report(
             LeadScope::Pool => false,
         })
         .collect();
+    let mut tags: HashMap<String, u64> = HashMap::new();
     let mut figures: HashMap<UserId, CaptureFigures> = visible
         .iter()
         .map(|u| (u.id, CaptureFigures::default()))
@@ -182,6 +193,11 @@ pub async fn capture_report(
                         })
                         .count() as u64;
                     f.fields_captured += u.captured.as_ref().map(fields_of).unwrap_or(0);
+                    if let Some(Captured::Voice(v)) = &u.captured {
+                        for tag in &v.tags {
+                            *tags.entry(tag.clone()).or_default() += 1;
+                        }
+                    }
                 }
                 UploadStatus::Failed => f.uploads_failed += 1,
                 _ => {}
@@ -212,6 +228,12 @@ pub async fn capture_report(
         })
         .collect();
     teams.sort_by_key(|t| t.team);
+    let mut voice_tags: Vec<TagCount> = tags
+        .into_iter()
+        .map(|(tag, count)| TagCount { tag, count })
+        .collect();
+    voice_tags.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.tag.cmp(&b.tag)));
+    voice_tags.truncate(20);
     Ok(CaptureReport {
         from,
         to,
@@ -220,6 +242,7 @@ pub async fn capture_report(
         total: total.finish(),
         teams,
         reps,
+        voice_tags,
     })
 }
 
