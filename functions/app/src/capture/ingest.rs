@@ -324,23 +324,13 @@ async fn card(
         Some(Subject::Lead(lead)) => {
             // The lead has its person already: the card is kept as a note on it.
             let summary = card_summary(&card);
-            let note = NewActivity {
-                kind: ActivityKind::Note,
-                summary,
-                occurred_at: None,
-                structured: None,
-                contact: None,
-            };
-            let key = capture_key(upload.id, "note");
-            let (logged, _) =
-                crate::lead::log_activity(state, actor, lead, note, Some(key)).await?;
+            let links = log_note(state, actor, upload, &summary)
+                .await?
+                .into_iter()
+                .collect();
             Ok(Made {
                 captured: Captured::Card(card),
-                links: vec![RecordLink::new(
-                    "activity",
-                    logged.into_inner().id,
-                    "created",
-                )],
+                links,
                 subjects: vec![Subject::Lead(lead)],
             })
         }
@@ -368,6 +358,39 @@ async fn card(
             })
         }
     }
+}
+
+/// Logs `summary` as a note on the upload's lead, deal or customer, once per upload (its key
+/// comes from the upload); `None` for an upload without one of those subjects.
+async fn log_note(
+    state: &AppState,
+    actor: &Actor,
+    upload: &Upload,
+    summary: &str,
+) -> Result<Option<RecordLink>, AppError> {
+    let note = NewActivity {
+        kind: ActivityKind::Note,
+        summary: summary.chars().take(2000).collect(),
+        occurred_at: None,
+        structured: None,
+        contact: None,
+    };
+    let key = Some(capture_key(upload.id, "note"));
+    let activity = match upload.subject {
+        Some(Subject::Lead(id)) => crate::lead::log_activity(state, actor, id, note, key)
+            .await?
+            .0
+            .into_inner(),
+        Some(Subject::Deal(id)) => crate::deal::log_activity(state, actor, id, note, key)
+            .await?
+            .0
+            .into_inner(),
+        Some(Subject::Customer(id)) => crate::customer::log_activity(state, actor, id, note, key)
+            .await?
+            .into_inner(),
+        _ => return Ok(None),
+    };
+    Ok(Some(RecordLink::new("activity", activity.id, "created")))
 }
 
 fn card_summary(card: &CardCapture) -> String {
@@ -430,37 +453,7 @@ async fn voice(
     } else {
         format!("语音记录 / Voice note: {}", voice.transcript.trim())
     };
-    let note = NewActivity {
-        kind: ActivityKind::Note,
-        summary: summary.chars().take(2000).collect(),
-        occurred_at: None,
-        structured: None,
-        contact: None,
-    };
-    let key = Some(capture_key(upload.id, "note"));
-    let activity = match upload.subject {
-        Some(Subject::Lead(id)) => Some(
-            crate::lead::log_activity(state, actor, id, note, key)
-                .await?
-                .0
-                .into_inner(),
-        ),
-        Some(Subject::Deal(id)) => Some(
-            crate::deal::log_activity(state, actor, id, note, key)
-                .await?
-                .0
-                .into_inner(),
-        ),
-        Some(Subject::Customer(id)) => Some(
-            crate::customer::log_activity(state, actor, id, note, key)
-                .await?
-                .into_inner(),
-        ),
-        _ => None,
-    };
-    if let Some(activity) = activity {
-        links.push(RecordLink::new("activity", activity.id, "created"));
-    }
+    links.extend(log_note(state, actor, upload, &summary).await?);
     let on = upload.subject.unwrap_or(Subject::Upload(upload.id));
     if let Some(subject) = upload.subject {
         subjects.push(subject);
@@ -519,20 +512,9 @@ async fn shelf(
         },
         shelf.gaps
     );
-    if let Some(Subject::Customer(id)) = upload.subject {
-        let note = NewActivity {
-            kind: ActivityKind::Note,
-            summary: summary.chars().take(2000).collect(),
-            occurred_at: None,
-            structured: None,
-            contact: None,
-        };
-        let key = Some(capture_key(upload.id, "note"));
-        let logged = crate::customer::log_activity(state, actor, id, note, key)
-            .await?
-            .into_inner();
-        links.push(RecordLink::new("activity", logged.id, "created"));
-        subjects.push(Subject::Customer(id));
+    if let Some(note) = log_note(state, actor, upload, &summary).await? {
+        links.push(note);
+        subjects.extend(upload.subject);
     }
     if shelf.out_of_stock {
         let on = upload.subject.unwrap_or(Subject::Upload(upload.id));
