@@ -30,6 +30,7 @@ pub mod task;
 pub mod timer;
 pub mod upload;
 pub mod user;
+pub mod visit;
 
 pub use access::{Actor, LeadScope, Permission};
 pub use activity::{
