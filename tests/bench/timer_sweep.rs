@@ -42,6 +42,7 @@ async fn main() -> anyhow::Result<()> {
             calendar: None,
             grading: None,
             grading_history: vec![],
+            visits: None,
         })
         .await?;
     let team = TeamId::new();

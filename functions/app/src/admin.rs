@@ -23,6 +23,7 @@ pub async fn add_tenant(
         calendar: None,
         grading: None,
         grading_history: vec![],
+        visits: None,
     };
     if !state.directory.create_tenant(&tenant).await? {
         bail!("tenant {id} already exists");

@@ -133,6 +133,21 @@ pub enum EventPayload {
         /// The fields that changed.
         changed: Vec<String>,
     },
+    /// A rep checked in at a customer (`far`: farther than the tenant allows).
+    VisitCheckedIn {
+        customer: crate::id::CustomerId,
+        /// Whole metres.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        distance_m: Option<u32>,
+        far: bool,
+    },
+    /// A rep checked out; the visit was judged against the tenant's policy.
+    VisitCheckedOut {
+        customer: crate::id::CustomerId,
+        valid: bool,
+        /// Whole minutes.
+        dwell_minutes: u32,
+    },
     /// Another customer record was merged into this one (its contacts, activities and
     /// purchases move here).
     CustomerMerged {
@@ -174,6 +189,7 @@ impl EventKind {
             LeadCreated | LeadUpdated | LeadPriorityChanged | LeadStatusChanged | LeadAssigned
             | LeadFirstContacted | LeadReturnedToPool | LeadClaimed => Some(SubjectKind::Lead),
             UploadCreated | UploadStatusChanged => Some(SubjectKind::Upload),
+            VisitCheckedIn | VisitCheckedOut => Some(SubjectKind::Visit),
             DealCreated | DealUpdated | DealStageChanged | MaterialOpened => {
                 Some(SubjectKind::Deal)
             }
@@ -227,6 +243,8 @@ impl EventKind {
             UploadStatusChanged => &["from", "to", "error"],
             ContactAdded => &["contact", "role"],
             ContactUpdated => &["contact", "changed"],
+            VisitCheckedIn => &["customer", "distance_m", "far"],
+            VisitCheckedOut => &["customer", "valid", "dwell_minutes"],
             CustomerMerged => &["duplicate"],
             PurchaseRecorded => &["reference", "amount", "currency", "at"],
             DealCreated => &["pipeline", "stage", "amount", "currency", "owner"],
@@ -499,6 +517,16 @@ mod tests {
             EventPayload::ContactUpdated {
                 contact: crate::id::ContactId::new(),
                 changed: vec!["emails".into()],
+            },
+            EventPayload::VisitCheckedIn {
+                customer: crate::id::CustomerId::new(),
+                distance_m: Some(42),
+                far: false,
+            },
+            EventPayload::VisitCheckedOut {
+                customer: crate::id::CustomerId::new(),
+                valid: true,
+                dwell_minutes: 25,
             },
             EventPayload::CustomerMerged {
                 duplicate: crate::id::CustomerId::new(),

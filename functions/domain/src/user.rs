@@ -27,6 +27,9 @@ pub struct Tenant {
     /// stored grade's `policy_version` meant, and what a rollback returns to.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub grading_history: Vec<crate::GradePolicy>,
+    /// What a valid visit needs; the defaults until an admin sets one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub visits: Option<crate::visit::VisitPolicy>,
 }
 
 /// How many replaced grading policies a tenant keeps (each is about 1 KB; the tenant record
@@ -37,6 +40,11 @@ impl Tenant {
     /// The grading policy in force.
     pub fn grade_policy(&self) -> crate::GradePolicy {
         self.grading.clone().unwrap_or_default()
+    }
+
+    /// The visit policy in force.
+    pub fn visit_policy(&self) -> crate::visit::VisitPolicy {
+        self.visits.clone().unwrap_or_default()
     }
 
     /// Puts `policy` in force as the next version, keeping the one it replaces; returns it
@@ -169,6 +177,7 @@ mod tests {
             calendar: None,
             grading: None,
             grading_history: vec![],
+            visits: None,
         };
         assert_eq!(tenant.grade_policy_versions().len(), 1);
         for i in 0..KEPT_GRADE_POLICIES + 5 {

@@ -18,7 +18,7 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
 use fieldline_domain::{
     Activity, Contact, ContactId, Customer, CustomerId, DomainEvent, GradeSnapshot, LeadScope,
-    Purchase, Subject, SubjectKind, TenantId, Timestamp, Touch, search_fold,
+    Purchase, Subject, SubjectKind, TenantId, Timestamp, Touch, VisitId, search_fold, visit::Visit,
 };
 use fieldline_store::error::StoreResult;
 use fieldline_store::{
@@ -66,6 +66,27 @@ pub(crate) fn customer_item(customer: &Customer) -> StoreResult<Item> {
             .s(GSI3_SK, sort);
     }
     Ok(item.build())
+}
+
+/// A visit in its own partition, listed by check-in time under `{t}#VISITS` (reports).
+fn visit_item(visit: &Visit) -> StoreResult<Item> {
+    Ok(ItemBuilder::new(
+        subject_pk(&visit.tenant, Subject::Visit(visit.id)),
+        record_sk(SubjectKind::Visit),
+    )
+    .body(visit)?
+    .s(ENTITY, "visit")
+    .n("version", visit.version as i64)
+    .s(GSI1_PK, format!("{}#VISITS", tenant_pk(&visit.tenant)))
+    .s(
+        GSI1_SK,
+        format!(
+            "{}#{}",
+            ms_key(visit.checked_in_at.timestamp_millis()),
+            visit.id
+        ),
+    )
+    .build())
 }
 
 /// A deal's entry under its customer (`DEAL#{id}`), written with the deal: how a customer's
@@ -301,6 +322,67 @@ impl CustomerStore for DynamoStore {
             // The customer went away between the read and the write.
             Err(StoreError::NotFound)
         }
+    }
+
+    async fn create_visit(
+        &self,
+        visit: &Visit,
+        events: &[DomainEvent],
+    ) -> StoreResult<Created<Visit>> {
+        let tenant = &visit.tenant;
+        let table = self.table().to_owned();
+        let mut items = vec![
+            customer_exists(&table, tenant, visit.customer),
+            put_new(&table, visit_item(visit)?),
+        ];
+        items.extend(events_items(&table, events)?);
+        match self.transact(items).await {
+            Ok(()) => Ok(Created::New(visit.clone())),
+            Err(TxError::Cancelled(flags)) if flags.get(1) == Some(&true) => {
+                let stored = CustomerStore::get_visit(self, tenant, visit.id)
+                    .await?
+                    .ok_or_else(|| StoreError::Busy("visit changed hands; retry".into()))?;
+                Ok(Created::Replayed(stored))
+            }
+            Err(TxError::Cancelled(_)) => Err(StoreError::NotFound),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn get_visit(&self, tenant: &TenantId, id: VisitId) -> StoreResult<Option<Visit>> {
+        self.get_body(
+            subject_pk(tenant, Subject::Visit(id)),
+            record_sk(SubjectKind::Visit),
+        )
+        .await
+    }
+
+    async fn update_visit(
+        &self,
+        visit: &Visit,
+        expected_version: u64,
+        events: &[DomainEvent],
+    ) -> StoreResult<()> {
+        let table = self.table().to_owned();
+        let mut items =
+            vec![self.versioned_put(visit_item(visit)?, visit.version, expected_version)?];
+        items.extend(events_items(&table, events)?);
+        match self.transact(items).await {
+            Ok(()) => Ok(()),
+            Err(TxError::Cancelled(_)) => Err(self
+                .version_failure(&visit.tenant, Subject::Visit(visit.id), expected_version)
+                .await),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn visits_since(&self, tenant: &TenantId, since: Timestamp) -> StoreResult<Vec<Visit>> {
+        let values = [
+            (":p", s(format!("{}#VISITS", tenant_pk(tenant)))),
+            (":from", s(ms_key(since.timestamp_millis()))),
+        ];
+        let q = Query::index(GSI1, "gsi1pk = :p AND gsi1sk >= :from", &values);
+        self.query_bodies(q, usize::MAX).await
     }
 
     async fn update_contact(

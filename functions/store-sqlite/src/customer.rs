@@ -8,7 +8,7 @@ use crate::{SqliteStore, newest_first_page, query_bodies, query_body, sql_err, t
 use async_trait::async_trait;
 use fieldline_domain::{
     Activity, Contact, ContactId, Customer, CustomerId, DomainEvent, GradeSnapshot, LeadScope,
-    Purchase, Subject, TenantId, Timestamp, Touch, search_fold,
+    Purchase, Subject, TenantId, Timestamp, Touch, VisitId, search_fold, visit::Visit,
 };
 use fieldline_store::error::{StoreError, StoreResult};
 use fieldline_store::{
@@ -425,6 +425,113 @@ impl CustomerStore for SqliteStore {
                 Some(into) => move_children(tx, &tenant, duplicate, into),
                 None => Ok(0),
             }
+        })
+        .await
+    }
+
+    async fn create_visit(
+        &self,
+        visit: &Visit,
+        events: &[DomainEvent],
+    ) -> StoreResult<Created<Visit>> {
+        let (visit, events) = (visit.clone(), events.to_vec());
+        self.write(move |tx| {
+            let (t, id) = (visit.tenant.as_str(), visit.id.to_string());
+            let stored: Option<Visit> = query_bodies(
+                tx,
+                "SELECT body FROM visits WHERE tenant_id = ?1 AND id = ?2",
+                params![t, id],
+            )?
+            .pop();
+            if let Some(stored) = stored {
+                return Ok(Created::Replayed(stored));
+            }
+            require_customer(tx, &visit.tenant, visit.customer)?;
+            tx.execute(
+                "INSERT INTO visits (tenant_id, id, checked_in_at, version, body)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![
+                    t,
+                    id,
+                    visit.checked_in_at.timestamp_millis(),
+                    visit.version as i64,
+                    to_json(&visit)?
+                ],
+            )
+            .map_err(sql_err)?;
+            insert_events(tx, &events)?;
+            Ok(Created::New(visit))
+        })
+        .await
+    }
+
+    async fn get_visit(&self, tenant: &TenantId, id: VisitId) -> StoreResult<Option<Visit>> {
+        let (t, id) = (tenant.as_str().to_owned(), id.to_string());
+        self.read(move |conn| {
+            Ok(query_bodies(
+                conn,
+                "SELECT body FROM visits WHERE tenant_id = ?1 AND id = ?2",
+                params![t, id],
+            )?
+            .pop())
+        })
+        .await
+    }
+
+    async fn update_visit(
+        &self,
+        visit: &Visit,
+        expected_version: u64,
+        events: &[DomainEvent],
+    ) -> StoreResult<()> {
+        StoreError::check_advances(visit.version, expected_version)?;
+        let (visit, events) = (visit.clone(), events.to_vec());
+        self.write(move |tx| {
+            let (t, id) = (visit.tenant.as_str(), visit.id.to_string());
+            let changed = tx
+                .execute(
+                    "UPDATE visits SET version = ?1, body = ?2
+                     WHERE tenant_id = ?3 AND id = ?4 AND version = ?5",
+                    params![
+                        visit.version as i64,
+                        to_json(&visit)?,
+                        t,
+                        id,
+                        expected_version as i64
+                    ],
+                )
+                .map_err(sql_err)?;
+            if changed == 0 {
+                let actual: Option<i64> = tx
+                    .query_row(
+                        "SELECT version FROM visits WHERE tenant_id = ?1 AND id = ?2",
+                        params![t, id],
+                        |r| r.get(0),
+                    )
+                    .optional()
+                    .map_err(sql_err)?;
+                return Err(match actual {
+                    None => StoreError::NotFound,
+                    Some(actual) => StoreError::VersionConflict {
+                        expected: expected_version,
+                        actual: actual as u64,
+                    },
+                });
+            }
+            insert_events(tx, &events)
+        })
+        .await
+    }
+
+    async fn visits_since(&self, tenant: &TenantId, since: Timestamp) -> StoreResult<Vec<Visit>> {
+        let (t, since) = (tenant.as_str().to_owned(), since.timestamp_millis());
+        self.read(move |conn| {
+            query_bodies(
+                conn,
+                "SELECT body FROM visits WHERE tenant_id = ?1 AND checked_in_at >= ?2
+                 ORDER BY checked_in_at, id",
+                params![t, since],
+            )
         })
         .await
     }

@@ -414,6 +414,19 @@ UPDATE deals SET customer_id = json_extract(body, '$.customer');
 CREATE INDEX deals_by_customer ON deals (tenant_id, customer_id);
 "#;
 
+/// Store visits: the body, and the columns reports and the version check read.
+const V15_VISITS: &str = r#"
+CREATE TABLE visits (
+    tenant_id TEXT NOT NULL,
+    id TEXT NOT NULL,
+    checked_in_at INTEGER NOT NULL,
+    version INTEGER NOT NULL,
+    body TEXT NOT NULL,
+    PRIMARY KEY (tenant_id, id)
+);
+CREATE INDEX visits_by_time ON visits (tenant_id, checked_in_at);
+"#;
+
 pub fn migrations() -> Migrations<'static> {
     Migrations::new(vec![
         M::up(V1_FOUNDATION),
@@ -439,6 +452,7 @@ pub fn migrations() -> Migrations<'static> {
         }),
         M::up(V13_GRADING),
         M::up(V14_DEAL_CUSTOMER),
+        M::up(V15_VISITS),
     ])
 }
 
@@ -612,7 +626,7 @@ mod tests {
             .unwrap();
         }
         let store = SqliteStore::open(&path).unwrap();
-        assert_eq!(store.schema_version().await.unwrap(), 14);
+        assert_eq!(store.schema_version().await.unwrap(), 15);
         let listed = store
             .list_activities(&activity.tenant, lead, 10)
             .await
@@ -669,7 +683,7 @@ mod tests {
         }
 
         let store = SqliteStore::open(&path).unwrap();
-        assert_eq!(store.schema_version().await.unwrap(), 14, "V2 -> V14");
+        assert_eq!(store.schema_version().await.unwrap(), 15, "V2 -> V15");
         let acme = TenantId::parse("acme").unwrap();
         let pending = store
             .pending_timers(&acme, Subject::Lead(lead))

@@ -539,6 +539,31 @@ pub trait CustomerStore: Send + Sync {
     async fn update_customer(&self, customer: &Customer, expected_version: u64) -> StoreResult<()>;
     /// Adds a contact to a stored customer, claiming its keys likewise, with its events.
     async fn add_contact(&self, contact: &Contact, events: &[DomainEvent]) -> StoreResult<()>;
+    /// Stores a new visit with its events; a visit with its id stored already is returned as
+    /// `Replayed` and nothing is written (a phone's retried check-in).
+    async fn create_visit(
+        &self,
+        visit: &fieldline_domain::visit::Visit,
+        events: &[DomainEvent],
+    ) -> StoreResult<Created<fieldline_domain::visit::Visit>>;
+    async fn get_visit(
+        &self,
+        tenant: &TenantId,
+        id: fieldline_domain::VisitId,
+    ) -> StoreResult<Option<fieldline_domain::visit::Visit>>;
+    /// Replaces a visit at `expected_version` with its next version and its events.
+    async fn update_visit(
+        &self,
+        visit: &fieldline_domain::visit::Visit,
+        expected_version: u64,
+        events: &[DomainEvent],
+    ) -> StoreResult<()>;
+    /// The tenant's visits checked in at or after `since`, oldest first (reports).
+    async fn visits_since(
+        &self,
+        tenant: &TenantId,
+        since: Timestamp,
+    ) -> StoreResult<Vec<fieldline_domain::visit::Visit>>;
     /// Replaces `previous` (as the caller read it) with `contact`, same id and customer: the
     /// phone and e-mail keys it gains are claimed (one held by another record refuses the
     /// whole write with `Duplicate`), the ones it loses released. `NotFound` when it is gone.

@@ -64,6 +64,7 @@ macro_rules! backend_contract_tests {
             merges_keep_every_record_under_the_survivor,
             merges_carry_the_duplicates_deals,
             contact_edits_move_their_keys,
+            visits_are_stored_once_versioned_and_listed_by_time,
         );
     };
     (@each $open:path; $($name:ident),* $(,)?) => {$(

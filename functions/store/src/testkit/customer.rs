@@ -6,8 +6,8 @@
 use super::Backend;
 use super::deal::{conversion, qualified_lead};
 use super::fixture::{actor_of, fixture, t0, tenant_row, user};
-use crate::StoreError;
 use crate::ports::CustomerQuery;
+use crate::{Created, StoreError};
 use chrono::Duration;
 use fieldline_domain::*;
 
@@ -978,4 +978,94 @@ pub async fn contact_edits_move_their_keys<S: Backend>(store: S) {
         Err(StoreError::NotFound)
     ));
     assert_eq!(holder("contact:phone:+8613600003333").await, None);
+}
+
+/// Visits: stored with their events once (a retried check-in is the same visit), changed
+/// under the version check, listed by check-in time for reports, kept per tenant.
+pub async fn visits_are_stored_once_versioned_and_listed_by_time<S: Backend>(store: S) {
+    use fieldline_domain::visit::{Datum, GeoFix, Visit};
+    let f = fixture(store).await;
+    let shop = new_customer(&f.rep, "联华超市张江店", t0());
+    f.store.create_customer(&shop, &[]).await.unwrap();
+    let visit = |at: Timestamp| Visit {
+        id: VisitId::new(),
+        tenant: f.tenant.clone(),
+        customer: shop.id,
+        owner: f.rep.id,
+        team: f.rep.team,
+        purpose: "铺货检查".into(),
+        target_skus: vec!["SKU-1".into()],
+        checked_in_at: at,
+        check_in: GeoFix {
+            lat: 31.2,
+            lon: 121.6,
+            accuracy_m: 8.0,
+            datum: Datum::Wgs84,
+        },
+        distance_m: Some(12.0),
+        far: false,
+        checked_out_at: None,
+        check_out: None,
+        actions: vec![],
+        photos: vec![],
+        valid: None,
+        invalid_reasons: vec![],
+        version: 1,
+    };
+    let first = visit(t0() + Duration::hours(2));
+    let second = visit(t0() + Duration::hours(1));
+    assert_eq!(
+        f.store.create_visit(&first, &[]).await.unwrap(),
+        Created::New(first.clone())
+    );
+    let mut retry = first.clone();
+    retry.purpose = "重试".into();
+    assert_eq!(
+        f.store.create_visit(&retry, &[]).await.unwrap(),
+        Created::Replayed(first.clone()),
+        "the stored visit, nothing written"
+    );
+    f.store.create_visit(&second, &[]).await.unwrap();
+    let nowhere = Visit {
+        customer: CustomerId::new(),
+        ..visit(t0())
+    };
+    assert!(matches!(
+        f.store.create_visit(&nowhere, &[]).await,
+        Err(StoreError::NotFound)
+    ));
+
+    let mut out = first.clone();
+    out.checked_out_at = Some(t0() + Duration::hours(3));
+    out.valid = Some(true);
+    out.version = 2;
+    f.store.update_visit(&out, 1, &[]).await.unwrap();
+    assert!(matches!(
+        f.store.update_visit(&out, 1, &[]).await,
+        Err(StoreError::VersionConflict {
+            expected: 1,
+            actual: 2
+        })
+    ));
+    assert_eq!(
+        f.store.get_visit(&f.tenant, first.id).await.unwrap(),
+        Some(out.clone())
+    );
+    let listed = f.store.visits_since(&f.tenant, t0()).await.unwrap();
+    assert_eq!(listed, vec![second.clone(), out.clone()]);
+    let later = f
+        .store
+        .visits_since(&f.tenant, t0() + Duration::minutes(90))
+        .await
+        .unwrap();
+    assert_eq!(later, vec![out]);
+    let elsewhere = TenantId::parse("other").unwrap();
+    assert!(
+        f.store
+            .visits_since(&elsewhere, t0())
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(f.store.get_visit(&elsewhere, first.id).await.unwrap(), None);
 }

@@ -12,6 +12,7 @@ fn tenant(id: &str) -> Tenant {
         calendar: None,
         grading: None,
         grading_history: vec![],
+        visits: None,
     }
 }
 

@@ -50,6 +50,7 @@ pub(crate) fn tenant_row(id: &TenantId) -> Tenant {
         calendar: None,
         grading: None,
         grading_history: vec![],
+        visits: None,
     }
 }
 
