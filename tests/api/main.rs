@@ -17,3 +17,4 @@ mod matrix;
 mod openapi;
 mod restart;
 mod slow;
+mod visits;

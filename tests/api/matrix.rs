@@ -115,6 +115,13 @@ fn expected(op: &str, scene: Scene) -> Option<[u16; 9]> {
         // Only its uploader (or an admin) corrects a transcript; this upload has none (409).
         ("PUT /v1/uploads/{id}/transcript", Tenant) => [401, 409, 403, 403, 403, 403, 409, 404, 404],
         ("PATCH /v1/contacts/{id}", Tenant) =>       [401, 200, 403, 200, 403, 403, 200, 404, 404],
+        // A visit at a customer of the East rep; only the rep on it checks out.
+        ("POST /v1/visits", Tenant) =>               [401, 201, 403, 201, 403, 403, 201, 404, 404],
+        ("GET /v1/visits/{id}", Tenant) =>           [401, 200, 403, 200, 403, 403, 200, 404, 404],
+        ("POST /v1/visits/{id}/check-out", Tenant) => [401, 200, 403, 403, 403, 403, 403, 404, 404],
+        ("GET /v1/settings/visits", Tenant) =>       [401, 200, 200, 200, 200, 200, 200, 200, 200],
+        ("PUT /v1/settings/visits", Tenant) =>       [401, 403, 403, 403, 403, 403, 200, 200, 403],
+        ("GET /v1/metrics/visits", Tenant) =>        [401, 200, 200, 200, 200, 200, 200, 200, 200],
         ("GET /v1/grading/policy/versions", Tenant) => [401, 200, 200, 200, 200, 200, 200, 200, 200],
         ("POST /v1/grading/policy/rollback", Tenant) => [401, 403, 403, 403, 403, 403, 200, 200, 403],
         ("GET /v1/deals/{id}/materials", Tenant) =>  [401, 200, 403, 200, 403, 403, 200, 404, 404],
@@ -237,6 +244,15 @@ impl World {
         let rep = self.app.token(&self.f.east_rep);
         let body = json!({"name": format!("矩阵客户 {n} 有限公司")});
         let reply = self.app.post("/v1/customers", &rep, &body).await;
+        reply.expect(201).body["id"].as_str().unwrap().to_owned()
+    }
+
+    /// A visit the East rep checked in to, at a customer of theirs.
+    async fn visit(&self, n: u32) -> String {
+        let rep = self.app.token(&self.f.east_rep);
+        let body = json!({"customer": self.customer(n).await, "purpose": "铺货检查",
+            "position": {"lat": 31.23, "lon": 121.47, "accuracy_m": 10.0}});
+        let reply = self.app.post("/v1/visits", &rep, &body).await;
         reply.expect(201).body["id"].as_str().unwrap().to_owned()
     }
 
@@ -412,7 +428,10 @@ impl World {
                 (path.replace("{id}", &task), Some(json!({})))
             }
             "GET /v1/forecast" => (format!("{path}?period=2026-11"), None),
-            "GET /v1/metrics/leads" | "GET /v1/metrics/pipeline" | "GET /v1/metrics/capture" => (
+            "GET /v1/metrics/leads"
+            | "GET /v1/metrics/pipeline"
+            | "GET /v1/metrics/capture"
+            | "GET /v1/metrics/visits" => (
                 format!("{path}?from=2026-01-01T00:00:00Z&to=2026-12-31T00:00:00Z"),
                 None,
             ),
@@ -476,6 +495,21 @@ impl World {
                 (path.into(), Some(body))
             }
             "GET /v1/uploads/{id}" => (path.replace("{id}", &self.capture_upload().await), None),
+            "POST /v1/visits" => {
+                let body = json!({"customer": self.customer(n).await, "purpose": "铺货检查",
+                    "position": {"lat": 31.23, "lon": 121.47, "accuracy_m": 10.0}});
+                (path.into(), Some(body))
+            }
+            "GET /v1/visits/{id}" => (path.replace("{id}", &self.visit(n).await), None),
+            "POST /v1/visits/{id}/check-out" => {
+                let body = json!({"actions": ["陈列调整"]});
+                (path.replace("{id}", &self.visit(n).await), Some(body))
+            }
+            "PUT /v1/settings/visits" => {
+                let body =
+                    serde_json::to_value(fieldline_domain::visit::VisitPolicy::default()).unwrap();
+                (path.into(), Some(body))
+            }
             "POST /v1/uploads/card-text" => {
                 let body = json!({"subject": {"customer": self.customer(n).await},
                     "text": "姓名：王建国\n手机：13912345678"});

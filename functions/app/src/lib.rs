@@ -25,6 +25,7 @@ pub mod task;
 pub mod telemetry;
 pub mod timer;
 pub mod upload;
+pub mod visit;
 
 pub use application::{Application, Stores};
 pub use config::Config;

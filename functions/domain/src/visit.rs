@@ -169,6 +169,21 @@ impl Default for VisitPolicy {
     }
 }
 
+impl VisitPolicy {
+    pub fn validate(&self) -> Result<(), DomainError> {
+        if !(10.0..=10_000.0).contains(&self.max_distance_m) {
+            return Err(DomainError::invalid("max_distance_m", "10 to 10000 metres"));
+        }
+        if self.min_dwell_minutes > 600 {
+            return Err(DomainError::invalid("min_dwell_minutes", "at most 600"));
+        }
+        if self.actions.is_empty() {
+            return Err(DomainError::invalid("actions", "at least one key action"));
+        }
+        text_list("actions", &self.actions, 30).map(|_| ())
+    }
+}
+
 /// The accuracy a check-in may add to the distance allowed: a phone that says it is unsure
 /// by 2 km does not get 2 km of slack.
 const MAX_ACCURACY_SLACK_M: f64 = 200.0;
@@ -246,6 +261,132 @@ impl Visit {
             why.push("没有关键动作 / no key action recorded".to_owned());
         }
         (why.is_empty(), why)
+    }
+}
+
+/// A check-in as a phone sends it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CheckIn {
+    pub customer: CustomerId,
+    pub position: GeoFix,
+    /// Why the rep is there (铺货检查, 新品推广…); 1-200 characters.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(min_length = 1, max_length = 200, pattern = r"\S")
+    )]
+    pub purpose: String,
+    /// The SKUs the visit is about; at most 20.
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(max_items = 20))]
+    pub target_skus: Vec<String>,
+}
+
+/// A check-out: where the rep was, what they did, the shelf photos they took.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CheckOut {
+    #[serde(default)]
+    pub position: Option<GeoFix>,
+    /// Key actions done, from the tenant's list (陈列调整, 竞品拦截, 试饮…).
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(max_items = 20))]
+    pub actions: Vec<String>,
+    /// Uploads (shelf photos) taken during the visit.
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(max_items = 20))]
+    pub photos: Vec<UploadId>,
+}
+
+fn text_list(field: &str, items: &[String], max: usize) -> Result<Vec<String>, DomainError> {
+    if items.len() > max {
+        return Err(DomainError::invalid(field, format!("at most {max}")));
+    }
+    items
+        .iter()
+        .map(|t| {
+            let t = t.trim();
+            if t.is_empty() || t.chars().count() > 60 || t.chars().any(char::is_control) {
+                Err(DomainError::invalid(field, "each 1-60 characters"))
+            } else {
+                Ok(t.to_owned())
+            }
+        })
+        .collect()
+}
+
+impl Visit {
+    /// A new visit from a check-in, with the distance to the customer's known location
+    /// (`known`, WGS-84) judged against `policy`.
+    pub fn check_in(
+        input: &CheckIn,
+        id: VisitId,
+        owner: (UserId, Option<TeamId>),
+        tenant: &TenantId,
+        known: Option<(f64, f64)>,
+        policy: &VisitPolicy,
+        now: DateTime<Utc>,
+    ) -> Result<Visit, DomainError> {
+        let purpose = input.purpose.trim();
+        if purpose.is_empty() || purpose.chars().count() > 200 {
+            return Err(DomainError::invalid("purpose", "1-200 characters"));
+        }
+        let position = input.position.normalised()?;
+        let (distance_m, far) = check_distance(policy, &position, known);
+        Ok(Visit {
+            id,
+            tenant: tenant.clone(),
+            customer: input.customer,
+            owner: owner.0,
+            team: owner.1,
+            purpose: purpose.to_owned(),
+            target_skus: text_list("target_skus", &input.target_skus, 20)?,
+            checked_in_at: now,
+            check_in: position,
+            distance_m,
+            far,
+            checked_out_at: None,
+            check_out: None,
+            actions: vec![],
+            photos: vec![],
+            valid: None,
+            invalid_reasons: vec![],
+            version: 1,
+        })
+    }
+
+    /// Checks the visit out and judges it; `false` when it was checked out already (a
+    /// retry changes nothing).
+    pub fn check_out(
+        &mut self,
+        input: &CheckOut,
+        policy: &VisitPolicy,
+        now: DateTime<Utc>,
+    ) -> Result<bool, DomainError> {
+        if self.checked_out_at.is_some() {
+            return Ok(false);
+        }
+        let actions = text_list("actions", &input.actions, 20)?;
+        if let Some(unknown) = actions.iter().find(|a| !policy.actions.contains(a)) {
+            return Err(DomainError::invalid(
+                "actions",
+                format!("{unknown} is not one of the tenant's key actions"),
+            ));
+        }
+        if input.photos.len() > 20 {
+            return Err(DomainError::invalid("photos", "at most 20"));
+        }
+        self.check_out = input.position.map(GeoFix::normalised).transpose()?;
+        self.checked_out_at = Some(now.max(self.checked_in_at));
+        self.actions = actions;
+        self.photos = input.photos.clone();
+        let (valid, why) = self.judge(policy);
+        self.valid = Some(valid);
+        self.invalid_reasons = why;
+        self.version += 1;
+        Ok(true)
     }
 }
 

@@ -15,6 +15,7 @@ use crate::http::extract::BodyLimit;
 use crate::state::AppState;
 use crate::{
     calendar, channel, customer, deal, lead, material, metrics, notification, rule, task, upload,
+    visit,
 };
 use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::HeaderName;
@@ -47,6 +48,7 @@ pub use crate::lead::http::{AssignRequest, LeadPage, LoggedActivity, UpdateLeadR
         (name = "customers", description = "Customers and their contacts, de-duplicated within the tenant"),
         (name = "deals", description = "Deals through gated pipeline stages, with their stage log"),
         (name = "automation", description = "Rules, SLA timers, the decision log and the inbox"),
+        (name = "visits", description = "Store visits: check-in, check-out, validity and the invalid-visit rate"),
         (name = "uploads", description = "Cards, shelf photos and voice notes read by capture into records; attachments"),
         (name = "system"))
 )]
@@ -81,7 +83,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ApiSurface {
     All,
-    /// `/v1/leads/**`, `/v1/deals/**`, `/v1/uploads/**`, `/v1/contacts/**`, `/v1/pipelines`, `/v1/forecast/**`, `/v1/me`, `/health`,
+    /// `/v1/leads/**`, `/v1/deals/**`, `/v1/uploads/**`, `/v1/contacts/**`, `/v1/visits/**`, `/v1/pipelines`, `/v1/forecast/**`, `/v1/me`, `/health`,
     /// the customers' material links `/m/**`,
     /// `/v1/openapi.json`.
     Leads,
@@ -101,6 +103,9 @@ fn lead_routes(router: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
         .routes(routes!(upload::http::request_upload))
         .routes(routes!(upload::http::start_upload))
         .routes(routes!(upload::http::get_upload))
+        .routes(routes!(visit::http::check_in))
+        .routes(routes!(visit::http::check_out))
+        .routes(routes!(visit::http::get_visit))
         .routes(routes!(upload::http::paste_card))
         .routes(routes!(upload::http::decide_proposal))
         .routes(routes!(upload::http::correct_transcript))
@@ -172,6 +177,11 @@ fn automation_routes(router: OpenApiRouter<AppState>) -> OpenApiRouter<AppState>
         .routes(routes!(metrics::http::lead_metrics))
         .routes(routes!(metrics::http::pipeline_metrics))
         .routes(routes!(metrics::http::capture_metrics))
+        .routes(routes!(visit::http::visit_metrics))
+        .routes(routes!(
+            visit::http::visit_policy,
+            visit::http::set_visit_policy
+        ))
         .routes(routes!(metrics::http::customer_metrics))
         .routes(routes!(
             channel::http::add_channel,
