@@ -36,7 +36,7 @@ async fn database_is_wal_and_migrated_and_survives_reopen() {
     );
     assert_eq!(
         reopened.schema_version().await.unwrap(),
-        14,
+        15,
         "re-opening does not re-run migrations"
     );
 }
