@@ -310,21 +310,44 @@ async fn a_voice_note_becomes_a_note_and_a_task_due_when_it_says() {
     assert_eq!(corrected["captured"]["transcript"], voice["transcript"]);
 }
 
-/// A shelf photo at a store whose facings show bare wall: an audit note on the customer and
-/// an out-of-stock task for the rep.
+/// A shelf photo taken on a visit to a store whose facings show bare wall: an audit note on
+/// the store, an out-of-stock task for the rep, and the photo on the visit, which then checks
+/// out valid with one key action.
 async fn a_shelf_photo_with_an_empty_facing_yields_a_task() {
     let sidecar = capture_sidecar().await;
-    let app = TestApp::spawn_with(monday_morning(), with_capture(sidecar)).await;
+    let clock = monday_morning();
+    let app = TestApp::spawn_with(clock.clone(), with_capture(sidecar)).await;
     let f = fixture(&app.state).await;
     let rep = app.token(&f.east_rep);
     let store = create_customer(&app, &rep, "联华超市张江店").await;
-    let body = json!({"kind": "shelf", "subject": {"customer": store},
+    let visit = app
+        .post(
+            "/v1/visits",
+            &rep,
+            &json!({"customer": store, "purpose": "货架检查",
+                "position": {"lat": 31.2, "lon": 121.6, "accuracy_m": 10.0}}),
+        )
+        .await
+        .expect(201)
+        .body;
+    let visit_id = visit["id"].as_str().unwrap().to_owned();
+    // Only the rep on the visit adds its photos.
+    let other = json!({"kind": "shelf", "subject": {"visit": visit_id}, "file_name": "shelf.jpg",
+        "content_type": "image/jpeg", "size": 1000});
+    app.post("/v1/uploads", &app.token(&f.east_manager), &other)
+        .await
+        .expect(403);
+    let body = json!({"kind": "shelf", "subject": {"visit": visit_id},
         "file_name": "shelf.jpg", "content_type": "image/jpeg"});
     let id = send(&app, &rep, body, devset("shelves/shelf-000.jpg")).await;
     let done = finished(&app, &rep, &id).await;
     assert_eq!(done["status"], "done", "{done}");
     assert_eq!(done["captured"]["out_of_stock"], true, "{done}");
     assert!(done["captured"]["price_tags"].as_u64().unwrap() >= 10);
+    assert_eq!(
+        links(&done, "visit"),
+        [(visit_id.clone(), "changed".to_owned())]
+    );
     let tasks = app.get("/v1/me/tasks", &rep).await.expect(200).body;
     let oos: Vec<&Value> = tasks
         .as_array()
@@ -335,6 +358,25 @@ async fn a_shelf_photo_with_an_empty_facing_yields_a_task() {
     assert_eq!(oos.len(), 1, "{tasks}");
     assert_eq!(oos[0]["customer"], json!(store));
     assert_eq!(links(&done, "activity").len(), 1);
+    let notes = app
+        .get(&format!("/v1/customers/{store}/activities"), &rep)
+        .await
+        .expect(200)
+        .body;
+    assert!(notes.to_string().contains("货架照片"), "{notes}");
+
+    clock.advance_hours(0.5);
+    let out = app
+        .post(
+            &format!("/v1/visits/{visit_id}/check-out"),
+            &rep,
+            &json!({"actions": ["补货"]}),
+        )
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(out["photos"], json!([id]));
+    assert_eq!(out["valid"], true, "{out}");
 }
 
 /// The sidecar is down when the card arrives: the upload waits (attempts, retry_at), nothing

@@ -375,13 +375,20 @@ impl Visit {
                 format!("{unknown} is not one of the tenant's key actions"),
             ));
         }
-        if input.photos.len() > 20 {
-            return Err(DomainError::invalid("photos", "at most 20"));
+        // Photos capture attached during the visit stay; the check-out adds its own.
+        let mut photos = self.photos.clone();
+        for p in &input.photos {
+            if !photos.contains(p) {
+                photos.push(*p);
+            }
+        }
+        if photos.len() > 20 {
+            return Err(DomainError::invalid("photos", "at most 20 in all"));
         }
         self.check_out = input.position.map(GeoFix::normalised).transpose()?;
         self.checked_out_at = Some(now.max(self.checked_in_at));
         self.actions = actions;
-        self.photos = input.photos.clone();
+        self.photos = photos;
         let (valid, why) = self.judge(policy);
         self.valid = Some(valid);
         self.invalid_reasons = why;

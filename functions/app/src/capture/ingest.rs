@@ -324,7 +324,7 @@ async fn card(
         Some(Subject::Lead(lead)) => {
             // The lead has its person already: the card is kept as a note on it.
             let summary = card_summary(&card);
-            let links = log_note(state, actor, upload, &summary)
+            let links = log_note(state, actor, upload, upload.subject, &summary)
                 .await?
                 .into_iter()
                 .collect();
@@ -360,12 +360,13 @@ async fn card(
     }
 }
 
-/// Logs `summary` as a note on the upload's lead, deal or customer, once per upload (its key
-/// comes from the upload); `None` for an upload without one of those subjects.
+/// Logs `summary` as a note on `subject` (a lead, deal or customer), once per upload (its key
+/// comes from the upload); `None` for any other subject or none.
 async fn log_note(
     state: &AppState,
     actor: &Actor,
     upload: &Upload,
+    subject: Option<Subject>,
     summary: &str,
 ) -> Result<Option<RecordLink>, AppError> {
     let note = NewActivity {
@@ -376,7 +377,7 @@ async fn log_note(
         contact: None,
     };
     let key = Some(capture_key(upload.id, "note"));
-    let activity = match upload.subject {
+    let activity = match subject {
         Some(Subject::Lead(id)) => crate::lead::log_activity(state, actor, id, note, key)
             .await?
             .0
@@ -453,7 +454,7 @@ async fn voice(
     } else {
         format!("语音记录 / Voice note: {}", voice.transcript.trim())
     };
-    links.extend(log_note(state, actor, upload, &summary).await?);
+    links.extend(log_note(state, actor, upload, upload.subject, &summary).await?);
     let on = upload.subject.unwrap_or(Subject::Upload(upload.id));
     if let Some(subject) = upload.subject {
         subjects.push(subject);
@@ -492,8 +493,9 @@ async fn voice(
     })
 }
 
-/// A shelf photo at a store: the audit as a note on the customer, and an empty facing a task
-/// for the rep that the manager hears about when still open two days after it was due.
+/// A shelf photo at a store (or on a visit there): the audit as a note on the customer, and
+/// an empty facing a task for the rep that the manager hears about when still open two days
+/// after it was due.
 async fn shelf(
     state: &AppState,
     actor: &Actor,
@@ -512,12 +514,22 @@ async fn shelf(
         },
         shelf.gaps
     );
-    if let Some(note) = log_note(state, actor, upload, &summary).await? {
+    // On a visit: the audit is the store's, and the photo joins the visit while it is open.
+    let store = match upload.subject {
+        Some(Subject::Visit(id)) => {
+            let visit = crate::visit::attach_photo(state, actor, id, upload.id).await?;
+            links.push(RecordLink::new("visit", visit.id, "changed"));
+            subjects.push(Subject::Visit(visit.id));
+            Some(Subject::Customer(visit.customer))
+        }
+        other => other,
+    };
+    if let Some(note) = log_note(state, actor, upload, store, &summary).await? {
         links.push(note);
-        subjects.extend(upload.subject);
+        subjects.extend(store);
     }
     if shelf.out_of_stock {
-        let on = upload.subject.unwrap_or(Subject::Upload(upload.id));
+        let on = store.unwrap_or(Subject::Upload(upload.id));
         let title = format!(
             "处理缺货：货架有 {} 处空位 / Out of stock: {} empty facings on the shelf",
             shelf.gaps, shelf.gaps

@@ -52,9 +52,11 @@ async fn check_subject(
                 "an attachment belongs to a deal (leads take theirs at /v1/leads/{id}/uploads)",
             ));
         }
-        (UploadKind::Shelf, Some(Subject::Customer(_)) | None) => {}
+        (UploadKind::Shelf, Some(Subject::Customer(_) | Subject::Visit(_)) | None) => {}
         (UploadKind::Shelf, _) => {
-            return Err(invalid("a shelf photo belongs to a store (customer)"));
+            return Err(invalid(
+                "a shelf photo belongs to a store (customer) or a visit",
+            ));
         }
         (_, None | Some(Subject::Lead(_) | Subject::Deal(_) | Subject::Customer(_))) => {}
         (_, Some(_)) => return Err(invalid("must be a lead, deal or customer")),
@@ -68,6 +70,13 @@ async fn check_subject(
         }
         Some(Subject::Customer(id)) => {
             crate::customer::load_live_customer(state, actor, id).await?;
+        }
+        Some(Subject::Visit(id)) => {
+            if crate::visit::get_visit(state, actor, id).await?.owner != actor.user {
+                return Err(AppError::Forbidden(
+                    "only the rep on a visit adds its photos".into(),
+                ));
+            }
         }
         _ => {}
     }

@@ -159,6 +159,36 @@ pub async fn check_out(
     Ok(visit)
 }
 
+/// Adds a shelf photo to the caller's visit while it is open (a closed visit was judged
+/// already and keeps what it was judged on); the visit as it is after.
+pub(crate) async fn attach_photo(
+    state: &AppState,
+    actor: &Actor,
+    id: VisitId,
+    photo: fieldline_domain::UploadId,
+) -> Result<Visit, AppError> {
+    for _ in 0..3 {
+        let mut visit = get_visit(state, actor, id).await?;
+        if visit.checked_out_at.is_some()
+            || visit.photos.contains(&photo)
+            || visit.photos.len() >= 20
+        {
+            return Ok(visit);
+        }
+        let before = visit.version;
+        visit.photos.push(photo);
+        visit.version += 1;
+        match state.customers.update_visit(&visit, before, &[]).await {
+            Ok(()) => return Ok(visit),
+            Err(fieldline_store::StoreError::VersionConflict { .. }) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(AppError::Conflict(
+        "the visit is being changed meanwhile".into(),
+    ))
+}
+
 pub async fn visit_policy(state: &AppState, actor: &Actor) -> Result<VisitPolicy, AppError> {
     Ok(load_tenant(state, &actor.tenant).await?.visit_policy())
 }
