@@ -72,11 +72,10 @@ async fn check_subject(
             crate::customer::load_live_customer(state, actor, id).await?;
         }
         Some(Subject::Visit(id)) => {
-            if crate::visit::get_visit(state, actor, id).await?.owner != actor.user {
-                return Err(AppError::Forbidden(
-                    "only the rep on a visit adds its photos".into(),
-                ));
-            }
+            let visit = crate::visit::get_visit(state, actor, id).await?;
+            (visit.owner == actor.user).then_some(()).ok_or_else(|| {
+                AppError::Forbidden("only the rep on a visit adds its photos".into())
+            })?;
         }
         _ => {}
     }
