@@ -73,9 +73,11 @@ async fn check_subject(
         }
         Some(Subject::Visit(id)) => {
             let visit = crate::visit::get_visit(state, actor, id).await?;
-            (visit.owner == actor.user).then_some(()).ok_or_else(|| {
-                AppError::Forbidden("only the rep on a visit adds its photos".into())
-            })?;
+            if visit.owner != actor.user {
+                return Err(AppError::Forbidden(
+                    "only the rep on a visit adds its photos".into(),
+                ));
+            }
         }
         _ => {}
     }
