@@ -117,6 +117,7 @@ fn expected(op: &str, scene: Scene) -> Option<[u16; 9]> {
         ("PATCH /v1/contacts/{id}", Tenant) =>       [401, 200, 403, 200, 403, 403, 200, 404, 404],
         // A visit at a customer of the East rep; only the rep on it checks out.
         ("POST /v1/visits", Tenant) =>               [401, 201, 403, 201, 403, 403, 201, 404, 404],
+        ("GET /v1/visits", Tenant) =>                [401, 200, 200, 200, 200, 200, 200, 200, 200],
         ("GET /v1/visits/{id}", Tenant) =>           [401, 200, 403, 200, 403, 403, 200, 404, 404],
         ("POST /v1/visits/{id}/check-out", Tenant) => [401, 200, 403, 403, 403, 403, 403, 404, 404],
         ("GET /v1/settings/visits", Tenant) =>       [401, 200, 200, 200, 200, 200, 200, 200, 200],
@@ -431,7 +432,8 @@ impl World {
             "GET /v1/metrics/leads"
             | "GET /v1/metrics/pipeline"
             | "GET /v1/metrics/capture"
-            | "GET /v1/metrics/visits" => (
+            | "GET /v1/metrics/visits"
+            | "GET /v1/visits" => (
                 format!("{path}?from=2026-01-01T00:00:00Z&to=2026-12-31T00:00:00Z"),
                 None,
             ),

@@ -122,6 +122,27 @@ async fn visits_are_judged_and_far_check_ins_flagged() {
     assert_eq!(mine["total"]["invalid"], 1);
     assert_eq!(mine["total"]["far"], 1);
     assert_eq!(mine["total"]["invalid_rate"], 0.5);
+    let day = "/v1/visits?from=2026-11-23T00:00:00Z&to=2026-11-24T00:00:00Z";
+    let listed = app.get(day, &rep).await.expect(200).body;
+    let ids: Vec<&Value> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| &v["id"])
+        .collect();
+    assert_eq!(ids, [&far_visit["id"], &visit["id"]], "newest first");
+    let theirs = app
+        .get(day, &app.token(&f.south_rep))
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(theirs, json!([]));
+    let manager = app
+        .get(day, &app.token(&f.east_manager))
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(manager.as_array().unwrap().len(), 2);
     let south = app
         .get(period, &app.token(&f.south_manager))
         .await

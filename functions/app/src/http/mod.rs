@@ -103,7 +103,7 @@ fn lead_routes(router: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
         .routes(routes!(upload::http::request_upload))
         .routes(routes!(upload::http::start_upload))
         .routes(routes!(upload::http::get_upload))
-        .routes(routes!(visit::http::check_in))
+        .routes(routes!(visit::http::check_in, visit::http::list_visits))
         .routes(routes!(visit::http::check_out))
         .routes(routes!(visit::http::get_visit))
         .routes(routes!(upload::http::paste_card))

@@ -52,6 +52,21 @@ pub async fn check_out(
     ))
 }
 
+/// The visits you may see (yours; your team's as a manager; all as an admin) checked in
+/// during `[from, to)`, newest first, at most 500.
+#[utoipa::path(get, path = "/v1/visits", tag = "visits", security(("bearer" = [])),
+    params(VisitReportParams),
+    responses((status = 200, body = Vec<Visit>), (status = 400, body = ErrorBody)))]
+pub async fn list_visits(
+    State(state): State<AppState>,
+    auth: Authenticated,
+    ApiQuery(params): ApiQuery<VisitReportParams>,
+) -> Result<Json<Vec<Visit>>, ApiError> {
+    Ok(Json(
+        usecase::list_visits(&state, &auth.actor, params.from, params.to).await?,
+    ))
+}
+
 #[utoipa::path(get, path = "/v1/visits/{id}", tag = "visits", security(("bearer" = [])),
     params(("id" = VisitId, Path)),
     responses((status = 200, body = Visit), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]

@@ -88,6 +88,45 @@ pub async fn check_in(
     Ok(state.customers.create_visit(&visit, &[checked_in]).await?)
 }
 
+/// Whether the caller may see `visit`: their own, their team's (managers), all (admins).
+fn may_see(actor: &Actor, visit: &Visit) -> bool {
+    match actor.lead_scope() {
+        LeadScope::Tenant => true,
+        LeadScope::Team(team) => visit.team == Some(team) || visit.owner == actor.user,
+        LeadScope::Owner(me) => visit.owner == me,
+        LeadScope::Pool => false,
+    }
+}
+
+/// The most visits one listing returns.
+pub const MAX_LISTED_VISITS: usize = 500;
+
+/// The visits the caller may see checked in during `[from, to)`, newest first, at most
+/// `MAX_LISTED_VISITS` (a rep's day, a manager's week).
+pub async fn list_visits(
+    state: &AppState,
+    actor: &Actor,
+    from: Timestamp,
+    to: Timestamp,
+) -> Result<Vec<Visit>, AppError> {
+    if from >= to {
+        return Err(AppError::rejected(
+            "invalid_query",
+            "from must be before to",
+        ));
+    }
+    let mut visits: Vec<Visit> = state
+        .customers
+        .visits_since(&actor.tenant, from)
+        .await?
+        .into_iter()
+        .filter(|v| v.checked_in_at < to && may_see(actor, v))
+        .collect();
+    visits.sort_by(|a, b| b.checked_in_at.cmp(&a.checked_in_at));
+    visits.truncate(MAX_LISTED_VISITS);
+    Ok(visits)
+}
+
 /// A visit the caller may see: their own, their team's (managers), every one (admins).
 pub async fn get_visit(state: &AppState, actor: &Actor, id: VisitId) -> Result<Visit, AppError> {
     let visit = state
@@ -95,13 +134,7 @@ pub async fn get_visit(state: &AppState, actor: &Actor, id: VisitId) -> Result<V
         .get_visit(&actor.tenant, id)
         .await?
         .ok_or_else(|| AppError::NotFound(format!("visit {id} not found")))?;
-    let allowed = match actor.lead_scope() {
-        LeadScope::Tenant => true,
-        LeadScope::Team(team) => visit.team == Some(team) || visit.owner == actor.user,
-        LeadScope::Owner(me) => visit.owner == me,
-        LeadScope::Pool => false,
-    };
-    if !allowed {
+    if !may_see(actor, &visit) {
         return Err(AppError::Forbidden("not a visit you may see".into()));
     }
     Ok(visit)
