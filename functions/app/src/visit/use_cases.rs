@@ -122,7 +122,7 @@ pub async fn list_visits(
         .into_iter()
         .filter(|v| v.checked_in_at < to && may_see(actor, v))
         .collect();
-    visits.sort_by(|a, b| b.checked_in_at.cmp(&a.checked_in_at));
+    visits.sort_by_key(|v| std::cmp::Reverse(v.checked_in_at));
     visits.truncate(MAX_LISTED_VISITS);
     Ok(visits)
 }
