@@ -39,7 +39,7 @@ pub trait CaptureService: Send + Sync {
 }
 
 /// What the sidecar answers, in the formats `../shared/eval` fixes (only the keys used here).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone)]
 pub enum Reading {
     Card(CardReply),
     Shelf(ShelfReply),

@@ -122,7 +122,7 @@ pub async fn list_visits(
         .into_iter()
         .filter(|v| v.checked_in_at < to && may_see(actor, v))
         .collect();
-    visits.sort_by_key(|v| std::cmp::Reverse(v.checked_in_at));
+    visits.sort_by_key(|v| std::cmp::Reverse((v.checked_in_at, v.id)));
     visits.truncate(MAX_LISTED_VISITS);
     Ok(visits)
 }
@@ -302,19 +302,12 @@ pub async fn visit_report(
         ));
     }
     let visits = state.customers.visits_since(&actor.tenant, from).await?;
-    let scope = actor.lead_scope();
     let mut total = VisitFigures::default();
     let mut by_rep: HashMap<UserId, (Option<TeamId>, VisitFigures)> = HashMap::new();
-    for v in visits.iter().filter(|v| v.checked_in_at < to) {
-        let visible = match scope {
-            LeadScope::Tenant => true,
-            LeadScope::Team(team) => v.team == Some(team),
-            LeadScope::Owner(me) => v.owner == me,
-            LeadScope::Pool => false,
-        };
-        if !visible {
-            continue;
-        }
+    for v in visits
+        .iter()
+        .filter(|v| v.checked_in_at < to && may_see(actor, v))
+    {
         count(&mut total, v);
         count(
             &mut by_rep
