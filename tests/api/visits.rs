@@ -52,7 +52,8 @@ async fn visits_are_judged_and_far_check_ins_flagged() {
     let again = check_in(near, "visit-1").await.expect(200).body;
     assert_eq!(again["id"], visit["id"], "a retry is the same visit");
 
-    // 2 km north: flagged, and it will not count as valid.
+    // A minute later, 2 km north: flagged, and it will not count as valid.
+    clock.advance_hours(1.0 / 60.0);
     let far = json!({"customer": customer, "purpose": "铺货检查",
         "position": {"lat": STORE.0 + 0.018, "lon": STORE.1, "accuracy_m": 10.0}});
     let far_visit = check_in(far, "visit-2").await.expect(201).body;
