@@ -43,6 +43,7 @@ async fn main() -> anyhow::Result<()> {
             grading: None,
             grading_history: vec![],
             visits: None,
+            retail: None,
         })
         .await?;
     let team = TeamId::new();

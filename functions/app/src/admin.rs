@@ -24,6 +24,7 @@ pub async fn add_tenant(
         grading: None,
         grading_history: vec![],
         visits: None,
+        retail: None,
     };
     if !state.directory.create_tenant(&tenant).await? {
         bail!("tenant {id} already exists");

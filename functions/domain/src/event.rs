@@ -160,6 +160,33 @@ pub enum EventPayload {
         currency: String,
         at: DateTime<Utc>,
     },
+    /// A shelf photo of this store was read: its price tags, empty facings, and the prices
+    /// under the tenant's floor for the SKUs on the shelf.
+    ShelfAudited {
+        upload: crate::id::UploadId,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        visit: Option<crate::id::VisitId>,
+        price_tags: u32,
+        gaps: u32,
+        out_of_stock: bool,
+        /// Prices read below the floor (in the tags' currency units, as printed).
+        #[serde(default)]
+        under_floor: Vec<String>,
+        /// The tenant counts this store as a key store.
+        key_store: bool,
+    },
+    /// A quick sale tag's share of a region's sales this week rose significantly over its
+    /// baseline (the store is the one whose tag tipped it).
+    SaleTagSpiked {
+        region: String,
+        week: String,
+        tag: String,
+        count: u64,
+        sales: u64,
+        /// Shares in per mille, so the event stays `Eq`.
+        share_permille: u32,
+        baseline_permille: u32,
+    },
     /// A customer opened a material pack sent on the deal.
     MaterialOpened {
         pack: MaterialPackId,
@@ -193,7 +220,8 @@ impl EventKind {
             DealCreated | DealUpdated | DealStageChanged | MaterialOpened => {
                 Some(SubjectKind::Deal)
             }
-            ContactAdded | ContactUpdated | PurchaseRecorded | CustomerMerged => {
+            ContactAdded | ContactUpdated | PurchaseRecorded | CustomerMerged | ShelfAudited
+            | SaleTagSpiked => {
                 Some(SubjectKind::Customer)
             }
             ActivityLogged | TimerFired => None,
@@ -251,6 +279,24 @@ impl EventKind {
             DealUpdated => &["changed"],
             DealStageChanged => &["from", "to", "status", "seconds_in_previous", "overridden"],
             MaterialOpened => &["pack", "name", "opens"],
+            ShelfAudited => &[
+                "upload",
+                "visit",
+                "price_tags",
+                "gaps",
+                "out_of_stock",
+                "under_floor",
+                "key_store",
+            ],
+            SaleTagSpiked => &[
+                "region",
+                "week",
+                "tag",
+                "count",
+                "sales",
+                "share_permille",
+                "baseline_permille",
+            ],
         }
     }
 
@@ -536,6 +582,24 @@ mod tests {
                 amount: 600_000,
                 currency: "CNY".into(),
                 at: DateTime::UNIX_EPOCH,
+            },
+            EventPayload::ShelfAudited {
+                upload: crate::id::UploadId::new(),
+                visit: Some(crate::id::VisitId::new()),
+                price_tags: 6,
+                gaps: 1,
+                out_of_stock: true,
+                under_floor: vec!["2.50".into()],
+                key_store: true,
+            },
+            EventPayload::SaleTagSpiked {
+                region: "none".into(),
+                week: "2026-W48".into(),
+                tag: "obstacle:太贵".into(),
+                count: 30,
+                sales: 100,
+                share_permille: 300,
+                baseline_permille: 100,
             },
             EventPayload::MaterialOpened {
                 pack: crate::id::MaterialPackId::new(),

@@ -79,6 +79,8 @@ uuid_id!(/// A customer's order.
     OrderId, "order_id");
 uuid_id!(/// A file a phone uploaded (card, shelf photo, voice note, attachment).
     UploadId, "upload_id");
+uuid_id!(/// One sale a shop assistant tagged (customer focus, obstacle, competitor compared).
+    SaleTagsId, "sale_tags_id");
 uuid_id!(/// A material pack: files sent to a customer as one link.
     MaterialPackId, "material_pack_id");
 

@@ -23,6 +23,7 @@ pub mod metrics;
 pub mod notification;
 pub mod pipeline;
 pub mod pipeline_metrics;
+pub mod retail;
 pub mod rule;
 pub mod scoring;
 pub mod subject;

@@ -30,6 +30,10 @@ pub struct Tenant {
     /// What a valid visit needs; the defaults until an admin sets one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub visits: Option<crate::visit::VisitPolicy>,
+    /// Quick sale tags, spike test, shelf price floors and key stores; the defaults until an
+    /// admin sets one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retail: Option<crate::retail::RetailPolicy>,
 }
 
 /// How many replaced grading policies a tenant keeps (each is about 1 KB; the tenant record
@@ -45,6 +49,11 @@ impl Tenant {
     /// The visit policy in force.
     pub fn visit_policy(&self) -> crate::visit::VisitPolicy {
         self.visits.clone().unwrap_or_default()
+    }
+
+    /// The retail policy in force.
+    pub fn retail_policy(&self) -> crate::retail::RetailPolicy {
+        self.retail.clone().unwrap_or_default()
     }
 
     /// Puts `policy` in force as the next version, keeping the one it replaces; returns it
@@ -178,6 +187,7 @@ mod tests {
             grading: None,
             grading_history: vec![],
             visits: None,
+            retail: None,
         };
         assert_eq!(tenant.grade_policy_versions().len(), 1);
         for i in 0..KEPT_GRADE_POLICIES + 5 {

@@ -13,6 +13,7 @@ fn tenant(id: &str) -> Tenant {
         grading: None,
         grading_history: vec![],
         visits: None,
+        retail: None,
     }
 }
 

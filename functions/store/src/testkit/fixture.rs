@@ -51,6 +51,7 @@ pub(crate) fn tenant_row(id: &TenantId) -> Tenant {
         grading: None,
         grading_history: vec![],
         visits: None,
+        retail: None,
     }
 }
 
