@@ -311,7 +311,8 @@ async fn a_voice_note_becomes_a_note_and_a_task_due_when_it_says() {
 }
 
 /// A shelf photo taken on a visit to a store whose facings show bare wall: an audit note on
-/// the store, an out-of-stock task for the rep, and the photo on the visit, which then checks
+/// the store, an out-of-stock task for the rep (the default rule on the audit), and the
+/// photo on the visit, which then checks
 /// out valid with one key action.
 async fn a_shelf_photo_with_an_empty_facing_yields_a_task() {
     let sidecar = capture_sidecar().await;
@@ -348,14 +349,20 @@ async fn a_shelf_photo_with_an_empty_facing_yields_a_task() {
         links(&done, "visit"),
         [(visit_id.clone(), "changed".to_owned())]
     );
-    let tasks = app.get("/v1/me/tasks", &rep).await.expect(200).body;
-    let oos: Vec<&Value> = tasks
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|t| t["rule"] == "capture_out_of_stock")
-        .collect();
-    assert_eq!(oos.len(), 1, "{tasks}");
+    // The audit's event reaches the default rule that makes the restock task.
+    let oos = eventually("the out-of-stock task", || async {
+        let tasks = app.get("/v1/me/tasks", &rep).await.expect(200).body;
+        let oos: Vec<Value> = tasks
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|t| t["rule"] == "shelf-out-of-stock-task")
+            .cloned()
+            .collect();
+        (!oos.is_empty()).then_some(oos)
+    })
+    .await;
+    assert_eq!(oos.len(), 1, "{oos:?}");
     assert_eq!(oos[0]["customer"], json!(store));
     assert_eq!(links(&done, "activity").len(), 1);
     let notes = app

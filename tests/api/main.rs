@@ -17,4 +17,5 @@ mod matrix;
 mod openapi;
 mod restart;
 mod slow;
+mod stores;
 mod visits;

@@ -123,6 +123,12 @@ fn expected(op: &str, scene: Scene) -> Option<[u16; 9]> {
         ("GET /v1/settings/visits", Tenant) =>       [401, 200, 200, 200, 200, 200, 200, 200, 200],
         ("PUT /v1/settings/visits", Tenant) =>       [401, 403, 403, 403, 403, 403, 200, 200, 403],
         ("GET /v1/metrics/visits", Tenant) =>        [401, 200, 200, 200, 200, 200, 200, 200, 200],
+        // Quick tags at a store of the East rep: whoever may work on the store.
+        ("POST /v1/stores/{id}/sale-tags", Tenant) => [401, 201, 403, 201, 403, 403, 201, 404, 404],
+        // The store-tag report is for managers (their region) and admins.
+        ("GET /v1/metrics/sale-tags", Tenant) =>     [401, 403, 403, 200, 200, 403, 200, 200, 403],
+        ("GET /v1/settings/retail", Tenant) =>       [401, 200, 200, 200, 200, 200, 200, 200, 200],
+        ("PUT /v1/settings/retail", Tenant) =>       [401, 403, 403, 403, 403, 403, 200, 200, 403],
         ("GET /v1/grading/policy/versions", Tenant) => [401, 200, 200, 200, 200, 200, 200, 200, 200],
         ("POST /v1/grading/policy/rollback", Tenant) => [401, 403, 403, 403, 403, 403, 200, 200, 403],
         ("GET /v1/deals/{id}/materials", Tenant) =>  [401, 200, 403, 200, 403, 403, 200, 404, 404],
@@ -506,6 +512,15 @@ impl World {
             "POST /v1/visits/{id}/check-out" => {
                 let body = json!({"actions": ["陈列调整"]});
                 (path.replace("{id}", &self.visit(n).await), Some(body))
+            }
+            "POST /v1/stores/{id}/sale-tags" => (
+                path.replace("{id}", &self.customer(n).await),
+                Some(json!({"focus": "价格", "competitor": "怡宝"})),
+            ),
+            "PUT /v1/settings/retail" => {
+                let body = serde_json::to_value(fieldline_domain::retail::RetailPolicy::default())
+                    .unwrap();
+                (path.into(), Some(body))
             }
             "PUT /v1/settings/visits" => {
                 let body =

@@ -14,7 +14,8 @@ use crate::timer::TimerSweeper;
 use axum::Router;
 use fieldline_store::{
     AssignmentStore, BlobStore, CustomerStore, DealStore, DecisionLog, DirectoryStore, EventLog,
-    InboxStore, LeadStore, RecordStores, RuleStore, TaskStore, TimerStore, UploadStore,
+    InboxStore, LeadStore, RecordStores, RetailStore, RuleStore, TaskStore, TimerStore,
+    UploadStore,
 };
 use std::future::Future;
 use std::sync::Arc;
@@ -44,6 +45,7 @@ pub struct Stores {
     pub assignment: Arc<dyn AssignmentStore>,
     pub tasks: Arc<dyn TaskStore>,
     pub inbox: Arc<dyn InboxStore>,
+    pub retail: Arc<dyn RetailStore>,
     pub blobs: Arc<dyn BlobStore>,
     /// For the health endpoint: `sqlite` or `dynamodb`.
     pub backend: &'static str,
@@ -68,6 +70,7 @@ impl Stores {
             assignment: store.clone(),
             tasks: store.clone(),
             inbox: store.clone(),
+            retail: store.clone(),
             events: store,
             blobs,
             backend,
@@ -98,6 +101,7 @@ impl Application {
             assignment: stores.assignment,
             tasks: stores.tasks,
             inbox: stores.inbox,
+            retail: stores.retail,
             events: stores.events,
             blobs: stores.blobs,
             tokens: Arc::new(tokens),

@@ -90,6 +90,24 @@ pub struct Customer {
     pub merged_into: Option<CustomerId>,
 }
 
+/// The fields a rule about a customer may read under `customer.`: the record's top-level
+/// fields, and `key_store` (one of the tenant's key stores, by its tags).
+pub(crate) const RULE_FIELDS: &[&str] = &[
+    "id",
+    "tenant",
+    "name",
+    "kind",
+    "owner",
+    "team",
+    "addresses",
+    "tags",
+    "origin_lead",
+    "created_at",
+    "version",
+    "merged_into",
+    "key_store",
+];
+
 /// What a client sends to create a customer, with the contacts it already knows.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -169,9 +169,10 @@ pub enum EventPayload {
         price_tags: u32,
         gaps: u32,
         out_of_stock: bool,
-        /// Prices read below the floor (in the tags' currency units, as printed).
+        /// How many prices read are below the floor, and those prices as printed.
+        under_floor: u32,
         #[serde(default)]
-        under_floor: Vec<String>,
+        under_floor_prices: Vec<String>,
         /// The tenant counts this store as a key store.
         key_store: bool,
     },
@@ -221,9 +222,7 @@ impl EventKind {
                 Some(SubjectKind::Deal)
             }
             ContactAdded | ContactUpdated | PurchaseRecorded | CustomerMerged | ShelfAudited
-            | SaleTagSpiked => {
-                Some(SubjectKind::Customer)
-            }
+            | SaleTagSpiked => Some(SubjectKind::Customer),
             ActivityLogged | TimerFired => None,
         }
     }
@@ -286,6 +285,7 @@ impl EventKind {
                 "gaps",
                 "out_of_stock",
                 "under_floor",
+                "under_floor_prices",
                 "key_store",
             ],
             SaleTagSpiked => &[
@@ -589,7 +589,8 @@ mod tests {
                 price_tags: 6,
                 gaps: 1,
                 out_of_stock: true,
-                under_floor: vec!["2.50".into()],
+                under_floor: 1,
+                under_floor_prices: vec!["2.50".into()],
                 key_store: true,
             },
             EventPayload::SaleTagSpiked {

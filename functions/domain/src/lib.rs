@@ -60,7 +60,7 @@ pub use grading::{
 };
 pub use id::{
     ActivityId, ContactId, CustomerId, DealId, EventId, LeadId, MaterialPackId, NotificationId,
-    OrderId, TaskId, TeamId, TenantId, TimerId, UploadId, UserId, VisitId,
+    OrderId, SaleTagsId, TaskId, TeamId, TenantId, TimerId, UploadId, UserId, VisitId,
 };
 pub use lead::{
     BudgetRange, Lead, LeadPatch, LeadSource, LeadStatus, NewLead, PreScreen, PurchaseUrgency,

@@ -157,7 +157,10 @@ pub struct PriceFloor {
     #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 60))]
     pub sku: String,
     /// In the currency's units as printed on tags (`"4.50"`).
-    #[cfg_attr(feature = "openapi", schema(pattern = r"^[0-9]{1,7}(\.[0-9]{1,2})?$", example = "4.50"))]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(pattern = r"^[0-9]{1,7}(\.[0-9]{1,2})?$", example = "4.50")
+    )]
     pub floor: String,
 }
 
@@ -231,8 +234,11 @@ impl RetailPolicy {
 
     /// Whether a customer with `tags` is one of the tenant's key stores.
     pub fn is_key_store(&self, tags: &[String]) -> bool {
-        tags.iter()
-            .any(|t| self.key_store_tags.iter().any(|k| k.eq_ignore_ascii_case(t.trim())))
+        tags.iter().any(|t| {
+            self.key_store_tags
+                .iter()
+                .any(|k| k.eq_ignore_ascii_case(t.trim()))
+        })
     }
 }
 
@@ -250,7 +256,11 @@ pub fn price_cents(raw: &str) -> Option<u64> {
         None => (digits.as_str(), ""),
     };
     let all_digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
-    if whole.is_empty() || whole.len() > 7 || frac.len() > 2 || !all_digits(whole) || !all_digits(frac)
+    if whole.is_empty()
+        || whole.len() > 7
+        || frac.len() > 2
+        || !all_digits(whole)
+        || !all_digits(frac)
     {
         return None;
     }
@@ -458,10 +468,11 @@ pub fn find_spikes(
     test: &SpikeTest,
     only: Option<&[String]>,
 ) -> Vec<Spike> {
-    let baseline: Vec<String> = std::iter::successors(Some(week.previous()), |w| Some(w.previous()))
-        .take(test.baseline_weeks as usize)
-        .map(|w| w.to_string())
-        .collect();
+    let baseline: Vec<String> =
+        std::iter::successors(Some(week.previous()), |w| Some(w.previous()))
+            .take(test.baseline_weeks as usize)
+            .map(|w| w.to_string())
+            .collect();
     let week = week.to_string();
     let mut spikes = Vec::new();
     for (region, weeks) in table(counts) {
@@ -577,7 +588,12 @@ mod tests {
     fn baseline(weeks: &[&str], sales: u64, of_tag: u64) -> Vec<TagCount> {
         weeks
             .iter()
-            .flat_map(|w| [count(w, SALES_KEY, sales), count(w, "obstacle:太贵", of_tag)])
+            .flat_map(|w| {
+                [
+                    count(w, SALES_KEY, sales),
+                    count(w, "obstacle:太贵", of_tag),
+                ]
+            })
             .collect()
     }
 
@@ -587,7 +603,10 @@ mod tests {
     fn weeks_are_iso_weeks_in_the_tenants_zone() {
         // Sunday 16:30 UTC is already Monday 00:30 in Shanghai.
         let at: DateTime<Utc> = "2026-11-29T16:30:00Z".parse().unwrap();
-        assert_eq!(Week::of(at, chrono_tz::Asia::Shanghai).to_string(), "2026-W49");
+        assert_eq!(
+            Week::of(at, chrono_tz::Asia::Shanghai).to_string(),
+            "2026-W49"
+        );
         assert_eq!(Week::of(at, chrono_tz::UTC).to_string(), "2026-W48");
         let w = Week::parse("2026-W01").unwrap();
         assert_eq!(w.previous().to_string(), "2025-W52");

@@ -122,7 +122,8 @@ impl SubjectKind {
             SubjectKind::Lead => crate::lead::RULE_FIELDS,
             SubjectKind::Upload => crate::upload::RULE_FIELDS,
             SubjectKind::Deal => crate::deal::RULE_FIELDS,
-            SubjectKind::Customer | SubjectKind::Visit | SubjectKind::Order => &[],
+            SubjectKind::Customer => crate::customer::RULE_FIELDS,
+            SubjectKind::Visit | SubjectKind::Order => &[],
         }
     }
 

@@ -300,7 +300,11 @@ pub struct CheckOut {
     pub photos: Vec<UploadId>,
 }
 
-pub(crate) fn text_list(field: &str, items: &[String], max: usize) -> Result<Vec<String>, DomainError> {
+pub(crate) fn text_list(
+    field: &str,
+    items: &[String],
+    max: usize,
+) -> Result<Vec<String>, DomainError> {
     if items.len() > max {
         return Err(DomainError::invalid(field, format!("at most {max}")));
     }

@@ -15,6 +15,7 @@ mod events;
 mod inbox;
 mod lead;
 mod queue;
+mod retail;
 mod rule;
 mod subject;
 mod table;

@@ -17,6 +17,7 @@ mod directory_cache;
 mod events;
 mod inbox;
 mod lead;
+mod retail;
 mod rule;
 mod schema;
 mod task;

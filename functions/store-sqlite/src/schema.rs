@@ -427,6 +427,32 @@ CREATE TABLE visits (
 CREATE INDEX visits_by_time ON visits (tenant_id, checked_in_at);
 "#;
 
+/// Quick sale tags: each tagged sale once (by id), and the counters reports read, one row per
+/// tenant, region, week and tag (`*`: the week's sales). Spikes announced, once each.
+const V16_SALE_TAGS: &str = r#"
+CREATE TABLE sale_tags (
+    tenant_id TEXT NOT NULL,
+    id TEXT NOT NULL,
+    store_id TEXT NOT NULL,
+    at INTEGER NOT NULL,
+    body TEXT NOT NULL,
+    PRIMARY KEY (tenant_id, id)
+);
+CREATE TABLE sale_tag_counts (
+    tenant_id TEXT NOT NULL,
+    week TEXT NOT NULL,
+    region TEXT NOT NULL,
+    tag TEXT NOT NULL,
+    count INTEGER NOT NULL,
+    PRIMARY KEY (tenant_id, week, region, tag)
+) WITHOUT ROWID;
+CREATE TABLE sale_tag_spikes (
+    tenant_id TEXT NOT NULL,
+    key TEXT NOT NULL,
+    PRIMARY KEY (tenant_id, key)
+) WITHOUT ROWID;
+"#;
+
 pub fn migrations() -> Migrations<'static> {
     Migrations::new(vec![
         M::up(V1_FOUNDATION),
@@ -453,6 +479,7 @@ pub fn migrations() -> Migrations<'static> {
         M::up(V13_GRADING),
         M::up(V14_DEAL_CUSTOMER),
         M::up(V15_VISITS),
+        M::up(V16_SALE_TAGS),
     ])
 }
 
@@ -626,7 +653,7 @@ mod tests {
             .unwrap();
         }
         let store = SqliteStore::open(&path).unwrap();
-        assert_eq!(store.schema_version().await.unwrap(), 15);
+        assert_eq!(store.schema_version().await.unwrap(), 16);
         let listed = store
             .list_activities(&activity.tenant, lead, 10)
             .await
@@ -683,7 +710,7 @@ mod tests {
         }
 
         let store = SqliteStore::open(&path).unwrap();
-        assert_eq!(store.schema_version().await.unwrap(), 15, "V2 -> V15");
+        assert_eq!(store.schema_version().await.unwrap(), 16, "V2 -> V16");
         let acme = TenantId::parse("acme").unwrap();
         let pending = store
             .pending_timers(&acme, Subject::Lead(lead))

@@ -14,6 +14,6 @@ pub use ports::{
     AssignmentStore, BlobKey, BlobMeta, BlobStore, Conversion, Created, Cursor, CustomerFile,
     CustomerQuery, CustomerStore, DealQuery, DealStore, DecisionLog, DirectoryStore, EventLog,
     IdempotencyKey, IdempotencyRecord, InboxStore, LeadQuery, LeadStore, MAX_PAGE, Page, Paged,
-    PresignedRequest, RecordStores, RuleStore, StageTotal, StoredEvent, TaskStore, TimerStore,
-    UploadStore, all_pages, next_in_turn, page_limit,
+    PresignedRequest, RecordStores, RetailStore, RuleStore, StageTotal, StoredEvent, TaskStore,
+    TimerStore, UploadStore, all_pages, next_in_turn, page_limit,
 };

@@ -4,6 +4,7 @@ use crate::error::StoreResult;
 use async_trait::async_trait;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use fieldline_domain::retail::{SaleTags, TagCount};
 use fieldline_domain::{
     Activity, Channel, Contact, ContactId, Customer, CustomerId, Deal, DealFacts, DealId, Decision,
     Delivery, DeliveryResult, DomainEvent, GradeSnapshot, Lead, LeadId, LeadScope, LeadStatus,
@@ -662,6 +663,34 @@ pub trait CustomerStore: Send + Sync {
     ) -> StoreResult<Vec<GradeSnapshot>>;
 }
 
+/// Quick sale tags at stores, counted per week, region and tag as they are written, so the
+/// weekly report and the spike test read a few counters, never every tag of thousands of
+/// stores.
+#[async_trait]
+pub trait RetailStore: Send + Sync {
+    /// Stores a tagged sale and adds one to its week's and region's counters (each tag's and
+    /// the sales total, `SALES_KEY`) in one write; `false` when a sale with its id was
+    /// already recorded (a phone's retry counts once). `NotFound` when the store is not one
+    /// of the tenant's customers.
+    async fn record_sale_tags(&self, sale: &SaleTags) -> StoreResult<bool>;
+    /// The counters of weeks `from..=to` (`2026-W44`), of one region or of all.
+    async fn sale_tag_counts(
+        &self,
+        tenant: &TenantId,
+        region: Option<&str>,
+        from: &str,
+        to: &str,
+    ) -> StoreResult<Vec<TagCount>>;
+    /// Marks the spike `key` announced and writes `events` with the mark, once: `false`
+    /// (nothing written) when it was announced before.
+    async fn announce_spike(
+        &self,
+        tenant: &TenantId,
+        key: &str,
+        events: &[DomainEvent],
+    ) -> StoreResult<bool>;
+}
+
 /// Every record port at once: what a complete backend (SQLite, DynamoDB) implements, so the
 /// wiring and the contract suite name the list in one place.
 pub trait RecordStores:
@@ -677,6 +706,7 @@ pub trait RecordStores:
     + AssignmentStore
     + TaskStore
     + InboxStore
+    + RetailStore
     + 'static
 {
 }
@@ -694,6 +724,7 @@ impl<T> RecordStores for T where
         + AssignmentStore
         + TaskStore
         + InboxStore
+        + RetailStore
         + 'static
 {
 }

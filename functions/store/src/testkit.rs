@@ -10,6 +10,7 @@ mod directory;
 mod fixture;
 mod inbox;
 mod lead;
+mod retail;
 mod rule;
 mod task;
 mod timer;
@@ -24,6 +25,7 @@ pub use directory::*;
 pub use fixture::*;
 pub use inbox::*;
 pub use lead::*;
+pub use retail::*;
 pub use rule::*;
 pub use task::*;
 pub use timer::*;
@@ -65,6 +67,7 @@ macro_rules! backend_contract_tests {
             merges_carry_the_duplicates_deals,
             contact_edits_move_their_keys,
             visits_are_stored_once_versioned_and_listed_by_time,
+            sale_tags_count_once_and_spikes_are_announced_once,
         );
     };
     (@each $open:path; $($name:ident),* $(,)?) => {$(

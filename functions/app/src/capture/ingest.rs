@@ -20,11 +20,12 @@ use async_trait::async_trait;
 use chrono::Duration;
 use fieldline_domain::capture::retry_delay;
 use fieldline_domain::lead::ContactInput;
+use fieldline_domain::retail::price_cents;
 use fieldline_domain::{
-    ActivityKind, Actor, Captured, CardCapture, ContactId, CustomerId, EmailAddress, EventPayload,
-    LeadSource, MergeProposal, NewActivity, NewContact, NewLead, PhoneNumber, PreScreen,
-    RecordLink, ShelfCapture, Subject, Task, TaskId, Tenant, TenantId, Timer, TimerId, Timestamp,
-    Upload, UploadId, UploadStatus, VoiceCapture,
+    ActivityKind, Actor, Captured, CardCapture, ContactId, CustomerId, CustomerKind, EmailAddress,
+    EventPayload, LeadSource, MergeProposal, NewActivity, NewContact, NewLead, PhoneNumber,
+    PreScreen, RecordLink, ShelfCapture, Subject, Task, TaskId, Tenant, TenantId, Timer, TimerId,
+    Timestamp, Upload, UploadId, UploadStatus, VoiceCapture,
 };
 use fieldline_store::{BlobKey, IdempotencyKey, StoredEvent};
 use uuid::Uuid;
@@ -369,13 +370,7 @@ async fn log_note(
     subject: Option<Subject>,
     summary: &str,
 ) -> Result<Option<RecordLink>, AppError> {
-    let note = NewActivity {
-        kind: ActivityKind::Note,
-        summary: summary.chars().take(2000).collect(),
-        occurred_at: None,
-        structured: None,
-        contact: None,
-    };
+    let note = note_of(summary);
     let key = Some(capture_key(upload.id, "note"));
     let activity = match subject {
         Some(Subject::Lead(id)) => crate::lead::log_activity(state, actor, id, note, key)
@@ -392,6 +387,16 @@ async fn log_note(
         _ => return Ok(None),
     };
     Ok(Some(RecordLink::new("activity", activity.id, "created")))
+}
+
+fn note_of(summary: &str) -> NewActivity {
+    NewActivity {
+        kind: ActivityKind::Note,
+        summary: summary.chars().take(2000).collect(),
+        occurred_at: None,
+        structured: None,
+        contact: None,
+    }
 }
 
 fn card_summary(card: &CardCapture) -> String {
@@ -493,9 +498,10 @@ async fn voice(
     })
 }
 
-/// A shelf photo at a store (or on a visit there): the audit as a note on the customer, and
-/// an empty facing a task for the rep that the manager hears about when still open two days
-/// after it was due.
+/// A shelf photo at a store (or on a visit there): the audit as a note on the store, written
+/// with a `shelf_audited` event (empty facings, prices under the tenant's floors, whether it
+/// is a key store) that the default rules turn into tasks and clocks. A photo on no store
+/// has no rules to reach: an empty facing is a task for the uploader right here.
 async fn shelf(
     state: &AppState,
     actor: &Actor,
@@ -504,51 +510,96 @@ async fn shelf(
 ) -> Result<Made, AppError> {
     let mut links = Vec::new();
     let mut subjects = Vec::new();
+    let policy = load_tenant(state, &upload.tenant).await?.retail_policy();
+    // On a visit: the audit is the store's, and the photo joins the visit while it is open.
+    let (store, visit) = match upload.subject {
+        Some(Subject::Visit(id)) => {
+            let visit = crate::visit::attach_photo(state, actor, id, upload.id).await?;
+            links.push(RecordLink::new("visit", visit.id, "changed"));
+            subjects.push(Subject::Visit(visit.id));
+            (Some(Subject::Customer(visit.customer)), Some(visit))
+        }
+        other => (other, None),
+    };
+    let skus = visit
+        .as_ref()
+        .map(|v| v.target_skus.clone())
+        .unwrap_or_default();
+    let under_floor: Vec<String> = match policy.floor_for(&skus) {
+        Some(floor) => shelf
+            .prices
+            .iter()
+            .filter(|p| price_cents(p).is_some_and(|c| c < floor))
+            .cloned()
+            .collect(),
+        None => Vec::new(),
+    };
     let summary = format!(
-        "货架照片 / Shelf photo: {} 个价签 tags ({}), {} 处空位 empty facings",
+        "货架照片 / Shelf photo: {} 个价签 tags ({}), {} 处空位 empty facings{}",
         shelf.price_tags,
         if shelf.prices.is_empty() {
             "—".to_owned()
         } else {
             shelf.prices.join(" / ")
         },
-        shelf.gaps
-    );
-    // On a visit: the audit is the store's, and the photo joins the visit while it is open.
-    let store = match upload.subject {
-        Some(Subject::Visit(id)) => {
-            let visit = crate::visit::attach_photo(state, actor, id, upload.id).await?;
-            links.push(RecordLink::new("visit", visit.id, "changed"));
-            subjects.push(Subject::Visit(visit.id));
-            Some(Subject::Customer(visit.customer))
+        shelf.gaps,
+        if under_floor.is_empty() {
+            String::new()
+        } else {
+            format!("; 低于底价 under the floor: {}", under_floor.join(" / "))
         }
-        other => other,
-    };
-    if let Some(note) = log_note(state, actor, upload, store, &summary).await? {
-        links.push(note);
-        subjects.extend(store);
-    }
-    if shelf.out_of_stock {
-        let on = store.unwrap_or(Subject::Upload(upload.id));
-        let title = format!(
-            "处理缺货：货架有 {} 处空位 / Out of stock: {} empty facings on the shelf",
-            shelf.gaps, shelf.gaps
-        );
-        let due = upload.created_at + Duration::days(1);
-        links.push(
-            upload_task(
-                state,
-                actor,
-                upload,
-                on,
-                3,
-                "out_of_stock",
-                title,
-                due,
-                Some(Duration::days(2)),
-            )
-            .await?,
-        );
+    );
+    match store {
+        Some(Subject::Customer(id)) => {
+            let customer = crate::customer::load_live_customer(state, actor, id).await?;
+            let audit = EventPayload::ShelfAudited {
+                upload: upload.id,
+                visit: visit.as_ref().map(|v| v.id),
+                price_tags: shelf.price_tags,
+                gaps: shelf.gaps,
+                out_of_stock: shelf.out_of_stock,
+                under_floor: under_floor.len() as u32,
+                under_floor_prices: under_floor,
+                key_store: customer.kind == CustomerKind::Store
+                    && policy.is_key_store(&customer.tags),
+            };
+            let note = note_of(&summary);
+            let key = Some(capture_key(upload.id, "note"));
+            let activity =
+                crate::customer::log_activity_with(state, actor, id, note, key, vec![audit])
+                    .await?
+                    .into_inner();
+            links.push(RecordLink::new("activity", activity.id, "created"));
+            subjects.push(Subject::Customer(id));
+        }
+        other => {
+            if let Some(note) = log_note(state, actor, upload, other, &summary).await? {
+                links.push(note);
+                subjects.extend(other);
+            }
+            if shelf.out_of_stock {
+                let on = other.unwrap_or(Subject::Upload(upload.id));
+                let title = format!(
+                    "处理缺货：货架有 {} 处空位 / Out of stock: {} empty facings on the shelf",
+                    shelf.gaps, shelf.gaps
+                );
+                let due = upload.created_at + Duration::days(1);
+                links.push(
+                    upload_task(
+                        state,
+                        actor,
+                        upload,
+                        on,
+                        3,
+                        "out_of_stock",
+                        title,
+                        due,
+                        Some(Duration::days(2)),
+                    )
+                    .await?,
+                );
+            }
+        }
     }
     Ok(Made {
         captured: Captured::Shelf(shelf),

@@ -343,6 +343,19 @@ pub async fn log_activity(
     input: NewActivity,
     key: Option<IdempotencyKey>,
 ) -> Result<Outcome<Activity>, AppError> {
+    log_activity_with(state, actor, id, input, key, Vec::new()).await
+}
+
+/// Logs an activity with more events about the customer in the same write (a shelf photo's
+/// note carries its audit), so the events exist exactly when the note does.
+pub(crate) async fn log_activity_with(
+    state: &AppState,
+    actor: &Actor,
+    id: CustomerId,
+    input: NewActivity,
+    key: Option<IdempotencyKey>,
+    also: Vec<EventPayload>,
+) -> Result<Outcome<Activity>, AppError> {
     let customer = load_live_customer(state, actor, id).await?;
     if let Some(contact) = input.contact {
         let at_customer = state
@@ -374,10 +387,12 @@ pub async fn log_activity(
             structured: activity.structured.is_some(),
         },
     );
+    let mut events = vec![event];
+    events.extend(also.into_iter().map(|p| customer.event(actor, now, p)));
     let record = idempotency(actor, key, "customer.activity", &input);
     Ok(state
         .customers
-        .record_customer_activity(&activity, &[event], record.as_ref())
+        .record_customer_activity(&activity, &events, record.as_ref())
         .await?)
 }
 

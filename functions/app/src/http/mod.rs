@@ -14,8 +14,8 @@ use crate::http::error::{ApiError, ErrorBody};
 use crate::http::extract::BodyLimit;
 use crate::state::AppState;
 use crate::{
-    calendar, channel, customer, deal, lead, material, metrics, notification, rule, task, upload,
-    visit,
+    calendar, channel, customer, deal, lead, material, metrics, notification, retail, rule, task,
+    upload, visit,
 };
 use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::HeaderName;
@@ -49,6 +49,7 @@ pub use crate::lead::http::{AssignRequest, LeadPage, LoggedActivity, UpdateLeadR
         (name = "deals", description = "Deals through gated pipeline stages, with their stage log"),
         (name = "automation", description = "Rules, SLA timers, the decision log and the inbox"),
         (name = "visits", description = "Store visits: check-in, check-out, validity and the invalid-visit rate"),
+        (name = "stores", description = "Retail stores: quick sale tags, their weekly report and spikes, shelf policy"),
         (name = "uploads", description = "Cards, shelf photos and voice notes read by capture into records; attachments"),
         (name = "system"))
 )]
@@ -83,7 +84,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ApiSurface {
     All,
-    /// `/v1/leads/**`, `/v1/deals/**`, `/v1/uploads/**`, `/v1/contacts/**`, `/v1/visits/**`, `/v1/pipelines`, `/v1/forecast/**`, `/v1/me`, `/health`,
+    /// `/v1/leads/**`, `/v1/deals/**`, `/v1/uploads/**`, `/v1/contacts/**`, `/v1/visits/**`, `/v1/stores/**`, `/v1/pipelines`, `/v1/forecast/**`, `/v1/me`, `/health`,
     /// the customers' material links `/m/**`,
     /// `/v1/openapi.json`.
     Leads,
@@ -106,6 +107,7 @@ fn lead_routes(router: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
         .routes(routes!(visit::http::check_in, visit::http::list_visits))
         .routes(routes!(visit::http::check_out))
         .routes(routes!(visit::http::get_visit))
+        .routes(routes!(retail::http::tag_sale))
         .routes(routes!(upload::http::paste_card))
         .routes(routes!(upload::http::decide_proposal))
         .routes(routes!(upload::http::correct_transcript))
@@ -178,6 +180,11 @@ fn automation_routes(router: OpenApiRouter<AppState>) -> OpenApiRouter<AppState>
         .routes(routes!(metrics::http::pipeline_metrics))
         .routes(routes!(metrics::http::capture_metrics))
         .routes(routes!(visit::http::visit_metrics))
+        .routes(routes!(retail::http::sale_tag_report))
+        .routes(routes!(
+            retail::http::retail_policy,
+            retail::http::set_retail_policy
+        ))
         .routes(routes!(
             visit::http::visit_policy,
             visit::http::set_visit_policy

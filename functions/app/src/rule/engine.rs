@@ -92,7 +92,29 @@ pub async fn load_subject(
                 team: deal.team,
                 fields: serde_json::to_value(&deal).unwrap_or(Value::Null),
             }),
-        Subject::Customer(_) | Subject::Visit(_) | Subject::Order(_) => None,
+        Subject::Customer(id) => match state.customers.get_customer(tenant, id).await? {
+            Some(customer) => {
+                let policy = state
+                    .directory
+                    .get_tenant(tenant)
+                    .await?
+                    .map(|t| t.retail_policy())
+                    .unwrap_or_default();
+                let mut fields = serde_json::to_value(&customer).unwrap_or(Value::Null);
+                if let Value::Object(map) = &mut fields {
+                    let key_store = customer.kind == fieldline_domain::CustomerKind::Store
+                        && policy.is_key_store(&customer.tags);
+                    map.insert("key_store".into(), Value::Bool(key_store));
+                }
+                Some(SubjectView {
+                    owner: Some(customer.owner),
+                    team: customer.team,
+                    fields,
+                })
+            }
+            None => None,
+        },
+        Subject::Visit(_) | Subject::Order(_) => None,
     })
 }
 
@@ -554,6 +576,7 @@ pub fn default_rules() -> Vec<(String, Value)> {
     const FILES: &[&str] = &[
         include_str!("../../rules/lead.json"),
         include_str!("../../rules/deal.json"),
+        include_str!("../../rules/customer.json"),
     ];
     #[derive(serde::Deserialize)]
     struct Entry {
