@@ -151,3 +151,113 @@ async fn rules_are_documented_as_served_and_malformed_ids_are_not_found() {
         assert_eq!(reply.expect(404).code(), "not_found", "{path}");
     }
 }
+
+/// One route of the SAM template's HTTP API: the function it invokes, its method (`ANY`) and
+/// path (`/v1/visits/{proxy+}`).
+#[derive(Debug)]
+struct TemplateRoute {
+    function: String,
+    method: String,
+    path: String,
+}
+
+/// The HTTP API routes in `infra/template.yaml`, read line by line (CloudFormation's `!Ref`
+/// tags and the one-line `{ Path: …, Method: … }` maps are all this needs).
+fn template_routes() -> Vec<TemplateRoute> {
+    let template = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../infra/template.yaml"
+    ))
+    .unwrap();
+    let value_after = |line: &str, key: &str| -> Option<String> {
+        let rest = line[line.find(key)? + key.len()..].trim_start();
+        Some(match rest.strip_prefix('"') {
+            Some(quoted) => quoted[..quoted.find('"')?].to_owned(),
+            None => rest[..rest.find([',', '}']).unwrap_or(rest.len())]
+                .trim()
+                .to_owned(),
+        })
+    };
+    let mut routes = Vec::new();
+    let (mut function, mut path) = (String::new(), None::<String>);
+    for line in template.lines() {
+        // Resources are the two-space-indented keys.
+        if line.starts_with("  ") && !line.starts_with("   ") && line.trim_end().ends_with(':') {
+            function = line.trim().trim_end_matches(':').to_owned();
+        }
+        if let Some(p) = value_after(line, "Path:") {
+            path = Some(p);
+        }
+        if let (Some(method), Some(p)) = (value_after(line, "Method:"), path.clone()) {
+            routes.push(TemplateRoute {
+                function: function.clone(),
+                method: method.to_uppercase(),
+                path: p,
+            });
+            path = None;
+        }
+    }
+    routes
+}
+
+/// How API Gateway picks a route for a request: an exact path over a greedy `{proxy+}`, the
+/// longest proxy prefix, then a named method over `ANY`.
+fn route_for<'a>(
+    routes: &'a [TemplateRoute],
+    method: &str,
+    path: &str,
+) -> Option<&'a TemplateRoute> {
+    routes
+        .iter()
+        .filter(|r| r.method == "ANY" || r.method == method)
+        .filter_map(|r| {
+            let rank = if r.path == path {
+                usize::MAX
+            } else {
+                let prefix = r.path.strip_suffix("/{proxy+}")?;
+                path.strip_prefix(prefix)?.strip_prefix('/')?;
+                prefix.len()
+            };
+            Some(((rank, r.method != "ANY"), r))
+        })
+        .max_by_key(|(rank, _)| *rank)
+        .map(|(_, r)| r)
+}
+
+/// Every operation each API function serves has a route in the SAM template that reaches
+/// that function (a route added to the router but not to the template is a 404 on AWS only).
+#[test]
+fn the_aws_template_routes_every_operation_to_the_function_serving_it() {
+    use fieldline_app::http::{ApiSurface, openapi_of};
+    let routes = template_routes();
+    assert!(routes.len() > 20, "{routes:?}");
+    let mut missing = Vec::new();
+    for (surface, function) in [
+        (ApiSurface::Leads, "ApiLeadsFunction"),
+        (ApiSurface::Automation, "ApiAutomationFunction"),
+    ] {
+        let api = openapi_of(surface);
+        for (path, item) in &api.paths.paths {
+            let methods = [
+                ("GET", item.get.is_some()),
+                ("POST", item.post.is_some()),
+                ("PUT", item.put.is_some()),
+                ("PATCH", item.patch.is_some()),
+                ("DELETE", item.delete.is_some()),
+            ];
+            for (method, _) in methods.iter().filter(|(_, served)| *served) {
+                // Embedded only: on AWS a phone PUTs its bytes to the presigned S3 URL.
+                if *path == "/v1/upload-tickets/{ticket}" {
+                    continue;
+                }
+                let reached = route_for(&routes, method, path).map(|r| r.function.as_str());
+                if reached != Some(function) {
+                    missing.push(format!(
+                        "{method} {path} -> {reached:?}, served by {function}"
+                    ));
+                }
+            }
+        }
+    }
+    assert!(missing.is_empty(), "{missing:#?}");
+}

@@ -79,6 +79,11 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     api
 }
 
+/// The operations one surface serves: what the SAM template must route to its function.
+pub fn openapi_of(surface: ApiSurface) -> utoipa::openapi::OpenApi {
+    api_routes(surface).split_for_parts().1
+}
+
 /// Which routes a router serves. On AWS the API is split by domain into one function per
 /// surface behind one HTTP API; locally one router serves everything.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
