@@ -102,11 +102,11 @@ impl RetailStore for DynamoStore {
     async fn announce_spike(
         &self,
         tenant: &TenantId,
-        key_: &str,
+        spike: &str,
         events: &[DomainEvent],
     ) -> StoreResult<bool> {
         let table = self.table().to_owned();
-        let mark = ItemBuilder::new(format!("{}#SPIKE#{key_}", tenant_pk(tenant)), "SPIKE")
+        let mark = ItemBuilder::new(format!("{}#SPIKE#{spike}", tenant_pk(tenant)), "SPIKE")
             .s(crate::ENTITY, "spike")
             .build();
         let mut items = vec![put_new(&table, mark)];
