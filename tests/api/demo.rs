@@ -119,6 +119,24 @@ async fn demo_tenant_is_alive_and_seeding_twice_is_harmless() {
             .all(|d| ids.contains(d["customer"].as_str().unwrap()))
     );
 
+    // Eight weeks of store tags, and this week's spike in the South.
+    let tags = app
+        .get("/v1/metrics/sale-tags?weeks=8", &admin)
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(tags["regions"].as_array().unwrap().len(), 2, "{tags}");
+    assert!(tags["counts"].as_array().unwrap().len() >= 14, "{tags}");
+    assert!(
+        tags["spikes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["tag"] == "obstacle:交期太长"),
+        "{}",
+        tags["spikes"]
+    );
+
     let again = demo::seed(&app.state, 150, 60, 7).await.unwrap();
     assert!(!again.created);
     assert_eq!(again.reps.len(), 20);

@@ -4,7 +4,7 @@
 //! backtest have history on first start). Generated through the same domain rules and store as
 //! real traffic, so what the demo shows is real.
 
-use chrono::{Duration, Timelike};
+use chrono::{Datelike, Duration, Timelike};
 use fieldline_app::AppState;
 use fieldline_app::admin;
 use fieldline_domain::lead::{ContactInput, CreateContext};
@@ -358,6 +358,7 @@ pub async fn seed(
         let (team, rep) = *reps_by_team.choose(&mut rng).unwrap();
         walk_deal(state, &mut rng, rep, team, now, region).await?;
     }
+    seed_store_tags(state, &mut rng, &tenant, &reps_by_team, now).await?;
     Ok(DemoSummary {
         tenant,
         admin: admin_user,
@@ -367,6 +368,122 @@ pub async fn seed(
         deals: deal_count,
         created: true,
     })
+}
+
+/// Outlet stores of the East and South teams (五金机电门店) where shop assistants tag sales.
+const STORES: &[(&str, usize)] = &[
+    ("五金机电城 上海七宝店", 0),
+    ("五金机电城 苏州园区店", 0),
+    ("工控器材 杭州滨江店", 0),
+    ("工控器材 宁波北仑店", 0),
+    ("机电之家 南京江宁店", 0),
+    ("五金机电城 广州黄埔店", 1),
+    ("工控器材 深圳宝安店", 1),
+    ("机电之家 东莞长安店", 1),
+    ("五金机电城 佛山顺德店", 1),
+];
+
+/// Eight weeks of quick sale tags at the outlet stores, from an industrial catalogue; this
+/// week the South stores hear "delivery too slow" far more often, so the store-tag report
+/// shows a spike on first start. Written through the store port (each sale and its counters
+/// in one write), as the API would.
+async fn seed_store_tags(
+    state: &AppState,
+    rng: &mut StdRng,
+    tenant: &TenantId,
+    reps_by_team: &[(usize, &User)],
+    now: Timestamp,
+) -> anyhow::Result<()> {
+    use fieldline_domain::retail::{RetailPolicy, SaleTagCatalogue, SaleTags, Week};
+    let list = |items: &[&str]| items.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+    let catalogue = SaleTagCatalogue {
+        focus: list(&["价格", "交期", "质量", "品牌", "售后服务"]),
+        obstacle: list(&["太贵", "交期太长", "没有现货", "规格不合适"]),
+        competitor: list(&["西门子", "ABB", "施耐德", "正泰", "德力西"]),
+    };
+    let mut row = state
+        .directory
+        .get_tenant(tenant)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("the demo tenant vanished"))?;
+    row.retail = Some(RetailPolicy {
+        sale_tags: catalogue.clone(),
+        ..RetailPolicy::default()
+    });
+    state.directory.update_tenant(&row).await?;
+    let zone = row.zone();
+    let local = now.with_timezone(&zone);
+    let into_week = i64::from(local.weekday().num_days_from_monday()) * 24 * 60
+        + i64::from(local.hour()) * 60
+        + i64::from(local.minute());
+    for (name, team) in STORES {
+        let Some((_, rep)) = reps_by_team.iter().find(|(t, _)| t == team) else {
+            continue;
+        };
+        let input = fieldline_domain::NewCustomer {
+            name: (*name).to_owned(),
+            kind: fieldline_domain::CustomerKind::Store,
+            owner: None,
+            addresses: vec![],
+            tags: if rng.random_bool(0.4) {
+                vec!["重点门店".into()]
+            } else {
+                vec![]
+            },
+            contacts: vec![],
+        };
+        let opened = now - Duration::days(90);
+        let store = fieldline_domain::Customer::create(
+            &input,
+            CustomerId::new(),
+            &actor_of(rep),
+            rep,
+            opened,
+        )?;
+        state.customers.create_customer(&store, &[]).await?;
+        let region = store
+            .team
+            .map_or_else(|| "none".to_owned(), |t| t.to_string());
+        for weeks_ago in (0..8i64).rev() {
+            let spiking = *team == 1 && weeks_ago == 0;
+            for _ in 0..rng.random_range(12..24) {
+                let back = if weeks_ago == 0 {
+                    // Within this week so far, however early in the week the demo starts.
+                    Duration::minutes(rng.random_range(0..120.min(into_week).max(1)))
+                } else {
+                    Duration::days(7 * weeks_ago) + Duration::hours(rng.random_range(0..48))
+                };
+                let at = now - back;
+                let mut tags = vec![format!("focus:{}", catalogue.focus.choose(rng).unwrap())];
+                let obstacle = if spiking && rng.random_bool(0.6) {
+                    Some("交期太长")
+                } else if rng.random_bool(0.5) {
+                    catalogue.obstacle.choose(rng).map(String::as_str)
+                } else {
+                    None
+                };
+                if let Some(o) = obstacle {
+                    tags.push(format!("obstacle:{o}"));
+                }
+                if rng.random_bool(0.5) {
+                    let c = catalogue.competitor.choose(rng).unwrap();
+                    tags.push(format!("competitor:{c}"));
+                }
+                let sale = SaleTags {
+                    id: fieldline_domain::SaleTagsId::new(),
+                    tenant: tenant.clone(),
+                    store: store.id,
+                    region: region.clone(),
+                    week: Week::of(at, zone).to_string(),
+                    tags,
+                    by: rep.id,
+                    at,
+                };
+                state.retail.record_sale_tags(&sale).await?;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Typical days in each open stage of the default pipeline (min, max), and the chance a deal
