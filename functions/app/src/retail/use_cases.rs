@@ -6,27 +6,30 @@ use fieldline_domain::retail::{
     NO_REGION, NewSaleTags, RegionWeek, RetailPolicy, SaleTags, Spike, SpikeTest, Week,
     find_spikes, region_weeks,
 };
-use fieldline_domain::{Actor, EventPayload, LeadScope, Permission, SaleTagsId, TenantId};
+use fieldline_domain::{Actor, EventId, EventPayload, LeadScope, Permission, SaleTagsId, TenantId};
 use fieldline_store::{Created, IdempotencyKey};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 
+/// A UUID that is the same for the same `seed` (the first 16 bytes of its SHA-256).
+fn derived_uuid(seed: &str) -> uuid::Uuid {
+    let digest = Sha256::digest(seed);
+    let mut bytes = [0u8; 16];
+    bytes.copy_from_slice(&digest[..16]);
+    uuid::Builder::from_random_bytes(bytes).into_uuid()
+}
+
 /// The id a tagged sale gets: derived from its `Idempotency-Key` (per tenant, user and
 /// store), so a phone's retry counts once; random without one.
 fn sale_id(actor: &Actor, store: &str, key: Option<&IdempotencyKey>) -> SaleTagsId {
     match key {
-        Some(key) => {
-            let digest = Sha256::digest(format!(
-                "sale-tags|{}|{}|{store}|{}",
-                actor.tenant,
-                actor.user,
-                key.as_str()
-            ));
-            let mut bytes = [0u8; 16];
-            bytes.copy_from_slice(&digest[..16]);
-            SaleTagsId::from_uuid(uuid::Builder::from_random_bytes(bytes).into_uuid())
-        }
+        Some(key) => SaleTagsId::from_uuid(derived_uuid(&format!(
+            "sale-tags|{}|{}|{store}|{}",
+            actor.tenant,
+            actor.user,
+            key.as_str()
+        ))),
         None => SaleTagsId::new(),
     }
 }
@@ -66,7 +69,7 @@ pub async fn tag_sale(
     }
     let week = Week::parse(&sale.week).expect("a week SaleTags::new named");
     for spike in spikes_of(state, &actor.tenant, &sale, week, &policy.spike).await? {
-        let event = customer.event(
+        let mut event = customer.event(
             actor,
             now,
             EventPayload::SaleTagSpiked {
@@ -79,6 +82,13 @@ pub async fn tag_sale(
                 baseline_permille: permille(spike.baseline_share),
             },
         );
+        // The event's id comes from the spike's key: however often the spike is announced,
+        // rules and inboxes (which de-duplicate by event id) see one event.
+        event.id = EventId::from_uuid(derived_uuid(&format!(
+            "spike|{}|{}",
+            actor.tenant,
+            spike.key()
+        )));
         let fresh = state
             .retail
             .announce_spike(&actor.tenant, &spike.key(), &[event])
