@@ -7,6 +7,16 @@ use std::fmt;
 use std::str::FromStr;
 use uuid::Uuid;
 
+/// A UUID that is the same for the same `seed` (the first 16 bytes of its SHA-256): ids
+/// derived from an `Idempotency-Key` or another natural key, so a retry finds what it made.
+pub fn derived_uuid(seed: &str) -> Uuid {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(seed);
+    let mut bytes = [0u8; 16];
+    bytes.copy_from_slice(&digest[..16]);
+    uuid::Builder::from_random_bytes(bytes).into_uuid()
+}
+
 macro_rules! uuid_id {
     ($(#[$doc:meta])* $name:ident, $field:literal) => {
         $(#[$doc])*

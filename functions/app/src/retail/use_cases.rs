@@ -2,6 +2,7 @@ use crate::customer::load_live_customer;
 use crate::error::AppError;
 use crate::lead::load_tenant;
 use crate::state::AppState;
+use fieldline_domain::id::derived_uuid;
 use fieldline_domain::retail::{
     NO_REGION, NewSaleTags, RegionWeek, RetailPolicy, SaleTags, Spike, SpikeTest, Week,
     find_spikes, region_weeks,
@@ -9,16 +10,7 @@ use fieldline_domain::retail::{
 use fieldline_domain::{Actor, EventId, EventPayload, LeadScope, Permission, SaleTagsId, TenantId};
 use fieldline_store::{Created, IdempotencyKey};
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
-
-/// A UUID that is the same for the same `seed` (the first 16 bytes of its SHA-256).
-fn derived_uuid(seed: &str) -> uuid::Uuid {
-    let digest = Sha256::digest(seed);
-    let mut bytes = [0u8; 16];
-    bytes.copy_from_slice(&digest[..16]);
-    uuid::Builder::from_random_bytes(bytes).into_uuid()
-}
 
 /// The id a tagged sale gets: derived from its `Idempotency-Key` (per tenant, user and
 /// store), so a phone's retry counts once; random without one.

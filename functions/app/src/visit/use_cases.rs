@@ -2,13 +2,13 @@ use crate::customer::load_live_customer;
 use crate::error::AppError;
 use crate::lead::load_tenant;
 use crate::state::AppState;
+use fieldline_domain::id::derived_uuid;
 use fieldline_domain::visit::{CheckIn, CheckOut, Visit, VisitPolicy};
 use fieldline_domain::{
     Actor, EventPayload, LeadScope, Permission, Subject, TeamId, Timestamp, UserId, VisitId,
 };
 use fieldline_store::{Created, IdempotencyKey};
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use utoipa::ToSchema;
 
@@ -16,17 +16,12 @@ use utoipa::ToSchema;
 /// phone's retry finds the visit it made; random without one.
 fn visit_id(actor: &Actor, key: Option<&IdempotencyKey>) -> VisitId {
     match key {
-        Some(key) => {
-            let digest = Sha256::digest(format!(
-                "visit|{}|{}|{}",
-                actor.tenant,
-                actor.user,
-                key.as_str()
-            ));
-            let mut bytes = [0u8; 16];
-            bytes.copy_from_slice(&digest[..16]);
-            VisitId::from_uuid(uuid::Builder::from_random_bytes(bytes).into_uuid())
-        }
+        Some(key) => VisitId::from_uuid(derived_uuid(&format!(
+            "visit|{}|{}|{}",
+            actor.tenant,
+            actor.user,
+            key.as_str()
+        ))),
         None => VisitId::new(),
     }
 }
