@@ -232,8 +232,12 @@ impl RetailPolicy {
         floors(Some(skus)).or_else(|| floors(None))
     }
 
-    /// Whether a customer with `tags` is one of the tenant's key stores.
-    pub fn is_key_store(&self, tags: &[String]) -> bool {
+    /// Whether `customer` is one of the tenant's key stores: a store with a key-store tag.
+    pub fn is_key_store(&self, customer: &crate::customer::Customer) -> bool {
+        customer.kind == crate::customer::CustomerKind::Store && self.has_key_tag(&customer.tags)
+    }
+
+    fn has_key_tag(&self, tags: &[String]) -> bool {
         tags.iter().any(|t| {
             self.key_store_tags
                 .iter()
@@ -746,9 +750,9 @@ mod tests {
         assert_eq!(policy.floor_for(&["OTHER".into()]), Some(280));
         assert_eq!(policy.floor_for(&[]), Some(280));
         assert_eq!(RetailPolicy::default().floor_for(&[]), None);
-        assert!(policy.is_key_store(&["重点门店".into()]));
-        assert!(policy.is_key_store(&["Key".into()]));
-        assert!(!policy.is_key_store(&["new".into()]));
+        assert!(policy.has_key_tag(&["重点门店".into()]));
+        assert!(policy.has_key_tag(&["Key".into()]));
+        assert!(!policy.has_key_tag(&["new".into()]));
     }
 
     #[test]

@@ -22,10 +22,10 @@ use fieldline_domain::capture::retry_delay;
 use fieldline_domain::lead::ContactInput;
 use fieldline_domain::retail::price_cents;
 use fieldline_domain::{
-    ActivityKind, Actor, Captured, CardCapture, ContactId, CustomerId, CustomerKind, EmailAddress,
-    EventPayload, LeadSource, MergeProposal, NewActivity, NewContact, NewLead, PhoneNumber,
-    PreScreen, RecordLink, ShelfCapture, Subject, Task, TaskId, Tenant, TenantId, Timer, TimerId,
-    Timestamp, Upload, UploadId, UploadStatus, VoiceCapture,
+    ActivityKind, Actor, Captured, CardCapture, ContactId, CustomerId, EmailAddress, EventPayload,
+    LeadSource, MergeProposal, NewActivity, NewContact, NewLead, PhoneNumber, PreScreen,
+    RecordLink, ShelfCapture, Subject, Task, TaskId, Tenant, TenantId, Timer, TimerId, Timestamp,
+    Upload, UploadId, UploadStatus, VoiceCapture,
 };
 use fieldline_store::{BlobKey, IdempotencyKey, StoredEvent};
 use uuid::Uuid;
@@ -551,24 +551,23 @@ async fn shelf(
     );
     match store {
         Some(Subject::Customer(id)) => {
-            let customer = crate::customer::load_live_customer(state, actor, id).await?;
-            let audit = EventPayload::ShelfAudited {
-                upload: upload.id,
-                visit: visit.as_ref().map(|v| v.id),
-                price_tags: shelf.price_tags,
-                gaps: shelf.gaps,
-                out_of_stock: shelf.out_of_stock,
-                under_floor: under_floor.len() as u32,
-                under_floor_prices: under_floor,
-                key_store: customer.kind == CustomerKind::Store
-                    && policy.is_key_store(&customer.tags),
+            let audit = |customer: &fieldline_domain::Customer| {
+                vec![EventPayload::ShelfAudited {
+                    upload: upload.id,
+                    visit: visit.as_ref().map(|v| v.id),
+                    price_tags: shelf.price_tags,
+                    gaps: shelf.gaps,
+                    out_of_stock: shelf.out_of_stock,
+                    under_floor: under_floor.len() as u32,
+                    under_floor_prices: under_floor,
+                    key_store: policy.is_key_store(customer),
+                }]
             };
             let note = note_of(&summary);
             let key = Some(capture_key(upload.id, "note"));
-            let activity =
-                crate::customer::log_activity_with(state, actor, id, note, key, vec![audit])
-                    .await?
-                    .into_inner();
+            let activity = crate::customer::log_activity_with(state, actor, id, note, key, audit)
+                .await?
+                .into_inner();
             links.push(RecordLink::new("activity", activity.id, "created"));
             subjects.push(Subject::Customer(id));
         }

@@ -343,18 +343,19 @@ pub async fn log_activity(
     input: NewActivity,
     key: Option<IdempotencyKey>,
 ) -> Result<Outcome<Activity>, AppError> {
-    log_activity_with(state, actor, id, input, key, Vec::new()).await
+    log_activity_with(state, actor, id, input, key, |_| Vec::new()).await
 }
 
 /// Logs an activity with more events about the customer in the same write (a shelf photo's
-/// note carries its audit), so the events exist exactly when the note does.
+/// note carries its audit), so the events exist exactly when the note does. `also` makes
+/// them from the customer as loaded here, so callers need not read it again.
 pub(crate) async fn log_activity_with(
     state: &AppState,
     actor: &Actor,
     id: CustomerId,
     input: NewActivity,
     key: Option<IdempotencyKey>,
-    also: Vec<EventPayload>,
+    also: impl FnOnce(&Customer) -> Vec<EventPayload> + Send,
 ) -> Result<Outcome<Activity>, AppError> {
     let customer = load_live_customer(state, actor, id).await?;
     if let Some(contact) = input.contact {
@@ -388,7 +389,11 @@ pub(crate) async fn log_activity_with(
         },
     );
     let mut events = vec![event];
-    events.extend(also.into_iter().map(|p| customer.event(actor, now, p)));
+    events.extend(
+        also(&customer)
+            .into_iter()
+            .map(|p| customer.event(actor, now, p)),
+    );
     let record = idempotency(actor, key, "customer.activity", &input);
     Ok(state
         .customers

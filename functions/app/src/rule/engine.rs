@@ -102,8 +102,7 @@ pub async fn load_subject(
                     .unwrap_or_default();
                 let mut fields = serde_json::to_value(&customer).unwrap_or(Value::Null);
                 if let Value::Object(map) = &mut fields {
-                    let key_store = customer.kind == fieldline_domain::CustomerKind::Store
-                        && policy.is_key_store(&customer.tags);
+                    let key_store = policy.is_key_store(&customer);
                     map.insert("key_store".into(), Value::Bool(key_store));
                 }
                 Some(SubjectView {
