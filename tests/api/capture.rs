@@ -15,6 +15,7 @@ on_both_backends!(
     a_shelf_photo_with_an_empty_facing_yields_a_task,
     capture_down_then_up_loses_nothing_and_makes_nothing_twice,
     a_pasted_wechat_card_becomes_a_contact_once,
+    a_card_with_no_subject_proposes_the_open_lead_with_its_phone,
     a_crash_before_the_upload_is_marked_done_makes_nothing_twice,
     a_phones_own_reading_is_checked_and_used_without_the_sidecar,
 );
@@ -486,6 +487,137 @@ async fn a_pasted_wechat_card_becomes_a_contact_once() {
     app.post("/v1/uploads/card-text", &rep, &blank)
         .await
         .expect(422);
+}
+
+/// A card with no subject would make a lead; an open lead with its phone is proposed instead.
+/// Merging fills what the lead lacks and notes the card on it; dismissing a later card makes
+/// its own lead (leads may share a phone, unlike contacts); a card processed again after a
+/// crash finds the lead it made rather than proposing it to itself.
+async fn a_card_with_no_subject_proposes_the_open_lead_with_its_phone() {
+    let sidecar = capture_sidecar().await;
+    let app = TestApp::spawn_with(monday_morning(), with_capture(sidecar)).await;
+    let f = fixture(&app.state).await;
+    let rep = app.token(&f.east_rep);
+    let typed =
+        json!({"source": "cold_call", "contact": {"name": "王先生", "phone": "13912345678"}});
+    let typed = app.post("/v1/leads", &rep, &typed).await.expect(201).body;
+    let lead = typed["id"].as_str().unwrap().to_owned();
+    let paste = |key: &'static str, text: &'static str| {
+        let (app, rep) = (&app, rep.clone());
+        async move {
+            let body = json!({ "text": text });
+            let sent = app
+                .send_with(
+                    Method::POST,
+                    "/v1/uploads/card-text",
+                    Some(&rep),
+                    Some(&body),
+                    &[("idempotency-key", key)],
+                )
+                .await
+                .expect(201)
+                .body;
+            finished(app, &rep, sent["id"].as_str().unwrap()).await
+        }
+    };
+    let card = "姓名：王建国\n公司：苏州精密机械有限公司\n职位：采购经理\n手机：139 1234 5678\n邮箱：wangjg@szjm.com.cn";
+    let leads = || async {
+        let list = app.get("/v1/leads", &rep).await.expect(200).body;
+        list["items"].as_array().unwrap().clone()
+    };
+
+    let first = paste("card-1", card).await;
+    assert_eq!(first["status"], "done", "{first}");
+    assert_eq!(
+        links(&first, "lead"),
+        [(lead.clone(), "proposed".to_owned())]
+    );
+    let proposal = &first["captured"]["proposal"];
+    assert_eq!(proposal["lead"], lead.as_str(), "{first}");
+    assert_eq!(proposal["key"], "lead:phone:+8613912345678");
+    assert!(proposal["contact"].is_null(), "{first}");
+    assert_eq!(leads().await.len(), 1, "no second lead for the same phone");
+
+    let decide = |upload: &Value, decision: &str| {
+        let (app, rep) = (&app, rep.clone());
+        let path = format!("/v1/uploads/{}/proposal", upload["id"].as_str().unwrap());
+        let body = json!({ "decision": decision });
+        async move { app.post(&path, &rep, &body).await }
+    };
+    let merged = decide(&first, "merge").await.expect(200).body;
+    assert_eq!(merged["captured"]["proposal"]["decision"], "merged");
+    assert_eq!(
+        links(&merged, "lead"),
+        [(lead.clone(), "changed".to_owned())]
+    );
+    let now = app
+        .get(&format!("/v1/leads/{lead}"), &rep)
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(now["contact"]["name"], "王先生", "the rep's name stays");
+    assert_eq!(now["contact"]["email"], "wangjg@szjm.com.cn", "{now}");
+    assert_eq!(now["contact"]["company"], "苏州精密机械有限公司");
+    assert_eq!(now["contact"]["title"], "采购经理");
+    let log = app
+        .get(&format!("/v1/leads/{lead}/activities"), &rep)
+        .await
+        .expect(200)
+        .body;
+    let notes: Vec<&Value> = log
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["summary"].as_str().unwrap_or("").contains("王建国"))
+        .collect();
+    assert_eq!(notes.len(), 1, "{log}");
+    decide(&first, "merge").await.expect(200);
+    assert_eq!(leads().await.len(), 1);
+
+    // The same person's card again: proposed again; the rep says it is someone else.
+    let second = paste("card-2", card).await;
+    assert_eq!(
+        links(&second, "lead"),
+        [(lead.clone(), "proposed".to_owned())]
+    );
+    let dismissed = decide(&second, "dismiss").await.expect(200).body;
+    let made: Vec<(String, String)> = links(&dismissed, "lead");
+    assert_eq!(made.len(), 2, "{dismissed}");
+    assert_eq!(made[0], (lead.clone(), "dismissed".to_owned()));
+    let (own, action) = &made[1];
+    assert_eq!(action, "created");
+    assert_ne!(own, &lead);
+    let own_lead = app
+        .get(&format!("/v1/leads/{own}"), &rep)
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(own_lead["source"], "event");
+    assert_eq!(own_lead["contact"]["name"], "王建国");
+    let again = decide(&second, "dismiss").await.expect(200).body;
+    assert_eq!(
+        again["version"], dismissed["version"],
+        "answering again changes nothing"
+    );
+    assert_eq!(
+        decide(&second, "merge").await.expect(409).code(),
+        "conflict"
+    );
+    assert_eq!(leads().await.len(), 2);
+
+    // A card nobody has: its own lead, found again (not proposed) when processed again.
+    let third = paste(
+        "card-3",
+        "姓名：李娜\n公司：杭州云启科技有限公司\n手机：137 0000 1111",
+    )
+    .await;
+    let made = links(&third, "lead");
+    assert_eq!(made.len(), 1, "{third}");
+    assert_eq!(made[0].1, "created");
+    let replayed = replay_after_crash(&app, third["id"].as_str().unwrap()).await;
+    assert_eq!(links(&replayed, "lead"), made, "{replayed}");
+    assert!(replayed["captured"]["proposal"].is_null(), "{replayed}");
+    assert_eq!(leads().await.len(), 3);
 }
 
 /// Puts a finished upload back to `processing` with nothing recorded on it, as if the process

@@ -4,7 +4,7 @@
 //! reading stays beside any correction the rep makes.
 
 use crate::error::DomainError;
-use crate::id::{ContactId, CustomerId, UserId};
+use crate::id::{ContactId, CustomerId, LeadId, UserId};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -44,14 +44,21 @@ impl CapturedField {
     }
 }
 
-/// A contact the tenant already has with one of the card's phones or e-mails: the card
-/// proposes to add what it knows to that contact instead of making a second one.
+/// A record the tenant already has with one of the card's phones or e-mails: a customer's
+/// contact, or (for a card with no subject, which would make a lead) an open lead. The card
+/// proposes to add what it knows to it instead of making a second one.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MergeProposal {
-    pub contact: ContactId,
-    pub customer: CustomerId,
-    /// The de-duplication key both share (`contact:phone:+86138…`).
+    /// The matching contact and its customer; both absent when the match is a lead.
+    #[serde(default)]
+    pub contact: Option<ContactId>,
+    #[serde(default)]
+    pub customer: Option<CustomerId>,
+    /// The matching lead, when no contact matched.
+    #[serde(default)]
+    pub lead: Option<LeadId>,
+    /// The de-duplication key both share (`contact:phone:+86138…`, `lead:email:…`).
     pub key: String,
     /// `merged` or `dismissed` once the rep decided; `None` while it waits.
     #[serde(default)]

@@ -379,6 +379,20 @@ pub struct CreateContext<'a> {
 }
 
 impl Lead {
+    /// The keys a card is matched on before it makes another lead: the phone (already
+    /// E.164) and the e-mail, case folded. Unlike a contact's, they are not exclusive: two
+    /// leads may share a phone, a card only proposes to merge into one of them.
+    pub fn contact_keys(&self) -> Vec<String> {
+        let mut keys = Vec::new();
+        if let Some(phone) = &self.contact.phone {
+            keys.push(format!("lead:phone:{}", phone.e164()));
+        }
+        if let Some(email) = &self.contact.email {
+            keys.push(format!("lead:email:{}", email.as_str().to_lowercase()));
+        }
+        keys
+    }
+
     pub fn create(
         input: &NewLead,
         ctx: CreateContext<'_>,

@@ -20,7 +20,7 @@ use fieldline_domain::{
 };
 use fieldline_store::error::StoreResult;
 use fieldline_store::{
-    Created, IdempotencyRecord, LeadQuery, LeadStore, Page, StoreError, page_limit,
+    Created, IdempotencyRecord, LeadQuery, LeadStore, MATCHING_LEADS, Page, StoreError, page_limit,
 };
 
 /// Idempotency keys outlive any phone's retry window by far, then DynamoDB's TTL drops them.
@@ -78,6 +78,30 @@ pub(crate) fn lead_item(lead: &Lead) -> StoreResult<crate::table::Item> {
     }
     Ok(item.build())
 }
+
+/// The partition holding the leads whose contact has `key` (`Lead::contact_keys`).
+fn lead_key_pk(tenant: &TenantId, key: &str) -> String {
+    format!("{}#LEADKEY#{key}", tenant_pk(tenant))
+}
+
+/// The lead's entries under its contact keys, written with every create and update. An
+/// entry left behind when a contact changes is harmless: readers check the lead itself.
+fn lead_key_puts(table: &str, lead: &Lead) -> Vec<TransactWriteItem> {
+    lead.contact_keys()
+        .iter()
+        .map(|k| {
+            let item = ItemBuilder::new(lead_key_pk(&lead.tenant, k), format!("LEAD#{}", lead.id))
+                .s(ENTITY, "lead_key")
+                .s("lead_id", lead.id.to_string())
+                .build();
+            put(table, item, None, &[])
+        })
+        .collect()
+}
+
+/// The most entries one key's partition is read to: stale ones included, far more than
+/// `MATCHING_LEADS` live ones.
+const LEAD_KEY_ENTRIES: usize = 200;
 
 fn idempotency_pk(tenant: &TenantId, rec: &IdempotencyRecord, scope: &str) -> String {
     format!(
@@ -274,6 +298,7 @@ impl LeadStore for DynamoStore {
             ));
         }
         items.push(put_new(self.table(), lead_item(lead)?));
+        items.extend(lead_key_puts(self.table(), lead));
         items.extend(events_items(self.table(), events)?);
         match self.transact(items).await {
             Ok(()) => Ok(Created::New(lead.clone())),
@@ -304,6 +329,7 @@ impl LeadStore for DynamoStore {
     ) -> StoreResult<()> {
         let mut items =
             vec![self.versioned_put(lead_item(lead)?, lead.version, expected_version)?];
+        items.extend(lead_key_puts(self.table(), lead));
         items.extend(events_items(self.table(), events)?);
         match self.transact(items).await {
             Ok(()) => Ok(()),
@@ -331,6 +357,29 @@ impl LeadStore for DynamoStore {
             idempotency.map(|rec| (rec, "lead.activity")),
         )
         .await
+    }
+
+    async fn leads_with_key(&self, tenant: &TenantId, key: &str) -> StoreResult<Vec<Lead>> {
+        let values = [(":pk", s(lead_key_pk(tenant, key)))];
+        let entries = self
+            .query(Query::table("pk = :pk", &values), LEAD_KEY_ENTRIES)
+            .await?;
+        let mut leads = Vec::new();
+        for entry in &entries {
+            let Some(id) = string_attr(entry, "lead_id").and_then(|i| i.parse().ok()) else {
+                return Err(StoreError::corrupt_msg(
+                    "a lead key entry without a lead id",
+                ));
+            };
+            if let Some(lead) = self.get_lead(tenant, id).await?
+                && lead.contact_keys().iter().any(|k| k == key)
+            {
+                leads.push(lead);
+            }
+        }
+        leads.sort_by_key(|l: &Lead| std::cmp::Reverse((l.updated_at, l.id)));
+        leads.truncate(MATCHING_LEADS);
+        Ok(leads)
     }
 
     async fn list_leads(&self, tenant: &TenantId, query: &LeadQuery) -> StoreResult<Page<Lead>> {

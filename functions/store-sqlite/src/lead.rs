@@ -6,7 +6,9 @@ use fieldline_domain::{
     Activity, DomainEvent, Lead, LeadId, LeadScope, Subject, TenantId, Timestamp,
 };
 use fieldline_store::error::{StoreError, StoreResult};
-use fieldline_store::ports::{Created, IdempotencyRecord, LeadQuery, LeadStore, Page, page_limit};
+use fieldline_store::ports::{
+    Created, IdempotencyRecord, LeadQuery, LeadStore, MATCHING_LEADS, Page, page_limit,
+};
 use rusqlite::types::Value;
 use rusqlite::{OptionalExtension, Transaction, params, params_from_iter};
 
@@ -144,7 +146,31 @@ fn insert_lead(tx: &Transaction<'_>, lead: &Lead) -> StoreResult<()> {
             to_json(lead)?,
         ],
     ).map_err(sql_err)?;
+    index_keys(tx, lead)
+}
+
+/// Points the lead's contact keys at it, and only those (its contact may have changed).
+fn index_keys(tx: &Transaction<'_>, lead: &Lead) -> StoreResult<()> {
+    let (tenant, id) = (lead.tenant.as_str(), lead.id.to_string());
+    tx.execute(
+        "DELETE FROM lead_keys WHERE tenant_id = ?1 AND lead_id = ?2",
+        params![tenant, id],
+    )
+    .map_err(sql_err)?;
+    for key in lead.contact_keys() {
+        tx.execute(
+            "INSERT OR IGNORE INTO lead_keys (tenant_id, key, lead_id) VALUES (?1, ?2, ?3)",
+            params![tenant, key, id],
+        )
+        .map_err(sql_err)?;
+    }
     Ok(())
+}
+
+/// Indexes the leads written before `lead_keys` existed.
+pub(crate) fn backfill_keys(tx: &Transaction<'_>) -> StoreResult<()> {
+    let leads: Vec<Lead> = query_bodies(tx, "SELECT body FROM leads", [])?;
+    leads.iter().try_for_each(|lead| index_keys(tx, lead))
 }
 
 /// Compare-and-swap on `version`; tells a missing lead from a stale write.
@@ -248,6 +274,8 @@ impl LeadStore for SqliteStore {
         let events = events.to_vec();
         self.write(move |tx| {
             replace_lead(tx, &lead, expected_version)?;
+            // Only an update changes the contact (an activity or a conversion does not).
+            index_keys(tx, &lead)?;
             insert_events(tx, &events)
         })
         .await
@@ -275,6 +303,21 @@ impl LeadStore for SqliteStore {
             insert_activity(tx, &activity)?;
             insert_events(tx, &events)?;
             Ok(Created::New(activity))
+        })
+        .await
+    }
+
+    async fn leads_with_key(&self, tenant: &TenantId, key: &str) -> StoreResult<Vec<Lead>> {
+        let (tenant, key) = (tenant.clone(), key.to_owned());
+        self.read(move |conn| {
+            query_bodies(
+                conn,
+                "SELECT l.body FROM lead_keys k
+                 JOIN leads l ON l.tenant_id = k.tenant_id AND l.id = k.lead_id
+                 WHERE k.tenant_id = ?1 AND k.key = ?2
+                 ORDER BY l.updated_at DESC, l.id DESC LIMIT ?3",
+                params![tenant.as_str(), key, MATCHING_LEADS as i64],
+            )
         })
         .await
     }

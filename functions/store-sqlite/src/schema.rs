@@ -453,6 +453,18 @@ CREATE TABLE sale_tag_spikes (
 ) WITHOUT ROWID;
 "#;
 
+/// The phone and e-mail of each lead's contact (`Lead::contact_keys`), so a business card is
+/// matched against leads too. Not unique: two leads may share a phone.
+const V17_LEAD_KEYS: &str = r#"
+CREATE TABLE lead_keys (
+    tenant_id TEXT NOT NULL,
+    key TEXT NOT NULL,
+    lead_id TEXT NOT NULL,
+    PRIMARY KEY (tenant_id, key, lead_id)
+) WITHOUT ROWID;
+CREATE INDEX lead_keys_by_lead ON lead_keys (tenant_id, lead_id);
+"#;
+
 pub fn migrations() -> Migrations<'static> {
     Migrations::new(vec![
         M::up(V1_FOUNDATION),
@@ -480,6 +492,10 @@ pub fn migrations() -> Migrations<'static> {
         M::up(V14_DEAL_CUSTOMER),
         M::up(V15_VISITS),
         M::up(V16_SALE_TAGS),
+        M::up_with_hook(V17_LEAD_KEYS, |tx: &rusqlite::Transaction| {
+            crate::lead::backfill_keys(tx)
+                .map_err(|e| rusqlite_migration::HookError::Hook(format!("{e:#}")))
+        }),
     ])
 }
 
@@ -653,12 +669,44 @@ mod tests {
             .unwrap();
         }
         let store = SqliteStore::open(&path).unwrap();
-        assert_eq!(store.schema_version().await.unwrap(), 16);
+        assert_eq!(store.schema_version().await.unwrap(), 17);
         let listed = store
             .list_activities(&activity.tenant, lead, 10)
             .await
             .unwrap();
         assert_eq!(listed, vec![activity]);
+    }
+
+    /// Leads written before the card matcher existed are found by their phone after the
+    /// upgrade: V17 indexes what is stored.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn leads_stored_before_v17_are_indexed_by_their_contact() {
+        use fieldline_store::LeadStore;
+        use fieldline_store::testkit::{new_lead, t0, user};
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v16.db");
+        let acme = TenantId::parse("acme").unwrap();
+        let rep = user(&acme, None, "rep@acme.cn");
+        let (mut lead, _) = new_lead(&rep, t0());
+        lead.contact.email =
+            Some(fieldline_domain::EmailAddress::parse("Old@Example.com").unwrap());
+        {
+            let mut conn = rusqlite::Connection::open(&path).unwrap();
+            super::migrations().to_version(&mut conn, 16).unwrap();
+            conn.pragma_update(None, "foreign_keys", false).unwrap();
+            conn.execute(
+                "INSERT INTO leads (tenant_id, id, status, priority, created_at, updated_at, version, body)
+                 VALUES ('acme', ?1, 'new', 'b', 0, 0, 1, ?2)",
+                params![lead.id.to_string(), serde_json::to_string(&lead).unwrap()],
+            )
+            .unwrap();
+        }
+        let store = SqliteStore::open(&path).unwrap();
+        let found = store
+            .leads_with_key(&acme, "lead:email:old@example.com")
+            .await
+            .unwrap();
+        assert_eq!(found, vec![lead]);
     }
 
     /// A database last written by the V2 code (timers and decisions keyed by `lead_id`, bodies
@@ -710,7 +758,7 @@ mod tests {
         }
 
         let store = SqliteStore::open(&path).unwrap();
-        assert_eq!(store.schema_version().await.unwrap(), 16, "V2 -> V16");
+        assert_eq!(store.schema_version().await.unwrap(), 17, "V2 -> V17");
         let acme = TenantId::parse("acme").unwrap();
         let pending = store
             .pending_timers(&acme, Subject::Lead(lead))

@@ -218,6 +218,10 @@ pub struct Page<T> {
     pub next: Option<Cursor>,
 }
 
+/// The most leads `LeadStore::leads_with_key` returns: a phone shared by more leads than
+/// this is a switchboard, not a person.
+pub const MATCHING_LEADS: usize = 20;
+
 /// The largest page any listing returns, whatever the caller asks for.
 pub const MAX_PAGE: u32 = 200;
 
@@ -762,6 +766,10 @@ pub trait LeadStore: Send + Sync {
     ) -> StoreResult<Created<Activity>>;
 
     async fn list_leads(&self, tenant: &TenantId, query: &LeadQuery) -> StoreResult<Page<Lead>>;
+
+    /// The leads whose contact holds `key` now (one of `Lead::contact_keys`), newest change
+    /// first, at most `MATCHING_LEADS`: what a business card is matched against.
+    async fn leads_with_key(&self, tenant: &TenantId, key: &str) -> StoreResult<Vec<Lead>>;
 
     /// Newest first.
     async fn list_activities(

@@ -44,6 +44,7 @@ macro_rules! backend_contract_tests {
             stale_writes_are_refused_and_leave_nothing_behind,
             listing_is_scoped_filtered_and_paginated,
             tenants_are_isolated,
+            leads_are_found_by_their_contacts_phone_and_email,
             retried_activity_is_recorded_once,
             timers_fire_once_even_when_sweepers_overlap,
             rotation_hands_out_each_member_in_turn_under_concurrency,

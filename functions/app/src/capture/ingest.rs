@@ -23,9 +23,9 @@ use fieldline_domain::lead::ContactInput;
 use fieldline_domain::retail::price_cents;
 use fieldline_domain::{
     ActivityKind, Actor, Captured, CardCapture, ContactId, CustomerId, EmailAddress, EventPayload,
-    LeadSource, MergeProposal, NewActivity, NewContact, NewLead, PhoneNumber, PreScreen,
-    RecordLink, ShelfCapture, Subject, Task, TaskId, Tenant, TenantId, Timer, TimerId, Timestamp,
-    Upload, UploadId, UploadStatus, VoiceCapture,
+    LeadId, LeadPatch, LeadSource, LeadStatus, MergeProposal, NewActivity, NewContact, NewLead,
+    PhoneNumber, PreScreen, RecordLink, ShelfCapture, Subject, Task, TaskId, Tenant, TenantId,
+    Timer, TimerId, Timestamp, Upload, UploadId, UploadStatus, VoiceCapture,
 };
 use fieldline_store::{BlobKey, IdempotencyKey, StoredEvent};
 use uuid::Uuid;
@@ -223,7 +223,8 @@ async fn record(
 
 /// A card: matched against the tenant's contacts first. A contact with one of its phones or
 /// e-mails becomes a merge proposal; otherwise a new contact at the customer (the upload's
-/// subject, or a deal's customer), or a new lead (source `event`) when there is no subject.
+/// subject, or a deal's customer). With no subject the card would make a lead (source
+/// `event`): an open lead with one of its phones or e-mails is proposed instead.
 async fn card(
     state: &AppState,
     tenant: &Tenant,
@@ -241,15 +242,7 @@ async fn card(
         .filter_map(|e| EmailAddress::parse(e).ok())
         .collect();
     let mine = ContactId::from_uuid(derived(upload.id, 1));
-    let keys = phones
-        .iter()
-        .map(|p| format!("contact:phone:{}", p.e164()))
-        .chain(
-            emails
-                .iter()
-                .map(|e| format!("contact:email:{}", e.as_str().to_lowercase())),
-        );
-    for key in keys {
+    for key in card_keys("contact", &phones, &emails) {
         let Some(holder) = state.customers.key_holder(&tenant.id, &key).await? else {
             continue;
         };
@@ -266,8 +259,9 @@ async fn card(
         };
         if holder != mine {
             card.proposal = Some(MergeProposal {
-                contact: holder,
-                customer: existing.customer,
+                contact: Some(holder),
+                customer: Some(existing.customer),
+                lead: None,
                 key,
                 decision: None,
             });
@@ -278,14 +272,27 @@ async fn card(
             subjects: vec![Subject::Customer(existing.customer)],
         });
     }
-    let name = card
-        .first("name")
-        .or_else(|| card.first("company"))
-        .ok_or_else(|| AppError::InvalidField {
-            field: "name".into(),
-            message: "no name was read from the card".into(),
-        })?
-        .to_owned();
+    if upload.subject.is_none() {
+        let mine = card_lead_id(upload.id);
+        if let Some((lead, key)) = matching_lead(state, &tenant.id, mine, &phones, &emails).await? {
+            let action = if lead == mine { "created" } else { "proposed" };
+            if lead != mine {
+                card.proposal = Some(MergeProposal {
+                    contact: None,
+                    customer: None,
+                    lead: Some(lead),
+                    key,
+                    decision: None,
+                });
+            }
+            return Ok(Made {
+                captured: Captured::Card(card),
+                links: vec![RecordLink::new("lead", lead, action)],
+                subjects: vec![Subject::Lead(lead)],
+            });
+        }
+    }
+    let name = card_name(&card)?;
     let customer: Option<CustomerId> = match upload.subject {
         Some(Subject::Customer(c)) => Some(c),
         Some(Subject::Deal(d)) => Some(crate::deal::load_deal(state, actor, d).await?.customer),
@@ -314,13 +321,6 @@ async fn card(
             Err(e) => Err(e),
         };
     }
-    let contact = ContactInput {
-        name,
-        phone: phones.first().map(|p| p.e164().to_owned()),
-        email: emails.first().map(|e| e.as_str().to_owned()),
-        company: card.first("company").map(str::to_owned),
-        title: card.first("title").map(str::to_owned),
-    };
     match upload.subject {
         Some(Subject::Lead(lead)) => {
             // The lead has its person already: the card is kept as a note on it.
@@ -336,29 +336,164 @@ async fn card(
             })
         }
         _ => {
-            let me = state
-                .directory
-                .get_user(&tenant.id, actor.user)
-                .await?
-                .ok_or_else(|| AppError::Forbidden("the uploader no longer exists".into()))?;
-            let input = NewLead {
-                source: LeadSource::Event,
-                contact,
-                prescreen: PreScreen::default(),
-                notes: Some(format!("名片 / Business card: {}", upload.file_name)),
-                owner: None,
-            };
-            let key = capture_key(upload.id, "lead");
-            let lead = crate::lead::create_lead(state, actor, &me, input, Some(key))
-                .await?
-                .into_inner();
+            let lead = lead_from_card(state, actor, upload, &card).await?;
             Ok(Made {
                 captured: Captured::Card(card),
-                links: vec![RecordLink::new("lead", lead.id, "created")],
-                subjects: vec![Subject::Lead(lead.id)],
+                links: vec![RecordLink::new("lead", lead, "created")],
+                subjects: vec![Subject::Lead(lead)],
             })
         }
     }
+}
+
+/// The de-duplication keys of the card's phones and e-mails, for `contact` or `lead` records.
+fn card_keys(
+    record: &'static str,
+    phones: &[PhoneNumber],
+    emails: &[EmailAddress],
+) -> impl Iterator<Item = String> {
+    let phones: Vec<String> = phones
+        .iter()
+        .map(|p| format!("{record}:phone:{}", p.e164()))
+        .collect();
+    let emails: Vec<String> = emails
+        .iter()
+        .map(|e| format!("{record}:email:{}", e.as_str().to_lowercase()))
+        .collect();
+    phones.into_iter().chain(emails)
+}
+
+/// The id of the lead an upload's card makes, the same on every try.
+fn card_lead_id(upload: UploadId) -> LeadId {
+    LeadId::from_uuid(derived(upload, 2))
+}
+
+/// The lead the card matches and the key it matched on: the one this upload made (a card
+/// processed again), else the newest open lead (not converted: a converted lead's person is a
+/// customer's contact now) with one of its phones, then e-mails.
+async fn matching_lead(
+    state: &AppState,
+    tenant: &TenantId,
+    mine: LeadId,
+    phones: &[PhoneNumber],
+    emails: &[EmailAddress],
+) -> Result<Option<(LeadId, String)>, AppError> {
+    let mut found = None;
+    for key in card_keys("lead", phones, emails) {
+        for lead in state.leads.leads_with_key(tenant, &key).await? {
+            if lead.id == mine {
+                return Ok(Some((mine, key)));
+            }
+            if found.is_none() && lead.status != LeadStatus::Converted {
+                found = Some((lead.id, key.clone()));
+            }
+        }
+    }
+    Ok(found)
+}
+
+fn card_name(card: &CardCapture) -> Result<String, AppError> {
+    card.first("name")
+        .or_else(|| card.first("company"))
+        .map(str::to_owned)
+        .ok_or_else(|| AppError::InvalidField {
+            field: "name".into(),
+            message: "no name was read from the card".into(),
+        })
+}
+
+/// The lead a card with no subject makes (source `event`, owned by the rep who scanned it):
+/// once per upload, whichever delivery or decision gets there first.
+pub(crate) async fn lead_from_card(
+    state: &AppState,
+    actor: &Actor,
+    upload: &Upload,
+    card: &CardCapture,
+) -> Result<LeadId, AppError> {
+    let tenant = load_tenant(state, &actor.tenant).await?;
+    let region = region_of(&tenant)?;
+    let phone = card
+        .values("phone")
+        .find_map(|p| PhoneNumber::parse(p, region).ok());
+    let email = card
+        .values("email")
+        .find_map(|e| EmailAddress::parse(e).ok());
+    let me = state
+        .directory
+        .get_user(&actor.tenant, actor.user)
+        .await?
+        .ok_or_else(|| AppError::Forbidden("the uploader no longer exists".into()))?;
+    let input = NewLead {
+        source: LeadSource::Event,
+        contact: ContactInput {
+            name: card_name(card)?,
+            phone: phone.map(|p| p.e164().to_owned()),
+            email: email.map(|e| e.as_str().to_owned()),
+            company: card.first("company").map(str::to_owned),
+            title: card.first("title").map(str::to_owned),
+        },
+        prescreen: PreScreen::default(),
+        notes: Some(format!("名片 / Business card: {}", upload.file_name)),
+        owner: None,
+    };
+    let key = capture_key(upload.id, "lead");
+    let id = card_lead_id(upload.id);
+    let lead = crate::lead::create_lead_as(state, actor, &me, input, Some(key), id).await?;
+    Ok(lead.into_inner().id)
+}
+
+/// Adds what the card knows to the proposed lead: a phone, e-mail, company or title the lead
+/// lacks, and the whole card as a note on it (once per upload).
+pub(crate) async fn merge_into_lead(
+    state: &AppState,
+    actor: &Actor,
+    upload: &Upload,
+    card: &CardCapture,
+    id: LeadId,
+) -> Result<(), AppError> {
+    let lead = crate::lead::load_changeable(state, actor, id).await?;
+    let tenant = load_tenant(state, &actor.tenant).await?;
+    let region = region_of(&tenant)?;
+    let known = &lead.contact;
+    let text = |v: Option<&fieldline_domain::PersonName>| v.map(|v| v.as_str().to_owned());
+    let contact = ContactInput {
+        name: known.name.as_str().to_owned(),
+        phone: known
+            .phone
+            .as_ref()
+            .map(|p| p.e164().to_owned())
+            .or_else(|| {
+                card.values("phone")
+                    .find_map(|p| PhoneNumber::parse(p, region).ok())
+                    .map(|p| p.e164().to_owned())
+            }),
+        email: known
+            .email
+            .as_ref()
+            .map(|e| e.as_str().to_owned())
+            .or_else(|| {
+                card.values("email")
+                    .find_map(|e| EmailAddress::parse(e).ok())
+                    .map(|e| e.as_str().to_owned())
+            }),
+        company: text(known.company.as_ref()).or_else(|| card.first("company").map(str::to_owned)),
+        title: text(known.title.as_ref()).or_else(|| card.first("title").map(str::to_owned)),
+    };
+    let unchanged = contact.phone.is_some() == known.phone.is_some()
+        && contact.email.is_some() == known.email.is_some()
+        && contact.company.is_some() == known.company.is_some()
+        && contact.title.is_some() == known.title.is_some();
+    if !unchanged {
+        let patch = LeadPatch {
+            contact: Some(contact),
+            ..LeadPatch::default()
+        };
+        crate::lead::update_lead(state, actor, id, lead.version, patch).await?;
+    }
+    let note = note_of(&card_summary(card));
+    let key = Some(capture_key(upload.id, "merge-note"));
+    crate::lead::log_activity(state, actor, id, note, key).await?;
+    Ok(())
 }
 
 /// Logs `summary` as a note on `subject` (a lead, deal or customer), once per upload (its key

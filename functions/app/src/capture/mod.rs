@@ -9,3 +9,4 @@ pub use client::{
     CaptureError, CaptureRequest, CaptureService, HttpCapture, Reading, reading_from_device,
 };
 pub use ingest::{CaptureIngest, RETRY_TIMER, process};
+pub(crate) use ingest::{lead_from_card, merge_into_lead};

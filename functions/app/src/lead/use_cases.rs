@@ -145,6 +145,19 @@ pub async fn create_lead(
     input: NewLead,
     key: Option<IdempotencyKey>,
 ) -> Result<Outcome<Lead>, AppError> {
+    create_lead_as(state, actor, me, input, key, LeadId::new()).await
+}
+
+/// `create_lead` with the new lead's id chosen by the caller: capture derives it from the
+/// upload, so a card processed again recognises the lead it made.
+pub(crate) async fn create_lead_as(
+    state: &AppState,
+    actor: &Actor,
+    me: &User,
+    input: NewLead,
+    key: Option<IdempotencyKey>,
+    id: LeadId,
+) -> Result<Outcome<Lead>, AppError> {
     actor.check(Permission::CreateLeadFor(input.owner))?;
     let owner = match (actor.role, input.owner) {
         (Role::Rep, _) => Some(me.clone()),
@@ -155,7 +168,7 @@ pub async fn create_lead(
     let (lead, events) = Lead::create(
         &input,
         CreateContext {
-            id: LeadId::new(),
+            id,
             actor,
             owner: owner.as_ref(),
             now: state.clock.now(),

@@ -10,7 +10,7 @@ use crate::lead::idempotency;
 use crate::state::AppState;
 use fieldline_domain::{
     Actor, Captured, CardCapture, ContactId, ContactPatch, EmailAddress, NewUpload, PhoneNumber,
-    Role, Subject, Upload, UploadId, UploadKind, UploadStatus,
+    RecordLink, Role, Subject, Upload, UploadId, UploadKind, UploadStatus,
 };
 use fieldline_store::{BlobKey, Created, IdempotencyKey, StoreError};
 use serde::{Deserialize, Serialize};
@@ -314,9 +314,11 @@ async fn save(state: &AppState, mut upload: Upload) -> Result<Upload, AppError> 
     Ok(upload)
 }
 
-/// Settles a card's merge proposal: `merge` adds the card's phones and e-mails (those no
-/// other contact holds) and its title (when the contact has none) to the proposed contact;
-/// `dismiss` leaves the contact alone. Answering again the same way changes nothing.
+/// Settles a card's merge proposal. For a contact: `merge` adds the card's phones and
+/// e-mails (those no other contact holds) and its title (when the contact has none);
+/// `dismiss` leaves the contact alone. For a lead: `merge` fills what the lead lacks and
+/// notes the card on it; `dismiss` makes the card's own lead after all (leads may share a
+/// phone, contacts may not). Answering again the same way changes nothing.
 #[tracing::instrument(name = "upload.decide_proposal", level = "debug", skip_all, fields(tenant = %actor.tenant, user = %actor.user), err(Display))]
 pub async fn decide_proposal(
     state: &AppState,
@@ -325,6 +327,7 @@ pub async fn decide_proposal(
     decision: MergeDecision,
 ) -> Result<Upload, AppError> {
     let mut upload = get_upload(state, actor, id).await?;
+    let upload_copy = upload.clone();
     let Some(Captured::Card(card)) = &mut upload.captured else {
         return Err(AppError::Conflict(
             "this upload has no merge proposal".into(),
@@ -349,8 +352,27 @@ pub async fn decide_proposal(
         }
         None => {}
     }
-    if decision == MergeDecision::Merge {
-        merge_card(state, actor, &card_copy, proposal.contact).await?;
+    let mut made = None;
+    match (decision, proposal.contact, proposal.lead) {
+        (MergeDecision::Merge, Some(contact), _) => {
+            merge_card(state, actor, &card_copy, contact).await?;
+        }
+        (MergeDecision::Merge, None, Some(lead)) => {
+            crate::capture::merge_into_lead(state, actor, &upload_copy, &card_copy, lead).await?;
+        }
+        // Not the same person: the card makes the lead it would have made.
+        (MergeDecision::Dismiss, None, Some(_)) => {
+            let lead =
+                crate::capture::lead_from_card(state, actor, &upload_copy, &card_copy).await?;
+            made = Some(RecordLink::new("lead", lead, "created"));
+        }
+        (MergeDecision::Dismiss, _, _) => {}
+        (MergeDecision::Merge, None, None) => {
+            return Err(AppError::internal(
+                "merge proposal",
+                format!("upload {id} proposes neither a contact nor a lead"),
+            ));
+        }
     }
     proposal.decision = Some(word.to_owned());
     let action = if decision == MergeDecision::Merge {
@@ -361,6 +383,7 @@ pub async fn decide_proposal(
     for link in upload.links.iter_mut().filter(|l| l.action == "proposed") {
         link.action = action.to_owned();
     }
+    upload.links.extend(made);
     save(state, upload).await
 }
 

@@ -4,6 +4,7 @@ use super::Backend;
 use super::fixture::*;
 use crate::*;
 use chrono::Duration;
+use fieldline_domain::lead::{ContactInput, CreateContext};
 use fieldline_domain::*;
 use std::sync::Arc;
 
@@ -422,4 +423,98 @@ pub async fn listing_follows_pages_past_one_megabyte<S: Backend>(store: S) {
     contacted.reverse();
     assert_eq!(found, contacted, "all three matches, newest first");
     assert!(page.next.is_none());
+}
+
+/// A business card is matched against leads by phone and e-mail: the index follows every
+/// create and contact change, a refused write changes nothing, and tenants do not mix.
+pub async fn leads_are_found_by_their_contacts_phone_and_email<S: Backend>(store: S) {
+    let f = fixture(store).await;
+    let actor = actor_of(&f.rep);
+    let policy = ScoringPolicy::default();
+    let ids = |leads: Vec<Lead>| leads.into_iter().map(|l| l.id).collect::<Vec<_>>();
+    let chen = "lead:email:chen@example.com";
+    let phone = "lead:phone:+8613800138000";
+
+    let (first, events) = new_lead(&f.rep, t0());
+    f.store.create_lead(&first, &events, None).await.unwrap();
+    let input = NewLead {
+        source: LeadSource::Event,
+        contact: ContactInput {
+            name: "陈杰".into(),
+            phone: Some("138 0013 8000".into()),
+            email: Some("Chen@Example.com".into()),
+            ..Default::default()
+        },
+        prescreen: PreScreen::default(),
+        notes: None,
+        owner: None,
+    };
+    let context = CreateContext {
+        id: LeadId::new(),
+        actor: &actor,
+        owner: Some(&f.rep),
+        now: t0() + Duration::hours(1),
+        region: Region::china(),
+        policy: &policy,
+    };
+    let (second, events) = Lead::create(&input, context).unwrap();
+    f.store.create_lead(&second, &events, None).await.unwrap();
+
+    let found = ids(f.store.leads_with_key(&f.tenant, chen).await.unwrap());
+    assert_eq!(found, vec![second.id, first.id], "newest change first");
+    let found = ids(f.store.leads_with_key(&f.tenant, phone).await.unwrap());
+    assert_eq!(found, vec![second.id]);
+
+    // The first lead's e-mail changes: found under the new one only.
+    let patch = LeadPatch {
+        contact: Some(ContactInput {
+            name: "Chen Jie".into(),
+            email: Some("wang@example.com".into()),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let mut moved = first.clone();
+    let ev = moved
+        .apply_patch(
+            &patch,
+            &actor,
+            t0() + Duration::hours(2),
+            Region::china(),
+            &policy,
+        )
+        .unwrap();
+    // A stale write of the same change is refused and moves no key.
+    let mut stale = moved.clone();
+    stale.version += 1;
+    assert!(f.store.update_lead(&stale, 5, &ev).await.is_err());
+    let found = ids(f.store.leads_with_key(&f.tenant, chen).await.unwrap());
+    assert_eq!(
+        found,
+        vec![second.id, first.id],
+        "a refused write moves nothing"
+    );
+    f.store.update_lead(&moved, 1, &ev).await.unwrap();
+    let found = ids(f.store.leads_with_key(&f.tenant, chen).await.unwrap());
+    assert_eq!(found, vec![second.id]);
+    let wang = "lead:email:wang@example.com";
+    let found = ids(f.store.leads_with_key(&f.tenant, wang).await.unwrap());
+    assert_eq!(found, vec![first.id]);
+
+    let globex = TenantId::parse("globex").unwrap();
+    f.store.create_tenant(&tenant_row(&globex)).await.unwrap();
+    assert!(
+        f.store
+            .leads_with_key(&globex, chen)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        f.store
+            .leads_with_key(&f.tenant, "lead:email:nobody@example.com")
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
