@@ -41,34 +41,13 @@ if [ ! -x "$VENV/bin/schemathesis" ] || ! "$VENV/bin/pip" show schemathesis 2>/d
   "$VENV/bin/pip" install --quiet "$PIN" >&2
 fi
 
-cargo build --locked --quiet -p fieldline-demo
-target_dir="$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')"
-server="$target_dir/debug/fieldline-demo"
-
-work="$(mktemp -d)"
-port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
-pid=""
-cleanup() {
-  [ -n "$pid" ] && kill "$pid" 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-FIELDLINE_DATA_DIR="$work/data" FIELDLINE_LISTEN="127.0.0.1:$port" \
-  FIELDLINE_AUTH__JWT_SECRET="schemathesis-$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')" \
-  FIELDLINE_LOG__FILTER=warn \
-  "$server" --leads 40 >"$work/server.log" 2>&1 &
-pid=$!
-for _ in $(seq 1 100); do
-  curl -fs "http://127.0.0.1:$port/health" >/dev/null 2>&1 && break
-  sleep 0.1
-done
-curl -fs "http://127.0.0.1:$port/health" >/dev/null || { cat "$work/server.log" >&2; exit 1; }
+# shellcheck source=scripts/lib/demo-server.sh
+. scripts/lib/demo-server.sh
+start_demo_server --leads 40
 
 status=0
 for role in admin manager rep; do
-  token="$(awk -v r="$role" '$1 == r { print $3 }' "$work/server.log")"
-  [ -n "$token" ] || { echo "no $role token in the demo's output" >&2; exit 1; }
+  token="$(demo_token "$role")"
   echo "== schemathesis as $role ($EXAMPLES examples, seed $SEED)"
   seed_args=()
   [ "$SEED" = random ] || seed_args=(--seed "$SEED")
@@ -78,5 +57,5 @@ for role in admin manager rep; do
     --max-examples "$EXAMPLES" --workers 2 "${seed_args[@]}" \
     --no-color || status=1
 done
-kill -0 "$pid" 2>/dev/null || { echo "the server died during the run" >&2; cat "$work/server.log" >&2; status=1; }
+kill -0 "$pid" 2>/dev/null || { echo "the server died during the run" >&2; cat "$server_log" >&2; status=1; }
 exit "$status"

@@ -1,5 +1,83 @@
 use fieldline_tests::*;
 
+/// The web app's API types are generated from `web/openapi.json`: it must be the document the
+/// server serves, or the UI could call what no longer exists. After an API change:
+/// `cargo run -q -p fieldline -- openapi > web/openapi.json`.
+#[tokio::test]
+async fn the_web_apps_copy_of_the_openapi_document_is_current() {
+    let app = TestApp::spawn().await;
+    let f = fixture(&app.state).await;
+    let served = app
+        .get("/v1/openapi.json", &app.token(&f.east_rep))
+        .await
+        .expect(200)
+        .body;
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../web/openapi.json");
+    let copy: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).expect("web/openapi.json")).unwrap();
+    assert!(
+        copy == served,
+        "web/openapi.json is stale: run `cargo run -q -p fieldline -- openapi > web/openapi.json`"
+    );
+}
+
+/// Every `$ref` in the served document names a schema it defines (generators stop at one
+/// that does not).
+#[tokio::test]
+async fn every_reference_in_the_openapi_document_resolves() {
+    fn refs(value: &serde_json::Value, found: &mut Vec<String>) {
+        match value {
+            serde_json::Value::Object(map) => {
+                if let Some(serde_json::Value::String(r)) = map.get("$ref") {
+                    found.push(r.clone());
+                }
+                map.values().for_each(|v| refs(v, found));
+            }
+            serde_json::Value::Array(items) => items.iter().for_each(|v| refs(v, found)),
+            _ => {}
+        }
+    }
+    let doc = serde_json::to_value(fieldline_app::http::openapi_of(
+        fieldline_app::http::ApiSurface::All,
+    ))
+    .unwrap();
+    let mut found = Vec::new();
+    refs(&doc, &mut found);
+    assert!(found.len() > 50, "{} references", found.len());
+    let schemas = doc["components"]["schemas"].as_object().unwrap();
+    let dangling: Vec<&String> = found
+        .iter()
+        .filter(|r| {
+            r.strip_prefix("#/components/schemas/")
+                .is_none_or(|name| !schemas.contains_key(name))
+        })
+        .collect();
+    assert!(dangling.is_empty(), "unresolved: {dangling:?}");
+}
+
+/// The embedded server serves the web app at `/` and keeps JSON errors under `/v1`.
+#[tokio::test]
+async fn the_web_app_is_served_beside_the_api() {
+    let app = TestApp::spawn().await;
+    let client = reqwest::Client::new();
+    let page = client.get(format!("{}/", app.base)).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    let csp = page.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
+    assert!(page.text().await.unwrap().contains("<html"));
+    let missing = client
+        .get(format!("{}/v1/no-such-thing", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), 404);
+    let body: serde_json::Value = missing.json().await.unwrap();
+    assert_eq!(body["code"], "not_found");
+}
+
 #[tokio::test]
 async fn openapi_document_is_generated_from_the_code() {
     let app = TestApp::spawn().await;

@@ -26,6 +26,8 @@ use tokio::sync::watch;
 pub struct Application {
     config: Config,
     state: AppState,
+    /// The web app, served beside the API by the embedded server.
+    site: Option<Router>,
 }
 
 /// The storage ports, whatever backend is behind them: the embedded one is built by
@@ -119,7 +121,11 @@ impl Application {
                 _ => None,
             },
         };
-        Ok(Application { config, state })
+        Ok(Application {
+            config,
+            state,
+            site: None,
+        })
     }
 
     pub fn state(&self) -> &AppState {
@@ -130,8 +136,14 @@ impl Application {
         &self.config
     }
 
+    /// Serves `site` (the web app) for every path outside the API.
+    pub fn with_site(mut self, site: Router) -> Self {
+        self.site = Some(site);
+        self
+    }
+
     pub fn router(&self) -> Router {
-        crate::http::router(self.state.clone(), &self.config.limits)
+        crate::http::router_with_site(self.state.clone(), &self.config.limits, self.site.clone())
     }
 
     /// The in-process jobs of the embedded server.

@@ -24,6 +24,13 @@ pub struct Claims {
     pub exp: i64,
 }
 
+/// The web app's sign-in link for `token`: the token rides in the fragment, which browsers
+/// never send to a server (so no access log or proxy sees it); the app keeps it and clears
+/// the address bar.
+pub fn sign_in_link(base: &str, token: &str) -> String {
+    format!("{}/#signin={token}", base.trim_end_matches('/'))
+}
+
 /// Signs and verifies tokens with one shared secret.
 pub struct TokenKeys {
     encoding: EncodingKey,

@@ -66,8 +66,15 @@ fn print_tokens(app: &Application, summary: &DemoSummary) {
         "Demo tokens (valid {} h; more with `fieldline token --email ...`):",
         app.config().auth.token_ttl_hours
     );
+    let mut links = Vec::new();
     for (label, user) in who {
         let token = state.tokens.issue(user, state.clock.now());
         eprintln!("  {label:8} {:32} {token}", user.email.as_str());
+        let base = format!("http://{}", app.config().listen);
+        links.push((label, fieldline_app::auth::sign_in_link(&base, &token)));
+    }
+    eprintln!("Sign in to the web app with one of these links:");
+    for (label, link) in links {
+        eprintln!("  link-{label:8} {link}");
     }
 }

@@ -131,7 +131,6 @@ pub struct Activity {
     pub tenant: TenantId,
     /// The lead or deal it was logged on; serialised as its kind's key (`"lead": "0193…"`).
     #[serde(flatten)]
-    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub subject: Subject,
     pub kind: ActivityKind,
     pub summary: String,

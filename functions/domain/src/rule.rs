@@ -627,7 +627,6 @@ pub struct Decision {
     pub trigger: EventKind,
     /// What the rule acted on; serialised as its kind's key (`"lead": "0193…"`).
     #[serde(flatten)]
-    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub subject: Subject,
     /// Position of the action in the rule (one entry per action).
     pub action_index: u32,

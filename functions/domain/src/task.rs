@@ -14,7 +14,6 @@ pub struct Task {
     pub tenant: TenantId,
     /// What the task is about; serialised as its kind's key (`"lead": "0193…"`).
     #[serde(flatten)]
-    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub subject: Subject,
     /// The subject's owner when the task was made; `None` for a pooled lead.
     pub assignee: Option<UserId>,

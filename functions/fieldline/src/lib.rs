@@ -32,7 +32,7 @@ pub fn build_with_clock(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result
         "storage.backend = \"aws\": the Lambda functions serve that deployment (docs/deploy.md)"
     );
     let stores = stores(&config)?;
-    Application::from_parts(config, stores, clock)
+    Ok(Application::from_parts(config, stores, clock)?.with_site(fieldline_web::site()))
 }
 
 /// Binds `config.listen` and serves until Ctrl-C / SIGTERM.
@@ -46,6 +46,11 @@ pub async fn serve(app: Application) -> anyhow::Result<()> {
         listener.local_addr()?,
         app.config().data_dir.display()
     );
+    if !fieldline_web::is_built() {
+        eprintln!(
+            "The web app is not built into this binary: run `bash scripts/build-web.sh`, then rebuild."
+        );
+    }
     app.serve(listener, shutdown_signal()).await
 }
 

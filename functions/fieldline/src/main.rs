@@ -35,7 +35,17 @@ enum Command {
         tenant: String,
         #[arg(long)]
         email: String,
+        /// Print a sign-in link for the web app instead (the token rides in the address's
+        /// fragment, which browsers never send to a server).
+        #[arg(long)]
+        link: bool,
+        /// Where users reach the web app; defaults to `http://<listen>`.
+        #[arg(long, requires = "link")]
+        base: Option<String>,
     },
+    /// Print the API's OpenAPI document (what `/v1/openapi.json` serves); the web app's types
+    /// are generated from it.
+    Openapi,
     /// List a tenant's users with their roles and teams.
     Users {
         #[arg(long, default_value = DEFAULT_TENANT)]
@@ -96,6 +106,11 @@ enum Command {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
+    if let Command::Openapi = cli.command {
+        let api = fieldline_app::http::openapi_of(fieldline_app::http::ApiSurface::All);
+        println!("{}", api.to_pretty_json()?);
+        return Ok(());
+    }
     let config = Config::load(cli.config.as_deref()).context("loading configuration")?;
     telemetry::init(&config.log);
     // The admin commands work on either backend; serving is the embedded server's job (on
@@ -113,11 +128,20 @@ async fn main() -> anyhow::Result<()> {
             );
         }
         Command::Serve => fieldline::serve(app).await?,
-        Command::Token { tenant, email } => {
-            println!(
-                "{}",
-                admin::issue_token(&state, &TenantId::parse(&tenant)?, &email).await?
-            );
+        Command::Openapi => unreachable!("answered before the store is opened"),
+        Command::Token {
+            tenant,
+            email,
+            link,
+            base,
+        } => {
+            let token = admin::issue_token(&state, &TenantId::parse(&tenant)?, &email).await?;
+            if link {
+                let base = base.unwrap_or_else(|| format!("http://{}", config.listen));
+                println!("{}", fieldline_app::auth::sign_in_link(&base, &token));
+            } else {
+                println!("{token}");
+            }
         }
         Command::Users { tenant } => {
             let tenant = TenantId::parse(&tenant)?;

@@ -43,7 +43,7 @@ pub use crate::lead::http::{AssignRequest, LeadPage, LoggedActivity, UpdateLeadR
         description = "Leads, follow-ups and assignment for field sales teams. Every route except /health needs `Authorization: Bearer <token>`.",
     ),
     modifiers(&BearerAuth),
-    components(schemas(ErrorBody)),
+    components(schemas(ErrorBody, crate::deal::DealSort)),
     tags((name = "leads", description = "Leads from capture to conversion"),
         (name = "customers", description = "Customers and their contacts, de-duplicated within the tenant"),
         (name = "deals", description = "Deals through gated pipeline stages, with their stage log"),
@@ -81,7 +81,9 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 
 /// The operations one surface serves: what the SAM template must route to its function.
 pub fn openapi_of(surface: ApiSurface) -> utoipa::openapi::OpenApi {
-    api_routes(surface).split_for_parts().1
+    let mut api = api_routes(surface).split_for_parts().1;
+    documented::complete_responses(&mut api);
+    api
 }
 
 /// Which routes a router serves. On AWS the API is split by domain into one function per
@@ -226,14 +228,22 @@ pub fn router(state: AppState, limits: &Limits) -> Router {
     router_for(ApiSurface::All, state, limits)
 }
 
+/// The whole API, with `site` (the web app) answering whatever is not under `/v1`.
+pub fn router_with_site(state: AppState, limits: &Limits, site: Option<Router>) -> Router {
+    layered(ApiSurface::All, state, limits, site)
+}
+
 /// One surface of the API with every layer (ids, tracing, limits, JSON errors): what each
 /// API function wraps.
 pub fn router_for(surface: ApiSurface, state: AppState, limits: &Limits) -> Router {
+    layered(surface, state, limits, None)
+}
+
+fn layered(surface: ApiSurface, state: AppState, limits: &Limits, site: Option<Router>) -> Router {
     let max_body_bytes = limits.max_body_bytes;
     let body_idle = std::time::Duration::from_secs(limits.body_idle_timeout_secs);
-    let (routes, mut api) = api_routes(surface).split_for_parts();
-    documented::complete_responses(&mut api);
-    let api = Arc::new(api);
+    let api = Arc::new(openapi_of(surface));
+    let (routes, _) = api_routes(surface).split_for_parts();
     let x_request_id = HeaderName::from_static("x-request-id");
     routes
         .route(
@@ -243,7 +253,7 @@ pub fn router_for(surface: ApiSurface, state: AppState, limits: &Limits) -> Rout
                 async move { Json(api.as_ref().clone()) }
             }),
         )
-        .fallback(|| async { ApiError::NotFound("no such route".into()) })
+        .fallback(move |request: Request| fallback(site.clone(), request))
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .with_state(state)
         .layer(DefaultBodyLimit::max(max_body_bytes))
@@ -271,4 +281,17 @@ pub fn router_for(surface: ApiSurface, state: AppState, limits: &Limits) -> Rout
                     ApiError::Internal("handler panicked".into()).into_response()
                 })),
         )
+}
+
+/// An unknown path: the web app's, unless it is under `/v1` (the API answers in JSON there).
+async fn fallback(site: Option<Router>, request: Request) -> Response {
+    let path = request.uri().path();
+    let api = path == "/v1" || path.starts_with("/v1/") || path == "/health";
+    match site {
+        Some(site) if !api => match tower::ServiceExt::oneshot(site, request).await {
+            Ok(response) => response,
+            Err(never) => match never {},
+        },
+        _ => ApiError::NotFound("no such route".into()).into_response(),
+    }
 }

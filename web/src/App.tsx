@@ -1,0 +1,136 @@
+import { useEffect, useMemo, useState } from "react";
+import { ApiFailure, apiClient, unwrap, type Client, type User } from "./api/client";
+import { I18nContext, i18n, rememberLanguage, rememberedLanguage, type Language } from "./i18n";
+import { SignIn } from "./pages/SignIn";
+import { Today } from "./pages/Today";
+import { Cockpit } from "./pages/Cockpit";
+import { forgetToken, keepToken, storedToken, takeTokenFromAddress } from "./session";
+import { ErrorNote } from "./parts";
+
+type Page = "today" | "cockpit";
+
+function pageFromAddress(): Page | null {
+  const page = window.location.hash.replace(/^#\/?/, "");
+  return page === "today" || page === "cockpit" ? page : null;
+}
+
+export function App() {
+  const [token, setToken] = useState<string | null>(() => {
+    const fromLink = takeTokenFromAddress();
+    if (fromLink) keepToken(fromLink);
+    return fromLink ?? storedToken();
+  });
+  const [me, setMe] = useState<User>();
+  const [failure, setFailure] = useState<unknown>();
+  const [language, setLanguage] = useState<Language>(() => rememberedLanguage());
+  const [page, setPage] = useState<Page | null>(pageFromAddress);
+  const words = useMemo(() => i18n(language), [language]);
+  const client = useMemo(() => (token ? apiClient(token, language) : null), [token, language]);
+
+  useEffect(() => {
+    const onHash = () => setPage(pageFromAddress());
+    window.addEventListener("hashchange", onHash);
+    return () => window.removeEventListener("hashchange", onHash);
+  }, []);
+
+  useEffect(() => {
+    document.documentElement.lang = words.locale;
+  }, [words.locale]);
+
+  useEffect(() => {
+    if (!token) return;
+    let current = true;
+    unwrap(apiClient(token, "en").GET("/v1/me")).then(
+      (user) => {
+        if (!current) return;
+        setMe(user);
+        setLanguage(rememberedLanguage(user.id));
+      },
+      (e: unknown) => {
+        if (!current) return;
+        if (e instanceof ApiFailure && e.status === 401) {
+          forgetToken();
+          setToken(null);
+        }
+        setFailure(e);
+      },
+    );
+    return () => {
+      current = false;
+    };
+  }, [token]);
+
+  const chooseLanguage = (next: Language) => {
+    rememberLanguage(next, me?.id);
+    setLanguage(next);
+  };
+  const signOut = () => {
+    forgetToken();
+    setToken(null);
+    setMe(undefined);
+  };
+
+  let body;
+  if (!token || !client) {
+    body = (
+      <SignIn
+        reason={failure}
+        onToken={(t) => {
+          keepToken(t);
+          setFailure(undefined);
+          setToken(t);
+        }}
+      />
+    );
+  } else if (!me) {
+    body = failure ? <ErrorNote error={failure} /> : <p className="muted">{words.t("loading")}</p>;
+  } else {
+    const shown: Page = page ?? (me.role === "rep" ? "today" : "cockpit");
+    body = <Signed client={client} me={me} page={shown} />;
+  }
+
+  return (
+    <I18nContext.Provider value={words}>
+      <a className="skip" href="#main">
+        {words.t("skipToContent")}
+      </a>
+      <header className="bar">
+        <span className="brand">{words.t("appName")}</span>
+        {me && (
+          <nav aria-label={words.t("appName")}>
+            <a href="#/today" aria-current={page === "today" ? "page" : undefined}>
+              {words.t("today")}
+            </a>
+            {me.role !== "rep" && (
+              <a href="#/cockpit" aria-current={page === "cockpit" ? "page" : undefined}>
+                {words.t("cockpit")}
+              </a>
+            )}
+          </nav>
+        )}
+        <span className="spacer" />
+        <label className="language">
+          <span className="visually-hidden">{words.t("language")}</span>
+          <select
+            value={language}
+            onChange={(e) => chooseLanguage(e.target.value === "en" ? "en" : "zh")}
+          >
+            <option value="zh">中文</option>
+            <option value="en">English</option>
+          </select>
+        </label>
+        {me && (
+          <button type="button" className="quiet" onClick={signOut}>
+            {words.t("signOut")}
+          </button>
+        )}
+      </header>
+      <main id="main">{body}</main>
+    </I18nContext.Provider>
+  );
+}
+
+function Signed({ client, me, page }: { client: Client; me: User; page: Page }) {
+  if (page === "cockpit" && me.role !== "rep") return <Cockpit client={client} />;
+  return <Today client={client} />;
+}

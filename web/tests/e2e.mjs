@@ -1,0 +1,200 @@
+// The web app's main flows in Debian's Chromium (headless, driven by playwright-core) against
+// a running demo server: the rep on a phone, the manager on a desktop, each page checked with
+// axe-core. Prints the budgets it measures; screenshots go to web/test-results/.
+//
+//   FIELDLINE_BASE=http://127.0.0.1:8080 FIELDLINE_REP_LINK=... FIELDLINE_MANAGER_LINK=... \
+//     node web/tests/e2e.mjs            (scripts/test-web.sh sets these up)
+import { chromium } from "playwright-core";
+import assert from "node:assert/strict";
+import { createRequire } from "node:module";
+import { mkdirSync, readdirSync, readFileSync } from "node:fs";
+import { gzipSync } from "node:zlib";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const artefacts = join(here, "..", "test-results");
+mkdirSync(artefacts, { recursive: true });
+const require = createRequire(import.meta.url);
+// Evaluated through the DevTools protocol, which the app's Content Security Policy (no
+// inline scripts) rightly does not let a <script> tag do.
+const axeSource = readFileSync(require.resolve("axe-core/axe.min.js"), "utf8");
+
+const base = need("FIELDLINE_BASE");
+const repLink = need("FIELDLINE_REP_LINK");
+const managerLink = need("FIELDLINE_MANAGER_LINK");
+
+function need(name) {
+  const value = process.env[name];
+  if (!value) throw new Error(`${name} is not set (run scripts/test-web.sh)`);
+  return value;
+}
+
+const phone = { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2 };
+const desktop = { viewport: { width: 1366, height: 900 } };
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
+  args: [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+  ],
+});
+
+const results = [];
+async function step(name, run) {
+  const started = Date.now();
+  try {
+    await run();
+    results.push({ name, ok: true });
+    console.log(`ok   ${name} (${Date.now() - started} ms)`);
+  } catch (e) {
+    results.push({ name, ok: false });
+    console.log(`FAIL ${name}\n${e.stack ?? e}`);
+  }
+}
+
+/** No serious or critical axe-core violation on the page as it is now. */
+async function accessible(page, what) {
+  await page.evaluate(axeSource);
+  const found = await page.evaluate(async () => {
+    // eslint-disable-next-line no-undef
+    const report = await axe.run(document, { resultTypes: ["violations"] });
+    return report.violations.map((v) => ({ id: v.id, impact: v.impact, nodes: v.nodes.length, help: v.help }));
+  });
+  const serious = found.filter((v) => v.impact === "serious" || v.impact === "critical");
+  console.log(`     axe on ${what}: ${found.length} violation(s), ${serious.length} serious or critical`);
+  assert.deepEqual(serious, [], `${what}: ${JSON.stringify(serious)}`);
+}
+
+async function shot(page, name) {
+  await page.screenshot({ path: join(artefacts, `${name}.png`), fullPage: true });
+}
+
+/** Milliseconds from navigation until `ready` is visible, with the CPU slowed `rate` times. */
+async function timedLoad(context, url, ready, rate) {
+  const page = await context.newPage();
+  const cdp = await context.newCDPSession(page);
+  await cdp.send("Emulation.setCPUThrottlingRate", { rate });
+  const started = performance.now();
+  await page.goto(url);
+  await ready(page).waitFor({ state: "visible" });
+  const ms = performance.now() - started;
+  await cdp.send("Emulation.setCPUThrottlingRate", { rate: 1 });
+  return { page, ms };
+}
+
+await step("the JavaScript the app loads is within 250 KB gzipped", async () => {
+  const assets = join(here, "..", "dist", "assets");
+  let gz = 0;
+  for (const file of readdirSync(assets).filter((f) => f.endsWith(".js"))) {
+    gz += gzipSync(readFileSync(join(assets, file)), { level: 9 }).length;
+  }
+  console.log(`     JavaScript: ${(gz / 1024).toFixed(1)} KB gzipped (budget 250 KB: ${((gz / 1024 / 250) * 100).toFixed(0)} %)`);
+  assert.ok(gz <= 250 * 1024, `${gz} bytes gzipped`);
+});
+
+await step("an expired or broken sign-in is said in words, not shown as a reply", async () => {
+  const context = await browser.newContext({ ...phone, locale: "zh-CN" });
+  const page = await context.newPage();
+  await page.goto(`${base}/#signin=aaa.bbb.ccc`);
+  await page.getByRole("alert").waitFor();
+  const text = await page.getByRole("alert").innerText();
+  assert.match(text, /登录已过期/);
+  assert.doesNotMatch(await page.content(), /"code"\s*:/);
+  assert.equal(await page.evaluate(() => localStorage.getItem("fieldline.token")), null);
+  await context.close();
+});
+
+await step("the rep's Today page on a phone: tasks, first contacts and the pool", async () => {
+  const context = await browser.newContext({ ...phone, locale: "zh-CN" });
+  // Baseline in the same run: a one-heading page, same browser, same throttling.
+  const blank = await timedLoad(
+    context,
+    "data:text/html,<h1>ok</h1>",
+    (p) => p.getByRole("heading", { name: "ok" }),
+    4,
+  );
+  await blank.page.close();
+  const { page, ms } = await timedLoad(
+    context,
+    repLink,
+    (p) => p.getByRole("heading", { name: "我的待办" }),
+    4,
+  );
+  console.log(
+    `     first load of Today, CPU 4x slower: ${ms.toFixed(0)} ms (budget 1500 ms); ` +
+      `a blank page: ${blank.ms.toFixed(0)} ms; ratio ${(ms / blank.ms).toFixed(1)}`,
+  );
+  assert.ok(!page.url().includes("signin="), "the token leaves the address bar");
+  await accessible(page, "Today (phone)");
+  await shot(page, "rep-today-phone");
+
+  // A task done in one tap, and it stays done after a reload.
+  const tasks = page.locator("section[aria-labelledby=tasks-title] li");
+  const before = await tasks.count();
+  if (before > 0) {
+    await tasks.first().getByRole("button", { name: "完成" }).click();
+    await tasks.first().getByText("已完成").waitFor();
+    await page.reload();
+    await page.getByRole("heading", { name: "我的待办" }).waitFor();
+    assert.equal(await tasks.count(), before - 1, "the done task has left the list");
+  } else {
+    console.log("     (the demo rep has no open task)");
+  }
+
+  // A first call logged in one tap: the lead leaves the waiting list.
+  const waiting = page.locator("section[aria-labelledby=waiting-title] li");
+  const waitingBefore = await waiting.count();
+  assert.ok(waitingBefore > 0, "the demo rep has leads waiting for a first contact");
+  await waiting.first().getByRole("button", { name: "已电话联系" }).click();
+  await waiting.first().getByText("已记录").waitFor();
+  await page.reload();
+  await page.getByRole("heading", { name: "待首次联系的线索" }).waitFor();
+  assert.equal(await waiting.count(), waitingBefore - 1);
+
+  // English, remembered for this user after a reload.
+  await page.getByLabel("语言").selectOption("en");
+  await page.getByRole("heading", { name: "My tasks" }).waitFor();
+  await page.reload();
+  await page.getByRole("heading", { name: "My tasks" }).waitFor();
+  assert.equal(await page.locator("html").getAttribute("lang"), "en-GB");
+  await shot(page, "rep-today-phone-en");
+  await context.close();
+});
+
+await step("the manager's cockpit on a desktop, by keyboard", async () => {
+  const context = await browser.newContext({ ...desktop, locale: "zh-CN" });
+  const page = await context.newPage();
+  await page.goto(managerLink);
+  await page.getByRole("heading", { name: /过程健康/ }).waitFor();
+  for (const tile of ["24小时响应率", "72小时激活率", "过程数据自动采集率", "SLA 违约"]) {
+    const value = await page.getByRole("article", { name: tile }).locator(".value").innerText();
+    assert.ok(value.length > 0, tile);
+  }
+  const capture = page.getByRole("article", { name: "过程数据自动采集率" });
+  assert.match(await capture.innerText(), /健康线 ≥ 76%/);
+  const rows = await page.locator("tbody tr").count();
+  assert.ok(rows > 0, "the team's reps are listed");
+  await accessible(page, "cockpit (desktop)");
+  await shot(page, "manager-cockpit-desktop");
+
+  // The navigation works from the keyboard alone.
+  await page.keyboard.press("Tab");
+  await page.keyboard.press("Tab");
+  const focused = await page.evaluate(() => document.activeElement?.textContent);
+  assert.equal(focused, "今日");
+  await page.keyboard.press("Enter");
+  await page.getByRole("heading", { name: "我的待办" }).waitFor();
+  await accessible(page, "Today (desktop)");
+  await context.close();
+});
+
+await browser.close();
+const failed = results.filter((r) => !r.ok);
+console.log(`${results.length - failed.length} passed, ${failed.length} failed`);
+process.exit(failed.length === 0 ? 0 : 1);
