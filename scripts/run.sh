@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The whole system on one machine, the embedded default: installs what capture needs when it
-# is missing (apt packages, checksummed models), builds, starts the capture sidecar with its
+# is missing (apt packages, checksummed models), builds the web app and the server, starts the capture sidecar with its
 # models on 127.0.0.1:8091, and runs the server with demo data on 127.0.0.1:8080, wired to
 # the sidecar. Arguments go to fieldline-demo (e.g. --config fieldline.toml). Ctrl-C stops
 # both; data stays in ./data.
@@ -9,6 +9,8 @@ cd "$(dirname "$0")/.."
 
 bash scripts/setup-system.sh
 bash scripts/setup-models.sh
+# The web app is embedded in the server; without Node.js the server still serves the API.
+bash scripts/build-web.sh || echo "warning: the web app was not built (see above); the server serves the API only" >&2
 cargo build --release -p fieldline-demo -p fieldline-capture
 
 # One token per data directory, generated on first start and kept beside the database.

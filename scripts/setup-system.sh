@@ -8,6 +8,9 @@
 set -euo pipefail
 packages=(libtesseract-dev libleptonica-dev libclang-dev cmake libopus-dev pkg-config python3-venv
           tesseract-ocr-eng tesseract-ocr-chi-sim tesseract-ocr-deu tesseract-ocr-fra tesseract-ocr-spa)
+# Node.js and npm build the web app (web/); only when the machine has no Node.js at all (a
+# distribution's older Node.js is reported by scripts/build-web.sh, not replaced).
+command -v node >/dev/null || packages+=(nodejs npm)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

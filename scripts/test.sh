@@ -11,6 +11,9 @@ rustup component add rustfmt clippy >/dev/null 2>&1 || true
 bash scripts/setup-system.sh
 bash scripts/setup-models.sh
 
+# The web app first: the server binary embeds what it builds (web/dist).
+echo "== web app (build, type check against the API's types, lint)"
+bash scripts/build-web.sh
 echo "== format"
 cargo fmt --all -- --check
 echo "== lint"
@@ -28,3 +31,5 @@ trap 'bash scripts/moto.sh stop' EXIT
 cargo test --workspace --locked
 echo "== the OpenAPI document against the server (Schemathesis)"
 bash scripts/schemathesis.sh
+echo "== the web app in a real browser (Playwright, Chromium, axe-core)"
+bash scripts/test-web.sh

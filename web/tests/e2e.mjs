@@ -72,7 +72,7 @@ async function accessible(page, what) {
 }
 
 async function shot(page, name) {
-  await page.screenshot({ path: join(artefacts, `${name}.png`), fullPage: true });
+  await page.screenshot({ path: join(artefacts, `${name}.png`) });
 }
 
 /** Milliseconds from navigation until `ready` is visible, with the CPU slowed `rate` times. */
