@@ -11,8 +11,10 @@ binary. Run <code>bash scripts/build-web.sh</code> (Node.js 20.19 or newer), the
 server. The API is served under <code>/v1</code>.</p></body></html>";
 
 fn main() -> io::Result<()> {
+    // Relative to this package, so two checkouts sharing one target directory (CI's clone
+    // beside a working copy) each watch their own build, not the first one's absolute path.
+    println!("cargo:rerun-if-changed=../../web/dist");
     let dist = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../web/dist");
-    println!("cargo:rerun-if-changed={}", dist.display());
     let out = PathBuf::from(env::var("OUT_DIR").expect("cargo sets OUT_DIR")).join("web");
     if out.exists() {
         fs::remove_dir_all(&out)?;

@@ -4,14 +4,15 @@ import { I18nContext, i18n, rememberLanguage, rememberedLanguage, type Language 
 import { SignIn } from "./pages/SignIn";
 import { Today } from "./pages/Today";
 import { Cockpit } from "./pages/Cockpit";
+import { Board } from "./pages/Board";
 import { forgetToken, keepToken, storedToken, takeTokenFromAddress } from "./session";
 import { ErrorNote } from "./parts";
 
-type Page = "today" | "cockpit";
+type Page = "today" | "cockpit" | "board";
 
 function pageFromAddress(): Page | null {
   const page = window.location.hash.replace(/^#\/?/, "");
-  return page === "today" || page === "cockpit" ? page : null;
+  return page === "today" || page === "cockpit" || page === "board" ? page : null;
 }
 
 export function App() {
@@ -101,6 +102,9 @@ export function App() {
             <a href="#/today" aria-current={page === "today" ? "page" : undefined}>
               {words.t("today")}
             </a>
+            <a href="#/board" aria-current={page === "board" ? "page" : undefined}>
+              {words.t("board")}
+            </a>
             {me.role !== "rep" && (
               <a href="#/cockpit" aria-current={page === "cockpit" ? "page" : undefined}>
                 {words.t("cockpit")}
@@ -132,5 +136,6 @@ export function App() {
 
 function Signed({ client, me, page }: { client: Client; me: User; page: Page }) {
   if (page === "cockpit" && me.role !== "rep") return <Cockpit client={client} />;
+  if (page === "board") return <Board client={client} />;
   return <Today client={client} />;
 }

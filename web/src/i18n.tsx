@@ -63,6 +63,28 @@ const words = {
   deal: { zh: "商机", en: "Deal" },
   customer: { zh: "客户", en: "Customer" },
   visit: { zh: "拜访", en: "Visit" },
+  board: { zh: "商机看板", en: "Pipeline" },
+  capture: { zh: "拍照与录音", en: "Capture" },
+  scanCard: { zh: "扫名片", en: "Scan a card" },
+  shelfPhoto: { zh: "拍货架", en: "Shelf photo" },
+  voiceNote: { zh: "录语音", en: "Voice note" },
+  uploadWaiting: { zh: "等待网络，稍后自动上传", en: "Waiting for the network" },
+  capture_unavailable: {
+    zh: "识别服务暂不可用，请联系管理员。",
+    en: "The reading service is not available; tell your administrator.",
+  },
+  unreadable: { zh: "没能从文件中读出内容。", en: "Nothing could be read from the file." },
+  subject_gone: { zh: "关联的记录已不存在。", en: "The record it belonged to is gone." },
+  upload_forbidden: { zh: "您没有权限处理这条记录。", en: "You may not work on that record." },
+  uploadSending: { zh: "上传中", en: "Sending" },
+  uploadReading: { zh: "识别中", en: "Being read" },
+  uploadDone: { zh: "已完成", en: "Done" },
+  uploadFailed: { zh: "识别失败", en: "Could not be read" },
+  uploadRefused: { zh: "未被接收", en: "Not accepted" },
+  close: { zh: "关闭", en: "Close" },
+  moveTo: { zh: "移到阶段", en: "Move to stage" },
+  stalledSince: { zh: "已超时，自", en: "Overdue since" },
+  more: { zh: "还有更多…", en: "More…" },
   skipToContent: { zh: "跳到正文", en: "Skip to content" },
   errNetwork: {
     zh: "网络连接中断，请检查网络后重试。",
@@ -94,7 +116,11 @@ export interface I18n {
   date: (iso: string) => string;
   number: (n: number, digits?: number) => string;
   percent: (share: number) => string;
+  money: (amount: number, currency: string) => string;
   describe: (error: unknown) => string;
+  /** A capture failure's stable code in words, or the server's message for a code we have
+   * no words for. */
+  uploadError: (code: string, message: string) => string;
 }
 
 export function i18n(language: Language): I18n {
@@ -116,7 +142,14 @@ export function i18n(language: Language): I18n {
       new Intl.NumberFormat(locale, { maximumFractionDigits: digits }).format(n),
     percent: (share) =>
       new Intl.NumberFormat(locale, { style: "percent", maximumFractionDigits: 1 }).format(share),
+    money: (amount, currency) =>
+      new Intl.NumberFormat(locale, {
+        style: "currency",
+        currency,
+        maximumFractionDigits: 0,
+      }).format(amount),
     describe: (error) => describe(error, t),
+    uploadError: (code, message) => (code in words ? t(code as Word) : message),
   };
 }
 

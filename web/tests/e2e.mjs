@@ -21,6 +21,7 @@ const require = createRequire(import.meta.url);
 const axeSource = readFileSync(require.resolve("axe-core/axe.min.js"), "utf8");
 
 const base = need("FIELDLINE_BASE");
+const cardPhoto = join(here, "..", "..", "capture", "devset", "cards", "card-000.jpg");
 const repLink = need("FIELDLINE_REP_LINK");
 const managerLink = need("FIELDLINE_MANAGER_LINK");
 
@@ -157,6 +158,19 @@ await step("the rep's Today page on a phone: tasks, first contacts and the pool"
   await page.getByRole("heading", { name: "待首次联系的线索" }).waitFor();
   assert.equal(await waiting.count(), waitingBefore - 1);
 
+  // A card taken offline waits in the browser, goes when the network is back, and its
+  // outcome is shown in words (this test server runs without the capture service).
+  await context.setOffline(true);
+  await page.locator("input[data-kind=card]").setInputFiles(cardPhoto);
+  const upload = page.locator(".uploads li").first();
+  await upload.getByText("等待网络，稍后自动上传").waitFor();
+  await context.setOffline(false);
+  await upload.getByText("识别失败").waitFor({ timeout: 20_000 });
+  assert.match(await upload.innerText(), /识别服务暂不可用/);
+  await page.reload();
+  await page.locator(".uploads li").first().getByText("识别失败").waitFor();
+  assert.equal(await page.locator(".uploads li").count(), 1, "one file, one upload");
+
   // English, remembered for this user after a reload.
   await page.getByLabel("语言").selectOption("en");
   await page.getByRole("heading", { name: "My tasks" }).waitFor();
@@ -191,6 +205,40 @@ await step("the manager's cockpit on a desktop, by keyboard", async () => {
   await page.keyboard.press("Enter");
   await page.getByRole("heading", { name: "我的待办" }).waitFor();
   await accessible(page, "Today (desktop)");
+  await context.close();
+});
+
+await step("the pipeline board: a gated drag says what is missing, a move sticks", async () => {
+  const context = await browser.newContext({ ...desktop, locale: "zh-CN" });
+  const page = await context.newPage();
+  await page.goto(managerLink);
+  await page.getByRole("heading", { name: /过程健康/ }).waitFor();
+  await page.getByRole("link", { name: "商机看板" }).click();
+  await page.getByRole("heading", { name: "商机看板" }).waitFor();
+  const column = (stage) => page.locator(`section[data-stage=${stage}]`);
+  const count = async (stage) =>
+    Number.parseInt(await column(stage).locator("header .meta").innerText(), 10);
+  const fresh = column("new").locator("li.deal");
+  await fresh.first().waitFor();
+  const before = { fresh: await count("new"), called: await count("first_call") };
+  assert.ok(before.fresh > 0, "the demo has new deals");
+
+  // Straight to price negotiation: the gate (amount, a quote) refuses, in words.
+  await fresh.first().dragTo(column("price_negotiation"));
+  const alert = page.getByRole("alert");
+  await alert.waitFor();
+  assert.match(await alert.innerText(), /还不能进入这个阶段/);
+  assert.equal(await count("new"), before.fresh, "a refused move moves nothing");
+  await accessible(page, "board (desktop)");
+  await shot(page, "manager-board-desktop");
+
+  // The same card to the next stage from its menu (the keyboard's way): it moves.
+  await fresh.first().getByRole("combobox").selectOption("first_call");
+  await page.waitForFunction(
+    (n) => Number.parseInt(document.querySelector("section[data-stage=new] header .meta")?.textContent ?? "", 10) === n,
+    before.fresh - 1,
+  );
+  assert.equal(await count("first_call"), before.called + 1);
   await context.close();
 });
 

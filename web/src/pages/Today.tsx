@@ -5,6 +5,7 @@ import { unwrap, type Client, type Lead, type Task } from "../api/client";
 import { useI18n, type Word } from "../i18n";
 import { useLoad } from "../useLoad";
 import { ErrorNote } from "../parts";
+import { Capture } from "./Capture";
 
 interface TodayData {
   /** When it was read: "overdue" is against this. */
@@ -111,6 +112,8 @@ export function Today({ client }: { client: Client }) {
           })}
         </ul>
       </section>
+
+      <Capture client={client} />
 
       <section aria-labelledby="waiting-title">
         <h2 id="waiting-title">{t("newLeads")}</h2>

@@ -1,0 +1,104 @@
+// Scan a card, photograph a shelf, record a voice note: the phone's camera or recorder through
+// a file input, queued in the browser and sent when the network allows; each shows where it
+// is and the records capture made from it.
+import { useCallback, useEffect, useState, type ChangeEvent } from "react";
+import type { Client } from "../api/client";
+import { useI18n, type Word } from "../i18n";
+import { enqueue, follow, listQueued, sendWaiting, type Kind, type Queued } from "../uploads";
+
+const kinds: { kind: Kind; accept: string; capture: "environment" | "user"; word: Word }[] = [
+  { kind: "card", accept: "image/jpeg,image/png,image/webp", capture: "environment", word: "scanCard" },
+  { kind: "shelf", accept: "image/jpeg,image/png,image/webp", capture: "environment", word: "shelfPhoto" },
+  { kind: "voice", accept: "audio/*", capture: "user", word: "voiceNote" },
+];
+
+function statusWord(item: Queued): Word {
+  if (item.state === "waiting") return "uploadWaiting";
+  if (item.state === "sending") return "uploadSending";
+  if (item.state === "refused") return "uploadRefused";
+  switch (item.upload?.status) {
+    case "done":
+      return "uploadDone";
+    case "failed":
+      return "uploadFailed";
+    default:
+      return "uploadReading";
+  }
+}
+
+export function Capture({ client }: { client: Client }) {
+  const { t, date, uploadError } = useI18n();
+  const [items, setItems] = useState<Queued[]>([]);
+
+  /** Sends what waits, then asks after what capture is reading. */
+  const round = useCallback(async () => {
+    await sendWaiting(client);
+    return follow(client);
+  }, [client]);
+
+  useEffect(() => {
+    const refresh = () => void round().then(setItems);
+    void listQueued().then(setItems);
+    refresh();
+    const timer = window.setInterval(refresh, 5000);
+    const online = refresh;
+    window.addEventListener("online", online);
+    return () => {
+      window.clearInterval(timer);
+      window.removeEventListener("online", online);
+    };
+  }, [round]);
+
+  const take = async (kind: Kind, e: ChangeEvent<HTMLInputElement>) => {
+    const file = e.target.files?.[0];
+    e.target.value = "";
+    if (!file) return;
+    setItems(await enqueue(kind, file));
+    setItems(await round());
+  };
+
+  return (
+    <section aria-labelledby="capture-title">
+      <h2 id="capture-title">{t("capture")}</h2>
+      <div className="capture-buttons">
+        {kinds.map(({ kind, accept, capture, word }) => (
+          <label key={kind} className="button">
+            {t(word)}
+            <input
+              type="file"
+              accept={accept}
+              capture={capture}
+              className="visually-hidden"
+              data-kind={kind}
+              onChange={(e) => void take(kind, e)}
+            />
+          </label>
+        ))}
+      </div>
+      <ul className="list uploads" aria-live="polite">
+        {items.map((item) => (
+          <li key={item.id} className="item" data-upload={item.id}>
+            <div className="what">
+              <strong>
+                {t(kinds.find((k) => k.kind === item.kind)?.word ?? "scanCard")} · {item.name}
+              </strong>
+              <span className="meta">{date(item.takenAt)}</span>
+              {item.upload?.error && (
+                <span className="meta bad">
+                  {uploadError(item.upload.error.code, item.upload.error.message)}
+                </span>
+              )}
+              {item.refusal && <span className="meta bad">{item.refusal}</span>}
+              {(item.upload?.links ?? []).map((link) => (
+                <span key={`${link.kind}-${link.id}-${link.action}`} className="meta">
+                  {link.action} · {link.kind}
+                </span>
+              ))}
+            </div>
+            <span className={`status ${statusWord(item)}`}>{t(statusWord(item))}</span>
+          </li>
+        ))}
+      </ul>
+    </section>
+  );
+}
