@@ -11,6 +11,7 @@ use serde_json::{Value, json};
 on_both_backends!(
     quick_sale_tags_are_counted_by_week_and_region_and_a_spike_tells_the_manager,
     shelf_audits_drive_the_default_rules_for_stock_floors_and_key_stores,
+    a_key_store_nobody_has_visited_still_asks_for_a_shelf_photo,
 );
 
 async fn store(app: &TestApp, token: &str, name: &str, tags: &[&str]) -> String {
@@ -301,4 +302,63 @@ async fn shelf_audits_drive_the_default_rules_for_stock_floors_and_key_stores() 
         (tasks_by_rule("key-store-shelf-photo-missing").await.len() == 1).then_some(())
     })
     .await;
+}
+
+/// The 3-day shelf-photo rule holds for a key store nobody has worked at yet: created as one,
+/// or tagged as one later. A plain store asks for nothing.
+async fn a_key_store_nobody_has_visited_still_asks_for_a_shelf_photo() {
+    let clock = ManualClock::at("2026-11-23T02:00:00Z".parse().unwrap());
+    let app = TestApp::spawn_with(clock.clone(), |_| {}).await;
+    let f = fixture(&app.state).await;
+    let rep = app.token(&f.east_rep);
+    let born_key = store(&app, &rep, "华联超市浦东店", &["重点门店"]).await;
+    let plain = store(&app, &rep, "华联超市闵行店", &[]).await;
+    let made_key = store(&app, &rep, "华联超市徐汇店", &[]).await;
+    app.patch(
+        &format!("/v1/customers/{made_key}"),
+        &rep,
+        &json!({"expected_version": 1, "changes": {"tags": ["KA"]}}),
+    )
+    .await
+    .expect(200);
+
+    let asked = || async {
+        let tasks = app.get("/v1/me/tasks", &rep).await.expect(200).body;
+        let mut stores: Vec<String> = tasks
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|t| t["rule"] == "key-store-shelf-photo-missing")
+            .map(|t| t["customer"].as_str().unwrap().to_owned())
+            .collect();
+        stores.sort();
+        stores
+    };
+    // The rules start the clocks as they read the creation and change events.
+    let tenant = fieldline_domain::TenantId::parse("acme").unwrap();
+    let clocks = |id: &str| {
+        let (app, tenant) = (&app, tenant.clone());
+        let subject = fieldline_domain::Subject::Customer(id.parse().unwrap());
+        async move {
+            let timers = app.state.timers.pending_timers(&tenant, subject).await.unwrap();
+            timers.iter().filter(|t| t.name == "shelf_photo_due").count()
+        }
+    };
+    eventually("both key stores' clocks to start", || async {
+        (clocks(&born_key).await == 1 && clocks(&made_key).await == 1).then_some(())
+    })
+    .await;
+    assert_eq!(clocks(&plain).await, 0, "a plain store has no clock");
+    clock.advance_hours(71.0);
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(asked().await.is_empty(), "not before three days");
+    clock.advance_hours(2.0);
+    let mut expected = vec![born_key, made_key];
+    expected.sort();
+    eventually("a shelf-photo task for each key store", || async {
+        let got = asked().await;
+        (got == expected).then_some(())
+    })
+    .await;
+    assert!(!asked().await.contains(&plain));
 }

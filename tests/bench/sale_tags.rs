@@ -89,7 +89,7 @@ async fn main() -> anyhow::Result<()> {
             &rep,
             t0 - Duration::days(90),
         )?;
-        store.create_customer(&c, &[]).await?;
+        store.create_customer(&c, &[], &[]).await?;
         ids.push(c);
     }
     let catalogue = RetailPolicy::default().sale_tags;

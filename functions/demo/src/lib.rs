@@ -440,7 +440,7 @@ async fn seed_store_tags(
             rep,
             opened,
         )?;
-        state.customers.create_customer(&store, &[]).await?;
+        state.customers.create_customer(&store, &[], &[]).await?;
         let region = store
             .team
             .map_or_else(|| "none".to_owned(), |t| t.to_string());

@@ -637,6 +637,22 @@ impl Customer {
         Ok(true)
     }
 
+    /// The fields a person may change (`apply_patch`) that differ from `before`.
+    pub fn changed_fields(&self, before: &Customer) -> Vec<String> {
+        let mut changed = Vec::new();
+        let mut note = |differs: bool, field: &str| {
+            if differs {
+                changed.push(field.to_owned());
+            }
+        };
+        note(self.name != before.name, "name");
+        note(self.kind != before.kind, "kind");
+        note(self.addresses != before.addresses, "addresses");
+        note(self.tags != before.tags, "tags");
+        note(self.owner != before.owner, "owner");
+        changed
+    }
+
     /// The keys no other customer of the tenant may share.
     pub fn dedupe_keys(&self) -> Vec<String> {
         vec![format!("customer:name:{}", company_key(self.name.as_str()))]

@@ -148,6 +148,15 @@ pub enum EventPayload {
         /// Whole minutes.
         dwell_minutes: u32,
     },
+    /// A customer (or store) was created by hand or by an import.
+    CustomerCreated {
+        name: String,
+    },
+    /// A customer's own fields changed (name, kind, tags, owner...): what may make it a key
+    /// store, for instance.
+    CustomerUpdated {
+        changed: Vec<String>,
+    },
     /// Another customer record was merged into this one (its contacts, activities and
     /// purchases move here).
     CustomerMerged {
@@ -221,8 +230,10 @@ impl EventKind {
             DealCreated | DealUpdated | DealStageChanged | MaterialOpened => {
                 Some(SubjectKind::Deal)
             }
-            ContactAdded | ContactUpdated | PurchaseRecorded | CustomerMerged | ShelfAudited
-            | SaleTagSpiked => Some(SubjectKind::Customer),
+            CustomerCreated | CustomerUpdated | ContactAdded | ContactUpdated
+            | PurchaseRecorded | CustomerMerged | ShelfAudited | SaleTagSpiked => {
+                Some(SubjectKind::Customer)
+            }
             ActivityLogged | TimerFired => None,
         }
     }
@@ -272,6 +283,8 @@ impl EventKind {
             ContactUpdated => &["contact", "changed"],
             VisitCheckedIn => &["customer", "distance_m", "far"],
             VisitCheckedOut => &["customer", "valid", "dwell_minutes"],
+            CustomerCreated => &["name"],
+            CustomerUpdated => &["changed"],
             CustomerMerged => &["duplicate"],
             PurchaseRecorded => &["reference", "amount", "currency", "at"],
             DealCreated => &["pipeline", "stage", "amount", "currency", "owner"],
@@ -573,6 +586,12 @@ mod tests {
                 customer: crate::id::CustomerId::new(),
                 valid: true,
                 dwell_minutes: 25,
+            },
+            EventPayload::CustomerCreated {
+                name: "苏州精密机械有限公司".into(),
+            },
+            EventPayload::CustomerUpdated {
+                changed: vec!["tags".into()],
             },
             EventPayload::CustomerMerged {
                 duplicate: crate::id::CustomerId::new(),

@@ -220,7 +220,12 @@ fn contact_writes(
 
 #[async_trait]
 impl CustomerStore for DynamoStore {
-    async fn create_customer(&self, customer: &Customer, contacts: &[Contact]) -> StoreResult<()> {
+    async fn create_customer(
+        &self,
+        customer: &Customer,
+        contacts: &[Contact],
+        events: &[DomainEvent],
+    ) -> StoreResult<()> {
         let tenant = &customer.tenant;
         let table = self.table().to_owned();
         let mut items = vec![put_new(&table, customer_item(customer)?)];
@@ -237,6 +242,7 @@ impl CustomerStore for DynamoStore {
         for contact in contacts {
             contact_writes(&table, contact, &mut items, &mut keys_at)?;
         }
+        items.extend(events_items(&table, events)?);
         if self.transact_claiming(tenant, items, &keys_at).await? {
             Ok(())
         } else {
@@ -247,7 +253,12 @@ impl CustomerStore for DynamoStore {
         }
     }
 
-    async fn update_customer(&self, customer: &Customer, expected_version: u64) -> StoreResult<()> {
+    async fn update_customer(
+        &self,
+        customer: &Customer,
+        expected_version: u64,
+        events: &[DomainEvent],
+    ) -> StoreResult<()> {
         StoreError::check_advances(customer.version, expected_version)?;
         let tenant = &customer.tenant;
         let stored: Customer = self
@@ -286,6 +297,7 @@ impl CustomerStore for DynamoStore {
             .collect();
         let mut keys_at = Vec::new();
         claims(&table, tenant, &added, &id, &mut items, &mut keys_at);
+        items.extend(events_items(&table, events)?);
         if self.transact_claiming(tenant, items, &keys_at).await? {
             Ok(())
         } else {

@@ -358,9 +358,15 @@ pub(crate) fn backfill_keys(tx: &Transaction<'_>) -> StoreResult<()> {
 
 #[async_trait]
 impl CustomerStore for SqliteStore {
-    async fn create_customer(&self, customer: &Customer, contacts: &[Contact]) -> StoreResult<()> {
+    async fn create_customer(
+        &self,
+        customer: &Customer,
+        contacts: &[Contact],
+        events: &[DomainEvent],
+    ) -> StoreResult<()> {
         let customer = customer.clone();
         let contacts = contacts.to_vec();
+        let events = events.to_vec();
         self.write(move |tx| {
             let tenant = &customer.tenant;
             claim_keys(
@@ -374,16 +380,25 @@ impl CustomerStore for SqliteStore {
                 claim_keys(tx, tenant, &contact.dedupe_keys(), &contact.id.to_string())?;
                 insert_contact(tx, contact)?;
             }
-            Ok(())
+            insert_events(tx, &events)
         })
         .await
     }
 
-    async fn update_customer(&self, customer: &Customer, expected_version: u64) -> StoreResult<()> {
+    async fn update_customer(
+        &self,
+        customer: &Customer,
+        expected_version: u64,
+        events: &[DomainEvent],
+    ) -> StoreResult<()> {
         StoreError::check_advances(customer.version, expected_version)?;
         let customer = customer.clone();
-        self.write(move |tx| replace_customer(tx, &customer, expected_version))
-            .await
+        let events = events.to_vec();
+        self.write(move |tx| {
+            replace_customer(tx, &customer, expected_version)?;
+            insert_events(tx, &events)
+        })
+        .await
     }
 
     async fn merge_customers(

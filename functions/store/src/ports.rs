@@ -536,12 +536,22 @@ pub struct CustomerFile {
 #[async_trait]
 pub trait CustomerStore: Send + Sync {
     /// Stores a new customer with its first contacts in one write; a key another record
-    /// holds fails it all with `Duplicate` naming the holder.
-    async fn create_customer(&self, customer: &Customer, contacts: &[Contact]) -> StoreResult<()>;
+    /// holds fails it all with `Duplicate` naming the holder. The events go in the same write.
+    async fn create_customer(
+        &self,
+        customer: &Customer,
+        contacts: &[Contact],
+        events: &[DomainEvent],
+    ) -> StoreResult<()>;
     /// Replaces the customer if its stored version is still `expected_version`, moving its
     /// keys with it: a key it no longer has is released, a new one claimed (`Duplicate` when
     /// another record holds it; then nothing changes).
-    async fn update_customer(&self, customer: &Customer, expected_version: u64) -> StoreResult<()>;
+    async fn update_customer(
+        &self,
+        customer: &Customer,
+        expected_version: u64,
+        events: &[DomainEvent],
+    ) -> StoreResult<()>;
     /// Adds a contact to a stored customer, claiming its keys likewise, with its events.
     async fn add_contact(&self, contact: &Contact, events: &[DomainEvent]) -> StoreResult<()>;
     /// Stores a new visit with its events; a visit with its id stored already is returned as

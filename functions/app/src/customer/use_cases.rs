@@ -132,7 +132,17 @@ pub async fn create_customer(
         })
         .collect::<Result<Vec<_>, _>>()?;
     distinct_keys(&contacts)?;
-    let stored = state.customers.create_customer(&customer, &contacts).await;
+    let created = customer.event(
+        actor,
+        now,
+        EventPayload::CustomerCreated {
+            name: customer.name.as_str().to_owned(),
+        },
+    );
+    let stored = state
+        .customers
+        .create_customer(&customer, &contacts, &[created])
+        .await;
     or_duplicate(state, actor, stored).await?;
     // Graded from the start (reports count it), and its months close from now on; a crash
     // before this leaves both to its first event.
@@ -242,12 +252,20 @@ pub async fn update_customer(
         }
         _ => None,
     };
+    let before = customer.clone();
     if !customer.apply_patch(&patch, new_owner.as_ref())? {
         return Ok(customer);
     }
+    let updated = customer.event(
+        actor,
+        state.clock.now(),
+        EventPayload::CustomerUpdated {
+            changed: customer.changed_fields(&before),
+        },
+    );
     let stored = state
         .customers
-        .update_customer(&customer, expected_version)
+        .update_customer(&customer, expected_version, &[updated])
         .await;
     or_duplicate(state, actor, stored).await?;
     Ok(customer)

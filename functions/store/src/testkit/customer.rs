@@ -5,7 +5,7 @@
 
 use super::Backend;
 use super::deal::{conversion, qualified_lead};
-use super::fixture::{actor_of, fixture, t0, tenant_row, user};
+use super::fixture::{actor_of, count, fixture, t0, tenant_row, user};
 use crate::ports::CustomerQuery;
 use crate::{Created, StoreError};
 use chrono::Duration;
@@ -63,7 +63,7 @@ pub async fn customers_are_deduplicated_scoped_and_paged<S: Backend>(store: S) {
     let lianhua = new_customer(&f.rep, "上海联华超市有限公司", t0());
     let wang = contact(&lianhua, "13812345678", Some("wang@lianhua.cn"));
     f.store
-        .create_customer(&lianhua, std::slice::from_ref(&wang))
+        .create_customer(&lianhua, std::slice::from_ref(&wang), &[])
         .await
         .unwrap();
     assert_eq!(
@@ -77,7 +77,7 @@ pub async fn customers_are_deduplicated_scoped_and_paged<S: Backend>(store: S) {
 
     // The same company written another way is refused, naming the first.
     let again = new_customer(&f.rep, "上海联华超市", t0() + Duration::minutes(1));
-    let (key, existing) = duplicate_of(f.store.create_customer(&again, &[]).await);
+    let (key, existing) = duplicate_of(f.store.create_customer(&again, &[], &[]).await);
     assert_eq!(
         (key.as_str(), existing),
         ("customer:name:上海联华超市", lianhua.id.to_string())
@@ -93,7 +93,7 @@ pub async fn customers_are_deduplicated_scoped_and_paged<S: Backend>(store: S) {
     let clash = contact(&vanguard, "+86 138 1234 5678", None);
     let (key, existing) = duplicate_of(
         f.store
-            .create_customer(&vanguard, std::slice::from_ref(&clash))
+            .create_customer(&vanguard, std::slice::from_ref(&clash), &[])
             .await,
     );
     assert_eq!(
@@ -110,7 +110,7 @@ pub async fn customers_are_deduplicated_scoped_and_paged<S: Backend>(store: S) {
     );
     let li = contact(&vanguard, "13900001111", None);
     f.store
-        .create_customer(&vanguard, std::slice::from_ref(&li))
+        .create_customer(&vanguard, std::slice::from_ref(&li), &[])
         .await
         .unwrap();
 
@@ -140,8 +140,8 @@ pub async fn customers_are_deduplicated_scoped_and_paged<S: Backend>(store: S) {
         new_customer(&f.rep, "ACME Limited", t0() + Duration::minutes(3)),
     );
     let (ra, rb) = tokio::join!(
-        f.store.create_customer(&a, &[]),
-        f.store.create_customer(&b, &[])
+        f.store.create_customer(&a, &[], &[]),
+        f.store.create_customer(&b, &[], &[])
     );
     assert_eq!(
         [&ra, &rb].iter().filter(|r| r.is_ok()).count(),
@@ -154,7 +154,7 @@ pub async fn customers_are_deduplicated_scoped_and_paged<S: Backend>(store: S) {
     colleague.role = Role::Rep;
     f.store.create_user(&colleague).await.unwrap();
     let theirs = new_customer(&colleague, "深圳永辉", t0() + Duration::minutes(4));
-    f.store.create_customer(&theirs, &[]).await.unwrap();
+    f.store.create_customer(&theirs, &[], &[]).await.unwrap();
     let all = f
         .store
         .list_customers(&f.tenant, &query(LeadScope::Tenant, 50))
@@ -239,7 +239,7 @@ pub async fn customers_are_deduplicated_scoped_and_paged<S: Backend>(store: S) {
         None
     );
     let same_name = new_customer(&outsider, "上海联华超市", t0());
-    f.store.create_customer(&same_name, &[]).await.unwrap();
+    f.store.create_customer(&same_name, &[], &[]).await.unwrap();
 }
 
 /// A conversion onto a customer the tenant has writes no second customer (nor contact when
@@ -249,7 +249,7 @@ pub async fn conversions_join_known_customers<S: Backend>(store: S) {
     let known = new_customer(&f.rep, "苏州精密机械", t0());
     let person = contact(&known, "13812345678", None);
     f.store
-        .create_customer(&known, std::slice::from_ref(&person))
+        .create_customer(&known, std::slice::from_ref(&person), &[])
         .await
         .unwrap();
 
@@ -318,13 +318,38 @@ pub async fn conversions_join_known_customers<S: Backend>(store: S) {
 }
 
 /// A renamed customer takes its new name's key and frees the old one; a rename onto another
-/// customer's name, or from a stale version, changes nothing.
+/// customer's name, or from a stale version, changes nothing (its event included).
 pub async fn renames_move_the_name_key<S: Backend>(store: S) {
     let f = fixture(store).await;
+    let actor = actor_of(&f.rep);
     let mut first = new_customer(&f.rep, "宁波海天贸易", t0());
-    f.store.create_customer(&first, &[]).await.unwrap();
+    let created = first.event(
+        &actor,
+        t0(),
+        EventPayload::CustomerCreated {
+            name: "宁波海天贸易".into(),
+        },
+    );
+    f.store
+        .create_customer(&first, &[], &[created])
+        .await
+        .unwrap();
+    assert_eq!(
+        count(&f.store, &f.tenant).await,
+        1,
+        "written with the customer"
+    );
+    let renamed = |c: &Customer| {
+        c.event(
+            &actor,
+            t0(),
+            EventPayload::CustomerUpdated {
+                changed: vec!["name".into()],
+            },
+        )
+    };
     let other = new_customer(&f.rep, "温州瓯海电器", t0());
-    f.store.create_customer(&other, &[]).await.unwrap();
+    f.store.create_customer(&other, &[], &[]).await.unwrap();
 
     let rename = |name: &str| CustomerPatch {
         name: Some(name.into()),
@@ -336,7 +361,16 @@ pub async fn renames_move_the_name_key<S: Backend>(store: S) {
             .apply_patch(&rename("温州瓯海电器有限公司"), None)
             .unwrap()
     );
-    let (key, existing) = duplicate_of(f.store.update_customer(&onto_other, 1).await);
+    let (key, existing) = duplicate_of(
+        f.store
+            .update_customer(&onto_other, 1, &[renamed(&onto_other)])
+            .await,
+    );
+    assert_eq!(
+        count(&f.store, &f.tenant).await,
+        1,
+        "a refused rename tells nobody"
+    );
     assert_eq!(
         (key.as_str(), existing),
         ("customer:name:温州瓯海电器", other.id.to_string())
@@ -351,7 +385,11 @@ pub async fn renames_move_the_name_key<S: Backend>(store: S) {
             .apply_patch(&rename("宁波海天国际贸易"), None)
             .unwrap()
     );
-    f.store.update_customer(&first, 1).await.unwrap();
+    f.store
+        .update_customer(&first, 1, &[renamed(&first)])
+        .await
+        .unwrap();
+    assert_eq!(count(&f.store, &f.tenant).await, 2);
     assert_eq!(
         f.store.get_customer(&f.tenant, first.id).await.unwrap(),
         Some(first.clone())
@@ -365,19 +403,24 @@ pub async fn renames_move_the_name_key<S: Backend>(store: S) {
     );
     // The old name is free: another customer may take it.
     let newcomer = new_customer(&f.rep, "宁波海天贸易", t0() + Duration::minutes(1));
-    f.store.create_customer(&newcomer, &[]).await.unwrap();
+    f.store.create_customer(&newcomer, &[], &[]).await.unwrap();
 
     // A stale version changes nothing.
     let mut stale = first.clone();
     stale.version = 2;
     stale.tags = vec!["旧".into()];
     assert!(matches!(
-        f.store.update_customer(&stale, 1).await,
+        f.store.update_customer(&stale, 1, &[renamed(&stale)]).await,
         Err(StoreError::VersionConflict {
             expected: 1,
             actual: 2
         })
     ));
+    assert_eq!(
+        count(&f.store, &f.tenant).await,
+        2,
+        "a stale write tells nobody"
+    );
     assert_eq!(
         f.store.get_customer(&f.tenant, first.id).await.unwrap(),
         Some(first)
@@ -392,7 +435,7 @@ pub async fn customer_ledger_and_grades_are_kept_once<S: Backend>(store: S) {
     let f = fixture(store).await;
     let rep = actor_of(&f.rep);
     let lianhua = new_customer(&f.rep, "联华超市", t0());
-    f.store.create_customer(&lianhua, &[]).await.unwrap();
+    f.store.create_customer(&lianhua, &[], &[]).await.unwrap();
     let wang = contact(&lianhua, "13812345678", None);
     let added = DomainEvent::new(
         f.tenant.clone(),
@@ -664,11 +707,11 @@ pub async fn merges_keep_every_record_under_the_survivor<S: Backend>(store: S) {
     let a1 = contact(&a, "13811110001", None);
     let b1 = contact(&b, "13811110002", Some("b1@lianhua.cn"));
     f.store
-        .create_customer(&a, std::slice::from_ref(&a1))
+        .create_customer(&a, std::slice::from_ref(&a1), &[])
         .await
         .unwrap();
     f.store
-        .create_customer(&b, std::slice::from_ref(&b1))
+        .create_customer(&b, std::slice::from_ref(&b1), &[])
         .await
         .unwrap();
     let log = |on: &Customer, who: ContactId, days: i64| {
@@ -734,7 +777,7 @@ pub async fn merges_keep_every_record_under_the_survivor<S: Backend>(store: S) {
     let mut changed = b.clone();
     changed.tags = vec!["改过".into()];
     changed.version = 2;
-    f.store.update_customer(&changed, 1).await.unwrap();
+    f.store.update_customer(&changed, 1, &[]).await.unwrap();
     assert!(matches!(
         f.store.merge_customers(&a2, 1, &b2, 1, &[]).await,
         Err(StoreError::VersionConflict { .. })
@@ -838,7 +881,7 @@ pub async fn merges_keep_every_record_under_the_survivor<S: Backend>(store: S) {
         Some(a.id.to_string())
     );
     let again = new_customer(&f.rep, "联华超市浦东店", now);
-    let (key, existing) = duplicate_of(f.store.create_customer(&again, &[]).await);
+    let (key, existing) = duplicate_of(f.store.create_customer(&again, &[], &[]).await);
     assert_eq!(
         (key.as_str(), existing),
         (name_key.as_str(), a.id.to_string())
@@ -875,7 +918,7 @@ pub async fn merges_carry_the_duplicates_deals<S: Backend>(store: S) {
         .unwrap();
 
     let mut survivor = new_customer(&f.rep, "苏州精密机械", t0());
-    f.store.create_customer(&survivor, &[]).await.unwrap();
+    f.store.create_customer(&survivor, &[], &[]).await.unwrap();
     let file_of = |id: CustomerId| {
         let store = f.store.clone();
         let tenant = f.tenant.clone();
@@ -925,7 +968,7 @@ pub async fn contact_edits_move_their_keys<S: Backend>(store: S) {
     let wang = contact(&shop, "13812345678", Some("wang@hzjm.cn"));
     let li = contact(&shop, "13900001111", None);
     f.store
-        .create_customer(&shop, &[wang.clone(), li.clone()])
+        .create_customer(&shop, &[wang.clone(), li.clone()], &[])
         .await
         .unwrap();
     let mut edited = wang.clone();
@@ -986,7 +1029,7 @@ pub async fn visits_are_stored_once_versioned_and_listed_by_time<S: Backend>(sto
     use fieldline_domain::visit::{Datum, GeoFix, Visit};
     let f = fixture(store).await;
     let shop = new_customer(&f.rep, "联华超市张江店", t0());
-    f.store.create_customer(&shop, &[]).await.unwrap();
+    f.store.create_customer(&shop, &[], &[]).await.unwrap();
     let visit = |at: Timestamp| Visit {
         id: VisitId::new(),
         tenant: f.tenant.clone(),

@@ -48,7 +48,7 @@ pub async fn sale_tags_count_once_and_spikes_are_announced_once<S: Backend>(stor
     };
     let shop =
         Customer::create(&input, CustomerId::new(), &actor_of(&f.rep), &f.rep, t0()).unwrap();
-    f.store.create_customer(&shop, &[]).await.unwrap();
+    f.store.create_customer(&shop, &[], &[]).await.unwrap();
     let (t, by) = (&f.tenant, f.rep.id);
 
     let first = sale(
