@@ -340,8 +340,16 @@ async fn a_key_store_nobody_has_visited_still_asks_for_a_shelf_photo() {
         let (app, tenant) = (&app, tenant.clone());
         let subject = fieldline_domain::Subject::Customer(id.parse().unwrap());
         async move {
-            let timers = app.state.timers.pending_timers(&tenant, subject).await.unwrap();
-            timers.iter().filter(|t| t.name == "shelf_photo_due").count()
+            let timers = app
+                .state
+                .timers
+                .pending_timers(&tenant, subject)
+                .await
+                .unwrap();
+            timers
+                .iter()
+                .filter(|t| t.name == "shelf_photo_due")
+                .count()
         }
     };
     eventually("both key stores' clocks to start", || async {

@@ -115,84 +115,90 @@ export function Today({ client }: { client: Client }) {
 
       <Capture client={client} />
 
-      <section aria-labelledby="waiting-title">
-        <h2 id="waiting-title">{t("newLeads")}</h2>
-        {today.data.waiting.length === 0 && <p className="muted">{t("noNewLeads")}</p>}
-        <ul className="list">
-          {today.data.waiting.map((lead) => (
-            <li key={lead.id} className="item">
-              <div className="what">
-                <strong>
-                  {lead.contact.name} <span className={`tag p-${lead.priority}`}>{lead.priority}</span>
-                </strong>
-                <span className="meta">
-                  {lead.contact.company ?? ""} {lead.contact.phone ?? lead.contact.email ?? ""}
-                </span>
-                <span className="meta">{date(lead.created_at)}</span>
-              </div>
-              {done[lead.id] ? (
-                <span className="ok">{done[lead.id]}</span>
-              ) : (
-                <button
-                  type="button"
-                  className="primary"
-                  onClick={() =>
-                    act(
-                      lead.id,
-                      () =>
-                        unwrap(
-                          client.POST("/v1/leads/{id}/activities", {
-                            params: { path: { id: lead.id } },
-                            body: { kind: "call", summary: t("callSummary") },
-                          }),
-                        ),
-                      "logged",
-                    )
-                  }
-                >
-                  {t("called")}
-                </button>
-              )}
-            </li>
-          ))}
-        </ul>
-      </section>
+      <LeadList
+        id="waiting"
+        title={t("newLeads")}
+        empty={t("noNewLeads")}
+        leads={today.data.waiting}
+        action={t("called")}
+        primary
+        done={done}
+        onAct={(lead) =>
+          act(
+            lead.id,
+            () =>
+              unwrap(
+                client.POST("/v1/leads/{id}/activities", {
+                  params: { path: { id: lead.id } },
+                  body: { kind: "call", summary: t("callSummary") },
+                }),
+              ),
+            "logged",
+          )
+        }
+      />
 
-      <section aria-labelledby="pool-title">
-        <h2 id="pool-title">{t("pool")}</h2>
-        {today.data.pool.length === 0 && <p className="muted">{t("noPool")}</p>}
-        <ul className="list">
-          {today.data.pool.map((lead) => (
-            <li key={lead.id} className="item">
-              <div className="what">
-                <strong>
-                  {lead.contact.name} <span className={`tag p-${lead.priority}`}>{lead.priority}</span>
-                </strong>
-                <span className="meta">{lead.contact.company ?? ""}</span>
-              </div>
-              {done[lead.id] ? (
-                <span className="ok">{done[lead.id]}</span>
-              ) : (
-                <button
-                  type="button"
-                  onClick={() =>
-                    act(
-                      lead.id,
-                      () =>
-                        unwrap(
-                          client.POST("/v1/leads/{id}/claim", { params: { path: { id: lead.id } } }),
-                        ),
-                      "claimed",
-                    )
-                  }
-                >
-                  {t("claim")}
-                </button>
-              )}
-            </li>
-          ))}
-        </ul>
-      </section>
+      <LeadList
+        id="pool"
+        title={t("pool")}
+        empty={t("noPool")}
+        leads={today.data.pool}
+        action={t("claim")}
+        done={done}
+        onAct={(lead) =>
+          act(
+            lead.id,
+            () => unwrap(client.POST("/v1/leads/{id}/claim", { params: { path: { id: lead.id } } })),
+            "claimed",
+          )
+        }
+      />
     </div>
+  );
+}
+
+interface LeadListProps {
+  id: string;
+  title: string;
+  empty: string;
+  leads: Lead[];
+  /** The one-tap action's label, and what it does. */
+  action: string;
+  primary?: boolean;
+  onAct: (lead: Lead) => void;
+  /** What each lead acted on shows instead of its button. */
+  done: Record<string, string>;
+}
+
+/** A list of leads with one action each, one tap away. */
+function LeadList({ id, title, empty, leads, action, primary, onAct, done }: LeadListProps) {
+  const { date } = useI18n();
+  return (
+    <section aria-labelledby={`${id}-title`}>
+      <h2 id={`${id}-title`}>{title}</h2>
+      {leads.length === 0 && <p className="muted">{empty}</p>}
+      <ul className="list">
+        {leads.map((lead) => (
+          <li key={lead.id} className="item">
+            <div className="what">
+              <strong>
+                {lead.contact.name} <span className={`tag p-${lead.priority}`}>{lead.priority}</span>
+              </strong>
+              <span className="meta">
+                {lead.contact.company ?? ""} {lead.contact.phone ?? lead.contact.email ?? ""}
+              </span>
+              <span className="meta">{date(lead.created_at)}</span>
+            </div>
+            {done[lead.id] ? (
+              <span className="ok">{done[lead.id]}</span>
+            ) : (
+              <button type="button" className={primary ? "primary" : undefined} onClick={() => onAct(lead)}>
+                {action}
+              </button>
+            )}
+          </li>
+        ))}
+      </ul>
+    </section>
   );
 }
