@@ -14,7 +14,10 @@ fn main() -> io::Result<()> {
     // Relative to this package, so two checkouts sharing one target directory (CI's clone
     // beside a working copy) each watch their own build, not the first one's absolute path.
     println!("cargo:rerun-if-changed=../../web/dist");
-    let dist = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../web/dist");
+    // Read when the script runs, not baked in when it was compiled: one compiled script may
+    // serve several checkouts.
+    let root = env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR");
+    let dist = Path::new(&root).join("../../web/dist");
     let out = PathBuf::from(env::var("OUT_DIR").expect("cargo sets OUT_DIR")).join("web");
     if out.exists() {
         fs::remove_dir_all(&out)?;

@@ -5,14 +5,17 @@ import { SignIn } from "./pages/SignIn";
 import { Today } from "./pages/Today";
 import { Cockpit } from "./pages/Cockpit";
 import { Board } from "./pages/Board";
+import { Process } from "./pages/Process";
 import { forgetToken, keepToken, storedToken, takeTokenFromAddress } from "./session";
 import { ErrorNote } from "./parts";
 
-type Page = "today" | "cockpit" | "board";
+type Page = "today" | "cockpit" | "board" | "process";
 
 function pageFromAddress(): Page | null {
   const page = window.location.hash.replace(/^#\/?/, "");
-  return page === "today" || page === "cockpit" || page === "board" ? page : null;
+  return page === "today" || page === "cockpit" || page === "board" || page === "process"
+    ? page
+    : null;
 }
 
 export function App() {
@@ -110,6 +113,11 @@ export function App() {
                 {words.t("cockpit")}
               </a>
             )}
+            {me.role !== "rep" && (
+              <a href="#/process" aria-current={page === "process" ? "page" : undefined}>
+                {words.t("heatMap")}
+              </a>
+            )}
           </nav>
         )}
         <span className="spacer" />
@@ -137,5 +145,6 @@ export function App() {
 function Signed({ client, me, page }: { client: Client; me: User; page: Page }) {
   if (page === "cockpit" && me.role !== "rep") return <Cockpit client={client} />;
   if (page === "board") return <Board client={client} />;
+  if (page === "process" && me.role !== "rep") return <Process client={client} />;
   return <Today client={client} />;
 }

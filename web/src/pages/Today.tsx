@@ -72,7 +72,7 @@ export function Today({ client }: { client: Client }) {
           {tasks.map((task) => {
             const overdue = Date.parse(task.due_at) < now;
             return (
-              <li key={task.id} className={overdue ? "item overdue" : "item"}>
+              <li key={task.id} className={overdue ? "item overdue" : "item"} data-task={task.id}>
                 <div className="what">
                   <strong>{task.title}</strong>
                   <span className="meta">
@@ -179,7 +179,7 @@ function LeadList({ id, title, empty, leads, action, primary, onAct, done }: Lea
       {leads.length === 0 && <p className="muted">{empty}</p>}
       <ul className="list">
         {leads.map((lead) => (
-          <li key={lead.id} className="item">
+          <li key={lead.id} className="item" data-lead={lead.id}>
             <div className="what">
               <strong>
                 {lead.contact.name} <span className={`tag p-${lead.priority}`}>{lead.priority}</span>
