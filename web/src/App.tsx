@@ -32,7 +32,17 @@ export function App() {
   const client = useMemo(() => (token ? apiClient(token, language) : null), [token, language]);
 
   useEffect(() => {
-    const onHash = () => setPage(pageFromAddress());
+    // A sign-in link opened while the app is already open only changes the fragment.
+    const onHash = () => {
+      const fromLink = takeTokenFromAddress();
+      if (fromLink) {
+        keepToken(fromLink);
+        setMe(undefined);
+        setFailure(undefined);
+        setToken(fromLink);
+      }
+      setPage(pageFromAddress());
+    };
     window.addEventListener("hashchange", onHash);
     return () => window.removeEventListener("hashchange", onHash);
   }, []);
@@ -146,5 +156,5 @@ function Signed({ client, me, page }: { client: Client; me: User; page: Page }) 
   if (page === "cockpit" && me.role !== "rep") return <Cockpit client={client} />;
   if (page === "board") return <Board client={client} />;
   if (page === "process" && me.role !== "rep") return <Process client={client} />;
-  return <Today client={client} />;
+  return <Today client={client} user={me.id} />;
 }

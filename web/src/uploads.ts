@@ -2,7 +2,8 @@
 // moment it is taken, then sent when the network allows — retried when the connection comes
 // back and every half minute — and followed until capture has read it. Nothing is lost on a
 // flaky connection, and nothing is made twice: each file carries one Idempotency-Key for all
-// its tries, so a retry after a lost reply gets the same upload record.
+// its tries, so a retry after a lost reply gets the same upload record. Each user has their
+// own queue: on a shared phone, what one rep took is never sent under another's sign-in.
 import { createStore, del, get, set } from "idb-keyval";
 import { ApiFailure, unwrap, type Client, type Schemas } from "./api/client";
 
@@ -26,26 +27,26 @@ export interface Queued {
 }
 
 const store = createStore("fieldline", "uploads");
-const LIST = "list";
+const listKey = (user: string) => `list:${user}`;
 const blobKey = (id: string) => `blob:${id}`;
 const KEEP = 20;
 
-export async function listQueued(): Promise<Queued[]> {
-  return (await get<Queued[]>(LIST, store)) ?? [];
+export async function listQueued(user: string): Promise<Queued[]> {
+  return (await get<Queued[]>(listKey(user), store)) ?? [];
 }
 
-async function save(items: Queued[]): Promise<void> {
-  await set(LIST, items.slice(0, KEEP), store);
+async function save(user: string, items: Queued[]): Promise<void> {
+  await set(listKey(user), items.slice(0, KEEP), store);
 }
 
-async function update(id: string, change: Partial<Queued>): Promise<Queued[]> {
-  const items = (await listQueued()).map((q) => (q.id === id ? { ...q, ...change } : q));
-  await save(items);
+async function update(user: string, id: string, change: Partial<Queued>): Promise<Queued[]> {
+  const items = (await listQueued(user)).map((q) => (q.id === id ? { ...q, ...change } : q));
+  await save(user, items);
   return items;
 }
 
 /** Keeps the file in this browser first; sending comes after. */
-export async function enqueue(kind: Kind, file: File): Promise<Queued[]> {
+export async function enqueue(user: string, kind: Kind, file: File): Promise<Queued[]> {
   const item: Queued = {
     id: crypto.randomUUID(),
     kind,
@@ -56,31 +57,33 @@ export async function enqueue(kind: Kind, file: File): Promise<Queued[]> {
     state: "waiting",
   };
   await set(blobKey(item.id), file, store);
-  const items = [item, ...(await listQueued())];
-  await save(items);
+  const items = [item, ...(await listQueued(user))];
+  await save(user, items);
   return items;
 }
 
-let sending: Promise<Queued[]> | null = null;
+const sending = new Map<string, Promise<Queued[]>>();
 
 /** Sends every waiting file, one round at a time; a network failure leaves a file waiting
  * for the next round. */
-export function sendWaiting(client: Client): Promise<Queued[]> {
-  sending ??= sendRound(client).finally(() => {
-    sending = null;
-  });
-  return sending;
+export function sendWaiting(user: string, client: Client): Promise<Queued[]> {
+  let round = sending.get(user);
+  if (!round) {
+    round = sendRound(user, client).finally(() => sending.delete(user));
+    sending.set(user, round);
+  }
+  return round;
 }
 
-async function sendRound(client: Client): Promise<Queued[]> {
-  for (const item of await listQueued()) {
+async function sendRound(user: string, client: Client): Promise<Queued[]> {
+  for (const item of await listQueued(user)) {
     if (item.state !== "waiting" && item.state !== "sending") continue;
     const blob = await get<Blob>(blobKey(item.id), store);
     if (!blob) {
-      await update(item.id, { state: "refused", refusal: "lost" });
+      await update(user, item.id, { state: "refused", refusal: "lost" });
       continue;
     }
-    await update(item.id, { state: "sending" });
+    await update(user, item.id, { state: "sending" });
     try {
       const started = await unwrap(
         client.POST("/v1/uploads", {
@@ -100,26 +103,26 @@ async function sendRound(client: Client): Promise<Queued[]> {
         if (!reply.ok) throw new ApiFailure(reply.status, `http_${reply.status}`);
       }
       await del(blobKey(item.id), store);
-      await update(item.id, { state: "sent", upload: started.upload });
+      await update(user, item.id, { state: "sent", upload: started.upload });
     } catch (e) {
       const retry = e instanceof ApiFailure && (e.code === "network" || e.status >= 500 || e.status === 429);
       if (retry) {
-        await update(item.id, { state: "waiting" });
+        await update(user, item.id, { state: "waiting" });
       } else {
         await del(blobKey(item.id), store);
-        await update(item.id, {
+        await update(user, item.id, {
           state: "refused",
           refusal: e instanceof ApiFailure ? (e.serverMessage ?? e.code) : String(e),
         });
       }
     }
   }
-  return listQueued();
+  return listQueued(user);
 }
 
 /** Reads the status of every sent upload that capture has not finished. */
-export async function follow(client: Client): Promise<Queued[]> {
-  for (const item of await listQueued()) {
+export async function follow(user: string, client: Client): Promise<Queued[]> {
+  for (const item of await listQueued(user)) {
     const upload = item.upload;
     if (item.state !== "sent" || !upload || upload.status === "done" || upload.status === "failed")
       continue;
@@ -127,10 +130,10 @@ export async function follow(client: Client): Promise<Queued[]> {
       const now = await unwrap(
         client.GET("/v1/uploads/{id}", { params: { path: { id: upload.id } } }),
       );
-      await update(item.id, { upload: now });
+      await update(user, item.id, { upload: now });
     } catch {
       // Offline or busy: the next round asks again.
     }
   }
-  return listQueued();
+  return listQueued(user);
 }

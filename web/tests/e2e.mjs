@@ -182,6 +182,15 @@ await step("the rep's Today page on a phone: tasks, first contacts and the pool"
   await page.getByRole("heading", { name: "My tasks" }).waitFor();
   assert.equal(await page.locator("html").getAttribute("lang"), "en-GB");
   await shot(page, "rep-today-phone-en");
+
+  // Signed out on the same phone, the next user does not see (or send) the rep's files.
+  await page.getByRole("button", { name: "Sign out" }).click();
+  await page.goto(managerLink);
+  await page.getByRole("heading", { name: /Process health/ }).waitFor();
+  await page.goto(`${base}/#/today`);
+  await page.getByRole("heading", { name: "My tasks" }).waitFor();
+  await page.getByRole("heading", { name: "Capture" }).waitFor();
+  assert.equal(await page.locator(".uploads li").count(), 0, "another user's queue is not shown");
   await context.close();
 });
 

@@ -26,19 +26,19 @@ function statusWord(item: Queued): Word {
   }
 }
 
-export function Capture({ client }: { client: Client }) {
+export function Capture({ client, user }: { client: Client; user: string }) {
   const { t, date, uploadError } = useI18n();
   const [items, setItems] = useState<Queued[]>([]);
 
   /** Sends what waits, then asks after what capture is reading. */
   const round = useCallback(async () => {
-    await sendWaiting(client);
-    return follow(client);
-  }, [client]);
+    await sendWaiting(user, client);
+    return follow(user, client);
+  }, [client, user]);
 
   useEffect(() => {
     const refresh = () => void round().then(setItems);
-    void listQueued().then(setItems);
+    void listQueued(user).then(setItems);
     refresh();
     const timer = window.setInterval(refresh, 5000);
     const online = refresh;
@@ -47,13 +47,13 @@ export function Capture({ client }: { client: Client }) {
       window.clearInterval(timer);
       window.removeEventListener("online", online);
     };
-  }, [round]);
+  }, [round, user]);
 
   const take = async (kind: Kind, e: ChangeEvent<HTMLInputElement>) => {
     const file = e.target.files?.[0];
     e.target.value = "";
     if (!file) return;
-    setItems(await enqueue(kind, file));
+    setItems(await enqueue(user, kind, file));
     setItems(await round());
   };
 

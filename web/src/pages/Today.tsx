@@ -39,7 +39,7 @@ function subjectWord(task: Task): Word {
   return "lead";
 }
 
-export function Today({ client }: { client: Client }) {
+export function Today({ client, user }: { client: Client; user: string }) {
   const { t, date, describe } = useI18n();
   const today = useLoad(() => loadToday(client));
   const [done, setDone] = useState<Record<string, string>>({});
@@ -113,7 +113,7 @@ export function Today({ client }: { client: Client }) {
         </ul>
       </section>
 
-      <Capture client={client} />
+      <Capture client={client} user={user} />
 
       <LeadList
         id="waiting"
