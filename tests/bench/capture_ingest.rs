@@ -17,12 +17,7 @@ use serde_json::{Value, json};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-fn env_or(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
+use fieldline_tests::bench::env_or;
 
 async fn until_stdin_closes() {
     use tokio::io::AsyncReadExt;

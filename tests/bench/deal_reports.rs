@@ -21,12 +21,7 @@ use rand::{Rng, SeedableRng};
 use rusqlite::params;
 use std::time::Instant;
 
-fn env_or(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
+use fieldline_tests::bench::env_or;
 
 /// Stage, days in it (min, max), chance to go on: the demo's shape, with enough deals going
 /// far for about five stage changes per deal.

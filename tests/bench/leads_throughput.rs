@@ -19,12 +19,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-fn env_or(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
+use fieldline_tests::bench::env_or;
 
 /// Calls `op(i)` from `workers` tasks until `length` has passed; operations per second.
 async fn run_for<F, Fut>(length: Duration, workers: usize, op: F) -> f64

@@ -10,16 +10,11 @@
 use chrono::{Duration, TimeZone, Utc};
 use fieldline_domain::retail::{RetailPolicy, SaleTags, Week, find_spikes};
 use fieldline_domain::*;
-use fieldline_store::{CustomerStore, DirectoryStore, RetailStore};
+use fieldline_store::{CustomerStore, RetailStore};
 use fieldline_store_sqlite::SqliteStore;
 use std::time::Instant;
 
-fn env_or(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
+use fieldline_tests::bench::env_or;
 
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
@@ -33,45 +28,9 @@ async fn main() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     let store = SqliteStore::open(&dir.path().join("fieldline.db"))?;
     let t0 = Utc.with_ymd_and_hms(2026, 11, 23, 2, 0, 0).unwrap();
-    let tenant = TenantId::parse("bench")?;
-    let row = Tenant {
-        id: tenant.clone(),
-        name: PersonName::parse("Bench")?,
-        time_zone: "Asia/Shanghai".into(),
-        phone_region: "CN".into(),
-        calendar: None,
-        grading: None,
-        grading_history: vec![],
-        visits: None,
-        retail: None,
-    };
-    store.create_tenant(&row).await?;
-    let zone = row.zone();
-    let team = TeamId::new();
-    store
-        .create_team(&Team {
-            id: team,
-            tenant: tenant.clone(),
-            name: PersonName::parse("East")?,
-            manager: None,
-        })
-        .await?;
-    let rep = User {
-        id: UserId::new(),
-        tenant: tenant.clone(),
-        email: EmailAddress::parse("rep@bench.cn")?,
-        name: PersonName::parse("Rep")?,
-        role: Role::Rep,
-        team: Some(team),
-        active: true,
-    };
-    store.create_user(&rep).await?;
-    let actor = Actor {
-        user: rep.id,
-        tenant: tenant.clone(),
-        role: Role::Rep,
-        team: Some(team),
-    };
+    let bench = fieldline_tests::bench::bench_tenant(&store).await?;
+    let (tenant, rep, actor) = (bench.row.id.clone(), bench.rep, bench.actor);
+    let zone = bench.row.zone();
     let mut ids = Vec::with_capacity(stores);
     for i in 0..stores {
         let input = NewCustomer {

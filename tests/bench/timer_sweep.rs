@@ -9,17 +9,12 @@
 use chrono::{Duration, TimeZone, Utc};
 use fieldline_domain::lead::{ContactInput, CreateContext};
 use fieldline_domain::*;
-use fieldline_store::{DirectoryStore, LeadStore, TimerStore};
+use fieldline_store::{LeadStore, TimerStore};
 use fieldline_store_sqlite::SqliteStore;
 use rusqlite::params;
 use std::time::Instant;
 
-fn env_or(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
+use fieldline_tests::bench::env_or;
 
 const LEADS: usize = 1000;
 const BATCH: u32 = 500;
@@ -32,45 +27,8 @@ async fn main() -> anyhow::Result<()> {
     let path = dir.path().join("fieldline.db");
     let store = SqliteStore::open(&path)?;
     let t0 = Utc.with_ymd_and_hms(2026, 11, 2, 9, 0, 0).unwrap();
-    let tenant = TenantId::parse("bench")?;
-    store
-        .create_tenant(&Tenant {
-            id: tenant.clone(),
-            name: PersonName::parse("Bench")?,
-            time_zone: "Asia/Shanghai".into(),
-            phone_region: "CN".into(),
-            calendar: None,
-            grading: None,
-            grading_history: vec![],
-            visits: None,
-            retail: None,
-        })
-        .await?;
-    let team = TeamId::new();
-    store
-        .create_team(&Team {
-            id: team,
-            tenant: tenant.clone(),
-            name: PersonName::parse("East")?,
-            manager: None,
-        })
-        .await?;
-    let rep = User {
-        id: UserId::new(),
-        tenant: tenant.clone(),
-        email: EmailAddress::parse("rep@bench.cn")?,
-        name: PersonName::parse("Rep")?,
-        role: Role::Rep,
-        team: Some(team),
-        active: true,
-    };
-    store.create_user(&rep).await?;
-    let actor = Actor {
-        user: rep.id,
-        tenant: tenant.clone(),
-        role: Role::Rep,
-        team: Some(team),
-    };
+    let bench = fieldline_tests::bench::bench_tenant(&store).await?;
+    let (tenant, rep, actor) = (bench.row.id.clone(), bench.rep, bench.actor);
     let mut leads = Vec::with_capacity(LEADS);
     for i in 0..LEADS {
         let input = NewLead {

@@ -17,6 +17,7 @@ use tokio::task::JoinHandle;
 
 pub use serde_json::json;
 
+pub mod bench;
 pub mod capture;
 pub mod local;
 
