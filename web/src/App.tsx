@@ -1,22 +1,48 @@
-import { useEffect, useMemo, useState } from "react";
+import { Suspense, lazy, useEffect, useMemo, useState } from "react";
 import { ApiFailure, apiClient, unwrap, type Client, type User } from "./api/client";
-import { I18nContext, i18n, rememberLanguage, rememberedLanguage, type Language } from "./i18n";
+import { I18nContext, i18n, rememberLanguage, rememberedLanguage, type Language, type Word } from "./i18n";
 import { SignIn } from "./pages/SignIn";
 import { Today } from "./pages/Today";
-import { Cockpit } from "./pages/Cockpit";
-import { Board } from "./pages/Board";
-import { Process } from "./pages/Process";
+import { parseRoute, type Route } from "./route";
 import { forgetToken, keepToken, storedToken, takeTokenFromAddress } from "./session";
 import { ErrorNote } from "./parts";
 
-type Page = "today" | "cockpit" | "board" | "process";
+// Today is the rep's first page and loads with the app; every other page is its own chunk,
+// fetched when it is first opened, so the phone's first load carries only what it shows.
+const Cockpit = lazy(() => import("./pages/Cockpit").then((m) => ({ default: m.Cockpit })));
+const Board = lazy(() => import("./pages/Board").then((m) => ({ default: m.Board })));
+const Process = lazy(() => import("./pages/Process").then((m) => ({ default: m.Process })));
+const Deal = lazy(() => import("./pages/Deal").then((m) => ({ default: m.Deal })));
+const Forecast = lazy(() => import("./pages/Forecast").then((m) => ({ default: m.Forecast })));
+const Customers = lazy(() => import("./pages/Customers").then((m) => ({ default: m.Customers })));
+const Customer = lazy(() => import("./pages/Customer").then((m) => ({ default: m.Customer })));
+const Team = lazy(() => import("./pages/Team").then((m) => ({ default: m.Team })));
+const Rules = lazy(() => import("./pages/Rules").then((m) => ({ default: m.Rules })));
+const VisitPage = lazy(() => import("./pages/Visit").then((m) => ({ default: m.VisitPage })));
+const RulePage = lazy(() => import("./pages/Rule").then((m) => ({ default: m.RulePage })));
 
-function pageFromAddress(): Page | null {
-  const page = window.location.hash.replace(/^#\/?/, "");
-  return page === "today" || page === "cockpit" || page === "board" || page === "process"
-    ? page
-    : null;
+/** The pages in the top bar, and who sees them. */
+const NAV: { page: Route["page"]; word: Word; managers: boolean }[] = [
+  { page: "today", word: "today", managers: false },
+  { page: "board", word: "board", managers: false },
+  { page: "customers", word: "customers", managers: false },
+  { page: "cockpit", word: "cockpit", managers: true },
+  { page: "process", word: "heatMap", managers: true },
+  { page: "forecast", word: "forecast", managers: true },
+  { page: "team", word: "team", managers: true },
+  { page: "rules", word: "rules", managers: true },
+];
+
+/** A detail page lights up the list it belongs to. */
+function section(route: Route | null): Route["page"] | undefined {
+  if (!route) return undefined;
+  if (route.page === "deal") return "board";
+  if (route.page === "customer" || route.page === "visit") return "customers";
+  if (route.page === "rule") return "rules";
+  return route.page;
 }
+
+const routeFromAddress = () => parseRoute(window.location.hash);
 
 export function App() {
   const [token, setToken] = useState<string | null>(() => {
@@ -27,7 +53,7 @@ export function App() {
   const [me, setMe] = useState<User>();
   const [failure, setFailure] = useState<unknown>();
   const [language, setLanguage] = useState<Language>(() => rememberedLanguage());
-  const [page, setPage] = useState<Page | null>(pageFromAddress);
+  const [route, setRoute] = useState<Route | null>(routeFromAddress);
   const words = useMemo(() => i18n(language), [language]);
   const client = useMemo(() => (token ? apiClient(token, language) : null), [token, language]);
 
@@ -41,7 +67,8 @@ export function App() {
         setFailure(undefined);
         setToken(fromLink);
       }
-      setPage(pageFromAddress());
+      setRoute(routeFromAddress());
+      window.scrollTo(0, 0);
     };
     window.addEventListener("hashchange", onHash);
     return () => window.removeEventListener("hashchange", onHash);
@@ -99,8 +126,12 @@ export function App() {
   } else if (!me) {
     body = failure ? <ErrorNote error={failure} /> : <p className="muted">{words.t("loading")}</p>;
   } else {
-    const shown: Page = page ?? (me.role === "rep" ? "today" : "cockpit");
-    body = <Signed client={client} me={me} page={shown} />;
+    const shown: Route = route ?? { page: me.role === "rep" ? "today" : "cockpit" };
+    body = (
+      <Suspense fallback={<p className="muted">{words.t("loading")}</p>}>
+        <Signed client={client} me={me} route={shown} />
+      </Suspense>
+    );
   }
 
   return (
@@ -112,22 +143,15 @@ export function App() {
         <span className="brand">{words.t("appName")}</span>
         {me && (
           <nav aria-label={words.t("appName")}>
-            <a href="#/today" aria-current={page === "today" ? "page" : undefined}>
-              {words.t("today")}
-            </a>
-            <a href="#/board" aria-current={page === "board" ? "page" : undefined}>
-              {words.t("board")}
-            </a>
-            {me.role !== "rep" && (
-              <a href="#/cockpit" aria-current={page === "cockpit" ? "page" : undefined}>
-                {words.t("cockpit")}
+            {NAV.filter((n) => !n.managers || me.role !== "rep").map((n) => (
+              <a
+                key={n.page}
+                href={`#/${n.page}`}
+                aria-current={section(route) === n.page ? "page" : undefined}
+              >
+                {words.t(n.word)}
               </a>
-            )}
-            {me.role !== "rep" && (
-              <a href="#/process" aria-current={page === "process" ? "page" : undefined}>
-                {words.t("heatMap")}
-              </a>
-            )}
+            ))}
           </nav>
         )}
         <span className="spacer" />
@@ -152,9 +176,36 @@ export function App() {
   );
 }
 
-function Signed({ client, me, page }: { client: Client; me: User; page: Page }) {
-  if (page === "cockpit" && me.role !== "rep") return <Cockpit client={client} />;
-  if (page === "board") return <Board client={client} />;
-  if (page === "process" && me.role !== "rep") return <Process client={client} />;
-  return <Today client={client} user={me.id} />;
+function Signed({ client, me, route }: { client: Client; me: User; route: Route }) {
+  const manager = me.role !== "rep";
+  switch (route.page) {
+    case "board":
+      return <Board client={client} />;
+    case "deal":
+      return <Deal key={route.id} client={client} id={route.id} />;
+    case "customers":
+      return <Customers client={client} />;
+    case "visit":
+      return <VisitPage key={route.id} client={client} id={route.id} user={me.id} />;
+    case "customer":
+      return <Customer key={route.id} client={client} id={route.id} />;
+    case "cockpit":
+      return manager ? <Cockpit client={client} /> : <Today client={client} user={me.id} />;
+    case "process":
+      return manager ? <Process client={client} /> : <Today client={client} user={me.id} />;
+    case "forecast":
+      return manager ? <Forecast client={client} /> : <Today client={client} user={me.id} />;
+    case "team":
+      return manager ? <Team client={client} /> : <Today client={client} user={me.id} />;
+    case "rules":
+      return manager ? <Rules client={client} /> : <Today client={client} user={me.id} />;
+    case "rule":
+      return manager ? (
+        <RulePage key={route.id} client={client} id={route.id} />
+      ) : (
+        <Today client={client} user={me.id} />
+      );
+    default:
+      return <Today client={client} user={me.id} />;
+  }
 }

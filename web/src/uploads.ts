@@ -24,7 +24,11 @@ export interface Queued {
   upload?: Upload;
   /** Why the server refused the file (too big, wrong type): it will not be retried. */
   refusal?: string;
+  /** The record it was taken for (a visit's shelf photos), if any. */
+  subject?: Subject;
 }
+
+export type Subject = Schemas["Subject"];
 
 const store = createStore("fieldline", "uploads");
 const listKey = (user: string) => `list:${user}`;
@@ -46,7 +50,12 @@ async function update(user: string, id: string, change: Partial<Queued>): Promis
 }
 
 /** Keeps the file in this browser first; sending comes after. */
-export async function enqueue(user: string, kind: Kind, file: File): Promise<Queued[]> {
+export async function enqueue(
+  user: string,
+  kind: Kind,
+  file: File,
+  subject?: Subject,
+): Promise<Queued[]> {
   const item: Queued = {
     id: crypto.randomUUID(),
     kind,
@@ -55,6 +64,7 @@ export async function enqueue(user: string, kind: Kind, file: File): Promise<Que
     size: file.size,
     takenAt: new Date().toISOString(),
     state: "waiting",
+    subject,
   };
   await set(blobKey(item.id), file, store);
   const items = [item, ...(await listQueued(user))];
@@ -87,7 +97,13 @@ async function sendRound(user: string, client: Client): Promise<Queued[]> {
     try {
       const started = await unwrap(
         client.POST("/v1/uploads", {
-          body: { kind: item.kind, file_name: item.name, content_type: item.type, size: item.size },
+          body: {
+            kind: item.kind,
+            file_name: item.name,
+            content_type: item.type,
+            size: item.size,
+            subject: item.subject,
+          },
           headers: { "Idempotency-Key": `web-${item.id}` },
         }),
       );

@@ -68,7 +68,11 @@ async function accessible(page, what) {
     return report.violations.map((v) => ({ id: v.id, impact: v.impact, nodes: v.nodes.length, help: v.help }));
   });
   const serious = found.filter((v) => v.impact === "serious" || v.impact === "critical");
-  console.log(`     axe on ${what}: ${found.length} violation(s), ${serious.length} serious or critical`);
+  const minor = found.filter((v) => !serious.includes(v)).map((v) => `${v.id} (${v.impact}, ${v.nodes})`);
+  console.log(
+    `     axe on ${what}: ${found.length} violation(s), ${serious.length} serious or critical` +
+      (minor.length ? `; others: ${minor.join(", ")}` : ""),
+  );
   assert.deepEqual(serious, [], `${what}: ${JSON.stringify(serious)}`);
 }
 
@@ -273,6 +277,205 @@ await step("where deals stall: the heat map, its table and a stage's overdue dea
   assert.ok(listed.every((m) => m.startsWith("价格谈判中")), JSON.stringify(listed));
   await accessible(page, "heat map (desktop)");
   await shot(page, "manager-heat-map-desktop");
+  await context.close();
+});
+
+await step("a deal's page: its stage log, what the rules did, its follow-ups", async () => {
+  const context = await browser.newContext({ ...desktop, locale: "zh-CN" });
+  const page = await context.newPage();
+  await page.goto(managerLink);
+  await page.getByRole("heading", { name: /过程健康/ }).waitFor();
+  await page.goto(`${base}/#/board`);
+  const card = page.locator("section[data-stage=price_negotiation] li.deal a").first();
+  const title = await card.innerText();
+  await card.click();
+  await page.getByRole("heading", { name: title, level: 1 }).waitFor();
+  assert.match(page.url(), /#\/deal\/[0-9a-f-]{36}$/);
+  const moves = page.locator("section[aria-labelledby=history-title] li");
+  assert.ok((await moves.count()) >= 1, "the stage log shows at least the creation");
+  assert.match(await page.locator(".facts").innerText(), /价格谈判中/);
+  await accessible(page, "deal (desktop)");
+  await shot(page, "manager-deal-desktop");
+  // Back to the board the way it came.
+  await page.goBack();
+  await page.getByRole("heading", { name: "商机看板" }).waitFor();
+  await context.close();
+});
+
+await step("forecast and funnel: this month's range, the backtest against naive, the funnel", async () => {
+  const context = await browser.newContext({ ...desktop, locale: "en-GB" });
+  const page = await context.newPage();
+  await page.goto(managerLink);
+  await page.getByLabel("语言").or(page.getByLabel("Language")).selectOption("en");
+  await page.goto(`${base}/#/forecast`);
+  await page.getByRole("heading", { name: "Forecast", level: 1 }).waitFor();
+  const expected = await page.getByRole("article", { name: "Expected" }).innerText();
+  assert.match(expected, /90 % range: .+ – .+/);
+  assert.ok((await page.locator("section[aria-labelledby=backtest-title] tbody tr").count()) === 6, "six months");
+  const funnelRows = page.locator("section[aria-labelledby=funnel-title] tbody tr");
+  assert.ok((await funnelRows.count()) >= 5, "a row per open stage and won");
+  const reached = (await funnelRows.locator("td:nth-child(2)").allInnerTexts()).map((x) =>
+    Number.parseInt(x.replace(/,/g, ""), 10),
+  );
+  assert.ok(reached.every((n, i) => i === 0 || n <= reached[i - 1]), `a funnel narrows: ${reached}`);
+  await page.locator("section[aria-labelledby=funnel-title] .chart canvas").first().waitFor();
+  await accessible(page, "forecast (desktop)");
+  await shot(page, "manager-forecast-desktop");
+  await context.close();
+});
+
+await step("customers by grade, and one customer's radar, explanation and contacts", async () => {
+  const context = await browser.newContext({ ...desktop, locale: "zh-CN" });
+  const page = await context.newPage();
+  await page.goto(managerLink);
+  await page.getByRole("heading", { name: /过程健康/ }).waitFor();
+  await page.getByRole("link", { name: "客户", exact: true }).click();
+  await page.getByRole("heading", { name: "客户", level: 1 }).waitFor();
+  const rows = page.locator(".customers tbody tr");
+  await rows.first().waitFor();
+  const grades = await rows.locator("td:nth-child(3)").allInnerTexts();
+  assert.ok(grades.some((g) => /^[ABC]$/.test(g)), `grades shown: ${grades}`);
+  // Only class A, then back to all.
+  await page.getByLabel("显示").selectOption("a");
+  const onlyA = await page.locator(".customers tbody tr td:nth-child(3)").allInnerTexts();
+  assert.ok(onlyA.every((g) => g === "A"), JSON.stringify(onlyA));
+  await page.getByLabel("显示").selectOption("all");
+  await accessible(page, "customers (desktop)");
+  await shot(page, "manager-customers-desktop");
+
+  const first = rows.first().locator("th a");
+  const name = await first.innerText();
+  await first.click();
+  await page.getByRole("heading", { name, level: 1 }).waitFor();
+  await page.locator(".chart.radar canvas").first().waitFor();
+  const dims = await page.locator(".two tbody th").allInnerTexts();
+  assert.deepEqual(dims, ["交易价值", "互动", "决策链覆盖"]);
+  assert.ok((await page.locator(".why").count()) === 3, "each dimension explained");
+  await accessible(page, "customer (desktop)");
+  await shot(page, "manager-customer-desktop");
+  await context.close();
+});
+
+await step("the team: reps' standing, invalid visits, sale-tag spikes", async () => {
+  const context = await browser.newContext({ ...desktop, locale: "zh-CN" });
+  const page = await context.newPage();
+  await page.goto(managerLink);
+  await page.getByRole("heading", { name: /过程健康/ }).waitFor();
+  await page.getByRole("link", { name: "团队" }).click();
+  await page.getByRole("heading", { name: "团队", level: 1 }).waitFor();
+  const reps = page.locator("section[aria-labelledby=standing-title] tbody tr");
+  assert.ok((await reps.count()) > 0, "the reps are listed");
+  assert.match(await reps.first().innerText(), /TOP \d+%|—/);
+  await accessible(page, "team (desktop)");
+  await shot(page, "manager-team-desktop");
+  await context.close();
+});
+
+await step("rules: write one in the form, dry-run it, save, change, roll back; bad input refused in words", async () => {
+  const context = await browser.newContext({ ...desktop, locale: "zh-CN" });
+  const page = await context.newPage();
+  await page.goto(managerLink);
+  await page.getByRole("heading", { name: /过程健康/ }).waitFor();
+  await page.getByRole("link", { name: "规则" }).click();
+  await page.getByRole("heading", { name: "规则", level: 1 }).waitFor();
+  assert.ok((await page.locator("tr[data-rule=intake-sla-clocks]").count()) === 1, "the default rules are listed");
+  await accessible(page, "rules (desktop)");
+
+  const id = `e2e-${Date.now().toString(36)}`;
+  await page.getByRole("link", { name: "新建规则" }).click();
+  await page.getByRole("heading", { name: "新建规则" }).waitFor();
+  await page.getByLabel("规则编号").fill(id);
+  await page.getByLabel("规则名称").fill("官网线索打标签");
+  await page.getByLabel("触发").selectOption("lead_created");
+  // A field the rule language does not know is refused with the server's words.
+  await page.getByRole("button", { name: "添加条件" }).click();
+  const condition = page.getByRole("group", { name: "条件 1" });
+  await condition.getByLabel("字段").fill("lead.no_such_field");
+  await condition.getByLabel("比较").selectOption("present");
+  const action = page.getByRole("group", { name: "动作 1" });
+  await action.getByLabel("动作 1").selectOption("add_tag");
+  await action.getByLabel("标签").fill("website");
+  await page.getByRole("button", { name: "保存" }).click();
+  const refusal = page.getByRole("alert");
+  await refusal.waitFor();
+  assert.match(await refusal.innerText(), /no_such_field/);
+  assert.doesNotMatch(await refusal.innerText(), /"code"/);
+
+  await condition.getByLabel("字段").fill("lead.source");
+  await condition.getByLabel("比较").selectOption("present");
+  await page.getByLabel("试运行最近几天").fill("30");
+  await page.getByRole("button", { name: "试运行" }).click();
+  const summary = page.locator(".dry-run [role=status]");
+  await summary.waitFor();
+  const [, days, examined, matched] = (await summary.innerText()).match(/最近 (\d+) 天有 ([\d,]+) 个触发事件，其中 ([\d,]+) 个/);
+  assert.equal(days, "30");
+  assert.ok(Number(matched.replace(/,/g, "")) <= Number(examined.replace(/,/g, "")));
+  await shot(page, "manager-rule-dry-run-desktop");
+
+  await page.getByRole("button", { name: "保存" }).click();
+  await page.getByRole("heading", { name: "官网线索打标签 · v1" }).waitFor();
+  await page.getByLabel("规则名称").fill("官网线索打标签（改）");
+  await page.getByRole("button", { name: "保存" }).click();
+  await page.getByRole("heading", { name: "官网线索打标签（改） · v2" }).waitFor();
+  await page.locator("li[data-version='1']").getByRole("button", { name: "回滚到此版本" }).click();
+  await page.getByRole("heading", { name: "官网线索打标签 · v3" }).waitFor();
+  assert.equal(await page.locator("section[aria-labelledby=versions-title] li").count(), 3);
+  await accessible(page, "rule editor (desktop)");
+  await shot(page, "manager-rule-desktop");
+  await context.close();
+});
+
+await step("a rep on a phone: a visit in three taps with a shelf photo, quick sale tags, no manager pages", async () => {
+  const context = await browser.newContext({
+    ...phone,
+    locale: "zh-CN",
+    geolocation: { latitude: 31.2304, longitude: 121.4737, accuracy: 25 },
+    permissions: ["geolocation"],
+  });
+  const page = await context.newPage();
+  await page.goto(repLink);
+  await page.getByRole("heading", { name: "我的待办" }).waitFor();
+  const links = await page.locator(".bar nav a").allInnerTexts();
+  assert.deepEqual(links, ["今日", "商机看板", "客户"]);
+  await page.goto(`${base}/#/rules`);
+  await page.getByRole("heading", { name: "我的待办" }).waitFor();
+
+  await page.getByRole("link", { name: "客户" }).click();
+  await page.getByRole("heading", { name: "客户", level: 1 }).waitFor();
+  await accessible(page, "customers (phone)");
+  const store = page.locator(".customers tbody tr").filter({ has: page.locator("td", { hasText: /^门店$/ }) });
+  assert.ok((await store.count()) > 0, "the demo rep has a store");
+  const name = await store.first().locator("th a").innerText();
+  await store.first().locator("th a").click();
+  await page.getByRole("heading", { name, level: 1 }).waitFor();
+
+  // Tap 1: check in where the phone is.
+  await page.getByRole("button", { name: "在此签到拜访" }).click();
+  await page.getByRole("heading", { name: `拜访 · ${name}` }).waitFor();
+  assert.match(page.url(), /#\/visit\/[0-9a-f-]{36}$/);
+  // A shelf photo, sent for this visit.
+  await page.locator("input[data-kind=shelf]").setInputFiles(cardPhoto);
+  // Sent (this test server has no capture service, so reading it fails, in words).
+  await page.locator(".uploads li .status").filter({ hasText: /识别/ }).first().waitFor({ timeout: 20_000 });
+  // Tap 2: what was done. Tap 3: check out.
+  await page.getByRole("button", { name: "陈列调整" }).click();
+  await accessible(page, "visit (phone)");
+  await shot(page, "rep-visit-phone");
+  await page.getByRole("button", { name: "签退" }).click();
+  await page.getByRole("heading", { name: "已签退" }).waitFor();
+  const outcome = await page.locator("section[aria-labelledby=result-title]").innerText();
+  assert.match(outcome, /陈列调整/);
+  assert.match(outcome, /1 张照片/);
+
+  // The store's quick sale tags: one tap per dimension, one to record; twice.
+  const tags = page.locator("section.sale-tags");
+  for (const round of [1, 2]) {
+    await tags.getByRole("group", { name: "顾客关注" }).getByRole("button").first().click();
+    await tags.getByRole("group", { name: "成交障碍" }).getByRole("button").first().click();
+    await tags.getByRole("group", { name: "对比竞品" }).getByRole("button").first().click();
+    await tags.getByRole("button", { name: "记录一笔" }).click();
+    await tags.getByRole("status").filter({ hasText: `本次已记录 ${round} 笔` }).waitFor();
+  }
   await context.close();
 });
 

@@ -7,6 +7,7 @@ import { unwrap, type Client, type Schemas } from "../api/client";
 import { useI18n } from "../i18n";
 import { useLoad } from "../useLoad";
 import { ErrorNote } from "../parts";
+import { href } from "../route";
 
 type Column = Schemas["BoardColumn"];
 type Deal = Schemas["Deal"];
@@ -110,7 +111,11 @@ export function Board({ client }: { client: Client }) {
                     }}
                     aria-busy={moving === deal.id}
                   >
-                    <strong>{deal.title}</strong>
+                    <strong>
+                      <a href={href({ page: "deal", id: deal.id })} draggable={false}>
+                        {deal.title}
+                      </a>
+                    </strong>
                     <span className="meta">{money(deal.amount, deal.currency)}</span>
                     {overdue && deal.rots_at && (
                       <span className="meta late">

@@ -1,10 +1,18 @@
 // Scan a card, photograph a shelf, record a voice note: the phone's camera or recorder through
 // a file input, queued in the browser and sent when the network allows; each shows where it
 // is and the records capture made from it.
-import { useCallback, useEffect, useState, type ChangeEvent } from "react";
+import { useCallback, useEffect, useMemo, useState, type ChangeEvent } from "react";
 import type { Client } from "../api/client";
 import { useI18n, type Word } from "../i18n";
-import { enqueue, follow, listQueued, sendWaiting, type Kind, type Queued } from "../uploads";
+import {
+  enqueue,
+  follow,
+  listQueued,
+  sendWaiting,
+  type Kind,
+  type Queued,
+  type Subject,
+} from "../uploads";
 
 const kinds: { kind: Kind; accept: string; capture: "environment" | "user"; word: Word }[] = [
   { kind: "card", accept: "image/jpeg,image/png,image/webp", capture: "environment", word: "scanCard" },
@@ -26,9 +34,34 @@ function statusWord(item: Queued): Word {
   }
 }
 
-export function Capture({ client, user }: { client: Client; user: string }) {
+/** The same subject (`{visit: id}`), or both without one. */
+function sameSubject(a?: Subject, b?: Subject): boolean {
+  return JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
+}
+
+interface CaptureProps {
+  client: Client;
+  user: string;
+  /** Files taken here belong to this visit (its shelf photos); only they are listed. */
+  visit?: string;
+  /** The buttons offered (all three by default). */
+  only?: Kind[];
+  /** Told the queue after every change (a visit collects its photos' upload ids). */
+  onItems?: (items: Queued[]) => void;
+}
+
+export function Capture({ client, user, visit, only, onItems }: CaptureProps) {
   const { t, date, uploadError } = useI18n();
-  const [items, setItems] = useState<Queued[]>([]);
+  const [all, setAll] = useState<Queued[]>([]);
+  const subject = useMemo<Subject | undefined>(() => (visit ? { visit } : undefined), [visit]);
+  const setItems = useCallback(
+    (next: Queued[]) => {
+      setAll(next);
+      onItems?.(next.filter((q) => subject === undefined || sameSubject(q.subject, subject)));
+    },
+    [onItems, subject],
+  );
+  const items = subject === undefined ? all : all.filter((q) => sameSubject(q.subject, subject));
 
   /** Sends what waits, then asks after what capture is reading. */
   const round = useCallback(async () => {
@@ -47,13 +80,13 @@ export function Capture({ client, user }: { client: Client; user: string }) {
       window.clearInterval(timer);
       window.removeEventListener("online", online);
     };
-  }, [round, user]);
+  }, [round, user, setItems]);
 
   const take = async (kind: Kind, e: ChangeEvent<HTMLInputElement>) => {
     const file = e.target.files?.[0];
     e.target.value = "";
     if (!file) return;
-    setItems(await enqueue(user, kind, file));
+    setItems(await enqueue(user, kind, file, subject));
     setItems(await round());
   };
 
@@ -61,7 +94,9 @@ export function Capture({ client, user }: { client: Client; user: string }) {
     <section aria-labelledby="capture-title">
       <h2 id="capture-title">{t("capture")}</h2>
       <div className="capture-buttons">
-        {kinds.map(({ kind, accept, capture, word }) => (
+        {kinds
+          .filter((k) => !only || only.includes(k.kind))
+          .map(({ kind, accept, capture, word }) => (
           <label key={kind} className="button">
             {t(word)}
             <input
@@ -73,7 +108,7 @@ export function Capture({ client, user }: { client: Client; user: string }) {
               onChange={(e) => void take(kind, e)}
             />
           </label>
-        ))}
+          ))}
       </div>
       <ul className="list uploads" aria-live="polite">
         {items.map((item) => (

@@ -1,11 +1,13 @@
 // 过程断点热力图: median dwell per stage and team over the last 90 days, cells over the stage's
 // limit marked; picking a stage lists its most overdue deals. The same figures are in a table
 // beneath the chart, for keyboards and screen readers.
-import { useEffect, useRef, useState } from "react";
+import { useState } from "react";
 import { unwrap, type Client, type Schemas } from "../api/client";
 import { useI18n } from "../i18n";
 import { useLoad } from "../useLoad";
 import { ErrorNote } from "../parts";
+import { useChart } from "../useChart";
+import { href } from "../route";
 
 type Metrics = Schemas["PipelineMetrics"];
 
@@ -32,7 +34,6 @@ async function loadProcess(client: Client): Promise<ProcessData> {
 export function Process({ client }: { client: Client }) {
   const { t, language, number, percent } = useI18n();
   const process = useLoad(() => loadProcess(client));
-  const chart = useRef<HTMLDivElement>(null);
   const [picked, setPicked] = useState<string>();
 
   const data = process.data;
@@ -43,19 +44,15 @@ export function Process({ client }: { client: Client }) {
   const stageLabel = (key: string) => data?.stageNames[key]?.[language] ?? key;
   const teamLabel = (id: string) => (id ? (data?.teamNames[id] ?? id) : t("noTeam"));
 
-  useEffect(() => {
-    const element = chart.current;
-    if (!element || !data) return;
-    let dispose: (() => void) | undefined;
-    let current = true;
-    void import("./heatChart").then(({ drawHeatMap }) => {
-      if (!current) return;
-      dispose = drawHeatMap(
+  const chart = useChart(
+    data !== undefined,
+    ({ drawHeatMap }, element) =>
+      drawHeatMap(
         element,
         {
           stages: stages.map(stageLabel),
           teams: teams.map(teamLabel),
-          cells: data.metrics.heat_map.map((c) => [
+          cells: (data?.metrics.heat_map ?? []).map((c) => [
             stages.indexOf(c.stage),
             teams.indexOf(c.team ?? ""),
             c.median_dwell_hours,
@@ -64,15 +61,9 @@ export function Process({ client }: { client: Client }) {
           hoursLabel: t("hours"),
         },
         (i) => setPicked(stages[i]),
-      );
-    });
-    return () => {
-      current = false;
-      dispose?.();
-    };
-    // Redrawn when the data or the language changes.
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [data, language]);
+      ),
+    [data, language],
+  );
 
   if (process.error !== undefined && !data)
     return <ErrorNote error={process.error} onRetry={process.reload} />;
@@ -136,7 +127,9 @@ export function Process({ client }: { client: Client }) {
         {stalled.slice(0, 10).map((d) => (
           <li key={d.id} className="item">
             <div className="what">
-              <strong>{d.title}</strong>
+              <strong>
+                <a href={href({ page: "deal", id: d.id })}>{d.title}</a>
+              </strong>
               <span className="meta">
                 {stageLabel(d.stage)} · {t("overdueBy")} {number(d.overdue_days)} {t("days")}
               </span>
