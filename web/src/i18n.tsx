@@ -297,6 +297,7 @@ const words = {
   kind_distributor: { zh: "经销商", en: "Distributor" },
   kind_enterprise: { zh: "企业", en: "Enterprise" },
   kind_other: { zh: "其他", en: "Other" },
+  table: { zh: "表格", en: "table" },
   skipToContent: { zh: "跳到正文", en: "Skip to content" },
   errNetwork: {
     zh: "网络连接中断，请检查网络后重试。",

@@ -232,7 +232,7 @@ await step("the pipeline board: a gated drag says what is missing, a move sticks
   await page.getByRole("heading", { name: /过程健康/ }).waitFor();
   await page.getByRole("link", { name: "商机看板" }).click();
   await page.getByRole("heading", { name: "商机看板" }).waitFor();
-  const column = (stage) => page.locator(`section[data-stage=${stage}]`);
+  const column = (stage) => page.locator(`[data-stage=${stage}]`);
   const count = async (stage) =>
     Number.parseInt(await column(stage).locator("header .meta").innerText(), 10);
   const fresh = column("new").locator("li.deal");
@@ -252,7 +252,7 @@ await step("the pipeline board: a gated drag says what is missing, a move sticks
   // The same card to the next stage from its menu (the keyboard's way): it moves.
   await fresh.first().getByRole("combobox").selectOption("first_call");
   await page.waitForFunction(
-    (n) => Number.parseInt(document.querySelector("section[data-stage=new] header .meta")?.textContent ?? "", 10) === n,
+    (n) => Number.parseInt(document.querySelector("[data-stage=new] header .meta")?.textContent ?? "", 10) === n,
     before.fresh - 1,
   );
   assert.equal(await count("first_call"), before.called + 1);
@@ -286,7 +286,7 @@ await step("a deal's page: its stage log, what the rules did, its follow-ups", a
   await page.goto(managerLink);
   await page.getByRole("heading", { name: /过程健康/ }).waitFor();
   await page.goto(`${base}/#/board`);
-  const card = page.locator("section[data-stage=price_negotiation] li.deal a").first();
+  const card = page.locator("[data-stage=price_negotiation] li.deal a").first();
   const title = await card.innerText();
   await card.click();
   await page.getByRole("heading", { name: title, level: 1 }).waitFor();
@@ -394,7 +394,7 @@ await step("rules: write one in the form, dry-run it, save, change, roll back; b
   await condition.getByLabel("比较").selectOption("present");
   const action = page.getByRole("group", { name: "动作 1" });
   await action.getByLabel("动作 1").selectOption("add_tag");
-  await action.getByLabel("标签").fill("website");
+  await action.getByLabel("标签", { exact: true }).fill("website");
   await page.getByRole("button", { name: "保存" }).click();
   const refusal = page.getByRole("alert");
   await refusal.waitFor();

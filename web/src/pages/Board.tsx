@@ -78,7 +78,7 @@ export function Board({ client }: { client: Client }) {
       )}
       <div className="board" role="list" aria-label={t("board")}>
         {columns.map((column) => (
-          <section
+          <div
             key={column.stage.key}
             role="listitem"
             className={over === column.stage.key ? "column over" : "column"}
@@ -143,7 +143,7 @@ export function Board({ client }: { client: Client }) {
               })}
               {column.more && <li className="meta">{t("more")}</li>}
             </ul>
-          </section>
+          </div>
         ))}
       </div>
     </div>

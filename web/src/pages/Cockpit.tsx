@@ -71,7 +71,7 @@ function Tile({ label, value, before, kind, higherIsBetter, grade, thresholds }:
         }`;
   return (
     <article className={`tile ${grade ?? ""}`} aria-label={t(label)}>
-      <h3>{t(label)}</h3>
+      <h2>{t(label)}</h2>
       <p className="value">{has ? show(value) : t("noData")}</p>
       {grade && <p className={`grade ${grade}`}>{t(grade)}</p>}
       {change !== undefined && (
@@ -158,7 +158,7 @@ export function Cockpit({ client }: { client: Client }) {
       </div>
 
       <h2>{t("reps")}</h2>
-      <div className="table-wrap" tabIndex={0} role="region" aria-label={t("reps")}>
+      <div className="table-wrap" tabIndex={0} role="region" aria-label={`${t("reps")} · ${t("table")}`}>
         <table>
           <thead>
             <tr>

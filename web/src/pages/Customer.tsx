@@ -93,7 +93,7 @@ export function Customer({ client, id }: { client: Client; id: string }) {
 
       <div className="two">
         <div ref={radar} className="chart radar" aria-hidden="true" />
-        <div className="table-wrap" tabIndex={0} role="region" aria-label={t("gradeWhy")}>
+        <div className="table-wrap" tabIndex={0} role="region" aria-label={`${t("gradeWhy")} · ${t("table")}`}>
           <table>
             <thead>
               <tr>

@@ -103,7 +103,7 @@ export function Customers({ client }: { client: Client }) {
       {loaded.error !== undefined && <ErrorNote error={loaded.error} onRetry={loaded.reload} />}
       {!loaded.data && loaded.error === undefined && <p className="muted">{t("loading")}</p>}
       {loaded.data && (
-        <div className="table-wrap" tabIndex={0} role="region" aria-label={t("customers")}>
+        <div className="table-wrap" tabIndex={0} role="region" aria-label={`${t("customers")} · ${t("table")}`}>
           <table>
             <thead>
               <tr>

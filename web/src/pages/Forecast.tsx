@@ -152,7 +152,7 @@ export function Forecast({ client }: { client: Client }) {
           </article>
         </div>
         {b.months.length > 0 && <div ref={backtest} className="chart" aria-hidden="true" />}
-        <div className="table-wrap" tabIndex={0} role="region" aria-label={t("backtest")}>
+        <div className="table-wrap" tabIndex={0} role="region" aria-label={`${t("backtest")} · ${t("table")}`}>
           <table>
             <thead>
               <tr>
@@ -180,7 +180,7 @@ export function Forecast({ client }: { client: Client }) {
         <h2 id="funnel-title">{t("funnel")}</h2>
         <p className="muted">{t("funnelHelp")}</p>
         <div ref={funnel} className="chart" aria-hidden="true" />
-        <div className="table-wrap" tabIndex={0} role="region" aria-label={t("funnel")}>
+        <div className="table-wrap" tabIndex={0} role="region" aria-label={`${t("funnel")} · ${t("table")}`}>
           <table>
             <thead>
               <tr>

@@ -77,7 +77,7 @@ export function Process({ client }: { client: Client }) {
       <h1>{t("heatMap")}</h1>
       <p className="muted">{t("heatMapHelp")}</p>
       <div ref={chart} className="chart" aria-hidden="true" />
-      <div className="table-wrap" tabIndex={0} role="region" aria-label={t("heatMap")}>
+      <div className="table-wrap" tabIndex={0} role="region" aria-label={`${t("heatMap")} · ${t("table")}`}>
         <table>
           <thead>
             <tr>

@@ -30,7 +30,7 @@ export function Rules({ client }: { client: Client }) {
           {t("newRule")}
         </a>
       </p>
-      <div className="table-wrap" tabIndex={0} role="region" aria-label={t("rules")}>
+      <div className="table-wrap" tabIndex={0} role="region" aria-label={`${t("rules")} · ${t("table")}`}>
         <table>
           <thead>
             <tr>

@@ -47,7 +47,7 @@ export function Team({ client }: { client: Client }) {
       <section aria-labelledby="standing-title">
         <h2 id="standing-title">{t("standings")}</h2>
         <p className="muted">{t("standingsHelp")}</p>
-        <div className="table-wrap" tabIndex={0} role="region" aria-label={t("standings")}>
+        <div className="table-wrap" tabIndex={0} role="region" aria-label={`${t("standings")} · ${t("table")}`}>
           <table>
             <thead>
               <tr>
@@ -87,7 +87,7 @@ export function Team({ client }: { client: Client }) {
           {t("last30Days")}: {number(visits.total.visits)} {t("visitsCount")} ·{" "}
           {t("invalidRate")} {ratio(visits.total.invalid_rate)}
         </p>
-        <div className="table-wrap" tabIndex={0} role="region" aria-label={t("invalidVisits")}>
+        <div className="table-wrap" tabIndex={0} role="region" aria-label={`${t("invalidVisits")} · ${t("table")}`}>
           <table>
             <thead>
               <tr>
