@@ -3,7 +3,9 @@
 # data, random port) and drives Debian's Chromium, headless, with playwright-core through the
 # manager's and the rep's main flows on a desktop and a phone viewport, with an axe-core
 # accessibility check on each page; prints the budgets it measures and keeps screenshots in
-# web/test-results/. Installs Chromium and CJK fonts through apt when missing. Called by scripts/test.sh.
+# web/test-results/. The server is wired to a real capture sidecar (the checksummed OCR
+# models, without the speech model), so cards taken or pasted in the browser are really read.
+# Installs Chromium and CJK fonts through apt when missing. Called by scripts/test.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -21,10 +23,29 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 bash scripts/build-web.sh
+bash scripts/setup-models.sh
+
+# The capture sidecar on a random port, with a token made for this run.
+cargo build --locked --quiet -p fieldline-capture
+target_dir="$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')"
+capture_port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+capture_token="$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')"
+capture_log="$(mktemp)"
+FIELDLINE_CAPTURE_TOKEN="$capture_token" FIELDLINE_CAPTURE_LISTEN="127.0.0.1:$capture_port" \
+  "$target_dir/debug/fieldline-capture" serve --no-voice >"$capture_log" 2>&1 &
+capture_pid=$!
+for _ in $(seq 1 600); do
+  curl -fs "http://127.0.0.1:$capture_port/health" >/dev/null 2>&1 && break
+  kill -0 "$capture_pid" 2>/dev/null || break
+  sleep 0.1
+done
+curl -fs "http://127.0.0.1:$capture_port/health" >/dev/null || { cat "$capture_log" >&2; exit 1; }
+export FIELDLINE_CAPTURE__URL="http://127.0.0.1:$capture_port" FIELDLINE_CAPTURE__TOKEN="$capture_token"
 
 # shellcheck source=scripts/lib/demo-server.sh
 . scripts/lib/demo-server.sh
 start_demo_server --leads 60
+trap 'stop_demo_server; kill "$capture_pid" 2>/dev/null || true; rm -f "$capture_log"' EXIT
 
 FIELDLINE_BASE="http://127.0.0.1:$port" \
   FIELDLINE_REP_LINK="$(demo_link rep)" \

@@ -26,6 +26,8 @@ export interface Queued {
   refusal?: string;
   /** The record it was taken for (a visit's shelf photos), if any. */
   subject?: Subject;
+  /** A card pasted as text (a WeChat card, an e-mail signature) rather than photographed. */
+  pasted?: boolean;
 }
 
 export type Subject = Schemas["Subject"];
@@ -72,6 +74,32 @@ export async function enqueue(
   return items;
 }
 
+/** A card pasted as text, kept and sent like a photo (offline first, one key for all tries). */
+export async function enqueueText(user: string, text: string): Promise<Queued[]> {
+  const blob = new Blob([text], { type: "text/plain" });
+  const item: Queued = {
+    id: crypto.randomUUID(),
+    kind: "card",
+    name: text.split("\n")[0]?.trim().slice(0, 40) || "card.txt",
+    type: "text/plain",
+    size: blob.size,
+    takenAt: new Date().toISOString(),
+    state: "waiting",
+    pasted: true,
+  };
+  await set(blobKey(item.id), blob, store);
+  const items = [item, ...(await listQueued(user))];
+  await save(user, items);
+  return items;
+}
+
+/** Puts a changed upload (a proposal decided, a transcript corrected) into the queue's copy. */
+export async function remember(user: string, upload: Upload): Promise<Queued[]> {
+  const items = (await listQueued(user)).map((q) => (q.upload?.id === upload.id ? { ...q, upload } : q));
+  await save(user, items);
+  return items;
+}
+
 const sending = new Map<string, Promise<Queued[]>>();
 
 /** Sends every waiting file, one round at a time; a network failure leaves a file waiting
@@ -95,31 +123,16 @@ async function sendRound(user: string, client: Client): Promise<Queued[]> {
     }
     await update(user, item.id, { state: "sending" });
     try {
-      const started = await unwrap(
-        client.POST("/v1/uploads", {
-          body: {
-            kind: item.kind,
-            file_name: item.name,
-            content_type: item.type,
-            size: item.size,
-            subject: item.subject,
-          },
-          headers: { "Idempotency-Key": `web-${item.id}` },
-        }),
-      );
-      if (started.upload.status === "pending") {
-        const ticket = started.ticket;
-        const reply = await fetch(new URL(ticket.url, window.location.origin), {
-          method: ticket.method,
-          headers: ticket.headers,
-          body: blob,
-        }).catch(() => {
-          throw new ApiFailure(0, "network");
-        });
-        if (!reply.ok) throw new ApiFailure(reply.status, `http_${reply.status}`);
-      }
+      const upload = item.pasted
+        ? await unwrap(
+            client.POST("/v1/uploads/card-text", {
+              body: { text: await blob.text(), subject: item.subject },
+              headers: { "Idempotency-Key": `web-${item.id}` },
+            }),
+          )
+        : await sendFile(client, item, blob);
       await del(blobKey(item.id), store);
-      await update(user, item.id, { state: "sent", upload: started.upload });
+      await update(user, item.id, { state: "sent", upload });
     } catch (e) {
       const retry = e instanceof ApiFailure && (e.code === "network" || e.status >= 500 || e.status === 429);
       if (retry) {
@@ -134,6 +147,34 @@ async function sendRound(user: string, client: Client): Promise<Queued[]> {
     }
   }
   return listQueued(user);
+}
+
+/** Starts the upload (its record) and sends the bytes where its ticket says. */
+async function sendFile(client: Client, item: Queued, blob: Blob): Promise<Upload> {
+  const started = await unwrap(
+    client.POST("/v1/uploads", {
+      body: {
+        kind: item.kind,
+        file_name: item.name,
+        content_type: item.type,
+        size: item.size,
+        subject: item.subject,
+      },
+      headers: { "Idempotency-Key": `web-${item.id}` },
+    }),
+  );
+  if (started.upload.status === "pending") {
+    const ticket = started.ticket;
+    const reply = await fetch(new URL(ticket.url, window.location.origin), {
+      method: ticket.method,
+      headers: ticket.headers,
+      body: blob,
+    }).catch(() => {
+      throw new ApiFailure(0, "network");
+    });
+    if (!reply.ok) throw new ApiFailure(reply.status, `http_${reply.status}`);
+  }
+  return started.upload;
 }
 
 /** Reads the status of every sent upload that capture has not finished. */

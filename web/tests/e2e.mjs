@@ -166,18 +166,38 @@ await step("the rep's Today page on a phone: tasks, first contacts and the pool"
   await page.getByRole("heading", { name: "待首次联系的线索" }).waitFor();
   assert.equal(await page.locator(`section[aria-labelledby=waiting-title] li[data-lead="${lead}"]`).count(), 0);
 
-  // A card taken offline waits in the browser, goes when the network is back, and its
-  // outcome is shown in words (this test server runs without the capture service).
+  // A card taken offline waits in the browser, goes when the network is back, and is read by
+  // the real capture sidecar: its fields are shown for the rep to check.
   await context.setOffline(true);
   await page.locator("input[data-kind=card]").setInputFiles(cardPhoto);
-  const upload = page.locator(".uploads li").first();
+  const upload = page.locator(".uploads > li").first();
   await upload.getByText("等待网络，稍后自动上传").waitFor();
   await context.setOffline(false);
-  await upload.getByText("识别失败").waitFor({ timeout: 20_000 });
-  assert.match(await upload.innerText(), /识别服务暂不可用/);
+  await upload.locator(".status").filter({ hasText: /已完成|识别失败/ }).waitFor({ timeout: 60_000 });
+  assert.equal(await upload.locator(".status").innerText(), "已完成", await upload.innerText());
+  assert.ok((await upload.locator(".captured .fields li").count()) >= 2, await upload.innerText());
   await page.reload();
-  await page.locator(".uploads li").first().getByText("识别失败").waitFor();
-  assert.equal(await page.locator(".uploads li").count(), 1, "one file, one upload");
+  await page.locator(".uploads > li").first().getByText("已完成").waitFor();
+  assert.equal(await page.locator(".uploads > li").count(), 1, "one file, one upload");
+
+  // A WeChat card pasted as text with the phone of one of the rep's leads: the app proposes
+  // merging it into that lead instead of making a second one; one tap merges.
+  const other = page.locator("section[aria-labelledby=waiting-title] li").first();
+  const leadPhone = (await other.locator(".meta").first().innerText()).match(/\+?\d[\d ]{7,}\d/)?.[0];
+  assert.ok(leadPhone, `a waiting lead shows a phone: ${await other.innerText()}`);
+  await page.getByText("粘贴名片文字").click();
+  await page.locator(".paste textarea").fill(`刘建国\n采购经理\n测试贸易有限公司\n手机：${leadPhone}`);
+  await page.getByRole("button", { name: "识别" }).click();
+  const card = page.locator(".uploads > li").first();
+  const proposal = card.getByRole("group", { name: "已有记录" });
+  await proposal.waitFor({ timeout: 30_000 });
+  assert.match(await proposal.innerText(), /已有一条线索/);
+  await accessible(page, "Today with a merge proposal (phone)");
+  await shot(page, "rep-merge-proposal-phone");
+  await proposal.getByRole("button", { name: "合并" }).click();
+  await card.getByText("已合并").waitFor();
+  await page.reload();
+  await page.locator(".uploads > li").first().getByText("已合并").waitFor();
 
   // English, remembered for this user after a reload.
   await page.getByLabel("语言").selectOption("en");
@@ -194,7 +214,7 @@ await step("the rep's Today page on a phone: tasks, first contacts and the pool"
   await page.goto(`${base}/#/today`);
   await page.getByRole("heading", { name: "My tasks" }).waitFor();
   await page.getByRole("heading", { name: "Capture" }).waitFor();
-  assert.equal(await page.locator(".uploads li").count(), 0, "another user's queue is not shown");
+  assert.equal(await page.locator(".uploads > li").count(), 0, "another user's queue is not shown");
   await context.close();
 });
 
@@ -456,7 +476,7 @@ await step("a rep on a phone: a visit in three taps with a shelf photo, quick sa
   // A shelf photo, sent for this visit.
   await page.locator("input[data-kind=shelf]").setInputFiles(cardPhoto);
   // Sent (this test server has no capture service, so reading it fails, in words).
-  await page.locator(".uploads li .status").filter({ hasText: /识别/ }).first().waitFor({ timeout: 20_000 });
+  await page.locator(".uploads > li .status").filter({ hasText: /识别/ }).first().waitFor({ timeout: 20_000 });
   // Tap 2: what was done. Tap 3: check out.
   await page.getByRole("button", { name: "陈列调整" }).click();
   await accessible(page, "visit (phone)");

@@ -1,12 +1,15 @@
 // Scan a card, photograph a shelf, record a voice note: the phone's camera or recorder through
 // a file input, queued in the browser and sent when the network allows; each shows where it
 // is and the records capture made from it.
-import { useCallback, useEffect, useMemo, useState, type ChangeEvent } from "react";
+import { useCallback, useEffect, useMemo, useState, type ChangeEvent, type FormEvent } from "react";
 import type { Client } from "../api/client";
 import { useI18n, type Word } from "../i18n";
+import { UploadResult } from "./UploadResult";
 import {
   enqueue,
+  enqueueText,
   follow,
+  remember,
   listQueued,
   sendWaiting,
   type Kind,
@@ -82,6 +85,16 @@ export function Capture({ client, user, visit, only, onItems }: CaptureProps) {
     };
   }, [round, user, setItems]);
 
+  const [pasted, setPasted] = useState("");
+  const paste = async (e: FormEvent) => {
+    e.preventDefault();
+    const text = pasted.trim();
+    if (!text) return;
+    setPasted("");
+    setItems(await enqueueText(user, text));
+    setItems(await round());
+  };
+
   const take = async (kind: Kind, e: ChangeEvent<HTMLInputElement>) => {
     const file = e.target.files?.[0];
     e.target.value = "";
@@ -110,6 +123,20 @@ export function Capture({ client, user, visit, only, onItems }: CaptureProps) {
           </label>
           ))}
       </div>
+      {(!only || only.includes("card")) && (
+        <details className="paste">
+          <summary>{t("pasteCard")}</summary>
+          <form onSubmit={(e) => void paste(e)}>
+            <label>
+              <span className="meta">{t("pasteCardHelp")}</span>
+              <textarea rows={4} value={pasted} onChange={(e) => setPasted(e.target.value)} />
+            </label>
+            <button type="submit" className="primary" disabled={!pasted.trim()}>
+              {t("readIt")}
+            </button>
+          </form>
+        </details>
+      )}
       <ul className="list uploads" aria-live="polite">
         {items.map((item) => (
           <li key={item.id} className="item" data-upload={item.id}>
@@ -129,6 +156,13 @@ export function Capture({ client, user, visit, only, onItems }: CaptureProps) {
                   {link.action} · {link.kind}
                 </span>
               ))}
+              {item.upload?.status === "done" && (
+                <UploadResult
+                  client={client}
+                  upload={item.upload}
+                  onChange={(upload) => void remember(user, upload).then(setItems)}
+                />
+              )}
             </div>
             <span className={`status ${statusWord(item)}`}>{t(statusWord(item))}</span>
           </li>

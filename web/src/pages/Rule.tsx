@@ -6,7 +6,8 @@ import { useState, type FormEvent } from "react";
 import { unwrap, type Client, type Schemas } from "../api/client";
 import { useI18n } from "../i18n";
 import { useLoad } from "../useLoad";
-import { DecisionList, ErrorNote, shown } from "../parts";
+import { ErrorNote } from "../parts";
+import { DecisionList, shown } from "./Decisions";
 import { href } from "../route";
 import {
   ACTIONS,
@@ -241,7 +242,7 @@ function Editor({
             >
               {(["lead", "deal", "customer", "visit", "order", "upload"] as const).map((k) => (
                 <option key={k} value={k}>
-                  {k}
+                  {t(k)}
                 </option>
               ))}
             </select>

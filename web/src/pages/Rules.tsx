@@ -3,7 +3,8 @@
 import { unwrap, type Client } from "../api/client";
 import { useI18n } from "../i18n";
 import { useLoad } from "../useLoad";
-import { DecisionList, ErrorNote } from "../parts";
+import { ErrorNote } from "../parts";
+import { DecisionList } from "./Decisions";
 import { href } from "../route";
 import { triggerName } from "./ruleForm";
 
