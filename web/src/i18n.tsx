@@ -333,6 +333,12 @@ const words = {
     en: "A WeChat card or an e-mail signature, pasted as text.",
   },
   readIt: { zh: "识别", en: "Read it" },
+  linkCreated: { zh: "新建了", en: "Made a" },
+  linkChanged: { zh: "更新了", en: "Updated a" },
+  linkProposed: { zh: "待您确认合并到", en: "Waits for you: merge into a" },
+  contact: { zh: "联系人", en: "contact" },
+  activity: { zh: "跟进记录", en: "follow-up" },
+  task: { zh: "待办", en: "task" },
   skipToContent: { zh: "跳到正文", en: "Skip to content" },
   errNetwork: {
     zh: "网络连接中断，请检查网络后重试。",

@@ -18,7 +18,7 @@ interface BoardData {
 }
 
 async function loadBoard(client: Client): Promise<BoardData> {
-  const columns = await unwrap(client.GET("/v1/deals/board", { params: { query: { limit: 50 } } }));
+  const columns = await unwrap(client.GET("/v1/deals/board", { params: { query: { limit: 100 } } }));
   return { at: Date.now(), columns };
 }
 

@@ -53,8 +53,28 @@ interface CaptureProps {
   onItems?: (items: Queued[]) => void;
 }
 
+const LINK_ACTIONS: Record<string, Word> = {
+  created: "linkCreated",
+  changed: "linkChanged",
+  proposed: "linkProposed",
+};
+const LINK_KINDS: Record<string, Word> = {
+  lead: "lead",
+  customer: "customer",
+  contact: "contact",
+  deal: "deal",
+  activity: "activity",
+  task: "task",
+};
+
 export function Capture({ client, user, visit, only, onItems }: CaptureProps) {
   const { t, date, uploadError } = useI18n();
+  /** "Made a lead", "proposed for a contact": a record capture made or proposes to change. */
+  const linkWords = (link: { action: string; kind: string }) => {
+    const action = LINK_ACTIONS[link.action];
+    const kind = LINK_KINDS[link.kind];
+    return `${action ? t(action) : link.action} · ${kind ? t(kind) : link.kind}`;
+  };
   const [all, setAll] = useState<Queued[]>([]);
   const subject = useMemo<Subject | undefined>(() => (visit ? { visit } : undefined), [visit]);
   const setItems = useCallback(
@@ -153,7 +173,7 @@ export function Capture({ client, user, visit, only, onItems }: CaptureProps) {
               {item.refusal && <span className="meta bad">{item.refusal}</span>}
               {(item.upload?.links ?? []).map((link) => (
                 <span key={`${link.kind}-${link.id}-${link.action}`} className="meta">
-                  {link.action} · {link.kind}
+                  {linkWords(link)}
                 </span>
               ))}
               {item.upload?.status === "done" && (
