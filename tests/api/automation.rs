@@ -463,7 +463,11 @@ async fn lead_metrics_match_a_hand_computed_fixture() {
     clock.advance_hours(200.0); // t0
     let l1 = app.create_lead(&a, 11).await;
     let l2 = app.create_lead(&a, 12).await;
-    let _l3 = app.create_lead(&a, 13).await;
+    // L3 with a thin profile (a phone and a company: 2 of 7 items); the rest are complete.
+    let mut thin = lead_body(13);
+    thin["contact"].as_object_mut().unwrap().remove("title");
+    thin.as_object_mut().unwrap().remove("prescreen");
+    app.post("/v1/leads", &a, &thin).await.expect(201);
     let l5 = app.create_lead(&b, 15).await;
     clock.advance_hours(2.0);
     log(l1, "call", a.clone()).await; // L1: contacted and activated at 2 h
@@ -493,6 +497,10 @@ async fn lead_metrics_match_a_hand_computed_fixture() {
     assert_eq!(total["median_first_contact_hours"], 10.0);
     assert_eq!(total["stale"], 1);
     assert_eq!(report["pool_size"], 0);
+    // Completeness: (4 × 7/7 + 2/7) / 5 = 0.857; the bands the cockpit grades by.
+    assert_eq!(total["completeness"], 0.857);
+    assert_eq!(report["bands"]["response_rate_24h"]["healthy_at"], 0.9);
+    assert_eq!(report["bands"]["completeness"]["warning_below"], 0.5);
 
     let rep = |email: &str| {
         report["reps"]

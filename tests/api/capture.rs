@@ -232,6 +232,18 @@ async fn a_card_becomes_a_contact_and_the_same_card_a_merge_proposal() {
         .expect(200)
         .body;
     assert_eq!(team["total"]["captured"], 1, "{team}");
+    // Weekly active reps: the rep who worked; in the team, one of its two reps.
+    assert_eq!(
+        report["active_reps"],
+        json!({"reps": 1, "active": 1, "rate": 1.0, "status": "healthy",
+            "band": {"healthy_at": 0.9, "warning_below": 0.6}})
+    );
+    assert_eq!(
+        (&team["active_reps"]["reps"], &team["active_reps"]["active"]),
+        (&json!(2), &json!(1)),
+        "{team}"
+    );
+    assert_eq!(team["active_reps"]["status"], "warning");
 
     // Another team's rep does not see the upload; a manager of the uploader's team does.
     let path = format!("/v1/uploads/{first}");

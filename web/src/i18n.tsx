@@ -339,6 +339,11 @@ const words = {
   contact: { zh: "联系人", en: "contact" },
   activity: { zh: "跟进记录", en: "follow-up" },
   task: { zh: "待办", en: "task" },
+  selfTest: { zh: "过程健康自检", en: "Process self-test" },
+  completeness: { zh: "信息完整度", en: "Information completeness" },
+  activeReps: { zh: "周活跃代表", en: "Weekly active reps" },
+  activeOf: { zh: "{reps} 人中 {active} 人", en: "{active} of {reps} reps" },
+  leadSla: { zh: "线索 SLA", en: "Lead SLAs" },
   skipToContent: { zh: "跳到正文", en: "Skip to content" },
   errNetwork: {
     zh: "网络连接中断，请检查网络后重试。",

@@ -210,7 +210,7 @@ await step("the rep's Today page on a phone: tasks, first contacts and the pool"
   // Signed out on the same phone, the next user does not see (or send) the rep's files.
   await page.getByRole("button", { name: "Sign out" }).click();
   await page.goto(managerLink);
-  await page.getByRole("heading", { name: /Process health/ }).waitFor();
+  await page.getByRole("heading", { name: /Process health/, level: 1 }).waitFor();
   await page.goto(`${base}/#/today`);
   await page.getByRole("heading", { name: "My tasks" }).waitFor();
   await page.getByRole("heading", { name: "Capture" }).waitFor();
@@ -222,13 +222,21 @@ await step("the manager's cockpit on a desktop, by keyboard", async () => {
   const context = await browser.newContext({ ...desktop, locale: "zh-CN" });
   const page = await context.newPage();
   await page.goto(managerLink);
-  await page.getByRole("heading", { name: /过程健康/ }).waitFor();
-  for (const tile of ["24小时响应率", "72小时激活率", "过程数据自动采集率", "SLA 违约"]) {
+  await page.getByRole("heading", { name: /过程健康/, level: 1 }).waitFor();
+  for (const tile of ["24小时响应率", "信息完整度", "周活跃代表", "过程数据自动采集率", "72小时激活率", "SLA 违约"]) {
     const value = await page.getByRole("article", { name: tile }).locator(".value").innerText();
     assert.ok(value.length > 0, tile);
   }
   const capture = page.getByRole("article", { name: "过程数据自动采集率" });
   assert.match(await capture.innerText(), /健康线 ≥ 76%/);
+  // Each self-test tile states its band and is graded by it.
+  for (const tile of ["24小时响应率", "信息完整度", "周活跃代表"]) {
+    const text = await page.getByRole("article", { name: tile }).innerText();
+    assert.match(text, /健康线 ≥ \d+% · 预警线 < \d+%/, text);
+  }
+  assert.match(await page.getByRole("article", { name: "周活跃代表" }).innerText(), /\d+ 人中 \d+ 人/);
+  // The most overdue deals, each a link to its page.
+  assert.ok((await page.locator(".cockpit .stalled a").count()) > 0, "the demo's stuck deals are listed");
   const rows = await page.locator("tbody tr").count();
   assert.ok(rows > 0, "the team's reps are listed");
   await accessible(page, "cockpit (desktop)");
@@ -249,7 +257,7 @@ await step("the pipeline board: a gated drag says what is missing, a move sticks
   const context = await browser.newContext({ ...desktop, locale: "zh-CN" });
   const page = await context.newPage();
   await page.goto(managerLink);
-  await page.getByRole("heading", { name: /过程健康/ }).waitFor();
+  await page.getByRole("heading", { name: /过程健康/, level: 1 }).waitFor();
   await page.getByRole("link", { name: "商机看板" }).click();
   await page.getByRole("heading", { name: "商机看板" }).waitFor();
   const column = (stage) => page.locator(`[data-stage=${stage}]`);
@@ -283,7 +291,7 @@ await step("where deals stall: the heat map, its table and a stage's overdue dea
   const context = await browser.newContext({ ...desktop, locale: "zh-CN" });
   const page = await context.newPage();
   await page.goto(managerLink);
-  await page.getByRole("heading", { name: /过程健康/ }).waitFor();
+  await page.getByRole("heading", { name: /过程健康/, level: 1 }).waitFor();
   await page.getByRole("link", { name: "过程断点热力图" }).click();
   await page.getByRole("heading", { name: "过程断点热力图" }).waitFor();
   await page.locator(".chart canvas").first().waitFor();
@@ -304,7 +312,7 @@ await step("a deal's page: its stage log, what the rules did, its follow-ups", a
   const context = await browser.newContext({ ...desktop, locale: "zh-CN" });
   const page = await context.newPage();
   await page.goto(managerLink);
-  await page.getByRole("heading", { name: /过程健康/ }).waitFor();
+  await page.getByRole("heading", { name: /过程健康/, level: 1 }).waitFor();
   await page.goto(`${base}/#/board`);
   const card = page.locator("[data-stage=price_negotiation] li.deal a").first();
   const title = await card.innerText();
@@ -348,7 +356,7 @@ await step("customers by grade, and one customer's radar, explanation and contac
   const context = await browser.newContext({ ...desktop, locale: "zh-CN" });
   const page = await context.newPage();
   await page.goto(managerLink);
-  await page.getByRole("heading", { name: /过程健康/ }).waitFor();
+  await page.getByRole("heading", { name: /过程健康/, level: 1 }).waitFor();
   await page.getByRole("link", { name: "客户", exact: true }).click();
   await page.getByRole("heading", { name: "客户", level: 1 }).waitFor();
   const rows = page.locator(".customers tbody tr");
@@ -380,7 +388,7 @@ await step("the team: reps' standing, invalid visits, sale-tag spikes", async ()
   const context = await browser.newContext({ ...desktop, locale: "zh-CN" });
   const page = await context.newPage();
   await page.goto(managerLink);
-  await page.getByRole("heading", { name: /过程健康/ }).waitFor();
+  await page.getByRole("heading", { name: /过程健康/, level: 1 }).waitFor();
   await page.getByRole("link", { name: "团队" }).click();
   await page.getByRole("heading", { name: "团队", level: 1 }).waitFor();
   const reps = page.locator("section[aria-labelledby=standing-title] tbody tr");
@@ -395,7 +403,7 @@ await step("rules: write one in the form, dry-run it, save, change, roll back; b
   const context = await browser.newContext({ ...desktop, locale: "zh-CN" });
   const page = await context.newPage();
   await page.goto(managerLink);
-  await page.getByRole("heading", { name: /过程健康/ }).waitFor();
+  await page.getByRole("heading", { name: /过程健康/, level: 1 }).waitFor();
   await page.getByRole("link", { name: "规则" }).click();
   await page.getByRole("heading", { name: "规则", level: 1 }).waitFor();
   assert.ok((await page.locator("tr[data-rule=intake-sla-clocks]").count()) === 1, "the default rules are listed");

@@ -1,11 +1,12 @@
 //! Process-health figures a manager reads: did we answer within 24 h, did we get a real
 //! conversation within 72 h, how many promises were broken, how long first contact takes, how
-//! many leads are going stale. Computed from facts (lead times and activities), not from the
-//! rules, so changing a rule never rewrites history.
+//! many leads are going stale, how much of each lead's profile is known. Computed from facts
+//! (lead times and activities), not from the rules, so changing a rule never rewrites history.
 
 use crate::Timestamp;
 use crate::activity::{Activity, ActivityKind};
-use crate::lead::{Lead, LeadStatus};
+use crate::customer::DecisionRole;
+use crate::lead::{Lead, LeadStatus, PurchaseUrgency};
 use chrono::Duration;
 use serde::Serialize;
 
@@ -32,6 +33,73 @@ pub struct LeadMetrics {
     pub median_first_contact_hours: Option<f64>,
     /// Open owned leads (any age) with no follow-up for `stale_after_hours`, as of now.
     pub stale: u64,
+    /// 信息完整度: the mean share of the profile a manager needs (see `profile_completeness`)
+    /// known for the cohort's leads, three decimals; `null` without leads.
+    pub completeness: Option<f64>,
+}
+
+/// When a health figure is healthy, worth watching, or a warning: at or above `healthy_at` is
+/// healthy, below `warning_below` a warning, between the two "watch".
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Band {
+    pub healthy_at: f64,
+    pub warning_below: f64,
+}
+
+impl Band {
+    /// `healthy`, `watch` or `warning` for a rate; `None` without one.
+    pub fn grade(&self, value: Option<f64>) -> Option<&'static str> {
+        value.map(|v| {
+            if v >= self.healthy_at {
+                "healthy"
+            } else if v < self.warning_below {
+                "warning"
+            } else {
+                "watch"
+            }
+        })
+    }
+}
+
+/// Fieldline's default bands for the cockpit's tiles. The auto-capture rate has the seeds' own
+/// (≥ 76 % healthy, < 40 % a warning, in the app's capture report); for these three the seeds'
+/// self-test table is not in this repository, so these are ours: a missed 24 h answer in ten
+/// is already a process problem, a lead with under half its profile cannot be prioritised,
+/// and a rep who logs nothing in a week is invisible to the manager.
+pub const RESPONSE_BAND: Band = Band {
+    healthy_at: 0.9,
+    warning_below: 0.7,
+};
+pub const COMPLETENESS_BAND: Band = Band {
+    healthy_at: 0.8,
+    warning_below: 0.5,
+};
+pub const ACTIVE_REPS_BAND: Band = Band {
+    healthy_at: 0.9,
+    warning_below: 0.6,
+};
+
+/// How many profile items `profile_completeness` weighs.
+const PROFILE_ITEMS: f64 = 7.0;
+
+/// The share of a lead's profile that is known: a phone to call (every lead has a phone or an
+/// e-mail; the 24 h answer is a call), company, title, the brand they use now, purchase
+/// urgency, their part in the decision and the budget — what priority scoring and the first
+/// call need.
+pub fn profile_completeness(lead: &Lead) -> f64 {
+    let c = &lead.contact;
+    let p = &lead.prescreen;
+    let known = [
+        c.phone.is_some(),
+        c.company.is_some(),
+        c.title.is_some(),
+        p.current_brand.is_some(),
+        p.purchase_urgency != PurchaseUrgency::Unknown,
+        p.decision_role != DecisionRole::Unknown,
+        p.budget.is_some(),
+    ];
+    known.iter().filter(|k| **k).count() as f64 / PROFILE_ITEMS
 }
 
 /// One lead with its follow-up log.
@@ -54,6 +122,7 @@ pub fn lead_metrics(
 ) -> LeadMetrics {
     let mut m = LeadMetrics::default();
     let mut first_contact_hours = Vec::new();
+    let mut profile = 0.0;
     for facts in leads {
         let lead = facts.lead;
         let last_touch = facts
@@ -73,6 +142,7 @@ pub fn lead_metrics(
             continue;
         }
         m.leads += 1;
+        profile += profile_completeness(lead);
         let response_deadline = lead.created_at + Duration::hours(RESPONSE_HOURS);
         let answered_in_time = lead
             .first_contact_at
@@ -105,6 +175,7 @@ pub fn lead_metrics(
     let rate = |n: u64, d: u64| (d > 0).then(|| (n as f64 / d as f64 * 1000.0).round() / 1000.0);
     m.response_rate_24h = rate(m.responded_24h, m.response_due);
     m.activation_rate_72h = rate(m.activated_72h, m.activation_due);
+    m.completeness = (m.leads > 0).then(|| (profile / m.leads as f64 * 1000.0).round() / 1000.0);
     first_contact_hours.sort_by(f64::total_cmp);
     m.median_first_contact_hours = match first_contact_hours.len() {
         0 => None,
@@ -112,4 +183,123 @@ pub fn lead_metrics(
         n => Some((first_contact_hours[n / 2 - 1] + first_contact_hours[n / 2]) / 2.0),
     };
     m
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Role;
+    use crate::access::Actor;
+    use crate::contact::{EmailAddress, PersonName, Region};
+    use crate::id::{LeadId, TeamId, TenantId, UserId};
+    use crate::lead::{BudgetRange, ContactInput, CreateContext, LeadSource, NewLead, PreScreen};
+    use crate::scoring::ScoringPolicy;
+    use crate::user::User;
+    use chrono::{TimeZone, Utc};
+
+    fn t0() -> Timestamp {
+        Utc.with_ymd_and_hms(2026, 11, 2, 9, 0, 0).unwrap()
+    }
+
+    fn full() -> NewLead {
+        NewLead {
+            source: LeadSource::TradeShow,
+            contact: ContactInput {
+                name: "王建国".into(),
+                phone: Some("139 1234 5678".into()),
+                email: None,
+                company: Some("华东机电有限公司".into()),
+                title: Some("采购经理".into()),
+            },
+            prescreen: PreScreen {
+                current_brand: Some("ABB".into()),
+                purchase_urgency: PurchaseUrgency::WithinMonth,
+                decision_role: DecisionRole::DecisionMaker,
+                budget: Some(BudgetRange {
+                    min: Some(100_000),
+                    max: Some(300_000),
+                    currency: "CNY".into(),
+                }),
+            },
+            notes: None,
+            owner: None,
+        }
+    }
+
+    /// Only a phone, a company and a title: 3 of the 7 items.
+    fn thin() -> NewLead {
+        NewLead {
+            prescreen: PreScreen::default(),
+            ..full()
+        }
+    }
+
+    fn lead(input: &NewLead, at: Timestamp) -> Lead {
+        let team = TeamId::new();
+        let user = User {
+            id: UserId::new(),
+            tenant: TenantId::parse("acme").unwrap(),
+            name: PersonName::parse("李娜").unwrap(),
+            email: EmailAddress::parse("lina@acme.cn").unwrap(),
+            role: Role::Rep,
+            team: Some(team),
+            active: true,
+        };
+        let actor = Actor {
+            user: user.id,
+            tenant: user.tenant.clone(),
+            role: Role::Rep,
+            team: Some(team),
+        };
+        let policy = ScoringPolicy::default();
+        let ctx = CreateContext {
+            id: LeadId::new(),
+            actor: &actor,
+            owner: Some(&user),
+            now: at,
+            region: Region::china(),
+            policy: &policy,
+        };
+        Lead::create(input, ctx).unwrap().0
+    }
+
+    #[test]
+    fn a_profile_counts_seven_items_and_an_email_only_lead_lacks_a_phone() {
+        assert_eq!(profile_completeness(&lead(&full(), t0())), 1.0);
+        assert_eq!(profile_completeness(&lead(&thin(), t0())), 3.0 / 7.0);
+        let mut mail_only = thin();
+        mail_only.contact.phone = None;
+        mail_only.contact.email = Some("wang@huadong.cn".into());
+        assert_eq!(profile_completeness(&lead(&mail_only, t0())), 2.0 / 7.0);
+    }
+
+    #[test]
+    fn completeness_is_the_cohorts_mean_and_absent_without_leads() {
+        let (a, b) = (lead(&full(), t0()), lead(&thin(), t0()));
+        let before = lead(&thin(), t0() - Duration::days(30));
+        let facts = [&a, &b, &before].map(|lead| LeadFacts {
+            lead,
+            activities: &[],
+        });
+        let to = t0() + Duration::days(7);
+        let m = lead_metrics(&facts, t0(), to, to, 168);
+        assert_eq!(m.leads, 2);
+        // (1 + 3/7) / 2 = 0.714…, kept to three decimals.
+        assert_eq!(m.completeness, Some(0.714));
+        let empty = lead_metrics(&[], t0(), to, to, 168);
+        assert_eq!(empty.completeness, None);
+    }
+
+    #[test]
+    fn bands_grade_at_their_edges() {
+        let band = Band {
+            healthy_at: 0.9,
+            warning_below: 0.7,
+        };
+        assert_eq!(band.grade(Some(0.9)), Some("healthy"));
+        assert_eq!(band.grade(Some(0.899)), Some("watch"));
+        assert_eq!(band.grade(Some(0.7)), Some("watch"));
+        assert_eq!(band.grade(Some(0.699)), Some("warning"));
+        assert_eq!(band.grade(None), None);
+    }
 }

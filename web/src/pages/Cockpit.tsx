@@ -1,9 +1,12 @@
-// The manager's process-health cockpit: this week against last week, tile by tile, with the
-// thresholds the API grades by where it has them (the auto-capture rate), and each rep's row.
+// The manager's process-health cockpit: the self-test tiles (24 h response rate, profile
+// completeness, weekly active reps, auto-capture rate), each graded by the band the API
+// states, this week against last week; then the lead SLAs, the most overdue deals and each
+// rep's row.
 import { unwrap, type Client, type Schemas } from "../api/client";
 import { useI18n, type Word } from "../i18n";
 import { useLoad } from "../useLoad";
 import { ErrorNote } from "../parts";
+import { href } from "../route";
 
 type LeadReport = Schemas["MetricsReport"];
 type CaptureReport = Schemas["CaptureReport"];
@@ -13,6 +16,8 @@ interface Weeks {
   before: LeadReport;
   capture: CaptureReport;
   captureBefore: CaptureReport;
+  stalled: Schemas["StalledDeal"][];
+  stages: Record<string, Schemas["Localized"]>;
 }
 
 /** Monday 00:00 (this browser's zone) of the week holding `at`. */
@@ -33,13 +38,25 @@ async function loadWeeks(client: Client): Promise<Weeks> {
   const period = (from: Date, to: Date) => ({
     params: { query: { from: from.toISOString(), to: to.toISOString() } },
   });
-  const [thisWeek, lastWeek, capture, captureBefore] = await Promise.all([
+  const [thisWeek, lastWeek, capture, captureBefore, pipeline, pipelines] = await Promise.all([
     unwrap(client.GET("/v1/metrics/leads", period(monday, now))),
     unwrap(client.GET("/v1/metrics/leads", period(lastMonday, sameMomentLastWeek))),
     unwrap(client.GET("/v1/metrics/capture", period(monday, now))),
     unwrap(client.GET("/v1/metrics/capture", period(lastMonday, sameMomentLastWeek))),
+    unwrap(client.GET("/v1/metrics/pipeline", period(monday, now))),
+    unwrap(client.GET("/v1/pipelines")),
   ]);
-  return { now: thisWeek, before: lastWeek, capture, captureBefore };
+  const stages = Object.fromEntries(
+    (pipelines.find((p) => p.id === pipeline.pipeline)?.stages ?? []).map((s) => [s.key, s.name]),
+  );
+  return {
+    now: thisWeek,
+    before: lastWeek,
+    capture,
+    captureBefore,
+    stalled: pipeline.stalled,
+    stages,
+  };
 }
 
 type Kind = "share" | "count" | "hours";
@@ -52,11 +69,23 @@ interface TileProps {
   kind: Kind;
   /** Whether a rise is good news (response rates) or bad (breaches). */
   higherIsBetter: boolean;
-  grade?: Grade;
-  thresholds?: { healthyAt: number; warningBelow: number };
+  /** Where the figure turns from healthy to watch to warning (rates only). */
+  band?: Band;
+  /** A line under the value (e.g. "7 of 9 reps"). */
+  detail?: string;
 }
 
-function Tile({ label, value, before, kind, higherIsBetter, grade, thresholds }: TileProps) {
+type Band = Schemas["Band"];
+
+/** A rate's grade by its band, as the API grades it. */
+export function gradeOf(value: number | null | undefined, band: Band | undefined): Grade {
+  if (value === null || value === undefined || !band) return undefined;
+  if (value >= band.healthy_at) return "healthy";
+  return value < band.warning_below ? "warning" : "watch";
+}
+
+function Tile({ label, value, before, kind, higherIsBetter, band, detail }: TileProps) {
+  const grade = gradeOf(value, band);
   const { t, number, percent } = useI18n();
   const show = (v: number) =>
     kind === "share" ? percent(v) : kind === "hours" ? `${number(v, 1)} ${t("hours")}` : number(v);
@@ -73,16 +102,17 @@ function Tile({ label, value, before, kind, higherIsBetter, grade, thresholds }:
     <article className={`tile ${grade ?? ""}`} aria-label={t(label)}>
       <h2>{t(label)}</h2>
       <p className="value">{has ? show(value) : t("noData")}</p>
+      {detail && <p className="meta">{detail}</p>}
       {grade && <p className={`grade ${grade}`}>{t(grade)}</p>}
       {change !== undefined && (
         <p className={better === undefined ? "change" : better ? "change up" : "change down"}>
           {changeText} {t("vsLastWeek")}
         </p>
       )}
-      {thresholds && (
+      {band && (
         <p className="meta">
-          {t("healthyAt")} ≥ {percent(thresholds.healthyAt)} · {t("warningBelow")} &lt;{" "}
-          {percent(thresholds.warningBelow)}
+          {t("healthyAt")} ≥ {percent(band.healthy_at)} · {t("warningBelow")} &lt;{" "}
+          {percent(band.warning_below)}
         </p>
       )}
     </article>
@@ -90,19 +120,20 @@ function Tile({ label, value, before, kind, higherIsBetter, grade, thresholds }:
 }
 
 export function Cockpit({ client }: { client: Client }) {
-  const { t, number, percent } = useI18n();
+  const { t, number, percent, language } = useI18n();
   const weeks = useLoad(() => loadWeeks(client));
   if (weeks.error !== undefined && !weeks.data)
     return <ErrorNote error={weeks.error} onRetry={weeks.reload} />;
   if (!weeks.data) return <p className="muted">{t("loading")}</p>;
-  const { now, before, capture, captureBefore } = weeks.data;
-  const captureGrade = (capture.total.status ?? undefined) as Grade;
+  const { now, before, capture, captureBefore, stalled, stages } = weeks.data;
+  const stageName = (key: string) => stages[key]?.[language] ?? key;
 
   return (
     <div className="cockpit">
       <h1>
         {t("cockpit")} · {t("thisWeek")}
       </h1>
+      <h2 className="visually-hidden">{t("selfTest")}</h2>
       <div className="tiles">
         <Tile
           label="responseRate"
@@ -110,13 +141,26 @@ export function Cockpit({ client }: { client: Client }) {
           before={before.total.response_rate_24h}
           kind="share"
           higherIsBetter
+          band={now.bands.response_rate_24h}
         />
         <Tile
-          label="activationRate"
-          value={now.total.activation_rate_72h}
-          before={before.total.activation_rate_72h}
+          label="completeness"
+          value={now.total.completeness}
+          before={before.total.completeness}
           kind="share"
           higherIsBetter
+          band={now.bands.completeness}
+        />
+        <Tile
+          label="activeReps"
+          value={capture.active_reps.rate}
+          before={captureBefore.active_reps.rate}
+          kind="share"
+          higherIsBetter
+          band={capture.active_reps.band}
+          detail={t("activeOf")
+            .replace("{active}", number(capture.active_reps.active))
+            .replace("{reps}", number(capture.active_reps.reps))}
         />
         <Tile
           label="captureRate"
@@ -124,15 +168,24 @@ export function Cockpit({ client }: { client: Client }) {
           before={captureBefore.total.rate}
           kind="share"
           higherIsBetter
-          grade={captureGrade}
-          thresholds={{ healthyAt: capture.healthy_at, warningBelow: capture.warning_below }}
+          band={{ healthy_at: capture.healthy_at, warning_below: capture.warning_below }}
         />
+      </div>
+      <h2>{t("leadSla")}</h2>
+      <div className="tiles">
         <Tile
           label="slaBreaches"
           value={now.total.sla_breaches}
           before={before.total.sla_breaches}
           kind="count"
           higherIsBetter={false}
+        />
+        <Tile
+          label="activationRate"
+          value={now.total.activation_rate_72h}
+          before={before.total.activation_rate_72h}
+          kind="share"
+          higherIsBetter
         />
         <Tile
           label="medianFirstContact"
@@ -156,6 +209,23 @@ export function Cockpit({ client }: { client: Client }) {
           higherIsBetter={false}
         />
       </div>
+
+      <h2>{t("stalledDeals")}</h2>
+      {stalled.length === 0 && <p className="muted">{t("noStalled")}</p>}
+      <ul className="list stalled">
+        {stalled.slice(0, 5).map((d) => (
+          <li key={d.id} className="item overdue">
+            <div className="what">
+              <strong>
+                <a href={href({ page: "deal", id: d.id })}>{d.title}</a>
+              </strong>
+              <span className="meta">
+                {stageName(d.stage)} · {t("overdueBy")} {number(d.overdue_days)} {t("days")}
+              </span>
+            </div>
+          </li>
+        ))}
+      </ul>
 
       <h2>{t("reps")}</h2>
       <div className="table-wrap" tabIndex={0} role="region" aria-label={`${t("reps")} · ${t("table")}`}>

@@ -4,6 +4,7 @@
 
 use crate::error::AppError;
 use crate::state::AppState;
+use fieldline_domain::metrics::{ACTIVE_REPS_BAND, Band};
 use fieldline_domain::{
     ActivityKind, Actor, Captured, EventPayload, LeadScope, Role, TeamId, Timestamp, UploadStatus,
     User, UserId,
@@ -98,6 +99,21 @@ pub struct CaptureReport {
     /// The concerns and competitors (`竞品:…`) voice notes named in the scope, most frequent
     /// first (at most 20; ties by name).
     pub voice_tags: Vec<TagCount>,
+    /// 周活跃代表: the reps in scope who made a record or sent a file in the period.
+    pub active_reps: ActiveReps,
+}
+
+/// How many of the reps in scope worked in the system in the period: made a lead, a contact
+/// or a follow-up (by hand or through capture), or sent a file.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ActiveReps {
+    pub reps: u64,
+    pub active: u64,
+    /// `active / reps`, three decimals; `None` without reps.
+    pub rate: Option<f64>,
+    /// `healthy`, `watch` or `warning` by `band`; `None` without reps.
+    pub status: Option<String>,
+    pub band: Band,
 }
 
 /// Whether an event is a record a person makes (by hand or through capture).
@@ -204,6 +220,24 @@ pub async fn capture_report(
             }
         }
     }
+    let reps_in_scope: Vec<&&User> = visible.iter().filter(|u| u.role == Role::Rep).collect();
+    let active = reps_in_scope
+        .iter()
+        .filter(|u| {
+            figures
+                .get(&u.id)
+                .is_some_and(|f| f.records > 0 || f.uploads_done > 0 || f.uploads_failed > 0)
+        })
+        .count() as u64;
+    let rate = (!reps_in_scope.is_empty())
+        .then(|| (active as f64 / reps_in_scope.len() as f64 * 1000.0).round() / 1000.0);
+    let active_reps = ActiveReps {
+        reps: reps_in_scope.len() as u64,
+        active,
+        rate,
+        status: ACTIVE_REPS_BAND.grade(rate).map(str::to_owned),
+        band: ACTIVE_REPS_BAND,
+    };
     let mut total = CaptureFigures::default();
     let mut by_team: HashMap<TeamId, CaptureFigures> = HashMap::new();
     let mut reps = Vec::new();
@@ -243,6 +277,7 @@ pub async fn capture_report(
         teams,
         reps,
         voice_tags,
+        active_reps,
     })
 }
 

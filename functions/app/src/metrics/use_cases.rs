@@ -3,7 +3,9 @@
 
 use crate::error::AppError;
 use crate::state::AppState;
-use fieldline_domain::metrics::{LeadFacts, LeadMetrics, lead_metrics};
+use fieldline_domain::metrics::{
+    Band, COMPLETENESS_BAND, LeadFacts, LeadMetrics, RESPONSE_BAND, lead_metrics,
+};
 use fieldline_domain::{Activity, Actor, Lead, LeadScope, TeamId, Timestamp, UserId};
 use fieldline_store::LeadQuery;
 use serde::Serialize;
@@ -41,6 +43,15 @@ pub struct MetricsReport {
     pub reps: Vec<RepMetrics>,
     /// Leads waiting in the tenant's public pool now.
     pub pool_size: u64,
+    /// Where the cockpit's tiles turn from healthy to watch to warning.
+    pub bands: LeadBands,
+}
+
+/// The bands the 24 h response rate and the profile completeness are graded by.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LeadBands {
+    pub response_rate_24h: Band,
+    pub completeness: Band,
 }
 
 pub(crate) async fn all_leads(
@@ -149,6 +160,10 @@ pub async fn lead_report(
         teams: visible_teams,
         reps,
         pool_size,
+        bands: LeadBands {
+            response_rate_24h: RESPONSE_BAND,
+            completeness: COMPLETENESS_BAND,
+        },
     })
 }
 
