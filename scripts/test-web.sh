@@ -3,8 +3,8 @@
 # data, random port) and drives Debian's Chromium, headless, with playwright-core through the
 # manager's and the rep's main flows on a desktop and a phone viewport, with an axe-core
 # accessibility check on each page; prints the budgets it measures and keeps screenshots in
-# web/test-results/. The server is wired to a real capture sidecar (the checksummed OCR
-# models, without the speech model), so cards taken or pasted in the browser are really read.
+# web/test-results/. The server is wired to a real capture sidecar (the checksummed OCR and
+# Whisper models), so cards and voice notes taken or pasted in the browser are really read.
 # Installs Chromium and CJK fonts through apt when missing. Called by scripts/test.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -24,6 +24,8 @@ fi
 
 bash scripts/build-web.sh
 bash scripts/setup-models.sh
+# shellcheck source=scripts/lib/demo-server.sh
+. scripts/lib/demo-server.sh
 
 # The capture sidecar on a random port, with a token made for this run.
 cargo build --locked --quiet -p fieldline-capture
@@ -32,8 +34,10 @@ capture_port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1
 capture_token="$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')"
 capture_log="$(mktemp)"
 FIELDLINE_CAPTURE_TOKEN="$capture_token" FIELDLINE_CAPTURE_LISTEN="127.0.0.1:$capture_port" \
-  "$target_dir/debug/fieldline-capture" serve --no-voice >"$capture_log" 2>&1 &
+  "$target_dir/debug/fieldline-capture" serve >"$capture_log" 2>&1 &
 capture_pid=$!
+on_demo_stop() { kill "$capture_pid" 2>/dev/null || true; rm -f "$capture_log"; }
+trap on_demo_stop EXIT
 for _ in $(seq 1 600); do
   curl -fs "http://127.0.0.1:$capture_port/health" >/dev/null 2>&1 && break
   kill -0 "$capture_pid" 2>/dev/null || break
@@ -42,10 +46,7 @@ done
 curl -fs "http://127.0.0.1:$capture_port/health" >/dev/null || { cat "$capture_log" >&2; exit 1; }
 export FIELDLINE_CAPTURE__URL="http://127.0.0.1:$capture_port" FIELDLINE_CAPTURE__TOKEN="$capture_token"
 
-# shellcheck source=scripts/lib/demo-server.sh
-. scripts/lib/demo-server.sh
 start_demo_server --leads 60
-trap 'stop_demo_server; kill "$capture_pid" 2>/dev/null || true; rm -f "$capture_log"' EXIT
 
 FIELDLINE_BASE="http://127.0.0.1:$port" \
   FIELDLINE_REP_LINK="$(demo_link rep)" \

@@ -29,6 +29,8 @@ start_demo_server() {
 stop_demo_server() {
   [ -n "${pid:-}" ] && kill "$pid" 2>/dev/null || true
   [ -n "${work:-}" ] && rm -rf "$work"
+  # A caller's own clean-up (e.g. a capture sidecar it started), run with the server's.
+  if declare -F on_demo_stop >/dev/null; then on_demo_stop; fi
 }
 
 demo_token() {

@@ -22,6 +22,7 @@ const axeSource = readFileSync(require.resolve("axe-core/axe.min.js"), "utf8");
 
 const base = need("FIELDLINE_BASE");
 const cardPhoto = join(here, "..", "..", "capture", "devset", "cards", "card-000.jpg");
+const voiceNote = join(here, "..", "..", "capture", "devset", "voice-zh-neural", "neural_00_zh.wav");
 const repLink = need("FIELDLINE_REP_LINK");
 const managerLink = need("FIELDLINE_MANAGER_LINK");
 
@@ -179,6 +180,7 @@ await step("the rep's Today page on a phone: tasks, first contacts and the pool"
   await page.reload();
   await page.locator(".uploads > li").first().getByText("已完成").waitFor();
   assert.equal(await page.locator(".uploads > li").count(), 1, "one file, one upload");
+  await accessible(page, "Today with a card read (phone)");
 
   // A WeChat card pasted as text with the phone of one of the rep's leads: the app proposes
   // merging it into that lead instead of making a second one; one tap merges.
@@ -198,6 +200,22 @@ await step("the rep's Today page on a phone: tasks, first contacts and the pool"
   await card.getByText("已合并").waitFor();
   await page.reload();
   await page.locator(".uploads > li").first().getByText("已合并").waitFor();
+
+  // A voice note (a real Mandarin recording) is transcribed by the sidecar's Whisper; the rep
+  // corrects the transcript in place, and the correction is what shows from then on.
+  await page.locator("input[data-kind=voice]").setInputFiles(voiceNote);
+  const note = page.locator(".uploads > li").first();
+  await note.locator(".status").filter({ hasText: /已完成|识别失败/ }).waitFor({ timeout: 120_000 });
+  assert.equal(await note.locator(".status").innerText(), "已完成", await note.innerText());
+  const heard = await note.locator(".captured .summary").innerText();
+  assert.ok(heard.trim().length > 0, "a transcript is shown");
+  await note.getByRole("button", { name: "改正文字" }).click();
+  await note.getByLabel("语音文字").fill("明天下午三点给王总打电话，确认报价。");
+  await note.getByRole("button", { name: "保存" }).click();
+  await note.getByText("（已由您改正）").waitFor();
+  assert.equal(await note.locator(".captured .summary").innerText(), "明天下午三点给王总打电话，确认报价。");
+  await page.reload();
+  await page.locator(".uploads > li").first().getByText("（已由您改正）").waitFor();
 
   // English, remembered for this user after a reload.
   await page.getByLabel("语言").selectOption("en");

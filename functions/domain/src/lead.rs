@@ -785,7 +785,7 @@ impl Lead {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::Role;
     use crate::activity::ActivityKind;
@@ -795,7 +795,8 @@ mod tests {
         Utc.with_ymd_and_hms(2026, 11, 2, 9, 0, 0).unwrap()
     }
 
-    fn rep() -> (Actor, User) {
+    /// A rep of a team, and their actor (other modules' tests make leads with it too).
+    pub(crate) fn rep() -> (Actor, User) {
         let team = TeamId::new();
         let user = User {
             id: UserId::new(),
@@ -815,7 +816,8 @@ mod tests {
         (actor, user)
     }
 
-    fn input() -> NewLead {
+    /// A lead with every profile item filled in.
+    pub(crate) fn input() -> NewLead {
         NewLead {
             source: LeadSource::TradeShow,
             contact: ContactInput {

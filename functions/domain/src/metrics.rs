@@ -188,42 +188,15 @@ pub fn lead_metrics(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::Role;
-    use crate::access::Actor;
-    use crate::contact::{EmailAddress, PersonName, Region};
-    use crate::id::{LeadId, TeamId, TenantId, UserId};
-    use crate::lead::{BudgetRange, ContactInput, CreateContext, LeadSource, NewLead, PreScreen};
+    use crate::contact::Region;
+    use crate::id::LeadId;
+    use crate::lead::tests::{input as full, rep};
+    use crate::lead::{CreateContext, NewLead, PreScreen};
     use crate::scoring::ScoringPolicy;
-    use crate::user::User;
     use chrono::{TimeZone, Utc};
 
     fn t0() -> Timestamp {
         Utc.with_ymd_and_hms(2026, 11, 2, 9, 0, 0).unwrap()
-    }
-
-    fn full() -> NewLead {
-        NewLead {
-            source: LeadSource::TradeShow,
-            contact: ContactInput {
-                name: "王建国".into(),
-                phone: Some("139 1234 5678".into()),
-                email: None,
-                company: Some("华东机电有限公司".into()),
-                title: Some("采购经理".into()),
-            },
-            prescreen: PreScreen {
-                current_brand: Some("ABB".into()),
-                purchase_urgency: PurchaseUrgency::WithinMonth,
-                decision_role: DecisionRole::DecisionMaker,
-                budget: Some(BudgetRange {
-                    min: Some(100_000),
-                    max: Some(300_000),
-                    currency: "CNY".into(),
-                }),
-            },
-            notes: None,
-            owner: None,
-        }
     }
 
     /// Only a phone, a company and a title: 3 of the 7 items.
@@ -235,22 +208,7 @@ mod tests {
     }
 
     fn lead(input: &NewLead, at: Timestamp) -> Lead {
-        let team = TeamId::new();
-        let user = User {
-            id: UserId::new(),
-            tenant: TenantId::parse("acme").unwrap(),
-            name: PersonName::parse("李娜").unwrap(),
-            email: EmailAddress::parse("lina@acme.cn").unwrap(),
-            role: Role::Rep,
-            team: Some(team),
-            active: true,
-        };
-        let actor = Actor {
-            user: user.id,
-            tenant: user.tenant.clone(),
-            role: Role::Rep,
-            team: Some(team),
-        };
+        let (actor, user) = rep();
         let policy = ScoringPolicy::default();
         let ctx = CreateContext {
             id: LeadId::new(),

@@ -5,7 +5,7 @@
 import { unwrap, type Client, type Schemas } from "../api/client";
 import { useI18n, type Word } from "../i18n";
 import { useLoad } from "../useLoad";
-import { ErrorNote } from "../parts";
+import { ErrorNote, TableRegion } from "../parts";
 import { href } from "../route";
 
 type LeadReport = Schemas["MetricsReport"];
@@ -228,7 +228,7 @@ export function Cockpit({ client }: { client: Client }) {
       </ul>
 
       <h2>{t("reps")}</h2>
-      <div className="table-wrap" tabIndex={0} role="region" aria-label={`${t("reps")} · ${t("table")}`}>
+      <TableRegion label={t("reps")}>
         <table>
           <thead>
             <tr>
@@ -253,7 +253,7 @@ export function Cockpit({ client }: { client: Client }) {
             ))}
           </tbody>
         </table>
-      </div>
+      </TableRegion>
     </div>
   );
 }

@@ -4,7 +4,7 @@
 import { unwrap, type Client, type Schemas } from "../api/client";
 import { useI18n, type Word } from "../i18n";
 import { useLoad } from "../useLoad";
-import { ErrorNote } from "../parts";
+import { ErrorNote, TableRegion } from "../parts";
 import { useChart } from "../useChart";
 import { monthOf } from "./Forecast";
 import { CheckIn, SaleTagPicker } from "./Visit";
@@ -93,7 +93,7 @@ export function Customer({ client, id }: { client: Client; id: string }) {
 
       <div className="two">
         <div ref={radar} className="chart radar" aria-hidden="true" />
-        <div className="table-wrap" tabIndex={0} role="region" aria-label={`${t("gradeWhy")} · ${t("table")}`}>
+        <TableRegion label={t("gradeWhy")}>
           <table>
             <thead>
               <tr>
@@ -114,7 +114,7 @@ export function Customer({ client, id }: { client: Client; id: string }) {
               ))}
             </tbody>
           </table>
-        </div>
+        </TableRegion>
       </div>
 
       <section aria-labelledby="why-title">

@@ -4,7 +4,7 @@ import { useState, type FormEvent } from "react";
 import { unwrap, type Client, type Schemas } from "../api/client";
 import { useI18n } from "../i18n";
 import { useLoad } from "../useLoad";
-import { ErrorNote } from "../parts";
+import { ErrorNote, TableRegion } from "../parts";
 import { href } from "../route";
 
 type Customer = Schemas["Customer"];
@@ -103,7 +103,7 @@ export function Customers({ client }: { client: Client }) {
       {loaded.error !== undefined && <ErrorNote error={loaded.error} onRetry={loaded.reload} />}
       {!loaded.data && loaded.error === undefined && <p className="muted">{t("loading")}</p>}
       {loaded.data && (
-        <div className="table-wrap" tabIndex={0} role="region" aria-label={`${t("customers")} · ${t("table")}`}>
+        <TableRegion label={t("customers")}>
           <table>
             <thead>
               <tr>
@@ -141,7 +141,7 @@ export function Customers({ client }: { client: Client }) {
             </tbody>
           </table>
           {rows.length === 0 && <p className="muted pad">{t("noCustomers")}</p>}
-        </div>
+        </TableRegion>
       )}
       <div className="pager">
         <button

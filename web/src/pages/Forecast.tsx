@@ -5,7 +5,7 @@
 import { unwrap, type Client, type Schemas } from "../api/client";
 import { useI18n } from "../i18n";
 import { useLoad } from "../useLoad";
-import { ErrorNote } from "../parts";
+import { ErrorNote, TableRegion } from "../parts";
 import { useChart } from "../useChart";
 
 interface ForecastData {
@@ -152,7 +152,7 @@ export function Forecast({ client }: { client: Client }) {
           </article>
         </div>
         {b.months.length > 0 && <div ref={backtest} className="chart" aria-hidden="true" />}
-        <div className="table-wrap" tabIndex={0} role="region" aria-label={`${t("backtest")} · ${t("table")}`}>
+        <TableRegion label={t("backtest")}>
           <table>
             <thead>
               <tr>
@@ -173,14 +173,14 @@ export function Forecast({ client }: { client: Client }) {
               ))}
             </tbody>
           </table>
-        </div>
+        </TableRegion>
       </section>
 
       <section aria-labelledby="funnel-title">
         <h2 id="funnel-title">{t("funnel")}</h2>
         <p className="muted">{t("funnelHelp")}</p>
         <div ref={funnel} className="chart" aria-hidden="true" />
-        <div className="table-wrap" tabIndex={0} role="region" aria-label={`${t("funnel")} · ${t("table")}`}>
+        <TableRegion label={t("funnel")}>
           <table>
             <thead>
               <tr>
@@ -203,7 +203,7 @@ export function Forecast({ client }: { client: Client }) {
               ))}
             </tbody>
           </table>
-        </div>
+        </TableRegion>
       </section>
     </div>
   );

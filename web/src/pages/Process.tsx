@@ -5,7 +5,7 @@ import { useState } from "react";
 import { unwrap, type Client, type Schemas } from "../api/client";
 import { useI18n } from "../i18n";
 import { useLoad } from "../useLoad";
-import { ErrorNote } from "../parts";
+import { ErrorNote, TableRegion } from "../parts";
 import { useChart } from "../useChart";
 import { href } from "../route";
 
@@ -77,7 +77,7 @@ export function Process({ client }: { client: Client }) {
       <h1>{t("heatMap")}</h1>
       <p className="muted">{t("heatMapHelp")}</p>
       <div ref={chart} className="chart" aria-hidden="true" />
-      <div className="table-wrap" tabIndex={0} role="region" aria-label={`${t("heatMap")} · ${t("table")}`}>
+      <TableRegion label={t("heatMap")}>
         <table>
           <thead>
             <tr>
@@ -116,7 +116,7 @@ export function Process({ client }: { client: Client }) {
             ))}
           </tbody>
         </table>
-      </div>
+      </TableRegion>
 
       <h2>
         {t("stalledDeals")}

@@ -3,7 +3,7 @@
 import { unwrap, type Client } from "../api/client";
 import { useI18n } from "../i18n";
 import { useLoad } from "../useLoad";
-import { ErrorNote } from "../parts";
+import { ErrorNote, TableRegion } from "../parts";
 import { DecisionList } from "./Decisions";
 import { href } from "../route";
 import { triggerName } from "./ruleForm";
@@ -31,7 +31,7 @@ export function Rules({ client }: { client: Client }) {
           {t("newRule")}
         </a>
       </p>
-      <div className="table-wrap" tabIndex={0} role="region" aria-label={`${t("rules")} · ${t("table")}`}>
+      <TableRegion label={t("rules")}>
         <table>
           <thead>
             <tr>
@@ -57,7 +57,7 @@ export function Rules({ client }: { client: Client }) {
             ))}
           </tbody>
         </table>
-      </div>
+      </TableRegion>
       <h2>{t("decisionLog")}</h2>
       <DecisionList decisions={decisions} subjects />
     </div>

@@ -4,7 +4,7 @@
 import { unwrap, type Client, type Schemas } from "../api/client";
 import { useI18n } from "../i18n";
 import { useLoad } from "../useLoad";
-import { ErrorNote } from "../parts";
+import { ErrorNote, TableRegion } from "../parts";
 
 interface TeamData {
   customers: Schemas["CustomerReport"];
@@ -47,7 +47,7 @@ export function Team({ client }: { client: Client }) {
       <section aria-labelledby="standing-title">
         <h2 id="standing-title">{t("standings")}</h2>
         <p className="muted">{t("standingsHelp")}</p>
-        <div className="table-wrap" tabIndex={0} role="region" aria-label={`${t("standings")} · ${t("table")}`}>
+        <TableRegion label={t("standings")}>
           <table>
             <thead>
               <tr>
@@ -78,7 +78,7 @@ export function Team({ client }: { client: Client }) {
               ))}
             </tbody>
           </table>
-        </div>
+        </TableRegion>
       </section>
 
       <section aria-labelledby="visits-title">
@@ -87,7 +87,7 @@ export function Team({ client }: { client: Client }) {
           {t("last30Days")}: {number(visits.total.visits)} {t("visitsCount")} ·{" "}
           {t("invalidRate")} {ratio(visits.total.invalid_rate)}
         </p>
-        <div className="table-wrap" tabIndex={0} role="region" aria-label={`${t("invalidVisits")} · ${t("table")}`}>
+        <TableRegion label={t("invalidVisits")}>
           <table>
             <thead>
               <tr>
@@ -114,7 +114,7 @@ export function Team({ client }: { client: Client }) {
                 ))}
             </tbody>
           </table>
-        </div>
+        </TableRegion>
       </section>
 
       <section aria-labelledby="spikes-title">

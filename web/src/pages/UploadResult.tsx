@@ -53,6 +53,16 @@ export function UploadResult({
     }
   };
 
+  const decide = (decision: Schemas["MergeDecision"]) =>
+    act(() =>
+      unwrap(
+        client.POST("/v1/uploads/{id}/proposal", {
+          params: { path: { id: upload.id } },
+          body: { decision },
+        }),
+      ),
+    );
+
   if (captured.kind === "card") {
     const proposal = captured.proposal;
     return (
@@ -72,33 +82,11 @@ export function UploadResult({
               type="button"
               className="primary"
               disabled={busy}
-              onClick={() =>
-                void act(() =>
-                  unwrap(
-                    client.POST("/v1/uploads/{id}/proposal", {
-                      params: { path: { id: upload.id } },
-                      body: { decision: "merge" },
-                    }),
-                  ),
-                )
-              }
+              onClick={() => void decide("merge")}
             >
               {t("merge")}
             </button>
-            <button
-              type="button"
-              disabled={busy}
-              onClick={() =>
-                void act(() =>
-                  unwrap(
-                    client.POST("/v1/uploads/{id}/proposal", {
-                      params: { path: { id: upload.id } },
-                      body: { decision: "dismiss" },
-                    }),
-                  ),
-                )
-              }
-            >
+            <button type="button" disabled={busy} onClick={() => void decide("dismiss")}>
               {t("keepApart")}
             </button>
           </div>
