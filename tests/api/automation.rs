@@ -749,6 +749,11 @@ async fn rules_tag_hot_leads_and_give_the_owner_a_task_after_a_visit() {
     let task = &tasks[0];
     assert_eq!(task["lead"], lead.as_str());
     assert_eq!(task["rule"], "visit-quote-task");
+    // Why, in a line the rep reads: the rule's name and the value that made it act.
+    assert_eq!(
+        task["why"],
+        "After a visit, the owner sends the quote within 48 h · event.kind = visit"
+    );
     assert!(task["done_at"].is_null());
     let path = format!("/v1/tasks/{}/complete", task["id"].as_str().unwrap());
     app.post(&path, &app.token(&fx.east_rep2), &json!({}))
@@ -833,6 +838,7 @@ async fn managers_review_a_reproducible_sample_of_completed_tasks() {
             review: None,
             remind_at: None,
             escalate_at: None,
+            why: None,
         };
         assert!(app.state.tasks.add_task(&task).await.unwrap());
         ids.push(task.id);

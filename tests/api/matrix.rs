@@ -338,6 +338,7 @@ impl World {
             review: None,
             remind_at: None,
             escalate_at: None,
+            why: None,
         };
         assert!(self.app.state.tasks.add_task(&task).await.unwrap());
         task.id.to_string()

@@ -84,6 +84,7 @@ const words = {
   shelfPhoto: { zh: "拍货架", en: "Shelf photo" },
   voiceNote: { zh: "录语音", en: "Voice note" },
   uploadWaiting: { zh: "等待网络，稍后自动上传", en: "Waiting for the network" },
+  uploadQueued: { zh: "排队上传", en: "Queued" },
   capture_unavailable: {
     zh: "识别服务暂不可用，请联系管理员。",
     en: "The reading service is not available; tell your administrator.",

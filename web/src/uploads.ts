@@ -101,16 +101,27 @@ export async function remember(user: string, upload: Upload): Promise<Queued[]> 
 }
 
 const sending = new Map<string, Promise<Queued[]>>();
+const following = new Map<string, Promise<Queued[]>>();
 
 /** Sends every waiting file, one round at a time; a network failure leaves a file waiting
- * for the next round. */
+ * for the next round. A call during a round gets one more round right after it, so a file
+ * taken meanwhile goes at once rather than at the next timer. */
 export function sendWaiting(user: string, client: Client): Promise<Queued[]> {
-  let round = sending.get(user);
-  if (!round) {
-    round = sendRound(user, client).finally(() => sending.delete(user));
+  const running = sending.get(user);
+  if (!running) {
+    const round = sendRound(user, client).finally(() => sending.delete(user));
     sending.set(user, round);
+    return round;
   }
-  return round;
+  let next = following.get(user);
+  if (!next) {
+    next = running.then(() => {
+      following.delete(user);
+      return sendWaiting(user, client);
+    });
+    following.set(user, next);
+  }
+  return next;
 }
 
 async function sendRound(user: string, client: Client): Promise<Queued[]> {

@@ -147,6 +147,9 @@ await step("the rep's Today page on a phone: tasks, first contacts and the pool"
   // (By id, not by count: the demo's rules keep making tasks as time passes.)
   const tasks = page.locator("section[aria-labelledby=tasks-title] li");
   if ((await tasks.count()) > 0) {
+    // Each says why: the rule's name and the values that made it act.
+    const whys = await tasks.locator(".meta").filter({ hasText: "原因" }).allInnerTexts();
+    assert.ok(whys.some((w) => / · [a-z_.]+ = /.test(w)), JSON.stringify(whys.slice(0, 3)));
     const id = await tasks.first().getAttribute("data-task");
     await tasks.first().getByRole("button", { name: "完成" }).click();
     await tasks.first().getByText("已完成").waitFor();
@@ -189,8 +192,11 @@ await step("the rep's Today page on a phone: tasks, first contacts and the pool"
   assert.ok(leadPhone, `a waiting lead shows a phone: ${await other.innerText()}`);
   await page.getByText("粘贴名片文字").click();
   await page.locator(".paste textarea").fill(`刘建国\n采购经理\n测试贸易有限公司\n手机：${leadPhone}`);
+  const listed = await page.locator(".uploads > li").count();
   await page.getByRole("button", { name: "识别" }).click();
-  const card = page.locator(".uploads > li").first();
+  await page.waitForFunction((n) => document.querySelectorAll(".uploads > li").length === n + 1, listed);
+  const cardId = await page.locator(".uploads > li").first().getAttribute("data-upload");
+  const card = page.locator(`.uploads > li[data-upload="${cardId}"]`);
   const proposal = card.getByRole("group", { name: "已有记录" });
   await proposal.waitFor({ timeout: 30_000 });
   assert.match(await proposal.innerText(), /已有一条线索/);
@@ -199,12 +205,16 @@ await step("the rep's Today page on a phone: tasks, first contacts and the pool"
   await proposal.getByRole("button", { name: "合并" }).click();
   await card.getByText("已合并").waitFor();
   await page.reload();
-  await page.locator(".uploads > li").first().getByText("已合并").waitFor();
+  await page.locator(`.uploads > li[data-upload="${cardId}"]`).getByText("已合并").waitFor();
 
   // A voice note (a real Mandarin recording) is transcribed by the sidecar's Whisper; the rep
   // corrects the transcript in place, and the correction is what shows from then on.
+  const before = await page.locator(".uploads > li").count();
   await page.locator("input[data-kind=voice]").setInputFiles(voiceNote);
-  const note = page.locator(".uploads > li").first();
+  // The new item, by id: until it is listed, the first item is the card before it.
+  await page.waitForFunction((n) => document.querySelectorAll(".uploads > li").length === n + 1, before);
+  const noteId = await page.locator(".uploads > li").first().getAttribute("data-upload");
+  const note = page.locator(`.uploads > li[data-upload="${noteId}"]`);
   await note.locator(".status").filter({ hasText: /已完成|识别失败/ }).waitFor({ timeout: 120_000 });
   assert.equal(await note.locator(".status").innerText(), "已完成", await note.innerText());
   const heard = await note.locator(".captured .summary").innerText();
@@ -215,7 +225,7 @@ await step("the rep's Today page on a phone: tasks, first contacts and the pool"
   await note.getByText("（已由您改正）").waitFor();
   assert.equal(await note.locator(".captured .summary").innerText(), "明天下午三点给王总打电话，确认报价。");
   await page.reload();
-  await page.locator(".uploads > li").first().getByText("（已由您改正）").waitFor();
+  await page.locator(`.uploads > li[data-upload="${noteId}"]`).getByText("（已由您改正）").waitFor();
 
   // English, remembered for this user after a reload.
   await page.getByLabel("语言").selectOption("en");
@@ -321,6 +331,16 @@ await step("where deals stall: the heat map, its table and a stage's overdue dea
   await page.getByRole("heading", { name: /超时商机 · 价格谈判中/ }).waitFor();
   const listed = await page.locator(".stalled li .meta").allInnerTexts();
   assert.ok(listed.every((m) => m.startsWith("价格谈判中")), JSON.stringify(listed));
+  // One cell: that stage in one team's row lists only that team's overdue deals of the stage.
+  const row = page.locator(".process tbody tr").filter({ hasText: "价格谈判中" });
+  const cellButton = row.locator("td button").first();
+  const cellName = await cellButton.getAttribute("aria-label");
+  const team = cellName.split(" · ")[1].split(":")[0];
+  await cellButton.click();
+  await page.getByRole("heading", { name: `超时商机 · 价格谈判中 · ${team}` }).waitFor();
+  const inCell = await page.locator(".stalled li .meta").allInnerTexts();
+  assert.ok(inCell.length <= listed.length, `${inCell.length} of ${listed.length}`);
+  assert.ok(inCell.every((m) => m.startsWith("价格谈判中")), JSON.stringify(inCell));
   await accessible(page, "heat map (desktop)");
   await shot(page, "manager-heat-map-desktop");
   await context.close();

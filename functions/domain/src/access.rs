@@ -320,6 +320,7 @@ mod tests {
             review: None,
             remind_at: None,
             escalate_at: None,
+            why: None,
         };
         assert!(matches!(
             task.complete(&admin, None, now),

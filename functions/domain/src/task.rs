@@ -37,6 +37,10 @@ pub struct Task {
     /// When the assignee's manager is told, if the task is still open then.
     #[serde(default)]
     pub escalate_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// Why it exists, for the rep's list: the rule's name and the values that made it act
+    /// (`VIP 线索当天跟进 · lead.priority = S`). Tasks from before it was kept have none.
+    #[serde(default)]
+    pub why: Option<String>,
 }
 
 /// What a task's timer is for; its timer is named `task_<what>:<task id>` on the task's

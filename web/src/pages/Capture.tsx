@@ -24,7 +24,7 @@ const kinds: { kind: Kind; accept: string; capture: "environment" | "user"; word
 ];
 
 function statusWord(item: Queued): Word {
-  if (item.state === "waiting") return "uploadWaiting";
+  if (item.state === "waiting") return navigator.onLine ? "uploadQueued" : "uploadWaiting";
   if (item.state === "sending") return "uploadSending";
   if (item.state === "refused") return "uploadRefused";
   switch (item.upload?.status) {

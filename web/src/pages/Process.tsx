@@ -15,6 +15,14 @@ interface ProcessData {
   metrics: Metrics;
   stageNames: Record<string, { zh: string; en: string }>;
   teamNames: Record<string, string>;
+  /** Each rep's team ("" for none): a stalled deal is in its owner's team's cell. */
+  ownerTeams: Record<string, string>;
+}
+
+/** A stage, or one cell (a stage in one team's row; "" is the no-team row). */
+interface Pick {
+  stage: string;
+  team?: string;
 }
 
 async function loadProcess(client: Client): Promise<ProcessData> {
@@ -28,13 +36,16 @@ async function loadProcess(client: Client): Promise<ProcessData> {
   ]);
   const stageNames = Object.fromEntries(board.map((c) => [c.stage.key, c.stage.name]));
   const teamNames = Object.fromEntries(leads.teams.map((t) => [t.team, t.name]));
-  return { metrics, stageNames, teamNames };
+  const ownerTeams = Object.fromEntries(leads.reps.map((r) => [r.user, r.team ?? ""]));
+  return { metrics, stageNames, teamNames, ownerTeams };
 }
 
 export function Process({ client }: { client: Client }) {
   const { t, language, number, percent } = useI18n();
   const process = useLoad(() => loadProcess(client));
-  const [picked, setPicked] = useState<string>();
+  const [picked, setPicked] = useState<Pick>();
+  const same = (a: Pick | undefined, b: Pick) => a?.stage === b.stage && a.team === b.team;
+  const toggle = (next: Pick) => setPicked(same(picked, next) ? undefined : next);
 
   const data = process.data;
   const stages = data ? data.metrics.stages.map((s) => s.stage) : [];
@@ -60,7 +71,10 @@ export function Process({ client }: { client: Client }) {
           ]),
           hoursLabel: t("hours"),
         },
-        (i) => setPicked(stages[i]),
+        (stage, team) => {
+          const [s, tm] = [stages[stage], teams[team]];
+          if (s !== undefined) setPicked({ stage: s, team: tm });
+        },
       ),
     [data, language],
   );
@@ -70,7 +84,12 @@ export function Process({ client }: { client: Client }) {
   if (!data) return <p className="muted">{t("loading")}</p>;
   const cell = (stage: string, team: string) =>
     data.metrics.heat_map.find((c) => c.stage === stage && (c.team ?? "") === team);
-  const stalled = data.metrics.stalled.filter((d) => !picked || d.stage === picked);
+  const stalled = data.metrics.stalled.filter(
+    (d) =>
+      !picked ||
+      (d.stage === picked.stage &&
+        (picked.team === undefined || (data.ownerTeams[d.owner] ?? "") === picked.team)),
+  );
 
   return (
     <div className="process">
@@ -97,17 +116,32 @@ export function Process({ client }: { client: Client }) {
                   <button
                     type="button"
                     className="link"
-                    aria-pressed={picked === s.stage}
-                    onClick={() => setPicked(picked === s.stage ? undefined : s.stage)}
+                    aria-pressed={same(picked, { stage: s.stage })}
+                    onClick={() => toggle({ stage: s.stage })}
                   >
                     {stageLabel(s.stage)}
                   </button>
                 </th>
                 {teams.map((team) => {
                   const c = cell(s.stage, team);
+                  const text = c
+                    ? `${number(c.median_dwell_hours, 1)} ${t("hours")}${c.over_threshold ? ` · ${t("overLimit")}` : ""}`
+                    : "—";
                   return (
                     <td key={team} className={c?.over_threshold ? "over" : undefined}>
-                      {c ? `${number(c.median_dwell_hours, 1)} ${t("hours")}${c.over_threshold ? ` · ${t("overLimit")}` : ""}` : "—"}
+                      {c ? (
+                        <button
+                          type="button"
+                          className="link cell"
+                          aria-pressed={same(picked, { stage: s.stage, team })}
+                          aria-label={`${stageLabel(s.stage)} · ${teamLabel(team)}: ${text}`}
+                          onClick={() => toggle({ stage: s.stage, team })}
+                        >
+                          {text}
+                        </button>
+                      ) : (
+                        "—"
+                      )}
                     </td>
                   );
                 })}
@@ -120,7 +154,8 @@ export function Process({ client }: { client: Client }) {
 
       <h2>
         {t("stalledDeals")}
-        {picked ? ` · ${stageLabel(picked)}` : ""}
+        {picked ? ` · ${stageLabel(picked.stage)}` : ""}
+        {picked?.team !== undefined ? ` · ${teamLabel(picked.team)}` : ""}
       </h2>
       {stalled.length === 0 && <p className="muted">{t("noStalled")}</p>}
       <ul className="list stalled">

@@ -78,9 +78,9 @@ export function Today({ client, user }: { client: Client; user: string }) {
                   <span className="meta">
                     {overdue ? t("overdue") : t("due")} {date(task.due_at)} · {t(subjectWord(task))}
                   </span>
-                  {task.rule && (
+                  {(task.why ?? task.rule) && (
                     <span className="meta">
-                      {t("why")}: {task.rule}
+                      {t("why")}: {task.why ?? task.rule}
                     </span>
                   )}
                 </div>

@@ -126,11 +126,12 @@ export interface HeatData {
   hoursLabel: string;
 }
 
-/** Draws into `element`; `onPick(stageIndex)` when a cell is clicked. Returns a disposer. */
+/** Draws into `element`; `onPick(stageIndex, teamIndex)` when a cell is clicked. Returns a
+ * disposer. */
 export function drawHeatMap(
   element: HTMLElement,
   data: HeatData,
-  onPick: (stage: number) => void,
+  onPick: (stage: number, team: number) => void,
 ): () => void {
   const max = Math.max(1, ...data.cells.map((c) => c[2]));
   const chart = mount(element, {
@@ -166,7 +167,7 @@ export function drawHeatMap(
   });
   chart.on("click", (p) => {
     const value = p.value as [number, number, number, number] | undefined;
-    if (value) onPick(value[0]);
+    if (value) onPick(value[0], value[1]);
   });
   return disposer(chart);
 }

@@ -574,6 +574,7 @@ async fn upload_task(
         review: None,
         remind_at: Some((due_at - Duration::hours(1)).max(now)),
         escalate_at: escalate_after.map(|d| due_at + d),
+        why: None,
     };
     crate::task::add_with_follow_ups(state, &task).await?;
     Ok(RecordLink::new("task", task.id, "created"))

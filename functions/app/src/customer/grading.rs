@@ -204,6 +204,7 @@ async fn relationship_task(
         review: None,
         remind_at: None,
         escalate_at: None,
+        why: None,
     };
     if !state.tasks.add_task(&task).await? {
         return Ok(());

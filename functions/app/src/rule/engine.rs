@@ -1,7 +1,7 @@
 use crate::scheduler::EventHandler;
 use crate::state::AppState;
 use async_trait::async_trait;
-use fieldline_domain::rule::{self, AssignStrategy, MAX_RULE_CHAIN, Recipient};
+use fieldline_domain::rule::{self, AssignStrategy, Evidence, MAX_RULE_CHAIN, Recipient};
 use fieldline_domain::{
     Action, Cause, Decision, DecisionOutcome, DomainEvent, FollowUp, Lead, LeadId, Notification,
     NotificationId, Role, Rule, RuleDraft, RuleId, Subject, SubjectKind, Task, TaskId, TeamId,
@@ -196,8 +196,9 @@ impl EventHandler for RuleEngine {
                 rule_version: rule.version,
                 depth: depth + 1,
             };
+            let why = reason(&rule.draft.name, &decision.evidence);
             for (index, action) in rule.draft.actions.iter().enumerate() {
-                let result = self.act(action, event, &cause, index, now).await;
+                let result = self.act(action, event, &cause, &why, index, now).await;
                 let outcome = match result {
                     Ok(o) => o,
                     Err(e) => Outcome {
@@ -216,12 +217,28 @@ impl EventHandler for RuleEngine {
     }
 }
 
+/// A task's "why" in a line: the rule's name, then the values its conditions matched
+/// (`lead.priority = S · lead.source = website`); just the name for a rule without conditions.
+fn reason(name: &str, evidence: &[Evidence]) -> String {
+    let mut why = name.trim().to_owned();
+    for e in evidence.iter().take(4) {
+        let actual = match &e.actual {
+            Value::String(s) => s.clone(),
+            Value::Null => "—".to_owned(),
+            other => other.to_string(),
+        };
+        why.push_str(&format!(" · {} = {actual}", e.field));
+    }
+    why
+}
+
 impl RuleEngine {
     async fn act(
         &self,
         action: &Action,
         event: &DomainEvent,
         cause: &Cause,
+        why: &str,
         index: usize,
         now: Timestamp,
     ) -> anyhow::Result<Outcome> {
@@ -323,6 +340,7 @@ impl RuleEngine {
                     review: None,
                     remind_at: remind_before_hours.map(|h| (due_at - duration_of(h)).max(now)),
                     escalate_at: escalate_after_hours.map(|h| due_at + duration_of(h)),
+                    why: Some(why.to_owned()),
                 };
                 let added = self.state.tasks.add_task(&task).await?;
                 if added {

@@ -22,6 +22,7 @@ fn task<S>(f: &Fixture<S>, key: &str, due: Timestamp) -> Task {
         review: None,
         remind_at: None,
         escalate_at: None,
+        why: None,
     }
 }
 
