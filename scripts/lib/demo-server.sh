@@ -1,8 +1,12 @@
 # Sourced by the scripts that test against a running demo server (Schemathesis, the browser
 # test): builds it, starts it with a fresh data directory on a random port of 127.0.0.1 and
 # waits for /health. Sets `work` (a temporary directory, removed on exit), `port`, `pid`
-# and `server_log`; `demo_token ROLE` and `demo_link ROLE` read what the demo printed.
+# and `server_log` for the server it started last (a script may start several: all are
+# stopped on exit); `demo_token ROLE` and `demo_link ROLE` read what that demo printed.
 # Arguments go to fieldline-demo (e.g. --leads 40).
+
+demo_pids=()
+demo_works=()
 
 start_demo_server() {
   cargo build --locked --quiet -p fieldline-demo
@@ -19,7 +23,10 @@ start_demo_server() {
     FIELDLINE_LOG__FILTER=warn \
     "$server" "$@" >"$server_log" 2>&1 &
   pid=$!
-  for _ in $(seq 1 300); do
+  demo_pids+=("$pid")
+  demo_works+=("$work")
+  # Seeding a large demo (thousands of deals) takes a while before the server listens.
+  for _ in $(seq 1 900); do
     curl -fs "http://127.0.0.1:$port/health" >/dev/null 2>&1 && break
     sleep 0.1
   done
@@ -27,8 +34,18 @@ start_demo_server() {
 }
 
 stop_demo_server() {
-  [ -n "${pid:-}" ] && kill "$pid" 2>/dev/null || true
-  [ -n "${work:-}" ] && rm -rf "$work"
+  local p w
+  for p in "${demo_pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  # A server stops gracefully and may still be working through its rules' backlog (a large
+  # demo right after seeding): give it five seconds, then stop it hard.
+  for _ in $(seq 1 50); do
+    local alive=0
+    for p in "${demo_pids[@]}"; do kill -0 "$p" 2>/dev/null && alive=1; done
+    [ "$alive" -eq 0 ] && break
+    sleep 0.1
+  done
+  for p in "${demo_pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done
+  for w in "${demo_works[@]}"; do rm -rf "$w"; done
   # A caller's own clean-up (e.g. a capture sidecar it started), run with the server's.
   if declare -F on_demo_stop >/dev/null; then on_demo_stop; fi
 }

@@ -100,7 +100,7 @@ const words = {
   close: { zh: "关闭", en: "Close" },
   moveTo: { zh: "移到阶段", en: "Move to stage" },
   stalledSince: { zh: "已超时，自", en: "Overdue since" },
-  more: { zh: "还有更多…", en: "More…" },
+  more: { zh: "显示更多", en: "Show more" },
   // Deals, forecast, customers, team and rules (the manager's pages).
   amount: { zh: "金额", en: "Amount" },
   open: { zh: "打开", en: "Open" },

@@ -4,21 +4,11 @@
 //
 //   FIELDLINE_BASE=http://127.0.0.1:8080 FIELDLINE_REP_LINK=... FIELDLINE_MANAGER_LINK=... \
 //     node web/tests/e2e.mjs            (scripts/test-web.sh sets these up)
-import { chromium } from "playwright-core";
 import assert from "node:assert/strict";
-import { createRequire } from "node:module";
-import { mkdirSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { gzipSync } from "node:zlib";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
-
-const here = dirname(fileURLToPath(import.meta.url));
-const artefacts = join(here, "..", "test-results");
-mkdirSync(artefacts, { recursive: true });
-const require = createRequire(import.meta.url);
-// Evaluated through the DevTools protocol, which the app's Content Security Policy (no
-// inline scripts) rightly does not let a <script> tag do.
-const axeSource = readFileSync(require.resolve("axe-core/axe.min.js"), "utf8");
+import { join } from "node:path";
+import { accessible, desktop, finish, here, launch, need, phone, shot, step } from "./lib.mjs";
 
 const base = need("FIELDLINE_BASE");
 const cardPhoto = join(here, "..", "..", "capture", "devset", "cards", "card-000.jpg");
@@ -26,60 +16,7 @@ const voiceNote = join(here, "..", "..", "capture", "devset", "voice-zh-neural",
 const repLink = need("FIELDLINE_REP_LINK");
 const managerLink = need("FIELDLINE_MANAGER_LINK");
 
-function need(name) {
-  const value = process.env[name];
-  if (!value) throw new Error(`${name} is not set (run scripts/test-web.sh)`);
-  return value;
-}
-
-const phone = { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2 };
-const desktop = { viewport: { width: 1366, height: 900 } };
-
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
-  args: [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-  ],
-});
-
-const results = [];
-async function step(name, run) {
-  const started = Date.now();
-  try {
-    await run();
-    results.push({ name, ok: true });
-    console.log(`ok   ${name} (${Date.now() - started} ms)`);
-  } catch (e) {
-    results.push({ name, ok: false });
-    console.log(`FAIL ${name}\n${e.stack ?? e}`);
-  }
-}
-
-/** No serious or critical axe-core violation on the page as it is now. */
-async function accessible(page, what) {
-  await page.evaluate(axeSource);
-  const found = await page.evaluate(async () => {
-    // eslint-disable-next-line no-undef
-    const report = await axe.run(document, { resultTypes: ["violations"] });
-    return report.violations.map((v) => ({ id: v.id, impact: v.impact, nodes: v.nodes.length, help: v.help }));
-  });
-  const serious = found.filter((v) => v.impact === "serious" || v.impact === "critical");
-  const minor = found.filter((v) => !serious.includes(v)).map((v) => `${v.id} (${v.impact}, ${v.nodes})`);
-  console.log(
-    `     axe on ${what}: ${found.length} violation(s), ${serious.length} serious or critical` +
-      (minor.length ? `; others: ${minor.join(", ")}` : ""),
-  );
-  assert.deepEqual(serious, [], `${what}: ${JSON.stringify(serious)}`);
-}
-
-async function shot(page, name) {
-  await page.screenshot({ path: join(artefacts, `${name}.png`) });
-}
+const browser = await launch();
 
 /** Milliseconds from navigation until `ready` is visible, with the CPU slowed `rate` times. */
 async function timedLoad(context, url, ready, rate) {
@@ -546,6 +483,4 @@ await step("a rep on a phone: a visit in three taps with a shelf photo, quick sa
 });
 
 await browser.close();
-const failed = results.filter((r) => !r.ok);
-console.log(`${results.length - failed.length} passed, ${failed.length} failed`);
-process.exit(failed.length === 0 ? 0 : 1);
+finish();

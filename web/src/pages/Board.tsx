@@ -28,6 +28,10 @@ export function Board({ client }: { client: Client }) {
   const [refused, setRefused] = useState<{ deal: string; error: unknown }>();
   const [moving, setMoving] = useState<string>();
   const [over, setOver] = useState<string>();
+  // Deals paged in beyond a column's first 100, and where each column's paging stands
+  // (`null`: nothing more).
+  const [extra, setExtra] = useState<Record<string, { deals: Deal[]; cursor: string | null }>>({});
+  const [paging, setPaging] = useState<string>();
 
   if (board.error !== undefined && !board.data)
     return <ErrorNote error={board.error} onRetry={board.reload} />;
@@ -51,11 +55,41 @@ export function Board({ client }: { client: Client }) {
       setRefused({ deal: deal.id, error });
     } finally {
       setMoving(undefined);
+      setExtra({});
       board.reload();
     }
   };
-  const dealById = (id: string) =>
-    columns.flatMap((c) => c.deals).find((d) => d.id === id);
+
+  /** The column's next deals, from the deal list (newest change first, like the board):
+   * pages already shown are skipped. */
+  const more = async (column: Column) => {
+    const stage = column.stage.key;
+    const shown = new Set([...column.deals, ...(extra[stage]?.deals ?? [])].map((d) => d.id));
+    const pipeline = column.deals[0]?.pipeline ?? "default";
+    let cursor = extra[stage]?.cursor ?? undefined;
+    let added: Deal[] = [];
+    setPaging(stage);
+    try {
+      for (let round = 0; round < 20 && added.length === 0; round++) {
+        const page = await unwrap(
+          client.GET("/v1/deals", {
+            params: { query: { pipeline, stage, limit: 100, ...(cursor ? { cursor } : {}) } },
+          }),
+        );
+        added = page.items.filter((d) => !shown.has(d.id));
+        cursor = page.next_cursor ?? undefined;
+        if (!cursor) break;
+      }
+      const next = cursor ?? null;
+      setExtra((e) => ({ ...e, [stage]: { deals: [...(e[stage]?.deals ?? []), ...added], cursor: next } }));
+    } catch (error) {
+      setRefused({ deal: "", error });
+    } finally {
+      setPaging(undefined);
+    }
+  };
+  const dealsOf = (column: Column) => [...column.deals, ...(extra[column.stage.key]?.deals ?? [])];
+  const dealById = (id: string) => columns.flatMap(dealsOf).find((d) => d.id === id);
   const drop = (e: DragEvent, to: string) => {
     e.preventDefault();
     setOver(undefined);
@@ -69,7 +103,8 @@ export function Board({ client }: { client: Client }) {
       {refused && (
         <div className="error" role="alert">
           <span>
-            <strong>{dealById(refused.deal)?.title}</strong>: {describe(refused.error)}
+            {refused.deal && <strong>{dealById(refused.deal)?.title}: </strong>}
+            {describe(refused.error)}
           </span>
           <button type="button" className="quiet" onClick={() => setRefused(undefined)}>
             {t("close")}
@@ -98,12 +133,13 @@ export function Board({ client }: { client: Client }) {
               </p>
             </header>
             <ul className="cards">
-              {column.deals.map((deal) => {
+              {dealsOf(column).map((deal) => {
                 const overdue = deal.rots_at ? Date.parse(deal.rots_at) < at : false;
                 return (
                   <li
                     key={deal.id}
                     className={overdue ? "deal overdue" : "deal"}
+                    data-deal={deal.id}
                     draggable={moving === undefined}
                     onDragStart={(e) => {
                       e.dataTransfer.setData("text/x-fieldline-deal", deal.id);
@@ -141,7 +177,18 @@ export function Board({ client }: { client: Client }) {
                   </li>
                 );
               })}
-              {column.more && <li className="meta">{t("more")}</li>}
+              {column.more && extra[column.stage.key]?.cursor !== null && (
+                <li>
+                  <button
+                    type="button"
+                    className="quiet more"
+                    disabled={paging !== undefined}
+                    onClick={() => void more(column)}
+                  >
+                    {t("more")} ({dealsOf(column).length}/{column.count})
+                  </button>
+                </li>
+              )}
             </ul>
           </div>
         ))}
