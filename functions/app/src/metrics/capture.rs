@@ -13,9 +13,11 @@ use serde::Serialize;
 use std::collections::HashMap;
 use utoipa::ToSchema;
 
-/// At or above: healthy; below `WARNING_BELOW`: a warning (the seeds' thresholds).
-pub const HEALTHY_AT: f64 = 0.76;
-pub const WARNING_BELOW: f64 = 0.40;
+/// At or above 76 %: healthy; below 40 %: a warning (the seeds' thresholds).
+pub const CAPTURE_BAND: Band = Band {
+    healthy_at: 0.76,
+    warning_below: 0.40,
+};
 const MAX_EVENTS: u32 = 200_000;
 
 /// One rep's, team's or the scope's figures.
@@ -50,16 +52,7 @@ impl CaptureFigures {
         self.rate = (self.records > 0).then(|| {
             (self.captured.min(self.records) as f64 / self.records as f64 * 1000.0).round() / 1000.0
         });
-        self.status = self.rate.map(|r| {
-            if r >= HEALTHY_AT {
-                "healthy"
-            } else if r < WARNING_BELOW {
-                "warning"
-            } else {
-                "watch"
-            }
-            .to_owned()
-        });
+        self.status = CAPTURE_BAND.grade(self.rate).map(str::to_owned);
         self
     }
 }
@@ -271,8 +264,8 @@ pub async fn capture_report(
     Ok(CaptureReport {
         from,
         to,
-        healthy_at: HEALTHY_AT,
-        warning_below: WARNING_BELOW,
+        healthy_at: CAPTURE_BAND.healthy_at,
+        warning_below: CAPTURE_BAND.warning_below,
         total: total.finish(),
         teams,
         reps,
