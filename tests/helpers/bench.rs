@@ -22,17 +22,12 @@ pub struct BenchTenant {
 
 pub async fn bench_tenant(store: &impl DirectoryStore) -> anyhow::Result<BenchTenant> {
     let tenant = TenantId::parse("bench")?;
-    let row = Tenant {
-        id: tenant.clone(),
-        name: PersonName::parse("Bench")?,
-        time_zone: "Asia/Shanghai".into(),
-        phone_region: "CN".into(),
-        calendar: None,
-        grading: None,
-        grading_history: vec![],
-        visits: None,
-        retail: None,
-    };
+    let row = Tenant::new(
+        tenant.clone(),
+        PersonName::parse("Bench")?,
+        "Asia/Shanghai",
+        "CN",
+    );
     store.create_tenant(&row).await?;
     let team = TeamId::new();
     store

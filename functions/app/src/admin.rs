@@ -15,17 +15,12 @@ pub async fn add_tenant(
     region: &str,
 ) -> anyhow::Result<Tenant> {
     Region::parse(region)?;
-    let tenant = Tenant {
-        id: TenantId::parse(id)?,
-        name: PersonName::parse_field(name, "name")?,
-        time_zone: time_zone.to_owned(),
-        phone_region: region.to_ascii_uppercase(),
-        calendar: None,
-        grading: None,
-        grading_history: vec![],
-        visits: None,
-        retail: None,
-    };
+    let tenant = Tenant::new(
+        TenantId::parse(id)?,
+        PersonName::parse_field(name, "name")?,
+        time_zone,
+        region.to_ascii_uppercase(),
+    );
     if !state.directory.create_tenant(&tenant).await? {
         bail!("tenant {id} already exists");
     }

@@ -4,17 +4,12 @@ use crate::*;
 use fieldline_domain::*;
 
 fn tenant(id: &str) -> Tenant {
-    Tenant {
-        id: TenantId::parse(id).unwrap(),
-        name: PersonName::parse("Acme 机电").unwrap(),
-        time_zone: "Asia/Shanghai".into(),
-        phone_region: "CN".into(),
-        calendar: None,
-        grading: None,
-        grading_history: vec![],
-        visits: None,
-        retail: None,
-    }
+    Tenant::new(
+        TenantId::parse(id).unwrap(),
+        PersonName::parse("Acme 机电").unwrap(),
+        "Asia/Shanghai",
+        "CN",
+    )
 }
 
 fn directory_user(tenant: &TenantId, team: TeamId, email: &str) -> User {

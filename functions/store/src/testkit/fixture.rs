@@ -42,17 +42,12 @@ pub async fn fixture<S: Backend>(store: S) -> Fixture<S> {
 }
 
 pub(crate) fn tenant_row(id: &TenantId) -> Tenant {
-    Tenant {
-        id: id.clone(),
-        name: PersonName::parse("Acme").unwrap(),
-        time_zone: "Asia/Shanghai".into(),
-        phone_region: "CN".into(),
-        calendar: None,
-        grading: None,
-        grading_history: vec![],
-        visits: None,
-        retail: None,
-    }
+    Tenant::new(
+        id.clone(),
+        PersonName::parse("Acme").unwrap(),
+        "Asia/Shanghai",
+        "CN",
+    )
 }
 
 pub fn user(tenant: &TenantId, team: Option<TeamId>, email: &str) -> User {
