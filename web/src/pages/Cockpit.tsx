@@ -7,6 +7,7 @@ import { useI18n, type Word } from "../i18n";
 import { useLoad } from "../useLoad";
 import { ErrorNote, TableRegion } from "../parts";
 import { href } from "../route";
+import { stageNames } from "../pipelines";
 
 type LeadReport = Schemas["MetricsReport"];
 type CaptureReport = Schemas["CaptureReport"];
@@ -46,9 +47,7 @@ async function loadWeeks(client: Client): Promise<Weeks> {
     unwrap(client.GET("/v1/metrics/pipeline", period(monday, now))),
     unwrap(client.GET("/v1/pipelines")),
   ]);
-  const stages = Object.fromEntries(
-    (pipelines.find((p) => p.id === pipeline.pipeline)?.stages ?? []).map((s) => [s.key, s.name]),
-  );
+  const stages = stageNames(pipelines, pipeline.pipeline);
   return {
     now: thisWeek,
     before: lastWeek,

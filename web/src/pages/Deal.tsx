@@ -6,6 +6,7 @@ import { useLoad } from "../useLoad";
 import { ErrorNote } from "../parts";
 import { DecisionList } from "./Decisions";
 import { href } from "../route";
+import { stageNames } from "../pipelines";
 
 type Localized = Schemas["Localized"];
 
@@ -27,8 +28,7 @@ async function loadDeal(client: Client, id: string): Promise<DealData> {
     unwrap(client.GET("/v1/deals/{id}/activities", { params: { path: { id }, query: { limit: 20 } } })),
     unwrap(client.GET("/v1/pipelines")),
   ]);
-  const pipeline = pipelines.find((p) => p.id === deal.pipeline);
-  const stages = Object.fromEntries((pipeline?.stages ?? []).map((s) => [s.key, s.name]));
+  const stages = stageNames(pipelines, deal.pipeline);
   // The customer's name is a nicety: a deal shows without it.
   const customer = await unwrap(
     client.GET("/v1/customers/{id}", { params: { path: { id: deal.customer } } }),
