@@ -749,10 +749,11 @@ async fn rules_tag_hot_leads_and_give_the_owner_a_task_after_a_visit() {
     let task = &tasks[0];
     assert_eq!(task["lead"], lead.as_str());
     assert_eq!(task["rule"], "visit-quote-task");
-    // Why, in a line the rep reads: the rule's name and the value that made it act.
+    // Why, in the sentence the rule words, filled in from the lead it matched.
     assert_eq!(
         task["why"],
-        "After a visit, the owner sends the quote within 48 h · event.kind = visit"
+        "刚拜访了 苏州精密机械有限公司 的 王建国1：48 小时内发出报价 / \
+         Visited 王建国1 of 苏州精密机械有限公司: the quote is due within 48 h"
     );
     assert!(task["done_at"].is_null());
     let path = format!("/v1/tasks/{}/complete", task["id"].as_str().unwrap());

@@ -767,6 +767,66 @@ async fn customer_metrics_match_a_hand_computed_fixture() {
         .expect(200)
         .body;
     assert_eq!(other["total"]["customers"], 0);
+
+    // The list carries each row's grade and filters by class and health on the server.
+    let names = |page: &Value| -> Vec<String> {
+        let items = page["items"].as_array().unwrap();
+        let grades = page["grades"].as_array().unwrap();
+        assert_eq!(items.len(), grades.len(), "one grade per row: {page}");
+        for (item, grade) in items.iter().zip(grades) {
+            assert_eq!(
+                item["id"], grade["customer"],
+                "grades in the order of items"
+            );
+        }
+        items
+            .iter()
+            .map(|c| c["name"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let all = app.get("/v1/customers", &admin).await.expect(200).body;
+    assert_eq!(names(&all).len(), 4);
+    let c1_row = all["grades"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["customer"] == json!(c1))
+        .unwrap();
+    assert_eq!(
+        (&c1_row["class"], &c1_row["health"], &c1_row["roles_met"]),
+        (&json!("a"), &json!("high_value"), &json!(2))
+    );
+    let listed = |query: &'static str, token: String| {
+        let app = &app;
+        async move {
+            let page = app
+                .get(&format!("/v1/customers?{query}"), &token)
+                .await
+                .expect(200)
+                .body;
+            names(&page)
+        }
+    };
+    assert_eq!(listed("class=a", admin.clone()).await, ["一号机械"]);
+    // One row a page: the A customer is the oldest, found by scanning on.
+    assert_eq!(listed("class=a&limit=1", admin.clone()).await, ["一号机械"]);
+    assert_eq!(
+        listed("health=churn_risk", admin.clone()).await,
+        ["四号五金"]
+    );
+    assert_eq!(
+        listed("class=c&health=healthy", admin.clone()).await,
+        ["三号电气", "二号贸易"]
+    );
+    let manager = app.token(&f.east_manager);
+    assert_eq!(listed("class=c", manager).await, ["二号贸易"], "team scope");
+    assert!(listed("class=a", app.token(&f.south_rep)).await.is_empty());
+    let bad = app
+        .get("/v1/customers?class=z", &admin)
+        .await
+        .expect(400)
+        .body;
+    assert_eq!(bad["code"], "invalid_query", "{bad}");
 }
 
 /// A duplicate the de-duplication could not see (the company written another way) is merged

@@ -193,6 +193,10 @@ const words = {
   rolesMet: { zh: "已接触角色", en: "Roles met" },
   tags: { zh: "标签", en: "Tags" },
   noCustomers: { zh: "没有符合条件的客户。", en: "No customer matches." },
+  noCustomersYet: {
+    zh: "这一段客户中没有符合条件的，点“下一页”继续查找。",
+    en: "None in this part of the list; press Next to look further.",
+  },
   previous: { zh: "上一页", en: "Previous" },
   next: { zh: "下一页", en: "Next" },
   now: { zh: "现在", en: "Now" },
@@ -383,6 +387,30 @@ export interface I18n {
   /** A capture failure's stable code in words, or the server's message for a code we have
    * no words for. */
   uploadError: (code: string, message: string) => string;
+  /** The half of a tenant-written "中文 / English" text in this language (titles and
+   * reasons rules write in both); any other text as it is. */
+  pick: (text: string) => string;
+}
+
+/** The share of a text's letters that are Chinese characters. */
+function hanShare(text: string): number {
+  const han = text.match(/\p{Script=Han}/gu)?.length ?? 0;
+  const latin = text.match(/\p{Script=Latin}/gu)?.length ?? 0;
+  return han + latin === 0 ? 0 : han / (han + latin);
+}
+
+/** "中文 / English" → the half in `language`: the Chinese half is the one with clearly more
+ * Chinese characters among its letters. */
+export function pickLanguage(text: string, language: Language): string {
+  const halves = text.split(" / ").map((h) => h.trim());
+  const [first, second] = halves;
+  if (halves.length !== 2 || !first || !second) return text;
+  const [a, b] = [hanShare(first), hanShare(second)];
+  // Clearly apart: names filled into either half (an English company in the Chinese one, a
+  // Chinese company in the English one) must not blur which half is which.
+  if (Math.abs(a - b) < 0.25 || Math.min(a, b) >= 0.5) return text;
+  const [chinese, other] = a > b ? [first, second] : [second, first];
+  return language === "zh" ? chinese : other;
 }
 
 export function i18n(language: Language): I18n {
@@ -424,6 +452,7 @@ export function i18n(language: Language): I18n {
     },
     describe: (error) => describe(error, t),
     uploadError: (code, message) => (code in words ? t(code as Word) : message),
+    pick: (text) => pickLanguage(text, language),
   };
 }
 

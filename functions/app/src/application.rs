@@ -30,6 +30,8 @@ pub struct Application {
     site: Option<Router>,
 }
 
+/// How long a stopping server waits for the scheduler's tick in progress.
+const SCHEDULER_GRACE: Duration = Duration::from_secs(5);
 /// The storage ports, whatever backend is behind them: the embedded one is built by
 /// `fieldline` (SQLite + local files), the AWS one by `fieldline-aws` (DynamoDB + S3), so this
 /// crate links neither SQLite nor the AWS SDK.
@@ -188,7 +190,7 @@ impl Application {
     }
 
     /// Serves HTTP and runs the scheduler until `shutdown` resolves, then drains in-flight
-    /// requests and lets the current scheduler tick finish.
+    /// requests and gives the current scheduler tick `SCHEDULER_GRACE` to finish.
     pub async fn serve(
         self,
         listener: TcpListener,
@@ -211,8 +213,19 @@ impl Application {
             let _ = stop_tx.send(true);
         })
         .await?;
-        scheduler.await?;
-        capture.await?;
+        // A tick working through a large backlog must not hold the process for minutes:
+        // what it has not finished is handed over again on the next start (delivery is at
+        // least once, handlers de-duplicate).
+        for (name, job) in [("scheduler", scheduler), ("capture", capture)] {
+            let abort = job.abort_handle();
+            match tokio::time::timeout(SCHEDULER_GRACE, job).await {
+                Ok(joined) => joined?,
+                Err(_) => {
+                    tracing::warn!(job = name, grace = ?SCHEDULER_GRACE, "stopped a tick still running");
+                    abort.abort();
+                }
+            }
+        }
         Ok(())
     }
 }

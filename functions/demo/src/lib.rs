@@ -644,9 +644,119 @@ async fn walk_deal(
             .deals
             .update_deal(&deal, before, Some(&change), &[event])
             .await?;
+        if next == "won" {
+            record_purchase(state, &deal, &actor, at).await?;
+            // Its own random stream (from what the main one made), so the deals after it
+            // come out as they always have.
+            let mut buyers = StdRng::seed_from_u64({
+                use std::hash::{Hash, Hasher};
+                let mut h = std::hash::DefaultHasher::new();
+                (&deal.title, deal.amount).hash(&mut h);
+                h.finish()
+            });
+            meet_the_buyers(state, &mut buyers, &deal, &actor, at, now).await?;
+        }
         if next == "lost" || next == "won" {
             return Ok(());
         }
+    }
+    Ok(())
+}
+
+/// A won deal invoiced: the purchase that grading counts as the customer's value (until
+/// orders exist, the tenant posts or imports purchases), with its event as the API writes it.
+async fn record_purchase(
+    state: &AppState,
+    deal: &fieldline_domain::Deal,
+    actor: &Actor,
+    at: Timestamp,
+) -> anyhow::Result<()> {
+    use fieldline_domain::{EventPayload, Purchase};
+    let customer = state
+        .customers
+        .get_customer(&actor.tenant, deal.customer)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("demo deal's customer {} is missing", deal.customer))?;
+    let purchase = Purchase {
+        tenant: actor.tenant.clone(),
+        customer: customer.id,
+        reference: format!("INV-{}", deal.id),
+        amount: deal.amount,
+        currency: deal.currency.clone(),
+        at,
+        recorded_by: actor.user,
+        recorded_at: at,
+    };
+    let event = customer.event(
+        actor,
+        at,
+        EventPayload::PurchaseRecorded {
+            reference: purchase.reference.clone(),
+            amount: purchase.amount,
+            currency: purchase.currency.clone(),
+            at,
+        },
+    );
+    state.customers.add_purchase(&purchase, &[event]).await?;
+    Ok(())
+}
+
+/// The people a won customer's rep keeps seeing: one to four of the decision chain's roles,
+/// each visited within the last two months (not before the win), so grades differ in
+/// interaction and coverage.
+async fn meet_the_buyers(
+    state: &AppState,
+    rng: &mut StdRng,
+    deal: &fieldline_domain::Deal,
+    actor: &Actor,
+    won_at: Timestamp,
+    now: Timestamp,
+) -> anyhow::Result<()> {
+    use fieldline_domain::NewContact;
+    const ROLES: [(&str, &str, &str); 4] = [
+        ("purchasing", "采购经理", "周"),
+        ("technical", "技术主管", "吴"),
+        ("production", "生产经理", "郑"),
+        ("management", "总经理", "钱"),
+    ];
+    let customer = state
+        .customers
+        .get_customer(&actor.tenant, deal.customer)
+        .await?;
+    if customer.is_none_or(|c| c.owner != actor.user) {
+        // A company another rep already had: theirs to visit.
+        return Ok(());
+    }
+    let met = *[1, 1, 2, 2, 3, 4].choose(rng).unwrap();
+    for (role, title, family) in ROLES.choose_multiple(rng, met) {
+        let contact = fieldline_app::customer::add_contact(
+            state,
+            actor,
+            deal.customer,
+            NewContact {
+                name: format!(
+                    "{family}{}",
+                    ["伟", "芳", "磊", "静", "强"].choose(rng).unwrap()
+                ),
+                title: Some((*title).to_owned()),
+                phones: Vec::new(),
+                emails: Vec::new(),
+                decision_role: None,
+                role: Some((*role).to_owned()),
+            },
+        )
+        .await
+        .map_err(|e| anyhow::anyhow!("demo contact: {e}"))?;
+        let visit = NewActivity {
+            kind: ActivityKind::Visit,
+            summary: format!("回访{title}，确认使用情况和下一批需求"),
+            occurred_at: Some((now - Duration::hours(rng.random_range(24..60 * 24))).max(won_at)),
+            structured: None,
+            contact: Some(contact.id),
+        };
+        fieldline_app::customer::log_activity(state, actor, deal.customer, visit, None)
+            .await
+            .map_err(|e| anyhow::anyhow!("demo visit: {e}"))?;
     }
     Ok(())
 }

@@ -189,6 +189,13 @@ pub enum Action {
         /// Tell the assignee's manager this many hours after it is due, if still open.
         #[serde(default)]
         escalate_after_hours: Option<f64>,
+        /// The sentence the assignee reads as the task's reason, with `{field}` standing for
+        /// what that field of the event or subject held when the rule matched
+        /// (`货架照片显示 {event.gaps} 处空位`). Without it the reason is the rule's name and
+        /// the values its conditions matched.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(feature = "openapi", schema(max_length = 300))]
+        why: Option<String>,
     },
     /// A durable timer on the lead; a running timer of the same name is left as it is.
     StartTimer {
@@ -469,10 +476,14 @@ impl RuleDraft {
                     due_in_hours,
                     remind_before_hours,
                     escalate_after_hours,
+                    why,
                     ..
                 } => {
                     if title.trim().is_empty() || title.chars().count() > 500 {
                         return Err(DomainError::invalid("actions.title", "1-500 characters"));
+                    }
+                    if let Some(why) = why {
+                        self.validate_why(why)?;
                     }
                     let within = |h: &Option<f64>| {
                         h.is_none_or(|h| h.is_finite() && h > 0.0 && h <= 24.0 * 366.0)
@@ -515,6 +526,90 @@ impl RuleDraft {
     }
 }
 
+impl RuleDraft {
+    /// A task's reason sentence: 1-300 characters whose every `{field}` is one the rule can
+    /// read (a misspelt field would show the rep a dash forever).
+    fn validate_why(&self, why: &str) -> Result<(), DomainError> {
+        if why.trim().is_empty() || why.chars().count() > 300 {
+            return Err(DomainError::invalid("actions.why", "1-300 characters"));
+        }
+        for piece in why_pieces(why).map_err(|e| DomainError::invalid("actions.why", e))? {
+            if let WhyPiece::Field(field) = piece
+                && !known_field(field, self.subject, self.trigger)
+            {
+                return Err(DomainError::invalid(
+                    "actions.why",
+                    format!(
+                        "{{{field}}}: not a field of a {} event (event.…) or of a {} ({}.…)",
+                        self.trigger, self.subject, self.subject
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+enum WhyPiece<'a> {
+    Text(&'a str),
+    Field(&'a str),
+}
+
+/// Splits a reason sentence into text and `{field}`s; an unclosed or empty brace is an error.
+fn why_pieces(template: &str) -> Result<Vec<WhyPiece<'_>>, &'static str> {
+    let mut pieces = Vec::new();
+    let mut rest = template;
+    while let Some(open) = rest.find(['{', '}']) {
+        if rest[open..].starts_with('}') {
+            return Err("a '}' without its '{'");
+        }
+        pieces.push(WhyPiece::Text(&rest[..open]));
+        let after = &rest[open + 1..];
+        let close = after.find('}').ok_or("a '{' without its '}'")?;
+        let field = after[..close].trim();
+        if field.is_empty() || field.contains('{') {
+            return Err("'{…}' must name one field, e.g. {event.gaps}");
+        }
+        pieces.push(WhyPiece::Field(field));
+        rest = &after[close + 1..];
+    }
+    pieces.push(WhyPiece::Text(rest));
+    Ok(pieces)
+}
+
+/// A task's reason from its rule's sentence: each `{field}` replaced by what it held in
+/// `context` (a dash when absent; a list joined with commas).
+pub fn render_why(template: &str, context: &Value) -> String {
+    let Ok(pieces) = why_pieces(template) else {
+        return template.to_owned();
+    };
+    let show = |v: &Value| match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    pieces
+        .into_iter()
+        .map(|piece| match piece {
+            WhyPiece::Text(text) => text.to_owned(),
+            WhyPiece::Field(field) => match lookup(context, field) {
+                None => "—".to_owned(),
+                Some(Value::Array(items)) => items.iter().map(show).collect::<Vec<_>>().join(", "),
+                Some(value) => show(value),
+            },
+        })
+        .collect()
+}
+
+/// Whether a rule on `subject` triggered by `trigger` can read `field` (`event.…` or
+/// `<subject>.…`).
+fn known_field(field: &str, subject: SubjectKind, trigger: EventKind) -> bool {
+    match field.split_once('.') {
+        Some(("event", rest)) => trigger.has_field(rest),
+        Some((root, rest)) if root == subject.as_str() => subject.has_field(rest),
+        _ => false,
+    }
+}
+
 /// Timer names are short slugs (`first_contact`).
 pub fn timer_name(raw: &str) -> Result<&str, DomainError> {
     let ok = (1..=40).contains(&raw.len())
@@ -553,12 +648,7 @@ fn validate_condition(
         }
         Condition::Not { not } => validate_condition(not, depth + 1, subject, trigger),
         Condition::Test { field, op, value } => {
-            let known = match field.split_once('.') {
-                Some(("event", rest)) => trigger.has_field(rest),
-                Some((root, rest)) if root == subject.as_str() => subject.has_field(rest),
-                _ => false,
-            };
-            if !known {
+            if !known_field(field, subject, trigger) {
                 return Err(DomainError::invalid(
                     "conditions.field",
                     format!(
@@ -867,6 +957,44 @@ mod tests {
         }))
         .unwrap();
         assert!(bad_path.validate().is_err());
+    }
+
+    #[test]
+    fn a_task_reason_sentence_names_real_fields_and_is_filled_from_the_match() {
+        let with_why = |why: &str| {
+            parse_draft(json!({
+                "name": "x", "subject": "customer", "trigger": "shelf_audited",
+                "actions": [{"do": "create_task", "title": "补货", "due_in_hours": 24, "why": why}]
+            }))
+            .validate()
+        };
+        assert!(
+            with_why("货架照片显示 {event.gaps} 处空位，低于底价：{event.under_floor_prices}")
+                .is_ok()
+        );
+        for bad in [
+            "{event.gapz} 处空位",
+            "空位 {event.gaps",
+            "空位 }",
+            "{}",
+            "  ",
+            &"长".repeat(301),
+        ] {
+            let err = with_why(bad).unwrap_err().to_string();
+            assert!(err.contains("actions.why"), "{bad}: {err}");
+        }
+        let context = json!({
+            "event": {"gaps": 3, "under_floor_prices": ["2.50", "3.10"], "key_store": true},
+            "customer": {"name": "联华超市"}
+        });
+        assert_eq!(
+            render_why(
+                "{customer.name}：{event.gaps} 处空位，低于底价 {event.under_floor_prices}（{event.nothing}）",
+                &context
+            ),
+            "联华超市：3 处空位，低于底价 2.50, 3.10（—）"
+        );
+        assert_eq!(render_why("no fields", &context), "no fields");
     }
 
     #[test]

@@ -8,12 +8,12 @@ import { ErrorNote, TableRegion } from "../parts";
 import { href } from "../route";
 
 type Customer = Schemas["Customer"];
-type Grade = Schemas["Grade"];
+type ListedGrade = Schemas["ListedGrade"];
 
 interface Row {
   customer: Customer;
-  /** Absent when it could not be read (the list still shows). */
-  grade?: Grade;
+  /** This month's grade, as the list API gives it with each customer. */
+  grade?: ListedGrade;
 }
 
 interface CustomersData {
@@ -23,27 +23,35 @@ interface CustomersData {
 
 const PAGE = 25;
 
-async function loadCustomers(client: Client, q: string, cursor?: string): Promise<CustomersData> {
+type Filter = "all" | Schemas["GradeClass"] | Schemas["CustomerHealth"];
+const CLASSES: readonly string[] = ["a", "b", "c"] satisfies Schemas["GradeClass"][];
+
+/** One request per page: the server filters by grade and sends each row's grade along. */
+async function loadCustomers(
+  client: Client,
+  q: string,
+  filter: Filter,
+  cursor?: string,
+): Promise<CustomersData> {
+  const grade =
+    filter === "all"
+      ? {}
+      : CLASSES.includes(filter)
+        ? { class: filter as Schemas["GradeClass"] }
+        : { health: filter as Schemas["CustomerHealth"] };
   const page = await unwrap(
     client.GET("/v1/customers", {
-      params: { query: { limit: PAGE, ...(q ? { q } : {}), ...(cursor ? { cursor } : {}) } },
+      params: {
+        query: { limit: PAGE, ...(q ? { q } : {}), ...(cursor ? { cursor } : {}), ...grade },
+      },
     }),
   );
-  const grades = await Promise.all(
-    page.items.map((c) =>
-      unwrap(client.GET("/v1/customers/{id}/grade", { params: { path: { id: c.id } } })).then(
-        (g) => g,
-        () => undefined,
-      ),
-    ),
-  );
+  const byId = new Map(page.grades.map((g) => [g.customer, g]));
   return {
-    rows: page.items.map((customer, i) => ({ customer, grade: grades[i] })),
+    rows: page.items.map((customer) => ({ customer, grade: byId.get(customer.id) })),
     next: page.next_cursor,
   };
 }
-
-type Filter = "all" | "a" | "b" | "c" | Schemas["CustomerHealth"];
 
 export function Customers({ client }: { client: Client }) {
   const { t, number } = useI18n();
@@ -52,7 +60,7 @@ export function Customers({ client }: { client: Client }) {
   const [cursors, setCursors] = useState<string[]>([]);
   const [filter, setFilter] = useState<Filter>("all");
   const cursor = cursors[cursors.length - 1];
-  const loaded = useLoad(() => loadCustomers(client, query, cursor));
+  const loaded = useLoad(() => loadCustomers(client, query, filter, cursor));
 
   const search = (e: FormEvent) => {
     e.preventDefault();
@@ -65,12 +73,7 @@ export function Customers({ client }: { client: Client }) {
     loaded.reload();
   };
 
-  const rows = (loaded.data?.rows ?? []).filter(
-    (r) =>
-      filter === "all" ||
-      r.grade?.class === filter ||
-      r.grade?.health === filter,
-  );
+  const rows = loaded.data?.rows ?? [];
 
   return (
     <div className="customers">
@@ -88,7 +91,14 @@ export function Customers({ client }: { client: Client }) {
         <button type="submit">{t("search")}</button>
         <label>
           <span className="visually-hidden">{t("show")}</span>
-          <select value={filter} onChange={(e) => setFilter(e.target.value as Filter)}>
+          <select
+            value={filter}
+            onChange={(e) => {
+              setFilter(e.target.value as Filter);
+              setCursors([]);
+              loaded.reload();
+            }}
+          >
             <option value="all">{t("allGrades")}</option>
             <option value="a">{t("classA")}</option>
             <option value="b">{t("classB")}</option>
@@ -140,7 +150,11 @@ export function Customers({ client }: { client: Client }) {
               ))}
             </tbody>
           </table>
-          {rows.length === 0 && <p className="muted pad">{t("noCustomers")}</p>}
+          {rows.length === 0 && (
+            <p className="muted pad">
+              {t(loaded.data.next ? "noCustomersYet" : "noCustomers")}
+            </p>
+          )}
         </TableRegion>
       )}
       <div className="pager">

@@ -40,7 +40,7 @@ function subjectWord(task: Task): Word {
 }
 
 export function Today({ client, user }: { client: Client; user: string }) {
-  const { t, date, describe } = useI18n();
+  const { t, date, describe, pick } = useI18n();
   const today = useLoad(() => loadToday(client));
   const [done, setDone] = useState<Record<string, string>>({});
   const [failed, setFailed] = useState<unknown>();
@@ -74,13 +74,13 @@ export function Today({ client, user }: { client: Client; user: string }) {
             return (
               <li key={task.id} className={overdue ? "item overdue" : "item"} data-task={task.id}>
                 <div className="what">
-                  <strong>{task.title}</strong>
+                  <strong>{pick(task.title)}</strong>
                   <span className="meta">
                     {overdue ? t("overdue") : t("due")} {date(task.due_at)} · {t(subjectWord(task))}
                   </span>
                   {(task.why ?? task.rule) && (
                     <span className="meta">
-                      {t("why")}: {task.why ?? task.rule}
+                      {t("why")}: {pick(task.why ?? task.rule ?? "")}
                     </span>
                   )}
                 </div>

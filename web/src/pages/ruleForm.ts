@@ -86,6 +86,11 @@ export const ACTIONS: Record<ActionKind, { label: [string, string]; fields: Fiel
     label: ["创建待办", "Create a task"],
     fields: [
       { name: "title", label: ["标题", "Title"], kind: { type: "text" }, required: true },
+      {
+        name: "why",
+        label: ["原因说明（给代表看；{event.字段} 换成当时的值）", "Why (shown to the rep; {event.field} is filled in)"],
+        kind: { type: "text" },
+      },
       { name: "due_in_hours", label: ["几小时内完成", "Due in hours"], kind: { type: "number" }, required: true },
       { name: "business_hours", label: ["只算工作时间", "Business hours only"], kind: { type: "bool" } },
       { name: "remind_before_hours", label: ["提前几小时提醒", "Remind hours before"], kind: { type: "number" } },

@@ -1,5 +1,5 @@
 use crate::auth::Authenticated;
-use crate::customer::{self as usecase, CustomerDetail};
+use crate::customer::{self as usecase, CustomerDetail, ListedGrade};
 use crate::http::error::{ApiError, ErrorBody};
 use crate::http::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::http::idempotency::{IdempotencyHeader, created};
@@ -9,8 +9,9 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use fieldline_domain::{
-    Activity, Contact, ContactId, ContactPatch, Customer, CustomerId, CustomerPatch, Grade,
-    GradePolicy, GradeSnapshot, NewActivity, NewContact, NewCustomer, NewPurchase, Purchase,
+    Activity, Contact, ContactId, ContactPatch, Customer, CustomerHealth, CustomerId,
+    CustomerPatch, Grade, GradeClass, GradePolicy, GradeSnapshot, NewActivity, NewContact,
+    NewCustomer, NewPurchase, Purchase,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -47,18 +48,27 @@ pub struct CustomerListParams {
     limit: Option<u32>,
     /// `next_cursor` from the previous page.
     cursor: Option<String>,
+    /// Only customers of this class (this month's grade).
+    class: Option<GradeClass>,
+    /// Only customers in this health category (this month's grade).
+    health: Option<CustomerHealth>,
 }
 
 /// One page of customers, newest first.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct CustomerPage {
     pub items: Vec<Customer>,
-    /// Pass as `cursor` for the next page; absent on the last page.
+    /// Each listed customer's grade this month, in the order of `items`.
+    pub grades: Vec<ListedGrade>,
+    /// Pass as `cursor` for the next page; absent on the last page. A page filtered by
+    /// `class` or `health` may hold fewer than `limit` customers (even none) and still have
+    /// a next one: each request reads a bounded part of the list.
     pub next_cursor: Option<String>,
 }
 
-/// The customers you can see: your own (rep), your team's (manager), the tenant's (admin);
-/// `q` searches their names.
+/// The customers you can see: your own (rep), your team's (manager), the tenant's (admin),
+/// each with this month's grade; `q` searches their names, `class` and `health` keep one
+/// grade or health category.
 #[utoipa::path(get, path = "/v1/customers", tag = "customers", security(("bearer" = [])),
     params(CustomerListParams),
     responses((status = 200, body = CustomerPage), (status = 400, body = ErrorBody)))]
@@ -71,9 +81,15 @@ pub async fn list_customers(
         .limit
         .map(|l| crate::lead::checked_limit(l, 200))
         .transpose()?;
-    let page = usecase::list_customers(&state, &auth.actor, params.q, limit, params.cursor).await?;
+    let filter = usecase::GradeFilter {
+        class: params.class,
+        health: params.health,
+    };
+    let page = usecase::list_customers(&state, &auth.actor, params.q, limit, params.cursor, filter)
+        .await?;
     Ok(Json(CustomerPage {
         items: page.items,
+        grades: page.grades,
         next_cursor: page.next.map(|c| c.encode()),
     }))
 }

@@ -7,8 +7,10 @@ use fieldline_domain::{
     CustomerPatch, EventPayload, Grade, GradePolicy, GradeSnapshot, LogTarget, NewActivity,
     NewContact, NewCustomer, NewPurchase, Permission, Purchase, Role, Subject, User,
 };
-use fieldline_store::{Created, Cursor, CustomerQuery, IdempotencyKey, Page, StoreError};
+use fieldline_domain::{CustomerHealth, GradeClass, Month, Timestamp};
+use fieldline_store::{Created, Cursor, CustomerQuery, IdempotencyKey, StoreError};
 use serde::Serialize;
+use std::collections::HashMap;
 
 /// A customer with its contacts, as the API shows one.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -187,6 +189,66 @@ pub async fn get_customer(
     Ok(CustomerDetail { customer, contacts })
 }
 
+/// Which grades a customer list keeps; empty keeps every customer.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct GradeFilter {
+    pub class: Option<GradeClass>,
+    pub health: Option<CustomerHealth>,
+}
+
+impl GradeFilter {
+    fn is_empty(&self) -> bool {
+        self.class.is_none() && self.health.is_none()
+    }
+
+    fn admits(&self, grade: &Grade) -> bool {
+        self.class.is_none_or(|c| c == grade.class) && self.health.is_none_or(|h| h == grade.health)
+    }
+}
+
+/// A listed customer's grade: this month's stored grade, which is recomputed whenever one of
+/// its inputs changes (the customer's own `/grade` is computed at the instant it is asked).
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct ListedGrade {
+    pub customer: CustomerId,
+    pub class: GradeClass,
+    pub health: CustomerHealth,
+    /// The health category in the seeds' words (高价值-需维系 ...).
+    pub health_label: String,
+    /// Σ weight × dimension score, 0-100.
+    pub score: f64,
+    /// How many roles (key or not) the team has met.
+    pub roles_met: u32,
+    #[schema(value_type = String, format = DateTime)]
+    pub as_of: Timestamp,
+}
+
+impl From<(CustomerId, &Grade)> for ListedGrade {
+    fn from((customer, g): (CustomerId, &Grade)) -> Self {
+        ListedGrade {
+            customer,
+            class: g.class,
+            health: g.health,
+            health_label: g.health_label.clone(),
+            score: g.score,
+            roles_met: g.roles_met,
+            as_of: g.as_of,
+        }
+    }
+}
+
+/// One page of customers with their grades, in the order the store lists them.
+#[derive(Debug, Clone)]
+pub struct GradedPage {
+    pub items: Vec<Customer>,
+    pub grades: Vec<ListedGrade>,
+    pub next: Option<Cursor>,
+}
+
+/// How many store pages one filtered request reads at most: a rare class answers with what
+/// it found so far and a cursor to go on, instead of one request reading the whole tenant.
+const FILTER_SCAN_PAGES: usize = 10;
+
 #[tracing::instrument(name = "customer.list", level = "debug", skip_all, fields(tenant = %actor.tenant, user = %actor.user), err(Display))]
 pub async fn list_customers(
     state: &AppState,
@@ -194,7 +256,8 @@ pub async fn list_customers(
     search: Option<String>,
     limit: Option<u32>,
     cursor: Option<String>,
-) -> Result<Page<Customer>, AppError> {
+    filter: GradeFilter,
+) -> Result<GradedPage, AppError> {
     let after = match &cursor {
         Some(raw) => Some(Cursor::decode(raw).ok_or_else(|| {
             AppError::rejected("invalid_cursor", "cursor is not one this API issued")
@@ -216,16 +279,60 @@ pub async fn list_customers(
         }
         other => other,
     };
-    let query = CustomerQuery {
+    let limit = limit.unwrap_or(50);
+    let tenant = load_tenant(state, &actor.tenant).await?;
+    let policy = tenant.grade_policy();
+    let now = state.clock.now();
+    // One read for the month's grades instead of one per row.
+    let stored: HashMap<CustomerId, Grade> = state
+        .customers
+        .grades_of_month(&actor.tenant, Month::of(now, tenant.zone()))
+        .await?
+        .into_iter()
+        .map(|s| (s.customer, s.grade))
+        .collect();
+    let mut query = CustomerQuery {
         scope: actor.lead_scope(),
         name_contains,
-        limit: limit.unwrap_or(50),
+        limit,
         after,
     };
-    Ok(state
-        .customers
-        .list_customers(&actor.tenant, &query)
-        .await?)
+    let mut out = GradedPage {
+        items: Vec::new(),
+        grades: Vec::new(),
+        next: None,
+    };
+    for _ in 0..FILTER_SCAN_PAGES {
+        // Never read more than the page still needs, so the store's cursor is exactly
+        // where the next request must go on.
+        query.limit = limit - out.items.len() as u32;
+        let page = state
+            .customers
+            .list_customers(&actor.tenant, &query)
+            .await?;
+        for customer in page.items {
+            // A customer not graded yet this month (the month just turned) is graded now.
+            let grade = match stored.get(&customer.id) {
+                Some(grade) => grade.clone(),
+                None => match grading::grade_at(state, &policy, &customer, now).await {
+                    Ok(grade) => grade,
+                    // Merged away since the page was read: it is not listed any more.
+                    Err(AppError::NotFound(_)) => continue,
+                    Err(e) => return Err(e),
+                },
+            };
+            if filter.admits(&grade) {
+                out.grades.push(ListedGrade::from((customer.id, &grade)));
+                out.items.push(customer);
+            }
+        }
+        out.next = page.next;
+        query.after = out.next;
+        if filter.is_empty() || out.next.is_none() || out.items.len() as u32 >= limit {
+            break;
+        }
+    }
+    Ok(out)
 }
 
 /// Changes a customer if it is still at `expected_version`; a new name another customer has

@@ -198,6 +198,14 @@ impl EventHandler for RuleEngine {
             };
             let why = reason(&rule.draft.name, &decision.evidence);
             for (index, action) in rule.draft.actions.iter().enumerate() {
+                // A task whose rule words its reason shows that sentence, filled in.
+                let why = match action {
+                    Action::CreateTask {
+                        why: Some(sentence),
+                        ..
+                    } => rule::render_why(sentence, &context),
+                    _ => why.clone(),
+                };
                 let result = self.act(action, event, &cause, &why, index, now).await;
                 let outcome = match result {
                     Ok(o) => o,
@@ -217,8 +225,9 @@ impl EventHandler for RuleEngine {
     }
 }
 
-/// A task's "why" in a line: the rule's name, then the values its conditions matched
-/// (`lead.priority = S · lead.source = website`); just the name for a rule without conditions.
+/// A task's "why" when its rule words none: the rule's name, then the values its conditions
+/// matched (`lead.priority = S · lead.source = website`); just the name for a rule without
+/// conditions.
 fn reason(name: &str, evidence: &[Evidence]) -> String {
     let mut why = name.trim().to_owned();
     for e in evidence.iter().take(4) {
@@ -318,6 +327,8 @@ impl RuleEngine {
                 business_hours,
                 remind_before_hours,
                 escalate_after_hours,
+                // Already rendered into `why` by the caller.
+                why: _,
             } => {
                 let Some(view) = load_subject(&self.state, tenant, subject).await? else {
                     return Ok(skipped(format!("the {} no longer exists", subject.kind())));
