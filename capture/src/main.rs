@@ -28,7 +28,7 @@ struct Cli {
     /// Threads per model.
     #[arg(long, global = true, default_value_t = 2)]
     threads: usize,
-    /// OCR engine: ppocr (PP-OCRv4 on ONNX Runtime) or tesseract (libtesseract).
+    /// OCR engine: ppocr (PP-OCRv6 on ONNX Runtime) or tesseract (libtesseract).
     #[arg(long, global = true, value_enum, default_value_t = Engine::Ppocr)]
     engine: Engine,
     #[command(subcommand)]

@@ -35,13 +35,14 @@ fn digits(s: &str) -> String {
 #[test]
 fn recogniser_dictionary_comes_from_model_metadata() {
     let engine = engine().lock().unwrap();
-    // 6623 characters in the PP-OCRv4 dictionary, plus the CTC blank and the space.
+    // The PP-OCRv6 multilingual dictionary (Chinese, English, ~40 Latin-script languages),
+    // plus the CTC blank and the space.
     assert!(
         engine.dictionary_len() > 6000,
         "{}",
         engine.dictionary_len()
     );
-    assert_eq!(engine.name(), "ppocr-v4");
+    assert_eq!(engine.name(), "ppocr-v6");
 }
 
 #[test]

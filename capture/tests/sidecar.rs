@@ -33,7 +33,7 @@ async fn sidecar_reads_cards_and_refuses_bad_requests() {
 
     let health = common::health(&base).await;
     assert_eq!(health["status"], "ok");
-    assert_eq!(health["models"]["ocr"]["engine"], "ppocr-v4");
+    assert_eq!(health["models"]["ocr"]["engine"], "ppocr-v6");
 
     let post = |body: Vec<u8>, token: Option<&str>| {
         let mut req = client

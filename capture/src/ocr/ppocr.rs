@@ -1,5 +1,5 @@
-//! PP-OCRv4 on ONNX Runtime: DB text detection, 0/180° direction classification and SVTR
-//! recognition, the models shipped in the `rapidocr-onnxruntime` wheel. The runtime library is
+//! PP-OCRv6 (small) on ONNX Runtime: DB text detection, 0/180° direction classification and
+//! multilingual recognition, the models shipped in the `rapidocr` wheel. The runtime library is
 //! loaded dynamically from the `onnxruntime` wheel, so nothing is downloaded at build time.
 
 use super::detect::{DetectParams, quad_bounds, regions};
@@ -167,7 +167,7 @@ impl PpOcr {
 
 impl OcrEngine for PpOcr {
     fn name(&self) -> &'static str {
-        "ppocr-v4"
+        "ppocr-v6"
     }
 
     fn read_lines(&mut self, image: &RgbImage) -> anyhow::Result<Vec<TextLine>> {
