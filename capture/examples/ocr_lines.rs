@@ -7,7 +7,7 @@ fn main() -> anyhow::Result<()> {
     for path in std::env::args().skip(1) {
         let image = decode_image(&std::fs::read(&path)?)?;
         let t = std::time::Instant::now();
-        let lines = ocr.read_lines(&image)?;
+        let lines = ocr.read_lines(&image, fieldline_capture::ocr::TextScale::Document)?;
         println!("{path}: {} lines in {:?}", lines.len(), t.elapsed());
         for l in lines {
             println!(

@@ -3,7 +3,7 @@
 
 use crate::card;
 use crate::image_input::{self, ImageError};
-use crate::ocr::{OcrEngine, TextLine};
+use crate::ocr::{OcrEngine, TextLine, TextScale};
 use serde::Serialize;
 use std::path::Path;
 use std::time::Instant;
@@ -110,7 +110,11 @@ pub fn read_image(engine: &mut dyn OcrEngine, kind: Kind, file: String, bytes: &
     };
     let decode_ms = ms(start);
     let start = Instant::now();
-    let lines = match engine.read_lines(&image) {
+    let scale = match kind {
+        Kind::Card => TextScale::Document,
+        Kind::Shelf => TextScale::Scene,
+    };
+    let lines = match engine.read_lines(&image, scale) {
         Ok(lines) => lines,
         Err(e) => return error(file, "ocr_failed", format!("{e:#}")),
     };

@@ -27,10 +27,20 @@ impl TextLine {
     }
 }
 
+/// How large the text is in the frame, which decides how much detail detection needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TextScale {
+    /// A document filling the photo (a business card): large print, coarser detection is
+    /// as accurate and faster.
+    Document,
+    /// A scene (a shelf): small print far away, every pixel counts.
+    Scene,
+}
+
 /// An OCR engine: image in, lines in reading order out.
 pub trait OcrEngine: Send {
     fn name(&self) -> &'static str;
-    fn read_lines(&mut self, image: &RgbImage) -> anyhow::Result<Vec<TextLine>>;
+    fn read_lines(&mut self, image: &RgbImage, scale: TextScale) -> anyhow::Result<Vec<TextLine>>;
 }
 
 /// Top-to-bottom, then left-to-right within a row. Rows are formed first (a line joins the

@@ -3,7 +3,7 @@
 //! loaded dynamically from the `onnxruntime` wheel, so nothing is downloaded at build time.
 
 use super::detect::{DetectParams, quad_bounds, regions};
-use super::{OcrEngine, TextLine, reading_order};
+use super::{OcrEngine, TextLine, TextScale, reading_order};
 use crate::models::ModelDir;
 use anyhow::{Context, anyhow, bail};
 use image::imageops::{self, FilterType};
@@ -16,8 +16,15 @@ use std::sync::Once;
 
 /// Detection input: the shorter side is scaled up to at least this (the models' training setup).
 const DET_MIN_SIDE: u32 = 736;
-/// And the longer side is kept under this, bounding latency on big photos.
-const DET_MAX_SIDE: u32 = 1600;
+/// And the longer side is kept under this, bounding latency on big photos: a card's print is
+/// large (1280 reads real card photos as well as 1600 and ~18 % faster, see
+/// capture/devset/eval_real.py), a shelf's small.
+const fn det_max_side(scale: TextScale) -> u32 {
+    match scale {
+        TextScale::Document => 1280,
+        TextScale::Scene => 1600,
+    }
+}
 const REC_HEIGHT: u32 = 48;
 const REC_MIN_WIDTH: u32 = 320;
 const REC_MAX_WIDTH: u32 = 1600;
@@ -88,14 +95,19 @@ impl PpOcr {
     }
 
     /// Text lines as oriented quadrilaterals in image pixels, `[tl, tr, br, bl]`.
-    fn detect(&mut self, image: &RgbImage) -> anyhow::Result<Vec<[(f32, f32); 4]>> {
+    fn detect(
+        &mut self,
+        image: &RgbImage,
+        text: TextScale,
+    ) -> anyhow::Result<Vec<[(f32, f32); 4]>> {
+        let max_side = det_max_side(text);
         let (w, h) = image.dimensions();
         let mut scale = 1.0f32;
         if w.min(h) < DET_MIN_SIDE {
             scale = DET_MIN_SIDE as f32 / w.min(h) as f32;
         }
-        if (w.max(h) as f32 * scale) > DET_MAX_SIDE as f32 {
-            scale = DET_MAX_SIDE as f32 / w.max(h) as f32;
+        if (w.max(h) as f32 * scale) > max_side as f32 {
+            scale = max_side as f32 / w.max(h) as f32;
         }
         let round32 = |v: f32| (((v / 32.0).round() as u32).max(1)) * 32;
         let (rw, rh) = (round32(w as f32 * scale), round32(h as f32 * scale));
@@ -170,8 +182,8 @@ impl OcrEngine for PpOcr {
         "ppocr-v6"
     }
 
-    fn read_lines(&mut self, image: &RgbImage) -> anyhow::Result<Vec<TextLine>> {
-        let quads = self.detect(image)?;
+    fn read_lines(&mut self, image: &RgbImage, text: TextScale) -> anyhow::Result<Vec<TextLine>> {
+        let quads = self.detect(image, text)?;
         let mut crops: Vec<RgbImage> = quads
             .iter()
             .map(|q| {

@@ -1,7 +1,7 @@
 //! Tesseract (Debian's libtesseract and language packs) behind the same `OcrEngine` trait, so
 //! the two engines can be measured on the same inputs and chosen per script.
 
-use super::{OcrEngine, TextLine, reading_order};
+use super::{OcrEngine, TextLine, TextScale, reading_order};
 use anyhow::{Context, anyhow};
 use image::RgbImage;
 use std::collections::BTreeMap;
@@ -105,7 +105,7 @@ impl OcrEngine for TesseractOcr {
         "tesseract-5"
     }
 
-    fn read_lines(&mut self, image: &RgbImage) -> anyhow::Result<Vec<TextLine>> {
+    fn read_lines(&mut self, image: &RgbImage, _: TextScale) -> anyhow::Result<Vec<TextLine>> {
         let api = self
             .api
             .take()
