@@ -1,5 +1,5 @@
 //! Capture latency on this machine, per input kind: model load time, median and p95 per input
-//! over the dev sets, peak memory — and RapidOCR (Python, the same PP-OCRv4 models) over the
+//! over the dev sets, peak memory — and RapidOCR (Python, still the PP-OCRv4 models) over the
 //! same images in the same run as the baseline. RapidOCR does OCR only, so for shelves the
 //! ratio also charges our tag and gap analysis to us.
 //!
@@ -35,7 +35,7 @@ fn main() -> anyhow::Result<()> {
     let mut engine = PpOcr::load(&ModelDir::locate(None), threads)?;
     let load_ms = start.elapsed().as_secs_f64() * 1000.0;
     println!(
-        "capture_latency: {threads} threads; PP-OCRv4 det+cls+rec on ONNX Runtime 1.22 (CPU); model load {load_ms:.0} ms"
+        "capture_latency: {threads} threads; PP-OCRv6 det+cls+rec on ONNX Runtime 1.22 (CPU); model load {load_ms:.0} ms"
     );
     println!(
         "{:<8} {:>6} {:>11} {:>11} {:>14} {:>14} {:>9} {:>9}",
