@@ -2,7 +2,7 @@
 //!
 //! Whisper's encoder always looks at a 30 s window, so a 4 s note costs as much as a 30 s
 //! one. Two things avoid that here: the note is cut to its speech (`audio::speech_span`), and
-//! the encoder's audio context is shortened to that length, but never below 15 s
+//! the encoder's audio context is shortened to that length, but never below 12.8 s
 //! (`Window::Fit`), which is what makes short notes cheap. Both are measured in the capture benchmark against the plain
 //! 30 s window in the same run.
 
@@ -20,6 +20,10 @@ pub const WHISPER_MODEL: &str = "whisper/ggml-base.bin";
 /// Whisper writes Mandarin in traditional or simplified characters at random unless told;
 /// a simplified prompt settles it (reps in the mainland expect simplified).
 const SIMPLIFIED_PROMPT: &str = "以下是普通话的句子。";
+
+/// Above this no-speech probability a segment of a note kept whole is dropped (whisper.cpp's
+/// own default threshold).
+const NO_SPEECH: f32 = 0.6;
 
 /// Encoder frames per second of audio (Whisper: 1500 frames for 30 s).
 const FRAMES_PER_SECOND: f64 = 50.0;
@@ -170,6 +174,11 @@ impl WhisperAsr {
         let offset = span.start as f64 / SAMPLE_RATE as f64;
         let mut segments = Vec::new();
         for segment in self.state.as_iter() {
+            // A note kept whole for want of a quiet stretch: what Whisper itself takes for
+            // no speech (music, street noise) is not words anyone said.
+            if span.unsure && segment.no_speech_probability() > NO_SPEECH {
+                continue;
+            }
             let text = clean_segment(&segment.to_str_lossy()?, &language);
             if text.is_empty() {
                 continue;
@@ -265,13 +274,13 @@ fn clean_segment(text: &str, language: &str) -> String {
     }
 }
 
-/// The least encoder context a note gets: 768 frames (15.4 s). Whisper base was trained on
-/// 30 s windows and falls apart on much shorter ones — on the real Mandarin clips a 5 s
-/// read sentence came out as unrelated words at 320 frames and exactly right at 768
-/// (capture/devset/eval_real.py: dev CER 0.81 → 0.45, English WER 0.036 → 0.024) — while
-/// the encoder's cost is small next to decoding at this model size (real-time factor 0.189
-/// → 0.193 on the same clips).
-const MIN_AUDIO_CTX: i32 = 768;
+/// The least encoder context a note gets: 640 frames (12.8 s). Whisper base was trained on
+/// 30 s windows and falls apart on much shorter ones: on the real Mandarin clips, a 5 s read
+/// sentence came out as unrelated words at 320 frames and exactly right from 640 on
+/// (capture/devset/eval_real.py, dev split: Mandarin CER 0.81 at the fitted length, 0.46 at a
+/// floor of 512, 0.33 at 640 and at 768; English WER 0.036, 0.036, 0.012, 0.024). The encoder
+/// costs little next to decoding at this size: real-time factor 0.19 at 640, 0.21 at 768.
+const MIN_AUDIO_CTX: i32 = 640;
 
 /// The encoder context for `samples` of 16 kHz audio: its frames plus a 1 s margin, at
 /// least `MIN_AUDIO_CTX`, rounded up to 64, at most the full window.
@@ -305,9 +314,9 @@ mod tests {
 
     #[test]
     fn audio_context_fits_short_notes_and_caps_at_the_full_window() {
-        // 4 s and 10 s: under the floor of 768 frames.
-        assert_eq!(fitted_audio_ctx(4 * 16_000), 768);
-        assert_eq!(fitted_audio_ctx(10 * 16_000), 768);
+        // 4 s and 10 s: under the floor of 640 frames.
+        assert_eq!(fitted_audio_ctx(4 * 16_000), 640);
+        assert_eq!(fitted_audio_ctx(10 * 16_000), 640);
         // 20 s: 1000 frames + 50 margin -> 1088.
         assert_eq!(fitted_audio_ctx(20 * 16_000), 1088);
         assert_eq!(fitted_audio_ctx(60 * 16_000), 1500);

@@ -302,6 +302,10 @@ fn resample(input: &[f32], rate: u32) -> Result<Vec<f32>, AudioError> {
 pub struct SpeechSpan {
     pub start: usize,
     pub end: usize,
+    /// The note has no quiet stretch to measure speech against (talk over music, a noisy
+    /// street from the first to the last frame): all of it is kept, and the recogniser's own
+    /// no-speech estimate decides what is words.
+    pub unsure: bool,
 }
 
 impl SpeechSpan {
@@ -311,7 +315,7 @@ impl SpeechSpan {
 }
 
 /// Finds the speech in 16 kHz audio, keeping `margin_s` of context on each side. `None` when
-/// nothing rises above the noise floor (a silent or empty note: Whisper would only invent text).
+/// the note is silent, empty or a steady noise (Whisper would only invent text).
 pub fn speech_span(samples: &[f32], margin_s: f64) -> Option<SpeechSpan> {
     const FRAME: usize = 320; // 20 ms
     let energies: Vec<f32> = samples
@@ -325,9 +329,22 @@ pub fn speech_span(samples: &[f32], margin_s: f64) -> Option<SpeechSpan> {
     sorted.sort_by(f32::total_cmp);
     let floor = sorted[sorted.len() / 10];
     let loudest = sorted[sorted.len() - 1 - sorted.len() / 100];
-    // Speech stands well above the floor; digital silence and a hum do not.
-    if loudest < 0.002 || loudest < floor * 4.0 {
+    // Speech stands well above the floor; digital silence does not.
+    if loudest < 0.002 {
         return None;
+    }
+    if loudest < floor * 4.0 {
+        // No quiet stretch. A hum or steady noise barely changes from frame to frame (the
+        // RMS of 20 ms of white noise varies by ~4 %); speech rises and falls with its
+        // syllables. Trimming must never cut speech, so whatever modulates is kept whole.
+        let mean = energies.iter().sum::<f32>() / energies.len() as f32;
+        let variance =
+            energies.iter().map(|e| (e - mean).powi(2)).sum::<f32>() / energies.len() as f32;
+        return (variance.sqrt() / mean >= 0.1).then_some(SpeechSpan {
+            start: 0,
+            end: samples.len(),
+            unsure: true,
+        });
     }
     let threshold = (floor * 3.0).max(loudest * 0.08).max(0.001);
     let first = energies.iter().position(|&e| e > threshold)?;
@@ -336,6 +353,7 @@ pub fn speech_span(samples: &[f32], margin_s: f64) -> Option<SpeechSpan> {
     Some(SpeechSpan {
         start: (first * FRAME).saturating_sub(margin),
         end: ((last + 1) * FRAME + margin).min(samples.len()),
+        unsure: false,
     })
 }
 
@@ -419,5 +437,25 @@ mod tests {
         assert!(speech_span(&vec![0.0; 48_000], 0.1).is_none());
         // A steady hum is noise, not speech.
         assert!(speech_span(&tone(3.0, 16_000, 0.05), 0.1).is_none());
+        // So is steady hiss at any level.
+        let mut seed = 1u32;
+        let hiss: Vec<f32> = (0..48_000)
+            .map(|_| {
+                seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+                (seed >> 8) as f32 / (1u32 << 24) as f32 * 0.2 - 0.1
+            })
+            .collect();
+        assert!(speech_span(&hiss, 0.1).is_none());
+        // Sound rising and falling four times a second with no quiet stretch (talk over
+        // music) is kept whole, not cut to nothing.
+        let talk: Vec<f32> = tone(2.0, 16_000, 1.0)
+            .iter()
+            .enumerate()
+            .map(|(i, s)| {
+                s * (0.3 + 0.12 * (i as f32 * 4.0 * std::f32::consts::TAU / 16_000.0).sin())
+            })
+            .collect();
+        let span = speech_span(&talk, 0.1).expect("kept");
+        assert_eq!((span.start, span.end, span.unsure), (0, talk.len(), true));
     }
 }
