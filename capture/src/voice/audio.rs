@@ -79,6 +79,22 @@ pub fn decode_audio(bytes: &[u8], extension: Option<&str>) -> Result<Pcm, AudioE
     if bytes.len() > MAX_BYTES {
         return Err(AudioError::TooLarge(bytes.len()));
     }
+    // The demuxers and codecs are third-party code fed by strangers' uploads; fuzzing found
+    // two that panic on malformed input (a Matroska header, an AAC ADTS frame:
+    // capture/fuzz/regressions). A decoder that gives up that way has met a corrupt file,
+    // not a reason to take the service down.
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        decode_checked(bytes, extension)
+    }))
+    .unwrap_or_else(|_| {
+        Err(AudioError::Corrupt(
+            "the decoder gave up on malformed data".into(),
+        ))
+    })
+}
+
+/// `decode_audio` once the size limits hold.
+fn decode_checked(bytes: &[u8], extension: Option<&str>) -> Result<Pcm, AudioError> {
     let stream = MediaSourceStream::new(Box::new(Cursor::new(bytes.to_vec())), Default::default());
     let mut hint = Hint::new();
     if let Some(ext) = extension {
@@ -424,6 +440,23 @@ mod tests {
         let long = vec![0.0f32; 4_000 * (MAX_SECONDS as usize + 5)];
         let err = decode_audio(&wav(&long, 4_000, 1), Some("wav")).unwrap_err();
         assert_eq!(err.code(), "audio_too_long");
+    }
+
+    #[test]
+    fn a_demuxer_that_panics_on_a_malformed_file_gives_corrupt_audio() {
+        // Found by capture/fuzz (decode_audio); each one's first byte chose the hint.
+        let found: [&[u8]; 2] = [
+            include_bytes!("../../fuzz/regressions/decode_audio-mkv-subtract-overflow"),
+            include_bytes!("../../fuzz/regressions/decode_audio-aac-adts-subtract-overflow"),
+        ];
+        for bytes in found {
+            for hint in [None, Some("ogg"), Some("webm"), Some("m4a"), Some("aac")] {
+                match decode_audio(&bytes[1..], hint) {
+                    Err(AudioError::Corrupt(_) | AudioError::Unsupported(_)) => {}
+                    other => panic!("{hint:?}: {:?}", other.map(|p| p.codec)),
+                }
+            }
+        }
     }
 
     #[test]
