@@ -364,10 +364,9 @@ fn split_department_title(text: &str) -> Option<(String, String)> {
 pub fn extract(lines: &[TextLine]) -> CardFields {
     let mut fields = CardFields::default();
     let mut leftovers: Vec<(usize, String)> = Vec::new();
-    // The index of the last line of the address block being read, and whether a later block
-    // has begun (so the first one is complete).
+    // The index of the last line of the first address block: only a line right after it
+    // can still join it, so once another block has begun the first is complete.
     let mut address_block: Option<usize> = None;
-    let mut blocks_closed = false;
     for (i, line) in lines.iter().enumerate() {
         let text = normalise(&line.text);
         if text.is_empty() {
@@ -417,7 +416,7 @@ pub fn extract(lines: &[TextLine]) -> CardFields {
             // A line naming its office ("Branch: …") starts a block of its own.
             let continues = address_block.is_some_and(|last| last + 1 == i)
                 && !ADDRESS_PLACE_LABEL.is_match(&text);
-            if fields.address.is_none() || continues && !blocks_closed {
+            if fields.address.is_none() || continues {
                 let address = ADDRESS_LABEL.replace(&text, "");
                 let address = ADDRESS_PLACE_LABEL.replace(&address, "$1");
                 let address = address.trim();
@@ -429,8 +428,6 @@ pub fn extract(lines: &[TextLine]) -> CardFields {
                     }
                 }
                 address_block = Some(i);
-            } else if !continues {
-                blocks_closed = true;
             }
             continue;
         }

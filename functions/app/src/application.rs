@@ -32,6 +32,7 @@ pub struct Application {
 
 /// How long a stopping server waits for the scheduler's tick in progress.
 const SCHEDULER_GRACE: Duration = Duration::from_secs(5);
+
 /// The storage ports, whatever backend is behind them: the embedded one is built by
 /// `fieldline` (SQLite + local files), the AWS one by `fieldline-aws` (DynamoDB + S3), so this
 /// crate links neither SQLite nor the AWS SDK.

@@ -645,7 +645,14 @@ async fn walk_deal(
             .update_deal(&deal, before, Some(&change), &[event])
             .await?;
         if next == "won" {
-            record_purchase(state, &deal, &actor, at).await?;
+            let customer = state
+                .customers
+                .get_customer(&actor.tenant, deal.customer)
+                .await?
+                .ok_or_else(|| {
+                    anyhow::anyhow!("demo deal's customer {} is missing", deal.customer)
+                })?;
+            record_purchase(state, &customer, &deal, &actor, at).await?;
             // Its own random stream (from what the main one made), so the deals after it
             // come out as they always have.
             let mut buyers = StdRng::seed_from_u64({
@@ -654,7 +661,10 @@ async fn walk_deal(
                 (&deal.title, deal.amount).hash(&mut h);
                 h.finish()
             });
-            meet_the_buyers(state, &mut buyers, &deal, &actor, at, now).await?;
+            // A company another rep already had is theirs to visit.
+            if customer.owner == actor.user {
+                meet_the_buyers(state, &mut buyers, customer.id, &actor, at, now).await?;
+            }
         }
         if next == "lost" || next == "won" {
             return Ok(());
@@ -667,16 +677,12 @@ async fn walk_deal(
 /// orders exist, the tenant posts or imports purchases), with its event as the API writes it.
 async fn record_purchase(
     state: &AppState,
+    customer: &fieldline_domain::Customer,
     deal: &fieldline_domain::Deal,
     actor: &Actor,
     at: Timestamp,
 ) -> anyhow::Result<()> {
     use fieldline_domain::{EventPayload, Purchase};
-    let customer = state
-        .customers
-        .get_customer(&actor.tenant, deal.customer)
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("demo deal's customer {} is missing", deal.customer))?;
     let purchase = Purchase {
         tenant: actor.tenant.clone(),
         customer: customer.id,
@@ -707,7 +713,7 @@ async fn record_purchase(
 async fn meet_the_buyers(
     state: &AppState,
     rng: &mut StdRng,
-    deal: &fieldline_domain::Deal,
+    customer: CustomerId,
     actor: &Actor,
     won_at: Timestamp,
     now: Timestamp,
@@ -719,20 +725,12 @@ async fn meet_the_buyers(
         ("production", "生产经理", "郑"),
         ("management", "总经理", "钱"),
     ];
-    let customer = state
-        .customers
-        .get_customer(&actor.tenant, deal.customer)
-        .await?;
-    if customer.is_none_or(|c| c.owner != actor.user) {
-        // A company another rep already had: theirs to visit.
-        return Ok(());
-    }
     let met = *[1, 1, 2, 2, 3, 4].choose(rng).unwrap();
     for (role, title, family) in ROLES.choose_multiple(rng, met) {
         let contact = fieldline_app::customer::add_contact(
             state,
             actor,
-            deal.customer,
+            customer,
             NewContact {
                 name: format!(
                     "{family}{}",
@@ -754,7 +752,7 @@ async fn meet_the_buyers(
             structured: None,
             contact: Some(contact.id),
         };
-        fieldline_app::customer::log_activity(state, actor, deal.customer, visit, None)
+        fieldline_app::customer::log_activity(state, actor, customer, visit, None)
             .await
             .map_err(|e| anyhow::anyhow!("demo visit: {e}"))?;
     }
