@@ -52,6 +52,13 @@ pub enum Permission<'a> {
     ConvertLead(&'a Lead),
     /// Create or change the tenant's pipelines (stages, gates, lost reasons).
     ManagePipelines,
+    /// Read and work this order (edit, submit, cancel, record payment): owner, the team's
+    /// managers, admins.
+    AccessOrder(&'a crate::order::Order),
+    /// Let a held order through: the owner's team's managers, admins.
+    ApproveOrder(&'a crate::order::Order),
+    /// Change the catalogue and the stock counts, ship and deliver: managers and admins.
+    ManageStock,
     /// See the review queue of completed tasks (managers for their team, admins).
     ReadReviewQueue,
     /// Score a completed task: the assignee's team's manager, or an admin.
@@ -178,6 +185,26 @@ impl Actor {
                 refuse("only admins change pipelines")
             }
             Permission::ManagePipelines => Ok(()),
+            Permission::AccessOrder(order) => {
+                if self.reaches(&order.tenant, order.owner, order.team) {
+                    Ok(())
+                } else {
+                    refuse("this order belongs to someone outside your scope")
+                }
+            }
+            Permission::ApproveOrder(order) => {
+                if self.role == Role::Rep {
+                    refuse("held orders are approved by a manager")
+                } else if self.reaches(&order.tenant, order.owner, order.team) {
+                    Ok(())
+                } else {
+                    refuse("this order belongs to someone outside your team")
+                }
+            }
+            Permission::ManageStock if self.role == Role::Rep => {
+                refuse("the catalogue, stock and shipments are for managers and admins")
+            }
+            Permission::ManageStock => Ok(()),
             Permission::ReviewTask {
                 task,
                 assignee_team,

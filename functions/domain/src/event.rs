@@ -204,6 +204,33 @@ pub enum EventPayload {
         /// How often the pack has been opened, this time included.
         opens: u32,
     },
+    /// An order was drafted for a customer.
+    OrderCreated {
+        customer: crate::id::CustomerId,
+        channel: String,
+        /// Minor units.
+        total: u64,
+        currency: String,
+    },
+    /// An order moved (`to`: `submitted` with `holds` waits for a manager; `to_ship` is the
+    /// warehouse's queue).
+    OrderStatusChanged {
+        customer: crate::id::CustomerId,
+        from: String,
+        to: String,
+        holds: Vec<String>,
+        /// Minor units.
+        total: u64,
+        currency: String,
+    },
+    /// Money was received for an order (minor units).
+    OrderPaid {
+        customer: crate::id::CustomerId,
+        amount: u64,
+        paid: u64,
+        balance: u64,
+        invoiceable: bool,
+    },
 }
 
 impl EventPayload {
@@ -234,6 +261,7 @@ impl EventKind {
             | PurchaseRecorded | CustomerMerged | ShelfAudited | SaleTagSpiked => {
                 Some(SubjectKind::Customer)
             }
+            OrderCreated | OrderStatusChanged | OrderPaid => Some(SubjectKind::Order),
             ActivityLogged | TimerFired => None,
         }
     }
@@ -301,6 +329,9 @@ impl EventKind {
                 "under_floor_prices",
                 "key_store",
             ],
+            OrderCreated => &["customer", "channel", "total", "currency"],
+            OrderStatusChanged => &["customer", "from", "to", "holds", "total", "currency"],
+            OrderPaid => &["customer", "amount", "paid", "balance", "invoiceable"],
             SaleTagSpiked => &[
                 "region",
                 "week",
@@ -625,6 +656,27 @@ mod tests {
                 pack: crate::id::MaterialPackId::new(),
                 name: "方案与报价".into(),
                 opens: 1,
+            },
+            EventPayload::OrderCreated {
+                customer: crate::id::CustomerId::new(),
+                channel: "direct".into(),
+                total: 128_000,
+                currency: "CNY".into(),
+            },
+            EventPayload::OrderStatusChanged {
+                customer: crate::id::CustomerId::new(),
+                from: "draft".into(),
+                to: "submitted".into(),
+                holds: vec!["credit_frozen".into()],
+                total: 128_000,
+                currency: "CNY".into(),
+            },
+            EventPayload::OrderPaid {
+                customer: crate::id::CustomerId::new(),
+                amount: 28_000,
+                paid: 128_000,
+                balance: 0,
+                invoiceable: true,
             },
         ]
     }

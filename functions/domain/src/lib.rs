@@ -21,6 +21,7 @@ pub mod lead;
 pub mod material;
 pub mod metrics;
 pub mod notification;
+pub mod order;
 pub mod pipeline;
 pub mod pipeline_metrics;
 pub mod retail;

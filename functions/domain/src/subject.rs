@@ -123,7 +123,8 @@ impl SubjectKind {
             SubjectKind::Upload => crate::upload::RULE_FIELDS,
             SubjectKind::Deal => crate::deal::RULE_FIELDS,
             SubjectKind::Customer => crate::customer::RULE_FIELDS,
-            SubjectKind::Visit | SubjectKind::Order => &[],
+            SubjectKind::Order => crate::order::RULE_FIELDS,
+            SubjectKind::Visit => &[],
         }
     }
 

@@ -34,6 +34,10 @@ pub struct Tenant {
     /// admin sets one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retail: Option<crate::retail::RetailPolicy>,
+    /// When credit freezes and which discounts need a manager; the defaults until an admin
+    /// sets one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub orders: Option<crate::order::OrderPolicy>,
 }
 
 /// How many replaced grading policies a tenant keeps (each is about 1 KB; the tenant record
@@ -59,6 +63,7 @@ impl Tenant {
             grading_history: vec![],
             visits: None,
             retail: None,
+            orders: None,
         }
     }
 
@@ -75,6 +80,11 @@ impl Tenant {
     /// The retail policy in force.
     pub fn retail_policy(&self) -> crate::retail::RetailPolicy {
         self.retail.clone().unwrap_or_default()
+    }
+
+    /// The order policy in force.
+    pub fn order_policy(&self) -> crate::order::OrderPolicy {
+        self.orders.clone().unwrap_or_default()
     }
 
     /// Puts `policy` in force as the next version, keeping the one it replaces; returns it
