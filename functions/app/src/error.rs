@@ -117,6 +117,9 @@ impl From<StoreError> for AppError {
                 key,
                 existing: serde_json::Value::String(existing),
             },
+            StoreError::OutOfStock { sku, location } => {
+                AppError::Conflict(format!("not enough {sku} at {location}"))
+            }
             e @ StoreError::Busy(_) => AppError::Busy(e),
             e @ (StoreError::Corrupt { .. }
             | StoreError::Backend { .. }

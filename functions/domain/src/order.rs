@@ -129,7 +129,15 @@ fn default_currency() -> String {
 #[serde(deny_unknown_fields)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SkuInput {
-    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 200, pattern = r"[^\s]", example = "工业润滑油 18L"))]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            min_length = 1,
+            max_length = 200,
+            pattern = r"[^\s]",
+            example = "工业润滑油 18L"
+        )
+    )]
     pub name: String,
     /// The list price, in minor units.
     #[cfg_attr(feature = "openapi", schema(maximum = 100_000_000_000_000_u64))]
@@ -400,7 +408,10 @@ pub struct LineInput {
 pub struct NewOrder {
     pub customer: CustomerId,
     /// The sales channel (`direct`, `distributor`, `tmall`, ...).
-    #[cfg_attr(feature = "openapi", schema(pattern = r"^[a-z0-9_-]{1,32}$", example = "direct"))]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(pattern = r"^[a-z0-9_-]{1,32}$", example = "direct")
+    )]
     pub channel: String,
     /// The location it ships from; its lines are reserved there.
     pub location: Code,
@@ -408,7 +419,10 @@ pub struct NewOrder {
     pub lines: Vec<LineInput>,
     pub payment_terms: PaymentTerms,
     /// Where the warehouse delivers to.
-    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 300, pattern = r"[^\s]"))]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(min_length = 1, max_length = 300, pattern = r"[^\s]")
+    )]
     pub delivery_address: String,
 }
 
@@ -518,10 +532,8 @@ pub fn credit_freeze<'a>(
         .filter_map(|o| {
             let due = o.due_at?;
             let days = (now - due).num_days();
-            (days > i64::from(policy.freeze_after_overdue_days)).then_some(Overdue {
-                order: o.id,
-                days,
-            })
+            (days > i64::from(policy.freeze_after_overdue_days))
+                .then_some(Overdue { order: o.id, days })
         })
         .max_by_key(|o| o.days)
 }
@@ -559,10 +571,7 @@ impl Order {
         if let PaymentTerms::Net { days } = input.payment_terms
             && days > 365
         {
-            return Err(DomainError::invalid(
-                "payment_terms.days",
-                "at most 365",
-            ));
+            return Err(DomainError::invalid("payment_terms.days", "at most 365"));
         }
         let mut lines = Vec::with_capacity(input.lines.len());
         let mut currency: Option<&str> = None;
@@ -835,7 +844,12 @@ impl Order {
 
     /// Cancels an order that has not shipped; the caller releases its stock when it held
     /// any (`holds_stock` before the call).
-    pub fn cancel(&mut self, by: UserId, reason: String, now: Timestamp) -> Result<(), DomainError> {
+    pub fn cancel(
+        &mut self,
+        by: UserId,
+        reason: String,
+        now: Timestamp,
+    ) -> Result<(), DomainError> {
         if matches!(
             self.status,
             OrderStatus::Shipped | OrderStatus::Delivered | OrderStatus::Cancelled
@@ -850,7 +864,12 @@ impl Order {
     }
 
     /// An event about this order at its current version.
-    pub fn event(&self, actor: Option<UserId>, now: Timestamp, payload: EventPayload) -> DomainEvent {
+    pub fn event(
+        &self,
+        actor: Option<UserId>,
+        now: Timestamp,
+        payload: EventPayload,
+    ) -> DomainEvent {
         DomainEvent::new(
             self.tenant.clone(),
             Subject::Order(self.id),
@@ -863,7 +882,12 @@ impl Order {
     }
 
     /// `order_status_changed` for the move from `from` to where it is now.
-    pub fn status_event(&self, from: OrderStatus, actor: Option<UserId>, now: Timestamp) -> DomainEvent {
+    pub fn status_event(
+        &self,
+        from: OrderStatus,
+        actor: Option<UserId>,
+        now: Timestamp,
+    ) -> DomainEvent {
         self.event(
             actor,
             now,
@@ -956,7 +980,9 @@ mod tests {
             &skus,
             at(2),
         );
-        assert!(matches!(twice, Err(DomainError::InvalidField { field, .. }) if field == "lines[1].sku"));
+        assert!(
+            matches!(twice, Err(DomainError::InvalidField { field, .. }) if field == "lines[1].sku")
+        );
         let unknown = Order::draft(
             &input(vec![("Z", 1, 0)], PaymentTerms::Prepaid),
             OrderId::new(),
@@ -965,7 +991,9 @@ mod tests {
             &skus,
             at(2),
         );
-        assert!(matches!(unknown, Err(DomainError::InvalidField { field, .. }) if field == "lines[0].sku"));
+        assert!(
+            matches!(unknown, Err(DomainError::InvalidField { field, .. }) if field == "lines[0].sku")
+        );
         assert!(Code::parse("bad code", "sku").is_err());
         assert!(Code::parse("", "sku").is_err());
     }
@@ -1004,7 +1032,10 @@ mod tests {
         assert_eq!(o.invoice, InvoiceState::NotYet);
         o.record_payment(500, o.owner, at(3)).unwrap();
         assert_eq!(o.status, OrderStatus::Approved, "half paid");
-        assert!(o.record_payment(1501, o.owner, at(3)).is_err(), "more than owed");
+        assert!(
+            o.record_payment(1501, o.owner, at(3)).is_err(),
+            "more than owed"
+        );
         o.record_payment(1500, o.owner, at(5)).unwrap();
         assert_eq!(o.status, OrderStatus::ToShip);
         assert_eq!(o.invoice, InvoiceState::Invoiceable);
@@ -1026,7 +1057,8 @@ mod tests {
         let kinds: Vec<_> = o.holds.iter().map(Hold::as_str).collect();
         assert_eq!(kinds, ["credit_frozen", "discount", "below_floor"]);
         let manager = UserId::new();
-        o.approve(manager, "客户已承诺本周回款".into(), at(4)).unwrap();
+        o.approve(manager, "客户已承诺本周回款".into(), at(4))
+            .unwrap();
         assert_eq!(o.status, OrderStatus::ToShip);
         let approval = &o.history[2];
         assert_eq!(approval.by, Some(manager));
@@ -1045,7 +1077,10 @@ mod tests {
         shipped.ship(shipped.owner, at(1)).unwrap();
         let due = shipped.due_at.unwrap();
         let orders = [shipped.clone()];
-        assert_eq!(credit_freeze(&orders, &policy, due + chrono::Duration::days(45)), None);
+        assert_eq!(
+            credit_freeze(&orders, &policy, due + chrono::Duration::days(45)),
+            None
+        );
         let frozen = credit_freeze(&orders, &policy, due + chrono::Duration::days(46)).unwrap();
         assert_eq!(frozen.days, 46);
         shipped.record_payment(1000, shipped.owner, at(2)).unwrap();

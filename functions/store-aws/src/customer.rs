@@ -26,7 +26,7 @@ use fieldline_store::{
     page_limit,
 };
 
-fn customer_pk(tenant: &TenantId, id: CustomerId) -> String {
+pub(crate) fn customer_pk(tenant: &TenantId, id: CustomerId) -> String {
     subject_pk(tenant, Subject::Customer(id))
 }
 

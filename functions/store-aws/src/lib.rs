@@ -14,6 +14,7 @@ mod directory;
 mod events;
 mod inbox;
 mod lead;
+mod order;
 mod queue;
 mod retail;
 mod rule;

@@ -165,6 +165,28 @@ pub(crate) fn update(table: &str, key: Item, update: &str, vals: Values<'_>) -> 
         .build()
 }
 
+/// A transaction entry that runs `update` on the item at `key` only if `condition` holds.
+pub(crate) fn update_if(
+    table: &str,
+    key: Item,
+    update: &str,
+    condition: &str,
+    vals: Values<'_>,
+) -> TransactWriteItem {
+    TransactWriteItem::builder()
+        .update(
+            Update::builder()
+                .table_name(table)
+                .set_key(Some(key))
+                .update_expression(update)
+                .condition_expression(condition)
+                .set_expression_attribute_values(values(vals))
+                .build()
+                .expect("update has table, key and expression"),
+        )
+        .build()
+}
+
 pub(crate) fn check(
     table: &str,
     key: Item,

@@ -17,6 +17,7 @@ mod directory_cache;
 mod events;
 mod inbox;
 mod lead;
+mod order;
 mod retail;
 mod rule;
 mod schema;
@@ -232,7 +233,8 @@ pub(crate) fn subject_version(
         SubjectKind::Upload => "uploads",
         SubjectKind::Deal => "deals",
         SubjectKind::Customer => "customers",
-        SubjectKind::Visit | SubjectKind::Order => {
+        SubjectKind::Order => "orders",
+        SubjectKind::Visit => {
             return Ok(None);
         }
     };

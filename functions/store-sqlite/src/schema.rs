@@ -453,6 +453,41 @@ CREATE TABLE sale_tag_spikes (
 ) WITHOUT ROWID;
 "#;
 
+/// The catalogue, stock per location (on hand and reserved, so a reservation is one
+/// conditional UPDATE) and orders, listed by change time per scope and by customer.
+const V18_ORDERS: &str = r#"
+CREATE TABLE skus (
+    tenant_id TEXT NOT NULL,
+    code TEXT NOT NULL,
+    body TEXT NOT NULL,
+    PRIMARY KEY (tenant_id, code)
+) WITHOUT ROWID;
+CREATE TABLE stock (
+    tenant_id TEXT NOT NULL,
+    sku TEXT NOT NULL,
+    location TEXT NOT NULL,
+    on_hand INTEGER NOT NULL,
+    reserved INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (tenant_id, sku, location)
+) WITHOUT ROWID;
+CREATE TABLE orders (
+    tenant_id TEXT NOT NULL,
+    id TEXT NOT NULL,
+    customer_id TEXT NOT NULL,
+    owner_id TEXT NOT NULL,
+    team_id TEXT,
+    status TEXT NOT NULL,
+    updated_at INTEGER NOT NULL,
+    version INTEGER NOT NULL,
+    body TEXT NOT NULL,
+    PRIMARY KEY (tenant_id, id)
+);
+CREATE INDEX orders_by_update ON orders (tenant_id, updated_at DESC, id DESC);
+CREATE INDEX orders_by_customer ON orders (tenant_id, customer_id);
+CREATE INDEX orders_by_owner ON orders (tenant_id, owner_id, updated_at DESC);
+CREATE INDEX orders_by_team ON orders (tenant_id, team_id, updated_at DESC);
+"#;
+
 /// The phone and e-mail of each lead's contact (`Lead::contact_keys`), so a business card is
 /// matched against leads too. Not unique: two leads may share a phone.
 const V17_LEAD_KEYS: &str = r#"
@@ -496,6 +531,7 @@ pub fn migrations() -> Migrations<'static> {
             crate::lead::backfill_keys(tx)
                 .map_err(|e| rusqlite_migration::HookError::Hook(format!("{e:#}")))
         }),
+        M::up(V18_ORDERS),
     ])
 }
 
@@ -669,7 +705,7 @@ mod tests {
             .unwrap();
         }
         let store = SqliteStore::open(&path).unwrap();
-        assert_eq!(store.schema_version().await.unwrap(), 17);
+        assert_eq!(store.schema_version().await.unwrap(), 18);
         let listed = store
             .list_activities(&activity.tenant, lead, 10)
             .await
@@ -758,7 +794,7 @@ mod tests {
         }
 
         let store = SqliteStore::open(&path).unwrap();
-        assert_eq!(store.schema_version().await.unwrap(), 17, "V2 -> V17");
+        assert_eq!(store.schema_version().await.unwrap(), 18, "V2 -> V18");
         let acme = TenantId::parse("acme").unwrap();
         let pending = store
             .pending_timers(&acme, Subject::Lead(lead))

@@ -38,6 +38,10 @@ pub enum StoreError {
     /// delivers events instead).
     #[error("not supported by this backend: {0}")]
     Unsupported(&'static str),
+    /// A reservation did not fit: fewer units of `sku` are available at `location` than the
+    /// write asked for. Nothing was written.
+    #[error("not enough {sku} at {location}")]
+    OutOfStock { sku: String, location: String },
     #[error("storage backend: {context}")]
     Backend {
         context: String,

@@ -4,13 +4,14 @@ use crate::error::StoreResult;
 use async_trait::async_trait;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use fieldline_domain::order::{Code, Order, OrderStatus, Sku, StockCount, StockLevel, StockMove};
 use fieldline_domain::retail::{SaleTags, TagCount};
 use fieldline_domain::{
     Activity, Channel, Contact, ContactId, Customer, CustomerId, Deal, DealFacts, DealId, Decision,
     Delivery, DeliveryResult, DomainEvent, GradeSnapshot, Lead, LeadId, LeadScope, LeadStatus,
-    MaterialPack, Notification, Pipeline, Priority, Purchase, Rule, RuleId, StageChange, StageKind,
-    Subject, Task, TaskId, Team, TeamId, Tenant, TenantId, Timer, Timestamp, Touch, Upload,
-    UploadId, User, UserId,
+    MaterialPack, Notification, OrderId, Pipeline, Priority, Purchase, Rule, RuleId, StageChange,
+    StageKind, Subject, Task, TaskId, Team, TeamId, Tenant, TenantId, Timer, Timestamp, Touch,
+    Upload, UploadId, User, UserId,
 };
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -120,6 +121,25 @@ impl Paged for Deal {
             id: self.id.as_uuid(),
         }
     }
+}
+
+impl Paged for Order {
+    fn cursor(&self) -> Cursor {
+        Cursor {
+            sort_ms: self.updated_at.timestamp_millis(),
+            id: self.id.as_uuid(),
+        }
+    }
+}
+
+/// A paginated listing of orders, newest change first, in the caller's scope.
+#[derive(Debug, Clone)]
+pub struct OrderQuery {
+    pub scope: LeadScope,
+    pub status: Option<OrderStatus>,
+    pub customer: Option<CustomerId>,
+    pub limit: u32,
+    pub after: Option<Cursor>,
 }
 
 /// A filtered, paginated listing of deals, newest change first. `scope` comes from the
@@ -705,6 +725,55 @@ pub trait RetailStore: Send + Sync {
     ) -> StoreResult<bool>;
 }
 
+/// Orders, the catalogue and stock. An order write and its stock moves are one transaction:
+/// a reservation that does not fit refuses the whole write (`OutOfStock`), so two channels
+/// can never both take the last units.
+#[async_trait]
+pub trait OrderStore: Send + Sync {
+    /// Creates or replaces a catalogue entry.
+    async fn put_sku(&self, sku: &Sku) -> StoreResult<()>;
+    /// The entries of `codes` that exist, in no particular order.
+    async fn get_skus(&self, tenant: &TenantId, codes: &[Code]) -> StoreResult<Vec<Sku>>;
+    /// The catalogue by code, the codes after `after`, at most `limit` (≤ `MAX_PAGE`).
+    async fn list_skus(
+        &self,
+        tenant: &TenantId,
+        after: Option<&Code>,
+        limit: u32,
+    ) -> StoreResult<Vec<Sku>>;
+    /// Sets each row's on-hand count and leaves its reservations alone. Counts are absolute,
+    /// so a retried batch sets the same values (on DynamoDB each 100 rows are one
+    /// transaction).
+    async fn set_stock(&self, tenant: &TenantId, counts: &[StockCount]) -> StoreResult<()>;
+    /// `sku` at every location that has a row for it, by location.
+    async fn stock_of(&self, tenant: &TenantId, sku: &Code) -> StoreResult<Vec<StockLevel>>;
+    /// Stores a new order (a draft) with its events; a retry of the same id answers the
+    /// stored one (`Replayed`). `NotFound` when the customer does not exist.
+    async fn create_order(
+        &self,
+        order: &Order,
+        events: &[DomainEvent],
+    ) -> StoreResult<Created<Order>>;
+    async fn get_order(&self, tenant: &TenantId, id: OrderId) -> StoreResult<Option<Order>>;
+    /// Stores `order` if it is still at `expected_version`, with `moves` applied to the stock
+    /// and `events`, all or nothing: `VersionConflict`, or `OutOfStock` naming a line whose
+    /// reservation did not fit.
+    async fn update_order(
+        &self,
+        order: &Order,
+        expected_version: u64,
+        moves: &[StockMove],
+        events: &[DomainEvent],
+    ) -> StoreResult<()>;
+    /// Every order of one customer (the credit check reads their balances and due dates).
+    async fn customer_orders(
+        &self,
+        tenant: &TenantId,
+        customer: CustomerId,
+    ) -> StoreResult<Vec<Order>>;
+    async fn list_orders(&self, tenant: &TenantId, query: &OrderQuery) -> StoreResult<Page<Order>>;
+}
+
 /// Every record port at once: what a complete backend (SQLite, DynamoDB) implements, so the
 /// wiring and the contract suite name the list in one place.
 pub trait RecordStores:
@@ -721,6 +790,7 @@ pub trait RecordStores:
     + TaskStore
     + InboxStore
     + RetailStore
+    + OrderStore
     + 'static
 {
 }
@@ -739,6 +809,7 @@ impl<T> RecordStores for T where
         + TaskStore
         + InboxStore
         + RetailStore
+        + OrderStore
         + 'static
 {
 }

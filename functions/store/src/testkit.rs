@@ -10,6 +10,7 @@ mod directory;
 mod fixture;
 mod inbox;
 mod lead;
+mod order;
 mod retail;
 mod rule;
 mod task;
@@ -25,6 +26,7 @@ pub use directory::*;
 pub use fixture::*;
 pub use inbox::*;
 pub use lead::*;
+pub use order::*;
 pub use retail::*;
 pub use rule::*;
 pub use task::*;
@@ -69,6 +71,7 @@ macro_rules! backend_contract_tests {
             contact_edits_move_their_keys,
             visits_are_stored_once_versioned_and_listed_by_time,
             sale_tags_count_once_and_spikes_are_announced_once,
+            orders_reserve_stock_atomically_and_never_oversell,
         );
     };
     (@each $open:path; $($name:ident),* $(,)?) => {$(

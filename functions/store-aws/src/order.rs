@@ -1,0 +1,321 @@
+//! Orders, the catalogue and stock on DynamoDB.
+//!
+//! A stock row (`TENANT#{t}#STOCK#{sku}` / `{location}`) keeps `on_hand`, `reserved` and
+//! `available` (their difference, kept because a condition expression cannot subtract), so a
+//! reservation is `SET reserved = reserved + :q, available = available - :q` under
+//! `available >= :q`, in the order's own transaction: two channels racing for the last units
+//! cannot both pass, and a refused line refuses the whole order write.
+//!
+//! An order lives in its subject partition, listed under `{t}#ORDERS` (gsi1), its owner
+//! (gsi2) and its team (gsi3) by change time; a copy in its customer's partition
+//! (`ORDER#{id}`), written in the same transaction, lets the credit check read one customer's
+//! orders with one query. SKUs are one partition per tenant (`{t}#SKUS` / `{code}`).
+
+use crate::customer::{customer_exists, customer_pk};
+use crate::directory::tenant_pk;
+use crate::lead::{events_items, listing_sk, newest_first_key};
+use crate::subject::{record_sk, subject_pk};
+use crate::table::{
+    ItemBuilder, Query, TxError, body, key, n, number_attr, put, put_new, s, string_attr, update_if,
+};
+use crate::{
+    DynamoStore, ENTITY, GSI1, GSI1_PK, GSI1_SK, GSI2, GSI2_PK, GSI2_SK, GSI3, GSI3_PK, GSI3_SK,
+};
+use async_trait::async_trait;
+use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
+use fieldline_domain::order::{Code, Order, Sku, StockCount, StockEffect, StockLevel, StockMove};
+use fieldline_domain::{
+    CustomerId, DomainEvent, LeadScope, OrderId, Subject, SubjectKind, TenantId,
+};
+use fieldline_store::error::{StoreError, StoreResult};
+use fieldline_store::ports::{Created, OrderQuery, OrderStore, Page, page_limit};
+
+fn skus_pk(tenant: &TenantId) -> String {
+    format!("{}#SKUS", tenant_pk(tenant))
+}
+
+fn stock_key(tenant: &TenantId, sku: &Code, location: &Code) -> crate::table::Item {
+    key(
+        format!("{}#STOCK#{sku}", tenant_pk(tenant)),
+        location.as_str(),
+    )
+}
+
+fn order_items(order: &Order) -> StoreResult<(crate::table::Item, crate::table::Item)> {
+    let t = tenant_pk(&order.tenant);
+    let sort = listing_sk(order.updated_at.timestamp_millis(), order.id);
+    let mut item = ItemBuilder::new(
+        subject_pk(&order.tenant, Subject::Order(order.id)),
+        record_sk(SubjectKind::Order),
+    )
+    .body(order)?
+    .s(ENTITY, "order")
+    .n("version", order.version as i64)
+    .s("order_status", order.status.as_str())
+    .s("customer_id", order.customer.to_string())
+    .s("owner_id", order.owner.to_string())
+    .s_opt("team_id", order.team.map(|t| t.to_string()))
+    .s(GSI1_PK, format!("{t}#ORDERS"))
+    .s(GSI1_SK, sort.clone())
+    .s(GSI2_PK, format!("{t}#ORDEROWNER#{}", order.owner))
+    .s(GSI2_SK, sort.clone());
+    if let Some(team) = order.team {
+        item = item
+            .s(GSI3_PK, format!("{t}#ORDERTEAM#{team}"))
+            .s(GSI3_SK, sort);
+    }
+    let copy = ItemBuilder::new(
+        customer_pk(&order.tenant, order.customer),
+        format!("ORDER#{}", order.id),
+    )
+    .body(order)?
+    .s(ENTITY, "customer_order")
+    .build();
+    Ok((item.build(), copy))
+}
+
+fn move_item(table: &str, tenant: &TenantId, m: &StockMove) -> TransactWriteItem {
+    let q = [(":q", n(m.quantity as i64))];
+    let at = stock_key(tenant, &m.sku, &m.location);
+    match m.effect {
+        StockEffect::Reserve => update_if(
+            table,
+            at,
+            "SET reserved = reserved + :q, available = available - :q",
+            "available >= :q",
+            &q,
+        ),
+        StockEffect::Release => update_if(
+            table,
+            at,
+            "SET reserved = reserved - :q, available = available + :q",
+            "attribute_exists(pk)",
+            &q,
+        ),
+        StockEffect::Consume => update_if(
+            table,
+            at,
+            "SET reserved = reserved - :q, on_hand = on_hand - :q",
+            "attribute_exists(pk)",
+            &q,
+        ),
+    }
+}
+
+#[async_trait]
+impl OrderStore for DynamoStore {
+    async fn put_sku(&self, sku: &Sku) -> StoreResult<()> {
+        let item = ItemBuilder::new(skus_pk(&sku.tenant), sku.code.as_str())
+            .body(sku)?
+            .s(ENTITY, "sku")
+            .build();
+        self.transact(vec![put(self.table(), item, None, &[])])
+            .await
+            .map_err(StoreError::from)
+    }
+
+    async fn get_skus(&self, tenant: &TenantId, codes: &[Code]) -> StoreResult<Vec<Sku>> {
+        let mut out = Vec::with_capacity(codes.len());
+        for code in codes {
+            if let Some(sku) = self.get_body::<Sku>(skus_pk(tenant), code.as_str()).await? {
+                out.push(sku);
+            }
+        }
+        Ok(out)
+    }
+
+    async fn list_skus(
+        &self,
+        tenant: &TenantId,
+        after: Option<&Code>,
+        limit: u32,
+    ) -> StoreResult<Vec<Sku>> {
+        let mut values = vec![(":p", s(skus_pk(tenant)))];
+        let condition = match after {
+            Some(code) => {
+                values.push((":after", s(code.as_str())));
+                "pk = :p AND sk > :after"
+            }
+            None => "pk = :p",
+        };
+        self.query_bodies(Query::table(condition, &values), page_limit(limit) as usize)
+            .await
+    }
+
+    async fn set_stock(&self, tenant: &TenantId, counts: &[StockCount]) -> StoreResult<()> {
+        for chunk in counts.chunks(100) {
+            let items = chunk
+                .iter()
+                .map(|c| {
+                    crate::table::update(
+                        self.table(),
+                        stock_key(tenant, &c.sku, &c.location),
+                        "SET on_hand = :n, reserved = if_not_exists(reserved, :zero), \
+                         available = :n - if_not_exists(reserved, :zero), entity = :e",
+                        &[
+                            (":n", n(c.on_hand as i64)),
+                            (":zero", n(0)),
+                            (":e", s("stock")),
+                        ],
+                    )
+                })
+                .collect();
+            self.transact(items).await?;
+        }
+        Ok(())
+    }
+
+    async fn stock_of(&self, tenant: &TenantId, sku: &Code) -> StoreResult<Vec<StockLevel>> {
+        let values = [(":p", s(format!("{}#STOCK#{sku}", tenant_pk(tenant))))];
+        let items = self
+            .query(Query::table("pk = :p", &values), usize::MAX)
+            .await?;
+        items
+            .iter()
+            .map(|item| {
+                let location = string_attr(item, "sk").unwrap_or_default();
+                let on_hand = number_attr(item, "on_hand").unwrap_or(0);
+                let reserved = number_attr(item, "reserved").unwrap_or(0);
+                Ok(StockLevel {
+                    sku: sku.clone(),
+                    location: Code::parse(location, "location")
+                        .map_err(|e| StoreError::corrupt("stock location", e))?,
+                    on_hand,
+                    reserved,
+                    available: on_hand - reserved,
+                })
+            })
+            .collect()
+    }
+
+    async fn create_order(
+        &self,
+        order: &Order,
+        events: &[DomainEvent],
+    ) -> StoreResult<Created<Order>> {
+        let table = self.table().to_owned();
+        let (item, copy) = order_items(order)?;
+        let mut items = vec![
+            customer_exists(&table, &order.tenant, order.customer),
+            put_new(&table, item),
+            put(&table, copy, None, &[]),
+        ];
+        items.extend(events_items(&table, events)?);
+        match self.transact(items).await {
+            Ok(()) => Ok(Created::New(order.clone())),
+            Err(TxError::Cancelled(flags)) if flags.first() == Some(&true) => {
+                Err(StoreError::NotFound)
+            }
+            Err(TxError::Cancelled(flags)) if flags.get(1) == Some(&true) => {
+                let stored = self
+                    .get_order(&order.tenant, order.id)
+                    .await?
+                    .ok_or_else(|| StoreError::Busy("order changed hands; retry".into()))?;
+                Ok(Created::Replayed(stored))
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn get_order(&self, tenant: &TenantId, id: OrderId) -> StoreResult<Option<Order>> {
+        self.get_body(
+            subject_pk(tenant, Subject::Order(id)),
+            record_sk(SubjectKind::Order),
+        )
+        .await
+    }
+
+    async fn update_order(
+        &self,
+        order: &Order,
+        expected_version: u64,
+        moves: &[StockMove],
+        events: &[DomainEvent],
+    ) -> StoreResult<()> {
+        let table = self.table().to_owned();
+        let (item, copy) = order_items(order)?;
+        let mut items = vec![
+            self.versioned_put(item, order.version, expected_version)?,
+            put(&table, copy, None, &[]),
+        ];
+        items.extend(moves.iter().map(|m| move_item(&table, &order.tenant, m)));
+        items.extend(events_items(&table, events)?);
+        match self.transact(items).await {
+            Ok(()) => Ok(()),
+            Err(TxError::Cancelled(flags)) if flags.first() == Some(&true) => Err(self
+                .version_failure(&order.tenant, Subject::Order(order.id), expected_version)
+                .await),
+            Err(TxError::Cancelled(flags)) => {
+                let failed = flags
+                    .iter()
+                    .skip(2)
+                    .take(moves.len())
+                    .position(|f| *f)
+                    .map(|i| &moves[i]);
+                match failed {
+                    Some(m) if m.effect == StockEffect::Reserve => Err(StoreError::OutOfStock {
+                        sku: m.sku.to_string(),
+                        location: m.location.to_string(),
+                    }),
+                    Some(m) => Err(StoreError::corrupt_msg(format!(
+                        "no stock row for {} at {}",
+                        m.sku, m.location
+                    ))),
+                    None => Err(StoreError::from(TxError::Cancelled(flags))),
+                }
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn customer_orders(
+        &self,
+        tenant: &TenantId,
+        customer: CustomerId,
+    ) -> StoreResult<Vec<Order>> {
+        let values = [
+            (":p", s(customer_pk(tenant, customer))),
+            (":o", s("ORDER#")),
+        ];
+        self.query_bodies(
+            Query::table("pk = :p AND begins_with(sk, :o)", &values),
+            usize::MAX,
+        )
+        .await
+    }
+
+    async fn list_orders(&self, tenant: &TenantId, query: &OrderQuery) -> StoreResult<Page<Order>> {
+        let t = tenant_pk(tenant);
+        let (index, pk_name, sk_name, partition) = match &query.scope {
+            LeadScope::Pool => {
+                return Ok(Page {
+                    items: Vec::new(),
+                    next: None,
+                });
+            }
+            LeadScope::Owner(user) => (GSI2, GSI2_PK, GSI2_SK, format!("{t}#ORDEROWNER#{user}")),
+            LeadScope::Team(team) => (GSI3, GSI3_PK, GSI3_SK, format!("{t}#ORDERTEAM#{team}")),
+            LeadScope::Tenant => (GSI1, GSI1_PK, GSI1_SK, format!("{t}#ORDERS")),
+        };
+        let mut values: Vec<(&str, AttributeValue)> = vec![(":p", s(partition))];
+        let key_condition = newest_first_key(pk_name, sk_name, query.after.as_ref(), &mut values);
+        let mut filters = Vec::new();
+        if let Some(status) = query.status {
+            filters.push("order_status = :status");
+            values.push((":status", s(status.as_str())));
+        }
+        if let Some(customer) = query.customer {
+            filters.push("customer_id = :customer");
+            values.push((":customer", s(customer.to_string())));
+        }
+        let filter = filters.join(" AND ");
+        let limit = page_limit(query.limit) as usize;
+        let mut q = Query::index(index, &key_condition, &values).newest_first();
+        if !filter.is_empty() {
+            q = q.filter(&filter);
+        }
+        let items = self.query(q, limit + 1).await?;
+        let orders: Vec<Order> = items.iter().map(body).collect::<StoreResult<_>>()?;
+        Ok(Page::from_overfetched(orders, limit))
+    }
+}

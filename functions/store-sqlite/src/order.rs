@@ -1,0 +1,312 @@
+//! Orders, the catalogue and stock on SQLite. A reservation is one conditional UPDATE
+//! (`on_hand - reserved >= quantity`) inside the order's write transaction; SQLite's single
+//! writer makes "check and take" one step, so the last units go to exactly one order.
+
+use crate::customer::require_customer;
+use crate::events::insert_events;
+use crate::{
+    SqliteStore, newest_first_page, query_bodies, query_body, sql_err, stale_write, to_json,
+};
+use async_trait::async_trait;
+use fieldline_domain::order::{Code, Order, Sku, StockCount, StockEffect, StockLevel, StockMove};
+use fieldline_domain::{CustomerId, DomainEvent, LeadScope, OrderId, Subject, TenantId};
+use fieldline_store::error::{StoreError, StoreResult};
+use fieldline_store::ports::{Created, OrderQuery, OrderStore, Page};
+use rusqlite::types::Value;
+use rusqlite::{Transaction, params, params_from_iter};
+
+/// Applies one stock move; `OutOfStock` when a reservation does not fit (the caller's
+/// transaction then rolls back every earlier move).
+fn apply_move(tx: &Transaction<'_>, tenant: &TenantId, m: &StockMove) -> StoreResult<()> {
+    let q = m.quantity as i64;
+    let args = params![tenant.as_str(), m.sku.as_str(), m.location.as_str(), q];
+    let changed = match m.effect {
+        StockEffect::Reserve => tx
+            .prepare_cached(
+                "UPDATE stock SET reserved = reserved + ?4
+                 WHERE tenant_id = ?1 AND sku = ?2 AND location = ?3 AND on_hand - reserved >= ?4",
+            )
+            .and_then(|mut s| s.execute(args)),
+        StockEffect::Release => tx
+            .prepare_cached(
+                "UPDATE stock SET reserved = max(reserved - ?4, 0)
+                 WHERE tenant_id = ?1 AND sku = ?2 AND location = ?3",
+            )
+            .and_then(|mut s| s.execute(args)),
+        StockEffect::Consume => tx
+            .prepare_cached(
+                "UPDATE stock SET reserved = max(reserved - ?4, 0), on_hand = on_hand - ?4
+                 WHERE tenant_id = ?1 AND sku = ?2 AND location = ?3",
+            )
+            .and_then(|mut s| s.execute(args)),
+    }
+    .map_err(sql_err)?;
+    if changed == 0 && m.effect == StockEffect::Reserve {
+        return Err(StoreError::OutOfStock {
+            sku: m.sku.to_string(),
+            location: m.location.to_string(),
+        });
+    }
+    Ok(())
+}
+
+fn scope_clause(scope: &LeadScope) -> (&'static str, Option<Value>) {
+    match scope {
+        LeadScope::Tenant => ("", None),
+        LeadScope::Team(team) => (" AND team_id = ?", Some(Value::Text(team.to_string()))),
+        LeadScope::Owner(user) => (" AND owner_id = ?", Some(Value::Text(user.to_string()))),
+        LeadScope::Pool => (" AND 0 = 1", None),
+    }
+}
+
+#[async_trait]
+impl OrderStore for SqliteStore {
+    async fn put_sku(&self, sku: &Sku) -> StoreResult<()> {
+        let sku = sku.clone();
+        self.write(move |tx| {
+            tx.execute(
+                "INSERT INTO skus (tenant_id, code, body) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (tenant_id, code) DO UPDATE SET body = excluded.body",
+                params![sku.tenant.as_str(), sku.code.as_str(), to_json(&sku)?],
+            )
+            .map_err(sql_err)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn get_skus(&self, tenant: &TenantId, codes: &[Code]) -> StoreResult<Vec<Sku>> {
+        let (tenant, codes) = (tenant.clone(), codes.to_vec());
+        self.read(move |conn| {
+            let mut out = Vec::with_capacity(codes.len());
+            for code in &codes {
+                if let Some(sku) = query_body::<Sku>(
+                    conn,
+                    "SELECT body FROM skus WHERE tenant_id = ?1 AND code = ?2",
+                    params![tenant.as_str(), code.as_str()],
+                )? {
+                    out.push(sku);
+                }
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn list_skus(
+        &self,
+        tenant: &TenantId,
+        after: Option<&Code>,
+        limit: u32,
+    ) -> StoreResult<Vec<Sku>> {
+        let (tenant, after) = (tenant.clone(), after.map(|c| c.as_str().to_owned()));
+        let limit = fieldline_store::page_limit(limit);
+        self.read(move |conn| {
+            query_bodies(
+                conn,
+                "SELECT body FROM skus WHERE tenant_id = ?1 AND (?2 IS NULL OR code > ?2)
+                 ORDER BY code LIMIT ?3",
+                params![tenant.as_str(), after, limit],
+            )
+        })
+        .await
+    }
+
+    async fn set_stock(&self, tenant: &TenantId, counts: &[StockCount]) -> StoreResult<()> {
+        let (tenant, counts) = (tenant.clone(), counts.to_vec());
+        self.write(move |tx| {
+            let mut put = tx
+                .prepare_cached(
+                    "INSERT INTO stock (tenant_id, sku, location, on_hand, reserved)
+                     VALUES (?1, ?2, ?3, ?4, 0)
+                     ON CONFLICT (tenant_id, sku, location) DO UPDATE SET on_hand = excluded.on_hand",
+                )
+                .map_err(sql_err)?;
+            for c in &counts {
+                put.execute(params![
+                    tenant.as_str(),
+                    c.sku.as_str(),
+                    c.location.as_str(),
+                    c.on_hand as i64
+                ])
+                .map_err(sql_err)?;
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn stock_of(&self, tenant: &TenantId, sku: &Code) -> StoreResult<Vec<StockLevel>> {
+        let (tenant, sku) = (tenant.clone(), sku.clone());
+        self.read(move |conn| {
+            let mut stmt = conn
+                .prepare_cached(
+                    "SELECT location, on_hand, reserved FROM stock
+                     WHERE tenant_id = ?1 AND sku = ?2 ORDER BY location",
+                )
+                .map_err(sql_err)?;
+            let rows = stmt
+                .query_map(params![tenant.as_str(), sku.as_str()], |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, i64>(1)?,
+                        r.get::<_, i64>(2)?,
+                    ))
+                })
+                .map_err(sql_err)?
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(sql_err)?;
+            rows.into_iter()
+                .map(|(location, on_hand, reserved)| {
+                    Ok(StockLevel {
+                        sku: sku.clone(),
+                        location: Code::parse(&location, "location")
+                            .map_err(|e| StoreError::corrupt("stock location", e))?,
+                        on_hand,
+                        reserved,
+                        available: on_hand - reserved,
+                    })
+                })
+                .collect()
+        })
+        .await
+    }
+
+    async fn create_order(
+        &self,
+        order: &Order,
+        events: &[DomainEvent],
+    ) -> StoreResult<Created<Order>> {
+        let (order, events) = (order.clone(), events.to_vec());
+        self.write(move |tx| {
+            let (t, id) = (order.tenant.as_str(), order.id.to_string());
+            if let Some(stored) = query_body::<Order>(
+                tx,
+                "SELECT body FROM orders WHERE tenant_id = ?1 AND id = ?2",
+                params![t, id],
+            )? {
+                return Ok(Created::Replayed(stored));
+            }
+            require_customer(tx, &order.tenant, order.customer)?;
+            tx.execute(
+                "INSERT INTO orders (tenant_id, id, customer_id, owner_id, team_id, status,
+                                     updated_at, version, body)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                params![
+                    t,
+                    id,
+                    order.customer.to_string(),
+                    order.owner.to_string(),
+                    order.team.map(|t| t.to_string()),
+                    order.status.as_str(),
+                    order.updated_at.timestamp_millis(),
+                    order.version as i64,
+                    to_json(&order)?
+                ],
+            )
+            .map_err(sql_err)?;
+            insert_events(tx, &events)?;
+            Ok(Created::New(order))
+        })
+        .await
+    }
+
+    async fn get_order(&self, tenant: &TenantId, id: OrderId) -> StoreResult<Option<Order>> {
+        let (t, id) = (tenant.as_str().to_owned(), id.to_string());
+        self.read(move |conn| {
+            query_body(
+                conn,
+                "SELECT body FROM orders WHERE tenant_id = ?1 AND id = ?2",
+                params![t, id],
+            )
+        })
+        .await
+    }
+
+    async fn update_order(
+        &self,
+        order: &Order,
+        expected_version: u64,
+        moves: &[StockMove],
+        events: &[DomainEvent],
+    ) -> StoreResult<()> {
+        StoreError::check_advances(order.version, expected_version)?;
+        let (order, moves, events) = (order.clone(), moves.to_vec(), events.to_vec());
+        self.write(move |tx| {
+            let (t, id) = (order.tenant.as_str(), order.id.to_string());
+            let body = to_json(&order)?;
+            let changed = tx
+                .prepare_cached(
+                    "UPDATE orders SET status = ?1, updated_at = ?2, version = ?3, body = ?4,
+                                       owner_id = ?5, team_id = ?6
+                     WHERE tenant_id = ?7 AND id = ?8 AND version = ?9",
+                )
+                .and_then(|mut s| {
+                    s.execute(params![
+                        order.status.as_str(),
+                        order.updated_at.timestamp_millis(),
+                        order.version as i64,
+                        body,
+                        order.owner.to_string(),
+                        order.team.map(|t| t.to_string()),
+                        t,
+                        id,
+                        expected_version as i64
+                    ])
+                })
+                .map_err(sql_err)?;
+            if changed == 0 {
+                return Err(stale_write(
+                    tx,
+                    &order.tenant,
+                    Subject::Order(order.id),
+                    expected_version,
+                ));
+            }
+            for m in &moves {
+                apply_move(tx, &order.tenant, m)?;
+            }
+            insert_events(tx, &events)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn customer_orders(
+        &self,
+        tenant: &TenantId,
+        customer: CustomerId,
+    ) -> StoreResult<Vec<Order>> {
+        let (t, c) = (tenant.as_str().to_owned(), customer.to_string());
+        self.read(move |conn| {
+            query_bodies(
+                conn,
+                "SELECT body FROM orders WHERE tenant_id = ?1 AND customer_id = ?2",
+                params![t, c],
+            )
+        })
+        .await
+    }
+
+    async fn list_orders(&self, tenant: &TenantId, query: &OrderQuery) -> StoreResult<Page<Order>> {
+        let mut sql = String::from("SELECT body FROM orders WHERE tenant_id = ?");
+        let mut args: Vec<Value> = vec![Value::Text(tenant.as_str().to_owned())];
+        let (clause, value) = scope_clause(&query.scope);
+        sql.push_str(clause);
+        args.extend(value);
+        if let Some(status) = query.status {
+            sql.push_str(" AND status = ?");
+            args.push(Value::Text(status.as_str().to_owned()));
+        }
+        if let Some(customer) = query.customer {
+            sql.push_str(" AND customer_id = ?");
+            args.push(Value::Text(customer.to_string()));
+        }
+        let limit = newest_first_page(&mut sql, &mut args, query.after.as_ref(), query.limit);
+        self.read(move |conn| {
+            let items: Vec<Order> = query_bodies(conn, &sql, params_from_iter(args))?;
+            Ok(Page::from_overfetched(items, limit as usize))
+        })
+        .await
+    }
+}

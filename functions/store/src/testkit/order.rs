@@ -1,0 +1,297 @@
+//! The order store's contract: the catalogue pages by code; stock counts keep reservations;
+//! an order write and its stock moves commit together or not at all; 200 orders racing for
+//! the last 50 units take exactly 50; stale writes are refused; orders are found by
+//! customer and listed per scope.
+
+use super::Backend;
+use super::fixture::{actor_of, fixture, t0};
+use crate::{OrderQuery, StoreError};
+use fieldline_domain::order::{
+    Code, LineInput, NewOrder, Order, OrderPolicy, OrderStatus, PaymentTerms, Sku, SkuInput,
+    StockCount, StockEffect,
+};
+use fieldline_domain::*;
+
+fn code(raw: &str) -> Code {
+    Code::parse(raw, "code").unwrap()
+}
+
+fn sku(tenant: &TenantId, c: &str) -> Sku {
+    Sku::new(
+        tenant,
+        code(c),
+        &SkuInput {
+            name: format!("润滑油 {c}"),
+            unit_price: 12_800,
+            floor_price: 10_000,
+            currency: "CNY".into(),
+            safety_stock: 5,
+        },
+        t0(),
+    )
+    .unwrap()
+}
+
+fn draft(
+    f: &super::Fixture<impl Backend>,
+    customer: CustomerId,
+    skus: &[Sku],
+    lines: &[(&str, u64)],
+) -> Order {
+    let input = NewOrder {
+        customer,
+        channel: "direct".into(),
+        location: code("WH-1"),
+        lines: lines
+            .iter()
+            .map(|(s, q)| LineInput {
+                sku: code(s),
+                quantity: *q,
+                unit_price: None,
+                discount_percent: 0,
+            })
+            .collect(),
+        payment_terms: PaymentTerms::Net { days: 30 },
+        delivery_address: "上海市浦东新区张江路 1 号".into(),
+    };
+    Order::draft(
+        &input,
+        OrderId::new(),
+        &f.tenant,
+        (f.rep.id, f.rep.team),
+        skus,
+        t0(),
+    )
+    .unwrap()
+}
+
+async fn level<S: Backend>(store: &S, tenant: &TenantId, s: &str) -> (i64, i64, i64) {
+    let rows = store.stock_of(tenant, &code(s)).await.unwrap();
+    let row = rows.iter().find(|r| r.location.as_str() == "WH-1").unwrap();
+    (row.on_hand, row.reserved, row.available)
+}
+
+pub async fn orders_reserve_stock_atomically_and_never_oversell<S: Backend>(store: S) {
+    let f = fixture(store).await;
+    let t = &f.tenant;
+    let input = NewCustomer {
+        name: "苏州精密机械有限公司".into(),
+        kind: CustomerKind::Enterprise,
+        owner: None,
+        addresses: vec![],
+        tags: vec![],
+        contacts: vec![],
+    };
+    let buyer =
+        Customer::create(&input, CustomerId::new(), &actor_of(&f.rep), &f.rep, t0()).unwrap();
+    f.store.create_customer(&buyer, &[], &[]).await.unwrap();
+
+    // The catalogue pages by code.
+    let skus: Vec<Sku> = ["A", "B", "C"].iter().map(|c| sku(t, c)).collect();
+    for s in &skus {
+        f.store.put_sku(s).await.unwrap();
+    }
+    let first = f.store.list_skus(t, None, 2).await.unwrap();
+    assert_eq!(
+        first.iter().map(|s| s.code.as_str()).collect::<Vec<_>>(),
+        ["A", "B"]
+    );
+    let rest = f.store.list_skus(t, Some(&code("B")), 2).await.unwrap();
+    assert_eq!(rest.len(), 1);
+    let found = f.store.get_skus(t, &[code("C"), code("Z")]).await.unwrap();
+    assert_eq!(found.len(), 1, "unknown codes are left out");
+
+    f.store
+        .set_stock(
+            t,
+            &[
+                StockCount {
+                    sku: code("A"),
+                    location: code("WH-1"),
+                    on_hand: 50,
+                },
+                StockCount {
+                    sku: code("B"),
+                    location: code("WH-1"),
+                    on_hand: 5,
+                },
+            ],
+        )
+        .await
+        .unwrap();
+
+    // A draft is created once; a retry answers the stored one; an unknown customer refuses.
+    let mut order = draft(&f, buyer.id, &skus, &[("A", 3), ("B", 10)]);
+    assert!(matches!(
+        f.store.create_order(&order, &[]).await.unwrap(),
+        crate::Created::New(_)
+    ));
+    assert!(matches!(
+        f.store.create_order(&order, &[]).await.unwrap(),
+        crate::Created::Replayed(_)
+    ));
+    let stray = draft(&f, CustomerId::new(), &skus, &[("A", 1)]);
+    assert!(matches!(
+        f.store.create_order(&stray, &[]).await,
+        Err(StoreError::NotFound)
+    ));
+
+    // B does not fit: nothing is written, A's reservation included.
+    let before = order.clone();
+    order
+        .submit(f.rep.id, None, &skus, &OrderPolicy::default(), t0())
+        .unwrap();
+    let reserve = order.stock_moves(StockEffect::Reserve);
+    match f
+        .store
+        .update_order(&order, before.version, &reserve, &[])
+        .await
+    {
+        Err(StoreError::OutOfStock { sku, location }) => {
+            assert_eq!((sku.as_str(), location.as_str()), ("B", "WH-1"));
+        }
+        other => panic!("expected OutOfStock, got {other:?}"),
+    }
+    assert_eq!(level(&f.store, t, "A").await, (50, 0, 50));
+    let stored = f.store.get_order(t, order.id).await.unwrap().unwrap();
+    assert_eq!(stored, before, "the order is as it was");
+
+    // 200 orders race for A's 50 units, one each: exactly 50 get one.
+    let racers: Vec<Order> = (0..200)
+        .map(|_| draft(&f, buyer.id, &skus, &[("A", 1)]))
+        .collect();
+    for o in &racers {
+        f.store.create_order(o, &[]).await.unwrap();
+    }
+    let tasks: Vec<_> = racers
+        .into_iter()
+        .map(|mut o| {
+            let store = f.store.clone();
+            let skus = skus.clone();
+            let by = f.rep.id;
+            tokio::spawn(async move {
+                let expected = o.version;
+                o.submit(by, None, &skus, &OrderPolicy::default(), t0())
+                    .unwrap();
+                let moves = o.stock_moves(StockEffect::Reserve);
+                loop {
+                    match store.update_order(&o, expected, &moves, &[]).await {
+                        Ok(()) => return true,
+                        Err(StoreError::OutOfStock { .. }) => return false,
+                        // A backend too busy to decide is asked again, as a phone would.
+                        Err(StoreError::Busy(_)) => continue,
+                        Err(e) => panic!("unexpected {e:?}"),
+                    }
+                }
+            })
+        })
+        .collect();
+    let mut sold = 0;
+    for task in tasks {
+        if task.await.unwrap() {
+            sold += 1;
+        }
+    }
+    assert_eq!(sold, 50, "exactly the last 50 units are sold");
+    assert_eq!(level(&f.store, t, "A").await, (50, 50, 0));
+
+    // A new count keeps what orders hold.
+    f.store
+        .set_stock(
+            t,
+            &[StockCount {
+                sku: code("A"),
+                location: code("WH-1"),
+                on_hand: 80,
+            }],
+        )
+        .await
+        .unwrap();
+    assert_eq!(level(&f.store, t, "A").await, (80, 50, 30));
+
+    // Ship one (on hand and reserved fall), cancel another (reserved falls).
+    let held: Vec<Order> = f
+        .store
+        .customer_orders(t, buyer.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|o| o.status == OrderStatus::ToShip)
+        .collect();
+    assert_eq!(held.len(), 50);
+    let mut ship = held[0].clone();
+    let v = ship.version;
+    ship.ship(f.rep.id, t0()).unwrap();
+    f.store
+        .update_order(&ship, v, &ship.stock_moves(StockEffect::Consume), &[])
+        .await
+        .unwrap();
+    assert_eq!(level(&f.store, t, "A").await, (79, 49, 30));
+    let mut cancel = held[1].clone();
+    let v = cancel.version;
+    cancel.cancel(f.rep.id, "客户取消".into(), t0()).unwrap();
+    f.store
+        .update_order(&cancel, v, &cancel.stock_moves(StockEffect::Release), &[])
+        .await
+        .unwrap();
+    assert_eq!(level(&f.store, t, "A").await, (79, 48, 31));
+
+    // A stale write is refused and moves no stock.
+    let mut stale = held[1].clone();
+    stale.cancel(f.rep.id, "again".into(), t0()).unwrap();
+    assert!(matches!(
+        f.store
+            .update_order(&stale, v, &stale.stock_moves(StockEffect::Release), &[])
+            .await,
+        Err(StoreError::VersionConflict { .. })
+    ));
+    assert_eq!(level(&f.store, t, "A").await, (79, 48, 31));
+
+    // Listings: the rep's scope, a status filter, pages.
+    let mine = OrderQuery {
+        scope: LeadScope::Owner(f.rep.id),
+        status: Some(OrderStatus::Cancelled),
+        customer: None,
+        limit: 10,
+        after: None,
+    };
+    let page = f.store.list_orders(t, &mine).await.unwrap();
+    assert_eq!(page.items.len(), 1);
+    assert_eq!(page.items[0].id, cancel.id);
+    let other = OrderQuery {
+        scope: LeadScope::Owner(UserId::new()),
+        ..mine.clone()
+    };
+    assert!(
+        f.store
+            .list_orders(t, &other)
+            .await
+            .unwrap()
+            .items
+            .is_empty()
+    );
+    let mut seen = 0;
+    let mut after = None;
+    loop {
+        let page = f
+            .store
+            .list_orders(
+                t,
+                &OrderQuery {
+                    scope: LeadScope::Team(f.team),
+                    status: None,
+                    customer: Some(buyer.id),
+                    limit: 40,
+                    after,
+                },
+            )
+            .await
+            .unwrap();
+        seen += page.items.len();
+        match page.next {
+            Some(next) => after = Some(next),
+            None => break,
+        }
+    }
+    assert_eq!(seen, 201, "the first draft and the 200 racers");
+}
