@@ -165,7 +165,7 @@ async fn unowned_leads_are_spread_round_robin_even_when_they_arrive_together() {
                 .to_owned()
         }
     });
-    let leads = futures_join_all(creates).await;
+    let leads = futures::future::join_all(creates).await;
     let owners = eventually("all nine leads assigned", || async {
         let mut owners = BTreeMap::new();
         for id in &leads {
@@ -186,39 +186,6 @@ async fn unowned_leads_are_spread_round_robin_even_when_they_arrive_together() {
     assert!(!owners.contains_key(&fx.east_manager.id.to_string()));
 }
 
-async fn futures_join_all<F: std::future::Future>(
-    futures: impl Iterator<Item = F>,
-) -> Vec<F::Output> {
-    let handles: Vec<_> = futures.collect();
-    let mut out = Vec::with_capacity(handles.len());
-    // Polled together: the requests are in flight at the same time.
-    let joined = futures_util_join(handles).await;
-    out.extend(joined);
-    out
-}
-
-async fn futures_util_join<F: std::future::Future>(futures: Vec<F>) -> Vec<F::Output> {
-    let mut pinned: Vec<_> = futures.into_iter().map(Box::pin).collect();
-    let mut results: Vec<Option<F::Output>> = (0..pinned.len()).map(|_| None).collect();
-    std::future::poll_fn(|cx| {
-        let mut pending = false;
-        for (i, f) in pinned.iter_mut().enumerate() {
-            if results[i].is_none() {
-                match f.as_mut().poll(cx) {
-                    std::task::Poll::Ready(v) => results[i] = Some(v),
-                    std::task::Poll::Pending => pending = true,
-                }
-            }
-        }
-        if pending {
-            std::task::Poll::Pending
-        } else {
-            std::task::Poll::Ready(())
-        }
-    })
-    .await;
-    results.into_iter().map(|r| r.unwrap()).collect()
-}
 
 async fn a_stale_lead_goes_back_to_the_pool_and_the_first_claim_wins() {
     let (app, fx, clock) = start().await;

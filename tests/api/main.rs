@@ -14,6 +14,7 @@ mod input;
 mod lambda;
 mod leads;
 mod matrix;
+mod orders;
 mod openapi;
 mod restart;
 mod slow;

@@ -14,7 +14,7 @@ use crate::timer::TimerSweeper;
 use axum::Router;
 use fieldline_store::{
     AssignmentStore, BlobStore, CustomerStore, DealStore, DecisionLog, DirectoryStore, EventLog,
-    InboxStore, LeadStore, RecordStores, RetailStore, RuleStore, TaskStore, TimerStore,
+    InboxStore, LeadStore, OrderStore, RecordStores, RetailStore, RuleStore, TaskStore, TimerStore,
     UploadStore,
 };
 use std::future::Future;
@@ -51,6 +51,7 @@ pub struct Stores {
     pub tasks: Arc<dyn TaskStore>,
     pub inbox: Arc<dyn InboxStore>,
     pub retail: Arc<dyn RetailStore>,
+    pub orders: Arc<dyn OrderStore>,
     pub blobs: Arc<dyn BlobStore>,
     /// For the health endpoint: `sqlite` or `dynamodb`.
     pub backend: &'static str,
@@ -76,6 +77,7 @@ impl Stores {
             tasks: store.clone(),
             inbox: store.clone(),
             retail: store.clone(),
+            orders: store.clone(),
             events: store,
             blobs,
             backend,
@@ -107,6 +109,7 @@ impl Application {
             tasks: stores.tasks,
             inbox: stores.inbox,
             retail: stores.retail,
+            orders: stores.orders,
             events: stores.events,
             blobs: stores.blobs,
             tokens: Arc::new(tokens),

@@ -38,6 +38,10 @@ pub enum AppError {
     TransitionBlocked {
         unmet: Vec<fieldline_domain::Localized>,
     },
+    /// An order's lines need more than the location has: each short line, what it asked for
+    /// and what is available. Nothing was reserved.
+    #[error("not enough stock: {}", shortfall.iter().map(|s| format!("{} needs {} at {}, {} available", s.sku, s.requested, s.location, s.available)).collect::<Vec<_>>().join("; "))]
+    OutOfStock { shortfall: Vec<Shortfall> },
     /// The request collides with the current state (already claimed, already exists).
     #[error("{0}")]
     Conflict(String),
@@ -68,6 +72,15 @@ pub enum AppError {
         #[source]
         source: BoxError,
     },
+}
+
+/// One order line the stock could not cover.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+pub struct Shortfall {
+    pub sku: String,
+    pub location: String,
+    pub requested: u64,
+    pub available: i64,
 }
 
 impl AppError {
@@ -117,9 +130,15 @@ impl From<StoreError> for AppError {
                 key,
                 existing: serde_json::Value::String(existing),
             },
-            StoreError::OutOfStock { sku, location } => {
-                AppError::Conflict(format!("not enough {sku} at {location}"))
-            }
+            // Use cases report every short line; this is the bare fallback.
+            StoreError::OutOfStock { sku, location } => AppError::OutOfStock {
+                shortfall: vec![Shortfall {
+                    sku,
+                    location,
+                    requested: 0,
+                    available: 0,
+                }],
+            },
             e @ StoreError::Busy(_) => AppError::Busy(e),
             e @ (StoreError::Corrupt { .. }
             | StoreError::Backend { .. }

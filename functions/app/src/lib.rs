@@ -18,6 +18,7 @@ pub mod lead;
 pub mod material;
 pub mod metrics;
 pub mod notification;
+pub mod order;
 pub mod retail;
 pub mod rule;
 pub mod scheduler;

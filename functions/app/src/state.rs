@@ -5,7 +5,7 @@ use crate::auth::TokenKeys;
 use fieldline_domain::{ScoringPolicy, Timestamp};
 use fieldline_store::{
     AssignmentStore, BlobStore, CustomerStore, DealStore, DecisionLog, DirectoryStore, EventLog,
-    InboxStore, LeadStore, RetailStore, RuleStore, TaskStore, TimerStore, UploadStore,
+    InboxStore, LeadStore, OrderStore, RetailStore, RuleStore, TaskStore, TimerStore, UploadStore,
 };
 use std::sync::Arc;
 
@@ -37,6 +37,7 @@ pub struct AppState {
     pub tasks: Arc<dyn TaskStore>,
     pub inbox: Arc<dyn InboxStore>,
     pub retail: Arc<dyn RetailStore>,
+    pub orders: Arc<dyn OrderStore>,
     pub blobs: Arc<dyn BlobStore>,
     pub tokens: Arc<TokenKeys>,
     pub policy: Arc<ScoringPolicy>,

@@ -7,6 +7,7 @@
 //! Money is in minor units (分, cents) so totals add up exactly; stock in whole units.
 
 use crate::Timestamp;
+use chrono::{DateTime, Utc};
 use crate::error::DomainError;
 use crate::event::{DomainEvent, EventPayload};
 use crate::id::{CustomerId, OrderId, TeamId, TenantId, UserId};
@@ -166,7 +167,7 @@ pub struct Sku {
     pub floor_price: u64,
     pub currency: String,
     pub safety_stock: u64,
-    pub updated_at: Timestamp,
+    pub updated_at: DateTime<Utc>,
 }
 
 impl Sku {
@@ -444,7 +445,7 @@ pub struct OrderLine {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OrderStep {
-    pub at: Timestamp,
+    pub at: DateTime<Utc>,
     pub by: Option<UserId>,
     pub status: OrderStatus,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -474,11 +475,11 @@ pub struct Order {
     pub paid: u64,
     pub invoice: InvoiceState,
     /// When it becomes (or became) invoiceable, where known.
-    pub expected_invoice_at: Option<Timestamp>,
+    pub expected_invoice_at: Option<DateTime<Utc>>,
     /// When payment is due (net terms, from shipment).
-    pub due_at: Option<Timestamp>,
-    pub created_at: Timestamp,
-    pub updated_at: Timestamp,
+    pub due_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
     /// Every status change, oldest first: the audit trail.
     pub history: Vec<OrderStep>,
     pub version: u64,

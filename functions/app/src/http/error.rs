@@ -48,6 +48,12 @@ pub enum ApiError {
         key: String,
         existing: Value,
     },
+    /// Stock could not cover an order (`details.shortfall`: each short line).
+    #[error("{message}")]
+    OutOfStock {
+        message: String,
+        shortfall: Vec<crate::error::Shortfall>,
+    },
     #[error("request body exceeds {limit} bytes")]
     PayloadTooLarge { limit: usize },
     #[error("expected Content-Type: application/json")]
@@ -121,7 +127,8 @@ impl ApiError {
             ApiError::VersionConflict { .. }
             | ApiError::IdempotencyKeyReused
             | ApiError::Conflict(_)
-            | ApiError::Duplicate { .. } => StatusCode::CONFLICT,
+            | ApiError::Duplicate { .. }
+            | ApiError::OutOfStock { .. } => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::InvalidField { .. }
@@ -150,6 +157,7 @@ impl ApiError {
             ApiError::IdempotencyKeyReused => "idempotency_key_reused",
             ApiError::Conflict(_) => "conflict",
             ApiError::Duplicate { .. } => "duplicate",
+            ApiError::OutOfStock { .. } => "out_of_stock",
             ApiError::PayloadTooLarge { .. } => "payload_too_large",
             ApiError::UnsupportedMediaType => "unsupported_media_type",
             ApiError::InvalidField { .. } => "invalid_field",
@@ -176,6 +184,7 @@ impl ApiError {
             ApiError::TooManyRequests { retry_after_secs } => {
                 json!({ "retry_after_secs": retry_after_secs })
             }
+            ApiError::OutOfStock { shortfall, .. } => json!({ "shortfall": shortfall }),
             ApiError::TransitionBlocked { unmet, language } => json!({
                 "unmet": unmet.iter().map(|m| json!({
                     "message": m.pick(language), "zh": m.zh, "en": m.en,
@@ -247,6 +256,13 @@ impl From<AppError> for ApiError {
             }
             AppError::IdempotencyKeyReused => ApiError::IdempotencyKeyReused,
             AppError::Conflict(m) => ApiError::Conflict(m),
+            e @ AppError::OutOfStock { .. } => {
+                let message = e.to_string();
+                let AppError::OutOfStock { shortfall } = e else {
+                    unreachable!("matched above")
+                };
+                ApiError::OutOfStock { message, shortfall }
+            }
             AppError::Duplicate {
                 message,
                 key,

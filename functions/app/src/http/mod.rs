@@ -14,7 +14,7 @@ use crate::http::error::{ApiError, ErrorBody};
 use crate::http::extract::BodyLimit;
 use crate::state::AppState;
 use crate::{
-    calendar, channel, customer, deal, lead, material, metrics, notification, retail, rule, task,
+    calendar, channel, customer, deal, lead, material, metrics, notification, order, retail, rule, task,
     upload, visit,
 };
 use axum::extract::{DefaultBodyLimit, Request};
@@ -171,6 +171,13 @@ fn lead_routes(router: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
         .routes(routes!(material::http::download))
         .routes(routes!(deal::http::forecast))
         .routes(routes!(deal::http::backtest))
+        .routes(routes!(order::http::create_order, order::http::list_orders))
+        .routes(routes!(order::http::get_order))
+        .routes(routes!(order::http::act))
+        .routes(routes!(order::http::list_skus))
+        .routes(routes!(order::http::put_sku))
+        .routes(routes!(order::http::stock_of))
+        .routes(routes!(order::http::put_inventory))
         .routes(routes!(health::me))
         .routes(routes!(health::health))
 }
@@ -188,6 +195,10 @@ fn automation_routes(router: OpenApiRouter<AppState>) -> OpenApiRouter<AppState>
         .routes(routes!(metrics::http::capture_metrics))
         .routes(routes!(visit::http::visit_metrics))
         .routes(routes!(retail::http::sale_tag_report))
+        .routes(routes!(
+            order::http::order_policy,
+            order::http::set_order_policy
+        ))
         .routes(routes!(
             retail::http::retail_policy,
             retail::http::set_retail_policy

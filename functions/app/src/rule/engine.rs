@@ -113,7 +113,16 @@ pub async fn load_subject(
             }
             None => None,
         },
-        Subject::Visit(_) | Subject::Order(_) => None,
+        Subject::Order(id) => state
+            .orders
+            .get_order(tenant, id)
+            .await?
+            .map(|order| SubjectView {
+                owner: Some(order.owner),
+                team: order.team,
+                fields: serde_json::to_value(&order).unwrap_or(Value::Null),
+            }),
+        Subject::Visit(_) => None,
     })
 }
 
@@ -605,6 +614,7 @@ pub fn default_rules() -> Vec<(String, Value)> {
         include_str!("../../rules/lead.json"),
         include_str!("../../rules/deal.json"),
         include_str!("../../rules/customer.json"),
+        include_str!("../../rules/order.json"),
     ];
     #[derive(serde::Deserialize)]
     struct Entry {

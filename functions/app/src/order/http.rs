@@ -1,0 +1,209 @@
+use crate::auth::Authenticated;
+use crate::http::error::{ApiError, ErrorBody};
+use crate::http::extract::{ApiJson, ApiPath, ApiQuery};
+use crate::http::idempotency::{IdempotencyHeader, created};
+use crate::order as usecase;
+use crate::state::AppState;
+use axum::Json;
+use axum::extract::State;
+use axum::response::Response;
+use fieldline_domain::order::{
+    InventoryBatch, NewOrder, Order, OrderPolicy, OrderStatus, Sku, SkuInput, StockLevel,
+};
+use fieldline_domain::{CustomerId, OrderId};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+/// Creates or replaces a catalogue entry: its list price, floor price and safety stock.
+#[utoipa::path(put, path = "/v1/skus/{code}", tag = "orders", security(("bearer" = [])),
+    params(("code" = String, Path, pattern = r"^[A-Za-z0-9._/-]{1,64}$", description = "The SKU code")),
+    request_body = SkuInput,
+    responses((status = 200, body = Sku), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 422, body = ErrorBody)))]
+pub async fn put_sku(
+    State(state): State<AppState>,
+    auth: Authenticated,
+    ApiPath(code): ApiPath<String>,
+    ApiJson(input): ApiJson<SkuInput>,
+) -> Result<Json<Sku>, ApiError> {
+    Ok(Json(
+        usecase::put_sku(&state, &auth.actor, &code, input).await?,
+    ))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct SkuListParams {
+    /// The last code of the previous page.
+    #[param(pattern = r"^[A-Za-z0-9._/-]{1,64}$")]
+    after: Option<String>,
+    /// Page size (default 100).
+    #[param(minimum = 1, maximum = 200)]
+    limit: Option<u32>,
+}
+
+/// The catalogue by code.
+#[utoipa::path(get, path = "/v1/skus", tag = "orders", security(("bearer" = [])),
+    params(SkuListParams),
+    responses((status = 200, body = Vec<Sku>), (status = 400, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn list_skus(
+    State(state): State<AppState>,
+    auth: Authenticated,
+    ApiQuery(params): ApiQuery<SkuListParams>,
+) -> Result<Json<Vec<Sku>>, ApiError> {
+    let limit = crate::lead::checked_limit(params.limit.unwrap_or(100), 200)?;
+    Ok(Json(
+        usecase::list_skus(&state, &auth.actor, params.after.as_deref(), limit).await?,
+    ))
+}
+
+/// A SKU's stock at every location: on hand, reserved by submitted orders, available.
+#[utoipa::path(get, path = "/v1/skus/{code}/stock", tag = "orders", security(("bearer" = [])),
+    params(("code" = String, Path, pattern = r"^[A-Za-z0-9._/-]{1,64}$", description = "The SKU code")),
+    responses((status = 200, body = Vec<StockLevel>), (status = 422, body = ErrorBody)))]
+pub async fn stock_of(
+    State(state): State<AppState>,
+    auth: Authenticated,
+    ApiPath(code): ApiPath<String>,
+) -> Result<Json<Vec<StockLevel>>, ApiError> {
+    Ok(Json(usecase::stock_of(&state, &auth.actor, &code).await?))
+}
+
+/// An inventory feed: each row sets a SKU's on-hand count at a location (reservations are
+/// kept). Answers the rows now below their SKU's safety stock.
+#[utoipa::path(put, path = "/v1/inventory", tag = "orders", security(("bearer" = [])),
+    request_body = InventoryBatch,
+    responses((status = 200, body = usecase::InventoryResult), (status = 403, body = ErrorBody),
+        (status = 422, body = ErrorBody)))]
+pub async fn put_inventory(
+    State(state): State<AppState>,
+    auth: Authenticated,
+    ApiJson(batch): ApiJson<InventoryBatch>,
+) -> Result<Json<usecase::InventoryResult>, ApiError> {
+    Ok(Json(
+        usecase::put_inventory(&state, &auth.actor, batch).await?,
+    ))
+}
+
+/// Drafts an order for a customer you work on, priced from the catalogue (a line may carry
+/// its own price and a discount). Submit it with `POST /v1/orders/{id}/actions`.
+#[utoipa::path(post, path = "/v1/orders", tag = "orders", security(("bearer" = [])),
+    params(("Idempotency-Key" = Option<String>, Header, pattern = r"^[!-~]{1,128}$", description = "Makes retries safe: the same key answers the same draft")),
+    request_body = NewOrder,
+    responses((status = 201, body = Order), (status = 200, description = "A retry; the draft made before", body = Order),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
+        (status = 422, body = ErrorBody)))]
+pub async fn create_order(
+    State(state): State<AppState>,
+    auth: Authenticated,
+    IdempotencyHeader(key): IdempotencyHeader,
+    ApiJson(input): ApiJson<NewOrder>,
+) -> Result<Response, ApiError> {
+    let outcome = usecase::create_order(&state, &auth.actor, input, key).await?;
+    let id = match &outcome {
+        fieldline_store::Created::New(o) | fieldline_store::Created::Replayed(o) => o.id,
+    };
+    let location = format!("/v1/orders/{id}");
+    Ok(created(outcome, Some(location)))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct OrderListParams {
+    status: Option<OrderStatus>,
+    customer: Option<CustomerId>,
+    /// Page size (default 50).
+    #[param(minimum = 1, maximum = 200)]
+    limit: Option<u32>,
+    /// `next_cursor` from the previous page.
+    cursor: Option<String>,
+}
+
+/// One page of orders, newest change first.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct OrderPage {
+    pub items: Vec<Order>,
+    /// Pass as `cursor` for the next page; absent on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// The orders you can see: your customers' (rep), your team's (manager), all (admin).
+#[utoipa::path(get, path = "/v1/orders", tag = "orders", security(("bearer" = [])),
+    params(OrderListParams),
+    responses((status = 200, body = OrderPage), (status = 400, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn list_orders(
+    State(state): State<AppState>,
+    auth: Authenticated,
+    ApiQuery(params): ApiQuery<OrderListParams>,
+) -> Result<Json<OrderPage>, ApiError> {
+    let limit = params
+        .limit
+        .map(|l| crate::lead::checked_limit(l, 200))
+        .transpose()?;
+    let filter = usecase::OrderFilter {
+        status: params.status,
+        customer: params.customer,
+        limit,
+        cursor: params.cursor,
+    };
+    let page = usecase::list_orders(&state, &auth.actor, filter).await?;
+    Ok(Json(OrderPage {
+        items: page.items,
+        next_cursor: page.next.map(|c| c.encode()),
+    }))
+}
+
+#[utoipa::path(get, path = "/v1/orders/{id}", tag = "orders", security(("bearer" = [])),
+    params(("id" = OrderId, Path)),
+    responses((status = 200, body = Order), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn get_order(
+    State(state): State<AppState>,
+    auth: Authenticated,
+    ApiPath(id): ApiPath<OrderId>,
+) -> Result<Json<Order>, ApiError> {
+    Ok(Json(usecase::get_order(&state, &auth.actor, id).await?))
+}
+
+/// Moves an order on: `submit` (credit and stock checks; every line reserved or a 409
+/// `out_of_stock` naming each short line), `approve` (managers, for held orders), `pay`,
+/// `ship` and `deliver` (managers and admins: the warehouse), `cancel`. Each applies only at
+/// `expected_version`; a refused move changes nothing.
+#[utoipa::path(post, path = "/v1/orders/{id}/actions", tag = "orders", security(("bearer" = [])),
+    params(("id" = OrderId, Path)),
+    request_body = usecase::OrderAction,
+    responses((status = 200, body = Order), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, description = "Version conflict or out of stock (`details.shortfall`)", body = ErrorBody),
+        (status = 422, body = ErrorBody)))]
+pub async fn act(
+    State(state): State<AppState>,
+    auth: Authenticated,
+    ApiPath(id): ApiPath<OrderId>,
+    ApiJson(action): ApiJson<usecase::OrderAction>,
+) -> Result<Json<Order>, ApiError> {
+    Ok(Json(usecase::act(&state, &auth.actor, id, action).await?))
+}
+
+/// When credit freezes (days overdue) and which discount needs a manager.
+#[utoipa::path(get, path = "/v1/settings/orders", tag = "orders", security(("bearer" = [])),
+    responses((status = 200, body = OrderPolicy)))]
+pub async fn order_policy(
+    State(state): State<AppState>,
+    auth: Authenticated,
+) -> Result<Json<OrderPolicy>, ApiError> {
+    Ok(Json(usecase::order_policy(&state, &auth.actor).await?))
+}
+
+#[utoipa::path(put, path = "/v1/settings/orders", tag = "orders", security(("bearer" = [])),
+    request_body = OrderPolicy,
+    responses((status = 200, body = OrderPolicy), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn set_order_policy(
+    State(state): State<AppState>,
+    auth: Authenticated,
+    ApiJson(policy): ApiJson<OrderPolicy>,
+) -> Result<Json<OrderPolicy>, ApiError> {
+    Ok(Json(
+        usecase::set_order_policy(&state, &auth.actor, policy).await?,
+    ))
+}

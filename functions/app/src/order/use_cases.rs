@@ -1,0 +1,423 @@
+use crate::customer::load_live_customer;
+use crate::error::{AppError, Shortfall};
+use crate::lead::load_tenant;
+use crate::state::AppState;
+use fieldline_domain::grading::Purchase;
+use fieldline_domain::id::derived_uuid;
+use fieldline_domain::order::{
+    Code, InventoryBatch, NewOrder, Order, OrderPolicy, OrderStatus, Sku, SkuInput, StockEffect,
+    StockLevel, credit_freeze,
+};
+use fieldline_domain::{Actor, EventPayload, OrderId, Permission};
+use fieldline_store::{Created, Cursor, IdempotencyKey, OrderQuery, Page, StoreError};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// The id an order gets: derived from its `Idempotency-Key` (per tenant and user), so a
+/// phone's retry finds the draft it made; random without one.
+fn order_id(actor: &Actor, key: Option<&IdempotencyKey>) -> OrderId {
+    match key {
+        Some(key) => OrderId::from_uuid(derived_uuid(&format!(
+            "order|{}|{}|{}",
+            actor.tenant,
+            actor.user,
+            key.as_str()
+        ))),
+        None => OrderId::new(),
+    }
+}
+
+/// Creates or replaces a catalogue entry (managers and admins; the ERP feed as an admin).
+pub async fn put_sku(
+    state: &AppState,
+    actor: &Actor,
+    code: &str,
+    input: SkuInput,
+) -> Result<Sku, AppError> {
+    actor.check(Permission::ManageStock)?;
+    let code = Code::parse(code, "code")?;
+    let sku = Sku::new(&actor.tenant, code, &input, state.clock.now())?;
+    state.orders.put_sku(&sku).await?;
+    Ok(sku)
+}
+
+/// The catalogue by code, after `after`; everyone in the tenant may read it.
+pub async fn list_skus(
+    state: &AppState,
+    actor: &Actor,
+    after: Option<&str>,
+    limit: u32,
+) -> Result<Vec<Sku>, AppError> {
+    let after = after.map(|a| Code::parse(a, "after")).transpose()?;
+    Ok(state
+        .orders
+        .list_skus(&actor.tenant, after.as_ref(), limit)
+        .await?)
+}
+
+/// What an inventory batch changed, and the rows it left below their SKU's safety stock.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct InventoryResult {
+    pub updated: usize,
+    /// Rows whose available units are now below the SKU's safety stock: to replenish.
+    pub below_safety: Vec<StockLevel>,
+}
+
+/// Sets on-hand counts from a feed (managers and admins). Every SKU must be in the
+/// catalogue; the batch is refused whole otherwise.
+pub async fn put_inventory(
+    state: &AppState,
+    actor: &Actor,
+    batch: InventoryBatch,
+) -> Result<InventoryResult, AppError> {
+    actor.check(Permission::ManageStock)?;
+    batch.validate()?;
+    let mut codes: Vec<Code> = batch.items.iter().map(|r| r.sku.clone()).collect();
+    codes.sort();
+    codes.dedup();
+    let skus = state.orders.get_skus(&actor.tenant, &codes).await?;
+    if let Some((i, row)) = batch
+        .items
+        .iter()
+        .enumerate()
+        .find(|(_, r)| !skus.iter().any(|s| s.code == r.sku))
+    {
+        return Err(AppError::InvalidField {
+            field: format!("items[{i}].sku"),
+            message: format!("{} is not in the catalogue", row.sku),
+        });
+    }
+    state.orders.set_stock(&actor.tenant, &batch.items).await?;
+    let mut below_safety = Vec::new();
+    for sku in &skus {
+        for level in state.orders.stock_of(&actor.tenant, &sku.code).await? {
+            let touched = batch
+                .items
+                .iter()
+                .any(|r| r.sku == level.sku && r.location == level.location);
+            if touched && level.available < sku.safety_stock as i64 {
+                below_safety.push(level);
+            }
+        }
+    }
+    Ok(InventoryResult {
+        updated: batch.items.len(),
+        below_safety,
+    })
+}
+
+/// A SKU's stock at every location (everyone in the tenant: reps quote from it).
+pub async fn stock_of(
+    state: &AppState,
+    actor: &Actor,
+    code: &str,
+) -> Result<Vec<StockLevel>, AppError> {
+    let code = Code::parse(code, "code")?;
+    Ok(state.orders.stock_of(&actor.tenant, &code).await?)
+}
+
+async fn catalogue_of(state: &AppState, order_skus: &[Code], actor: &Actor) -> Result<Vec<Sku>, AppError> {
+    Ok(state.orders.get_skus(&actor.tenant, order_skus).await?)
+}
+
+/// Drafts an order for a customer the caller works on; it belongs to the customer's owner.
+/// A retry with the same `Idempotency-Key` answers the same draft.
+#[tracing::instrument(name = "order.create", level = "debug", skip_all, fields(tenant = %actor.tenant, user = %actor.user), err(Display))]
+pub async fn create_order(
+    state: &AppState,
+    actor: &Actor,
+    input: NewOrder,
+    key: Option<IdempotencyKey>,
+) -> Result<Created<Order>, AppError> {
+    let customer = load_live_customer(state, actor, input.customer).await?;
+    let codes: Vec<Code> = input.lines.iter().map(|l| l.sku.clone()).collect();
+    let skus = catalogue_of(state, &codes, actor).await?;
+    let now = state.clock.now();
+    let order = Order::draft(
+        &input,
+        order_id(actor, key.as_ref()),
+        &actor.tenant,
+        (customer.owner, customer.team),
+        &skus,
+        now,
+    )?;
+    let created = order.event(
+        Some(actor.user),
+        now,
+        EventPayload::OrderCreated {
+            customer: order.customer,
+            channel: order.channel.clone(),
+            total: order.total,
+            currency: order.currency.clone(),
+        },
+    );
+    Ok(state.orders.create_order(&order, &[created]).await?)
+}
+
+/// An order the caller may see: their customers' (reps), their team's (managers), all
+/// (admins).
+pub async fn get_order(state: &AppState, actor: &Actor, id: OrderId) -> Result<Order, AppError> {
+    let order = state
+        .orders
+        .get_order(&actor.tenant, id)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("order {id} not found")))?;
+    actor.check(Permission::AccessOrder(&order))?;
+    Ok(order)
+}
+
+/// Which orders a listing keeps.
+#[derive(Debug, Clone, Default)]
+pub struct OrderFilter {
+    pub status: Option<OrderStatus>,
+    pub customer: Option<fieldline_domain::CustomerId>,
+    pub limit: Option<u32>,
+    pub cursor: Option<String>,
+}
+
+/// The orders the caller may see, newest change first.
+pub async fn list_orders(
+    state: &AppState,
+    actor: &Actor,
+    filter: OrderFilter,
+) -> Result<Page<Order>, AppError> {
+    let after = filter
+        .cursor
+        .as_deref()
+        .map(|c| {
+            Cursor::decode(c)
+                .ok_or_else(|| AppError::rejected("invalid_cursor", "cursor is not one we issued"))
+        })
+        .transpose()?;
+    let query = OrderQuery {
+        scope: actor.lead_scope(),
+        status: filter.status,
+        customer: filter.customer,
+        limit: filter.limit.unwrap_or(50),
+        after,
+    };
+    Ok(state.orders.list_orders(&actor.tenant, &query).await?)
+}
+
+/// What to do with an order. Each is applied only if the order is still at
+/// `expected_version`, so a phone's retry cannot do it twice.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(tag = "do", rename_all = "snake_case", deny_unknown_fields)]
+pub enum OrderAction {
+    /// Check credit and stock, reserve every line; held orders wait for a manager.
+    Submit { expected_version: u64 },
+    /// A manager lets a held order through; the note is kept in its history.
+    Approve {
+        expected_version: u64,
+        #[schema(min_length = 1, max_length = 500, pattern = r"[^\s]")]
+        note: String,
+    },
+    /// Money received (minor units); a prepaid order paid in full becomes invoiceable and
+    /// goes to the warehouse.
+    Pay {
+        expected_version: u64,
+        #[schema(minimum = 1, maximum = 100_000_000_000_000_u64)]
+        amount: u64,
+    },
+    /// The warehouse shipped it (managers and admins).
+    Ship { expected_version: u64 },
+    /// The customer received it; it counts as the customer's purchase.
+    Deliver { expected_version: u64 },
+    /// Cancels an order that has not shipped, releasing its stock.
+    Cancel {
+        expected_version: u64,
+        #[schema(min_length = 1, max_length = 500, pattern = r"[^\s]")]
+        reason: String,
+    },
+}
+
+impl OrderAction {
+    fn expected_version(&self) -> u64 {
+        match self {
+            OrderAction::Submit { expected_version }
+            | OrderAction::Approve {
+                expected_version, ..
+            }
+            | OrderAction::Pay {
+                expected_version, ..
+            }
+            | OrderAction::Ship { expected_version }
+            | OrderAction::Deliver { expected_version }
+            | OrderAction::Cancel {
+                expected_version, ..
+            } => *expected_version,
+        }
+    }
+}
+
+/// Applies `action` to an order the caller may work on, with its stock moves and events in
+/// one write.
+#[tracing::instrument(name = "order.act", level = "debug", skip_all, fields(tenant = %actor.tenant, user = %actor.user, order = %id), err(Display))]
+pub async fn act(
+    state: &AppState,
+    actor: &Actor,
+    id: OrderId,
+    action: OrderAction,
+) -> Result<Order, AppError> {
+    let mut order = get_order(state, actor, id).await?;
+    let expected = action.expected_version();
+    if order.version != expected {
+        // A retried delivery whose purchase write failed after the order's heals it here.
+        if matches!(action, OrderAction::Deliver { .. }) && order.status == OrderStatus::Delivered {
+            actor.check(Permission::ManageStock)?;
+            record_purchase(state, actor, &order).await?;
+        }
+        return Err(AppError::VersionConflict {
+            expected,
+            actual: order.version,
+        });
+    }
+    let now = state.clock.now();
+    let from = order.status;
+    let held_stock = order.holds_stock();
+    let mut moves = Vec::new();
+    let mut events = Vec::new();
+    match &action {
+        OrderAction::Submit { .. } => {
+            let tenant = load_tenant(state, &actor.tenant).await?;
+            let policy = tenant.order_policy();
+            let history = state
+                .orders
+                .customer_orders(&actor.tenant, order.customer)
+                .await?;
+            let overdue = credit_freeze(history.iter().filter(|o| o.id != order.id), &policy, now);
+            let codes: Vec<Code> = order.lines.iter().map(|l| l.sku.clone()).collect();
+            let skus = catalogue_of(state, &codes, actor).await?;
+            order.submit(actor.user, overdue, &skus, &policy, now)?;
+            moves = order.stock_moves(StockEffect::Reserve);
+        }
+        OrderAction::Approve { note, .. } => {
+            actor.check(Permission::ApproveOrder(&order))?;
+            order.approve(actor.user, note.clone(), now)?;
+        }
+        OrderAction::Pay { amount, .. } => {
+            order.record_payment(*amount, actor.user, now)?;
+            events.push(order.event(
+                Some(actor.user),
+                now,
+                EventPayload::OrderPaid {
+                    customer: order.customer,
+                    amount: *amount,
+                    paid: order.paid,
+                    balance: order.balance(),
+                    invoiceable: order.invoice == fieldline_domain::order::InvoiceState::Invoiceable,
+                },
+            ));
+        }
+        OrderAction::Ship { .. } => {
+            actor.check(Permission::ManageStock)?;
+            order.ship(actor.user, now)?;
+            moves = order.stock_moves(StockEffect::Consume);
+        }
+        OrderAction::Deliver { .. } => {
+            actor.check(Permission::ManageStock)?;
+            order.deliver(actor.user, now)?;
+        }
+        OrderAction::Cancel { reason, .. } => {
+            order.cancel(actor.user, reason.clone(), now)?;
+            if held_stock {
+                moves = order.stock_moves(StockEffect::Release);
+            }
+        }
+    }
+    if order.status != from {
+        events.push(order.status_event(from, Some(actor.user), now));
+    }
+    match state
+        .orders
+        .update_order(&order, expected, &moves, &events)
+        .await
+    {
+        Ok(()) => {}
+        Err(StoreError::OutOfStock { .. }) => {
+            return Err(AppError::OutOfStock {
+                shortfall: shortfall(state, actor, &order).await?,
+            });
+        }
+        Err(e) => return Err(e.into()),
+    }
+    if order.status == OrderStatus::Delivered {
+        record_purchase(state, actor, &order).await?;
+    }
+    Ok(order)
+}
+
+/// Every line the location cannot cover now, as read right after the refusal.
+async fn shortfall(
+    state: &AppState,
+    actor: &Actor,
+    order: &Order,
+) -> Result<Vec<Shortfall>, AppError> {
+    let mut out = Vec::new();
+    for line in &order.lines {
+        let available = state
+            .orders
+            .stock_of(&actor.tenant, &line.sku)
+            .await?
+            .into_iter()
+            .find(|l| l.location == order.location)
+            .map_or(0, |l| l.available);
+        if available < line.quantity as i64 {
+            out.push(Shortfall {
+                sku: line.sku.to_string(),
+                location: order.location.to_string(),
+                requested: line.quantity,
+                available,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// A delivered order counts in the customer's transaction value (grading). Written after the
+/// order; the purchase's reference is the order, so a retry records it once.
+async fn record_purchase(state: &AppState, actor: &Actor, order: &Order) -> Result<(), AppError> {
+    let customer = load_live_customer(state, actor, order.customer).await?;
+    let now = state.clock.now();
+    let purchase = Purchase {
+        tenant: order.tenant.clone(),
+        customer: order.customer,
+        reference: format!("order:{}", order.id),
+        // Whole units of the currency, from minor units.
+        amount: (order.total + 50) / 100,
+        currency: order.currency.clone(),
+        at: now,
+        recorded_by: actor.user,
+        recorded_at: now,
+    };
+    let event = customer.event(
+        actor,
+        now,
+        EventPayload::PurchaseRecorded {
+            reference: purchase.reference.clone(),
+            amount: purchase.amount,
+            currency: purchase.currency.clone(),
+            at: purchase.at,
+        },
+    );
+    state.customers.add_purchase(&purchase, &[event]).await?;
+    Ok(())
+}
+
+pub async fn order_policy(state: &AppState, actor: &Actor) -> Result<OrderPolicy, AppError> {
+    Ok(load_tenant(state, &actor.tenant).await?.order_policy())
+}
+
+/// Replaces the tenant's order policy (admins).
+pub async fn set_order_policy(
+    state: &AppState,
+    actor: &Actor,
+    policy: OrderPolicy,
+) -> Result<OrderPolicy, AppError> {
+    actor.check(Permission::ManageCalendar)?;
+    policy.validate()?;
+    let mut tenant = load_tenant(state, &actor.tenant).await?;
+    tenant.orders = Some(policy.clone());
+    state.directory.update_tenant(&tenant).await?;
+    Ok(policy)
+}

@@ -1,0 +1,400 @@
+//! Orders through HTTP on both backends, with a clock the test moves: the catalogue and the
+//! stock feed; an order reserved on submission and shipped; a customer frozen by a payment
+//! more than 45 days overdue whose next order waits for the team's manager (audited); a
+//! prepaid order invoiceable only once paid; a shortfall refused line by line with nothing
+//! reserved; delivery counted in the customer's grade; and concurrent orders that cannot
+//! take more than the last units.
+
+use fieldline_tests::{ManualClock, TestApp, eventually, fixture, on_both_backends};
+use reqwest::Method;
+use serde_json::{Value, json};
+
+on_both_backends!(
+    orders_check_credit_and_stock_and_wait_for_a_manager_when_frozen,
+    concurrent_orders_never_take_more_than_the_last_units,
+);
+
+async fn put(app: &TestApp, path: &str, token: &str, body: &Value) -> fieldline_tests::Reply {
+    app.send(Method::PUT, path, Some(token), Some(body)).await
+}
+
+async fn customer(app: &TestApp, token: &str, name: &str) -> String {
+    let c = app
+        .post(
+            "/v1/customers",
+            token,
+            &json!({"name": name, "kind": "enterprise"}),
+        )
+        .await
+        .expect(201)
+        .body;
+    c["id"].as_str().unwrap().to_owned()
+}
+
+fn order_body(customer: &str, qty: u64, terms: Value) -> Value {
+    json!({
+        "customer": customer,
+        "channel": "direct",
+        "location": "WH-SH",
+        "lines": [{"sku": "LUB-18L", "quantity": qty}],
+        "payment_terms": terms,
+        "delivery_address": "江苏省苏州市工业园区星湖街 328 号",
+    })
+}
+
+async fn act(app: &TestApp, token: &str, order: &Value, action: Value) -> fieldline_tests::Reply {
+    let mut body = action;
+    body["expected_version"] = order["version"].clone();
+    app.post(
+        &format!("/v1/orders/{}/actions", order["id"].as_str().unwrap()),
+        token,
+        &body,
+    )
+    .await
+}
+
+async fn stock(app: &TestApp, token: &str) -> (i64, i64, i64) {
+    let rows = app
+        .get("/v1/skus/LUB-18L/stock", token)
+        .await
+        .expect(200)
+        .body;
+    let row = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["location"] == "WH-SH")
+        .unwrap()
+        .clone();
+    (
+        row["on_hand"].as_i64().unwrap(),
+        row["reserved"].as_i64().unwrap(),
+        row["available"].as_i64().unwrap(),
+    )
+}
+
+async fn catalogue(app: &TestApp, admin: &str, on_hand: u64) {
+    put(
+        app,
+        "/v1/skus/LUB-18L",
+        admin,
+        &json!({"name": "工业润滑油 18L", "unit_price": 128_000, "floor_price": 100_000, "safety_stock": 20}),
+    )
+    .await
+    .expect(200);
+    put(
+        app,
+        "/v1/inventory",
+        admin,
+        &json!({"items": [{"sku": "LUB-18L", "location": "WH-SH", "on_hand": on_hand}]}),
+    )
+    .await
+    .expect(200);
+}
+
+async fn orders_check_credit_and_stock_and_wait_for_a_manager_when_frozen() {
+    // Monday 2 November 2026, 10:00 in Shanghai.
+    let clock = ManualClock::at("2026-11-02T02:00:00Z".parse().unwrap());
+    let app = TestApp::spawn_with(clock.clone(), |_| {}).await;
+    let f = fixture(&app.state).await;
+    let (admin, manager, rep) = (
+        app.token(&f.admin),
+        app.token(&f.east_manager),
+        app.token(&f.east_rep),
+    );
+
+    // The catalogue: admins and managers write it, reps read it; bad rows change nothing.
+    put(
+        &app,
+        "/v1/skus/LUB-18L",
+        &rep,
+        &json!({"name": "x", "unit_price": 1, "floor_price": 1}),
+    )
+    .await
+    .expect(403);
+    let floor = put(
+        &app,
+        "/v1/skus/LUB-18L",
+        &admin,
+        &json!({"name": "x", "unit_price": 100, "floor_price": 200}),
+    )
+    .await
+    .expect(422);
+    assert_eq!(floor.body["details"]["field"], "floor_price");
+    put(
+        &app,
+        "/v1/skus/bad%20code",
+        &admin,
+        &json!({"name": "x", "unit_price": 1, "floor_price": 1}),
+    )
+    .await
+    .expect(422);
+    catalogue(&app, &admin, 100).await;
+    let unknown = put(
+        &app,
+        "/v1/inventory",
+        &admin,
+        &json!({"items": [
+            {"sku": "LUB-18L", "location": "WH-SH", "on_hand": 5},
+            {"sku": "NOPE", "location": "WH-SH", "on_hand": 5}]}),
+    )
+    .await
+    .expect(422);
+    assert_eq!(unknown.body["details"]["field"], "items[1].sku");
+    assert_eq!(stock(&app, &rep).await, (100, 0, 100), "nothing was written");
+    let skus = app.get("/v1/skus", &rep).await.expect(200).body;
+    assert_eq!(skus[0]["code"], "LUB-18L");
+
+    // A net-30 order is reserved on submission and goes straight to the warehouse.
+    let buyer = customer(&app, &rep, "苏州精密机械有限公司").await;
+    let first = app
+        .send_with(
+            Method::POST,
+            "/v1/orders",
+            Some(&rep),
+            Some(&order_body(&buyer, 10, json!({"kind": "net", "days": 30}))),
+            &[("idempotency-key", "order-1")],
+        )
+        .await
+        .expect(201)
+        .body;
+    assert_eq!(first["total"], 1_280_000);
+    assert_eq!(first["status"], "draft");
+    let again = app
+        .send_with(
+            Method::POST,
+            "/v1/orders",
+            Some(&rep),
+            Some(&order_body(&buyer, 10, json!({"kind": "net", "days": 30}))),
+            &[("idempotency-key", "order-1")],
+        )
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(again["id"], first["id"], "a retried draft is the same draft");
+    let first = act(&app, &rep, &first, json!({"do": "submit"}))
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(first["status"], "to_ship", "{first:#}");
+    assert_eq!(stock(&app, &rep).await, (100, 10, 90));
+    // The warehouse (a manager) ships; a rep may not.
+    act(&app, &rep, &first, json!({"do": "ship"}))
+        .await
+        .expect(403);
+    let first = act(&app, &manager, &first, json!({"do": "ship"}))
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(first["invoice"], "invoiceable");
+    assert_eq!(stock(&app, &rep).await, (90, 0, 90));
+
+    // Another tenant cannot see it; a rep of the same team who does not own it neither.
+    let path = format!("/v1/orders/{}", first["id"].as_str().unwrap());
+    app.get(&path, &app.token(&f.globex_admin))
+        .await
+        .expect(404);
+    app.get(&path, &app.token(&f.east_rep2)).await.expect(403);
+    let theirs = app
+        .get("/v1/orders", &app.token(&f.east_rep2))
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(theirs["items"], json!([]));
+
+    // 30 days due + 46 overdue: the customer is frozen, the next order waits for a manager.
+    clock.advance_hours(76.0 * 24.0);
+    let held = app
+        .post(
+            "/v1/orders",
+            &rep,
+            &order_body(&buyer, 5, json!({"kind": "net", "days": 30})),
+        )
+        .await
+        .expect(201)
+        .body;
+    let held = act(&app, &rep, &held, json!({"do": "submit"}))
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(held["status"], "submitted");
+    assert_eq!(held["holds"][0]["kind"], "credit_frozen", "{held:#}");
+    assert_eq!(held["holds"][0]["overdue_days"], 46);
+    assert_eq!(stock(&app, &rep).await, (90, 5, 85), "held orders hold stock");
+    // The default rule asks the team's manager.
+    eventually("the manager is asked to approve", || async {
+        let inbox = app
+            .get("/v1/me/notifications", &manager)
+            .await
+            .expect(200)
+            .body;
+        inbox.to_string().contains("等待您审批").then_some(())
+    })
+    .await;
+    act(
+        &app,
+        &rep,
+        &held,
+        json!({"do": "approve", "note": "我自己批"}),
+    )
+    .await
+    .expect(403);
+    act(
+        &app,
+        &app.token(&f.south_manager),
+        &held,
+        json!({"do": "approve", "note": "不是我的团队"}),
+    )
+    .await
+    .expect(403);
+    let approved = act(
+        &app,
+        &manager,
+        &held,
+        json!({"do": "approve", "note": "客户已承诺本周回款"}),
+    )
+    .await
+    .expect(200)
+    .body;
+    assert_eq!(approved["status"], "to_ship");
+    let audit = approved["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["status"] == "approved")
+        .unwrap()
+        .clone();
+    assert_eq!(audit["by"], json!(f.east_manager.id));
+    assert!(
+        audit["note"]
+            .as_str()
+            .unwrap()
+            .contains("客户已承诺本周回款")
+    );
+    // A stale version is refused and changes nothing.
+    let stale = act(&app, &manager, &held, json!({"do": "cancel", "reason": "x"}))
+        .await
+        .expect(409);
+    assert_eq!(stale.body["code"], "version_conflict");
+
+    // Paying the overdue order unfreezes the customer: a prepaid order is approved at
+    // once, goes to the warehouse and becomes invoiceable only when paid in full.
+    act(&app, &rep, &first, json!({"do": "pay", "amount": 1_280_000}))
+        .await
+        .expect(200);
+    let prepaid = app
+        .post(
+            "/v1/orders",
+            &rep,
+            &order_body(&buyer, 2, json!({"kind": "prepaid"})),
+        )
+        .await
+        .expect(201)
+        .body;
+    let prepaid = act(&app, &rep, &prepaid, json!({"do": "submit"}))
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(prepaid["status"], "approved", "{prepaid:#}");
+    assert_eq!(prepaid["invoice"], "not_yet");
+    let half = act(&app, &rep, &prepaid, json!({"do": "pay", "amount": 128_000}))
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(half["status"], "approved");
+    let too_much = act(&app, &rep, &half, json!({"do": "pay", "amount": 999_999}))
+        .await
+        .expect(422);
+    assert_eq!(too_much.body["details"]["field"], "amount");
+    let paid = act(&app, &rep, &half, json!({"do": "pay", "amount": 128_000}))
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(paid["status"], "to_ship");
+    assert_eq!(paid["invoice"], "invoiceable");
+
+    // More than the location has: refused line by line, nothing reserved, still a draft.
+    let big = app
+        .post(
+            "/v1/orders",
+            &rep,
+            &order_body(&buyer, 500, json!({"kind": "net", "days": 30})),
+        )
+        .await
+        .expect(201)
+        .body;
+    let before = stock(&app, &rep).await;
+    let short = act(&app, &rep, &big, json!({"do": "submit"}))
+        .await
+        .expect(409);
+    assert_eq!(short.body["code"], "out_of_stock");
+    assert_eq!(
+        short.body["details"]["shortfall"],
+        json!([{"sku": "LUB-18L", "location": "WH-SH", "requested": 500, "available": before.2}])
+    );
+    assert_eq!(stock(&app, &rep).await, before);
+    let still = app
+        .get(&format!("/v1/orders/{}", big["id"].as_str().unwrap()), &rep)
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(still["status"], "draft");
+
+    // Cancelling releases what an order held.
+    act(&app, &rep, &paid, json!({"do": "cancel", "reason": "客户改单"}))
+        .await
+        .expect(200);
+    assert_eq!(stock(&app, &rep).await.1, before.1 - 2);
+
+    // Delivery counts in the customer's transaction value.
+    let grade = format!("/v1/customers/{buyer}/grade");
+    let value = async |app: &TestApp| {
+        let g = app.get(&grade, &rep).await.expect(200).body;
+        g["value"]["raw"].as_f64().unwrap()
+    };
+    let before_delivery = value(&app).await;
+    let first = app.get(&path, &rep).await.expect(200).body;
+    act(&app, &manager, &first, json!({"do": "deliver"}))
+        .await
+        .expect(200);
+    let after = value(&app).await;
+    assert!(after > before_delivery, "{before_delivery} -> {after}");
+
+    // Listings: the manager's team, filtered by status.
+    let to_ship = app
+        .get("/v1/orders?status=to_ship", &manager)
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(to_ship["items"].as_array().unwrap().len(), 1);
+    app.get("/v1/orders?status=lost", &manager)
+        .await
+        .expect(400);
+}
+
+async fn concurrent_orders_never_take_more_than_the_last_units() {
+    let clock = ManualClock::at("2026-11-02T02:00:00Z".parse().unwrap());
+    let app = TestApp::spawn_with(clock.clone(), |_| {}).await;
+    let f = fixture(&app.state).await;
+    let (admin, rep) = (app.token(&f.admin), app.token(&f.east_rep));
+    catalogue(&app, &admin, 10).await;
+    let buyer = customer(&app, &rep, "杭州海恒贸易有限公司").await;
+    // Forty drafts on two channels, one unit each, submitted at once.
+    let mut drafts = Vec::new();
+    for i in 0..40 {
+        let mut body = order_body(&buyer, 1, json!({"kind": "net", "days": 30}));
+        body["channel"] = json!(if i % 2 == 0 { "direct" } else { "tmall" });
+        drafts.push(app.post("/v1/orders", &rep, &body).await.expect(201).body);
+    }
+    let submits = drafts
+        .iter()
+        .map(|d| act(&app, &rep, d, json!({"do": "submit"})));
+    let replies = futures::future::join_all(submits).await;
+    let sold = replies.iter().filter(|r| r.status == 200).count();
+    let refused = replies
+        .iter()
+        .filter(|r| r.status == 409 && r.body["code"] == "out_of_stock")
+        .count();
+    assert_eq!((sold, refused), (10, 30));
+    assert_eq!(stock(&app, &rep).await, (10, 10, 0));
+}
