@@ -186,7 +186,6 @@ async fn unowned_leads_are_spread_round_robin_even_when_they_arrive_together() {
     assert!(!owners.contains_key(&fx.east_manager.id.to_string()));
 }
 
-
 async fn a_stale_lead_goes_back_to_the_pool_and_the_first_claim_wins() {
     let (app, fx, clock) = start().await;
     let rep = app.token(&fx.east_rep);

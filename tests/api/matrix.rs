@@ -129,6 +129,19 @@ fn expected(op: &str, scene: Scene) -> Option<[u16; 9]> {
         ("GET /v1/metrics/sale-tags", Tenant) =>     [401, 403, 403, 200, 200, 403, 200, 200, 403],
         ("GET /v1/settings/retail", Tenant) =>       [401, 200, 200, 200, 200, 200, 200, 200, 200],
         ("PUT /v1/settings/retail", Tenant) =>       [401, 403, 403, 403, 403, 403, 200, 200, 403],
+        // The catalogue and stock: everyone reads; managers and admins write (the foreign
+        // admin's feed names a SKU their tenant does not have: 422).
+        ("GET /v1/skus", Tenant) =>                  [401, 200, 200, 200, 200, 200, 200, 200, 200],
+        ("PUT /v1/skus/{code}", Tenant) =>           [401, 403, 403, 200, 200, 403, 200, 200, 403],
+        ("GET /v1/skus/{code}/stock", Tenant) =>     [401, 200, 200, 200, 200, 200, 200, 200, 200],
+        ("PUT /v1/inventory", Tenant) =>             [401, 403, 403, 200, 200, 403, 200, 422, 403],
+        // An order for a customer of the East rep; submitting it (the action in the cell).
+        ("POST /v1/orders", Tenant) =>               [401, 201, 403, 201, 403, 403, 201, 404, 404],
+        ("GET /v1/orders", Tenant) =>                [401, 200, 200, 200, 200, 200, 200, 200, 200],
+        ("GET /v1/orders/{id}", Tenant) =>           [401, 200, 403, 200, 403, 403, 200, 404, 404],
+        ("POST /v1/orders/{id}/actions", Tenant) =>  [401, 200, 403, 200, 403, 403, 200, 404, 404],
+        ("GET /v1/settings/orders", Tenant) =>       [401, 200, 200, 200, 200, 200, 200, 200, 200],
+        ("PUT /v1/settings/orders", Tenant) =>       [401, 403, 403, 403, 403, 403, 200, 200, 403],
         ("GET /v1/grading/policy/versions", Tenant) => [401, 200, 200, 200, 200, 200, 200, 200, 200],
         ("POST /v1/grading/policy/rollback", Tenant) => [401, 403, 403, 403, 403, 403, 200, 200, 403],
         ("GET /v1/deals/{id}/materials", Tenant) =>  [401, 200, 403, 200, 403, 403, 200, 404, 404],
@@ -297,6 +310,40 @@ impl World {
         let path = format!("/v1/deals/{deal}/materials");
         let created = self.app.post(&path, &rep, &body).await.expect(201).body;
         created["url"].as_str().unwrap().to_owned()
+    }
+
+    /// A SKU of the tenant with plenty of stock at `WH-1`.
+    async fn stocked_sku(&self) {
+        let admin = self.admin();
+        let sku = json!({"name": "矩阵润滑油", "unit_price": 10000, "floor_price": 8000});
+        self.app
+            .send(Method::PUT, "/v1/skus/MX-1", Some(&admin), Some(&sku))
+            .await
+            .expect(200);
+        let feed = json!({"items": [{"sku": "MX-1", "location": "WH-1", "on_hand": 100000}]});
+        self.app
+            .send(Method::PUT, "/v1/inventory", Some(&admin), Some(&feed))
+            .await
+            .expect(200);
+    }
+
+    /// An order body for a fresh customer of the East rep.
+    async fn order_body(&self, n: u32) -> serde_json::Value {
+        self.stocked_sku().await;
+        json!({"customer": self.customer(n).await, "channel": "direct", "location": "WH-1",
+            "lines": [{"sku": "MX-1", "quantity": 1}], "payment_terms": {"kind": "prepaid"},
+            "delivery_address": "上海市浦东新区张江路 1 号"})
+    }
+
+    /// A draft order of the East rep's.
+    async fn order(&self, n: u32) -> serde_json::Value {
+        let rep = self.app.token(&self.f.east_rep);
+        let body = self.order_body(n).await;
+        self.app
+            .post("/v1/orders", &rep, &body)
+            .await
+            .expect(201)
+            .body
     }
 
     async fn version(&self, lead: &str) -> u64 {
@@ -521,6 +568,35 @@ impl World {
             "PUT /v1/settings/retail" => {
                 let body = serde_json::to_value(fieldline_domain::retail::RetailPolicy::default())
                     .unwrap();
+                (path.into(), Some(body))
+            }
+            "PUT /v1/skus/{code}" => {
+                let body = json!({"name": "矩阵润滑油", "unit_price": 10000, "floor_price": 8000});
+                (path.replace("{code}", "MX-1"), Some(body))
+            }
+            "GET /v1/skus/{code}/stock" => (path.replace("{code}", "MX-1"), None),
+            "PUT /v1/inventory" => {
+                self.stocked_sku().await;
+                let body =
+                    json!({"items": [{"sku": "MX-1", "location": "WH-1", "on_hand": 100000}]});
+                (path.into(), Some(body))
+            }
+            "POST /v1/orders" => (path.into(), Some(self.order_body(n).await)),
+            "GET /v1/orders/{id}" => {
+                let order = self.order(n).await;
+                (path.replace("{id}", order["id"].as_str().unwrap()), None)
+            }
+            "POST /v1/orders/{id}/actions" => {
+                let order = self.order(n).await;
+                let body = json!({"do": "submit", "expected_version": order["version"]});
+                (
+                    path.replace("{id}", order["id"].as_str().unwrap()),
+                    Some(body),
+                )
+            }
+            "PUT /v1/settings/orders" => {
+                let body =
+                    serde_json::to_value(fieldline_domain::order::OrderPolicy::default()).unwrap();
                 (path.into(), Some(body))
             }
             "PUT /v1/settings/visits" => {

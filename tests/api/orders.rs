@@ -141,7 +141,11 @@ async fn orders_check_credit_and_stock_and_wait_for_a_manager_when_frozen() {
     .await
     .expect(422);
     assert_eq!(unknown.body["details"]["field"], "items[1].sku");
-    assert_eq!(stock(&app, &rep).await, (100, 0, 100), "nothing was written");
+    assert_eq!(
+        stock(&app, &rep).await,
+        (100, 0, 100),
+        "nothing was written"
+    );
     let skus = app.get("/v1/skus", &rep).await.expect(200).body;
     assert_eq!(skus[0]["code"], "LUB-18L");
 
@@ -171,7 +175,10 @@ async fn orders_check_credit_and_stock_and_wait_for_a_manager_when_frozen() {
         .await
         .expect(200)
         .body;
-    assert_eq!(again["id"], first["id"], "a retried draft is the same draft");
+    assert_eq!(
+        again["id"], first["id"],
+        "a retried draft is the same draft"
+    );
     let first = act(&app, &rep, &first, json!({"do": "submit"}))
         .await
         .expect(200)
@@ -220,7 +227,11 @@ async fn orders_check_credit_and_stock_and_wait_for_a_manager_when_frozen() {
     assert_eq!(held["status"], "submitted");
     assert_eq!(held["holds"][0]["kind"], "credit_frozen", "{held:#}");
     assert_eq!(held["holds"][0]["overdue_days"], 46);
-    assert_eq!(stock(&app, &rep).await, (90, 5, 85), "held orders hold stock");
+    assert_eq!(
+        stock(&app, &rep).await,
+        (90, 5, 85),
+        "held orders hold stock"
+    );
     // The default rule asks the team's manager.
     eventually("the manager is asked to approve", || async {
         let inbox = app
@@ -272,16 +283,26 @@ async fn orders_check_credit_and_stock_and_wait_for_a_manager_when_frozen() {
             .contains("客户已承诺本周回款")
     );
     // A stale version is refused and changes nothing.
-    let stale = act(&app, &manager, &held, json!({"do": "cancel", "reason": "x"}))
-        .await
-        .expect(409);
+    let stale = act(
+        &app,
+        &manager,
+        &held,
+        json!({"do": "cancel", "reason": "x"}),
+    )
+    .await
+    .expect(409);
     assert_eq!(stale.body["code"], "version_conflict");
 
     // Paying the overdue order unfreezes the customer: a prepaid order is approved at
     // once, goes to the warehouse and becomes invoiceable only when paid in full.
-    act(&app, &rep, &first, json!({"do": "pay", "amount": 1_280_000}))
-        .await
-        .expect(200);
+    act(
+        &app,
+        &rep,
+        &first,
+        json!({"do": "pay", "amount": 1_280_000}),
+    )
+    .await
+    .expect(200);
     let prepaid = app
         .post(
             "/v1/orders",
@@ -297,10 +318,15 @@ async fn orders_check_credit_and_stock_and_wait_for_a_manager_when_frozen() {
         .body;
     assert_eq!(prepaid["status"], "approved", "{prepaid:#}");
     assert_eq!(prepaid["invoice"], "not_yet");
-    let half = act(&app, &rep, &prepaid, json!({"do": "pay", "amount": 128_000}))
-        .await
-        .expect(200)
-        .body;
+    let half = act(
+        &app,
+        &rep,
+        &prepaid,
+        json!({"do": "pay", "amount": 128_000}),
+    )
+    .await
+    .expect(200)
+    .body;
     assert_eq!(half["status"], "approved");
     let too_much = act(&app, &rep, &half, json!({"do": "pay", "amount": 999_999}))
         .await
@@ -341,9 +367,14 @@ async fn orders_check_credit_and_stock_and_wait_for_a_manager_when_frozen() {
     assert_eq!(still["status"], "draft");
 
     // Cancelling releases what an order held.
-    act(&app, &rep, &paid, json!({"do": "cancel", "reason": "客户改单"}))
-        .await
-        .expect(200);
+    act(
+        &app,
+        &rep,
+        &paid,
+        json!({"do": "cancel", "reason": "客户改单"}),
+    )
+    .await
+    .expect(200);
     assert_eq!(stock(&app, &rep).await.1, before.1 - 2);
 
     // Delivery counts in the customer's transaction value.

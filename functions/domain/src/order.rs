@@ -7,11 +7,11 @@
 //! Money is in minor units (分, cents) so totals add up exactly; stock in whole units.
 
 use crate::Timestamp;
-use chrono::{DateTime, Utc};
 use crate::error::DomainError;
 use crate::event::{DomainEvent, EventPayload};
 use crate::id::{CustomerId, OrderId, TeamId, TenantId, UserId};
 use crate::subject::Subject;
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 

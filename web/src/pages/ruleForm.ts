@@ -37,6 +37,9 @@ const TRIGGERS: Record<EventKind, [string, string]> = {
   shelf_audited: ["货架照片已识别", "A shelf photo is read"],
   sale_tag_spiked: ["销售标签突增", "A sale tag spikes"],
   material_opened: ["客户打开了资料", "A customer opens a material"],
+  order_created: ["新订单", "An order is drafted"],
+  order_status_changed: ["订单状态变化", "An order's status changes"],
+  order_paid: ["订单收到货款", "A payment is received for an order"],
 };
 
 export const TRIGGER_KEYS = Object.keys(TRIGGERS) as EventKind[];

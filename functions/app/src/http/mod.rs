@@ -14,8 +14,8 @@ use crate::http::error::{ApiError, ErrorBody};
 use crate::http::extract::BodyLimit;
 use crate::state::AppState;
 use crate::{
-    calendar, channel, customer, deal, lead, material, metrics, notification, order, retail, rule, task,
-    upload, visit,
+    calendar, channel, customer, deal, lead, material, metrics, notification, order, retail, rule,
+    task, upload, visit,
 };
 use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::HeaderName;

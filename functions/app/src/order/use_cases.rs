@@ -116,7 +116,11 @@ pub async fn stock_of(
     Ok(state.orders.stock_of(&actor.tenant, &code).await?)
 }
 
-async fn catalogue_of(state: &AppState, order_skus: &[Code], actor: &Actor) -> Result<Vec<Sku>, AppError> {
+async fn catalogue_of(
+    state: &AppState,
+    order_skus: &[Code],
+    actor: &Actor,
+) -> Result<Vec<Sku>, AppError> {
     Ok(state.orders.get_skus(&actor.tenant, order_skus).await?)
 }
 
@@ -305,7 +309,8 @@ pub async fn act(
                     amount: *amount,
                     paid: order.paid,
                     balance: order.balance(),
-                    invoiceable: order.invoice == fieldline_domain::order::InvoiceState::Invoiceable,
+                    invoiceable: order.invoice
+                        == fieldline_domain::order::InvoiceState::Invoiceable,
                 },
             ));
         }
