@@ -27,6 +27,7 @@ pub mod pipeline_metrics;
 pub mod retail;
 pub mod rule;
 pub mod scoring;
+pub mod stock;
 pub mod subject;
 pub mod task;
 pub mod timer;

@@ -279,6 +279,16 @@ pub struct StockMove {
     pub location: Code,
     pub quantity: u64,
     pub effect: StockEffect,
+    /// For a reservation: the units that must be available before it takes any (the
+    /// breaker's safety stock, `stock::reserve_floor`); the quantity itself when larger.
+    pub min_available: i64,
+}
+
+impl StockMove {
+    /// The units a reservation needs available: its quantity, or the floor when higher.
+    pub fn needed(&self) -> i64 {
+        (self.quantity as i64).max(self.min_available)
+    }
 }
 
 /// Payment terms: 款到发货 (paid before shipping) or 账期 (net days after shipment).
@@ -677,6 +687,7 @@ impl Order {
                 location: self.location.clone(),
                 quantity: l.quantity,
                 effect,
+                min_available: 0,
             })
             .collect()
     }

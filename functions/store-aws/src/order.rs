@@ -24,6 +24,7 @@ use crate::{
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
 use fieldline_domain::order::{Code, Order, Sku, StockCount, StockEffect, StockLevel, StockMove};
+use fieldline_domain::stock::{Breaker, Location};
 use fieldline_domain::{
     CustomerId, DomainEvent, LeadScope, OrderId, Subject, SubjectKind, TenantId,
 };
@@ -32,6 +33,27 @@ use fieldline_store::ports::{Created, OrderQuery, OrderStore, Page, page_limit};
 
 fn skus_pk(tenant: &TenantId) -> String {
     format!("{}#SKUS", tenant_pk(tenant))
+}
+
+fn level_of(item: &crate::table::Item) -> StoreResult<StockLevel> {
+    let (sku, location) = string_attr(item, GSI1_SK)
+        .and_then(|k| k.split_once('#'))
+        .ok_or_else(|| StoreError::corrupt_msg("stock row without its index key"))?;
+    let code =
+        |raw: &str| Code::parse(raw, "stock").map_err(|e| StoreError::corrupt("stock row", e));
+    let on_hand = number_attr(item, "on_hand").unwrap_or(0);
+    let reserved = number_attr(item, "reserved").unwrap_or(0);
+    Ok(StockLevel {
+        sku: code(sku)?,
+        location: code(location)?,
+        on_hand,
+        reserved,
+        available: on_hand - reserved,
+    })
+}
+
+fn breakers_pk(tenant: &TenantId) -> String {
+    format!("{}#BREAKERS", tenant_pk(tenant))
 }
 
 fn stock_key(tenant: &TenantId, sku: &Code, location: &Code) -> crate::table::Item {
@@ -82,8 +104,8 @@ fn move_item(table: &str, tenant: &TenantId, m: &StockMove) -> TransactWriteItem
             table,
             at,
             "SET reserved = reserved + :q, available = available - :q",
-            "available >= :q",
-            &q,
+            "available >= :need",
+            &[(":q", n(m.quantity as i64)), (":need", n(m.needed()))],
         ),
         StockEffect::Release => update_if(
             table,
@@ -151,11 +173,14 @@ impl OrderStore for DynamoStore {
                         self.table(),
                         stock_key(tenant, &c.sku, &c.location),
                         "SET on_hand = :n, reserved = if_not_exists(reserved, :zero), \
-                         available = :n - if_not_exists(reserved, :zero), entity = :e",
+                         available = :n - if_not_exists(reserved, :zero), entity = :e, \
+                         gsi1pk = :g, gsi1sk = :gs",
                         &[
                             (":n", n(c.on_hand as i64)),
                             (":zero", n(0)),
                             (":e", s("stock")),
+                            (":g", s(format!("{}#STOCK", tenant_pk(tenant)))),
+                            (":gs", s(format!("{}#{}", c.sku, c.location))),
                         ],
                     )
                 })
@@ -317,5 +342,84 @@ impl OrderStore for DynamoStore {
         let items = self.query(q, limit + 1).await?;
         let orders: Vec<Order> = items.iter().map(body).collect::<StoreResult<_>>()?;
         Ok(Page::from_overfetched(orders, limit))
+    }
+
+    async fn put_location(&self, location: &Location) -> StoreResult<()> {
+        let item = ItemBuilder::new(
+            format!("{}#LOCATIONS", tenant_pk(&location.tenant)),
+            location.code.as_str(),
+        )
+        .body(location)?
+        .s(ENTITY, "location")
+        .build();
+        self.transact(vec![put(self.table(), item, None, &[])])
+            .await
+            .map_err(StoreError::from)
+    }
+
+    async fn list_locations(&self, tenant: &TenantId) -> StoreResult<Vec<Location>> {
+        let values = [(":p", s(format!("{}#LOCATIONS", tenant_pk(tenant))))];
+        self.query_bodies(Query::table("pk = :p", &values), usize::MAX)
+            .await
+    }
+
+    async fn list_stock(&self, tenant: &TenantId) -> StoreResult<Vec<StockLevel>> {
+        let values = [(":p", s(format!("{}#STOCK", tenant_pk(tenant))))];
+        let items = self
+            .query(Query::index(GSI1, "gsi1pk = :p", &values), usize::MAX)
+            .await?;
+        items.iter().map(level_of).collect()
+    }
+
+    async fn get_breaker(
+        &self,
+        tenant: &TenantId,
+        sku: &Code,
+        location: &Code,
+    ) -> StoreResult<Option<Breaker>> {
+        self.get_body(breakers_pk(tenant), format!("{sku}#{location}"))
+            .await
+    }
+
+    async fn list_breakers(&self, tenant: &TenantId) -> StoreResult<Vec<Breaker>> {
+        let values = [(":p", s(breakers_pk(tenant)))];
+        self.query_bodies(Query::table("pk = :p", &values), usize::MAX)
+            .await
+    }
+
+    async fn save_breaker(&self, breaker: &Breaker, expected_version: u64) -> StoreResult<()> {
+        StoreError::check_advances(breaker.version, expected_version)?;
+        let item = ItemBuilder::new(
+            breakers_pk(&breaker.tenant),
+            format!("{}#{}", breaker.sku, breaker.location),
+        )
+        .body(breaker)?
+        .s(ENTITY, "breaker")
+        .n("version", breaker.version as i64)
+        .build();
+        let entry = if expected_version == 0 {
+            put_new(self.table(), item)
+        } else {
+            put(
+                self.table(),
+                item,
+                Some("version = :e"),
+                &[(":e", n(expected_version as i64))],
+            )
+        };
+        match self.transact(vec![entry]).await {
+            Ok(()) => Ok(()),
+            Err(TxError::Cancelled(_)) => {
+                let actual = self
+                    .get_breaker(&breaker.tenant, &breaker.sku, &breaker.location)
+                    .await?
+                    .map_or(0, |b| b.version);
+                Err(StoreError::VersionConflict {
+                    expected: expected_version,
+                    actual,
+                })
+            }
+            Err(e) => Err(e.into()),
+        }
     }
 }

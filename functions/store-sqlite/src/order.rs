@@ -9,6 +9,7 @@ use crate::{
 };
 use async_trait::async_trait;
 use fieldline_domain::order::{Code, Order, Sku, StockCount, StockEffect, StockLevel, StockMove};
+use fieldline_domain::stock::{Breaker, Location};
 use fieldline_domain::{CustomerId, DomainEvent, LeadScope, OrderId, Subject, TenantId};
 use fieldline_store::error::{StoreError, StoreResult};
 use fieldline_store::ports::{Created, OrderQuery, OrderStore, Page};
@@ -18,29 +19,34 @@ use rusqlite::{Transaction, params, params_from_iter};
 /// Applies one stock move; `OutOfStock` when a reservation does not fit (the caller's
 /// transaction then rolls back every earlier move).
 fn apply_move(tx: &Transaction<'_>, tenant: &TenantId, m: &StockMove) -> StoreResult<()> {
-    let q = m.quantity as i64;
-    let args = params![tenant.as_str(), m.sku.as_str(), m.location.as_str(), q];
+    let (t, sku, loc, q) = (
+        tenant.as_str(),
+        m.sku.as_str(),
+        m.location.as_str(),
+        m.quantity as i64,
+    );
+    let run = |sql: &str, args: &[&dyn rusqlite::ToSql]| {
+        tx.prepare_cached(sql)
+            .and_then(|mut s| s.execute(args))
+            .map_err(sql_err)
+    };
     let changed = match m.effect {
-        StockEffect::Reserve => tx
-            .prepare_cached(
-                "UPDATE stock SET reserved = reserved + ?4
-                 WHERE tenant_id = ?1 AND sku = ?2 AND location = ?3 AND on_hand - reserved >= ?4",
-            )
-            .and_then(|mut s| s.execute(args)),
-        StockEffect::Release => tx
-            .prepare_cached(
-                "UPDATE stock SET reserved = max(reserved - ?4, 0)
-                 WHERE tenant_id = ?1 AND sku = ?2 AND location = ?3",
-            )
-            .and_then(|mut s| s.execute(args)),
-        StockEffect::Consume => tx
-            .prepare_cached(
-                "UPDATE stock SET reserved = max(reserved - ?4, 0), on_hand = on_hand - ?4
-                 WHERE tenant_id = ?1 AND sku = ?2 AND location = ?3",
-            )
-            .and_then(|mut s| s.execute(args)),
-    }
-    .map_err(sql_err)?;
+        StockEffect::Reserve => run(
+            "UPDATE stock SET reserved = reserved + ?4
+             WHERE tenant_id = ?1 AND sku = ?2 AND location = ?3 AND on_hand - reserved >= ?5",
+            &[&t, &sku, &loc, &q, &m.needed()],
+        )?,
+        StockEffect::Release => run(
+            "UPDATE stock SET reserved = max(reserved - ?4, 0)
+             WHERE tenant_id = ?1 AND sku = ?2 AND location = ?3",
+            &[&t, &sku, &loc, &q],
+        )?,
+        StockEffect::Consume => run(
+            "UPDATE stock SET reserved = max(reserved - ?4, 0), on_hand = on_hand - ?4
+             WHERE tenant_id = ?1 AND sku = ?2 AND location = ?3",
+            &[&t, &sku, &loc, &q],
+        )?,
+    };
     if changed == 0 && m.effect == StockEffect::Reserve {
         return Err(StoreError::OutOfStock {
             sku: m.sku.to_string(),
@@ -306,6 +312,158 @@ impl OrderStore for SqliteStore {
         self.read(move |conn| {
             let items: Vec<Order> = query_bodies(conn, &sql, params_from_iter(args))?;
             Ok(Page::from_overfetched(items, limit as usize))
+        })
+        .await
+    }
+
+    async fn put_location(&self, location: &Location) -> StoreResult<()> {
+        let location = location.clone();
+        self.write(move |tx| {
+            tx.execute(
+                "INSERT INTO locations (tenant_id, code, body) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (tenant_id, code) DO UPDATE SET body = excluded.body",
+                params![
+                    location.tenant.as_str(),
+                    location.code.as_str(),
+                    to_json(&location)?
+                ],
+            )
+            .map_err(sql_err)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn list_locations(&self, tenant: &TenantId) -> StoreResult<Vec<Location>> {
+        let t = tenant.as_str().to_owned();
+        self.read(move |conn| {
+            query_bodies(
+                conn,
+                "SELECT body FROM locations WHERE tenant_id = ?1 ORDER BY code",
+                params![t],
+            )
+        })
+        .await
+    }
+
+    async fn list_stock(&self, tenant: &TenantId) -> StoreResult<Vec<StockLevel>> {
+        let t = tenant.as_str().to_owned();
+        self.read(move |conn| {
+            let mut stmt = conn
+                .prepare_cached(
+                    "SELECT sku, location, on_hand, reserved FROM stock
+                     WHERE tenant_id = ?1 ORDER BY sku, location",
+                )
+                .map_err(sql_err)?;
+            let rows = stmt
+                .query_map(params![t], |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, i64>(2)?,
+                        r.get::<_, i64>(3)?,
+                    ))
+                })
+                .map_err(sql_err)?
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(sql_err)?;
+            rows.into_iter()
+                .map(|(sku, location, on_hand, reserved)| {
+                    let code = |raw: &str| {
+                        Code::parse(raw, "stock").map_err(|e| StoreError::corrupt("stock row", e))
+                    };
+                    Ok(StockLevel {
+                        sku: code(&sku)?,
+                        location: code(&location)?,
+                        on_hand,
+                        reserved,
+                        available: on_hand - reserved,
+                    })
+                })
+                .collect()
+        })
+        .await
+    }
+
+    async fn get_breaker(
+        &self,
+        tenant: &TenantId,
+        sku: &Code,
+        location: &Code,
+    ) -> StoreResult<Option<Breaker>> {
+        let (t, sku, location) = (
+            tenant.as_str().to_owned(),
+            sku.as_str().to_owned(),
+            location.as_str().to_owned(),
+        );
+        self.read(move |conn| {
+            query_body(
+                conn,
+                "SELECT body FROM breakers WHERE tenant_id = ?1 AND sku = ?2 AND location = ?3",
+                params![t, sku, location],
+            )
+        })
+        .await
+    }
+
+    async fn list_breakers(&self, tenant: &TenantId) -> StoreResult<Vec<Breaker>> {
+        let t = tenant.as_str().to_owned();
+        self.read(move |conn| {
+            query_bodies(
+                conn,
+                "SELECT body FROM breakers WHERE tenant_id = ?1 ORDER BY sku, location",
+                params![t],
+            )
+        })
+        .await
+    }
+
+    async fn save_breaker(&self, breaker: &Breaker, expected_version: u64) -> StoreResult<()> {
+        StoreError::check_advances(breaker.version, expected_version)?;
+        let breaker = breaker.clone();
+        self.write(move |tx| {
+            let (t, sku, loc) = (
+                breaker.tenant.as_str(),
+                breaker.sku.as_str(),
+                breaker.location.as_str(),
+            );
+            let body = to_json(&breaker)?;
+            let changed = if expected_version == 0 {
+                tx.execute(
+                    "INSERT OR IGNORE INTO breakers (tenant_id, sku, location, version, body)
+                     VALUES (?1, ?2, ?3, ?4, ?5)",
+                    params![t, sku, loc, breaker.version as i64, body],
+                )
+            } else {
+                tx.execute(
+                    "UPDATE breakers SET version = ?4, body = ?5
+                     WHERE tenant_id = ?1 AND sku = ?2 AND location = ?3 AND version = ?6",
+                    params![
+                        t,
+                        sku,
+                        loc,
+                        breaker.version as i64,
+                        body,
+                        expected_version as i64
+                    ],
+                )
+            }
+            .map_err(sql_err)?;
+            if changed == 0 {
+                let actual: i64 = tx
+                    .query_row(
+                        "SELECT coalesce(max(version), 0) FROM breakers
+                         WHERE tenant_id = ?1 AND sku = ?2 AND location = ?3",
+                        params![t, sku, loc],
+                        |r| r.get(0),
+                    )
+                    .map_err(sql_err)?;
+                return Err(StoreError::VersionConflict {
+                    expected: expected_version,
+                    actual: actual as u64,
+                });
+            }
+            Ok(())
         })
         .await
     }

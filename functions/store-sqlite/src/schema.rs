@@ -454,7 +454,8 @@ CREATE TABLE sale_tag_spikes (
 "#;
 
 /// The catalogue, stock per location (on hand and reserved, so a reservation is one
-/// conditional UPDATE) and orders, listed by change time per scope and by customer.
+/// conditional UPDATE), orders (listed by change time per scope and by customer), stock
+/// locations and the breakers managers touched.
 const V18_ORDERS: &str = r#"
 CREATE TABLE skus (
     tenant_id TEXT NOT NULL,
@@ -486,6 +487,20 @@ CREATE INDEX orders_by_update ON orders (tenant_id, updated_at DESC, id DESC);
 CREATE INDEX orders_by_customer ON orders (tenant_id, customer_id);
 CREATE INDEX orders_by_owner ON orders (tenant_id, owner_id, updated_at DESC);
 CREATE INDEX orders_by_team ON orders (tenant_id, team_id, updated_at DESC);
+CREATE TABLE locations (
+    tenant_id TEXT NOT NULL,
+    code TEXT NOT NULL,
+    body TEXT NOT NULL,
+    PRIMARY KEY (tenant_id, code)
+) WITHOUT ROWID;
+CREATE TABLE breakers (
+    tenant_id TEXT NOT NULL,
+    sku TEXT NOT NULL,
+    location TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    body TEXT NOT NULL,
+    PRIMARY KEY (tenant_id, sku, location)
+) WITHOUT ROWID;
 "#;
 
 /// The phone and e-mail of each lead's contact (`Lead::contact_keys`), so a business card is

@@ -6,6 +6,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use fieldline_domain::order::{Code, Order, OrderStatus, Sku, StockCount, StockLevel, StockMove};
 use fieldline_domain::retail::{SaleTags, TagCount};
+use fieldline_domain::stock::{Breaker, Location};
 use fieldline_domain::{
     Activity, Channel, Contact, ContactId, Customer, CustomerId, Deal, DealFacts, DealId, Decision,
     Delivery, DeliveryResult, DomainEvent, GradeSnapshot, Lead, LeadId, LeadScope, LeadStatus,
@@ -772,6 +773,25 @@ pub trait OrderStore: Send + Sync {
         customer: CustomerId,
     ) -> StoreResult<Vec<Order>>;
     async fn list_orders(&self, tenant: &TenantId, query: &OrderQuery) -> StoreResult<Page<Order>>;
+    /// Creates or replaces a stock location.
+    async fn put_location(&self, location: &Location) -> StoreResult<()>;
+    /// Every location of the tenant, by code (a tenant has tens to hundreds).
+    async fn list_locations(&self, tenant: &TenantId) -> StoreResult<Vec<Location>>;
+    /// Every stock row of the tenant, by SKU then location (the imbalance map; at the scale
+    /// in the issue, 10,000 SKUs × 200 locations, a caller pages by SKU instead).
+    async fn list_stock(&self, tenant: &TenantId) -> StoreResult<Vec<StockLevel>>;
+    /// The breaker of `sku` at `location`, if a manager ever touched it.
+    async fn get_breaker(
+        &self,
+        tenant: &TenantId,
+        sku: &Code,
+        location: &Code,
+    ) -> StoreResult<Option<Breaker>>;
+    /// Every touched breaker of the tenant.
+    async fn list_breakers(&self, tenant: &TenantId) -> StoreResult<Vec<Breaker>>;
+    /// Stores `breaker` if the stored one is still at `expected_version` (0: none stored);
+    /// `VersionConflict` otherwise.
+    async fn save_breaker(&self, breaker: &Breaker, expected_version: u64) -> StoreResult<()>;
 }
 
 /// Every record port at once: what a complete backend (SQLite, DynamoDB) implements, so the

@@ -72,6 +72,7 @@ macro_rules! backend_contract_tests {
             visits_are_stored_once_versioned_and_listed_by_time,
             sale_tags_count_once_and_spikes_are_announced_once,
             orders_reserve_stock_atomically_and_never_oversell,
+            reservations_keep_the_breakers_floor_and_breakers_are_versioned,
         );
     };
     (@each $open:path; $($name:ident),* $(,)?) => {$(

@@ -295,3 +295,116 @@ pub async fn orders_reserve_stock_atomically_and_never_oversell<S: Backend>(stor
     }
     assert_eq!(seen, 201, "the first draft and the 200 racers");
 }
+
+pub async fn reservations_keep_the_breakers_floor_and_breakers_are_versioned<S: Backend>(store: S) {
+    use fieldline_domain::stock::{Breaker, BreakerAction, Location, LocationInput};
+    let f = fixture(store).await;
+    let t = &f.tenant;
+    let input = NewCustomer {
+        name: "宁波港城贸易有限公司".into(),
+        kind: CustomerKind::Distributor,
+        owner: None,
+        addresses: vec![],
+        tags: vec![],
+        contacts: vec![],
+    };
+    let buyer =
+        Customer::create(&input, CustomerId::new(), &actor_of(&f.rep), &f.rep, t0()).unwrap();
+    f.store.create_customer(&buyer, &[], &[]).await.unwrap();
+    let skus = [sku(t, "A")];
+    f.store.put_sku(&skus[0]).await.unwrap();
+    let count = |sku: &str, location: &str, on_hand| StockCount {
+        sku: code(sku),
+        location: code(location),
+        on_hand,
+    };
+    f.store
+        .set_stock(t, &[count("A", "WH-1", 25), count("A", "WH-2", 7)])
+        .await
+        .unwrap();
+
+    // A reservation that would start below the floor is refused; at the floor it passes.
+    let mut o = draft(&f, buyer.id, &skus, &[("A", 5)]);
+    f.store.create_order(&o, &[]).await.unwrap();
+    let v = o.version;
+    o.submit(f.rep.id, None, &skus, &OrderPolicy::default(), t0())
+        .unwrap();
+    let mut moves = o.stock_moves(StockEffect::Reserve);
+    moves[0].min_available = 26;
+    assert!(matches!(
+        f.store.update_order(&o, v, &moves, &[]).await,
+        Err(StoreError::OutOfStock { .. })
+    ));
+    moves[0].min_available = 25;
+    f.store.update_order(&o, v, &moves, &[]).await.unwrap();
+    assert_eq!(level(&f.store, t, "A").await, (25, 5, 20));
+
+    // Every stock row of the tenant, by SKU and location.
+    let all = f.store.list_stock(t).await.unwrap();
+    let rows: Vec<(&str, &str, i64)> = all
+        .iter()
+        .map(|l| (l.sku.as_str(), l.location.as_str(), l.available))
+        .collect();
+    assert_eq!(rows, [("A", "WH-1", 20), ("A", "WH-2", 7)]);
+
+    // Locations.
+    for (c, lat, lon) in [("WH-2", 30.0, 120.0), ("WH-1", 31.2, 121.5)] {
+        let l = Location::new(
+            t,
+            code(c),
+            &LocationInput {
+                name: format!("仓库 {c}"),
+                lat,
+                lon,
+            },
+            t0(),
+        )
+        .unwrap();
+        f.store.put_location(&l).await.unwrap();
+    }
+    let places = f.store.list_locations(t).await.unwrap();
+    assert_eq!(
+        places.iter().map(|l| l.code.as_str()).collect::<Vec<_>>(),
+        ["WH-1", "WH-2"]
+    );
+
+    // Breakers: created once, then changed only at their version.
+    assert!(
+        f.store
+            .get_breaker(t, &code("A"), &code("WH-1"))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let mut b = Breaker::new(t, code("A"), code("WH-1"));
+    b.apply(BreakerAction::Override, f.rep.id, "急单", None, 30, t0())
+        .unwrap();
+    f.store.save_breaker(&b, 0).await.unwrap();
+    assert!(matches!(
+        f.store.save_breaker(&b, 0).await,
+        Err(StoreError::VersionConflict { actual: 1, .. })
+    ));
+    let mut back = b.clone();
+    back.apply(
+        BreakerAction::Rollback,
+        f.rep.id,
+        "补货到了",
+        None,
+        30,
+        t0(),
+    )
+    .unwrap();
+    f.store.save_breaker(&back, 1).await.unwrap();
+    assert!(matches!(
+        f.store.save_breaker(&back, 1).await,
+        Err(StoreError::VersionConflict { actual: 2, .. })
+    ));
+    let stored = f
+        .store
+        .get_breaker(t, &code("A"), &code("WH-1"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored, back);
+    assert_eq!(f.store.list_breakers(t).await.unwrap(), [back]);
+}
