@@ -140,6 +140,13 @@ fn expected(op: &str, scene: Scene) -> Option<[u16; 9]> {
         ("GET /v1/orders", Tenant) =>                [401, 200, 200, 200, 200, 200, 200, 200, 200],
         ("GET /v1/orders/{id}", Tenant) =>           [401, 200, 403, 200, 403, 403, 200, 404, 404],
         ("POST /v1/orders/{id}/actions", Tenant) =>  [401, 200, 403, 200, 403, 403, 200, 404, 404],
+        ("GET /v1/locations", Tenant) =>             [401, 200, 200, 200, 200, 200, 200, 200, 200],
+        ("PUT /v1/locations/{code}", Tenant) =>      [401, 403, 403, 200, 200, 403, 200, 200, 403],
+        // Each cell overrides or rolls back (whichever changes it) the MX-1 breaker at WH-1.
+        // The foreign admin reaches only their own tenant's MX-1 (the PUT row made one), whose
+        // untouched breaker is not at the version sent: 409, and Acme's is left alone.
+        ("POST /v1/skus/{code}/breaker", Tenant) =>  [401, 403, 403, 200, 200, 403, 200, 409, 403],
+        ("GET /v1/stock/imbalance", Tenant) =>       [401, 403, 403, 200, 200, 403, 200, 200, 403],
         ("GET /v1/settings/orders", Tenant) =>       [401, 200, 200, 200, 200, 200, 200, 200, 200],
         ("PUT /v1/settings/orders", Tenant) =>       [401, 403, 403, 403, 403, 403, 200, 200, 403],
         ("GET /v1/grading/policy/versions", Tenant) => [401, 200, 200, 200, 200, 200, 200, 200, 200],
@@ -582,6 +589,28 @@ impl World {
                 (path.into(), Some(body))
             }
             "POST /v1/orders" => (path.into(), Some(self.order_body(n).await)),
+            "PUT /v1/locations/{code}" => (
+                path.replace("{code}", "WH-1"),
+                Some(json!({"name": "矩阵仓", "lat": 31.2, "lon": 121.5})),
+            ),
+            "POST /v1/skus/{code}/breaker" => {
+                self.stocked_sku().await;
+                let id = fieldline_domain::order::Code::parse("MX-1", "sku").unwrap();
+                let at = fieldline_domain::order::Code::parse("WH-1", "location").unwrap();
+                let breaker = self
+                    .app
+                    .state
+                    .orders
+                    .get_breaker(&self.f.acme, &id, &at)
+                    .await;
+                let breaker = breaker.unwrap();
+                let (version, overridden) =
+                    breaker.map_or((0, false), |b| (b.version, b.overridden));
+                let action = if overridden { "rollback" } else { "override" };
+                let body = json!({"location": "WH-1", "action": action, "reason": "矩阵",
+                    "expected_version": version});
+                (path.replace("{code}", "MX-1"), Some(body))
+            }
             "GET /v1/orders/{id}" => {
                 let order = self.order(n).await;
                 (path.replace("{id}", order["id"].as_str().unwrap()), None)

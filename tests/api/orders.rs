@@ -12,6 +12,7 @@ use serde_json::{Value, json};
 on_both_backends!(
     orders_check_credit_and_stock_and_wait_for_a_manager_when_frozen,
     concurrent_orders_never_take_more_than_the_last_units,
+    a_stock_drop_trips_the_breaker_on_every_channel_and_an_override_is_audited,
 );
 
 async fn put(app: &TestApp, path: &str, token: &str, body: &Value) -> fieldline_tests::Reply {
@@ -73,12 +74,13 @@ async fn stock(app: &TestApp, token: &str) -> (i64, i64, i64) {
     )
 }
 
-async fn catalogue(app: &TestApp, admin: &str, on_hand: u64) {
+async fn catalogue(app: &TestApp, admin: &str, on_hand: u64, safety_stock: u64) {
     put(
         app,
         "/v1/skus/LUB-18L",
         admin,
-        &json!({"name": "工业润滑油 18L", "unit_price": 128_000, "floor_price": 100_000, "safety_stock": 20}),
+        &json!({"name": "工业润滑油 18L", "unit_price": 128_000, "floor_price": 100_000,
+            "safety_stock": safety_stock}),
     )
     .await
     .expect(200);
@@ -129,7 +131,7 @@ async fn orders_check_credit_and_stock_and_wait_for_a_manager_when_frozen() {
     )
     .await
     .expect(422);
-    catalogue(&app, &admin, 100).await;
+    catalogue(&app, &admin, 100, 20).await;
     let unknown = put(
         &app,
         "/v1/inventory",
@@ -356,7 +358,8 @@ async fn orders_check_credit_and_stock_and_wait_for_a_manager_when_frozen() {
     assert_eq!(short.body["code"], "out_of_stock");
     assert_eq!(
         short.body["details"]["shortfall"],
-        json!([{"sku": "LUB-18L", "location": "WH-SH", "requested": 500, "available": before.2}])
+        json!([{"sku": "LUB-18L", "location": "WH-SH", "requested": 500, "available": before.2,
+            "safety_stock": 20, "paused": false, "reallocations": []}])
     );
     assert_eq!(stock(&app, &rep).await, before);
     let still = app
@@ -408,7 +411,7 @@ async fn concurrent_orders_never_take_more_than_the_last_units() {
     let app = TestApp::spawn_with(clock.clone(), |_| {}).await;
     let f = fixture(&app.state).await;
     let (admin, rep) = (app.token(&f.admin), app.token(&f.east_rep));
-    catalogue(&app, &admin, 10).await;
+    catalogue(&app, &admin, 10, 0).await;
     let buyer = customer(&app, &rep, "杭州海恒贸易有限公司").await;
     // Forty drafts on two channels, one unit each, submitted at once.
     let mut drafts = Vec::new();
@@ -428,4 +431,147 @@ async fn concurrent_orders_never_take_more_than_the_last_units() {
         .count();
     assert_eq!((sold, refused), (10, 30));
     assert_eq!(stock(&app, &rep).await, (10, 10, 0));
+}
+
+async fn a_stock_drop_trips_the_breaker_on_every_channel_and_an_override_is_audited() {
+    let clock = ManualClock::at("2026-11-02T02:00:00Z".parse().unwrap());
+    let app = TestApp::spawn_with(clock.clone(), |_| {}).await;
+    let f = fixture(&app.state).await;
+    let (admin, manager, rep) = (
+        app.token(&f.admin),
+        app.token(&f.east_manager),
+        app.token(&f.east_rep),
+    );
+    catalogue(&app, &admin, 30, 20).await;
+    for (code, name, lat, lon) in [
+        ("WH-SH", "上海浦东仓", 31.22, 121.54),
+        ("WH-SZ", "苏州工业园仓", 31.32, 120.72),
+        ("WH-BJ", "北京大兴仓", 39.73, 116.34),
+    ] {
+        put(
+            &app,
+            &format!("/v1/locations/{code}"),
+            &admin,
+            &json!({"name": name, "lat": lat, "lon": lon}),
+        )
+        .await
+        .expect(200);
+    }
+    put(
+        &app,
+        "/v1/inventory",
+        &admin,
+        &json!({"items": [
+            {"sku": "LUB-18L", "location": "WH-SZ", "on_hand": 200},
+            {"sku": "LUB-18L", "location": "WH-BJ", "on_hand": 500}]}),
+    )
+    .await
+    .expect(200);
+    let buyer = customer(&app, &rep, "无锡恒达机电有限公司").await;
+    let order = |qty: u64, channel: &'static str| {
+        let (app, rep, buyer) = (&app, rep.clone(), buyer.clone());
+        async move {
+            let mut body = order_body(&buyer, qty, json!({"kind": "net", "days": 30}));
+            body["channel"] = json!(channel);
+            let draft = app.post("/v1/orders", &rep, &body).await.expect(201).body;
+            (
+                draft.clone(),
+                act(app, &rep, &draft, json!({"do": "submit"})).await,
+            )
+        }
+    };
+
+    // 30 on hand, safety stock 20: an order that starts at or above 20 goes through, even if
+    // it leaves less; from then on the breaker is tripped.
+    order(5, "direct").await.1.expect(200);
+    order(6, "direct").await.1.expect(200);
+    assert_eq!(stock(&app, &rep).await.2, 19);
+    let map = app
+        .get("/v1/stock/imbalance", &manager)
+        .await
+        .expect(200)
+        .body;
+    let sh = map[0]["cells"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["location"] == "WH-SH")
+        .unwrap()
+        .clone();
+    assert_eq!(sh["state"], "tripped", "{map:#}");
+    assert_eq!(sh["cover"], 0.95);
+    assert_eq!(map[0]["rebalance"], true);
+    app.get("/v1/stock/imbalance", &rep).await.expect(403);
+
+    // Paused on every channel, with the nearest safe location suggested.
+    for channel in ["tmall", "direct"] {
+        let (_, paused) = order(1, channel).await;
+        let paused = paused.expect(409).body;
+        assert_eq!(paused["code"], "breaker_tripped", "{paused:#}");
+        let line = &paused["details"]["shortfall"][0];
+        assert_eq!(line["paused"], true);
+        assert_eq!(line["available"], 19);
+        assert_eq!(line["reallocations"][0]["location"], "WH-SZ");
+        assert_eq!(line["reallocations"][1]["location"], "WH-BJ");
+    }
+    assert_eq!(stock(&app, &rep).await.2, 19, "nothing was reserved");
+
+    // A rep cannot override; a manager can, once, at the version read; it is audited.
+    let change = |action: &str, reason: &str, version: u64| json!({"location": "WH-SH", "action": action, "reason": reason, "expected_version": version});
+    app.post(
+        "/v1/skus/LUB-18L/breaker",
+        &rep,
+        &change("override", "急单", 0),
+    )
+    .await
+    .expect(403);
+    let over = app
+        .post(
+            "/v1/skus/LUB-18L/breaker",
+            &manager,
+            &change("override", "大客户急单，已与仓库确认", 0),
+        )
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(over["state"], "overridden");
+    app.post(
+        "/v1/skus/LUB-18L/breaker",
+        &admin,
+        &change("override", "again", 0),
+    )
+    .await
+    .expect(409);
+    let (_, through) = order(1, "tmall").await;
+    assert_eq!(through.expect(200).body["status"], "to_ship");
+
+    // Rolled back: paused again. The history holds both changes, who and at what stock.
+    let back = app
+        .post(
+            "/v1/skus/LUB-18L/breaker",
+            &admin,
+            &change("rollback", "补货前不再放单", 1),
+        )
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(back["state"], "tripped");
+    let history = back["breaker"]["history"].as_array().unwrap();
+    assert_eq!(history.len(), 2);
+    assert_eq!(history[0]["by"], json!(f.east_manager.id));
+    assert_eq!(history[0]["available"], 19);
+    assert_eq!(history[1]["action"], "rollback");
+    assert_eq!(history[1]["available"], 18);
+    order(1, "direct").await.1.expect(409);
+
+    // A count that restores the stock closes the breaker for every channel.
+    put(
+        &app,
+        "/v1/inventory",
+        &admin,
+        &json!({"items": [{"sku": "LUB-18L", "location": "WH-SH", "on_hand": 100}]}),
+    )
+    .await
+    .expect(200);
+    order(1, "tmall").await.1.expect(200);
 }

@@ -40,7 +40,7 @@ pub enum AppError {
     },
     /// An order's lines need more than the location has: each short line, what it asked for
     /// and what is available. Nothing was reserved.
-    #[error("not enough stock: {}", shortfall.iter().map(|s| format!("{} needs {} at {}, {} available", s.sku, s.requested, s.location, s.available)).collect::<Vec<_>>().join("; "))]
+    #[error("{}: {}", if shortfall.iter().all(|s| s.paused) { "orders paused by the stock breaker" } else { "not enough stock" }, shortfall.iter().map(|s| format!("{} needs {} at {}, {} available, safety stock {}", s.sku, s.requested, s.location, s.available, s.safety_stock)).collect::<Vec<_>>().join("; "))]
     OutOfStock { shortfall: Vec<Shortfall> },
     /// The request collides with the current state (already claimed, already exists).
     #[error("{0}")]
@@ -74,13 +74,20 @@ pub enum AppError {
     },
 }
 
-/// One order line the stock could not cover.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+/// One order line the stock could not cover, or could only by going under the safety
+/// stock while the SKU's breaker there is tripped (`paused`).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, utoipa::ToSchema)]
 pub struct Shortfall {
     pub sku: String,
     pub location: String,
     pub requested: u64,
     pub available: i64,
+    /// The SKU's safety stock: below it the breaker pauses new orders on every channel.
+    pub safety_stock: u64,
+    /// The units are there, but the breaker holds them back (a manager may override).
+    pub paused: bool,
+    /// Other locations that could serve the line and stay safe, nearest first.
+    pub reallocations: Vec<fieldline_domain::stock::Reallocation>,
 }
 
 impl AppError {
@@ -137,6 +144,9 @@ impl From<StoreError> for AppError {
                     location,
                     requested: 0,
                     available: 0,
+                    safety_stock: 0,
+                    paused: false,
+                    reallocations: vec![],
                 }],
             },
             e @ StoreError::Busy(_) => AppError::Busy(e),

@@ -157,6 +157,9 @@ impl ApiError {
             ApiError::IdempotencyKeyReused => "idempotency_key_reused",
             ApiError::Conflict(_) => "conflict",
             ApiError::Duplicate { .. } => "duplicate",
+            ApiError::OutOfStock { shortfall, .. } if shortfall.iter().all(|s| s.paused) => {
+                "breaker_tripped"
+            }
             ApiError::OutOfStock { .. } => "out_of_stock",
             ApiError::PayloadTooLarge { .. } => "payload_too_large",
             ApiError::UnsupportedMediaType => "unsupported_media_type",

@@ -178,6 +178,10 @@ fn lead_routes(router: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
         .routes(routes!(order::http::put_sku))
         .routes(routes!(order::http::stock_of))
         .routes(routes!(order::http::put_inventory))
+        .routes(routes!(order::http::list_locations))
+        .routes(routes!(order::http::put_location))
+        .routes(routes!(order::http::change_breaker))
+        .routes(routes!(order::http::imbalance))
         .routes(routes!(health::me))
         .routes(routes!(health::health))
 }

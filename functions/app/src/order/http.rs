@@ -10,6 +10,7 @@ use axum::response::Response;
 use fieldline_domain::order::{
     InventoryBatch, NewOrder, Order, OrderPolicy, OrderStatus, Sku, SkuInput, StockLevel,
 };
+use fieldline_domain::stock::{Location, LocationInput};
 use fieldline_domain::{CustomerId, OrderId};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -206,4 +207,59 @@ pub async fn set_order_policy(
     Ok(Json(
         usecase::set_order_policy(&state, &auth.actor, policy).await?,
     ))
+}
+
+/// Creates or replaces a stock location (its place on the map decides which location a
+/// paused order is pointed to).
+#[utoipa::path(put, path = "/v1/locations/{code}", tag = "orders", security(("bearer" = [])),
+    params(("code" = String, Path, pattern = r"^[A-Za-z0-9._/-]{1,64}$", description = "The location code")),
+    request_body = LocationInput,
+    responses((status = 200, body = Location), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn put_location(
+    State(state): State<AppState>,
+    auth: Authenticated,
+    ApiPath(code): ApiPath<String>,
+    ApiJson(input): ApiJson<LocationInput>,
+) -> Result<Json<Location>, ApiError> {
+    Ok(Json(
+        usecase::put_location(&state, &auth.actor, &code, input).await?,
+    ))
+}
+
+#[utoipa::path(get, path = "/v1/locations", tag = "orders", security(("bearer" = [])),
+    responses((status = 200, body = Vec<Location>)))]
+pub async fn list_locations(
+    State(state): State<AppState>,
+    auth: Authenticated,
+) -> Result<Json<Vec<Location>>, ApiError> {
+    Ok(Json(usecase::list_locations(&state, &auth.actor).await?))
+}
+
+/// Overrides the stock breaker of a SKU at a location (orders go through below the safety
+/// stock) or rolls the override back; audited in the breaker's history.
+#[utoipa::path(post, path = "/v1/skus/{code}/breaker", tag = "orders", security(("bearer" = [])),
+    params(("code" = String, Path, pattern = r"^[A-Za-z0-9._/-]{1,64}$", description = "The SKU code")),
+    request_body = usecase::BreakerChange,
+    responses((status = 200, body = usecase::BreakerView), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn change_breaker(
+    State(state): State<AppState>,
+    auth: Authenticated,
+    ApiPath(code): ApiPath<String>,
+    ApiJson(change): ApiJson<usecase::BreakerChange>,
+) -> Result<Json<usecase::BreakerView>, ApiError> {
+    Ok(Json(
+        usecase::change_breaker(&state, &auth.actor, &code, change).await?,
+    ))
+}
+
+/// The imbalance map: each SKU's cover at each location and its breaker state, SKUs with a
+/// tripped location first; `rebalance` marks stock to move rather than buy.
+#[utoipa::path(get, path = "/v1/stock/imbalance", tag = "orders", security(("bearer" = [])),
+    responses((status = 200, body = Vec<usecase::ImbalanceRow>), (status = 403, body = ErrorBody)))]
+pub async fn imbalance(
+    State(state): State<AppState>,
+    auth: Authenticated,
+) -> Result<Json<Vec<usecase::ImbalanceRow>>, ApiError> {
+    Ok(Json(usecase::imbalance(&state, &auth.actor).await?))
 }

@@ -6,7 +6,11 @@ use fieldline_domain::grading::Purchase;
 use fieldline_domain::id::derived_uuid;
 use fieldline_domain::order::{
     Code, InventoryBatch, NewOrder, Order, OrderPolicy, OrderStatus, Sku, SkuInput, StockEffect,
-    StockLevel, credit_freeze,
+    StockLevel, StockMove, credit_freeze,
+};
+use fieldline_domain::stock::{
+    Breaker, BreakerAction, BreakerState, Location, LocationInput, breaker_state, reallocations,
+    reserve_floor,
 };
 use fieldline_domain::{Actor, EventPayload, OrderId, Permission};
 use fieldline_store::{Created, Cursor, IdempotencyKey, OrderQuery, Page, StoreError};
@@ -294,6 +298,20 @@ pub async fn act(
             let skus = catalogue_of(state, &codes, actor).await?;
             order.submit(actor.user, overdue, &skus, &policy, now)?;
             moves = order.stock_moves(StockEffect::Reserve);
+            // The breaker's floor rides in each reservation's own condition, so every
+            // channel sees the same trip at the same moment.
+            for m in &mut moves {
+                let threshold = skus
+                    .iter()
+                    .find(|s| s.code == m.sku)
+                    .map_or(0, |s| s.safety_stock);
+                let overridden = state
+                    .orders
+                    .get_breaker(&actor.tenant, &m.sku, &m.location)
+                    .await?
+                    .is_some_and(|b| b.overridden);
+                m.min_available = reserve_floor(threshold, overridden);
+            }
         }
         OrderAction::Approve { note, .. } => {
             actor.check(Permission::ApproveOrder(&order))?;
@@ -340,9 +358,13 @@ pub async fn act(
     {
         Ok(()) => {}
         Err(StoreError::OutOfStock { .. }) => {
-            return Err(AppError::OutOfStock {
-                shortfall: shortfall(state, actor, &order).await?,
-            });
+            let shortfall = shortfall(state, actor, &order, &moves).await?;
+            if shortfall.is_empty() {
+                return Err(AppError::Conflict(
+                    "the stock changed while the order was submitted; submit it again".into(),
+                ));
+            }
+            return Err(AppError::OutOfStock { shortfall });
         }
         Err(e) => return Err(e.into()),
     }
@@ -352,29 +374,46 @@ pub async fn act(
     Ok(order)
 }
 
-/// Every line the location cannot cover now, as read right after the refusal.
+/// Every line the location cannot cover now (as read right after the refusal), or could
+/// only by going under a tripped breaker's floor, with the nearest locations that could.
 async fn shortfall(
     state: &AppState,
     actor: &Actor,
     order: &Order,
+    moves: &[StockMove],
 ) -> Result<Vec<Shortfall>, AppError> {
+    let locations = state.orders.list_locations(&actor.tenant).await?;
+    let codes: Vec<Code> = order.lines.iter().map(|l| l.sku.clone()).collect();
+    let skus = catalogue_of(state, &codes, actor).await?;
     let mut out = Vec::new();
-    for line in &order.lines {
-        let available = state
-            .orders
-            .stock_of(&actor.tenant, &line.sku)
-            .await?
-            .into_iter()
-            .find(|l| l.location == order.location)
+    for m in moves {
+        let levels = state.orders.stock_of(&actor.tenant, &m.sku).await?;
+        let available = levels
+            .iter()
+            .find(|l| l.location == m.location)
             .map_or(0, |l| l.available);
-        if available < line.quantity as i64 {
-            out.push(Shortfall {
-                sku: line.sku.to_string(),
-                location: order.location.to_string(),
-                requested: line.quantity,
-                available,
-            });
+        if available >= m.needed() {
+            continue;
         }
+        let safety_stock = skus
+            .iter()
+            .find(|s| s.code == m.sku)
+            .map_or(0, |s| s.safety_stock);
+        out.push(Shortfall {
+            sku: m.sku.to_string(),
+            location: m.location.to_string(),
+            requested: m.quantity,
+            available,
+            safety_stock,
+            paused: available >= m.quantity as i64,
+            reallocations: reallocations(
+                &m.location,
+                m.quantity,
+                safety_stock,
+                &levels,
+                &locations,
+            ),
+        });
     }
     Ok(out)
 }
@@ -425,4 +464,171 @@ pub async fn set_order_policy(
     tenant.orders = Some(policy.clone());
     state.directory.update_tenant(&tenant).await?;
     Ok(policy)
+}
+
+/// Creates or replaces a stock location (managers and admins).
+pub async fn put_location(
+    state: &AppState,
+    actor: &Actor,
+    code: &str,
+    input: LocationInput,
+) -> Result<Location, AppError> {
+    actor.check(Permission::ManageStock)?;
+    let code = Code::parse(code, "code")?;
+    let location = Location::new(&actor.tenant, code, &input, state.clock.now())?;
+    state.orders.put_location(&location).await?;
+    Ok(location)
+}
+
+pub async fn list_locations(state: &AppState, actor: &Actor) -> Result<Vec<Location>, AppError> {
+    Ok(state.orders.list_locations(&actor.tenant).await?)
+}
+
+/// A manager's change to a breaker.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BreakerChange {
+    pub location: Code,
+    pub action: BreakerAction,
+    #[schema(min_length = 1, max_length = 500, pattern = r"[^\s]")]
+    pub reason: String,
+    /// The breaker's version as read (0 for one never touched), so two managers cannot
+    /// undo each other unseen.
+    pub expected_version: u64,
+}
+
+/// A breaker as the director sees it: the manual state and the stock it guards.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct BreakerView {
+    pub breaker: Breaker,
+    pub state: BreakerState,
+    pub available: i64,
+    pub safety_stock: u64,
+}
+
+/// Overrides a SKU's breaker at a location, or rolls the override back (managers and
+/// admins); the change, its reason and the stock at that moment join the breaker's history.
+pub async fn change_breaker(
+    state: &AppState,
+    actor: &Actor,
+    sku: &str,
+    change: BreakerChange,
+) -> Result<BreakerView, AppError> {
+    actor.check(Permission::ManageStock)?;
+    let code = Code::parse(sku, "code")?;
+    let sku = state
+        .orders
+        .get_skus(&actor.tenant, std::slice::from_ref(&code))
+        .await?
+        .pop()
+        .ok_or_else(|| AppError::NotFound(format!("SKU {code} not found")))?;
+    let mut breaker = state
+        .orders
+        .get_breaker(&actor.tenant, &code, &change.location)
+        .await?
+        .unwrap_or_else(|| Breaker::new(&actor.tenant, code.clone(), change.location.clone()));
+    if breaker.version != change.expected_version {
+        return Err(AppError::VersionConflict {
+            expected: change.expected_version,
+            actual: breaker.version,
+        });
+    }
+    let level = state
+        .orders
+        .stock_of(&actor.tenant, &code)
+        .await?
+        .into_iter()
+        .find(|l| l.location == change.location);
+    let expected = breaker.version;
+    breaker.apply(
+        change.action,
+        actor.user,
+        &change.reason,
+        level.as_ref(),
+        sku.safety_stock,
+        state.clock.now(),
+    )?;
+    state.orders.save_breaker(&breaker, expected).await?;
+    tracing::info!(sku = %code, location = %change.location, action = ?change.action, "breaker changed");
+    let available = level.map_or(0, |l| l.available);
+    Ok(BreakerView {
+        state: breaker_state(available, sku.safety_stock, breaker.overridden),
+        available,
+        safety_stock: sku.safety_stock,
+        breaker,
+    })
+}
+
+/// One cell of the imbalance map.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ImbalanceCell {
+    pub location: Code,
+    pub available: i64,
+    pub safety_stock: u64,
+    /// Available over safety stock (1.0 = exactly safe); `None` when the SKU has no safety
+    /// stock.
+    pub cover: Option<f64>,
+    pub state: BreakerState,
+}
+
+/// One SKU's row of the imbalance map.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ImbalanceRow {
+    pub sku: Code,
+    pub name: String,
+    pub cells: Vec<ImbalanceCell>,
+    /// Tripped locations beside locations with units to spare: stock to move, not to buy.
+    pub rebalance: bool,
+}
+
+/// The imbalance map (the director's heat map, managers and admins): every SKU with stock
+/// rows, each location's cover and breaker state; rows with a tripped location first.
+pub async fn imbalance(state: &AppState, actor: &Actor) -> Result<Vec<ImbalanceRow>, AppError> {
+    actor.check(Permission::ManageStock)?;
+    let levels = state.orders.list_stock(&actor.tenant).await?;
+    let breakers = state.orders.list_breakers(&actor.tenant).await?;
+    let mut codes: Vec<Code> = levels.iter().map(|l| l.sku.clone()).collect();
+    codes.dedup();
+    let skus = state.orders.get_skus(&actor.tenant, &codes).await?;
+    let mut rows: Vec<ImbalanceRow> = codes
+        .iter()
+        .map(|code| {
+            let sku = skus.iter().find(|s| &s.code == code);
+            let safety = sku.map_or(0, |s| s.safety_stock);
+            let cells: Vec<ImbalanceCell> = levels
+                .iter()
+                .filter(|l| &l.sku == code)
+                .map(|l| {
+                    let overridden = breakers
+                        .iter()
+                        .any(|b| &b.sku == code && b.location == l.location && b.overridden);
+                    ImbalanceCell {
+                        location: l.location.clone(),
+                        available: l.available,
+                        safety_stock: safety,
+                        cover: (safety > 0)
+                            .then(|| (l.available as f64 / safety as f64 * 100.0).round() / 100.0),
+                        state: breaker_state(l.available, safety, overridden),
+                    }
+                })
+                .collect();
+            let tripped = cells.iter().any(|c| c.state != BreakerState::Closed);
+            let spare = cells
+                .iter()
+                .any(|c| c.available > 2 * safety as i64 && safety > 0);
+            ImbalanceRow {
+                sku: code.clone(),
+                name: sku.map_or_else(String::new, |s| s.name.clone()),
+                cells,
+                rebalance: tripped && spare,
+            }
+        })
+        .collect();
+    rows.sort_by_key(|r| {
+        (
+            !r.cells.iter().any(|c| c.state == BreakerState::Tripped),
+            r.sku.clone(),
+        )
+    });
+    Ok(rows)
 }
