@@ -137,6 +137,37 @@ async fn demo_tenant_is_alive_and_seeding_twice_is_harmless() {
         tags["spikes"]
     );
 
+    // Orders in every state the warehouse and finance see, and one tripped breaker.
+    let mut statuses = HashSet::new();
+    let mut path = "/v1/orders?limit=200".to_owned();
+    loop {
+        let page = app.get(&path, &admin).await.expect(200).body;
+        for o in page["items"].as_array().unwrap() {
+            statuses.insert(o["status"].as_str().unwrap().to_owned());
+        }
+        match page["next_cursor"].as_str() {
+            Some(c) => path = format!("/v1/orders?limit=200&cursor={c}"),
+            None => break,
+        }
+    }
+    for s in ["delivered", "to_ship"] {
+        assert!(statuses.contains(s), "{s} in {statuses:?}");
+    }
+    let map = app
+        .get("/v1/stock/imbalance", &admin)
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(map[0]["sku"], "LUB-18L", "{map:#}");
+    assert!(
+        map[0]["cells"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["location"] == "WH-SH" && c["state"] == "tripped"),
+        "{map:#}"
+    );
+
     let again = demo::seed(&app.state, 150, 60, 7).await.unwrap();
     assert!(!again.created);
     assert_eq!(again.reps.len(), 20);

@@ -359,6 +359,9 @@ pub async fn seed(
         walk_deal(state, &mut rng, rep, team, now, region).await?;
     }
     seed_store_tags(state, &mut rng, &tenant, &reps_by_team, now).await?;
+    // Orders draw on a random stream of their own, so the rest of the demo is unchanged.
+    let mut order_rng = StdRng::seed_from_u64(seed ^ 0x0D0E_0001);
+    seed_orders(state, &mut order_rng, &tenant, &managers, now).await?;
     Ok(DemoSummary {
         tenant,
         admin: admin_user,
@@ -368,6 +371,241 @@ pub async fn seed(
         deals: deal_count,
         created: true,
     })
+}
+
+/// The demo catalogue: code, name, list price (分), floor, safety stock.
+const SKUS: &[(&str, &str, u64, u64, u64)] = &[
+    (
+        "LUB-18L",
+        "工业润滑油 18L Industrial lubricant",
+        128_000,
+        100_000,
+        40,
+    ),
+    (
+        "BRG-6205",
+        "深沟球轴承 6205 Deep-groove bearing",
+        4_500,
+        3_600,
+        200,
+    ),
+    (
+        "MTR-2K2",
+        "三相电机 2.2kW Three-phase motor",
+        168_000,
+        140_000,
+        10,
+    ),
+    (
+        "VFD-4K0",
+        "变频器 4kW Frequency inverter",
+        236_000,
+        200_000,
+        8,
+    ),
+    ("PLC-S7", "可编程控制器 PLC controller", 512_000, 450_000, 5),
+    ("CBL-RVV", "控制电缆 100m Control cable", 56_000, 45_000, 30),
+];
+
+/// Warehouses: code, name, WGS-84 position.
+const LOCATIONS: &[(&str, &str, f64, f64)] = &[
+    ("WH-SH", "上海浦东仓 Shanghai Pudong", 31.22, 121.54),
+    ("WH-SZ", "苏州工业园仓 Suzhou SIP", 31.32, 120.72),
+    ("WH-GZ", "广州黄埔仓 Guangzhou Huangpu", 23.10, 113.46),
+    ("WH-BJ", "北京大兴仓 Beijing Daxing", 39.73, 116.34),
+];
+
+/// A catalogue, four warehouses with stock, and three months of orders of customers won in
+/// the deals above: most delivered and paid, some waiting for the warehouse or for payment,
+/// one held for a manager because its customer's payment is long overdue, and the Shanghai
+/// lubricant stock run below its safety level, so its breaker is tripped on first start.
+/// Written with the domain's own state machine and the order store (each write with its stock
+/// moves), as the API would.
+async fn seed_orders(
+    state: &AppState,
+    rng: &mut StdRng,
+    tenant: &TenantId,
+    managers: &[User],
+    now: Timestamp,
+) -> anyhow::Result<()> {
+    use fieldline_domain::order::{
+        Code, LineInput, NewOrder, Order, OrderPolicy, PaymentTerms, Sku, SkuInput, StockCount,
+        StockEffect, credit_freeze,
+    };
+    use fieldline_domain::stock::{Location, LocationInput};
+    let code = |raw: &str| Code::parse(raw, "code");
+    let mut skus = Vec::new();
+    for (c, name, price, floor, safety) in SKUS {
+        let sku = Sku::new(
+            tenant,
+            code(c)?,
+            &SkuInput {
+                name: (*name).into(),
+                unit_price: *price,
+                floor_price: *floor,
+                currency: "CNY".into(),
+                safety_stock: *safety,
+            },
+            now,
+        )?;
+        state.orders.put_sku(&sku).await?;
+        skus.push(sku);
+    }
+    let mut counts = Vec::new();
+    for (c, name, lat, lon) in LOCATIONS {
+        let input = LocationInput {
+            name: (*name).into(),
+            lat: *lat,
+            lon: *lon,
+        };
+        state
+            .orders
+            .put_location(&Location::new(tenant, code(c)?, &input, now)?)
+            .await?;
+        for sku in &skus {
+            counts.push(StockCount {
+                sku: sku.code.clone(),
+                location: code(c)?,
+                on_hand: sku.safety_stock * rng.random_range(4..12),
+            });
+        }
+    }
+    state.orders.set_stock(tenant, &counts).await?;
+
+    let page = state
+        .customers
+        .list_customers(
+            tenant,
+            &fieldline_store::CustomerQuery {
+                scope: fieldline_domain::LeadScope::Tenant,
+                name_contains: None,
+                limit: 40,
+                after: None,
+            },
+        )
+        .await?;
+    let customers = page.items;
+    if customers.is_empty() {
+        return Ok(());
+    }
+    let policy = OrderPolicy::default();
+    let warehouse = managers.first().map(actor_of);
+    for n in 0..60 {
+        let customer = &customers[n % customers.len()];
+        let actor = Actor {
+            user: customer.owner,
+            tenant: tenant.clone(),
+            role: Role::Rep,
+            team: customer.team,
+        };
+        let boss = warehouse.clone().unwrap_or_else(|| actor.clone());
+        // One in five from the last three days: the warehouse's and finance's open work.
+        let hours = if n % 5 == 0 { 2..72 } else { 72..90 * 24 };
+        let at = now - Duration::hours(rng.random_range(hours));
+        let line_count = rng.random_range(1..=3);
+        let lines: Vec<LineInput> = skus
+            .choose_multiple(rng, line_count)
+            .map(|s| LineInput {
+                sku: s.code.clone(),
+                quantity: rng.random_range(1..=(s.safety_stock / 4).max(2)),
+                unit_price: None,
+                discount_percent: *[0, 0, 3, 5, 12].choose(rng).unwrap(),
+            })
+            .collect();
+        let prepaid = rng.random_bool(0.3);
+        let input = NewOrder {
+            customer: customer.id,
+            channel: ["direct", "distributor", "tmall"][n % 3].into(),
+            location: code(LOCATIONS[rng.random_range(0..LOCATIONS.len())].0)?,
+            lines,
+            payment_terms: if prepaid {
+                PaymentTerms::Prepaid
+            } else {
+                PaymentTerms::Net { days: 30 }
+            },
+            delivery_address: format!("{} 收货处", customer.name.as_str()),
+        };
+        let mut order = Order::draft(
+            &input,
+            fieldline_domain::OrderId::new(),
+            tenant,
+            (customer.owner, customer.team),
+            &skus,
+            at,
+        )?;
+        state.orders.create_order(&order, &[]).await?;
+        let history = state.orders.customer_orders(tenant, customer.id).await?;
+        let overdue = credit_freeze(history.iter().filter(|o| o.id != order.id), &policy, at);
+        let v = order.version;
+        order.submit(actor.user, overdue, &skus, &policy, at)?;
+        if state
+            .orders
+            .update_order(&order, v, &order.stock_moves(StockEffect::Reserve), &[])
+            .await
+            .is_err()
+        {
+            continue; // out of stock at that warehouse: the rep would pick another
+        }
+        let age_days = (now - at).num_days();
+        if !order.holds.is_empty() && age_days < 10 {
+            continue; // still waiting for the manager
+        }
+        if !order.holds.is_empty() {
+            let v = order.version;
+            order.approve(
+                boss.user,
+                "客户已承诺回款 / payment promised".into(),
+                at + Duration::hours(3),
+            )?;
+            state.orders.update_order(&order, v, &[], &[]).await?;
+        }
+        if prepaid && age_days >= 2 {
+            let v = order.version;
+            order.record_payment(order.total, actor.user, at + Duration::hours(20))?;
+            state.orders.update_order(&order, v, &[], &[]).await?;
+        }
+        if order.status == fieldline_domain::order::OrderStatus::ToShip && age_days >= 4 {
+            let v = order.version;
+            order.ship(boss.user, at + Duration::days(1))?;
+            state
+                .orders
+                .update_order(&order, v, &order.stock_moves(StockEffect::Consume), &[])
+                .await?;
+            if age_days >= 6 {
+                let v = order.version;
+                order.deliver(boss.user, at + Duration::days(3))?;
+                state.orders.update_order(&order, v, &[], &[]).await?;
+            }
+            // Most net-terms customers pay; one in six is late, which freezes them later.
+            if !prepaid && rng.random_bool(5.0 / 6.0) && age_days >= 30 {
+                let v = order.version;
+                order.record_payment(order.balance(), actor.user, at + Duration::days(28))?;
+                state.orders.update_order(&order, v, &[], &[]).await?;
+            }
+        }
+    }
+    // Shanghai's lubricant runs low (25 free, safety stock 40): its breaker is tripped on
+    // first start, while Suzhou has plenty to move.
+    let (lub, sh) = (code("LUB-18L")?, code("WH-SH")?);
+    let reserved = state
+        .orders
+        .stock_of(tenant, &lub)
+        .await?
+        .into_iter()
+        .find(|l| l.location == sh)
+        .map_or(0, |l| l.reserved.max(0) as u64);
+    state
+        .orders
+        .set_stock(
+            tenant,
+            &[StockCount {
+                sku: lub,
+                location: sh,
+                on_hand: reserved + 25,
+            }],
+        )
+        .await?;
+    Ok(())
 }
 
 /// Outlet stores of the East and South teams (五金机电门店) where shop assistants tag sales.

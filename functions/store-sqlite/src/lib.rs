@@ -17,7 +17,7 @@ mod directory_cache;
 mod events;
 mod inbox;
 mod lead;
-mod order;
+pub(crate) mod order;
 mod retail;
 mod rule;
 mod schema;
@@ -47,6 +47,7 @@ pub mod bulk {
     /// Call after a deal's row and its log lines are written.
     pub use crate::deal_facts::write as write_deal_facts;
     pub use crate::lead::insert_activity;
+    pub use crate::order::{insert_order, set_count, upsert_sku};
 }
 use fieldline_store::error::{BoxError, StoreError, StoreResult};
 

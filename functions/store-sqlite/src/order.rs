@@ -56,6 +56,66 @@ fn apply_move(tx: &Transaction<'_>, tenant: &TenantId, m: &StockMove) -> StoreRe
     Ok(())
 }
 
+/// Writes a new order row (no customer check, no events): the store's create and bulk loads.
+pub fn insert_order(tx: &Transaction<'_>, order: &Order) -> StoreResult<()> {
+    tx.prepare_cached(
+        "INSERT INTO orders (tenant_id, id, customer_id, owner_id, team_id, status,
+                             updated_at, version, body)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+    )
+    .and_then(|mut s| {
+        s.execute(params![
+            order.tenant.as_str(),
+            order.id.to_string(),
+            order.customer.to_string(),
+            order.owner.to_string(),
+            order.team.map(|t| t.to_string()),
+            order.status.as_str(),
+            order.updated_at.timestamp_millis(),
+            order.version as i64,
+            to_json(order).map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?
+        ])
+    })
+    .map_err(sql_err)?;
+    Ok(())
+}
+
+/// Writes a catalogue entry (create or replace).
+pub fn upsert_sku(tx: &Transaction<'_>, sku: &Sku) -> StoreResult<()> {
+    tx.prepare_cached(
+        "INSERT INTO skus (tenant_id, code, body) VALUES (?1, ?2, ?3)
+         ON CONFLICT (tenant_id, code) DO UPDATE SET body = excluded.body",
+    )
+    .and_then(|mut s| {
+        s.execute(params![
+            sku.tenant.as_str(),
+            sku.code.as_str(),
+            to_json(sku).map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?
+        ])
+    })
+    .map_err(sql_err)?;
+    Ok(())
+}
+
+/// Sets one stock row's on-hand count, keeping its reservations.
+pub fn set_count(tx: &Transaction<'_>, tenant: &TenantId, c: &StockCount) -> StoreResult<()> {
+    tx.prepare_cached(
+        "INSERT INTO stock (tenant_id, sku, location, on_hand, reserved)
+         VALUES (?1, ?2, ?3, ?4, 0)
+         ON CONFLICT (tenant_id, sku, location) DO UPDATE SET on_hand = excluded.on_hand",
+    )
+    .and_then(|mut s| {
+        s.execute(params![
+            tenant.as_str(),
+            c.sku.as_str(),
+            c.location.as_str(),
+            c.on_hand as i64
+        ])
+    })
+    .map_err(sql_err)?;
+    Ok(())
+}
+
 fn scope_clause(scope: &LeadScope) -> (&'static str, Option<Value>) {
     match scope {
         LeadScope::Tenant => ("", None),
@@ -69,16 +129,7 @@ fn scope_clause(scope: &LeadScope) -> (&'static str, Option<Value>) {
 impl OrderStore for SqliteStore {
     async fn put_sku(&self, sku: &Sku) -> StoreResult<()> {
         let sku = sku.clone();
-        self.write(move |tx| {
-            tx.execute(
-                "INSERT INTO skus (tenant_id, code, body) VALUES (?1, ?2, ?3)
-                 ON CONFLICT (tenant_id, code) DO UPDATE SET body = excluded.body",
-                params![sku.tenant.as_str(), sku.code.as_str(), to_json(&sku)?],
-            )
-            .map_err(sql_err)?;
-            Ok(())
-        })
-        .await
+        self.write(move |tx| upsert_sku(tx, &sku)).await
     }
 
     async fn get_skus(&self, tenant: &TenantId, codes: &[Code]) -> StoreResult<Vec<Sku>> {
@@ -121,21 +172,8 @@ impl OrderStore for SqliteStore {
     async fn set_stock(&self, tenant: &TenantId, counts: &[StockCount]) -> StoreResult<()> {
         let (tenant, counts) = (tenant.clone(), counts.to_vec());
         self.write(move |tx| {
-            let mut put = tx
-                .prepare_cached(
-                    "INSERT INTO stock (tenant_id, sku, location, on_hand, reserved)
-                     VALUES (?1, ?2, ?3, ?4, 0)
-                     ON CONFLICT (tenant_id, sku, location) DO UPDATE SET on_hand = excluded.on_hand",
-                )
-                .map_err(sql_err)?;
             for c in &counts {
-                put.execute(params![
-                    tenant.as_str(),
-                    c.sku.as_str(),
-                    c.location.as_str(),
-                    c.on_hand as i64
-                ])
-                .map_err(sql_err)?;
+                set_count(tx, &tenant, c)?;
             }
             Ok(())
         })
@@ -194,23 +232,7 @@ impl OrderStore for SqliteStore {
                 return Ok(Created::Replayed(stored));
             }
             require_customer(tx, &order.tenant, order.customer)?;
-            tx.execute(
-                "INSERT INTO orders (tenant_id, id, customer_id, owner_id, team_id, status,
-                                     updated_at, version, body)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-                params![
-                    t,
-                    id,
-                    order.customer.to_string(),
-                    order.owner.to_string(),
-                    order.team.map(|t| t.to_string()),
-                    order.status.as_str(),
-                    order.updated_at.timestamp_millis(),
-                    order.version as i64,
-                    to_json(&order)?
-                ],
-            )
-            .map_err(sql_err)?;
+            insert_order(tx, &order)?;
             insert_events(tx, &events)?;
             Ok(Created::New(order))
         })
