@@ -13,7 +13,24 @@ on_both_backends!(
     orders_check_credit_and_stock_and_wait_for_a_manager_when_frozen,
     concurrent_orders_never_take_more_than_the_last_units,
     a_stock_drop_trips_the_breaker_on_every_channel_and_an_override_is_audited,
+    imports_check_every_row_write_all_or_nothing_and_exports_read_back,
 );
+
+/// Posts raw bytes (a spreadsheet) and reads the JSON answer.
+async fn post_bytes(app: &TestApp, path: &str, token: &str, bytes: Vec<u8>) -> (u16, Value) {
+    let resp = app
+        .client
+        .post(format!("{}{path}", app.base))
+        .bearer_auth(token)
+        .header("content-type", "text/csv")
+        .body(bytes)
+        .send()
+        .await
+        .unwrap();
+    let status = resp.status().as_u16();
+    let body = resp.json::<Value>().await.unwrap_or(Value::Null);
+    (status, body)
+}
 
 async fn put(app: &TestApp, path: &str, token: &str, body: &Value) -> fieldline_tests::Reply {
     app.send(Method::PUT, path, Some(token), Some(body)).await
@@ -574,4 +591,165 @@ async fn a_stock_drop_trips_the_breaker_on_every_channel_and_an_override_is_audi
     .await
     .expect(200);
     order(1, "tmall").await.1.expect(200);
+}
+
+async fn imports_check_every_row_write_all_or_nothing_and_exports_read_back() {
+    let clock = ManualClock::at("2026-11-02T02:00:00Z".parse().unwrap());
+    let app = TestApp::spawn_with(clock.clone(), |_| {}).await;
+    let f = fixture(&app.state).await;
+    let (admin, manager, rep) = (
+        app.token(&f.admin),
+        app.token(&f.east_manager),
+        app.token(&f.east_rep),
+    );
+    // A catalogue as Chinese Excel saves CSV: GBK, Chinese headers, prices as printed.
+    let sheet = "编码,名称,单价,底价,安全库存\n\
+                 LUB-18L,工业润滑油 18L,￥1280.00,1000,40\n\
+                 BRG-6205,深沟球轴承 6205,45元,36,200\n\
+                 MTR-2K2,三相电机 2.2kW,\"1,680\",1400,10\n";
+    let (gbk, _, _) = encoding_rs::GBK.encode(sheet);
+    let (status, dry) = post_bytes(
+        &app,
+        "/v1/imports/skus?dry_run=true",
+        &manager,
+        gbk.to_vec(),
+    )
+    .await;
+    assert_eq!(status, 200, "{dry:#}");
+    assert_eq!(
+        (dry["created"].as_u64(), dry["committed"].as_bool()),
+        (Some(3), Some(false))
+    );
+    assert_eq!(dry["columns"]["unit_price"], "单价");
+    assert_eq!(
+        app.get("/v1/skus", &rep).await.expect(200).body,
+        json!([]),
+        "a dry run writes nothing"
+    );
+    let (status, done) = post_bytes(&app, "/v1/imports/skus", &manager, gbk.to_vec()).await;
+    assert_eq!(
+        (status, done["created"].as_u64()),
+        (200, Some(3)),
+        "{done:#}"
+    );
+    let skus = app.get("/v1/skus", &rep).await.expect(200).body;
+    let motor = skus
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["code"] == "MTR-2K2")
+        .unwrap();
+    assert_eq!(
+        (motor["unit_price"].as_u64(), motor["name"].as_str()),
+        (Some(168_000), Some("三相电机 2.2kW"))
+    );
+
+    // One bad row (and a formula) refuse the whole file, each row reported.
+    let bad = "sku,name,price\nLUB-18L,润滑油,1300\nNEW-1,=HYPERLINK(\"http://x\"),10\nNEW-2,好的,12.345\n";
+    let (status, refused) =
+        post_bytes(&app, "/v1/imports/skus", &manager, bad.as_bytes().to_vec()).await;
+    assert_eq!(
+        (status, refused["code"].as_str()),
+        (422, Some("import_rejected")),
+        "{refused:#}"
+    );
+    let rows = refused["details"]["rows"].as_array().unwrap();
+    assert_eq!(rows[0]["outcome"], "updated");
+    assert_eq!(rows[1]["row"], 3);
+    assert!(rows[1]["error"].as_str().unwrap().contains("formula"));
+    assert!(rows[2]["error"].as_str().unwrap().contains("unit_price"));
+    let lub = app.get("/v1/skus", &rep).await.expect(200).body;
+    assert!(
+        lub.to_string().contains("128000"),
+        "nothing was written: {lub}"
+    );
+
+    // Stock counts with a mapped column; an unknown SKU refuses the file.
+    let counts = "物料编码,仓库,数量\nLUB-18L,WH-SH,120\nBRG-6205,WH-SH,900\n";
+    let (status, set) = post_bytes(
+        &app,
+        "/v1/imports/stock?map=on_hand%3D%E6%95%B0%E9%87%8F",
+        &manager,
+        counts.as_bytes().to_vec(),
+    )
+    .await;
+    assert_eq!((status, set["updated"].as_u64()), (200, Some(2)), "{set:#}");
+    assert_eq!(stock(&app, &rep).await, (120, 0, 120));
+    let (status, unknown) = post_bytes(
+        &app,
+        "/v1/imports/stock",
+        &manager,
+        "sku,location,on_hand\nLUB-18L,WH-SH,5\nNOPE,WH-SH,5\n"
+            .as_bytes()
+            .to_vec(),
+    )
+    .await;
+    assert_eq!(status, 422, "{unknown:#}");
+    assert_eq!(stock(&app, &rep).await.0, 120, "nothing was written");
+
+    // Unreadable files, missing columns and reps get clear refusals.
+    let (status, binary) = post_bytes(
+        &app,
+        "/v1/imports/skus",
+        &manager,
+        vec![0, 159, 146, 150, 0, 1],
+    )
+    .await;
+    assert_eq!(
+        (status, binary["code"].as_str()),
+        (422, Some("bad_encoding"))
+    );
+    let (status, missing) = post_bytes(
+        &app,
+        "/v1/imports/stock",
+        &manager,
+        b"sku,qty\nA,1\n".to_vec(),
+    )
+    .await;
+    assert_eq!(
+        (status, missing["code"].as_str()),
+        (422, Some("missing_column")),
+        "{missing}"
+    );
+    let (status, _) = post_bytes(&app, "/v1/imports/skus", &rep, gbk.to_vec()).await;
+    assert_eq!(status, 403);
+
+    // Export → import is the same catalogue.
+    let csv = app.get("/v1/exports/skus", &rep).await.expect(200).body;
+    let csv = csv.as_str().unwrap().to_owned();
+    assert!(csv.starts_with('\u{feff}'), "a BOM for Excel");
+    let (status, again) = post_bytes(&app, "/v1/imports/skus", &admin, csv.into_bytes()).await;
+    assert_eq!(
+        (status, again["unchanged"].as_u64()),
+        (200, Some(3)),
+        "{again:#}"
+    );
+
+    // Orders export in the caller's scope.
+    let buyer = customer(&app, &rep, "常州精工机械有限公司").await;
+    let draft = app
+        .post(
+            "/v1/orders",
+            &rep,
+            &order_body(&buyer, 2, json!({"kind": "prepaid"})),
+        )
+        .await
+        .expect(201)
+        .body;
+    let mine = app.get("/v1/exports/orders", &rep).await.expect(200).body;
+    assert!(
+        mine.as_str()
+            .unwrap()
+            .contains(draft["id"].as_str().unwrap())
+    );
+    let theirs = app
+        .get("/v1/exports/orders", &app.token(&f.east_rep2))
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(
+        theirs.as_str().unwrap().lines().count(),
+        1,
+        "the header only"
+    );
 }

@@ -14,6 +14,7 @@ pub mod deal;
 pub mod egress;
 pub mod error;
 pub mod http;
+pub mod import;
 pub mod lead;
 pub mod material;
 pub mod metrics;

@@ -14,8 +14,8 @@ use crate::http::error::{ApiError, ErrorBody};
 use crate::http::extract::BodyLimit;
 use crate::state::AppState;
 use crate::{
-    calendar, channel, customer, deal, lead, material, metrics, notification, order, retail, rule,
-    task, upload, visit,
+    calendar, channel, customer, deal, import, lead, material, metrics, notification, order,
+    retail, rule, task, upload, visit,
 };
 use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::HeaderName;
@@ -43,13 +43,14 @@ pub use crate::lead::http::{AssignRequest, LeadPage, LoggedActivity, UpdateLeadR
         description = "Leads, follow-ups and assignment for field sales teams. Every route except /health needs `Authorization: Bearer <token>`.",
     ),
     modifiers(&BearerAuth),
-    components(schemas(ErrorBody, crate::deal::DealSort)),
+    components(schemas(ErrorBody, crate::deal::DealSort, crate::import::ExportKind, crate::import::ImportKind)),
     tags((name = "leads", description = "Leads from capture to conversion"),
         (name = "customers", description = "Customers and their contacts, de-duplicated within the tenant"),
         (name = "deals", description = "Deals through gated pipeline stages, with their stage log"),
         (name = "automation", description = "Rules, SLA timers, the decision log and the inbox"),
         (name = "visits", description = "Store visits: check-in, check-out, validity and the invalid-visit rate"),
         (name = "stores", description = "Retail stores: quick sale tags, their weekly report and spikes, shelf policy"),
+        (name = "orders", description = "Orders with credit and stock checks, the catalogue, stock, the stock breaker, imports and exports"),
         (name = "uploads", description = "Cards, shelf photos and voice notes read by capture into records; attachments"),
         (name = "system"))
 )]
@@ -182,6 +183,11 @@ fn lead_routes(router: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
         .routes(routes!(order::http::put_location))
         .routes(routes!(order::http::change_breaker))
         .routes(routes!(order::http::imbalance))
+        .routes(
+            routes!(import::http::import)
+                .layer(DefaultBodyLimit::max(import::table::MAX_IMPORT_BYTES)),
+        )
+        .routes(routes!(import::http::export))
         .routes(routes!(health::me))
         .routes(routes!(health::health))
 }

@@ -1,0 +1,95 @@
+use crate::auth::Authenticated;
+use crate::http::error::{ApiError, ErrorBody};
+use crate::http::extract::{ApiPath, ApiQuery};
+use crate::import as usecase;
+use crate::state::AppState;
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct ImportParams {
+    /// `true`: report every row's outcome and write nothing.
+    dry_run: Option<bool>,
+    /// Columns by header where the names are not recognised: `sku=物料编码,on_hand=数量`.
+    #[param(max_length = 1000)]
+    map: Option<String>,
+}
+
+/// Imports the catalogue (`skus`) or stock counts (`stock`) from a spreadsheet: CSV or tab
+/// text in UTF-8, UTF-16 or GBK, or an .xlsx workbook's first sheet. Every row is checked
+/// first; with any refused row nothing is written (the report says which and why). Headers
+/// are recognised in Chinese and English (编码/sku, 名称/name, 单价/unit_price, 底价/floor,
+/// 安全库存, 仓库/location, 现存量/on_hand) or mapped with `map`. Formulas are refused.
+#[utoipa::path(post, path = "/v1/imports/{kind}", tag = "orders", security(("bearer" = [])),
+    params(("kind" = usecase::ImportKind, Path), ImportParams),
+    request_body(content = Vec<u8>, content_type = "text/csv"),
+    responses((status = 200, body = usecase::ImportReport), (status = 400, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 413, body = ErrorBody),
+        (status = 422, description = "An unreadable file, or rows refused (`import_rejected`, `details` is the report)", body = ErrorBody)))]
+pub async fn import(
+    State(state): State<AppState>,
+    auth: Authenticated,
+    ApiPath(kind): ApiPath<usecase::ImportKind>,
+    ApiQuery(params): ApiQuery<ImportParams>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let dry_run = params.dry_run.unwrap_or(false);
+    let report = usecase::import(
+        &state,
+        &auth.actor,
+        kind,
+        &body,
+        dry_run,
+        params.map.as_deref(),
+    )
+    .await?;
+    if !dry_run && !report.committed {
+        // A commit that wrote nothing is not a success: 422 with every row's outcome.
+        let body = ErrorBody {
+            code: "import_rejected".into(),
+            message: format!(
+                "{} of {} rows are refused; nothing was written",
+                report.errors,
+                report.rows.len()
+            ),
+            details: serde_json::to_value(&report).unwrap_or_default(),
+        };
+        return Ok((axum::http::StatusCode::UNPROCESSABLE_ENTITY, Json(body)).into_response());
+    }
+    Ok(Json(report).into_response())
+}
+
+/// A list as CSV in your scope (UTF-8 with a byte-order mark for Excel): `skus` (reads back
+/// with `POST /v1/imports/skus`) or `orders`.
+#[utoipa::path(get, path = "/v1/exports/{kind}", tag = "orders", security(("bearer" = [])),
+    params(("kind" = usecase::ExportKind, Path)),
+    responses((status = 200, content_type = "text/csv", body = String), (status = 400, body = ErrorBody)))]
+pub async fn export(
+    State(state): State<AppState>,
+    auth: Authenticated,
+    ApiPath(kind): ApiPath<usecase::ExportKind>,
+) -> Result<Response, ApiError> {
+    let bytes = usecase::export(&state, &auth.actor, kind).await?;
+    let name = match kind {
+        usecase::ExportKind::Skus => "skus.csv",
+        usecase::ExportKind::Orders => "orders.csv",
+    };
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{name}\""),
+            ),
+        ],
+        bytes,
+    )
+        .into_response())
+}

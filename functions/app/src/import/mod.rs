@@ -1,0 +1,11 @@
+//! Spreadsheets in and out: the catalogue and stock counts imported from CSV (UTF-8, UTF-16
+//! or GBK) or .xlsx with column mapping, a dry run that reports every row, and no write unless
+//! every row is good; lists exported as CSV in the caller's scope. `ErpConnector` is the seam
+//! an ERP adapter (Kingdee, Yonyou) plugs into.
+
+pub mod erp;
+pub mod http;
+pub mod table;
+mod use_cases;
+
+pub use use_cases::*;

@@ -1,0 +1,559 @@
+use super::table::{Table, decode, safe_cell};
+use crate::error::AppError;
+use crate::state::AppState;
+use fieldline_domain::order::{Code, OrderStatus, Sku, SkuInput, StockCount};
+use fieldline_domain::{Actor, Permission};
+use fieldline_store::{Cursor, OrderQuery};
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use utoipa::ToSchema;
+
+/// What an import brings in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ImportKind {
+    /// The catalogue: code, name, unit price, floor price, safety stock, currency.
+    Skus,
+    /// Stock counts: SKU, location, on hand.
+    Stock,
+}
+
+/// What happened (or, in a dry run, would happen) to one row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RowOutcome {
+    Created,
+    Updated,
+    Unchanged,
+    Error,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct RowReport {
+    /// The row's number in the spreadsheet (the header is row 1).
+    pub row: usize,
+    pub outcome: RowOutcome,
+    /// The record's key (SKU code, or `SKU@location`).
+    pub key: String,
+    /// Why the row is refused, naming the column.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// Every row's outcome and the totals. A commit with any error row writes nothing.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ImportReport {
+    pub kind: ImportKind,
+    pub dry_run: bool,
+    /// Whether the rows were written (never on a dry run or when any row is refused).
+    pub committed: bool,
+    /// Which header each field was read from.
+    pub columns: HashMap<String, String>,
+    pub created: usize,
+    pub updated: usize,
+    pub unchanged: usize,
+    pub errors: usize,
+    pub rows: Vec<RowReport>,
+}
+
+/// The header names each field is recognised by (folded: lower case, no spaces, `_`, `-`).
+fn aliases(field: &str) -> &'static [&'static str] {
+    match field {
+        "sku" => &[
+            "sku",
+            "code",
+            "skucode",
+            "编码",
+            "物料编码",
+            "商品编码",
+            "存货编码",
+            "货号",
+        ],
+        "name" => &["name", "名称", "商品名称", "品名", "存货名称", "物料名称"],
+        "unit_price" => &["unitprice", "price", "单价", "价格", "售价", "零售价"],
+        "floor_price" => &["floorprice", "floor", "底价", "最低价", "最低售价"],
+        "safety_stock" => &["safetystock", "safety", "安全库存"],
+        "currency" => &["currency", "币种", "货币"],
+        "location" => &["location", "warehouse", "仓库", "仓库编码", "库位", "仓位"],
+        "on_hand" => &[
+            "onhand",
+            "quantity",
+            "qty",
+            "stock",
+            "库存",
+            "数量",
+            "现存量",
+            "结存数量",
+        ],
+        _ => &[],
+    }
+}
+
+fn fold(header: &str) -> String {
+    header
+        .chars()
+        .filter(|c| !c.is_whitespace() && !matches!(c, '_' | '-'))
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+/// Each field's column: from `mapping` (`field=Header`, comma-separated) where given, else
+/// by the known names. A required field without a column refuses the whole file.
+fn columns(
+    table: &Table,
+    fields: &[(&'static str, bool)],
+    mapping: Option<&str>,
+) -> Result<HashMap<&'static str, usize>, AppError> {
+    let mut explicit: HashMap<String, String> = HashMap::new();
+    for pair in mapping
+        .unwrap_or_default()
+        .split(',')
+        .filter(|p| !p.trim().is_empty())
+    {
+        let (field, header) = pair.split_once('=').ok_or_else(|| {
+            AppError::rejected(
+                "invalid_query",
+                format!("map: {pair:?} is not field=Header"),
+            )
+        })?;
+        if !fields.iter().any(|(f, _)| *f == field.trim()) {
+            return Err(AppError::rejected(
+                "invalid_query",
+                format!("map: {} is not a field of this import", field.trim()),
+            ));
+        }
+        explicit.insert(field.trim().to_owned(), header.trim().to_owned());
+    }
+    let mut out = HashMap::new();
+    for (field, required) in fields {
+        let found = match explicit.get(*field) {
+            Some(header) => table.header.iter().position(|h| h == header),
+            None => table
+                .header
+                .iter()
+                .position(|h| aliases(field).contains(&fold(h).as_str())),
+        };
+        match found {
+            Some(i) => {
+                out.insert(*field, i);
+            }
+            None if *required => {
+                return Err(AppError::Unprocessable {
+                    code: "missing_column",
+                    message: format!(
+                        "no column for {field} (headers: {}); name it or pass map={field}=<header>",
+                        table.header.join(", ")
+                    ),
+                });
+            }
+            None => {}
+        }
+    }
+    Ok(out)
+}
+
+/// Money as printed in a sheet (`12.80`, `¥12.8`, `12.8元`, `1,280.00`) in minor units.
+fn money(raw: &str) -> Result<u64, String> {
+    let t: String = raw
+        .trim()
+        .trim_start_matches(['¥', '￥', '$', '€'])
+        .trim_end_matches(['元', '圆'])
+        .chars()
+        .filter(|c| *c != ',')
+        .collect();
+    let (whole, cents) = match t.split_once('.') {
+        Some((w, c)) if c.len() <= 2 && c.bytes().all(|b| b.is_ascii_digit()) => {
+            (w, format!("{c:0<2}"))
+        }
+        Some(_) => return Err(format!("{raw:?} is not an amount with at most 2 decimals")),
+        None => (t.as_str(), "00".to_owned()),
+    };
+    let whole: u64 = whole
+        .parse()
+        .map_err(|_| format!("{raw:?} is not an amount"))?;
+    whole
+        .checked_mul(100)
+        .and_then(|w| w.checked_add(cents.parse::<u64>().unwrap_or(0)))
+        .ok_or_else(|| format!("{raw:?} is too large"))
+}
+
+fn count(raw: &str) -> Result<u64, String> {
+    let t = raw.trim().replace(',', "");
+    let t = t.strip_suffix(".0").unwrap_or(&t);
+    t.parse()
+        .map_err(|_| format!("{raw:?} is not a whole number"))
+}
+
+/// Text cells that a spreadsheet would run as a formula are refused, not imported.
+fn text_cell(raw: &str, field: &str) -> Result<String, String> {
+    if raw.starts_with(['=', '+', '@']) || (raw.starts_with('-') && raw.parse::<f64>().is_err()) {
+        return Err(format!("{field}: {raw:?} looks like a formula"));
+    }
+    Ok(raw.to_owned())
+}
+
+/// Reads a file, reports every row, and (unless `dry_run`) writes the rows when none is
+/// refused. Managers and admins.
+#[tracing::instrument(name = "import.run", level = "debug", skip_all, fields(tenant = %actor.tenant, user = %actor.user), err(Display))]
+pub async fn import(
+    state: &AppState,
+    actor: &Actor,
+    kind: ImportKind,
+    bytes: &[u8],
+    dry_run: bool,
+    mapping: Option<&str>,
+) -> Result<ImportReport, AppError> {
+    actor.check(Permission::ManageStock)?;
+    let table = decode(bytes)?;
+    if table.rows.is_empty() {
+        return Err(AppError::Unprocessable {
+            code: "empty_file",
+            message: "the file has a header but no rows".into(),
+        });
+    }
+    let fields: &[(&str, bool)] = match kind {
+        ImportKind::Skus => &[
+            ("sku", true),
+            ("name", true),
+            ("unit_price", true),
+            ("floor_price", false),
+            ("safety_stock", false),
+            ("currency", false),
+        ],
+        ImportKind::Stock => &[("sku", true), ("location", true), ("on_hand", true)],
+    };
+    let cols = columns(&table, fields, mapping)?;
+    let cell = |row: &[String], field: &str| -> String {
+        cols.get(field)
+            .and_then(|i| row.get(*i))
+            .cloned()
+            .unwrap_or_default()
+    };
+    let now = state.clock.now();
+    let mut report = ImportReport {
+        kind,
+        dry_run,
+        committed: false,
+        columns: cols
+            .iter()
+            .map(|(f, i)| ((*f).to_owned(), table.header[*i].clone()))
+            .collect(),
+        created: 0,
+        updated: 0,
+        unchanged: 0,
+        errors: 0,
+        rows: Vec::with_capacity(table.rows.len()),
+    };
+    let mut first_row: HashMap<String, usize> = HashMap::new();
+    let mut skus: Vec<Sku> = Vec::new();
+    let mut counts: Vec<StockCount> = Vec::new();
+    let mut parsed: Vec<(usize, String, Result<(), String>)> = Vec::new();
+    for (line, row) in &table.rows {
+        let result: Result<String, (String, String)> = (|| {
+            let code = Code::parse(&cell(row, "sku"), "sku")
+                .map_err(|e| (cell(row, "sku"), format!("sku: {e}")))?;
+            match kind {
+                ImportKind::Skus => {
+                    let key = code.to_string();
+                    let k = |m: String| (key.clone(), m);
+                    let unit_price = money(&cell(row, "unit_price"))
+                        .map_err(|m| k(format!("unit_price: {m}")))?;
+                    let floor = cell(row, "floor_price");
+                    let floor_price = if floor.is_empty() {
+                        unit_price
+                    } else {
+                        money(&floor).map_err(|m| k(format!("floor_price: {m}")))?
+                    };
+                    let safety = cell(row, "safety_stock");
+                    let safety_stock = if safety.is_empty() {
+                        0
+                    } else {
+                        count(&safety).map_err(|m| k(format!("safety_stock: {m}")))?
+                    };
+                    let currency = match cell(row, "currency") {
+                        c if c.is_empty() => "CNY".to_owned(),
+                        c => c.to_uppercase(),
+                    };
+                    let name = text_cell(&cell(row, "name"), "name").map_err(k)?;
+                    let input = SkuInput {
+                        name,
+                        unit_price,
+                        floor_price,
+                        currency,
+                        safety_stock,
+                    };
+                    let sku =
+                        Sku::new(&actor.tenant, code, &input, now).map_err(|e| k(e.to_string()))?;
+                    skus.push(sku);
+                    Ok(key)
+                }
+                ImportKind::Stock => {
+                    let location = Code::parse(&cell(row, "location"), "location")
+                        .map_err(|e| (code.to_string(), format!("location: {e}")))?;
+                    let key = format!("{code}@{location}");
+                    let on_hand = count(&cell(row, "on_hand"))
+                        .map_err(|m| (key.clone(), format!("on_hand: {m}")))?;
+                    counts.push(StockCount {
+                        sku: code,
+                        location,
+                        on_hand,
+                    });
+                    Ok(key)
+                }
+            }
+        })();
+        match result {
+            Ok(key) => {
+                let dup = first_row.get(&key).copied();
+                first_row.entry(key.clone()).or_insert(*line);
+                let check = match dup {
+                    Some(first) => Err(format!("the same record as row {first}")),
+                    None => Ok(()),
+                };
+                parsed.push((*line, key, check));
+            }
+            Err((key, message)) => parsed.push((*line, key, Err(message))),
+        }
+    }
+
+    // Against what is stored: created, updated or unchanged; stock rows need their SKU.
+    let codes: Vec<Code> = match kind {
+        ImportKind::Skus => skus.iter().map(|s| s.code.clone()).collect(),
+        ImportKind::Stock => counts.iter().map(|c| c.sku.clone()).collect(),
+    };
+    let mut stored: HashMap<String, Sku> = HashMap::new();
+    for chunk in codes.chunks(500) {
+        for s in state.orders.get_skus(&actor.tenant, chunk).await? {
+            stored.insert(s.code.to_string(), s);
+        }
+    }
+    for (line, key, check) in parsed {
+        let outcome = match (&check, kind) {
+            (Err(_), _) => RowOutcome::Error,
+            (Ok(()), ImportKind::Skus) => match (
+                stored.get(&key),
+                skus.iter().find(|s| s.code.as_str() == key),
+            ) {
+                (None, _) => RowOutcome::Created,
+                (Some(old), Some(new)) if same_sku(old, new) => RowOutcome::Unchanged,
+                (Some(_), _) => RowOutcome::Updated,
+            },
+            (Ok(()), ImportKind::Stock) => {
+                let sku = key.split('@').next().unwrap_or_default().to_owned();
+                if stored.contains_key(&sku) {
+                    RowOutcome::Updated
+                } else {
+                    report.rows.push(RowReport {
+                        row: line,
+                        outcome: RowOutcome::Error,
+                        key,
+                        error: Some(format!("sku: {sku} is not in the catalogue")),
+                    });
+                    report.errors += 1;
+                    continue;
+                }
+            }
+        };
+        match outcome {
+            RowOutcome::Created => report.created += 1,
+            RowOutcome::Updated => report.updated += 1,
+            RowOutcome::Unchanged => report.unchanged += 1,
+            RowOutcome::Error => report.errors += 1,
+        }
+        report.rows.push(RowReport {
+            row: line,
+            outcome,
+            key,
+            error: check.err(),
+        });
+    }
+    if dry_run || report.errors > 0 {
+        return Ok(report);
+    }
+    match kind {
+        ImportKind::Skus => {
+            for sku in &skus {
+                if stored
+                    .get(sku.code.as_str())
+                    .is_none_or(|old| !same_sku(old, sku))
+                {
+                    state.orders.put_sku(sku).await?;
+                }
+            }
+        }
+        ImportKind::Stock => {
+            for chunk in counts.chunks(1000) {
+                state.orders.set_stock(&actor.tenant, chunk).await?;
+            }
+        }
+    }
+    report.committed = true;
+    tracing::info!(kind = ?kind, rows = report.rows.len(), "import committed");
+    Ok(report)
+}
+
+/// The same catalogue entry but for when it was written.
+fn same_sku(a: &Sku, b: &Sku) -> bool {
+    (
+        &a.name,
+        a.unit_price,
+        a.floor_price,
+        a.safety_stock,
+        &a.currency,
+    ) == (
+        &b.name,
+        b.unit_price,
+        b.floor_price,
+        b.safety_stock,
+        &b.currency,
+    )
+}
+
+/// What an export lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ExportKind {
+    Skus,
+    Orders,
+}
+
+/// The most rows one export writes.
+pub const MAX_EXPORT_ROWS: usize = 100_000;
+
+fn yuan(minor: u64) -> String {
+    format!("{}.{:02}", minor / 100, minor % 100)
+}
+
+/// A list as CSV (UTF-8 with a byte-order mark, so Excel reads Chinese right), in the
+/// caller's scope: the catalogue for everyone, orders as `GET /v1/orders` lists them. Text
+/// cells are defused against formula injection. The SKU export reads back with
+/// `POST /v1/imports/skus` as the same records.
+pub async fn export(
+    state: &AppState,
+    actor: &Actor,
+    kind: ExportKind,
+) -> Result<Vec<u8>, AppError> {
+    let mut out = csv::Writer::from_writer(b"\xEF\xBB\xBF".to_vec());
+    let csv_err = |e: csv::Error| AppError::internal("export", e);
+    let mut written = 0;
+    match kind {
+        ExportKind::Skus => {
+            out.write_record([
+                "sku",
+                "name",
+                "unit_price",
+                "floor_price",
+                "safety_stock",
+                "currency",
+            ])
+            .map_err(csv_err)?;
+            let mut after: Option<Code> = None;
+            loop {
+                let page = state
+                    .orders
+                    .list_skus(&actor.tenant, after.as_ref(), 200)
+                    .await?;
+                for s in &page {
+                    out.write_record([
+                        safe_cell(s.code.as_str()),
+                        safe_cell(&s.name),
+                        yuan(s.unit_price),
+                        yuan(s.floor_price),
+                        s.safety_stock.to_string(),
+                        s.currency.clone(),
+                    ])
+                    .map_err(csv_err)?;
+                }
+                written += page.len();
+                match page.last() {
+                    Some(last) if page.len() == 200 && written < MAX_EXPORT_ROWS => {
+                        after = Some(last.code.clone())
+                    }
+                    _ => break,
+                }
+            }
+        }
+        ExportKind::Orders => {
+            out.write_record([
+                "id",
+                "created_at",
+                "customer",
+                "owner",
+                "channel",
+                "location",
+                "status",
+                "total",
+                "paid",
+                "currency",
+                "invoice",
+                "lines",
+            ])
+            .map_err(csv_err)?;
+            let mut after: Option<Cursor> = None;
+            loop {
+                let page = state
+                    .orders
+                    .list_orders(
+                        &actor.tenant,
+                        &OrderQuery {
+                            scope: actor.lead_scope(),
+                            status: None::<OrderStatus>,
+                            customer: None,
+                            limit: 200,
+                            after,
+                        },
+                    )
+                    .await?;
+                for o in &page.items {
+                    let lines: Vec<String> = o
+                        .lines
+                        .iter()
+                        .map(|l| format!("{}×{}", l.sku, l.quantity))
+                        .collect();
+                    out.write_record([
+                        o.id.to_string(),
+                        o.created_at.to_rfc3339(),
+                        o.customer.to_string(),
+                        o.owner.to_string(),
+                        safe_cell(&o.channel),
+                        safe_cell(o.location.as_str()),
+                        o.status.to_string(),
+                        yuan(o.total),
+                        yuan(o.paid),
+                        o.currency.clone(),
+                        o.invoice.to_string(),
+                        safe_cell(&lines.join(" ")),
+                    ])
+                    .map_err(csv_err)?;
+                }
+                written += page.items.len();
+                match page.next {
+                    Some(next) if written < MAX_EXPORT_ROWS => after = Some(next),
+                    _ => break,
+                }
+            }
+        }
+    }
+    out.into_inner()
+        .map_err(|e| AppError::internal("export", e.into_error()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn money_reads_what_sheets_print() {
+        assert_eq!(money("12.80"), Ok(1280));
+        assert_eq!(money("¥12.8"), Ok(1280));
+        assert_eq!(money("12.8元"), Ok(1280));
+        assert_eq!(money("1,280"), Ok(128_000));
+        assert!(money("12.805").is_err());
+        assert!(money("abc").is_err());
+        assert_eq!(count("1,200"), Ok(1200));
+        assert_eq!(count("7.0"), Ok(7));
+        assert!(count("-3").is_err());
+        assert!(text_cell("=cmd|' /C calc'!A0", "name").is_err());
+        assert!(text_cell("润滑油", "name").is_ok());
+    }
+}
