@@ -136,6 +136,21 @@ impl OrderStore for DynamoStore {
             .map_err(StoreError::from)
     }
 
+    async fn put_skus(&self, skus: &[Sku]) -> StoreResult<()> {
+        for chunk in skus.chunks(100) {
+            let mut items = Vec::with_capacity(chunk.len());
+            for sku in chunk {
+                let item = ItemBuilder::new(skus_pk(&sku.tenant), sku.code.as_str())
+                    .body(sku)?
+                    .s(ENTITY, "sku")
+                    .build();
+                items.push(put(self.table(), item, None, &[]));
+            }
+            self.transact(items).await?;
+        }
+        Ok(())
+    }
+
     async fn get_skus(&self, tenant: &TenantId, codes: &[Code]) -> StoreResult<Vec<Sku>> {
         let mut out = Vec::with_capacity(codes.len());
         for code in codes {

@@ -132,6 +132,17 @@ impl OrderStore for SqliteStore {
         self.write(move |tx| upsert_sku(tx, &sku)).await
     }
 
+    async fn put_skus(&self, skus: &[Sku]) -> StoreResult<()> {
+        let skus = skus.to_vec();
+        self.write(move |tx| {
+            for sku in &skus {
+                upsert_sku(tx, sku)?;
+            }
+            Ok(())
+        })
+        .await
+    }
+
     async fn get_skus(&self, tenant: &TenantId, codes: &[Code]) -> StoreResult<Vec<Sku>> {
         let (tenant, codes) = (tenant.clone(), codes.to_vec());
         self.read(move |conn| {

@@ -733,6 +733,9 @@ pub trait RetailStore: Send + Sync {
 pub trait OrderStore: Send + Sync {
     /// Creates or replaces a catalogue entry.
     async fn put_sku(&self, sku: &Sku) -> StoreResult<()>;
+    /// Creates or replaces many entries (imports): one transaction on SQLite, transactions
+    /// of 100 on DynamoDB (upserts, so a retried import converges).
+    async fn put_skus(&self, skus: &[Sku]) -> StoreResult<()>;
     /// The entries of `codes` that exist, in no particular order.
     async fn get_skus(&self, tenant: &TenantId, codes: &[Code]) -> StoreResult<Vec<Sku>>;
     /// The catalogue by code, the codes after `after`, at most `limit` (≤ `MAX_PAGE`).

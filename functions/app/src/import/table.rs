@@ -104,6 +104,8 @@ fn delimited(text: &str) -> Result<Table, AppError> {
         None => return Err(refuse("empty_file", "the file has no header row")),
     };
     let mut rows = Vec::new();
+    let bytes = text.as_bytes();
+    let (mut newlines, mut counted) = (0, 0);
     for (i, record) in records.enumerate() {
         let record = record.map_err(|e| refuse("bad_csv", format!("row {}: {e}", i + 2)))?;
         let cells: Vec<String> = record.iter().map(|c| c.trim().to_owned()).collect();
@@ -112,14 +114,22 @@ fn delimited(text: &str) -> Result<Table, AppError> {
         }
         // The spreadsheet's row: lines before the record's first byte, plus one (the csv
         // crate's own line count passes over blank lines).
-        let line = record.position().map_or(i + 2, |p| {
-            let bytes = text.as_bytes();
-            let mut start = p.byte() as usize;
-            while matches!(bytes.get(start), Some(b'\n' | b'\r')) {
-                start += 1;
+        let line = match record.position() {
+            Some(p) => {
+                let mut start = p.byte() as usize;
+                while matches!(bytes.get(start), Some(b'\n' | b'\r')) {
+                    start += 1;
+                }
+                // Counted from where the last row started: linear in the file.
+                newlines += bytes[counted..start]
+                    .iter()
+                    .filter(|b| **b == b'\n')
+                    .count();
+                counted = start;
+                newlines + 1
             }
-            bytes[..start].iter().filter(|b| **b == b'\n').count() + 1
-        });
+            None => i + 2,
+        };
         rows.push((line, cells));
         if rows.len() > MAX_ROWS {
             return Err(refuse(

@@ -327,13 +327,11 @@ pub async fn import(
             stored.insert(s.code.to_string(), s);
         }
     }
+    let by_code: HashMap<&str, &Sku> = skus.iter().map(|s| (s.code.as_str(), s)).collect();
     for (line, key, check) in parsed {
         let outcome = match (&check, kind) {
             (Err(_), _) => RowOutcome::Error,
-            (Ok(()), ImportKind::Skus) => match (
-                stored.get(&key),
-                skus.iter().find(|s| s.code.as_str() == key),
-            ) {
+            (Ok(()), ImportKind::Skus) => match (stored.get(&key), by_code.get(key.as_str())) {
                 (None, _) => RowOutcome::Created,
                 (Some(old), Some(new)) if same_sku(old, new) => RowOutcome::Unchanged,
                 (Some(_), _) => RowOutcome::Updated,
@@ -372,13 +370,17 @@ pub async fn import(
     }
     match kind {
         ImportKind::Skus => {
-            for sku in &skus {
-                if stored
-                    .get(sku.code.as_str())
-                    .is_none_or(|old| !same_sku(old, sku))
-                {
-                    state.orders.put_sku(sku).await?;
-                }
+            let changed: Vec<Sku> = skus
+                .iter()
+                .filter(|s| {
+                    stored
+                        .get(s.code.as_str())
+                        .is_none_or(|old| !same_sku(old, s))
+                })
+                .cloned()
+                .collect();
+            for chunk in changed.chunks(1000) {
+                state.orders.put_skus(chunk).await?;
             }
         }
         ImportKind::Stock => {
