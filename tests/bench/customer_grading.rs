@@ -15,8 +15,8 @@
 //! env: BENCH_CUSTOMERS (50000), BENCH_ACTIVITIES (per customer, 40), BENCH_CALLS (200)
 
 use chrono::{Duration, Utc};
+use fieldline_app::admin;
 use fieldline_app::customer::grading;
-use fieldline_app::{Config, admin};
 use fieldline_domain::*;
 use fieldline_store_sqlite::bulk;
 use rand::rngs::StdRng;
@@ -70,15 +70,8 @@ async fn main() -> anyhow::Result<()> {
     let customers_wanted = env_or("BENCH_CUSTOMERS", 50_000);
     let per_customer = env_or("BENCH_ACTIVITIES", 40);
     let calls = env_or("BENCH_CALLS", 200);
-    let dir = tempfile::tempdir()?;
-    let mut config = Config {
-        data_dir: dir.path().to_path_buf(),
-        ..Default::default()
-    };
-    config.auth.jwt_secret = Some("bench-secret-0123456789abcdef0123456789".into());
-    let db_path = config.data_dir.join("fieldline.db");
-    let app = fieldline::build(config)?;
-    let state = app.state().clone();
+    let bench = fieldline_tests::bench::embedded_app()?;
+    let (db_path, state) = (bench.db_path.clone(), bench.app.state().clone());
     admin::add_tenant(&state, "bench", "Bench", "Asia/Shanghai", "CN").await?;
     let tenant_id = TenantId::parse("bench")?;
     let mut reps = Vec::new();

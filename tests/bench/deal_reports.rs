@@ -13,7 +13,7 @@
 //! env: BENCH_DEALS, BENCH_CALLS, BENCH_ACTIVITIES (per deal)
 
 use chrono::{Duration, TimeZone, Utc};
-use fieldline_app::{Config, admin};
+use fieldline_app::admin;
 use fieldline_domain::*;
 use fieldline_store_sqlite::bulk;
 use rand::rngs::StdRng;
@@ -79,15 +79,8 @@ async fn main() -> anyhow::Result<()> {
     let deals_wanted = env_or("BENCH_DEALS", 100_000);
     let calls = env_or("BENCH_CALLS", 10);
     let activities_per_deal = env_or("BENCH_ACTIVITIES", 10);
-    let dir = tempfile::tempdir()?;
-    let mut config = Config {
-        data_dir: dir.path().to_path_buf(),
-        ..Default::default()
-    };
-    config.auth.jwt_secret = Some("bench-secret-0123456789abcdef0123456789".into());
-    let db_path = config.data_dir.join("fieldline.db");
-    let app = fieldline::build(config)?;
-    let state = app.state().clone();
+    let bench = fieldline_tests::bench::embedded_app()?;
+    let (db_path, state) = (bench.db_path.clone(), bench.app.state().clone());
     admin::add_tenant(&state, "bench", "Bench", "Asia/Shanghai", "CN").await?;
     let tenant = TenantId::parse("bench")?;
     let mut reps = Vec::new();

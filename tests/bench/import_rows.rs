@@ -8,8 +8,8 @@
 //!
 //! `cargo bench -p fieldline-tests --bench import_rows`
 
+use fieldline_app::admin;
 use fieldline_app::import::{self, ImportKind};
-use fieldline_app::{Config, admin};
 use fieldline_domain::*;
 use std::time::Instant;
 
@@ -18,15 +18,8 @@ use fieldline_tests::bench::env_or;
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let rows = env_or("BENCH_ROWS", 100_000);
-    let dir = tempfile::tempdir()?;
-    let mut config = Config {
-        data_dir: dir.path().to_path_buf(),
-        ..Default::default()
-    };
-    config.auth.jwt_secret = Some("bench-secret-0123456789abcdef0123456789".into());
-    let db_path = config.data_dir.join("fieldline.db");
-    let app = fieldline::build(config)?;
-    let state = app.state().clone();
+    let bench = fieldline_tests::bench::embedded_app()?;
+    let (db_path, state) = (bench.db_path.clone(), bench.app.state().clone());
     admin::add_tenant(&state, "bench", "Bench", "Asia/Shanghai", "CN").await?;
     let tenant = TenantId::parse("bench")?;
     let boss = admin::add_user(

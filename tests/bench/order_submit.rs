@@ -16,8 +16,8 @@
 //! BENCH_LOCATIONS (200), BENCH_CALLS (500)
 
 use chrono::{Duration, Utc};
+use fieldline_app::admin;
 use fieldline_app::order::{self, OrderAction};
-use fieldline_app::{Config, admin};
 use fieldline_domain::order::{
     Code, LineInput, NewOrder, Order, OrderStatus, PaymentTerms, Sku, SkuInput, StockCount,
 };
@@ -75,15 +75,8 @@ async fn main() -> anyhow::Result<()> {
     let sku_count = env_or("BENCH_SKUS", 10_000);
     let location_count = env_or("BENCH_LOCATIONS", 200);
     let calls = env_or("BENCH_CALLS", 500);
-    let dir = tempfile::tempdir_in(std::env::temp_dir())?;
-    let mut config = Config {
-        data_dir: dir.path().to_path_buf(),
-        ..Default::default()
-    };
-    config.auth.jwt_secret = Some("bench-secret-0123456789abcdef0123456789".into());
-    let db_path = config.data_dir.join("fieldline.db");
-    let app = fieldline::build(config)?;
-    let state = app.state().clone();
+    let bench = fieldline_tests::bench::embedded_app()?;
+    let (db_path, state) = (bench.db_path.clone(), bench.app.state().clone());
     admin::add_tenant(&state, "bench", "Bench", "Asia/Shanghai", "CN").await?;
     let tenant = TenantId::parse("bench")?;
     admin::add_team(&state, &tenant, "east").await?;

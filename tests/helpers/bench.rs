@@ -56,3 +56,28 @@ pub async fn bench_tenant(store: &impl DirectoryStore) -> anyhow::Result<BenchTe
     };
     Ok(BenchTenant { row, rep, actor })
 }
+
+/// The embedded application on a fresh temporary directory, as the benchmarks run it (the
+/// directory lives as long as this value).
+pub struct EmbeddedApp {
+    pub app: fieldline_app::Application,
+    /// The SQLite file, for bulk loads and raw-SQL baselines.
+    pub db_path: std::path::PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+pub fn embedded_app() -> anyhow::Result<EmbeddedApp> {
+    let dir = tempfile::tempdir()?;
+    let mut config = fieldline_app::Config {
+        data_dir: dir.path().to_path_buf(),
+        ..Default::default()
+    };
+    config.auth.jwt_secret = Some("bench-secret-0123456789abcdef0123456789".into());
+    let db_path = config.data_dir.join("fieldline.db");
+    let app = fieldline::build(config)?;
+    Ok(EmbeddedApp {
+        app,
+        db_path,
+        _dir: dir,
+    })
+}

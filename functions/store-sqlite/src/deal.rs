@@ -126,8 +126,9 @@ pub fn append_stage(tx: &Transaction<'_>, change: &StageChange) -> StoreResult<(
     Ok(())
 }
 
-/// The condition that limits deals to `scope`; deals have no pool, so `Pool` matches none.
-fn scope_clause(scope: &LeadScope) -> (&'static str, Option<Value>) {
+/// The condition that limits deals (and orders) to `scope`; neither has a pool, so `Pool`
+/// matches none.
+pub(crate) fn scope_clause(scope: &LeadScope) -> (&'static str, Option<Value>) {
     match scope {
         LeadScope::Tenant => ("", None),
         LeadScope::Team(team) => (" AND team_id = ?", Some(Value::Text(team.to_string()))),

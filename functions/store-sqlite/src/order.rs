@@ -3,6 +3,7 @@
 //! writer makes "check and take" one step, so the last units go to exactly one order.
 
 use crate::customer::require_customer;
+use crate::deal::scope_clause;
 use crate::events::insert_events;
 use crate::{
     SqliteStore, newest_first_page, query_bodies, query_body, sql_err, stale_write, to_json,
@@ -10,7 +11,7 @@ use crate::{
 use async_trait::async_trait;
 use fieldline_domain::order::{Code, Order, Sku, StockCount, StockEffect, StockLevel, StockMove};
 use fieldline_domain::stock::{Breaker, Location};
-use fieldline_domain::{CustomerId, DomainEvent, LeadScope, OrderId, Subject, TenantId};
+use fieldline_domain::{CustomerId, DomainEvent, OrderId, Subject, TenantId};
 use fieldline_store::error::{StoreError, StoreResult};
 use fieldline_store::ports::{Created, OrderQuery, OrderStore, Page};
 use rusqlite::types::Value;
@@ -114,15 +115,6 @@ pub fn set_count(tx: &Transaction<'_>, tenant: &TenantId, c: &StockCount) -> Sto
     })
     .map_err(sql_err)?;
     Ok(())
-}
-
-fn scope_clause(scope: &LeadScope) -> (&'static str, Option<Value>) {
-    match scope {
-        LeadScope::Tenant => ("", None),
-        LeadScope::Team(team) => (" AND team_id = ?", Some(Value::Text(team.to_string()))),
-        LeadScope::Owner(user) => (" AND owner_id = ?", Some(Value::Text(user.to_string()))),
-        LeadScope::Pool => (" AND 0 = 1", None),
-    }
 }
 
 #[async_trait]
