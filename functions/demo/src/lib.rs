@@ -920,7 +920,7 @@ async fn record_purchase(
     actor: &Actor,
     at: Timestamp,
 ) -> anyhow::Result<()> {
-    use fieldline_domain::{EventPayload, Purchase};
+    use fieldline_domain::Purchase;
     let purchase = Purchase {
         tenant: actor.tenant.clone(),
         customer: customer.id,
@@ -931,16 +931,7 @@ async fn record_purchase(
         recorded_by: actor.user,
         recorded_at: at,
     };
-    let event = customer.event(
-        actor,
-        at,
-        EventPayload::PurchaseRecorded {
-            reference: purchase.reference.clone(),
-            amount: purchase.amount,
-            currency: purchase.currency.clone(),
-            at,
-        },
-    );
+    let event = customer.event(actor, at, purchase.recorded());
     state.customers.add_purchase(&purchase, &[event]).await?;
     Ok(())
 }

@@ -753,6 +753,18 @@ pub struct Purchase {
     pub recorded_at: DateTime<Utc>,
 }
 
+impl Purchase {
+    /// The `purchase_recorded` payload this purchase is announced with.
+    pub fn recorded(&self) -> crate::event::EventPayload {
+        crate::event::EventPayload::PurchaseRecorded {
+            reference: self.reference.clone(),
+            amount: self.amount,
+            currency: self.currency.clone(),
+            at: self.at,
+        }
+    }
+}
+
 /// A purchase as a client posts it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

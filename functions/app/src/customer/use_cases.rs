@@ -562,16 +562,7 @@ pub async fn add_purchase(
     let home = fieldline_domain::home_currency(&tenant.phone_region);
     let now = state.clock.now();
     let purchase = input.parse(&actor.tenant, id, &home, actor.user, now)?;
-    let event = customer.event(
-        actor,
-        now,
-        EventPayload::PurchaseRecorded {
-            reference: purchase.reference.clone(),
-            amount: purchase.amount,
-            currency: purchase.currency.clone(),
-            at: purchase.at,
-        },
-    );
+    let event = customer.event(actor, now, purchase.recorded());
     if state.customers.add_purchase(&purchase, &[event]).await? {
         return Ok(Created::New(purchase));
     }

@@ -120,14 +120,6 @@ pub async fn stock_of(
     Ok(state.orders.stock_of(&actor.tenant, &code).await?)
 }
 
-async fn catalogue_of(
-    state: &AppState,
-    order_skus: &[Code],
-    actor: &Actor,
-) -> Result<Vec<Sku>, AppError> {
-    Ok(state.orders.get_skus(&actor.tenant, order_skus).await?)
-}
-
 /// Drafts an order for a customer the caller works on; it belongs to the customer's owner.
 /// A retry with the same `Idempotency-Key` answers the same draft.
 #[tracing::instrument(name = "order.create", level = "debug", skip_all, fields(tenant = %actor.tenant, user = %actor.user), err(Display))]
@@ -139,7 +131,7 @@ pub async fn create_order(
 ) -> Result<Created<Order>, AppError> {
     let customer = load_live_customer(state, actor, input.customer).await?;
     let codes: Vec<Code> = input.lines.iter().map(|l| l.sku.clone()).collect();
-    let skus = catalogue_of(state, &codes, actor).await?;
+    let skus = state.orders.get_skus(&actor.tenant, &codes).await?;
     let now = state.clock.now();
     let order = Order::draft(
         &input,
@@ -295,7 +287,7 @@ pub async fn act(
                 .await?;
             let overdue = credit_freeze(history.iter().filter(|o| o.id != order.id), &policy, now);
             let codes: Vec<Code> = order.lines.iter().map(|l| l.sku.clone()).collect();
-            let skus = catalogue_of(state, &codes, actor).await?;
+            let skus = state.orders.get_skus(&actor.tenant, &codes).await?;
             order.submit(actor.user, overdue, &skus, &policy, now)?;
             moves = order.stock_moves(StockEffect::Reserve);
             // The breaker's floor rides in each reservation's own condition, so every
@@ -384,7 +376,7 @@ async fn shortfall(
 ) -> Result<Vec<Shortfall>, AppError> {
     let locations = state.orders.list_locations(&actor.tenant).await?;
     let codes: Vec<Code> = order.lines.iter().map(|l| l.sku.clone()).collect();
-    let skus = catalogue_of(state, &codes, actor).await?;
+    let skus = state.orders.get_skus(&actor.tenant, &codes).await?;
     let mut out = Vec::new();
     for m in moves {
         let levels = state.orders.stock_of(&actor.tenant, &m.sku).await?;
@@ -434,16 +426,7 @@ async fn record_purchase(state: &AppState, actor: &Actor, order: &Order) -> Resu
         recorded_by: actor.user,
         recorded_at: now,
     };
-    let event = customer.event(
-        actor,
-        now,
-        EventPayload::PurchaseRecorded {
-            reference: purchase.reference.clone(),
-            amount: purchase.amount,
-            currency: purchase.currency.clone(),
-            at: purchase.at,
-        },
-    );
+    let event = customer.event(actor, now, purchase.recorded());
     state.customers.add_purchase(&purchase, &[event]).await?;
     Ok(())
 }

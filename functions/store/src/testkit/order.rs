@@ -65,6 +65,22 @@ fn draft(
     .unwrap()
 }
 
+/// A stored customer of the fixture's rep.
+async fn buyer<S: Backend>(f: &super::Fixture<S>, name: &str, kind: CustomerKind) -> Customer {
+    let input = NewCustomer {
+        name: name.into(),
+        kind,
+        owner: None,
+        addresses: vec![],
+        tags: vec![],
+        contacts: vec![],
+    };
+    let buyer =
+        Customer::create(&input, CustomerId::new(), &actor_of(&f.rep), &f.rep, t0()).unwrap();
+    f.store.create_customer(&buyer, &[], &[]).await.unwrap();
+    buyer
+}
+
 async fn level<S: Backend>(store: &S, tenant: &TenantId, s: &str) -> (i64, i64, i64) {
     let rows = store.stock_of(tenant, &code(s)).await.unwrap();
     let row = rows.iter().find(|r| r.location.as_str() == "WH-1").unwrap();
@@ -74,17 +90,7 @@ async fn level<S: Backend>(store: &S, tenant: &TenantId, s: &str) -> (i64, i64, 
 pub async fn orders_reserve_stock_atomically_and_never_oversell<S: Backend>(store: S) {
     let f = fixture(store).await;
     let t = &f.tenant;
-    let input = NewCustomer {
-        name: "苏州精密机械有限公司".into(),
-        kind: CustomerKind::Enterprise,
-        owner: None,
-        addresses: vec![],
-        tags: vec![],
-        contacts: vec![],
-    };
-    let buyer =
-        Customer::create(&input, CustomerId::new(), &actor_of(&f.rep), &f.rep, t0()).unwrap();
-    f.store.create_customer(&buyer, &[], &[]).await.unwrap();
+    let buyer = buyer(&f, "苏州精密机械有限公司", CustomerKind::Enterprise).await;
 
     // The catalogue pages by code.
     let skus: Vec<Sku> = ["A", "B", "C"].iter().map(|c| sku(t, c)).collect();
@@ -299,17 +305,7 @@ pub async fn reservations_keep_the_breakers_floor_and_breakers_are_versioned<S: 
     use fieldline_domain::stock::{Breaker, BreakerAction, Location, LocationInput};
     let f = fixture(store).await;
     let t = &f.tenant;
-    let input = NewCustomer {
-        name: "宁波港城贸易有限公司".into(),
-        kind: CustomerKind::Distributor,
-        owner: None,
-        addresses: vec![],
-        tags: vec![],
-        contacts: vec![],
-    };
-    let buyer =
-        Customer::create(&input, CustomerId::new(), &actor_of(&f.rep), &f.rep, t0()).unwrap();
-    f.store.create_customer(&buyer, &[], &[]).await.unwrap();
+    let buyer = buyer(&f, "宁波港城贸易有限公司", CustomerKind::Distributor).await;
     let skus = [sku(t, "A")];
     f.store.put_sku(&skus[0]).await.unwrap();
     let count = |sku: &str, location: &str, on_hand| StockCount {
