@@ -44,6 +44,55 @@ impl Default for BusinessCalendar {
 }
 
 impl BusinessCalendar {
+    /// Mainland China's working week with the State Council's public holidays and make-up
+    /// working days (调休) for 2024-2026, as published: a starting point a tenant then edits
+    /// (later years are added when they are announced, usually in November).
+    pub fn china_mainland() -> BusinessCalendar {
+        // (first day off, last day off), then the make-up working days.
+        const OFF: &[(&str, &str)] = &[
+            ("2024-01-01", "2024-01-01"),
+            ("2024-02-10", "2024-02-17"),
+            ("2024-04-04", "2024-04-06"),
+            ("2024-05-01", "2024-05-05"),
+            ("2024-06-10", "2024-06-10"),
+            ("2024-09-15", "2024-09-17"),
+            ("2024-10-01", "2024-10-07"),
+            ("2025-01-01", "2025-01-01"),
+            ("2025-01-28", "2025-02-04"),
+            ("2025-04-04", "2025-04-06"),
+            ("2025-05-01", "2025-05-05"),
+            ("2025-05-31", "2025-06-02"),
+            ("2025-10-01", "2025-10-08"),
+            ("2026-01-01", "2026-01-03"),
+            ("2026-02-15", "2026-02-23"),
+            ("2026-04-04", "2026-04-06"),
+            ("2026-05-01", "2026-05-05"),
+            ("2026-06-19", "2026-06-21"),
+            ("2026-09-25", "2026-09-27"),
+            ("2026-10-01", "2026-10-07"),
+        ];
+        const MAKE_UP: &[&str] = &[
+            "2024-02-04", "2024-02-18", "2024-04-07", "2024-04-28", "2024-05-11", "2024-09-14",
+            "2024-09-29", "2024-10-12", "2025-01-26", "2025-02-08", "2025-04-27", "2025-09-28",
+            "2025-10-11", "2026-01-04", "2026-02-14", "2026-02-28", "2026-05-09", "2026-09-20",
+            "2026-10-10",
+        ];
+        let day = |raw: &str| NaiveDate::parse_from_str(raw, "%Y-%m-%d").expect("valid date");
+        let mut holidays = Vec::new();
+        for (from, to) in OFF {
+            let mut d = day(from);
+            while d <= day(to) {
+                holidays.push(d);
+                d += Duration::days(1);
+            }
+        }
+        BusinessCalendar {
+            holidays,
+            extra_working_days: MAKE_UP.iter().map(|d| day(d)).collect(),
+            ..BusinessCalendar::default()
+        }
+    }
+
     /// Whether a tenant may save this calendar: working days 1-7, a day that starts before
     /// it ends, and a bounded list of dates.
     pub fn validate(&self) -> Result<(), crate::DomainError> {

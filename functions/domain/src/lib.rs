@@ -12,6 +12,7 @@ pub mod customer;
 pub mod customer_metrics;
 pub mod deal;
 pub mod deal_facts;
+pub mod demand;
 pub mod error;
 pub mod event;
 pub mod forecast;
