@@ -23,6 +23,8 @@ use crate::{
 };
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
+use chrono::NaiveDate;
+use fieldline_domain::demand::DemandEstimate;
 use fieldline_domain::order::{Code, Order, Sku, StockCount, StockEffect, StockLevel, StockMove};
 use fieldline_domain::stock::{Breaker, Location};
 use fieldline_domain::{
@@ -437,4 +439,38 @@ impl OrderStore for DynamoStore {
             Err(e) => Err(e.into()),
         }
     }
+
+    async fn put_estimate(&self, estimate: &DemandEstimate) -> StoreResult<()> {
+        let item = ItemBuilder::new(
+            estimates_pk(&estimate.tenant),
+            format!(
+                "{}#{}#{}#{}",
+                estimate.week, estimate.sku, estimate.region, estimate.by
+            ),
+        )
+        .body(estimate)?
+        .s(ENTITY, "demand_estimate")
+        .build();
+        self.transact(vec![put(self.table(), item, None, &[])])
+            .await
+            .map_err(StoreError::from)
+    }
+
+    async fn estimates_since(
+        &self,
+        tenant: &TenantId,
+        since: NaiveDate,
+    ) -> StoreResult<Vec<DemandEstimate>> {
+        let values = [
+            (":p", s(estimates_pk(tenant))),
+            (":w", s(since.to_string())),
+        ];
+        self.query_bodies(Query::table("pk = :p AND sk >= :w", &values), usize::MAX)
+            .await
+    }
+}
+
+/// Reps' demand estimates of a tenant, sorted by week (`{week}#{sku}#{region}#{rep}`).
+fn estimates_pk(tenant: &TenantId) -> String {
+    format!("{}#ESTIMATES", tenant_pk(tenant))
 }

@@ -9,6 +9,8 @@ use crate::{
     SqliteStore, newest_first_page, query_bodies, query_body, sql_err, stale_write, to_json,
 };
 use async_trait::async_trait;
+use chrono::NaiveDate;
+use fieldline_domain::demand::DemandEstimate;
 use fieldline_domain::order::{Code, Order, Sku, StockCount, StockEffect, StockLevel, StockMove};
 use fieldline_domain::stock::{Breaker, Location};
 use fieldline_domain::{CustomerId, DomainEvent, OrderId, Subject, TenantId};
@@ -489,6 +491,46 @@ impl OrderStore for SqliteStore {
                 });
             }
             Ok(())
+        })
+        .await
+    }
+
+    async fn put_estimate(&self, estimate: &DemandEstimate) -> StoreResult<()> {
+        let e = estimate.clone();
+        self.write(move |tx| {
+            tx.execute(
+                "INSERT INTO demand_estimates (tenant_id, week, sku, region, by_user, body)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                 ON CONFLICT (tenant_id, week, sku, region, by_user)
+                 DO UPDATE SET body = excluded.body",
+                params![
+                    e.tenant.as_str(),
+                    e.week.to_string(),
+                    e.sku.as_str(),
+                    e.region.as_str(),
+                    e.by.to_string(),
+                    to_json(&e)?
+                ],
+            )
+            .map_err(sql_err)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn estimates_since(
+        &self,
+        tenant: &TenantId,
+        since: NaiveDate,
+    ) -> StoreResult<Vec<DemandEstimate>> {
+        let (t, since) = (tenant.as_str().to_owned(), since.to_string());
+        self.read(move |conn| {
+            query_bodies(
+                conn,
+                "SELECT body FROM demand_estimates WHERE tenant_id = ?1 AND week >= ?2
+                 ORDER BY week, sku, region",
+                params![t, since],
+            )
         })
         .await
     }

@@ -503,6 +503,19 @@ CREATE TABLE breakers (
 ) WITHOUT ROWID;
 "#;
 
+/// Reps' weekly demand estimates, one per rep, SKU, region and week.
+const V19_DEMAND_ESTIMATES: &str = r#"
+CREATE TABLE demand_estimates (
+    tenant_id TEXT NOT NULL,
+    week TEXT NOT NULL,
+    sku TEXT NOT NULL,
+    region TEXT NOT NULL,
+    by_user TEXT NOT NULL,
+    body TEXT NOT NULL,
+    PRIMARY KEY (tenant_id, week, sku, region, by_user)
+) WITHOUT ROWID;
+"#;
+
 /// The phone and e-mail of each lead's contact (`Lead::contact_keys`), so a business card is
 /// matched against leads too. Not unique: two leads may share a phone.
 const V17_LEAD_KEYS: &str = r#"
@@ -547,6 +560,7 @@ pub fn migrations() -> Migrations<'static> {
                 .map_err(|e| rusqlite_migration::HookError::Hook(format!("{e:#}")))
         }),
         M::up(V18_ORDERS),
+        M::up(V19_DEMAND_ESTIMATES),
     ])
 }
 
@@ -720,7 +734,7 @@ mod tests {
             .unwrap();
         }
         let store = SqliteStore::open(&path).unwrap();
-        assert_eq!(store.schema_version().await.unwrap(), 18);
+        assert_eq!(store.schema_version().await.unwrap(), 19);
         let listed = store
             .list_activities(&activity.tenant, lead, 10)
             .await
@@ -809,7 +823,7 @@ mod tests {
         }
 
         let store = SqliteStore::open(&path).unwrap();
-        assert_eq!(store.schema_version().await.unwrap(), 18, "V2 -> V18");
+        assert_eq!(store.schema_version().await.unwrap(), 19, "V2 -> V19");
         let acme = TenantId::parse("acme").unwrap();
         let pending = store
             .pending_timers(&acme, Subject::Lead(lead))

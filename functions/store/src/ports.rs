@@ -4,6 +4,7 @@ use crate::error::StoreResult;
 use async_trait::async_trait;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use fieldline_domain::demand::DemandEstimate;
 use fieldline_domain::order::{Code, Order, OrderStatus, Sku, StockCount, StockLevel, StockMove};
 use fieldline_domain::retail::{SaleTags, TagCount};
 use fieldline_domain::stock::{Breaker, Location};
@@ -795,6 +796,14 @@ pub trait OrderStore: Send + Sync {
     /// Stores `breaker` if the stored one is still at `expected_version` (0: none stored);
     /// `VersionConflict` otherwise.
     async fn save_breaker(&self, breaker: &Breaker, expected_version: u64) -> StoreResult<()>;
+    /// Stores a rep's estimate, replacing theirs for the same SKU, region and week.
+    async fn put_estimate(&self, estimate: &DemandEstimate) -> StoreResult<()>;
+    /// Every estimate for a week starting on or after `since`.
+    async fn estimates_since(
+        &self,
+        tenant: &TenantId,
+        since: chrono::NaiveDate,
+    ) -> StoreResult<Vec<DemandEstimate>>;
 }
 
 /// Every record port at once: what a complete backend (SQLite, DynamoDB) implements, so the

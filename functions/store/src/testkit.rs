@@ -73,6 +73,7 @@ macro_rules! backend_contract_tests {
             sale_tags_count_once_and_spikes_are_announced_once,
             orders_reserve_stock_atomically_and_never_oversell,
             reservations_keep_the_breakers_floor_and_breakers_are_versioned,
+            demand_estimates_keep_each_reps_latest_per_week,
         );
     };
     (@each $open:path; $($name:ident),* $(,)?) => {$(

@@ -403,3 +403,41 @@ pub async fn reservations_keep_the_breakers_floor_and_breakers_are_versioned<S: 
     assert_eq!(stored, back);
     assert_eq!(f.store.list_breakers(t).await.unwrap(), [back]);
 }
+
+pub async fn demand_estimates_keep_each_reps_latest_per_week<S: Backend>(store: S) {
+    use fieldline_domain::demand::{DemandEstimate, EstimateInput};
+    let f = fixture(store).await;
+    let t = &f.tenant;
+    let week = |d: u32| chrono::NaiveDate::from_ymd_opt(2026, 12, d).unwrap();
+    let estimate = |by: UserId, w: u32, quantity: u64, minutes: i64| {
+        let input = EstimateInput {
+            sku: code("LUB-18L"),
+            region: code("WH-SH"),
+            week: week(w),
+            quantity,
+        };
+        DemandEstimate::new(t, input, by, t0() + chrono::Duration::minutes(minutes)).unwrap()
+    };
+    let other = UserId::new();
+    for e in [
+        estimate(f.rep.id, 7, 40, 0),
+        estimate(f.rep.id, 14, 45, 0),
+        estimate(other, 7, 30, 0),
+        // The same rep revises week 7: one row, the new figure.
+        estimate(f.rep.id, 7, 50, 5),
+    ] {
+        f.store.put_estimate(&e).await.unwrap();
+    }
+    let all = f.store.estimates_since(t, week(7)).await.unwrap();
+    assert_eq!(all.len(), 3, "{all:?}");
+    let mine_week_7: Vec<u64> = all
+        .iter()
+        .filter(|e| e.by == f.rep.id && e.week == week(7))
+        .map(|e| e.quantity)
+        .collect();
+    assert_eq!(mine_week_7, vec![50]);
+    let later = f.store.estimates_since(t, week(8)).await.unwrap();
+    assert_eq!(later, vec![estimate(f.rep.id, 14, 45, 0)]);
+    let elsewhere = TenantId::parse("other-tenant").unwrap();
+    assert!(f.store.estimates_since(&elsewhere, week(1)).await.unwrap().is_empty());
+}
