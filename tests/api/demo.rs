@@ -168,6 +168,24 @@ async fn demo_tenant_is_alive_and_seeding_twice_is_harmless() {
         "{map:#}"
     );
 
+    // Two years of orders: every SKU × warehouse is forecast, the fitted holiday effect is
+    // the one the history was made with (demand proportional to working days), and the
+    // backtest beats the seasonal naive forecast.
+    let demand = app
+        .get("/v1/forecast/demand?horizon=6", &admin)
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(demand["series_total"], 24, "{}", demand["backtest"]);
+    let effect = demand["calendar_effect"]["working_day_weight"]
+        .as_f64()
+        .unwrap();
+    assert!(effect > 0.7, "{}", demand["calendar_effect"]);
+    let overall = &demand["backtest"]["overall"];
+    assert!(overall["skill"].as_f64().unwrap() > 0.1, "{overall}");
+    assert!(overall["wape"].as_f64().unwrap() < 0.5, "{overall}");
+    assert_eq!(demand["series"][0]["weeks"].as_array().unwrap().len(), 6);
+
     let again = demo::seed(&app.state, 150, 60, 7).await.unwrap();
     assert!(!again.created);
     assert_eq!(again.reps.len(), 20);

@@ -147,6 +147,10 @@ fn expected(op: &str, scene: Scene) -> Option<[u16; 9]> {
         // untouched breaker is not at the version sent: 409, and Acme's is left alone.
         ("POST /v1/skus/{code}/breaker", Tenant) =>  [401, 403, 403, 200, 200, 403, 200, 409, 403],
         ("GET /v1/stock/imbalance", Tenant) =>       [401, 403, 403, 200, 200, 403, 200, 200, 403],
+        // The demand forecast is for the people who plan stock; every rep may estimate a week
+        // of a SKU their tenant stocks (the other tenant has no MX-1: 404).
+        ("GET /v1/forecast/demand", Tenant) =>       [401, 403, 403, 200, 200, 403, 200, 200, 403],
+        ("PUT /v1/forecast/estimates", Tenant) =>    [401, 200, 200, 200, 200, 200, 200, 404, 404],
         // Imports are for managers and admins (reps 403 before the file is read); the cell
         // sends a JSON body, which is no table: 422 `empty_file` for those allowed.
         ("POST /v1/imports/{kind}", Tenant) =>       [401, 403, 403, 422, 422, 403, 422, 422, 403],
@@ -593,6 +597,12 @@ impl World {
                 (path.into(), Some(body))
             }
             "POST /v1/orders" => (path.into(), Some(self.order_body(n).await)),
+            "PUT /v1/forecast/estimates" => {
+                self.stocked_sku().await;
+                let body = json!({"sku": "MX-1", "region": "WH-1", "week": "2030-01-07",
+                    "quantity": 40});
+                (path.into(), Some(body))
+            }
             "POST /v1/imports/{kind}" => (
                 path.replace("{kind}", "skus") + "?dry_run=true",
                 Some(json!({"sku": "MX-9"})),

@@ -14,6 +14,7 @@ on_both_backends!(
     concurrent_orders_never_take_more_than_the_last_units,
     a_stock_drop_trips_the_breaker_on_every_channel_and_an_override_is_audited,
     imports_check_every_row_write_all_or_nothing_and_exports_read_back,
+    the_demand_forecast_backtest_matches_its_fixture,
 );
 
 /// Posts raw bytes (a spreadsheet) and reads the JSON answer.
@@ -751,5 +752,161 @@ async fn imports_check_every_row_write_all_or_nothing_and_exports_read_back() {
         theirs.as_str().unwrap().lines().count(),
         1,
         "the header only"
+    );
+}
+
+/// Weekly history the backtest can be checked on by hand (default calendar, no holidays):
+/// at WH-SH 10 a week for 60 weeks, then 20 a week for 10; at WH-GZ 5 every week. With a
+/// horizon of 2 weeks from the last two origins, 3 weeks are scored per warehouse: the
+/// seasonal naive forecast (a year earlier) misses WH-SH's step by 10 each time and WH-GZ
+/// not at all, so its WAPE is 30 / 75 = 0.4; the smoother has caught up with the step.
+async fn the_demand_forecast_backtest_matches_its_fixture() {
+    use fieldline_domain::order::{Code, LineInput, NewOrder, Order, OrderPolicy, PaymentTerms};
+    // Monday 23 November 2026, 10:00 in Shanghai: history is the 70 weeks before it.
+    let now: chrono::DateTime<chrono::Utc> = "2026-11-23T02:00:00Z".parse().unwrap();
+    let app = TestApp::spawn_with(ManualClock::at(now), |_| {}).await;
+    let f = fixture(&app.state).await;
+    let (admin, manager, rep) = (
+        app.token(&f.admin),
+        app.token(&f.east_manager),
+        app.token(&f.east_rep),
+    );
+    catalogue(&app, &admin, 0, 1_000).await;
+    let buyer = customer(&app, &rep, "苏州工业园区精密机械有限公司").await;
+    let skus = app
+        .state
+        .orders
+        .get_skus(&f.acme, &[Code::parse("LUB-18L", "sku").unwrap()])
+        .await
+        .unwrap();
+    let order = |weeks_back: i64, location: &str, quantity: u64, submit: bool| {
+        // Wednesday of that week, 10:00 in Shanghai.
+        let at = now - chrono::Duration::weeks(weeks_back) + chrono::Duration::days(2);
+        let input = NewOrder {
+            customer: buyer.parse().unwrap(),
+            channel: "direct".into(),
+            location: Code::parse(location, "location").unwrap(),
+            lines: vec![LineInput {
+                sku: skus[0].code.clone(),
+                quantity,
+                unit_price: None,
+                discount_percent: 0,
+            }],
+            payment_terms: PaymentTerms::Net { days: 30 },
+            delivery_address: "江苏省苏州市工业园区星湖街 328 号".into(),
+        };
+        let mut o = Order::draft(
+            &input,
+            fieldline_domain::OrderId::new(),
+            &f.acme,
+            (f.east_rep.id, None),
+            &skus,
+            at,
+        )
+        .unwrap();
+        if submit {
+            o.submit(f.east_rep.id, None, &skus, &OrderPolicy::default(), at)
+                .unwrap();
+        }
+        o
+    };
+    let mut history = Vec::new();
+    for back in 1..=70 {
+        history.push(order(back, "WH-SH", if back > 10 { 10 } else { 20 }, true));
+        history.push(order(back, "WH-GZ", 5, true));
+    }
+    // Neither a draft nor this week's orders (the week is not over) count as history.
+    history.push(order(3, "WH-SH", 1_000, false));
+    history.push(order(0, "WH-SH", 1_000, true));
+    for o in &history {
+        app.state.orders.create_order(o, &[]).await.unwrap();
+    }
+
+    let path = "/v1/forecast/demand?sku=LUB-18L&horizon=2&backtest_origins=2";
+    app.get(path, &rep).await.expect(403);
+    let got = app.get(path, &manager).await.expect(200).body;
+    assert_eq!(got["origin"], "2026-11-23");
+    assert_eq!(
+        got["backtest"]["origins"],
+        json!(["2026-11-09", "2026-11-16"])
+    );
+    let overall = &got["backtest"]["overall"];
+    assert_eq!(overall["points"], 6, "{overall}");
+    assert_eq!(overall["actual"], 75.0, "{overall}");
+    assert_eq!(overall["seasonal_naive_wape"], 0.4, "{overall}");
+    assert!(overall["wape"].as_f64().unwrap() < 0.05, "{overall}");
+    assert!(overall["skill"].as_f64().unwrap() > 0.85, "{overall}");
+    let series = got["series"].as_array().unwrap();
+    assert_eq!(got["series_total"], 2);
+    assert_eq!(
+        (
+            series[0]["region"].as_str(),
+            series[0]["total_ordered"].as_u64()
+        ),
+        (Some("WH-SH"), Some(60 * 10 + 10 * 20))
+    );
+    // A constant series is forecast as itself (to within the month-of-year indices the
+    // SKU's other warehouse's step nudges, pooled per SKU), with little spread.
+    let gz = &series[1]["weeks"][0];
+    assert_eq!(
+        (gz["week"].as_str(), gz["working_days"].as_u64()),
+        (Some("2026-11-23"), Some(5))
+    );
+    for key in ["model", "lower", "upper", "forecast"] {
+        assert!((gz[key].as_f64().unwrap() - 5.0).abs() < 0.1, "{gz}");
+    }
+
+    // A rep's estimate for next week is blended in; with no past estimates to judge the rep
+    // by, rep and model weigh the same. Past weeks and unknown SKUs are refused.
+    let estimate = |week: &str, sku: &str| json!({"sku": sku, "region": "WH-SH", "week": week, "quantity": 30});
+    put(
+        &app,
+        "/v1/forecast/estimates",
+        &rep,
+        &estimate("2026-11-30", "LUB-18L"),
+    )
+    .await
+    .expect(200);
+    let past = put(
+        &app,
+        "/v1/forecast/estimates",
+        &rep,
+        &estimate("2026-11-16", "LUB-18L"),
+    )
+    .await;
+    assert_eq!(past.code(), "invalid_field");
+    put(
+        &app,
+        "/v1/forecast/estimates",
+        &rep,
+        &estimate("2026-11-30", "NOPE-1"),
+    )
+    .await
+    .expect(404);
+    let not_monday = put(
+        &app,
+        "/v1/forecast/estimates",
+        &rep,
+        &estimate("2026-12-01", "LUB-18L"),
+    )
+    .await;
+    assert_eq!(not_monday.code(), "invalid_field");
+    let got = app.get(path, &manager).await.expect(200).body;
+    let next = &got["series"][0]["weeks"][1];
+    assert_eq!(
+        (next["week"].as_str(), next["rep_estimate"].as_u64()),
+        (Some("2026-11-30"), Some(30))
+    );
+    assert_eq!(next["rep_weight"], 0.5, "{next}");
+    let blended = 0.5 * 30.0 + 0.5 * next["model"].as_f64().unwrap();
+    assert!(
+        (next["forecast"].as_f64().unwrap() - blended).abs() < 1e-9,
+        "{next}"
+    );
+    assert_eq!(
+        app.get("/v1/forecast/demand?horizon=0", &manager)
+            .await
+            .code(),
+        "invalid_field"
     );
 }

@@ -263,6 +263,11 @@ pub async fn seed(
         "CN",
     )
     .await?;
+    // Mainland holidays and 调休, so SLA clocks skip them and the demand forecast sees them.
+    if let Some(mut row) = state.directory.get_tenant(&tenant).await? {
+        row.calendar = Some(fieldline_domain::BusinessCalendar::china_mainland());
+        state.directory.update_tenant(&row).await?;
+    }
     let admin_user = admin::add_user(
         state,
         &tenant,
@@ -584,6 +589,7 @@ async fn seed_orders(
             }
         }
     }
+    seed_order_history(state, rng, tenant, &customers, &skus, now).await?;
     // Shanghai's lubricant runs low (25 free, safety stock 40): its breaker is tripped on
     // first start, while Suzhou has plenty to move.
     let (lub, sh) = (code("LUB-18L")?, code("WH-SH")?);
@@ -605,6 +611,117 @@ async fn seed_orders(
             }],
         )
         .await?;
+    Ok(())
+}
+
+/// Weekly demand of each SKU at the first warehouse (the others take a share of it).
+const WEEKLY_DEMAND: &[(&str, f64)] = &[
+    ("LUB-18L", 30.0),
+    ("BRG-6205", 160.0),
+    ("MTR-2K2", 9.0),
+    ("VFD-4K0", 6.0),
+    ("PLC-S7", 2.0),
+    ("CBL-RVV", 14.0),
+];
+/// Each warehouse's share of that demand.
+const REGION_SHARE: &[f64] = &[1.0, 0.7, 0.8, 0.5];
+/// Industrial supply's year: quiet around Spring Festival, busy in 金三银四 and 金九银十.
+const MONTH_INDEX: [f64; 12] = [
+    0.8, 0.75, 1.15, 1.15, 1.05, 1.0, 0.9, 0.9, 1.1, 1.1, 1.05, 1.0,
+];
+
+/// Two years of delivered, paid distributor orders up to last week, so the demand forecast
+/// and its backtest mean something on first start: each warehouse's customers order twice a
+/// week on working days, with demand following the season, 12 % yearly growth, the working
+/// days in the week and stocking up before a long holiday (from the tenant calendar).
+async fn seed_order_history(
+    state: &AppState,
+    rng: &mut StdRng,
+    tenant: &TenantId,
+    customers: &[fieldline_domain::Customer],
+    skus: &[fieldline_domain::order::Sku],
+    now: Timestamp,
+) -> anyhow::Result<()> {
+    use fieldline_domain::demand::week_of;
+    use fieldline_domain::order::{Code, LineInput, NewOrder, Order, OrderPolicy, PaymentTerms};
+    use rand_distr::{Distribution, Poisson};
+    let calendar = state
+        .directory
+        .get_tenant(tenant)
+        .await?
+        .map(|t| t.calendar())
+        .unwrap_or_default();
+    let tz = calendar.time_zone;
+    let this_week = week_of(now.with_timezone(&tz).date_naive());
+    let policy = OrderPolicy::default();
+    for back in (1..=104i64).rev() {
+        let monday = this_week - Duration::weeks(back);
+        let days: Vec<chrono::NaiveDate> = (0..7)
+            .map(|d| monday + Duration::days(d))
+            .filter(|d| calendar.is_working_day(*d))
+            .collect();
+        if days.is_empty() {
+            continue;
+        }
+        let next_week_days = (7..14)
+            .filter(|d| calendar.is_working_day(monday + Duration::days(*d)))
+            .count();
+        let stocking_up = if days.len() >= 5 && next_week_days <= 3 {
+            1.3
+        } else {
+            1.0
+        };
+        let month = (monday + Duration::days(3)).month0() as usize;
+        let growth = 1.0 + 0.12 * (104 - back) as f64 / 52.0;
+        let factor = MONTH_INDEX[month] * growth * stocking_up * days.len() as f64 / 5.0;
+        for (r, (location, ..)) in LOCATIONS.iter().enumerate() {
+            for half in 0..2 {
+                let lines: Vec<LineInput> = WEEKLY_DEMAND
+                    .iter()
+                    .filter_map(|(sku, weekly)| {
+                        let mean = weekly * REGION_SHARE[r] * factor / 2.0;
+                        let quantity = Poisson::new(mean).ok()?.sample(rng) as u64;
+                        (quantity > 0).then(|| LineInput {
+                            sku: Code::parse(sku, "sku").expect("demo SKU"),
+                            quantity,
+                            unit_price: None,
+                            discount_percent: 0,
+                        })
+                    })
+                    .collect();
+                if lines.is_empty() {
+                    continue;
+                }
+                let customer = &customers[(r * 7 + half + back as usize) % customers.len()];
+                let day = days[rng.random_range(0..days.len())];
+                let at = day
+                    .and_hms_opt(rng.random_range(9..17), rng.random_range(0..60), 0)
+                    .and_then(|t| t.and_local_timezone(tz).earliest())
+                    .map_or(now, |t| t.to_utc());
+                let input = NewOrder {
+                    customer: customer.id,
+                    channel: ["distributor", "direct"][half].into(),
+                    location: Code::parse(location, "location")?,
+                    lines,
+                    payment_terms: PaymentTerms::Net { days: 30 },
+                    delivery_address: format!("{} 收货处", customer.name.as_str()),
+                };
+                let mut order = Order::draft(
+                    &input,
+                    fieldline_domain::OrderId::new(),
+                    tenant,
+                    (customer.owner, customer.team),
+                    skus,
+                    at,
+                )?;
+                order.submit(customer.owner, None, skus, &policy, at)?;
+                order.ship(customer.owner, at + Duration::days(1))?;
+                order.deliver(customer.owner, at + Duration::days(3))?;
+                order.record_payment(order.total, customer.owner, at + Duration::days(25))?;
+                state.orders.create_order(&order, &[]).await?;
+            }
+        }
+    }
     Ok(())
 }
 

@@ -84,7 +84,7 @@ pub struct DemandEstimate {
     pub week: NaiveDate,
     pub quantity: u64,
     pub by: UserId,
-    pub at: Timestamp,
+    pub at: chrono::DateTime<chrono::Utc>,
 }
 
 impl DemandEstimate {
@@ -345,12 +345,11 @@ fn fit_calendar(grid: &Grid, series: &[Series], end: usize) -> CalendarEffect {
     } else {
         1.0
     };
-    let days = |w: usize| ((1.0 - working_day_weight) + working_day_weight * grid.ratio(w)).max(0.05);
-    let (su, sw) = before
-        .iter()
-        .fold((0.0, 0.0), |(su, sw), &(w, r, weight)| {
-            (su + weight * (r / days(w) - 1.0), sw + weight)
-        });
+    let days =
+        |w: usize| ((1.0 - working_day_weight) + working_day_weight * grid.ratio(w)).max(0.05);
+    let (su, sw) = before.iter().fold((0.0, 0.0), |(su, sw), &(w, r, weight)| {
+        (su + weight * (r / days(w) - 1.0), sw + weight)
+    });
     // Shrunk toward no uplift by two average samples' weight.
     let prior = if before.is_empty() {
         1.0
@@ -488,6 +487,14 @@ impl Holt {
     }
 }
 
+/// A forecast week: the mean and its 80 % interval.
+#[derive(Debug, Clone, Copy)]
+struct Band {
+    mean: f64,
+    lower: f64,
+    upper: f64,
+}
+
 /// A fitted forecaster for every series, from the weeks before `end`.
 struct Model {
     effect: CalendarEffect,
@@ -514,7 +521,7 @@ impl Model {
         s: &Series,
         end: usize,
         horizon: usize,
-    ) -> Option<(Vec<(f64, f64, f64)>, Smoothing)> {
+    ) -> Option<(Vec<Band>, Smoothing)> {
         let stop = end.min(s.qty.len());
         if stop <= s.start {
             return None;
@@ -527,11 +534,11 @@ impl Model {
             .map(|h| {
                 let (mean, sd) = holt.ahead(h);
                 let f = self.factor(grid, &s.sku, end + h - 1);
-                (
-                    mean * f,
-                    (mean - Z80 * sd).max(0.0) * f,
-                    (mean + Z80 * sd) * f,
-                )
+                Band {
+                    mean: mean * f,
+                    lower: (mean - Z80 * sd).max(0.0) * f,
+                    upper: (mean + Z80 * sd) * f,
+                }
             })
             .collect();
         Some((points, holt.params))
@@ -550,14 +557,15 @@ struct Tally {
 }
 
 impl Tally {
-    fn add(&mut self, actual: f64, forecast: (f64, f64, f64), naive: f64) {
+    fn add(&mut self, actual: f64, forecast: Band, naive: f64) {
         self.points += 1;
         self.actual += actual;
-        self.abs_error += (forecast.0 - actual).abs();
-        self.error += forecast.0 - actual;
+        self.abs_error += (forecast.mean - actual).abs();
+        self.error += forecast.mean - actual;
         self.naive_abs_error += (naive - actual).abs();
         self.naive_points += 1;
-        self.covered += u64::from(actual >= forecast.1 - 1e-9 && actual <= forecast.2 + 1e-9);
+        self.covered +=
+            u64::from(actual >= forecast.lower - 1e-9 && actual <= forecast.upper + 1e-9);
     }
 
     fn score(&self) -> Score {
@@ -574,8 +582,7 @@ impl Tally {
                 (Some(w), Some(n)) if n > 0.0 => Some(1.0 - w / n),
                 _ => None,
             },
-            interval_coverage: (self.points > 0)
-                .then(|| self.covered as f64 / self.points as f64),
+            interval_coverage: (self.points > 0).then(|| self.covered as f64 / self.points as f64),
         }
     }
 }
@@ -676,7 +683,9 @@ pub fn forecast_demand(
                 // Mean absolute error squared: a robust stand-in for the model's MSE.
                 (t.abs_error / t.points as f64).powi(2)
             } else {
-                predicted.first().map_or(0.0, |p| ((p.2 - p.1) / (2.0 * Z80)).powi(2))
+                predicted
+                    .first()
+                    .map_or(0.0, |p| ((p.upper - p.lower) / (2.0 * Z80)).powi(2))
             };
             let (mut rep_sq, mut rep_n) = (0.0, 0.0);
             for w in s.start..history {
@@ -694,13 +703,15 @@ pub fn forecast_demand(
             let weeks = predicted
                 .into_iter()
                 .enumerate()
-                .map(|(h, (mean, lower, upper))| {
+                .map(|(h, band)| {
+                    let Band { mean, lower, upper } = band;
                     let w = history + h;
                     let week = grid.monday(w);
-                    let rep = rep_week.get(&(s.sku.as_str(), s.region.as_str(), week)).copied();
-                    let forecast = rep.map_or(mean, |q| {
-                        rep_weight * q as f64 + (1.0 - rep_weight) * mean
-                    });
+                    let rep = rep_week
+                        .get(&(s.sku.as_str(), s.region.as_str(), week))
+                        .copied();
+                    let forecast =
+                        rep.map_or(mean, |q| rep_weight * q as f64 + (1.0 - rep_weight) * mean);
                     WeekForecast {
                         week,
                         working_days: grid.days[w],
@@ -847,7 +858,10 @@ mod tests {
         assert_eq!(f.backtest.overall.wape, Some(0.0));
         assert_eq!(f.backtest.overall.bias, Some(0.0));
         assert_eq!(f.backtest.overall.seasonal_naive_wape, Some(0.0));
-        assert_eq!(f.backtest.overall.skill, None, "no skill against a perfect baseline");
+        assert_eq!(
+            f.backtest.overall.skill, None,
+            "no skill against a perfect baseline"
+        );
     }
 
     #[test]
@@ -878,7 +892,10 @@ mod tests {
             },
         );
         let o = &f.backtest.overall;
-        assert_eq!(f.backtest.origins, vec![first + Duration::weeks(68), first + Duration::weeks(69)]);
+        assert_eq!(
+            f.backtest.origins,
+            vec![first + Duration::weeks(68), first + Duration::weeks(69)]
+        );
         assert_eq!((o.points, o.actual), (3, 60.0));
         assert_eq!(o.seasonal_naive_wape, Some(0.5));
         // The smoother, refit at each origin, is within a unit of 20 after 8 weeks of 20.
@@ -968,7 +985,10 @@ mod tests {
         let w = &f.series[0].weeks[0];
         assert_eq!(w.rep_estimate, Some(200));
         let weight = w.rep_weight.unwrap();
-        assert!(weight > 0.8, "an accurate rep weighs more than the model: {weight}");
+        assert!(
+            weight > 0.8,
+            "an accurate rep weighs more than the model: {weight}"
+        );
         assert!((w.forecast - (weight * 200.0 + (1.0 - weight) * w.model)).abs() < 1e-9);
         assert_eq!(f.series[0].weeks[1].rep_estimate, None);
         assert_eq!(f.series[0].weeks[1].forecast, f.series[0].weeks[1].model);

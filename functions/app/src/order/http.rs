@@ -263,3 +263,64 @@ pub async fn imbalance(
 ) -> Result<Json<Vec<usecase::ImbalanceRow>>, ApiError> {
     Ok(Json(usecase::imbalance(&state, &auth.actor).await?))
 }
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct DemandQuery {
+    /// Only this SKU.
+    #[param(pattern = r"^[A-Za-z0-9._/-]{1,64}$")]
+    sku: Option<String>,
+    /// Only this region (the warehouse orders ship from).
+    #[param(pattern = r"^[A-Za-z0-9._/-]{1,64}$")]
+    region: Option<String>,
+    /// Weeks to forecast (default 8).
+    #[param(minimum = 1, maximum = 26)]
+    horizon: Option<u32>,
+    /// Past weeks the backtest forecasts from (default 13).
+    #[param(minimum = 1, maximum = 52)]
+    backtest_origins: Option<u32>,
+    /// At most this many series, largest first (default 50).
+    #[param(minimum = 1, maximum = 500)]
+    limit: Option<u32>,
+}
+
+/// Weekly demand per SKU × region from the week in progress on, with 80 % intervals, reps'
+/// estimates blended in, the fitted holiday effects and a rolling-origin backtest (WAPE,
+/// bias, coverage, skill against the seasonal naive forecast). Managers and admins.
+#[utoipa::path(get, path = "/v1/forecast/demand", tag = "orders", security(("bearer" = [])),
+    params(DemandQuery),
+    responses((status = 200, body = fieldline_domain::demand::DemandForecast),
+        (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn demand_forecast(
+    State(state): State<AppState>,
+    auth: Authenticated,
+    ApiQuery(q): ApiQuery<DemandQuery>,
+) -> Result<Json<fieldline_domain::demand::DemandForecast>, ApiError> {
+    let params = usecase::DemandParams {
+        sku: q.sku,
+        region: q.region,
+        horizon: q.horizon,
+        backtest_origins: q.backtest_origins,
+        limit: q.limit,
+    };
+    Ok(Json(
+        usecase::demand_forecast(&state, &auth.actor, params).await?,
+    ))
+}
+
+/// A rep's estimate of a week's demand for a SKU in a region (this week or later); it
+/// replaces their earlier figure for that week and is blended into the forecast.
+#[utoipa::path(put, path = "/v1/forecast/estimates", tag = "orders", security(("bearer" = [])),
+    request_body = fieldline_domain::demand::EstimateInput,
+    responses((status = 200, body = fieldline_domain::demand::DemandEstimate),
+        (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn put_estimate(
+    State(state): State<AppState>,
+    auth: Authenticated,
+    ApiJson(input): ApiJson<fieldline_domain::demand::EstimateInput>,
+) -> Result<Json<fieldline_domain::demand::DemandEstimate>, ApiError> {
+    Ok(Json(
+        usecase::put_estimate(&state, &auth.actor, input).await?,
+    ))
+}

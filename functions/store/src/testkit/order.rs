@@ -439,5 +439,11 @@ pub async fn demand_estimates_keep_each_reps_latest_per_week<S: Backend>(store: 
     let later = f.store.estimates_since(t, week(8)).await.unwrap();
     assert_eq!(later, vec![estimate(f.rep.id, 14, 45, 0)]);
     let elsewhere = TenantId::parse("other-tenant").unwrap();
-    assert!(f.store.estimates_since(&elsewhere, week(1)).await.unwrap().is_empty());
+    assert!(
+        f.store
+            .estimates_since(&elsewhere, week(1))
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }

@@ -1,0 +1,162 @@
+//! The demand forecast (seed 003) from the tenant's own orders, and reps' weekly estimates
+//! that it blends in. The method lives in `fieldline_domain::demand`; this reads the history.
+
+use crate::error::AppError;
+use crate::lead::load_tenant;
+use crate::state::AppState;
+use chrono::{Duration, NaiveDate};
+use fieldline_domain::demand::{
+    DemandEstimate, DemandForecast, DemandPoint, DemandRequest, EstimateInput, MAX_HORIZON_WEEKS,
+    forecast_demand, week_of,
+};
+use fieldline_domain::order::{Code, OrderStatus};
+use fieldline_domain::{Actor, LeadScope, Permission};
+use fieldline_store::OrderQuery;
+
+/// Three years of weekly history at most: enough for two seasons and the backtest.
+const HISTORY_WEEKS: i64 = 156;
+
+/// What the forecast shows.
+#[derive(Debug, Clone, Default)]
+pub struct DemandParams {
+    pub sku: Option<String>,
+    pub region: Option<String>,
+    pub horizon: Option<u32>,
+    pub backtest_origins: Option<u32>,
+    pub limit: Option<u32>,
+}
+
+fn invalid(field: &'static str, message: &str) -> AppError {
+    fieldline_domain::DomainError::invalid(field, message).into()
+}
+
+/// Today's date in the tenant's time zone.
+fn today(state: &AppState, tz: chrono_tz::Tz) -> NaiveDate {
+    state.clock.now().with_timezone(&tz).date_naive()
+}
+
+/// The forecast for every SKU × region with orders, from the week in progress on (managers,
+/// admins: the same people who plan stock). Demand is what was ordered: every order that got
+/// past a draft, cancelled ones included (the customer wanted it), by the day it was created.
+pub async fn demand_forecast(
+    state: &AppState,
+    actor: &Actor,
+    params: DemandParams,
+) -> Result<DemandForecast, AppError> {
+    actor.check(Permission::ManageStock)?;
+    let horizon = params.horizon.unwrap_or(8);
+    if !(1..=MAX_HORIZON_WEEKS).contains(&horizon) {
+        return Err(invalid("horizon", "1-26 weeks"));
+    }
+    let origins = params.backtest_origins.unwrap_or(13);
+    if !(1..=52).contains(&origins) {
+        return Err(invalid("backtest_origins", "1-52 weeks"));
+    }
+    let limit = params.limit.unwrap_or(50);
+    if !(1..=500).contains(&limit) {
+        return Err(invalid("limit", "1-500 series"));
+    }
+    let sku = params
+        .sku
+        .as_deref()
+        .map(|s| Code::parse(s, "sku"))
+        .transpose()?;
+    let region = params
+        .region
+        .as_deref()
+        .map(|s| Code::parse(s, "region"))
+        .transpose()?;
+    let tenant = load_tenant(state, &actor.tenant).await?;
+    let calendar = tenant.calendar();
+    let tz = calendar.time_zone;
+    let origin = week_of(today(state, tz));
+    let since = origin - Duration::weeks(HISTORY_WEEKS);
+
+    let mut points = Vec::new();
+    let mut after = None;
+    loop {
+        let page = state
+            .orders
+            .list_orders(
+                &actor.tenant,
+                &OrderQuery {
+                    scope: LeadScope::Tenant,
+                    status: None::<OrderStatus>,
+                    customer: None,
+                    limit: fieldline_store::MAX_PAGE,
+                    after,
+                },
+            )
+            .await?;
+        for order in &page.items {
+            let day = order.created_at.with_timezone(&tz).date_naive();
+            if order.status == OrderStatus::Draft || day < since {
+                continue;
+            }
+            for line in &order.lines {
+                points.push(DemandPoint {
+                    day,
+                    sku: line.sku.clone(),
+                    region: order.location.clone(),
+                    quantity: line.quantity,
+                });
+            }
+        }
+        match page.next {
+            Some(next) => after = Some(next),
+            None => break,
+        }
+    }
+    let estimates = state.orders.estimates_since(&actor.tenant, since).await?;
+    let mut forecast = forecast_demand(
+        &calendar,
+        &points,
+        &estimates,
+        &DemandRequest {
+            origin,
+            horizon,
+            backtest_origins: origins,
+            max_series: usize::MAX,
+        },
+    );
+    forecast.series.retain(|s| {
+        sku.as_ref().is_none_or(|c| c.as_str() == s.sku)
+            && region.as_ref().is_none_or(|c| c.as_str() == s.region)
+    });
+    forecast.series_total = forecast.series.len() as u32;
+    forecast.series.truncate(limit as usize);
+    Ok(forecast)
+}
+
+/// Records what a rep expects to sell of a SKU in a region in one week (this week or
+/// later); their earlier figure for the same week is replaced.
+pub async fn put_estimate(
+    state: &AppState,
+    actor: &Actor,
+    input: EstimateInput,
+) -> Result<DemandEstimate, AppError> {
+    let tenant = load_tenant(state, &actor.tenant).await?;
+    let now = state.clock.now();
+    if input.week < week_of(today(state, tenant.calendar().time_zone)) {
+        return Err(invalid("week", "this week or a later one"));
+    }
+    if state
+        .orders
+        .get_skus(&actor.tenant, std::slice::from_ref(&input.sku))
+        .await?
+        .is_empty()
+    {
+        return Err(AppError::NotFound(format!("no SKU {}", input.sku)));
+    }
+    // A region is a location on record, or one that holds the SKU in the stock feed.
+    let locations = state.orders.list_locations(&actor.tenant).await?;
+    let stocked = state.orders.stock_of(&actor.tenant, &input.sku).await?;
+    if !locations.iter().any(|l| l.code == input.region)
+        && !stocked.iter().any(|l| l.location == input.region)
+    {
+        return Err(AppError::NotFound(format!("no location {}", input.region)));
+    }
+    let estimate = DemandEstimate::new(&actor.tenant, input, actor.user, now)?;
+    state.orders.put_estimate(&estimate).await?;
+    Ok(estimate)
+}
