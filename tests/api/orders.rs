@@ -771,7 +771,7 @@ async fn the_demand_forecast_backtest_matches_its_fixture() {
         app.token(&f.east_manager),
         app.token(&f.east_rep),
     );
-    catalogue(&app, &admin, 0, 1_000).await;
+    catalogue(&app, &admin, 500, 30).await;
     let buyer = customer(&app, &rep, "苏州工业园区精密机械有限公司").await;
     let skus = app
         .state
@@ -909,4 +909,50 @@ async fn the_demand_forecast_backtest_matches_its_fixture() {
             .code(),
         "invalid_field"
     );
+
+    // Shanghai's count drops below its safety stock (30): the director (admin) is told once,
+    // and the replenishment list moves Guangzhou's spare units before buying any. Lead time
+    // 2 weeks: reorder point 30 + the forecast of the next two weeks, order up to one more.
+    let feed = json!({"items": [{"sku": "LUB-18L", "location": "WH-SH", "on_hand": 12},
+        {"sku": "LUB-18L", "location": "WH-GZ", "on_hand": 300}]});
+    for _ in 0..2 {
+        let result = put(&app, "/v1/inventory", &manager, &feed)
+            .await
+            .expect(200)
+            .body;
+        assert_eq!(result["below_safety"][0]["location"], "WH-SH", "{result}");
+    }
+    let inbox = app
+        .get("/v1/me/notifications", &admin)
+        .await
+        .expect(200)
+        .body;
+    let notices: Vec<&Value> = inbox
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|n| n["rule"] == "stock-below-safety")
+        .collect();
+    assert_eq!(notices.len(), 1, "{inbox}");
+    assert!(notices[0]["message"].as_str().unwrap().contains("WH-SH"));
+    app.get("/v1/stock/replenishment", &rep).await.expect(403);
+    let plan = app
+        .get("/v1/stock/replenishment", &manager)
+        .await
+        .expect(200)
+        .body;
+    let rows = plan.as_array().unwrap();
+    assert_eq!(rows.len(), 1, "Guangzhou has plenty: {plan}");
+    let sh = &rows[0];
+    let lead = sh["lead_time_demand"].as_f64().unwrap();
+    // About 20 this week and (20 + 30) / 2 next week.
+    assert!((40.0..50.0).contains(&lead), "{sh}");
+    assert_eq!(sh["reorder_point"].as_f64().unwrap(), 30.0 + lead);
+    let suggested = (30.0 + 2.0 * lead - 12.0).ceil() as u64;
+    assert_eq!(sh["suggested"].as_u64(), Some(suggested), "{sh}");
+    assert_eq!(
+        sh["transfers"],
+        json!([{"from": "WH-GZ", "quantity": suggested, "distance_km": null}])
+    );
+    assert_eq!(sh["purchase"], 0);
 }

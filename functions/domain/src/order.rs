@@ -369,6 +369,15 @@ pub struct OrderPolicy {
     /// A line discount above this percentage waits for a manager.
     #[cfg_attr(feature = "openapi", schema(maximum = 100))]
     pub max_discount_percent: u32,
+    /// Weeks from ordering stock to having it: the reorder point is the safety stock plus
+    /// the forecast demand over this many weeks.
+    #[serde(default = "default_lead_weeks")]
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 26))]
+    pub replenish_lead_weeks: u32,
+}
+
+fn default_lead_weeks() -> u32 {
+    2
 }
 
 impl Default for OrderPolicy {
@@ -376,6 +385,7 @@ impl Default for OrderPolicy {
         OrderPolicy {
             freeze_after_overdue_days: 45,
             max_discount_percent: 10,
+            replenish_lead_weeks: default_lead_weeks(),
         }
     }
 }
@@ -390,6 +400,9 @@ impl OrderPolicy {
         }
         if self.max_discount_percent > 100 {
             return Err(DomainError::invalid("max_discount_percent", "0 to 100"));
+        }
+        if !(1..=26).contains(&self.replenish_lead_weeks) {
+            return Err(DomainError::invalid("replenish_lead_weeks", "1 to 26"));
         }
         Ok(())
     }

@@ -251,6 +251,104 @@ pub fn reallocations(
     out
 }
 
+/// Spare units moved from another location.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Transfer {
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub from: Code,
+    pub quantity: u64,
+    pub distance_km: Option<f64>,
+}
+
+/// A SKU at a location at or below its reorder point (seed 003): a suggestion for the
+/// director and purchasing, moving spare stock first and buying the rest.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Replenishment {
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub sku: Code,
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub location: Code,
+    pub available: i64,
+    pub safety_stock: u64,
+    /// Forecast demand over the replenishment lead time.
+    pub lead_time_demand: f64,
+    /// Safety stock plus lead-time demand: at or below it, replenish.
+    pub reorder_point: f64,
+    /// Units to bring the location up to its reorder point plus one more lead time's demand.
+    pub suggested: u64,
+    /// Spare units elsewhere (above their own reorder point), nearest first.
+    pub transfers: Vec<Transfer>,
+    /// What is left to buy.
+    pub purchase: u64,
+}
+
+/// Replenishment for every location of `sku` at or below its reorder point (safety stock +
+/// forecast demand over the lead time; order-up-to one lead time beyond it). `demand` is each
+/// location's forecast demand over the lead time.
+pub fn replenishments(
+    sku: &crate::order::Sku,
+    levels: &[StockLevel],
+    demand: impl Fn(&Code) -> f64,
+    locations: &[Location],
+) -> Vec<Replenishment> {
+    let safety = sku.safety_stock as f64;
+    let reorder = |l: &StockLevel| safety + demand(&l.location);
+    let mut spare: Vec<(Code, f64)> = levels
+        .iter()
+        .filter(|l| l.sku == sku.code)
+        .map(|l| {
+            (
+                l.location.clone(),
+                (l.available as f64 - reorder(l)).floor().max(0.0),
+            )
+        })
+        .collect();
+    let mut out = Vec::new();
+    for level in levels.iter().filter(|l| l.sku == sku.code) {
+        let point = reorder(level);
+        if level.available as f64 > point {
+            continue;
+        }
+        let lead = demand(&level.location);
+        let mut needed = (point + lead - level.available as f64).ceil().max(0.0) as u64;
+        let suggested = needed;
+        let mut transfers = Vec::new();
+        let nearest = reallocations(&level.location, 0, 0, levels, locations);
+        for candidate in nearest.iter().filter(|c| c.location != level.location) {
+            if needed == 0 {
+                break;
+            }
+            let Some(entry) = spare.iter_mut().find(|(c, _)| c == &candidate.location) else {
+                continue;
+            };
+            let take = (entry.1 as u64).min(needed);
+            if take > 0 {
+                entry.1 -= take as f64;
+                needed -= take;
+                transfers.push(Transfer {
+                    from: candidate.location.clone(),
+                    quantity: take,
+                    distance_km: candidate.distance_km,
+                });
+            }
+        }
+        out.push(Replenishment {
+            sku: sku.code.clone(),
+            location: level.location.clone(),
+            available: level.available,
+            safety_stock: sku.safety_stock,
+            lead_time_demand: lead,
+            reorder_point: point,
+            suggested,
+            transfers,
+            purchase: needed,
+        });
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -331,5 +429,54 @@ mod tests {
         // Suzhou would fall to 15 (< 20): left out. Beijing is mapped, XX is not.
         assert_eq!(order, ["BJ", "XX"]);
         assert!((1000.0..1200.0).contains(&out[0].distance_km.unwrap()));
+    }
+
+    #[test]
+    fn replenishment_moves_spare_stock_from_the_nearest_first_and_buys_the_rest() {
+        let sku = crate::order::Sku::new(
+            &TenantId::parse("acme").unwrap(),
+            code("A"),
+            &crate::order::SkuInput {
+                name: "润滑油".into(),
+                unit_price: 100,
+                floor_price: 80,
+                currency: "CNY".into(),
+                safety_stock: 20,
+            },
+            Utc.with_ymd_and_hms(2026, 11, 2, 0, 0, 0).unwrap(),
+        )
+        .unwrap();
+        let places = [
+            place("SH", 31.23, 121.47),
+            place("SZ", 31.30, 120.58),
+            place("BJ", 39.90, 116.40),
+        ];
+        // 15 units of demand expected everywhere over the lead time: reorder point 35.
+        let levels = [
+            level("SH", 10),
+            level("SZ", 50),
+            level("BJ", 60),
+            level("GZ", 36),
+        ];
+        let out = replenishments(&sku, &levels, |_| 15.0, &places);
+        assert_eq!(out.len(), 1, "only Shanghai is at or below 35: {out:?}");
+        let r = &out[0];
+        assert_eq!((r.location.as_str(), r.reorder_point), ("SH", 35.0));
+        // Up to 35 + 15 = 50 from 10: 40 units; Suzhou spares 15, Beijing 25, nothing to buy.
+        assert_eq!(r.suggested, 40);
+        let moves: Vec<(&str, u64)> = r
+            .transfers
+            .iter()
+            .map(|t| (t.from.as_str(), t.quantity))
+            .collect();
+        assert_eq!(moves, [("SZ", 15), ("BJ", 25)]);
+        assert_eq!(r.purchase, 0);
+
+        // With more demand nobody has spare stock: all of it is bought.
+        let out = replenishments(&sku, &levels, |_| 40.0, &places);
+        let sh = out.iter().find(|r| r.location.as_str() == "SH").unwrap();
+        assert_eq!((sh.suggested, sh.purchase), (90, 90));
+        assert!(sh.transfers.is_empty());
+        assert_eq!(out.len(), 4, "everyone is at or below 60 now");
     }
 }

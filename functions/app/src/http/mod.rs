@@ -185,6 +185,7 @@ fn lead_routes(router: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
         .routes(routes!(order::http::imbalance))
         .routes(routes!(order::http::demand_forecast))
         .routes(routes!(order::http::put_estimate))
+        .routes(routes!(order::http::replenishment))
         .routes(
             routes!(import::http::import)
                 .layer(DefaultBodyLimit::max(import::table::MAX_IMPORT_BYTES)),

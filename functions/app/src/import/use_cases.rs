@@ -387,6 +387,23 @@ pub async fn import(
             for chunk in counts.chunks(1000) {
                 state.orders.set_stock(&actor.tenant, chunk).await?;
             }
+            let touched: std::collections::HashSet<(&str, &str)> = counts
+                .iter()
+                .map(|c| (c.sku.as_str(), c.location.as_str()))
+                .collect();
+            let below: Vec<_> = state
+                .orders
+                .list_stock(&actor.tenant)
+                .await?
+                .into_iter()
+                .filter(|l| touched.contains(&(l.sku.as_str(), l.location.as_str())))
+                .filter(|l| {
+                    stored
+                        .get(l.sku.as_str())
+                        .is_some_and(|s| l.available < s.safety_stock as i64)
+                })
+                .collect();
+            crate::order::notify_below_safety(state, &actor.tenant, &below).await?;
         }
     }
     report.committed = true;

@@ -10,6 +10,7 @@ use fieldline_domain::demand::{
     forecast_demand, week_of,
 };
 use fieldline_domain::order::{Code, OrderStatus};
+use fieldline_domain::stock::{Replenishment, replenishments};
 use fieldline_domain::{Actor, LeadScope, Permission};
 use fieldline_store::OrderQuery;
 
@@ -66,6 +67,23 @@ pub async fn demand_forecast(
         .as_deref()
         .map(|s| Code::parse(s, "region"))
         .transpose()?;
+    let mut forecast = tenant_forecast(state, actor, horizon, origins).await?;
+    forecast.series.retain(|s| {
+        sku.as_ref().is_none_or(|c| c.as_str() == s.sku)
+            && region.as_ref().is_none_or(|c| c.as_str() == s.region)
+    });
+    forecast.series_total = forecast.series.len() as u32;
+    forecast.series.truncate(limit as usize);
+    Ok(forecast)
+}
+
+/// The forecast of every series of the caller's tenant (unfiltered).
+async fn tenant_forecast(
+    state: &AppState,
+    actor: &Actor,
+    horizon: u32,
+    origins: u32,
+) -> Result<DemandForecast, AppError> {
     let tenant = load_tenant(state, &actor.tenant).await?;
     let calendar = tenant.calendar();
     let tz = calendar.time_zone;
@@ -108,7 +126,7 @@ pub async fn demand_forecast(
         }
     }
     let estimates = state.orders.estimates_since(&actor.tenant, since).await?;
-    let mut forecast = forecast_demand(
+    Ok(forecast_demand(
         &calendar,
         &points,
         &estimates,
@@ -118,14 +136,7 @@ pub async fn demand_forecast(
             backtest_origins: origins,
             max_series: usize::MAX,
         },
-    );
-    forecast.series.retain(|s| {
-        sku.as_ref().is_none_or(|c| c.as_str() == s.sku)
-            && region.as_ref().is_none_or(|c| c.as_str() == s.region)
-    });
-    forecast.series_total = forecast.series.len() as u32;
-    forecast.series.truncate(limit as usize);
-    Ok(forecast)
+    ))
 }
 
 /// Records what a rep expects to sell of a SKU in a region in one week (this week or
@@ -159,4 +170,45 @@ pub async fn put_estimate(
     let estimate = DemandEstimate::new(&actor.tenant, input, actor.user, now)?;
     state.orders.put_estimate(&estimate).await?;
     Ok(estimate)
+}
+
+/// Every SKU × location at or below its reorder point: safety stock plus the forecast demand
+/// over the tenant's lead time (seed 003), with spare stock elsewhere to move first and the
+/// rest to buy. Managers and admins.
+pub async fn replenishment(
+    state: &AppState,
+    actor: &Actor,
+) -> Result<Vec<Replenishment>, AppError> {
+    actor.check(Permission::ManageStock)?;
+    let tenant = load_tenant(state, &actor.tenant).await?;
+    let lead = tenant
+        .orders
+        .clone()
+        .unwrap_or_default()
+        .replenish_lead_weeks
+        .clamp(1, MAX_HORIZON_WEEKS);
+    let forecast = tenant_forecast(state, actor, lead, 1).await?;
+    let levels = state.orders.list_stock(&actor.tenant).await?;
+    let locations = state.orders.list_locations(&actor.tenant).await?;
+    let mut codes: Vec<Code> = levels.iter().map(|l| l.sku.clone()).collect();
+    codes.dedup();
+    let skus = state.orders.get_skus(&actor.tenant, &codes).await?;
+    let mut out = Vec::new();
+    for sku in &skus {
+        let demand = |location: &Code| {
+            forecast
+                .series
+                .iter()
+                .find(|s| s.sku == sku.code.as_str() && s.region == location.as_str())
+                .map_or(0.0, |s| s.weeks.iter().map(|w| w.forecast).sum())
+        };
+        out.extend(replenishments(sku, &levels, demand, &locations));
+    }
+    // Emptiest first: the further below its reorder point, the sooner it runs out.
+    out.sort_by(|a, b| {
+        (a.available as f64 - a.reorder_point)
+            .total_cmp(&(b.available as f64 - b.reorder_point))
+            .then_with(|| (&a.sku, &a.location).cmp(&(&b.sku, &b.location)))
+    });
+    Ok(out)
 }

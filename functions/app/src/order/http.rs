@@ -324,3 +324,15 @@ pub async fn put_estimate(
         usecase::put_estimate(&state, &auth.actor, input).await?,
     ))
 }
+
+/// Stock to replenish: every SKU × location at or below its reorder point (safety stock plus
+/// forecast demand over the tenant's lead time), emptiest first, with spare units elsewhere
+/// to move (nearest first) and the rest for purchasing. Managers and admins.
+#[utoipa::path(get, path = "/v1/stock/replenishment", tag = "orders", security(("bearer" = [])),
+    responses((status = 200, body = Vec<fieldline_domain::stock::Replenishment>), (status = 403, body = ErrorBody)))]
+pub async fn replenishment(
+    State(state): State<AppState>,
+    auth: Authenticated,
+) -> Result<Json<Vec<fieldline_domain::stock::Replenishment>>, ApiError> {
+    Ok(Json(usecase::replenishment(&state, &auth.actor).await?))
+}

@@ -104,10 +104,60 @@ pub async fn put_inventory(
             }
         }
     }
+    notify_below_safety(state, &actor.tenant, &below_safety).await?;
     Ok(InventoryResult {
         updated: batch.items.len(),
         below_safety,
     })
+}
+
+/// The rule name on stock notices.
+const BELOW_SAFETY: &str = "stock-below-safety";
+
+/// Tells the tenant's admins (the sales director) that a location fell below its safety
+/// stock, once a day per SKU and location; the replenishment list says what to move or buy.
+pub(crate) async fn notify_below_safety(
+    state: &AppState,
+    tenant: &fieldline_domain::TenantId,
+    rows: &[StockLevel],
+) -> Result<(), AppError> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let now = state.clock.now();
+    let users = state.directory.list_users(tenant).await?;
+    for row in rows {
+        for admin in users
+            .iter()
+            .filter(|u| u.active && u.role == fieldline_domain::Role::Admin)
+        {
+            state
+                .inbox
+                .add_notification(&fieldline_domain::Notification {
+                    id: fieldline_domain::NotificationId::new(),
+                    tenant: tenant.clone(),
+                    user: admin.id,
+                    subject: None,
+                    kind: "notice".into(),
+                    message: format!(
+                        "{sku} 在 {loc} 低于安全库存（可用 {n}），请查看补货建议 / {sku} at {loc} is below its safety stock ({n} available): see the replenishment list",
+                        sku = row.sku,
+                        loc = row.location,
+                        n = row.available
+                    ),
+                    rule: Some(BELOW_SAFETY.into()),
+                    dedupe_key: format!(
+                        "{BELOW_SAFETY}:{}:{}:{}",
+                        row.sku,
+                        row.location,
+                        now.date_naive()
+                    ),
+                    created_at: now,
+                })
+                .await?;
+        }
+    }
+    Ok(())
 }
 
 /// A SKU's stock at every location (everyone in the tenant: reps quote from it).
