@@ -123,6 +123,30 @@ async fn orders_check_credit_and_stock_and_wait_for_a_manager_when_frozen() {
         app.token(&f.east_rep),
     );
 
+    // The warehouse is someone the policy names (here the second East rep); an unknown
+    // person is refused.
+    let policy = |who: Value| {
+        json!({"freeze_after_overdue_days": 45, "max_discount_percent": 10,
+        "warehouse": [who]})
+    };
+    let stranger = put(
+        &app,
+        "/v1/settings/orders",
+        &admin,
+        &policy(json!(f.globex_rep.id)),
+    )
+    .await;
+    assert_eq!(stranger.code(), "invalid_field");
+    put(
+        &app,
+        "/v1/settings/orders",
+        &admin,
+        &policy(json!(f.east_rep2.id)),
+    )
+    .await
+    .expect(200);
+    let warehouse = app.token(&f.east_rep2);
+
     // The catalogue: admins and managers write it, reps read it; bad rows change nothing.
     put(
         &app,
@@ -288,6 +312,19 @@ async fn orders_check_credit_and_stock_and_wait_for_a_manager_when_frozen() {
     .expect(200)
     .body;
     assert_eq!(approved["status"], "to_ship");
+    // 待发货: the warehouse staff the policy names get the delivery address.
+    eventually("the warehouse is told where to ship", || async {
+        let inbox = app
+            .get("/v1/me/notifications", &warehouse)
+            .await
+            .expect(200)
+            .body;
+        inbox
+            .to_string()
+            .contains("送货地址：江苏省苏州市工业园区星湖街 328 号")
+            .then_some(())
+    })
+    .await;
     let audit = approved["history"]
         .as_array()
         .unwrap()

@@ -374,6 +374,10 @@ pub struct OrderPolicy {
     #[serde(default = "default_lead_weeks")]
     #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 26))]
     pub replenish_lead_weeks: u32,
+    /// The people told when an order is ready to ship (待发货), with its delivery address.
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(max_items = 50))]
+    pub warehouse: Vec<crate::UserId>,
 }
 
 fn default_lead_weeks() -> u32 {
@@ -386,6 +390,7 @@ impl Default for OrderPolicy {
             freeze_after_overdue_days: 45,
             max_discount_percent: 10,
             replenish_lead_weeks: default_lead_weeks(),
+            warehouse: Vec::new(),
         }
     }
 }
@@ -403,6 +408,9 @@ impl OrderPolicy {
         }
         if !(1..=26).contains(&self.replenish_lead_weeks) {
             return Err(DomainError::invalid("replenish_lead_weeks", "1 to 26"));
+        }
+        if self.warehouse.len() > 50 {
+            return Err(DomainError::invalid("warehouse", "at most 50 people"));
         }
         Ok(())
     }

@@ -145,6 +145,11 @@ pub enum Recipient {
     Owner,
     /// The managers of the owner's team (or of the lead's team when unowned).
     Manager,
+    /// The tenant's admins (the sales director).
+    Admins,
+    /// The warehouse staff named in the tenant's order policy; the owner's team's managers
+    /// when nobody is named.
+    Warehouse,
 }
 
 /// What a rule does when it matches. JSON is tagged by `do`.

@@ -116,7 +116,7 @@ export const ACTIONS: Record<ActionKind, { label: [string, string]; fields: Fiel
   notify: {
     label: ["发送通知", "Notify"],
     fields: [
-      { name: "to", label: ["通知谁", "To"], kind: { type: "choice", options: ["owner", "manager"] }, required: true },
+      { name: "to", label: ["通知谁", "To"], kind: { type: "choice", options: ["owner", "manager", "admins", "warehouse"] }, required: true },
       { name: "message", label: ["内容", "Message"], kind: { type: "text" }, required: true },
     ],
   },

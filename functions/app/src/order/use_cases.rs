@@ -493,6 +493,17 @@ pub async fn set_order_policy(
 ) -> Result<OrderPolicy, AppError> {
     actor.check(Permission::ManageCalendar)?;
     policy.validate()?;
+    let users = state.directory.list_users(&actor.tenant).await?;
+    if let Some(stranger) = policy
+        .warehouse
+        .iter()
+        .find(|id| !users.iter().any(|u| u.id == **id && u.active))
+    {
+        return Err(AppError::InvalidField {
+            field: "warehouse".into(),
+            message: format!("{stranger} is not an active user of this tenant"),
+        });
+    }
     let mut tenant = load_tenant(state, &actor.tenant).await?;
     tenant.orders = Some(policy.clone());
     state.directory.update_tenant(&tenant).await?;

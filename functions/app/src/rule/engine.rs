@@ -574,7 +574,31 @@ impl RuleEngine {
         let recipients: Vec<&User> = match to {
             Recipient::Owner => users.iter().filter(|u| Some(u.id) == view.owner).collect(),
             Recipient::Manager => users.iter().filter(|u| u.manages(team)).collect(),
+            Recipient::Admins => users
+                .iter()
+                .filter(|u| u.active && u.role == fieldline_domain::Role::Admin)
+                .collect(),
+            Recipient::Warehouse => {
+                let named = self
+                    .state
+                    .directory
+                    .get_tenant(tenant)
+                    .await?
+                    .and_then(|t| t.orders)
+                    .map(|p| p.warehouse)
+                    .unwrap_or_default();
+                let staff: Vec<&User> = users
+                    .iter()
+                    .filter(|u| u.active && named.contains(&u.id))
+                    .collect();
+                if staff.is_empty() {
+                    users.iter().filter(|u| u.manages(team)).collect()
+                } else {
+                    staff
+                }
+            }
         };
+        let message = fill(message, &view.fields);
         if recipients.is_empty() {
             return Ok(skipped(format!("no {to:?} to tell").to_lowercase()));
         }
@@ -589,7 +613,7 @@ impl RuleEngine {
                     user: user.id,
                     subject: Some(event.subject),
                     kind: kind.to_owned(),
-                    message: message.to_owned(),
+                    message: message.clone(),
                     rule: Some(cause.rule.clone()),
                     dedupe_key: format!("{}:{}:{index}", event.id, cause.rule),
                     created_at: self.state.clock.now(),
@@ -605,6 +629,40 @@ impl RuleEngine {
             done(format!("{kind} to {}", told.join(", ")))
         })
     }
+}
+
+/// A notice's text with `{field}` replaced by the subject's top-level text or number field of
+/// that name (`{delivery_address}` on an order); unknown names are left as written.
+fn fill(message: &str, fields: &Value) -> String {
+    let mut out = String::with_capacity(message.len());
+    let mut rest = message;
+    while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        let after = &rest[open + 1..];
+        let name_end = after.find('}');
+        let value = name_end
+            .map(|end| &after[..end])
+            .filter(|name| {
+                !name.is_empty() && name.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')
+            })
+            .and_then(|name| match fields.get(name)? {
+                Value::String(s) => Some(s.clone()),
+                Value::Number(n) => Some(n.to_string()),
+                _ => None,
+            });
+        match (value, name_end) {
+            (Some(v), Some(end)) => {
+                out.push_str(&v);
+                rest = &after[end + 1..];
+            }
+            _ => {
+                out.push('{');
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 /// The seeds' lead policies, as rules a manager can read, change or switch off. Kept as data
@@ -667,6 +725,21 @@ pub async fn install_default_rules(state: &AppState, tenant: &TenantId) -> anyho
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn notices_fill_in_the_subjects_fields() {
+        let order = serde_json::json!({"delivery_address": "苏州星湖街 328 号", "total": 1200,
+            "lines": [1]});
+        assert_eq!(
+            fill("送货地址：{delivery_address}（{total}）", &order),
+            "送货地址：苏州星湖街 328 号（1200）"
+        );
+        // Unknown names, lists, stray and empty braces stay as written.
+        assert_eq!(
+            fill("{nope} {lines} {} {Delivery_address} {total", &order),
+            "{nope} {lines} {} {Delivery_address} {total"
+        );
+    }
 
     #[test]
     fn the_default_rule_set_is_valid() {
