@@ -66,24 +66,45 @@ pub async fn import(
     Ok(Json(report).into_response())
 }
 
-/// A list as CSV in your scope (UTF-8 with a byte-order mark for Excel): `skus` (reads back
-/// with `POST /v1/imports/skus`) or `orders`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct ExportParams {
+    /// `csv` (default) or `xlsx`.
+    format: Option<usecase::ExportFormat>,
+}
+
+/// A list in your scope as CSV (UTF-8 with a byte-order mark for Excel) or .xlsx: `skus` and
+/// `customers` (one row per contact) read back with `POST /v1/imports/{kind}`; `orders`.
 #[utoipa::path(get, path = "/v1/exports/{kind}", tag = "orders", security(("bearer" = [])),
-    params(("kind" = usecase::ExportKind, Path)),
-    responses((status = 200, content_type = "text/csv", body = String), (status = 400, body = ErrorBody)))]
+    params(("kind" = usecase::ExportKind, Path), ExportParams),
+    responses((status = 200, description = "The list as a file", content(
+            (String = "text/csv"),
+            (Vec<u8> = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))),
+        (status = 400, body = ErrorBody)))]
 pub async fn export(
     State(state): State<AppState>,
     auth: Authenticated,
     ApiPath(kind): ApiPath<usecase::ExportKind>,
+    ApiQuery(params): ApiQuery<ExportParams>,
 ) -> Result<Response, ApiError> {
-    let bytes = usecase::export(&state, &auth.actor, kind).await?;
-    let name = match kind {
-        usecase::ExportKind::Skus => "skus.csv",
-        usecase::ExportKind::Orders => "orders.csv",
+    let format = params.format.unwrap_or_default();
+    let bytes = usecase::export(&state, &auth.actor, kind, format).await?;
+    let stem = match kind {
+        usecase::ExportKind::Skus => "skus",
+        usecase::ExportKind::Orders => "orders",
+        usecase::ExportKind::Customers => "customers",
+    };
+    let (name, content_type) = match format {
+        usecase::ExportFormat::Csv => (format!("{stem}.csv"), "text/csv; charset=utf-8"),
+        usecase::ExportFormat::Xlsx => (
+            format!("{stem}.xlsx"),
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        ),
     };
     Ok((
         [
-            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+            (header::CONTENT_TYPE, content_type.to_owned()),
             (
                 header::CONTENT_DISPOSITION,
                 format!("attachment; filename=\"{name}\""),

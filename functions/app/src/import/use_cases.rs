@@ -16,6 +16,25 @@ pub enum ImportKind {
     Skus,
     /// Stock counts: SKU, location, on hand.
     Stock,
+    /// Customers and their contacts, one row per contact: company, kind, address, tags,
+    /// owner (e-mail), contact, title, phone, e-mail, role.
+    Customers,
+}
+
+/// The imports that write the catalogue side.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Catalogue {
+    Skus,
+    Stock,
+}
+
+impl From<Catalogue> for ImportKind {
+    fn from(c: Catalogue) -> ImportKind {
+        match c {
+            Catalogue::Skus => ImportKind::Skus,
+            Catalogue::Stock => ImportKind::Stock,
+        }
+    }
 }
 
 /// What happened (or, in a dry run, would happen) to one row.
@@ -56,6 +75,50 @@ pub struct ImportReport {
     pub rows: Vec<RowReport>,
 }
 
+impl ImportReport {
+    pub(super) fn new(
+        kind: ImportKind,
+        dry_run: bool,
+        table: &Table,
+        cols: &HashMap<&'static str, usize>,
+    ) -> ImportReport {
+        ImportReport {
+            kind,
+            dry_run,
+            committed: false,
+            columns: cols
+                .iter()
+                .map(|(f, i)| ((*f).to_owned(), table.header[*i].clone()))
+                .collect(),
+            created: 0,
+            updated: 0,
+            unchanged: 0,
+            errors: 0,
+            rows: Vec::with_capacity(table.rows.len()),
+        }
+    }
+
+    /// Records one row's outcome (an error names the column it is about).
+    pub(super) fn count(&mut self, row: usize, key: String, outcome: Result<RowOutcome, String>) {
+        let (outcome, error) = match outcome {
+            Ok(o) => (o, None),
+            Err(e) => (RowOutcome::Error, Some(e)),
+        };
+        match outcome {
+            RowOutcome::Created => self.created += 1,
+            RowOutcome::Updated => self.updated += 1,
+            RowOutcome::Unchanged => self.unchanged += 1,
+            RowOutcome::Error => self.errors += 1,
+        }
+        self.rows.push(RowReport {
+            row,
+            outcome,
+            key,
+            error,
+        });
+    }
+}
+
 /// The header names each field is recognised by (folded: lower case, no spaces, `_`, `-`).
 fn aliases(field: &str) -> &'static [&'static str] {
     match field {
@@ -85,6 +148,34 @@ fn aliases(field: &str) -> &'static [&'static str] {
             "现存量",
             "结存数量",
         ],
+        "company" => &[
+            "company",
+            "customer",
+            "name",
+            "客户",
+            "客户名称",
+            "公司",
+            "公司名称",
+            "单位名称",
+            "名称",
+        ],
+        "kind" => &["kind", "type", "类型", "客户类型"],
+        "address" => &["address", "地址", "详细地址", "收货地址", "公司地址"],
+        "tags" => &["tags", "tag", "标签"],
+        "owner" => &["owner", "负责人", "业务员", "销售", "客户经理"],
+        "contact" => &["contact", "contactname", "联系人", "姓名"],
+        "title" => &["title", "position", "职位", "职务"],
+        "phone" => &[
+            "phone",
+            "mobile",
+            "tel",
+            "电话",
+            "手机",
+            "手机号",
+            "联系电话",
+        ],
+        "email" => &["email", "mail", "邮箱", "电子邮件", "电子邮箱"],
+        "role" => &["role", "角色"],
         _ => &[],
     }
 }
@@ -99,7 +190,7 @@ fn fold(header: &str) -> String {
 
 /// Each field's column: from `mapping` (`field=Header`, comma-separated) where given, else
 /// by the known names. A required field without a column refuses the whole file.
-fn columns(
+pub(super) fn columns(
     table: &Table,
     fields: &[(&'static str, bool)],
     mapping: Option<&str>,
@@ -185,7 +276,7 @@ fn count(raw: &str) -> Result<u64, String> {
 }
 
 /// Text cells that a spreadsheet would run as a formula are refused, not imported.
-fn text_cell(raw: &str, field: &str) -> Result<String, String> {
+pub(super) fn text_cell(raw: &str, field: &str) -> Result<String, String> {
     if raw.starts_with(['=', '+', '@']) || (raw.starts_with('-') && raw.parse::<f64>().is_err()) {
         return Err(format!("{field}: {raw:?} looks like a formula"));
     }
@@ -203,7 +294,10 @@ pub async fn import(
     dry_run: bool,
     mapping: Option<&str>,
 ) -> Result<ImportReport, AppError> {
-    actor.check(Permission::ManageStock)?;
+    actor.check(match kind {
+        ImportKind::Customers => Permission::AssignLeads,
+        ImportKind::Skus | ImportKind::Stock => Permission::ManageStock,
+    })?;
     let table = decode(bytes)?;
     if table.rows.is_empty() {
         return Err(AppError::Unprocessable {
@@ -211,8 +305,15 @@ pub async fn import(
             message: "the file has a header but no rows".into(),
         });
     }
+    let kind = match kind {
+        ImportKind::Customers => {
+            return super::customers::import(state, actor, &table, dry_run, mapping).await;
+        }
+        ImportKind::Skus => Catalogue::Skus,
+        ImportKind::Stock => Catalogue::Stock,
+    };
     let fields: &[(&str, bool)] = match kind {
-        ImportKind::Skus => &[
+        Catalogue::Skus => &[
             ("sku", true),
             ("name", true),
             ("unit_price", true),
@@ -220,7 +321,7 @@ pub async fn import(
             ("safety_stock", false),
             ("currency", false),
         ],
-        ImportKind::Stock => &[("sku", true), ("location", true), ("on_hand", true)],
+        Catalogue::Stock => &[("sku", true), ("location", true), ("on_hand", true)],
     };
     let cols = columns(&table, fields, mapping)?;
     let cell = |row: &[String], field: &str| -> String {
@@ -230,20 +331,7 @@ pub async fn import(
             .unwrap_or_default()
     };
     let now = state.clock.now();
-    let mut report = ImportReport {
-        kind,
-        dry_run,
-        committed: false,
-        columns: cols
-            .iter()
-            .map(|(f, i)| ((*f).to_owned(), table.header[*i].clone()))
-            .collect(),
-        created: 0,
-        updated: 0,
-        unchanged: 0,
-        errors: 0,
-        rows: Vec::with_capacity(table.rows.len()),
-    };
+    let mut report = ImportReport::new(kind.into(), dry_run, &table, &cols);
     let mut first_row: HashMap<String, usize> = HashMap::new();
     let mut skus: Vec<Sku> = Vec::new();
     let mut counts: Vec<StockCount> = Vec::new();
@@ -253,7 +341,7 @@ pub async fn import(
             let code = Code::parse(&cell(row, "sku"), "sku")
                 .map_err(|e| (cell(row, "sku"), format!("sku: {e}")))?;
             match kind {
-                ImportKind::Skus => {
+                Catalogue::Skus => {
                     let key = code.to_string();
                     let k = |m: String| (key.clone(), m);
                     let unit_price = money(&cell(row, "unit_price"))
@@ -287,7 +375,7 @@ pub async fn import(
                     skus.push(sku);
                     Ok(key)
                 }
-                ImportKind::Stock => {
+                Catalogue::Stock => {
                     let location = Code::parse(&cell(row, "location"), "location")
                         .map_err(|e| (code.to_string(), format!("location: {e}")))?;
                     let key = format!("{code}@{location}");
@@ -318,8 +406,8 @@ pub async fn import(
 
     // Against what is stored: created, updated or unchanged; stock rows need their SKU.
     let codes: Vec<Code> = match kind {
-        ImportKind::Skus => skus.iter().map(|s| s.code.clone()).collect(),
-        ImportKind::Stock => counts.iter().map(|c| c.sku.clone()).collect(),
+        Catalogue::Skus => skus.iter().map(|s| s.code.clone()).collect(),
+        Catalogue::Stock => counts.iter().map(|c| c.sku.clone()).collect(),
     };
     let mut stored: HashMap<String, Sku> = HashMap::new();
     for chunk in codes.chunks(500) {
@@ -331,12 +419,12 @@ pub async fn import(
     for (line, key, check) in parsed {
         let outcome = match (&check, kind) {
             (Err(_), _) => RowOutcome::Error,
-            (Ok(()), ImportKind::Skus) => match (stored.get(&key), by_code.get(key.as_str())) {
+            (Ok(()), Catalogue::Skus) => match (stored.get(&key), by_code.get(key.as_str())) {
                 (None, _) => RowOutcome::Created,
                 (Some(old), Some(new)) if same_sku(old, new) => RowOutcome::Unchanged,
                 (Some(_), _) => RowOutcome::Updated,
             },
-            (Ok(()), ImportKind::Stock) => {
+            (Ok(()), Catalogue::Stock) => {
                 let sku = key.split('@').next().unwrap_or_default().to_owned();
                 if stored.contains_key(&sku) {
                     RowOutcome::Updated
@@ -369,7 +457,7 @@ pub async fn import(
         return Ok(report);
     }
     match kind {
-        ImportKind::Skus => {
+        Catalogue::Skus => {
             let changed: Vec<Sku> = skus
                 .iter()
                 .filter(|s| {
@@ -383,7 +471,7 @@ pub async fn import(
                 state.orders.put_skus(chunk).await?;
             }
         }
-        ImportKind::Stock => {
+        Catalogue::Stock => {
             for chunk in counts.chunks(1000) {
                 state.orders.set_stock(&actor.tenant, chunk).await?;
             }
@@ -434,6 +522,7 @@ fn same_sku(a: &Sku, b: &Sku) -> bool {
 pub enum ExportKind {
     Skus,
     Orders,
+    Customers,
 }
 
 /// The most rows one export writes.
@@ -443,118 +532,270 @@ fn yuan(minor: u64) -> String {
     format!("{}.{:02}", minor / 100, minor % 100)
 }
 
-/// A list as CSV (UTF-8 with a byte-order mark, so Excel reads Chinese right), in the
-/// caller's scope: the catalogue for everyone, orders as `GET /v1/orders` lists them. Text
-/// cells are defused against formula injection. The SKU export reads back with
-/// `POST /v1/imports/skus` as the same records.
+/// A list as rows: the header, which columns are numbers, and the cells as text.
+struct Sheet {
+    header: Vec<&'static str>,
+    numeric: Vec<&'static str>,
+    rows: Vec<Vec<String>>,
+}
+
+impl Sheet {
+    fn new(header: &[&'static str], numeric: &[&'static str]) -> Sheet {
+        Sheet {
+            header: header.to_vec(),
+            numeric: numeric.to_vec(),
+            rows: Vec::new(),
+        }
+    }
+
+    fn full(&self) -> bool {
+        self.rows.len() >= MAX_EXPORT_ROWS
+    }
+
+    /// CSV, UTF-8 with a byte-order mark (so Excel reads Chinese right), every text cell
+    /// defused against formula injection.
+    fn csv(&self) -> Result<Vec<u8>, AppError> {
+        let mut out = csv::Writer::from_writer(b"\xEF\xBB\xBF".to_vec());
+        let csv_err = |e: csv::Error| AppError::internal("export", e);
+        out.write_record(&self.header).map_err(csv_err)?;
+        for row in &self.rows {
+            out.write_record(row.iter().map(|c| safe_cell(c)))
+                .map_err(csv_err)?;
+        }
+        out.into_inner()
+            .map_err(|e| AppError::internal("export", e.into_error()))
+    }
+
+    /// An .xlsx workbook: text as text cells (never formulas), the numeric columns as numbers.
+    fn xlsx(&self) -> Result<Vec<u8>, AppError> {
+        use rust_xlsxwriter::{Format, Workbook};
+        let err = |e: rust_xlsxwriter::XlsxError| AppError::internal("export", e);
+        let mut book = Workbook::new();
+        let sheet = book.add_worksheet();
+        let bold = Format::new().set_bold();
+        for (c, name) in self.header.iter().enumerate() {
+            sheet
+                .write_string_with_format(0, c as u16, *name, &bold)
+                .map_err(err)?;
+        }
+        for (r, row) in self.rows.iter().enumerate() {
+            let r = r as u32 + 1;
+            for (c, cell) in row.iter().enumerate() {
+                let number = self
+                    .numeric
+                    .contains(&self.header[c])
+                    .then(|| cell.parse::<f64>().ok())
+                    .flatten();
+                match number {
+                    Some(n) => sheet.write_number(r, c as u16, n),
+                    None => sheet.write_string(r, c as u16, cell),
+                }
+                .map_err(err)?;
+            }
+        }
+        book.save_to_buffer().map_err(err)
+    }
+}
+
+/// The file an export is written as.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ExportFormat {
+    #[default]
+    Csv,
+    Xlsx,
+}
+
+/// A list in the caller's scope as CSV or .xlsx: the catalogue for everyone, orders as
+/// `GET /v1/orders` lists them, customers (one row per contact) as `GET /v1/customers` does.
+/// The SKU and customer exports read back with `POST /v1/imports/{kind}` as the same records.
 pub async fn export(
     state: &AppState,
     actor: &Actor,
     kind: ExportKind,
+    format: ExportFormat,
 ) -> Result<Vec<u8>, AppError> {
-    let mut out = csv::Writer::from_writer(b"\xEF\xBB\xBF".to_vec());
-    let csv_err = |e: csv::Error| AppError::internal("export", e);
-    let mut written = 0;
-    match kind {
-        ExportKind::Skus => {
-            out.write_record([
-                "sku",
-                "name",
-                "unit_price",
-                "floor_price",
-                "safety_stock",
-                "currency",
-            ])
-            .map_err(csv_err)?;
-            let mut after: Option<Code> = None;
-            loop {
-                let page = state
-                    .orders
-                    .list_skus(&actor.tenant, after.as_ref(), 200)
-                    .await?;
-                for s in &page {
-                    out.write_record([
-                        safe_cell(s.code.as_str()),
-                        safe_cell(&s.name),
-                        yuan(s.unit_price),
-                        yuan(s.floor_price),
-                        s.safety_stock.to_string(),
-                        s.currency.clone(),
-                    ])
-                    .map_err(csv_err)?;
-                }
-                written += page.len();
-                match page.last() {
-                    Some(last) if page.len() == 200 && written < MAX_EXPORT_ROWS => {
-                        after = Some(last.code.clone())
-                    }
-                    _ => break,
-                }
-            }
+    let sheet = match kind {
+        ExportKind::Skus => export_skus(state, actor).await?,
+        ExportKind::Orders => export_orders(state, actor).await?,
+        ExportKind::Customers => export_customers(state, actor).await?,
+    };
+    match format {
+        ExportFormat::Csv => sheet.csv(),
+        ExportFormat::Xlsx => sheet.xlsx(),
+    }
+}
+
+async fn export_skus(state: &AppState, actor: &Actor) -> Result<Sheet, AppError> {
+    let mut sheet = Sheet::new(
+        &[
+            "sku",
+            "name",
+            "unit_price",
+            "floor_price",
+            "safety_stock",
+            "currency",
+        ],
+        &["unit_price", "floor_price", "safety_stock"],
+    );
+    let mut after: Option<Code> = None;
+    loop {
+        let page = state
+            .orders
+            .list_skus(&actor.tenant, after.as_ref(), 200)
+            .await?;
+        for s in &page {
+            sheet.rows.push(vec![
+                s.code.to_string(),
+                s.name.clone(),
+                yuan(s.unit_price),
+                yuan(s.floor_price),
+                s.safety_stock.to_string(),
+                s.currency.clone(),
+            ]);
         }
-        ExportKind::Orders => {
-            out.write_record([
-                "id",
-                "created_at",
-                "customer",
-                "owner",
-                "channel",
-                "location",
-                "status",
-                "total",
-                "paid",
-                "currency",
-                "invoice",
-                "lines",
-            ])
-            .map_err(csv_err)?;
-            let mut after: Option<Cursor> = None;
-            loop {
-                let page = state
-                    .orders
-                    .list_orders(
-                        &actor.tenant,
-                        &OrderQuery {
-                            scope: actor.lead_scope(),
-                            status: None::<OrderStatus>,
-                            customer: None,
-                            limit: 200,
-                            after,
-                        },
-                    )
-                    .await?;
-                for o in &page.items {
-                    let lines: Vec<String> = o
-                        .lines
-                        .iter()
-                        .map(|l| format!("{}×{}", l.sku, l.quantity))
-                        .collect();
-                    out.write_record([
-                        o.id.to_string(),
-                        o.created_at.to_rfc3339(),
-                        o.customer.to_string(),
-                        o.owner.to_string(),
-                        safe_cell(&o.channel),
-                        safe_cell(o.location.as_str()),
-                        o.status.to_string(),
-                        yuan(o.total),
-                        yuan(o.paid),
-                        o.currency.clone(),
-                        o.invoice.to_string(),
-                        safe_cell(&lines.join(" ")),
-                    ])
-                    .map_err(csv_err)?;
-                }
-                written += page.items.len();
-                match page.next {
-                    Some(next) if written < MAX_EXPORT_ROWS => after = Some(next),
-                    _ => break,
-                }
-            }
+        match page.last() {
+            Some(last) if page.len() == 200 && !sheet.full() => after = Some(last.code.clone()),
+            _ => break,
         }
     }
-    out.into_inner()
-        .map_err(|e| AppError::internal("export", e.into_error()))
+    Ok(sheet)
+}
+
+async fn export_orders(state: &AppState, actor: &Actor) -> Result<Sheet, AppError> {
+    let mut sheet = Sheet::new(
+        &[
+            "id",
+            "created_at",
+            "customer",
+            "owner",
+            "channel",
+            "location",
+            "status",
+            "total",
+            "paid",
+            "currency",
+            "invoice",
+            "lines",
+        ],
+        &["total", "paid"],
+    );
+    let mut after: Option<Cursor> = None;
+    loop {
+        let page = state
+            .orders
+            .list_orders(
+                &actor.tenant,
+                &OrderQuery {
+                    scope: actor.lead_scope(),
+                    status: None::<OrderStatus>,
+                    customer: None,
+                    limit: 200,
+                    after,
+                },
+            )
+            .await?;
+        for o in &page.items {
+            let lines: Vec<String> = o
+                .lines
+                .iter()
+                .map(|l| format!("{}×{}", l.sku, l.quantity))
+                .collect();
+            sheet.rows.push(vec![
+                o.id.to_string(),
+                o.created_at.to_rfc3339(),
+                o.customer.to_string(),
+                o.owner.to_string(),
+                o.channel.clone(),
+                o.location.to_string(),
+                o.status.to_string(),
+                yuan(o.total),
+                yuan(o.paid),
+                o.currency.clone(),
+                o.invoice.to_string(),
+                lines.join(" "),
+            ]);
+        }
+        match page.next {
+            Some(next) if !sheet.full() => after = Some(next),
+            _ => break,
+        }
+    }
+    Ok(sheet)
+}
+
+/// One row per contact (a customer without contacts gets one row), in the columns the
+/// customer import reads.
+async fn export_customers(state: &AppState, actor: &Actor) -> Result<Sheet, AppError> {
+    let mut sheet = Sheet::new(super::customers::EXPORT_HEADER, &[]);
+    let users = state.directory.list_users(&actor.tenant).await?;
+    let email_of = |id: fieldline_domain::UserId| {
+        users
+            .iter()
+            .find(|u| u.id == id)
+            .map(|u| u.email.as_str().to_owned())
+            .unwrap_or_default()
+    };
+    let mut after: Option<Cursor> = None;
+    loop {
+        let page = state
+            .customers
+            .list_customers(
+                &actor.tenant,
+                &fieldline_store::CustomerQuery {
+                    scope: actor.lead_scope(),
+                    name_contains: None,
+                    limit: 200,
+                    after,
+                },
+            )
+            .await?;
+        for c in &page.items {
+            let contacts = state.customers.list_contacts(&actor.tenant, c.id).await?;
+            let company = [
+                c.name.as_str().to_owned(),
+                c.kind.to_string(),
+                c.addresses
+                    .first()
+                    .map(|a| a.text.clone())
+                    .unwrap_or_default(),
+                c.tags.join("、"),
+                email_of(c.owner),
+            ];
+            if contacts.is_empty() {
+                let mut row = company.to_vec();
+                row.extend(std::iter::repeat_n(String::new(), 5));
+                sheet.rows.push(row);
+            }
+            for p in &contacts {
+                let mut row = company.to_vec();
+                row.extend([
+                    p.name.as_str().to_owned(),
+                    p.title
+                        .as_ref()
+                        .map(|t| t.as_str().to_owned())
+                        .unwrap_or_default(),
+                    p.phones
+                        .iter()
+                        .map(|n| n.e164().to_owned())
+                        .collect::<Vec<_>>()
+                        .join("; "),
+                    p.emails
+                        .iter()
+                        .map(|e| e.as_str().to_owned())
+                        .collect::<Vec<_>>()
+                        .join("; "),
+                    p.role.clone().unwrap_or_default(),
+                ]);
+                sheet.rows.push(row);
+            }
+        }
+        match page.next {
+            Some(next) if !sheet.full() => after = Some(next),
+            _ => break,
+        }
+    }
+    Ok(sheet)
 }
 
 #[cfg(test)]

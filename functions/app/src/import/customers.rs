@@ -1,0 +1,277 @@
+//! Customers and their contacts from a sheet: one row per contact, rows of the same company
+//! (by its de-duplication key, so "苏州精密机械有限公司" and "苏州精密机械" are one) make one
+//! customer. Phones are normalised in the tenant's region; a company or contact the tenant
+//! already has is not created again: its new contacts are added to it, known ones skipped.
+
+use super::table::Table;
+use super::use_cases::{ImportKind, ImportReport, RowOutcome, columns, text_cell};
+use crate::error::AppError;
+use crate::lead::{load_tenant, region_of};
+use crate::state::AppState;
+use fieldline_domain::{
+    Actor, Address, Contact, ContactId, Customer, CustomerId, CustomerKind, EventPayload,
+    NewContact, NewCustomer, Permission, User, company_key,
+};
+use std::collections::HashMap;
+
+/// The columns, each with the header names it is recognised by (folded).
+pub(super) const FIELDS: &[(&str, bool)] = &[
+    ("company", true),
+    ("kind", false),
+    ("address", false),
+    ("tags", false),
+    ("owner", false),
+    ("contact", false),
+    ("title", false),
+    ("phone", false),
+    ("email", false),
+    ("role", false),
+];
+
+/// The customer export's header: the import's own field names, so it reads back.
+pub(super) const EXPORT_HEADER: &[&str] = &[
+    "company", "kind", "address", "tags", "owner", "contact", "title", "phone", "email", "role",
+];
+
+/// A company the file names: stored already, or to create with the first row's details.
+struct Company {
+    customer: Customer,
+    existing: bool,
+    /// Contacts to add, each with its row.
+    contacts: Vec<Contact>,
+}
+
+/// Splits a cell listing several values (`138…; 139…`, `A、B`).
+fn list(raw: &str) -> Vec<String> {
+    raw.split([',', ';', '、', '，', '；', '/', '\n'])
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+pub(super) async fn import(
+    state: &AppState,
+    actor: &Actor,
+    table: &Table,
+    dry_run: bool,
+    mapping: Option<&str>,
+) -> Result<ImportReport, AppError> {
+    actor.check(Permission::AssignLeads)?;
+    let cols = columns(table, FIELDS, mapping)?;
+    let cell = |row: &[String], field: &str| -> String {
+        cols.get(field)
+            .and_then(|i| row.get(*i))
+            .map(|c| c.trim().to_owned())
+            .unwrap_or_default()
+    };
+    let tenant = load_tenant(state, &actor.tenant).await?;
+    let region = region_of(&tenant)?;
+    let policy = tenant.grade_policy();
+    let users = state.directory.list_users(&actor.tenant).await?;
+    let me = users
+        .iter()
+        .find(|u| u.id == actor.user)
+        .cloned()
+        .ok_or_else(|| AppError::Unauthenticated("user no longer exists".into()))?;
+    let now = state.clock.now();
+    let mut report = ImportReport::new(ImportKind::Customers, dry_run, table, &cols);
+    let mut companies: HashMap<String, Company> = HashMap::new();
+    let mut contact_rows: HashMap<String, usize> = HashMap::new();
+
+    for (line, row) in &table.rows {
+        let name = cell(row, "company");
+        let key = company_key(&name);
+        let outcome: Result<RowOutcome, String> = async {
+            let name = text_cell(&name, "company")?;
+            let owner: &User = match cell(row, "owner") {
+                o if o.is_empty() => &me,
+                o => users
+                    .iter()
+                    .find(|u| u.active && u.email.as_str().eq_ignore_ascii_case(&o))
+                    .ok_or_else(|| format!("owner: no active user {o}"))?,
+            };
+            actor
+                .check(Permission::CreateCustomerFor(Some(owner.id)))
+                .map_err(|e| format!("owner: {e}"))?;
+            let mut created = false;
+            if !companies.contains_key(&key) {
+                let holder = state
+                    .customers
+                    .key_holder(&actor.tenant, &format!("customer:name:{key}"))
+                    .await
+                    .map_err(|e| e.to_string())?;
+                let stored = match holder.and_then(|h| h.parse::<CustomerId>().ok()) {
+                    Some(id) => state
+                        .customers
+                        .get_customer(&actor.tenant, id)
+                        .await
+                        .map_err(|e| e.to_string())?,
+                    None => None,
+                };
+                let company = match stored {
+                    Some(customer) => Company {
+                        customer,
+                        existing: true,
+                        contacts: Vec::new(),
+                    },
+                    None => {
+                        let kind = match cell(row, "kind") {
+                            k if k.is_empty() => CustomerKind::default(),
+                            k => k.parse().map_err(|_| {
+                                format!(
+                                    "kind: {k:?} is not store, distributor, enterprise or other"
+                                )
+                            })?,
+                        };
+                        let address = cell(row, "address");
+                        let input = NewCustomer {
+                            name: name.clone(),
+                            kind,
+                            owner: Some(owner.id),
+                            addresses: if address.is_empty() {
+                                Vec::new()
+                            } else {
+                                vec![Address {
+                                    text: text_cell(&address, "address")?,
+                                    geo: None,
+                                }]
+                            },
+                            tags: list(&cell(row, "tags")),
+                            contacts: Vec::new(),
+                        };
+                        let customer =
+                            Customer::create(&input, CustomerId::new(), actor, owner, now)
+                                .map_err(|e| e.to_string())?;
+                        created = true;
+                        Company {
+                            customer,
+                            existing: false,
+                            contacts: Vec::new(),
+                        }
+                    }
+                };
+                companies.insert(key.clone(), company);
+            }
+            let (contact, phones, emails) =
+                (cell(row, "contact"), cell(row, "phone"), cell(row, "email"));
+            if contact.is_empty() && phones.is_empty() && emails.is_empty() {
+                return Ok(if created {
+                    RowOutcome::Created
+                } else {
+                    RowOutcome::Unchanged
+                });
+            }
+            if contact.is_empty() {
+                return Err("contact: a phone or e-mail needs the person's name".into());
+            }
+            let company = companies.get(&key).expect("inserted above");
+            let input = NewContact {
+                name: text_cell(&contact, "contact")?,
+                title: Some(text_cell(&cell(row, "title"), "title")?),
+                phones: list(&phones),
+                emails: list(&emails),
+                decision_role: None,
+                role: Some(cell(row, "role")).filter(|r| !r.is_empty()),
+            };
+            let role = policy
+                .parse_role(input.role.as_deref())
+                .map_err(|e| format!("role: {e}"))?;
+            let parsed = input
+                .parse(ContactId::new(), &company.customer, region, role, now)
+                .map_err(|e| e.to_string())?;
+            // Known already (here or earlier in the file) or someone else's?
+            let mut known = false;
+            for k in parsed.dedupe_keys() {
+                if let Some(first) = contact_rows.get(&k) {
+                    return Err(format!("the same contact as row {first}"));
+                }
+                let holder = state
+                    .customers
+                    .key_holder(&actor.tenant, &k)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                let Some(holder) = holder.and_then(|h| h.parse::<ContactId>().ok()) else {
+                    continue;
+                };
+                let theirs = state
+                    .customers
+                    .get_contact(&actor.tenant, holder)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                match theirs {
+                    Some(c) if c.customer == company.customer.id => known = true,
+                    Some(c) => {
+                        return Err(format!(
+                            "{k} is already {}'s, a contact of another customer",
+                            c.name.as_str()
+                        ));
+                    }
+                    None => {}
+                }
+            }
+            for k in parsed.dedupe_keys() {
+                contact_rows.insert(k, *line);
+            }
+            if known {
+                return Ok(if created {
+                    RowOutcome::Created
+                } else {
+                    RowOutcome::Unchanged
+                });
+            }
+            companies
+                .get_mut(&key)
+                .expect("inserted above")
+                .contacts
+                .push(parsed);
+            Ok(if created {
+                RowOutcome::Created
+            } else {
+                RowOutcome::Updated
+            })
+        }
+        .await;
+        report.count(*line, name, outcome);
+    }
+    if dry_run || report.errors > 0 {
+        return Ok(report);
+    }
+    // Every row is good: the new customers with their contacts, then contacts of known ones.
+    let mut written = 0usize;
+    for company in companies.values() {
+        if company.existing {
+            for contact in &company.contacts {
+                let event = company.customer.event(
+                    actor,
+                    now,
+                    EventPayload::ContactAdded {
+                        contact: contact.id,
+                        role: contact.role.clone(),
+                    },
+                );
+                state.customers.add_contact(contact, &[event]).await?;
+            }
+        } else {
+            let created = company.customer.event(
+                actor,
+                now,
+                EventPayload::CustomerCreated {
+                    name: company.customer.name.as_str().to_owned(),
+                },
+            );
+            state
+                .customers
+                .create_customer(&company.customer, &company.contacts, &[created])
+                .await?;
+        }
+        written += 1;
+    }
+    report.committed = true;
+    tracing::info!(
+        companies = written,
+        rows = report.rows.len(),
+        "customer import committed"
+    );
+    Ok(report)
+}
