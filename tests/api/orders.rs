@@ -15,6 +15,7 @@ on_both_backends!(
     a_stock_drop_trips_the_breaker_on_every_channel_and_an_override_is_audited,
     imports_check_every_row_write_all_or_nothing_and_exports_read_back,
     the_demand_forecast_backtest_matches_its_fixture,
+    customer_imports_deduplicate_normalise_phones_and_read_back,
 );
 
 /// Posts raw bytes (a spreadsheet) and reads the JSON answer.
@@ -992,4 +993,177 @@ async fn the_demand_forecast_backtest_matches_its_fixture() {
         json!([{"from": "WH-GZ", "quantity": suggested, "distance_km": null}])
     );
     assert_eq!(sh["purchase"], 0);
+}
+
+/// The raw bytes of a download.
+async fn get_bytes(app: &TestApp, path: &str, token: &str) -> Vec<u8> {
+    let resp = app
+        .client
+        .get(format!("{}{path}", app.base))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 200, "{path}");
+    resp.bytes().await.unwrap().to_vec()
+}
+
+async fn customer_imports_deduplicate_normalise_phones_and_read_back() {
+    let clock = ManualClock::at("2026-11-02T02:00:00Z".parse().unwrap());
+    let app = TestApp::spawn_with(clock.clone(), |_| {}).await;
+    let f = fixture(&app.state).await;
+    let (manager, rep) = (app.token(&f.east_manager), app.token(&f.east_rep));
+    let known = app
+        .post(
+            "/v1/customers",
+            &rep,
+            &json!({"name": "苏州精密机械有限公司", "kind": "enterprise",
+                "contacts": [{"name": "王建国", "phones": ["13812345678"]}]}),
+        )
+        .await
+        .expect(201)
+        .body;
+
+    // As a Chinese Excel saves it (GBK, Chinese headers): a known company and contact, a new
+    // contact of the known company under a shorter name, a new company with two contacts,
+    // and four bad rows (a 10-digit mobile, a formula, an unknown owner, an owner outside
+    // the manager's team).
+    let sheet = "客户名称,类型,地址,负责人,联系人,职务,手机,邮箱\n\
+                 苏州精密机械有限公司,enterprise,,,王建国,采购经理,138 1234 5678,\n\
+                 苏州精密机械,,,,李娜,工程师,+86 139-0000-1111,lina@jm.cn\n\
+                 宁波港城贸易有限公司,distributor,浙江省宁波市北仑区,er1@acme.cn,陈刚,总经理,13700001111; 0574-88886666,\n\
+                 宁波港城贸易有限公司,,,,周敏,采购,13700002222,\n\
+                 杭州新客户有限公司,,,,张三,,1370000111,\n\
+                 \"=HYPERLINK(\"\"http://x\"\")\",,,,,,,\n\
+                 广州某某有限公司,,,nobody@acme.cn,,,,\n\
+                 深圳某某有限公司,,,sr1@acme.cn,,,,\n";
+    let (gbk, _, _) = encoding_rs::GBK.encode(sheet);
+    let (status, _) = post_bytes(&app, "/v1/imports/customers", &rep, gbk.to_vec()).await;
+    assert_eq!(status, 403, "reps do not import customers");
+    let (status, refused) = post_bytes(&app, "/v1/imports/customers", &manager, gbk.to_vec()).await;
+    assert_eq!(
+        (status, refused["code"].as_str()),
+        (422, Some("import_rejected")),
+        "{refused:#}"
+    );
+    let report = &refused["details"];
+    let outcomes: Vec<&str> = report["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["outcome"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        outcomes,
+        [
+            "unchanged",
+            "updated",
+            "created",
+            "updated",
+            "error",
+            "error",
+            "error",
+            "error"
+        ],
+        "{report:#}"
+    );
+    assert_eq!(report["columns"]["phone"], "手机");
+    assert!(
+        report["rows"][6]["error"]
+            .as_str()
+            .unwrap()
+            .contains("owner"),
+        "{report:#}"
+    );
+    let listed = app.get("/v1/customers", &manager).await.expect(200).body;
+    assert_eq!(
+        listed["items"].as_array().unwrap().len(),
+        1,
+        "nothing was written"
+    );
+
+    // The good rows alone commit; run twice, the second finds everything known.
+    let good: String = sheet.lines().take(5).map(|l| format!("{l}\n")).collect();
+    let (gbk, _, _) = encoding_rs::GBK.encode(&good);
+    let (status, done) = post_bytes(&app, "/v1/imports/customers", &manager, gbk.to_vec()).await;
+    assert_eq!(
+        (
+            status,
+            done["created"].as_u64(),
+            done["updated"].as_u64(),
+            done["committed"].as_bool()
+        ),
+        (200, Some(1), Some(2), Some(true)),
+        "{done:#}"
+    );
+    let (_, again) = post_bytes(&app, "/v1/imports/customers", &manager, gbk.to_vec()).await;
+    assert_eq!(
+        (
+            again["created"].as_u64(),
+            again["updated"].as_u64(),
+            again["unchanged"].as_u64()
+        ),
+        (Some(0), Some(0), Some(4)),
+        "{again:#}"
+    );
+    let listed = app.get("/v1/customers", &manager).await.expect(200).body;
+    let ningbo = listed["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "宁波港城贸易有限公司")
+        .unwrap()
+        .clone();
+    assert_eq!(ningbo["owner"], json!(f.east_rep.id));
+    assert_eq!(ningbo["kind"], "distributor");
+    let detail = app
+        .get(
+            &format!("/v1/customers/{}", ningbo["id"].as_str().unwrap()),
+            &manager,
+        )
+        .await
+        .expect(200)
+        .body;
+    let chen = detail["contacts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "陈刚")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        chen["phones"],
+        json!(["+8613700001111", "+8657488886666"]),
+        "{chen}"
+    );
+    let suzhou = app
+        .get(
+            &format!("/v1/customers/{}", known["id"].as_str().unwrap()),
+            &manager,
+        )
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(suzhou["contacts"].as_array().unwrap().len(), 2, "{suzhou}");
+
+    // What the manager exports (CSV and .xlsx) reads back as the same records.
+    let csv = get_bytes(&app, "/v1/exports/customers", &manager).await;
+    let (status, back) =
+        post_bytes(&app, "/v1/imports/customers?dry_run=true", &manager, csv).await;
+    assert_eq!(
+        (status, back["unchanged"].as_u64(), back["errors"].as_u64()),
+        (200, Some(4), Some(0)),
+        "{back:#}"
+    );
+    let xlsx = get_bytes(&app, "/v1/exports/customers?format=xlsx", &manager).await;
+    assert!(xlsx.starts_with(b"PK"), "a zip container");
+    let (status, back) =
+        post_bytes(&app, "/v1/imports/customers?dry_run=true", &manager, xlsx).await;
+    assert_eq!(
+        (status, back["unchanged"].as_u64(), back["errors"].as_u64()),
+        (200, Some(4), Some(0)),
+        "{back:#}"
+    );
+    let skus = get_bytes(&app, "/v1/exports/skus?format=xlsx", &rep).await;
+    assert!(skus.starts_with(b"PK"));
 }

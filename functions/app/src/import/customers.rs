@@ -91,8 +91,10 @@ pub(super) async fn import(
                     .find(|u| u.active && u.email.as_str().eq_ignore_ascii_case(&o))
                     .ok_or_else(|| format!("owner: no active user {o}"))?,
             };
+            // Managers give customers to their own team only, as when creating one by hand.
             actor
                 .check(Permission::CreateCustomerFor(Some(owner.id)))
+                .and_then(|()| actor.check_can_assign_to(owner))
                 .map_err(|e| format!("owner: {e}"))?;
             let mut created = false;
             if !companies.contains_key(&key) {

@@ -53,10 +53,7 @@ pub async fn demand_forecast(
     if !(1..=52).contains(&origins) {
         return Err(invalid("backtest_origins", "1-52 weeks"));
     }
-    let limit = params.limit.unwrap_or(50);
-    if !(1..=500).contains(&limit) {
-        return Err(invalid("limit", "1-500 series"));
-    }
+    let limit = crate::lead::checked_limit(params.limit.unwrap_or(50), 500)?;
     let sku = params
         .sku
         .as_deref()
