@@ -1164,6 +1164,21 @@ async fn customer_imports_deduplicate_normalise_phones_and_read_back() {
         (200, Some(4), Some(0)),
         "{back:#}"
     );
+    // An admin without an owner column owns what they import, as when creating by hand.
+    let one = "company,contact,phone\n天津滨海自动化有限公司,赵磊,13911112222\n";
+    let admin = app.token(&f.admin);
+    let (status, report) = post_bytes(
+        &app,
+        "/v1/imports/customers?dry_run=true",
+        &admin,
+        one.as_bytes().to_vec(),
+    )
+    .await;
+    assert_eq!(
+        (status, report["created"].as_u64()),
+        (200, Some(1)),
+        "{report:#}"
+    );
     let skus = get_bytes(&app, "/v1/exports/skus?format=xlsx", &rep).await;
     assert!(skus.starts_with(b"PK"));
 }

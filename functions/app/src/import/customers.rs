@@ -91,11 +91,17 @@ pub(super) async fn import(
                     .find(|u| u.active && u.email.as_str().eq_ignore_ascii_case(&o))
                     .ok_or_else(|| format!("owner: no active user {o}"))?,
             };
-            // Managers give customers to their own team only, as when creating one by hand.
-            actor
-                .check(Permission::CreateCustomerFor(Some(owner.id)))
-                .and_then(|()| actor.check_can_assign_to(owner))
-                .map_err(|e| format!("owner: {e}"))?;
+            // Managers give customers to their own team only, as when creating one by hand
+            // (the importer without an owner column owns what they import).
+            if owner.id != me.id {
+                actor
+                    .check(Permission::CreateCustomerFor(Some(owner.id)))
+                    .and_then(|()| actor.check_can_assign_to(owner))
+                    .map_err(|e| match e.to_string() {
+                        m if m.starts_with("owner") => m,
+                        m => format!("owner: {m}"),
+                    })?;
+            }
             let mut created = false;
             if !companies.contains_key(&key) {
                 let holder = state
