@@ -1012,7 +1012,11 @@ async fn customer_imports_deduplicate_normalise_phones_and_read_back() {
     let clock = ManualClock::at("2026-11-02T02:00:00Z".parse().unwrap());
     let app = TestApp::spawn_with(clock.clone(), |_| {}).await;
     let f = fixture(&app.state).await;
-    let (manager, rep) = (app.token(&f.east_manager), app.token(&f.east_rep));
+    let (admin, manager, rep) = (
+        app.token(&f.admin),
+        app.token(&f.east_manager),
+        app.token(&f.east_rep),
+    );
     let known = app
         .post(
             "/v1/customers",
@@ -1164,9 +1168,29 @@ async fn customer_imports_deduplicate_normalise_phones_and_read_back() {
         (200, Some(4), Some(0)),
         "{back:#}"
     );
+    // Another team's manager cannot add contacts to the East's customer.
+    let theirs = "company,contact,phone\n苏州精密机械有限公司,钱七,13600001111\n";
+    let (status, report) = post_bytes(
+        &app,
+        "/v1/imports/customers?dry_run=true",
+        &app.token(&f.south_manager),
+        theirs.as_bytes().to_vec(),
+    )
+    .await;
+    assert_eq!(
+        (status, report["errors"].as_u64()),
+        (200, Some(1)),
+        "{report:#}"
+    );
+    assert!(
+        report["rows"][0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("another team"),
+        "{report:#}"
+    );
     // An admin without an owner column owns what they import, as when creating by hand.
     let one = "company,contact,phone\n天津滨海自动化有限公司,赵磊,13911112222\n";
-    let admin = app.token(&f.admin);
     let (status, report) = post_bytes(
         &app,
         "/v1/imports/customers?dry_run=true",
@@ -1181,4 +1205,98 @@ async fn customer_imports_deduplicate_normalise_phones_and_read_back() {
     );
     let skus = get_bytes(&app, "/v1/exports/skus?format=xlsx", &rep).await;
     assert!(skus.starts_with(b"PK"));
+
+    // Historic orders (an ERP's sales history): lines with the same number make one order,
+    // stored delivered and paid on its day; unknown customers and future dates are refused.
+    catalogue(&app, &admin, 100, 5).await;
+    put(
+        &app,
+        "/v1/skus/BRG-6205",
+        &admin,
+        &json!({"name": "深沟球轴承 6205", "unit_price": 4500, "floor_price": 3600}),
+    )
+    .await
+    .expect(200);
+    let history = "订单号,日期,客户名称,物料编码,数量,单价,仓库\n\
+                   SO-1,2026/3/14,宁波港城贸易有限公司,LUB-18L,10,1200,WH-SH\n\
+                   SO-1,2026/3/14,宁波港城贸易有限公司,BRG-6205,100,,WH-SH\n\
+                   ,2026年5月20日,苏州精密机械,LUB-18L,5,1280.00,WH-GZ\n\
+                   SO-2,2027-01-04,宁波港城贸易有限公司,LUB-18L,1,,WH-SH\n\
+                   SO-3,2026-04-01,不存在的公司,LUB-18L,1,,WH-SH\n";
+    let (status, refused) = post_bytes(
+        &app,
+        "/v1/imports/orders",
+        &manager,
+        history.as_bytes().to_vec(),
+    )
+    .await;
+    assert_eq!(status, 422, "{refused:#}");
+    let outcomes: Vec<&str> = refused["details"]["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["outcome"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        outcomes,
+        ["created", "created", "created", "error", "error"],
+        "{refused:#}"
+    );
+    let good: String = history.lines().take(4).map(|l| format!("{l}\n")).collect();
+    let (status, done) = post_bytes(
+        &app,
+        "/v1/imports/orders",
+        &manager,
+        good.as_bytes().to_vec(),
+    )
+    .await;
+    assert_eq!(
+        (status, done["created"].as_u64()),
+        (200, Some(3)),
+        "{done:#}"
+    );
+    let (_, again) = post_bytes(
+        &app,
+        "/v1/imports/orders",
+        &manager,
+        good.as_bytes().to_vec(),
+    )
+    .await;
+    assert_eq!(
+        (again["unchanged"].as_u64(), again["created"].as_u64()),
+        (Some(3), Some(0)),
+        "{again:#}"
+    );
+    let listed = app
+        .get(
+            &format!("/v1/orders?customer={}", ningbo["id"].as_str().unwrap()),
+            &manager,
+        )
+        .await
+        .expect(200)
+        .body;
+    let orders = listed["items"].as_array().unwrap();
+    assert_eq!(orders.len(), 1, "{listed:#}");
+    let so1 = &orders[0];
+    assert_eq!(
+        (
+            so1["status"].as_str(),
+            so1["lines"].as_array().unwrap().len()
+        ),
+        (Some("delivered"), 2)
+    );
+    assert_eq!(so1["total"], json!(10 * 120_000 + 100 * 4_500), "in fen");
+    assert_eq!(so1["paid"], so1["total"]);
+    assert!(
+        so1["created_at"]
+            .as_str()
+            .unwrap()
+            .starts_with("2026-03-14"),
+        "{so1}"
+    );
+    assert_eq!(
+        stock(&app, &rep).await.0,
+        100,
+        "history does not move today's stock"
+    );
 }

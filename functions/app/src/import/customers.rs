@@ -37,6 +37,8 @@ pub(super) const EXPORT_HEADER: &[&str] = &[
 struct Company {
     customer: Customer,
     existing: bool,
+    /// Whether the importer may add contacts to it (a stored one may be another team's).
+    writable: bool,
     /// Contacts to add, each with its row.
     contacts: Vec<Contact>,
 }
@@ -119,6 +121,7 @@ pub(super) async fn import(
                 };
                 let company = match stored {
                     Some(customer) => Company {
+                        writable: actor.check(Permission::AccessCustomer(&customer)).is_ok(),
                         customer,
                         existing: true,
                         contacts: Vec::new(),
@@ -155,6 +158,7 @@ pub(super) async fn import(
                         Company {
                             customer,
                             existing: false,
+                            writable: true,
                             contacts: Vec::new(),
                         }
                     }
@@ -227,6 +231,12 @@ pub(super) async fn import(
                 } else {
                     RowOutcome::Unchanged
                 });
+            }
+            if !company.writable {
+                return Err(format!(
+                    "company: {} is another team's customer; its owner's managers add contacts",
+                    company.customer.name.as_str()
+                ));
             }
             companies
                 .get_mut(&key)

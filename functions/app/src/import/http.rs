@@ -22,11 +22,14 @@ pub struct ImportParams {
     map: Option<String>,
 }
 
-/// Imports the catalogue (`skus`) or stock counts (`stock`) from a spreadsheet: CSV or tab
-/// text in UTF-8, UTF-16 or GBK, or an .xlsx workbook's first sheet. Every row is checked
-/// first; with any refused row nothing is written (the report says which and why). Headers
-/// are recognised in Chinese and English (编码/sku, 名称/name, 单价/unit_price, 底价/floor,
-/// 安全库存, 仓库/location, 现存量/on_hand) or mapped with `map`. Formulas are refused.
+/// Imports the catalogue (`skus`), stock counts (`stock`), customers with their contacts
+/// (`customers`, one row per contact, de-duplicated against the tenant) or historic orders
+/// (`orders`, one row per line, stored delivered and paid) from a spreadsheet: CSV or tab text
+/// in UTF-8, UTF-16 or GBK, or an .xlsx workbook's first sheet. Every row is checked first;
+/// with any refused row nothing is written (the report says which and why). Headers are
+/// recognised in Chinese and English (编码/sku, 名称/name, 单价/unit_price, 仓库/location,
+/// 客户名称/company, 联系人/contact, 手机/phone, 订单号/order, 日期/date, 数量/quantity ...) or
+/// mapped with `map`. Formulas are refused. Re-importing a file writes nothing new.
 #[utoipa::path(post, path = "/v1/imports/{kind}", tag = "orders", security(("bearer" = [])),
     params(("kind" = usecase::ImportKind, Path), ImportParams),
     request_body(content = Vec<u8>, content_type = "text/csv"),

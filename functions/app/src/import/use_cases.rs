@@ -19,6 +19,9 @@ pub enum ImportKind {
     /// Customers and their contacts, one row per contact: company, kind, address, tags,
     /// owner (e-mail), contact, title, phone, e-mail, role.
     Customers,
+    /// Historic orders, one row per line: order number, date, company, SKU, quantity, unit
+    /// price, location, channel; stored delivered and paid.
+    Orders,
 }
 
 /// The imports that write the catalogue side.
@@ -176,6 +179,25 @@ fn aliases(field: &str) -> &'static [&'static str] {
         ],
         "email" => &["email", "mail", "邮箱", "电子邮件", "电子邮箱"],
         "role" => &["role", "角色"],
+        "order" => &[
+            "order",
+            "orderno",
+            "ordernumber",
+            "订单号",
+            "订单编号",
+            "单据编号",
+            "单号",
+        ],
+        "date" => &[
+            "date",
+            "orderdate",
+            "日期",
+            "下单日期",
+            "单据日期",
+            "订单日期",
+        ],
+        "quantity" => &["quantity", "qty", "数量", "销售数量", "订购数量"],
+        "channel" => &["channel", "渠道", "销售渠道"],
         _ => &[],
     }
 }
@@ -244,7 +266,7 @@ pub(super) fn columns(
 }
 
 /// Money as printed in a sheet (`12.80`, `¥12.8`, `12.8元`, `1,280.00`) in minor units.
-fn money(raw: &str) -> Result<u64, String> {
+pub(super) fn money(raw: &str) -> Result<u64, String> {
     let t: String = raw
         .trim()
         .trim_start_matches(['¥', '￥', '$', '€'])
@@ -268,7 +290,7 @@ fn money(raw: &str) -> Result<u64, String> {
         .ok_or_else(|| format!("{raw:?} is too large"))
 }
 
-fn count(raw: &str) -> Result<u64, String> {
+pub(super) fn count(raw: &str) -> Result<u64, String> {
     let t = raw.trim().replace(',', "");
     let t = t.strip_suffix(".0").unwrap_or(&t);
     t.parse()
@@ -295,7 +317,7 @@ pub async fn import(
     mapping: Option<&str>,
 ) -> Result<ImportReport, AppError> {
     actor.check(match kind {
-        ImportKind::Customers => Permission::AssignLeads,
+        ImportKind::Customers | ImportKind::Orders => Permission::AssignLeads,
         ImportKind::Skus | ImportKind::Stock => Permission::ManageStock,
     })?;
     let table = decode(bytes)?;
@@ -308,6 +330,9 @@ pub async fn import(
     let kind = match kind {
         ImportKind::Customers => {
             return super::customers::import(state, actor, &table, dry_run, mapping).await;
+        }
+        ImportKind::Orders => {
+            return super::orders::import(state, actor, &table, dry_run, mapping).await;
         }
         ImportKind::Skus => Catalogue::Skus,
         ImportKind::Stock => Catalogue::Stock,
