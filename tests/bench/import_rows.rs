@@ -51,19 +51,62 @@ async fn main() -> anyhow::Result<()> {
             n % 50
         ));
     }
-    let (gbk, _, _) = encoding_rs::GBK.encode(&text);
-    let bytes = gbk.to_vec();
-    println!("{rows} rows, {:.1} MB of GBK CSV", bytes.len() as f64 / 1e6);
+    measure(
+        &state,
+        &actor,
+        &db_path,
+        ImportKind::Skus,
+        &text,
+        "SKU rows",
+    )
+    .await?;
 
-    let t = Instant::now();
-    let dry = import::import(&state, &actor, ImportKind::Skus, &bytes, true, None).await?;
-    let dry_s = t.elapsed().as_secs_f64();
-    let t = Instant::now();
-    let done = import::import(&state, &actor, ImportKind::Skus, &bytes, false, None).await?;
-    let commit_s = t.elapsed().as_secs_f64();
-    let t = Instant::now();
-    let again = import::import(&state, &actor, ImportKind::Skus, &bytes, false, None).await?;
-    let again_s = t.elapsed().as_secs_f64();
+    let mut text = String::from("客户名称,类型,联系人,职务,手机\n");
+    for n in 0..rows {
+        text.push_str(&format!(
+            "华东{n}号机电设备有限公司,distributor,联系人{n},采购经理,138 {:04} {:04}\n",
+            n / 10_000,
+            n % 10_000
+        ));
+    }
+    measure(
+        &state,
+        &actor,
+        &db_path,
+        ImportKind::Customers,
+        &text,
+        "customer rows, one contact each",
+    )
+    .await?;
+    Ok(())
+}
+
+/// Imports `text` (as GBK) three times — dry run, commit into nothing, re-import of the
+/// same — checks every row was taken, then writes the same lines with raw SQL in one
+/// transaction as the baseline, and prints the figures.
+async fn measure(
+    state: &fieldline_app::AppState,
+    actor: &Actor,
+    db_path: &std::path::Path,
+    kind: ImportKind,
+    text: &str,
+    what: &str,
+) -> anyhow::Result<()> {
+    let (gbk, _, _) = encoding_rs::GBK.encode(text);
+    let bytes = gbk.to_vec();
+    let rows = text.lines().count() - 1;
+    println!(
+        "{rows} {what}: {:.1} MB of GBK CSV",
+        bytes.len() as f64 / 1e6
+    );
+    let mut secs = [0.0; 3];
+    let mut reports = Vec::new();
+    for (i, dry_run) in [true, false, false].into_iter().enumerate() {
+        let t = Instant::now();
+        reports.push(import::import(state, actor, kind, &bytes, dry_run, None).await?);
+        secs[i] = t.elapsed().as_secs_f64();
+    }
+    let (dry, done, again) = (&reports[0], &reports[1], &reports[2]);
     assert_eq!(
         dry.errors,
         0,
@@ -77,92 +120,33 @@ async fn main() -> anyhow::Result<()> {
     );
 
     // Baseline: the same rows, raw SQL, one transaction, into a table of the same shape.
+    let table = format!("base_{kind:?}").to_lowercase();
     let t = Instant::now();
     {
-        let mut conn = rusqlite::Connection::open(&db_path)?;
-        conn.execute_batch("CREATE TABLE base (tenant_id TEXT, code TEXT, body TEXT, PRIMARY KEY (tenant_id, code)) WITHOUT ROWID")?;
+        let mut conn = rusqlite::Connection::open(db_path)?;
+        conn.execute_batch(&format!("CREATE TABLE {table} (tenant_id TEXT, key TEXT, body TEXT, PRIMARY KEY (tenant_id, key)) WITHOUT ROWID"))?;
         let tx = conn.transaction()?;
         {
-            let mut put = tx.prepare("INSERT INTO base VALUES ('bench', ?1, ?2)")?;
+            let mut put = tx.prepare(&format!("INSERT INTO {table} VALUES ('bench', ?1, ?2)"))?;
             for (n, line) in text.lines().skip(1).enumerate() {
-                put.execute(rusqlite::params![format!("SKU-{n:06}"), line])?;
+                put.execute(rusqlite::params![format!("K-{n:06}"), line])?;
             }
         }
         tx.commit()?;
     }
-    let base_s = t.elapsed().as_secs_f64();
-    println!("import of {rows} SKU rows (target: a commit under 60 s):");
-    println!(
-        "  dry run          {dry_s:6.1} s   {:.1}× baseline",
-        dry_s / base_s
-    );
-    println!(
-        "  commit (new)     {commit_s:6.1} s   {:.1}× baseline",
-        commit_s / base_s
-    );
-    println!(
-        "  re-import (same) {again_s:6.1} s   {:.1}× baseline",
-        again_s / base_s
-    );
-    println!("  baseline         {base_s:6.2} s   (raw SQL inserts, one transaction)");
-
-    let mut text = String::from("客户名称,类型,联系人,职务,手机\n");
-    for n in 0..rows {
-        text.push_str(&format!(
-            "华东{n}号机电设备有限公司,distributor,联系人{n},采购经理,138 {:04} {:04}\n",
-            n / 10_000,
-            n % 10_000
-        ));
-    }
-    let (gbk, _, _) = encoding_rs::GBK.encode(&text);
-    let bytes = gbk.to_vec();
-    let kind = ImportKind::Customers;
-    let t = Instant::now();
-    let dry = import::import(&state, &actor, kind, &bytes, true, None).await?;
-    let dry_s = t.elapsed().as_secs_f64();
-    let t = Instant::now();
-    let done = import::import(&state, &actor, kind, &bytes, false, None).await?;
-    let commit_s = t.elapsed().as_secs_f64();
-    let t = Instant::now();
-    let again = import::import(&state, &actor, kind, &bytes, false, None).await?;
-    let again_s = t.elapsed().as_secs_f64();
-    assert_eq!(
-        dry.errors,
-        0,
-        "{:?}",
-        dry.rows.iter().find(|r| r.error.is_some())
-    );
-    assert_eq!(
-        (dry.created, done.created, again.unchanged),
-        (rows, rows, rows)
-    );
-    let t = Instant::now();
-    {
-        let mut conn = rusqlite::Connection::open(&db_path)?;
-        conn.execute_batch("CREATE TABLE base_c (tenant_id TEXT, name TEXT, body TEXT, PRIMARY KEY (tenant_id, name)) WITHOUT ROWID")?;
-        let tx = conn.transaction()?;
-        {
-            let mut put = tx.prepare("INSERT INTO base_c VALUES ('bench', ?1, ?2)")?;
-            for (n, line) in text.lines().skip(1).enumerate() {
-                put.execute(rusqlite::params![format!("C{n}"), line])?;
-            }
-        }
-        tx.commit()?;
-    }
-    let base_s = t.elapsed().as_secs_f64();
-    println!("import of {rows} customer rows, one contact each (target: under 60 s):");
-    println!(
-        "  dry run          {dry_s:6.1} s   {:.1}× baseline",
-        dry_s / base_s
-    );
-    println!(
-        "  commit (new)     {commit_s:6.1} s   {:.1}× baseline",
-        commit_s / base_s
-    );
-    println!(
-        "  re-import (same) {again_s:6.1} s   {:.1}× baseline",
-        again_s / base_s
-    );
-    println!("  baseline         {base_s:6.2} s   (raw SQL inserts, one transaction)");
+    print_figures(&format!("{rows} {what}"), secs, t.elapsed().as_secs_f64());
     Ok(())
+}
+
+/// One import's three timings against the same run's raw-SQL baseline.
+fn print_figures(what: &str, [dry, commit, again]: [f64; 3], base: f64) {
+    println!("import of {what} (target: a commit under 60 s):");
+    for (label, secs) in [
+        ("dry run         ", dry),
+        ("commit (new)    ", commit),
+        ("re-import (same)", again),
+    ] {
+        println!("  {label} {secs:6.1} s   {:.1}× baseline", secs / base);
+    }
+    println!("  baseline         {base:6.2} s   (raw SQL inserts, one transaction)");
 }

@@ -686,6 +686,26 @@ impl Order {
         })
     }
 
+    /// The delivered order as the customer's purchase (its value counts in the grade): whole
+    /// units of the currency, bought `at`, referenced by the order so it is counted once.
+    pub fn purchase(
+        &self,
+        at: Timestamp,
+        recorded_by: UserId,
+        recorded_at: Timestamp,
+    ) -> crate::grading::Purchase {
+        crate::grading::Purchase {
+            tenant: self.tenant.clone(),
+            customer: self.customer,
+            reference: format!("order:{}", self.id),
+            amount: (self.total + 50) / 100,
+            currency: self.currency.clone(),
+            at,
+            recorded_by,
+            recorded_at,
+        }
+    }
+
     /// What is still owed, in minor units.
     pub fn balance(&self) -> u64 {
         self.total.saturating_sub(self.paid)

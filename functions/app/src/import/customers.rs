@@ -52,6 +52,27 @@ fn list(raw: &str) -> Vec<String> {
         .collect()
 }
 
+/// The stored customer a company's de-duplication key (`company_key`) belongs to, if any.
+pub(super) async fn stored_company(
+    state: &AppState,
+    tenant: &fieldline_domain::TenantId,
+    key: &str,
+) -> Result<Option<Customer>, String> {
+    let holder = state
+        .customers
+        .key_holder(tenant, &format!("customer:name:{key}"))
+        .await
+        .map_err(|e| e.to_string())?;
+    match holder.and_then(|h| h.parse::<CustomerId>().ok()) {
+        Some(id) => state
+            .customers
+            .get_customer(tenant, id)
+            .await
+            .map_err(|e| e.to_string()),
+        None => Ok(None),
+    }
+}
+
 pub(super) async fn import(
     state: &AppState,
     actor: &Actor,
@@ -106,20 +127,7 @@ pub(super) async fn import(
             }
             let mut created = false;
             if !companies.contains_key(&key) {
-                let holder = state
-                    .customers
-                    .key_holder(&actor.tenant, &format!("customer:name:{key}"))
-                    .await
-                    .map_err(|e| e.to_string())?;
-                let stored = match holder.and_then(|h| h.parse::<CustomerId>().ok()) {
-                    Some(id) => state
-                        .customers
-                        .get_customer(&actor.tenant, id)
-                        .await
-                        .map_err(|e| e.to_string())?,
-                    None => None,
-                };
-                let company = match stored {
+                let company = match stored_company(state, &actor.tenant, &key).await? {
                     Some(customer) => Company {
                         writable: actor.check(Permission::AccessCustomer(&customer)).is_ok(),
                         customer,

@@ -11,10 +11,9 @@ use crate::error::AppError;
 use crate::lead::load_tenant;
 use crate::state::AppState;
 use chrono::{NaiveDate, NaiveTime};
-use fieldline_domain::grading::Purchase;
 use fieldline_domain::id::derived_uuid;
 use fieldline_domain::order::{Code, LineInput, NewOrder, Order, PaymentTerms, Sku};
-use fieldline_domain::{Actor, Customer, CustomerId, OrderId, Permission, company_key};
+use fieldline_domain::{Actor, Customer, OrderId, Permission, company_key};
 use std::collections::{BTreeMap, HashMap};
 
 pub(super) const FIELDS: &[(&str, bool)] = &[
@@ -117,19 +116,7 @@ pub(super) async fn import(
             let name = cell(row, "company");
             let ckey = company_key(&name);
             if !customers.contains_key(&ckey) {
-                let holder = state
-                    .customers
-                    .key_holder(&actor.tenant, &format!("customer:name:{ckey}"))
-                    .await
-                    .map_err(|e| e.to_string())?;
-                let found = match holder.and_then(|h| h.parse::<CustomerId>().ok()) {
-                    Some(id) => state
-                        .customers
-                        .get_customer(&actor.tenant, id)
-                        .await
-                        .map_err(|e| e.to_string())?,
-                    None => None,
-                };
+                let found = super::customers::stored_company(state, &actor.tenant, &ckey).await?;
                 customers.insert(ckey.clone(), found);
             }
             let customer = customers[&ckey]
@@ -275,16 +262,7 @@ pub(super) async fn import(
         let Ok(Some(order)) = result else { continue };
         let customer = &orders[&key].customer;
         state.orders.create_order(&order, &[]).await?;
-        let purchase = Purchase {
-            tenant: order.tenant.clone(),
-            customer: order.customer,
-            reference: format!("order:{}", order.id),
-            amount: (order.total + 50) / 100,
-            currency: order.currency.clone(),
-            at: order.created_at,
-            recorded_by: actor.user,
-            recorded_at: now,
-        };
+        let purchase = order.purchase(order.created_at, actor.user, now);
         let event = customer.event(actor, now, purchase.recorded());
         state.customers.add_purchase(&purchase, &[event]).await?;
         written += 1;

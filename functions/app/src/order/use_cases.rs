@@ -2,7 +2,6 @@ use crate::customer::load_live_customer;
 use crate::error::{AppError, Shortfall};
 use crate::lead::load_tenant;
 use crate::state::AppState;
-use fieldline_domain::grading::Purchase;
 use fieldline_domain::id::derived_uuid;
 use fieldline_domain::order::{
     Code, InventoryBatch, NewOrder, Order, OrderPolicy, OrderStatus, Sku, SkuInput, StockEffect,
@@ -465,17 +464,7 @@ async fn shortfall(
 async fn record_purchase(state: &AppState, actor: &Actor, order: &Order) -> Result<(), AppError> {
     let customer = load_live_customer(state, actor, order.customer).await?;
     let now = state.clock.now();
-    let purchase = Purchase {
-        tenant: order.tenant.clone(),
-        customer: order.customer,
-        reference: format!("order:{}", order.id),
-        // Whole units of the currency, from minor units.
-        amount: (order.total + 50) / 100,
-        currency: order.currency.clone(),
-        at: now,
-        recorded_by: actor.user,
-        recorded_at: now,
-    };
+    let purchase = order.purchase(now, actor.user, now);
     let event = customer.event(actor, now, purchase.recorded());
     state.customers.add_purchase(&purchase, &[event]).await?;
     Ok(())
