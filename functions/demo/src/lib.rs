@@ -642,7 +642,6 @@ async fn seed_order_history(
     skus: &[fieldline_domain::order::Sku],
     now: Timestamp,
 ) -> anyhow::Result<()> {
-    use fieldline_domain::demand::week_of;
     use fieldline_domain::order::{Code, LineInput, NewOrder, Order, OrderPolicy, PaymentTerms};
     use rand_distr::{Distribution, Poisson};
     let calendar = state
@@ -652,7 +651,7 @@ async fn seed_order_history(
         .map(|t| t.calendar())
         .unwrap_or_default();
     let tz = calendar.time_zone;
-    let this_week = week_of(now.with_timezone(&tz).date_naive());
+    let this_week = fieldline_domain::retail::Week::of(now, tz).monday();
     let policy = OrderPolicy::default();
     for back in (1..=104i64).rev() {
         let monday = this_week - Duration::weeks(back);

@@ -28,6 +28,7 @@
 use crate::calendar::BusinessCalendar;
 use crate::id::UserId;
 use crate::order::Code;
+use crate::retail::Week;
 use crate::{DomainError, TenantId, Timestamp};
 use chrono::{Datelike, Duration, NaiveDate};
 use serde::{Deserialize, Serialize};
@@ -110,11 +111,6 @@ impl DemandEstimate {
             at,
         })
     }
-}
-
-/// The Monday of `day`'s week.
-pub fn week_of(day: NaiveDate) -> NaiveDate {
-    day - Duration::days(i64::from(day.weekday().num_days_from_monday()))
 }
 
 /// The fitted calendar effects, for the report.
@@ -594,11 +590,11 @@ pub fn forecast_demand(
     estimates: &[DemandEstimate],
     request: &DemandRequest,
 ) -> DemandForecast {
-    let origin = week_of(request.origin);
+    let origin = Week::containing(request.origin).monday();
     let horizon = request.horizon.clamp(1, MAX_HORIZON_WEEKS) as usize;
     let first = points
         .iter()
-        .map(|p| week_of(p.day))
+        .map(|p| Week::containing(p.day).monday())
         .filter(|w| *w < origin)
         .min()
         .unwrap_or(origin);
@@ -607,7 +603,7 @@ pub fn forecast_demand(
 
     let mut by_key: BTreeMap<(&str, &str), Vec<f64>> = BTreeMap::new();
     for p in points {
-        let w = week_of(p.day);
+        let w = Week::containing(p.day).monday();
         if w < first || w >= origin {
             continue;
         }

@@ -290,6 +290,11 @@ impl Week {
         Week(day - Duration::days(i64::from(day.weekday().num_days_from_monday())))
     }
 
+    /// The Monday it starts on.
+    pub fn monday(self) -> NaiveDate {
+        self.0
+    }
+
     pub fn previous(self) -> Week {
         Week(self.0 - Duration::days(7))
     }

@@ -82,12 +82,7 @@ pub(super) async fn import(
 ) -> Result<ImportReport, AppError> {
     actor.check(Permission::AssignLeads)?;
     let cols = columns(table, FIELDS, mapping)?;
-    let cell = |row: &[String], field: &str| -> String {
-        cols.get(field)
-            .and_then(|i| row.get(*i))
-            .map(|c| c.trim().to_owned())
-            .unwrap_or_default()
-    };
+    let cell = |row: &[String], field: &str| cols.cell(row, field).trim().to_owned();
     let tenant = load_tenant(state, &actor.tenant).await?;
     let region = region_of(&tenant)?;
     let policy = tenant.grade_policy();

@@ -1,9 +1,9 @@
 use super::table::{Table, decode, safe_cell};
 use crate::error::AppError;
 use crate::state::AppState;
-use fieldline_domain::order::{Code, OrderStatus, Sku, SkuInput, StockCount};
+use fieldline_domain::order::{Code, Sku, SkuInput, StockCount};
 use fieldline_domain::{Actor, Permission};
-use fieldline_store::{Cursor, OrderQuery};
+use fieldline_store::Cursor;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use utoipa::ToSchema;
@@ -83,13 +83,14 @@ impl ImportReport {
         kind: ImportKind,
         dry_run: bool,
         table: &Table,
-        cols: &HashMap<&'static str, usize>,
+        cols: &Columns,
     ) -> ImportReport {
         ImportReport {
             kind,
             dry_run,
             committed: false,
             columns: cols
+                .0
                 .iter()
                 .map(|(f, i)| ((*f).to_owned(), table.header[*i].clone()))
                 .collect(),
@@ -210,13 +211,26 @@ fn fold(header: &str) -> String {
         .collect()
 }
 
+/// Each field's column in a table.
+pub(super) struct Columns(HashMap<&'static str, usize>);
+
+impl Columns {
+    /// `field`'s cell in `row` as written; empty when the file has no such column.
+    pub(super) fn cell<'r>(&self, row: &'r [String], field: &str) -> &'r str {
+        self.0
+            .get(field)
+            .and_then(|i| row.get(*i))
+            .map_or("", String::as_str)
+    }
+}
+
 /// Each field's column: from `mapping` (`field=Header`, comma-separated) where given, else
 /// by the known names. A required field without a column refuses the whole file.
 pub(super) fn columns(
     table: &Table,
     fields: &[(&'static str, bool)],
     mapping: Option<&str>,
-) -> Result<HashMap<&'static str, usize>, AppError> {
+) -> Result<Columns, AppError> {
     let mut explicit: HashMap<String, String> = HashMap::new();
     for pair in mapping
         .unwrap_or_default()
@@ -262,7 +276,7 @@ pub(super) fn columns(
             None => {}
         }
     }
-    Ok(out)
+    Ok(Columns(out))
 }
 
 /// Money as printed in a sheet (`12.80`, `¥12.8`, `12.8元`, `1,280.00`) in minor units.
@@ -349,12 +363,7 @@ pub async fn import(
         Catalogue::Stock => &[("sku", true), ("location", true), ("on_hand", true)],
     };
     let cols = columns(&table, fields, mapping)?;
-    let cell = |row: &[String], field: &str| -> String {
-        cols.get(field)
-            .and_then(|i| row.get(*i))
-            .cloned()
-            .unwrap_or_default()
-    };
+    let cell = |row: &[String], field: &str| cols.cell(row, field).to_owned();
     let now = state.clock.now();
     let mut report = ImportReport::new(kind.into(), dry_run, &table, &cols);
     let mut first_row: HashMap<String, usize> = HashMap::new();
@@ -450,33 +459,17 @@ pub async fn import(
                 (Some(_), _) => RowOutcome::Updated,
             },
             (Ok(()), Catalogue::Stock) => {
-                let sku = key.split('@').next().unwrap_or_default().to_owned();
-                if stored.contains_key(&sku) {
+                let sku = key.split('@').next().unwrap_or_default();
+                if stored.contains_key(sku) {
                     RowOutcome::Updated
                 } else {
-                    report.rows.push(RowReport {
-                        row: line,
-                        outcome: RowOutcome::Error,
-                        key,
-                        error: Some(format!("sku: {sku} is not in the catalogue")),
-                    });
-                    report.errors += 1;
+                    let error = format!("sku: {sku} is not in the catalogue");
+                    report.count(line, key, Err(error));
                     continue;
                 }
             }
         };
-        match outcome {
-            RowOutcome::Created => report.created += 1,
-            RowOutcome::Updated => report.updated += 1,
-            RowOutcome::Unchanged => report.unchanged += 1,
-            RowOutcome::Error => report.errors += 1,
-        }
-        report.rows.push(RowReport {
-            row: line,
-            outcome,
-            key,
-            error: check.err(),
-        });
+        report.count(line, key, check.map(|()| outcome));
     }
     if dry_run || report.errors > 0 {
         return Ok(report);
@@ -705,47 +698,28 @@ async fn export_orders(state: &AppState, actor: &Actor) -> Result<Sheet, AppErro
         ],
         &["total", "paid"],
     );
-    let mut after: Option<Cursor> = None;
-    loop {
-        let page = state
-            .orders
-            .list_orders(
-                &actor.tenant,
-                &OrderQuery {
-                    scope: actor.lead_scope(),
-                    status: None::<OrderStatus>,
-                    customer: None,
-                    limit: 200,
-                    after,
-                },
-            )
-            .await?;
-        for o in &page.items {
-            let lines: Vec<String> = o
-                .lines
-                .iter()
-                .map(|l| format!("{}×{}", l.sku, l.quantity))
-                .collect();
-            sheet.rows.push(vec![
-                o.id.to_string(),
-                o.created_at.to_rfc3339(),
-                o.customer.to_string(),
-                o.owner.to_string(),
-                o.channel.clone(),
-                o.location.to_string(),
-                o.status.to_string(),
-                yuan(o.total),
-                yuan(o.paid),
-                o.currency.clone(),
-                o.invoice.to_string(),
-                lines.join(" "),
-            ]);
-        }
-        match page.next {
-            Some(next) if !sheet.full() => after = Some(next),
-            _ => break,
-        }
-    }
+    crate::order::for_each_order(state, actor, actor.lead_scope(), MAX_EXPORT_ROWS, |o| {
+        let lines: Vec<String> = o
+            .lines
+            .iter()
+            .map(|l| format!("{}×{}", l.sku, l.quantity))
+            .collect();
+        sheet.rows.push(vec![
+            o.id.to_string(),
+            o.created_at.to_rfc3339(),
+            o.customer.to_string(),
+            o.owner.to_string(),
+            o.channel.clone(),
+            o.location.to_string(),
+            o.status.to_string(),
+            yuan(o.total),
+            yuan(o.paid),
+            o.currency.clone(),
+            o.invoice.to_string(),
+            lines.join(" "),
+        ]);
+    })
+    .await?;
     Ok(sheet)
 }
 

@@ -4,15 +4,15 @@
 use crate::error::AppError;
 use crate::lead::load_tenant;
 use crate::state::AppState;
-use chrono::{Duration, NaiveDate};
+use chrono::Duration;
 use fieldline_domain::demand::{
     DemandEstimate, DemandForecast, DemandPoint, DemandRequest, EstimateInput, MAX_HORIZON_WEEKS,
-    forecast_demand, week_of,
+    forecast_demand,
 };
 use fieldline_domain::order::{Code, OrderStatus};
+use fieldline_domain::retail::Week;
 use fieldline_domain::stock::{Replenishment, replenishments};
 use fieldline_domain::{Actor, LeadScope, Permission};
-use fieldline_store::OrderQuery;
 
 /// Three years of weekly history at most: enough for two seasons and the backtest.
 const HISTORY_WEEKS: i64 = 156;
@@ -29,11 +29,6 @@ pub struct DemandParams {
 
 fn invalid(field: &'static str, message: &str) -> AppError {
     fieldline_domain::DomainError::invalid(field, message).into()
-}
-
-/// Today's date in the tenant's time zone.
-fn today(state: &AppState, tz: chrono_tz::Tz) -> NaiveDate {
-    state.clock.now().with_timezone(&tz).date_naive()
 }
 
 /// The forecast for every SKU × region with orders, from the week in progress on (managers,
@@ -84,44 +79,25 @@ async fn tenant_forecast(
     let tenant = load_tenant(state, &actor.tenant).await?;
     let calendar = tenant.calendar();
     let tz = calendar.time_zone;
-    let origin = week_of(today(state, tz));
+    let origin = Week::of(state.clock.now(), tz).monday();
     let since = origin - Duration::weeks(HISTORY_WEEKS);
 
     let mut points = Vec::new();
-    let mut after = None;
-    loop {
-        let page = state
-            .orders
-            .list_orders(
-                &actor.tenant,
-                &OrderQuery {
-                    scope: LeadScope::Tenant,
-                    status: None::<OrderStatus>,
-                    customer: None,
-                    limit: fieldline_store::MAX_PAGE,
-                    after,
-                },
-            )
-            .await?;
-        for order in &page.items {
-            let day = order.created_at.with_timezone(&tz).date_naive();
-            if order.status == OrderStatus::Draft || day < since {
-                continue;
-            }
-            for line in &order.lines {
-                points.push(DemandPoint {
-                    day,
-                    sku: line.sku.clone(),
-                    region: order.location.clone(),
-                    quantity: line.quantity,
-                });
-            }
+    super::for_each_order(state, actor, LeadScope::Tenant, usize::MAX, |order| {
+        let day = order.created_at.with_timezone(&tz).date_naive();
+        if order.status == OrderStatus::Draft || day < since {
+            return;
         }
-        match page.next {
-            Some(next) => after = Some(next),
-            None => break,
+        for line in &order.lines {
+            points.push(DemandPoint {
+                day,
+                sku: line.sku.clone(),
+                region: order.location.clone(),
+                quantity: line.quantity,
+            });
         }
-    }
+    })
+    .await?;
     let estimates = state.orders.estimates_since(&actor.tenant, since).await?;
     Ok(forecast_demand(
         &calendar,
@@ -145,7 +121,7 @@ pub async fn put_estimate(
 ) -> Result<DemandEstimate, AppError> {
     let tenant = load_tenant(state, &actor.tenant).await?;
     let now = state.clock.now();
-    if input.week < week_of(today(state, tenant.calendar().time_zone)) {
+    if input.week < Week::of(state.clock.now(), tenant.calendar().time_zone).monday() {
         return Err(invalid("week", "this week or a later one"));
     }
     if state

@@ -470,6 +470,39 @@ async fn record_purchase(state: &AppState, actor: &Actor, order: &Order) -> Resu
     Ok(())
 }
 
+/// Calls `each` with every order of the caller's tenant in `scope`, newest change first, a
+/// page at a time; stops after the page that reaches `max` (exports cap their rows).
+pub(crate) async fn for_each_order(
+    state: &AppState,
+    actor: &Actor,
+    scope: fieldline_domain::LeadScope,
+    max: usize,
+    mut each: impl FnMut(&Order),
+) -> Result<(), AppError> {
+    let (mut after, mut seen) = (None, 0usize);
+    loop {
+        let page = state
+            .orders
+            .list_orders(
+                &actor.tenant,
+                &OrderQuery {
+                    scope: scope.clone(),
+                    status: None,
+                    customer: None,
+                    limit: fieldline_store::MAX_PAGE,
+                    after,
+                },
+            )
+            .await?;
+        page.items.iter().for_each(&mut each);
+        seen += page.items.len();
+        match page.next {
+            Some(next) if seen < max => after = Some(next),
+            _ => return Ok(()),
+        }
+    }
+}
+
 pub async fn order_policy(state: &AppState, actor: &Actor) -> Result<OrderPolicy, AppError> {
     Ok(load_tenant(state, &actor.tenant).await?.order_policy())
 }
