@@ -103,7 +103,10 @@ async fn measure(
     let mut reports = Vec::new();
     for (i, dry_run) in [true, false, false].into_iter().enumerate() {
         let t = Instant::now();
-        reports.push(import::import(state, actor, kind, &bytes, dry_run, None).await?);
+        reports.push(
+            import::import(state, actor, kind, &bytes, dry_run, None, &import::Progress::silent())
+                .await?,
+        );
         secs[i] = t.elapsed().as_secs_f64();
     }
     let (dry, done, again) = (&reports[0], &reports[1], &reports[2]);

@@ -205,10 +205,10 @@ impl ApiError {
     }
 }
 
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let status = self.status();
-        match &self {
+impl ApiError {
+    /// The body the client gets; an internal cause is logged here, never sent.
+    pub fn body(&self) -> ErrorBody {
+        match self {
             // The client gets a bare "internal error"; the operator gets the cause.
             ApiError::Internal(cause) => {
                 tracing::error!(error = %chain(cause.as_ref()), "request failed")
@@ -216,12 +216,18 @@ impl IntoResponse for ApiError {
             ApiError::Busy(cause) => tracing::warn!(error = %chain(cause), "storage busy"),
             _ => {}
         }
-        let body = ErrorBody {
+        ErrorBody {
             code: self.code().into(),
             message: self.to_string(),
             details: self.details(),
-        };
-        let mut response = (status, Json(body)).into_response();
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        let mut response = (status, Json(self.body())).into_response();
         if status == StatusCode::SERVICE_UNAVAILABLE {
             response
                 .headers_mut()

@@ -43,7 +43,7 @@ pub use crate::lead::http::{AssignRequest, LeadPage, LoggedActivity, UpdateLeadR
         description = "Leads, follow-ups and assignment for field sales teams. Every route except /health needs `Authorization: Bearer <token>`.",
     ),
     modifiers(&BearerAuth),
-    components(schemas(ErrorBody, crate::deal::DealSort, crate::import::ExportKind, crate::import::ExportFormat, crate::import::ImportKind)),
+    components(schemas(ErrorBody, crate::deal::DealSort, crate::import::ExportKind, crate::import::ExportFormat, crate::import::ImportKind, crate::import::ProgressStep)),
     tags((name = "leads", description = "Leads from capture to conversion"),
         (name = "customers", description = "Customers and their contacts, de-duplicated within the tenant"),
         (name = "deals", description = "Deals through gated pipeline stages, with their stage log"),

@@ -4,7 +4,7 @@
 //! already has is not created again: its new contacts are added to it, known ones skipped.
 
 use super::table::Table;
-use super::use_cases::{ImportKind, ImportReport, RowOutcome, columns, text_cell};
+use super::use_cases::{ImportKind, ImportReport, Progress, RowOutcome, columns, text_cell};
 use crate::error::AppError;
 use crate::lead::{load_tenant, region_of};
 use crate::state::AppState;
@@ -79,6 +79,7 @@ pub(super) async fn import(
     table: &Table,
     dry_run: bool,
     mapping: Option<&str>,
+    progress: &Progress,
 ) -> Result<ImportReport, AppError> {
     actor.check(Permission::AssignLeads)?;
     let cols = columns(table, FIELDS, mapping)?;
@@ -93,7 +94,7 @@ pub(super) async fn import(
         .cloned()
         .ok_or_else(|| AppError::Unauthenticated("user no longer exists".into()))?;
     let now = state.clock.now();
-    let mut report = ImportReport::new(ImportKind::Customers, dry_run, table, &cols);
+    let mut report = ImportReport::new(ImportKind::Customers, dry_run, table, &cols, progress);
     let mut companies: HashMap<String, Company> = HashMap::new();
     let mut contact_rows: HashMap<String, usize> = HashMap::new();
 
@@ -287,6 +288,7 @@ pub(super) async fn import(
                 .await?;
         }
         written += 1;
+        progress.writing(written, companies.len());
     }
     report.committed = true;
     tracing::info!(

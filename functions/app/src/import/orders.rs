@@ -6,7 +6,9 @@
 //! every order and writes nothing.
 
 use super::table::Table;
-use super::use_cases::{ImportKind, ImportReport, RowOutcome, columns, count, money, text_cell};
+use super::use_cases::{
+    ImportKind, ImportReport, Progress, RowOutcome, columns, count, money, text_cell,
+};
 use crate::error::AppError;
 use crate::lead::load_tenant;
 use crate::state::AppState;
@@ -23,9 +25,43 @@ pub(super) const FIELDS: &[(&str, bool)] = &[
     ("sku", true),
     ("quantity", true),
     ("unit_price", false),
+    ("discount", false),
     ("location", true),
     ("channel", false),
 ];
+
+/// The order export's header: one row per line, the import's own field names first (the
+/// rest it ignores), so an export reads back as the same orders.
+pub(super) const EXPORT_HEADER: &[&str] = &[
+    "order",
+    "date",
+    "company",
+    "sku",
+    "quantity",
+    "unit_price",
+    "discount",
+    "amount",
+    "location",
+    "channel",
+    "status",
+    "owner",
+    "total",
+    "paid",
+    "currency",
+    "invoice",
+];
+
+/// A discount as sheets write it: `10` or `10%`. Fractions (`0.1`) are refused rather than
+/// guessed: a sheet's 0.5 could be half or half a percent.
+fn discount(raw: &str) -> Result<u32, String> {
+    let t = raw.trim().trim_end_matches(['%', '％']).trim();
+    match t.parse::<u32>() {
+        Ok(p) if p <= 100 => Ok(p),
+        _ => Err(format!(
+            "discount: {raw:?} is not a whole percentage from 0 to 100"
+        )),
+    }
+}
 
 /// A day as sheets write it: `2025-03-14`, `2025/3/14`, `2025.3.14`, `2025年3月14日`, or an
 /// Excel serial day number (what a date cell reads as).
@@ -68,6 +104,7 @@ pub(super) async fn import(
     table: &Table,
     dry_run: bool,
     mapping: Option<&str>,
+    progress: &Progress,
 ) -> Result<ImportReport, AppError> {
     actor.check(Permission::AssignLeads)?;
     let cols = columns(table, FIELDS, mapping)?;
@@ -76,7 +113,7 @@ pub(super) async fn import(
     let tz = tenant.calendar().time_zone;
     let now = state.clock.now();
     let today = now.with_timezone(&tz).date_naive();
-    let mut report = ImportReport::new(ImportKind::Orders, dry_run, table, &cols);
+    let mut report = ImportReport::new(ImportKind::Orders, dry_run, table, &cols, progress);
 
     // The catalogue entries the file names, read once.
     let mut codes: Vec<Code> = table
@@ -132,6 +169,10 @@ pub(super) async fn import(
                 p if p.is_empty() => None,
                 p => Some(money(&p).map_err(|m| format!("unit_price: {m}"))?),
             };
+            let discount_percent = match cell(row, "discount") {
+                d if d.is_empty() => 0,
+                d => discount(&d)?,
+            };
             let location = Code::parse(&cell(row, "location"), "location")
                 .map_err(|e| format!("location: {e}"))?;
             let channel = match cell(row, "channel") {
@@ -142,7 +183,7 @@ pub(super) async fn import(
                 sku: stored.code.clone(),
                 quantity,
                 unit_price,
-                discount_percent: 0,
+                discount_percent,
             };
             match orders.get_mut(&key) {
                 Some(draft) => {
@@ -183,15 +224,18 @@ pub(super) async fn import(
     let policy = tenant.order_policy();
     let mut built: HashMap<String, Result<Option<Order>, String>> = HashMap::new();
     for (key, draft) in &orders {
-        let id = OrderId::from_uuid(derived_uuid(&format!(
-            "import-order|{}|{key}|{}",
-            actor.tenant,
-            if key.starts_with("row ") {
-                format!("{}|{}|{:?}", draft.customer.id, draft.day, draft.lines)
-            } else {
-                String::new()
-            }
-        )));
+        // An order number that is one of our order ids (our own export) keeps that id.
+        let id = key.parse::<OrderId>().unwrap_or_else(|_| {
+            OrderId::from_uuid(derived_uuid(&format!(
+                "import-order|{}|{key}|{}",
+                actor.tenant,
+                if key.starts_with("row ") {
+                    format!("{}|{}|{:?}", draft.customer.id, draft.day, draft.lines)
+                } else {
+                    String::new()
+                }
+            )))
+        });
         let result = async {
             if state
                 .orders
@@ -253,6 +297,7 @@ pub(super) async fn import(
         return Ok(report);
     }
     let mut written = 0usize;
+    let total = built.values().filter(|r| matches!(r, Ok(Some(_)))).count();
     for (key, result) in built {
         let Ok(Some(order)) = result else { continue };
         let customer = &orders[&key].customer;
@@ -261,6 +306,7 @@ pub(super) async fn import(
         let event = customer.event(actor, now, purchase.recorded());
         state.customers.add_purchase(&purchase, &[event]).await?;
         written += 1;
+        progress.writing(written, total);
     }
     report.committed = true;
     tracing::info!(

@@ -22,6 +22,9 @@ pub enum ImportKind {
     /// Historic orders, one row per line: order number, date, company, SKU, quantity, unit
     /// price, location, channel; stored delivered and paid.
     Orders,
+    /// Leads, one row per person: name, phone, e-mail, company, title, source, owner
+    /// (e-mail), notes.
+    Leads,
 }
 
 /// The imports that write the catalogue side.
@@ -60,6 +63,58 @@ pub struct RowReport {
     /// Why the row is refused, naming the column.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// The stored record an unchanged row matched (`lead …`, `contact …`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub matched: Option<String>,
+}
+
+/// The stage a long import is in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ImportPhase {
+    /// Rows read and checked against the stored records.
+    Checking,
+    /// Records written (a commit only).
+    Writing,
+}
+
+/// How far an import is: `done` of `total` rows checked, or records written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+pub struct ProgressStep {
+    pub phase: ImportPhase,
+    pub done: usize,
+    pub total: usize,
+}
+
+/// Where an import reports how far it is: nowhere, unless the caller follows it
+/// (`Progress::channel`). Reports about every 1 % so a 100,000-row file sends ~200 steps.
+#[derive(Debug, Clone, Default)]
+pub struct Progress(Option<tokio::sync::mpsc::UnboundedSender<ProgressStep>>);
+
+impl Progress {
+    /// A progress nobody follows.
+    pub fn silent() -> Progress {
+        Progress(None)
+    }
+
+    /// A progress and the receiver its steps arrive on.
+    pub fn channel() -> (Progress, tokio::sync::mpsc::UnboundedReceiver<ProgressStep>) {
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        (Progress(Some(tx)), rx)
+    }
+
+    fn step(&self, phase: ImportPhase, done: usize, total: usize) {
+        let Some(tx) = &self.0 else { return };
+        if done == total || done % (total / 100).max(1) == 0 {
+            // A caller that stopped listening does not stop the import.
+            let _ = tx.send(ProgressStep { phase, done, total });
+        }
+    }
+
+    /// `done` of `total` records written.
+    pub(super) fn writing(&self, done: usize, total: usize) {
+        self.step(ImportPhase::Writing, done, total);
+    }
 }
 
 /// Every row's outcome and the totals. A commit with any error row writes nothing.
@@ -76,6 +131,12 @@ pub struct ImportReport {
     pub unchanged: usize,
     pub errors: usize,
     pub rows: Vec<RowReport>,
+    /// Told of every checked row.
+    #[serde(skip)]
+    progress: Progress,
+    /// The file's rows, for progress.
+    #[serde(skip)]
+    total: usize,
 }
 
 impl ImportReport {
@@ -84,6 +145,7 @@ impl ImportReport {
         dry_run: bool,
         table: &Table,
         cols: &Columns,
+        progress: &Progress,
     ) -> ImportReport {
         ImportReport {
             kind,
@@ -99,11 +161,24 @@ impl ImportReport {
             unchanged: 0,
             errors: 0,
             rows: Vec::with_capacity(table.rows.len()),
+            progress: progress.clone(),
+            total: table.rows.len(),
         }
     }
 
     /// Records one row's outcome (an error names the column it is about).
     pub(super) fn count(&mut self, row: usize, key: String, outcome: Result<RowOutcome, String>) {
+        self.count_matched(row, key, outcome, None);
+    }
+
+    /// `count`, naming the stored record the row matched.
+    pub(super) fn count_matched(
+        &mut self,
+        row: usize,
+        key: String,
+        outcome: Result<RowOutcome, String>,
+        matched: Option<String>,
+    ) {
         let (outcome, error) = match outcome {
             Ok(o) => (o, None),
             Err(e) => (RowOutcome::Error, Some(e)),
@@ -119,7 +194,10 @@ impl ImportReport {
             outcome,
             key,
             error,
+            matched,
         });
+        self.progress
+            .step(ImportPhase::Checking, self.rows.len(), self.total);
     }
 }
 
@@ -199,6 +277,18 @@ fn aliases(field: &str) -> &'static [&'static str] {
         ],
         "quantity" => &["quantity", "qty", "数量", "销售数量", "订购数量"],
         "channel" => &["channel", "渠道", "销售渠道"],
+        "discount" => &["discount", "discountpercent", "折扣", "折扣率"],
+        "lead_name" => &[
+            "leadname",
+            "name",
+            "contact",
+            "contactname",
+            "姓名",
+            "联系人",
+            "客户姓名",
+        ],
+        "source" => &["source", "leadsource", "来源", "线索来源", "客户来源"],
+        "notes" => &["notes", "note", "remark", "remarks", "备注", "说明"],
         _ => &[],
     }
 }
@@ -251,14 +341,15 @@ pub(super) fn columns(
         }
         explicit.insert(field.trim().to_owned(), header.trim().to_owned());
     }
-    let mut out = HashMap::new();
+    let mut out: HashMap<&'static str, usize> = HashMap::new();
     for (field, required) in fields {
+        // A header read for an earlier field (a lead's "name") is not read again for a
+        // later one that shares the alias (its company's "name").
         let found = match explicit.get(*field) {
             Some(header) => table.header.iter().position(|h| h == header),
-            None => table
-                .header
-                .iter()
-                .position(|h| aliases(field).contains(&fold(h).as_str())),
+            None => table.header.iter().enumerate().position(|(i, h)| {
+                !out.values().any(|taken| *taken == i) && aliases(field).contains(&fold(h).as_str())
+            }),
         };
         match found {
             Some(i) => {
@@ -329,9 +420,10 @@ pub async fn import(
     bytes: &[u8],
     dry_run: bool,
     mapping: Option<&str>,
+    progress: &Progress,
 ) -> Result<ImportReport, AppError> {
     actor.check(match kind {
-        ImportKind::Customers | ImportKind::Orders => Permission::AssignLeads,
+        ImportKind::Customers | ImportKind::Orders | ImportKind::Leads => Permission::AssignLeads,
         ImportKind::Skus | ImportKind::Stock => Permission::ManageStock,
     })?;
     let table = decode(bytes)?;
@@ -343,10 +435,14 @@ pub async fn import(
     }
     let kind = match kind {
         ImportKind::Customers => {
-            return super::customers::import(state, actor, &table, dry_run, mapping).await;
+            return super::customers::import(state, actor, &table, dry_run, mapping, progress)
+                .await;
         }
         ImportKind::Orders => {
-            return super::orders::import(state, actor, &table, dry_run, mapping).await;
+            return super::orders::import(state, actor, &table, dry_run, mapping, progress).await;
+        }
+        ImportKind::Leads => {
+            return super::leads::import(state, actor, &table, dry_run, mapping, progress).await;
         }
         ImportKind::Skus => Catalogue::Skus,
         ImportKind::Stock => Catalogue::Stock,
@@ -365,7 +461,7 @@ pub async fn import(
     let cols = columns(&table, fields, mapping)?;
     let cell = |row: &[String], field: &str| cols.cell(row, field).to_owned();
     let now = state.clock.now();
-    let mut report = ImportReport::new(kind.into(), dry_run, &table, &cols);
+    let mut report = ImportReport::new(kind.into(), dry_run, &table, &cols, progress);
     let mut first_row: HashMap<String, usize> = HashMap::new();
     let mut skus: Vec<Sku> = Vec::new();
     let mut counts: Vec<StockCount> = Vec::new();
@@ -485,13 +581,15 @@ pub async fn import(
                 })
                 .cloned()
                 .collect();
-            for chunk in changed.chunks(1000) {
+            for (i, chunk) in changed.chunks(1000).enumerate() {
                 state.orders.put_skus(chunk).await?;
+                progress.writing((i * 1000 + chunk.len()).min(changed.len()), changed.len());
             }
         }
         Catalogue::Stock => {
-            for chunk in counts.chunks(1000) {
+            for (i, chunk) in counts.chunks(1000).enumerate() {
                 state.orders.set_stock(&actor.tenant, chunk).await?;
+                progress.writing(i * 1000 + chunk.len(), counts.len());
             }
             let touched: std::collections::HashSet<(&str, &str)> = counts
                 .iter()
@@ -539,8 +637,11 @@ fn same_sku(a: &Sku, b: &Sku) -> bool {
 #[serde(rename_all = "snake_case")]
 pub enum ExportKind {
     Skus,
+    Stock,
     Orders,
     Customers,
+    Leads,
+    Deals,
 }
 
 /// The most rows one export writes.
@@ -624,9 +725,10 @@ pub enum ExportFormat {
     Xlsx,
 }
 
-/// A list in the caller's scope as CSV or .xlsx: the catalogue for everyone, orders as
-/// `GET /v1/orders` lists them, customers (one row per contact) as `GET /v1/customers` does.
-/// The SKU and customer exports read back with `POST /v1/imports/{kind}` as the same records.
+/// A list in the caller's scope as CSV or .xlsx: the catalogue and stock for everyone; orders
+/// (one row per line), customers (one row per contact), leads and deals as their listings
+/// show them to the caller. Every export but deals reads back with `POST /v1/imports/{kind}`
+/// as the same records (orders as history: delivered and paid).
 pub async fn export(
     state: &AppState,
     actor: &Actor,
@@ -635,8 +737,11 @@ pub async fn export(
 ) -> Result<Vec<u8>, AppError> {
     let sheet = match kind {
         ExportKind::Skus => export_skus(state, actor).await?,
+        ExportKind::Stock => export_stock(state, actor).await?,
         ExportKind::Orders => export_orders(state, actor).await?,
         ExportKind::Customers => export_customers(state, actor).await?,
+        ExportKind::Leads => export_leads(state, actor).await?,
+        ExportKind::Deals => export_deals(state, actor).await?,
     };
     match format {
         ExportFormat::Csv => sheet.csv(),
@@ -680,46 +785,229 @@ async fn export_skus(state: &AppState, actor: &Actor) -> Result<Sheet, AppError>
     Ok(sheet)
 }
 
+async fn export_stock(state: &AppState, actor: &Actor) -> Result<Sheet, AppError> {
+    let mut sheet = Sheet::new(
+        &["sku", "location", "on_hand", "reserved", "available"],
+        &["on_hand", "reserved", "available"],
+    );
+    for l in state.orders.list_stock(&actor.tenant).await? {
+        if sheet.full() {
+            break;
+        }
+        sheet.rows.push(vec![
+            l.sku.to_string(),
+            l.location.to_string(),
+            l.on_hand.to_string(),
+            l.reserved.to_string(),
+            l.available.to_string(),
+        ]);
+    }
+    Ok(sheet)
+}
+
+/// Names of the customers an export mentions, each read once.
+struct CustomerNames(HashMap<fieldline_domain::CustomerId, String>);
+
+impl CustomerNames {
+    async fn of(
+        &mut self,
+        state: &AppState,
+        actor: &Actor,
+        id: fieldline_domain::CustomerId,
+    ) -> Result<String, AppError> {
+        if let Some(name) = self.0.get(&id) {
+            return Ok(name.clone());
+        }
+        let name = state
+            .customers
+            .get_customer(&actor.tenant, id)
+            .await?
+            .map(|c| c.name.as_str().to_owned())
+            .unwrap_or_else(|| id.to_string());
+        self.0.insert(id, name.clone());
+        Ok(name)
+    }
+}
+
+/// E-mail addresses by user, for owner columns (what the imports read owners by).
+async fn emails(
+    state: &AppState,
+    actor: &Actor,
+) -> Result<HashMap<fieldline_domain::UserId, String>, AppError> {
+    Ok(state
+        .directory
+        .list_users(&actor.tenant)
+        .await?
+        .into_iter()
+        .map(|u| (u.id, u.email.as_str().to_owned()))
+        .collect())
+}
+
+/// One row per order line, in the columns the order-history import reads (the order's id as
+/// its number, so importing the file into the same tenant finds every order).
 async fn export_orders(state: &AppState, actor: &Actor) -> Result<Sheet, AppError> {
+    let mut sheet = Sheet::new(
+        super::orders::EXPORT_HEADER,
+        &[
+            "quantity",
+            "unit_price",
+            "discount",
+            "amount",
+            "total",
+            "paid",
+        ],
+    );
+    let tz = crate::lead::load_tenant(state, &actor.tenant)
+        .await?
+        .calendar()
+        .time_zone;
+    let owners = emails(state, actor).await?;
+    let mut orders = Vec::new();
+    crate::order::for_each_order(state, actor, actor.lead_scope(), MAX_EXPORT_ROWS, |o| {
+        orders.push(o.clone());
+    })
+    .await?;
+    let mut names = CustomerNames(HashMap::new());
+    for o in orders {
+        let company = names.of(state, actor, o.customer).await?;
+        for l in &o.lines {
+            sheet.rows.push(vec![
+                o.id.to_string(),
+                o.created_at.with_timezone(&tz).date_naive().to_string(),
+                company.clone(),
+                l.sku.to_string(),
+                l.quantity.to_string(),
+                yuan(l.unit_price),
+                l.discount_percent.to_string(),
+                yuan(l.amount),
+                o.location.to_string(),
+                o.channel.clone(),
+                o.status.to_string(),
+                owners.get(&o.owner).cloned().unwrap_or_default(),
+                yuan(o.total),
+                yuan(o.paid),
+                o.currency.clone(),
+                o.invoice.to_string(),
+            ]);
+        }
+    }
+    Ok(sheet)
+}
+
+/// Leads in the caller's scope, in the columns the lead import reads.
+async fn export_leads(state: &AppState, actor: &Actor) -> Result<Sheet, AppError> {
+    let mut sheet = Sheet::new(super::leads::EXPORT_HEADER, &[]);
+    let owners = emails(state, actor).await?;
+    let mut after: Option<Cursor> = None;
+    loop {
+        let page = state
+            .leads
+            .list_leads(
+                &actor.tenant,
+                &fieldline_store::LeadQuery {
+                    scope: actor.lead_scope(),
+                    owner: None,
+                    status: None,
+                    priority: None,
+                    updated_before: None,
+                    limit: 200,
+                    after,
+                },
+            )
+            .await?;
+        for l in &page.items {
+            let c = &l.contact;
+            let text = |v: Option<&fieldline_domain::PersonName>| {
+                v.map(|v| v.as_str().to_owned()).unwrap_or_default()
+            };
+            sheet.rows.push(vec![
+                c.name.as_str().to_owned(),
+                c.phone.as_ref().map(|p| p.e164().to_owned()).unwrap_or_default(),
+                c.email.as_ref().map(|e| e.as_str().to_owned()).unwrap_or_default(),
+                text(c.company.as_ref()),
+                text(c.title.as_ref()),
+                l.source.to_string(),
+                l.owner
+                    .and_then(|o| owners.get(&o).cloned())
+                    .unwrap_or_default(),
+                l.notes.clone().unwrap_or_default(),
+                l.status.to_string(),
+                l.priority.as_str().to_owned(),
+                l.created_at.to_rfc3339(),
+            ]);
+        }
+        match page.next {
+            Some(next) if !sheet.full() => after = Some(next),
+            _ => break,
+        }
+    }
+    Ok(sheet)
+}
+
+/// Deals in the caller's scope, open and closed.
+async fn export_deals(state: &AppState, actor: &Actor) -> Result<Sheet, AppError> {
     let mut sheet = Sheet::new(
         &[
             "id",
-            "created_at",
-            "customer",
-            "owner",
-            "channel",
-            "location",
+            "title",
+            "company",
+            "pipeline",
+            "stage",
             "status",
-            "total",
-            "paid",
+            "amount",
             "currency",
-            "invoice",
-            "lines",
+            "owner",
+            "expected_close",
+            "stage_entered_at",
+            "created_at",
+            "closed_at",
+            "lost_reason",
         ],
-        &["total", "paid"],
+        &["amount"],
     );
-    crate::order::for_each_order(state, actor, actor.lead_scope(), MAX_EXPORT_ROWS, |o| {
-        let lines: Vec<String> = o
-            .lines
-            .iter()
-            .map(|l| format!("{}×{}", l.sku, l.quantity))
-            .collect();
-        sheet.rows.push(vec![
-            o.id.to_string(),
-            o.created_at.to_rfc3339(),
-            o.customer.to_string(),
-            o.owner.to_string(),
-            o.channel.clone(),
-            o.location.to_string(),
-            o.status.to_string(),
-            yuan(o.total),
-            yuan(o.paid),
-            o.currency.clone(),
-            o.invoice.to_string(),
-            lines.join(" "),
-        ]);
-    })
-    .await?;
+    let owners = emails(state, actor).await?;
+    let mut names = CustomerNames(HashMap::new());
+    let mut after: Option<Cursor> = None;
+    loop {
+        let page = state
+            .deals
+            .list_deals(
+                &actor.tenant,
+                &fieldline_store::DealQuery {
+                    scope: actor.lead_scope(),
+                    pipeline: None,
+                    stage: None,
+                    status: None,
+                    owner: None,
+                    overdue_at: None,
+                    limit: 200,
+                    after,
+                },
+            )
+            .await?;
+        for d in &page.items {
+            sheet.rows.push(vec![
+                d.id.to_string(),
+                d.title.clone(),
+                names.of(state, actor, d.customer).await?,
+                d.pipeline.clone(),
+                d.stage.clone(),
+                d.status.to_string(),
+                yuan(d.amount),
+                d.currency.clone(),
+                owners.get(&d.owner).cloned().unwrap_or_default(),
+                d.expected_close.map(|d| d.to_string()).unwrap_or_default(),
+                d.stage_entered_at.to_rfc3339(),
+                d.created_at.to_rfc3339(),
+                d.closed_at.map(|t| t.to_rfc3339()).unwrap_or_default(),
+                d.lost_reason.clone().unwrap_or_default(),
+            ]);
+        }
+        match page.next {
+            Some(next) if !sheet.full() => after = Some(next),
+            _ => break,
+        }
+    }
     Ok(sheet)
 }
 
