@@ -151,6 +151,7 @@ fn expected(op: &str, scene: Scene) -> Option<[u16; 9]> {
         // of a SKU their tenant stocks (the other tenant has no MX-1: 404).
         ("GET /v1/forecast/demand", Tenant) =>       [401, 403, 403, 200, 200, 403, 200, 200, 403],
         ("GET /v1/stock/replenishment", Tenant) =>   [401, 403, 403, 200, 200, 403, 200, 200, 403],
+        ("GET /v1/stock/reallocations", Tenant) =>   [401, 403, 403, 200, 200, 403, 200, 200, 403],
         ("PUT /v1/forecast/estimates", Tenant) =>    [401, 200, 200, 200, 200, 200, 200, 404, 404],
         // Imports are for managers and admins (reps 403 before the file is read); the cell
         // sends a JSON body, which is no table: 422 `empty_file` for those allowed.

@@ -16,6 +16,7 @@ on_both_backends!(
     imports_check_every_row_write_all_or_nothing_and_exports_read_back,
     the_demand_forecast_backtest_matches_its_fixture,
     customer_imports_deduplicate_normalise_phones_and_read_back,
+    lead_imports_skip_known_people_route_new_ones_and_report_progress,
 );
 
 /// Posts raw bytes (a spreadsheet) and reads the JSON answer.
@@ -1299,4 +1300,227 @@ async fn customer_imports_deduplicate_normalise_phones_and_read_back() {
         100,
         "history does not move today's stock"
     );
+
+    // The orders export is one row per line in the import's columns, numbered by order id:
+    // read back (CSV and .xlsx), every line is an order the tenant has.
+    let csv = get_bytes(&app, "/v1/exports/orders", &manager).await;
+    let text = String::from_utf8(csv.clone()).unwrap();
+    assert!(
+        text.trim_start_matches('\u{feff}')
+            .starts_with("order,date,company,sku,quantity,unit_price,discount"),
+        "{text}"
+    );
+    assert!(text.contains(",2026-03-14,宁波港城贸易有限公司,BRG-6205,100,45.00,0,"), "{text}");
+    for (format, bytes) in [
+        ("csv", csv),
+        ("xlsx", get_bytes(&app, "/v1/exports/orders?format=xlsx", &manager).await),
+    ] {
+        let (status, back) =
+            post_bytes(&app, "/v1/imports/orders?dry_run=true", &manager, bytes).await;
+        assert_eq!(
+            (status, back["unchanged"].as_u64(), back["errors"].as_u64()),
+            (200, Some(3), Some(0)),
+            "{format}: {back:#}"
+        );
+    }
+}
+
+async fn count_leads(app: &TestApp, token: &str) -> usize {
+    let listed = app.get("/v1/leads?limit=200", token).await.expect(200).body;
+    listed["items"].as_array().unwrap().len()
+}
+
+/// A trade-show list in Chinese headers: people the tenant knows (a lead, a customer's
+/// contact) are left alone with the match named, new ones are created (scored, owned as the
+/// sheet says or left to the rules), bad rows refuse the commit; the export reads back; a
+/// long file reports its progress as NDJSON.
+async fn lead_imports_skip_known_people_route_new_ones_and_report_progress() {
+    let clock = ManualClock::at("2026-11-02T02:00:00Z".parse().unwrap());
+    let app = TestApp::spawn_with(clock.clone(), |_| {}).await;
+    let f = fixture(&app.state).await;
+    let (manager, rep) = (app.token(&f.east_manager), app.token(&f.east_rep));
+    let lead = app
+        .post(
+            "/v1/leads",
+            &rep,
+            &json!({"source": "web_form", "contact": {"name": "刘洋", "phone": "13800001111"}}),
+        )
+        .await
+        .expect(201)
+        .body;
+    let customer = app
+        .post(
+            "/v1/customers",
+            &rep,
+            &json!({"name": "苏州精密机械有限公司", "kind": "enterprise",
+                "contacts": [{"name": "王建国", "phones": ["13812345678"]}]}),
+        )
+        .await
+        .expect(201)
+        .body;
+    let before = count_leads(&app, &manager).await;
+
+    let sheet = "姓名,手机,邮箱,公司,职位,来源,负责人,备注\n\
+                 刘洋,+86 138-0000-1111,,,,,,\n\
+                 王建国,138 1234 5678,,苏州精密机械,,,,\n\
+                 孙丽,13900002222,sunli@hz-trade.cn,杭州贸易有限公司,采购经理,展会,er1@acme.cn,要报价\n\
+                 Tom Lee,,tom@example.com,Acme Ltd,,web_form,,\n\
+                 孙丽,139 0000 2222,,,,,,\n\
+                 钱八,13700003333,,,,信鸽,,\n\
+                 \"=HYPERLINK(\"\"http://x\"\")\",13700004444,,,,,,\n";
+    let (gbk, _, _) = encoding_rs::GBK.encode(sheet);
+    let (status, _) = post_bytes(&app, "/v1/imports/leads", &rep, gbk.to_vec()).await;
+    assert_eq!(status, 403, "reps do not import leads");
+    let (status, refused) = post_bytes(&app, "/v1/imports/leads", &manager, gbk.to_vec()).await;
+    assert_eq!(status, 422, "{refused:#}");
+    let rows = refused["details"]["rows"].as_array().unwrap();
+    let outcomes: Vec<&str> = rows.iter().map(|r| r["outcome"].as_str().unwrap()).collect();
+    assert_eq!(
+        outcomes,
+        ["unchanged", "unchanged", "created", "created", "error", "error", "error"],
+        "{refused:#}"
+    );
+    assert_eq!(
+        rows[0]["matched"],
+        json!(format!("lead {}", lead["id"].as_str().unwrap()))
+    );
+    let wang = customer["contacts"][0]["id"].as_str().unwrap();
+    assert_eq!(rows[1]["matched"], json!(format!("contact {wang}")));
+    assert!(rows[4]["error"].as_str().unwrap().contains("row 4"), "{refused:#}");
+    assert!(rows[5]["error"].as_str().unwrap().contains("source"), "{refused:#}");
+    assert!(rows[6]["error"].as_str().unwrap().contains("formula"), "{refused:#}");
+    assert_eq!(count_leads(&app, &manager).await, before, "nothing was written");
+
+    // The good rows commit; run again, every person is known.
+    let good: String = sheet.lines().take(5).map(|l| format!("{l}\n")).collect();
+    let (gbk, _, _) = encoding_rs::GBK.encode(&good);
+    let (status, done) = post_bytes(&app, "/v1/imports/leads", &manager, gbk.to_vec()).await;
+    assert_eq!(
+        (status, done["created"].as_u64(), done["unchanged"].as_u64()),
+        (200, Some(2), Some(2)),
+        "{done:#}"
+    );
+    let (_, again) = post_bytes(&app, "/v1/imports/leads", &manager, gbk.to_vec()).await;
+    assert_eq!(
+        (again["created"].as_u64(), again["unchanged"].as_u64()),
+        (Some(0), Some(4)),
+        "{again:#}"
+    );
+    let listed = app.get("/v1/leads?limit=200", &manager).await.expect(200).body;
+    let sun = listed["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["contact"]["name"] == "孙丽")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        (
+            sun["source"].as_str(),
+            sun["owner"].as_str(),
+            sun["contact"]["phone"].as_str(),
+            sun["notes"].as_str()
+        ),
+        (
+            Some("trade_show"),
+            Some(f.east_rep.id.to_string().as_str()),
+            Some("+8613900002222"),
+            Some("要报价")
+        ),
+        "{sun:#}"
+    );
+    assert_eq!(count_leads(&app, &manager).await, before + 2);
+
+    // The manager's lead export reads back as the same people.
+    for format in ["csv", "xlsx"] {
+        let bytes = get_bytes(&app, &format!("/v1/exports/leads?format={format}"), &manager).await;
+        let (status, back) =
+            post_bytes(&app, "/v1/imports/leads?dry_run=true", &manager, bytes).await;
+        assert_eq!(
+            (status, back["created"].as_u64(), back["errors"].as_u64()),
+            (200, Some(0), Some(0)),
+            "{format}: {back:#}"
+        );
+        assert_eq!(back["unchanged"].as_u64(), Some(before as u64 + 2), "{back:#}");
+    }
+
+    // A long file followed: progress lines (checking, then writing), then the report.
+    let long: String = std::iter::once("name,mobile,company\n".to_owned())
+        .chain((0..200).map(|i| format!("访客{i},1360000{i:04},展商{i}\n")))
+        .collect();
+    let resp = app
+        .client
+        .post(format!("{}/v1/imports/leads?progress=true", app.base))
+        .bearer_auth(&manager)
+        .header("content-type", "text/csv")
+        .body(long.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    assert_eq!(
+        resp.headers()["content-type"].to_str().unwrap(),
+        "application/x-ndjson"
+    );
+    let text = resp.text().await.unwrap();
+    let lines: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let steps: Vec<&Value> = lines.iter().filter_map(|l| l.get("progress")).collect();
+    let checked: Vec<u64> = steps
+        .iter()
+        .filter(|s| s["phase"] == "checking")
+        .map(|s| s["done"].as_u64().unwrap())
+        .collect();
+    assert!(checked.len() >= 100, "about every 1 %: {}", checked.len());
+    assert!(checked.windows(2).all(|w| w[0] < w[1]), "{checked:?}");
+    assert_eq!(checked.last(), Some(&200));
+    let written = steps.iter().filter(|s| s["phase"] == "writing").count();
+    assert!(written >= 100, "{written}");
+    let last = lines.last().unwrap();
+    assert_eq!(last["report"]["created"], 200, "{last:#}");
+    assert_eq!(count_leads_all(&app, &manager).await, before + 2 + 200);
+    // Refused rows end the stream with the plain call's error; a file refused before any
+    // row (no name column) answers as the plain call, with its status.
+    let resp = app
+        .client
+        .post(format!("{}/v1/imports/leads?progress=true", app.base))
+        .bearer_auth(&manager)
+        .body(format!("{long}bad,=1+1,x\n"))
+        .send()
+        .await
+        .unwrap();
+    let text = resp.text().await.unwrap();
+    let last: Value = serde_json::from_str(text.lines().last().unwrap()).unwrap();
+    assert_eq!(last["error"]["code"], "import_rejected", "{last:#}");
+    let resp = app
+        .client
+        .post(format!("{}/v1/imports/leads?progress=true", app.base))
+        .bearer_auth(&manager)
+        .body("mobile,company\n13600000000,x\n")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 422);
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["code"], "missing_column", "{body:#}");
+}
+
+/// Every lead the caller sees, page by page.
+async fn count_leads_all(app: &TestApp, token: &str) -> usize {
+    let mut n = 0;
+    let mut cursor: Option<String> = None;
+    loop {
+        let path = match &cursor {
+            Some(c) => format!("/v1/leads?limit=200&cursor={c}"),
+            None => "/v1/leads?limit=200".to_owned(),
+        };
+        let page = app.get(&path, token).await.expect(200).body;
+        n += page["items"].as_array().unwrap().len();
+        match page["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_owned()),
+            None => return n,
+        }
+    }
 }

@@ -251,6 +251,104 @@ pub fn reallocations(
     out
 }
 
+/// An order line holding stock where the SKU's breaker has tripped.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HeldLine {
+    pub order: crate::id::OrderId,
+    pub customer: crate::id::CustomerId,
+    /// The customer's purchases over the grading window, in minor units.
+    pub customer_value: u64,
+    pub ordered_at: DateTime<Utc>,
+    pub sku: Code,
+    pub location: Code,
+    pub quantity: u64,
+}
+
+/// Where a held line could be served from instead (seed 004).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PendingReallocation {
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub order: crate::id::OrderId,
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub customer: crate::id::CustomerId,
+    pub customer_value: u64,
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub sku: Code,
+    /// The tripped location the line holds stock at.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub from: Code,
+    pub quantity: u64,
+    /// The nearest location that can still take the line after the lines ranked before it;
+    /// `None` when no location can (buy, or wait for the next delivery).
+    pub suggested: Option<Reallocation>,
+    /// Every location that could take it on its own, nearest first.
+    pub alternatives: Vec<Reallocation>,
+}
+
+/// Suggestions for the held lines at tripped locations: lines of more valuable customers
+/// first (then older orders), each to the nearest location that keeps its safety stock after
+/// the lines before it took their share. `levels` are every location's stock of the lines'
+/// SKUs, `safety` a SKU's safety stock.
+pub fn plan_reallocations(
+    lines: &[HeldLine],
+    levels: &[StockLevel],
+    safety: impl Fn(&Code) -> u64,
+    locations: &[Location],
+) -> Vec<PendingReallocation> {
+    let mut ranked: Vec<&HeldLine> = lines.iter().collect();
+    ranked.sort_by(|a, b| {
+        b.customer_value
+            .cmp(&a.customer_value)
+            .then(a.ordered_at.cmp(&b.ordered_at))
+            .then(a.order.cmp(&b.order))
+    });
+    // What each location can still give as suggestions take their share.
+    let mut left: Vec<StockLevel> = levels.to_vec();
+    ranked
+        .into_iter()
+        .map(|line| {
+            let threshold = safety(&line.sku);
+            let of_sku = |all: &[StockLevel]| -> Vec<StockLevel> {
+                all.iter().filter(|l| l.sku == line.sku).cloned().collect()
+            };
+            let alternatives = reallocations(
+                &line.location,
+                line.quantity,
+                threshold,
+                &of_sku(levels),
+                locations,
+            );
+            let suggested = reallocations(
+                &line.location,
+                line.quantity,
+                threshold,
+                &of_sku(&left),
+                locations,
+            )
+            .into_iter()
+            .next();
+            if let Some(to) = &suggested
+                && let Some(l) = left
+                    .iter_mut()
+                    .find(|l| l.sku == line.sku && l.location == to.location)
+            {
+                l.available -= line.quantity as i64;
+            }
+            PendingReallocation {
+                order: line.order,
+                customer: line.customer,
+                customer_value: line.customer_value,
+                sku: line.sku.clone(),
+                from: line.location.clone(),
+                quantity: line.quantity,
+                suggested,
+                alternatives,
+            }
+        })
+        .collect()
+}
+
 /// Spare units moved from another location.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -409,6 +507,61 @@ mod tests {
         assert_eq!(b.history.len(), 2);
         assert_eq!(b.history[0].available, 3);
         assert_eq!(b.version, 2);
+    }
+
+    #[test]
+    fn held_lines_of_valuable_customers_get_the_nearest_spare_stock_first() {
+        let places = [
+            place("SH", 31.23, 121.47),
+            place("SZ", 31.30, 120.58),
+            place("BJ", 39.90, 116.40),
+        ];
+        // Suzhou can spare 15 units above its safety stock of 20, Beijing 480.
+        let levels = [level("SH", 5), level("SZ", 35), level("BJ", 500)];
+        let at = |h| Utc.with_ymd_and_hms(2026, 11, 2, h, 0, 0).unwrap();
+        let held = |value, hour, quantity| HeldLine {
+            order: crate::id::OrderId::new(),
+            customer: crate::id::CustomerId::new(),
+            customer_value: value,
+            ordered_at: at(hour),
+            sku: code("A"),
+            location: code("SH"),
+            quantity,
+        };
+        let small = held(1_000, 1, 10);
+        let big = held(900_000, 3, 10);
+        let older_small = held(1_000, 0, 4);
+        let plan = plan_reallocations(
+            &[small.clone(), big.clone(), older_small.clone()],
+            &levels,
+            |_| 20,
+            &places,
+        );
+        let got: Vec<(crate::id::OrderId, Option<&str>)> = plan
+            .iter()
+            .map(|p| (p.order, p.suggested.as_ref().map(|r| r.location.as_str())))
+            .collect();
+        // The valuable customer takes Suzhou's spare (35 → 25); the older small order's 4
+        // units still fit there (25 → 21); the last 10 would leave Suzhou below 20: Beijing.
+        assert_eq!(
+            got,
+            [
+                (big.order, Some("SZ")),
+                (older_small.order, Some("SZ")),
+                (small.order, Some("BJ"))
+            ]
+        );
+        assert_eq!(
+            plan[2]
+                .alternatives
+                .iter()
+                .map(|r| r.location.as_str())
+                .collect::<Vec<_>>(),
+            ["SZ", "BJ"],
+            "on its own it would fit the nearest"
+        );
+        let none = plan_reallocations(&[held(1, 0, 1_000)], &levels, |_| 20, &places);
+        assert_eq!(none[0].suggested, None, "nowhere can take 1,000");
     }
 
     #[test]

@@ -183,6 +183,7 @@ fn lead_routes(router: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
         .routes(routes!(order::http::put_location))
         .routes(routes!(order::http::change_breaker))
         .routes(routes!(order::http::imbalance))
+        .routes(routes!(order::http::pending_reallocations))
         .routes(routes!(order::http::demand_forecast))
         .routes(routes!(order::http::put_estimate))
         .routes(routes!(order::http::replenishment))

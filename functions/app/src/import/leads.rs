@@ -3,7 +3,7 @@
 //! lead, or a customer's contact, by phone or e-mail — is not created again, and the report
 //! names the record it matched. New leads are scored and routed by the tenant's rules like any
 //! other (an empty owner leaves them to the assignment rules). A lead's id derives from its
-//! phone, e-mail or name, so a commit cut short and run again creates only what is missing.
+//! phone (else e-mail), so a commit cut short and run again creates only what is missing.
 
 use super::table::Table;
 use super::use_cases::{ImportKind, ImportReport, Progress, RowOutcome, columns, text_cell};
@@ -94,7 +94,7 @@ pub(super) async fn import(
     let users = state.directory.list_users(&actor.tenant).await?;
     let now = state.clock.now();
     let mut report = ImportReport::new(ImportKind::Leads, dry_run, table, &cols, progress);
-    // Each contact key (and name, for rows with neither phone nor e-mail) → its first row.
+    // Each contact key (`lead:phone:…`, `lead:email:…`) → the first row with it.
     let mut first_row: HashMap<String, usize> = HashMap::new();
     let mut new: Vec<NewRow> = Vec::new();
 
@@ -122,12 +122,14 @@ pub(super) async fn import(
                     v => text_cell(&v, field).map(Some),
                 }
             };
+            // Phones (`+86 …`) and e-mails are checked by their own parsers, not as text.
+            let raw = |field: &str| Some(cell(row, field)).filter(|v| !v.is_empty());
             let input = NewLead {
                 source: source(&cell(row, "source"))?,
                 contact: ContactInput {
                     name: text_cell(&name, "lead_name")?,
-                    phone: optional("phone")?,
-                    email: optional("email")?,
+                    phone: raw("phone"),
+                    email: raw("email"),
                     company: optional("company")?,
                     title: optional("title")?,
                 },
@@ -152,29 +154,16 @@ pub(super) async fn import(
             };
             let (probe, _) = build(LeadId::new())?;
             let keys = probe.contact_keys();
-            let identity = match keys.first() {
-                Some(k) => k.clone(),
-                None => format!(
-                    "lead:name:{}|{}",
-                    probe.contact.name.as_str().to_lowercase(),
-                    probe
-                        .contact
-                        .company
-                        .as_ref()
-                        .map(|c| c.as_str().to_lowercase())
-                        .unwrap_or_default()
-                ),
-            };
+            // A lead has a phone or an e-mail (`Lead::create` refuses one without).
+            let identity = keys.first().cloned().unwrap_or_default();
             let id = LeadId::from_uuid(derived_uuid(&format!(
                 "import-lead|{}|{identity}",
                 actor.tenant
             )));
-            for k in keys.iter().chain(std::iter::once(&identity)) {
-                if let Some(first) = first_row.get(k) {
-                    return Err(format!("the same person as row {first}"));
-                }
+            if let Some(first) = keys.iter().find_map(|k| first_row.get(k)) {
+                return Err(format!("the same person as row {first}"));
             }
-            for k in keys.iter().chain(std::iter::once(&identity)) {
+            for k in &keys {
                 first_row.insert(k.clone(), *line);
             }
             if let Some(found) = known(state, actor, id, &keys).await? {

@@ -422,6 +422,21 @@ pub async fn import(
     mapping: Option<&str>,
     progress: &Progress,
 ) -> Result<ImportReport, AppError> {
+    let mut report = import_kind(state, actor, kind, bytes, dry_run, mapping, progress).await?;
+    // The report no longer reports: a follower's channel closes when the import ends.
+    report.progress = Progress::silent();
+    Ok(report)
+}
+
+async fn import_kind(
+    state: &AppState,
+    actor: &Actor,
+    kind: ImportKind,
+    bytes: &[u8],
+    dry_run: bool,
+    mapping: Option<&str>,
+    progress: &Progress,
+) -> Result<ImportReport, AppError> {
     actor.check(match kind {
         ImportKind::Customers | ImportKind::Orders | ImportKind::Leads => Permission::AssignLeads,
         ImportKind::Skus | ImportKind::Stock => Permission::ManageStock,

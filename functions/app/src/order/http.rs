@@ -264,6 +264,20 @@ pub async fn imbalance(
     Ok(Json(usecase::imbalance(&state, &auth.actor).await?))
 }
 
+/// Orders holding stock where a breaker has tripped, each line with the nearest location
+/// that could serve it instead: lines of the customers who bought most first (seed 004).
+#[utoipa::path(get, path = "/v1/stock/reallocations", tag = "orders", security(("bearer" = [])),
+    responses((status = 200, body = Vec<fieldline_domain::stock::PendingReallocation>),
+        (status = 403, body = ErrorBody)))]
+pub async fn pending_reallocations(
+    State(state): State<AppState>,
+    auth: Authenticated,
+) -> Result<Json<Vec<fieldline_domain::stock::PendingReallocation>>, ApiError> {
+    Ok(Json(
+        usecase::pending_reallocations(&state, &auth.actor).await?,
+    ))
+}
+
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]

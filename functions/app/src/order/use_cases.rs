@@ -8,8 +8,8 @@ use fieldline_domain::order::{
     StockLevel, StockMove, credit_freeze,
 };
 use fieldline_domain::stock::{
-    Breaker, BreakerAction, BreakerState, Location, LocationInput, breaker_state, reallocations,
-    reserve_floor,
+    Breaker, BreakerAction, BreakerState, HeldLine, Location, LocationInput,
+    PendingReallocation, breaker_state, plan_reallocations, reallocations, reserve_floor,
 };
 use fieldline_domain::{Actor, EventPayload, OrderId, Permission};
 use fieldline_store::{Created, Cursor, IdempotencyKey, OrderQuery, Page, StoreError};
@@ -697,4 +697,99 @@ pub async fn imbalance(state: &AppState, actor: &Actor) -> Result<Vec<ImbalanceR
         )
     });
     Ok(rows)
+}
+
+/// Orders holding stock where a SKU's breaker has tripped, and where each line could be
+/// served from instead (seed 004; managers and admins, their own scope): lines of the
+/// customers who bought most over the grading window first, each to the nearest location
+/// that keeps its safety stock. Suggestions only: moving an order is the manager's call.
+pub async fn pending_reallocations(
+    state: &AppState,
+    actor: &Actor,
+) -> Result<Vec<PendingReallocation>, AppError> {
+    actor.check(Permission::ManageStock)?;
+    let levels = state.orders.list_stock(&actor.tenant).await?;
+    let breakers = state.orders.list_breakers(&actor.tenant).await?;
+    let mut codes: Vec<Code> = levels.iter().map(|l| l.sku.clone()).collect();
+    codes.sort();
+    codes.dedup();
+    let skus = state.orders.get_skus(&actor.tenant, &codes).await?;
+    let safety = |c: &Code| skus.iter().find(|s| &s.code == c).map_or(0, |s| s.safety_stock);
+    let tripped: std::collections::HashSet<(&str, &str)> = levels
+        .iter()
+        .filter(|l| {
+            let overridden = breakers
+                .iter()
+                .any(|b| b.sku == l.sku && b.location == l.location && b.overridden);
+            breaker_state(l.available, safety(&l.sku), overridden) == BreakerState::Tripped
+        })
+        .map(|l| (l.sku.as_str(), l.location.as_str()))
+        .collect();
+    if tripped.is_empty() {
+        return Ok(Vec::new());
+    }
+    let tenant = load_tenant(state, &actor.tenant).await?;
+    let now = state.clock.now();
+    let since = now - chrono::Duration::days(tenant.grade_policy().value_window_days.into());
+    let mut values: std::collections::HashMap<fieldline_domain::CustomerId, u64> =
+        std::collections::HashMap::new();
+    let mut held = Vec::new();
+    for status in [
+        OrderStatus::Submitted,
+        OrderStatus::Approved,
+        OrderStatus::ToShip,
+    ] {
+        let mut after = None;
+        loop {
+            let page = state
+                .orders
+                .list_orders(
+                    &actor.tenant,
+                    &OrderQuery {
+                        scope: actor.lead_scope(),
+                        status: Some(status),
+                        customer: None,
+                        limit: fieldline_store::MAX_PAGE,
+                        after,
+                    },
+                )
+                .await?;
+            for o in &page.items {
+                for l in &o.lines {
+                    if !tripped.contains(&(l.sku.as_str(), o.location.as_str())) {
+                        continue;
+                    }
+                    let value = match values.get(&o.customer) {
+                        Some(v) => *v,
+                        None => {
+                            let v = state
+                                .customers
+                                .purchases_since(&actor.tenant, o.customer, since)
+                                .await?
+                                .iter()
+                                .map(|p| p.amount)
+                                .sum();
+                            values.insert(o.customer, v);
+                            v
+                        }
+                    };
+                    held.push(HeldLine {
+                        order: o.id,
+                        customer: o.customer,
+                        customer_value: value,
+                        ordered_at: o.created_at,
+                        sku: l.sku.clone(),
+                        location: o.location.clone(),
+                        quantity: l.quantity,
+                    });
+                }
+            }
+            match page.next {
+                Some(next) => after = Some(next),
+                None => break,
+            }
+        }
+    }
+    let locations = state.orders.list_locations(&actor.tenant).await?;
+    Ok(plan_reallocations(&held, &levels, safety, &locations))
 }
