@@ -540,9 +540,50 @@ async fn a_stock_drop_trips_the_breaker_on_every_channel_and_an_override_is_audi
 
     // 30 on hand, safety stock 20: an order that starts at or above 20 goes through, even if
     // it leaves less; from then on the breaker is tripped.
-    order(5, "direct").await.1.expect(200);
-    order(6, "direct").await.1.expect(200);
+    let (five, held) = order(5, "direct").await;
+    held.expect(200);
+    let (six, held) = order(6, "direct").await;
+    held.expect(200);
     assert_eq!(stock(&app, &rep).await.2, 19);
+
+    // The two orders holding Shanghai's stock are suggested to the nearest warehouse that
+    // stays safe after both (Suzhou: 200 − 11 ≥ 20), Beijing as the next alternative.
+    app.get("/v1/stock/reallocations", &rep).await.expect(403);
+    let plan = app
+        .get("/v1/stock/reallocations", &manager)
+        .await
+        .expect(200)
+        .body;
+    let plan = plan.as_array().unwrap();
+    let mut held: Vec<(&str, u64)> = plan
+        .iter()
+        .map(|p| {
+            (
+                p["order"].as_str().unwrap(),
+                p["quantity"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    held.sort_by_key(|h| h.1);
+    assert_eq!(
+        held,
+        [
+            (five["id"].as_str().unwrap(), 5),
+            (six["id"].as_str().unwrap(), 6)
+        ],
+        "{plan:#?}"
+    );
+    for p in plan {
+        assert_eq!(
+            (
+                p["from"].as_str(),
+                p["suggested"]["location"].as_str(),
+                p["alternatives"][1]["location"].as_str()
+            ),
+            (Some("WH-SH"), Some("WH-SZ"), Some("WH-BJ")),
+            "{p:#}"
+        );
+    }
     let map = app
         .get("/v1/stock/imbalance", &manager)
         .await
@@ -1310,10 +1351,16 @@ async fn customer_imports_deduplicate_normalise_phones_and_read_back() {
             .starts_with("order,date,company,sku,quantity,unit_price,discount"),
         "{text}"
     );
-    assert!(text.contains(",2026-03-14,宁波港城贸易有限公司,BRG-6205,100,45.00,0,"), "{text}");
+    assert!(
+        text.contains(",2026-03-14,宁波港城贸易有限公司,BRG-6205,100,45.00,0,"),
+        "{text}"
+    );
     for (format, bytes) in [
         ("csv", csv),
-        ("xlsx", get_bytes(&app, "/v1/exports/orders?format=xlsx", &manager).await),
+        (
+            "xlsx",
+            get_bytes(&app, "/v1/exports/orders?format=xlsx", &manager).await,
+        ),
     ] {
         let (status, back) =
             post_bytes(&app, "/v1/imports/orders?dry_run=true", &manager, bytes).await;
@@ -1374,10 +1421,21 @@ async fn lead_imports_skip_known_people_route_new_ones_and_report_progress() {
     let (status, refused) = post_bytes(&app, "/v1/imports/leads", &manager, gbk.to_vec()).await;
     assert_eq!(status, 422, "{refused:#}");
     let rows = refused["details"]["rows"].as_array().unwrap();
-    let outcomes: Vec<&str> = rows.iter().map(|r| r["outcome"].as_str().unwrap()).collect();
+    let outcomes: Vec<&str> = rows
+        .iter()
+        .map(|r| r["outcome"].as_str().unwrap())
+        .collect();
     assert_eq!(
         outcomes,
-        ["unchanged", "unchanged", "created", "created", "error", "error", "error"],
+        [
+            "unchanged",
+            "unchanged",
+            "created",
+            "created",
+            "error",
+            "error",
+            "error"
+        ],
         "{refused:#}"
     );
     assert_eq!(
@@ -1386,10 +1444,23 @@ async fn lead_imports_skip_known_people_route_new_ones_and_report_progress() {
     );
     let wang = customer["contacts"][0]["id"].as_str().unwrap();
     assert_eq!(rows[1]["matched"], json!(format!("contact {wang}")));
-    assert!(rows[4]["error"].as_str().unwrap().contains("row 4"), "{refused:#}");
-    assert!(rows[5]["error"].as_str().unwrap().contains("source"), "{refused:#}");
-    assert!(rows[6]["error"].as_str().unwrap().contains("formula"), "{refused:#}");
-    assert_eq!(count_leads(&app, &manager).await, before, "nothing was written");
+    assert!(
+        rows[4]["error"].as_str().unwrap().contains("row 4"),
+        "{refused:#}"
+    );
+    assert!(
+        rows[5]["error"].as_str().unwrap().contains("source"),
+        "{refused:#}"
+    );
+    assert!(
+        rows[6]["error"].as_str().unwrap().contains("formula"),
+        "{refused:#}"
+    );
+    assert_eq!(
+        count_leads(&app, &manager).await,
+        before,
+        "nothing was written"
+    );
 
     // The good rows commit; run again, every person is known.
     let good: String = sheet.lines().take(5).map(|l| format!("{l}\n")).collect();
@@ -1406,7 +1477,11 @@ async fn lead_imports_skip_known_people_route_new_ones_and_report_progress() {
         (Some(0), Some(4)),
         "{again:#}"
     );
-    let listed = app.get("/v1/leads?limit=200", &manager).await.expect(200).body;
+    let listed = app
+        .get("/v1/leads?limit=200", &manager)
+        .await
+        .expect(200)
+        .body;
     let sun = listed["items"]
         .as_array()
         .unwrap()
@@ -1433,7 +1508,12 @@ async fn lead_imports_skip_known_people_route_new_ones_and_report_progress() {
 
     // The manager's lead export reads back as the same people.
     for format in ["csv", "xlsx"] {
-        let bytes = get_bytes(&app, &format!("/v1/exports/leads?format={format}"), &manager).await;
+        let bytes = get_bytes(
+            &app,
+            &format!("/v1/exports/leads?format={format}"),
+            &manager,
+        )
+        .await;
         let (status, back) =
             post_bytes(&app, "/v1/imports/leads?dry_run=true", &manager, bytes).await;
         assert_eq!(
@@ -1441,7 +1521,11 @@ async fn lead_imports_skip_known_people_route_new_ones_and_report_progress() {
             (200, Some(0), Some(0)),
             "{format}: {back:#}"
         );
-        assert_eq!(back["unchanged"].as_u64(), Some(before as u64 + 2), "{back:#}");
+        assert_eq!(
+            back["unchanged"].as_u64(),
+            Some(before as u64 + 2),
+            "{back:#}"
+        );
     }
 
     // A long file followed: progress lines (checking, then writing), then the report.

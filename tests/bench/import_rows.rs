@@ -104,8 +104,16 @@ async fn measure(
     for (i, dry_run) in [true, false, false].into_iter().enumerate() {
         let t = Instant::now();
         reports.push(
-            import::import(state, actor, kind, &bytes, dry_run, None, &import::Progress::silent())
-                .await?,
+            import::import(
+                state,
+                actor,
+                kind,
+                &bytes,
+                dry_run,
+                None,
+                &import::Progress::silent(),
+            )
+            .await?,
         );
         secs[i] = t.elapsed().as_secs_f64();
     }

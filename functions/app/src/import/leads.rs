@@ -191,7 +191,11 @@ pub(super) async fn import(
         progress.writing(done + 1, total);
     }
     report.committed = true;
-    tracing::info!(leads = total, rows = report.rows.len(), "lead import committed");
+    tracing::info!(
+        leads = total,
+        rows = report.rows.len(),
+        "lead import committed"
+    );
     Ok(report)
 }
 

@@ -937,8 +937,14 @@ async fn export_leads(state: &AppState, actor: &Actor) -> Result<Sheet, AppError
             };
             sheet.rows.push(vec![
                 c.name.as_str().to_owned(),
-                c.phone.as_ref().map(|p| p.e164().to_owned()).unwrap_or_default(),
-                c.email.as_ref().map(|e| e.as_str().to_owned()).unwrap_or_default(),
+                c.phone
+                    .as_ref()
+                    .map(|p| p.e164().to_owned())
+                    .unwrap_or_default(),
+                c.email
+                    .as_ref()
+                    .map(|e| e.as_str().to_owned())
+                    .unwrap_or_default(),
                 text(c.company.as_ref()),
                 text(c.title.as_ref()),
                 l.source.to_string(),

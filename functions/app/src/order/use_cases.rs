@@ -8,8 +8,8 @@ use fieldline_domain::order::{
     StockLevel, StockMove, credit_freeze,
 };
 use fieldline_domain::stock::{
-    Breaker, BreakerAction, BreakerState, HeldLine, Location, LocationInput,
-    PendingReallocation, breaker_state, plan_reallocations, reallocations, reserve_floor,
+    Breaker, BreakerAction, BreakerState, HeldLine, Location, LocationInput, PendingReallocation,
+    breaker_state, plan_reallocations, reallocations, reserve_floor,
 };
 use fieldline_domain::{Actor, EventPayload, OrderId, Permission};
 use fieldline_store::{Created, Cursor, IdempotencyKey, OrderQuery, Page, StoreError};
@@ -714,7 +714,11 @@ pub async fn pending_reallocations(
     codes.sort();
     codes.dedup();
     let skus = state.orders.get_skus(&actor.tenant, &codes).await?;
-    let safety = |c: &Code| skus.iter().find(|s| &s.code == c).map_or(0, |s| s.safety_stock);
+    let safety = |c: &Code| {
+        skus.iter()
+            .find(|s| &s.code == c)
+            .map_or(0, |s| s.safety_stock)
+    };
     let tripped: std::collections::HashSet<(&str, &str)> = levels
         .iter()
         .filter(|l| {
