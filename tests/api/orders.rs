@@ -672,6 +672,55 @@ async fn a_stock_drop_trips_the_breaker_on_every_channel_and_an_override_is_audi
     .await
     .expect(200);
     order(1, "tmall").await.1.expect(200);
+
+    // A manager moves a held order to the suggested warehouse: released in Shanghai and
+    // reserved in Suzhou in one write, the move in its history. Reps cannot; an unknown
+    // warehouse is refused.
+    let six = app
+        .get(
+            &format!("/v1/orders/{}", six["id"].as_str().unwrap()),
+            &manager,
+        )
+        .await
+        .expect(200)
+        .body;
+    let (_, reserved_before, _) = stock(&app, &rep).await;
+    let relocate =
+        |to: &str| json!({"do": "relocate", "location": to, "reason": "上海仓告急，就近发货"});
+    act(&app, &rep, &six, relocate("WH-SZ")).await.expect(403);
+    act(&app, &manager, &six, relocate("WH-XX"))
+        .await
+        .expect(422);
+    let moved = act(&app, &manager, &six, relocate("WH-SZ"))
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(moved["location"], "WH-SZ");
+    assert_eq!(
+        moved["status"], six["status"],
+        "still where it was in its flow"
+    );
+    let note = moved["history"].as_array().unwrap().last().unwrap()["note"].clone();
+    assert_eq!(note, "WH-SH → WH-SZ: 上海仓告急，就近发货");
+    assert_eq!(stock(&app, &rep).await.1, reserved_before - 6);
+    let rows = app
+        .get("/v1/skus/LUB-18L/stock", &rep)
+        .await
+        .expect(200)
+        .body;
+    let sz = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["location"] == "WH-SZ")
+        .unwrap();
+    assert_eq!(
+        (sz["reserved"].as_i64(), sz["available"].as_i64()),
+        (Some(6), Some(194))
+    );
+    act(&app, &manager, &six, relocate("WH-BJ"))
+        .await
+        .expect(409);
 }
 
 async fn imports_check_every_row_write_all_or_nothing_and_exports_read_back() {

@@ -10,7 +10,10 @@
 //! headers, phones as people type them), where every row is also checked against the tenant's
 //! company and contact keys; baseline the same rows as raw SQL inserts.
 //!
-//! `cargo bench -p fieldline-tests --bench import_rows`
+//! Then leads: `BENCH_ROWS` people from a trade-show list (GBK, Chinese headers), each
+//! checked against the tenant's leads and customers' contacts by phone; baseline raw SQL.
+//!
+//! `cargo bench -p fieldline-tests --bench import_rows` (`BENCH_KINDS=leads` runs one kind)
 
 use fieldline_app::admin;
 use fieldline_app::import::{self, ImportKind};
@@ -41,6 +44,42 @@ async fn main() -> anyhow::Result<()> {
         role: Role::Admin,
         team: None,
     };
+    let kinds = std::env::var("BENCH_KINDS").unwrap_or_else(|_| "skus,customers,leads".into());
+    let wanted = |k: &str| kinds.split(',').any(|w| w.trim() == k);
+    if wanted("skus") {
+        skus(&state, &actor, &db_path, rows).await?;
+    }
+    if wanted("customers") {
+        customers(&state, &actor, &db_path, rows).await?;
+    }
+    if wanted("leads") {
+        let mut text = String::from("姓名,手机,公司,来源\n");
+        for n in 0..rows {
+            text.push_str(&format!(
+                "访客{n},139 {:04} {:04},展商{n}号有限公司,展会\n",
+                n / 10_000,
+                n % 10_000
+            ));
+        }
+        measure(
+            &state,
+            &actor,
+            &db_path,
+            ImportKind::Leads,
+            &text,
+            "lead rows",
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+async fn skus(
+    state: &fieldline_app::AppState,
+    actor: &Actor,
+    db_path: &std::path::Path,
+    rows: usize,
+) -> anyhow::Result<()> {
     let mut text = String::from("物料编码,名称,单价,底价,安全库存\n");
     for n in 0..rows {
         let price = 100 + n % 900;
@@ -51,16 +90,15 @@ async fn main() -> anyhow::Result<()> {
             n % 50
         ));
     }
-    measure(
-        &state,
-        &actor,
-        &db_path,
-        ImportKind::Skus,
-        &text,
-        "SKU rows",
-    )
-    .await?;
+    measure(state, actor, db_path, ImportKind::Skus, &text, "SKU rows").await
+}
 
+async fn customers(
+    state: &fieldline_app::AppState,
+    actor: &Actor,
+    db_path: &std::path::Path,
+    rows: usize,
+) -> anyhow::Result<()> {
     let mut text = String::from("客户名称,类型,联系人,职务,手机\n");
     for n in 0..rows {
         text.push_str(&format!(
@@ -70,15 +108,14 @@ async fn main() -> anyhow::Result<()> {
         ));
     }
     measure(
-        &state,
-        &actor,
-        &db_path,
+        state,
+        actor,
+        db_path,
         ImportKind::Customers,
         &text,
         "customer rows, one contact each",
     )
-    .await?;
-    Ok(())
+    .await
 }
 
 /// Imports `text` (as GBK) three times — dry run, commit into nothing, re-import of the

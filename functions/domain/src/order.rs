@@ -869,6 +869,35 @@ impl Order {
         Ok(())
     }
 
+    /// Moves an order that holds stock to another location (a tripped breaker's
+    /// reallocation, seed 004): the caller releases its lines at the old location and
+    /// reserves them at the new one in the same write. Kept in the history with the reason.
+    pub fn relocate(
+        &mut self,
+        to: Code,
+        by: UserId,
+        reason: String,
+        now: Timestamp,
+    ) -> Result<(), DomainError> {
+        if !self.holds_stock() {
+            return Err(DomainError::Conflict(format!(
+                "a {} order holds no stock to move",
+                self.status
+            )));
+        }
+        if to == self.location {
+            return Err(DomainError::invalid(
+                "location",
+                format!("the order already ships from {to}"),
+            ));
+        }
+        let from = std::mem::replace(&mut self.location, to);
+        let note = format!("{from} → {}: {reason}", self.location);
+        self.step(self.status, Some(by), Some(note), now);
+        self.version += 1;
+        Ok(())
+    }
+
     /// The warehouse confirms the shipment; the caller consumes the reserved stock in the
     /// same write. Net terms start their clock here.
     pub fn ship(&mut self, by: UserId, now: Timestamp) -> Result<(), DomainError> {
@@ -1156,6 +1185,33 @@ mod tests {
             o.cancel(o.owner, "客户取消".into(), at(3)),
             Err(DomainError::InvalidTransition { .. })
         ));
+    }
+
+    #[test]
+    fn only_an_order_holding_stock_moves_and_the_move_is_kept() {
+        let skus = [sku("A", 1000, 0)];
+        let mut o = draft(vec![("A", 1, 0)], PaymentTerms::Net { days: 0 }, &skus);
+        let to = Code::parse("WH-SZ", "location").unwrap();
+        assert!(matches!(
+            o.relocate(to.clone(), o.owner, "x".into(), at(1)),
+            Err(DomainError::Conflict(_))
+        ));
+        o.submit(o.owner, None, &skus, &OrderPolicy::default(), at(1))
+            .unwrap();
+        let (from, version, status) = (o.location.clone(), o.version, o.status);
+        assert!(
+            o.relocate(from.clone(), o.owner, "x".into(), at(2))
+                .is_err()
+        );
+        o.relocate(to.clone(), o.owner, "告急".into(), at(2))
+            .unwrap();
+        assert_eq!((o.location.clone(), o.status), (to.clone(), status));
+        assert_eq!(o.version, version + 1);
+        let last = o.history.last().unwrap();
+        assert_eq!(
+            last.note.as_deref(),
+            Some(format!("{from} → {to}: 告急").as_str())
+        );
     }
 
     #[test]

@@ -278,6 +278,16 @@ pub enum OrderAction {
         #[schema(min_length = 1, max_length = 500, pattern = r"[^\s]")]
         reason: String,
     },
+    /// Serves an order still holding stock from another warehouse (managers and admins; see
+    /// `GET /v1/stock/reallocations`): released here and reserved there in one write, or
+    /// refused with the shortfall; the move and its reason join the history.
+    Relocate {
+        expected_version: u64,
+        #[schema(value_type = String, pattern = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")]
+        location: Code,
+        #[schema(min_length = 1, max_length = 500, pattern = r"[^\s]")]
+        reason: String,
+    },
 }
 
 impl OrderAction {
@@ -293,6 +303,9 @@ impl OrderAction {
             | OrderAction::Ship { expected_version }
             | OrderAction::Deliver { expected_version }
             | OrderAction::Cancel {
+                expected_version, ..
+            }
+            | OrderAction::Relocate {
                 expected_version, ..
             } => *expected_version,
         }
@@ -339,20 +352,7 @@ pub async fn act(
             let skus = state.orders.get_skus(&actor.tenant, &codes).await?;
             order.submit(actor.user, overdue, &skus, &policy, now)?;
             moves = order.stock_moves(StockEffect::Reserve);
-            // The breaker's floor rides in each reservation's own condition, so every
-            // channel sees the same trip at the same moment.
-            for m in &mut moves {
-                let threshold = skus
-                    .iter()
-                    .find(|s| s.code == m.sku)
-                    .map_or(0, |s| s.safety_stock);
-                let overridden = state
-                    .orders
-                    .get_breaker(&actor.tenant, &m.sku, &m.location)
-                    .await?
-                    .is_some_and(|b| b.overridden);
-                m.min_available = reserve_floor(threshold, overridden);
-            }
+            breaker_floors(state, actor, &skus, &mut moves).await?;
         }
         OrderAction::Approve { note, .. } => {
             actor.check(Permission::ApproveOrder(&order))?;
@@ -388,6 +388,26 @@ pub async fn act(
                 moves = order.stock_moves(StockEffect::Release);
             }
         }
+        OrderAction::Relocate {
+            location, reason, ..
+        } => {
+            actor.check(Permission::ManageStock)?;
+            let known = state.orders.list_locations(&actor.tenant).await?;
+            if !known.iter().any(|l| &l.code == location) {
+                return Err(AppError::InvalidField {
+                    field: "location".into(),
+                    message: format!("no warehouse {location}"),
+                });
+            }
+            moves = order.stock_moves(StockEffect::Release);
+            order.relocate(location.clone(), actor.user, reason.clone(), now)?;
+            // The new warehouse's breaker holds as for a new order.
+            let mut reserved = order.stock_moves(StockEffect::Reserve);
+            let codes: Vec<Code> = order.lines.iter().map(|l| l.sku.clone()).collect();
+            let skus = state.orders.get_skus(&actor.tenant, &codes).await?;
+            breaker_floors(state, actor, &skus, &mut reserved).await?;
+            moves.extend(reserved);
+        }
     }
     if order.status != from {
         events.push(order.status_event(from, Some(actor.user), now));
@@ -413,6 +433,29 @@ pub async fn act(
         record_purchase(state, actor, &order).await?;
     }
     Ok(order)
+}
+
+/// Puts each reservation's breaker floor in its own condition, so every channel sees the
+/// same trip at the same moment.
+async fn breaker_floors(
+    state: &AppState,
+    actor: &Actor,
+    skus: &[Sku],
+    moves: &mut [StockMove],
+) -> Result<(), AppError> {
+    for m in moves {
+        let threshold = skus
+            .iter()
+            .find(|s| s.code == m.sku)
+            .map_or(0, |s| s.safety_stock);
+        let overridden = state
+            .orders
+            .get_breaker(&actor.tenant, &m.sku, &m.location)
+            .await?
+            .is_some_and(|b| b.overridden);
+        m.min_available = reserve_floor(threshold, overridden);
+    }
+    Ok(())
 }
 
 /// Every line the location cannot cover now (as read right after the refusal), or could
