@@ -121,6 +121,38 @@ async fn a_qualified_lead_converts_once_into_customer_contact_and_deal() {
     assert_eq!(contacts.len(), 1);
     assert_eq!(contacts[0].name.as_str(), "王建国1");
     assert_eq!(deal["contacts"], json!([contacts[0].id]));
+
+    // The deals export lists the deal for its owner's side only, customer by name.
+    let export = |token: String| {
+        let app = &app;
+        async move {
+            let resp = app
+                .client
+                .get(format!("{}/v1/exports/deals", app.base))
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(resp.status().as_u16(), 200);
+            resp.text().await.unwrap()
+        }
+    };
+    let mine = export(rep.clone()).await;
+    let rows: Vec<&str> = mine.lines().collect();
+    assert!(
+        rows[0]
+            .trim_start_matches('\u{feff}')
+            .starts_with("id,title,company,pipeline,stage")
+    );
+    assert_eq!(rows.len(), 2, "{mine}");
+    assert!(rows[1].starts_with(deal["id"].as_str().unwrap()), "{mine}");
+    assert!(rows[1].contains(",苏州精密机械有限公司,"), "{mine}");
+    let theirs = export(app.token(&f.south_manager)).await;
+    assert_eq!(
+        theirs.lines().count(),
+        1,
+        "another team's manager: {theirs}"
+    );
 }
 
 async fn a_deal_walks_the_pipeline_through_its_gates_and_keeps_its_log() {

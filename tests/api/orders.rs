@@ -855,6 +855,18 @@ async fn imports_check_every_row_write_all_or_nothing_and_exports_read_back() {
         "{again:#}"
     );
 
+    // Stock export → stock import sets the same counts.
+    let counted = get_bytes(&app, "/v1/exports/stock", &rep).await;
+    let text = String::from_utf8(counted.clone()).unwrap();
+    assert!(text.contains("LUB-18L,WH-SH,120,0,120"), "{text}");
+    let (status, again) = post_bytes(&app, "/v1/imports/stock", &manager, counted).await;
+    assert_eq!(
+        (status, again["errors"].as_u64()),
+        (200, Some(0)),
+        "{again:#}"
+    );
+    assert_eq!(stock(&app, &rep).await, (120, 0, 120));
+
     // Orders export in the caller's scope.
     let buyer = customer(&app, &rep, "常州精工机械有限公司").await;
     let draft = app
