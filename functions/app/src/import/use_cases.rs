@@ -105,7 +105,7 @@ impl Progress {
 
     fn step(&self, phase: ImportPhase, done: usize, total: usize) {
         let Some(tx) = &self.0 else { return };
-        if done == total || done % (total / 100).max(1) == 0 {
+        if done == total || done.is_multiple_of((total / 100).max(1)) {
             // A caller that stopped listening does not stop the import.
             let _ = tx.send(ProgressStep { phase, done, total });
         }
