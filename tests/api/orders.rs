@@ -125,8 +125,8 @@ async fn orders_check_credit_and_stock_and_wait_for_a_manager_when_frozen() {
         app.token(&f.east_rep),
     );
 
-    // The warehouse is someone the policy names (here the second East rep); an unknown
-    // person is refused.
+    // The warehouse is someone the policy names (here a rep of the South team, whose account
+    // the warehouse clerk uses); an unknown person is refused.
     let policy = |who: Value| {
         json!({"freeze_after_overdue_days": 45, "max_discount_percent": 10,
         "warehouse": [who]})
@@ -143,11 +143,11 @@ async fn orders_check_credit_and_stock_and_wait_for_a_manager_when_frozen() {
         &app,
         "/v1/settings/orders",
         &admin,
-        &policy(json!(f.east_rep2.id)),
+        &policy(json!(f.south_rep.id)),
     )
     .await
     .expect(200);
-    let warehouse = app.token(&f.east_rep2);
+    let warehouse = app.token(&f.south_rep);
 
     // The catalogue: admins and managers write it, reps read it; bad rows change nothing.
     put(
@@ -231,14 +231,52 @@ async fn orders_check_credit_and_stock_and_wait_for_a_manager_when_frozen() {
         .body;
     assert_eq!(first["status"], "to_ship", "{first:#}");
     assert_eq!(stock(&app, &rep).await, (100, 10, 90));
-    // The warehouse (a manager) ships; a rep may not.
-    act(&app, &rep, &first, json!({"do": "ship"}))
-        .await
-        .expect(403);
-    let first = act(&app, &manager, &first, json!({"do": "ship"}))
+    // The warehouse clerk sees the queue tenant-wide (and only the queue), may ship, and
+    // nothing else of an order not theirs; the owning rep may not ship.
+    let queue = app
+        .get("/v1/orders?status=to_ship", &warehouse)
         .await
         .expect(200)
         .body;
+    assert_eq!(queue["items"][0]["id"], first["id"], "{queue:#}");
+    let theirs = app.get("/v1/orders", &warehouse).await.expect(200).body;
+    assert_eq!(theirs["items"], json!([]), "not the clerk's orders");
+    let drafts = app
+        .get("/v1/orders?status=draft", &warehouse)
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(drafts["items"], json!([]));
+    act(&app, &rep, &first, json!({"do": "ship"}))
+        .await
+        .expect(403);
+    act(
+        &app,
+        &warehouse,
+        &first,
+        json!({"do": "cancel", "reason": "x"}),
+    )
+    .await
+    .expect(403);
+    act(&app, &warehouse, &first, json!({"do": "pay", "amount": 1}))
+        .await
+        .expect(403);
+    act(
+        &app,
+        &app.token(&f.east_rep2),
+        &first,
+        json!({"do": "ship"}),
+    )
+    .await
+    .expect(403);
+    let first = act(&app, &warehouse, &first, json!({"do": "ship"}))
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(
+        first["history"].as_array().unwrap().last().unwrap()["by"],
+        json!(f.south_rep.id)
+    );
     assert_eq!(first["invoice"], "invoiceable");
     assert_eq!(stock(&app, &rep).await, (90, 0, 90));
 

@@ -204,15 +204,44 @@ pub async fn create_order(
 }
 
 /// An order the caller may see: their customers' (reps), their team's (managers), all
-/// (admins).
+/// (admins); and, for the warehouse staff the order policy names, every order in the
+/// warehouse's hands (to ship or shipped).
 pub async fn get_order(state: &AppState, actor: &Actor, id: OrderId) -> Result<Order, AppError> {
     let order = state
         .orders
         .get_order(&actor.tenant, id)
         .await?
         .ok_or_else(|| AppError::NotFound(format!("order {id} not found")))?;
-    actor.check(Permission::AccessOrder(&order))?;
+    if let Err(e) = actor.check(Permission::AccessOrder(&order))
+        && !(in_warehouse_hands(order.status) && on_warehouse_duty(state, actor).await?)
+    {
+        return Err(e.into());
+    }
     Ok(order)
+}
+
+/// Whether the caller is one of the warehouse staff the order policy names (any role: the
+/// clerk's account is often a rep's): they see the orders waiting to ship or on their way,
+/// tenant-wide, and confirm shipment and delivery — nothing else of an order not theirs.
+async fn on_warehouse_duty(state: &AppState, actor: &Actor) -> Result<bool, AppError> {
+    Ok(load_tenant(state, &actor.tenant)
+        .await?
+        .order_policy()
+        .warehouse
+        .contains(&actor.user))
+}
+
+/// The statuses the warehouse works on: 待发货 and shipped (awaiting delivery).
+fn in_warehouse_hands(status: OrderStatus) -> bool {
+    matches!(status, OrderStatus::ToShip | OrderStatus::Shipped)
+}
+
+/// Shipping and delivery are confirmed by managers and admins, or the named warehouse staff.
+async fn check_can_ship(state: &AppState, actor: &Actor) -> Result<(), AppError> {
+    match actor.check(Permission::ManageStock) {
+        Err(_) if on_warehouse_duty(state, actor).await? => Ok(()),
+        other => Ok(other?),
+    }
 }
 
 /// Which orders a listing keeps.
@@ -238,8 +267,19 @@ pub async fn list_orders(
                 .ok_or_else(|| AppError::rejected("invalid_cursor", "cursor is not one we issued"))
         })
         .transpose()?;
+    // The warehouse staff list the warehouse's queue tenant-wide (`status=to_ship|shipped`).
+    let scope = match filter.status {
+        Some(status)
+            if in_warehouse_hands(status)
+                && actor.lead_scope() != fieldline_domain::LeadScope::Tenant
+                && on_warehouse_duty(state, actor).await? =>
+        {
+            fieldline_domain::LeadScope::Tenant
+        }
+        _ => actor.lead_scope(),
+    };
     let query = OrderQuery {
-        scope: actor.lead_scope(),
+        scope,
         status: filter.status,
         customer: filter.customer,
         limit: filter.limit.unwrap_or(50),
@@ -268,9 +308,11 @@ pub enum OrderAction {
         #[schema(minimum = 1, maximum = 100_000_000_000_000_u64)]
         amount: u64,
     },
-    /// The warehouse shipped it (managers and admins).
+    /// The warehouse shipped it (managers, admins, or the warehouse staff the order policy
+    /// names).
     Ship { expected_version: u64 },
-    /// The customer received it; it counts as the customer's purchase.
+    /// The customer received it; it counts as the customer's purchase (same people as
+    /// `ship`).
     Deliver { expected_version: u64 },
     /// Cancels an order that has not shipped, releasing its stock.
     Cancel {
@@ -322,11 +364,18 @@ pub async fn act(
     action: OrderAction,
 ) -> Result<Order, AppError> {
     let mut order = get_order(state, actor, id).await?;
+    // Warehouse staff reach orders not theirs only to ship and deliver them.
+    if !matches!(
+        action,
+        OrderAction::Ship { .. } | OrderAction::Deliver { .. }
+    ) {
+        actor.check(Permission::AccessOrder(&order))?;
+    }
     let expected = action.expected_version();
     if order.version != expected {
         // A retried delivery whose purchase write failed after the order's heals it here.
         if matches!(action, OrderAction::Deliver { .. }) && order.status == OrderStatus::Delivered {
-            actor.check(Permission::ManageStock)?;
+            check_can_ship(state, actor).await?;
             record_purchase(state, actor, &order).await?;
         }
         return Err(AppError::VersionConflict {
@@ -374,12 +423,12 @@ pub async fn act(
             ));
         }
         OrderAction::Ship { .. } => {
-            actor.check(Permission::ManageStock)?;
+            check_can_ship(state, actor).await?;
             order.ship(actor.user, now)?;
             moves = order.stock_moves(StockEffect::Consume);
         }
         OrderAction::Deliver { .. } => {
-            actor.check(Permission::ManageStock)?;
+            check_can_ship(state, actor).await?;
             order.deliver(actor.user, now)?;
         }
         OrderAction::Cancel { reason, .. } => {
