@@ -878,9 +878,16 @@ async fn export_orders(state: &AppState, actor: &Actor) -> Result<Sheet, AppErro
         .time_zone;
     let owners = emails(state, actor).await?;
     let mut orders = Vec::new();
-    crate::order::for_each_order(state, actor, actor.lead_scope(), MAX_EXPORT_ROWS, |o| {
-        orders.push(o.clone());
-    })
+    crate::order::for_each_order(
+        state,
+        actor,
+        actor.lead_scope(),
+        None,
+        MAX_EXPORT_ROWS,
+        |o| {
+            orders.push(o.clone());
+        },
+    )
     .await?;
     let mut names = CustomerNames(HashMap::new());
     for o in orders {

@@ -83,7 +83,7 @@ async fn tenant_forecast(
     let since = origin - Duration::weeks(HISTORY_WEEKS);
 
     let mut points = Vec::new();
-    super::for_each_order(state, actor, LeadScope::Tenant, usize::MAX, |order| {
+    super::for_each_order(state, actor, LeadScope::Tenant, None, usize::MAX, |order| {
         let day = order.created_at.with_timezone(&tz).date_naive();
         if order.status == OrderStatus::Draft || day < since {
             return;

@@ -562,12 +562,14 @@ async fn record_purchase(state: &AppState, actor: &Actor, order: &Order) -> Resu
     Ok(())
 }
 
-/// Calls `each` with every order of the caller's tenant in `scope`, newest change first, a
-/// page at a time; stops after the page that reaches `max` (exports cap their rows).
+/// Calls `each` with every order of the caller's tenant in `scope` (of `status`, when given),
+/// newest change first, a page at a time; stops after the page that reaches `max` (exports
+/// cap their rows).
 pub(crate) async fn for_each_order(
     state: &AppState,
     actor: &Actor,
     scope: fieldline_domain::LeadScope,
+    status: Option<OrderStatus>,
     max: usize,
     mut each: impl FnMut(&Order),
 ) -> Result<(), AppError> {
@@ -579,7 +581,7 @@ pub(crate) async fn for_each_order(
                 &actor.tenant,
                 &OrderQuery {
                     scope: scope.clone(),
-                    status: None,
+                    status,
                     customer: None,
                     limit: fieldline_store::MAX_PAGE,
                     after,
@@ -794,7 +796,7 @@ pub async fn imbalance(state: &AppState, actor: &Actor) -> Result<Vec<ImbalanceR
 /// Orders holding stock where a SKU's breaker has tripped, and where each line could be
 /// served from instead (seed 004; managers and admins, their own scope): lines of the
 /// customers who bought most over the grading window first, each to the nearest location
-/// that keeps its safety stock. Suggestions only: moving an order is the manager's call.
+/// that keeps its safety stock. Suggestions: a manager moves an order with `relocate`.
 pub async fn pending_reallocations(
     state: &AppState,
     actor: &Actor,
@@ -829,60 +831,56 @@ pub async fn pending_reallocations(
     let since = now - chrono::Duration::days(tenant.grade_policy().value_window_days.into());
     let mut values: std::collections::HashMap<fieldline_domain::CustomerId, u64> =
         std::collections::HashMap::new();
-    let mut held = Vec::new();
+    let mut orders: Vec<Order> = Vec::new();
     for status in [
         OrderStatus::Submitted,
         OrderStatus::Approved,
         OrderStatus::ToShip,
     ] {
-        let mut after = None;
-        loop {
-            let page = state
-                .orders
-                .list_orders(
-                    &actor.tenant,
-                    &OrderQuery {
-                        scope: actor.lead_scope(),
-                        status: Some(status),
-                        customer: None,
-                        limit: fieldline_store::MAX_PAGE,
-                        after,
-                    },
-                )
-                .await?;
-            for o in &page.items {
-                for l in &o.lines {
-                    if !tripped.contains(&(l.sku.as_str(), o.location.as_str())) {
-                        continue;
-                    }
-                    let value = match values.get(&o.customer) {
-                        Some(v) => *v,
-                        None => {
-                            let v = state
-                                .customers
-                                .purchases_since(&actor.tenant, o.customer, since)
-                                .await?
-                                .iter()
-                                .map(|p| p.amount)
-                                .sum();
-                            values.insert(o.customer, v);
-                            v
-                        }
-                    };
-                    held.push(HeldLine {
-                        order: o.id,
-                        customer: o.customer,
-                        customer_value: value,
-                        ordered_at: o.created_at,
-                        sku: l.sku.clone(),
-                        location: o.location.clone(),
-                        quantity: l.quantity,
-                    });
+        for_each_order(
+            state,
+            actor,
+            actor.lead_scope(),
+            Some(status),
+            usize::MAX,
+            |o| {
+                if o.lines
+                    .iter()
+                    .any(|l| tripped.contains(&(l.sku.as_str(), o.location.as_str())))
+                {
+                    orders.push(o.clone());
                 }
+            },
+        )
+        .await?;
+    }
+    let mut held = Vec::new();
+    for o in &orders {
+        let value = match values.get(&o.customer) {
+            Some(v) => *v,
+            None => {
+                let v = state
+                    .customers
+                    .purchases_since(&actor.tenant, o.customer, since)
+                    .await?
+                    .iter()
+                    .map(|p| p.amount)
+                    .sum();
+                values.insert(o.customer, v);
+                v
             }
-            match page.next {
-                Some(next) => after = Some(next),
-                None => break,
+        };
+        for l in &o.lines {
+            if tripped.contains(&(l.sku.as_str(), o.location.as_str())) {
+                held.push(HeldLine {
+                    order: o.id,
+                    customer: o.customer,
+                    customer_value: value,
+                    ordered_at: o.created_at,
+                    sku: l.sku.clone(),
+                    location: o.location.clone(),
+                    quantity: l.quantity,
+                });
             }
         }
     }
