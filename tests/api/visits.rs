@@ -183,4 +183,42 @@ async fn visits_are_judged_and_far_check_ins_flagged() {
         .expect(200)
         .body;
     assert_eq!(saved["max_distance_m"], 50.0);
+
+    // The visits export: the rep's two visits, customer by name, far one flagged; another
+    // team's rep exports none of them.
+    let export = |token: String| {
+        let app = &app;
+        async move {
+            let resp = app
+                .client
+                .get(format!("{}/v1/exports/visits", app.base))
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(resp.status().as_u16(), 200);
+            resp.text().await.unwrap()
+        }
+    };
+    let mine = export(rep.clone()).await;
+    let rows: Vec<&str> = mine.lines().skip(1).collect();
+    assert_eq!(rows.len(), 2, "{mine}");
+    let row_of = |v: &Value| {
+        *rows
+            .iter()
+            .find(|r| r.starts_with(v["id"].as_str().unwrap()))
+            .unwrap()
+    };
+    assert!(
+        rows.iter()
+            .all(|r| r.contains(",联华超市南京东路店,er1@acme.cn,")),
+        "{mine}"
+    );
+    assert!(row_of(&visit).contains(",0,false,"), "at the door: {mine}");
+    assert!(
+        row_of(&far_visit).contains(",2002,true,"),
+        "the far one: {mine}"
+    );
+    let theirs = export(app.token(&f.south_rep)).await;
+    assert_eq!(theirs.lines().count(), 1, "{theirs}");
 }

@@ -169,7 +169,7 @@ pub struct ExportParams {
 
 /// A list in your scope as CSV (UTF-8 with a byte-order mark for Excel) or .xlsx: `skus`,
 /// `stock`, `customers` (one row per contact), `leads` and `orders` (one row per line) read
-/// back with `POST /v1/imports/{kind}`; `deals`.
+/// back with `POST /v1/imports/{kind}`; `deals`; `visits` (the last 365 days).
 #[utoipa::path(get, path = "/v1/exports/{kind}", tag = "orders", security(("bearer" = [])),
     params(("kind" = usecase::ExportKind, Path), ExportParams),
     responses((status = 200, description = "The list as a file", content(
@@ -191,6 +191,7 @@ pub async fn export(
         usecase::ExportKind::Customers => "customers",
         usecase::ExportKind::Leads => "leads",
         usecase::ExportKind::Deals => "deals",
+        usecase::ExportKind::Visits => "visits",
     };
     let (name, content_type) = match format {
         usecase::ExportFormat::Csv => (format!("{stem}.csv"), "text/csv; charset=utf-8"),

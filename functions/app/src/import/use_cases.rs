@@ -657,6 +657,8 @@ pub enum ExportKind {
     Customers,
     Leads,
     Deals,
+    /// The last 365 days' visits.
+    Visits,
 }
 
 /// The most rows one export writes.
@@ -741,8 +743,8 @@ pub enum ExportFormat {
 }
 
 /// A list in the caller's scope as CSV or .xlsx: the catalogue and stock for everyone; orders
-/// (one row per line), customers (one row per contact), leads and deals as their listings
-/// show them to the caller. Every export but deals reads back with `POST /v1/imports/{kind}`
+/// (one row per line), customers (one row per contact), leads, deals and the last year's
+/// visits as their listings show them to the caller. Every export but deals reads back with `POST /v1/imports/{kind}`
 /// as the same records (orders as history: delivered and paid).
 pub async fn export(
     state: &AppState,
@@ -757,6 +759,7 @@ pub async fn export(
         ExportKind::Customers => export_customers(state, actor).await?,
         ExportKind::Leads => export_leads(state, actor).await?,
         ExportKind::Deals => export_deals(state, actor).await?,
+        ExportKind::Visits => export_visits(state, actor).await?,
     };
     match format {
         ExportFormat::Csv => sheet.csv(),
@@ -1035,6 +1038,55 @@ async fn export_deals(state: &AppState, actor: &Actor) -> Result<Sheet, AppError
             Some(next) if !sheet.full() => after = Some(next),
             _ => break,
         }
+    }
+    Ok(sheet)
+}
+
+/// The last 365 days' visits the caller may see, as `GET /v1/visits` lists them (newest
+/// first), with the verdict and its reasons.
+async fn export_visits(state: &AppState, actor: &Actor) -> Result<Sheet, AppError> {
+    let mut sheet = Sheet::new(
+        &[
+            "id",
+            "checked_in_at",
+            "company",
+            "owner",
+            "purpose",
+            "distance_m",
+            "far",
+            "checked_out_at",
+            "actions",
+            "photos",
+            "valid",
+            "invalid_reasons",
+        ],
+        &["distance_m", "photos"],
+    );
+    let now = state.clock.now();
+    let owners = emails(state, actor).await?;
+    let mut names = CustomerNames(HashMap::new());
+    let visits = crate::visit::list_visits(
+        state,
+        actor,
+        now - chrono::Duration::days(365),
+        now + chrono::Duration::seconds(1),
+    )
+    .await?;
+    for v in visits.iter().take(MAX_EXPORT_ROWS) {
+        sheet.rows.push(vec![
+            v.id.to_string(),
+            v.checked_in_at.to_rfc3339(),
+            names.of(state, actor, v.customer).await?,
+            owners.get(&v.owner).cloned().unwrap_or_default(),
+            v.purpose.clone(),
+            v.distance_m.map(|d| format!("{d:.0}")).unwrap_or_default(),
+            v.far.to_string(),
+            v.checked_out_at.map(|t| t.to_rfc3339()).unwrap_or_default(),
+            v.actions.join("、"),
+            v.photos.len().to_string(),
+            v.valid.map(|b| b.to_string()).unwrap_or_default(),
+            v.invalid_reasons.join("; "),
+        ]);
     }
     Ok(sheet)
 }
