@@ -123,21 +123,7 @@ async fn a_qualified_lead_converts_once_into_customer_contact_and_deal() {
     assert_eq!(deal["contacts"], json!([contacts[0].id]));
 
     // The deals export lists the deal for its owner's side only, customer by name.
-    let export = |token: String| {
-        let app = &app;
-        async move {
-            let resp = app
-                .client
-                .get(format!("{}/v1/exports/deals", app.base))
-                .bearer_auth(token)
-                .send()
-                .await
-                .unwrap();
-            assert_eq!(resp.status().as_u16(), 200);
-            resp.text().await.unwrap()
-        }
-    };
-    let mine = export(rep.clone()).await;
+    let mine = String::from_utf8(app.download("/v1/exports/deals", &rep).await).unwrap();
     let rows: Vec<&str> = mine.lines().collect();
     assert!(
         rows[0]
@@ -147,7 +133,11 @@ async fn a_qualified_lead_converts_once_into_customer_contact_and_deal() {
     assert_eq!(rows.len(), 2, "{mine}");
     assert!(rows[1].starts_with(deal["id"].as_str().unwrap()), "{mine}");
     assert!(rows[1].contains(",苏州精密机械有限公司,"), "{mine}");
-    let theirs = export(app.token(&f.south_manager)).await;
+    let theirs = String::from_utf8(
+        app.download("/v1/exports/deals", &app.token(&f.south_manager))
+            .await,
+    )
+    .unwrap();
     assert_eq!(
         theirs.lines().count(),
         1,

@@ -21,18 +21,8 @@ on_both_backends!(
 
 /// Posts raw bytes (a spreadsheet) and reads the JSON answer.
 async fn post_bytes(app: &TestApp, path: &str, token: &str, bytes: Vec<u8>) -> (u16, Value) {
-    let resp = app
-        .client
-        .post(format!("{}{path}", app.base))
-        .bearer_auth(token)
-        .header("content-type", "text/csv")
-        .body(bytes)
-        .send()
-        .await
-        .unwrap();
-    let status = resp.status().as_u16();
-    let body = resp.json::<Value>().await.unwrap_or(Value::Null);
-    (status, body)
+    let reply = app.raw(Method::POST, path, token, "text/csv", bytes).await;
+    (reply.status.as_u16(), reply.body)
 }
 
 async fn put(app: &TestApp, path: &str, token: &str, body: &Value) -> fieldline_tests::Reply {
@@ -894,7 +884,7 @@ async fn imports_check_every_row_write_all_or_nothing_and_exports_read_back() {
     );
 
     // Stock export → stock import sets the same counts.
-    let counted = get_bytes(&app, "/v1/exports/stock", &rep).await;
+    let counted = app.download("/v1/exports/stock", &rep).await;
     let text = String::from_utf8(counted.clone()).unwrap();
     assert!(text.contains("LUB-18L,WH-SH,120,0,120"), "{text}");
     let (status, again) = post_bytes(&app, "/v1/imports/stock", &manager, counted).await;
@@ -1137,18 +1127,6 @@ async fn the_demand_forecast_backtest_matches_its_fixture() {
 }
 
 /// The raw bytes of a download.
-async fn get_bytes(app: &TestApp, path: &str, token: &str) -> Vec<u8> {
-    let resp = app
-        .client
-        .get(format!("{}{path}", app.base))
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status().as_u16(), 200, "{path}");
-    resp.bytes().await.unwrap().to_vec()
-}
-
 async fn customer_imports_deduplicate_normalise_phones_and_read_back() {
     let clock = ManualClock::at("2026-11-02T02:00:00Z".parse().unwrap());
     let app = TestApp::spawn_with(clock.clone(), |_| {}).await;
@@ -1292,7 +1270,7 @@ async fn customer_imports_deduplicate_normalise_phones_and_read_back() {
     assert_eq!(suzhou["contacts"].as_array().unwrap().len(), 2, "{suzhou}");
 
     // What the manager exports (CSV and .xlsx) reads back as the same records.
-    let csv = get_bytes(&app, "/v1/exports/customers", &manager).await;
+    let csv = app.download("/v1/exports/customers", &manager).await;
     let (status, back) =
         post_bytes(&app, "/v1/imports/customers?dry_run=true", &manager, csv).await;
     assert_eq!(
@@ -1300,7 +1278,9 @@ async fn customer_imports_deduplicate_normalise_phones_and_read_back() {
         (200, Some(4), Some(0)),
         "{back:#}"
     );
-    let xlsx = get_bytes(&app, "/v1/exports/customers?format=xlsx", &manager).await;
+    let xlsx = app
+        .download("/v1/exports/customers?format=xlsx", &manager)
+        .await;
     assert!(xlsx.starts_with(b"PK"), "a zip container");
     let (status, back) =
         post_bytes(&app, "/v1/imports/customers?dry_run=true", &manager, xlsx).await;
@@ -1344,7 +1324,7 @@ async fn customer_imports_deduplicate_normalise_phones_and_read_back() {
         (200, Some(1)),
         "{report:#}"
     );
-    let skus = get_bytes(&app, "/v1/exports/skus?format=xlsx", &rep).await;
+    let skus = app.download("/v1/exports/skus?format=xlsx", &rep).await;
     assert!(skus.starts_with(b"PK"));
 
     // Historic orders (an ERP's sales history): lines with the same number make one order,
@@ -1443,7 +1423,7 @@ async fn customer_imports_deduplicate_normalise_phones_and_read_back() {
 
     // The orders export is one row per line in the import's columns, numbered by order id:
     // read back (CSV and .xlsx), every line is an order the tenant has.
-    let csv = get_bytes(&app, "/v1/exports/orders", &manager).await;
+    let csv = app.download("/v1/exports/orders", &manager).await;
     let text = String::from_utf8(csv.clone()).unwrap();
     assert!(
         text.trim_start_matches('\u{feff}')
@@ -1458,7 +1438,8 @@ async fn customer_imports_deduplicate_normalise_phones_and_read_back() {
         ("csv", csv),
         (
             "xlsx",
-            get_bytes(&app, "/v1/exports/orders?format=xlsx", &manager).await,
+            app.download("/v1/exports/orders?format=xlsx", &manager)
+                .await,
         ),
     ] {
         let (status, back) =
@@ -1469,11 +1450,6 @@ async fn customer_imports_deduplicate_normalise_phones_and_read_back() {
             "{format}: {back:#}"
         );
     }
-}
-
-async fn count_leads(app: &TestApp, token: &str) -> usize {
-    let listed = app.get("/v1/leads?limit=200", token).await.expect(200).body;
-    listed["items"].as_array().unwrap().len()
 }
 
 /// A trade-show list in Chinese headers: people the tenant knows (a lead, a customer's
@@ -1504,7 +1480,7 @@ async fn lead_imports_skip_known_people_route_new_ones_and_report_progress() {
         .await
         .expect(201)
         .body;
-    let before = count_leads(&app, &manager).await;
+    let before = count_leads_all(&app, &manager).await;
 
     let sheet = "姓名,手机,邮箱,公司,职位,来源,负责人,备注\n\
                  刘洋,+86 138-0000-1111,,,,,,\n\
@@ -1556,7 +1532,7 @@ async fn lead_imports_skip_known_people_route_new_ones_and_report_progress() {
         "{refused:#}"
     );
     assert_eq!(
-        count_leads(&app, &manager).await,
+        count_leads_all(&app, &manager).await,
         before,
         "nothing was written"
     );
@@ -1603,16 +1579,13 @@ async fn lead_imports_skip_known_people_route_new_ones_and_report_progress() {
         ),
         "{sun:#}"
     );
-    assert_eq!(count_leads(&app, &manager).await, before + 2);
+    assert_eq!(count_leads_all(&app, &manager).await, before + 2);
 
     // The manager's lead export reads back as the same people.
     for format in ["csv", "xlsx"] {
-        let bytes = get_bytes(
-            &app,
-            &format!("/v1/exports/leads?format={format}"),
-            &manager,
-        )
-        .await;
+        let bytes = app
+            .download(&format!("/v1/exports/leads?format={format}"), &manager)
+            .await;
         let (status, back) =
             post_bytes(&app, "/v1/imports/leads?dry_run=true", &manager, bytes).await;
         assert_eq!(
@@ -1631,21 +1604,22 @@ async fn lead_imports_skip_known_people_route_new_ones_and_report_progress() {
     let long: String = std::iter::once("name,mobile,company\n".to_owned())
         .chain((0..200).map(|i| format!("访客{i},1360000{i:04},展商{i}\n")))
         .collect();
-    let resp = app
-        .client
-        .post(format!("{}/v1/imports/leads?progress=true", app.base))
-        .bearer_auth(&manager)
-        .header("content-type", "text/csv")
-        .body(long.clone())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status().as_u16(), 200);
-    assert_eq!(
-        resp.headers()["content-type"].to_str().unwrap(),
-        "application/x-ndjson"
-    );
-    let text = resp.text().await.unwrap();
+    let follow = |body: String| {
+        let (app, manager) = (&app, manager.clone());
+        async move {
+            app.raw(
+                Method::POST,
+                "/v1/imports/leads?progress=true",
+                &manager,
+                "text/csv",
+                body.into_bytes(),
+            )
+            .await
+        }
+    };
+    let reply = follow(long.clone()).await.expect(200);
+    assert_eq!(reply.headers["content-type"], "application/x-ndjson");
+    let text = reply.body.as_str().unwrap().to_owned();
     let lines: Vec<Value> = text
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
@@ -1666,28 +1640,14 @@ async fn lead_imports_skip_known_people_route_new_ones_and_report_progress() {
     assert_eq!(count_leads_all(&app, &manager).await, before + 2 + 200);
     // Refused rows end the stream with the plain call's error; a file refused before any
     // row (no name column) answers as the plain call, with its status.
-    let resp = app
-        .client
-        .post(format!("{}/v1/imports/leads?progress=true", app.base))
-        .bearer_auth(&manager)
-        .body(format!("{long}bad,=1+1,x\n"))
-        .send()
-        .await
-        .unwrap();
-    let text = resp.text().await.unwrap();
+    let refused = follow(format!("{long}bad,=1+1,x\n")).await.expect(200);
+    let text = refused.body.as_str().unwrap();
     let last: Value = serde_json::from_str(text.lines().last().unwrap()).unwrap();
     assert_eq!(last["error"]["code"], "import_rejected", "{last:#}");
-    let resp = app
-        .client
-        .post(format!("{}/v1/imports/leads?progress=true", app.base))
-        .bearer_auth(&manager)
-        .body("mobile,company\n13600000000,x\n")
-        .send()
+    let early = follow("mobile,company\n13600000000,x\n".into())
         .await
-        .unwrap();
-    assert_eq!(resp.status().as_u16(), 422);
-    let body: Value = resp.json().await.unwrap();
-    assert_eq!(body["code"], "missing_column", "{body:#}");
+        .expect(422);
+    assert_eq!(early.code(), "missing_column", "{:#}", early.body);
 }
 
 /// Every lead the caller sees, page by page.

@@ -186,21 +186,7 @@ async fn visits_are_judged_and_far_check_ins_flagged() {
 
     // The visits export: the rep's two visits, customer by name, far one flagged; another
     // team's rep exports none of them.
-    let export = |token: String| {
-        let app = &app;
-        async move {
-            let resp = app
-                .client
-                .get(format!("{}/v1/exports/visits", app.base))
-                .bearer_auth(token)
-                .send()
-                .await
-                .unwrap();
-            assert_eq!(resp.status().as_u16(), 200);
-            resp.text().await.unwrap()
-        }
-    };
-    let mine = export(rep.clone()).await;
+    let mine = String::from_utf8(app.download("/v1/exports/visits", &rep).await).unwrap();
     let rows: Vec<&str> = mine.lines().skip(1).collect();
     assert_eq!(rows.len(), 2, "{mine}");
     let row_of = |v: &Value| {
@@ -219,6 +205,10 @@ async fn visits_are_judged_and_far_check_ins_flagged() {
         row_of(&far_visit).contains(",2002,true,"),
         "the far one: {mine}"
     );
-    let theirs = export(app.token(&f.south_rep)).await;
+    let theirs = String::from_utf8(
+        app.download("/v1/exports/visits", &app.token(&f.south_rep))
+            .await,
+    )
+    .unwrap();
     assert_eq!(theirs.lines().count(), 1, "{theirs}");
 }

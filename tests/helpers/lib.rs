@@ -414,6 +414,19 @@ impl TestApp {
         (status, serde_json::to_value(&outcomes[0]).unwrap())
     }
 
+    /// The body of a GET that must answer 200 (an export file), as bytes.
+    pub async fn download(&self, path: &str, token: &str) -> Vec<u8> {
+        let resp = self
+            .client
+            .get(format!("{}{}", self.base, path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("request sent");
+        assert_eq!(resp.status().as_u16(), 200, "{path}");
+        resp.bytes().await.expect("body read").to_vec()
+    }
+
     pub async fn raw(
         &self,
         method: Method,

@@ -848,17 +848,25 @@ impl CustomerNames {
 }
 
 /// E-mail addresses by user, for owner columns (what the imports read owners by).
-async fn emails(
-    state: &AppState,
-    actor: &Actor,
-) -> Result<HashMap<fieldline_domain::UserId, String>, AppError> {
-    Ok(state
-        .directory
-        .list_users(&actor.tenant)
-        .await?
-        .into_iter()
-        .map(|u| (u.id, u.email.as_str().to_owned()))
-        .collect())
+struct Owners(HashMap<fieldline_domain::UserId, String>);
+
+impl Owners {
+    async fn of_tenant(state: &AppState, actor: &Actor) -> Result<Owners, AppError> {
+        Ok(Owners(
+            state
+                .directory
+                .list_users(&actor.tenant)
+                .await?
+                .into_iter()
+                .map(|u| (u.id, u.email.as_str().to_owned()))
+                .collect(),
+        ))
+    }
+
+    /// `user`'s e-mail; empty for one no longer in the tenant.
+    fn email(&self, user: fieldline_domain::UserId) -> String {
+        self.0.get(&user).cloned().unwrap_or_default()
+    }
 }
 
 /// One row per order line, in the columns the order-history import reads (the order's id as
@@ -879,7 +887,7 @@ async fn export_orders(state: &AppState, actor: &Actor) -> Result<Sheet, AppErro
         .await?
         .calendar()
         .time_zone;
-    let owners = emails(state, actor).await?;
+    let owners = Owners::of_tenant(state, actor).await?;
     let mut orders = Vec::new();
     crate::order::for_each_order(
         state,
@@ -908,7 +916,7 @@ async fn export_orders(state: &AppState, actor: &Actor) -> Result<Sheet, AppErro
                 o.location.to_string(),
                 o.channel.clone(),
                 o.status.to_string(),
-                owners.get(&o.owner).cloned().unwrap_or_default(),
+                owners.email(o.owner),
                 yuan(o.total),
                 yuan(o.paid),
                 o.currency.clone(),
@@ -922,7 +930,7 @@ async fn export_orders(state: &AppState, actor: &Actor) -> Result<Sheet, AppErro
 /// Leads in the caller's scope, in the columns the lead import reads.
 async fn export_leads(state: &AppState, actor: &Actor) -> Result<Sheet, AppError> {
     let mut sheet = Sheet::new(super::leads::EXPORT_HEADER, &[]);
-    let owners = emails(state, actor).await?;
+    let owners = Owners::of_tenant(state, actor).await?;
     let mut after: Option<Cursor> = None;
     loop {
         let page = state
@@ -958,9 +966,7 @@ async fn export_leads(state: &AppState, actor: &Actor) -> Result<Sheet, AppError
                 text(c.company.as_ref()),
                 text(c.title.as_ref()),
                 l.source.to_string(),
-                l.owner
-                    .and_then(|o| owners.get(&o).cloned())
-                    .unwrap_or_default(),
+                l.owner.map(|o| owners.email(o)).unwrap_or_default(),
                 l.notes.clone().unwrap_or_default(),
                 l.status.to_string(),
                 l.priority.as_str().to_owned(),
@@ -996,7 +1002,7 @@ async fn export_deals(state: &AppState, actor: &Actor) -> Result<Sheet, AppError
         ],
         &["amount"],
     );
-    let owners = emails(state, actor).await?;
+    let owners = Owners::of_tenant(state, actor).await?;
     let mut names = CustomerNames(HashMap::new());
     let mut after: Option<Cursor> = None;
     loop {
@@ -1026,7 +1032,7 @@ async fn export_deals(state: &AppState, actor: &Actor) -> Result<Sheet, AppError
                 d.status.to_string(),
                 yuan(d.amount),
                 d.currency.clone(),
-                owners.get(&d.owner).cloned().unwrap_or_default(),
+                owners.email(d.owner),
                 d.expected_close.map(|d| d.to_string()).unwrap_or_default(),
                 d.stage_entered_at.to_rfc3339(),
                 d.created_at.to_rfc3339(),
@@ -1063,7 +1069,7 @@ async fn export_visits(state: &AppState, actor: &Actor) -> Result<Sheet, AppErro
         &["distance_m", "photos"],
     );
     let now = state.clock.now();
-    let owners = emails(state, actor).await?;
+    let owners = Owners::of_tenant(state, actor).await?;
     let mut names = CustomerNames(HashMap::new());
     let visits = crate::visit::list_visits(
         state,
@@ -1077,7 +1083,7 @@ async fn export_visits(state: &AppState, actor: &Actor) -> Result<Sheet, AppErro
             v.id.to_string(),
             v.checked_in_at.to_rfc3339(),
             names.of(state, actor, v.customer).await?,
-            owners.get(&v.owner).cloned().unwrap_or_default(),
+            owners.email(v.owner),
             v.purpose.clone(),
             v.distance_m.map(|d| format!("{d:.0}")).unwrap_or_default(),
             v.far.to_string(),
@@ -1095,14 +1101,7 @@ async fn export_visits(state: &AppState, actor: &Actor) -> Result<Sheet, AppErro
 /// customer import reads.
 async fn export_customers(state: &AppState, actor: &Actor) -> Result<Sheet, AppError> {
     let mut sheet = Sheet::new(super::customers::EXPORT_HEADER, &[]);
-    let users = state.directory.list_users(&actor.tenant).await?;
-    let email_of = |id: fieldline_domain::UserId| {
-        users
-            .iter()
-            .find(|u| u.id == id)
-            .map(|u| u.email.as_str().to_owned())
-            .unwrap_or_default()
-    };
+    let owners = Owners::of_tenant(state, actor).await?;
     let mut after: Option<Cursor> = None;
     loop {
         let page = state
@@ -1127,7 +1126,7 @@ async fn export_customers(state: &AppState, actor: &Actor) -> Result<Sheet, AppE
                     .map(|a| a.text.clone())
                     .unwrap_or_default(),
                 c.tags.join("、"),
-                email_of(c.owner),
+                owners.email(c.owner),
             ];
             if contacts.is_empty() {
                 let mut row = company.to_vec();
