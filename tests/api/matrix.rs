@@ -1,7 +1,7 @@
 //! Every route's boundary, cell by cell: each operation the router serves (read from the
 //! OpenAPI document the router itself generates) × each kind of caller (anonymous, the owner,
 //! a teammate, their manager, another team's manager and rep, the admin, another tenant's
-//! admin and rep) × an owned and a pooled lead where the route is about one. Each cell runs on
+//! admin and rep, the warehouse, purchasing) × an owned and a pooled lead where the route is about one. Each cell runs on
 //! fresh records and asserts one status. An operation without a row in `expected` fails the
 //! test, so no route ships without its boundary written down here.
 
@@ -21,9 +21,11 @@ enum Who {
     Admin,
     ForeignAdmin,
     ForeignRep,
+    Warehouse,
+    Purchasing,
 }
 
-const WHO: [Who; 9] = [
+const WHO: [Who; 11] = [
     Who::Anonymous,
     Who::Owner,
     Who::Teammate,
@@ -33,6 +35,8 @@ const WHO: [Who; 9] = [
     Who::Admin,
     Who::ForeignAdmin,
     Who::ForeignRep,
+    Who::Warehouse,
+    Who::Purchasing,
 ];
 
 /// What a lead route acts on; other routes have one scene.
@@ -206,6 +210,26 @@ fn expected(op: &str, scene: Scene) -> Option<[u16; 9]> {
     })
 }
 
+/// The back office's cells (warehouse, purchasing) beside a row: over sales records they have
+/// a rep's reach and own none of the East rep's, so they get what the other team's rep gets;
+/// their duties differ.
+fn with_back_office(op: &str, scene: Scene, row: [u16; 9]) -> [u16; 11] {
+    let other_rep = row[5];
+    let [warehouse, purchasing] = match (op, scene) {
+        // Pooled leads are claimed by those who sell.
+        ("POST /v1/leads/{id}/claim", Scene::Pooled) => [403, 403],
+        // The warehouse keeps the counts; purchasing plans what to buy.
+        ("PUT /v1/inventory", _) => [200, 403],
+        ("GET /v1/forecast/demand" | "GET /v1/stock/replenishment", _) => [403, 200],
+        _ => [other_rep, other_rep],
+    };
+    let mut all = [0; 11];
+    all[..9].copy_from_slice(&row);
+    all[9] = warehouse;
+    all[10] = purchasing;
+    all
+}
+
 /// Every operation the router serves: the generated document's, plus the document itself
 /// (served beside the documented routes).
 fn operations() -> Vec<(Method, String)> {
@@ -238,6 +262,8 @@ impl World {
             Who::Admin => &f.admin,
             Who::ForeignAdmin => &f.globex_admin,
             Who::ForeignRep => &f.globex_rep,
+            Who::Warehouse => &f.warehouse,
+            Who::Purchasing => &f.purchasing,
         })
     }
 
@@ -804,7 +830,7 @@ async fn every_route_answers_each_caller_as_written_down() {
             &[Scene::Tenant]
         };
         for &scene in scenes {
-            let row = expected(&op, scene).unwrap();
+            let row = with_back_office(&op, scene, expected(&op, scene).unwrap());
             for (who, want) in WHO.iter().zip(row) {
                 n += 1;
                 cells += 1;

@@ -342,19 +342,21 @@ async fn orders_check_credit_and_stock_and_wait_for_a_manager_when_frozen() {
     .expect(200)
     .body;
     assert_eq!(approved["status"], "to_ship");
-    // 待发货: the warehouse staff the policy names get the delivery address.
-    eventually("the warehouse is told where to ship", || async {
-        let inbox = app
-            .get("/v1/me/notifications", &warehouse)
-            .await
-            .expect(200)
-            .body;
-        inbox
-            .to_string()
-            .contains("送货地址：江苏省苏州市工业园区星湖街 328 号")
-            .then_some(())
-    })
-    .await;
+    // 待发货: the warehouse role and the staff the policy names get the delivery address.
+    for clerk in [&warehouse, &app.token(&f.warehouse)] {
+        eventually("the warehouse is told where to ship", || async {
+            let inbox = app
+                .get("/v1/me/notifications", clerk)
+                .await
+                .expect(200)
+                .body;
+            inbox
+                .to_string()
+                .contains("送货地址：江苏省苏州市工业园区星湖街 328 号")
+                .then_some(())
+        })
+        .await;
+    }
     let audit = approved["history"]
         .as_array()
         .unwrap()
@@ -472,10 +474,24 @@ async fn orders_check_credit_and_stock_and_wait_for_a_manager_when_frozen() {
         g["value"]["raw"].as_f64().unwrap()
     };
     let before_delivery = value(&app).await;
-    let first = app.get(&path, &rep).await.expect(200).body;
-    act(&app, &manager, &first, json!({"do": "deliver"}))
+    // The warehouse role confirms delivery without being named in the policy: it reads
+    // the shipped order (and only orders in the warehouse's hands).
+    let clerk = app.token(&f.warehouse);
+    let shipped = app
+        .get("/v1/orders?status=shipped", &clerk)
         .await
-        .expect(200);
+        .expect(200)
+        .body;
+    assert!(shipped.to_string().contains(first["id"].as_str().unwrap()));
+    let first = app.get(&path, &clerk).await.expect(200).body;
+    let delivered = act(&app, &clerk, &first, json!({"do": "deliver"}))
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(
+        delivered["history"].as_array().unwrap().last().unwrap()["by"],
+        json!(f.warehouse.id)
+    );
     let after = value(&app).await;
     assert!(after > before_delivery, "{before_delivery} -> {after}");
 
@@ -1082,10 +1098,15 @@ async fn the_demand_forecast_backtest_matches_its_fixture() {
     // Shanghai's count drops below its safety stock (30): the director (admin) is told once,
     // and the replenishment list moves Guangzhou's spare units before buying any. Lead time
     // 2 weeks: reorder point 30 + the forecast of the next two weeks, order up to one more.
+    // The warehouse keeps the counts as managers do; purchasing may not.
     let feed = json!({"items": [{"sku": "LUB-18L", "location": "WH-SH", "on_hand": 12},
         {"sku": "LUB-18L", "location": "WH-GZ", "on_hand": 300}]});
-    for _ in 0..2 {
-        let result = put(&app, "/v1/inventory", &manager, &feed)
+    let (warehouse, purchasing) = (app.token(&f.warehouse), app.token(&f.purchasing));
+    put(&app, "/v1/inventory", &purchasing, &feed)
+        .await
+        .expect(403);
+    for who in [&manager, &warehouse] {
+        let result = put(&app, "/v1/inventory", who, &feed)
             .await
             .expect(200)
             .body;
@@ -1104,6 +1125,40 @@ async fn the_demand_forecast_backtest_matches_its_fixture() {
         .collect();
     assert_eq!(notices.len(), 1, "{inbox}");
     assert!(notices[0]["message"].as_str().unwrap().contains("WH-SH"));
+    // Purchasing gets the replenishment suggestion (once too) and reads the plan and the
+    // forecast; the warehouse and reps do not plan.
+    let inbox = app
+        .get("/v1/me/notifications", &purchasing)
+        .await
+        .expect(200)
+        .body;
+    let suggestions: Vec<&Value> = inbox
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|n| n["rule"] == "stock-below-safety")
+        .collect();
+    assert_eq!(suggestions.len(), 1, "{inbox}");
+    let message = suggestions[0]["message"].as_str().unwrap();
+    assert!(
+        message.starts_with("补货建议") && message.contains("WH-SH"),
+        "{message}"
+    );
+    app.get(path, &purchasing).await.expect(200);
+    app.get(path, &warehouse).await.expect(403);
+    app.get("/v1/stock/replenishment", &warehouse)
+        .await
+        .expect(403);
+    assert_eq!(
+        app.get("/v1/stock/replenishment", &purchasing)
+            .await
+            .expect(200)
+            .body,
+        app.get("/v1/stock/replenishment", &manager)
+            .await
+            .expect(200)
+            .body
+    );
     app.get("/v1/stock/replenishment", &rep).await.expect(403);
     let plan = app
         .get("/v1/stock/replenishment", &manager)

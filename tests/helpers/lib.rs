@@ -505,6 +505,9 @@ pub struct Fixture {
     pub east_rep2: User,
     pub south_manager: User,
     pub south_rep: User,
+    /// The back office: no team, duties instead of sales records.
+    pub warehouse: User,
+    pub purchasing: User,
     pub globex_admin: User,
     pub globex_rep: User,
 }
@@ -538,6 +541,8 @@ pub async fn fixture(state: &AppState) -> Fixture {
         east_rep2: user(&acme, "er2@acme.cn", Role::Rep, Some("East")).await,
         south_manager: user(&acme, "sm@acme.cn", Role::Manager, Some("South")).await,
         south_rep: user(&acme, "sr1@acme.cn", Role::Rep, Some("South")).await,
+        warehouse: user(&acme, "wh@acme.cn", Role::Warehouse, None).await,
+        purchasing: user(&acme, "buy@acme.cn", Role::Purchasing, None).await,
         globex_admin: user(&globex, "admin@globex.com", Role::Admin, None).await,
         globex_rep: user(&globex, "rep@globex.com", Role::Rep, Some("Sales")).await,
         acme,

@@ -126,7 +126,7 @@ export function App() {
   } else if (!me) {
     body = failure ? <ErrorNote error={failure} /> : <p className="muted">{words.t("loading")}</p>;
   } else {
-    const shown: Route = route ?? { page: me.role === "rep" ? "today" : "cockpit" };
+    const shown: Route = route ?? { page: oversees(me) ? "cockpit" : "today" };
     body = (
       <Suspense fallback={<p className="muted">{words.t("loading")}</p>}>
         <Signed client={client} me={me} route={shown} />
@@ -143,7 +143,7 @@ export function App() {
         <span className="brand">{words.t("appName")}</span>
         {me && (
           <nav aria-label={words.t("appName")}>
-            {NAV.filter((n) => !n.managers || me.role !== "rep").map((n) => (
+            {NAV.filter((n) => !n.managers || oversees(me)).map((n) => (
               <a
                 key={n.page}
                 href={`#/${n.page}`}
@@ -176,8 +176,13 @@ export function App() {
   );
 }
 
+/** Managers and admins see the team's pages; reps and the back office their own work. */
+function oversees(me: User): boolean {
+  return me.role === "manager" || me.role === "admin";
+}
+
 function Signed({ client, me, route }: { client: Client; me: User; route: Route }) {
-  const manager = me.role !== "rep";
+  const manager = oversees(me);
   switch (route.page) {
     case "board":
       return <Board client={client} />;

@@ -316,6 +316,27 @@ pub async fn seed(
         }
     }
 
+    // The back office: the warehouse ships released orders and keeps the counts; purchasing
+    // reads the forecast and buys what runs low.
+    admin::add_user(
+        state,
+        &tenant,
+        "warehouse@demo.fieldline.dev",
+        "仓库 Warehouse",
+        Role::Warehouse,
+        None,
+    )
+    .await?;
+    admin::add_user(
+        state,
+        &tenant,
+        "purchasing@demo.fieldline.dev",
+        "采购 Purchasing",
+        Role::Purchasing,
+        None,
+    )
+    .await?;
+
     let now = state.clock.now();
     let region = Region::china();
     let mut written = 0;

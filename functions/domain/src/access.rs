@@ -57,8 +57,17 @@ pub enum Permission<'a> {
     AccessOrder(&'a crate::order::Order),
     /// Let a held order through: the owner's team's managers, admins.
     ApproveOrder(&'a crate::order::Order),
-    /// Change the catalogue and the stock counts, ship and deliver: managers and admins.
+    /// Change the catalogue, the locations and the breakers, move held orders between
+    /// warehouses, read the imbalance map: managers and admins.
     ManageStock,
+    /// Set stock counts (inventory feeds, stock imports, the ERP sync): managers, admins and
+    /// the warehouse.
+    RecordStock,
+    /// Confirm an order's shipment and delivery, list the warehouse's queue tenant-wide:
+    /// managers, admins and the warehouse (the order policy may name more people).
+    ShipOrders,
+    /// Read the demand forecast and the replenishment list: managers, admins and purchasing.
+    PlanSupply,
     /// See the review queue of completed tasks (managers for their team, admins).
     ReadReviewQueue,
     /// Score a completed task: the assignee's team's manager, or an admin.
@@ -84,7 +93,9 @@ impl Actor {
             (Role::Admin, _) => LeadScope::Tenant,
             (Role::Manager, Some(team)) => LeadScope::Team(team),
             // A manager without a team manages nobody: scope them to their own leads.
-            (Role::Manager, None) | (Role::Rep, _) => LeadScope::Owner(self.user),
+            (Role::Manager, None) | (Role::Rep | Role::Warehouse | Role::Purchasing, _) => {
+                LeadScope::Owner(self.user)
+            }
         }
     }
 
@@ -138,18 +149,20 @@ impl Actor {
                 }
             }
             Permission::CreateLeadFor(Some(owner))
-                if self.role == Role::Rep && owner != self.user =>
+                if !self.role.oversees() && owner != self.user =>
             {
                 refuse("reps cannot assign leads to others")
             }
             Permission::CreateLeadFor(_) => Ok(()),
-            Permission::AssignLeads if self.role == Role::Rep => refuse("reps cannot assign leads"),
+            Permission::AssignLeads if !self.role.oversees() => {
+                refuse("only managers and admins assign leads")
+            }
             Permission::AssignLeads => Ok(()),
-            Permission::ReadReviewQueue if self.role == Role::Rep => {
+            Permission::ReadReviewQueue if !self.role.oversees() => {
                 refuse("the review queue is for managers and admins")
             }
             Permission::ReadReviewQueue => Ok(()),
-            Permission::ManageRules | Permission::ReadDecisionLog if self.role == Role::Rep => {
+            Permission::ManageRules | Permission::ReadDecisionLog if !self.role.oversees() => {
                 refuse("only managers and admins change automation rules")
             }
             Permission::ManageRules | Permission::ReadDecisionLog => Ok(()),
@@ -175,7 +188,7 @@ impl Actor {
                 }
             }
             Permission::CreateCustomerFor(Some(owner))
-                if self.role == Role::Rep && owner != self.user =>
+                if !self.role.oversees() && owner != self.user =>
             {
                 refuse("reps cannot create customers for others")
             }
@@ -193,7 +206,7 @@ impl Actor {
                 }
             }
             Permission::ApproveOrder(order) => {
-                if self.role == Role::Rep {
+                if !self.role.oversees() {
                     refuse("held orders are approved by a manager")
                 } else if self.reaches(&order.tenant, order.owner, order.team) {
                     Ok(())
@@ -201,10 +214,21 @@ impl Actor {
                     refuse("this order belongs to someone outside your team")
                 }
             }
-            Permission::ManageStock if self.role == Role::Rep => {
-                refuse("the catalogue, stock and shipments are for managers and admins")
+            Permission::ManageStock if !self.role.oversees() => {
+                refuse("the catalogue, locations and breakers are for managers and admins")
             }
-            Permission::ManageStock => Ok(()),
+            Permission::RecordStock | Permission::ShipOrders
+                if !(self.role.oversees() || self.role == Role::Warehouse) =>
+            {
+                refuse("stock counts and shipments are for the warehouse, managers and admins")
+            }
+            Permission::PlanSupply if !(self.role.oversees() || self.role == Role::Purchasing) => {
+                refuse("the forecast and replenishment are for purchasing, managers and admins")
+            }
+            Permission::ManageStock
+            | Permission::RecordStock
+            | Permission::ShipOrders
+            | Permission::PlanSupply => Ok(()),
             Permission::ReviewTask {
                 task,
                 assignee_team,
@@ -213,7 +237,7 @@ impl Actor {
                     && match self.role {
                         Role::Admin => true,
                         Role::Manager => self.team.is_some() && self.team == assignee_team,
-                        Role::Rep => false,
+                        Role::Rep | Role::Warehouse | Role::Purchasing => false,
                     };
                 if allowed {
                     Ok(())
@@ -240,7 +264,7 @@ impl Actor {
         if !assignee.active {
             return Err(DomainError::invalid("owner", "user is deactivated"));
         }
-        if assignee.role == Role::Admin {
+        if !assignee.role.sells() {
             return Err(DomainError::invalid(
                 "owner",
                 "leads are owned by reps or managers",
@@ -252,7 +276,9 @@ impl Actor {
             Role::Manager => Err(DomainError::Forbidden(
                 "managers assign leads within their own team".into(),
             )),
-            Role::Rep => Err(DomainError::Forbidden("reps cannot assign leads".into())),
+            Role::Rep | Role::Warehouse | Role::Purchasing => Err(DomainError::Forbidden(
+                "only managers and admins assign leads".into(),
+            )),
         }
     }
 }
@@ -393,5 +419,57 @@ mod tests {
         let mut gone = user(Role::Rep, Some(team));
         gone.active = false;
         assert!(admin.check_can_assign_to(&gone).is_err());
+    }
+
+    #[test]
+    fn back_office_staff_have_their_duties_and_a_reps_reach_over_sales_records() {
+        let team = TeamId::new();
+        let warehouse = actor(Role::Warehouse, None);
+        let purchasing = actor(Role::Purchasing, None);
+        let rep = actor(Role::Rep, Some(team));
+        let manager = actor(Role::Manager, Some(team));
+        let forbidden = |r: Result<(), DomainError>| matches!(r, Err(DomainError::Forbidden(_)));
+        assert_eq!(warehouse.lead_scope(), LeadScope::Owner(warehouse.user));
+        assert_eq!(purchasing.lead_scope(), LeadScope::Owner(purchasing.user));
+        for p in [Permission::RecordStock, Permission::ShipOrders] {
+            assert!(warehouse.check(p).is_ok(), "warehouse: {p:?}");
+            assert!(forbidden(purchasing.check(p)), "purchasing: {p:?}");
+            assert!(forbidden(rep.check(p)), "rep: {p:?}");
+            assert!(manager.check(p).is_ok(), "manager: {p:?}");
+        }
+        assert!(purchasing.check(Permission::PlanSupply).is_ok());
+        assert!(forbidden(warehouse.check(Permission::PlanSupply)));
+        assert!(forbidden(rep.check(Permission::PlanSupply)));
+        assert!(manager.check(Permission::PlanSupply).is_ok());
+        for who in [&warehouse, &purchasing] {
+            for p in [
+                Permission::ManageStock,
+                Permission::AssignLeads,
+                Permission::ManageRules,
+                Permission::ReadReviewQueue,
+                Permission::ManageChannels,
+                Permission::CreateLeadFor(Some(UserId::new())),
+                Permission::CreateCustomerFor(Some(UserId::new())),
+            ] {
+                assert!(forbidden(who.check(p)), "{:?}: {p:?}", who.role);
+            }
+            assert!(who.check(Permission::CreateLeadFor(None)).is_ok());
+        }
+        // Nobody hands sales work to the back office.
+        let admin = actor(Role::Admin, None);
+        assert!(
+            admin
+                .check_can_assign_to(&user(Role::Warehouse, None))
+                .is_err()
+        );
+        assert!(
+            admin
+                .check_can_assign_to(&user(Role::Purchasing, None))
+                .is_err()
+        );
+        assert!(user(Role::Warehouse, None).validate().is_ok());
+        assert!(user(Role::Rep, None).validate().is_err());
+        assert_eq!("purchasing".parse::<Role>().unwrap(), Role::Purchasing);
+        assert_eq!("warehouse".parse::<Role>().unwrap(), Role::Warehouse);
     }
 }

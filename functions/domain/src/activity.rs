@@ -178,7 +178,7 @@ impl Activity {
             ActivityKind::Approval if !matches!(target.subject, Subject::Deal(_)) => {
                 return Err(DomainError::invalid("kind", "approvals are given on deals"));
             }
-            ActivityKind::Approval if actor.role == crate::user::Role::Rep => {
+            ActivityKind::Approval if !actor.role.oversees() => {
                 return Err(DomainError::invalid("kind", "only managers approve"));
             }
             _ => {}

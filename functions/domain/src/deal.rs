@@ -267,7 +267,7 @@ impl Deal {
         actor: &Actor,
         now: DateTime<Utc>,
     ) -> Result<(StageChange, DomainEvent), MoveError> {
-        let manager = actor.role != crate::user::Role::Rep;
+        let manager = actor.role.oversees();
         let target = pipeline.stage(request.to).ok_or_else(|| {
             DomainError::invalid(
                 "to",

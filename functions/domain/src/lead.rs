@@ -11,7 +11,7 @@ use crate::event::{Cause, DomainEvent, EventPayload};
 use crate::id::{ActivityId, LeadId, TeamId, TenantId, UserId};
 use crate::scoring::{Priority, ScoreBreakdown, ScoringPolicy};
 use crate::subject::Subject;
-use crate::user::{Role, User};
+use crate::user::User;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Deserializer, Serialize};
 
@@ -404,12 +404,7 @@ impl Lead {
         let (owner, team) = match ctx.owner {
             Some(user) => (Some(user.id), user.team),
             // Unassigned leads stay visible to the creating manager's team.
-            None => (
-                None,
-                ctx.actor
-                    .team
-                    .filter(|_| ctx.actor.role != crate::Role::Rep),
-            ),
+            None => (None, ctx.actor.team.filter(|_| ctx.actor.role.oversees())),
         };
         let lead = Lead {
             id: ctx.id,
@@ -591,7 +586,7 @@ impl Lead {
                 to: "claimed (a closed lead is not work to take)".into(),
             });
         }
-        if actor.tenant != self.tenant || actor.role == Role::Admin {
+        if actor.tenant != self.tenant || !actor.role.sells() {
             return Err(DomainError::Forbidden(
                 "pooled leads are claimed by reps and managers".into(),
             ));

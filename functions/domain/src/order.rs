@@ -374,7 +374,9 @@ pub struct OrderPolicy {
     #[serde(default = "default_lead_weeks")]
     #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 26))]
     pub replenish_lead_weeks: u32,
-    /// The people told when an order is ready to ship (待发货), with its delivery address.
+    /// People on warehouse duty beside the warehouse role (in a small team the clerk's
+    /// account is often a rep's): told when an order is ready to ship (待发货), with its
+    /// delivery address, and allowed to ship and deliver.
     #[serde(default)]
     #[cfg_attr(feature = "openapi", schema(max_items = 50))]
     pub warehouse: Vec<crate::UserId>,

@@ -147,8 +147,8 @@ pub enum Recipient {
     Manager,
     /// The tenant's admins (the sales director).
     Admins,
-    /// The warehouse staff named in the tenant's order policy; the owner's team's managers
-    /// when nobody is named.
+    /// The warehouse: users in the warehouse role and the staff the tenant's order policy
+    /// names; the owner's team's managers when there is nobody.
     Warehouse,
 }
 

@@ -122,6 +122,9 @@ impl Tenant {
 }
 
 /// What a user may see and change: their own leads, their team's, or the whole tenant's.
+/// Warehouse and purchasing staff are back office: over sales records they reach what they
+/// own, as a rep does, and they own no one else's work; their duties are the warehouse's
+/// queue (ship, deliver, stock counts) and the buying plan (forecast, replenishment).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -129,6 +132,10 @@ pub enum Role {
     Rep,
     Manager,
     Admin,
+    /// 仓库: ships and delivers released orders, keeps the stock counts.
+    Warehouse,
+    /// 采购: reads the demand forecast and the replenishment list, hears of low stock.
+    Purchasing,
 }
 
 impl Role {
@@ -137,7 +144,21 @@ impl Role {
             Role::Rep => "rep",
             Role::Manager => "manager",
             Role::Admin => "admin",
+            Role::Warehouse => "warehouse",
+            Role::Purchasing => "purchasing",
         }
+    }
+
+    /// Managers and admins: who oversees other people's sales work (assigns, approves,
+    /// changes rules). Everyone else acts on their own records only.
+    pub fn oversees(&self) -> bool {
+        matches!(self, Role::Manager | Role::Admin)
+    }
+
+    /// Whether people in this role own and work sales records (leads, deals, customers) and
+    /// so belong to a sales team.
+    pub fn sells(&self) -> bool {
+        matches!(self, Role::Rep | Role::Manager)
     }
 }
 
@@ -154,9 +175,11 @@ impl FromStr for Role {
             "rep" => Ok(Role::Rep),
             "manager" => Ok(Role::Manager),
             "admin" => Ok(Role::Admin),
+            "warehouse" => Ok(Role::Warehouse),
+            "purchasing" => Ok(Role::Purchasing),
             _ => Err(DomainError::invalid(
                 "role",
-                "must be rep, manager or admin",
+                "must be rep, manager, admin, warehouse or purchasing",
             )),
         }
     }
@@ -179,7 +202,7 @@ pub struct User {
     pub name: PersonName,
     pub email: EmailAddress,
     pub role: Role,
-    /// Reps and managers belong to one team; admins may have none.
+    /// Reps and managers belong to one team; admins and back-office staff may have none.
     pub team: Option<TeamId>,
     pub active: bool,
 }
@@ -193,7 +216,7 @@ impl User {
 
     /// Reps and managers must be in a team, or nobody could see or assign their leads.
     pub fn validate(&self) -> Result<(), DomainError> {
-        if self.role != Role::Admin && self.team.is_none() {
+        if self.role.sells() && self.team.is_none() {
             return Err(DomainError::invalid(
                 "team",
                 "reps and managers need a team",

@@ -70,7 +70,7 @@ enum Command {
         #[arg(long)]
         name: String,
     },
-    /// Create a user (rep, manager or admin).
+    /// Create a user (rep, manager, admin, warehouse or purchasing).
     AddUser {
         #[arg(long)]
         tenant: String,
@@ -78,7 +78,7 @@ enum Command {
         email: String,
         #[arg(long)]
         name: String,
-        #[arg(long, value_parser = ["rep", "manager", "admin"])]
+        #[arg(long, value_parser = ["rep", "manager", "admin", "warehouse", "purchasing"])]
         role: String,
         /// Team name or id; required for reps and managers.
         #[arg(long)]
@@ -98,7 +98,7 @@ enum Command {
         /// New team, by name or id.
         #[arg(long)]
         team: Option<String>,
-        #[arg(long, value_parser = ["rep", "manager", "admin"])]
+        #[arg(long, value_parser = ["rep", "manager", "admin", "warehouse", "purchasing"])]
         role: Option<String>,
     },
 }

@@ -107,7 +107,8 @@ async fn owner_for(
 ) -> Result<User, AppError> {
     actor.check(Permission::CreateCustomerFor(owner))?;
     match (actor.role, owner) {
-        (Role::Rep, _) | (_, None) => Ok(me.clone()),
+        (role, _) if !role.oversees() => Ok(me.clone()),
+        (_, None) => Ok(me.clone()),
         (_, Some(id)) => crate::lead::assignee(state, actor, id).await,
     }
 }
@@ -552,7 +553,7 @@ pub async fn add_purchase(
     id: CustomerId,
     input: NewPurchase,
 ) -> Result<Outcome<Purchase>, AppError> {
-    if actor.role == Role::Rep {
+    if !actor.role.oversees() {
         return Err(AppError::Forbidden(
             "purchases are entered by managers or imported by admins".into(),
         ));

@@ -107,14 +107,14 @@ impl ErpConnector for CsvConnector {
     }
 }
 
-/// Pulls the connector's counts and writes them as inventory batches (managers, admins, or
-/// the scheduler acting as an admin). Returns how many rows were set.
+/// Pulls the connector's counts and writes them as inventory batches (the warehouse, managers,
+/// admins, or the scheduler acting as an admin). Returns how many rows were set.
 pub async fn sync_inventory(
     state: &AppState,
     actor: &Actor,
     erp: &dyn ErpConnector,
 ) -> Result<usize, AppError> {
-    actor.check(Permission::ManageStock)?;
+    actor.check(Permission::RecordStock)?;
     let counts = erp.stock_counts().await?;
     for chunk in counts.chunks(fieldline_domain::order::MAX_INVENTORY_BATCH) {
         let batch = InventoryBatch {

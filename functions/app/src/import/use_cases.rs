@@ -439,7 +439,8 @@ async fn import_kind(
 ) -> Result<ImportReport, AppError> {
     actor.check(match kind {
         ImportKind::Customers | ImportKind::Orders | ImportKind::Leads => Permission::AssignLeads,
-        ImportKind::Skus | ImportKind::Stock => Permission::ManageStock,
+        ImportKind::Skus => Permission::ManageStock,
+        ImportKind::Stock => Permission::RecordStock,
     })?;
     let table = decode(bytes)?;
     if table.rows.is_empty() {

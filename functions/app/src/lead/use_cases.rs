@@ -6,8 +6,7 @@ use crate::state::AppState;
 use fieldline_domain::lead::CreateContext;
 use fieldline_domain::{
     Activity, ActivityId, Actor, DomainEvent, Lead, LeadId, LeadPatch, LeadScope, LeadStatus,
-    NewActivity, NewLead, Permission, Priority, Region, Role, Tenant, TenantId, Timestamp, User,
-    UserId,
+    NewActivity, NewLead, Permission, Priority, Region, Tenant, TenantId, Timestamp, User, UserId,
 };
 use fieldline_store::{
     Created, Cursor, IdempotencyKey, IdempotencyRecord, LeadQuery, Page, StoreError,
@@ -160,7 +159,7 @@ pub(crate) async fn create_lead_as(
 ) -> Result<Outcome<Lead>, AppError> {
     actor.check(Permission::CreateLeadFor(input.owner))?;
     let owner = match (actor.role, input.owner) {
-        (Role::Rep, _) => Some(me.clone()),
+        (role, _) if !role.oversees() => Some(me.clone()),
         (_, Some(id)) => Some(assignee(state, actor, id).await?),
         (_, None) => None,
     };

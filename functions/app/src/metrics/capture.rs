@@ -151,7 +151,7 @@ pub async fn capture_report(
     let users = state.directory.list_users(&actor.tenant).await?;
     let visible: Vec<&User> = users
         .iter()
-        .filter(|u| u.role != Role::Admin || u.id == actor.user)
+        .filter(|u| u.role.sells() || u.id == actor.user)
         .filter(|u| match actor.lead_scope() {
             LeadScope::Tenant => true,
             LeadScope::Team(t) => u.team == Some(t),

@@ -123,7 +123,7 @@ pub async fn lead_report(
     let owners: BTreeSet<UserId> = leads.iter().filter_map(|l| l.owner).collect();
     for user in users.iter().filter(|u| {
         owners.contains(&u.id)
-            || (u.role != fieldline_domain::Role::Admin
+            || (u.role.sells()
                 && match actor.lead_scope() {
                     LeadScope::Tenant => true,
                     LeadScope::Team(t) => u.team == Some(t),

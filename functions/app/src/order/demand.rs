@@ -31,15 +31,15 @@ fn invalid(field: &'static str, message: &str) -> AppError {
     fieldline_domain::DomainError::invalid(field, message).into()
 }
 
-/// The forecast for every SKU × region with orders, from the week in progress on (managers,
-/// admins: the same people who plan stock). Demand is what was ordered: every order that got
+/// The forecast for every SKU × region with orders, from the week in progress on (purchasing,
+/// managers and admins: the people who plan stock). Demand is what was ordered: every order that got
 /// past a draft, cancelled ones included (the customer wanted it), by the day it was created.
 pub async fn demand_forecast(
     state: &AppState,
     actor: &Actor,
     params: DemandParams,
 ) -> Result<DemandForecast, AppError> {
-    actor.check(Permission::ManageStock)?;
+    actor.check(Permission::PlanSupply)?;
     let horizon = params.horizon.unwrap_or(8);
     if !(1..=MAX_HORIZON_WEEKS).contains(&horizon) {
         return Err(invalid("horizon", "1-26 weeks"));
@@ -147,12 +147,12 @@ pub async fn put_estimate(
 
 /// Every SKU × location at or below its reorder point: safety stock plus the forecast demand
 /// over the tenant's lead time (seed 003), with spare stock elsewhere to move first and the
-/// rest to buy. Managers and admins.
+/// rest to buy. Purchasing, managers and admins.
 pub async fn replenishment(
     state: &AppState,
     actor: &Actor,
 ) -> Result<Vec<Replenishment>, AppError> {
-    actor.check(Permission::ManageStock)?;
+    actor.check(Permission::PlanSupply)?;
     let tenant = load_tenant(state, &actor.tenant).await?;
     let lead = tenant
         .orders

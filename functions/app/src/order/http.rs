@@ -169,7 +169,7 @@ pub async fn get_order(
 
 /// Moves an order on: `submit` (credit and stock checks; every line reserved or a 409
 /// `out_of_stock` naming each short line), `approve` (managers, for held orders), `pay`,
-/// `ship` and `deliver` (managers and admins: the warehouse), `cancel`. Each applies only at
+/// `ship` and `deliver` (the warehouse, managers and admins), `cancel`. Each applies only at
 /// `expected_version`; a refused move changes nothing.
 #[utoipa::path(post, path = "/v1/orders/{id}/actions", tag = "orders", security(("bearer" = [])),
     params(("id" = OrderId, Path)),
@@ -301,7 +301,8 @@ pub struct DemandQuery {
 
 /// Weekly demand per SKU × region from the week in progress on, with 80 % intervals, reps'
 /// estimates blended in, the fitted holiday effects and a rolling-origin backtest (WAPE,
-/// bias, coverage, skill against the seasonal naive forecast). Managers and admins.
+/// bias, coverage, skill against the seasonal naive forecast). Purchasing, managers and
+/// admins.
 #[utoipa::path(get, path = "/v1/forecast/demand", tag = "orders", security(("bearer" = [])),
     params(DemandQuery),
     responses((status = 200, body = fieldline_domain::demand::DemandForecast),
@@ -341,7 +342,7 @@ pub async fn put_estimate(
 
 /// Stock to replenish: every SKU × location at or below its reorder point (safety stock plus
 /// forecast demand over the tenant's lead time), emptiest first, with spare units elsewhere
-/// to move (nearest first) and the rest for purchasing. Managers and admins.
+/// to move (nearest first) and the rest for purchasing. Purchasing, managers and admins.
 #[utoipa::path(get, path = "/v1/stock/replenishment", tag = "orders", security(("bearer" = [])),
     responses((status = 200, body = Vec<fieldline_domain::stock::Replenishment>), (status = 403, body = ErrorBody)))]
 pub async fn replenishment(

@@ -66,14 +66,14 @@ pub struct InventoryResult {
     pub below_safety: Vec<StockLevel>,
 }
 
-/// Sets on-hand counts from a feed (managers and admins). Every SKU must be in the
+/// Sets on-hand counts from a feed (the warehouse, managers and admins). Every SKU must be in the
 /// catalogue; the batch is refused whole otherwise.
 pub async fn put_inventory(
     state: &AppState,
     actor: &Actor,
     batch: InventoryBatch,
 ) -> Result<InventoryResult, AppError> {
-    actor.check(Permission::ManageStock)?;
+    actor.check(Permission::RecordStock)?;
     batch.validate()?;
     let mut codes: Vec<Code> = batch.items.iter().map(|r| r.sku.clone()).collect();
     codes.sort();
@@ -114,43 +114,45 @@ pub async fn put_inventory(
 const BELOW_SAFETY: &str = "stock-below-safety";
 
 /// Tells the tenant's admins (the sales director) that a location fell below its safety
-/// stock, once a day per SKU and location; the replenishment list says what to move or buy.
+/// stock and hands purchasing the replenishment suggestion, once a day per SKU and location;
+/// the replenishment list says what to move or buy.
 pub(crate) async fn notify_below_safety(
     state: &AppState,
     tenant: &fieldline_domain::TenantId,
     rows: &[StockLevel],
 ) -> Result<(), AppError> {
+    use fieldline_domain::Role;
     if rows.is_empty() {
         return Ok(());
     }
     let now = state.clock.now();
     let users = state.directory.list_users(tenant).await?;
     for row in rows {
-        for admin in users
+        let (sku, loc, n) = (&row.sku, &row.location, row.available);
+        for user in users
             .iter()
-            .filter(|u| u.active && u.role == fieldline_domain::Role::Admin)
+            .filter(|u| u.active && matches!(u.role, Role::Admin | Role::Purchasing))
         {
+            let message = if user.role == Role::Purchasing {
+                format!(
+                    "补货建议：{sku} 在 {loc} 低于安全库存（可用 {n}），请按补货清单调拨或采购 / Replenish {sku} at {loc}: below its safety stock ({n} available); the replenishment list says what to move or buy"
+                )
+            } else {
+                format!(
+                    "{sku} 在 {loc} 低于安全库存（可用 {n}），请查看补货建议 / {sku} at {loc} is below its safety stock ({n} available): see the replenishment list"
+                )
+            };
             state
                 .inbox
                 .add_notification(&fieldline_domain::Notification {
                     id: fieldline_domain::NotificationId::new(),
                     tenant: tenant.clone(),
-                    user: admin.id,
+                    user: user.id,
                     subject: None,
                     kind: "notice".into(),
-                    message: format!(
-                        "{sku} 在 {loc} 低于安全库存（可用 {n}），请查看补货建议 / {sku} at {loc} is below its safety stock ({n} available): see the replenishment list",
-                        sku = row.sku,
-                        loc = row.location,
-                        n = row.available
-                    ),
+                    message,
                     rule: Some(BELOW_SAFETY.into()),
-                    dedupe_key: format!(
-                        "{BELOW_SAFETY}:{}:{}:{}",
-                        row.sku,
-                        row.location,
-                        now.date_naive()
-                    ),
+                    dedupe_key: format!("{BELOW_SAFETY}:{sku}:{loc}:{}", now.date_naive()),
                     created_at: now,
                 })
                 .await?;
@@ -204,8 +206,8 @@ pub async fn create_order(
 }
 
 /// An order the caller may see: their customers' (reps), their team's (managers), all
-/// (admins); and, for the warehouse staff the order policy names, every order in the
-/// warehouse's hands (to ship or shipped).
+/// (admins); and, for the warehouse (the role, or staff the order policy names), every order
+/// in the warehouse's hands (to ship or shipped).
 pub async fn get_order(state: &AppState, actor: &Actor, id: OrderId) -> Result<Order, AppError> {
     let order = state
         .orders
@@ -220,10 +222,14 @@ pub async fn get_order(state: &AppState, actor: &Actor, id: OrderId) -> Result<O
     Ok(order)
 }
 
-/// Whether the caller is one of the warehouse staff the order policy names (any role: the
-/// clerk's account is often a rep's): they see the orders waiting to ship or on their way,
-/// tenant-wide, and confirm shipment and delivery — nothing else of an order not theirs.
+/// Whether the caller works the warehouse's queue: the warehouse role, or staff the order
+/// policy names (any role: in a small team the clerk's account is often a rep's). They see
+/// the orders waiting to ship or on their way, tenant-wide, and confirm shipment and
+/// delivery — nothing else of an order not theirs.
 async fn on_warehouse_duty(state: &AppState, actor: &Actor) -> Result<bool, AppError> {
+    if actor.role == fieldline_domain::Role::Warehouse {
+        return Ok(true);
+    }
     Ok(load_tenant(state, &actor.tenant)
         .await?
         .order_policy()
@@ -236,9 +242,10 @@ fn in_warehouse_hands(status: OrderStatus) -> bool {
     matches!(status, OrderStatus::ToShip | OrderStatus::Shipped)
 }
 
-/// Shipping and delivery are confirmed by managers and admins, or the named warehouse staff.
+/// Shipping and delivery are confirmed by the warehouse, managers and admins, or the staff
+/// the order policy names.
 async fn check_can_ship(state: &AppState, actor: &Actor) -> Result<(), AppError> {
-    match actor.check(Permission::ManageStock) {
+    match actor.check(Permission::ShipOrders) {
         Err(_) if on_warehouse_duty(state, actor).await? => Ok(()),
         other => Ok(other?),
     }
@@ -267,7 +274,7 @@ pub async fn list_orders(
                 .ok_or_else(|| AppError::rejected("invalid_cursor", "cursor is not one we issued"))
         })
         .transpose()?;
-    // The warehouse staff list the warehouse's queue tenant-wide (`status=to_ship|shipped`).
+    // The warehouse lists its queue tenant-wide (`status=to_ship|shipped`).
     let scope = match filter.status {
         Some(status)
             if in_warehouse_hands(status)
@@ -308,8 +315,8 @@ pub enum OrderAction {
         #[schema(minimum = 1, maximum = 100_000_000_000_000_u64)]
         amount: u64,
     },
-    /// The warehouse shipped it (managers, admins, or the warehouse staff the order policy
-    /// names).
+    /// The warehouse shipped it (the warehouse role, managers, admins, or the staff the order
+    /// policy names).
     Ship { expected_version: u64 },
     /// The customer received it; it counts as the customer's purchase (same people as
     /// `ship`).
@@ -554,7 +561,14 @@ async fn shortfall(
 /// A delivered order counts in the customer's transaction value (grading). Written after the
 /// order; the purchase's reference is the order, so a retry records it once.
 async fn record_purchase(state: &AppState, actor: &Actor, order: &Order) -> Result<(), AppError> {
-    let customer = load_live_customer(state, actor, order.customer).await?;
+    // Not the caller's scope: the warehouse delivers orders of customers it does not work on,
+    // and the delivery (already authorised) is what records the purchase.
+    let customer = state
+        .customers
+        .get_customer(&actor.tenant, order.customer)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("customer {} not found", order.customer)))?;
+    customer.ensure_live()?;
     let now = state.clock.now();
     let purchase = order.purchase(now, actor.user, now);
     let event = customer.event(actor, now, purchase.recorded());

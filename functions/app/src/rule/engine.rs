@@ -518,7 +518,7 @@ impl RuleEngine {
                     .directory
                     .get_user(tenant, id)
                     .await?
-                    .filter(|u| u.active && u.role != Role::Admin))
+                    .filter(|u| u.active && u.role.sells()))
             }
             AssignStrategy::RoundRobin => {
                 let members = self.candidates(tenant, team).await?;
@@ -589,7 +589,7 @@ impl RuleEngine {
                     .unwrap_or_default();
                 let staff: Vec<&User> = users
                     .iter()
-                    .filter(|u| u.active && named.contains(&u.id))
+                    .filter(|u| u.active && (u.role == Role::Warehouse || named.contains(&u.id)))
                     .collect();
                 if staff.is_empty() {
                     users.iter().filter(|u| u.manages(team)).collect()

@@ -1,7 +1,7 @@
 use crate::error::AppError;
 use crate::state::AppState;
 use fieldline_domain::task::review_sample;
-use fieldline_domain::{Actor, FollowUp, LeadScope, Permission, Role, Task, TaskId, UserId};
+use fieldline_domain::{Actor, FollowUp, LeadScope, Permission, Task, TaskId, UserId};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -130,7 +130,7 @@ pub async fn review_queue(
     })?;
     let users = state.directory.list_users(&actor.tenant).await?;
     let reps = users.iter().filter(|u| {
-        u.role != Role::Admin
+        u.role.sells()
             && u.id != actor.user
             && match actor.lead_scope() {
                 LeadScope::Tenant => true,

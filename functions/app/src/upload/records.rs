@@ -231,7 +231,7 @@ pub async fn get_upload(state: &AppState, actor: &Actor, id: UploadId) -> Result
             .get_user(&actor.tenant, upload.created_by)
             .await?
             .is_some_and(|u| u.team.is_some() && u.team == actor.team),
-        Role::Rep => false,
+        Role::Rep | Role::Warehouse | Role::Purchasing => false,
     };
     if !allowed {
         return Err(AppError::Forbidden(
