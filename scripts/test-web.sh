@@ -50,6 +50,8 @@ start_demo_server --leads 60
 FIELDLINE_BASE="http://127.0.0.1:$port" \
   FIELDLINE_REP_LINK="$(demo_link rep)" \
   FIELDLINE_MANAGER_LINK="$(demo_link manager)" \
+  FIELDLINE_WAREHOUSE_LINK="$(demo_link warehouse)" \
+  FIELDLINE_PURCHASING_LINK="$(demo_link purchasing)" \
   node web/tests/e2e.mjs
 kill -0 "$pid" 2>/dev/null || { echo "the server died during the run" >&2; cat "$server_log" >&2; exit 1; }
 

@@ -186,7 +186,25 @@ async fn demo_tenant_is_alive_and_seeding_twice_is_harmless() {
     assert!(overall["wape"].as_f64().unwrap() < 0.5, "{overall}");
     assert_eq!(demand["series"][0]["weeks"].as_array().unwrap().len(), 6);
 
+    // The back office has work on first start: orders to ship, stock to replenish.
+    let [warehouse, purchasing] = &summary.back_office[..] else {
+        panic!("{:?}", summary.back_office)
+    };
+    let queue = app
+        .get("/v1/orders?status=to_ship", &app.token(warehouse))
+        .await
+        .expect(200)
+        .body;
+    assert!(!queue["items"].as_array().unwrap().is_empty(), "{queue}");
+    let plan = app
+        .get("/v1/stock/replenishment", &app.token(purchasing))
+        .await
+        .expect(200)
+        .body;
+    assert!(plan.to_string().contains("LUB-18L"), "{plan}");
+
     let again = demo::seed(&app.state, 150, 60, 7).await.unwrap();
     assert!(!again.created);
     assert_eq!(again.reps.len(), 20);
+    assert_eq!(again.back_office.len(), 2);
 }

@@ -20,18 +20,29 @@ const Team = lazy(() => import("./pages/Team").then((m) => ({ default: m.Team })
 const Rules = lazy(() => import("./pages/Rules").then((m) => ({ default: m.Rules })));
 const VisitPage = lazy(() => import("./pages/Visit").then((m) => ({ default: m.VisitPage })));
 const RulePage = lazy(() => import("./pages/Rule").then((m) => ({ default: m.RulePage })));
+const Orders = lazy(() => import("./pages/Orders").then((m) => ({ default: m.Orders })));
+
+/** Who sees a page in the top bar: everyone, those who sell (not the back office), managers. */
+type Audience = "everyone" | "sales" | "managers";
 
 /** The pages in the top bar, and who sees them. */
-const NAV: { page: Route["page"]; word: Word; managers: boolean }[] = [
-  { page: "today", word: "today", managers: false },
-  { page: "board", word: "board", managers: false },
-  { page: "customers", word: "customers", managers: false },
-  { page: "cockpit", word: "cockpit", managers: true },
-  { page: "process", word: "heatMap", managers: true },
-  { page: "forecast", word: "forecast", managers: true },
-  { page: "team", word: "team", managers: true },
-  { page: "rules", word: "rules", managers: true },
+const NAV: { page: Route["page"]; word: Word; who: Audience }[] = [
+  { page: "today", word: "today", who: "everyone" },
+  { page: "board", word: "board", who: "sales" },
+  { page: "customers", word: "customers", who: "sales" },
+  { page: "orders", word: "orders", who: "everyone" },
+  { page: "cockpit", word: "cockpit", who: "managers" },
+  { page: "process", word: "heatMap", who: "managers" },
+  { page: "forecast", word: "forecast", who: "managers" },
+  { page: "team", word: "team", who: "managers" },
+  { page: "rules", word: "rules", who: "managers" },
 ];
+
+function sees(me: User, who: Audience): boolean {
+  if (who === "managers") return oversees(me);
+  if (who === "sales") return me.role !== "warehouse" && me.role !== "purchasing";
+  return true;
+}
 
 /** A detail page lights up the list it belongs to. */
 function section(route: Route | null): Route["page"] | undefined {
@@ -126,7 +137,7 @@ export function App() {
   } else if (!me) {
     body = failure ? <ErrorNote error={failure} /> : <p className="muted">{words.t("loading")}</p>;
   } else {
-    const shown: Route = route ?? { page: oversees(me) ? "cockpit" : "today" };
+    const shown: Route = route ?? { page: home(me) };
     body = (
       <Suspense fallback={<p className="muted">{words.t("loading")}</p>}>
         <Signed client={client} me={me} route={shown} />
@@ -143,7 +154,7 @@ export function App() {
         <span className="brand">{words.t("appName")}</span>
         {me && (
           <nav aria-label={words.t("appName")}>
-            {NAV.filter((n) => !n.managers || oversees(me)).map((n) => (
+            {NAV.filter((n) => sees(me, n.who)).map((n) => (
               <a
                 key={n.page}
                 href={`#/${n.page}`}
@@ -181,6 +192,13 @@ function oversees(me: User): boolean {
   return me.role === "manager" || me.role === "admin";
 }
 
+/** Where a user lands: managers on process health, the back office on orders, reps on today. */
+function home(me: User): "cockpit" | "orders" | "today" {
+  if (oversees(me)) return "cockpit";
+  if (me.role === "warehouse" || me.role === "purchasing") return "orders";
+  return "today";
+}
+
 function Signed({ client, me, route }: { client: Client; me: User; route: Route }) {
   const manager = oversees(me);
   switch (route.page) {
@@ -190,6 +208,8 @@ function Signed({ client, me, route }: { client: Client; me: User; route: Route 
       return <Deal key={route.id} client={client} id={route.id} />;
     case "customers":
       return <Customers client={client} />;
+    case "orders":
+      return <Orders client={client} me={me} />;
     case "visit":
       return <VisitPage key={route.id} client={client} id={route.id} user={me.id} />;
     case "customer":

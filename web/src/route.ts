@@ -10,12 +10,23 @@ export type Route =
   | { page: "customers" }
   | { page: "team" }
   | { page: "rules" }
+  | { page: "orders" }
   | { page: "deal"; id: string }
   | { page: "customer"; id: string }
   | { page: "rule"; id: string }
   | { page: "visit"; id: string };
 
-const simple = ["today", "board", "cockpit", "process", "forecast", "customers", "team", "rules"];
+const simple = [
+  "today",
+  "board",
+  "cockpit",
+  "process",
+  "forecast",
+  "customers",
+  "team",
+  "rules",
+  "orders",
+];
 const withId = ["deal", "customer", "rule", "visit"];
 
 /** The route in `hash`, or `null` for none (the user's home page) or one we do not know. */

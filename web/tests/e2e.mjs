@@ -15,6 +15,8 @@ const cardPhoto = join(here, "..", "..", "capture", "devset", "cards", "card-000
 const voiceNote = join(here, "..", "..", "capture", "devset", "voice-zh-neural", "neural_00_zh.wav");
 const repLink = need("FIELDLINE_REP_LINK");
 const managerLink = need("FIELDLINE_MANAGER_LINK");
+const warehouseLink = need("FIELDLINE_WAREHOUSE_LINK");
+const purchasingLink = need("FIELDLINE_PURCHASING_LINK");
 
 const browser = await launch();
 
@@ -459,7 +461,7 @@ await step("a rep on a phone: a visit in three taps with a shelf photo, quick sa
   await page.goto(repLink);
   await page.getByRole("heading", { name: "我的待办" }).waitFor();
   const links = await page.locator(".bar nav a").allInnerTexts();
-  assert.deepEqual(links, ["今日", "商机看板", "客户"]);
+  assert.deepEqual(links, ["今日", "商机看板", "客户", "订单"]);
   await page.goto(`${base}/#/rules`);
   await page.getByRole("heading", { name: "我的待办" }).waitFor();
 
@@ -499,6 +501,52 @@ await step("a rep on a phone: a visit in three taps with a shelf photo, quick sa
     await tags.getByRole("button", { name: "记录一笔" }).click();
     await tags.getByRole("status").filter({ hasText: `本次已记录 ${round} 笔` }).waitFor();
   }
+  await context.close();
+});
+
+await step("the warehouse on a phone: its queue with the delivery address, a shipment confirmed in one tap", async () => {
+  const context = await browser.newContext({ ...phone, locale: "zh-CN" });
+  const page = await context.newPage();
+  await page.goto(warehouseLink);
+  // The warehouse lands on the orders waiting to ship (the demo has some), tenant-wide.
+  await page.getByRole("heading", { name: "订单", level: 1 }).waitFor();
+  assert.equal(await page.getByLabel("状态").inputValue(), "to_ship");
+  const queue = page.locator("li[data-order]");
+  await queue.first().waitFor();
+  const waiting = await queue.count();
+  assert.ok(waiting > 0, "the demo has orders to ship");
+  assert.match(await queue.first().innerText(), /送货地址/);
+  await accessible(page, "orders (warehouse, phone)");
+  await shot(page, "warehouse-orders-phone");
+  const first = queue.first();
+  const id = await first.getAttribute("data-order");
+  await first.getByRole("button", { name: "确认发货" }).click();
+  await page.locator(`li[data-order="${id}"] .ok`).filter({ hasText: "已发货" }).waitFor();
+  // It waits for delivery now, and has left the queue.
+  await page.getByLabel("状态").selectOption("shipped");
+  await page.locator(`li[data-order="${id}"]`).getByRole("button", { name: "确认签收" }).waitFor();
+  await page.getByLabel("状态").selectOption("to_ship");
+  await page.locator(".orders ul.list").waitFor();
+  assert.equal(await page.locator(`li[data-order="${id}"]`).count(), 0);
+  assert.equal(await queue.count(), waiting - 1);
+  // Nothing of the sales side: no pipeline, customers or manager pages, and no one's drafts.
+  assert.deepEqual(await page.locator(".bar nav a").allInnerTexts(), ["今日", "订单"]);
+  await page.getByLabel("状态").selectOption("draft");
+  await page.getByText("没有订单。").waitFor();
+  await context.close();
+});
+
+await step("purchasing on a desktop: the replenishment list, and no orders", async () => {
+  const context = await browser.newContext({ ...desktop, locale: "zh-CN" });
+  const page = await context.newPage();
+  await page.goto(purchasingLink);
+  await page.getByRole("heading", { name: "补货建议" }).waitFor();
+  assert.equal(await page.locator("li[data-order]").count(), 0);
+  const rows = page.locator("section[aria-labelledby=replenish-title] tbody tr");
+  await rows.first().waitFor();
+  assert.ok((await rows.count()) > 0, "the demo has stock below its reorder point");
+  await accessible(page, "orders (purchasing, desktop)");
+  await shot(page, "purchasing-replenishment-desktop");
   await context.close();
 });
 

@@ -28,6 +28,8 @@ pub struct DemoSummary {
     pub admin: User,
     pub managers: Vec<User>,
     pub reps: Vec<User>,
+    /// The back office: warehouse, then purchasing.
+    pub back_office: Vec<User>,
     pub leads: usize,
     /// Deals converted from (extra) leads over the last year.
     pub deals: usize,
@@ -318,7 +320,7 @@ pub async fn seed(
 
     // The back office: the warehouse ships released orders and keeps the counts; purchasing
     // reads the forecast and buys what runs low.
-    admin::add_user(
+    let warehouse_user = admin::add_user(
         state,
         &tenant,
         "warehouse@demo.fieldline.dev",
@@ -327,7 +329,7 @@ pub async fn seed(
         None,
     )
     .await?;
-    admin::add_user(
+    let purchasing_user = admin::add_user(
         state,
         &tenant,
         "purchasing@demo.fieldline.dev",
@@ -393,6 +395,7 @@ pub async fn seed(
         admin: admin_user,
         managers,
         reps,
+        back_office: vec![warehouse_user, purchasing_user],
         leads: written,
         deals: deal_count,
         created: true,
@@ -1307,6 +1310,7 @@ async fn existing(state: &AppState, tenant: TenantId) -> anyhow::Result<DemoSumm
         admin,
         managers: by_role(Role::Manager),
         reps,
+        back_office: [by_role(Role::Warehouse), by_role(Role::Purchasing)].concat(),
         leads: 0,
         deals: 0,
         created: false,

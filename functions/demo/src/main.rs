@@ -62,6 +62,9 @@ fn print_tokens(app: &Application, summary: &DemoSummary) {
     if let Some(r) = summary.reps.first() {
         who.push(("rep", r));
     }
+    for user in &summary.back_office {
+        who.push((user.role.as_str(), user));
+    }
     eprintln!(
         "Demo tokens (valid {} h; more with `fieldline token --email ...`):",
         app.config().auth.token_ttl_hours
