@@ -1,9 +1,9 @@
 //! Every route's boundary, cell by cell: each operation the router serves (read from the
 //! OpenAPI document the router itself generates) × each kind of caller (anonymous, the owner,
 //! a teammate, their manager, another team's manager and rep, the admin, another tenant's
-//! admin and rep, the warehouse, purchasing) × an owned and a pooled lead where the route is about one. Each cell runs on
-//! fresh records and asserts one status. An operation without a row in `expected` fails the
-//! test, so no route ships without its boundary written down here.
+//! admin and rep, the warehouse, purchasing) × an owned and a pooled lead where the route is
+//! about one. Each cell runs on fresh records and asserts one status. An operation without a
+//! row in `expected` fails the test, so no route ships without its boundary written down here.
 
 use fieldline_domain::{Subject, Task, TaskId};
 use fieldline_tests::*;

@@ -106,10 +106,9 @@ async fn owner_for(
     owner: Option<fieldline_domain::UserId>,
 ) -> Result<User, AppError> {
     actor.check(Permission::CreateCustomerFor(owner))?;
-    match (actor.role, owner) {
-        (role, _) if !role.oversees() => Ok(me.clone()),
-        (_, None) => Ok(me.clone()),
-        (_, Some(id)) => crate::lead::assignee(state, actor, id).await,
+    match owner {
+        Some(id) if actor.role.oversees() => crate::lead::assignee(state, actor, id).await,
+        _ => Ok(me.clone()),
     }
 }
 

@@ -158,10 +158,10 @@ pub(crate) async fn create_lead_as(
     id: LeadId,
 ) -> Result<Outcome<Lead>, AppError> {
     actor.check(Permission::CreateLeadFor(input.owner))?;
-    let owner = match (actor.role, input.owner) {
-        (role, _) if !role.oversees() => Some(me.clone()),
-        (_, Some(id)) => Some(assignee(state, actor, id).await?),
-        (_, None) => None,
+    let owner = match input.owner {
+        _ if !actor.role.oversees() => Some(me.clone()),
+        Some(id) => Some(assignee(state, actor, id).await?),
+        None => None,
     };
     let region = tenant_region(state, actor).await?;
     let (lead, events) = Lead::create(

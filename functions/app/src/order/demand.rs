@@ -32,8 +32,9 @@ fn invalid(field: &'static str, message: &str) -> AppError {
 }
 
 /// The forecast for every SKU × region with orders, from the week in progress on (purchasing,
-/// managers and admins: the people who plan stock). Demand is what was ordered: every order that got
-/// past a draft, cancelled ones included (the customer wanted it), by the day it was created.
+/// managers and admins: the people who plan stock). Demand is what was ordered: every order
+/// that got past a draft, cancelled ones included (the customer wanted it), by the day it was
+/// created.
 pub async fn demand_forecast(
     state: &AppState,
     actor: &Actor,

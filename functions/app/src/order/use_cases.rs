@@ -66,8 +66,8 @@ pub struct InventoryResult {
     pub below_safety: Vec<StockLevel>,
 }
 
-/// Sets on-hand counts from a feed (the warehouse, managers and admins). Every SKU must be in the
-/// catalogue; the batch is refused whole otherwise.
+/// Sets on-hand counts from a feed (the warehouse, managers and admins). Every SKU must be in
+/// the catalogue; the batch is refused whole otherwise.
 pub async fn put_inventory(
     state: &AppState,
     actor: &Actor,
