@@ -11,8 +11,13 @@
 //!   log-normal size, on mainland China's calendar with a yearly swing — the shape real
 //!   distributor orders have and Gaussian noise does not.
 //!
+//! Then how the forecast's time grows with the number of SKU × region series (lumpy demand, 104
+//! weeks, the API's default 13 origins × 8 weeks), against a baseline in the same run: putting
+//! the same order lines into weekly series and scoring the seasonal naive forecast on them —
+//! what any forecast costs before it fits anything.
+//!
 //! `cargo bench -p fieldline-tests --bench demand_forecast`
-//! env: BENCH_ORIGINS (26), BENCH_HORIZON (8), BENCH_SEEDS (5)
+//! env: BENCH_ORIGINS (26), BENCH_HORIZON (8), BENCH_SEEDS (5), BENCH_MAX_SERIES (2400)
 
 use chrono::{Duration, NaiveDate};
 use fieldline_app::order::{DemandParams, demand_forecast};
@@ -22,6 +27,8 @@ use fieldline_domain::*;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use rand_distr::{Distribution, LogNormal};
+use std::collections::HashMap;
+use std::time::Instant;
 
 use fieldline_tests::bench::env_or;
 
@@ -48,10 +55,16 @@ fn header(title: &str) {
 
 /// Lumpy B2B demand: `customers` buyers per series, each ordering in a week with probability
 /// `p` (scaled by the week's working days and a ±25 % yearly swing), lots log-normal.
-fn lumpy(cal: &BusinessCalendar, first: NaiveDate, weeks: usize, seed: u64) -> Vec<DemandPoint> {
+fn lumpy(
+    cal: &BusinessCalendar,
+    first: NaiveDate,
+    weeks: usize,
+    seed: u64,
+    skus: usize,
+) -> Vec<DemandPoint> {
     let mut rng = StdRng::seed_from_u64(seed);
     let mut points = Vec::new();
-    for sku in 0..6 {
+    for sku in 0..skus {
         let lot: LogNormal<f64> =
             LogNormal::new(rng.random_range(1.5..3.5), rng.random_range(0.4..1.0)).unwrap();
         for region in 0..4 {
@@ -125,7 +138,7 @@ async fn main() -> anyhow::Result<()> {
         "lumpy B2B demand: 24 series × {seeds} seeds, 104 weeks, {origins} origins × {horizon} weeks"
     ));
     for seed in 0..seeds {
-        let points = lumpy(&cal, first, 104, 0xB2B + seed);
+        let points = lumpy(&cal, first, 104, 0xB2B + seed, 6);
         let f = forecast_demand(
             &cal,
             &points,
@@ -139,5 +152,63 @@ async fn main() -> anyhow::Result<()> {
         );
         row(&format!("seed {seed}"), &f.backtest.overall);
     }
+
+    let max_series = env_or("BENCH_MAX_SERIES", 2400);
+    println!("\nforecast time by series (13 origins × 8 weeks, 104 weeks of history)");
+    println!(
+        "{:>7} {:>12} {:>10} {:>14} {:>8}",
+        "series", "order lines", "forecast s", "naive baseline s", "ratio"
+    );
+    let mut skus = 6;
+    while skus * 4 <= max_series {
+        let points = lumpy(&cal, first, 104, 0x5CA1E, skus);
+        let started = Instant::now();
+        let naive = naive_wape(&points, first, 104, 13);
+        let baseline = started.elapsed().as_secs_f64();
+        let started = Instant::now();
+        let f = forecast_demand(
+            &cal,
+            &points,
+            &[],
+            &DemandRequest {
+                origin: first + Duration::weeks(104),
+                horizon: 8,
+                backtest_origins: 13,
+                max_series: 1,
+            },
+        );
+        let took = started.elapsed().as_secs_f64();
+        assert_eq!(f.series_total as usize, skus * 4);
+        assert!(naive > 0.0);
+        println!(
+            "{:>7} {:>12} {:>10.3} {:>14.4} {:>8.0}",
+            skus * 4,
+            points.len(),
+            took,
+            baseline,
+            took / baseline
+        );
+        skus *= 10;
+    }
     Ok(())
+}
+
+/// The baseline: order lines into weekly series, then the seasonal naive forecast's WAPE over
+/// the last `scored` weeks.
+fn naive_wape(points: &[DemandPoint], first: NaiveDate, weeks: usize, scored: usize) -> f64 {
+    let mut series: HashMap<(&str, &str), Vec<f64>> = HashMap::new();
+    for p in points {
+        let w = ((p.day - first).num_days() / 7) as usize;
+        series
+            .entry((p.sku.as_str(), p.region.as_str()))
+            .or_insert_with(|| vec![0.0; weeks])[w] += p.quantity as f64;
+    }
+    let (mut error, mut actual) = (0.0, 0.0);
+    for qty in series.values() {
+        for w in weeks - scored..weeks {
+            error += (qty[w - 52] - qty[w]).abs();
+            actual += qty[w];
+        }
+    }
+    error / actual.max(1.0)
 }
