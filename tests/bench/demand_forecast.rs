@@ -148,6 +148,8 @@ async fn main() -> anyhow::Result<()> {
                 horizon,
                 backtest_origins: origins,
                 max_series: 1,
+                sku: None,
+                region: None,
             },
         );
         row(&format!("seed {seed}"), &f.backtest.overall);
@@ -175,6 +177,8 @@ async fn main() -> anyhow::Result<()> {
                 horizon: 8,
                 backtest_origins: 13,
                 max_series: 1,
+                sku: None,
+                region: None,
             },
         );
         let took = started.elapsed().as_secs_f64();

@@ -20,6 +20,10 @@ pub const MAX_BYTES: usize = crate::image_input::MAX_BYTES;
 /// Longest note accepted, in seconds. Voice notes are seconds to minutes; a longer file is a
 /// meeting recording, which this service is not sized for.
 pub const MAX_SECONDS: u32 = 600;
+/// Source sample rates accepted: telephone band to studio (no phone records above 192 kHz).
+/// A header may claim any rate; resampling from an absurd one (fuzzing found a WAV claiming
+/// 4.28 GHz) would plan a filter of gigabytes.
+const SOURCE_RATES: std::ops::RangeInclusive<u32> = 4_000..=192_000;
 /// Packets that fail to decode before the file counts as corrupt (a few bad frames in a long
 /// MP3 are normal and skipped).
 const MAX_BAD_PACKETS: usize = 8;
@@ -123,6 +127,9 @@ fn decode_checked(bytes: &[u8], extension: Option<&str>) -> Result<Pcm, AudioErr
     };
     if mono.is_empty() {
         return Err(AudioError::NoSamples);
+    }
+    if !SOURCE_RATES.contains(&rate) {
+        return Err(AudioError::Unsupported(format!("sample rate {rate} Hz")));
     }
     let samples = resample(&mono, rate)?;
     Ok(Pcm {
@@ -273,9 +280,6 @@ fn resample(input: &[f32], rate: u32) -> Result<Vec<f32>, AudioError> {
     if rate == SAMPLE_RATE {
         return Ok(input.to_vec());
     }
-    if rate < 4_000 {
-        return Err(AudioError::Unsupported(format!("sample rate {rate} Hz")));
-    }
     let corrupt = |e: &dyn std::fmt::Display| AudioError::Corrupt(format!("resampling: {e}"));
     let mut resampler = FftFixedIn::<f32>::new(rate as usize, SAMPLE_RATE as usize, 1024, 2, 1)
         .map_err(|e| corrupt(&e))?;
@@ -393,7 +397,7 @@ mod tests {
         out.extend_from_slice(&1u16.to_le_bytes());
         out.extend_from_slice(&channels.to_le_bytes());
         out.extend_from_slice(&rate.to_le_bytes());
-        out.extend_from_slice(&(rate * channels as u32 * 2).to_le_bytes());
+        out.extend_from_slice(&rate.wrapping_mul(channels as u32 * 2).to_le_bytes());
         out.extend_from_slice(&(channels * 2).to_le_bytes());
         out.extend_from_slice(&16u16.to_le_bytes());
         out.extend_from_slice(b"data");
@@ -440,6 +444,28 @@ mod tests {
         let long = vec![0.0f32; 4_000 * (MAX_SECONDS as usize + 5)];
         let err = decode_audio(&wav(&long, 4_000, 1), Some("wav")).unwrap_err();
         assert_eq!(err.code(), "audio_too_long");
+    }
+
+    #[test]
+    fn absurd_sample_rates_are_refused_before_resampling() {
+        let note = tone(0.5, 8_000, 0.3);
+        for rate in [1_000, 3_999, 192_001, 4_278_212_130] {
+            let err = decode_audio(&wav(&note, rate, 1), Some("wav")).unwrap_err();
+            assert_eq!(err.code(), "unsupported_format", "{rate} Hz");
+        }
+        assert!(decode_audio(&wav(&note, 192_000, 1), Some("wav")).is_ok());
+        // Found by capture/fuzz (decode_audio): a WAV inside junk claiming 4.28 GHz took
+        // gigabytes to plan its resampler. Its first byte chose the hint.
+        let found =
+            include_bytes!("../../fuzz/regressions/decode_audio-wav-absurd-sample-rate-oom");
+        for hint in [None, Some("ogg"), Some("wav")] {
+            match decode_audio(&found[1..], hint) {
+                Err(
+                    AudioError::Corrupt(_) | AudioError::Unsupported(_) | AudioError::NoSamples,
+                ) => {}
+                other => panic!("{hint:?}: {:?}", other.map(|p| p.codec)),
+            }
+        }
     }
 
     #[test]

@@ -225,6 +225,11 @@ pub struct DemandRequest {
     pub backtest_origins: u32,
     /// At most this many series in the answer (all of them are backtested).
     pub max_series: usize,
+    /// Only this SKU's / region's series are forecast and backtested (the fit is what costs);
+    /// the calendar and season factors still come from every series, so a series reads the
+    /// same asked for alone or with all the others.
+    pub sku: Option<String>,
+    pub region: Option<String>,
 }
 
 /// Weekly history on one week grid shared by every series, with the calendar of each week.
@@ -629,10 +634,17 @@ pub fn forecast_demand(
     let mut overall = Tally::default();
     let mut by_horizon = vec![Tally::default(); horizon];
     let mut per_series = vec![Tally::default(); series.len()];
+    let wanted: Vec<bool> = series
+        .iter()
+        .map(|s| {
+            request.sku.as_ref().is_none_or(|k| *k == s.sku)
+                && request.region.as_ref().is_none_or(|r| *r == s.region)
+        })
+        .collect();
     for &o in &origins {
         let model = Model::fit(&grid, &series, o);
         for (i, s) in series.iter().enumerate() {
-            if o < s.start + MIN_TRAIN_WEEKS {
+            if !wanted[i] || o < s.start + MIN_TRAIN_WEEKS {
                 continue;
             }
             let Some((predicted, _)) = model.forecast(&grid, s, o, horizon) else {
@@ -672,6 +684,7 @@ pub fn forecast_demand(
     let mut out: Vec<SeriesForecast> = series
         .iter()
         .enumerate()
+        .filter(|(i, _)| wanted[*i])
         .filter_map(|(i, s)| {
             let (predicted, smoothing) = model.forecast(&grid, s, history, horizon)?;
             let model_mse = if per_series[i].points > 0 {
@@ -783,6 +796,8 @@ mod tests {
             horizon: 4,
             backtest_origins: 13,
             max_series: 100,
+            sku: None,
+            region: None,
         }
     }
 
@@ -885,6 +900,8 @@ mod tests {
                 horizon: 2,
                 backtest_origins: 2,
                 max_series: 10,
+                sku: None,
+                region: None,
             },
         );
         let o = &f.backtest.overall;
@@ -916,6 +933,49 @@ mod tests {
         assert!(o.interval_coverage.unwrap() > 0.6, "{o:?}");
         assert_eq!(f.series.len(), 4);
         assert_eq!(f.series[0].sku, "BRG-6205", "largest first");
+    }
+
+    #[test]
+    fn a_series_asked_for_alone_reads_as_it_does_among_all() {
+        let cal = BusinessCalendar::china_mainland();
+        let points = synthetic(&cal, 0x5EED);
+        let all = forecast_demand(&cal, &points, &[], &request("2026-11-23"));
+        let only = forecast_demand(
+            &cal,
+            &points,
+            &[],
+            &DemandRequest {
+                sku: Some("LUB-18L".into()),
+                region: Some("WH-GZ".into()),
+                ..request("2026-11-23")
+            },
+        );
+        assert_eq!(only.series_total, 1);
+        let alone = &only.series[0];
+        let among = all
+            .series
+            .iter()
+            .find(|s| s.sku == "LUB-18L" && s.region == "WH-GZ")
+            .unwrap();
+        assert_eq!(alone.weeks, among.weeks);
+        assert_eq!(alone.backtest_wape, among.backtest_wape);
+        assert_eq!(only.calendar_effect, all.calendar_effect);
+        // The backtest scores that series only: a quarter of the points.
+        assert_eq!(
+            only.backtest.overall.points * 4,
+            all.backtest.overall.points
+        );
+        let sku_only = forecast_demand(
+            &cal,
+            &points,
+            &[],
+            &DemandRequest {
+                sku: Some("BRG-6205".into()),
+                ..request("2026-11-23")
+            },
+        );
+        assert_eq!(sku_only.series_total, 2);
+        assert!(sku_only.series.iter().all(|s| s.sku == "BRG-6205"));
     }
 
     #[test]

@@ -60,22 +60,29 @@ pub async fn demand_forecast(
         .as_deref()
         .map(|s| Code::parse(s, "region"))
         .transpose()?;
-    let mut forecast = tenant_forecast(state, actor, horizon, origins).await?;
-    forecast.series.retain(|s| {
-        sku.as_ref().is_none_or(|c| c.as_str() == s.sku)
-            && region.as_ref().is_none_or(|c| c.as_str() == s.region)
-    });
-    forecast.series_total = forecast.series.len() as u32;
+    let only = Only {
+        sku: sku.map(|c| c.as_str().to_owned()),
+        region: region.map(|c| c.as_str().to_owned()),
+    };
+    let mut forecast = tenant_forecast(state, actor, horizon, origins, only).await?;
     forecast.series.truncate(limit as usize);
     Ok(forecast)
 }
 
-/// The forecast of every series of the caller's tenant (unfiltered).
+/// Which series to forecast (none given: all).
+#[derive(Debug, Default)]
+struct Only {
+    sku: Option<String>,
+    region: Option<String>,
+}
+
+/// The forecast of the caller's tenant's series that `only` names, from all of its history.
 async fn tenant_forecast(
     state: &AppState,
     actor: &Actor,
     horizon: u32,
     origins: u32,
+    only: Only,
 ) -> Result<DemandForecast, AppError> {
     let tenant = load_tenant(state, &actor.tenant).await?;
     let calendar = tenant.calendar();
@@ -109,6 +116,8 @@ async fn tenant_forecast(
             horizon,
             backtest_origins: origins,
             max_series: usize::MAX,
+            sku: only.sku,
+            region: only.region,
         },
     ))
 }
@@ -161,7 +170,7 @@ pub async fn replenishment(
         .unwrap_or_default()
         .replenish_lead_weeks
         .clamp(1, MAX_HORIZON_WEEKS);
-    let forecast = tenant_forecast(state, actor, lead, 1).await?;
+    let forecast = tenant_forecast(state, actor, lead, 1, Only::default()).await?;
     let levels = state.orders.list_stock(&actor.tenant).await?;
     let locations = state.orders.list_locations(&actor.tenant).await?;
     let mut codes: Vec<Code> = levels.iter().map(|l| l.sku.clone()).collect();

@@ -282,7 +282,8 @@ pub async fn pending_reallocations(
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct DemandQuery {
-    /// Only this SKU.
+    /// Only this SKU: only its series are fitted and backtested (the calendar and season
+    /// factors still come from every series, so its figures are those of the full forecast).
     #[param(pattern = r"^[A-Za-z0-9._/-]{1,64}$")]
     sku: Option<String>,
     /// Only this region (the warehouse orders ship from).
