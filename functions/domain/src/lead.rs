@@ -208,7 +208,9 @@ pub struct ContactInput {
 }
 
 impl ContactInput {
-    fn parse(&self, region: Region) -> Result<ContactInfo, DomainError> {
+    /// Validates the fields, the phone in `region`'s numbering plan unless given with its
+    /// country code.
+    pub fn parse(&self, region: Region) -> Result<ContactInfo, DomainError> {
         let at = |e: DomainError, field: &str| match e {
             DomainError::InvalidField { message, .. } => DomainError::invalid(field, message),
             other => other,
@@ -378,19 +380,25 @@ pub struct CreateContext<'a> {
     pub policy: &'a ScoringPolicy,
 }
 
+/// The keys a lead with this contact is found by (its phone, its e-mail): what makes two
+/// leads the same person.
+pub fn contact_keys(contact: &ContactInfo) -> Vec<String> {
+    let mut keys = Vec::new();
+    if let Some(phone) = &contact.phone {
+        keys.push(format!("lead:phone:{}", phone.e164()));
+    }
+    if let Some(email) = &contact.email {
+        keys.push(format!("lead:email:{}", email.as_str().to_lowercase()));
+    }
+    keys
+}
+
 impl Lead {
     /// The keys a card is matched on before it makes another lead: the phone (already
     /// E.164) and the e-mail, case folded. Unlike a contact's, they are not exclusive: two
     /// leads may share a phone, a card only proposes to merge into one of them.
     pub fn contact_keys(&self) -> Vec<String> {
-        let mut keys = Vec::new();
-        if let Some(phone) = &self.contact.phone {
-            keys.push(format!("lead:phone:{}", phone.e164()));
-        }
-        if let Some(email) = &self.contact.email {
-            keys.push(format!("lead:email:{}", email.as_str().to_lowercase()));
-        }
-        keys
+        contact_keys(&self.contact)
     }
 
     pub fn create(

@@ -137,23 +137,12 @@ pub(super) async fn import(
                 notes: optional("notes")?,
                 owner: owner.map(|o| o.id),
             };
-            // Built with a placeholder id first: its contact keys name the real one.
-            let build = |id: LeadId| {
-                Lead::create(
-                    &input,
-                    CreateContext {
-                        id,
-                        actor,
-                        owner,
-                        now,
-                        region,
-                        policy: &state.policy,
-                    },
-                )
-                .map_err(|e| e.to_string().replace("contact.name", "lead_name"))
+            let rename = |e: fieldline_domain::DomainError| {
+                e.to_string().replace("contact.name", "lead_name")
             };
-            let (probe, _) = build(LeadId::new())?;
-            let keys = probe.contact_keys();
+            // The contact's keys name the lead's id, so a commit run again finds its own.
+            let keys =
+                fieldline_domain::lead::contact_keys(&input.contact.parse(region).map_err(rename)?);
             // A lead has a phone or an e-mail (`Lead::create` refuses one without).
             let identity = keys.first().cloned().unwrap_or_default();
             let id = LeadId::from_uuid(derived_uuid(&format!(
@@ -169,7 +158,18 @@ pub(super) async fn import(
             if let Some(found) = known(state, actor, id, &keys).await? {
                 return Ok((RowOutcome::Unchanged, Some(found)));
             }
-            let (lead, events) = build(id)?;
+            let (lead, events) = Lead::create(
+                &input,
+                CreateContext {
+                    id,
+                    actor,
+                    owner,
+                    now,
+                    region,
+                    policy: &state.policy,
+                },
+            )
+            .map_err(rename)?;
             new.push(NewRow { lead, events });
             Ok((RowOutcome::Created, None))
         }
