@@ -1112,34 +1112,23 @@ async fn the_demand_forecast_backtest_matches_its_fixture() {
             .body;
         assert_eq!(result["below_safety"][0]["location"], "WH-SH", "{result}");
     }
-    let inbox = app
-        .get("/v1/me/notifications", &admin)
-        .await
-        .expect(200)
-        .body;
-    let notices: Vec<&Value> = inbox
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|n| n["rule"] == "stock-below-safety")
-        .collect();
-    assert_eq!(notices.len(), 1, "{inbox}");
-    assert!(notices[0]["message"].as_str().unwrap().contains("WH-SH"));
+    // The messages `who` was sent about stock below safety.
+    let stock_notices = async |who: &str| -> Vec<String> {
+        let inbox = app.get("/v1/me/notifications", who).await.expect(200).body;
+        let notices = inbox.as_array().unwrap().iter();
+        notices
+            .filter(|n| n["rule"] == "stock-below-safety")
+            .map(|n| n["message"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let notices = stock_notices(&admin).await;
+    assert_eq!(notices.len(), 1, "{notices:?}");
+    assert!(notices[0].contains("WH-SH"));
     // Purchasing gets the replenishment suggestion (once too) and reads the plan and the
     // forecast; the warehouse and reps do not plan.
-    let inbox = app
-        .get("/v1/me/notifications", &purchasing)
-        .await
-        .expect(200)
-        .body;
-    let suggestions: Vec<&Value> = inbox
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|n| n["rule"] == "stock-below-safety")
-        .collect();
-    assert_eq!(suggestions.len(), 1, "{inbox}");
-    let message = suggestions[0]["message"].as_str().unwrap();
+    let suggestions = stock_notices(&purchasing).await;
+    assert_eq!(suggestions.len(), 1, "{suggestions:?}");
+    let message = &suggestions[0];
     assert!(
         message.starts_with("补货建议") && message.contains("WH-SH"),
         "{message}"

@@ -139,19 +139,7 @@ async fn main() -> anyhow::Result<()> {
     ));
     for seed in 0..seeds {
         let points = lumpy(&cal, first, 104, 0xB2B + seed, 6);
-        let f = forecast_demand(
-            &cal,
-            &points,
-            &[],
-            &DemandRequest {
-                origin: first + Duration::weeks(104),
-                horizon,
-                backtest_origins: origins,
-                max_series: 1,
-                sku: None,
-                region: None,
-            },
-        );
+        let f = forecast_demand(&cal, &points, &[], &all_series(first, horizon, origins));
         row(&format!("seed {seed}"), &f.backtest.overall);
     }
 
@@ -168,19 +156,7 @@ async fn main() -> anyhow::Result<()> {
         let naive = naive_wape(&points, first, 104, 13);
         let baseline = started.elapsed().as_secs_f64();
         let started = Instant::now();
-        let f = forecast_demand(
-            &cal,
-            &points,
-            &[],
-            &DemandRequest {
-                origin: first + Duration::weeks(104),
-                horizon: 8,
-                backtest_origins: 13,
-                max_series: 1,
-                sku: None,
-                region: None,
-            },
-        );
+        let f = forecast_demand(&cal, &points, &[], &all_series(first, 8, 13));
         let took = started.elapsed().as_secs_f64();
         assert_eq!(f.series_total as usize, skus * 4);
         assert!(naive > 0.0);
@@ -195,6 +171,18 @@ async fn main() -> anyhow::Result<()> {
         skus *= 10;
     }
     Ok(())
+}
+
+/// Every series forecast from 104 weeks after `first`.
+fn all_series(first: NaiveDate, horizon: u32, origins: u32) -> DemandRequest {
+    DemandRequest {
+        origin: first + Duration::weeks(104),
+        horizon,
+        backtest_origins: origins,
+        max_series: 1,
+        sku: None,
+        region: None,
+    }
 }
 
 /// The baseline: order lines into weekly series, then the seasonal naive forecast's WAPE over

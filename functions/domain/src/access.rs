@@ -151,7 +151,7 @@ impl Actor {
             Permission::CreateLeadFor(Some(owner))
                 if !self.role.oversees() && owner != self.user =>
             {
-                refuse("reps cannot assign leads to others")
+                refuse("only managers and admins create leads for others")
             }
             Permission::CreateLeadFor(_) => Ok(()),
             Permission::AssignLeads if !self.role.oversees() => {
@@ -190,7 +190,7 @@ impl Actor {
             Permission::CreateCustomerFor(Some(owner))
                 if !self.role.oversees() && owner != self.user =>
             {
-                refuse("reps cannot create customers for others")
+                refuse("only managers and admins create customers for others")
             }
             Permission::CreateCustomerFor(_) => Ok(()),
             Permission::ConvertLead(lead) => self.check(Permission::ChangeLead(lead)),
