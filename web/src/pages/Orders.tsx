@@ -14,6 +14,7 @@ type Status = Order["status"];
 const STATUSES: Status[] = [
   "draft",
   "submitted",
+  "approved",
   "to_ship",
   "shipped",
   "delivered",
