@@ -6,6 +6,7 @@ import { Today } from "./pages/Today";
 import { parseRoute, type Route } from "./route";
 import { forgetToken, keepToken, storedToken, takeTokenFromAddress } from "./session";
 import { ErrorNote } from "./parts";
+import { backOffice, oversees } from "./roles";
 
 // Today is the rep's first page and loads with the app; every other page is its own chunk,
 // fetched when it is first opened, so the phone's first load carries only what it shows.
@@ -40,7 +41,7 @@ const NAV: { page: Route["page"]; word: Word; who: Audience }[] = [
 
 function sees(me: User, who: Audience): boolean {
   if (who === "managers") return oversees(me);
-  if (who === "sales") return me.role !== "warehouse" && me.role !== "purchasing";
+  if (who === "sales") return !backOffice(me);
   return true;
 }
 
@@ -187,15 +188,10 @@ export function App() {
   );
 }
 
-/** Managers and admins see the team's pages; reps and the back office their own work. */
-function oversees(me: User): boolean {
-  return me.role === "manager" || me.role === "admin";
-}
-
 /** Where a user lands: managers on process health, the back office on orders, reps on today. */
 function home(me: User): "cockpit" | "orders" | "today" {
   if (oversees(me)) return "cockpit";
-  if (me.role === "warehouse" || me.role === "purchasing") return "orders";
+  if (backOffice(me)) return "orders";
   return "today";
 }
 

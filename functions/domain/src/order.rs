@@ -398,6 +398,12 @@ impl Default for OrderPolicy {
 }
 
 impl OrderPolicy {
+    /// Whether `user` (in `role`) works the warehouse's queue: the warehouse role, or one of
+    /// the staff this policy names.
+    pub fn on_warehouse_duty(&self, user: crate::UserId, role: crate::Role) -> bool {
+        role == crate::Role::Warehouse || self.warehouse.contains(&user)
+    }
+
     pub fn validate(&self) -> Result<(), DomainError> {
         if !(1..=365).contains(&self.freeze_after_overdue_days) {
             return Err(DomainError::invalid(

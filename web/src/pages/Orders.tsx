@@ -7,6 +7,7 @@ import { unwrap, type Client, type Schemas, type User } from "../api/client";
 import { useI18n, type Word } from "../i18n";
 import { useLoad } from "../useLoad";
 import { ErrorNote, TableRegion } from "../parts";
+import { oversees } from "../roles";
 
 type Order = Schemas["Order"];
 type Status = Order["status"];
@@ -25,11 +26,11 @@ const STATUSES: Status[] = [
 type Move = "submit" | "approve" | "ship" | "deliver";
 
 function nextMove(order: Order, me: User): Move | undefined {
-  const oversees = me.role === "manager" || me.role === "admin";
+  const manager = oversees(me);
   // Someone else's order in the warehouse's hands is on screen only for warehouse duty.
-  const onDuty = oversees || me.role === "warehouse" || order.owner !== me.id;
+  const onDuty = manager || me.role === "warehouse" || order.owner !== me.id;
   if (order.status === "draft" && order.owner === me.id) return "submit";
-  if (order.status === "submitted" && oversees) return "approve";
+  if (order.status === "submitted" && manager) return "approve";
   if (order.status === "to_ship" && onDuty) return "ship";
   if (order.status === "shipped" && onDuty) return "deliver";
   return undefined;
@@ -44,7 +45,7 @@ const MOVE_WORD: Record<Move, Word> = {
 
 export function Orders({ client, me }: { client: Client; me: User }) {
   const { t } = useI18n();
-  const plans = me.role === "purchasing" || me.role === "manager" || me.role === "admin";
+  const plans = me.role === "purchasing" || oversees(me);
   // The warehouse starts on its queue; everyone else on all of their orders.
   const [status, setStatus] = useState<Status | "">(me.role === "warehouse" ? "to_ship" : "");
   return (

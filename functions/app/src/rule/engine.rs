@@ -579,17 +579,16 @@ impl RuleEngine {
                 .filter(|u| u.active && u.role == fieldline_domain::Role::Admin)
                 .collect(),
             Recipient::Warehouse => {
-                let named = self
+                let policy = self
                     .state
                     .directory
                     .get_tenant(tenant)
                     .await?
                     .and_then(|t| t.orders)
-                    .map(|p| p.warehouse)
                     .unwrap_or_default();
                 let staff: Vec<&User> = users
                     .iter()
-                    .filter(|u| u.active && (u.role == Role::Warehouse || named.contains(&u.id)))
+                    .filter(|u| u.active && policy.on_warehouse_duty(u.id, u.role))
                     .collect();
                 if staff.is_empty() {
                     users.iter().filter(|u| u.manages(team)).collect()
