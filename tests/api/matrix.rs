@@ -114,6 +114,8 @@ fn expected(op: &str, scene: Scene) -> Option<[u16; 9]> {
         ("POST /v1/uploads/card-text", Tenant) =>    [401, 201, 403, 201, 403, 403, 201, 404, 404],
         // The East rep's upload: its uploader, their team's manager, admins.
         ("GET /v1/uploads/{id}", Tenant) =>          [401, 200, 403, 200, 403, 403, 200, 404, 404],
+        // The East manager's finished import: its uploader and admins read the report.
+        ("GET /v1/uploads/{id}/report", Tenant) =>   [401, 403, 403, 200, 403, 403, 200, 404, 404],
         // A card upload without a proposal: 409 for those who may see it.
         ("POST /v1/uploads/{id}/proposal", Tenant) => [401, 409, 403, 409, 403, 403, 409, 404, 404],
         // Only its uploader (or an admin) corrects a transcript; this upload has none (409).
@@ -329,6 +331,26 @@ impl World {
             .as_str()
             .unwrap()
             .to_owned()
+    }
+
+    /// A lead list the East manager imported through an upload, once the job has run.
+    async fn finished_import(&self, n: u32) -> String {
+        let manager = self.app.token(&self.f.east_manager);
+        let sheet = format!("name,mobile\n矩阵{n},1380000{n:04}\n").into_bytes();
+        let body = json!({"kind": "import", "import": {"kind": "leads"},
+            "file_name": "leads.csv", "content_type": "text/csv", "size": sheet.len()});
+        let started = self.app.post("/v1/uploads", &manager, &body).await;
+        let started = started.expect(201).body;
+        let (status, outcome) = self.app.upload(&started["ticket"], sheet).await;
+        assert!((200..300).contains(&status), "{status} {outcome}");
+        let id = started["upload"]["id"].as_str().unwrap().to_owned();
+        let path = format!("/v1/uploads/{id}");
+        fieldline_tests::eventually("the import to finish", || async {
+            let u = self.app.get(&path, &manager).await.expect(200).body;
+            (u["status"] == "done").then_some(())
+        })
+        .await;
+        id
     }
 
     /// A deal of the East rep with a quote attached: (deal, upload).
@@ -594,6 +616,9 @@ impl World {
                 (path.into(), Some(body))
             }
             "GET /v1/uploads/{id}" => (path.replace("{id}", &self.capture_upload().await), None),
+            "GET /v1/uploads/{id}/report" => {
+                (path.replace("{id}", &self.finished_import(n).await), None)
+            }
             "POST /v1/visits" => {
                 let body = json!({"customer": self.customer(n).await, "purpose": "铺货检查",
                     "position": {"lat": 31.23, "lon": 121.47, "accuracy_m": 10.0}});

@@ -17,6 +17,7 @@ on_both_backends!(
     the_demand_forecast_backtest_matches_its_fixture,
     customer_imports_deduplicate_normalise_phones_and_read_back,
     lead_imports_skip_known_people_route_new_ones_and_report_progress,
+    a_spreadsheet_sent_as_a_file_is_imported_by_a_job,
 );
 
 /// Posts raw bytes (a spreadsheet) and reads the JSON answer.
@@ -1710,4 +1711,249 @@ async fn count_leads_all(app: &TestApp, token: &str) -> usize {
             None => return n,
         }
     }
+}
+
+/// Starts an import upload and sends the file; the upload's id.
+async fn send_import(app: &TestApp, token: &str, import: Value, bytes: Vec<u8>) -> String {
+    let body = json!({"kind": "import", "import": import, "file_name": "线索.csv",
+        "content_type": "text/csv", "size": bytes.len()});
+    let started = app.post("/v1/uploads", token, &body).await.expect(201).body;
+    let (status, outcome) = app.upload(&started["ticket"], bytes).await;
+    assert!((200..300).contains(&status), "{status} {outcome}");
+    started["upload"]["id"].as_str().unwrap().to_owned()
+}
+
+/// The upload once the job has finished with it.
+async fn import_finished(app: &TestApp, token: &str, id: &str) -> Value {
+    let path = format!("/v1/uploads/{id}");
+    eventually("the import to finish", || async {
+        let u = app.get(&path, token).await.expect(200).body;
+        matches!(u["status"].as_str(), Some("done" | "failed")).then_some(u)
+    })
+    .await
+}
+
+/// A file too large for an API request travels like a photo: an upload of kind `import`,
+/// the bytes to its URL (S3 on AWS, then the bucket's event), and the job on the slow
+/// stream consumer. Refused rows fail the upload with the report and write nothing; a dry
+/// run reports; a commit writes every row once, with its progress and totals on the upload
+/// and the report beside it. Run again after a crash, before or after the report was
+/// stored, it writes nothing twice. Reps cannot start imports; only the uploader's side
+/// reads the report.
+async fn a_spreadsheet_sent_as_a_file_is_imported_by_a_job() {
+    let clock = ManualClock::at("2026-11-02T02:00:00Z".parse().unwrap());
+    let app = TestApp::spawn_with(clock.clone(), |_| {}).await;
+    let f = fixture(&app.state).await;
+    let (manager, rep, other) = (
+        app.token(&f.east_manager),
+        app.token(&f.east_rep),
+        app.token(&f.south_manager),
+    );
+    let before = count_leads_all(&app, &manager).await;
+    let rows = 300;
+    let sheet: String = std::iter::once("姓名,手机,公司,负责人\n".to_owned())
+        .chain((0..rows).map(|i| format!("访客{i},1350000{i:04},展商{i},er1@acme.cn\n")))
+        .collect();
+    let (gbk, _, _) = encoding_rs::GBK.encode(&sheet);
+    let leads = json!({"kind": "leads"});
+
+    // Who and what may start one.
+    let start = |token: &str, body: Value| {
+        let (app, token) = (&app, token.to_owned());
+        async move { app.post("/v1/uploads", &token, &body).await }
+    };
+    let upload = |import: Value, content_type: &str| {
+        json!({"kind": "import", "import": import, "file_name": "线索.csv",
+            "content_type": content_type, "size": 1000})
+    };
+    start(&rep, upload(leads.clone(), "text/csv"))
+        .await
+        .expect(403);
+    for (body, why) in [
+        (
+            upload(leads.clone(), "image/jpeg"),
+            "a photo is no spreadsheet",
+        ),
+        (
+            json!({"kind": "import", "file_name": "a.csv", "content_type": "text/csv", "size": 10}),
+            "what to import is missing",
+        ),
+        (
+            json!({"kind": "card", "import": leads, "file_name": "a.jpg",
+                "content_type": "image/jpeg", "size": 10}),
+            "only imports say what to import",
+        ),
+        (
+            json!({"kind": "import", "import": {"kind": "leads"}, "file_name": "a.csv",
+                "content_type": "text/csv", "size": 64 * 1024 * 1024 + 1}),
+            "over 64 MiB",
+        ),
+        (
+            json!({"kind": "import", "import": {"kind": "leads", "map": "x".repeat(1001)},
+                "file_name": "a.csv", "content_type": "text/csv", "size": 10}),
+            "a mapping over 1,000 characters",
+        ),
+    ] {
+        let reply = start(&manager, body).await;
+        assert_eq!(reply.status.as_u16(), 422, "{why}: {:#}", reply.body);
+    }
+
+    // One refused row (a formula): the upload fails with the report; nothing is written.
+    let bad_sheet = format!("{sheet}=1+1,13599999999,坏行,\n");
+    let (bad, _, _) = encoding_rs::GBK.encode(&bad_sheet);
+    let id = send_import(&app, &manager, leads.clone(), bad.to_vec()).await;
+    let failed = import_finished(&app, &manager, &id).await;
+    assert_eq!(
+        (
+            &failed["status"],
+            &failed["error"]["code"],
+            &failed["imported"]["errors"],
+            &failed["imported"]["rows"],
+            &failed["imported"]["committed"],
+        ),
+        (
+            &json!("failed"),
+            &json!("import_rejected"),
+            &json!(1),
+            &json!(rows + 1),
+            &json!(false)
+        ),
+        "{failed:#}"
+    );
+    let report = app
+        .get(&format!("/v1/uploads/{id}/report"), &manager)
+        .await
+        .expect(200)
+        .body;
+    let last = &report["rows"][rows];
+    assert_eq!(
+        (&last["row"], &last["outcome"]),
+        (&json!(rows + 2), &json!("error")),
+        "{last:#}"
+    );
+    assert!(
+        last["error"].as_str().unwrap().contains("formula"),
+        "{last:#}"
+    );
+    assert_eq!(count_leads_all(&app, &manager).await, before);
+
+    // A dry run reports and writes nothing.
+    let dry = send_import(
+        &app,
+        &manager,
+        json!({"kind": "leads", "dry_run": true}),
+        gbk.to_vec(),
+    )
+    .await;
+    let dry = import_finished(&app, &manager, &dry).await;
+    assert_eq!(
+        (
+            &dry["status"],
+            &dry["imported"]["created"],
+            &dry["imported"]["committed"]
+        ),
+        (&json!("done"), &json!(rows), &json!(false)),
+        "{dry:#}"
+    );
+    assert_eq!(count_leads_all(&app, &manager).await, before);
+
+    // The commit: every row once, the progress it made on the upload, the report beside it.
+    let id = send_import(&app, &manager, leads.clone(), gbk.to_vec()).await;
+    let done = import_finished(&app, &manager, &id).await;
+    assert_eq!(
+        (
+            &done["status"],
+            &done["imported"]["created"],
+            &done["imported"]["errors"],
+            &done["imported"]["committed"],
+        ),
+        (&json!("done"), &json!(rows), &json!(0), &json!(true)),
+        "{done:#}"
+    );
+    assert_eq!(done["progress"]["total"], json!(rows), "{done:#}");
+    // Created, processing, at least one progress step, done.
+    assert!(done["version"].as_u64().unwrap() >= 4, "{done:#}");
+    assert_eq!(count_leads_all(&app, &manager).await, before + rows);
+    let report_path = format!("/v1/uploads/{id}/report");
+    let report = app.get(&report_path, &manager).await.expect(200).body;
+    assert_eq!(
+        (
+            &report["kind"],
+            &report["created"],
+            &report["columns"]["phone"]
+        ),
+        (&json!("leads"), &json!(rows), &json!("手机")),
+        "{report:#}"
+    );
+    app.get(&report_path, &rep).await.expect(403);
+    app.get(&report_path, &other).await.expect(403);
+    app.get(
+        &format!("/v1/uploads/{}/report", fieldline_domain::UploadId::new()),
+        &manager,
+    )
+    .await
+    .expect(404);
+
+    // A crash after the report was stored: the job only finishes the upload.
+    let again = replay_import(&app, &id, false).await;
+    assert_eq!(
+        (&again["status"], &again["imported"]),
+        (&json!("done"), &done["imported"]),
+        "{again:#}"
+    );
+    // A crash before it: the import runs again and finds every row written.
+    let again = replay_import(&app, &id, true).await;
+    assert_eq!(
+        (
+            &again["status"],
+            &again["imported"]["created"],
+            &again["imported"]["unchanged"]
+        ),
+        (&json!("done"), &json!(0), &json!(rows)),
+        "{again:#}"
+    );
+    assert_eq!(count_leads_all(&app, &manager).await, before + rows);
+}
+
+/// Puts a finished import back to `processing` with no totals, as if the process had died
+/// before marking it done (and, with `lose_report`, before storing its report); then runs
+/// the job again as a redelivered event would.
+async fn replay_import(app: &TestApp, id: &str, lose_report: bool) -> Value {
+    let tenant = fieldline_domain::TenantId::parse("acme").unwrap();
+    let id: fieldline_domain::UploadId = id.parse().unwrap();
+    let mut upload = app
+        .state
+        .uploads
+        .get_upload(&tenant, id)
+        .await
+        .unwrap()
+        .unwrap();
+    let before = upload.version;
+    upload.status = fieldline_domain::UploadStatus::Processing;
+    upload.imported = None;
+    upload.version += 1;
+    app.state
+        .uploads
+        .update_upload(&upload, before, &[])
+        .await
+        .unwrap();
+    if lose_report {
+        let key = fieldline_store::BlobKey::parse(
+            tenant.clone(),
+            &fieldline_app::import::job::report_key(id),
+        )
+        .unwrap();
+        app.state.blobs.delete(&key).await.unwrap();
+    }
+    fieldline_app::import::job::run(&app.state, &tenant, id)
+        .await
+        .unwrap();
+    let after = app
+        .state
+        .uploads
+        .get_upload(&tenant, id)
+        .await
+        .unwrap()
+        .unwrap();
+    serde_json::to_value(after).unwrap()
 }

@@ -193,6 +193,19 @@ impl Application {
         )))
     }
 
+    /// Imports from uploaded spreadsheets, on a loop of their own: 100,000 rows take most
+    /// of a minute, and neither timers nor capture must wait for them.
+    pub fn import_scheduler(&self) -> Scheduler {
+        Scheduler::new(
+            Duration::from_millis(self.config.scheduler.tick_ms),
+            self.state.clock.clone(),
+        )
+        .with_job(Arc::new(OutboxRelay::new(
+            self.state.events.clone(),
+            Arc::new(crate::import::job::ImportJobs::new(self.state.clone())),
+        )))
+    }
+
     /// Serves HTTP and runs the scheduler until `shutdown` resolves, then drains in-flight
     /// requests and gives the current scheduler tick `SCHEDULER_GRACE` to finish.
     pub async fn serve(
@@ -202,7 +215,8 @@ impl Application {
     ) -> anyhow::Result<()> {
         let (stop_tx, stop_rx) = watch::channel(false);
         let scheduler = tokio::spawn(self.scheduler().run_until(stop_rx.clone()));
-        let capture = tokio::spawn(self.capture_scheduler().run_until(stop_rx));
+        let capture = tokio::spawn(self.capture_scheduler().run_until(stop_rx.clone()));
+        let imports = tokio::spawn(self.import_scheduler().run_until(stop_rx));
         let router = self.router();
         tracing::info!(addr = %listener.local_addr()?, data_dir = %self.config.data_dir.display(), "fieldline listening");
         let limits = &self.config.limits;
@@ -220,7 +234,11 @@ impl Application {
         // A tick working through a large backlog must not hold the process for minutes:
         // what it has not finished is handed over again on the next start (delivery is at
         // least once, handlers de-duplicate).
-        for (name, job) in [("scheduler", scheduler), ("capture", capture)] {
+        for (name, job) in [
+            ("scheduler", scheduler),
+            ("capture", capture),
+            ("imports", imports),
+        ] {
             let abort = job.abort_handle();
             match tokio::time::timeout(SCHEDULER_GRACE, job).await {
                 Ok(joined) => joined?,

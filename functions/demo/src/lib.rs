@@ -1181,6 +1181,7 @@ async fn attach_quote(
         content_type: "application/pdf".into(),
         size: DEMO_PDF.len() as u64,
         device_reading: None,
+        import: None,
     };
     let id = UploadId::new();
     let (mut upload, created) = Upload::create(&input, id, actor, at)?;

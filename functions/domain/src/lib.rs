@@ -18,6 +18,7 @@ pub mod event;
 pub mod forecast;
 pub mod grading;
 pub mod id;
+pub mod import;
 pub mod lead;
 pub mod material;
 pub mod metrics;

@@ -6,6 +6,7 @@ use crate::access::Actor;
 use crate::error::DomainError;
 use crate::event::{DomainEvent, EventPayload};
 use crate::id::{TenantId, UploadId, UserId};
+use crate::import::{ImportRequest, ImportTotals, MAX_MAPPING_CHARS, ProgressStep};
 use crate::lead::snake_enum;
 use crate::subject::Subject;
 use chrono::{DateTime, Utc};
@@ -17,7 +18,19 @@ snake_enum!(/// What the file is for; decides which capture step reads it.
     Shelf => "shelf",
     Voice => "voice",
     Attachment => "attachment",
+    Import => "import",
 });
+
+impl UploadKind {
+    /// The largest file of this kind: spreadsheets for an import may be larger than a
+    /// phone's photo or voice note.
+    pub fn max_bytes(self) -> u64 {
+        match self {
+            UploadKind::Import => crate::import::MAX_IMPORT_BYTES,
+            _ => MAX_UPLOAD_BYTES,
+        }
+    }
+}
 
 snake_enum!(/// Where an upload is: waiting for bytes, being read, done, or failed for good.
     UploadStatus, "status" {
@@ -59,6 +72,9 @@ pub struct NewUpload {
     #[serde(default)]
     #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
     pub device_reading: Option<serde_json::Value>,
+    /// What to import from the file: required for `kind: import`, refused otherwise.
+    #[serde(default)]
+    pub import: Option<ImportRequest>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -93,6 +109,15 @@ pub struct Upload {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
     pub device_reading: Option<serde_json::Value>,
+    /// An import's request (`kind: import`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub import: Option<ImportRequest>,
+    /// How far a running import is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub progress: Option<ProgressStep>,
+    /// What a finished import did (also when its rows were refused).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub imported: Option<ImportTotals>,
     pub created_by: UserId,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -120,6 +145,14 @@ pub(crate) const RULE_FIELDS: &[&str] = &[
     "error.message",
     "results",
     "attempts",
+    "import.kind",
+    "import.dry_run",
+    "imported.committed",
+    "imported.rows",
+    "imported.created",
+    "imported.updated",
+    "imported.unchanged",
+    "imported.errors",
     "created_by",
     "created_at",
     "updated_at",
@@ -155,11 +188,32 @@ impl Upload {
                 "a media type such as image/jpeg",
             ));
         }
-        if input.size == 0 || input.size > MAX_UPLOAD_BYTES {
-            return Err(DomainError::invalid(
-                "size",
-                format!("1 to {MAX_UPLOAD_BYTES} bytes"),
-            ));
+        let max = input.kind.max_bytes();
+        if input.size == 0 || input.size > max {
+            return Err(DomainError::invalid("size", format!("1 to {max} bytes")));
+        }
+        match (&input.import, input.kind) {
+            (None, UploadKind::Import) => {
+                return Err(DomainError::invalid(
+                    "import",
+                    "an import upload says what it imports",
+                ));
+            }
+            (Some(_), kind) if kind != UploadKind::Import => {
+                return Err(DomainError::invalid("import", "only for kind import"));
+            }
+            (Some(req), _)
+                if req
+                    .map
+                    .as_ref()
+                    .is_some_and(|m| m.chars().count() > MAX_MAPPING_CHARS) =>
+            {
+                return Err(DomainError::invalid(
+                    "import.map",
+                    format!("at most {MAX_MAPPING_CHARS} characters"),
+                ));
+            }
+            _ => {}
         }
         let upload = Upload {
             id,
@@ -177,6 +231,9 @@ impl Upload {
             captured: None,
             links: Vec::new(),
             device_reading: input.device_reading.clone(),
+            import: input.import.clone(),
+            progress: None,
+            imported: None,
             created_by: actor.user,
             created_at: now,
             updated_at: now,
@@ -265,6 +322,7 @@ mod tests {
             content_type: "image/JPEG".into(),
             size: 120_000,
             device_reading: None,
+            import: None,
         }
     }
 
@@ -330,6 +388,18 @@ mod tests {
                 content_type: "jpeg".into(),
                 ..input()
             },
+            NewUpload {
+                kind: UploadKind::Import,
+                ..input()
+            },
+            NewUpload {
+                import: Some(ImportRequest {
+                    kind: crate::import::ImportKind::Leads,
+                    dry_run: false,
+                    map: None,
+                }),
+                ..input()
+            },
         ] {
             assert!(Upload::create(&bad, UploadId::new(), &actor(), now()).is_err());
         }
@@ -341,6 +411,19 @@ mod tests {
         up.error = Some(UploadError {
             code: "x".into(),
             message: "y".into(),
+        });
+        up.import = Some(ImportRequest {
+            kind: crate::import::ImportKind::Customers,
+            dry_run: true,
+            map: None,
+        });
+        up.imported = Some(ImportTotals {
+            committed: false,
+            rows: 3,
+            created: 2,
+            updated: 0,
+            unchanged: 0,
+            errors: 1,
         });
         let paths = leaf_paths(&serde_json::to_value(&up).unwrap());
         let schema: std::collections::BTreeSet<String> =

@@ -11,6 +11,7 @@ use fieldline_app::capture::CaptureIngest;
 use fieldline_app::channel::Notifier;
 use fieldline_app::customer::grading::CustomerGrading;
 use fieldline_app::http::ApiSurface;
+use fieldline_app::import::job::ImportJobs;
 use fieldline_app::rule::RuleEngine;
 use fieldline_app::scheduler::{EventHandler, Job};
 use fieldline_app::state::{Clock, SystemClock};
@@ -36,6 +37,7 @@ pub struct Functions {
     follow_ups: Arc<TaskFollowUps>,
     grading: Arc<CustomerGrading>,
     capture: Arc<CaptureIngest>,
+    imports: Arc<ImportJobs>,
     sweeper: Arc<TimerSweeper>,
     notifier: Arc<Notifier>,
 }
@@ -109,6 +111,7 @@ impl Functions {
             follow_ups: Arc::new(TaskFollowUps::new(state.clone())),
             grading: Arc::new(CustomerGrading::new(state.clone())),
             capture: Arc::new(CaptureIngest::new(state.clone())),
+            imports: Arc::new(ImportJobs::new(state.clone())),
             sweeper: Arc::new(TimerSweeper::new(state.clone())),
             notifier: Arc::new(Notifier::new(state)),
             app: Arc::new(app),
@@ -155,10 +158,12 @@ impl Functions {
         deliver(event, &handlers).await
     }
 
-    /// The same stream, second consumer: uploads to read go to the capture service. Its own
-    /// function, so a minute-long voice note never holds up the rules' shard.
+    /// The same stream, second consumer, for the slow work: uploads to read go to the
+    /// capture service, spreadsheets that arrived are imported. Its own function, so a
+    /// minute-long voice note or a 100,000-row import never holds up the rules' shard (a
+    /// third consumer would share the shard's read capacity with these two).
     pub async fn on_capture_stream(&self, event: DynamoDbEvent) -> DynamoDbEventResponse {
-        deliver(event, &[self.capture.as_ref()]).await
+        deliver(event, &[self.capture.as_ref(), self.imports.as_ref()]).await
     }
 
     /// S3 "object created": check each upload and record it on its lead; refused uploads

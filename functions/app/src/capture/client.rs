@@ -163,10 +163,10 @@ impl CaptureService for HttpCapture {
             UploadKind::Card => "/v1/cards",
             UploadKind::Shelf => "/v1/shelves",
             UploadKind::Voice => "/v1/voice",
-            UploadKind::Attachment => {
+            UploadKind::Attachment | UploadKind::Import => {
                 return Err(CaptureError::Refused {
                     code: "not_capturable".into(),
-                    message: "attachments are stored, not read".into(),
+                    message: "attachments are stored and spreadsheets imported, not read".into(),
                 });
             }
         };
@@ -237,7 +237,9 @@ pub fn reading_from_device(kind: UploadKind, value: &serde_json::Value) -> Resul
         UploadKind::Card => serde_json::from_value(value.clone()).map(Reading::Card),
         UploadKind::Shelf => serde_json::from_value(value.clone()).map(Reading::Shelf),
         UploadKind::Voice => serde_json::from_value(value.clone()).map(Reading::Voice),
-        UploadKind::Attachment => return Err("attachments are stored, not read".into()),
+        UploadKind::Attachment | UploadKind::Import => {
+            return Err("attachments and spreadsheets carry no reading".into());
+        }
     };
     parsed.map_err(|e| format!("not a {kind} reading: {e}"))
 }

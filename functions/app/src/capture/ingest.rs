@@ -89,8 +89,12 @@ pub async fn process(state: &AppState, tenant: &TenantId, id: UploadId) -> Resul
         return Ok(());
     };
     let now = state.clock.now();
-    if upload.status != UploadStatus::Processing || upload.retry_at.is_some_and(|at| at > now) {
-        // Finished, not yet received, or waiting for its timer.
+    if upload.kind == fieldline_domain::UploadKind::Import
+        || upload.status != UploadStatus::Processing
+        || upload.retry_at.is_some_and(|at| at > now)
+    {
+        // A spreadsheet (the import job runs it), finished, not yet received, or waiting
+        // for its timer.
         return Ok(());
     }
     let tenant_row = load_tenant(state, tenant).await?;

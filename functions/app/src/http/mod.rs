@@ -112,6 +112,7 @@ fn lead_routes(router: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
         .routes(routes!(upload::http::request_upload))
         .routes(routes!(upload::http::start_upload))
         .routes(routes!(upload::http::get_upload))
+        .routes(routes!(import::http::import_report))
         .routes(routes!(visit::http::check_in, visit::http::list_visits))
         .routes(routes!(visit::http::check_out))
         .routes(routes!(visit::http::get_visit))
@@ -121,7 +122,12 @@ fn lead_routes(router: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
         .routes(routes!(upload::http::correct_transcript))
         .routes(
             routes!(upload::http::receive_upload)
-                .layer(DefaultBodyLimit::max(upload::MAX_UPLOAD_BYTES as usize + 1)),
+                // A spreadsheet to import may be larger than a photo or a voice note.
+                .layer(DefaultBodyLimit::max(
+                    upload::MAX_UPLOAD_BYTES.max(fieldline_domain::import::MAX_IMPORT_BYTES)
+                        as usize
+                        + 1,
+                )),
         )
         .routes(routes!(lead::http::claim_lead))
         .routes(routes!(rule::http::lead_decisions))

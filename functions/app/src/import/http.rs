@@ -212,3 +212,21 @@ pub async fn export(
     )
         .into_response())
 }
+
+/// The report of an import started as an upload (`POST /v1/uploads` with `kind: import`):
+/// every row's outcome, as `POST /v1/imports/{kind}` answers. There once the upload is done,
+/// or failed with `import_rejected`; follow `GET /v1/uploads/{id}` (`progress`, `imported`)
+/// until then.
+#[utoipa::path(get, path = "/v1/uploads/{id}/report", tag = "orders", security(("bearer" = [])),
+    params(("id" = fieldline_domain::UploadId, Path)),
+    responses((status = 200, body = usecase::ImportReport),
+        (status = 403, body = ErrorBody),
+        (status = 404, description = "No such import, or it has not finished", body = ErrorBody)))]
+pub async fn import_report(
+    State(state): State<AppState>,
+    auth: Authenticated,
+    ApiPath(id): ApiPath<fieldline_domain::UploadId>,
+) -> Result<Response, ApiError> {
+    let bytes = usecase::job::report(&state, &auth.actor, id).await?;
+    Ok(([(header::CONTENT_TYPE, "application/json")], bytes).into_response())
+}

@@ -7,6 +7,7 @@
 mod customers;
 pub mod erp;
 pub mod http;
+pub mod job;
 mod leads;
 mod orders;
 pub mod table;

@@ -15,7 +15,7 @@ pub struct Table {
 }
 
 /// The largest file one import takes (100,000 rows of a wide sheet fit easily).
-pub const MAX_IMPORT_BYTES: usize = 64 * 1024 * 1024;
+pub const MAX_IMPORT_BYTES: usize = fieldline_domain::import::MAX_IMPORT_BYTES as usize;
 
 /// The most data rows one import takes.
 pub const MAX_ROWS: usize = 200_000;

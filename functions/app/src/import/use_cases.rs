@@ -1,31 +1,13 @@
 use super::table::{Table, decode, safe_cell};
 use crate::error::AppError;
 use crate::state::AppState;
+pub use fieldline_domain::import::{ImportKind, ImportPhase, ProgressStep};
 use fieldline_domain::order::{Code, Sku, SkuInput, StockCount};
 use fieldline_domain::{Actor, Permission};
 use fieldline_store::Cursor;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use utoipa::ToSchema;
-
-/// What an import brings in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum ImportKind {
-    /// The catalogue: code, name, unit price, floor price, safety stock, currency.
-    Skus,
-    /// Stock counts: SKU, location, on hand.
-    Stock,
-    /// Customers and their contacts, one row per contact: company, kind, address, tags,
-    /// owner (e-mail), contact, title, phone, e-mail, role.
-    Customers,
-    /// Historic orders, one row per line: order number, date, company, SKU, quantity, unit
-    /// price, location, channel; stored delivered and paid.
-    Orders,
-    /// Leads, one row per person: name, phone, e-mail, company, title, source, owner
-    /// (e-mail), notes.
-    Leads,
-}
 
 /// The imports that write the catalogue side.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -66,24 +48,6 @@ pub struct RowReport {
     /// The stored record an unchanged row matched (`lead …`, `contact …`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub matched: Option<String>,
-}
-
-/// The stage a long import is in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum ImportPhase {
-    /// Rows read and checked against the stored records.
-    Checking,
-    /// Records written (a commit only).
-    Writing,
-}
-
-/// How far an import is: `done` of `total` rows checked, or records written.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
-pub struct ProgressStep {
-    pub phase: ImportPhase,
-    pub done: usize,
-    pub total: usize,
 }
 
 /// Where an import reports how far it is: nowhere, unless the caller follows it
@@ -428,6 +392,16 @@ pub async fn import(
     Ok(report)
 }
 
+/// Who may import what: the sales side is for those who assign work, the catalogue for those
+/// who manage stock, counts for those who record it.
+pub fn permission(kind: ImportKind) -> Permission<'static> {
+    match kind {
+        ImportKind::Customers | ImportKind::Orders | ImportKind::Leads => Permission::AssignLeads,
+        ImportKind::Skus => Permission::ManageStock,
+        ImportKind::Stock => Permission::RecordStock,
+    }
+}
+
 async fn import_kind(
     state: &AppState,
     actor: &Actor,
@@ -437,11 +411,7 @@ async fn import_kind(
     mapping: Option<&str>,
     progress: &Progress,
 ) -> Result<ImportReport, AppError> {
-    actor.check(match kind {
-        ImportKind::Customers | ImportKind::Orders | ImportKind::Leads => Permission::AssignLeads,
-        ImportKind::Skus => Permission::ManageStock,
-        ImportKind::Stock => Permission::RecordStock,
-    })?;
+    actor.check(permission(kind))?;
     let table = decode(bytes)?;
     if table.rows.is_empty() {
         return Err(AppError::Unprocessable {

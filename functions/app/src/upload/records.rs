@@ -31,6 +31,8 @@ fn kind_accepts(kind: UploadKind, content_type: &str) -> bool {
         }
         UploadKind::Voice => content_type.starts_with("audio/"),
         UploadKind::Attachment => true,
+        // `checked` holds the spreadsheet types.
+        UploadKind::Import => true,
     }
 }
 
@@ -46,6 +48,10 @@ async fn check_subject(
         message: message.into(),
     };
     match (kind, subject) {
+        (UploadKind::Import, None) => {}
+        (UploadKind::Import, Some(_)) => {
+            return Err(invalid("an import is about the tenant's records, not one"));
+        }
         (UploadKind::Attachment, Some(Subject::Deal(_))) => {}
         (UploadKind::Attachment, _) => {
             return Err(invalid(
@@ -94,11 +100,14 @@ pub async fn start_upload(
     input: NewUpload,
     key: Option<IdempotencyKey>,
 ) -> Result<Created<UploadStarted>, AppError> {
-    let (content_type, _) = checked(&UploadRequest {
-        file_name: input.file_name.clone(),
-        content_type: input.content_type.clone(),
-        size: input.size,
-    })?;
+    let (content_type, _) = checked(
+        input.kind,
+        &UploadRequest {
+            file_name: input.file_name.clone(),
+            content_type: input.content_type.clone(),
+            size: input.size,
+        },
+    )?;
     if !kind_accepts(input.kind, &content_type) {
         return Err(AppError::InvalidField {
             field: "content_type".into(),
@@ -106,6 +115,9 @@ pub async fn start_upload(
         });
     }
     check_subject(state, actor, input.kind, input.subject).await?;
+    if let Some(import) = &input.import {
+        actor.check(crate::import::permission(import.kind))?;
+    }
     if let Some(reading) = &input.device_reading {
         crate::capture::reading_from_device(input.kind, reading).map_err(|message| {
             AppError::InvalidField {
@@ -182,6 +194,7 @@ pub async fn paste_card(
         content_type: "text/plain".into(),
         size: text.len() as u64,
         device_reading: None,
+        import: None,
     };
     let (upload, event) = Upload::create(&new, UploadId::new(), actor, state.clock.now())?;
     let record = idempotency(actor, key, "upload.paste_card", &input);
@@ -262,7 +275,7 @@ pub(super) async fn queue_for_capture(
                 ),
             ))
         } else {
-            super::use_cases::check_bytes(size, content_type, head).err()
+            super::use_cases::check_bytes(upload.kind, size, content_type, head).err()
         };
         if let Some((code, detail)) = refusal {
             fail_upload(state, upload, code, &detail).await?;

@@ -42,6 +42,28 @@ const ACCEPTED: &[(&str, &[&[u8]])] = &[
     ("audio/webm", &[b"\x1A\x45\xDF\xA3"]),
 ];
 
+/// Spreadsheets an import upload takes: text has no magic bytes (the import reads its
+/// encoding and says so if it cannot); a workbook is a zip.
+const IMPORT_ACCEPTED: &[(&str, &[&[u8]])] = &[
+    ("text/csv", &[b""]),
+    ("text/plain", &[b""]),
+    ("text/tab-separated-values", &[b""]),
+    // What Windows browsers call a .csv file.
+    ("application/vnd.ms-excel", &[b""]),
+    (
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        &[b"PK\x03\x04"],
+    ),
+];
+
+/// The content types a kind of upload takes and the leading bytes each must start with.
+fn accepted(kind: UploadKind) -> &'static [(&'static str, &'static [&'static [u8]])] {
+    match kind {
+        UploadKind::Import => IMPORT_ACCEPTED,
+        _ => ACCEPTED,
+    }
+}
+
 /// The accepted content types as the document lists them: drawn from `ACCEPTED`, so the
 /// document and the check cannot disagree.
 pub struct UploadContentType;
@@ -51,7 +73,9 @@ impl utoipa::PartialSchema for UploadContentType {
         use utoipa::openapi::schema::{ObjectBuilder, Type};
         ObjectBuilder::new()
             .schema_type(Type::String)
-            .enum_values(Some(ACCEPTED.iter().map(|(t, _)| *t)))
+            .enum_values(Some(
+                ACCEPTED.iter().chain(IMPORT_ACCEPTED).map(|(t, _)| *t),
+            ))
             .into()
     }
 }
@@ -71,8 +95,9 @@ pub struct UploadRequest {
     pub file_name: String,
     #[schema(value_type = UploadContentType)]
     pub content_type: String,
-    /// Exact size in bytes; the URL only accepts this many.
-    #[schema(minimum = 1, maximum = 26214400)]
+    /// Exact size in bytes; the URL only accepts this many (25 MiB at most, 64 MiB for a
+    /// spreadsheet to import).
+    #[schema(minimum = 1, maximum = 67108864)]
     pub size: u64,
 }
 
@@ -125,20 +150,18 @@ pub fn record_key(id: UploadId, file_name: &str) -> String {
 }
 
 /// The request's content type (lower-cased) and a safe name for the key, or why not.
-pub(super) fn checked(req: &UploadRequest) -> Result<(String, String), AppError> {
+pub(super) fn checked(kind: UploadKind, req: &UploadRequest) -> Result<(String, String), AppError> {
     let content_type = req.content_type.trim().to_ascii_lowercase();
-    if !ACCEPTED.iter().any(|(t, _)| *t == content_type) {
-        let accepted: Vec<&str> = ACCEPTED.iter().map(|(t, _)| *t).collect();
+    if !accepted(kind).iter().any(|(t, _)| *t == content_type) {
+        let types: Vec<&str> = accepted(kind).iter().map(|(t, _)| *t).collect();
         return Err(invalid(
             "content_type",
-            format!("not accepted; use one of {}", accepted.join(", ")),
+            format!("not accepted; use one of {}", types.join(", ")),
         ));
     }
-    if req.size == 0 || req.size > MAX_UPLOAD_BYTES {
-        return Err(invalid(
-            "size",
-            format!("must be 1 to {MAX_UPLOAD_BYTES} bytes"),
-        ));
+    let max = kind.max_bytes();
+    if req.size == 0 || req.size > max {
+        return Err(invalid("size", format!("must be 1 to {max} bytes")));
     }
     let name_ok = (1..=MAX_FILE_NAME_CHARS).contains(&req.file_name.chars().count())
         && !req.file_name.trim().is_empty()
@@ -164,7 +187,7 @@ pub async fn request_upload(
     req: UploadRequest,
 ) -> Result<UploadTicket, AppError> {
     load_changeable(state, actor, lead).await?;
-    let (content_type, name) = checked(&req)?;
+    let (content_type, name) = checked(UploadKind::Attachment, &req)?;
     let path = format!(
         "leads/{lead}/uploads/{}/{}-{name}",
         actor.user,
@@ -183,7 +206,7 @@ pub async fn request_deal_upload(
     req: UploadRequest,
 ) -> Result<UploadTicket, AppError> {
     crate::deal::load_deal(state, actor, deal).await?;
-    let (content_type, _) = checked(&req)?;
+    let (content_type, _) = checked(UploadKind::Attachment, &req)?;
     let input = NewUpload {
         kind: UploadKind::Attachment,
         subject: Some(Subject::Deal(deal)),
@@ -191,6 +214,7 @@ pub async fn request_deal_upload(
         content_type: content_type.clone(),
         size: req.size,
         device_reading: None,
+        import: None,
     };
     let id = UploadId::new();
     let (upload, event) = Upload::create(&input, id, actor, state.clock.now())?;
@@ -327,16 +351,22 @@ pub enum UploadOutcome {
 /// A refusal: its stable code and what it means.
 type Refusal = (&'static str, String);
 
-/// Whether `size` bytes starting with `head` are an accepted `content_type`: its magic
-/// bytes, not only its name, so a file claiming to be a PDF must be one.
-pub(super) fn check_bytes(size: u64, content_type: &str, head: &[u8]) -> Result<(), Refusal> {
-    if size == 0 || size > MAX_UPLOAD_BYTES {
+/// Whether `size` bytes starting with `head` are an accepted `content_type` for this kind of
+/// upload: its magic bytes, not only its name, so a file claiming to be a PDF must be one.
+pub(super) fn check_bytes(
+    kind: UploadKind,
+    size: u64,
+    content_type: &str,
+    head: &[u8],
+) -> Result<(), Refusal> {
+    let max = kind.max_bytes();
+    if size == 0 || size > max {
         return Err((
             "upload_size",
-            format!("an upload must be 1 to {MAX_UPLOAD_BYTES} bytes; this one is {size}"),
+            format!("an upload must be 1 to {max} bytes; this one is {size}"),
         ));
     }
-    let Some((_, magics)) = ACCEPTED.iter().find(|(t, _)| *t == content_type) else {
+    let Some((_, magics)) = accepted(kind).iter().find(|(t, _)| *t == content_type) else {
         return Err((
             "upload_content_type",
             format!("{content_type:?} is not an accepted attachment type"),
@@ -426,7 +456,7 @@ async fn accept_deal_file(
                 ),
             );
         }
-        if let Err(refusal) = check_bytes(size, content_type, head) {
+        if let Err(refusal) = check_bytes(upload.kind, size, content_type, head) {
             break 'check refusal;
         }
         match uploader_actor(state, tenant, upload.created_by).await? {
@@ -600,7 +630,7 @@ pub async fn accept_upload(
         return Ok(UploadOutcome::Ignored);
     };
     let reject = |code, detail: String| Ok(UploadOutcome::Rejected { code, detail });
-    if let Err((code, detail)) = check_bytes(size, content_type, head) {
+    if let Err((code, detail)) = check_bytes(UploadKind::Attachment, size, content_type, head) {
         return reject(code, detail);
     }
     let actor = match uploader_actor(state, tenant, uploader).await? {

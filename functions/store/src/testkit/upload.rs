@@ -17,6 +17,7 @@ fn new_upload(actor: &Actor, name: &str, at: Timestamp) -> (Upload, DomainEvent)
         content_type: "image/jpeg".into(),
         size: 1000,
         device_reading: None,
+        import: None,
     };
     Upload::create(&input, UploadId::new(), actor, at).unwrap()
 }
