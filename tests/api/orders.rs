@@ -1738,8 +1738,8 @@ async fn import_finished(app: &TestApp, token: &str, id: &str) -> Value {
 /// stream consumer. Refused rows fail the upload with the report and write nothing; a dry
 /// run reports; a commit writes every row once, with its progress and totals on the upload
 /// and the report beside it. Run again after a crash, before or after the report was
-/// stored, it writes nothing twice. Reps cannot start imports; only the uploader's side
-/// reads the report.
+/// stored, it writes nothing twice; one that never finishes is given up after three runs.
+/// Reps cannot start imports; only the uploader's side reads the report.
 async fn a_spreadsheet_sent_as_a_file_is_imported_by_a_job() {
     let clock = ManualClock::at("2026-11-02T02:00:00Z".parse().unwrap());
     let app = TestApp::spawn_with(clock.clone(), |_| {}).await;
@@ -1895,14 +1895,14 @@ async fn a_spreadsheet_sent_as_a_file_is_imported_by_a_job() {
     .expect(404);
 
     // A crash after the report was stored: the job only finishes the upload.
-    let again = replay_import(&app, &id, false).await;
+    let again = replay_import(&app, &id, false, None).await;
     assert_eq!(
         (&again["status"], &again["imported"]),
         (&json!("done"), &done["imported"]),
         "{again:#}"
     );
     // A crash before it: the import runs again and finds every row written.
-    let again = replay_import(&app, &id, true).await;
+    let again = replay_import(&app, &id, true, None).await;
     assert_eq!(
         (
             &again["status"],
@@ -1912,13 +1912,22 @@ async fn a_spreadsheet_sent_as_a_file_is_imported_by_a_job() {
         (&json!("done"), &json!(0), &json!(rows)),
         "{again:#}"
     );
+    assert_eq!(again["attempts"], json!(2), "{again:#}");
+    // One that never gets to its end (a Lambda stopped at its time limit each time) is given
+    // up after three runs, in words, instead of coming back for ever.
+    let given_up = replay_import(&app, &id, true, Some(3)).await;
+    assert_eq!(
+        (&given_up["status"], &given_up["error"]["code"]),
+        (&json!("failed"), &json!("import_interrupted")),
+        "{given_up:#}"
+    );
     assert_eq!(count_leads_all(&app, &manager).await, before + rows);
 }
 
 /// Puts a finished import back to `processing` with no totals, as if the process had died
-/// before marking it done (and, with `lose_report`, before storing its report); then runs
-/// the job again as a redelivered event would.
-async fn replay_import(app: &TestApp, id: &str, lose_report: bool) -> Value {
+/// before marking it done (and, with `lose_report`, before storing its report; with `runs`,
+/// after that many runs); then runs the job again as a redelivered event would.
+async fn replay_import(app: &TestApp, id: &str, lose_report: bool, runs: Option<u32>) -> Value {
     let tenant = fieldline_domain::TenantId::parse("acme").unwrap();
     let id: fieldline_domain::UploadId = id.parse().unwrap();
     let mut upload = app
@@ -1931,6 +1940,9 @@ async fn replay_import(app: &TestApp, id: &str, lose_report: bool) -> Value {
     let before = upload.version;
     upload.status = fieldline_domain::UploadStatus::Processing;
     upload.imported = None;
+    if let Some(runs) = runs {
+        upload.attempts = runs;
+    }
     upload.version += 1;
     app.state
         .uploads

@@ -5,7 +5,7 @@
 //! table's stream to the slow consumer) when `AWS_ENDPOINT_URL_DYNAMODB` is set.
 //!
 //! Baseline, same run and backend: the same file through the import use case called
-//! directly (what `POST /v1/imports/{kind}` runs) into another tenant. The ratio is what the
+//! directly (what `POST /v1/imports/{kind}` runs) into a second tenant. The ratio is what the
 //! job path costs on top: the blob round trip, the events, the progress writes, the report.
 //! moto serves one request at a time: the AWS figures say how the adapters behave, not how
 //! fast DynamoDB is.
@@ -102,11 +102,22 @@ async fn run(kind: ImportKind, rows: usize, label: &str) -> anyhow::Result<()> {
     );
     let report = app.download(&format!("{path}/report"), &admin).await;
 
-    // Baseline: the use case directly, into the other tenant.
+    // Baseline: the use case directly, into a second tenant like the first (China, Shanghai).
+    fieldline_app::admin::add_tenant(&app.state, "bench2", "Bench", "Asia/Shanghai", "CN").await?;
+    let tenant = fieldline_domain::TenantId::parse("bench2")?;
+    let boss = fieldline_app::admin::add_user(
+        &app.state,
+        &tenant,
+        "admin@bench2.cn",
+        "Admin",
+        fieldline_domain::user::Role::Admin,
+        None,
+    )
+    .await?;
     let actor = Actor {
-        user: f.globex_admin.id,
-        tenant: f.globex_admin.tenant.clone(),
-        role: f.globex_admin.role,
+        user: boss.id,
+        tenant,
+        role: boss.role,
         team: None,
     };
     let t = Instant::now();

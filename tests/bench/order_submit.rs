@@ -260,5 +260,54 @@ async fn main() -> anyhow::Result<()> {
         "  baseline  p50 {b50:.2} ms  p95 {b95:.2} ms   (raw SQL: the reservations and the order row)"
     );
     println!("  ratio     p50 {:.1}×  p95 {:.1}×", s50 / b50, s95 / b95);
+
+    // The demand forecast on the same history, as `GET /v1/forecast/demand` runs it today:
+    // every order read, then every SKU × location series with orders fitted and backtested
+    // (or one SKU's). Baseline: reading every order's body with raw SQL.
+    if env_or("BENCH_FORECAST", 1) == 1 {
+        let t = Instant::now();
+        let all = order::demand_forecast(&state, &actor, order::DemandParams::default()).await?;
+        let all_secs = t.elapsed().as_secs_f64();
+        let t = Instant::now();
+        let one = order::demand_forecast(
+            &state,
+            &actor,
+            order::DemandParams {
+                sku: Some("SKU-00001".into()),
+                ..Default::default()
+            },
+        )
+        .await?;
+        let one_secs = t.elapsed().as_secs_f64();
+        let t = Instant::now();
+        let bytes: usize = {
+            let conn = rusqlite::Connection::open(&db_path)?;
+            let mut stmt = conn.prepare("SELECT body FROM orders WHERE tenant_id = 'bench'")?;
+            let mut rows = stmt.query([])?;
+            let mut n = 0;
+            while let Some(row) = rows.next()? {
+                n += row.get_ref(0)?.as_str()?.len();
+            }
+            n
+        };
+        let read_secs = t.elapsed().as_secs_f64();
+        println!(
+            "demand forecast over {} orders ({} series forecast, {} for one SKU):",
+            orders_wanted + calls,
+            all.series_total,
+            one.series_total
+        );
+        println!("  every series      {all_secs:.1} s");
+        println!("  one SKU           {one_secs:.1} s");
+        println!(
+            "  baseline          {read_secs:.1} s   (raw SQL: read every order's body, {:.0} MB)",
+            bytes as f64 / 1e6
+        );
+        println!(
+            "  ratio             {:.1}× / {:.1}×",
+            all_secs / read_secs,
+            one_secs / read_secs
+        );
+    }
     Ok(())
 }

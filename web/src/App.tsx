@@ -6,7 +6,7 @@ import { Today } from "./pages/Today";
 import { parseRoute, type Route } from "./route";
 import { forgetToken, keepToken, storedToken, takeTokenFromAddress } from "./session";
 import { ErrorNote } from "./parts";
-import { backOffice, oversees } from "./roles";
+import { backOffice, importKinds, oversees } from "./roles";
 
 // Today is the rep's first page and loads with the app; every other page is its own chunk,
 // fetched when it is first opened, so the phone's first load carries only what it shows.
@@ -22,9 +22,11 @@ const Rules = lazy(() => import("./pages/Rules").then((m) => ({ default: m.Rules
 const VisitPage = lazy(() => import("./pages/Visit").then((m) => ({ default: m.VisitPage })));
 const RulePage = lazy(() => import("./pages/Rule").then((m) => ({ default: m.RulePage })));
 const Orders = lazy(() => import("./pages/Orders").then((m) => ({ default: m.Orders })));
+const Imports = lazy(() => import("./pages/Imports").then((m) => ({ default: m.Imports })));
 
-/** Who sees a page in the top bar: everyone, those who sell (not the back office), managers. */
-type Audience = "everyone" | "sales" | "managers";
+/** Who sees a page in the top bar: everyone, those who sell (not the back office), managers,
+ * those who import spreadsheets. */
+type Audience = "everyone" | "sales" | "managers" | "importers";
 
 /** The pages in the top bar, and who sees them. */
 const NAV: { page: Route["page"]; word: Word; who: Audience }[] = [
@@ -37,10 +39,12 @@ const NAV: { page: Route["page"]; word: Word; who: Audience }[] = [
   { page: "forecast", word: "forecast", who: "managers" },
   { page: "team", word: "team", who: "managers" },
   { page: "rules", word: "rules", who: "managers" },
+  { page: "imports", word: "dataNav", who: "importers" },
 ];
 
 function sees(me: User, who: Audience): boolean {
   if (who === "managers") return oversees(me);
+  if (who === "importers") return importKinds(me).length > 0;
   if (who === "sales") return !backOffice(me);
   return true;
 }
@@ -206,6 +210,8 @@ function Signed({ client, me, route }: { client: Client; me: User; route: Route 
       return <Customers client={client} />;
     case "orders":
       return <Orders client={client} me={me} />;
+    case "imports":
+      return <Imports client={client} me={me} />;
     case "visit":
       return <VisitPage key={route.id} client={client} id={route.id} user={me.id} />;
     case "customer":

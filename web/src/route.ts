@@ -11,6 +11,7 @@ export type Route =
   | { page: "team" }
   | { page: "rules" }
   | { page: "orders" }
+  | { page: "imports" }
   | { page: "deal"; id: string }
   | { page: "customer"; id: string }
   | { page: "rule"; id: string }
@@ -26,6 +27,7 @@ const simple = [
   "team",
   "rules",
   "orders",
+  "imports",
 ];
 const withId = ["deal", "customer", "rule", "visit"];
 

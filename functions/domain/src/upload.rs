@@ -94,7 +94,8 @@ pub struct Upload {
     /// Every record processing created or changed.
     #[serde(default)]
     pub results: Vec<Subject>,
-    /// Capture tries that found the service unavailable; the next is due at `retry_at`.
+    /// Capture tries that found the service unavailable (the next is due at `retry_at`); for
+    /// an import, the runs started.
     #[serde(default)]
     pub attempts: u32,
     #[serde(default, skip_serializing_if = "Option::is_none")]

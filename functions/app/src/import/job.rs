@@ -30,6 +30,10 @@ use std::time::{Duration, Instant};
 /// rows is reported to it; a phone polling once a second sees no difference).
 const PROGRESS_EVERY: Duration = Duration::from_secs(1);
 
+/// How often an import is started before it is given up: each run that ends without a report
+/// (a crash, a Lambda stopped at its time limit) would otherwise come back for ever.
+const MAX_RUNS: u32 = 3;
+
 /// Where an import upload's report is kept, relative to its tenant (not under `uploads/`,
 /// so storing it is no upload arriving).
 pub fn report_key(upload: UploadId) -> String {
@@ -128,6 +132,14 @@ pub async fn run(state: &AppState, tenant: &TenantId, id: UploadId) -> Result<()
             .map_err(|e| AppError::internal("reading a stored import report", e))?;
         return finish(state, upload, stored.totals(), stored.dry_run).await;
     }
+    if upload.attempts >= MAX_RUNS {
+        let detail = format!(
+            "the import was interrupted {MAX_RUNS} times before it finished (a restart, or the \
+             function's time limit); split the file and import the parts"
+        );
+        return fail_upload(state, upload, "import_interrupted", &detail).await;
+    }
+    let upload = count_run(state, upload).await?;
     let actor = match uploader_actor(state, tenant, upload.created_by).await? {
         Ok(actor) => actor,
         Err((code, detail)) => return fail_upload(state, upload, code, &detail).await,
@@ -220,6 +232,17 @@ async fn finish(
         Ok(vec![u.advance(to, error.clone(), vec![], now)?])
     })
     .await
+}
+
+/// Counts a run on the upload before it starts (`attempts`), so an import that never gets to
+/// its end is given up after `MAX_RUNS`.
+async fn count_run(state: &AppState, mut upload: Upload) -> Result<Upload, AppError> {
+    let before = upload.version;
+    upload.attempts += 1;
+    upload.version += 1;
+    upload.updated_at = state.clock.now();
+    state.uploads.update_upload(&upload, before, &[]).await?;
+    Ok(upload)
 }
 
 /// Writes how far the import is onto its upload (the last step written stays when it ends).
