@@ -1750,7 +1750,7 @@ async fn a_spreadsheet_sent_as_a_file_is_imported_by_a_job() {
         app.token(&f.south_manager),
     );
     let before = count_leads_all(&app, &manager).await;
-    let rows = 300;
+    let rows = 120;
     let sheet: String = std::iter::once("姓名,手机,公司,负责人\n".to_owned())
         .chain((0..rows).map(|i| format!("访客{i},1350000{i:04},展商{i},er1@acme.cn\n")))
         .collect();
