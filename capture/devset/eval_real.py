@@ -8,6 +8,9 @@ The split is fixed here, by design rather than by file, so no held-out photo sha
 design with a tuning photo (the set holds several shots of the same card): a change that only
 fixes one design cannot improve the held-out figure. Voice and shelf clips are split by
 source. Prints each scorer's output per split; the last lines are the two headline figures.
+Voice is then scored by speaking style across both splits, from each clip's labelled `style`:
+read and near-field speech (read, commands, near-field: the targets), conversational speech
+(online video and podcasts), and meetings.
 """
 import json
 import os
@@ -39,6 +42,16 @@ HOLDOUT = {
         "zh_wenetspeech_nst_ID002.wav",
     },
 }
+def style(clip):
+    """The clip's speaking style from its label's `style` (meeting / conversational / read)."""
+    words = clip.get("style", "")
+    if "meeting" in words:
+        return "meeting"
+    if "conversational" in words:
+        return "conversational"
+    return "read"
+
+
 LABELS = {"cards": ("cards/labels.json", "cards"), "shelves": ("shelves/labels.json", "images"),
           "voice": ("voice/transcripts.json", "clips")}
 
@@ -67,6 +80,16 @@ def main():
             print(f"== {kind} · {split} ({len(keep)} files)")
             print(out.rstrip())
             heads.append(f"{split}: {out.strip().splitlines()[-1]}")
+        if kind == "voice":
+            for label in ("read", "conversational", "meeting"):
+                keep = [x for x in labels[key] if style(x) == label]
+                part_path = os.path.join(tmp, f"{label}.json")
+                with open(part_path, "w", encoding="utf-8") as f:
+                    json.dump(dict(labels, **{key: keep}), f, ensure_ascii=False)
+                out = subprocess.run([sys.executable, scorer, part_path, preds],
+                                     capture_output=True, text=True, check=True).stdout
+                print(f"== voice · {label}, both splits ({len(keep)} clips)")
+                print(out.rstrip())
     print("\n".join(heads))
 
 

@@ -88,6 +88,10 @@ struct VoiceArgs {
     /// Encoder window: fit (the speech only, fast for short notes) or full (always 30 s).
     #[arg(long, value_enum, default_value_t = WindowArg::Fit)]
     window: WindowArg,
+    /// Beams searched per token (1-8): 1 decodes greedily, about 15 % faster; 5 reads
+    /// conversational Mandarin better.
+    #[arg(long, default_value_t = fieldline_capture::voice::asr::DEFAULT_BEAM, value_parser = clap::value_parser!(u32).range(1..=8))]
+    beam: u32,
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -177,7 +181,8 @@ fn main() -> anyhow::Result<()> {
         Command::Shelf(batch) => read_images(cli.engine, &models, cli.threads, Kind::Shelf, &batch),
         Command::Voice { batch, voice } => {
             let options = voice.options()?;
-            let mut asr = WhisperAsr::load(&models, cli.threads, voice.window())?;
+            let mut asr =
+                WhisperAsr::load(&models, cli.threads, voice.window())?.with_beam(voice.beam);
             run_batch("voice notes", &batch, |path| {
                 read_voice_file(&mut asr, path, &options)
             })
@@ -193,7 +198,7 @@ fn main() -> anyhow::Result<()> {
             let asr = if no_voice {
                 None
             } else {
-                Some(WhisperAsr::load(&models, cli.threads, voice.window())?)
+                Some(WhisperAsr::load(&models, cli.threads, voice.window())?.with_beam(voice.beam))
             };
             let load_ms = started.elapsed().as_millis() as u64;
             serve(

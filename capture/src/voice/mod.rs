@@ -59,6 +59,8 @@ pub struct VoiceRecord {
     pub engine: &'static str,
     pub codec: &'static str,
     pub window: Window,
+    /// Beams searched per token (1: greedy).
+    pub beam: u32,
     pub audio_ctx: i32,
     pub timings: VoiceTimings,
     /// Processing time over audio duration (decode + recognition + extraction).
@@ -116,6 +118,7 @@ pub fn read_voice(
         engine: "whisper-base",
         codec: pcm.codec,
         window: asr.window(),
+        beam: asr.beam(),
         audio_ctx: transcript.audio_ctx,
         timings: VoiceTimings {
             decode_ms,
