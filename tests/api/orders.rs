@@ -1739,7 +1739,8 @@ async fn import_finished(app: &TestApp, token: &str, id: &str) -> Value {
 /// run reports; a commit writes every row once, with its progress and totals on the upload
 /// and the report beside it. Run again after a crash, before or after the report was
 /// stored, it writes nothing twice; one that never finishes is given up after three runs.
-/// Reps cannot start imports; only the uploader's side reads the report.
+/// Reps cannot start imports; only the uploader's side reads the report; imports are not
+/// counted as capture.
 async fn a_spreadsheet_sent_as_a_file_is_imported_by_a_job() {
     let clock = ManualClock::at("2026-11-02T02:00:00Z".parse().unwrap());
     let app = TestApp::spawn_with(clock.clone(), |_| {}).await;
@@ -1874,6 +1875,21 @@ async fn a_spreadsheet_sent_as_a_file_is_imported_by_a_job() {
     // Created, processing, at least one progress step, done.
     assert!(done["version"].as_u64().unwrap() >= 4, "{done:#}");
     assert_eq!(count_leads_all(&app, &manager).await, before + rows);
+    // A spreadsheet is no capture: the auto-capture figures count no upload read or failed.
+    let period = "/v1/metrics/capture?from=2026-11-01T00:00:00Z&to=2026-11-03T00:00:00Z";
+    let capture = app.get(period, &manager).await.expect(200).body;
+    let me = f.east_manager.id.to_string();
+    let mine = capture["reps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["user"] == json!(me))
+        .unwrap_or_else(|| panic!("{capture:#}"));
+    assert_eq!(
+        (&mine["uploads_done"], &mine["uploads_failed"]),
+        (&json!(0), &json!(0)),
+        "{mine:#}"
+    );
     let report_path = format!("/v1/uploads/{id}/report");
     let report = app.get(&report_path, &manager).await.expect(200).body;
     assert_eq!(

@@ -6,8 +6,8 @@ use crate::error::AppError;
 use crate::state::AppState;
 use fieldline_domain::metrics::{ACTIVE_REPS_BAND, Band};
 use fieldline_domain::{
-    ActivityKind, Actor, Captured, EventPayload, LeadScope, Role, TeamId, Timestamp, UploadStatus,
-    User, UserId,
+    ActivityKind, Actor, Captured, EventPayload, LeadScope, Role, TeamId, Timestamp, UploadKind,
+    UploadStatus, User, UserId,
 };
 use serde::Serialize;
 use std::collections::HashMap;
@@ -186,9 +186,10 @@ pub async fn capture_report(
         let f = figures
             .get_mut(&user.id)
             .expect("every visible user has figures");
+        // Spreadsheets imported are no capture: neither read nor failed reading.
         for u in uploads
             .iter()
-            .filter(|u| u.updated_at >= from && u.updated_at < to)
+            .filter(|u| u.kind != UploadKind::Import && u.updated_at >= from && u.updated_at < to)
         {
             match u.status {
                 UploadStatus::Done => {
