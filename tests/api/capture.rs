@@ -32,26 +32,6 @@ fn with_capture(base: String) -> impl FnOnce(&mut Config) {
     }
 }
 
-/// Starts an upload and sends its bytes; the upload's id.
-async fn send(app: &TestApp, token: &str, mut body: Value, bytes: Vec<u8>) -> String {
-    body["size"] = json!(bytes.len());
-    let started = app.post("/v1/uploads", token, &body).await.expect(201).body;
-    assert_eq!(started["upload"]["status"], "pending");
-    let (status, outcome) = app.upload(&started["ticket"], bytes).await;
-    assert!((200..300).contains(&status), "{status} {outcome}");
-    started["upload"]["id"].as_str().unwrap().to_owned()
-}
-
-/// The upload once it is done or failed.
-async fn finished(app: &TestApp, token: &str, id: &str) -> Value {
-    let path = format!("/v1/uploads/{id}");
-    eventually("the upload to finish", || async {
-        let u = app.get(&path, token).await.expect(200).body;
-        matches!(u["status"].as_str(), Some("done" | "failed")).then_some(u)
-    })
-    .await
-}
-
 fn links(upload: &Value, kind: &str) -> Vec<(String, String)> {
     upload["links"]
         .as_array()
@@ -104,7 +84,7 @@ async fn a_card_becomes_a_contact_and_the_same_card_a_merge_proposal() {
     };
     let first = started["upload"]["id"].as_str().unwrap().to_owned();
     app.upload(&started["ticket"], card.clone()).await;
-    let done = finished(&app, &rep, &first).await;
+    let done = app.finished_upload(&rep, &first).await;
     assert_eq!(done["status"], "done", "{done}");
     let made = links(&done, "contact");
     assert_eq!(made.len(), 1, "{done}");
@@ -151,8 +131,10 @@ async fn a_card_becomes_a_contact_and_the_same_card_a_merge_proposal() {
         .await
         .expect(201)
         .body;
-    let second = send(&app, &rep, body, devset("cards/card-002.jpg")).await;
-    let proposed = finished(&app, &rep, &second).await;
+    let second = app
+        .send_upload(&rep, body, devset("cards/card-002.jpg"))
+        .await;
+    let proposed = app.finished_upload(&rep, &second).await;
     assert_eq!(proposed["status"], "done", "{proposed}");
     assert_eq!(
         links(&proposed, "contact"),
@@ -264,8 +246,10 @@ async fn a_voice_note_becomes_a_note_and_a_task_due_when_it_says() {
     let lead = app.create_lead(&rep, 1).await;
     let body = json!({"kind": "voice", "subject": {"lead": lead},
         "file_name": "note.wav", "content_type": "audio/wav"});
-    let id = send(&app, &rep, body, devset("voice-zh-neural/neural_00_zh.wav")).await;
-    let done = finished(&app, &rep, &id).await;
+    let id = app
+        .send_upload(&rep, body, devset("voice-zh-neural/neural_00_zh.wav"))
+        .await;
+    let done = app.finished_upload(&rep, &id).await;
     assert_eq!(done["status"], "done", "{done}");
     let voice = &done["captured"];
     assert!(
@@ -353,8 +337,10 @@ async fn a_shelf_photo_with_an_empty_facing_yields_a_task() {
         .expect(403);
     let body = json!({"kind": "shelf", "subject": {"visit": visit_id},
         "file_name": "shelf.jpg", "content_type": "image/jpeg"});
-    let id = send(&app, &rep, body, devset("shelves/shelf-000.jpg")).await;
-    let done = finished(&app, &rep, &id).await;
+    let id = app
+        .send_upload(&rep, body, devset("shelves/shelf-000.jpg"))
+        .await;
+    let done = app.finished_upload(&rep, &id).await;
     assert_eq!(done["status"], "done", "{done}");
     assert_eq!(done["captured"]["out_of_stock"], true, "{done}");
     assert!(done["captured"]["price_tags"].as_u64().unwrap() >= 10);
@@ -414,7 +400,9 @@ async fn capture_down_then_up_loses_nothing_and_makes_nothing_twice() {
     let customer = create_customer(&app, &rep, "杭州精密机械集团有限公司").await;
     let body = json!({"kind": "card", "subject": {"customer": customer},
         "file_name": "card.jpg", "content_type": "image/jpeg"});
-    let id = send(&app, &rep, body.clone(), devset("cards/card-004.jpg")).await;
+    let id = app
+        .send_upload(&rep, body.clone(), devset("cards/card-004.jpg"))
+        .await;
     let path = format!("/v1/uploads/{id}");
     let waiting = eventually("the upload to wait for capture", || async {
         let u = app.get(&path, &rep).await.expect(200).body;
@@ -427,7 +415,7 @@ async fn capture_down_then_up_loses_nothing_and_makes_nothing_twice() {
     // Capture comes up on that address; the retry falls due.
     serve_on(tokio::net::TcpListener::bind(addr).await.unwrap());
     clock.advance_hours(1.0);
-    let done = finished(&app, &rep, &id).await;
+    let done = app.finished_upload(&rep, &id).await;
     assert_eq!(done["status"], "done", "{done}");
     assert_eq!(links(&done, "contact").len(), 1);
     assert_eq!(contacts_of(&app, &rep, &customer).await.len(), 1);
@@ -441,8 +429,8 @@ async fn capture_down_then_up_loses_nothing_and_makes_nothing_twice() {
     // A photo that is a JPEG only in its first bytes.
     let mut corrupt = b"\xFF\xD8\xFF\xE0".to_vec();
     corrupt.extend(std::iter::repeat_n(0x5Au8, 4000));
-    let bad = send(&app, &rep, body.clone(), corrupt).await;
-    let failed = finished(&app, &rep, &bad).await;
+    let bad = app.send_upload(&rep, body.clone(), corrupt).await;
+    let failed = app.finished_upload(&rep, &bad).await;
     assert_eq!(failed["status"], "failed");
     assert_eq!(failed["error"]["code"], "corrupt_image", "{failed}");
     // A card must be an image.
@@ -480,7 +468,9 @@ async fn a_pasted_wechat_card_becomes_a_contact_once() {
     assert_eq!(first["status"], "processing");
     let again = paste("wechat-1").await.expect(200).body;
     assert_eq!(again["id"], first["id"]);
-    let done = finished(&app, &rep, first["id"].as_str().unwrap()).await;
+    let done = app
+        .finished_upload(&rep, first["id"].as_str().unwrap())
+        .await;
     assert_eq!(done["status"], "done", "{done}");
     let fields = done["captured"]["fields"].as_array().unwrap();
     assert!(
@@ -529,7 +519,8 @@ async fn a_card_with_no_subject_proposes_the_open_lead_with_its_phone() {
                 .await
                 .expect(201)
                 .body;
-            finished(app, &rep, sent["id"].as_str().unwrap()).await
+            app.finished_upload(&rep, sent["id"].as_str().unwrap())
+                .await
         }
     };
     let card = "姓名：王建国\n公司：苏州精密机械有限公司\n职位：采购经理\n手机：139 1234 5678\n邮箱：wangjg@szjm.com.cn";
@@ -678,19 +669,17 @@ async fn a_crash_before_the_upload_is_marked_done_makes_nothing_twice() {
     let customer = create_customer(&app, &rep, "杭州精密机械集团有限公司").await;
     let card = json!({"kind": "card", "subject": {"customer": customer},
         "file_name": "card.jpg", "content_type": "image/jpeg"});
-    let card_id = send(&app, &rep, card, devset("cards/card-004.jpg")).await;
+    let card_id = app
+        .send_upload(&rep, card, devset("cards/card-004.jpg"))
+        .await;
     let lead = app.create_lead(&rep, 7).await;
     let voice = json!({"kind": "voice", "subject": {"lead": lead},
         "file_name": "note.wav", "content_type": "audio/wav"});
-    let voice_id = send(
-        &app,
-        &rep,
-        voice,
-        devset("voice-zh-neural/neural_00_zh.wav"),
-    )
-    .await;
-    let card_done = finished(&app, &rep, &card_id).await;
-    let voice_done = finished(&app, &rep, &voice_id).await;
+    let voice_id = app
+        .send_upload(&rep, voice, devset("voice-zh-neural/neural_00_zh.wav"))
+        .await;
+    let card_done = app.finished_upload(&rep, &card_id).await;
+    let voice_done = app.finished_upload(&rep, &voice_id).await;
     assert_eq!(
         (&card_done["status"], &voice_done["status"]),
         (&json!("done"), &json!("done"))
@@ -742,14 +731,14 @@ async fn a_phones_own_reading_is_checked_and_used_without_the_sidecar() {
             "concerns": ["价格偏高"]}});
     let body = json!({"kind": "voice", "subject": {"lead": lead}, "file_name": "note.wav",
         "content_type": "audio/wav", "device_reading": reading});
-    let id = send(
-        &app,
-        &rep,
-        body.clone(),
-        devset("voice-zh-neural/neural_00_zh.wav"),
-    )
-    .await;
-    let done = finished(&app, &rep, &id).await;
+    let id = app
+        .send_upload(
+            &rep,
+            body.clone(),
+            devset("voice-zh-neural/neural_00_zh.wav"),
+        )
+        .await;
+    let done = app.finished_upload(&rep, &id).await;
     assert_eq!(done["status"], "done", "{done}");
     assert_eq!(done["captured"]["next_contact"], "2026-11-24T07:00:00Z");
     assert_eq!(
@@ -774,7 +763,9 @@ async fn a_phones_own_reading_is_checked_and_used_without_the_sidecar() {
     assert_eq!(refused.body["details"]["field"], "device_reading");
 
     let card = json!({"kind": "card", "file_name": "card.jpg", "content_type": "image/jpeg"});
-    let failed = send(&app, &rep, card, devset("cards/card-004.jpg")).await;
-    let failed = finished(&app, &rep, &failed).await;
+    let failed = app
+        .send_upload(&rep, card, devset("cards/card-004.jpg"))
+        .await;
+    let failed = app.finished_upload(&rep, &failed).await;
     assert_eq!(failed["error"]["code"], "capture_unavailable", "{failed}");
 }

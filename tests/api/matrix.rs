@@ -338,18 +338,10 @@ impl World {
         let manager = self.app.token(&self.f.east_manager);
         let sheet = format!("name,mobile\n矩阵{n},1380000{n:04}\n").into_bytes();
         let body = json!({"kind": "import", "import": {"kind": "leads"},
-            "file_name": "leads.csv", "content_type": "text/csv", "size": sheet.len()});
-        let started = self.app.post("/v1/uploads", &manager, &body).await;
-        let started = started.expect(201).body;
-        let (status, outcome) = self.app.upload(&started["ticket"], sheet).await;
-        assert!((200..300).contains(&status), "{status} {outcome}");
-        let id = started["upload"]["id"].as_str().unwrap().to_owned();
-        let path = format!("/v1/uploads/{id}");
-        fieldline_tests::eventually("the import to finish", || async {
-            let u = self.app.get(&path, &manager).await.expect(200).body;
-            (u["status"] == "done").then_some(())
-        })
-        .await;
+            "file_name": "leads.csv", "content_type": "text/csv"});
+        let id = self.app.send_upload(&manager, body, sheet).await;
+        let done = self.app.finished_upload(&manager, &id).await;
+        assert_eq!(done["status"], "done", "{done:#}");
         id
     }
 

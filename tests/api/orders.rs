@@ -1713,24 +1713,10 @@ async fn count_leads_all(app: &TestApp, token: &str) -> usize {
     }
 }
 
-/// Starts an import upload and sends the file; the upload's id.
-async fn send_import(app: &TestApp, token: &str, import: Value, bytes: Vec<u8>) -> String {
-    let body = json!({"kind": "import", "import": import, "file_name": "线索.csv",
-        "content_type": "text/csv", "size": bytes.len()});
-    let started = app.post("/v1/uploads", token, &body).await.expect(201).body;
-    let (status, outcome) = app.upload(&started["ticket"], bytes).await;
-    assert!((200..300).contains(&status), "{status} {outcome}");
-    started["upload"]["id"].as_str().unwrap().to_owned()
-}
-
-/// The upload once the job has finished with it.
-async fn import_finished(app: &TestApp, token: &str, id: &str) -> Value {
-    let path = format!("/v1/uploads/{id}");
-    eventually("the import to finish", || async {
-        let u = app.get(&path, token).await.expect(200).body;
-        matches!(u["status"].as_str(), Some("done" | "failed")).then_some(u)
-    })
-    .await
+/// An import upload of a CSV file (the size is filled in when it is sent).
+fn import(request: Value) -> Value {
+    json!({"kind": "import", "import": request, "file_name": "线索.csv",
+        "content_type": "text/csv"})
 }
 
 /// A file too large for an API request travels like a photo: an upload of kind `import`,
@@ -1802,8 +1788,10 @@ async fn a_spreadsheet_sent_as_a_file_is_imported_by_a_job() {
     // One refused row (a formula): the upload fails with the report; nothing is written.
     let bad_sheet = format!("{sheet}=1+1,13599999999,坏行,\n");
     let (bad, _, _) = encoding_rs::GBK.encode(&bad_sheet);
-    let id = send_import(&app, &manager, leads.clone(), bad.to_vec()).await;
-    let failed = import_finished(&app, &manager, &id).await;
+    let id = app
+        .send_upload(&manager, import(leads.clone()), bad.to_vec())
+        .await;
+    let failed = app.finished_upload(&manager, &id).await;
     assert_eq!(
         (
             &failed["status"],
@@ -1839,14 +1827,14 @@ async fn a_spreadsheet_sent_as_a_file_is_imported_by_a_job() {
     assert_eq!(count_leads_all(&app, &manager).await, before);
 
     // A dry run reports and writes nothing.
-    let dry = send_import(
-        &app,
-        &manager,
-        json!({"kind": "leads", "dry_run": true}),
-        gbk.to_vec(),
-    )
-    .await;
-    let dry = import_finished(&app, &manager, &dry).await;
+    let dry = app
+        .send_upload(
+            &manager,
+            import(json!({"kind": "leads", "dry_run": true})),
+            gbk.to_vec(),
+        )
+        .await;
+    let dry = app.finished_upload(&manager, &dry).await;
     assert_eq!(
         (
             &dry["status"],
@@ -1859,8 +1847,10 @@ async fn a_spreadsheet_sent_as_a_file_is_imported_by_a_job() {
     assert_eq!(count_leads_all(&app, &manager).await, before);
 
     // The commit: every row once, the progress it made on the upload, the report beside it.
-    let id = send_import(&app, &manager, leads.clone(), gbk.to_vec()).await;
-    let done = import_finished(&app, &manager, &id).await;
+    let id = app
+        .send_upload(&manager, import(leads.clone()), gbk.to_vec())
+        .await;
+    let done = app.finished_upload(&manager, &id).await;
     assert_eq!(
         (
             &done["status"],

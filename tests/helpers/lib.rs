@@ -414,6 +414,31 @@ impl TestApp {
         (status, serde_json::to_value(&outcomes[0]).unwrap())
     }
 
+    /// Starts an upload (`POST /v1/uploads` with `body`, its size filled in) and sends
+    /// `bytes` to its ticket, as a phone or the web app does; the upload's id.
+    pub async fn send_upload(&self, token: &str, mut body: Value, bytes: Vec<u8>) -> String {
+        body["size"] = serde_json::json!(bytes.len());
+        let started = self
+            .post("/v1/uploads", token, &body)
+            .await
+            .expect(201)
+            .body;
+        assert_eq!(started["upload"]["status"], "pending");
+        let (status, outcome) = self.upload(&started["ticket"], bytes).await;
+        assert!((200..300).contains(&status), "{status} {outcome}");
+        started["upload"]["id"].as_str().unwrap().to_owned()
+    }
+
+    /// The upload once processing (capture, an import) is finished with it: done or failed.
+    pub async fn finished_upload(&self, token: &str, id: &str) -> Value {
+        let path = format!("/v1/uploads/{id}");
+        eventually("the upload to finish", || async {
+            let u = self.get(&path, token).await.expect(200).body;
+            matches!(u["status"].as_str(), Some("done" | "failed")).then_some(u)
+        })
+        .await
+    }
+
     /// The body of a GET that must answer 200 (an export file), as bytes.
     pub async fn download(&self, path: &str, token: &str) -> Vec<u8> {
         let resp = self

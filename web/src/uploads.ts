@@ -174,18 +174,27 @@ async function sendFile(client: Client, item: Queued, blob: Blob): Promise<Uploa
       headers: { "Idempotency-Key": `web-${item.id}` },
     }),
   );
-  if (started.upload.status === "pending") {
-    const ticket = started.ticket;
-    const reply = await fetch(new URL(ticket.url, window.location.origin), {
-      method: ticket.method,
-      headers: ticket.headers,
-      body: blob,
-    }).catch(() => {
-      throw new ApiFailure(0, "network");
-    });
-    if (!reply.ok) throw new ApiFailure(reply.status, `http_${reply.status}`);
-  }
+  if (started.upload.status === "pending") await sendToTicket(started.ticket, blob);
   return started.upload;
+}
+
+/** Sends the bytes where an upload ticket says (this server, or S3 on AWS), with exactly the
+ * ticket's headers; a refusal carries the server's stable code when it gave one. */
+export async function sendToTicket(ticket: Schemas["UploadTicket"], body: Blob): Promise<void> {
+  const reply = await fetch(new URL(ticket.url, window.location.origin), {
+    method: ticket.method,
+    headers: ticket.headers,
+    body,
+  }).catch(() => {
+    throw new ApiFailure(0, "network");
+  });
+  if (reply.ok) return;
+  const refusal = (await reply.json().catch(() => ({}))) as { code?: unknown; message?: unknown };
+  throw new ApiFailure(
+    reply.status,
+    typeof refusal.code === "string" ? refusal.code : `http_${reply.status}`,
+    typeof refusal.message === "string" ? refusal.message : undefined,
+  );
 }
 
 /** Reads the status of every sent upload that capture has not finished. */

@@ -4,10 +4,11 @@
 // run first shows every refused row and why, then the import writes all rows or none. Every
 // list exports in the caller's scope as CSV or Excel.
 import { useEffect, useRef, useState } from "react";
-import { ApiFailure, unwrap, type Client, type Schemas, type User } from "../api/client";
+import { unwrap, type Client, type Schemas, type User } from "../api/client";
 import { useI18n, type Word } from "../i18n";
 import { TableRegion } from "../parts";
 import { importKinds } from "../roles";
+import { sendToTicket } from "../uploads";
 
 type ImportKind = Schemas["ImportKind"];
 type ExportKind = Schemas["ExportKind"];
@@ -82,18 +83,7 @@ function ImportForm({ client, kinds }: { client: Client; kinds: ImportKind[] }) 
           },
         }),
       );
-      const ticket = started.ticket;
-      const sent = await fetch(new URL(ticket.url, window.location.origin), {
-        method: ticket.method,
-        headers: ticket.headers,
-        body: file,
-      }).catch(() => {
-        throw new ApiFailure(0, "network");
-      });
-      if (!sent.ok) {
-        const body = (await sent.json().catch(() => ({}))) as { code?: string; message?: string };
-        throw new ApiFailure(sent.status, body.code ?? `http_${sent.status}`, body.message);
-      }
+      await sendToTicket(started.ticket, file);
       let upload = started.upload;
       // The job reports on the upload; a second apart is often enough for a person.
       while (alive.current && upload.status !== "done" && upload.status !== "failed") {

@@ -189,20 +189,7 @@ pub async fn run(state: &AppState, tenant: &TenantId, id: UploadId) -> Result<()
         Err(e) => {
             // The same stable code and message the synchronous import answers with.
             let body = ApiError::from(e).body();
-            let error = UploadError {
-                code: body.code,
-                message: body.message,
-            };
-            let now = state.clock.now();
-            finish_upload(state, upload, |u| {
-                Ok(vec![u.advance(
-                    UploadStatus::Failed,
-                    Some(error.clone()),
-                    vec![],
-                    now,
-                )?])
-            })
-            .await
+            fail_upload(state, upload, &body.code, &body.message).await
         }
     }
 }

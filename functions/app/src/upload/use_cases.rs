@@ -64,8 +64,9 @@ fn accepted(kind: UploadKind) -> &'static [(&'static str, &'static [&'static [u8
     }
 }
 
-/// The accepted content types as the document lists them: drawn from `ACCEPTED`, so the
-/// document and the check cannot disagree.
+/// The content types a lead's or deal's attachment takes, as the document lists them: drawn
+/// from `ACCEPTED`, so the document and the check cannot disagree. (Spreadsheets go through
+/// `POST /v1/uploads` as `kind: import`.)
 pub struct UploadContentType;
 
 impl utoipa::PartialSchema for UploadContentType {
@@ -73,9 +74,7 @@ impl utoipa::PartialSchema for UploadContentType {
         use utoipa::openapi::schema::{ObjectBuilder, Type};
         ObjectBuilder::new()
             .schema_type(Type::String)
-            .enum_values(Some(
-                ACCEPTED.iter().chain(IMPORT_ACCEPTED).map(|(t, _)| *t),
-            ))
+            .enum_values(Some(ACCEPTED.iter().map(|(t, _)| *t)))
             .into()
     }
 }
@@ -95,9 +94,8 @@ pub struct UploadRequest {
     pub file_name: String,
     #[schema(value_type = UploadContentType)]
     pub content_type: String,
-    /// Exact size in bytes; the URL only accepts this many (25 MiB at most, 64 MiB for a
-    /// spreadsheet to import).
-    #[schema(minimum = 1, maximum = 67108864)]
+    /// Exact size in bytes; the URL only accepts this many.
+    #[schema(minimum = 1, maximum = 26214400)]
     pub size: u64,
 }
 
