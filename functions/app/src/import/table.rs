@@ -141,68 +141,131 @@ fn delimited(text: &str) -> Result<Table, AppError> {
     Ok(Table { header, rows })
 }
 
+/// The most columns a sheet may use: a cell beyond is refused before anything is allocated
+/// for it (a workbook of two cells, A1 and XFD1048576, would otherwise ask for 17 billion).
+const MAX_COLUMNS: u32 = 256;
+
+/// The most filled cells one workbook import holds in memory.
+const MAX_CELLS: usize = 5_000_000;
+
+/// The most a workbook may hold once unzipped: its entries' declared sizes are checked
+/// before any is read, so a small zip that inflates to gigabytes is refused, not opened.
+const MAX_UNZIPPED_BYTES: u64 = 1024 * 1024 * 1024;
+
+fn bad_xlsx(e: impl std::fmt::Display) -> AppError {
+    refuse("bad_xlsx", format!("not a readable .xlsx workbook: {e}"))
+}
+
+/// The workbook's first sheet, streamed cell by cell: formulas and error cells are refused,
+/// and so are sheets wider than `MAX_COLUMNS`, longer than `MAX_ROWS` or fuller than
+/// `MAX_CELLS`, before they take the memory they ask for.
 fn workbook(bytes: &[u8]) -> Result<Table, AppError> {
-    use calamine::{Data, Reader, Xlsx};
-    let mut book = Xlsx::new(std::io::Cursor::new(bytes.to_vec()))
-        .map_err(|e| refuse("bad_xlsx", format!("not a readable .xlsx workbook: {e}")))?;
+    workbook_within(bytes, MAX_UNZIPPED_BYTES)
+}
+
+fn workbook_within(bytes: &[u8], max_unzipped: u64) -> Result<Table, AppError> {
+    use calamine::{DataRef, Reader, Xlsx};
+    use std::collections::BTreeMap;
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).map_err(bad_xlsx)?;
+    let mut unzipped: u64 = 0;
+    for i in 0..archive.len() {
+        unzipped = unzipped.saturating_add(archive.by_index_raw(i).map_err(bad_xlsx)?.size());
+    }
+    if unzipped > max_unzipped {
+        return Err(refuse(
+            "too_large",
+            format!("the workbook unzips to {unzipped} bytes; at most {max_unzipped}"),
+        ));
+    }
+    let mut book = Xlsx::new(std::io::Cursor::new(bytes)).map_err(bad_xlsx)?;
     let name = book
         .sheet_names()
         .first()
         .cloned()
         .ok_or_else(|| refuse("empty_file", "the workbook has no sheet"))?;
+    let sheet_error = |e: calamine::XlsxError| refuse("bad_xlsx", format!("sheet {name}: {e}"));
     // Formulas are refused, not evaluated: the value a formula showed in Excel is whatever
     // its author's workbook computed last, and a formula can carry an injection.
-    if let Ok(formulas) = book.worksheet_formula(&name)
-        && let Some((r, c, _)) = formulas.used_cells().find(|(_, _, f)| !f.is_empty())
-    {
-        let (r0, c0) = formulas.start().unwrap_or((0, 0));
-        return Err(refuse(
-            "formula",
-            format!(
-                "cell {} holds a formula: paste values only",
-                cell_name(r0 as usize + r, c0 as usize + c)
-            ),
-        ));
-    }
-    let range = book
-        .worksheet_range(&name)
-        .map_err(|e| refuse("bad_xlsx", format!("sheet {name}: {e}")))?;
-    let (r0, c0) = range.start().unwrap_or((0, 0));
-    let mut lines = Vec::new();
-    for (r, row) in range.rows().enumerate() {
-        let mut cells = Vec::with_capacity(row.len());
-        for (c, cell) in row.iter().enumerate() {
-            let text = match cell {
-                Data::Empty => String::new(),
-                Data::String(s) | Data::DateTimeIso(s) | Data::DurationIso(s) => {
-                    s.trim().to_owned()
-                }
-                Data::Int(i) => i.to_string(),
-                Data::Float(f) if f.fract() == 0.0 && f.abs() < 1e15 => format!("{}", *f as i64),
-                Data::Float(f) => f.to_string(),
-                Data::Bool(b) => b.to_string(),
-                Data::DateTime(d) => d.to_string(),
-                Data::Error(e) => {
-                    return Err(refuse(
-                        "bad_xlsx",
-                        format!(
-                            "cell {} holds an error ({e:?})",
-                            cell_name(r0 as usize + r, c0 as usize + c)
-                        ),
-                    ));
-                }
-            };
-            cells.push(text);
+    if let Ok(mut formulas) = book.worksheet_cells_reader(&name) {
+        while let Some(cell) = formulas.next_formula().map_err(sheet_error)? {
+            if !cell.get_value().is_empty() {
+                let (r, c) = cell.get_position();
+                return Err(refuse(
+                    "formula",
+                    format!(
+                        "cell {} holds a formula: paste values only",
+                        cell_name(r as usize, c as usize)
+                    ),
+                ));
+            }
         }
-        lines.push((r0 as usize + r + 1, cells));
     }
-    let mut lines = lines.into_iter();
+    let mut reader = book.worksheet_cells_reader(&name).map_err(sheet_error)?;
+    let mut grid: BTreeMap<u32, BTreeMap<u32, String>> = BTreeMap::new();
+    let mut filled = 0usize;
+    while let Some(cell) = reader.next_cell().map_err(sheet_error)? {
+        let (r, c) = cell.get_position();
+        let at = || cell_name(r as usize, c as usize);
+        let text = match cell.get_value() {
+            DataRef::Empty => continue,
+            DataRef::String(s) | DataRef::DateTimeIso(s) | DataRef::DurationIso(s) => {
+                s.trim().to_owned()
+            }
+            DataRef::SharedString(s) => s.trim().to_owned(),
+            DataRef::Int(i) => i.to_string(),
+            DataRef::Float(f) if f.fract() == 0.0 && f.abs() < 1e15 => format!("{}", *f as i64),
+            DataRef::Float(f) => f.to_string(),
+            DataRef::Bool(b) => b.to_string(),
+            DataRef::DateTime(d) => d.to_string(),
+            DataRef::Error(e) => {
+                return Err(refuse(
+                    "bad_xlsx",
+                    format!("cell {} holds an error ({e:?})", at()),
+                ));
+            }
+        };
+        if text.is_empty() {
+            continue;
+        }
+        if c >= MAX_COLUMNS {
+            return Err(refuse(
+                "too_many_columns",
+                format!("cell {} is beyond the first {MAX_COLUMNS} columns", at()),
+            ));
+        }
+        filled += 1;
+        if filled > MAX_CELLS || (grid.len() > MAX_ROWS && !grid.contains_key(&r)) {
+            return Err(refuse(
+                "too_many_rows",
+                format!("at most {MAX_ROWS} rows and {MAX_CELLS} filled cells in one import"),
+            ));
+        }
+        grid.entry(r).or_default().insert(c, text);
+    }
+    // The table spans the filled cells' columns; rows with nothing in them are left out.
+    let first = grid
+        .values()
+        .filter_map(|row| row.keys().next())
+        .min()
+        .copied();
+    let last = grid
+        .values()
+        .filter_map(|row| row.keys().last())
+        .max()
+        .copied();
+    let (Some(first), Some(last)) = (first, last) else {
+        return Err(refuse("empty_file", "the sheet has no header row"));
+    };
+    let mut lines = grid.into_iter().map(|(r, row)| {
+        let cells = (first..=last)
+            .map(|c| row.get(&c).cloned().unwrap_or_default())
+            .collect::<Vec<_>>();
+        (r as usize + 1, cells)
+    });
     let (_, header) = lines
         .next()
         .ok_or_else(|| refuse("empty_file", "the sheet has no header row"))?;
-    let rows: Vec<(usize, Vec<String>)> = lines
-        .filter(|(_, cells)| cells.iter().any(|c| !c.is_empty()))
-        .collect();
+    let rows: Vec<(usize, Vec<String>)> = lines.collect();
     if rows.len() > MAX_ROWS {
         return Err(refuse(
             "too_many_rows",
@@ -316,6 +379,32 @@ mod tests {
         let refused = decode(&book.save_to_buffer().unwrap()).unwrap_err();
         assert!(refused.to_string().contains("B2"), "{refused}");
         assert_eq!(code(refused), "formula");
+    }
+
+    #[test]
+    fn workbooks_that_ask_for_more_than_they_hold_are_refused_before_reading() {
+        // A header and one cell a million rows down: two rows, not a million.
+        let mut book = rust_xlsxwriter::Workbook::new();
+        let sheet = book.add_worksheet();
+        sheet.write_string(0, 0, "sku").unwrap();
+        sheet.write_string(1_048_575, 0, "LUB-18L").unwrap();
+        let t = decode(&book.save_to_buffer().unwrap()).unwrap();
+        assert_eq!(t.rows, [(1_048_576, vec!["LUB-18L".to_owned()])]);
+
+        // A cell in Excel's last column: refused, never spread into 16,384 columns a row.
+        let mut book = rust_xlsxwriter::Workbook::new();
+        let sheet = book.add_worksheet();
+        sheet.write_string(0, 0, "sku").unwrap();
+        sheet.write_string(1_048_575, 16_383, "x").unwrap();
+        let refused = decode(&book.save_to_buffer().unwrap()).unwrap_err();
+        assert_eq!(code(refused), "too_many_columns");
+
+        // More unzipped than allowed (the limit lowered to this small workbook's size).
+        let mut book = rust_xlsxwriter::Workbook::new();
+        book.add_worksheet().write_string(0, 0, "sku").unwrap();
+        let bytes = book.save_to_buffer().unwrap();
+        assert!(workbook_within(&bytes, 1 << 30).is_ok());
+        assert_eq!(code(workbook_within(&bytes, 100).unwrap_err()), "too_large");
     }
 
     #[test]
