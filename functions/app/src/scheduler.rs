@@ -37,19 +37,29 @@ impl Scheduler {
         self
     }
 
-    /// Runs every job once, in order; returns how many failed.
+    /// Runs every job once, in order; returns how many failed. A job that panics (a parser
+    /// tripping on a file, say) fails its tick like one that returns an error, instead of
+    /// ending the loop and every other job on it until the process restarts.
     pub async fn run_once(&self) -> usize {
+        use futures_util::FutureExt;
         let now = self.clock.now();
         let mut failed = 0;
         for job in &self.jobs {
-            if let Err(e) = job.run(now).await {
-                failed += 1;
-                tracing::warn!(
-                    job = job.name(),
-                    error = format!("{e:#}"),
-                    "scheduled job failed"
-                );
-            }
+            let run = std::panic::AssertUnwindSafe(job.run(now)).catch_unwind();
+            let error = match run.await {
+                Ok(Ok(())) => continue,
+                Ok(Err(e)) => format!("{e:#}"),
+                Err(panic) => {
+                    let what = panic
+                        .downcast_ref::<&str>()
+                        .map(|s| (*s).to_owned())
+                        .or_else(|| panic.downcast_ref::<String>().cloned())
+                        .unwrap_or_default();
+                    format!("panicked: {what}")
+                }
+            };
+            failed += 1;
+            tracing::warn!(job = job.name(), error, "scheduled job failed");
         }
         failed
     }
@@ -152,5 +162,57 @@ impl EventHandler for EventJournal {
             "domain event"
         );
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// Panics on its first run, then succeeds; counts its runs.
+    struct Fragile(AtomicUsize);
+
+    #[async_trait]
+    impl Job for Fragile {
+        fn name(&self) -> &str {
+            "fragile"
+        }
+        async fn run(&self, _now: Timestamp) -> anyhow::Result<()> {
+            if self.0.fetch_add(1, Ordering::SeqCst) == 0 {
+                panic!("a parser tripped");
+            }
+            Ok(())
+        }
+    }
+
+    /// Counts its runs.
+    struct Steady(AtomicUsize);
+
+    #[async_trait]
+    impl Job for Steady {
+        fn name(&self) -> &str {
+            "steady"
+        }
+        async fn run(&self, _now: Timestamp) -> anyhow::Result<()> {
+            self.0.fetch_add(1, Ordering::SeqCst);
+            Ok(())
+        }
+    }
+
+    #[tokio::test]
+    async fn a_job_that_panics_fails_its_tick_and_the_others_still_run() {
+        let fragile = Arc::new(Fragile(AtomicUsize::new(0)));
+        let steady = Arc::new(Steady(AtomicUsize::new(0)));
+        let scheduler = Scheduler::new(
+            Duration::from_millis(10),
+            Arc::new(crate::state::SystemClock),
+        )
+        .with_job(fragile.clone())
+        .with_job(steady.clone());
+        assert_eq!(scheduler.run_once().await, 1);
+        assert_eq!(steady.0.load(Ordering::SeqCst), 1, "the job after it ran");
+        assert_eq!(scheduler.run_once().await, 0, "and it runs again next tick");
+        assert_eq!(fragile.0.load(Ordering::SeqCst), 2);
     }
 }
