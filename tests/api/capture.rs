@@ -627,36 +627,17 @@ async fn a_card_with_no_subject_proposes_the_open_lead_with_its_phone() {
 /// had died after writing the records and before writing the status; then reads it again.
 async fn replay_after_crash(app: &TestApp, id: &str) -> Value {
     let tenant = fieldline_domain::TenantId::parse("acme").unwrap();
-    let id: fieldline_domain::UploadId = id.parse().unwrap();
-    let mut upload = app
-        .state
-        .uploads
-        .get_upload(&tenant, id)
-        .await
-        .unwrap()
-        .unwrap();
-    let before = upload.version;
-    upload.status = fieldline_domain::UploadStatus::Processing;
-    upload.captured = None;
-    upload.links.clear();
-    upload.results.clear();
-    upload.version += 1;
-    app.state
-        .uploads
-        .update_upload(&upload, before, &[])
-        .await
-        .unwrap();
+    let id = app
+        .rewind_upload(&tenant, id, |upload| {
+            upload.captured = None;
+            upload.links.clear();
+            upload.results.clear();
+        })
+        .await;
     fieldline_app::capture::process(&app.state, &tenant, id)
         .await
         .unwrap();
-    let after = app
-        .state
-        .uploads
-        .get_upload(&tenant, id)
-        .await
-        .unwrap()
-        .unwrap();
-    serde_json::to_value(after).unwrap()
+    serde_json::to_value(app.stored_upload(&tenant, id).await).unwrap()
 }
 
 /// A restart between writing a reading's records and marking the upload done: reading the

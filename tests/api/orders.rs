@@ -1935,26 +1935,14 @@ async fn a_spreadsheet_sent_as_a_file_is_imported_by_a_job() {
 /// after that many runs); then runs the job again as a redelivered event would.
 async fn replay_import(app: &TestApp, id: &str, lose_report: bool, runs: Option<u32>) -> Value {
     let tenant = fieldline_domain::TenantId::parse("acme").unwrap();
-    let id: fieldline_domain::UploadId = id.parse().unwrap();
-    let mut upload = app
-        .state
-        .uploads
-        .get_upload(&tenant, id)
-        .await
-        .unwrap()
-        .unwrap();
-    let before = upload.version;
-    upload.status = fieldline_domain::UploadStatus::Processing;
-    upload.imported = None;
-    if let Some(runs) = runs {
-        upload.attempts = runs;
-    }
-    upload.version += 1;
-    app.state
-        .uploads
-        .update_upload(&upload, before, &[])
-        .await
-        .unwrap();
+    let id = app
+        .rewind_upload(&tenant, id, |upload| {
+            upload.imported = None;
+            if let Some(runs) = runs {
+                upload.attempts = runs;
+            }
+        })
+        .await;
     if lose_report {
         let key = fieldline_store::BlobKey::parse(
             tenant.clone(),
@@ -1966,12 +1954,5 @@ async fn replay_import(app: &TestApp, id: &str, lose_report: bool, runs: Option<
     fieldline_app::import::job::run(&app.state, &tenant, id)
         .await
         .unwrap();
-    let after = app
-        .state
-        .uploads
-        .get_upload(&tenant, id)
-        .await
-        .unwrap()
-        .unwrap();
-    serde_json::to_value(after).unwrap()
+    serde_json::to_value(app.stored_upload(&tenant, id).await).unwrap()
 }

@@ -429,6 +429,42 @@ impl TestApp {
         started["upload"]["id"].as_str().unwrap().to_owned()
     }
 
+    /// Puts an upload of `tenant` back to `processing`, changed by `reset`, as if the process
+    /// had died before marking it finished; its id.
+    pub async fn rewind_upload(
+        &self,
+        tenant: &TenantId,
+        id: &str,
+        reset: impl FnOnce(&mut fieldline_domain::Upload),
+    ) -> fieldline_domain::UploadId {
+        let id: fieldline_domain::UploadId = id.parse().expect("an upload id");
+        let mut upload = self.stored_upload(tenant, id).await;
+        let before = upload.version;
+        upload.status = fieldline_domain::UploadStatus::Processing;
+        reset(&mut upload);
+        upload.version += 1;
+        self.state
+            .uploads
+            .update_upload(&upload, before, &[])
+            .await
+            .expect("the upload rewound");
+        id
+    }
+
+    /// An upload as stored, read past the API.
+    pub async fn stored_upload(
+        &self,
+        tenant: &TenantId,
+        id: fieldline_domain::UploadId,
+    ) -> fieldline_domain::Upload {
+        self.state
+            .uploads
+            .get_upload(tenant, id)
+            .await
+            .expect("the upload read")
+            .expect("the upload exists")
+    }
+
     /// The upload once processing (capture, an import) is finished with it: done or failed.
     pub async fn finished_upload(&self, token: &str, id: &str) -> Value {
         let path = format!("/v1/uploads/{id}");

@@ -183,26 +183,28 @@ impl Application {
     /// The capture queue, on its own loop: reading a voice note takes seconds, and timers
     /// and rules must not wait for it.
     pub fn capture_scheduler(&self) -> Scheduler {
-        Scheduler::new(
-            Duration::from_millis(self.config.scheduler.tick_ms),
-            self.state.clock.clone(),
-        )
-        .with_job(Arc::new(OutboxRelay::new(
-            self.state.events.clone(),
-            Arc::new(crate::capture::CaptureIngest::new(self.state.clone())),
+        self.relay_loop(Arc::new(crate::capture::CaptureIngest::new(
+            self.state.clone(),
         )))
     }
 
     /// Imports from uploaded spreadsheets, on a loop of their own: 100,000 rows take most
     /// of a minute, and neither timers nor capture must wait for them.
     pub fn import_scheduler(&self) -> Scheduler {
+        self.relay_loop(Arc::new(crate::import::job::ImportJobs::new(
+            self.state.clone(),
+        )))
+    }
+
+    /// A loop of its own that feeds the outbox to one slow `handler`.
+    fn relay_loop(&self, handler: Arc<dyn crate::scheduler::EventHandler>) -> Scheduler {
         Scheduler::new(
             Duration::from_millis(self.config.scheduler.tick_ms),
             self.state.clock.clone(),
         )
         .with_job(Arc::new(OutboxRelay::new(
             self.state.events.clone(),
-            Arc::new(crate::import::job::ImportJobs::new(self.state.clone())),
+            handler,
         )))
     }
 

@@ -16,13 +16,13 @@ use crate::error::AppError;
 use crate::http::error::ApiError;
 use crate::scheduler::EventHandler;
 use crate::state::AppState;
-use crate::upload::{fail_upload, finish_upload, record_key, uploader_actor};
+use crate::upload::{fail_upload, finish_upload, record_key, save_upload, uploader_actor};
 use async_trait::async_trait;
 use fieldline_domain::import::{ImportTotals, ProgressStep};
 use fieldline_domain::{
     EventPayload, Subject, TenantId, Upload, UploadError, UploadId, UploadKind, UploadStatus,
 };
-use fieldline_store::{BlobKey, StoreError};
+use fieldline_store::BlobKey;
 use serde::Deserialize;
 use std::time::{Duration, Instant};
 
@@ -224,12 +224,8 @@ async fn finish(
 /// Counts a run on the upload before it starts (`attempts`), so an import that never gets to
 /// its end is given up after `MAX_RUNS`.
 async fn count_run(state: &AppState, mut upload: Upload) -> Result<Upload, AppError> {
-    let before = upload.version;
     upload.attempts += 1;
-    upload.version += 1;
-    upload.updated_at = state.clock.now();
-    state.uploads.update_upload(&upload, before, &[]).await?;
-    Ok(upload)
+    save_upload(state, upload).await
 }
 
 /// Writes how far the import is onto its upload (the last step written stays when it ends).
@@ -237,13 +233,11 @@ async fn count_run(state: &AppState, mut upload: Upload) -> Result<Upload, AppEr
 /// logged and the import goes on (stopping midway through writing would be worse).
 async fn save_progress(state: &AppState, mut upload: Upload, step: ProgressStep) -> Upload {
     for _ in 0..2 {
-        let before = upload.version;
-        upload.progress = Some(step);
-        upload.version += 1;
-        upload.updated_at = state.clock.now();
-        match state.uploads.update_upload(&upload, before, &[]).await {
-            Ok(()) => return upload,
-            Err(StoreError::VersionConflict { .. }) => {
+        let mut next = upload.clone();
+        next.progress = Some(step);
+        match save_upload(state, next).await {
+            Ok(saved) => return saved,
+            Err(AppError::VersionConflict { .. }) => {
                 match state.uploads.get_upload(&upload.tenant, upload.id).await {
                     Ok(Some(fresh)) => upload = fresh,
                     _ => break,
@@ -251,7 +245,6 @@ async fn save_progress(state: &AppState, mut upload: Upload, step: ProgressStep)
             }
             Err(e) => {
                 tracing::warn!(upload = %upload.id, error = %e, "import progress not saved");
-                upload.version = before;
                 return upload;
             }
         }

@@ -243,22 +243,22 @@ fn workbook_within(bytes: &[u8], max_unzipped: u64) -> Result<Table, AppError> {
         grid.entry(r).or_default().insert(c, text);
     }
     // The table spans the filled cells' columns; rows with nothing in them are left out.
+    // (The loop above kept it to the header and `MAX_ROWS` rows.)
     let first = grid
         .values()
         .filter_map(|row| row.keys().next())
         .min()
-        .copied();
+        .copied()
+        .unwrap_or(0);
     let last = grid
         .values()
         .filter_map(|row| row.keys().last())
         .max()
-        .copied();
-    let (Some(first), Some(last)) = (first, last) else {
-        return Err(refuse("empty_file", "the sheet has no header row"));
-    };
-    let mut lines = grid.into_iter().map(|(r, row)| {
+        .copied()
+        .unwrap_or(0);
+    let mut lines = grid.into_iter().map(|(r, mut row)| {
         let cells = (first..=last)
-            .map(|c| row.get(&c).cloned().unwrap_or_default())
+            .map(|c| row.remove(&c).unwrap_or_default())
             .collect::<Vec<_>>();
         (r as usize + 1, cells)
     });
@@ -266,12 +266,6 @@ fn workbook_within(bytes: &[u8], max_unzipped: u64) -> Result<Table, AppError> {
         .next()
         .ok_or_else(|| refuse("empty_file", "the sheet has no header row"))?;
     let rows: Vec<(usize, Vec<String>)> = lines.collect();
-    if rows.len() > MAX_ROWS {
-        return Err(refuse(
-            "too_many_rows",
-            format!("at most {MAX_ROWS} rows in one import"),
-        ));
-    }
     Ok(Table { header, rows })
 }
 

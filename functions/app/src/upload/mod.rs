@@ -3,6 +3,7 @@
 
 pub mod http;
 mod records;
+pub(crate) use records::save as save_upload;
 mod use_cases;
 
 pub use records::{

@@ -317,9 +317,9 @@ pub struct ProposalDecision {
     pub decision: MergeDecision,
 }
 
-/// Stores an upload changed by the rep (a decision, a correction); no event, the records it
-/// touched carry their own.
-async fn save(state: &AppState, mut upload: Upload) -> Result<Upload, AppError> {
+/// Stores an upload changed by the rep (a decision, a correction) or by its job (progress,
+/// runs); no event, the records it touched carry their own.
+pub(crate) async fn save(state: &AppState, mut upload: Upload) -> Result<Upload, AppError> {
     let before = upload.version;
     upload.version += 1;
     upload.updated_at = state.clock.now();
