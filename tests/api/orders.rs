@@ -950,7 +950,8 @@ async fn the_demand_forecast_backtest_matches_its_fixture() {
     use fieldline_domain::order::{Code, LineInput, NewOrder, Order, OrderPolicy, PaymentTerms};
     // Monday 23 November 2026, 10:00 in Shanghai: history is the 70 weeks before it.
     let now: chrono::DateTime<chrono::Utc> = "2026-11-23T02:00:00Z".parse().unwrap();
-    let app = TestApp::spawn_with(ManualClock::at(now), |_| {}).await;
+    let clock = ManualClock::at(now);
+    let app = TestApp::spawn_with(clock.clone(), |_| {}).await;
     let f = fixture(&app.state).await;
     let (admin, manager, rep) = (
         app.token(&f.admin),
@@ -1005,7 +1006,12 @@ async fn the_demand_forecast_backtest_matches_its_fixture() {
     history.push(order(3, "WH-SH", 1_000, false));
     history.push(order(0, "WH-SH", 1_000, true));
     for o in &history {
-        app.state.orders.create_order(o, &[]).await.unwrap();
+        let demand = fieldline_domain::demand::order_demand(o, chrono_tz::Asia::Shanghai);
+        app.state
+            .orders
+            .create_order(o, &demand, &[])
+            .await
+            .unwrap();
     }
 
     let path = "/v1/forecast/demand?sku=LUB-18L&horizon=2&backtest_origins=2";
@@ -1169,6 +1175,40 @@ async fn the_demand_forecast_backtest_matches_its_fixture() {
         json!([{"from": "WH-GZ", "quantity": suggested, "distance_km": null}])
     );
     assert_eq!(sh["purchase"], 0);
+
+    // Orders taken through the API join the demand history as they are submitted: one of 7
+    // submitted and then cancelled counts (the customer wanted it), a draft of 1,000 does
+    // not. A week later they are history.
+    let gz_total = async || {
+        let got = app
+            .get("/v1/forecast/demand?region=WH-GZ&horizon=1", &manager)
+            .await
+            .expect(200)
+            .body;
+        got["series"][0]["total_ordered"].as_u64().unwrap()
+    };
+    assert_eq!(gz_total().await, 70 * 5);
+    let mut taken = order_body(&buyer, 7, json!({"kind": "net", "days": 30}));
+    taken["location"] = json!("WH-GZ");
+    let taken = app.post("/v1/orders", &rep, &taken).await.expect(201).body;
+    let taken = act(&app, &rep, &taken, json!({"do": "submit"}))
+        .await
+        .expect(200)
+        .body;
+    act(
+        &app,
+        &rep,
+        &taken,
+        json!({"do": "cancel", "reason": "客户改期"}),
+    )
+    .await
+    .expect(200);
+    let mut draft = order_body(&buyer, 1_000, json!({"kind": "net", "days": 30}));
+    draft["location"] = json!("WH-GZ");
+    app.post("/v1/orders", &rep, &draft).await.expect(201);
+    assert_eq!(gz_total().await, 70 * 5, "this week is not history yet");
+    clock.advance_hours(7.0 * 24.0);
+    assert_eq!(gz_total().await, 70 * 5 + 7);
 }
 
 /// The raw bytes of a download.

@@ -119,7 +119,8 @@ async fn main() -> anyhow::Result<()> {
         region: None,
         horizon: Some(horizon),
         backtest_origins: Some(origins),
-        limit: Some(1),
+        // Every series of the demo tenant (it has tens): the backtest scores those asked for.
+        limit: Some(500),
     };
     let f = demand_forecast(&state, &admin, params).await?;
     header(&format!(
@@ -179,9 +180,10 @@ fn all_series(first: NaiveDate, horizon: u32, origins: u32) -> DemandRequest {
         origin: first + Duration::weeks(104),
         horizon,
         backtest_origins: origins,
-        max_series: 1,
+        max_series: usize::MAX,
         sku: None,
         region: None,
+        totals: None,
     }
 }
 

@@ -7,6 +7,7 @@
 use chrono::{Datelike, Duration, Timelike};
 use fieldline_app::AppState;
 use fieldline_app::admin;
+use fieldline_domain::demand::order_demand;
 use fieldline_domain::lead::{ContactInput, CreateContext};
 use fieldline_domain::{
     ActivityId, ActivityKind, Actor, BudgetRange, ContactId, ConversionIds, CustomerId, DealId,
@@ -518,6 +519,11 @@ async fn seed_orders(
         return Ok(());
     }
     let policy = OrderPolicy::default();
+    let zone = state
+        .directory
+        .get_tenant(tenant)
+        .await?
+        .map_or(chrono_tz::Asia::Shanghai, |t| t.zone());
     let warehouse = managers.first().map(actor_of);
     for n in 0..60 {
         let customer = &customers[n % customers.len()];
@@ -562,14 +568,20 @@ async fn seed_orders(
             &skus,
             at,
         )?;
-        state.orders.create_order(&order, &[]).await?;
+        state.orders.create_order(&order, &[], &[]).await?;
         let history = state.orders.customer_orders(tenant, customer.id).await?;
         let overdue = credit_freeze(history.iter().filter(|o| o.id != order.id), &policy, at);
         let v = order.version;
         order.submit(actor.user, overdue, &skus, &policy, at)?;
         if state
             .orders
-            .update_order(&order, v, &order.stock_moves(StockEffect::Reserve), &[])
+            .update_order(
+                &order,
+                v,
+                &order.stock_moves(StockEffect::Reserve),
+                &order_demand(&order, zone),
+                &[],
+            )
             .await
             .is_err()
         {
@@ -586,30 +598,36 @@ async fn seed_orders(
                 "客户已承诺回款 / payment promised".into(),
                 at + Duration::hours(3),
             )?;
-            state.orders.update_order(&order, v, &[], &[]).await?;
+            state.orders.update_order(&order, v, &[], &[], &[]).await?;
         }
         if prepaid && age_days >= 2 {
             let v = order.version;
             order.record_payment(order.total, actor.user, at + Duration::hours(20))?;
-            state.orders.update_order(&order, v, &[], &[]).await?;
+            state.orders.update_order(&order, v, &[], &[], &[]).await?;
         }
         if order.status == fieldline_domain::order::OrderStatus::ToShip && age_days >= 4 {
             let v = order.version;
             order.ship(boss.user, at + Duration::days(1))?;
             state
                 .orders
-                .update_order(&order, v, &order.stock_moves(StockEffect::Consume), &[])
+                .update_order(
+                    &order,
+                    v,
+                    &order.stock_moves(StockEffect::Consume),
+                    &[],
+                    &[],
+                )
                 .await?;
             if age_days >= 6 {
                 let v = order.version;
                 order.deliver(boss.user, at + Duration::days(3))?;
-                state.orders.update_order(&order, v, &[], &[]).await?;
+                state.orders.update_order(&order, v, &[], &[], &[]).await?;
             }
             // Most net-terms customers pay; one in six is late, which freezes them later.
             if !prepaid && rng.random_bool(5.0 / 6.0) && age_days >= 30 {
                 let v = order.version;
                 order.record_payment(order.balance(), actor.user, at + Duration::days(28))?;
-                state.orders.update_order(&order, v, &[], &[]).await?;
+                state.orders.update_order(&order, v, &[], &[], &[]).await?;
             }
         }
     }
@@ -741,7 +759,8 @@ async fn seed_order_history(
                 order.ship(customer.owner, at + Duration::days(1))?;
                 order.deliver(customer.owner, at + Duration::days(3))?;
                 order.record_payment(order.total, customer.owner, at + Duration::days(25))?;
-                state.orders.create_order(&order, &[]).await?;
+                let demand = order_demand(&order, tz);
+                state.orders.create_order(&order, &demand, &[]).await?;
             }
         }
     }

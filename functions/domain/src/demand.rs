@@ -27,7 +27,7 @@
 
 use crate::calendar::BusinessCalendar;
 use crate::id::UserId;
-use crate::order::Code;
+use crate::order::{Code, Order, OrderStatus};
 use crate::retail::Week;
 use crate::{DomainError, TenantId, Timestamp};
 use chrono::{Datelike, Duration, NaiveDate};
@@ -46,13 +46,43 @@ const SEASON_PRIOR: f64 = 4.0;
 const REP_PRIOR: f64 = 2.0;
 pub const MAX_HORIZON_WEEKS: u32 = 26;
 
-/// One order line as demand: the day it was ordered (tenant's time zone), what and where.
+/// Demand: what was ordered of a SKU at a warehouse on a day (tenant's time zone), or in
+/// the week starting on that Monday (the demand history keeps weekly totals).
 #[derive(Debug, Clone, PartialEq)]
 pub struct DemandPoint {
     pub day: NaiveDate,
     pub sku: Code,
     pub region: Code,
     pub quantity: u64,
+}
+
+/// What a submitted order adds to the weekly demand history: each line in the week the order
+/// was created (tenant's zone) at its warehouse; nothing for a draft never submitted. The
+/// history takes it once, on submission: cancelled later, it still counts (the customer
+/// wanted it); moved later to another warehouse, it stays where the demand arose, so a
+/// stock-out that sends orders elsewhere does not hide it.
+pub fn order_demand(order: &Order, zone: chrono_tz::Tz) -> Vec<DemandPoint> {
+    if !order
+        .history
+        .iter()
+        .any(|s| s.status == OrderStatus::Submitted)
+    {
+        return Vec::new();
+    }
+    let week = Week::of(order.created_at, zone).monday();
+    let mut out: Vec<DemandPoint> = Vec::with_capacity(order.lines.len());
+    for line in order.lines.iter().filter(|l| l.quantity > 0) {
+        match out.iter_mut().find(|p| p.sku == line.sku) {
+            Some(p) => p.quantity += line.quantity,
+            None => out.push(DemandPoint {
+                day: week,
+                sku: line.sku.clone(),
+                region: order.location.clone(),
+                quantity: line.quantity,
+            }),
+        }
+    }
+    out
 }
 
 /// What a rep expects to sell of a SKU in a region in one week.
@@ -209,7 +239,7 @@ pub struct DemandForecast {
     pub interval: f64,
     pub method: String,
     pub calendar_effect: CalendarEffect,
-    /// Series with any demand, largest first; `series_total` counts those left off.
+    /// The series asked for, largest first, at most `limit`; `series_total` counts them all.
     pub series: Vec<SeriesForecast>,
     pub series_total: u32,
     pub backtest: DemandBacktest,
@@ -223,13 +253,17 @@ pub struct DemandRequest {
     pub horizon: u32,
     /// How many past origins the backtest uses (the weeks before `origin`).
     pub backtest_origins: u32,
-    /// At most this many series in the answer (all of them are backtested).
+    /// At most this many series are forecast and backtested: the largest by what was ordered
+    /// of those `sku` and `region` keep (the fit is what costs; a tenant may have a million).
     pub max_series: usize,
-    /// Only this SKU's / region's series are forecast and backtested (the fit is what costs);
-    /// the calendar and season factors still come from every series, so a series reads the
-    /// same asked for alone or with all the others.
+    /// Only this SKU's / region's series are forecast and backtested. The calendar effect
+    /// comes from the tenant's weekly totals and a SKU's season from all of its regions, so
+    /// a series reads the same asked for alone or with all the others.
     pub sku: Option<String>,
     pub region: Option<String>,
+    /// The tenant's weekly demand totals (Monday, quantity), when `points` hold only some of
+    /// its SKUs (each of them with all of its regions); `None`: `points` are all of it.
+    pub totals: Option<Vec<(NaiveDate, u64)>>,
 }
 
 /// Weekly history on one week grid shared by every series, with the calendar of each week.
@@ -317,28 +351,29 @@ fn neighbour_ratio(grid: &Grid, s: &Series, w: usize, stop: usize) -> Option<(f6
     (reference > 0.0).then(|| (s.qty[w] / reference, reference))
 }
 
-/// Fits the calendar effects on every series' weeks before `end`: γ by weighted least squares
-/// on the weeks with more or fewer working days, then u on the weeks before a long holiday once
-/// their own working days are accounted for (a make-up Saturday often falls in them).
-fn fit_calendar(grid: &Grid, series: &[Series], end: usize) -> CalendarEffect {
+/// Fits the calendar effects on the tenant's weekly totals before `end`: γ by weighted least
+/// squares on the weeks with more or fewer working days, then u on the weeks before a long
+/// holiday once their own working days are accounted for (a make-up Saturday often falls in
+/// them). Each week's ratio to its neighbours is weighted by their level, so the totals give
+/// what pooling every series' ratios would, weighted by volume, at the cost of one series.
+fn fit_calendar(grid: &Grid, total: &Series, end: usize) -> CalendarEffect {
     let (mut sxy, mut sxx) = (0.0, 0.0);
     let mut before = Vec::new();
-    for s in series {
-        let stop = end.min(s.qty.len());
-        for w in s.start..stop {
-            if grid.is_plain(w) {
-                continue;
-            }
-            let Some((r, weight)) = neighbour_ratio(grid, s, w, stop) else {
-                continue;
-            };
-            if grid.before_holiday(w) {
-                before.push((w, r, weight));
-            } else {
-                let d = grid.ratio(w) - 1.0;
-                sxy += weight * d * (r - 1.0);
-                sxx += weight * d * d;
-            }
+    let s = total;
+    let stop = end.min(s.qty.len());
+    for w in s.start..stop {
+        if grid.is_plain(w) {
+            continue;
+        }
+        let Some((r, weight)) = neighbour_ratio(grid, s, w, stop) else {
+            continue;
+        };
+        if grid.before_holiday(w) {
+            before.push((w, r, weight));
+        } else {
+            let d = grid.ratio(w) - 1.0;
+            sxy += weight * d * (r - 1.0);
+            sxx += weight * d * d;
         }
     }
     let working_day_weight = if sxx > 0.0 {
@@ -369,9 +404,9 @@ fn month_of(grid: &Grid, w: usize) -> usize {
 }
 
 /// Month-of-year indices per SKU from the calendar-adjusted weeks before `end`.
-fn fit_seasons(
+fn fit_seasons<'a>(
     grid: &Grid,
-    series: &[Series],
+    series: impl Iterator<Item = &'a Series>,
     effect: &CalendarEffect,
     end: usize,
 ) -> BTreeMap<String, [f64; 12]> {
@@ -503,9 +538,11 @@ struct Model {
 }
 
 impl Model {
-    fn fit(grid: &Grid, series: &[Series], end: usize) -> Model {
-        let effect = fit_calendar(grid, series, end);
-        let seasons = fit_seasons(grid, series, &effect, end);
+    /// The calendar effect from the totals; the seasons of the SKUs `pool` holds (every
+    /// region of each).
+    fn fit(grid: &Grid, total: &Series, pool: &[&Series], end: usize) -> Model {
+        let effect = fit_calendar(grid, total, end);
+        let seasons = fit_seasons(grid, pool.iter().copied(), &effect, end);
         Model { effect, seasons }
     }
 
@@ -597,14 +634,37 @@ pub fn forecast_demand(
 ) -> DemandForecast {
     let origin = Week::containing(request.origin).monday();
     let horizon = request.horizon.clamp(1, MAX_HORIZON_WEEKS) as usize;
-    let first = points
+    let totals: Vec<(NaiveDate, u64)> = match &request.totals {
+        Some(totals) => totals
+            .iter()
+            .map(|(day, q)| (Week::containing(*day).monday(), *q))
+            .collect(),
+        None => points
+            .iter()
+            .map(|p| (Week::containing(p.day).monday(), p.quantity))
+            .collect(),
+    };
+    let first = totals
         .iter()
-        .map(|p| Week::containing(p.day).monday())
+        .map(|(w, _)| *w)
+        .chain(points.iter().map(|p| Week::containing(p.day).monday()))
         .filter(|w| *w < origin)
         .min()
         .unwrap_or(origin);
     let history = ((origin - first).num_days() / 7) as usize;
     let grid = Grid::new(calendar, first, history + horizon);
+    let mut total_qty = vec![0.0; history];
+    for (w, q) in &totals {
+        if *w >= first && *w < origin {
+            total_qty[((*w - first).num_days() / 7) as usize] += *q as f64;
+        }
+    }
+    let total = Series {
+        sku: String::new(),
+        region: String::new(),
+        start: total_qty.iter().position(|q| *q > 0.0).unwrap_or(0),
+        qty: total_qty,
+    };
 
     let mut by_key: BTreeMap<(&str, &str), Vec<f64>> = BTreeMap::new();
     for p in points {
@@ -634,15 +694,34 @@ pub fn forecast_demand(
     let mut overall = Tally::default();
     let mut by_horizon = vec![Tally::default(); horizon];
     let mut per_series = vec![Tally::default(); series.len()];
-    let wanted: Vec<bool> = series
+    // The series asked for, largest first, at most `max_series` of them.
+    let mut matching: Vec<(f64, usize)> = series
         .iter()
-        .map(|s| {
+        .enumerate()
+        .filter(|(_, s)| {
             request.sku.as_ref().is_none_or(|k| *k == s.sku)
                 && request.region.as_ref().is_none_or(|r| *r == s.region)
         })
+        .map(|(i, s)| (s.qty.iter().sum::<f64>(), i))
+        .collect();
+    let series_total = matching.len() as u32;
+    matching.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+    matching.truncate(request.max_series);
+    let mut wanted = vec![false; series.len()];
+    for (_, i) in &matching {
+        wanted[*i] = true;
+    }
+    // Seasons are pooled over every region of the SKUs asked for.
+    let skus: std::collections::BTreeSet<&str> = matching
+        .iter()
+        .map(|(_, i)| series[*i].sku.as_str())
+        .collect();
+    let pool: Vec<&Series> = series
+        .iter()
+        .filter(|s| skus.contains(s.sku.as_str()))
         .collect();
     for &o in &origins {
-        let model = Model::fit(&grid, &series, o);
+        let model = Model::fit(&grid, &total, &pool, o);
         for (i, s) in series.iter().enumerate() {
             if !wanted[i] || o < s.start + MIN_TRAIN_WEEKS {
                 continue;
@@ -669,7 +748,7 @@ pub fn forecast_demand(
     }
 
     // The forecast from all of the history, blended with the reps' estimates.
-    let model = Model::fit(&grid, &series, history);
+    let model = Model::fit(&grid, &total, &pool, history);
     let mut latest: BTreeMap<(&str, &str, NaiveDate, UserId), &DemandEstimate> = BTreeMap::new();
     for e in estimates {
         let key = (e.sku.as_str(), e.region.as_str(), e.week, e.by);
@@ -749,8 +828,6 @@ pub fn forecast_demand(
             .cmp(&a.total_ordered)
             .then_with(|| (&a.sku, &a.region).cmp(&(&b.sku, &b.region)))
     });
-    let series_total = out.len() as u32;
-    out.truncate(request.max_series);
     DemandForecast {
         origin,
         horizon_weeks: horizon as u32,
@@ -798,6 +875,7 @@ mod tests {
             max_series: 100,
             sku: None,
             region: None,
+            totals: None,
         }
     }
 
@@ -902,6 +980,7 @@ mod tests {
                 max_series: 10,
                 sku: None,
                 region: None,
+                totals: None,
             },
         );
         let o = &f.backtest.overall;
@@ -976,6 +1055,45 @@ mod tests {
         );
         assert_eq!(sku_only.series_total, 2);
         assert!(sku_only.series.iter().all(|s| s.sku == "BRG-6205"));
+
+        // Given the tenant's weekly totals, that SKU's points alone (what the demand history
+        // reads for one SKU) forecast it as all the points do.
+        let mut totals: BTreeMap<NaiveDate, u64> = BTreeMap::new();
+        for p in &points {
+            *totals.entry(Week::containing(p.day).monday()).or_default() += p.quantity;
+        }
+        let own: Vec<DemandPoint> = points
+            .iter()
+            .filter(|p| p.sku.as_str() == "BRG-6205")
+            .cloned()
+            .collect();
+        let from_own = forecast_demand(
+            &cal,
+            &own,
+            &[],
+            &DemandRequest {
+                sku: Some("BRG-6205".into()),
+                totals: Some(totals.into_iter().collect()),
+                ..request("2026-11-23")
+            },
+        );
+        assert_eq!(from_own, sku_only);
+
+        // Asked for the largest one only, it is the one forecast and backtested, and the
+        // total still counts all four.
+        let top = forecast_demand(
+            &cal,
+            &points,
+            &[],
+            &DemandRequest {
+                max_series: 1,
+                ..request("2026-11-23")
+            },
+        );
+        assert_eq!(top.series_total, 4);
+        assert_eq!(top.series, all.series[..1]);
+        assert_eq!(top.calendar_effect, all.calendar_effect);
+        assert!(top.backtest.overall.points * 4 == all.backtest.overall.points);
     }
 
     #[test]

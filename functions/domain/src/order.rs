@@ -1233,6 +1233,45 @@ mod tests {
     }
 
     #[test]
+    fn demand_counts_from_submission_in_the_tenants_week_and_warehouse() {
+        use crate::demand::order_demand;
+        let skus = [sku("A", 1000, 0), sku("B", 500, 0)];
+        let mut o = draft(
+            vec![("A", 3, 0), ("B", 2, 0)],
+            PaymentTerms::Net { days: 30 },
+            &skus,
+        );
+        // Sunday 20:00 UTC is already Monday morning in Shanghai.
+        o.created_at = chrono::Utc.with_ymd_and_hms(2026, 3, 8, 20, 0, 0).unwrap();
+        let zone = chrono_tz::Asia::Shanghai;
+        assert!(order_demand(&o, zone).is_empty(), "a draft is not demand");
+        let mut cancelled_draft = o.clone();
+        cancelled_draft
+            .cancel(o.owner, "typo".into(), at(3))
+            .unwrap();
+        assert!(order_demand(&cancelled_draft, zone).is_empty());
+
+        o.submit(o.owner, None, &skus, &OrderPolicy::default(), at(9))
+            .unwrap();
+        let counted = order_demand(&o, zone);
+        let monday = chrono::NaiveDate::from_ymd_opt(2026, 3, 9).unwrap();
+        let got: Vec<_> = counted
+            .iter()
+            .map(|p| (p.day, p.sku.as_str(), p.region.as_str(), p.quantity))
+            .collect();
+        assert_eq!(got, [(monday, "A", "WH-1", 3), (monday, "B", "WH-1", 2)]);
+        // In UTC the same order falls in the week before.
+        assert_eq!(
+            order_demand(&o, chrono_tz::UTC)[0].day,
+            chrono::NaiveDate::from_ymd_opt(2026, 3, 2).unwrap()
+        );
+        // Cancelled after submission, it still counts.
+        o.cancel(o.owner, "customer withdrew".into(), at(10))
+            .unwrap();
+        assert_eq!(order_demand(&o, zone), counted);
+    }
+
+    #[test]
     fn inventory_batches_refuse_repeats() {
         let row = StockCount {
             sku: Code::parse("A", "sku").unwrap(),

@@ -10,6 +10,9 @@
 //! (gsi2) and its team (gsi3) by change time; a copy in its customer's partition
 //! (`ORDER#{id}`), written in the same transaction, lets the credit check read one customer's
 //! orders with one query. SKUs are one partition per tenant (`{t}#SKUS` / `{code}`).
+//!
+//! The weekly demand history is kept in sixteen partitions by SKU (`{t}#DEMAND#{shard}` /
+//! `{week}#{region}`, one `q#{sku}` total per SKU), added to in the submitting transaction.
 
 use crate::customer::{customer_exists, customer_pk};
 use crate::directory::tenant_pk;
@@ -22,9 +25,9 @@ use crate::{
     DynamoStore, ENTITY, GSI1, GSI1_PK, GSI1_SK, GSI2, GSI2_PK, GSI2_SK, GSI3, GSI3_PK, GSI3_SK,
 };
 use async_trait::async_trait;
-use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
+use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
 use chrono::NaiveDate;
-use fieldline_domain::demand::DemandEstimate;
+use fieldline_domain::demand::{DemandEstimate, DemandPoint};
 use fieldline_domain::order::{Code, Order, Sku, StockCount, StockEffect, StockLevel, StockMove};
 use fieldline_domain::stock::{Breaker, Location};
 use fieldline_domain::{
@@ -32,6 +35,7 @@ use fieldline_domain::{
 };
 use fieldline_store::error::{StoreError, StoreResult};
 use fieldline_store::ports::{Created, OrderQuery, OrderStore, Page, page_limit};
+use std::collections::BTreeMap;
 
 fn skus_pk(tenant: &TenantId) -> String {
     format!("{}#SKUS", tenant_pk(tenant))
@@ -124,6 +128,100 @@ fn move_item(table: &str, tenant: &TenantId, m: &StockMove) -> TransactWriteItem
             &q,
         ),
     }
+}
+
+/// The weekly demand history is spread over this many partitions by SKU, so one SKU's history
+/// is one query of a sixteenth of it and an order's lines touch at most this many items.
+const DEMAND_SHARDS: u32 = 16;
+/// Attribute prefix of a SKU's weekly total in a demand item.
+const DEMAND_ATTR: &str = "q#";
+
+/// FNV-1a of the SKU code: stable across builds and platforms, unlike std's hasher.
+fn demand_shard(sku: &Code) -> u32 {
+    let hash = sku.as_str().bytes().fold(0x811c_9dc5_u32, |h, b| {
+        (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
+    });
+    hash % DEMAND_SHARDS
+}
+
+/// `{t}#DEMAND#{shard}` / `{week}#{region}`: one item per week and warehouse in a shard, with a
+/// `q#{sku}` total per SKU of the shard ordered there that week.
+fn demand_pk(tenant: &TenantId, shard: u32) -> String {
+    format!("{}#DEMAND#{shard:02}", tenant_pk(tenant))
+}
+
+/// `ADD`s the points to their weekly totals: one update per item touched (an order's lines
+/// share a week and warehouse, so at most `DEMAND_SHARDS` items), in the order's transaction.
+fn demand_items(table: &str, tenant: &TenantId, demand: &[DemandPoint]) -> Vec<TransactWriteItem> {
+    let mut items: BTreeMap<(u32, String), Vec<&DemandPoint>> = BTreeMap::new();
+    for p in demand.iter().filter(|p| p.quantity > 0) {
+        items
+            .entry((demand_shard(&p.sku), format!("{}#{}", p.day, p.region)))
+            .or_default()
+            .push(p);
+    }
+    items
+        .into_iter()
+        .map(|((shard, sk), points)| {
+            let mut update = Update::builder()
+                .table_name(table)
+                .set_key(Some(key(demand_pk(tenant, shard), sk)));
+            let mut adds = Vec::with_capacity(points.len());
+            for (i, p) in points.iter().enumerate() {
+                adds.push(format!("#q{i} :q{i}"));
+                update = update
+                    .expression_attribute_names(format!("#q{i}"), format!("{DEMAND_ATTR}{}", p.sku))
+                    .expression_attribute_values(format!(":q{i}"), n(p.quantity as i64));
+            }
+            TransactWriteItem::builder()
+                .update(
+                    update
+                        .update_expression(format!("ADD {}", adds.join(", ")))
+                        .build()
+                        .expect("update has table, key and expression"),
+                )
+                .build()
+        })
+        .collect()
+}
+
+/// The weekly totals of one demand item (`sku` keeps one SKU's).
+fn demand_points(
+    item: &crate::table::Item,
+    sku: Option<&Code>,
+    out: &mut Vec<DemandPoint>,
+) -> StoreResult<()> {
+    let sk = string_attr(item, "sk").unwrap_or_default();
+    let (week, region) = sk
+        .split_once('#')
+        .ok_or_else(|| StoreError::corrupt_msg("demand item without its week"))?;
+    let day: NaiveDate = week
+        .parse()
+        .map_err(|e| StoreError::corrupt("demand item week", e))?;
+    let region =
+        Code::parse(region, "region").map_err(|e| StoreError::corrupt("demand item", e))?;
+    for (name, value) in item {
+        let Some(code) = name.strip_prefix(DEMAND_ATTR) else {
+            continue;
+        };
+        if sku.is_some_and(|s| s.as_str() != code) {
+            continue;
+        }
+        let quantity: i64 = value
+            .as_n()
+            .ok()
+            .and_then(|q| q.parse().ok())
+            .ok_or_else(|| StoreError::corrupt_msg("demand total is not a number"))?;
+        if quantity > 0 {
+            out.push(DemandPoint {
+                day,
+                sku: Code::parse(code, "sku").map_err(|e| StoreError::corrupt("demand item", e))?,
+                region: region.clone(),
+                quantity: quantity as u64,
+            });
+        }
+    }
+    Ok(())
 }
 
 #[async_trait]
@@ -233,6 +331,7 @@ impl OrderStore for DynamoStore {
     async fn create_order(
         &self,
         order: &Order,
+        demand: &[DemandPoint],
         events: &[DomainEvent],
     ) -> StoreResult<Created<Order>> {
         let table = self.table().to_owned();
@@ -242,6 +341,7 @@ impl OrderStore for DynamoStore {
             put_new(&table, item),
             put(&table, copy, None, &[]),
         ];
+        items.extend(demand_items(&table, &order.tenant, demand));
         items.extend(events_items(&table, events)?);
         match self.transact(items).await {
             Ok(()) => Ok(Created::New(order.clone())),
@@ -272,6 +372,7 @@ impl OrderStore for DynamoStore {
         order: &Order,
         expected_version: u64,
         moves: &[StockMove],
+        demand: &[DemandPoint],
         events: &[DomainEvent],
     ) -> StoreResult<()> {
         let table = self.table().to_owned();
@@ -281,6 +382,7 @@ impl OrderStore for DynamoStore {
             put(&table, copy, None, &[]),
         ];
         items.extend(moves.iter().map(|m| move_item(&table, &order.tenant, m)));
+        items.extend(demand_items(&table, &order.tenant, demand));
         items.extend(events_items(&table, events)?);
         match self.transact(items).await {
             Ok(()) => Ok(()),
@@ -454,6 +556,45 @@ impl OrderStore for DynamoStore {
         self.transact(vec![put(self.table(), item, None, &[])])
             .await
             .map_err(StoreError::from)
+    }
+
+    async fn demand_history(
+        &self,
+        tenant: &TenantId,
+        since: NaiveDate,
+        sku: Option<&Code>,
+    ) -> StoreResult<Vec<DemandPoint>> {
+        let shards: Vec<u32> = match sku {
+            Some(code) => vec![demand_shard(code)],
+            None => (0..DEMAND_SHARDS).collect(),
+        };
+        let mut out = Vec::new();
+        for shard in shards {
+            let values = [
+                (":p", s(demand_pk(tenant, shard))),
+                (":w", s(since.to_string())),
+            ];
+            let items = self
+                .query(Query::table("pk = :p AND sk >= :w", &values), usize::MAX)
+                .await?;
+            for item in &items {
+                demand_points(item, sku, &mut out)?;
+            }
+        }
+        out.sort_by(|a, b| (&a.sku, &a.region, a.day).cmp(&(&b.sku, &b.region, b.day)));
+        Ok(out)
+    }
+
+    async fn demand_totals(
+        &self,
+        tenant: &TenantId,
+        since: NaiveDate,
+    ) -> StoreResult<Vec<(NaiveDate, u64)>> {
+        let mut totals: BTreeMap<NaiveDate, u64> = BTreeMap::new();
+        for p in self.demand_history(tenant, since, None).await? {
+            *totals.entry(p.day).or_default() += p.quantity;
+        }
+        Ok(totals.into_iter().collect())
     }
 
     async fn estimates_since(

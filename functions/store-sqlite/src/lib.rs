@@ -47,7 +47,8 @@ pub mod bulk {
     /// Call after a deal's row and its log lines are written.
     pub use crate::deal_facts::write as write_deal_facts;
     pub use crate::lead::insert_activity;
-    pub use crate::order::{insert_order, set_count, upsert_sku};
+    /// Call with an order's `demand::order_demand` once it is submitted.
+    pub use crate::order::{add_demand, insert_order, set_count, upsert_sku};
 }
 use fieldline_store::error::{BoxError, StoreError, StoreResult};
 

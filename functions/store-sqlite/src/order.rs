@@ -10,7 +10,7 @@ use crate::{
 };
 use async_trait::async_trait;
 use chrono::NaiveDate;
-use fieldline_domain::demand::DemandEstimate;
+use fieldline_domain::demand::{DemandEstimate, DemandPoint};
 use fieldline_domain::order::{Code, Order, Sku, StockCount, StockEffect, StockLevel, StockMove};
 use fieldline_domain::stock::{Breaker, Location};
 use fieldline_domain::{CustomerId, DomainEvent, OrderId, Subject, TenantId};
@@ -18,6 +18,71 @@ use fieldline_store::error::{StoreError, StoreResult};
 use fieldline_store::ports::{Created, OrderQuery, OrderStore, Page};
 use rusqlite::types::Value;
 use rusqlite::{Transaction, params, params_from_iter};
+
+/// Adds demand to the weekly history (`demand_weeks`), one upsert per point.
+pub fn add_demand(
+    tx: &Transaction<'_>,
+    tenant: &TenantId,
+    demand: &[DemandPoint],
+) -> StoreResult<()> {
+    let mut stmt = tx
+        .prepare_cached(
+            "INSERT INTO demand_weeks (tenant_id, sku, region, week, quantity)
+             VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT (tenant_id, sku, region, week)
+             DO UPDATE SET quantity = quantity + excluded.quantity",
+        )
+        .map_err(sql_err)?;
+    for p in demand {
+        stmt.execute(params![
+            tenant.as_str(),
+            p.sku.as_str(),
+            p.region.as_str(),
+            p.day.to_string(),
+            p.quantity as i64
+        ])
+        .map_err(sql_err)?;
+    }
+    Ok(())
+}
+
+/// Builds the weekly demand history (V20) from the orders stored before it: every submitted
+/// order's lines in its tenant's zone, read one row at a time (a tenant may have millions).
+/// A moved order counts at its current warehouse: where it was submitted is not kept.
+pub(crate) fn backfill_demand(tx: &Transaction<'_>) -> StoreResult<()> {
+    // Only the zone is read from a tenant: bodies written by older versions need not decode.
+    let tenants: Vec<serde_json::Value> = query_bodies(tx, "SELECT body FROM tenants", [])?;
+    let zones: std::collections::HashMap<String, chrono_tz::Tz> = tenants
+        .iter()
+        .filter_map(|t| {
+            let zone = t["time_zone"].as_str()?.parse().ok()?;
+            Some((t["id"].as_str()?.to_owned(), zone))
+        })
+        .collect();
+    let mut stmt = tx
+        .prepare("SELECT tenant_id, body FROM orders WHERE status <> 'draft'")
+        .map_err(sql_err)?;
+    let mut rows = stmt.query([]).map_err(sql_err)?;
+    while let Some(row) = rows.next().map_err(sql_err)? {
+        let tenant: String = row.get(0).map_err(sql_err)?;
+        let body = row.get_ref(1).map_err(sql_err)?;
+        let text = body
+            .as_str()
+            .map_err(|e| StoreError::corrupt("order body", e))?;
+        let order: Order =
+            serde_json::from_str(text).map_err(|e| StoreError::corrupt("order", e))?;
+        let zone = zones
+            .get(&tenant)
+            .copied()
+            .unwrap_or(chrono_tz::Asia::Shanghai);
+        add_demand(
+            tx,
+            &order.tenant,
+            &fieldline_domain::demand::order_demand(&order, zone),
+        )?;
+    }
+    Ok(())
+}
 
 /// Applies one stock move; `OutOfStock` when a reservation does not fit (the caller's
 /// transaction then rolls back every earlier move).
@@ -224,9 +289,10 @@ impl OrderStore for SqliteStore {
     async fn create_order(
         &self,
         order: &Order,
+        demand: &[DemandPoint],
         events: &[DomainEvent],
     ) -> StoreResult<Created<Order>> {
-        let (order, events) = (order.clone(), events.to_vec());
+        let (order, demand, events) = (order.clone(), demand.to_vec(), events.to_vec());
         self.write(move |tx| {
             let (t, id) = (order.tenant.as_str(), order.id.to_string());
             if let Some(stored) = query_body::<Order>(
@@ -238,6 +304,7 @@ impl OrderStore for SqliteStore {
             }
             require_customer(tx, &order.tenant, order.customer)?;
             insert_order(tx, &order)?;
+            add_demand(tx, &order.tenant, &demand)?;
             insert_events(tx, &events)?;
             Ok(Created::New(order))
         })
@@ -261,10 +328,16 @@ impl OrderStore for SqliteStore {
         order: &Order,
         expected_version: u64,
         moves: &[StockMove],
+        demand: &[DemandPoint],
         events: &[DomainEvent],
     ) -> StoreResult<()> {
         StoreError::check_advances(order.version, expected_version)?;
-        let (order, moves, events) = (order.clone(), moves.to_vec(), events.to_vec());
+        let (order, moves, demand, events) = (
+            order.clone(),
+            moves.to_vec(),
+            demand.to_vec(),
+            events.to_vec(),
+        );
         self.write(move |tx| {
             let (t, id) = (order.tenant.as_str(), order.id.to_string());
             let body = to_json(&order)?;
@@ -299,6 +372,7 @@ impl OrderStore for SqliteStore {
             for m in &moves {
                 apply_move(tx, &order.tenant, m)?;
             }
+            add_demand(tx, &order.tenant, &demand)?;
             insert_events(tx, &events)?;
             Ok(())
         })
@@ -514,6 +588,83 @@ impl OrderStore for SqliteStore {
             )
             .map_err(sql_err)?;
             Ok(())
+        })
+        .await
+    }
+
+    async fn demand_history(
+        &self,
+        tenant: &TenantId,
+        since: NaiveDate,
+        sku: Option<&Code>,
+    ) -> StoreResult<Vec<DemandPoint>> {
+        let (t, since) = (tenant.as_str().to_owned(), since.to_string());
+        let sku = sku.map(|c| c.as_str().to_owned());
+        self.read(move |conn| {
+            let mut stmt = conn
+                .prepare_cached(
+                    "SELECT sku, region, week, quantity FROM demand_weeks
+                     WHERE tenant_id = ?1 AND week >= ?2 AND (?3 IS NULL OR sku = ?3)
+                       AND quantity > 0
+                     ORDER BY sku, region, week",
+                )
+                .map_err(sql_err)?;
+            let rows = stmt
+                .query_map(params![t, since, sku], |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, String>(2)?,
+                        r.get::<_, i64>(3)?,
+                    ))
+                })
+                .map_err(sql_err)?;
+            let mut out = Vec::new();
+            for row in rows {
+                let (sku, region, week, quantity) = row.map_err(sql_err)?;
+                let corrupt = |e| StoreError::corrupt("demand history row", e);
+                out.push(DemandPoint {
+                    day: week
+                        .parse()
+                        .map_err(|e| StoreError::corrupt("demand history week", e))?,
+                    sku: Code::parse(&sku, "sku").map_err(corrupt)?,
+                    region: Code::parse(&region, "region").map_err(corrupt)?,
+                    quantity: quantity as u64,
+                });
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn demand_totals(
+        &self,
+        tenant: &TenantId,
+        since: NaiveDate,
+    ) -> StoreResult<Vec<(NaiveDate, u64)>> {
+        let (t, since) = (tenant.as_str().to_owned(), since.to_string());
+        self.read(move |conn| {
+            let mut stmt = conn
+                .prepare_cached(
+                    "SELECT week, SUM(quantity) FROM demand_weeks
+                     WHERE tenant_id = ?1 AND week >= ?2
+                     GROUP BY week ORDER BY week",
+                )
+                .map_err(sql_err)?;
+            let rows = stmt
+                .query_map(params![t, since], |r| {
+                    Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
+                })
+                .map_err(sql_err)?;
+            let mut out = Vec::new();
+            for row in rows {
+                let (week, quantity) = row.map_err(sql_err)?;
+                let week = week
+                    .parse()
+                    .map_err(|e| StoreError::corrupt("demand history week", e))?;
+                out.push((week, quantity.max(0) as u64));
+            }
+            Ok(out)
         })
         .await
     }

@@ -516,6 +516,20 @@ CREATE TABLE demand_estimates (
 ) WITHOUT ROWID;
 "#;
 
+/// The weekly demand history the forecast reads: what was ordered of each SKU at each
+/// warehouse per week (its Monday, tenant's zone), added to as orders are submitted.
+const V20_DEMAND_WEEKS: &str = r#"
+CREATE TABLE demand_weeks (
+    tenant_id TEXT NOT NULL,
+    sku TEXT NOT NULL,
+    region TEXT NOT NULL,
+    week TEXT NOT NULL,
+    quantity INTEGER NOT NULL,
+    PRIMARY KEY (tenant_id, sku, region, week)
+) WITHOUT ROWID;
+CREATE INDEX demand_weeks_by_week ON demand_weeks (tenant_id, week, quantity);
+"#;
+
 /// The phone and e-mail of each lead's contact (`Lead::contact_keys`), so a business card is
 /// matched against leads too. Not unique: two leads may share a phone.
 const V17_LEAD_KEYS: &str = r#"
@@ -561,6 +575,10 @@ pub fn migrations() -> Migrations<'static> {
         }),
         M::up(V18_ORDERS),
         M::up(V19_DEMAND_ESTIMATES),
+        M::up_with_hook(V20_DEMAND_WEEKS, |tx: &rusqlite::Transaction| {
+            crate::order::backfill_demand(tx)
+                .map_err(|e| rusqlite_migration::HookError::Hook(format!("{e:#}")))
+        }),
     ])
 }
 
@@ -734,12 +752,113 @@ mod tests {
             .unwrap();
         }
         let store = SqliteStore::open(&path).unwrap();
-        assert_eq!(store.schema_version().await.unwrap(), 19);
+        assert_eq!(store.schema_version().await.unwrap(), 20);
         let listed = store
             .list_activities(&activity.tenant, lead, 10)
             .await
             .unwrap();
         assert_eq!(listed, vec![activity]);
+    }
+
+    /// Orders stored before the demand history (V20) are in it after the upgrade: submitted
+    /// ones in their week in the tenant's zone, drafts not at all.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn orders_stored_before_v20_fill_the_demand_history() {
+        use chrono::TimeZone;
+        use fieldline_domain::order::{
+            Code, LineInput, NewOrder, Order, OrderPolicy, PaymentTerms, Sku, SkuInput,
+        };
+        use fieldline_store::OrderStore;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v19.db");
+        let tenant = TenantId::parse("acme").unwrap();
+        let code = |c: &str| Code::parse(c, "code").unwrap();
+        // Sunday 18:00 UTC: Monday 02:00 in Shanghai, the tenant's zone.
+        let at = chrono::Utc.with_ymd_and_hms(2026, 3, 8, 18, 0, 0).unwrap();
+        let sku = Sku::new(
+            &tenant,
+            code("LUB-18L"),
+            &SkuInput {
+                name: "润滑油".into(),
+                unit_price: 1000,
+                floor_price: 0,
+                currency: "CNY".into(),
+                safety_stock: 0,
+            },
+            at,
+        )
+        .unwrap();
+        let order = |quantity| {
+            let input = NewOrder {
+                customer: fieldline_domain::CustomerId::new(),
+                channel: "direct".into(),
+                location: code("WH-SH"),
+                lines: vec![LineInput {
+                    sku: code("LUB-18L"),
+                    quantity,
+                    unit_price: None,
+                    discount_percent: 0,
+                }],
+                payment_terms: PaymentTerms::Prepaid,
+                delivery_address: "上海".into(),
+            };
+            let owner = (fieldline_domain::UserId::new(), None);
+            Order::draft(
+                &input,
+                fieldline_domain::OrderId::new(),
+                &tenant,
+                owner,
+                std::slice::from_ref(&sku),
+                at,
+            )
+            .unwrap()
+        };
+        let (mut first, mut second, draft) = (order(3), order(4), order(100));
+        for o in [&mut first, &mut second] {
+            o.submit(
+                o.owner,
+                None,
+                std::slice::from_ref(&sku),
+                &OrderPolicy::default(),
+                at,
+            )
+            .unwrap();
+        }
+        {
+            let mut conn = rusqlite::Connection::open(&path).unwrap();
+            super::migrations().to_version(&mut conn, 19).unwrap();
+            let tx = conn.transaction().unwrap();
+            let row = fieldline_domain::Tenant::new(
+                tenant.clone(),
+                fieldline_domain::PersonName::parse("Acme").unwrap(),
+                "Asia/Shanghai",
+                "CN",
+            );
+            tx.execute(
+                "INSERT INTO tenants (id, body) VALUES (?1, ?2)",
+                params![tenant.as_str(), serde_json::to_string(&row).unwrap()],
+            )
+            .unwrap();
+            for o in [&first, &second, &draft] {
+                crate::bulk::insert_order(&tx, o).unwrap();
+            }
+            tx.commit().unwrap();
+        }
+        let store = SqliteStore::open(&path).unwrap();
+        let since = chrono::NaiveDate::from_ymd_opt(2026, 1, 5).unwrap();
+        let history = store.demand_history(&tenant, since, None).await.unwrap();
+        let got: Vec<_> = history
+            .iter()
+            .map(|p| {
+                (
+                    p.day.to_string(),
+                    p.sku.as_str(),
+                    p.region.as_str(),
+                    p.quantity,
+                )
+            })
+            .collect();
+        assert_eq!(got, [("2026-03-09".to_owned(), "LUB-18L", "WH-SH", 7)]);
     }
 
     /// Leads written before the card matcher existed are found by their phone after the
@@ -823,7 +942,7 @@ mod tests {
         }
 
         let store = SqliteStore::open(&path).unwrap();
-        assert_eq!(store.schema_version().await.unwrap(), 19, "V2 -> V19");
+        assert_eq!(store.schema_version().await.unwrap(), 20, "V2 -> V20");
         let acme = TenantId::parse("acme").unwrap();
         let pending = store
             .pending_timers(&acme, Subject::Lead(lead))

@@ -25,7 +25,7 @@ async fn database_is_wal_and_migrated_and_survives_reopen() {
     let (_dir, path) = temp_db();
     let f = fixture(SqliteStore::open(&path).unwrap()).await;
     assert_eq!(f.store.journal_mode().await.unwrap(), "wal");
-    assert_eq!(f.store.schema_version().await.unwrap(), 19);
+    assert_eq!(f.store.schema_version().await.unwrap(), 20);
     let (lead, events) = new_lead(&f.rep, t0());
     f.store.create_lead(&lead, &events, None).await.unwrap();
     drop(f.store);
@@ -36,7 +36,7 @@ async fn database_is_wal_and_migrated_and_survives_reopen() {
     );
     assert_eq!(
         reopened.schema_version().await.unwrap(),
-        19,
+        20,
         "re-opening does not re-run migrations"
     );
 }

@@ -4,7 +4,7 @@ use crate::error::StoreResult;
 use async_trait::async_trait;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use fieldline_domain::demand::DemandEstimate;
+use fieldline_domain::demand::{DemandEstimate, DemandPoint};
 use fieldline_domain::order::{Code, Order, OrderStatus, Sku, StockCount, StockLevel, StockMove};
 use fieldline_domain::retail::{SaleTags, TagCount};
 use fieldline_domain::stock::{Breaker, Location};
@@ -752,22 +752,27 @@ pub trait OrderStore: Send + Sync {
     async fn set_stock(&self, tenant: &TenantId, counts: &[StockCount]) -> StoreResult<()>;
     /// `sku` at every location that has a row for it, by location.
     async fn stock_of(&self, tenant: &TenantId, sku: &Code) -> StoreResult<Vec<StockLevel>>;
-    /// Stores a new order (a draft) with its events; a retry of the same id answers the
-    /// stored one (`Replayed`). `NotFound` when the customer does not exist.
+    /// Stores a new order with its events, and adds `demand` to the weekly demand history
+    /// (an imported order arrives submitted; a draft adds none); a retry of the same id
+    /// answers the stored one (`Replayed`) and adds nothing. `NotFound` when the customer
+    /// does not exist.
     async fn create_order(
         &self,
         order: &Order,
+        demand: &[DemandPoint],
         events: &[DomainEvent],
     ) -> StoreResult<Created<Order>>;
     async fn get_order(&self, tenant: &TenantId, id: OrderId) -> StoreResult<Option<Order>>;
-    /// Stores `order` if it is still at `expected_version`, with `moves` applied to the stock
-    /// and `events`, all or nothing: `VersionConflict`, or `OutOfStock` naming a line whose
-    /// reservation did not fit.
+    /// Stores `order` if it is still at `expected_version`, with `moves` applied to the stock,
+    /// `demand` added to the weekly demand history (on submission) and `events`, all or
+    /// nothing: `VersionConflict`, or `OutOfStock` naming a line whose reservation did not
+    /// fit.
     async fn update_order(
         &self,
         order: &Order,
         expected_version: u64,
         moves: &[StockMove],
+        demand: &[DemandPoint],
         events: &[DomainEvent],
     ) -> StoreResult<()>;
     /// Every order of one customer (the credit check reads their balances and due dates).
@@ -796,6 +801,24 @@ pub trait OrderStore: Send + Sync {
     /// Stores `breaker` if the stored one is still at `expected_version` (0: none stored);
     /// `VersionConflict` otherwise.
     async fn save_breaker(&self, breaker: &Breaker, expected_version: u64) -> StoreResult<()>;
+    /// The weekly demand history from the week starting `since` on: one point per SKU,
+    /// warehouse and week with any demand, dated the week's Monday, in that order; `sku`
+    /// keeps one SKU's.
+    /// Kept as orders are written, so a forecast reads thousands of totals instead of a
+    /// million orders.
+    async fn demand_history(
+        &self,
+        tenant: &TenantId,
+        since: chrono::NaiveDate,
+        sku: Option<&Code>,
+    ) -> StoreResult<Vec<DemandPoint>>;
+    /// The tenant's demand per week from `since` on (Monday, quantity), oldest first: what
+    /// one SKU's forecast fits the calendar effect on.
+    async fn demand_totals(
+        &self,
+        tenant: &TenantId,
+        since: chrono::NaiveDate,
+    ) -> StoreResult<Vec<(chrono::NaiveDate, u64)>>;
     /// Stores a rep's estimate, replacing theirs for the same SKU, region and week.
     async fn put_estimate(&self, estimate: &DemandEstimate) -> StoreResult<()>;
     /// Every estimate for a week starting on or after `since`.

@@ -74,6 +74,7 @@ macro_rules! backend_contract_tests {
             orders_reserve_stock_atomically_and_never_oversell,
             reservations_keep_the_breakers_floor_and_breakers_are_versioned,
             demand_estimates_keep_each_reps_latest_per_week,
+            demand_history_adds_up_per_sku_warehouse_and_week,
         );
     };
     (@each $open:path; $($name:ident),* $(,)?) => {$(

@@ -301,7 +301,8 @@ pub(super) async fn import(
     for (key, result) in built {
         let Ok(Some(order)) = result else { continue };
         let customer = &orders[&key].customer;
-        state.orders.create_order(&order, &[]).await?;
+        let demand = fieldline_domain::demand::order_demand(&order, tz);
+        state.orders.create_order(&order, &demand, &[]).await?;
         let purchase = order.purchase(order.created_at, actor.user, now);
         let event = customer.event(actor, now, purchase.recorded());
         state.customers.add_purchase(&purchase, &[event]).await?;

@@ -1,18 +1,20 @@
 //! The demand forecast (seed 003) from the tenant's own orders, and reps' weekly estimates
-//! that it blends in. The method lives in `fieldline_domain::demand`; this reads the history.
+//! that it blends in. The method lives in `fieldline_domain::demand`; this reads the weekly
+//! demand history that order writes keep (`OrderStore::demand_history`).
 
 use crate::error::AppError;
 use crate::lead::load_tenant;
 use crate::state::AppState;
 use chrono::Duration;
 use fieldline_domain::demand::{
-    DemandEstimate, DemandForecast, DemandPoint, DemandRequest, EstimateInput, MAX_HORIZON_WEEKS,
+    DemandEstimate, DemandForecast, DemandRequest, EstimateInput, MAX_HORIZON_WEEKS,
     forecast_demand,
 };
-use fieldline_domain::order::{Code, OrderStatus};
+use fieldline_domain::order::Code;
 use fieldline_domain::retail::Week;
 use fieldline_domain::stock::{Replenishment, replenishments};
-use fieldline_domain::{Actor, LeadScope, Permission};
+use fieldline_domain::{Actor, Permission};
+use std::collections::HashMap;
 
 /// Three years of weekly history at most: enough for two seasons and the backtest.
 const HISTORY_WEEKS: i64 = 156;
@@ -31,10 +33,11 @@ fn invalid(field: &'static str, message: &str) -> AppError {
     fieldline_domain::DomainError::invalid(field, message).into()
 }
 
-/// The forecast for every SKU × region with orders, from the week in progress on (purchasing,
-/// managers and admins: the people who plan stock). Demand is what was ordered: every order
-/// that got past a draft, cancelled ones included (the customer wanted it), by the day it was
-/// created.
+/// The forecast of the largest SKU × region series with orders (or those of one SKU or
+/// region), from the week in progress on (purchasing, managers and admins: the people who
+/// plan stock). Demand is what was ordered: every submitted order, cancelled ones included
+/// (the customer wanted it), in the week it was created, read from the weekly demand history
+/// the order writes keep.
 pub async fn demand_forecast(
     state: &AppState,
     actor: &Actor,
@@ -61,19 +64,19 @@ pub async fn demand_forecast(
         .map(|s| Code::parse(s, "region"))
         .transpose()?;
     let only = Only {
-        sku: sku.map(|c| c.as_str().to_owned()),
-        region: region.map(|c| c.as_str().to_owned()),
+        sku,
+        region,
+        limit: limit as usize,
     };
-    let mut forecast = tenant_forecast(state, actor, horizon, origins, only).await?;
-    forecast.series.truncate(limit as usize);
-    Ok(forecast)
+    tenant_forecast(state, actor, horizon, origins, only).await
 }
 
-/// Which series to forecast (none given: all).
-#[derive(Debug, Default)]
+/// Which series to forecast (none given: all), and how many of the largest.
+#[derive(Debug)]
 struct Only {
-    sku: Option<String>,
-    region: Option<String>,
+    sku: Option<Code>,
+    region: Option<Code>,
+    limit: usize,
 }
 
 /// The forecast of the caller's tenant's series that `only` names, from all of its history.
@@ -86,26 +89,26 @@ async fn tenant_forecast(
 ) -> Result<DemandForecast, AppError> {
     let tenant = load_tenant(state, &actor.tenant).await?;
     let calendar = tenant.calendar();
-    let tz = calendar.time_zone;
-    let origin = Week::of(state.clock.now(), tz).monday();
+    let origin = Week::of(state.clock.now(), calendar.time_zone).monday();
     let since = origin - Duration::weeks(HISTORY_WEEKS);
-
-    let mut points = Vec::new();
-    super::for_each_order(state, actor, LeadScope::Tenant, None, usize::MAX, |order| {
-        let day = order.created_at.with_timezone(&tz).date_naive();
-        if order.status == OrderStatus::Draft || day < since {
-            return;
-        }
-        for line in &order.lines {
-            points.push(DemandPoint {
-                day,
-                sku: line.sku.clone(),
-                region: order.location.clone(),
-                quantity: line.quantity,
-            });
-        }
-    })
-    .await?;
+    // One SKU's history and the tenant's weekly totals (the calendar effect is fitted on
+    // them), or all of it.
+    let (points, totals) = match &only.sku {
+        Some(sku) => (
+            state
+                .orders
+                .demand_history(&actor.tenant, since, Some(sku))
+                .await?,
+            Some(state.orders.demand_totals(&actor.tenant, since).await?),
+        ),
+        None => (
+            state
+                .orders
+                .demand_history(&actor.tenant, since, None)
+                .await?,
+            None,
+        ),
+    };
     let estimates = state.orders.estimates_since(&actor.tenant, since).await?;
     Ok(forecast_demand(
         &calendar,
@@ -115,9 +118,10 @@ async fn tenant_forecast(
             origin,
             horizon,
             backtest_origins: origins,
-            max_series: usize::MAX,
-            sku: only.sku,
-            region: only.region,
+            max_series: only.limit,
+            sku: only.sku.map(|c| c.as_str().to_owned()),
+            region: only.region.map(|c| c.as_str().to_owned()),
+            totals,
         },
     ))
 }
@@ -170,22 +174,41 @@ pub async fn replenishment(
         .unwrap_or_default()
         .replenish_lead_weeks
         .clamp(1, MAX_HORIZON_WEEKS);
-    let forecast = tenant_forecast(state, actor, lead, 1, Only::default()).await?;
+    let every = Only {
+        sku: None,
+        region: None,
+        limit: usize::MAX,
+    };
+    let forecast = tenant_forecast(state, actor, lead, 1, every).await?;
     let levels = state.orders.list_stock(&actor.tenant).await?;
     let locations = state.orders.list_locations(&actor.tenant).await?;
     let mut codes: Vec<Code> = levels.iter().map(|l| l.sku.clone()).collect();
     codes.dedup();
     let skus = state.orders.get_skus(&actor.tenant, &codes).await?;
+    // Lead-time demand per SKU × location (a tenant may have millions of series).
+    let lead_demand: HashMap<(&str, &str), f64> = forecast
+        .series
+        .iter()
+        .map(|s| {
+            let sum = s.weeks.iter().map(|w| w.forecast).sum();
+            ((s.sku.as_str(), s.region.as_str()), sum)
+        })
+        .collect();
+    let catalogue: HashMap<&Code, &fieldline_domain::order::Sku> =
+        skus.iter().map(|s| (&s.code, s)).collect();
     let mut out = Vec::new();
-    for sku in &skus {
-        let demand = |location: &Code| {
-            forecast
-                .series
-                .iter()
-                .find(|s| s.sku == sku.code.as_str() && s.region == location.as_str())
-                .map_or(0.0, |s| s.weeks.iter().map(|w| w.forecast).sum())
+    // The stock rows come by SKU: each SKU is planned on its own rows only.
+    for rows in levels.chunk_by(|a, b| a.sku == b.sku) {
+        let Some(sku) = catalogue.get(&rows[0].sku) else {
+            continue;
         };
-        out.extend(replenishments(sku, &levels, demand, &locations));
+        let demand = |location: &Code| {
+            lead_demand
+                .get(&(sku.code.as_str(), location.as_str()))
+                .copied()
+                .unwrap_or(0.0)
+        };
+        out.extend(replenishments(sku, rows, demand, &locations));
     }
     // Emptiest first: the further below its reorder point, the sooner it runs out.
     out.sort_by(|a, b| {

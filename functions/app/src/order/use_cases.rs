@@ -2,6 +2,7 @@ use crate::customer::load_live_customer;
 use crate::error::{AppError, Shortfall};
 use crate::lead::load_tenant;
 use crate::state::AppState;
+use fieldline_domain::demand::order_demand;
 use fieldline_domain::id::derived_uuid;
 use fieldline_domain::order::{
     Code, InventoryBatch, NewOrder, Order, OrderPolicy, OrderStatus, Sku, SkuInput, StockEffect,
@@ -202,7 +203,7 @@ pub async fn create_order(
             currency: order.currency.clone(),
         },
     );
-    Ok(state.orders.create_order(&order, &[created]).await?)
+    Ok(state.orders.create_order(&order, &[], &[created]).await?)
 }
 
 /// An order the caller may see: their customers' (reps), their team's (managers), all
@@ -393,6 +394,7 @@ pub async fn act(
     let from = order.status;
     let held_stock = order.holds_stock();
     let mut moves = Vec::new();
+    let mut demand = Vec::new();
     let mut events = Vec::new();
     match &action {
         OrderAction::Submit { .. } => {
@@ -408,6 +410,7 @@ pub async fn act(
             order.submit(actor.user, overdue, &skus, &policy, now)?;
             moves = order.stock_moves(StockEffect::Reserve);
             breaker_floors(state, actor, &skus, &mut moves).await?;
+            demand = order_demand(&order, tenant.zone());
         }
         OrderAction::Approve { note, .. } => {
             actor.check(Permission::ApproveOrder(&order))?;
@@ -469,7 +472,7 @@ pub async fn act(
     }
     match state
         .orders
-        .update_order(&order, expected, &moves, &events)
+        .update_order(&order, expected, &moves, &demand, &events)
         .await
     {
         Ok(()) => {}

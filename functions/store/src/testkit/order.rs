@@ -1,11 +1,12 @@
 //! The order store's contract: the catalogue pages by code; stock counts keep reservations;
-//! an order write and its stock moves commit together or not at all; 200 orders racing for
-//! the last 50 units take exactly 50; stale writes are refused; orders are found by
-//! customer and listed per scope.
+//! an order write, its stock moves and its demand commit together or not at all; 200 orders
+//! racing for the last 50 units take exactly 50 (and add exactly 50 to the demand history);
+//! stale writes are refused; orders are found by customer and listed per scope.
 
 use super::Backend;
 use super::fixture::{actor_of, fixture, t0};
 use crate::{OrderQuery, StoreError};
+use fieldline_domain::demand::{DemandPoint, order_demand};
 use fieldline_domain::order::{
     Code, LineInput, NewOrder, Order, OrderPolicy, OrderStatus, PaymentTerms, Sku, SkuInput,
     StockCount, StockEffect,
@@ -87,6 +88,22 @@ async fn level<S: Backend>(store: &S, tenant: &TenantId, s: &str) -> (i64, i64, 
     (row.on_hand, row.reserved, row.available)
 }
 
+/// `(week, region, quantity)` of one SKU's demand history, from the start.
+async fn demand_of<S: Backend>(
+    store: &S,
+    tenant: &TenantId,
+    s: &str,
+) -> Vec<(chrono::NaiveDate, String, u64)> {
+    let since = chrono::NaiveDate::from_ymd_opt(2000, 1, 3).unwrap();
+    store
+        .demand_history(tenant, since, Some(&code(s)))
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|p| (p.day, p.region.to_string(), p.quantity))
+        .collect()
+}
+
 pub async fn orders_reserve_stock_atomically_and_never_oversell<S: Backend>(store: S) {
     let f = fixture(store).await;
     let t = &f.tenant;
@@ -128,16 +145,16 @@ pub async fn orders_reserve_stock_atomically_and_never_oversell<S: Backend>(stor
     // A draft is created once; a retry answers the stored one; an unknown customer refuses.
     let mut order = draft(&f, buyer.id, &skus, &[("A", 3), ("B", 10)]);
     assert!(matches!(
-        f.store.create_order(&order, &[]).await.unwrap(),
+        f.store.create_order(&order, &[], &[]).await.unwrap(),
         crate::Created::New(_)
     ));
     assert!(matches!(
-        f.store.create_order(&order, &[]).await.unwrap(),
+        f.store.create_order(&order, &[], &[]).await.unwrap(),
         crate::Created::Replayed(_)
     ));
     let stray = draft(&f, CustomerId::new(), &skus, &[("A", 1)]);
     assert!(matches!(
-        f.store.create_order(&stray, &[]).await,
+        f.store.create_order(&stray, &[], &[]).await,
         Err(StoreError::NotFound)
     ));
 
@@ -147,9 +164,10 @@ pub async fn orders_reserve_stock_atomically_and_never_oversell<S: Backend>(stor
         .submit(f.rep.id, None, &skus, &OrderPolicy::default(), t0())
         .unwrap();
     let reserve = order.stock_moves(StockEffect::Reserve);
+    let demand = order_demand(&order, chrono_tz::UTC);
     match f
         .store
-        .update_order(&order, before.version, &reserve, &[])
+        .update_order(&order, before.version, &reserve, &demand, &[])
         .await
     {
         Err(StoreError::OutOfStock { sku, location }) => {
@@ -160,13 +178,17 @@ pub async fn orders_reserve_stock_atomically_and_never_oversell<S: Backend>(stor
     assert_eq!(level(&f.store, t, "A").await, (50, 0, 50));
     let stored = f.store.get_order(t, order.id).await.unwrap().unwrap();
     assert_eq!(stored, before, "the order is as it was");
+    assert!(
+        demand_of(&f.store, t, "A").await.is_empty(),
+        "nor its demand"
+    );
 
     // 200 orders race for A's 50 units, one each: exactly 50 get one.
     let racers: Vec<Order> = (0..200)
         .map(|_| draft(&f, buyer.id, &skus, &[("A", 1)]))
         .collect();
     for o in &racers {
-        f.store.create_order(o, &[]).await.unwrap();
+        f.store.create_order(o, &[], &[]).await.unwrap();
     }
     let tasks: Vec<_> = racers
         .into_iter()
@@ -179,8 +201,9 @@ pub async fn orders_reserve_stock_atomically_and_never_oversell<S: Backend>(stor
                 o.submit(by, None, &skus, &OrderPolicy::default(), t0())
                     .unwrap();
                 let moves = o.stock_moves(StockEffect::Reserve);
+                let demand = order_demand(&o, chrono_tz::UTC);
                 loop {
-                    match store.update_order(&o, expected, &moves, &[]).await {
+                    match store.update_order(&o, expected, &moves, &demand, &[]).await {
                         Ok(()) => return true,
                         Err(StoreError::OutOfStock { .. }) => return false,
                         // A backend too busy to decide is asked again, as a phone would.
@@ -199,6 +222,12 @@ pub async fn orders_reserve_stock_atomically_and_never_oversell<S: Backend>(stor
     }
     assert_eq!(sold, 50, "exactly the last 50 units are sold");
     assert_eq!(level(&f.store, t, "A").await, (50, 50, 0));
+    let week = fieldline_domain::retail::Week::of(t0(), chrono_tz::UTC).monday();
+    assert_eq!(
+        demand_of(&f.store, t, "A").await,
+        [(week, "WH-1".to_owned(), 50)],
+        "the refused orders added no demand"
+    );
 
     // A new count keeps what orders hold.
     f.store
@@ -228,7 +257,7 @@ pub async fn orders_reserve_stock_atomically_and_never_oversell<S: Backend>(stor
     let v = ship.version;
     ship.ship(f.rep.id, t0()).unwrap();
     f.store
-        .update_order(&ship, v, &ship.stock_moves(StockEffect::Consume), &[])
+        .update_order(&ship, v, &ship.stock_moves(StockEffect::Consume), &[], &[])
         .await
         .unwrap();
     assert_eq!(level(&f.store, t, "A").await, (79, 49, 30));
@@ -236,7 +265,13 @@ pub async fn orders_reserve_stock_atomically_and_never_oversell<S: Backend>(stor
     let v = cancel.version;
     cancel.cancel(f.rep.id, "客户取消".into(), t0()).unwrap();
     f.store
-        .update_order(&cancel, v, &cancel.stock_moves(StockEffect::Release), &[])
+        .update_order(
+            &cancel,
+            v,
+            &cancel.stock_moves(StockEffect::Release),
+            &[],
+            &[],
+        )
         .await
         .unwrap();
     assert_eq!(level(&f.store, t, "A").await, (79, 48, 31));
@@ -246,7 +281,13 @@ pub async fn orders_reserve_stock_atomically_and_never_oversell<S: Backend>(stor
     stale.cancel(f.rep.id, "again".into(), t0()).unwrap();
     assert!(matches!(
         f.store
-            .update_order(&stale, v, &stale.stock_moves(StockEffect::Release), &[])
+            .update_order(
+                &stale,
+                v,
+                &stale.stock_moves(StockEffect::Release),
+                &[],
+                &[]
+            )
             .await,
         Err(StoreError::VersionConflict { .. })
     ));
@@ -320,18 +361,18 @@ pub async fn reservations_keep_the_breakers_floor_and_breakers_are_versioned<S: 
 
     // A reservation that would start below the floor is refused; at the floor it passes.
     let mut o = draft(&f, buyer.id, &skus, &[("A", 5)]);
-    f.store.create_order(&o, &[]).await.unwrap();
+    f.store.create_order(&o, &[], &[]).await.unwrap();
     let v = o.version;
     o.submit(f.rep.id, None, &skus, &OrderPolicy::default(), t0())
         .unwrap();
     let mut moves = o.stock_moves(StockEffect::Reserve);
     moves[0].min_available = 26;
     assert!(matches!(
-        f.store.update_order(&o, v, &moves, &[]).await,
+        f.store.update_order(&o, v, &moves, &[], &[]).await,
         Err(StoreError::OutOfStock { .. })
     ));
     moves[0].min_available = 25;
-    f.store.update_order(&o, v, &moves, &[]).await.unwrap();
+    f.store.update_order(&o, v, &moves, &[], &[]).await.unwrap();
     assert_eq!(level(&f.store, t, "A").await, (25, 5, 20));
 
     // Every stock row of the tenant, by SKU and location.
@@ -442,6 +483,89 @@ pub async fn demand_estimates_keep_each_reps_latest_per_week<S: Backend>(store: 
     assert!(
         f.store
             .estimates_since(&elsewhere, week(1))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+/// Submitted orders add their lines to the weekly totals (a retried create adds nothing); the
+/// history reads from a week on, for one SKU or all, and only the tenant's own.
+pub async fn demand_history_adds_up_per_sku_warehouse_and_week<S: Backend>(store: S) {
+    let f = fixture(store).await;
+    let t = &f.tenant;
+    let buyer = buyer(&f, "宏达贸易", CustomerKind::Enterprise).await;
+    // Enough SKUs that an order's lines fall in several of a backend's partitions.
+    let codes: Vec<String> = (0..12).map(|i| format!("SKU-{i:02}")).collect();
+    let skus: Vec<Sku> = codes.iter().map(|c| sku(t, c)).collect();
+    let lines: Vec<(&str, u64)> = codes
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (c.as_str(), i as u64 + 1))
+        .collect();
+    let mut expected: std::collections::BTreeMap<(String, String, chrono::NaiveDate), u64> =
+        Default::default();
+    for (weeks_back, location) in [(2, "WH-1"), (2, "WH-1"), (1, "WH-2"), (0, "WH-1")] {
+        let mut o = draft(&f, buyer.id, &skus, &lines);
+        o.location = code(location);
+        o.created_at = t0() - chrono::Duration::weeks(weeks_back);
+        o.submit(f.rep.id, None, &skus, &OrderPolicy::default(), t0())
+            .unwrap();
+        let demand = order_demand(&o, chrono_tz::UTC);
+        assert_eq!(demand.len(), 12);
+        for p in &demand {
+            *expected
+                .entry((p.sku.to_string(), p.region.to_string(), p.day))
+                .or_default() += p.quantity;
+        }
+        f.store.create_order(&o, &demand, &[]).await.unwrap();
+        assert!(matches!(
+            f.store.create_order(&o, &demand, &[]).await.unwrap(),
+            crate::Created::Replayed(_)
+        ));
+    }
+    let as_map = |points: Vec<DemandPoint>| {
+        points
+            .into_iter()
+            .map(|p| ((p.sku.to_string(), p.region.to_string(), p.day), p.quantity))
+            .collect::<std::collections::BTreeMap<_, _>>()
+    };
+    let first = expected.keys().map(|k| k.2).min().unwrap();
+    let all = f.store.demand_history(t, first, None).await.unwrap();
+    assert_eq!(all.len(), 36, "12 SKUs × 3 (warehouse, week) pairs");
+    assert_eq!(as_map(all), expected);
+    // SKU-03 twice in its first week: 4 + 4; by warehouse, then week.
+    assert_eq!(
+        demand_of(&f.store, t, "SKU-03").await,
+        [
+            (first, "WH-1".to_owned(), 8),
+            (first + chrono::Duration::weeks(2), "WH-1".to_owned(), 4),
+            (first + chrono::Duration::weeks(1), "WH-2".to_owned(), 4),
+        ]
+    );
+    let per_week: Vec<(chrono::NaiveDate, u64)> = (0..3)
+        .map(|w| {
+            let day = first + chrono::Duration::weeks(w);
+            let sum = expected
+                .iter()
+                .filter(|(k, _)| k.2 == day)
+                .map(|(_, q)| q)
+                .sum();
+            (day, sum)
+        })
+        .collect();
+    assert_eq!(f.store.demand_totals(t, first).await.unwrap(), per_week);
+    let recent = f
+        .store
+        .demand_history(t, first + chrono::Duration::weeks(1), None)
+        .await
+        .unwrap();
+    assert_eq!(recent.len(), 24);
+    assert!(recent.iter().all(|p| p.day > first));
+    let elsewhere = TenantId::parse("other-tenant").unwrap();
+    assert!(
+        f.store
+            .demand_history(&elsewhere, first, None)
             .await
             .unwrap()
             .is_empty()
