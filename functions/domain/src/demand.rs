@@ -7,7 +7,7 @@
 //! 1. **Calendar.** Orders are placed on working days, so a week's demand scales with the
 //!    tenant calendar's working days (holidays remove days, 调休 make-up days add them), and the
 //!    week before a long holiday stocks up. Both effects are fitted once per tenant by weighted
-//!    least squares on every series' ratio to its normal neighbouring weeks:
+//!    least squares on its weekly totals' ratio to their normal neighbouring weeks:
 //!    `c = ((1 − γ) + γ·days/normal_days) · (1 + u·[a long holiday follows])`.
 //! 2. **Season.** Month-of-year indices per SKU, pooled over its regions (a region's own year
 //!    or two is too noisy), from ratios to a centred 13-week moving average, shrunk toward 1 and

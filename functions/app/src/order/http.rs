@@ -282,8 +282,9 @@ pub async fn pending_reallocations(
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct DemandQuery {
-    /// Only this SKU: only its series are fitted and backtested (the calendar and season
-    /// factors still come from every series, so its figures are those of the full forecast).
+    /// Only this SKU: only its series are fitted and backtested (the calendar effect comes
+    /// from the tenant's weekly totals and the season from all the SKU's warehouses, so its
+    /// figures are those of the full forecast).
     #[param(pattern = r"^[A-Za-z0-9._/-]{1,64}$")]
     sku: Option<String>,
     /// Only this region (the warehouse orders ship from).
@@ -295,7 +296,8 @@ pub struct DemandQuery {
     /// Past weeks the backtest forecasts from (default 13).
     #[param(minimum = 1, maximum = 52)]
     backtest_origins: Option<u32>,
-    /// At most this many series, largest first (default 50).
+    /// At most this many series, largest first (default 50): only these are fitted and
+    /// backtested; `series_total` counts every series asked for.
     #[param(minimum = 1, maximum = 500)]
     limit: Option<u32>,
 }
