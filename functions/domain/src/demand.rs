@@ -32,7 +32,7 @@ use crate::retail::Week;
 use crate::{DomainError, TenantId, Timestamp};
 use chrono::{Datelike, Duration, NaiveDate};
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// z for a two-sided 80 % interval.
 const Z80: f64 = 1.2816;
@@ -666,17 +666,42 @@ pub fn forecast_demand(
         qty: total_qty,
     };
 
-    let mut by_key: BTreeMap<(&str, &str), Vec<f64>> = BTreeMap::new();
-    for p in points {
+    let in_history = |p: &DemandPoint| {
         let w = Week::containing(p.day).monday();
-        if w < first || w >= origin {
-            continue;
+        (w >= first && w < origin).then(|| ((w - first).num_days() / 7) as usize)
+    };
+    // The series asked for, largest first, at most `max_series` of them: chosen on what each
+    // ordered before any weekly series is built (a tenant may have a million series).
+    let mut volume: HashMap<(&str, &str), u64> = HashMap::new();
+    for p in points {
+        if in_history(p).is_some()
+            && request.sku.as_ref().is_none_or(|k| k == p.sku.as_str())
+            && request
+                .region
+                .as_ref()
+                .is_none_or(|r| r == p.region.as_str())
+        {
+            *volume
+                .entry((p.sku.as_str(), p.region.as_str()))
+                .or_default() += p.quantity;
         }
+    }
+    let series_total = volume.len() as u32;
+    let mut matching: Vec<((&str, &str), u64)> = volume.into_iter().collect();
+    matching.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    matching.truncate(request.max_series);
+    let chosen: BTreeSet<(&str, &str)> = matching.iter().map(|(k, _)| *k).collect();
+    // Weekly series for every warehouse of the SKUs asked for: seasons are pooled over them.
+    let skus: BTreeSet<&str> = chosen.iter().map(|(sku, _)| *sku).collect();
+    let mut by_key: BTreeMap<(&str, &str), Vec<f64>> = BTreeMap::new();
+    for p in points.iter().filter(|p| skus.contains(p.sku.as_str())) {
+        let Some(w) = in_history(p) else { continue };
         let qty = by_key
             .entry((p.sku.as_str(), p.region.as_str()))
             .or_insert_with(|| vec![0.0; history]);
-        qty[((w - first).num_days() / 7) as usize] += p.quantity as f64;
+        qty[w] += p.quantity as f64;
     }
+    let wanted: Vec<bool> = by_key.keys().map(|k| chosen.contains(k)).collect();
     let series: Vec<Series> = by_key
         .into_iter()
         .map(|((sku, region), qty)| Series {
@@ -686,6 +711,7 @@ pub fn forecast_demand(
             qty,
         })
         .collect();
+    let pool: Vec<&Series> = series.iter().collect();
 
     // Backtest: refit at each past origin, score the weeks that have happened since.
     let origins: Vec<usize> = (history.saturating_sub(request.backtest_origins as usize)..history)
@@ -694,32 +720,6 @@ pub fn forecast_demand(
     let mut overall = Tally::default();
     let mut by_horizon = vec![Tally::default(); horizon];
     let mut per_series = vec![Tally::default(); series.len()];
-    // The series asked for, largest first, at most `max_series` of them.
-    let mut matching: Vec<(f64, usize)> = series
-        .iter()
-        .enumerate()
-        .filter(|(_, s)| {
-            request.sku.as_ref().is_none_or(|k| *k == s.sku)
-                && request.region.as_ref().is_none_or(|r| *r == s.region)
-        })
-        .map(|(i, s)| (s.qty.iter().sum::<f64>(), i))
-        .collect();
-    let series_total = matching.len() as u32;
-    matching.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
-    matching.truncate(request.max_series);
-    let mut wanted = vec![false; series.len()];
-    for (_, i) in &matching {
-        wanted[*i] = true;
-    }
-    // Seasons are pooled over every region of the SKUs asked for.
-    let skus: std::collections::BTreeSet<&str> = matching
-        .iter()
-        .map(|(_, i)| series[*i].sku.as_str())
-        .collect();
-    let pool: Vec<&Series> = series
-        .iter()
-        .filter(|s| skus.contains(s.sku.as_str()))
-        .collect();
     for &o in &origins {
         let model = Model::fit(&grid, &total, &pool, o);
         for (i, s) in series.iter().enumerate() {
