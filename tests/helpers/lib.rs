@@ -57,14 +57,15 @@ impl Clock for ManualClock {
     }
 }
 
-/// Polls `check` until it returns `Some` (the scheduler ticks every 50 ms), for at most 30 s
-/// (the AWS deployment's stream and schedule take a few polls of a shared local server).
+/// Polls `check` until it returns `Some` (the scheduler ticks every 50 ms), for at most 90 s
+/// (the AWS deployment's stream and schedule take a few polls of a shared local server; with
+/// every AWS scenario of the suite on one moto, six webhook retries once took over 30 s).
 pub async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Option<T>>,
 {
-    for _ in 0..600 {
+    for _ in 0..1800 {
         if let Some(v) = check().await {
             return v;
         }
