@@ -356,10 +356,9 @@ fn neighbour_ratio(grid: &Grid, s: &Series, w: usize, stop: usize) -> Option<(f6
 /// holiday once their own working days are accounted for (a make-up Saturday often falls in
 /// them). Each week's ratio to its neighbours is weighted by their level, so the totals give
 /// what pooling every series' ratios would, weighted by volume, at the cost of one series.
-fn fit_calendar(grid: &Grid, total: &Series, end: usize) -> CalendarEffect {
+fn fit_calendar(grid: &Grid, s: &Series, end: usize) -> CalendarEffect {
     let (mut sxy, mut sxx) = (0.0, 0.0);
     let mut before = Vec::new();
-    let s = total;
     let stop = end.min(s.qty.len());
     for w in s.start..stop {
         if grid.is_plain(w) {

@@ -93,21 +93,13 @@ async fn tenant_forecast(
     let since = origin - Duration::weeks(HISTORY_WEEKS);
     // One SKU's history and the tenant's weekly totals (the calendar effect is fitted on
     // them), or all of it.
-    let (points, totals) = match &only.sku {
-        Some(sku) => (
-            state
-                .orders
-                .demand_history(&actor.tenant, since, Some(sku))
-                .await?,
-            Some(state.orders.demand_totals(&actor.tenant, since).await?),
-        ),
-        None => (
-            state
-                .orders
-                .demand_history(&actor.tenant, since, None)
-                .await?,
-            None,
-        ),
+    let points = state
+        .orders
+        .demand_history(&actor.tenant, since, only.sku.as_ref())
+        .await?;
+    let totals = match only.sku {
+        Some(_) => Some(state.orders.demand_totals(&actor.tenant, since).await?),
+        None => None,
     };
     let estimates = state.orders.estimates_since(&actor.tenant, since).await?;
     Ok(forecast_demand(
