@@ -191,20 +191,33 @@ async fn escalations_reach_every_channel_in_its_format_once_with_retries_and_dea
             .then_some(())
     })
     .await;
+    // Each retry waits for the clock to pass its backoff, and for the scheduler to see it:
+    // the clock moves on only once the attempt before arrived.
+    let attempts = |p: &str| {
+        rx.got
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(path, _, _)| path == p)
+            .count()
+    };
+    let attempt = |p: &'static str, n: usize| {
+        let attempts = &attempts;
+        async move {
+            let what = format!("attempt {n} at {p}");
+            eventually(&what, || async move { (attempts(p) >= n).then_some(()) }).await
+        }
+    };
     // The webhook fails twice, then succeeds after backoff (30 s, then 60 s).
-    for _ in 0..3 {
+    attempt("hook", 1).await;
+    for n in 2..=3 {
         clock.advance_hours(0.05);
-        tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+        attempt("hook", n).await;
     }
-    eventually("webhook delivered after retries", || async {
-        let got = rx.got.lock().unwrap();
-        (got.iter().filter(|(p, _, _)| p == "hook").count() >= 3).then_some(())
-    })
-    .await;
     // The dead endpoint gives up after six attempts and lands in the dead-letter list.
-    for _ in 0..8 {
+    for n in attempts("down") + 1..=6 {
         clock.advance_hours(1.5);
-        tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+        attempt("down", n).await;
     }
     let dead = eventually("dead letter", || async {
         let body = app

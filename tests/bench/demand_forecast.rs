@@ -184,6 +184,7 @@ fn all_series(first: NaiveDate, horizon: u32, origins: u32) -> DemandRequest {
         sku: None,
         region: None,
         totals: None,
+        series_total: None,
     }
 }
 

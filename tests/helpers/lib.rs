@@ -57,9 +57,10 @@ impl Clock for ManualClock {
     }
 }
 
-/// Polls `check` until it returns `Some` (the scheduler ticks every 50 ms), for at most 90 s
-/// (the AWS deployment's stream and schedule take a few polls of a shared local server; with
-/// every AWS scenario of the suite on one moto, six webhook retries once took over 30 s).
+/// Polls `check` until it returns `Some` (the scheduler ticks every 50 ms; on AWS it runs
+/// after writes and when the clock moves), for at most 90 s (the AWS deployment's stream and schedule take a few polls of a shared local
+/// server; with every AWS scenario of the suite on one moto, six webhook retries once took
+/// over 30 s).
 pub async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T
 where
     F: FnMut() -> Fut,
@@ -225,10 +226,11 @@ impl TestApp {
         let tick = std::time::Duration::from_millis(50);
         let stream = StreamRunner::new(functions.clone(), &endpoint, &name);
         let capture = StreamRunner::capture(functions.clone(), &endpoint, &name);
+        let wrote = Arc::new(tokio::sync::Notify::new());
         let jobs = [
-            tokio::spawn(stream.run(tick, stop_rx.clone())),
-            tokio::spawn(capture.run(tick, stop_rx.clone())),
-            tokio::spawn(local::run_schedule(functions.clone(), tick, stop_rx)),
+            tokio::spawn(stream.run(tick, wrote.clone(), stop_rx.clone())),
+            tokio::spawn(capture.run(tick, wrote.clone(), stop_rx.clone())),
+            tokio::spawn(local::run_schedule(functions.clone(), wrote, stop_rx)),
         ];
         let router = functions.router(ApiSurface::All);
         let handle = tokio::spawn(async move {

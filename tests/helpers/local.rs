@@ -8,8 +8,12 @@ use aws_lambda_events::event::dynamodb::Event as DynamoDbEvent;
 use fieldline_lambda::Functions;
 use serde_json::{Value, json};
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::watch;
+use tokio::sync::{Notify, watch};
+
+/// How often (in polls) a runner looks the stream's shards up again.
+const DESCRIBE_EVERY: u32 = 100;
 
 /// A minimal DynamoDB Streams client over the JSON wire protocol. Local servers do not
 /// check signatures; this is never pointed at AWS (Lambda's event source mapping is).
@@ -49,6 +53,14 @@ pub struct StreamRunner {
     table: String,
     /// Per shard: the sequence number of the last record handled successfully.
     checkpoints: HashMap<String, String>,
+    /// The stream's ARN and shard ids, looked up again every [`DESCRIBE_EVERY`] polls: a
+    /// test's table has one stream, and describing it on every 50 ms tick of every app was
+    /// a large share of the one local server's requests.
+    shards: Option<(String, Vec<String>)>,
+    polls: u32,
+    /// Per shard: the iterator the last read returned, to read on from without asking for a
+    /// new one (dropped after a failed batch, which is read again from the checkpoint).
+    next: HashMap<String, String>,
     /// The capture function's consumer (`on_capture_stream`) instead of the main one.
     capture: bool,
 }
@@ -63,6 +75,9 @@ impl StreamRunner {
             },
             table: table.to_owned(),
             checkpoints: HashMap::new(),
+            shards: None,
+            polls: 0,
+            next: HashMap::new(),
             capture: false,
         }
     }
@@ -78,6 +93,31 @@ impl StreamRunner {
 
     /// One pass over the stream; returns how many records were handled successfully.
     pub async fn poll(&mut self) -> anyhow::Result<usize> {
+        if self.polls.is_multiple_of(DESCRIBE_EVERY) {
+            self.shards = None;
+            self.next.clear();
+        }
+        self.polls = self.polls.wrapping_add(1);
+        let (arn, shard_ids) = match self.shards.take() {
+            Some(known) => known,
+            None => self.describe().await?,
+        };
+        let mut delivered = 0;
+        let mut outcome = Ok(());
+        for shard in &shard_ids {
+            match self.poll_shard(&arn, shard).await {
+                Ok(n) => delivered += n,
+                Err(e) => {
+                    outcome = Err(e);
+                    break;
+                }
+            }
+        }
+        self.shards = Some((arn, shard_ids));
+        outcome.map(|()| delivered)
+    }
+
+    async fn describe(&self) -> anyhow::Result<(String, Vec<String>)> {
         let table = self
             .client
             .call(
@@ -95,34 +135,21 @@ impl StreamRunner {
                 json!({"StreamArn": arn}),
             )
             .await?;
-        let shard_ids: Vec<String> = description["StreamDescription"]["Shards"]
+        let shard_ids = description["StreamDescription"]["Shards"]
             .as_array()
             .into_iter()
             .flatten()
             .filter_map(|s| s["ShardId"].as_str().map(str::to_owned))
             .collect();
-        let mut delivered = 0;
-        for shard in shard_ids {
-            delivered += self.poll_shard(arn, &shard).await?;
-        }
-        Ok(delivered)
+        Ok((arn.to_owned(), shard_ids))
     }
 
     async fn poll_shard(&mut self, arn: &str, shard: &str) -> anyhow::Result<usize> {
-        // A fresh iterator from the checkpoint each time: iterators expire on AWS, and a
-        // long-lived one would pin the consumer to an old view of the shard.
-        let request = match self.checkpoints.get(shard) {
-            Some(seq) => json!({"StreamArn": arn, "ShardId": shard,
-                "ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "SequenceNumber": seq}),
-            None => {
-                json!({"StreamArn": arn, "ShardId": shard, "ShardIteratorType": "TRIM_HORIZON"})
-            }
+        let iterator = match self.next.remove(shard) {
+            Some(iterator) => Some(iterator),
+            None => self.fresh_iterator(arn, shard).await?,
         };
-        let iterator = self
-            .client
-            .call("DynamoDBStreams_20120810.GetShardIterator", request)
-            .await?;
-        let Some(iterator) = iterator["ShardIterator"].as_str() else {
+        let Some(iterator) = iterator else {
             return Ok(0);
         };
         let page = self
@@ -133,7 +160,11 @@ impl StreamRunner {
             )
             .await?;
         let records = page["Records"].as_array().cloned().unwrap_or_default();
+        let next = page["NextShardIterator"].as_str().map(str::to_owned);
         if records.is_empty() {
+            if let Some(next) = next {
+                self.next.insert(shard.to_owned(), next);
+            }
             return Ok(0);
         }
         let seq_of = |r: &Value| r["dynamodb"]["SequenceNumber"].as_str().map(str::to_owned);
@@ -156,14 +187,41 @@ impl StreamRunner {
         if let Some(last) = handled.checked_sub(1).and_then(|i| seq_of(&records[i])) {
             self.checkpoints.insert(shard.to_owned(), last);
         }
+        // After a failure the next poll reads again from the checkpoint.
+        if let (None, Some(next)) = (failed_at, next) {
+            self.next.insert(shard.to_owned(), next);
+        }
         Ok(handled)
     }
 
-    /// Polls until `stop` turns true.
-    pub async fn run(mut self, every: Duration, mut stop: watch::Receiver<bool>) {
+    /// An iterator from the checkpoint (the shard's start before the first batch).
+    async fn fresh_iterator(&self, arn: &str, shard: &str) -> anyhow::Result<Option<String>> {
+        let request = match self.checkpoints.get(shard) {
+            Some(seq) => json!({"StreamArn": arn, "ShardId": shard,
+                "ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "SequenceNumber": seq}),
+            None => {
+                json!({"StreamArn": arn, "ShardId": shard, "ShardIteratorType": "TRIM_HORIZON"})
+            }
+        };
+        let iterator = self
+            .client
+            .call("DynamoDBStreams_20120810.GetShardIterator", request)
+            .await?;
+        Ok(iterator["ShardIterator"].as_str().map(str::to_owned))
+    }
+
+    /// Polls until `stop` turns true, waking `delivered` after every batch handled.
+    pub async fn run(
+        mut self,
+        every: Duration,
+        delivered: Arc<Notify>,
+        mut stop: watch::Receiver<bool>,
+    ) {
         loop {
-            if let Err(e) = self.poll().await {
-                tracing::warn!(error = %e, "stream poll failed");
+            match self.poll().await {
+                Ok(0) => {}
+                Ok(_) => delivered.notify_one(),
+                Err(e) => tracing::warn!(error = %e, "stream poll failed"),
             }
             tokio::select! {
                 _ = tokio::time::sleep(every) => {}
@@ -173,14 +231,29 @@ impl StreamRunner {
     }
 }
 
-/// Runs the scheduled function every `every` until `stop` turns true.
-pub async fn run_schedule(functions: Functions, every: Duration, mut stop: watch::Receiver<bool>) {
+/// Runs the scheduled function until `stop` turns true: when a stream batch was handled (a
+/// write may have set a timer due now) and whenever the clock has moved a second since the
+/// last run (a test's clock jumps; a real one ticks). Lambda's schedule is a minute; running
+/// it on every 50 ms tick meant 16 queries each (eight timer and eight delivery shards), which
+/// moto answers by reading the whole table, and it kept the suite's one local server busy.
+pub async fn run_schedule(
+    functions: Functions,
+    wake: Arc<Notify>,
+    mut stop: watch::Receiver<bool>,
+) {
+    let clock = functions.application().state().clock.clone();
+    let mut last = None;
     loop {
-        if let Err(e) = functions.on_schedule().await {
-            tracing::warn!(error = %e, "scheduled run failed");
+        let now = clock.now();
+        if last.is_none_or(|at| now - at >= chrono::Duration::seconds(1)) {
+            last = Some(now);
+            if let Err(e) = functions.on_schedule().await {
+                tracing::warn!(error = %e, "scheduled run failed");
+            }
         }
         tokio::select! {
-            _ = tokio::time::sleep(every) => {}
+            _ = tokio::time::sleep(Duration::from_millis(50)) => {}
+            _ = wake.notified() => last = None,
             _ = stop.changed() => return,
         }
     }

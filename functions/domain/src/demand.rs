@@ -264,6 +264,9 @@ pub struct DemandRequest {
     /// The tenant's weekly demand totals (Monday, quantity), when `points` hold only some of
     /// its SKUs (each of them with all of its regions); `None`: `points` are all of it.
     pub totals: Option<Vec<(NaiveDate, u64)>>,
+    /// How many series `sku` and `region` keep, when the store ranked them and `points` hold
+    /// only the SKUs of the largest; `None`: counted from `points`.
+    pub series_total: Option<u32>,
 }
 
 /// Weekly history on one week grid shared by every series, with the calendar of each week.
@@ -685,7 +688,7 @@ pub fn forecast_demand(
                 .or_default() += p.quantity;
         }
     }
-    let series_total = volume.len() as u32;
+    let series_total = request.series_total.unwrap_or(volume.len() as u32);
     let mut matching: Vec<((&str, &str), u64)> = volume.into_iter().collect();
     matching.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
     matching.truncate(request.max_series);
@@ -875,6 +878,7 @@ mod tests {
             sku: None,
             region: None,
             totals: None,
+            series_total: None,
         }
     }
 
@@ -980,6 +984,7 @@ mod tests {
                 sku: None,
                 region: None,
                 totals: None,
+                series_total: None,
             },
         );
         let o = &f.backtest.overall;
@@ -1061,6 +1066,7 @@ mod tests {
         for p in &points {
             *totals.entry(Week::containing(p.day).monday()).or_default() += p.quantity;
         }
+        let totals: Vec<(NaiveDate, u64)> = totals.into_iter().collect();
         let own: Vec<DemandPoint> = points
             .iter()
             .filter(|p| p.sku.as_str() == "BRG-6205")
@@ -1072,7 +1078,7 @@ mod tests {
             &[],
             &DemandRequest {
                 sku: Some("BRG-6205".into()),
-                totals: Some(totals.into_iter().collect()),
+                totals: Some(totals.clone()),
                 ..request("2026-11-23")
             },
         );
@@ -1093,6 +1099,27 @@ mod tests {
         assert_eq!(top.series, all.series[..1]);
         assert_eq!(top.calendar_effect, all.calendar_effect);
         assert!(top.backtest.overall.points * 4 == all.backtest.overall.points);
+
+        // As a store that ranks the series hands them over — the largest one's SKU with all
+        // of its regions, the tenant's totals and the count — the answer is the same.
+        let largest: Vec<DemandPoint> = points
+            .iter()
+            .filter(|p| p.sku.as_str() == top.series[0].sku)
+            .cloned()
+            .collect();
+        assert!(largest.len() < points.len());
+        let ranked = forecast_demand(
+            &cal,
+            &largest,
+            &[],
+            &DemandRequest {
+                max_series: 1,
+                totals: Some(totals),
+                series_total: Some(4),
+                ..request("2026-11-23")
+            },
+        );
+        assert_eq!(ranked, top);
     }
 
     #[test]

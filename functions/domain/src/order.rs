@@ -41,8 +41,11 @@ macro_rules! order_enum {
     };
 }
 
-/// The most lines one order has (one DynamoDB transaction reserves every line at once).
-pub const MAX_ORDER_LINES: usize = 50;
+/// The most lines one order has. Every order write carries its stock moves in one DynamoDB
+/// transaction (at most 100 items), and the largest — a relocation — releases each line at
+/// one warehouse and reserves it at another, beside the order, its copy and its events:
+/// 2 × 48 + 4 = 100.
+pub const MAX_ORDER_LINES: usize = 48;
 /// The most units one line orders.
 pub const MAX_LINE_QUANTITY: u64 = 1_000_000;
 /// The largest price, total or payment, in minor units (10¹² 元 is far beyond any order).
@@ -455,7 +458,7 @@ pub struct NewOrder {
     pub channel: String,
     /// The location it ships from; its lines are reserved there.
     pub location: Code,
-    #[cfg_attr(feature = "openapi", schema(min_items = 1, max_items = 50))]
+    #[cfg_attr(feature = "openapi", schema(min_items = 1, max_items = 48))]
     pub lines: Vec<LineInput>,
     pub payment_terms: PaymentTerms,
     /// Where the warehouse delivers to.
@@ -606,7 +609,10 @@ impl Order {
             ));
         }
         if input.lines.is_empty() || input.lines.len() > MAX_ORDER_LINES {
-            return Err(DomainError::invalid("lines", "1 to 50 lines"));
+            return Err(DomainError::invalid(
+                "lines",
+                format!("1 to {MAX_ORDER_LINES} lines"),
+            ));
         }
         if let PaymentTerms::Net { days } = input.payment_terms
             && days > 365

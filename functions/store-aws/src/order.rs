@@ -28,7 +28,9 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
 use chrono::NaiveDate;
 use fieldline_domain::demand::{DemandEstimate, DemandPoint};
-use fieldline_domain::order::{Code, Order, Sku, StockCount, StockEffect, StockLevel, StockMove};
+use fieldline_domain::order::{
+    Code, MAX_ORDER_LINES, Order, Sku, StockCount, StockEffect, StockLevel, StockMove,
+};
 use fieldline_domain::stock::{Breaker, Location};
 use fieldline_domain::{
     CustomerId, DomainEvent, LeadScope, OrderId, Subject, SubjectKind, TenantId,
@@ -129,6 +131,12 @@ fn move_item(table: &str, tenant: &TenantId, m: &StockMove) -> TransactWriteItem
         ),
     }
 }
+
+// Every order write is one transaction (at most 100 items): the largest, a relocation,
+// releases and reserves each line beside the order, its copy and its events; a submission
+// reserves each line and adds to at most `DEMAND_SHARDS` demand items.
+const _: () = assert!(2 * MAX_ORDER_LINES + 4 <= 100);
+const _: () = assert!(MAX_ORDER_LINES + DEMAND_SHARDS as usize + 4 <= 100);
 
 /// The weekly demand history is spread over this many partitions by SKU, so one SKU's history
 /// is one query of a sixteenth of it and an order's lines touch at most this many items.

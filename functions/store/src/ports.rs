@@ -134,6 +134,15 @@ impl Paged for Order {
     }
 }
 
+/// The largest demand series (see `OrderStore::demand_ranking`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DemandRanking {
+    /// (SKU, warehouse, quantity), largest first.
+    pub series: Vec<(Code, Code, u64)>,
+    /// How many series had any demand in the weeks asked for.
+    pub total: u64,
+}
+
 /// A paginated listing of orders, newest change first, in the caller's scope.
 #[derive(Debug, Clone)]
 pub struct OrderQuery {
@@ -812,6 +821,32 @@ pub trait OrderStore: Send + Sync {
         since: chrono::NaiveDate,
         sku: Option<&Code>,
     ) -> StoreResult<Vec<DemandPoint>>;
+    /// The `limit` largest SKU × warehouse series by demand in the weeks from `since` up to
+    /// (not including) `until`, largest first (ties by SKU, then warehouse), and how many
+    /// had any; `region` keeps one warehouse's. The default forecast fits only the largest:
+    /// a store that can rank them itself saves reading every series (this default reads the
+    /// whole history).
+    async fn demand_ranking(
+        &self,
+        tenant: &TenantId,
+        since: chrono::NaiveDate,
+        until: chrono::NaiveDate,
+        region: Option<&Code>,
+        limit: usize,
+    ) -> StoreResult<DemandRanking> {
+        let mut volume: std::collections::HashMap<(Code, Code), u64> = Default::default();
+        for p in self.demand_history(tenant, since, None).await? {
+            if p.day < until && region.is_none_or(|r| *r == p.region) {
+                *volume.entry((p.sku, p.region)).or_default() += p.quantity;
+            }
+        }
+        let total = volume.len() as u64;
+        let mut series: Vec<(Code, Code, u64)> =
+            volume.into_iter().map(|((s, r), q)| (s, r, q)).collect();
+        series.sort_by(|a, b| b.2.cmp(&a.2).then_with(|| (&a.0, &a.1).cmp(&(&b.0, &b.1))));
+        series.truncate(limit);
+        Ok(DemandRanking { series, total })
+    }
     /// The tenant's demand per week from `since` on (Monday, quantity), oldest first: what
     /// one SKU's forecast fits the calendar effect on.
     async fn demand_totals(

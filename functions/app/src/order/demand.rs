@@ -14,7 +14,7 @@ use fieldline_domain::order::Code;
 use fieldline_domain::retail::Week;
 use fieldline_domain::stock::{Replenishment, replenishments};
 use fieldline_domain::{Actor, Permission};
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 
 /// Three years of weekly history at most: enough for two seasons and the backtest.
 const HISTORY_WEEKS: i64 = 156;
@@ -66,17 +66,18 @@ pub async fn demand_forecast(
     let only = Only {
         sku,
         region,
-        limit: limit as usize,
+        limit: Some(limit as usize),
     };
     tenant_forecast(state, actor, horizon, origins, only).await
 }
 
-/// Which series to forecast (none given: all), and how many of the largest.
+/// Which series to forecast (none given: all), and how many of the largest (`None`: every
+/// one, as the replenishment plan needs).
 #[derive(Debug)]
 struct Only {
     sku: Option<Code>,
     region: Option<Code>,
-    limit: usize,
+    limit: Option<usize>,
 }
 
 /// The forecast of the caller's tenant's series that `only` names, from all of its history.
@@ -91,15 +92,45 @@ async fn tenant_forecast(
     let calendar = tenant.calendar();
     let origin = Week::of(state.clock.now(), calendar.time_zone).monday();
     let since = origin - Duration::weeks(HISTORY_WEEKS);
-    // One SKU's history and the tenant's weekly totals (the calendar effect is fitted on
-    // them), or all of it.
-    let points = state
-        .orders
-        .demand_history(&actor.tenant, since, only.sku.as_ref())
-        .await?;
-    let totals = match only.sku {
-        Some(_) => Some(state.orders.demand_totals(&actor.tenant, since).await?),
-        None => None,
+    // One SKU's history, or the SKUs' of the largest series the store ranked, with the
+    // tenant's weekly totals (the calendar effect is fitted on them); or all of it (every
+    // series asked for).
+    let (points, series_total) = match (&only.sku, only.limit) {
+        (Some(sku), _) => (
+            state
+                .orders
+                .demand_history(&actor.tenant, since, Some(sku))
+                .await?,
+            None,
+        ),
+        (None, None) => (
+            state
+                .orders
+                .demand_history(&actor.tenant, since, None)
+                .await?,
+            None,
+        ),
+        (None, Some(limit)) => {
+            let ranking = state
+                .orders
+                .demand_ranking(&actor.tenant, since, origin, only.region.as_ref(), limit)
+                .await?;
+            let skus: BTreeSet<&Code> = ranking.series.iter().map(|(sku, _, _)| sku).collect();
+            let mut points = Vec::new();
+            for sku in skus {
+                points.extend(
+                    state
+                        .orders
+                        .demand_history(&actor.tenant, since, Some(sku))
+                        .await?,
+                );
+            }
+            (points, Some(ranking.total as u32))
+        }
+    };
+    let totals = match (&only.sku, only.limit) {
+        (None, None) => None,
+        _ => Some(state.orders.demand_totals(&actor.tenant, since).await?),
     };
     let estimates = state.orders.estimates_since(&actor.tenant, since).await?;
     Ok(forecast_demand(
@@ -110,10 +141,11 @@ async fn tenant_forecast(
             origin,
             horizon,
             backtest_origins: origins,
-            max_series: only.limit,
+            max_series: only.limit.unwrap_or(usize::MAX),
             sku: only.sku.map(|c| c.as_str().to_owned()),
             region: only.region.map(|c| c.as_str().to_owned()),
             totals,
+            series_total,
         },
     ))
 }
@@ -169,7 +201,7 @@ pub async fn replenishment(
     let every = Only {
         sku: None,
         region: None,
-        limit: usize::MAX,
+        limit: None,
     };
     let forecast = tenant_forecast(state, actor, lead, 1, every).await?;
     let levels = state.orders.list_stock(&actor.tenant).await?;

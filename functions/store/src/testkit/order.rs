@@ -8,8 +8,8 @@ use super::fixture::{actor_of, fixture, t0};
 use crate::{OrderQuery, StoreError};
 use fieldline_domain::demand::{DemandPoint, order_demand};
 use fieldline_domain::order::{
-    Code, LineInput, NewOrder, Order, OrderPolicy, OrderStatus, PaymentTerms, Sku, SkuInput,
-    StockCount, StockEffect,
+    Code, LineInput, MAX_ORDER_LINES, NewOrder, Order, OrderPolicy, OrderStatus, PaymentTerms, Sku,
+    SkuInput, StockCount, StockEffect,
 };
 use fieldline_domain::*;
 
@@ -555,6 +555,79 @@ pub async fn demand_history_adds_up_per_sku_warehouse_and_week<S: Backend>(store
         })
         .collect();
     assert_eq!(f.store.demand_totals(t, first).await.unwrap(), per_week);
+
+    // The largest series, ranked as the default forecast asks for them: by quantity, ties
+    // by SKU then warehouse (SKU-03 at WH-1, 3 × 4, before SKU-11 at WH-2, 12).
+    let rank = |r: crate::DemandRanking| {
+        r.series
+            .into_iter()
+            .map(|(s, l, q)| (s.to_string(), l.to_string(), q))
+            .collect::<Vec<_>>()
+    };
+    let mut want: std::collections::BTreeMap<(String, String), u64> = Default::default();
+    for ((s, l, _), q) in &expected {
+        *want.entry((s.clone(), l.clone())).or_default() += q;
+    }
+    let mut want: Vec<(String, String, u64)> =
+        want.into_iter().map(|((s, l), q)| (s, l, q)).collect();
+    want.sort_by(|a, b| b.2.cmp(&a.2).then_with(|| (&a.0, &a.1).cmp(&(&b.0, &b.1))));
+    let until = first + chrono::Duration::weeks(3);
+    let ranked = f
+        .store
+        .demand_ranking(t, first, until, None, 100)
+        .await
+        .unwrap();
+    assert_eq!(ranked.total, 24);
+    assert_eq!(rank(ranked), want);
+    let at = |s: &str, l: &str, q: u64| (s.to_owned(), l.to_owned(), q);
+    let top = f
+        .store
+        .demand_ranking(t, first, until, None, 3)
+        .await
+        .unwrap();
+    assert_eq!(
+        top.total, 24,
+        "the count is of every series, not the ones returned"
+    );
+    assert_eq!(
+        rank(top),
+        [
+            at("SKU-11", "WH-1", 36),
+            at("SKU-10", "WH-1", 33),
+            at("SKU-09", "WH-1", 30)
+        ]
+    );
+    let tie = want
+        .iter()
+        .position(|w| *w == at("SKU-03", "WH-1", 12))
+        .unwrap();
+    assert_eq!(want[tie + 1], at("SKU-11", "WH-2", 12));
+    // One warehouse; the week `until` starts is left out.
+    let wh2 = code("WH-2");
+    let one = f
+        .store
+        .demand_ranking(t, first, until, Some(&wh2), 2)
+        .await
+        .unwrap();
+    assert_eq!(one.total, 12);
+    assert_eq!(
+        rank(one),
+        [at("SKU-11", "WH-2", 12), at("SKU-10", "WH-2", 11)]
+    );
+    let before = first + chrono::Duration::weeks(2);
+    let earlier = f
+        .store
+        .demand_ranking(t, first, before, None, 1)
+        .await
+        .unwrap();
+    assert_eq!(
+        (earlier.total, rank(earlier)),
+        (24, vec![at("SKU-11", "WH-1", 24)])
+    );
+    let none = f
+        .store
+        .demand_ranking(t, before + chrono::Duration::weeks(1), until, None, 5);
+    assert_eq!(none.await.unwrap().total, 0);
     let recent = f
         .store
         .demand_history(t, first + chrono::Duration::weeks(1), None)
@@ -570,4 +643,65 @@ pub async fn demand_history_adds_up_per_sku_warehouse_and_week<S: Backend>(store
             .unwrap()
             .is_empty()
     );
+}
+
+/// The largest order's largest write — a relocation releases every line at one warehouse and
+/// reserves it at another — commits whole (on DynamoDB it must fit one 100-item transaction).
+pub async fn the_largest_order_relocates_in_one_write<S: Backend>(store: S) {
+    let f = fixture(store).await;
+    let t = &f.tenant;
+    let buyer = buyer(&f, "杭州批发商贸有限公司", CustomerKind::Enterprise).await;
+    let codes: Vec<String> = (0..MAX_ORDER_LINES).map(|i| format!("R{i:02}")).collect();
+    let skus: Vec<Sku> = codes.iter().map(|c| sku(t, c)).collect();
+    f.store.put_skus(&skus).await.unwrap();
+    let counts: Vec<StockCount> = ["WH-1", "WH-2"]
+        .iter()
+        .flat_map(|l| {
+            codes.iter().map(|c| StockCount {
+                sku: code(c),
+                location: code(l),
+                on_hand: 20,
+            })
+        })
+        .collect();
+    f.store.set_stock(t, &counts).await.unwrap();
+    let lines: Vec<(&str, u64)> = codes.iter().map(|c| (c.as_str(), 3)).collect();
+    let mut order = draft(&f, buyer.id, &skus, &lines);
+    f.store.create_order(&order, &[], &[]).await.unwrap();
+    let v = order.version;
+    order
+        .submit(f.rep.id, None, &skus, &OrderPolicy::default(), t0())
+        .unwrap();
+    let demand = order_demand(&order, chrono_tz::UTC);
+    f.store
+        .update_order(
+            &order,
+            v,
+            &order.stock_moves(StockEffect::Reserve),
+            &demand,
+            &[],
+        )
+        .await
+        .unwrap();
+
+    let v = order.version;
+    let mut moves = order.stock_moves(StockEffect::Release);
+    order
+        .relocate(code("WH-2"), f.rep.id, "就近发货".into(), t0())
+        .unwrap();
+    moves.extend(order.stock_moves(StockEffect::Reserve));
+    f.store
+        .update_order(&order, v, &moves, &[], &[])
+        .await
+        .expect("a relocation of the most lines an order has is one write");
+    for c in &codes {
+        let rows = f.store.stock_of(t, &code(c)).await.unwrap();
+        let at = |l: &str| {
+            let r = rows.iter().find(|r| r.location.as_str() == l).unwrap();
+            (r.on_hand, r.reserved)
+        };
+        assert_eq!((at("WH-1"), at("WH-2")), ((20, 0), (20, 3)), "{c}");
+    }
+    let stored = f.store.get_order(t, order.id).await.unwrap().unwrap();
+    assert_eq!(stored.location.as_str(), "WH-2");
 }
