@@ -134,9 +134,9 @@ fn move_item(table: &str, tenant: &TenantId, m: &StockMove) -> TransactWriteItem
 
 // Every order write is one transaction (at most 100 items): the largest, a relocation,
 // releases and reserves each line beside the order, its copy and its events; a submission
-// reserves each line and adds to at most `DEMAND_SHARDS` demand items.
+// reserves each line and adds to at most `DEMAND_SHARDS` demand items and one weekly total.
 const _: () = assert!(2 * MAX_ORDER_LINES + 4 <= 100);
-const _: () = assert!(MAX_ORDER_LINES + DEMAND_SHARDS as usize + 4 <= 100);
+const _: () = assert!(MAX_ORDER_LINES + DEMAND_SHARDS as usize + 5 <= 100);
 
 /// The weekly demand history is spread over this many partitions by SKU, so one SKU's history
 /// is one query of a sixteenth of it and an order's lines touch at most this many items.
@@ -158,16 +158,36 @@ fn demand_pk(tenant: &TenantId, shard: u32) -> String {
     format!("{}#DEMAND#{shard:02}", tenant_pk(tenant))
 }
 
+/// `{t}#DEMANDTOTAL#{shard}` / `{week}`: the tenant's demand per week, in `DEMAND_SHARDS`
+/// parts (by an order's first SKU, so concurrent orders seldom touch the same item); a
+/// one-SKU forecast reads these instead of every SKU's history.
+fn demand_total_pk(tenant: &TenantId, shard: u32) -> String {
+    format!("{}#DEMANDTOTAL#{shard:02}", tenant_pk(tenant))
+}
+
 /// `ADD`s the points to their weekly totals: one update per item touched (an order's lines
-/// share a week and warehouse, so at most `DEMAND_SHARDS` items), in the order's transaction.
+/// share a week and warehouse, so at most `DEMAND_SHARDS` items) and one to the week's total
+/// per week, in the order's transaction.
 fn demand_items(table: &str, tenant: &TenantId, demand: &[DemandPoint]) -> Vec<TransactWriteItem> {
     let mut items: BTreeMap<(u32, String), Vec<&DemandPoint>> = BTreeMap::new();
+    let mut weeks: BTreeMap<NaiveDate, (u32, u64)> = BTreeMap::new();
     for p in demand.iter().filter(|p| p.quantity > 0) {
         items
             .entry((demand_shard(&p.sku), format!("{}#{}", p.day, p.region)))
             .or_default()
             .push(p);
+        weeks.entry(p.day).or_insert((demand_shard(&p.sku), 0)).1 += p.quantity;
     }
+    let totals = weeks.into_iter().map(|(week, (shard, quantity))| {
+        let update = Update::builder()
+            .table_name(table)
+            .set_key(Some(key(demand_total_pk(tenant, shard), week.to_string())))
+            .update_expression("ADD q :q")
+            .expression_attribute_values(":q", n(quantity as i64))
+            .build()
+            .expect("update has table, key and expression");
+        TransactWriteItem::builder().update(update).build()
+    });
     items
         .into_iter()
         .map(|((shard, sk), points)| {
@@ -190,6 +210,7 @@ fn demand_items(table: &str, tenant: &TenantId, demand: &[DemandPoint]) -> Vec<T
                 )
                 .build()
         })
+        .chain(totals)
         .collect()
 }
 
@@ -599,8 +620,22 @@ impl OrderStore for DynamoStore {
         since: NaiveDate,
     ) -> StoreResult<Vec<(NaiveDate, u64)>> {
         let mut totals: BTreeMap<NaiveDate, u64> = BTreeMap::new();
-        for p in self.demand_history(tenant, since, None).await? {
-            *totals.entry(p.day).or_default() += p.quantity;
+        for shard in 0..DEMAND_SHARDS {
+            let values = [
+                (":p", s(demand_total_pk(tenant, shard))),
+                (":w", s(since.to_string())),
+            ];
+            let items = self
+                .query(Query::table("pk = :p AND sk >= :w", &values), usize::MAX)
+                .await?;
+            for item in &items {
+                let week: NaiveDate = string_attr(item, "sk")
+                    .unwrap_or_default()
+                    .parse()
+                    .map_err(|e| StoreError::corrupt("demand total week", e))?;
+                *totals.entry(week).or_default() +=
+                    number_attr(item, "q").unwrap_or(0).max(0) as u64;
+            }
         }
         Ok(totals.into_iter().collect())
     }
