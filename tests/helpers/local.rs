@@ -59,7 +59,10 @@ pub struct StreamRunner {
     shards: Option<(String, Vec<String>)>,
     polls: u32,
     /// Per shard: the iterator the last read returned, to read on from without asking for a
-    /// new one (dropped after a failed batch, which is read again from the checkpoint).
+    /// new one (dropped after a failed batch, which is read again from the checkpoint). It
+    /// stays on the live shard because `scripts/moto_serial.py` keeps a table's stream across
+    /// a rolled-back transaction (moto alone swaps in a copy); iterators expire on AWS, which
+    /// Lambda's event source mapping handles there.
     next: HashMap<String, String>,
     /// The capture function's consumer (`on_capture_stream`) instead of the main one.
     capture: bool,
