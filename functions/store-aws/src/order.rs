@@ -599,14 +599,7 @@ impl OrderStore for DynamoStore {
         };
         let mut out = Vec::new();
         for shard in shards {
-            let values = [
-                (":p", s(demand_pk(tenant, shard))),
-                (":w", s(since.to_string())),
-            ];
-            let items = self
-                .query(Query::table("pk = :p AND sk >= :w", &values), usize::MAX)
-                .await?;
-            for item in &items {
+            for item in &self.weeks_since(demand_pk(tenant, shard), since).await? {
                 demand_points(item, sku, &mut out)?;
             }
         }
@@ -621,14 +614,10 @@ impl OrderStore for DynamoStore {
     ) -> StoreResult<Vec<(NaiveDate, u64)>> {
         let mut totals: BTreeMap<NaiveDate, u64> = BTreeMap::new();
         for shard in 0..DEMAND_SHARDS {
-            let values = [
-                (":p", s(demand_total_pk(tenant, shard))),
-                (":w", s(since.to_string())),
-            ];
-            let items = self
-                .query(Query::table("pk = :p AND sk >= :w", &values), usize::MAX)
-                .await?;
-            for item in &items {
+            for item in &self
+                .weeks_since(demand_total_pk(tenant, shard), since)
+                .await?
+            {
                 let week: NaiveDate = string_attr(item, "sk")
                     .unwrap_or_default()
                     .parse()
@@ -650,6 +639,19 @@ impl OrderStore for DynamoStore {
             (":w", s(since.to_string())),
         ];
         self.query_bodies(Query::table("pk = :p AND sk >= :w", &values), usize::MAX)
+            .await
+    }
+}
+
+impl DynamoStore {
+    /// Every item of a weekly partition (sort key starting with the week) from `since` on.
+    async fn weeks_since(
+        &self,
+        pk: String,
+        since: NaiveDate,
+    ) -> StoreResult<Vec<crate::table::Item>> {
+        let values = [(":p", s(pk)), (":w", s(since.to_string()))];
+        self.query(Query::table("pk = :p AND sk >= :w", &values), usize::MAX)
             .await
     }
 }
