@@ -215,8 +215,10 @@ static ADDRESS_CUES: Lazy<[Regex; 4]> = Lazy::new(|| {
     ]
 });
 /// "Head Office:", "Factory:", "TOKYO:" before an address: which office it is, not part of it.
-static ADDRESS_PLACE_LABEL: Lazy<Regex> =
-    Lazy::new(|| Regex::new(r"^\p{L}[\p{L} .]{1,24}:\s*(\d)").unwrap());
+/// The usual office names are labels without a colon too ("Head Office 2-10-14, ...").
+static ADDRESS_PLACE_LABEL: Lazy<Regex> = Lazy::new(|| {
+    Regex::new(r"(?i)^(?:\p{L}[\p{L} .]{1,24}:|(?:head\s*office|headquarters|head\s*quarters|main\s*office|registered\s*office|hq)\b\.?)\s*(\d)").unwrap()
+});
 /// An organisation's legal form on a line of its own, the rest of its name on the line above
 /// ("JINNO INTERNATIONAL COOPERATION" / "JOINT STOCK COMPANY").
 static LEGAL_FORM_LINE: Lazy<Regex> = Lazy::new(|| {
@@ -738,6 +740,15 @@ mod tests {
             labelled.address.as_deref(),
             Some("210 Rua das Flores, 01310-100 São Paulo, Brasil"),
             "which office it is, is not part of the address"
+        );
+        let unmarked = extract(&lines(&[
+            ("Ana Souza", 40.0),
+            ("Head Office 5-2-1, Kita-ku, Osaka, 530-0001 JAPAN", 20.0),
+        ]));
+        assert_eq!(
+            unmarked.address.as_deref(),
+            Some("5-2-1, Kita-ku, Osaka, 530-0001 JAPAN"),
+            "an office name is a label without its colon too"
         );
     }
 

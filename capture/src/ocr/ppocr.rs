@@ -14,8 +14,16 @@ use ort::session::builder::GraphOptimizationLevel;
 use ort::value::Tensor;
 use std::sync::Once;
 
-/// Detection input: the shorter side is scaled up to at least this (the models' training setup).
-const DET_MIN_SIDE: u32 = 736;
+/// Detection input: the shorter side is scaled up to at least this (the models' training
+/// setup). A scene photo is scaled up until its longer side reaches the maximum: shelf tags
+/// in a small photo (a 779 × 672 web image) are too small for the detector at 736, and at
+/// 1600 it finds most of their prices (see capture/devset/eval_real.py).
+const fn det_min_side(scale: TextScale) -> u32 {
+    match scale {
+        TextScale::Document => 736,
+        TextScale::Scene => det_max_side(TextScale::Scene),
+    }
+}
 /// And the longer side is kept under this, bounding latency on big photos: a card's print is
 /// large (1280 reads real card photos as well as 1600 and ~18 % faster, see
 /// capture/devset/eval_real.py), a shelf's small.
@@ -26,7 +34,10 @@ const fn det_max_side(scale: TextScale) -> u32 {
     }
 }
 const REC_HEIGHT: u32 = 48;
-const REC_MIN_WIDTH: u32 = 320;
+/// Short lines (a shelf tag's "29.90") are padded to this width, not to the 320 the models
+/// were trained with: the padding was half the recognition time on a shelf photo's many
+/// short lines, and reading them narrower lost nothing (see the README's shelf figures).
+const REC_MIN_WIDTH: u32 = 160;
 const REC_MAX_WIDTH: u32 = 1600;
 const REC_BATCH: usize = 6;
 const CLS_WIDTH: u32 = 192;
@@ -103,8 +114,9 @@ impl PpOcr {
         let max_side = det_max_side(text);
         let (w, h) = image.dimensions();
         let mut scale = 1.0f32;
-        if w.min(h) < DET_MIN_SIDE {
-            scale = DET_MIN_SIDE as f32 / w.min(h) as f32;
+        let min_side = det_min_side(text);
+        if w.min(h) < min_side {
+            scale = min_side as f32 / w.min(h) as f32;
         }
         if (w.max(h) as f32 * scale) > max_side as f32 {
             scale = max_side as f32 / w.max(h) as f32;
