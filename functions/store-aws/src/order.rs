@@ -37,7 +37,7 @@ use fieldline_domain::{
 };
 use fieldline_store::error::{StoreError, StoreResult};
 use fieldline_store::ports::{Created, OrderQuery, OrderStore, Page, page_limit};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 fn skus_pk(tenant: &TenantId) -> String {
     format!("{}#SKUS", tenant_pk(tenant))
@@ -603,6 +603,26 @@ impl OrderStore for DynamoStore {
                 demand_points(item, sku, &mut out)?;
             }
         }
+        out.sort_by(|a, b| (&a.sku, &a.region, a.day).cmp(&(&b.sku, &b.region, b.day)));
+        Ok(out)
+    }
+
+    /// A shard holds many SKUs' weeks: read each of the SKUs' shards once, not once per SKU
+    /// (50 ranked SKUs spread over all 16 shards read the history once instead of ~3 times).
+    async fn demand_history_of(
+        &self,
+        tenant: &TenantId,
+        since: NaiveDate,
+        skus: &BTreeSet<Code>,
+    ) -> StoreResult<Vec<DemandPoint>> {
+        let shards: BTreeSet<u32> = skus.iter().map(demand_shard).collect();
+        let mut all = Vec::new();
+        for shard in shards {
+            for item in &self.weeks_since(demand_pk(tenant, shard), since).await? {
+                demand_points(item, None, &mut all)?;
+            }
+        }
+        let mut out: Vec<DemandPoint> = all.into_iter().filter(|p| skus.contains(&p.sku)).collect();
         out.sort_by(|a, b| (&a.sku, &a.region, a.day).cmp(&(&b.sku, &b.region, b.day)));
         Ok(out)
     }

@@ -821,6 +821,22 @@ pub trait OrderStore: Send + Sync {
         since: chrono::NaiveDate,
         sku: Option<&Code>,
     ) -> StoreResult<Vec<DemandPoint>>;
+    /// The weekly demand history of the given SKUs from the week starting `since` on, in
+    /// `demand_history`'s order: what the ranked forecast reads after `demand_ranking`. The
+    /// default asks for each SKU in turn; a store that keeps several SKUs in one partition
+    /// reads each partition once instead.
+    async fn demand_history_of(
+        &self,
+        tenant: &TenantId,
+        since: chrono::NaiveDate,
+        skus: &std::collections::BTreeSet<Code>,
+    ) -> StoreResult<Vec<DemandPoint>> {
+        let mut out = Vec::new();
+        for sku in skus {
+            out.extend(self.demand_history(tenant, since, Some(sku)).await?);
+        }
+        Ok(out)
+    }
     /// The `limit` largest SKU × warehouse series by demand in the weeks from `since` up to
     /// (not including) `until`, largest first (ties by SKU, then warehouse), and how many
     /// had any; `region` keeps one warehouse's. The default forecast fits only the largest:

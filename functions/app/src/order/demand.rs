@@ -115,16 +115,11 @@ async fn tenant_forecast(
                 .orders
                 .demand_ranking(&actor.tenant, since, origin, only.region.as_ref(), limit)
                 .await?;
-            let skus: BTreeSet<&Code> = ranking.series.iter().map(|(sku, _, _)| sku).collect();
-            let mut points = Vec::new();
-            for sku in skus {
-                points.extend(
-                    state
-                        .orders
-                        .demand_history(&actor.tenant, since, Some(sku))
-                        .await?,
-                );
-            }
+            let skus: BTreeSet<Code> = ranking.series.into_iter().map(|(sku, _, _)| sku).collect();
+            let points = state
+                .orders
+                .demand_history_of(&actor.tenant, since, &skus)
+                .await?;
             (points, Some(ranking.total as u32))
         }
     };

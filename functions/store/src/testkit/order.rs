@@ -555,6 +555,27 @@ pub async fn demand_history_adds_up_per_sku_warehouse_and_week<S: Backend>(store
         })
         .collect();
     assert_eq!(f.store.demand_totals(t, first).await.unwrap(), per_week);
+    // Several SKUs' histories in one read: exactly those SKUs' points, in the same order as
+    // the whole history (SKU-99 has none).
+    let some: std::collections::BTreeSet<Code> = ["SKU-03", "SKU-07", "SKU-11", "SKU-99"]
+        .iter()
+        .map(|c| Code::parse(c, "sku").unwrap())
+        .collect();
+    let theirs = f.store.demand_history_of(t, first, &some).await.unwrap();
+    let from_all: Vec<_> = f
+        .store
+        .demand_history(t, first, None)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|p| some.contains(&p.sku))
+        .collect();
+    assert_eq!(
+        theirs.len(),
+        9,
+        "3 SKUs with points × 3 (warehouse, week) pairs"
+    );
+    assert_eq!(theirs, from_all);
 
     // The largest series, ranked as the default forecast asks for them: by quantity, ties
     // by SKU then warehouse (SKU-03 at WH-1, 3 × 4, before SKU-11 at WH-2, 12).
