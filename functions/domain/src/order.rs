@@ -905,6 +905,15 @@ impl Order {
                 format!("the order already ships from {to}"),
             ));
         }
+        // Orders stored while the limit was 50 lines: a move releases and reserves every line
+        // in one write, which holds 48 on every backend (DynamoDB's 100-item transactions).
+        if self.lines.len() > MAX_ORDER_LINES {
+            return Err(DomainError::Conflict(format!(
+                "an order of {} lines cannot move in one step (at most {MAX_ORDER_LINES}): \
+                 cancel it and enter it again as two orders",
+                self.lines.len()
+            )));
+        }
         let from = std::mem::replace(&mut self.location, to);
         let note = format!("{from} → {}: {reason}", self.location);
         self.step(self.status, Some(by), Some(note), now);
@@ -1226,6 +1235,16 @@ mod tests {
             last.note.as_deref(),
             Some(format!("{from} → {to}: 告急").as_str())
         );
+        // An order stored under the earlier 50-line limit is refused whole, not half moved.
+        let mut big = o.clone();
+        let line = big.lines[0].clone();
+        big.lines.resize(MAX_ORDER_LINES + 1, line);
+        let version = big.version;
+        assert!(matches!(
+            big.relocate(from.clone(), big.owner, "x".into(), at(3)),
+            Err(DomainError::Conflict(m)) if m.contains("cannot move in one step")
+        ));
+        assert_eq!((big.location.clone(), big.version), (to.clone(), version));
     }
 
     #[test]
