@@ -15,7 +15,7 @@ use fieldline_domain::order::{Code, Order, Sku, StockCount, StockEffect, StockLe
 use fieldline_domain::stock::{Breaker, Location};
 use fieldline_domain::{CustomerId, DomainEvent, OrderId, Subject, TenantId};
 use fieldline_store::error::{StoreError, StoreResult};
-use fieldline_store::ports::{Created, DemandRanking, OrderQuery, OrderStore, Page};
+use fieldline_store::ports::{Created, OrderQuery, OrderStore, Page};
 use rusqlite::types::Value;
 use rusqlite::{Transaction, params, params_from_iter};
 
@@ -638,64 +638,6 @@ impl OrderStore for SqliteStore {
                 });
             }
             Ok(out)
-        })
-        .await
-    }
-
-    async fn demand_ranking(
-        &self,
-        tenant: &TenantId,
-        since: NaiveDate,
-        until: NaiveDate,
-        region: Option<&Code>,
-        limit: usize,
-    ) -> StoreResult<DemandRanking> {
-        let (t, since, until) = (
-            tenant.as_str().to_owned(),
-            since.to_string(),
-            until.to_string(),
-        );
-        let region = region.map(|c| c.as_str().to_owned());
-        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        self.read(move |conn| {
-            // The primary key's (sku, region, week) order groups as it scans; SQLite keeps
-            // only the largest `limit` groups while sorting.
-            let mut stmt = conn
-                .prepare_cached(
-                    "SELECT sku, region, SUM(quantity) AS total, COUNT(*) OVER ()
-                     FROM demand_weeks
-                     WHERE tenant_id = ?1 AND week >= ?2 AND week < ?3 AND quantity > 0
-                       AND (?4 IS NULL OR region = ?4)
-                     GROUP BY sku, region
-                     ORDER BY total DESC, sku, region
-                     LIMIT ?5",
-                )
-                .map_err(sql_err)?;
-            let rows = stmt
-                .query_map(params![t, since, until, region, limit], |r| {
-                    Ok((
-                        r.get::<_, String>(0)?,
-                        r.get::<_, String>(1)?,
-                        r.get::<_, i64>(2)?,
-                        r.get::<_, i64>(3)?,
-                    ))
-                })
-                .map_err(sql_err)?;
-            let mut ranking = DemandRanking {
-                series: Vec::new(),
-                total: 0,
-            };
-            for row in rows {
-                let (sku, region, quantity, total) = row.map_err(sql_err)?;
-                let corrupt = |e| StoreError::corrupt("demand history row", e);
-                ranking.series.push((
-                    Code::parse(&sku, "sku").map_err(corrupt)?,
-                    Code::parse(&region, "region").map_err(corrupt)?,
-                    quantity.max(0) as u64,
-                ));
-                ranking.total = total.max(0) as u64;
-            }
-            Ok(ranking)
         })
         .await
     }

@@ -839,9 +839,10 @@ pub trait OrderStore: Send + Sync {
     }
     /// The `limit` largest SKU × warehouse series by demand in the weeks from `since` up to
     /// (not including) `until`, largest first (ties by SKU, then warehouse), and how many
-    /// had any; `region` keeps one warehouse's. The default forecast fits only the largest:
-    /// a store that can rank them itself saves reading every series (this default reads the
-    /// whole history).
+    /// had any; `region` keeps one warehouse's. The default forecast fits only the largest.
+    /// This default reads the whole history and ranks it in memory; both stores use it: a
+    /// SQLite `GROUP BY … ORDER BY … LIMIT` with the count of all series took the default
+    /// forecast from 7.9 s to 18.7 s at 1,000,000 orders (`order_submit` bench, same day).
     async fn demand_ranking(
         &self,
         tenant: &TenantId,
