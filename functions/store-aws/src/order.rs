@@ -217,7 +217,7 @@ fn demand_items(table: &str, tenant: &TenantId, demand: &[DemandPoint]) -> Vec<T
 /// The weekly totals of one demand item (`sku` keeps one SKU's).
 fn demand_points(
     item: &crate::table::Item,
-    sku: Option<&Code>,
+    keep: impl Fn(&str) -> bool,
     out: &mut Vec<DemandPoint>,
 ) -> StoreResult<()> {
     let sk = string_attr(item, "sk").unwrap_or_default();
@@ -233,7 +233,7 @@ fn demand_points(
         let Some(code) = name.strip_prefix(DEMAND_ATTR) else {
             continue;
         };
-        if sku.is_some_and(|s| s.as_str() != code) {
+        if !keep(code) {
             continue;
         }
         let quantity: i64 = value
@@ -597,14 +597,10 @@ impl OrderStore for DynamoStore {
             Some(code) => vec![demand_shard(code)],
             None => (0..DEMAND_SHARDS).collect(),
         };
-        let mut out = Vec::new();
-        for shard in shards {
-            for item in &self.weeks_since(demand_pk(tenant, shard), since).await? {
-                demand_points(item, sku, &mut out)?;
-            }
-        }
-        out.sort_by(|a, b| (&a.sku, &a.region, a.day).cmp(&(&b.sku, &b.region, b.day)));
-        Ok(out)
+        self.history_shards(tenant, shards, since, |code| {
+            sku.is_none_or(|s| s.as_str() == code)
+        })
+        .await
     }
 
     /// A shard holds many SKUs' weeks: read each of the SKUs' shards once, not once per SKU
@@ -616,15 +612,10 @@ impl OrderStore for DynamoStore {
         skus: &BTreeSet<Code>,
     ) -> StoreResult<Vec<DemandPoint>> {
         let shards: BTreeSet<u32> = skus.iter().map(demand_shard).collect();
-        let mut all = Vec::new();
-        for shard in shards {
-            for item in &self.weeks_since(demand_pk(tenant, shard), since).await? {
-                demand_points(item, None, &mut all)?;
-            }
-        }
-        let mut out: Vec<DemandPoint> = all.into_iter().filter(|p| skus.contains(&p.sku)).collect();
-        out.sort_by(|a, b| (&a.sku, &a.region, a.day).cmp(&(&b.sku, &b.region, b.day)));
-        Ok(out)
+        self.history_shards(tenant, shards, since, |code| {
+            skus.iter().any(|s| s.as_str() == code)
+        })
+        .await
     }
 
     async fn demand_totals(
@@ -664,6 +655,25 @@ impl OrderStore for DynamoStore {
 }
 
 impl DynamoStore {
+    /// The points of the SKUs `keep` accepts in the given history shards, in
+    /// `demand_history`'s order: one query per shard, however many SKUs it holds.
+    async fn history_shards(
+        &self,
+        tenant: &TenantId,
+        shards: impl IntoIterator<Item = u32>,
+        since: NaiveDate,
+        keep: impl Fn(&str) -> bool,
+    ) -> StoreResult<Vec<DemandPoint>> {
+        let mut out = Vec::new();
+        for shard in shards {
+            for item in &self.weeks_since(demand_pk(tenant, shard), since).await? {
+                demand_points(item, &keep, &mut out)?;
+            }
+        }
+        out.sort_by(|a, b| (&a.sku, &a.region, a.day).cmp(&(&b.sku, &b.region, b.day)));
+        Ok(out)
+    }
+
     /// Every item of a weekly partition (sort key starting with the week) from `since` on.
     async fn weeks_since(
         &self,
