@@ -184,7 +184,6 @@ fn all_series(first: NaiveDate, horizon: u32, origins: u32) -> DemandRequest {
         sku: None,
         region: None,
         totals: None,
-        series_total: None,
     }
 }
 

@@ -264,9 +264,6 @@ pub struct DemandRequest {
     /// The tenant's weekly demand totals (Monday, quantity), when `points` hold only some of
     /// its SKUs (each of them with all of its regions); `None`: `points` are all of it.
     pub totals: Option<Vec<(NaiveDate, u64)>>,
-    /// How many series `sku` and `region` keep, when the store ranked them and `points` hold
-    /// only the SKUs of the largest; `None`: counted from `points`.
-    pub series_total: Option<u32>,
 }
 
 /// Weekly history on one week grid shared by every series, with the calendar of each week.
@@ -688,7 +685,7 @@ pub fn forecast_demand(
                 .or_default() += p.quantity;
         }
     }
-    let series_total = request.series_total.unwrap_or(volume.len() as u32);
+    let series_total = volume.len() as u32;
     let mut matching: Vec<((&str, &str), u64)> = volume.into_iter().collect();
     matching.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
     matching.truncate(request.max_series);
@@ -878,7 +875,6 @@ mod tests {
             sku: None,
             region: None,
             totals: None,
-            series_total: None,
         }
     }
 
@@ -984,7 +980,6 @@ mod tests {
                 sku: None,
                 region: None,
                 totals: None,
-                series_total: None,
             },
         );
         let o = &f.backtest.overall;
@@ -1099,27 +1094,66 @@ mod tests {
         assert_eq!(top.series, all.series[..1]);
         assert_eq!(top.calendar_effect, all.calendar_effect);
         assert!(top.backtest.overall.points * 4 == all.backtest.overall.points);
+    }
 
-        // As a store that ranks the series hands them over — the largest one's SKU with all
-        // of its regions, the tenant's totals and the count — the answer is the same.
-        let largest: Vec<DemandPoint> = points
-            .iter()
-            .filter(|p| p.sku.as_str() == top.series[0].sku)
-            .cloned()
-            .collect();
-        assert!(largest.len() < points.len());
-        let ranked = forecast_demand(
-            &cal,
-            &largest,
-            &[],
-            &DemandRequest {
-                max_series: 1,
-                totals: Some(totals),
-                series_total: Some(4),
-                ..request("2026-11-23")
-            },
+    #[test]
+    fn the_largest_series_are_ranked_on_history_before_the_origin_ties_by_sku_then_region() {
+        // Per week: A at R1 3, B at R1 2, A at R2 2, C at R2 1 — and in the origin's week
+        // (not history) C at R2 orders 1,000, which must not lift it.
+        let cal = BusinessCalendar::default();
+        let first = day("2025-11-24");
+        let origin = first + Duration::weeks(20);
+        let mut points = Vec::new();
+        for w in 0..20 {
+            for (sku, region, quantity) in [("A", "R1", 3), ("B", "R1", 2), ("A", "R2", 2)] {
+                points.push(DemandPoint {
+                    day: first + Duration::weeks(w),
+                    sku: code(sku),
+                    region: code(region),
+                    quantity,
+                });
+            }
+            points.push(DemandPoint {
+                day: first + Duration::weeks(w),
+                sku: code("C"),
+                region: code("R2"),
+                quantity: 1,
+            });
+        }
+        points.push(DemandPoint {
+            day: origin,
+            sku: code("C"),
+            region: code("R2"),
+            quantity: 1000,
+        });
+        let ask = |max_series: usize, region: Option<&str>| {
+            let f = forecast_demand(
+                &cal,
+                &points,
+                &[],
+                &DemandRequest {
+                    origin,
+                    horizon: 1,
+                    backtest_origins: 1,
+                    max_series,
+                    sku: None,
+                    region: region.map(str::to_owned),
+                    totals: None,
+                },
+            );
+            let names: Vec<String> = f
+                .series
+                .iter()
+                .map(|s| format!("{}@{}", s.sku, s.region))
+                .collect();
+            (names, f.series_total)
+        };
+        assert_eq!(
+            ask(3, None),
+            (vec!["A@R1".into(), "A@R2".into(), "B@R1".into()], 4)
         );
-        assert_eq!(ranked, top);
+        assert_eq!(ask(1, Some("R2")), (vec!["A@R2".into()], 2));
+        assert_eq!(ask(9, Some("R9")), (vec![], 0));
     }
 
     #[test]

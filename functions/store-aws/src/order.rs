@@ -37,7 +37,7 @@ use fieldline_domain::{
 };
 use fieldline_store::error::{StoreError, StoreResult};
 use fieldline_store::ports::{Created, OrderQuery, OrderStore, Page, page_limit};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 fn skus_pk(tenant: &TenantId) -> String {
     format!("{}#SKUS", tenant_pk(tenant))
@@ -599,21 +599,6 @@ impl OrderStore for DynamoStore {
         };
         self.history_shards(tenant, shards, since, |code| {
             sku.is_none_or(|s| s.as_str() == code)
-        })
-        .await
-    }
-
-    /// A shard holds many SKUs' weeks: read each of the SKUs' shards once, not once per SKU
-    /// (50 ranked SKUs spread over all 16 shards read the history once instead of ~3 times).
-    async fn demand_history_of(
-        &self,
-        tenant: &TenantId,
-        since: NaiveDate,
-        skus: &BTreeSet<Code>,
-    ) -> StoreResult<Vec<DemandPoint>> {
-        let shards: BTreeSet<u32> = skus.iter().map(demand_shard).collect();
-        self.history_shards(tenant, shards, since, |code| {
-            skus.iter().any(|s| s.as_str() == code)
         })
         .await
     }

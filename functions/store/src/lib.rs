@@ -12,9 +12,9 @@ pub mod testkit;
 pub use error::StoreError;
 pub use ports::{
     AssignmentStore, BlobKey, BlobMeta, BlobStore, Conversion, Created, Cursor, CustomerFile,
-    CustomerQuery, CustomerStore, DealQuery, DealStore, DecisionLog, DemandRanking, DirectoryStore,
-    EventLog, IdempotencyKey, IdempotencyRecord, InboxStore, LeadQuery, LeadStore, MATCHING_LEADS,
-    MAX_PAGE, OrderQuery, OrderStore, Page, Paged, PresignedRequest, RecordStores, RetailStore,
-    RuleStore, StageTotal, StoredEvent, TaskStore, TimerStore, UploadStore, all_pages,
-    next_in_turn, page_limit,
+    CustomerQuery, CustomerStore, DealQuery, DealStore, DecisionLog, DirectoryStore, EventLog,
+    IdempotencyKey, IdempotencyRecord, InboxStore, LeadQuery, LeadStore, MATCHING_LEADS, MAX_PAGE,
+    OrderQuery, OrderStore, Page, Paged, PresignedRequest, RecordStores, RetailStore, RuleStore,
+    StageTotal, StoredEvent, TaskStore, TimerStore, UploadStore, all_pages, next_in_turn,
+    page_limit,
 };

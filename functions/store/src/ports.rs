@@ -134,15 +134,6 @@ impl Paged for Order {
     }
 }
 
-/// The largest demand series (see `OrderStore::demand_ranking`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DemandRanking {
-    /// (SKU, warehouse, quantity), largest first.
-    pub series: Vec<(Code, Code, u64)>,
-    /// How many series had any demand in the weeks asked for.
-    pub total: u64,
-}
-
 /// A paginated listing of orders, newest change first, in the caller's scope.
 #[derive(Debug, Clone)]
 pub struct OrderQuery {
@@ -821,49 +812,6 @@ pub trait OrderStore: Send + Sync {
         since: chrono::NaiveDate,
         sku: Option<&Code>,
     ) -> StoreResult<Vec<DemandPoint>>;
-    /// The weekly demand history of the given SKUs from the week starting `since` on, in
-    /// `demand_history`'s order: what the ranked forecast reads after `demand_ranking`. The
-    /// default asks for each SKU in turn; a store that keeps several SKUs in one partition
-    /// reads each partition once instead.
-    async fn demand_history_of(
-        &self,
-        tenant: &TenantId,
-        since: chrono::NaiveDate,
-        skus: &std::collections::BTreeSet<Code>,
-    ) -> StoreResult<Vec<DemandPoint>> {
-        let mut out = Vec::new();
-        for sku in skus {
-            out.extend(self.demand_history(tenant, since, Some(sku)).await?);
-        }
-        Ok(out)
-    }
-    /// The `limit` largest SKU × warehouse series by demand in the weeks from `since` up to
-    /// (not including) `until`, largest first (ties by SKU, then warehouse), and how many
-    /// had any; `region` keeps one warehouse's. The default forecast fits only the largest.
-    /// This default reads the whole history and ranks it in memory; both stores use it: a
-    /// SQLite `GROUP BY … ORDER BY … LIMIT` with the count of all series took the default
-    /// forecast from 7.9 s to 18.7 s at 1,000,000 orders (`order_submit` bench, same day).
-    async fn demand_ranking(
-        &self,
-        tenant: &TenantId,
-        since: chrono::NaiveDate,
-        until: chrono::NaiveDate,
-        region: Option<&Code>,
-        limit: usize,
-    ) -> StoreResult<DemandRanking> {
-        let mut volume: std::collections::HashMap<(Code, Code), u64> = Default::default();
-        for p in self.demand_history(tenant, since, None).await? {
-            if p.day < until && region.is_none_or(|r| *r == p.region) {
-                *volume.entry((p.sku, p.region)).or_default() += p.quantity;
-            }
-        }
-        let total = volume.len() as u64;
-        let mut series: Vec<(Code, Code, u64)> =
-            volume.into_iter().map(|((s, r), q)| (s, r, q)).collect();
-        series.sort_by(|a, b| b.2.cmp(&a.2).then_with(|| (&a.0, &a.1).cmp(&(&b.0, &b.1))));
-        series.truncate(limit);
-        Ok(DemandRanking { series, total })
-    }
     /// The tenant's demand per week from `since` on (Monday, quantity), oldest first: what
     /// one SKU's forecast fits the calendar effect on.
     async fn demand_totals(

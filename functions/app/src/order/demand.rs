@@ -14,7 +14,7 @@ use fieldline_domain::order::Code;
 use fieldline_domain::retail::Week;
 use fieldline_domain::stock::{Replenishment, replenishments};
 use fieldline_domain::{Actor, Permission};
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 
 /// Three years of weekly history at most: enough for two seasons and the backtest.
 const HISTORY_WEEKS: i64 = 156;
@@ -92,40 +92,24 @@ async fn tenant_forecast(
     let calendar = tenant.calendar();
     let origin = Week::of(state.clock.now(), calendar.time_zone).monday();
     let since = origin - Duration::weeks(HISTORY_WEEKS);
-    // One SKU's history, or the SKUs' of the largest series the store ranked, with the
-    // tenant's weekly totals (the calendar effect is fitted on them); or all of it (every
-    // series asked for).
-    let (points, series_total) = match (&only.sku, only.limit) {
-        (Some(sku), _) => (
+    // One SKU's history with the tenant's weekly totals (the calendar effect is fitted on
+    // them), or all of it: the largest series are ranked in the domain on the history read
+    // once (a store-side ranking read it twice, and SQLite's ranking query was slower).
+    let (points, totals) = match &only.sku {
+        Some(sku) => (
             state
                 .orders
                 .demand_history(&actor.tenant, since, Some(sku))
                 .await?,
-            None,
+            Some(state.orders.demand_totals(&actor.tenant, since).await?),
         ),
-        (None, None) => (
+        None => (
             state
                 .orders
                 .demand_history(&actor.tenant, since, None)
                 .await?,
             None,
         ),
-        (None, Some(limit)) => {
-            let ranking = state
-                .orders
-                .demand_ranking(&actor.tenant, since, origin, only.region.as_ref(), limit)
-                .await?;
-            let skus: BTreeSet<Code> = ranking.series.into_iter().map(|(sku, _, _)| sku).collect();
-            let points = state
-                .orders
-                .demand_history_of(&actor.tenant, since, &skus)
-                .await?;
-            (points, Some(ranking.total as u32))
-        }
-    };
-    let totals = match (&only.sku, only.limit) {
-        (None, None) => None,
-        _ => Some(state.orders.demand_totals(&actor.tenant, since).await?),
     };
     let estimates = state.orders.estimates_since(&actor.tenant, since).await?;
     Ok(forecast_demand(
@@ -140,7 +124,6 @@ async fn tenant_forecast(
             sku: only.sku.map(|c| c.as_str().to_owned()),
             region: only.region.map(|c| c.as_str().to_owned()),
             totals,
-            series_total,
         },
     ))
 }
