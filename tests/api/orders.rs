@@ -832,7 +832,16 @@ async fn imports_check_every_row_write_all_or_nothing_and_exports_read_back() {
     assert_eq!(rows[0]["outcome"], "updated");
     assert_eq!(rows[1]["row"], 3);
     assert!(rows[1]["error"].as_str().unwrap().contains("formula"));
+    assert_eq!(
+        (&rows[1]["code"], &rows[1]["field"]),
+        (&json!("formula_cell"), &json!("name"))
+    );
     assert!(rows[2]["error"].as_str().unwrap().contains("unit_price"));
+    assert_eq!(
+        (&rows[2]["code"], &rows[2]["field"]),
+        (&json!("invalid_field"), &json!("unit_price"))
+    );
+    assert_eq!(rows[0].get("code"), None, "a good row has no code");
     let lub = app.get("/v1/skus", &rep).await.expect(200).body;
     assert!(
         lub.to_string().contains("128000"),
@@ -1283,6 +1292,14 @@ async fn customer_imports_deduplicate_normalise_phones_and_read_back() {
             .contains("owner"),
         "{report:#}"
     );
+    // Each refusal has a stable code and names the import's field, whatever the header.
+    let coded = |i: usize| {
+        let r = &report["rows"][i];
+        (r["code"].as_str().unwrap(), r["field"].as_str().unwrap())
+    };
+    assert_eq!(coded(5), ("formula_cell", "company"), "{report:#}");
+    assert_eq!(coded(6), ("not_found", "owner"), "{report:#}");
+    assert_eq!(coded(7).1, "owner", "{report:#}");
     let listed = app.get("/v1/customers", &manager).await.expect(200).body;
     assert_eq!(
         listed["items"].as_array().unwrap().len(),
@@ -1393,6 +1410,11 @@ async fn customer_imports_deduplicate_normalise_phones_and_read_back() {
             .as_str()
             .unwrap()
             .contains("another team"),
+        "{report:#}"
+    );
+    assert_eq!(
+        (&report["rows"][0]["code"], &report["rows"][0]["field"]),
+        (&json!("forbidden"), &json!("company")),
         "{report:#}"
     );
     // An admin without an owner column owns what they import, as when creating by hand.
@@ -1614,6 +1636,19 @@ async fn lead_imports_skip_known_people_route_new_ones_and_report_progress() {
     );
     assert!(
         rows[6]["error"].as_str().unwrap().contains("formula"),
+        "{refused:#}"
+    );
+    let codes: Vec<(&str, Option<&str>)> = rows[4..]
+        .iter()
+        .map(|r| (r["code"].as_str().unwrap(), r["field"].as_str()))
+        .collect();
+    assert_eq!(
+        codes,
+        [
+            ("duplicate_row", None),
+            ("invalid_field", Some("source")),
+            ("formula_cell", Some("lead_name"))
+        ],
         "{refused:#}"
     );
     assert_eq!(

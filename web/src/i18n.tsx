@@ -439,6 +439,14 @@ const words = {
   importRow: { zh: "行号", en: "Row" },
   importKey: { zh: "记录", en: "Record" },
   importWhy: { zh: "原因", en: "Why" },
+  importRow_invalid_field: { zh: "值无效", en: "Invalid value" },
+  importRow_duplicate_row: { zh: "与前面的行重复", en: "Repeats an earlier row" },
+  importRow_duplicate: { zh: "已属于其他记录", en: "Belongs to another record" },
+  importRow_not_found: { zh: "找不到引用的记录", en: "Refers to nothing stored" },
+  importRow_formula_cell: { zh: "单元格是公式", en: "A formula cell" },
+  importRow_forbidden: { zh: "无权操作", en: "Not yours to change" },
+  importRow_conflict: { zh: "状态冲突", en: "Conflicts with its state" },
+  importRow_invalid_transition: { zh: "状态无法变更", en: "Cannot change state" },
   exportTitle: { zh: "导出", en: "Export" },
   exportHelp: {
     zh: "导出您权限范围内的数据；客户、线索、订单、物料和库存的导出文件可直接再导入。",
@@ -469,6 +477,9 @@ export interface I18n {
   /** A capture failure's stable code in words, or the server's message for a code we have
    * no words for. */
   uploadError: (code: string, message: string) => string;
+  /** An import row's refusal: its stable code in words, then the server's detail (which
+   * quotes the cell); the detail alone for a code we have no words for. */
+  rowError: (code: string | null | undefined, message: string) => string;
   /** The half of a tenant-written "中文 / English" text in this language (titles and
    * reasons rules write in both); any other text as it is. */
   pick: (text: string) => string;
@@ -534,6 +545,10 @@ export function i18n(language: Language): I18n {
     },
     describe: (error) => describe(error, t),
     uploadError: (code, message) => (code in words ? t(code as Word) : message),
+    rowError: (code, message) => {
+      const word = `importRow_${code ?? ""}`;
+      return word in words ? `${t(word as Word)} — ${message}` : message;
+    },
     pick: (text) => pickLanguage(text, language),
   };
 }

@@ -568,7 +568,8 @@ await step("a manager imports a lead list: the try names the refused row, the im
   await page.getByText("检查完成，未写入任何数据。").waitFor({ timeout: 30_000 });
   const refused = page.locator(".import-result tbody tr");
   assert.equal(await refused.count(), 1);
-  assert.match(await refused.first().innerText(), /^32\s[\s\S]*formula/);
+  // In Chinese: the refusal's code in words, then the cell it quotes.
+  assert.match(await refused.first().innerText(), /^32\s[\s\S]*单元格是公式 — lead_name: "=1\+1" looks like a formula/);
   await accessible(page, "imports (manager, desktop)");
   await shot(page, "manager-import-desktop");
   await page.getByRole("button", { name: "正式导入" }).click();

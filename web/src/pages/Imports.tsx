@@ -168,7 +168,7 @@ function ImportForm({ client, kinds }: { client: Client; kinds: ImportKind[] }) 
 }
 
 function RunView({ run }: { run?: Run }) {
-  const { t, number, uploadError } = useI18n();
+  const { t, number, uploadError, rowError } = useI18n();
   if (!run) return null;
   if (run.state === "sending") return <p role="status">{t("importSending")}</p>;
   if (run.state === "failed")
@@ -238,7 +238,7 @@ function RunView({ run }: { run?: Run }) {
                 <tr key={r.row}>
                   <th scope="row">{r.row}</th>
                   <td>{r.key}</td>
-                  <td>{r.error}</td>
+                  <td>{rowError(r.code, r.error ?? "")}</td>
                 </tr>
               ))}
             </tbody>

@@ -4,7 +4,9 @@
 //! already has is not created again: its new contacts are added to it, known ones skipped.
 
 use super::table::Table;
-use super::use_cases::{ImportKind, ImportReport, Progress, RowOutcome, columns, text_cell};
+use super::use_cases::{
+    Check, ImportKind, ImportReport, Progress, RowError, RowOutcome, columns, settle, text_cell,
+};
 use crate::error::AppError;
 use crate::lead::{load_tenant, region_of};
 use crate::state::AppState;
@@ -57,18 +59,13 @@ pub(super) async fn stored_company(
     state: &AppState,
     tenant: &fieldline_domain::TenantId,
     key: &str,
-) -> Result<Option<Customer>, String> {
+) -> Result<Option<Customer>, fieldline_store::StoreError> {
     let holder = state
         .customers
         .key_holder(tenant, &format!("customer:name:{key}"))
-        .await
-        .map_err(|e| e.to_string())?;
+        .await?;
     match holder.and_then(|h| h.parse::<CustomerId>().ok()) {
-        Some(id) => state
-            .customers
-            .get_customer(tenant, id)
-            .await
-            .map_err(|e| e.to_string()),
+        Some(id) => state.customers.get_customer(tenant, id).await,
         None => Ok(None),
     }
 }
@@ -101,14 +98,14 @@ pub(super) async fn import(
     for (line, row) in &table.rows {
         let name = cell(row, "company");
         let key = company_key(&name);
-        let outcome: Result<RowOutcome, String> = async {
+        let outcome: Result<RowOutcome, Check> = async {
             let name = text_cell(&name, "company")?;
             let owner: &User = match cell(row, "owner") {
                 o if o.is_empty() => &me,
                 o => users
                     .iter()
                     .find(|u| u.active && u.email.as_str().eq_ignore_ascii_case(&o))
-                    .ok_or_else(|| format!("owner: no active user {o}"))?,
+                    .ok_or_else(|| RowError::not_found("owner", format!("no active user {o}")))?,
             };
             // Managers give customers to their own team only, as when creating one by hand
             // (the importer without an owner column owns what they import).
@@ -116,9 +113,10 @@ pub(super) async fn import(
                 actor
                     .check(Permission::CreateCustomerFor(Some(owner.id)))
                     .and_then(|()| actor.check_can_assign_to(owner))
-                    .map_err(|e| match e.to_string() {
-                        m if m.starts_with("owner") => m,
-                        m => format!("owner: {m}"),
+                    .map_err(|e| {
+                        let mut e = RowError::from(e);
+                        e.field.get_or_insert_with(|| "owner".to_owned());
+                        e
                     })?;
             }
             let mut created = false;
@@ -134,8 +132,9 @@ pub(super) async fn import(
                         let kind = match cell(row, "kind") {
                             k if k.is_empty() => CustomerKind::default(),
                             k => k.parse().map_err(|_| {
-                                format!(
-                                    "kind: {k:?} is not store, distributor, enterprise or other"
+                                RowError::invalid(
+                                    "kind",
+                                    format!("{k:?} is not store, distributor, enterprise or other"),
                                 )
                             })?,
                         };
@@ -156,8 +155,7 @@ pub(super) async fn import(
                             contacts: Vec::new(),
                         };
                         let customer =
-                            Customer::create(&input, CustomerId::new(), actor, owner, now)
-                                .map_err(|e| e.to_string())?;
+                            Customer::create(&input, CustomerId::new(), actor, owner, now)?;
                         created = true;
                         Company {
                             customer,
@@ -179,7 +177,11 @@ pub(super) async fn import(
                 });
             }
             if contact.is_empty() {
-                return Err("contact: a phone or e-mail needs the person's name".into());
+                return Err(RowError::invalid(
+                    "contact",
+                    "a phone or e-mail needs the person's name",
+                )
+                .into());
             }
             let company = companies.get(&key).expect("inserted above");
             let input = NewContact {
@@ -190,38 +192,31 @@ pub(super) async fn import(
                 decision_role: None,
                 role: Some(cell(row, "role")).filter(|r| !r.is_empty()),
             };
-            let role = policy
-                .parse_role(input.role.as_deref())
-                .map_err(|e| format!("role: {e}"))?;
-            let parsed = input
-                .parse(ContactId::new(), &company.customer, region, role, now)
-                .map_err(|e| e.to_string())?;
+            let role = policy.parse_role(input.role.as_deref())?;
+            let parsed = input.parse(ContactId::new(), &company.customer, region, role, now)?;
             // Known already (here or earlier in the file) or someone else's?
             let mut known = false;
             for k in parsed.dedupe_keys() {
                 if let Some(first) = contact_rows.get(&k) {
-                    return Err(format!("the same contact as row {first}"));
+                    return Err(RowError::duplicate("contact", *first).into());
                 }
-                let holder = state
-                    .customers
-                    .key_holder(&actor.tenant, &k)
-                    .await
-                    .map_err(|e| e.to_string())?;
+                let holder = state.customers.key_holder(&actor.tenant, &k).await?;
                 let Some(holder) = holder.and_then(|h| h.parse::<ContactId>().ok()) else {
                     continue;
                 };
-                let theirs = state
-                    .customers
-                    .get_contact(&actor.tenant, holder)
-                    .await
-                    .map_err(|e| e.to_string())?;
+                let theirs = state.customers.get_contact(&actor.tenant, holder).await?;
                 match theirs {
                     Some(c) if c.customer == company.customer.id => known = true,
                     Some(c) => {
-                        return Err(format!(
-                            "{k} is already {}'s, a contact of another customer",
-                            c.name.as_str()
-                        ));
+                        return Err(RowError {
+                            code: "duplicate",
+                            field: None,
+                            message: format!(
+                                "{k} is already {}'s, a contact of another customer",
+                                c.name.as_str()
+                            ),
+                        }
+                        .into());
                     }
                     None => {}
                 }
@@ -237,10 +232,14 @@ pub(super) async fn import(
                 });
             }
             if !company.writable {
-                return Err(format!(
-                    "company: {} is another team's customer; its owner's managers add contacts",
-                    company.customer.name.as_str()
-                ));
+                return Err(RowError::forbidden(
+                    "company",
+                    format!(
+                        "{} is another team's customer; its owner's managers add contacts",
+                        company.customer.name.as_str()
+                    ),
+                )
+                .into());
             }
             companies
                 .get_mut(&key)
@@ -254,7 +253,7 @@ pub(super) async fn import(
             })
         }
         .await;
-        report.count(*line, name, outcome);
+        report.count(*line, name, settle(outcome)?);
     }
     if dry_run || report.errors > 0 {
         return Ok(report);

@@ -6,7 +6,9 @@
 //! phone (else e-mail), so a commit cut short and run again creates only what is missing.
 
 use super::table::Table;
-use super::use_cases::{ImportKind, ImportReport, Progress, RowOutcome, columns, text_cell};
+use super::use_cases::{
+    Check, ImportKind, ImportReport, Progress, RowError, RowOutcome, columns, settle, text_cell,
+};
 use crate::error::AppError;
 use crate::lead::{load_tenant, region_of};
 use crate::state::AppState;
@@ -43,7 +45,7 @@ pub(super) const EXPORT_HEADER: &[&str] = &[
 ];
 
 /// A source as a sheet names it: our own names, or the words Chinese CRMs print.
-fn source(raw: &str) -> Result<LeadSource, String> {
+fn source(raw: &str) -> Result<LeadSource, RowError> {
     let folded = raw.trim().to_lowercase().replace([' ', '-'], "_");
     if folded.is_empty() {
         return Ok(LeadSource::Import);
@@ -64,9 +66,12 @@ fn source(raw: &str) -> Result<LeadSource, String> {
         "导入" => LeadSource::Import,
         "其他" | "其它" => LeadSource::Other,
         _ => {
-            return Err(format!(
-                "source: {raw:?} is not web_form, trade_show, referral, cold_call, partner, \
-                 advertising, event, import or other (or 官网, 展会, 转介绍, 电话, 渠道, 广告, 活动)"
+            return Err(RowError::invalid(
+                "source",
+                format!(
+                    "{raw:?} is not web_form, trade_show, referral, cold_call, partner, \
+                     advertising, event, import or other (or 官网, 展会, 转介绍, 电话, 渠道, 广告, 活动)"
+                ),
             ));
         }
     })
@@ -100,23 +105,29 @@ pub(super) async fn import(
 
     for (line, row) in &table.rows {
         let name = cell(row, "lead_name");
-        let outcome: Result<(RowOutcome, Option<String>), String> = async {
+        let outcome: Result<(RowOutcome, Option<String>), Check> = async {
             let owner: Option<&User> = match cell(row, "owner") {
                 o if o.is_empty() => None,
                 o => Some(
                     users
                         .iter()
                         .find(|u| u.active && u.email.as_str().eq_ignore_ascii_case(&o))
-                        .ok_or_else(|| format!("owner: no active user {o}"))?,
+                        .ok_or_else(|| {
+                            RowError::not_found("owner", format!("no active user {o}"))
+                        })?,
                 ),
             };
             if let Some(owner) = owner {
                 actor
                     .check(Permission::CreateLeadFor(Some(owner.id)))
                     .and_then(|()| actor.check_can_assign_to(owner))
-                    .map_err(|e| format!("owner: {e}"))?;
+                    .map_err(|e| {
+                        let mut e = RowError::from(e);
+                        e.field.get_or_insert_with(|| "owner".to_owned());
+                        e
+                    })?;
             }
-            let optional = |field: &str| -> Result<Option<String>, String> {
+            let optional = |field: &str| -> Result<Option<String>, RowError> {
                 match cell(row, field) {
                     v if v.is_empty() => Ok(None),
                     v => text_cell(&v, field).map(Some),
@@ -137,8 +148,17 @@ pub(super) async fn import(
                 notes: optional("notes")?,
                 owner: owner.map(|o| o.id),
             };
+            // The domain names the lead's contact fields `contact.…`; the sheet's are plain.
             let rename = |e: fieldline_domain::DomainError| {
-                e.to_string().replace("contact.name", "lead_name")
+                let mut e = RowError::from(e);
+                if let Some(field) = e.field.as_mut() {
+                    *field = match field.strip_prefix("contact.") {
+                        Some("name") => "lead_name".to_owned(),
+                        Some(plain) => plain.to_owned(),
+                        None => field.clone(),
+                    };
+                }
+                e
             };
             // The contact's keys name the lead's id, so a commit run again finds its own.
             let keys =
@@ -150,7 +170,7 @@ pub(super) async fn import(
                 actor.tenant
             )));
             if let Some(first) = keys.iter().find_map(|k| first_row.get(k)) {
-                return Err(format!("the same person as row {first}"));
+                return Err(RowError::duplicate("person", *first).into());
             }
             for k in &keys {
                 first_row.insert(k.clone(), *line);
@@ -174,7 +194,7 @@ pub(super) async fn import(
             Ok((RowOutcome::Created, None))
         }
         .await;
-        match outcome {
+        match settle(outcome)? {
             Ok((o, matched)) => report.count_matched(*line, name, Ok(o), matched),
             Err(e) => report.count(*line, name, Err(e)),
         }
@@ -206,23 +226,15 @@ async fn known(
     actor: &Actor,
     id: LeadId,
     keys: &[String],
-) -> Result<Option<String>, String> {
-    let err = |e: fieldline_store::StoreError| e.to_string();
-    if state
-        .leads
-        .get_lead(&actor.tenant, id)
-        .await
-        .map_err(err)?
-        .is_some()
-    {
+) -> Result<Option<String>, fieldline_store::StoreError> {
+    if state.leads.get_lead(&actor.tenant, id).await?.is_some() {
         return Ok(Some(format!("lead {id}")));
     }
     for key in keys {
         if let Some(lead) = state
             .leads
             .leads_with_key(&actor.tenant, key)
-            .await
-            .map_err(err)?
+            .await?
             .first()
         {
             return Ok(Some(format!("lead {}", lead.id)));
@@ -232,8 +244,7 @@ async fn known(
         if let Some(holder) = state
             .customers
             .key_holder(&actor.tenant, &contact_key)
-            .await
-            .map_err(err)?
+            .await?
         {
             return Ok(Some(format!("contact {holder}")));
         }

@@ -7,7 +7,8 @@
 
 use super::table::Table;
 use super::use_cases::{
-    ImportKind, ImportReport, Progress, RowOutcome, columns, count, money, text_cell,
+    Check, ImportKind, ImportReport, Progress, RowError, RowOutcome, columns, count, money, settle,
+    text_cell,
 };
 use crate::error::AppError;
 use crate::lead::load_tenant;
@@ -53,19 +54,20 @@ pub(super) const EXPORT_HEADER: &[&str] = &[
 
 /// A discount as sheets write it: `10` or `10%`. Fractions (`0.1`) are refused rather than
 /// guessed: a sheet's 0.5 could be half or half a percent.
-fn discount(raw: &str) -> Result<u32, String> {
+fn discount(raw: &str) -> Result<u32, RowError> {
     let t = raw.trim().trim_end_matches(['%', '％']).trim();
     match t.parse::<u32>() {
         Ok(p) if p <= 100 => Ok(p),
-        _ => Err(format!(
-            "discount: {raw:?} is not a whole percentage from 0 to 100"
+        _ => Err(RowError::invalid(
+            "discount",
+            format!("{raw:?} is not a whole percentage from 0 to 100"),
         )),
     }
 }
 
 /// A day as sheets write it: `2025-03-14`, `2025/3/14`, `2025.3.14`, `2025年3月14日`, or an
 /// Excel serial day number (what a date cell reads as).
-fn day(raw: &str) -> Result<NaiveDate, String> {
+fn day(raw: &str) -> Result<NaiveDate, RowError> {
     let t = raw.trim();
     for f in ["%Y-%m-%d", "%Y/%m/%d", "%Y.%m.%d", "%Y年%m月%d日"] {
         if let Ok(d) = NaiveDate::parse_from_str(t, f) {
@@ -84,7 +86,10 @@ fn day(raw: &str) -> Result<NaiveDate, String> {
             Ok(NaiveDate::from_ymd_opt(1899, 12, 30).expect("valid date")
                 + chrono::Duration::days(serial.trunc() as i64))
         }
-        _ => Err(format!("date: {raw:?} is not a date (2025-03-14)")),
+        _ => Err(RowError::invalid(
+            "date",
+            format!("{raw:?} is not a date (2025-03-14)"),
+        )),
     }
 }
 
@@ -131,7 +136,7 @@ pub(super) async fn import(
     }
     let mut customers: HashMap<String, Option<Customer>> = HashMap::new();
     let mut orders: BTreeMap<String, Draft> = BTreeMap::new();
-    let mut row_order: Vec<(usize, String, Result<String, String>)> = Vec::new();
+    let mut row_order: Vec<(usize, String, Result<String, RowError>)> = Vec::new();
 
     for (line, row) in &table.rows {
         let number = cell(row, "order");
@@ -140,10 +145,10 @@ pub(super) async fn import(
         } else {
             number.clone()
         };
-        let result: Result<String, String> = async {
+        let result: Result<String, Check> = async {
             let day = day(&cell(row, "date"))?;
             if day > today {
-                return Err(format!("date: {day} is in the future"));
+                return Err(RowError::invalid("date", format!("{day} is in the future")).into());
             }
             let name = cell(row, "company");
             let ckey = company_key(&name);
@@ -153,28 +158,35 @@ pub(super) async fn import(
             }
             let customer = customers[&ckey]
                 .clone()
-                .ok_or_else(|| format!("company: no customer {name:?}; import customers first"))?;
+                .ok_or_else(|| {
+                    RowError::not_found(
+                        "company",
+                        format!("no customer {name:?}; import customers first"),
+                    )
+                })?;
             actor
                 .check(Permission::AccessCustomer(&customer))
-                .map_err(|_| format!("company: {name} is another team's customer"))?;
-            let sku = Code::parse(&cell(row, "sku"), "sku").map_err(|e| format!("sku: {e}"))?;
+                .map_err(|_| {
+                    RowError::forbidden("company", format!("{name} is another team's customer"))
+                })?;
+            let sku = Code::parse(&cell(row, "sku"), "sku")?;
             let stored = skus
                 .get(sku.as_str())
-                .ok_or_else(|| format!("sku: {sku} is not in the catalogue"))?;
-            let quantity = count(&cell(row, "quantity")).map_err(|m| format!("quantity: {m}"))?;
+                .ok_or_else(|| RowError::not_found("sku", format!("{sku} is not in the catalogue")))?;
+            let quantity =
+                count(&cell(row, "quantity")).map_err(|m| RowError::invalid("quantity", m))?;
             if quantity == 0 {
-                return Err("quantity: at least 1".into());
+                return Err(RowError::invalid("quantity", "at least 1").into());
             }
             let unit_price = match cell(row, "unit_price") {
                 p if p.is_empty() => None,
-                p => Some(money(&p).map_err(|m| format!("unit_price: {m}"))?),
+                p => Some(money(&p).map_err(|m| RowError::invalid("unit_price", m))?),
             };
             let discount_percent = match cell(row, "discount") {
                 d if d.is_empty() => 0,
                 d => discount(&d)?,
             };
-            let location = Code::parse(&cell(row, "location"), "location")
-                .map_err(|e| format!("location: {e}"))?;
+            let location = Code::parse(&cell(row, "location"), "location")?;
             let channel = match cell(row, "channel") {
                 c if c.is_empty() => "import".to_owned(),
                 c => text_cell(&c, "channel")?,
@@ -191,10 +203,14 @@ pub(super) async fn import(
                         || draft.location != location
                         || draft.day != day
                     {
-                        return Err(format!(
-                            "order {key}: its lines must share the customer, date and location of row {}",
-                            draft.first_row
-                        ));
+                        return Err(RowError::invalid(
+                            "order",
+                            format!(
+                                "{key}: its lines must share the customer, date and location of row {}",
+                                draft.first_row
+                            ),
+                        )
+                        .into());
                     }
                     draft.lines.push(line_input);
                 }
@@ -215,14 +231,14 @@ pub(super) async fn import(
             Ok(key.clone())
         }
         .await;
-        row_order.push((*line, key, result));
+        row_order.push((*line, key, settle(result)?));
     }
 
     // Build each order as it was: submitted, (approved,) shipped, delivered and paid on its
     // day. Known orders (same id) are left alone.
     let catalogue: Vec<Sku> = skus.into_values().collect();
     let policy = tenant.order_policy();
-    let mut built: HashMap<String, Result<Option<Order>, String>> = HashMap::new();
+    let mut built: HashMap<String, Result<Option<Order>, RowError>> = HashMap::new();
     for (key, draft) in &orders {
         // An order number that is one of our order ids (our own export) keeps that id.
         let id = key.parse::<OrderId>().unwrap_or_else(|_| {
@@ -236,14 +252,8 @@ pub(super) async fn import(
                 }
             )))
         });
-        let result = async {
-            if state
-                .orders
-                .get_order(&actor.tenant, id)
-                .await
-                .map_err(|e| e.to_string())?
-                .is_some()
-            {
+        let result: Result<Option<Order>, Check> = async {
+            if state.orders.get_order(&actor.tenant, id).await?.is_some() {
                 return Ok(None);
             }
             let at = draft
@@ -264,25 +274,19 @@ pub(super) async fn import(
                 ),
             };
             let owner = (draft.customer.owner, draft.customer.team);
-            let mut order = Order::draft(&input, id, &actor.tenant, owner, &catalogue, at)
-                .map_err(|e| e.to_string())?;
+            let mut order = Order::draft(&input, id, &actor.tenant, owner, &catalogue, at)?;
             let by = actor.user;
-            let step = |e: fieldline_domain::DomainError| e.to_string();
-            order
-                .submit(by, None, &catalogue, &policy, at)
-                .map_err(step)?;
+            order.submit(by, None, &catalogue, &policy, at)?;
             if !order.holds.is_empty() {
-                order
-                    .approve(by, "导入的历史订单 / imported history".into(), at)
-                    .map_err(step)?;
+                order.approve(by, "导入的历史订单 / imported history".into(), at)?;
             }
-            order.ship(by, at).map_err(step)?;
-            order.deliver(by, at).map_err(step)?;
-            order.record_payment(order.total, by, at).map_err(step)?;
+            order.ship(by, at)?;
+            order.deliver(by, at)?;
+            order.record_payment(order.total, by, at)?;
             Ok(Some(order))
         }
         .await;
-        built.insert(key.clone(), result);
+        built.insert(key.clone(), settle(result)?);
     }
 
     for (line, key, result) in row_order {

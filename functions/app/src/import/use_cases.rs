@@ -42,12 +42,145 @@ pub struct RowReport {
     pub outcome: RowOutcome,
     /// The record's key (SKU code, or `SKU@location`).
     pub key: String,
-    /// Why the row is refused, naming the column.
+    /// Why the row is refused, for people: the column, then what is wrong with it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// Why the row is refused, for programs: a stable code (`invalid_field`, `duplicate_row`,
+    /// `duplicate`, `not_found`, `formula_cell`, `forbidden`, `conflict`, `invalid_transition`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// The field (as the import names it, not the sheet's header) the refusal is about.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
     /// The stored record an unchanged row matched (`lead …`, `contact …`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub matched: Option<String>,
+}
+
+/// Why a row is refused: a stable code a client can act on, the field it is about (when
+/// one is), and a message for people. Rows are checked against the store too, but a store
+/// failure is not the row's fault: it fails the whole import instead (`AppError`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RowError {
+    pub code: &'static str,
+    pub field: Option<String>,
+    pub message: String,
+}
+
+impl RowError {
+    /// The cell of `field` is not a valid value.
+    pub fn invalid(field: &str, message: impl Into<String>) -> RowError {
+        RowError {
+            code: "invalid_field",
+            field: Some(field.to_owned()),
+            message: message.into(),
+        }
+    }
+
+    /// The record `field` names (customer, SKU, owner) does not exist.
+    pub fn not_found(field: &str, message: impl Into<String>) -> RowError {
+        RowError {
+            code: "not_found",
+            field: Some(field.to_owned()),
+            message: message.into(),
+        }
+    }
+
+    /// The record `field` names is not the importer's to use.
+    pub fn forbidden(field: &str, message: impl Into<String>) -> RowError {
+        RowError {
+            code: "forbidden",
+            field: Some(field.to_owned()),
+            message: message.into(),
+        }
+    }
+
+    /// An earlier row of the file is the same record.
+    pub fn duplicate(what: &str, first: usize) -> RowError {
+        RowError {
+            code: "duplicate_row",
+            field: None,
+            message: format!("the same {what} as row {first}"),
+        }
+    }
+
+    /// A text cell a spreadsheet would run as a formula.
+    pub fn formula(field: &str, raw: &str) -> RowError {
+        RowError {
+            code: "formula_cell",
+            field: Some(field.to_owned()),
+            message: format!("{raw:?} looks like a formula"),
+        }
+    }
+}
+
+impl std::fmt::Display for RowError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.field {
+            Some(field) => write!(f, "{field}: {}", self.message),
+            None => f.write_str(&self.message),
+        }
+    }
+}
+
+/// A domain refusal keeps its field; its kind becomes the code the API gives it elsewhere.
+impl From<fieldline_domain::DomainError> for RowError {
+    fn from(e: fieldline_domain::DomainError) -> RowError {
+        use fieldline_domain::DomainError as D;
+        let code = match &e {
+            D::InvalidField { .. } => "invalid_field",
+            D::InvalidTransition { .. } => "invalid_transition",
+            D::Forbidden(_) => "forbidden",
+            D::Conflict(_) => "conflict",
+        };
+        match e {
+            D::InvalidField { field, message } => RowError {
+                code,
+                field: Some(field),
+                message,
+            },
+            other => RowError {
+                code,
+                field: None,
+                message: other.to_string(),
+            },
+        }
+    }
+}
+
+/// A row's check failing: the row's fault (reported; the import goes on to the next row) or
+/// the store's (the import stops with it: nothing is known about the row).
+#[derive(Debug)]
+pub(super) enum Check {
+    Row(RowError),
+    Store(fieldline_store::StoreError),
+}
+
+impl From<RowError> for Check {
+    fn from(e: RowError) -> Check {
+        Check::Row(e)
+    }
+}
+
+impl From<fieldline_domain::DomainError> for Check {
+    fn from(e: fieldline_domain::DomainError) -> Check {
+        Check::Row(e.into())
+    }
+}
+
+impl From<fieldline_store::StoreError> for Check {
+    fn from(e: fieldline_store::StoreError) -> Check {
+        Check::Store(e)
+    }
+}
+
+/// The row's outcome to report, or the store failure that stops the import.
+pub(super) fn settle<T>(checked: Result<T, Check>) -> Result<Result<T, RowError>, AppError> {
+    match checked {
+        Ok(t) => Ok(Ok(t)),
+        Err(Check::Row(e)) => Ok(Err(e)),
+        Err(Check::Store(e)) => Err(e.into()),
+    }
 }
 
 /// Where an import reports how far it is: nowhere, unless the caller follows it
@@ -131,7 +264,7 @@ impl ImportReport {
     }
 
     /// Records one row's outcome (an error names the column it is about).
-    pub(super) fn count(&mut self, row: usize, key: String, outcome: Result<RowOutcome, String>) {
+    pub(super) fn count(&mut self, row: usize, key: String, outcome: Result<RowOutcome, RowError>) {
         self.count_matched(row, key, outcome, None);
     }
 
@@ -140,7 +273,7 @@ impl ImportReport {
         &mut self,
         row: usize,
         key: String,
-        outcome: Result<RowOutcome, String>,
+        outcome: Result<RowOutcome, RowError>,
         matched: Option<String>,
     ) {
         let (outcome, error) = match outcome {
@@ -157,7 +290,9 @@ impl ImportReport {
             row,
             outcome,
             key,
-            error,
+            code: error.as_ref().map(|e| e.code.to_owned()),
+            field: error.as_ref().and_then(|e| e.field.clone()),
+            error: error.map(|e| e.to_string()),
             matched,
         });
         self.progress
@@ -367,9 +502,9 @@ pub(super) fn count(raw: &str) -> Result<u64, String> {
 }
 
 /// Text cells that a spreadsheet would run as a formula are refused, not imported.
-pub(super) fn text_cell(raw: &str, field: &str) -> Result<String, String> {
+pub(super) fn text_cell(raw: &str, field: &str) -> Result<String, RowError> {
     if raw.starts_with(['=', '+', '@']) || (raw.starts_with('-') && raw.parse::<f64>().is_err()) {
-        return Err(format!("{field}: {raw:?} looks like a formula"));
+        return Err(RowError::formula(field, raw));
     }
     Ok(raw.to_owned())
 }
@@ -451,28 +586,28 @@ async fn import_kind(
     let mut first_row: HashMap<String, usize> = HashMap::new();
     let mut skus: Vec<Sku> = Vec::new();
     let mut counts: Vec<StockCount> = Vec::new();
-    let mut parsed: Vec<(usize, String, Result<(), String>)> = Vec::new();
+    let mut parsed: Vec<(usize, String, Result<(), RowError>)> = Vec::new();
     for (line, row) in &table.rows {
-        let result: Result<String, (String, String)> = (|| {
-            let code = Code::parse(&cell(row, "sku"), "sku")
-                .map_err(|e| (cell(row, "sku"), format!("sku: {e}")))?;
+        let result: Result<String, (String, RowError)> = (|| {
+            let code =
+                Code::parse(&cell(row, "sku"), "sku").map_err(|e| (cell(row, "sku"), e.into()))?;
             match kind {
                 Catalogue::Skus => {
                     let key = code.to_string();
-                    let k = |m: String| (key.clone(), m);
+                    let k = |e: RowError| (key.clone(), e);
                     let unit_price = money(&cell(row, "unit_price"))
-                        .map_err(|m| k(format!("unit_price: {m}")))?;
+                        .map_err(|m| k(RowError::invalid("unit_price", m)))?;
                     let floor = cell(row, "floor_price");
                     let floor_price = if floor.is_empty() {
                         unit_price
                     } else {
-                        money(&floor).map_err(|m| k(format!("floor_price: {m}")))?
+                        money(&floor).map_err(|m| k(RowError::invalid("floor_price", m)))?
                     };
                     let safety = cell(row, "safety_stock");
                     let safety_stock = if safety.is_empty() {
                         0
                     } else {
-                        count(&safety).map_err(|m| k(format!("safety_stock: {m}")))?
+                        count(&safety).map_err(|m| k(RowError::invalid("safety_stock", m)))?
                     };
                     let currency = match cell(row, "currency") {
                         c if c.is_empty() => "CNY".to_owned(),
@@ -487,16 +622,16 @@ async fn import_kind(
                         safety_stock,
                     };
                     let sku =
-                        Sku::new(&actor.tenant, code, &input, now).map_err(|e| k(e.to_string()))?;
+                        Sku::new(&actor.tenant, code, &input, now).map_err(|e| k(e.into()))?;
                     skus.push(sku);
                     Ok(key)
                 }
                 Catalogue::Stock => {
                     let location = Code::parse(&cell(row, "location"), "location")
-                        .map_err(|e| (code.to_string(), format!("location: {e}")))?;
+                        .map_err(|e| (code.to_string(), e.into()))?;
                     let key = format!("{code}@{location}");
                     let on_hand = count(&cell(row, "on_hand"))
-                        .map_err(|m| (key.clone(), format!("on_hand: {m}")))?;
+                        .map_err(|m| (key.clone(), RowError::invalid("on_hand", m)))?;
                     counts.push(StockCount {
                         sku: code,
                         location,
@@ -511,7 +646,7 @@ async fn import_kind(
                 let dup = first_row.get(&key).copied();
                 first_row.entry(key.clone()).or_insert(*line);
                 let check = match dup {
-                    Some(first) => Err(format!("the same record as row {first}")),
+                    Some(first) => Err(RowError::duplicate("record", first)),
                     None => Ok(()),
                 };
                 parsed.push((*line, key, check));
@@ -545,7 +680,8 @@ async fn import_kind(
                 if stored.contains_key(sku) {
                     RowOutcome::Updated
                 } else {
-                    let error = format!("sku: {sku} is not in the catalogue");
+                    let error =
+                        RowError::not_found("sku", format!("{sku} is not in the catalogue"));
                     report.count(line, key, Err(error));
                     continue;
                 }
@@ -1138,6 +1274,36 @@ async fn export_customers(state: &AppState, actor: &Actor) -> Result<Sheet, AppE
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_refused_row_keeps_its_code_and_field_and_a_store_failure_stops_the_import() {
+        use fieldline_domain::DomainError;
+        let bad: RowError = DomainError::invalid("unit_price", "must be positive").into();
+        assert_eq!(
+            (bad.code, bad.field.as_deref(), bad.to_string().as_str()),
+            (
+                "invalid_field",
+                Some("unit_price"),
+                "unit_price: must be positive"
+            )
+        );
+        let moved: RowError = DomainError::InvalidTransition {
+            from: "delivered".into(),
+            to: "shipped".into(),
+        }
+        .into();
+        assert_eq!((moved.code, moved.field), ("invalid_transition", None));
+        assert_eq!(RowError::duplicate("person", 4).code, "duplicate_row");
+        assert_eq!(RowError::formula("name", "=1+1").code, "formula_cell");
+
+        let row: Result<(), Check> = Err(RowError::not_found("sku", "X is unknown").into());
+        assert_eq!(settle(row).unwrap().unwrap_err().code, "not_found");
+        let store: Result<(), Check> = Err(fieldline_store::StoreError::NotFound.into());
+        assert!(
+            settle(store).is_err(),
+            "not a row's outcome: the import stops"
+        );
+    }
 
     #[test]
     fn money_reads_what_sheets_print() {
