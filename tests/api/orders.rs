@@ -1921,6 +1921,19 @@ async fn a_spreadsheet_sent_as_a_file_is_imported_by_a_job() {
     );
     assert_eq!(count_leads_all(&app, &manager).await, before);
 
+    let period = "/v1/metrics/capture?from=2026-11-01T00:00:00Z&to=2026-11-03T00:00:00Z";
+    let me = f.east_manager.id.to_string();
+    let records_of = |capture: &serde_json::Value| {
+        capture["reps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["user"] == json!(me))
+            .unwrap_or_else(|| panic!("{capture:#}"))["records"]
+            .clone()
+    };
+    let records_before = records_of(&app.get(period, &manager).await.expect(200).body);
+
     // The commit: every row once, the progress it made on the upload, the report beside it.
     let id = app
         .send_upload(&manager, import(leads.clone()), gbk.to_vec())
@@ -1940,10 +1953,10 @@ async fn a_spreadsheet_sent_as_a_file_is_imported_by_a_job() {
     // Created, processing, at least one progress step, done.
     assert!(done["version"].as_u64().unwrap() >= 4, "{done:#}");
     assert_eq!(count_leads_all(&app, &manager).await, before + rows);
-    // A spreadsheet is no capture: the auto-capture figures count no upload read or failed.
-    let period = "/v1/metrics/capture?from=2026-11-01T00:00:00Z&to=2026-11-03T00:00:00Z";
+    // A spreadsheet is no capture: the auto-capture figures count no upload read or failed,
+    // and the imported leads are not records the importer typed (nor captured ones).
     let capture = app.get(period, &manager).await.expect(200).body;
-    let me = f.east_manager.id.to_string();
+    assert_eq!(records_of(&capture), records_before, "{capture:#}");
     let mine = capture["reps"]
         .as_array()
         .unwrap()

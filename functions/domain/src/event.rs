@@ -394,6 +394,10 @@ pub struct DomainEvent {
     /// rule-caused events it sits (the loop guard).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cause: Option<Cause>,
+    /// Made by importing a spreadsheet (an old CRM's leads, a customer list), not typed or
+    /// captured in Fieldline: process figures such as the auto-capture rate leave it out.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub imported: bool,
 }
 
 /// The rule behind an automatic change.
@@ -419,6 +423,8 @@ struct StoredShape {
     payload: EventPayload,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     cause: Option<Cause>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    imported: bool,
 }
 
 impl From<DomainEvent> for StoredShape {
@@ -433,6 +439,7 @@ impl From<DomainEvent> for StoredShape {
             occurred_at: e.occurred_at,
             payload: e.payload,
             cause: e.cause,
+            imported: e.imported,
         }
     }
 }
@@ -448,6 +455,7 @@ impl From<StoredShape> for DomainEvent {
             occurred_at: s.occurred_at,
             payload: s.payload,
             cause: s.cause,
+            imported: s.imported,
         }
     }
 }
@@ -476,6 +484,15 @@ impl DomainEvent {
             occurred_at: now,
             payload,
             cause,
+            imported: false,
+        }
+    }
+
+    /// The same event, marked as made by an import.
+    pub fn imported(self) -> Self {
+        DomainEvent {
+            imported: true,
+            ..self
         }
     }
 
@@ -718,6 +735,16 @@ mod tests {
         let v = serde_json::to_value(&e).unwrap();
         assert_eq!(v["aggregate_type"], "lead");
         assert_eq!(v["aggregate_id"], lead.to_string());
-        assert_eq!(serde_json::from_value::<DomainEvent>(v).unwrap(), e);
+        assert_eq!(serde_json::from_value::<DomainEvent>(v.clone()).unwrap(), e);
+        // Events stored before the import marker read as not imported; the marker is kept.
+        assert_eq!(v.get("imported"), None, "written only when set");
+        let imported = e.clone().imported();
+        let stored = serde_json::to_value(&imported).unwrap();
+        assert_eq!(stored["imported"], true);
+        assert!(
+            serde_json::from_value::<DomainEvent>(stored)
+                .unwrap()
+                .imported
+        );
     }
 }

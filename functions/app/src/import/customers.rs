@@ -263,24 +263,30 @@ pub(super) async fn import(
     for company in companies.values() {
         if company.existing {
             for contact in &company.contacts {
-                let event = company.customer.event(
-                    actor,
-                    now,
-                    EventPayload::ContactAdded {
-                        contact: contact.id,
-                        role: contact.role.clone(),
-                    },
-                );
+                let event = company
+                    .customer
+                    .event(
+                        actor,
+                        now,
+                        EventPayload::ContactAdded {
+                            contact: contact.id,
+                            role: contact.role.clone(),
+                        },
+                    )
+                    .imported();
                 state.customers.add_contact(contact, &[event]).await?;
             }
         } else {
-            let created = company.customer.event(
-                actor,
-                now,
-                EventPayload::CustomerCreated {
-                    name: company.customer.name.as_str().to_owned(),
-                },
-            );
+            let created = company
+                .customer
+                .event(
+                    actor,
+                    now,
+                    EventPayload::CustomerCreated {
+                        name: company.customer.name.as_str().to_owned(),
+                    },
+                )
+                .imported();
             state
                 .customers
                 .create_customer(&company.customer, &company.contacts, &[created])

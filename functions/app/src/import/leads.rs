@@ -190,6 +190,7 @@ pub(super) async fn import(
                 },
             )
             .map_err(rename)?;
+            let events = events.into_iter().map(DomainEvent::imported).collect();
             new.push(NewRow { lead, events });
             Ok((RowOutcome::Created, None))
         }

@@ -308,7 +308,7 @@ pub(super) async fn import(
         let demand = fieldline_domain::demand::order_demand(&order, tz);
         state.orders.create_order(&order, &demand, &[]).await?;
         let purchase = order.purchase(order.created_at, actor.user, now);
-        let event = customer.event(actor, now, purchase.recorded());
+        let event = customer.event(actor, now, purchase.recorded()).imported();
         state.customers.add_purchase(&purchase, &[event]).await?;
         written += 1;
         progress.writing(written, total);

@@ -1,6 +1,7 @@
 //! The auto-capture rate (过程数据自动采集率): of the records a rep made in a period — leads,
 //! contacts and logged activities — the share capture made from their uploads rather than
-//! them typing. The seeds call ≥ 76 % healthy and < 40 % a warning.
+//! them typing. The seeds call ≥ 76 % healthy and < 40 % a warning. Records imported from a
+//! spreadsheet count neither way.
 
 use crate::error::AppError;
 use crate::state::AppState;
@@ -169,7 +170,9 @@ pub async fn capture_report(
         .tenant_events_since(&actor.tenant, from, MAX_EVENTS)
         .await?;
     for e in events.iter().filter(|e| e.event.occurred_at < to) {
+        // Imported rows were typed once, elsewhere: neither the rep's typing nor capture.
         if is_record(&e.event.payload)
+            && !e.event.imported
             && let Some(f) = e.event.actor.and_then(|a| figures.get_mut(&a))
         {
             f.records += 1;
