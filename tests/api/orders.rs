@@ -15,6 +15,7 @@ on_both_backends!(
     a_stock_drop_trips_the_breaker_on_every_channel_and_an_override_is_audited,
     imports_check_every_row_write_all_or_nothing_and_exports_read_back,
     the_demand_forecast_backtest_matches_its_fixture,
+    a_rebuilt_demand_history_follows_the_tenants_time_zone,
     customer_imports_deduplicate_normalise_phones_and_read_back,
     lead_imports_skip_known_people_route_new_ones_and_report_progress,
     a_spreadsheet_sent_as_a_file_is_imported_by_a_job,
@@ -947,6 +948,121 @@ async fn imports_check_every_row_write_all_or_nothing_and_exports_read_back() {
         theirs.as_str().unwrap().lines().count(),
         1,
         "the header only"
+    );
+}
+
+/// The demand history is cut into weeks in the tenant's zone when orders are written; after
+/// the tenant moves to another zone, `rebuild_history` cuts every earlier week again from the
+/// orders (an order of Monday 09:00 in Shanghai is a Sunday's in Los Angeles: a week earlier)
+/// and leaves the current week as the writes kept it. Run on an unchanged zone it changes
+/// nothing: what it computes is what the order writes kept.
+async fn a_rebuilt_demand_history_follows_the_tenants_time_zone() {
+    use fieldline_domain::order::{Code, LineInput, NewOrder, Order, OrderPolicy, PaymentTerms};
+    // Wednesday 25 November 2026, 10:00 in Shanghai.
+    let now: chrono::DateTime<chrono::Utc> = "2026-11-25T02:00:00Z".parse().unwrap();
+    let app = TestApp::spawn_with(ManualClock::at(now), |_| {}).await;
+    let f = fixture(&app.state).await;
+    let (admin, rep) = (app.token(&f.admin), app.token(&f.east_rep));
+    catalogue(&app, &admin, 500, 30).await;
+    let buyer = customer(&app, &rep, "苏州工业园区精密机械有限公司").await;
+    let skus = app
+        .state
+        .orders
+        .get_skus(&f.acme, &[Code::parse("LUB-18L", "sku").unwrap()])
+        .await
+        .unwrap();
+    let shanghai = chrono_tz::Asia::Shanghai;
+    let mut orders = Vec::new();
+    // Monday 16 November 09:00 and Wednesday 18 November 10:00 in Shanghai, and this week.
+    for (at, quantity) in [
+        ("2026-11-16T01:00:00Z", 7),
+        ("2026-11-18T02:00:00Z", 3),
+        ("2026-11-24T02:00:00Z", 11),
+    ] {
+        let at: chrono::DateTime<chrono::Utc> = at.parse().unwrap();
+        let input = NewOrder {
+            customer: buyer.parse().unwrap(),
+            channel: "direct".into(),
+            location: Code::parse("WH-SH", "location").unwrap(),
+            lines: vec![LineInput {
+                sku: skus[0].code.clone(),
+                quantity,
+                unit_price: None,
+                discount_percent: 0,
+            }],
+            payment_terms: PaymentTerms::Net { days: 30 },
+            delivery_address: "江苏省苏州市工业园区星湖街 328 号".into(),
+        };
+        let mut o = Order::draft(
+            &input,
+            fieldline_domain::OrderId::new(),
+            &f.acme,
+            (f.east_rep.id, None),
+            &skus,
+            at,
+        )
+        .unwrap();
+        o.submit(f.east_rep.id, None, &skus, &OrderPolicy::default(), at)
+            .unwrap();
+        let demand = fieldline_domain::demand::order_demand(&o, shanghai);
+        app.state
+            .orders
+            .create_order(&o, &demand, &[])
+            .await
+            .unwrap();
+        orders.push(o);
+    }
+    let since: chrono::NaiveDate = "2026-11-01".parse().unwrap();
+    let (state, acme) = (&app.state, &f.acme);
+    let history = move || async move {
+        state
+            .orders
+            .demand_history(acme, since, None)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|p| (p.day.to_string(), p.quantity))
+            .collect::<Vec<_>>()
+    };
+    let kept = history().await;
+    let week = |d: &str, q: u64| (d.to_owned(), q);
+    assert_eq!(kept, [week("2026-11-16", 10), week("2026-11-23", 11)]);
+
+    let same = fieldline_app::order::rebuild_history(&app.state, &f.acme)
+        .await
+        .unwrap();
+    assert_eq!(
+        (same.before.to_string(), same.orders, same.points),
+        ("2026-11-23".to_owned(), 3, 1)
+    );
+    assert_eq!(
+        history().await,
+        kept,
+        "the writes kept what a rebuild computes"
+    );
+
+    let mut tenant = app
+        .state
+        .directory
+        .get_tenant(&f.acme)
+        .await
+        .unwrap()
+        .unwrap();
+    tenant.time_zone = "America/Los_Angeles".into();
+    tenant.calendar = None;
+    app.state.directory.update_tenant(&tenant).await.unwrap();
+    let moved = fieldline_app::order::rebuild_history(&app.state, &f.acme)
+        .await
+        .unwrap();
+    // Still Tuesday 24 November in Los Angeles: the current week starts on the 23rd.
+    assert_eq!(moved.before.to_string(), "2026-11-23");
+    assert_eq!(
+        history().await,
+        [
+            week("2026-11-09", 7),
+            week("2026-11-16", 3),
+            week("2026-11-23", 11)
+        ]
     );
 }
 

@@ -84,6 +84,13 @@ enum Command {
         #[arg(long)]
         team: Option<String>,
     },
+    /// Rebuild a tenant's weekly demand history (what the forecast reads) from its orders,
+    /// in its time zone now, for every week before the current one: after moving to a
+    /// DynamoDB table from before the history was kept, or after changing the time zone.
+    RebuildDemand {
+        #[arg(long)]
+        tenant: String,
+    },
     /// Deactivate, reactivate, move or re-role a user; takes effect on their next request.
     ChangeUser {
         #[arg(long)]
@@ -197,6 +204,14 @@ async fn main() -> anyhow::Result<()> {
                 user.role,
                 user.email.as_str(),
                 user.id
+            );
+        }
+        Command::RebuildDemand { tenant } => {
+            let done =
+                fieldline_app::order::rebuild_history(&state, &TenantId::parse(&tenant)?).await?;
+            println!(
+                "demand history of {tenant} rebuilt before {}: {} orders read, {} weekly points written",
+                done.before, done.orders, done.points
             );
         }
         Command::ChangeUser {

@@ -603,6 +603,43 @@ impl OrderStore for DynamoStore {
         .await
     }
 
+    /// Deletes every history and total item before `before`, then adds the points in
+    /// transactions of at most 40 points (40 item updates and 40 week totals).
+    async fn replace_demand_history(
+        &self,
+        tenant: &TenantId,
+        before: NaiveDate,
+        points: &[DemandPoint],
+    ) -> StoreResult<()> {
+        for shard in 0..DEMAND_SHARDS {
+            for pk in [demand_pk(tenant, shard), demand_total_pk(tenant, shard)] {
+                for item in self.weeks_before(pk.clone(), before).await? {
+                    let sk = string_attr(&item, "sk").unwrap_or_default().to_owned();
+                    self.delete_existing(key(pk.clone(), sk)).await?;
+                }
+            }
+        }
+        let mut kept: Vec<&DemandPoint> = points
+            .iter()
+            .filter(|p| p.day < before && p.quantity > 0)
+            .collect();
+        kept.sort_by(|a, b| {
+            (demand_shard(&a.sku), a.day, &a.region, &a.sku).cmp(&(
+                demand_shard(&b.sku),
+                b.day,
+                &b.region,
+                &b.sku,
+            ))
+        });
+        for chunk in kept.chunks(40) {
+            let chunk: Vec<DemandPoint> = chunk.iter().map(|p| (*p).clone()).collect();
+            self.transact(demand_items(self.table(), tenant, &chunk))
+                .await
+                .map_err(StoreError::from)?;
+        }
+        Ok(())
+    }
+
     async fn demand_totals(
         &self,
         tenant: &TenantId,
@@ -657,6 +694,17 @@ impl DynamoStore {
         }
         out.sort_by(|a, b| (&a.sku, &a.region, a.day).cmp(&(&b.sku, &b.region, b.day)));
         Ok(out)
+    }
+
+    /// Every item of a weekly partition (sort key starting with the week) before `before`.
+    async fn weeks_before(
+        &self,
+        pk: String,
+        before: NaiveDate,
+    ) -> StoreResult<Vec<crate::table::Item>> {
+        let values = [(":p", s(pk)), (":w", s(before.to_string()))];
+        self.query(Query::table("pk = :p AND sk < :w", &values), usize::MAX)
+            .await
     }
 
     /// Every item of a weekly partition (sort key starting with the week) from `since` on.

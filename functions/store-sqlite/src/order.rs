@@ -642,6 +642,25 @@ impl OrderStore for SqliteStore {
         .await
     }
 
+    async fn replace_demand_history(
+        &self,
+        tenant: &TenantId,
+        before: NaiveDate,
+        points: &[DemandPoint],
+    ) -> StoreResult<()> {
+        let tenant = tenant.clone();
+        let points: Vec<DemandPoint> = points.iter().filter(|p| p.day < before).cloned().collect();
+        self.write(move |tx| {
+            tx.execute(
+                "DELETE FROM demand_weeks WHERE tenant_id = ?1 AND week < ?2",
+                params![tenant.as_str(), before.to_string()],
+            )
+            .map_err(sql_err)?;
+            add_demand(tx, &tenant, &points)
+        })
+        .await
+    }
+
     async fn demand_totals(
         &self,
         tenant: &TenantId,

@@ -812,6 +812,19 @@ pub trait OrderStore: Send + Sync {
         since: chrono::NaiveDate,
         sku: Option<&Code>,
     ) -> StoreResult<Vec<DemandPoint>>;
+    /// Replaces the tenant's weekly demand history of the weeks before `before` (a Monday)
+    /// with `points` (one per SKU, warehouse and week; points from `before` on are ignored),
+    /// the weekly totals with it; weeks from `before` on stay as order writes keep them, so
+    /// orders submitted meanwhile are neither lost nor counted twice. What `fieldline
+    /// rebuild-demand` writes from every order: a DynamoDB table from before the history was
+    /// kept, or weeks cut in a time zone the tenant has since left. One transaction on
+    /// SQLite; on DynamoDB a run cut short leaves part of it, and running it again mends it.
+    async fn replace_demand_history(
+        &self,
+        tenant: &TenantId,
+        before: chrono::NaiveDate,
+        points: &[DemandPoint],
+    ) -> StoreResult<()>;
     /// The tenant's demand per week from `since` on (Monday, quantity), oldest first: what
     /// one SKU's forecast fits the calendar effect on.
     async fn demand_totals(

@@ -75,6 +75,7 @@ macro_rules! backend_contract_tests {
             reservations_keep_the_breakers_floor_and_breakers_are_versioned,
             demand_estimates_keep_each_reps_latest_per_week,
             demand_history_adds_up_per_sku_warehouse_and_week,
+            demand_history_is_replaced_before_a_week,
             the_largest_order_relocates_in_one_write,
         );
     };

@@ -7,8 +7,8 @@ use crate::lead::load_tenant;
 use crate::state::AppState;
 use chrono::Duration;
 use fieldline_domain::demand::{
-    DemandEstimate, DemandForecast, DemandRequest, EstimateInput, MAX_HORIZON_WEEKS,
-    forecast_demand,
+    DemandEstimate, DemandForecast, DemandPoint, DemandRequest, EstimateInput, MAX_HORIZON_WEEKS,
+    forecast_demand, order_demand,
 };
 use fieldline_domain::order::Code;
 use fieldline_domain::retail::Week;
@@ -126,6 +126,76 @@ async fn tenant_forecast(
             totals,
         },
     ))
+}
+
+/// What a rebuild of the weekly demand history read and wrote.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HistoryRebuild {
+    /// The first week left as order writes keep it (the tenant's current week).
+    pub before: chrono::NaiveDate,
+    pub orders: u64,
+    /// SKU × warehouse × week points written.
+    pub points: u64,
+}
+
+/// Rebuilds the tenant's weekly demand history from every order it holds, in its time zone
+/// now, for the weeks before the current one (`OrderStore::replace_demand_history`): for a
+/// DynamoDB table from before the history was kept, or after the tenant changed its zone.
+/// An operator's command (`fieldline rebuild-demand`), run when few orders change: orders
+/// are listed by their last change, so one drafted in an earlier week and submitted (or
+/// otherwise changed) while they are read is missed until the next run.
+pub async fn rebuild_history(
+    state: &AppState,
+    tenant: &fieldline_domain::TenantId,
+) -> Result<HistoryRebuild, AppError> {
+    let zone = load_tenant(state, tenant).await?.calendar().time_zone;
+    let before = Week::of(state.clock.now(), zone).monday();
+    let mut sums: std::collections::BTreeMap<(Code, Code, chrono::NaiveDate), u64> =
+        Default::default();
+    let mut orders = 0u64;
+    let mut seen = std::collections::HashSet::new();
+    let mut after = None;
+    loop {
+        let query = fieldline_store::OrderQuery {
+            scope: fieldline_domain::LeadScope::Tenant,
+            status: None,
+            customer: None,
+            limit: fieldline_store::MAX_PAGE,
+            after,
+        };
+        let page = state.orders.list_orders(tenant, &query).await?;
+        // Listed by last change: an order changed during the read may come twice.
+        for order in page.items.iter().filter(|o| seen.insert(o.id)) {
+            orders += 1;
+            for p in order_demand(order, zone) {
+                if p.day < before {
+                    *sums.entry((p.sku, p.region, p.day)).or_default() += p.quantity;
+                }
+            }
+        }
+        match page.next {
+            Some(next) => after = Some(next),
+            None => break,
+        }
+    }
+    let points: Vec<DemandPoint> = sums
+        .into_iter()
+        .map(|((sku, region, day), quantity)| DemandPoint {
+            day,
+            sku,
+            region,
+            quantity,
+        })
+        .collect();
+    state
+        .orders
+        .replace_demand_history(tenant, before, &points)
+        .await?;
+    Ok(HistoryRebuild {
+        before,
+        orders,
+        points: points.len() as u64,
+    })
 }
 
 /// Records what a rep expects to sell of a SKU in a region in one week (this week or

@@ -572,6 +572,78 @@ pub async fn demand_history_adds_up_per_sku_warehouse_and_week<S: Backend>(store
     );
 }
 
+/// A rebuild replaces the history of the weeks before its cut, with their weekly totals, and
+/// leaves the weeks from the cut on as order writes keep them; run twice, it writes the same.
+pub async fn demand_history_is_replaced_before_a_week<S: Backend>(store: S) {
+    let f = fixture(store).await;
+    let t = &f.tenant;
+    let buyer = buyer(&f, "宏达贸易", CustomerKind::Enterprise).await;
+    let codes: Vec<String> = (0..6).map(|i| format!("SKU-{i:02}")).collect();
+    let skus: Vec<Sku> = codes.iter().map(|c| sku(t, c)).collect();
+    let lines: Vec<(&str, u64)> = codes.iter().map(|c| (c.as_str(), 2)).collect();
+    let mut weeks = Vec::new();
+    let mut last_week = Vec::new();
+    for weeks_back in [2, 1, 0] {
+        let mut o = draft(&f, buyer.id, &skus, &lines);
+        o.created_at = t0() - chrono::Duration::weeks(weeks_back);
+        o.submit(f.rep.id, None, &skus, &OrderPolicy::default(), t0())
+            .unwrap();
+        let demand = order_demand(&o, chrono_tz::UTC);
+        weeks.push(demand[0].day);
+        f.store.create_order(&o, &demand, &[]).await.unwrap();
+        last_week = demand;
+    }
+    let (first, cut) = (weeks[0], weeks[2]);
+    let point = |day, sku: &str, quantity| DemandPoint {
+        day,
+        sku: code(sku),
+        region: code("WH-9"),
+        quantity,
+    };
+    // The two earlier weeks become one SKU each elsewhere; a point in the cut's week is not
+    // the rebuild's to write.
+    let new = [
+        point(first, "SKU-01", 7),
+        point(weeks[1], "SKU-04", 5),
+        point(cut, "SKU-05", 1000),
+    ];
+    let as_rows = |points: Vec<DemandPoint>| {
+        let mut rows: Vec<(String, String, chrono::NaiveDate, u64)> = points
+            .into_iter()
+            .map(|p| (p.sku.to_string(), p.region.to_string(), p.day, p.quantity))
+            .collect();
+        rows.sort();
+        rows
+    };
+    let want = as_rows(
+        new[..2]
+            .iter()
+            .cloned()
+            .chain(last_week.iter().cloned())
+            .collect(),
+    );
+    assert_eq!(want.len(), 8, "2 rebuilt points and the cut week's 6");
+    for _ in 0..2 {
+        f.store.replace_demand_history(t, cut, &new).await.unwrap();
+        let all = f.store.demand_history(t, first, None).await.unwrap();
+        assert_eq!(as_rows(all), want);
+        assert_eq!(
+            f.store.demand_totals(t, first).await.unwrap(),
+            [(first, 7), (weeks[1], 5), (cut, 12)]
+        );
+    }
+    // Another tenant's history is not touched.
+    let elsewhere = TenantId::parse("other-tenant").unwrap();
+    f.store
+        .replace_demand_history(&elsewhere, cut, &[])
+        .await
+        .unwrap();
+    assert_eq!(
+        f.store.demand_history(t, first, None).await.unwrap().len(),
+        8
+    );
+}
+
 /// The largest order's largest write — a relocation releases every line at one warehouse and
 /// reserves it at another — commits whole (on DynamoDB it must fit one 100-item transaction).
 pub async fn the_largest_order_relocates_in_one_write<S: Backend>(store: S) {
