@@ -951,13 +951,55 @@ async fn imports_check_every_row_write_all_or_nothing_and_exports_read_back() {
     );
 }
 
+/// A one-line order of `quantity` of `sku` for `buyer` at `location`, drafted (and submitted)
+/// by the east rep at `at`: history written straight to the store, as years of orders would be.
+fn past_order(
+    f: &fieldline_tests::Fixture,
+    buyer: &str,
+    sku: &fieldline_domain::order::Sku,
+    location: &str,
+    quantity: u64,
+    at: chrono::DateTime<chrono::Utc>,
+    submit: bool,
+) -> fieldline_domain::order::Order {
+    use fieldline_domain::order::{Code, LineInput, NewOrder, Order, OrderPolicy, PaymentTerms};
+    let input = NewOrder {
+        customer: buyer.parse().unwrap(),
+        channel: "direct".into(),
+        location: Code::parse(location, "location").unwrap(),
+        lines: vec![LineInput {
+            sku: sku.code.clone(),
+            quantity,
+            unit_price: None,
+            discount_percent: 0,
+        }],
+        payment_terms: PaymentTerms::Net { days: 30 },
+        delivery_address: "江苏省苏州市工业园区星湖街 328 号".into(),
+    };
+    let skus = std::slice::from_ref(sku);
+    let mut o = Order::draft(
+        &input,
+        fieldline_domain::OrderId::new(),
+        &f.acme,
+        (f.east_rep.id, None),
+        skus,
+        at,
+    )
+    .unwrap();
+    if submit {
+        o.submit(f.east_rep.id, None, skus, &OrderPolicy::default(), at)
+            .unwrap();
+    }
+    o
+}
+
 /// The demand history is cut into weeks in the tenant's zone when orders are written; after
 /// the tenant moves to another zone, `rebuild_history` cuts every earlier week again from the
 /// orders (an order of Monday 09:00 in Shanghai is a Sunday's in Los Angeles: a week earlier)
 /// and leaves the current week as the writes kept it. Run on an unchanged zone it changes
 /// nothing: what it computes is what the order writes kept.
 async fn a_rebuilt_demand_history_follows_the_tenants_time_zone() {
-    use fieldline_domain::order::{Code, LineInput, NewOrder, Order, OrderPolicy, PaymentTerms};
+    use fieldline_domain::order::Code;
     // Wednesday 25 November 2026, 10:00 in Shanghai.
     let now: chrono::DateTime<chrono::Utc> = "2026-11-25T02:00:00Z".parse().unwrap();
     let app = TestApp::spawn_with(ManualClock::at(now), |_| {}).await;
@@ -972,45 +1014,27 @@ async fn a_rebuilt_demand_history_follows_the_tenants_time_zone() {
         .await
         .unwrap();
     let shanghai = chrono_tz::Asia::Shanghai;
-    let mut orders = Vec::new();
     // Monday 16 November 09:00 and Wednesday 18 November 10:00 in Shanghai, and this week.
     for (at, quantity) in [
         ("2026-11-16T01:00:00Z", 7),
         ("2026-11-18T02:00:00Z", 3),
         ("2026-11-24T02:00:00Z", 11),
     ] {
-        let at: chrono::DateTime<chrono::Utc> = at.parse().unwrap();
-        let input = NewOrder {
-            customer: buyer.parse().unwrap(),
-            channel: "direct".into(),
-            location: Code::parse("WH-SH", "location").unwrap(),
-            lines: vec![LineInput {
-                sku: skus[0].code.clone(),
-                quantity,
-                unit_price: None,
-                discount_percent: 0,
-            }],
-            payment_terms: PaymentTerms::Net { days: 30 },
-            delivery_address: "江苏省苏州市工业园区星湖街 328 号".into(),
-        };
-        let mut o = Order::draft(
-            &input,
-            fieldline_domain::OrderId::new(),
-            &f.acme,
-            (f.east_rep.id, None),
-            &skus,
-            at,
-        )
-        .unwrap();
-        o.submit(f.east_rep.id, None, &skus, &OrderPolicy::default(), at)
-            .unwrap();
+        let o = past_order(
+            &f,
+            &buyer,
+            &skus[0],
+            "WH-SH",
+            quantity,
+            at.parse().unwrap(),
+            true,
+        );
         let demand = fieldline_domain::demand::order_demand(&o, shanghai);
         app.state
             .orders
             .create_order(&o, &demand, &[])
             .await
             .unwrap();
-        orders.push(o);
     }
     let since: chrono::NaiveDate = "2026-11-01".parse().unwrap();
     let (state, acme) = (&app.state, &f.acme);
@@ -1072,7 +1096,7 @@ async fn a_rebuilt_demand_history_follows_the_tenants_time_zone() {
 /// seasonal naive forecast (a year earlier) misses WH-SH's step by 10 each time and WH-GZ
 /// not at all, so its WAPE is 30 / 75 = 0.4; the smoother has caught up with the step.
 async fn the_demand_forecast_backtest_matches_its_fixture() {
-    use fieldline_domain::order::{Code, LineInput, NewOrder, Order, OrderPolicy, PaymentTerms};
+    use fieldline_domain::order::Code;
     // Monday 23 November 2026, 10:00 in Shanghai: history is the 70 weeks before it.
     let now: chrono::DateTime<chrono::Utc> = "2026-11-23T02:00:00Z".parse().unwrap();
     let clock = ManualClock::at(now);
@@ -1094,33 +1118,7 @@ async fn the_demand_forecast_backtest_matches_its_fixture() {
     let order = |weeks_back: i64, location: &str, quantity: u64, submit: bool| {
         // Wednesday of that week, 10:00 in Shanghai.
         let at = now - chrono::Duration::weeks(weeks_back) + chrono::Duration::days(2);
-        let input = NewOrder {
-            customer: buyer.parse().unwrap(),
-            channel: "direct".into(),
-            location: Code::parse(location, "location").unwrap(),
-            lines: vec![LineInput {
-                sku: skus[0].code.clone(),
-                quantity,
-                unit_price: None,
-                discount_percent: 0,
-            }],
-            payment_terms: PaymentTerms::Net { days: 30 },
-            delivery_address: "江苏省苏州市工业园区星湖街 328 号".into(),
-        };
-        let mut o = Order::draft(
-            &input,
-            fieldline_domain::OrderId::new(),
-            &f.acme,
-            (f.east_rep.id, None),
-            &skus,
-            at,
-        )
-        .unwrap();
-        if submit {
-            o.submit(f.east_rep.id, None, &skus, &OrderPolicy::default(), at)
-                .unwrap();
-        }
-        o
+        past_order(&f, &buyer, &skus[0], location, quantity, at, submit)
     };
     let mut history = Vec::new();
     for back in 1..=70 {
