@@ -951,6 +951,19 @@ async fn imports_check_every_row_write_all_or_nothing_and_exports_read_back() {
     );
 }
 
+/// The catalogue, a customer and its SKU LUB-18L that the forecast tests write history for.
+async fn history_buyer_and_sku(
+    app: &TestApp,
+    f: &fieldline_tests::Fixture,
+) -> (String, fieldline_domain::order::Sku) {
+    use fieldline_domain::order::Code;
+    catalogue(app, &app.token(&f.admin), 500, 30).await;
+    let buyer = customer(app, &app.token(&f.east_rep), "苏州工业园区精密机械有限公司").await;
+    let lub = Code::parse("LUB-18L", "sku").unwrap();
+    let mut skus = app.state.orders.get_skus(&f.acme, &[lub]).await.unwrap();
+    (buyer, skus.remove(0))
+}
+
 /// A one-line order of `quantity` of `sku` for `buyer` at `location`, drafted (and submitted)
 /// by the east rep at `at`: history written straight to the store, as years of orders would be.
 fn past_order(
@@ -999,20 +1012,11 @@ fn past_order(
 /// and leaves the current week as the writes kept it. Run on an unchanged zone it changes
 /// nothing: what it computes is what the order writes kept.
 async fn a_rebuilt_demand_history_follows_the_tenants_time_zone() {
-    use fieldline_domain::order::Code;
     // Wednesday 25 November 2026, 10:00 in Shanghai.
     let now: chrono::DateTime<chrono::Utc> = "2026-11-25T02:00:00Z".parse().unwrap();
     let app = TestApp::spawn_with(ManualClock::at(now), |_| {}).await;
     let f = fixture(&app.state).await;
-    let (admin, rep) = (app.token(&f.admin), app.token(&f.east_rep));
-    catalogue(&app, &admin, 500, 30).await;
-    let buyer = customer(&app, &rep, "苏州工业园区精密机械有限公司").await;
-    let skus = app
-        .state
-        .orders
-        .get_skus(&f.acme, &[Code::parse("LUB-18L", "sku").unwrap()])
-        .await
-        .unwrap();
+    let (buyer, lub) = history_buyer_and_sku(&app, &f).await;
     let shanghai = chrono_tz::Asia::Shanghai;
     // Monday 16 November 09:00 and Wednesday 18 November 10:00 in Shanghai, and this week.
     for (at, quantity) in [
@@ -1023,7 +1027,7 @@ async fn a_rebuilt_demand_history_follows_the_tenants_time_zone() {
         let o = past_order(
             &f,
             &buyer,
-            &skus[0],
+            &lub,
             "WH-SH",
             quantity,
             at.parse().unwrap(),
@@ -1096,7 +1100,6 @@ async fn a_rebuilt_demand_history_follows_the_tenants_time_zone() {
 /// seasonal naive forecast (a year earlier) misses WH-SH's step by 10 each time and WH-GZ
 /// not at all, so its WAPE is 30 / 75 = 0.4; the smoother has caught up with the step.
 async fn the_demand_forecast_backtest_matches_its_fixture() {
-    use fieldline_domain::order::Code;
     // Monday 23 November 2026, 10:00 in Shanghai: history is the 70 weeks before it.
     let now: chrono::DateTime<chrono::Utc> = "2026-11-23T02:00:00Z".parse().unwrap();
     let clock = ManualClock::at(now);
@@ -1107,18 +1110,11 @@ async fn the_demand_forecast_backtest_matches_its_fixture() {
         app.token(&f.east_manager),
         app.token(&f.east_rep),
     );
-    catalogue(&app, &admin, 500, 30).await;
-    let buyer = customer(&app, &rep, "苏州工业园区精密机械有限公司").await;
-    let skus = app
-        .state
-        .orders
-        .get_skus(&f.acme, &[Code::parse("LUB-18L", "sku").unwrap()])
-        .await
-        .unwrap();
+    let (buyer, lub) = history_buyer_and_sku(&app, &f).await;
     let order = |weeks_back: i64, location: &str, quantity: u64, submit: bool| {
         // Wednesday of that week, 10:00 in Shanghai.
         let at = now - chrono::Duration::weeks(weeks_back) + chrono::Duration::days(2);
-        past_order(&f, &buyer, &skus[0], location, quantity, at, submit)
+        past_order(&f, &buyer, &lub, location, quantity, at, submit)
     };
     let mut history = Vec::new();
     for back in 1..=70 {

@@ -19,7 +19,8 @@ use crate::directory::tenant_pk;
 use crate::lead::{events_items, listing_sk, newest_first_key};
 use crate::subject::{record_sk, subject_pk};
 use crate::table::{
-    ItemBuilder, Query, TxError, body, key, n, number_attr, put, put_new, s, string_attr, update_if,
+    ItemBuilder, Query, TxError, body, delete, key, n, number_attr, put, put_new, s, string_attr,
+    update_if,
 };
 use crate::{
     DynamoStore, ENTITY, GSI1, GSI1_PK, GSI1_SK, GSI2, GSI2_PK, GSI2_SK, GSI3, GSI3_PK, GSI3_SK,
@@ -217,7 +218,7 @@ fn demand_items(table: &str, tenant: &TenantId, demand: &[DemandPoint]) -> Vec<T
 /// The weekly totals of one demand item (`sku` keeps one SKU's).
 fn demand_points(
     item: &crate::table::Item,
-    keep: impl Fn(&str) -> bool,
+    sku: Option<&Code>,
     out: &mut Vec<DemandPoint>,
 ) -> StoreResult<()> {
     let sk = string_attr(item, "sk").unwrap_or_default();
@@ -233,7 +234,7 @@ fn demand_points(
         let Some(code) = name.strip_prefix(DEMAND_ATTR) else {
             continue;
         };
-        if !keep(code) {
+        if sku.is_some_and(|s| s.as_str() != code) {
             continue;
         }
         let quantity: i64 = value
@@ -597,14 +598,19 @@ impl OrderStore for DynamoStore {
             Some(code) => vec![demand_shard(code)],
             None => (0..DEMAND_SHARDS).collect(),
         };
-        self.history_shards(tenant, shards, since, |code| {
-            sku.is_none_or(|s| s.as_str() == code)
-        })
-        .await
+        let mut out = Vec::new();
+        for shard in shards {
+            for item in &self.weeks_since(demand_pk(tenant, shard), since).await? {
+                demand_points(item, sku, &mut out)?;
+            }
+        }
+        out.sort_by(|a, b| (&a.sku, &a.region, a.day).cmp(&(&b.sku, &b.region, b.day)));
+        Ok(out)
     }
 
-    /// Deletes every history and total item before `before`, then adds the points in
-    /// transactions of at most 40 points (40 item updates and 40 week totals).
+    /// Deletes every history and total item before `before` (100 to a transaction), then
+    /// adds the points in transactions of at most 40 points (40 item updates and 40 week
+    /// totals).
     async fn replace_demand_history(
         &self,
         tenant: &TenantId,
@@ -613,15 +619,26 @@ impl OrderStore for DynamoStore {
     ) -> StoreResult<()> {
         for shard in 0..DEMAND_SHARDS {
             for pk in [demand_pk(tenant, shard), demand_total_pk(tenant, shard)] {
-                for item in self.weeks_before(pk.clone(), before).await? {
-                    let sk = string_attr(&item, "sk").unwrap_or_default().to_owned();
-                    self.delete_existing(key(pk.clone(), sk)).await?;
+                let deletes: Vec<TransactWriteItem> = self
+                    .weeks_before(pk.clone(), before)
+                    .await?
+                    .iter()
+                    .map(|item| {
+                        let sk = string_attr(item, "sk").unwrap_or_default();
+                        delete(self.table(), key(pk.clone(), sk), None, &[])
+                    })
+                    .collect();
+                for chunk in deletes.chunks(100) {
+                    self.transact(chunk.to_vec())
+                        .await
+                        .map_err(StoreError::from)?;
                 }
             }
         }
-        let mut kept: Vec<&DemandPoint> = points
+        let mut kept: Vec<DemandPoint> = points
             .iter()
             .filter(|p| p.day < before && p.quantity > 0)
+            .cloned()
             .collect();
         kept.sort_by(|a, b| {
             (demand_shard(&a.sku), a.day, &a.region, &a.sku).cmp(&(
@@ -632,8 +649,7 @@ impl OrderStore for DynamoStore {
             ))
         });
         for chunk in kept.chunks(40) {
-            let chunk: Vec<DemandPoint> = chunk.iter().map(|p| (*p).clone()).collect();
-            self.transact(demand_items(self.table(), tenant, &chunk))
+            self.transact(demand_items(self.table(), tenant, chunk))
                 .await
                 .map_err(StoreError::from)?;
         }
@@ -677,25 +693,6 @@ impl OrderStore for DynamoStore {
 }
 
 impl DynamoStore {
-    /// The points of the SKUs `keep` accepts in the given history shards, in
-    /// `demand_history`'s order: one query per shard, however many SKUs it holds.
-    async fn history_shards(
-        &self,
-        tenant: &TenantId,
-        shards: impl IntoIterator<Item = u32>,
-        since: NaiveDate,
-        keep: impl Fn(&str) -> bool,
-    ) -> StoreResult<Vec<DemandPoint>> {
-        let mut out = Vec::new();
-        for shard in shards {
-            for item in &self.weeks_since(demand_pk(tenant, shard), since).await? {
-                demand_points(item, &keep, &mut out)?;
-            }
-        }
-        out.sort_by(|a, b| (&a.sku, &a.region, a.day).cmp(&(&b.sku, &b.region, b.day)));
-        Ok(out)
-    }
-
     /// Every item of a weekly partition (sort key starting with the week) before `before`.
     async fn weeks_before(
         &self,

@@ -113,11 +113,7 @@ pub(super) async fn import(
                 actor
                     .check(Permission::CreateCustomerFor(Some(owner.id)))
                     .and_then(|()| actor.check_can_assign_to(owner))
-                    .map_err(|e| {
-                        let mut e = RowError::from(e);
-                        e.field.get_or_insert_with(|| "owner".to_owned());
-                        e
-                    })?;
+                    .map_err(|e| RowError::from(e).or_field("owner"))?;
             }
             let mut created = false;
             if !companies.contains_key(&key) {

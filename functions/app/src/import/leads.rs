@@ -121,11 +121,7 @@ pub(super) async fn import(
                 actor
                     .check(Permission::CreateLeadFor(Some(owner.id)))
                     .and_then(|()| actor.check_can_assign_to(owner))
-                    .map_err(|e| {
-                        let mut e = RowError::from(e);
-                        e.field.get_or_insert_with(|| "owner".to_owned());
-                        e
-                    })?;
+                    .map_err(|e| RowError::from(e).or_field("owner"))?;
             }
             let optional = |field: &str| -> Result<Option<String>, RowError> {
                 match cell(row, field) {

@@ -104,6 +104,12 @@ impl RowError {
         }
     }
 
+    /// The same refusal, about `field` when it named none (an access check about an owner).
+    pub fn or_field(mut self, field: &str) -> RowError {
+        self.field.get_or_insert_with(|| field.to_owned());
+        self
+    }
+
     /// A text cell a spreadsheet would run as a formula.
     pub fn formula(field: &str, raw: &str) -> RowError {
         RowError {
@@ -1292,7 +1298,15 @@ mod tests {
             to: "shipped".into(),
         }
         .into();
+        assert_eq!(
+            moved.clone().or_field("owner").field.as_deref(),
+            Some("owner")
+        );
         assert_eq!((moved.code, moved.field), ("invalid_transition", None));
+        assert_eq!(
+            bad.clone().or_field("owner").field.as_deref(),
+            Some("unit_price")
+        );
         assert_eq!(RowError::duplicate("person", 4).code, "duplicate_row");
         assert_eq!(RowError::formula("name", "=1+1").code, "formula_cell");
 
