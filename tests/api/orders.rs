@@ -16,6 +16,7 @@ on_both_backends!(
     imports_check_every_row_write_all_or_nothing_and_exports_read_back,
     the_demand_forecast_backtest_matches_its_fixture,
     a_rebuilt_demand_history_follows_the_tenants_time_zone,
+    the_replenishment_plan_applies_the_fit_the_weekly_job_stored,
     customer_imports_deduplicate_normalise_phones_and_read_back,
     lead_imports_skip_known_people_route_new_ones_and_report_progress,
     a_spreadsheet_sent_as_a_file_is_imported_by_a_job,
@@ -1092,6 +1093,128 @@ async fn a_rebuilt_demand_history_follows_the_tenants_time_zone() {
             week("2026-11-23", 11)
         ]
     );
+}
+
+/// The replenishment plan applies a forecast fitted ahead of time: the tenant's first order
+/// event of a week makes the job fit every series and store the fit; the plan reads it (weeks
+/// written behind its back, with no event, are not seen until it is made again), fits again
+/// on its own a SKU whose estimates changed, and a new week on the first read. An imported
+/// historic order changes past weeks: its event makes the job fit again.
+async fn the_replenishment_plan_applies_the_fit_the_weekly_job_stored() {
+    // Wednesday 25 November 2026, 10:00 in Shanghai.
+    let clock = ManualClock::at("2026-11-25T02:00:00Z".parse().unwrap());
+    let app = TestApp::spawn_with(clock.clone(), |_| {}).await;
+    let f = fixture(&app.state).await;
+    let (buyer, lub) = history_buyer_and_sku(&app, &f).await;
+    let (manager, rep) = (app.token(&f.east_manager), app.token(&f.east_rep));
+    let write_week = async |monday: &str, quantity: u64| {
+        let at: chrono::DateTime<chrono::Utc> = format!("{monday}T02:00:00Z").parse().unwrap();
+        let o = past_order(&f, &buyer, &lub, "WH-SH", quantity, at, true);
+        let demand = fieldline_domain::demand::order_demand(&o, chrono_tz::Asia::Shanghai);
+        app.state
+            .orders
+            .create_order(&o, &demand, &[])
+            .await
+            .unwrap();
+    };
+    // Thirty weeks of 10 a week at WH-SH, up to last week; 12 on hand, safety stock 30.
+    let last: chrono::NaiveDate = "2026-11-16".parse().unwrap();
+    for w in 0..30 {
+        write_week(&(last - chrono::Duration::weeks(w)).to_string(), 10).await;
+    }
+    put(
+        &app,
+        "/v1/inventory",
+        &manager,
+        &json!({"items": [{"sku": "LUB-18L", "location": "WH-SH", "on_hand": 12}]}),
+    )
+    .await
+    .expect(200);
+    let stored = async || {
+        fieldline_app::order::stored_lead_demand(&app.state, &f.acme)
+            .await
+            .unwrap()
+    };
+    let lead_of = |fit: &fieldline_domain::demand::LeadDemand, region: &str| {
+        fit.series
+            .iter()
+            .find(|s| s.0 == "LUB-18L" && s.1 == region)
+            .map(|s| s.2)
+    };
+    let planned = async || {
+        let plan = app
+            .get("/v1/stock/replenishment", &manager)
+            .await
+            .expect(200)
+            .body;
+        assert_eq!(plan[0]["location"], "WH-SH", "{plan}");
+        plan[0]["lead_time_demand"].as_f64().unwrap()
+    };
+    assert!(stored().await.is_none());
+
+    // An order event: the job fits this week.
+    app.post(
+        "/v1/orders",
+        &rep,
+        &order_body(&buyer, 1, json!({"kind": "net", "days": 30})),
+    )
+    .await
+    .expect(201);
+    let fit = eventually("the week's fit", || async { stored().await }).await;
+    assert_eq!(fit.origin.to_string(), "2026-11-23");
+    let sh = lead_of(&fit, "WH-SH").unwrap();
+    assert!((19.0..21.0).contains(&sh), "two weeks of about 10: {fit:?}");
+    assert!((planned().await - sh).abs() < 1e-9);
+
+    // Last week written again behind the job's back: the plan still applies the stored fit.
+    write_week("2026-11-16", 500).await;
+    assert!(
+        (planned().await - sh).abs() < 1e-9,
+        "the stored fit is read"
+    );
+
+    // A rep's estimate for next week: that SKU is fitted again on the next read, and stored.
+    put(
+        &app,
+        "/v1/forecast/estimates",
+        &rep,
+        &json!({"sku": "LUB-18L", "region": "WH-SH", "week": "2026-11-30", "quantity": 300}),
+    )
+    .await
+    .expect(200);
+    let with_estimate = planned().await;
+    assert!(with_estimate > sh + 50.0, "{with_estimate} vs {sh}");
+    let patched = stored().await.unwrap();
+    assert!(patched.estimated.contains_key("LUB-18L"), "{patched:?}");
+    assert!((lead_of(&patched, "WH-SH").unwrap() - with_estimate).abs() < 1e-9);
+    assert_eq!(lead_of(&patched, "WH-GZ"), None);
+
+    // A historic order imported into last week at WH-GZ: the job fits again.
+    let sheet = "订单号,日期,客户名称,物料编码,数量,单价,仓库\n\
+                 SO-9,2026-11-17,苏州工业园区精密机械有限公司,LUB-18L,40,,WH-GZ\n";
+    let (status, done) = post_bytes(
+        &app,
+        "/v1/imports/orders",
+        &manager,
+        sheet.as_bytes().to_vec(),
+    )
+    .await;
+    assert_eq!(
+        (status, done["created"].as_u64()),
+        (200, Some(1)),
+        "{done:#}"
+    );
+    let refitted = eventually("a fit with the imported order", || async {
+        stored().await.filter(|fit| lead_of(fit, "WH-GZ").is_some())
+    })
+    .await;
+    assert_eq!(refitted.origin.to_string(), "2026-11-23");
+    assert!(refitted.estimated.contains_key("LUB-18L"));
+
+    // A week later the first read fits the new week.
+    clock.advance_hours(7.0 * 24.0);
+    planned().await;
+    assert_eq!(stored().await.unwrap().origin.to_string(), "2026-11-30");
 }
 
 /// Weekly history the backtest can be checked on by hand (default calendar, no holidays):

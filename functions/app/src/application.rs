@@ -196,6 +196,14 @@ impl Application {
         )))
     }
 
+    /// The replenishment plan's weekly fit, on a loop of its own: a large tenant's takes
+    /// minutes once a week, and nothing else must wait for it.
+    pub fn refit_scheduler(&self) -> Scheduler {
+        self.relay_loop(Arc::new(crate::order::DemandRefits::new(
+            self.state.clone(),
+        )))
+    }
+
     /// A loop of its own that feeds the outbox to one slow `handler`.
     fn relay_loop(&self, handler: Arc<dyn crate::scheduler::EventHandler>) -> Scheduler {
         Scheduler::new(
@@ -218,7 +226,8 @@ impl Application {
         let (stop_tx, stop_rx) = watch::channel(false);
         let scheduler = tokio::spawn(self.scheduler().run_until(stop_rx.clone()));
         let capture = tokio::spawn(self.capture_scheduler().run_until(stop_rx.clone()));
-        let imports = tokio::spawn(self.import_scheduler().run_until(stop_rx));
+        let imports = tokio::spawn(self.import_scheduler().run_until(stop_rx.clone()));
+        let refits = tokio::spawn(self.refit_scheduler().run_until(stop_rx));
         let router = self.router();
         tracing::info!(addr = %listener.local_addr()?, data_dir = %self.config.data_dir.display(), "fieldline listening");
         let limits = &self.config.limits;
@@ -240,6 +249,7 @@ impl Application {
             ("scheduler", scheduler),
             ("capture", capture),
             ("imports", imports),
+            ("refits", refits),
         ] {
             let abort = job.abort_handle();
             match tokio::time::timeout(SCHEDULER_GRACE, job).await {

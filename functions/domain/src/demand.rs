@@ -854,6 +854,149 @@ pub fn forecast_demand(
     }
 }
 
+/// The forecast demand over the replenishment lead time of every SKU × region, as the
+/// replenishment plan reads it. Fitting every series takes minutes for a large tenant, so a
+/// job fits it once a week (the forecast uses complete weeks only: nothing changes until the
+/// week turns) and stores it; the plan applies it to the stock as it is at request time.
+/// What else the fit depends on is recorded so a reader can tell when it no longer holds:
+/// the tenant's calendar and lead time (`basis`), each SKU's estimates (`estimated`) and
+/// orders imported into past weeks (`fitted_at`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LeadDemand {
+    /// The first forecast week (the Monday of the week the fit was made in).
+    pub origin: NaiveDate,
+    pub lead_weeks: u32,
+    /// Fingerprint of the calendar and lead time it was fitted with (`LeadDemand::basis`).
+    pub basis: String,
+    pub fitted_at: Timestamp,
+    /// Fingerprint of the estimates blended in, per SKU (`LeadDemand::estimate_prints`).
+    pub estimated: BTreeMap<String, String>,
+    pub series: Vec<LeadSeries>,
+}
+
+/// One series' demand over the lead time. Written as `[sku, region, quantity]`: a large
+/// tenant has a million series.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LeadSeries(pub String, pub String, pub f64);
+
+/// The first 12 bytes of a SHA-256, in hex: fingerprints that are stable across builds.
+fn print(parts: &[&[u8]]) -> String {
+    use sha2::Digest;
+    let mut hash = sha2::Sha256::new();
+    for part in parts {
+        hash.update((part.len() as u64).to_le_bytes());
+        hash.update(part);
+    }
+    hex::encode(&hash.finalize()[..12])
+}
+
+impl LeadDemand {
+    /// What a fit depends on besides the history and the estimates: the calendar (holidays,
+    /// 调休, time zone) and the lead time.
+    pub fn basis(calendar: &BusinessCalendar, lead_weeks: u32) -> String {
+        let calendar = serde_json::to_vec(calendar).unwrap_or_default();
+        print(&[&calendar, &lead_weeks.to_le_bytes()])
+    }
+
+    /// A fingerprint of each SKU's estimates: any estimate given, changed or gone changes it.
+    /// Times are compared as well as figures, so two estimates of the same figure in one
+    /// millisecond are the only change it cannot see (and they change nothing).
+    pub fn estimate_prints(estimates: &[DemandEstimate]) -> BTreeMap<String, String> {
+        let mut by_sku: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+        for e in estimates {
+            by_sku.entry(e.sku.as_str()).or_default().push(format!(
+                "{}|{}|{}|{}|{}",
+                e.region.as_str(),
+                e.week,
+                e.by,
+                e.quantity,
+                e.at.timestamp_micros()
+            ));
+        }
+        by_sku
+            .into_iter()
+            .map(|(sku, mut lines)| {
+                lines.sort();
+                (sku.to_owned(), print(&[lines.join("\n").as_bytes()]))
+            })
+            .collect()
+    }
+
+    /// The lead-time demand of every series `forecast` holds (the forecast of every series
+    /// with `horizon` = the lead time), made with `estimates`.
+    pub fn from_forecast(
+        forecast: &DemandForecast,
+        basis: String,
+        fitted_at: Timestamp,
+        estimates: &[DemandEstimate],
+    ) -> LeadDemand {
+        let mut out = LeadDemand {
+            origin: forecast.origin,
+            lead_weeks: forecast.horizon_weeks,
+            basis,
+            fitted_at,
+            estimated: BTreeMap::new(),
+            series: Vec::new(),
+        };
+        out.replace(None, forecast, estimates);
+        out
+    }
+
+    /// Replaces the series of `sku` (`None`: every series) by those of `forecast`, and its
+    /// estimates' fingerprint by that of `estimates` (all of the tenant's it was made with).
+    pub fn replace(
+        &mut self,
+        sku: Option<&str>,
+        forecast: &DemandForecast,
+        estimates: &[DemandEstimate],
+    ) {
+        self.series.retain(|s| sku.is_some_and(|sku| s.0 != sku));
+        self.series.extend(forecast.series.iter().map(|s| {
+            let sum = s.weeks.iter().map(|w| w.forecast).sum();
+            LeadSeries(s.sku.clone(), s.region.clone(), sum)
+        }));
+        self.series.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
+        let mut prints = Self::estimate_prints(estimates);
+        match sku {
+            None => self.estimated = prints,
+            Some(sku) => match prints.remove(sku) {
+                Some(print) => {
+                    self.estimated.insert(sku.to_owned(), print);
+                }
+                None => {
+                    self.estimated.remove(sku);
+                }
+            },
+        }
+    }
+
+    /// Whether it was fitted for the week starting `origin` on `basis`.
+    pub fn holds_for(&self, origin: NaiveDate, basis: &str) -> bool {
+        self.origin == origin && self.basis == basis
+    }
+
+    /// The SKUs whose estimates differ from those it blended in (given, changed or gone).
+    pub fn estimates_changed(&self, estimates: &[DemandEstimate]) -> Vec<String> {
+        let now = Self::estimate_prints(estimates);
+        let mut changed: BTreeSet<&String> = BTreeSet::new();
+        for (sku, print) in &now {
+            if self.estimated.get(sku) != Some(print) {
+                changed.insert(sku);
+            }
+        }
+        changed.extend(self.estimated.keys().filter(|sku| !now.contains_key(*sku)));
+        changed.into_iter().cloned().collect()
+    }
+
+    /// Demand over the lead time per (SKU, region).
+    pub fn by_series(&self) -> HashMap<(&str, &str), f64> {
+        self.series
+            .iter()
+            .map(|s| ((s.0.as_str(), s.1.as_str()), s.2))
+            .collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1244,5 +1387,113 @@ mod tests {
             ..input
         };
         assert!(DemandEstimate::new(&t, monday, by, chrono::Utc::now()).is_ok());
+    }
+
+    /// The plan's stored fit: the sums of the lead-time forecast; a SKU patched alone with a
+    /// new estimate reads as a fit of everything with it; what changed is found by SKU.
+    #[test]
+    fn a_stored_fit_is_patched_by_sku_and_knows_which_estimates_it_blended() {
+        let cal = BusinessCalendar::default();
+        let points = synthetic(&cal, 11);
+        let plan = DemandRequest {
+            horizon: 2,
+            backtest_origins: 1,
+            max_series: usize::MAX,
+            ..request("2026-11-23")
+        };
+        let at = |s: &str| s.parse::<Timestamp>().unwrap();
+        let fit_time = at("2026-11-23T01:00:00Z");
+        let all = forecast_demand(&cal, &points, &[], &plan);
+        let basis = LeadDemand::basis(&cal, 2);
+        let mut fit = LeadDemand::from_forecast(&all, basis.clone(), fit_time, &[]);
+        assert_eq!((fit.origin, fit.lead_weeks), (day("2026-11-23"), 2));
+        assert_eq!(fit.series.len(), 4);
+        for s in &all.series {
+            let sum: f64 = s.weeks.iter().map(|w| w.forecast).sum();
+            assert_eq!(fit.by_series()[&(s.sku.as_str(), s.region.as_str())], sum);
+        }
+        assert!(fit.estimates_changed(&[]).is_empty());
+        assert!(fit.holds_for(day("2026-11-23"), &basis));
+        assert!(!fit.holds_for(day("2026-11-30"), &basis));
+        assert_ne!(LeadDemand::basis(&cal, 3), basis);
+        let los_angeles = BusinessCalendar {
+            time_zone: chrono_tz::America::Los_Angeles,
+            ..cal.clone()
+        };
+        assert_ne!(LeadDemand::basis(&los_angeles, 2), basis);
+
+        let estimate = DemandEstimate {
+            tenant: TenantId::parse("tt").unwrap(),
+            sku: code("LUB-18L"),
+            region: code("WH-SH"),
+            week: day("2026-11-30"),
+            quantity: 900,
+            by: UserId::new(),
+            at: at("2026-11-24T08:00:00Z"),
+        };
+        let estimates = vec![estimate.clone()];
+        assert_eq!(fit.estimates_changed(&estimates), ["LUB-18L"]);
+
+        // Patched with that SKU forecast alone (its points and the tenant's totals, as the
+        // demand history reads it), the fit is what fitting everything with the estimate gives.
+        let mut totals: BTreeMap<NaiveDate, u64> = BTreeMap::new();
+        for p in &points {
+            *totals.entry(Week::containing(p.day).monday()).or_default() += p.quantity;
+        }
+        let own: Vec<DemandPoint> = points
+            .iter()
+            .filter(|p| p.sku.as_str() == "LUB-18L")
+            .cloned()
+            .collect();
+        let alone = DemandRequest {
+            sku: Some("LUB-18L".into()),
+            totals: Some(totals.into_iter().collect()),
+            ..plan.clone()
+        };
+        let lub = forecast_demand(&cal, &own, &estimates, &alone);
+        let before = fit.by_series()[&("LUB-18L", "WH-SH")];
+        fit.replace(Some("LUB-18L"), &lub, &estimates);
+        let everything = forecast_demand(&cal, &points, &estimates, &plan);
+        let refitted = LeadDemand::from_forecast(&everything, basis, fit_time, &estimates);
+        assert_close(&fit, &refitted);
+        assert!(fit.by_series()[&("LUB-18L", "WH-SH")] > before + 100.0);
+        assert!(fit.estimates_changed(&estimates).is_empty());
+
+        // A changed figure, a new time, or the estimate gone: that SKU again, and only it.
+        let changed = [DemandEstimate {
+            quantity: 901,
+            ..estimate.clone()
+        }];
+        assert_eq!(fit.estimates_changed(&changed), ["LUB-18L"]);
+        let restated = [DemandEstimate {
+            at: at("2026-11-25T08:00:00Z"),
+            ..estimate.clone()
+        }];
+        assert_eq!(fit.estimates_changed(&restated), ["LUB-18L"]);
+        assert_eq!(fit.estimates_changed(&[]), ["LUB-18L"]);
+        let other = DemandEstimate {
+            sku: code("BRG-6205"),
+            ..estimate.clone()
+        };
+        assert_eq!(fit.estimates_changed(&[estimate, other]), ["BRG-6205"]);
+
+        // Stored as JSON and read back, it is the same fit.
+        let json = serde_json::to_string(&fit).unwrap();
+        assert!(json.contains(r#"["LUB-18L","WH-GZ","#), "{json}");
+        assert_close(&serde_json::from_str::<LeadDemand>(&json).unwrap(), &fit);
+    }
+
+    /// The same fit, quantities to within rounding (summed in another order, or through JSON).
+    fn assert_close(a: &LeadDemand, b: &LeadDemand) {
+        let strip = |f: &LeadDemand| LeadDemand {
+            series: Vec::new(),
+            ..f.clone()
+        };
+        assert_eq!(strip(a), strip(b));
+        assert_eq!(a.series.len(), b.series.len());
+        for (x, y) in a.series.iter().zip(&b.series) {
+            assert_eq!((&x.0, &x.1), (&y.0, &y.1));
+            assert!((x.2 - y.2).abs() < 1e-9 * y.2.max(1.0), "{x:?} {y:?}");
+        }
     }
 }

@@ -87,6 +87,7 @@ enum Command {
     /// Rebuild a tenant's weekly demand history (what the forecast reads) from its orders,
     /// in its time zone now, for every week before the current one: after moving to a
     /// DynamoDB table from before the history was kept, or after changing the time zone.
+    /// Then fits the replenishment plan's forecast again.
     RebuildDemand {
         #[arg(long)]
         tenant: String,
@@ -207,11 +208,18 @@ async fn main() -> anyhow::Result<()> {
             );
         }
         Command::RebuildDemand { tenant } => {
-            let done =
-                fieldline_app::order::rebuild_history(&state, &TenantId::parse(&tenant)?).await?;
+            let id = TenantId::parse(&tenant)?;
+            let done = fieldline_app::order::rebuild_history(&state, &id).await?;
             println!(
                 "demand history of {tenant} rebuilt before {}: {} orders read, {} weekly points written",
                 done.before, done.orders, done.points
+            );
+            // The replenishment plan's stored fit was made from the old history.
+            let fit = fieldline_app::order::refit_lead_demand(&state, &id).await?;
+            println!(
+                "replenishment forecast refitted: {} series from the week of {}",
+                fit.series.len(),
+                fit.origin
             );
         }
         Command::ChangeUser {

@@ -12,6 +12,7 @@ use fieldline_app::channel::Notifier;
 use fieldline_app::customer::grading::CustomerGrading;
 use fieldline_app::http::ApiSurface;
 use fieldline_app::import::job::ImportJobs;
+use fieldline_app::order::DemandRefits;
 use fieldline_app::rule::RuleEngine;
 use fieldline_app::scheduler::{EventHandler, Job};
 use fieldline_app::state::{Clock, SystemClock};
@@ -38,6 +39,7 @@ pub struct Functions {
     grading: Arc<CustomerGrading>,
     capture: Arc<CaptureIngest>,
     imports: Arc<ImportJobs>,
+    refits: Arc<DemandRefits>,
     sweeper: Arc<TimerSweeper>,
     notifier: Arc<Notifier>,
 }
@@ -112,6 +114,7 @@ impl Functions {
             grading: Arc::new(CustomerGrading::new(state.clone())),
             capture: Arc::new(CaptureIngest::new(state.clone())),
             imports: Arc::new(ImportJobs::new(state.clone())),
+            refits: Arc::new(DemandRefits::new(state.clone())),
             sweeper: Arc::new(TimerSweeper::new(state.clone())),
             notifier: Arc::new(Notifier::new(state)),
             app: Arc::new(app),
@@ -159,11 +162,21 @@ impl Functions {
     }
 
     /// The same stream, second consumer, for the slow work: uploads to read go to the
-    /// capture service, spreadsheets that arrived are imported. Its own function, so a
-    /// minute-long voice note or a 100,000-row import never holds up the rules' shard (a
-    /// third consumer would share the shard's read capacity with these two).
+    /// capture service, spreadsheets that arrived are imported, and the replenishment plan's
+    /// forecast is fitted again when a tenant's week turns. Its own function, so a
+    /// minute-long voice note, a 100,000-row import or a large tenant's weekly fit never
+    /// holds up the rules' shard (a third consumer would share the shard's read capacity
+    /// with these two).
     pub async fn on_capture_stream(&self, event: DynamoDbEvent) -> DynamoDbEventResponse {
-        deliver(event, &[self.capture.as_ref(), self.imports.as_ref()]).await
+        deliver(
+            event,
+            &[
+                self.capture.as_ref(),
+                self.imports.as_ref(),
+                self.refits.as_ref(),
+            ],
+        )
+        .await
     }
 
     /// S3 "object created": check each upload and record it on its lead; refused uploads

@@ -5,7 +5,7 @@
 use crate::error::AppError;
 use crate::lead::load_tenant;
 use crate::state::AppState;
-use chrono::Duration;
+use chrono::{Duration, NaiveDate};
 use fieldline_domain::demand::{
     DemandEstimate, DemandForecast, DemandPoint, DemandRequest, EstimateInput, MAX_HORIZON_WEEKS,
     forecast_demand, order_demand,
@@ -13,7 +13,7 @@ use fieldline_domain::demand::{
 use fieldline_domain::order::Code;
 use fieldline_domain::retail::Week;
 use fieldline_domain::stock::{Replenishment, replenishments};
-use fieldline_domain::{Actor, Permission};
+use fieldline_domain::{Actor, Permission, Tenant};
 use std::collections::HashMap;
 
 /// Three years of weekly history at most: enough for two seasons and the backtest.
@@ -68,30 +68,43 @@ pub async fn demand_forecast(
         region,
         limit: Some(limit as usize),
     };
-    tenant_forecast(state, actor, horizon, origins, only).await
+    let tenant = load_tenant(state, &actor.tenant).await?;
+    let since = history_start(current_origin(state, &tenant));
+    let estimates = state.orders.estimates_since(&actor.tenant, since).await?;
+    tenant_forecast(state, &tenant, (horizon, origins), only, &estimates).await
 }
 
 /// Which series to forecast (none given: all), and how many of the largest (`None`: every
 /// one, as the replenishment plan needs).
-#[derive(Debug)]
-struct Only {
-    sku: Option<Code>,
-    region: Option<Code>,
-    limit: Option<usize>,
+#[derive(Debug, Default)]
+pub(super) struct Only {
+    pub sku: Option<Code>,
+    pub region: Option<Code>,
+    pub limit: Option<usize>,
 }
 
-/// The forecast of the caller's tenant's series that `only` names, from all of its history.
-async fn tenant_forecast(
+/// The first week of history a forecast from `origin` reads.
+pub(super) fn history_start(origin: NaiveDate) -> NaiveDate {
+    origin - Duration::weeks(HISTORY_WEEKS)
+}
+
+/// The Monday of the tenant's current week: the first forecast week.
+pub(super) fn current_origin(state: &AppState, tenant: &Tenant) -> NaiveDate {
+    Week::of(state.clock.now(), tenant.calendar().time_zone).monday()
+}
+
+/// The forecast of the tenant's series that `only` names, from all of its history, blended
+/// with `estimates` (those since `history_start(origin)`).
+pub(super) async fn tenant_forecast(
     state: &AppState,
-    actor: &Actor,
-    horizon: u32,
-    origins: u32,
+    tenant: &Tenant,
+    (horizon, origins): (u32, u32),
     only: Only,
+    estimates: &[DemandEstimate],
 ) -> Result<DemandForecast, AppError> {
-    let tenant = load_tenant(state, &actor.tenant).await?;
     let calendar = tenant.calendar();
-    let origin = Week::of(state.clock.now(), calendar.time_zone).monday();
-    let since = origin - Duration::weeks(HISTORY_WEEKS);
+    let origin = current_origin(state, tenant);
+    let since = history_start(origin);
     // One SKU's history with the tenant's weekly totals (the calendar effect is fitted on
     // them), or all of it: the largest series are ranked in the domain on the history read
     // once (a store-side ranking read it twice, and SQLite's ranking query was slower).
@@ -99,33 +112,33 @@ async fn tenant_forecast(
         Some(sku) => (
             state
                 .orders
-                .demand_history(&actor.tenant, since, Some(sku))
+                .demand_history(&tenant.id, since, Some(sku))
                 .await?,
-            Some(state.orders.demand_totals(&actor.tenant, since).await?),
+            Some(state.orders.demand_totals(&tenant.id, since).await?),
         ),
         None => (
-            state
-                .orders
-                .demand_history(&actor.tenant, since, None)
-                .await?,
+            state.orders.demand_history(&tenant.id, since, None).await?,
             None,
         ),
     };
-    let estimates = state.orders.estimates_since(&actor.tenant, since).await?;
-    Ok(forecast_demand(
-        &calendar,
-        &points,
-        &estimates,
-        &DemandRequest {
-            origin,
-            horizon,
-            backtest_origins: origins,
-            max_series: only.limit.unwrap_or(usize::MAX),
-            sku: only.sku.map(|c| c.as_str().to_owned()),
-            region: only.region.map(|c| c.as_str().to_owned()),
-            totals,
-        },
-    ))
+    let request = DemandRequest {
+        origin,
+        horizon,
+        backtest_origins: origins,
+        max_series: only.limit.unwrap_or(usize::MAX),
+        sku: only.sku.map(|c| c.as_str().to_owned()),
+        region: only.region.map(|c| c.as_str().to_owned()),
+        totals,
+    };
+    // Fitting every series of a large tenant takes minutes of CPU: off the async workers
+    // that serve requests.
+    let estimates = estimates.to_vec();
+    let forecast = tokio::task::spawn_blocking(move || {
+        forecast_demand(&calendar, &points, &estimates, &request)
+    });
+    forecast
+        .await
+        .map_err(|e| AppError::internal("demand forecast", e))
 }
 
 /// What a rebuild of the weekly demand history read and wrote.
@@ -239,33 +252,14 @@ pub async fn replenishment(
     actor: &Actor,
 ) -> Result<Vec<Replenishment>, AppError> {
     actor.check(Permission::PlanSupply)?;
-    let tenant = load_tenant(state, &actor.tenant).await?;
-    let lead = tenant
-        .orders
-        .clone()
-        .unwrap_or_default()
-        .replenish_lead_weeks
-        .clamp(1, MAX_HORIZON_WEEKS);
-    let every = Only {
-        sku: None,
-        region: None,
-        limit: None,
-    };
-    let forecast = tenant_forecast(state, actor, lead, 1, every).await?;
+    let fit = super::lead_demand::current(state, &actor.tenant).await?;
     let levels = state.orders.list_stock(&actor.tenant).await?;
     let locations = state.orders.list_locations(&actor.tenant).await?;
     let mut codes: Vec<Code> = levels.iter().map(|l| l.sku.clone()).collect();
     codes.dedup();
     let skus = state.orders.get_skus(&actor.tenant, &codes).await?;
     // Lead-time demand per SKU × location (a tenant may have millions of series).
-    let lead_demand: HashMap<(&str, &str), f64> = forecast
-        .series
-        .iter()
-        .map(|s| {
-            let sum = s.weeks.iter().map(|w| w.forecast).sum();
-            ((s.sku.as_str(), s.region.as_str()), sum)
-        })
-        .collect();
+    let lead_demand = fit.by_series();
     let catalogue: HashMap<&Code, &fieldline_domain::order::Sku> =
         skus.iter().map(|s| (&s.code, s)).collect();
     let mut out = Vec::new();
