@@ -1215,6 +1215,15 @@ async fn the_replenishment_plan_applies_the_fit_the_weekly_job_stored() {
     clock.advance_hours(7.0 * 24.0);
     planned().await;
     assert_eq!(stored().await.unwrap().origin.to_string(), "2026-11-30");
+
+    // The job (a fresh one, as after a restart) finds that fit current and does nothing for
+    // an order event, delivered once or again; an imported one at this moment may not be
+    // in it and is fitted again.
+    let job = fieldline_app::order::DemandRefits::new(app.state.clone());
+    assert!(!job.refresh(&f.acme, None).await.unwrap());
+    assert!(!job.refresh(&f.acme, None).await.unwrap());
+    let now = "2026-12-02T02:00:00Z".parse().unwrap();
+    assert!(job.refresh(&f.acme, Some(now)).await.unwrap());
 }
 
 /// Weekly history the backtest can be checked on by hand (default calendar, no holidays):

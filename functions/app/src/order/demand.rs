@@ -246,7 +246,8 @@ pub async fn put_estimate(
 
 /// Every SKU × location at or below its reorder point: safety stock plus the forecast demand
 /// over the tenant's lead time (seed 003), with spare stock elsewhere to move first and the
-/// rest to buy. Purchasing, managers and admins.
+/// rest to buy. Purchasing, managers and admins. The forecast is the week's stored fit
+/// (`lead_demand`), applied to the stock as it is now.
 pub async fn replenishment(
     state: &AppState,
     actor: &Actor,
