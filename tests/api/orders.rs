@@ -1098,8 +1098,9 @@ async fn a_rebuilt_demand_history_follows_the_tenants_time_zone() {
 /// The replenishment plan applies a forecast fitted ahead of time: the tenant's first order
 /// event of a week makes the job fit every series and store the fit; the plan reads it (weeks
 /// written behind its back, with no event, are not seen until it is made again), fits again
-/// on its own a SKU whose estimates changed, and a new week on the first read. An imported
-/// historic order changes past weeks: its event makes the job fit again.
+/// on its own a SKU whose estimates changed, and a new week on the first read (or, when the
+/// last fit took long, applies it while the new one is made). An imported historic order
+/// changes past weeks: its event makes the job fit again.
 async fn the_replenishment_plan_applies_the_fit_the_weekly_job_stored() {
     // Wednesday 25 November 2026, 10:00 in Shanghai.
     let clock = ManualClock::at("2026-11-25T02:00:00Z".parse().unwrap());
@@ -1224,6 +1225,39 @@ async fn the_replenishment_plan_applies_the_fit_the_weekly_job_stored() {
     assert!(!job.refresh(&f.acme, None).await.unwrap());
     let now = "2026-12-02T02:00:00Z".parse().unwrap();
     assert!(job.refresh(&f.acme, Some(now)).await.unwrap());
+
+    // A large tenant's fit takes minutes. A week on, a read before the job has fitted the
+    // new week applies last week's fit and says so, while the new one is made in the
+    // background; then the plan is from this week's.
+    let mut slow = stored().await.unwrap();
+    slow.fit_millis = 600_000;
+    fieldline_app::order::store_lead_demand(&app.state, &f.acme, &slow)
+        .await
+        .unwrap();
+    clock.advance_hours(7.0 * 24.0);
+    let week_of = |reply: &fieldline_tests::Reply| {
+        let week = &reply.headers["fieldline-forecast-week"];
+        week.to_str().unwrap().to_owned()
+    };
+    let reply = app
+        .get("/v1/stock/replenishment", &manager)
+        .await
+        .expect(200);
+    assert_eq!(week_of(&reply), "2026-11-30");
+    let lead = reply.body[0]["lead_time_demand"].as_f64().unwrap();
+    assert!((lead - lead_of(&slow, "WH-SH").unwrap()).abs() < 1e-9);
+    let fresh = eventually("this week's fit", || async {
+        stored()
+            .await
+            .filter(|fit| fit.origin.to_string() == "2026-12-07")
+    })
+    .await;
+    assert!(fresh.fit_millis < 600_000);
+    let reply = app
+        .get("/v1/stock/replenishment", &manager)
+        .await
+        .expect(200);
+    assert_eq!(week_of(&reply), "2026-12-07");
 }
 
 /// Weekly history the backtest can be checked on by hand (default calendar, no holidays):

@@ -331,7 +331,7 @@ async fn main() -> anyhow::Result<()> {
         println!(
             "  replenishment plan from the stored fit  {plan_secs:.2} s   ({} rows below their \
              reorder point; fit ÷ plan {:.1}×)",
-            plan.len(),
+            plan.rows.len(),
             fit_secs / plan_secs
         );
         println!(

@@ -126,6 +126,7 @@ impl Application {
                 )?)),
                 _ => None,
             },
+            fits_running: Arc::default(),
         };
         Ok(Application {
             config,

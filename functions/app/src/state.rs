@@ -51,4 +51,7 @@ pub struct AppState {
     /// The capture service that reads cards, shelves and voice notes; `None` when this
     /// server runs without one (uploads that need it then fail `capture_unavailable`).
     pub capture: Option<Arc<dyn crate::capture::CaptureService>>,
+    /// Tenants whose replenishment forecast this process is fitting in the background, so a
+    /// burst of plan requests starts one fit, not one each.
+    pub fits_running: Arc<std::sync::Mutex<std::collections::HashSet<fieldline_domain::TenantId>>>,
 }

@@ -869,6 +869,9 @@ pub struct LeadDemand {
     /// Fingerprint of the calendar and lead time it was fitted with (`LeadDemand::basis`).
     pub basis: String,
     pub fitted_at: Timestamp,
+    /// How long fitting every series took: whether a reader can wait for the next one.
+    #[serde(default)]
+    pub fit_millis: u64,
     /// Fingerprint of the estimates blended in, per SKU (`LeadDemand::estimate_prints`).
     pub estimated: BTreeMap<String, String>,
     pub series: Vec<LeadSeries>,
@@ -935,6 +938,7 @@ impl LeadDemand {
             lead_weeks: forecast.horizon_weeks,
             basis,
             fitted_at,
+            fit_millis: 0,
             estimated: BTreeMap::new(),
             series: Vec::new(),
         };

@@ -248,10 +248,7 @@ pub async fn put_estimate(
 /// over the tenant's lead time (seed 003), with spare stock elsewhere to move first and the
 /// rest to buy. Purchasing, managers and admins. The forecast is the week's stored fit
 /// (`lead_demand`), applied to the stock as it is now.
-pub async fn replenishment(
-    state: &AppState,
-    actor: &Actor,
-) -> Result<Vec<Replenishment>, AppError> {
+pub async fn replenishment(state: &AppState, actor: &Actor) -> Result<ReplenishmentPlan, AppError> {
     actor.check(Permission::PlanSupply)?;
     let fit = super::lead_demand::current(state, &actor.tenant).await?;
     let levels = state.orders.list_stock(&actor.tenant).await?;
@@ -283,5 +280,16 @@ pub async fn replenishment(
             .total_cmp(&(b.available as f64 - b.reorder_point))
             .then_with(|| (&a.sku, &a.location).cmp(&(&b.sku, &b.location)))
     });
-    Ok(out)
+    Ok(ReplenishmentPlan {
+        forecast_week: fit.origin,
+        rows: out,
+    })
+}
+
+/// The replenishment list, and the week its forecast was fitted for: this week's, or last
+/// week's while this week's is being made.
+#[derive(Debug, Clone)]
+pub struct ReplenishmentPlan {
+    pub forecast_week: NaiveDate,
+    pub rows: Vec<Replenishment>,
 }

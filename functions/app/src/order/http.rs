@@ -6,7 +6,7 @@ use crate::order as usecase;
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::State;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use fieldline_domain::order::{
     InventoryBatch, NewOrder, Order, OrderPolicy, OrderStatus, Sku, SkuInput, StockLevel,
 };
@@ -346,11 +346,21 @@ pub async fn put_estimate(
 /// Stock to replenish: every SKU × location at or below its reorder point (safety stock plus
 /// forecast demand over the tenant's lead time), emptiest first, with spare units elsewhere
 /// to move (nearest first) and the rest for purchasing. Purchasing, managers and admins.
+/// `Fieldline-Forecast-Week` is the Monday of the week the forecast was fitted for: this
+/// week's, or last week's while a large tenant's new fit is being made.
 #[utoipa::path(get, path = "/v1/stock/replenishment", tag = "orders", security(("bearer" = [])),
-    responses((status = 200, body = Vec<fieldline_domain::stock::Replenishment>), (status = 403, body = ErrorBody)))]
+    responses(
+        (status = 200, body = Vec<fieldline_domain::stock::Replenishment>,
+            headers(("Fieldline-Forecast-Week" = String, description = "Monday of the forecast's week"))),
+        (status = 403, body = ErrorBody)))]
 pub async fn replenishment(
     State(state): State<AppState>,
     auth: Authenticated,
-) -> Result<Json<Vec<fieldline_domain::stock::Replenishment>>, ApiError> {
-    Ok(Json(usecase::replenishment(&state, &auth.actor).await?))
+) -> Result<impl IntoResponse, ApiError> {
+    let plan = usecase::replenishment(&state, &auth.actor).await?;
+    let week = [(FORECAST_WEEK, plan.forecast_week.to_string())];
+    Ok((week, Json(plan.rows)))
 }
+
+/// The response header naming the week a replenishment plan's forecast is from.
+const FORECAST_WEEK: &str = "fieldline-forecast-week";

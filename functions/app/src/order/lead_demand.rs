@@ -7,7 +7,8 @@
 //! applies it to the stock as it is at request time.
 //!
 //! The plan refits inline only what the stored fit cannot hold: none yet or one from another
-//! week, calendar or lead time (the whole fit), and SKUs whose reps' estimates changed since
+//! week, calendar or lead time (the whole fit; a last week's fit that took long is applied
+//! while the new one is made in the background), and SKUs whose reps' estimates changed since
 //! (each SKU alone, which reads as it would among all of them). Orders imported into past
 //! weeks change the history: their events make the job fit again.
 
@@ -37,6 +38,9 @@ const STAMP_PATH: &str = "forecasts/lead-demand-stamp.json";
 /// How long the job trusts a tenant record it read (a changed calendar or lead time is
 /// seen this late; the plan itself always reads the tenant).
 const TENANT_TTL: Duration = Duration::from_secs(60);
+
+/// A plan request waits for a new week's fit only if the last one took at most this long.
+const WAIT_FOR_FIT: Duration = Duration::from_secs(5);
 
 /// Orders imported up to this long before a fit started may still have been committing
 /// while it read the history: their events make the job fit again.
@@ -84,8 +88,10 @@ pub async fn refit(state: &AppState, tenant: &TenantId) -> Result<LeadDemand, Ap
     let (lead, basis) = basis_of(&tenant);
     let estimates = estimates_now(state, &tenant, origin).await?;
     let every = Only::default();
+    let took = Instant::now();
     let forecast = tenant_forecast(state, &tenant, (lead, 1), every, &estimates).await?;
-    let fit = LeadDemand::from_forecast(&forecast, basis, fitted_at, &estimates);
+    let mut fit = LeadDemand::from_forecast(&forecast, basis, fitted_at, &estimates);
+    fit.fit_millis = took.elapsed().as_millis() as u64;
     store(state, &tenant.id, &fit).await?;
     let stamp = Stamp {
         origin: fit.origin,
@@ -101,7 +107,8 @@ pub async fn refit(state: &AppState, tenant: &TenantId) -> Result<LeadDemand, Ap
     Ok(fit)
 }
 
-async fn store(state: &AppState, tenant: &TenantId, fit: &LeadDemand) -> Result<(), AppError> {
+/// Stores `fit` as the tenant's (the stamp the job reads is left as it is).
+pub async fn store(state: &AppState, tenant: &TenantId, fit: &LeadDemand) -> Result<(), AppError> {
     let bytes = serde_json::to_vec(fit).expect("a fit serializes");
     state
         .blobs
@@ -125,14 +132,40 @@ pub async fn stored(state: &AppState, tenant: &TenantId) -> Result<Option<LeadDe
     }
 }
 
+/// Fits the tenant again on a task of its own, unless this process is already doing so.
+fn refit_in_background(state: &AppState, tenant: &TenantId) {
+    let mut running = state.fits_running.lock().expect("not poisoned");
+    if !running.insert(tenant.clone()) {
+        return;
+    }
+    let (state, tenant) = (state.clone(), tenant.clone());
+    tokio::spawn(async move {
+        if let Err(e) = refit(&state, &tenant).await {
+            tracing::warn!(%tenant, error = %crate::error::chain(&e), "background fit failed");
+        }
+        state
+            .fits_running
+            .lock()
+            .expect("not poisoned")
+            .remove(&tenant);
+    });
+}
+
 /// The fit the plan applies now: the stored one if it holds this week, else a new one; with
-/// the SKUs whose estimates changed since fitted again on their own (and stored back).
+/// the SKUs whose estimates changed since fitted again on their own (and stored back). A
+/// last week's fit that took longer than `WAIT_FOR_FIT` is applied as it is while a new one is
+/// made in the background (the job normally has it ready: this is a read before the week's
+/// first order); the plan says which week its forecast is from.
 pub(super) async fn current(state: &AppState, tenant: &TenantId) -> Result<LeadDemand, AppError> {
     let record = load_tenant(state, tenant).await?;
     let origin = current_origin(state, &record);
     let (lead, basis) = basis_of(&record);
     let mut fit = match stored(state, tenant).await? {
         Some(fit) if fit.holds_for(origin, &basis) => fit,
+        Some(fit) if fit.basis == basis && fit.fit_millis > WAIT_FOR_FIT.as_millis() as u64 => {
+            refit_in_background(state, tenant);
+            return Ok(fit);
+        }
         _ => return refit(state, tenant).await,
     };
     let estimates = estimates_now(state, &record, origin).await?;

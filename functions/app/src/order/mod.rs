@@ -8,5 +8,8 @@ mod lead_demand;
 mod use_cases;
 
 pub use demand::*;
-pub use lead_demand::{DemandRefits, refit as refit_lead_demand, stored as stored_lead_demand};
+pub use lead_demand::{
+    DemandRefits, refit as refit_lead_demand, store as store_lead_demand,
+    stored as stored_lead_demand,
+};
 pub use use_cases::*;
