@@ -1007,6 +1007,19 @@ fn past_order(
     o
 }
 
+/// Writes `orders` straight to the store with their demand in Shanghai's weeks and no event,
+/// as years of history loaded from elsewhere would be.
+async fn store_past_orders(app: &TestApp, orders: &[fieldline_domain::order::Order]) {
+    for o in orders {
+        let demand = fieldline_domain::demand::order_demand(o, chrono_tz::Asia::Shanghai);
+        app.state
+            .orders
+            .create_order(o, &demand, &[])
+            .await
+            .unwrap();
+    }
+}
+
 /// The demand history is cut into weeks in the tenant's zone when orders are written; after
 /// the tenant moves to another zone, `rebuild_history` cuts every earlier week again from the
 /// orders (an order of Monday 09:00 in Shanghai is a Sunday's in Los Angeles: a week earlier)
@@ -1018,7 +1031,6 @@ async fn a_rebuilt_demand_history_follows_the_tenants_time_zone() {
     let app = TestApp::spawn_with(ManualClock::at(now), |_| {}).await;
     let f = fixture(&app.state).await;
     let (buyer, lub) = history_buyer_and_sku(&app, &f).await;
-    let shanghai = chrono_tz::Asia::Shanghai;
     // Monday 16 November 09:00 and Wednesday 18 November 10:00 in Shanghai, and this week.
     for (at, quantity) in [
         ("2026-11-16T01:00:00Z", 7),
@@ -1034,12 +1046,7 @@ async fn a_rebuilt_demand_history_follows_the_tenants_time_zone() {
             at.parse().unwrap(),
             true,
         );
-        let demand = fieldline_domain::demand::order_demand(&o, shanghai);
-        app.state
-            .orders
-            .create_order(&o, &demand, &[])
-            .await
-            .unwrap();
+        store_past_orders(&app, &[o]).await;
     }
     let since: chrono::NaiveDate = "2026-11-01".parse().unwrap();
     let (state, acme) = (&app.state, &f.acme);
@@ -1110,13 +1117,11 @@ async fn the_replenishment_plan_applies_the_fit_the_weekly_job_stored() {
     let (manager, rep) = (app.token(&f.east_manager), app.token(&f.east_rep));
     let write_week = async |monday: &str, quantity: u64| {
         let at: chrono::DateTime<chrono::Utc> = format!("{monday}T02:00:00Z").parse().unwrap();
-        let o = past_order(&f, &buyer, &lub, "WH-SH", quantity, at, true);
-        let demand = fieldline_domain::demand::order_demand(&o, chrono_tz::Asia::Shanghai);
-        app.state
-            .orders
-            .create_order(&o, &demand, &[])
-            .await
-            .unwrap();
+        store_past_orders(
+            &app,
+            &[past_order(&f, &buyer, &lub, "WH-SH", quantity, at, true)],
+        )
+        .await;
     };
     // Thirty weeks of 10 a week at WH-SH, up to last week; 12 on hand, safety stock 30.
     let last: chrono::NaiveDate = "2026-11-16".parse().unwrap();
@@ -1290,14 +1295,7 @@ async fn the_demand_forecast_backtest_matches_its_fixture() {
     // Neither a draft nor this week's orders (the week is not over) count as history.
     history.push(order(3, "WH-SH", 1_000, false));
     history.push(order(0, "WH-SH", 1_000, true));
-    for o in &history {
-        let demand = fieldline_domain::demand::order_demand(o, chrono_tz::Asia::Shanghai);
-        app.state
-            .orders
-            .create_order(o, &demand, &[])
-            .await
-            .unwrap();
-    }
+    store_past_orders(&app, &history).await;
 
     let path = "/v1/forecast/demand?sku=LUB-18L&horizon=2&backtest_origins=2";
     app.get(path, &rep).await.expect(403);

@@ -883,7 +883,7 @@ pub struct LeadDemand {
 pub struct LeadSeries(pub String, pub String, pub f64);
 
 /// The first 12 bytes of a SHA-256, in hex: fingerprints that are stable across builds.
-fn print(parts: &[&[u8]]) -> String {
+fn fingerprint(parts: &[&[u8]]) -> String {
     use sha2::Digest;
     let mut hash = sha2::Sha256::new();
     for part in parts {
@@ -898,7 +898,7 @@ impl LeadDemand {
     /// 调休, time zone) and the lead time.
     pub fn basis(calendar: &BusinessCalendar, lead_weeks: u32) -> String {
         let calendar = serde_json::to_vec(calendar).unwrap_or_default();
-        print(&[&calendar, &lead_weeks.to_le_bytes()])
+        fingerprint(&[&calendar, &lead_weeks.to_le_bytes()])
     }
 
     /// A fingerprint of each SKU's estimates: any estimate given, changed or gone changes it.
@@ -920,7 +920,7 @@ impl LeadDemand {
             .into_iter()
             .map(|(sku, mut lines)| {
                 lines.sort();
-                (sku.to_owned(), print(&[lines.join("\n").as_bytes()]))
+                (sku.to_owned(), fingerprint(&[lines.join("\n").as_bytes()]))
             })
             .collect()
     }

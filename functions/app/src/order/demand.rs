@@ -69,8 +69,7 @@ pub async fn demand_forecast(
         limit: Some(limit as usize),
     };
     let tenant = load_tenant(state, &actor.tenant).await?;
-    let since = history_start(current_origin(state, &tenant));
-    let estimates = state.orders.estimates_since(&actor.tenant, since).await?;
+    let estimates = tenant_estimates(state, &tenant, current_origin(state, &tenant)).await?;
     tenant_forecast(state, &tenant, (horizon, origins), only, &estimates).await
 }
 
@@ -84,8 +83,20 @@ pub(super) struct Only {
 }
 
 /// The first week of history a forecast from `origin` reads.
-pub(super) fn history_start(origin: NaiveDate) -> NaiveDate {
+fn history_start(origin: NaiveDate) -> NaiveDate {
     origin - Duration::weeks(HISTORY_WEEKS)
+}
+
+/// The reps' estimates a forecast from `origin` blends (those within its history).
+pub(super) async fn tenant_estimates(
+    state: &AppState,
+    tenant: &Tenant,
+    origin: NaiveDate,
+) -> Result<Vec<DemandEstimate>, AppError> {
+    Ok(state
+        .orders
+        .estimates_since(&tenant.id, history_start(origin))
+        .await?)
 }
 
 /// The Monday of the tenant's current week: the first forecast week.
@@ -94,7 +105,7 @@ pub(super) fn current_origin(state: &AppState, tenant: &Tenant) -> NaiveDate {
 }
 
 /// The forecast of the tenant's series that `only` names, from all of its history, blended
-/// with `estimates` (those since `history_start(origin)`).
+/// with `estimates` (`tenant_estimates`).
 pub(super) async fn tenant_forecast(
     state: &AppState,
     tenant: &Tenant,

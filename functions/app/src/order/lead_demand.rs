@@ -12,14 +12,14 @@
 //! (each SKU alone, which reads as it would among all of them). Orders imported into past
 //! weeks change the history: their events make the job fit again.
 
-use super::demand::{Only, current_origin, history_start, tenant_forecast};
+use super::demand::{Only, current_origin, tenant_estimates, tenant_forecast};
 use crate::error::AppError;
 use crate::lead::load_tenant;
 use crate::scheduler::EventHandler;
 use crate::state::AppState;
 use async_trait::async_trait;
 use chrono::NaiveDate;
-use fieldline_domain::demand::{DemandEstimate, LeadDemand, MAX_HORIZON_WEEKS};
+use fieldline_domain::demand::{LeadDemand, MAX_HORIZON_WEEKS};
 use fieldline_domain::order::Code;
 use fieldline_domain::{EventPayload, Subject, Tenant, TenantId, Timestamp};
 use fieldline_store::{BlobKey, StoredEvent};
@@ -68,37 +68,35 @@ fn basis_of(tenant: &Tenant) -> (u32, String) {
     (lead, LeadDemand::basis(&tenant.calendar(), lead))
 }
 
-async fn estimates_now(
-    state: &AppState,
-    tenant: &Tenant,
-    origin: NaiveDate,
-) -> Result<Vec<DemandEstimate>, AppError> {
-    Ok(state
-        .orders
-        .estimates_since(&tenant.id, history_start(origin))
-        .await?)
+impl Stamp {
+    fn of(fit: &LeadDemand) -> Stamp {
+        Stamp {
+            origin: fit.origin,
+            basis: fit.basis.clone(),
+            fitted_at: fit.fitted_at,
+        }
+    }
 }
 
 /// Fits every series of the tenant over its lead time from all of its history and stores
 /// the fit (then its stamp).
 pub async fn refit(state: &AppState, tenant: &TenantId) -> Result<LeadDemand, AppError> {
-    let tenant = load_tenant(state, tenant).await?;
+    fit_tenant(state, &load_tenant(state, tenant).await?).await
+}
+
+/// `refit` for a tenant record already read.
+async fn fit_tenant(state: &AppState, tenant: &Tenant) -> Result<LeadDemand, AppError> {
     let fitted_at = state.clock.now();
-    let origin = current_origin(state, &tenant);
-    let (lead, basis) = basis_of(&tenant);
-    let estimates = estimates_now(state, &tenant, origin).await?;
+    let origin = current_origin(state, tenant);
+    let (lead, basis) = basis_of(tenant);
+    let estimates = tenant_estimates(state, tenant, origin).await?;
     let every = Only::default();
     let took = Instant::now();
-    let forecast = tenant_forecast(state, &tenant, (lead, 1), every, &estimates).await?;
+    let forecast = tenant_forecast(state, tenant, (lead, 1), every, &estimates).await?;
     let mut fit = LeadDemand::from_forecast(&forecast, basis, fitted_at, &estimates);
     fit.fit_millis = took.elapsed().as_millis() as u64;
     store(state, &tenant.id, &fit).await?;
-    let stamp = Stamp {
-        origin: fit.origin,
-        basis: fit.basis.clone(),
-        fitted_at,
-    };
-    let stamp = serde_json::to_vec(&stamp).expect("a stamp serializes");
+    let stamp = serde_json::to_vec(&Stamp::of(&fit)).expect("a stamp serializes");
     state
         .blobs
         .put(&key(&tenant.id, STAMP_PATH), stamp, "application/json")
@@ -133,21 +131,22 @@ pub async fn stored(state: &AppState, tenant: &TenantId) -> Result<Option<LeadDe
 }
 
 /// Fits the tenant again on a task of its own, unless this process is already doing so.
-fn refit_in_background(state: &AppState, tenant: &TenantId) {
+fn refit_in_background(state: &AppState, tenant: &Tenant) {
     let mut running = state.fits_running.lock().expect("not poisoned");
-    if !running.insert(tenant.clone()) {
+    if !running.insert(tenant.id.clone()) {
         return;
     }
     let (state, tenant) = (state.clone(), tenant.clone());
     tokio::spawn(async move {
-        if let Err(e) = refit(&state, &tenant).await {
-            tracing::warn!(%tenant, error = %crate::error::chain(&e), "background fit failed");
+        if let Err(e) = fit_tenant(&state, &tenant).await {
+            let error = crate::error::chain(&e);
+            tracing::warn!(tenant = %tenant.id, error, "background fit failed");
         }
         state
             .fits_running
             .lock()
             .expect("not poisoned")
-            .remove(&tenant);
+            .remove(&tenant.id);
     });
 }
 
@@ -163,12 +162,12 @@ pub(super) async fn current(state: &AppState, tenant: &TenantId) -> Result<LeadD
     let mut fit = match stored(state, tenant).await? {
         Some(fit) if fit.holds_for(origin, &basis) => fit,
         Some(fit) if fit.basis == basis && fit.fit_millis > WAIT_FOR_FIT.as_millis() as u64 => {
-            refit_in_background(state, tenant);
+            refit_in_background(state, &record);
             return Ok(fit);
         }
-        _ => return refit(state, tenant).await,
+        _ => return fit_tenant(state, &record).await,
     };
-    let estimates = estimates_now(state, &record, origin).await?;
+    let estimates = tenant_estimates(state, &record, origin).await?;
     let changed = fit.estimates_changed(&estimates);
     if changed.is_empty() {
         return Ok(fit);
@@ -247,12 +246,8 @@ impl DemandRefits {
         let stamp = if holds {
             stamp
         } else {
-            let fit = refit(&self.state, tenant).await?;
-            Some(Stamp {
-                origin: fit.origin,
-                basis: fit.basis,
-                fitted_at: fit.fitted_at,
-            })
+            // A fresh tenant record: the cached one may be up to `TENANT_TTL` old.
+            Some(Stamp::of(&refit(&self.state, tenant).await?))
         };
         let known = Known {
             tenant: record,
