@@ -52,6 +52,39 @@ def style(clip):
     return "read"
 
 
+def iou(a, b):
+    w = min(a[2], b[2]) - max(a[0], b[0])
+    h = min(a[3], b[3]) - max(a[1], b[1])
+    inter = max(0, w) * max(0, h)
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / union if union > 0 else 0.0
+
+
+def price_values(images, preds_path):
+    """The scorer compares a price's digits only ("2990" passes for 29.90); a rep sees the
+    value. Counts labelled tags whose best-overlapping predicted tag (IoU >= 0.5) carries the
+    same number, decimal point in place."""
+    preds = {}
+    with open(preds_path, encoding="utf-8") as f:
+        for line in f:
+            if line.strip():
+                p = json.loads(line)
+                preds[os.path.basename(p.get("file", ""))] = p.get("price_tags") or []
+    ok = n = 0
+    for img in images:
+        tags = preds.get(img["file"], [])
+        for t in (img.get("price_values_per_detected_tag") or {}).get("tags") or []:
+            n += 1
+            best = max(tags, key=lambda p: iou(p["box"], t["bbox_xyxy"]), default=None)
+            try:
+                same = best is not None and iou(best["box"], t["bbox_xyxy"]) >= 0.5 \
+                    and float(best.get("price")) == float(t["price"])
+            except (TypeError, ValueError):
+                same = False
+            ok += same
+    return f"price value exact (decimal point in place): {ok}/{n} = {ok / max(n, 1):.3f}"
+
+
 LABELS = {"cards": ("cards/labels.json", "cards"), "shelves": ("shelves/labels.json", "images"),
           "voice": ("voice/transcripts.json", "clips")}
 
@@ -79,6 +112,8 @@ def main():
                                  capture_output=True, text=True, check=True).stdout
             print(f"== {kind} · {split} ({len(keep)} files)")
             print(out.rstrip())
+            if kind == "shelves":
+                print(price_values(keep, preds))
             heads.append(f"{split}: {out.strip().splitlines()[-1]}")
         if kind == "voice":
             for label in ("read", "conversational", "meeting"):

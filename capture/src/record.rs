@@ -114,7 +114,13 @@ pub fn read_image(engine: &mut dyn OcrEngine, kind: Kind, file: String, bytes: &
         Kind::Card => TextScale::Document,
         Kind::Shelf => TextScale::Scene,
     };
-    let lines = match engine.read_lines(&image, scale) {
+    let lines = engine
+        .read_lines(&image, scale)
+        .and_then(|lines| match kind {
+            Kind::Card => Ok(lines),
+            Kind::Shelf => crate::shelf::read_raised_decimals(engine, &image, lines),
+        });
+    let lines = match lines {
         Ok(lines) => lines,
         Err(e) => return error(file, "ocr_failed", format!("{e:#}")),
     };

@@ -41,6 +41,24 @@ pub enum TextScale {
 pub trait OcrEngine: Send {
     fn name(&self) -> &'static str;
     fn read_lines(&mut self, image: &RgbImage, scale: TextScale) -> anyhow::Result<Vec<TextLine>>;
+
+    /// Reads each crop as one line, without detection: `(text, confidence)` per crop, in
+    /// order. For a second look at part of a line (a price's raised decimals). By default each
+    /// crop is read as a document and its lines joined.
+    fn read_crops(&mut self, crops: &[RgbImage]) -> anyhow::Result<Vec<(String, f32)>> {
+        crops
+            .iter()
+            .map(|crop| {
+                let lines = self.read_lines(crop, TextScale::Document)?;
+                let text: Vec<&str> = lines.iter().map(|l| l.text.as_str()).collect();
+                let confidence = lines.iter().map(|l| l.confidence).fold(1.0, f32::min);
+                Ok((
+                    text.join(" "),
+                    if lines.is_empty() { 0.0 } else { confidence },
+                ))
+            })
+            .collect()
+    }
 }
 
 /// Top-to-bottom, then left-to-right within a row. Rows are formed first (a line joins the

@@ -230,6 +230,11 @@ impl OcrEngine for PpOcr {
         reading_order(&mut lines);
         Ok(lines)
     }
+
+    /// Straight to the recogniser: the crops are upright parts of lines already read.
+    fn read_crops(&mut self, crops: &[RgbImage]) -> anyhow::Result<Vec<(String, f32)>> {
+        self.recognize(crops)
+    }
 }
 
 /// Samples the quadrilateral `[tl, tr, br, bl]` into an upright image (bilinear), so a slanted

@@ -4,6 +4,10 @@
 //! colour, and a facing is empty where the product zone above a tag row shows bare wall
 //! (flat, unsaturated, bright) over most of a facing's width, right above a price tag.
 
+mod decimals;
+
+pub use decimals::read_raised_decimals;
+
 use crate::ocr::TextLine;
 use image::RgbImage;
 use once_cell::sync::Lazy;
