@@ -2,6 +2,8 @@
 //! dilate, connected components, score, and "unclip" (the model predicts shrunk text regions).
 //! Pure functions, tested without a model.
 
+use super::components::components;
+
 /// A detected text line in map coordinates: an oriented rectangle (lines on a photographed
 /// card are rarely level), with its mean probability.
 #[derive(Debug, Clone, PartialEq)]
@@ -125,20 +127,13 @@ pub fn regions(prob: &[f32], width: usize, height: usize, p: &DetectParams) -> V
             }
         }
     }
-    let mut seen = vec![false; mask.len()];
     let mut out = Vec::new();
     let mut candidates: Vec<(Vec<(f32, f32)>, f32)> = Vec::new();
-    let mut stack = Vec::new();
-    for start in 0..mask.len() {
-        if !mask[start] || seen[start] {
-            continue;
-        }
-        seen[start] = true;
-        stack.push(start);
+    for pixels in components(&mask, width, false) {
         let (mut x1, mut y1, mut x2, mut y2) = (usize::MAX, usize::MAX, 0, 0);
         let (mut sum, mut n) = (0f64, 0usize);
-        let mut points: Vec<(f32, f32)> = Vec::new();
-        while let Some(i) = stack.pop() {
+        let mut points: Vec<(f32, f32)> = Vec::with_capacity(pixels.len());
+        for i in pixels {
             let (x, y) = (i % width, i / width);
             points.push((x as f32, y as f32));
             x1 = x1.min(x);
@@ -149,24 +144,6 @@ pub fn regions(prob: &[f32], width: usize, height: usize, p: &DetectParams) -> V
             if raw[i] {
                 sum += prob[i] as f64;
                 n += 1;
-            }
-            let mut visit = |j: usize| {
-                if mask[j] && !seen[j] {
-                    seen[j] = true;
-                    stack.push(j);
-                }
-            };
-            if x > 0 {
-                visit(i - 1);
-            }
-            if x + 1 < width {
-                visit(i + 1);
-            }
-            if y > 0 {
-                visit(i - width);
-            }
-            if y + 1 < height {
-                visit(i + width);
             }
         }
         let (w, h) = ((x2 - x1 + 1) as f32, (y2 - y1 + 1) as f32);

@@ -1,5 +1,6 @@
 //! Text detection and recognition behind one trait, so engines can be swapped and compared.
 
+pub(crate) mod components;
 pub mod detect;
 pub mod ppocr;
 pub mod tesseract;

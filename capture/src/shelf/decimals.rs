@@ -5,9 +5,9 @@
 //! reads the whole part and the decimals again on their own, each filling the recogniser's
 //! height. A line is only replaced when both parts read as digits ("29" and "90").
 
+use crate::ocr::components::components;
 use crate::ocr::{OcrEngine, TextLine};
 use image::{RgbImage, imageops};
-use std::collections::VecDeque;
 
 /// `[x1, y1, x2, y2]` of a glyph (exclusive ends), in the analysed region's pixels.
 type Glyph = [u32; 4];
@@ -224,45 +224,18 @@ fn local_means(values: &[f32], w: u32, h: u32, r: usize) -> Vec<f32> {
 /// region's edge are a frame, a rail or a neighbour, not a glyph of this price.
 fn glyphs(ink: &[bool], w: u32, h: u32) -> Vec<Glyph> {
     let (w, h) = (w as usize, h as usize);
-    let mut seen = vec![false; ink.len()];
-    let mut out = Vec::new();
-    let mut queue = VecDeque::new();
-    for start in 0..ink.len() {
-        if !ink[start] || seen[start] {
-            continue;
-        }
-        seen[start] = true;
-        queue.push_back(start);
-        let (mut x1, mut y1, mut x2, mut y2) = (usize::MAX, usize::MAX, 0, 0);
-        while let Some(i) = queue.pop_front() {
-            let (x, y) = (i % w, i / w);
-            (x1, y1, x2, y2) = (x1.min(x), y1.min(y), x2.max(x + 1), y2.max(y + 1));
-            for (dx, dy) in [
-                (-1, -1),
-                (0, -1),
-                (1, -1),
-                (-1, 0),
-                (1, 0),
-                (-1, 1),
-                (0, 1),
-                (1, 1),
-            ] {
-                let (nx, ny) = (x as i64 + dx, y as i64 + dy);
-                if nx < 0 || ny < 0 || nx >= w as i64 || ny >= h as i64 {
-                    continue;
-                }
-                let j = ny as usize * w + nx as usize;
-                if ink[j] && !seen[j] {
-                    seen[j] = true;
-                    queue.push_back(j);
-                }
+    components(ink, w, true)
+        .into_iter()
+        .filter_map(|pixels| {
+            let (mut x1, mut y1, mut x2, mut y2) = (usize::MAX, usize::MAX, 0, 0);
+            for i in pixels {
+                let (x, y) = (i % w, i / w);
+                (x1, y1, x2, y2) = (x1.min(x), y1.min(y), x2.max(x + 1), y2.max(y + 1));
             }
-        }
-        if x1 > 0 && y1 > 0 && x2 < w && y2 < h {
-            out.push([x1 as u32, y1 as u32, x2 as u32, y2 as u32]);
-        }
-    }
-    out
+            (x1 > 0 && y1 > 0 && x2 < w && y2 < h)
+                .then_some([x1 as u32, y1 as u32, x2 as u32, y2 as u32])
+        })
+        .collect()
 }
 
 /// The whole part (the tallest glyphs centred in the text box, `x1..x2` in region pixels) and
