@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Holds the server to its own OpenAPI document: starts the demo server (embedded default, fresh
-# data directory, random port on 127.0.0.1) and runs Schemathesis (PyPI, pinned with its dependencies) against
-# /v1/openapi.json with every check, once as each role (admin, manager, rep). Exceptions, each
-# with its reason, are in tests/schemathesis/schemathesis.toml. Called by scripts/test.sh.
+# data directory, random port on 127.0.0.1) and runs Schemathesis (PyPI, pinned with its
+# dependencies) against /v1/openapi.json with every check, once as each role (admin, manager,
+# rep). Exceptions, each with its reason, are in tests/schemathesis/schemathesis.toml. Called
+# by scripts/test.sh.
 #
 #   bash scripts/schemathesis.sh
 #   FIELDLINE_ST_EXAMPLES=200 FIELDLINE_ST_SEED=random bash scripts/schemathesis.sh   # explore
