@@ -5,6 +5,7 @@
 //! reads the whole part and the decimals again on their own, each filling the recogniser's
 //! height. A line is only replaced when both parts read as digits ("29" and "90").
 
+use super::{compact, digits};
 use crate::ocr::components::components;
 use crate::ocr::{OcrEngine, TextLine};
 use image::{RgbImage, imageops};
@@ -72,14 +73,6 @@ pub fn read_raised_decimals(
         }
     }
     Ok(lines.into_iter().flatten().collect())
-}
-
-fn compact(text: &str) -> String {
-    text.split_whitespace().collect()
-}
-
-fn digits(s: &str, n: std::ops::RangeInclusive<usize>) -> bool {
-    n.contains(&s.len()) && s.chars().all(|c| c.is_ascii_digit())
 }
 
 fn is_bare_number(text: &str) -> bool {

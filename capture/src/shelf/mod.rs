@@ -42,7 +42,7 @@ static PRICE: Lazy<Regex> = Lazy::new(|| {
 });
 
 pub fn price_of(text: &str) -> Option<String> {
-    let compact: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+    let compact = compact(text);
     let caps = PRICE.captures(&compact)?;
     let value = caps[1].replace(',', ".");
     // A lone small integer without a currency mark is more often a size or a count.
@@ -165,22 +165,18 @@ fn grow_to_tag(image: &RgbImage, text: [f32; 4]) -> [f32; 4] {
 /// two parts as separate lines. An integer line with a short, smaller line of two digits
 /// right after it, sitting high, is one price.
 fn join_raised_decimals(lines: &[TextLine]) -> Vec<TextLine> {
-    let compact = |l: &TextLine| -> String { l.text.split_whitespace().collect() };
-    let digits = |s: &str, n: std::ops::RangeInclusive<usize>| {
-        n.contains(&s.len()) && s.chars().all(|c| c.is_ascii_digit())
-    };
     let mut used = vec![false; lines.len()];
     let mut out = Vec::with_capacity(lines.len());
     for (i, a) in lines.iter().enumerate() {
         if used[i] {
             continue;
         }
-        let whole = compact(a);
+        let whole = compact(&a.text);
         let mut line = a.clone();
         if digits(&whole, 1..=4) {
             let h = a.height();
             let raised = lines.iter().enumerate().find(|(j, b)| {
-                let decimals = compact(b);
+                let decimals = compact(&b.text);
                 *j != i
                     && !used[*j]
                     && digits(&decimals, 2..=2)
@@ -192,7 +188,7 @@ fn join_raised_decimals(lines: &[TextLine]) -> Vec<TextLine> {
             if let Some((j, b)) = raised {
                 used[j] = true;
                 line = TextLine {
-                    text: format!("{whole}.{}", compact(b)),
+                    text: format!("{whole}.{}", compact(&b.text)),
                     confidence: a.confidence.min(b.confidence),
                     bbox: [a.bbox[0], a.bbox[1].min(b.bbox[1]), b.bbox[2], a.bbox[3]],
                 };
@@ -201,6 +197,16 @@ fn join_raised_decimals(lines: &[TextLine]) -> Vec<TextLine> {
         out.push(line);
     }
     out
+}
+
+/// The text without its spaces ("2 990" is "2990").
+fn compact(text: &str) -> String {
+    text.split_whitespace().collect()
+}
+
+/// `s` is `n` ASCII digits.
+fn digits(s: &str, n: std::ops::RangeInclusive<usize>) -> bool {
+    n.contains(&s.len()) && s.chars().all(|c| c.is_ascii_digit())
 }
 
 /// Tags whose vertical centres are within half a tag height form one shelf row.
